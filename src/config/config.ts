@@ -1,0 +1,230 @@
+import type { z } from 'zod';
+import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
+import type { GateSpec } from '../core/gates.js';
+import { PlanError, compilePlan, formatPath, type ApprovalPolicy, type Plan, type Step, type StrategySpec } from '../core/plan.js';
+import type { ReleaseSettings } from '../core/release.js';
+import { configSchema, type CodeDeployTarget, type LocalTarget, type ParsedConfig, type ParsedService, type SwitchyardConfigInput } from './schema.js';
+
+/**
+ * Typed identity for `switchyard.config.ts`, so editors complete and check every field.
+ * @example
+ * export default defineConfig({
+ *   services: [{ name: 'checkout-api', target: { driver: 'local', command: 'node server.js', port: 8080 },
+ *     strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] } }],
+ * });
+ */
+export function defineConfig(config: SwitchyardConfigInput): SwitchyardConfigInput {
+  return config;
+}
+
+export interface ConfigIssue {
+  /** Where, for example `services[2].strategy.steps[1].percent`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A config that cannot be used; lists every problem at once. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    readonly source = 'config',
+  ) {
+    super(`${source} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+  }
+}
+
+export type TargetConfig = LocalTarget | CodeDeployTarget;
+
+/** A service ready to release: its plan compiled and checked against its driver. */
+export interface ServiceConfig {
+  readonly name: string;
+  readonly target: TargetConfig;
+  readonly trigger?: { readonly repository: string; readonly tagPattern: string };
+  readonly plan: Plan;
+  readonly settings: ReleaseSettings;
+  readonly slackChannel?: string;
+  readonly onActiveRelease: 'queue' | 'reject';
+}
+
+export interface SwitchyardConfig {
+  readonly environment: string;
+  readonly api: ParsedConfig['api'];
+  readonly slack?: ParsedConfig['slack'];
+  readonly removalPolicy: ParsedConfig['removalPolicy'];
+  readonly services: readonly ServiceConfig[];
+}
+
+const CAPABILITIES: Record<TargetConfig['driver'], DriverCapabilities> = {
+  local: LOCAL_CAPABILITIES,
+  codedeploy: CODEDEPLOY_CAPABILITIES,
+};
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    const path = formatPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)));
+    if (issue.code === 'unrecognized_keys') {
+      return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling` };
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) return { path, message: `is required and ${issue.message.replace(/^must/, 'must')}` };
+    return { path, message: issue.message };
+  });
+}
+
+function strategySpec(s: ParsedService['strategy']): StrategySpec {
+  switch (s.type) {
+    case 'blue-green':
+      return { type: 'blue-green', bakeSeconds: s.bake };
+    case 'canary':
+      return { type: 'canary', steps: s.steps.map((c) => ({ percent: c.percent, bakeSeconds: c.bake })), finalBakeSeconds: s.finalBake };
+    case 'linear':
+      return { type: 'linear', stepPercent: s.stepPercent, intervalSeconds: s.interval, finalBakeSeconds: s.finalBake };
+    case 'steps':
+      return { type: 'steps', steps: s.steps.map((step, i) => userStep(step, i)) };
+  }
+}
+
+function userStep(step: Extract<ParsedService['strategy'], { type: 'steps' }>['steps'][number], index: number): Step {
+  switch (step.type) {
+    case 'setWeight':
+      return { type: 'setWeight', percent: step.percent };
+    case 'bake':
+      return { type: 'bake', seconds: step.duration };
+    case 'analysis':
+      return { type: 'analysis', seconds: step.duration, ...(step.gates ? { gates: step.gates } : {}) };
+    case 'approval':
+      // Filled from the service's approvals section below when the step leaves them out.
+      return { type: 'approval', timeoutSeconds: step.timeout ?? -1, onTimeout: step.onTimeout ?? 'rollback', label: `step-${index}` };
+    case 'finalize':
+      return { type: 'finalize' };
+  }
+}
+
+function gateSpecs(service: ParsedService): GateSpec[] {
+  return [
+    ...service.gates.alarms.map((alarm): GateSpec => ({ kind: 'alarm', name: alarm })),
+    ...service.gates.metrics.map(
+      (m): GateSpec => ({
+        kind: 'metric',
+        name: m.name,
+        metric: m.metric,
+        statistic: m.statistic,
+        comparison: m.comparison,
+        threshold: m.threshold,
+        periodSeconds: m.period,
+        evaluationPeriods: m.evaluationPeriods,
+        minSamples: m.minSamples,
+      }),
+    ),
+  ];
+}
+
+function resolveService(service: ParsedService, index: number, issues: ConfigIssue[]): ServiceConfig | undefined {
+  const at = (...rest: (string | number)[]) => formatPath(['services', index, ...rest]);
+  const policy: ApprovalPolicy = { at: service.approvals.at, timeoutSeconds: service.approvals.timeout, onTimeout: service.approvals.onTimeout };
+  const spec = strategySpec(service.strategy);
+  if (spec.type === 'steps') {
+    // Explicit approval steps take the service's approval timeout unless they set their own.
+    spec.steps.forEach((step, i) => {
+      if (step.type === 'approval' && step.timeoutSeconds < 0) {
+        const explicit = service.strategy.type === 'steps' ? service.strategy.steps[i] : undefined;
+        const onTimeout = explicit?.type === 'approval' && explicit.onTimeout ? explicit.onTimeout : service.approvals.onTimeout;
+        (spec.steps as Step[])[i] = { ...step, timeoutSeconds: service.approvals.timeout, onTimeout };
+      }
+    });
+  }
+  const gates = gateSpecs(service);
+  const names = new Set<string>();
+  gates.forEach((g) => {
+    if (names.has(g.name)) issues.push({ path: at('gates'), message: `gate "${g.name}" is defined twice; gate names must be unique` });
+    names.add(g.name);
+  });
+  if (service.target.driver === 'local') {
+    if (service.gates.alarms.length > 0) {
+      issues.push({ path: at('gates', 'alarms'), message: 'CloudWatch alarms need the codedeploy driver; local services gate on metrics such as { name: "errors", metric: "ErrorRate", statistic: "Average", comparison: "GreaterThanThreshold", threshold: 5 }' });
+    }
+    service.gates.metrics.forEach((m, i) => {
+      if (typeof m.metric !== 'string') issues.push({ path: at('gates', 'metrics', i, 'metric'), message: `the local driver measures only ${['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'].join(', ')}; custom CloudWatch metrics need the codedeploy driver` });
+    });
+    if (service.target.testPort === service.target.port) {
+      issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
+    }
+  }
+  if (service.strategy.type === 'steps') {
+    service.strategy.steps.forEach((step, i) => {
+      if (step.type === 'analysis') {
+        step.gates?.forEach((g, j) => {
+          if (!names.has(g)) issues.push({ path: at('strategy', 'steps', i, 'gates', j), message: `names gate "${g}", which is not defined under gates; defined: ${[...names].join(', ') || 'none'}` });
+        });
+      }
+    });
+  }
+  let plan: Plan;
+  try {
+    plan = compilePlan(spec, policy);
+  } catch (error) {
+    if (!(error instanceof PlanError)) throw error;
+    issues.push(...error.issues.map((i) => ({ path: at('strategy', ...i.path), message: i.message })));
+    return undefined;
+  }
+  const capabilities = CAPABILITIES[service.target.driver];
+  issues.push(...validatePlan(plan, capabilities).map((i) => ({ path: at(...i.path), message: i.message })));
+  return {
+    name: service.name,
+    target: service.target,
+    ...(service.trigger ? { trigger: service.trigger } : {}),
+    plan,
+    settings: {
+      gates,
+      gatePolicy: {
+        checkIntervalSeconds: service.gates.checkInterval,
+        onInconclusive: service.gates.onInconclusive,
+        maxExtensionSeconds: service.gates.maxExtension,
+        maxErrors: service.gates.maxErrors,
+      },
+      approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },
+      pauseTimeoutSeconds: service.approvals.timeout,
+    },
+    ...(service.notifications?.slack ? { slackChannel: service.notifications.slack.channel } : {}),
+    onActiveRelease: service.onActiveRelease,
+  };
+}
+
+/**
+ * Validates a config object and compiles every service's plan.
+ * @throws {ConfigError} with every problem found, each with its path.
+ */
+export function resolveConfig(raw: unknown, source = 'config'): SwitchyardConfig {
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error), source);
+  const issues: ConfigIssue[] = [];
+  const seen = new Map<string, number>();
+  const ports = new Map<number, string>();
+  const services: ServiceConfig[] = [];
+  parsed.data.services.forEach((service, i) => {
+    const first = seen.get(service.name);
+    if (first !== undefined) issues.push({ path: `services[${i}].name`, message: `"${service.name}" is already the name of services[${first}]; service names must be unique` });
+    seen.set(service.name, i);
+    if (service.target.driver === 'local') {
+      for (const [field, p] of [['port', service.target.port], ['testPort', service.target.testPort]] as const) {
+        if (p === undefined) continue;
+        const owner = ports.get(p);
+        if (owner) issues.push({ path: `services[${i}].target.${field}`, message: `port ${p} is already used by ${owner}` });
+        ports.set(p, `services[${i}].target.${field}`);
+      }
+    }
+    const resolved = resolveService(service, i, issues);
+    if (resolved) services.push(resolved);
+  });
+  if (parsed.data.api.auth === 'jwt' && parsed.data.api.jwt === undefined) {
+    issues.push({ path: 'api.jwt', message: 'is required when api.auth is "jwt": { issuer: "https://...", audience: ["..."] }' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues, source);
+  return {
+    environment: parsed.data.environment,
+    api: parsed.data.api,
+    ...(parsed.data.slack ? { slack: parsed.data.slack } : {}),
+    removalPolicy: parsed.data.removalPolicy,
+    services,
+  };
+}

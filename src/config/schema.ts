@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { LIMITS } from '../core/plan.js';
+import { parseDuration } from '../core/duration.js';
+import { TARGET_METRICS } from '../core/gates.js';
+
+/**
+ * The schema of `switchyard.config.ts`. Every object is strict: an unknown key is an error, so a
+ * typo never silently turns a safety setting off.
+ */
+
+const durationText = 'a duration such as "30s", "5m", "1h" or a number of seconds';
+
+function duration(min: number = LIMITS.minDurationSeconds, max: number = LIMITS.maxBakeSeconds) {
+  return z.union([z.string(), z.number()], { error: `must be ${durationText}` }).transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds === undefined) {
+      ctx.issues.push({ code: 'custom', input: value, message: `must be ${durationText}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    if (seconds < min || seconds > max) {
+      ctx.issues.push({ code: 'custom', input: value, message: `must be between ${min}s and ${max}s, got ${JSON.stringify(value)} (${seconds}s)` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
+const name = (what: string) =>
+  z
+    .string({ error: `must be a ${what} name (text)` })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: `must be a ${what} name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters (for example "checkout-api")` });
+
+const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}, not empty` });
+const port = z.number({ error: 'must be a TCP port number, for example 8080' }).int({ error: 'must be a whole port number' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' });
+const percent = (min: number, max: number) =>
+  z.number({ error: `must be a percentage from ${min} to ${max}` }).min(min, { error: `must be a percentage from ${min} to ${max}` }).max(max, { error: `must be a percentage from ${min} to ${max}` });
+
+const readiness = z.strictObject({
+  path: z.string({ error: 'must be an HTTP path such as "/ready"' }).startsWith('/', { error: 'must be an HTTP path starting with "/", such as "/ready"' }).default('/ready'),
+  interval: duration(0, 60).default(1),
+  timeout: duration(1, 3600).default(30),
+  successThreshold: z.number({ error: 'must be a whole number of consecutive successes, for example 1' }).int().min(1, { error: 'must be at least 1' }).max(100, { error: 'must be at most 100' }).default(1),
+});
+
+export const localTargetSchema = z.strictObject({
+  driver: z.literal('local'),
+  /** The command that starts one process of the service; PORT and VERSION are set in its environment. */
+  command: z.union([text('a command line'), z.array(text('a command argument')).min(1, { error: 'must have the program as its first element' })], { error: 'must be a command line or an array of arguments, for example ["node", "server.js"]' }),
+  replicas: z.number({ error: 'must be a whole number of processes from 1 to 16' }).int().min(1, { error: 'must be from 1 to 16' }).max(16, { error: 'must be from 1 to 16' }).default(1),
+  /** The public (production) port of the built-in proxy. */
+  port,
+  /** The proxy's test route: the new version only. */
+  testPort: port.optional(),
+  readiness: readiness.prefault({}),
+  drainTimeout: duration(0, 3600).default(10),
+  env: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
+});
+
+const targetGroup = z.strictObject({
+  targetGroup: text('a target group ARN suffix such as "targetgroup/checkout-green/0123456789abcdef"'),
+  loadBalancer: text('a load balancer ARN suffix such as "app/prod-alb/0123456789abcdef"'),
+});
+
+export const codedeployTargetSchema = z.strictObject({
+  driver: z.literal('codedeploy'),
+  cluster: text('an ECS cluster name'),
+  service: text('an ECS service name'),
+  application: text('a CodeDeploy application name'),
+  deploymentGroup: text('a CodeDeploy deployment group name'),
+  containerName: text('the container name in the task definition'),
+  containerPort: port,
+  /** The blue and green target groups, for the per-version ALB metrics. */
+  targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (blue and green)' }).optional(),
+});
+
+const target = z.discriminatedUnion('driver', [localTargetSchema, codedeployTargetSchema], {
+  error: 'must have driver "local" or "codedeploy"',
+});
+
+const trigger = z.strictObject({
+  repository: z.string({ error: 'must be an ECR repository name' }).regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, { error: 'must be an ECR repository name such as "checkout-api" or "team/checkout-api" (lowercase)' }),
+  tagPattern: z.string({ error: 'must be a tag pattern such as "v*" or "*"' }).min(1).max(128).default('*'),
+});
+
+const canaryStep = z.strictObject({ percent: percent(1, 99), bake: duration(0) });
+
+const userStep = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('setWeight'), percent: percent(0, 100) }),
+    z.strictObject({ type: z.literal('bake'), duration: duration() }),
+    z.strictObject({
+      type: z.literal('approval'),
+      timeout: duration(LIMITS.minDurationSeconds, LIMITS.maxApprovalSeconds).optional(),
+      onTimeout: z.enum(['rollback', 'approve'], { error: 'must be "rollback" or "approve"' }).optional(),
+    }),
+    z.strictObject({ type: z.literal('analysis'), duration: duration(), gates: z.array(text('a gate name')).min(1).optional() }),
+    z.strictObject({ type: z.literal('finalize') }),
+  ],
+  { error: 'must be a step with type "setWeight", "bake", "approval", "analysis" or "finalize"' },
+);
+
+const strategy = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('blue-green'), bake: duration(0).default(300) }),
+    z.strictObject({
+      type: z.literal('canary'),
+      steps: z.array(canaryStep, { error: 'must be a list of canary steps such as [{ percent: 10, bake: "5m" }]' }).min(1, { error: 'needs at least one step, for example [{ percent: 10, bake: "5m" }]' }),
+      finalBake: duration(0).default(300),
+    }),
+    z.strictObject({
+      type: z.literal('linear'),
+      stepPercent: z.number({ error: 'must be a whole percent from 1 to 99, for example 10' }).int({ error: 'must be a whole percent from 1 to 99, for example 10' }).min(1, { error: 'must be a whole percent from 1 to 99' }).max(99, { error: 'must be a whole percent from 1 to 99' }),
+      interval: duration(),
+      finalBake: duration(0).default(300),
+    }),
+    z.strictObject({ type: z.literal('steps'), steps: z.array(userStep).min(1, { error: 'needs at least one step' }) }),
+  ],
+  { error: 'must have type "blue-green", "canary", "linear" or "steps"' },
+);
+
+const comparison = z.enum(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'], {
+  error: 'must be one of GreaterThanThreshold, GreaterThanOrEqualToThreshold, LessThanThreshold, LessThanOrEqualToThreshold',
+});
+
+const statistic = z.string({ error: 'must be a statistic' }).regex(/^(Sum|Average|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?)$/, {
+  error: 'must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99',
+});
+
+const metricGate = z.strictObject({
+  name: name('gate'),
+  metric: z.union(
+    [
+      z.enum(TARGET_METRICS),
+      z.strictObject({ namespace: text('a CloudWatch namespace'), metricName: text('a CloudWatch metric name'), dimensions: z.record(z.string(), z.string()).optional() }),
+    ],
+    { error: `must be one of ${TARGET_METRICS.join(', ')} (the new version's target metrics) or { namespace, metricName, dimensions }` },
+  ),
+  statistic,
+  comparison,
+  threshold: z.number({ error: 'must be a number' }),
+  period: duration(1, 86400).default(60),
+  evaluationPeriods: z.number({ error: 'must be a whole number of periods' }).int().min(1, { error: 'must be from 1 to 100' }).max(100, { error: 'must be from 1 to 100' }).default(1),
+  minSamples: z.number({ error: 'must be a whole number of samples' }).int().min(0, { error: 'must be 0 or more' }).default(1),
+});
+
+const gates = z.strictObject({
+  alarms: z.array(text('a CloudWatch alarm name')).max(100, { error: 'at most 100 alarms' }).default([]),
+  metrics: z.array(metricGate).max(100, { error: 'at most 100 metric gates' }).default([]),
+  checkInterval: duration(1, 3600).default(30),
+  onInconclusive: z.enum(['pause', 'fail'], { error: 'must be "pause" (ask a person) or "fail" (roll back)' }).default('fail'),
+  maxExtension: duration(0, LIMITS.maxBakeSeconds).default(300),
+  maxErrors: z.number({ error: 'must be a whole number' }).int().min(0).max(100).default(3),
+});
+
+const approvals = z.strictObject({
+  at: z.array(z.enum(['before-traffic', 'after-first-step', 'before-finalize'], { error: 'must be "before-traffic", "after-first-step" or "before-finalize"' })).default([]),
+  approvers: z.array(text('an approver id (a Slack user id such as "U012ABCDEF" or an API user)')).default([]),
+  timeout: duration(LIMITS.minDurationSeconds, LIMITS.maxApprovalSeconds).default(3600),
+  onTimeout: z.enum(['rollback', 'approve'], { error: 'must be "rollback" or "approve"' }).default('rollback'),
+  fourEyes: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
+export const serviceSchema = z.strictObject({
+  name: name('service'),
+  target,
+  trigger: trigger.optional(),
+  strategy,
+  gates: gates.prefault({}),
+  approvals: approvals.prefault({}),
+  notifications: z.strictObject({ slack: z.strictObject({ channel: text('a Slack channel id or name such as "C0123456789" or "#releases"') }).optional() }).optional(),
+  onActiveRelease: z.enum(['queue', 'reject'], { error: 'must be "queue" (wait for the active release) or "reject"' }).default('queue'),
+});
+
+export const configSchema = z.strictObject({
+  environment: text('an environment name').default('production'),
+  api: z
+    .strictObject({
+      auth: z.enum(['iam', 'jwt'], { error: 'must be "iam" or "jwt"' }).default('iam'),
+      jwt: z.strictObject({ issuer: z.url({ error: 'must be the issuer URL' }), audience: z.array(text('an audience')).min(1) }).optional(),
+    })
+    .prefault({}),
+  slack: z.strictObject({ apiUrl: z.url({ error: 'must be a URL such as "https://slack.com/api/"' }).optional() }).optional(),
+  removalPolicy: z.enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' }).default('retain'),
+  services: z.array(serviceSchema, { error: 'must be a list of services' }).min(1, { error: 'needs at least one service' }),
+});
+
+/** What users write: the input side of the schema, with defaults optional. */
+export type SwitchyardConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedService = z.output<typeof serviceSchema>;
+export type LocalTarget = z.output<typeof localTargetSchema>;
+export type CodeDeployTarget = z.output<typeof codedeployTargetSchema>;

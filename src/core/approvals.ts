@@ -1,0 +1,72 @@
+import type { Actor, Release } from './release.js';
+
+/** The rules people must satisfy to decide for a release. */
+export interface ApprovalRules {
+  /** Who may approve, reject or promote; empty means every authenticated caller. */
+  readonly approvers: readonly string[];
+  /** The person who started a release may not approve or promote it. */
+  readonly fourEyes: boolean;
+}
+
+export type HumanDecision = 'approve' | 'reject' | 'promote' | 'rollback';
+
+export type RuleCheck =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: 'forbidden' | 'conflict'; readonly message: string };
+
+const ok: RuleCheck = { ok: true };
+
+/**
+ * Checks whether `actor` may take `decision` on `release` at `now`.
+ * Rollback is a safety action: any authenticated caller may roll back an active release.
+ */
+export function checkDecision(release: Release, decision: HumanDecision, actor: Actor, now: number): RuleCheck {
+  const rules = release.settings.approvalRules;
+  const isApprover = rules.approvers.length === 0 || rules.approvers.includes(actor.id);
+  const phaseNote = `release ${release.id} is ${release.phase}`;
+  switch (decision) {
+    case 'approve':
+    case 'reject': {
+      const pending = release.pendingApproval;
+      if (pending === undefined) {
+        return { ok: false, code: 'conflict', message: `${phaseNote}; no approval is waiting, so there is nothing to ${decision}` };
+      }
+      if (now > Date.parse(pending.expiresAt)) {
+        return { ok: false, code: 'conflict', message: `the approval for release ${release.id} expired at ${pending.expiresAt}` };
+      }
+      if (!isApprover) return notApprover(release, actor);
+      if (decision === 'approve' && rules.fourEyes && actor.id === release.createdBy.id) return fourEyes(actor);
+      return ok;
+    }
+    case 'promote':
+      if (!['deploying', 'shifting', 'baking', 'awaiting_approval'].includes(release.phase)) {
+        return { ok: false, code: 'conflict', message: `${phaseNote}; promote applies only while a release is deploying, shifting, baking or awaiting approval` };
+      }
+      if (release.requests.promote) return { ok: false, code: 'conflict', message: `promote was already requested by ${release.requests.promote.actor.id}` };
+      if (!isApprover) return notApprover(release, actor);
+      if (rules.fourEyes && actor.id === release.createdBy.id) return fourEyes(actor);
+      return ok;
+    case 'rollback':
+      if (!['preparing', 'deploying', 'shifting', 'baking', 'awaiting_approval', 'promoting'].includes(release.phase)) {
+        return { ok: false, code: 'conflict', message: `${phaseNote}; only an active release can be rolled back` };
+      }
+      if (release.requests.rollback) return { ok: false, code: 'conflict', message: `rollback was already requested by ${release.requests.rollback.actor.id}` };
+      return ok;
+  }
+}
+
+function notApprover(release: Release, actor: Actor): RuleCheck {
+  return {
+    ok: false,
+    code: 'forbidden',
+    message: `${actor.id} is not an approver for service ${release.service}; allowed: ${release.settings.approvalRules.approvers.join(', ')}`,
+  };
+}
+
+function fourEyes(actor: Actor): RuleCheck {
+  return {
+    ok: false,
+    code: 'forbidden',
+    message: `four-eyes rule: ${actor.id} started this release and cannot approve it; ask another approver`,
+  };
+}

@@ -1,0 +1,194 @@
+import { assessGates, overallVerdict, type GateResult, type GateSpec, type Observation } from './gates.js';
+import { Phase, isTerminal } from './phases.js';
+import type { Step } from './plan.js';
+import { Reasons } from './reasons.js';
+import { beginRollback, evolve, type Release } from './release.js';
+
+/** What the workflow does next. One action per loop of decide -> act. */
+export type Action =
+  | { readonly type: 'deploy' }
+  | { readonly type: 'shift'; readonly percent: number; readonly nextStep: number }
+  | { readonly type: 'wait'; readonly until: string; readonly seconds: number }
+  | { readonly type: 'approval'; readonly approvalId: string; readonly label: string; readonly timeoutSeconds: number }
+  | { readonly type: 'rollback'; readonly reason: string }
+  | { readonly type: 'finalize' }
+  | { readonly type: 'done'; readonly phase: Phase };
+
+export type ActionType = Action['type'];
+
+export interface Decision {
+  readonly action: Action;
+  /** The release with the bookkeeping of this decision (step pointer, gate results, phase, timeline). */
+  readonly release: Release;
+}
+
+const iso = (now: number): string => new Date(now).toISOString();
+
+/** The gates watched by a step: analysis steps may name a subset, bakes watch them all. */
+export function stepGates(release: Release, step: Step | undefined): readonly GateSpec[] {
+  if (step === undefined) return [];
+  if (step.type === 'bake') return release.settings.gates;
+  if (step.type === 'analysis') {
+    return step.gates ? release.settings.gates.filter((g) => step.gates?.includes(g.name)) : release.settings.gates;
+  }
+  return [];
+}
+
+/**
+ * The gates whose observations `decide` needs now: those of the current bake or analysis step,
+ * unless the release is finished or rolling back. The caller collects them and passes them in.
+ */
+export function gatesToObserve(release: Release): readonly GateSpec[] {
+  if (isTerminal(release.phase) || release.phase === Phase.rollingBack || release.requests.rollback || !release.deployed) return [];
+  if (release.requests.promote) return [];
+  return stepGates(release, release.plan.steps[release.stepIndex]);
+}
+
+function approvalId(release: Release, stepIndex: number, label: string): string {
+  return `${release.id}-a${stepIndex}${label === 'inconclusive' ? 'i' : ''}`;
+}
+
+function rollback(release: Release, reason: string, now: number, endAs?: 'failed'): Decision {
+  const next = beginRollback(release, reason, now, endAs);
+  return { action: { type: 'rollback', reason: next.reason ?? reason }, release: next };
+}
+
+/**
+ * Decides the next action of a release. Pure and deterministic: the same release, observations and
+ * time always give the same decision. Time comes in as `now` (epoch ms), never read.
+ *
+ * @param observations gate observations for {@link gatesToObserve}; missing ones count as errors.
+ * @example
+ * const { action, release: next } = decide(release, observations, Date.parse('2026-01-01T00:00:00Z'));
+ * if (action.type === 'shift') await driver.setWeight(next, action.percent);
+ */
+export function decide(release: Release, observations: readonly Observation[], now: number): Decision {
+  if (isTerminal(release.phase)) return { action: { type: 'done', phase: release.phase }, release };
+  if (release.phase === Phase.queued) {
+    throw new Error(`release ${release.id} is queued: it has no workflow until the service's lock is free`);
+  }
+  if (release.phase === Phase.rollingBack) return { action: { type: 'rollback', reason: release.reason ?? 'rollback' }, release };
+  const rollbackRequest = release.requests.rollback;
+  if (rollbackRequest) return rollback(release, Reasons.rollbackRequested(rollbackRequest.actor.id), now);
+  if (!release.deployed) {
+    const next = release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: 'deploying', message: Reasons.deploying });
+    return { action: { type: 'deploy' }, release: next };
+  }
+  const steps = release.plan.steps;
+  const finalizeIndex = steps.length - 1;
+  if (release.requests.promote && release.stepIndex < finalizeIndex) {
+    // Promote skips every remaining step, bakes and approvals included, straight to 100% then finalize.
+    if (release.weight < 100) {
+      const next = evolve(release, now, { phase: Phase.promoting, pendingApproval: undefined }, { type: 'shifting', message: Reasons.shifting(release.weight, 100) });
+      return { action: { type: 'shift', percent: 100, nextStep: finalizeIndex }, release: next };
+    }
+    return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now);
+  }
+  return decideStep(release, observations, now);
+}
+
+function advance(release: Release, now: number): Release {
+  return evolve(release, now, { stepIndex: release.stepIndex + 1, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 }, gateResults: release.gateResults });
+}
+
+function decideStep(release: Release, observations: readonly Observation[], now: number): Decision {
+  const steps = release.plan.steps;
+  const step = steps[release.stepIndex];
+  if (step === undefined) {
+    // Every step is done but finalize never recorded success: finalize is idempotent, so ask again.
+    return { action: { type: 'finalize' }, release };
+  }
+  switch (step.type) {
+    case 'setWeight': {
+      if (release.weight === step.percent) return decideStep(advance(release, now), observations, now);
+      const next = evolve(release, now, { phase: Phase.shifting }, { type: 'shifting', message: Reasons.shifting(release.weight, step.percent) });
+      return { action: { type: 'shift', percent: step.percent, nextStep: release.stepIndex + 1 }, release: next };
+    }
+    case 'bake':
+    case 'analysis':
+      return decideBake(release, step, observations, now);
+    case 'approval':
+      return decideApproval(release, step.label, step.timeoutSeconds, step.onTimeout, now);
+    case 'finalize': {
+      const next = release.phase === Phase.promoting ? release : evolve(release, now, { phase: Phase.promoting }, { type: 'finalizing', message: Reasons.finalizing });
+      return { action: { type: 'finalize' }, release: next };
+    }
+  }
+}
+
+function decideApproval(release: Release, label: string, timeoutSeconds: number, onTimeout: 'rollback' | 'approve', now: number): Decision {
+  const id = approvalId(release, release.stepIndex, label);
+  const record = release.approvals.findLast((a) => a.id === id);
+  if (record) {
+    if (record.decision === 'approved' || (record.decision === 'expired' && onTimeout === 'approve')) {
+      return decideStep(advance(release, now), [], now);
+    }
+    const why = record.decision === 'rejected' ? Reasons.rejected(record.actor?.id ?? 'unknown') : Reasons.approvalExpired(onTimeout);
+    return rollback(release, why, now);
+  }
+  if (release.pendingApproval?.id === id) {
+    return { action: { type: 'approval', approvalId: id, label, timeoutSeconds: remaining(release.pendingApproval.expiresAt, now) }, release };
+  }
+  const next = evolve(
+    release,
+    now,
+    {
+      phase: Phase.awaitingApproval,
+      pendingApproval: { id, stepIndex: release.stepIndex, label, requestedAt: iso(now), expiresAt: iso(now + timeoutSeconds * 1000), onTimeout },
+    },
+    { type: 'approval_requested', message: Reasons.approvalRequested(label, timeoutSeconds) },
+  );
+  return { action: { type: 'approval', approvalId: id, label, timeoutSeconds }, release: next };
+}
+
+function remaining(expiresAt: string, now: number): number {
+  return Math.max(1, Math.ceil((Date.parse(expiresAt) - now) / 1000));
+}
+
+function summarize(results: readonly GateResult[], verdict: GateResult['verdict']): string {
+  return results.filter((r) => r.verdict === verdict).map((r) => r.summary).join('; ');
+}
+
+function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'analysis' }>, observations: readonly Observation[], now: number): Decision {
+  const policy = release.settings.gatePolicy;
+  const gates = stepGates(release, step);
+  const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
+  const end = startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
+  let current = release.phase === Phase.baking ? release : evolve(release, now, { phase: Phase.baking }, { type: 'baking', message: Reasons.bakeStarted(step.seconds) });
+  if (gates.length > 0 && now > startedAt) {
+    const results = assessGates(gates, observations, now);
+    const verdict = overallVerdict(results);
+    current = evolve(current, now, { gateResults: results });
+    if (verdict === 'fail') return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
+    if (verdict === 'error') {
+      const errors = current.bake.errors + 1;
+      current = evolve(current, now, { bake: { ...current.bake, errors } });
+      if (errors > policy.maxErrors) return onUndecided(current, Reasons.gateErrors(summarize(results, 'error')), now);
+    } else {
+      current = evolve(current, now, { bake: { ...current.bake, errors: 0 } });
+    }
+    if (now >= end && verdict !== 'pass') {
+      // Too little data (or a flaky query) when the bake ends: extend it, up to the limit.
+      const room = policy.maxExtensionSeconds - current.bake.extendedSeconds;
+      if (room <= 0) return onUndecided(current, Reasons.inconclusiveFail(summarize(results, verdict)), now);
+      const extra = Math.min(room, policy.checkIntervalSeconds);
+      current = evolve(current, now, { bake: { ...current.bake, extendedSeconds: current.bake.extendedSeconds + extra } }, { type: 'bake_extended', message: Reasons.bakeExtended(extra) });
+      return wait(current, now + extra * 1000, now);
+    }
+  }
+  if (now >= end) return decideStep(advance(current, now), [], now);
+  const nextCheck = gates.length > 0 ? Math.min(end, now + policy.checkIntervalSeconds * 1000) : end;
+  return wait(current, nextCheck, now);
+}
+
+function wait(release: Release, until: number, now: number): Decision {
+  return { action: { type: 'wait', until: iso(until), seconds: Math.max(0, Math.ceil((until - now) / 1000)) }, release };
+}
+
+/** Gates could not give a verdict in time: pause for a person, or fail, as configured. */
+function onUndecided(release: Release, why: string, now: number): Decision {
+  if (release.settings.gatePolicy.onInconclusive === 'fail') return rollback(release, why, now);
+  const timeout = release.settings.pauseTimeoutSeconds;
+  const decided = decideApproval(release, 'inconclusive', timeout, 'rollback', now);
+  return decided;
+}

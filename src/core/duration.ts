@@ -1,0 +1,25 @@
+/** Durations as people write them: "90s", "5m", "1h", "2d", or a number of seconds. */
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const PATTERN = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
+
+/** Parses a duration into whole seconds; returns undefined when it is not one. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
+  const match = PATTERN.exec(value.trim());
+  if (!match) return undefined;
+  const [, amount, unit] = match;
+  return Math.round(Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1));
+}
+
+/** "1h 5m 3s" style text for people. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  const parts: string[] = [];
+  let rest = Math.round(seconds);
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join(' ');
+}

@@ -1,0 +1,281 @@
+/**
+ * The plan: the expanded list of steps a release walks through, and the compiler that turns a
+ * strategy (blue-green, canary, linear, explicit steps) into one. Every release starts by deploying
+ * the new version with 0% of production traffic; the plan says what happens after that.
+ */
+
+/** What to do when an approval is not answered in time. */
+export type TimeoutAction = 'rollback' | 'approve';
+
+/** One step of a plan (a discriminated union on `type`, like Argo Rollouts' canary steps). */
+export type Step =
+  | { readonly type: 'setWeight'; readonly percent: number }
+  | { readonly type: 'bake'; readonly seconds: number }
+  | {
+      readonly type: 'approval';
+      readonly timeoutSeconds: number;
+      readonly onTimeout: TimeoutAction;
+      readonly label: string;
+    }
+  | { readonly type: 'analysis'; readonly seconds: number; readonly gates?: readonly string[] }
+  | { readonly type: 'finalize' };
+
+export type StepType = Step['type'];
+
+/** Where configured approvals are placed in a compiled plan. */
+export const ApprovalPoint = {
+  /** After the new version is deployed (blue-green: serving test traffic only), before any production traffic. */
+  beforeTraffic: 'before-traffic',
+  /** After the first traffic step and its bake (canary, linear). */
+  afterFirstStep: 'after-first-step',
+  /** With 100% on the new version and the final bake passed, before the old version is removed. */
+  beforeFinalize: 'before-finalize',
+} as const;
+export type ApprovalPoint = (typeof ApprovalPoint)[keyof typeof ApprovalPoint];
+
+export interface ApprovalPolicy {
+  readonly at: readonly ApprovalPoint[];
+  readonly timeoutSeconds: number;
+  readonly onTimeout: TimeoutAction;
+}
+
+export type StrategySpec =
+  | { readonly type: 'blue-green'; readonly bakeSeconds: number }
+  | {
+      readonly type: 'canary';
+      readonly steps: readonly { readonly percent: number; readonly bakeSeconds: number }[];
+      readonly finalBakeSeconds: number;
+    }
+  | {
+      readonly type: 'linear';
+      readonly stepPercent: number;
+      readonly intervalSeconds: number;
+      readonly finalBakeSeconds: number;
+    }
+  | { readonly type: 'steps'; readonly steps: readonly Step[] };
+
+export interface Plan {
+  readonly strategy: StrategySpec['type'];
+  readonly steps: readonly Step[];
+}
+
+/** One problem found in a strategy or plan: where (relative path) and what is wrong. */
+export interface PlanIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export class PlanError extends Error {
+  override readonly name = 'PlanError';
+  constructor(
+    readonly issues: readonly PlanIssue[],
+    options?: { cause?: unknown },
+  ) {
+    super(issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '), options);
+  }
+}
+
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Limits shared by the config schema and the plan checks. */
+export const LIMITS = {
+  /** Shortest bake, analysis or approval timeout. */
+  minDurationSeconds: 1,
+  /** Longest single bake or analysis: one day. */
+  maxBakeSeconds: 24 * 60 * 60,
+  /** Longest approval wait: seven days. */
+  maxApprovalSeconds: 7 * 24 * 60 * 60,
+  /** Most steps in one plan, which keeps a release well inside Step Functions' history limit. */
+  maxSteps: 200,
+} as const;
+
+function approval(policy: ApprovalPolicy, label: string): Step {
+  return { type: 'approval', timeoutSeconds: policy.timeoutSeconds, onTimeout: policy.onTimeout, label };
+}
+
+function wants(policy: ApprovalPolicy | undefined, point: ApprovalPoint): policy is ApprovalPolicy {
+  return policy !== undefined && policy.at.includes(point);
+}
+
+/** Steps shared by every generated strategy once the new version carries all traffic. */
+function tail(finalBakeSeconds: number, policy: ApprovalPolicy | undefined): Step[] {
+  const steps: Step[] = [{ type: 'setWeight', percent: 100 }];
+  if (finalBakeSeconds > 0) steps.push({ type: 'bake', seconds: finalBakeSeconds });
+  if (wants(policy, ApprovalPoint.beforeFinalize)) steps.push(approval(policy, ApprovalPoint.beforeFinalize));
+  steps.push({ type: 'finalize' });
+  return steps;
+}
+
+/**
+ * Compiles a strategy into a plan and checks it.
+ *
+ * @throws {PlanError} listing every problem, with the path inside the strategy.
+ * @example
+ * compilePlan({ type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 300 })
+ * // steps: setWeight 10, bake 300, setWeight 100, bake 300, finalize
+ */
+export function compilePlan(strategy: StrategySpec, approvals?: ApprovalPolicy): Plan {
+  const steps: Step[] = [];
+  if (wants(approvals, ApprovalPoint.beforeTraffic)) steps.push(approval(approvals, ApprovalPoint.beforeTraffic));
+  switch (strategy.type) {
+    case 'blue-green':
+      steps.push(...tail(strategy.bakeSeconds, approvals));
+      break;
+    case 'canary':
+      strategy.steps.forEach((s, i) => {
+        steps.push({ type: 'setWeight', percent: s.percent });
+        if (s.bakeSeconds > 0) steps.push({ type: 'bake', seconds: s.bakeSeconds });
+        if (i === 0 && wants(approvals, ApprovalPoint.afterFirstStep)) {
+          steps.push(approval(approvals, ApprovalPoint.afterFirstStep));
+        }
+      });
+      steps.push(...tail(strategy.finalBakeSeconds, approvals));
+      break;
+    case 'linear': {
+      const issues = checkLinear(strategy);
+      if (issues.length > 0) throw new PlanError(issues);
+      for (let p = strategy.stepPercent, i = 0; p < 100; p += strategy.stepPercent, i++) {
+        steps.push({ type: 'setWeight', percent: p }, { type: 'bake', seconds: strategy.intervalSeconds });
+        if (i === 0 && wants(approvals, ApprovalPoint.afterFirstStep)) {
+          steps.push(approval(approvals, ApprovalPoint.afterFirstStep));
+        }
+      }
+      steps.push(...tail(strategy.finalBakeSeconds, approvals));
+      break;
+    }
+    case 'steps': {
+      steps.push(...strategy.steps);
+      if (strategy.steps.at(-1)?.type !== 'finalize') steps.push({ type: 'finalize' });
+      break;
+    }
+  }
+  const issues = strategy.type === 'canary' ? checkCanary(strategy) : [];
+  const plan: Plan = { strategy: strategy.type, steps };
+  issues.push(...checkPlan(plan, strategy.type === 'steps' ? ['steps'] : null));
+  if (issues.length > 0) throw new PlanError(issues);
+  return plan;
+}
+
+function checkLinear(s: Extract<StrategySpec, { type: 'linear' }>): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  if (!Number.isInteger(s.stepPercent) || s.stepPercent < 1 || s.stepPercent > 99) {
+    issues.push({ path: ['stepPercent'], message: `must be a whole percent from 1 to 99, got ${s.stepPercent} (for example 10)` });
+  }
+  if (s.intervalSeconds < LIMITS.minDurationSeconds || s.intervalSeconds > LIMITS.maxBakeSeconds) {
+    issues.push({ path: ['interval'], message: durationMessage(s.intervalSeconds, LIMITS.maxBakeSeconds) });
+  }
+  return issues;
+}
+
+function checkCanary(s: Extract<StrategySpec, { type: 'canary' }>): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  if (s.steps.length === 0) issues.push({ path: ['steps'], message: 'needs at least one canary step, for example [{ percent: 10, bake: "5m" }]' });
+  let previous = 0;
+  s.steps.forEach((step, i) => {
+    if (!(step.percent > 0 && step.percent < 100)) {
+      issues.push({ path: ['steps', i, 'percent'], message: `a canary step must be above 0 and below 100, got ${step.percent} (100% comes after the last step by itself)` });
+    } else if (step.percent <= previous) {
+      issues.push({ path: ['steps', i, 'percent'], message: `must be greater than the step before (${previous}), got ${step.percent}: traffic to the new version only grows` });
+    }
+    previous = Math.max(previous, step.percent);
+  });
+  return issues;
+}
+
+function durationMessage(seconds: number, max: number): string {
+  return `must be between ${LIMITS.minDurationSeconds}s and ${max}s, got ${seconds}s (for example "5m")`;
+}
+
+/**
+ * Checks the invariants of a plan: percentages within 0..100 and never decreasing, durations
+ * within limits, 100% reached before `finalize`, `finalize` last and only once.
+ * `stepPath` prefixes issue paths when the steps came from the user (`strategy.steps`).
+ */
+export function checkPlan(plan: Plan, stepPath: readonly (string | number)[] | null = null): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  const at = (i: number, field?: string): (string | number)[] =>
+    stepPath ? [...stepPath, i, ...(field ? [field] : [])] : ['plan', i, ...(field ? [field] : [])];
+  if (plan.steps.length > LIMITS.maxSteps) {
+    issues.push({ path: stepPath ?? ['plan'], message: `has ${plan.steps.length} steps; at most ${LIMITS.maxSteps} are allowed` });
+  }
+  let weight = 0;
+  let reachedFull = false;
+  plan.steps.forEach((step, i) => {
+    switch (step.type) {
+      case 'setWeight':
+        if (!Number.isFinite(step.percent) || step.percent < 0 || step.percent > 100) {
+          issues.push({ path: at(i, 'percent'), message: `must be a percentage from 0 to 100, got ${step.percent}` });
+        } else if (step.percent < weight) {
+          issues.push({ path: at(i, 'percent'), message: `is ${step.percent}, below the ${weight}% set before: traffic to the new version never decreases except by rolling back` });
+        } else {
+          weight = step.percent;
+          reachedFull ||= weight === 100;
+        }
+        break;
+      case 'bake':
+      case 'analysis':
+        if (!(step.seconds >= LIMITS.minDurationSeconds && step.seconds <= LIMITS.maxBakeSeconds)) {
+          issues.push({ path: at(i, 'duration'), message: durationMessage(step.seconds, LIMITS.maxBakeSeconds) });
+        }
+        break;
+      case 'approval':
+        if (!(step.timeoutSeconds >= LIMITS.minDurationSeconds && step.timeoutSeconds <= LIMITS.maxApprovalSeconds)) {
+          issues.push({ path: at(i, 'timeout'), message: durationMessage(step.timeoutSeconds, LIMITS.maxApprovalSeconds) });
+        }
+        break;
+      case 'finalize':
+        if (i !== plan.steps.length - 1) {
+          issues.push({ path: at(i), message: 'finalize removes the old version and must be the last step' });
+        } else if (!reachedFull) {
+          issues.push({ path: at(i), message: 'finalize needs 100% on the new version first: add { type: "setWeight", percent: 100 } before it' });
+        }
+        break;
+    }
+  });
+  return issues;
+}
+
+/** The traffic shape of a plan, as a driver with fixed shift patterns (CodeDeploy) sees it. */
+export type ShiftShape =
+  | { readonly kind: 'all-at-once' }
+  | { readonly kind: 'canary'; readonly percent: number; readonly intervalSeconds: number }
+  | { readonly kind: 'linear'; readonly percent: number; readonly intervalSeconds: number }
+  | { readonly kind: 'custom'; readonly reason: string };
+
+/**
+ * Describes how a plan moves traffic between the first production traffic and 100%.
+ * Approvals before the first shift and after 100% are not part of the shape.
+ */
+export function shiftShape(plan: Plan): ShiftShape {
+  const first = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent > 0);
+  const full = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent === 100);
+  if (first === -1 || full === -1) return { kind: 'custom', reason: 'the plan never reaches 100%' };
+  const middle = plan.steps.slice(first, full);
+  if (middle.length === 0) return { kind: 'all-at-once' };
+  const stops: { percent: number; seconds: number }[] = [];
+  for (const step of middle) {
+    if (step.type === 'setWeight') stops.push({ percent: step.percent, seconds: 0 });
+    else if (step.type === 'bake' || step.type === 'analysis') {
+      const last = stops.at(-1);
+      if (last) last.seconds += step.seconds;
+    } else {
+      return { kind: 'custom', reason: `it has a ${step.type} step while traffic is split` };
+    }
+  }
+  const [head] = stops;
+  if (!head) return { kind: 'all-at-once' };
+  if (stops.length === 1) return { kind: 'canary', percent: head.percent, intervalSeconds: head.seconds };
+  const equal = stops.every(
+    (s, i) => s.seconds === head.seconds && s.percent === head.percent * (i + 1),
+  );
+  if (equal && head.percent * (stops.length + 1) >= 100) {
+    return { kind: 'linear', percent: head.percent, intervalSeconds: head.seconds };
+  }
+  return { kind: 'custom', reason: 'its steps are neither one canary step nor equal linear increments with equal waits' };
+}

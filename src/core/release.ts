@@ -1,0 +1,260 @@
+import type { ApprovalRules } from './approvals.js';
+import type { GateResult, GateSpec } from './gates.js';
+import { Phase, isTerminal, transition } from './phases.js';
+import type { Plan, TimeoutAction } from './plan.js';
+import { Reasons } from './reasons.js';
+
+/** Who did something: a person through the API or Slack, or Switchyard itself. */
+export interface Actor {
+  readonly id: string;
+  readonly channel: 'api' | 'slack' | 'ecr' | 'system';
+}
+
+export const SYSTEM: Actor = { id: 'switchyard', channel: 'system' };
+
+export interface TimelineEvent {
+  readonly at: string;
+  readonly type: string;
+  readonly message: string;
+  readonly actor?: Actor;
+  readonly comment?: string;
+}
+
+export interface Artifact {
+  /** The image as given, for example `repo:1.8.2` or `repo@sha256:...`. */
+  readonly image: string;
+  readonly digest?: string;
+}
+
+export interface GatePolicy {
+  /** How often gates are checked during a bake. */
+  readonly checkIntervalSeconds: number;
+  /** What to do when gates stay inconclusive past `maxExtensionSeconds`. */
+  readonly onInconclusive: 'pause' | 'fail';
+  readonly maxExtensionSeconds: number;
+  /** Consecutive checks that may error before the inconclusive policy applies. */
+  readonly maxErrors: number;
+}
+
+/** Everything a release needs from its service's config, frozen when the release is created. */
+export interface ReleaseSettings {
+  readonly gates: readonly GateSpec[];
+  readonly gatePolicy: GatePolicy;
+  readonly approvalRules: ApprovalRules;
+  /** Timeout for the approval asked when gates stay inconclusive and the policy is `pause`. */
+  readonly pauseTimeoutSeconds: number;
+}
+
+export interface PendingApproval {
+  readonly id: string;
+  readonly stepIndex: number;
+  readonly label: string;
+  readonly requestedAt: string;
+  readonly expiresAt: string;
+  readonly onTimeout: TimeoutAction;
+}
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly stepIndex: number;
+  readonly label: string;
+  readonly decision: 'approved' | 'rejected' | 'expired';
+  readonly at: string;
+  readonly actor?: Actor;
+  readonly comment?: string;
+}
+
+export interface Request {
+  readonly actor: Actor;
+  readonly at: string;
+  readonly comment?: string;
+}
+
+/** Per-step progress of a bake or analysis. */
+export interface BakeState {
+  readonly extendedSeconds: number;
+  readonly errors: number;
+}
+
+export type EndPhase = typeof Phase.rolledBack | typeof Phase.failed | typeof Phase.cancelled;
+
+export interface Release {
+  readonly id: string;
+  readonly service: string;
+  readonly artifact: Artifact;
+  readonly plan: Plan;
+  readonly settings: ReleaseSettings;
+  readonly phase: Phase;
+  /** The step being worked on; `plan.steps.length` once every step is done. */
+  readonly stepIndex: number;
+  readonly stepStartedAt?: string;
+  /** Percent of production traffic on the new version, as last applied. */
+  readonly weight: number;
+  readonly deployed: boolean;
+  readonly bake: BakeState;
+  readonly gateResults: readonly GateResult[];
+  readonly pendingApproval?: PendingApproval;
+  readonly approvals: readonly ApprovalRecord[];
+  readonly requests: { readonly promote?: Request; readonly rollback?: Request };
+  /** Set when rolling back: the phase the release ends in once traffic is restored. */
+  readonly endAs?: EndPhase;
+  readonly reason?: string;
+  readonly createdAt: string;
+  readonly createdBy: Actor;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+  readonly timeline: readonly TimelineEvent[];
+}
+
+export interface NewRelease {
+  readonly id: string;
+  readonly service: string;
+  readonly artifact: Artifact;
+  readonly plan: Plan;
+  readonly settings: ReleaseSettings;
+  readonly actor: Actor;
+  /** Start queued (another release holds the service) instead of preparing. */
+  readonly queuedBehind?: string;
+}
+
+const iso = (now: number): string => new Date(now).toISOString();
+
+export function createRelease(input: NewRelease, now: number): Release {
+  const at = iso(now);
+  const timeline: TimelineEvent[] = [{ at, type: 'created', message: Reasons.created(input.artifact.image), actor: input.actor }];
+  if (input.queuedBehind) timeline.push({ at, type: 'queued', message: Reasons.queued(input.queuedBehind) });
+  return {
+    id: input.id,
+    service: input.service,
+    artifact: input.artifact,
+    plan: input.plan,
+    settings: input.settings,
+    phase: input.queuedBehind ? Phase.queued : Phase.preparing,
+    stepIndex: 0,
+    weight: 0,
+    deployed: false,
+    bake: { extendedSeconds: 0, errors: 0 },
+    gateResults: [],
+    approvals: [],
+    requests: {},
+    createdAt: at,
+    createdBy: input.actor,
+    updatedAt: at,
+    timeline,
+  };
+}
+
+/** Appends to the timeline (never edits it) and moves the phase through {@link transition}. */
+export function evolve(
+  release: Release,
+  now: number,
+  changes: Partial<Omit<Release, 'timeline' | 'updatedAt'>>,
+  ...events: Omit<TimelineEvent, 'at'>[]
+): Release {
+  const at = iso(now);
+  const phase = changes.phase === undefined ? release.phase : transition(release.phase, changes.phase);
+  return {
+    ...release,
+    ...changes,
+    phase,
+    updatedAt: at,
+    ...(isTerminal(phase) && !isTerminal(release.phase) ? { finishedAt: at } : {}),
+    timeline: [...release.timeline, ...events.map((e) => ({ at, ...e }))],
+  };
+}
+
+/** The queued release may start: the service's lock is now its own. */
+export function start(release: Release, now: number): Release {
+  if (release.phase === Phase.preparing) return release;
+  return evolve(release, now, { phase: Phase.preparing }, { type: 'started', message: Reasons.started });
+}
+
+export function supersede(release: Release, byId: string, now: number): Release {
+  return evolve(release, now, { phase: Phase.superseded, reason: Reasons.supersededBy(byId) }, { type: 'superseded', message: Reasons.supersededBy(byId) });
+}
+
+export function markDeployed(release: Release, now: number): Release {
+  return evolve(release, now, { deployed: true }, { type: 'deployed', message: Reasons.deployed });
+}
+
+/** The driver applied `percent`; the plan moves to `nextStep`, which starts now. */
+export function markShifted(release: Release, percent: number, nextStep: number, now: number): Release {
+  return evolve(
+    release,
+    now,
+    { weight: percent, stepIndex: nextStep, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 } },
+    { type: 'shifted', message: Reasons.shifted(percent) },
+  );
+}
+
+/** Traffic is back on the stable version: the release ends as decided when rollback started. */
+export function markRolledBack(release: Release, now: number): Release {
+  const endAs = release.endAs ?? Phase.rolledBack;
+  const message = endAs === Phase.cancelled ? Reasons.cancelled : endAs === Phase.failed ? Reasons.failed(release.reason ?? 'unknown') : Reasons.rolledBack;
+  return evolve(release, now, { phase: endAs, weight: 0, pendingApproval: undefined }, { type: endAs, message });
+}
+
+export function markFinalized(release: Release, now: number): Release {
+  return evolve(release, now, { phase: Phase.succeeded, stepIndex: release.plan.steps.length }, { type: 'succeeded', message: Reasons.succeeded });
+}
+
+/**
+ * Starts rolling back from any active phase. Before anything was deployed this ends as
+ * cancelled (or failed, when asked), otherwise as rolled_back unless `endAs` says failed.
+ */
+export function beginRollback(release: Release, reason: string, now: number, endAs?: EndPhase, actor?: Actor): Release {
+  if (release.phase === Phase.rollingBack) return release;
+  const end = endAs ?? (release.deployed ? Phase.rolledBack : Phase.cancelled);
+  return evolve(
+    release,
+    now,
+    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined },
+    { type: 'rollback_started', message: Reasons.rollingBack(reason), ...(actor ? { actor } : {}) },
+  );
+}
+
+/** A failure nothing can undo (the stable version could not be restored): ends as failed. */
+export function markFailed(release: Release, reason: string, now: number): Release {
+  if (isTerminal(release.phase)) return release;
+  return evolve(release, now, { phase: Phase.failed, reason, pendingApproval: undefined }, { type: 'failed', message: Reasons.failed(reason) });
+}
+
+export function recordApproval(release: Release, decision: 'approved' | 'rejected' | 'expired', now: number, actor?: Actor, comment?: string): Release {
+  const pending = release.pendingApproval;
+  if (pending === undefined) return release;
+  const record: ApprovalRecord = {
+    id: pending.id,
+    stepIndex: pending.stepIndex,
+    label: pending.label,
+    decision,
+    at: iso(now),
+    ...(actor ? { actor } : {}),
+    ...(comment ? { comment } : {}),
+  };
+  const message =
+    decision === 'approved' ? Reasons.approved(actor?.id ?? 'unknown') : decision === 'rejected' ? Reasons.rejected(actor?.id ?? 'unknown') : Reasons.approvalExpired(pending.onTimeout);
+  return evolve(
+    release,
+    now,
+    { pendingApproval: undefined, approvals: [...release.approvals, record] },
+    { type: decision, message, ...(actor ? { actor } : {}), ...(comment ? { comment } : {}) },
+  );
+}
+
+export function requestPromote(release: Release, actor: Actor, now: number, comment?: string): Release {
+  return evolve(
+    release,
+    now,
+    { requests: { ...release.requests, promote: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
+    { type: 'promote_requested', message: Reasons.promoteRequested(actor.id), actor, ...(comment ? { comment } : {}) },
+  );
+}
+
+export function requestRollback(release: Release, actor: Actor, now: number, comment?: string): Release {
+  return evolve(
+    release,
+    now,
+    { requests: { ...release.requests, rollback: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
+    { type: 'rollback_requested', message: Reasons.rollbackRequested(actor.id), actor, ...(comment ? { comment } : {}) },
+  );
+}
