@@ -66,7 +66,7 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
     if (issue.code === 'unrecognized_keys') {
       return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling` };
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) return { path, message: `is required and ${issue.message.replace(/^must/, 'must')}` };
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) return { path, message: `is required and ${issue.message}` };
     return { path, message: issue.message };
   });
 }

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, resolveConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load.js';
+
+const local = (overrides: Record<string, unknown> = {}) => ({
+  name: 'demo',
+  target: { driver: 'local', command: 'node server.js', port: 8080 },
+  strategy: { type: 'canary', steps: [{ percent: 10, bake: '30s' }] },
+  ...overrides,
+});
+
+function problems(raw: unknown): string[] {
+  try {
+    resolveConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+    throw error;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config: valid', () => {
+  it('fills defaults and compiles the plan', () => {
+    const config = resolveConfig({ services: [local()] });
+    const [svc] = config.services;
+    expect(svc?.plan.steps).toEqual([
+      { type: 'setWeight', percent: 10 },
+      { type: 'bake', seconds: 30 },
+      { type: 'setWeight', percent: 100 },
+      { type: 'bake', seconds: 300 },
+      { type: 'finalize' },
+    ]);
+    expect(svc?.settings.gatePolicy).toEqual({ checkIntervalSeconds: 30, onInconclusive: 'fail', maxExtensionSeconds: 300, maxErrors: 3 });
+    expect(svc?.onActiveRelease).toBe('queue');
+    expect(svc?.target).toMatchObject({ replicas: 1, drainTimeout: 10, readiness: { path: '/ready', interval: 1, timeout: 30, successThreshold: 1 } });
+  });
+
+  it.each(['examples/local/switchyard.config.ts', 'examples/aws/switchyard.config.ts', 'switchyard.config.ts'])('%s loads', async (file) => {
+    const config = await loadConfig(file);
+    expect(config.services.length).toBeGreaterThan(0);
+  });
+
+  it('explicit approval steps take the service approval timeout', () => {
+    const config = resolveConfig({
+      services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 20 }, { type: 'approval' }, { type: 'setWeight', percent: 100 }] }, approvals: { timeout: '15m' } })],
+    });
+    expect(config.services[0]?.plan.steps[1]).toEqual({ type: 'approval', timeoutSeconds: 900, onTimeout: 'rollback', label: 'step-1' });
+  });
+});
+
+describe('config: errors name the path, what is wrong and what is valid', () => {
+  it.each<[string, unknown, string]>([
+    ['no services', { services: [] }, 'services: needs at least one service'],
+    ['an unknown top-level key', { services: [local()], regoin: 'eu-west-1' }, '(root): unknown key "regoin": remove it or check the spelling'],
+    ['an unknown service key', { services: [local({ stratgy: 1 })] }, 'services[0]: unknown key "stratgy": remove it or check the spelling'],
+    ['a bad service name', { services: [local({ name: 'Checkout API!' })] }, 'services[0].name: must be a service name of letters, digits'],
+    ['an unknown driver', { services: [local({ target: { driver: 'k8s' } })] }, 'services[0].target.driver: must have driver "local" or "codedeploy"'],
+    ['a bad port', { services: [local({ target: { driver: 'local', command: 'x', port: 70000 } })] }, 'services[0].target.port: must be a port from 1 to 65535'],
+    ['a missing command', { services: [local({ target: { driver: 'local', port: 8080 } })] }, 'services[0].target.command: is required and must be a command line or an array of arguments'],
+    ['an unknown strategy', { services: [local({ strategy: { type: 'rainbow' } })] }, 'services[0].strategy.type: must have type "blue-green", "canary", "linear" or "steps"'],
+    ['a bad duration', { services: [local({ strategy: { type: 'blue-green', bake: '5 minutes' } })] }, 'services[0].strategy.bake: must be a duration such as "30s", "5m", "1h" or a number of seconds, got "5 minutes"'],
+    ['a duration over the limit', { services: [local({ strategy: { type: 'linear', stepPercent: 10, interval: '2d' } })] }, 'services[0].strategy.interval: must be between 1s and 86400s, got "2d" (172800s)'],
+    ['a canary step at 100%', { services: [local({ strategy: { type: 'canary', steps: [{ percent: 100, bake: '1m' }] } })] }, 'services[0].strategy.steps[0].percent: must be a percentage from 1 to 99'],
+    ['a step percent over 100', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'setWeight', percent: 150 }] } })] }, 'services[0].strategy.steps[1].percent: must be a percentage from 0 to 100'],
+    ['a decreasing step', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 50 }, { type: 'setWeight', percent: 10 }, { type: 'setWeight', percent: 100 }] } })] }, 'services[0].strategy.steps[1].percent: is 10, below the 50% set before'],
+    ['an unknown step type', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'pause' }] } })] }, 'services[0].strategy.steps[0].type: must be a step with type "setWeight", "bake", "approval", "analysis" or "finalize"'],
+    ['an analysis naming an unknown gate', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'analysis', duration: '1m', gates: ['latency'] }, { type: 'setWeight', percent: 100 }] } })] }, 'services[0].strategy.steps[1].gates[0]: names gate "latency", which is not defined under gates'],
+    ['a bad comparison', { services: [local({ gates: { metrics: [{ name: 'e', metric: 'ErrorRate', statistic: 'Average', comparison: '>', threshold: 1 }] } })] }, 'services[0].gates.metrics[0].comparison: must be one of GreaterThanThreshold'],
+    ['a bad statistic', { services: [local({ gates: { metrics: [{ name: 'e', metric: 'ErrorRate', statistic: 'Median', comparison: 'LessThanThreshold', threshold: 1 }] } })] }, 'services[0].gates.metrics[0].statistic: must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99'],
+    ['alarms on the local driver', { services: [local({ gates: { alarms: ['x'] } })] }, 'services[0].gates.alarms: CloudWatch alarms need the codedeploy driver'],
+    ['a bad approval point', { services: [local({ approvals: { at: ['whenever'] } })] }, 'services[0].approvals.at[0]: must be "before-traffic", "after-first-step" or "before-finalize"'],
+    ['a bad onActiveRelease', { services: [local({ onActiveRelease: 'replace' })] }, 'services[0].onActiveRelease: must be "queue" (wait for the active release) or "reject"'],
+    ['a bad repository', { services: [local({ trigger: { repository: 'Checkout API' } })] }, 'services[0].trigger.repository: must be an ECR repository name'],
+    ['jwt without settings', { services: [local()], api: { auth: 'jwt' } }, 'api.jwt: is required when api.auth is "jwt"'],
+    [
+      'codedeploy with an approval between its own steps',
+      {
+        services: [
+          {
+            name: 'api',
+            target: { driver: 'codedeploy', cluster: 'c', service: 's', application: 'a', deploymentGroup: 'g', containerName: 'app', containerPort: 80 },
+            strategy: { type: 'linear', stepPercent: 10, interval: '1m' },
+            approvals: { at: ['after-first-step'] },
+          },
+        ],
+      },
+      'services[0].plan[2]: the codedeploy driver can only wait for approval before-traffic or before-finalize, not while traffic is split',
+    ],
+  ])('%s', (_name, raw, message) => {
+    expect(problems(raw).join('\n')).toContain(message);
+  });
+
+  it('reports every problem at once, across services', () => {
+    const found = problems({
+      services: [
+        local(),
+        local({ name: 'demo', target: { driver: 'local', command: 'x', port: 8080 } }),
+        local({ name: 'third', strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'setWeight', percent: 150 }] }, target: { driver: 'local', command: 'x', port: 9000, replicas: 0 } }),
+      ],
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('services[2].strategy.steps[1].percent'),
+        expect.stringContaining('services[2].target.replicas: must be from 1 to 16'),
+      ]),
+    );
+    const semantic = problems({ services: [local(), local({ target: { driver: 'local', command: 'x', port: 8080 } })] });
+    expect(semantic).toEqual([
+      'services[1].name: "demo" is already the name of services[0]; service names must be unique',
+      'services[1].target.port: port 8080 is already used by services[0].target.port',
+    ]);
+  });
+
+  it('a missing file says what to do', async () => {
+    await expect(loadConfig('nope/switchyard.config.ts')).rejects.toThrow('the file does not exist; pass --config');
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, compilePlan, validatePlan, type ApprovalPolicy, type StrategySpec } from '../../src/core/index.js';
+
+const approvals = (at: ApprovalPolicy['at']): ApprovalPolicy => ({ at, timeoutSeconds: 600, onTimeout: 'rollback' });
+
+describe('validatePlan against CodeDeploy', () => {
+  it.each<[string, StrategySpec, ApprovalPolicy | undefined]>([
+    ['blue-green with both approvals', { type: 'blue-green', bakeSeconds: 300 }, approvals(['before-traffic', 'before-finalize'])],
+    ['canary 10% for 5m', { type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 300 }, undefined],
+    ['linear 10% every minute', { type: 'linear', stepPercent: 10, intervalSeconds: 60, finalBakeSeconds: 0 }, undefined],
+  ])('accepts %s', (_name, strategy, policy) => {
+    expect(validatePlan(compilePlan(strategy, policy), CODEDEPLOY_CAPABILITIES)).toEqual([]);
+  });
+
+  it('refuses an approval between its own linear steps, saying what to use instead', () => {
+    const plan = compilePlan({ type: 'linear', stepPercent: 10, intervalSeconds: 60, finalBakeSeconds: 0 }, approvals(['after-first-step']));
+    const issues = validatePlan(plan, CODEDEPLOY_CAPABILITIES);
+    expect(issues.map((i) => i.message).join('\n')).toMatch(/cannot pause between its own steps/);
+    expect(issues.map((i) => i.message).join('\n')).toMatch(/approvals.at: \["before-traffic"\] or \["before-finalize"\]/);
+  });
+
+  it('refuses a bake that is not whole minutes', () => {
+    const issues = validatePlan(compilePlan({ type: 'canary', steps: [{ percent: 10, bakeSeconds: 90 }], finalBakeSeconds: 0 }), CODEDEPLOY_CAPABILITIES);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toContain('whole multiples of 60s');
+    expect(issues[0]?.message).toContain('plan waits 90s');
+  });
+
+  it('refuses uneven steps', () => {
+    const plan = compilePlan({ type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'bake', seconds: 60 }, { type: 'setWeight', percent: 60 }, { type: 'bake', seconds: 60 }, { type: 'setWeight', percent: 100 }] });
+    expect(validatePlan(plan, CODEDEPLOY_CAPABILITIES)[0]?.message).toMatch(/neither one canary step nor equal linear increments/);
+  });
+
+  it('the local driver runs any valid plan', () => {
+    const plan = compilePlan({ type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'approval', timeoutSeconds: 60, onTimeout: 'rollback', label: 'x' }, { type: 'setWeight', percent: 100 }] });
+    expect(validatePlan(plan, LOCAL_CAPABILITIES)).toEqual([]);
+  });
+});
