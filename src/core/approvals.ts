@@ -47,7 +47,7 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
       if (rules.fourEyes && actor.id === release.createdBy.id) return fourEyes(actor);
       return ok;
     case 'rollback':
-      if (!['preparing', 'deploying', 'shifting', 'baking', 'awaiting_approval', 'promoting'].includes(release.phase)) {
+      if (!['queued', 'preparing', 'deploying', 'shifting', 'baking', 'awaiting_approval', 'promoting'].includes(release.phase)) {
         return { ok: false, code: 'conflict', message: `${phaseNote}; only an active release can be rolled back` };
       }
       if (release.requests.rollback) return { ok: false, code: 'conflict', message: `rollback was already requested by ${release.requests.rollback.actor.id}` };

@@ -258,3 +258,13 @@ export function requestRollback(release: Release, actor: Actor, now: number, com
     { type: 'rollback_requested', message: Reasons.rollbackRequested(actor.id), actor, ...(comment ? { comment } : {}) },
   );
 }
+
+/** A queued release withdrawn before it started: nothing was deployed, nothing to undo. */
+export function cancelQueued(release: Release, actor: Actor, now: number, comment?: string): Release {
+  return evolve(
+    release,
+    now,
+    { phase: Phase.cancelled, reason: Reasons.rollbackRequested(actor.id) },
+    { type: 'cancelled', message: Reasons.cancelled, actor, ...(comment ? { comment } : {}) },
+  );
+}

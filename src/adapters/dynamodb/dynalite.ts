@@ -1,0 +1,41 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import { ensureTable } from './table.js';
+
+export interface LocalDynamo {
+  readonly client: DynamoDBClient;
+  readonly endpoint: string;
+  readonly tableName: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs dynalite (a DynamoDB-compatible server) in this process, in memory or on disk under
+ * `path`, and creates the table. The same store adapter talks to it as to DynamoDB.
+ */
+export async function startLocalDynamo({ path, tableName = 'switchyard' }: { path?: string; tableName?: string } = {}): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
+  });
+  await ensureTable(client, tableName);
+  return {
+    client,
+    endpoint,
+    tableName,
+    close: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,291 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { isTerminal } from '../../core/phases.js';
+import type { Release } from '../../core/release.js';
+import { ConflictError, type ApprovalItem, type ApprovalStatus, type ListQuery, type ReleasePage, type ReleaseStore } from '../../ports/release-store.js';
+
+const key = (pk: string, sk: string) => ({ pk, sk });
+const K = {
+  release: (id: string) => key(`RELEASE#${id}`, 'RELEASE'),
+  lock: (service: string) => key(`LOCK#${service}`, 'LOCK'),
+  queue: (service: string) => key(`QUEUE#${service}`, 'QUEUE'),
+  idempotency: (k: string) => key(`IDEMPOTENCY#${k}`, 'IDEMPOTENCY'),
+  approval: (id: string) => key(`APPROVAL#${id}`, 'APPROVAL'),
+  service: (service: string) => key(`SERVICE#${service}`, 'SERVICE'),
+};
+const IDEMPOTENCY_TTL_SECONDS = 90 * 24 * 3600;
+const MAX_UPDATE_ATTEMPTS = 20;
+
+interface ReleaseItem {
+  version: number;
+  release: Release;
+}
+
+function conditionFailed(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+/** Raised for a cursor that did not come from a previous page. */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidCursorError('cursor is not one this API returned; pass the `cursor` of the previous page or leave it out');
+}
+
+/**
+ * The release store on one DynamoDB table (dynalite locally). Single-item conditional writes only:
+ * releases carry a version for optimistic concurrency, locks an owner and an expiry.
+ */
+export class DynamoReleaseStore implements ReleaseStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private releaseItem(release: Release, version: number) {
+    return {
+      ...K.release(release.id),
+      gsi1pk: `SERVICE#${release.service}`,
+      gsi1sk: `${release.createdAt}#${release.id}`,
+      gsi2pk: 'RELEASES',
+      gsi2sk: `${release.createdAt}#${release.id}`,
+      phase: release.phase,
+      version,
+      release,
+    };
+  }
+
+  async create(release: Release): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.releaseItem(release, 1), ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (error) {
+      if (conditionFailed(error)) throw new ConflictError(`release ${release.id} already exists`, { cause: error });
+      throw error;
+    }
+  }
+
+  private async getItem(id: string): Promise<ReleaseItem | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.release(id), ConsistentRead: true }));
+    return Item as ReleaseItem | undefined;
+  }
+
+  async get(id: string): Promise<Release | undefined> {
+    return (await this.getItem(id))?.release;
+  }
+
+  async update<T>(id: string, change: (release: Release) => { release: Release; result: T }): Promise<{ release: Release; result: T }> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const item = await this.getItem(id);
+      if (!item) throw new ConflictError(`release ${id} does not exist`);
+      const out = change(item.release);
+      if (out.release === item.release) return out;
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: this.releaseItem(out.release, item.version + 1),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': item.version },
+          }),
+        );
+        return out;
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+      }
+    }
+    throw new ConflictError(`release ${id} kept changing under ${MAX_UPDATE_ATTEMPTS} attempts to update it`);
+  }
+
+  async list(query: ListQuery): Promise<ReleasePage> {
+    const releases: Release[] = [];
+    let startKey = query.cursor ? decodeCursor(query.cursor) : undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.tableName,
+        IndexName: query.service ? 'byService' : 'byTime',
+        KeyConditionExpression: query.service ? 'gsi1pk = :pk' : 'gsi2pk = :pk',
+        ExpressionAttributeValues: { ':pk': query.service ? `SERVICE#${query.service}` : 'RELEASES', ...(query.phase ? { ':phase': query.phase } : {}) },
+        ...(query.phase ? { FilterExpression: 'phase = :phase' } : {}),
+        ScanIndexForward: false,
+        Limit: query.limit - releases.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      };
+      const page = await this.doc.send(new QueryCommand(input));
+      releases.push(...(page.Items ?? []).map((i) => (i as ReleaseItem).release));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && releases.length < query.limit);
+    const cursor = encodeCursor(startKey);
+    return cursor ? { releases, cursor } : { releases };
+  }
+
+  async listUnfinished(): Promise<Release[]> {
+    const out: Release[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+      out.push(...page.releases.filter((r) => !isTerminal(r.phase)));
+      cursor = page.cursor;
+    } while (cursor);
+    return out;
+  }
+
+  async acquireLock(service: string, owner: string, now: number, leaseSeconds: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...K.lock(service), owner, expiresAt: now + leaseSeconds * 1000, ttl: Math.ceil(now / 1000) + leaseSeconds + 86400 },
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner OR expiresAt < :now',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner, ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseLock(service: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.tableName, Key: K.lock(service), ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
+  }
+
+  async lockOwner(service: string, now: number): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.lock(service), ConsistentRead: true }));
+    return Item && (Item['expiresAt'] as number) >= now ? (Item['owner'] as string) : undefined;
+  }
+
+  async enqueue(service: string, releaseId: string): Promise<string | undefined> {
+    const { Attributes } = await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...K.queue(service), releaseId }, ReturnValues: 'ALL_OLD' }));
+    const previous = Attributes?.['releaseId'] as string | undefined;
+    return previous === releaseId ? undefined : previous;
+  }
+
+  async peekQueue(service: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.queue(service), ConsistentRead: true }));
+    return Item?.['releaseId'] as string | undefined;
+  }
+
+  async dequeue(service: string, releaseId: string): Promise<boolean> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: K.queue(service), ConditionExpression: 'releaseId = :id', ExpressionAttributeValues: { ':id': releaseId } }));
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async claimIdempotencyKey(k: string, releaseId: string, now: number): Promise<string> {
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...K.idempotency(k), releaseId, ttl: Math.ceil(now / 1000) + IDEMPOTENCY_TTL_SECONDS }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return releaseId;
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.idempotency(k), ConsistentRead: true }));
+      return (Item?.['releaseId'] as string | undefined) ?? releaseId;
+    }
+  }
+
+  async forgetIdempotencyKey(k: string, releaseId: string): Promise<void> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: K.idempotency(k), ConditionExpression: 'releaseId = :id', ExpressionAttributeValues: { ':id': releaseId } }));
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
+  }
+
+  async putApprovalToken(approvalId: string, releaseId: string, taskToken: string): Promise<ApprovalItem> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: K.approval(approvalId),
+          UpdateExpression: 'SET releaseId = :r, taskToken = :t, #status = :pending',
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':r': releaseId, ':t': taskToken, ':pending': 'pending' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toApproval(Attributes);
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+      // Decided before the workflow stored its token: record the token so the caller can complete it.
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: K.approval(approvalId), UpdateExpression: 'SET taskToken = :t', ExpressionAttributeValues: { ':t': taskToken }, ReturnValues: 'ALL_NEW' }),
+      );
+      return toApproval(Attributes);
+    }
+  }
+
+  async decideApproval(approvalId: string, releaseId: string, status: Exclude<ApprovalStatus, 'pending'>, by: string): Promise<ApprovalItem | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: K.approval(approvalId),
+          UpdateExpression: 'SET releaseId = :r, #status = :s, decidedBy = :by',
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':r': releaseId, ':s': status, ':by': by, ':pending': 'pending' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toApproval(Attributes);
+    } catch (error) {
+      if (conditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async getApproval(approvalId: string): Promise<ApprovalItem | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.approval(approvalId), ConsistentRead: true }));
+    return Item ? toApproval(Item) : undefined;
+  }
+
+  async getStable(service: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.service(service), ConsistentRead: true }));
+    return Item?.['stableImage'] as string | undefined;
+  }
+
+  async setStable(service: string, image: string): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...K.service(service), stableImage: image } }));
+  }
+}
+
+function toApproval(item: Record<string, unknown> | undefined): ApprovalItem {
+  if (!item) throw new Error('approval item missing after write');
+  return {
+    approvalId: String(item['pk']).replace(/^APPROVAL#/, ''),
+    releaseId: item['releaseId'] as string,
+    status: item['status'] as ApprovalStatus,
+    ...(item['taskToken'] ? { taskToken: item['taskToken'] as string } : {}),
+    ...(item['decidedBy'] ? { decidedBy: item['decidedBy'] as string } : {}),
+  };
+}

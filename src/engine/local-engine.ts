@@ -1,0 +1,166 @@
+import './polyfills.js';
+import { ExecutionAbortedError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
+import type { Action } from '../core/decide.js';
+import type { Workflow } from '../ports/workflow.js';
+import type { VirtualClock } from './clock.js';
+import { silentLog, type Log } from './deps.js';
+import type { TaskInput, WorkflowHandlers } from './handlers.js';
+import { buildDefinition, STATE, STATE_TASKS } from './workflow-definition.js';
+
+export interface LocalEngineOptions {
+  /** Jump time at every Wait instead of sleeping (tests, benchmarks). */
+  readonly virtualClock?: VirtualClock;
+  /** Milliseconds between retries of a failed task (default: as the definition says). */
+  readonly retryIntervalMs?: number;
+  readonly log?: Log;
+}
+
+export interface ExecutionRecord {
+  readonly name: string;
+  readonly releaseId: string;
+  /** State transitions so far, as Step Functions bills them (states entered plus retries). */
+  transitions: number;
+  status: 'running' | 'succeeded' | 'failed' | 'aborted';
+  error?: string;
+  done: Promise<void>;
+}
+
+type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
+
+interface Callback {
+  resolve?: (output: unknown) => void;
+  settled?: { output: unknown };
+}
+
+/**
+ * Runs the release workflow definition in-process with aws-local-stepfunctions: every Task state
+ * is overridden by name with the handler the Lambda runs, callback tasks complete when
+ * {@link LocalEngine.sendTaskSuccess} is called, and many executions run at once.
+ */
+export class LocalEngine implements Workflow {
+  readonly definition = buildDefinition();
+  private readonly machine = new StateMachine(this.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly aborts = new Map<string, () => void>();
+  private readonly callbacks = new Map<string, Callback>();
+  private handlers: WorkflowHandlers | undefined;
+  private readonly log: Log;
+
+  constructor(private readonly options: LocalEngineOptions = {}) {
+    this.log = options.log ?? silentLog;
+  }
+
+  /** Connects the handlers (they need this engine to start queued releases, so they come after it). */
+  bind(handlers: WorkflowHandlers): void {
+    this.handlers = handlers;
+  }
+
+  /** Starts one execution per name: a second start with the same name is the same execution. */
+  async start(releaseId: string, executionName: string): Promise<void> {
+    if (this.executions.has(executionName)) return;
+    const handlers = this.handlers;
+    if (!handlers) throw new Error('LocalEngine.bind(handlers) must be called before start');
+    const run = (task: TaskInput['task']): LocalHandler => async (input) => {
+      const result = await handlers.run({ ...(input as Omit<TaskInput, 'task'>), task });
+      if (task === 'decide' && this.options.virtualClock) {
+        const action = result as Action;
+        if (action.type === 'wait') this.options.virtualClock.advanceTo(Date.parse(action.until));
+      }
+      return (result ?? {}) as Awaited<ReturnType<LocalHandler>>;
+    };
+    const overrides: Record<string, LocalHandler> = {};
+    for (const [state, task] of Object.entries(STATE_TASKS)) overrides[state] = run(task);
+    overrides[STATE.requestApproval] = async (input) => {
+      const { Payload } = input as unknown as { Payload: Omit<TaskInput, 'task'> };
+      // One execution-wide token from the context, made unique per approval.
+      const taskToken = `${Payload.taskToken ?? executionName}/${Payload.approvalId ?? ''}`;
+      const waiting = this.waitForCallback(taskToken);
+      await handlers.run({ ...Payload, taskToken, task: 'requestApproval' });
+      return (await waiting) as Awaited<ReturnType<LocalHandler>>;
+    };
+    const retries = this.options.retryIntervalMs;
+    const execution = this.machine.run(
+      { releaseId },
+      {
+        overrides: {
+          taskResourceLocalHandlers: overrides,
+          ...(this.options.virtualClock ? { waitTimeOverrides: { [STATE.wait]: 0 } } : {}),
+          ...(retries !== undefined ? { retryIntervalOverrides: Object.fromEntries(Object.keys(STATE_TASKS).map((s) => [s, retries])) } : {}),
+        },
+        context: {
+          Execution: { Id: `local:${executionName}`, Name: executionName, Input: { releaseId }, StartTime: new Date().toISOString() },
+          Task: { Token: `local:${executionName}` },
+        },
+      },
+    );
+    this.aborts.set(executionName, execution.abort);
+    const record: ExecutionRecord = { name: executionName, releaseId, transitions: 0, status: 'running', done: Promise.resolve() };
+    record.done = (async () => {
+        const counting = (async () => {
+          for await (const event of execution.eventLogs) {
+            if (event.type === 'StateEntered' || event.type === 'StateRetried') record.transitions++;
+          }
+        })();
+        try {
+          await execution.result;
+          record.status = 'succeeded';
+        } catch (error) {
+          record.status = error instanceof ExecutionAbortedError ? 'aborted' : 'failed';
+          record.error = error instanceof Error ? error.message : String(error);
+        }
+        await counting.catch(() => undefined);
+        this.aborts.delete(executionName);
+        this.log.info('execution ended', { releaseId, execution: executionName, status: record.status, transitions: record.transitions });
+      })();
+    this.executions.set(executionName, record);
+  }
+
+  private waitForCallback(token: string): Promise<unknown> {
+    const existing = this.callbacks.get(token);
+    if (existing?.settled) {
+      this.callbacks.delete(token);
+      return Promise.resolve(existing.settled.output);
+    }
+    return new Promise((resolve) => {
+      this.callbacks.set(token, {
+        resolve: (output) => {
+          this.callbacks.delete(token);
+          resolve(output);
+        },
+      });
+    });
+  }
+
+  async sendTaskSuccess(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    const waiting = this.callbacks.get(taskToken);
+    if (waiting?.resolve) waiting.resolve(output);
+    else this.callbacks.set(taskToken, { settled: { output } });
+  }
+
+  execution(name: string): ExecutionRecord | undefined {
+    return this.executions.get(name);
+  }
+
+  executionOf(releaseId: string): ExecutionRecord | undefined {
+    return [...this.executions.values()].find((e) => e.releaseId === releaseId);
+  }
+
+  get running(): ExecutionRecord[] {
+    return [...this.executions.values()].filter((e) => e.status === 'running');
+  }
+
+  /** Resolves when no execution is running (including ones started while waiting). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = this.running;
+      if (running.length === 0) return;
+      await Promise.all(running.map((e) => e.done));
+    }
+  }
+
+  /** Stops every execution where it stands (shutdown); releases are recovered at the next start. */
+  async stop(): Promise<void> {
+    for (const abort of this.aborts.values()) abort();
+    await Promise.all([...this.executions.values()].map((e) => e.done));
+  }
+}

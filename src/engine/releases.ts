@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import { checkDecision, type HumanDecision } from '../core/approvals.js';
+import { isTerminal, Phase } from '../core/phases.js';
+import { Reasons } from '../core/reasons.js';
+import {
+  beginRollback,
+  cancelQueued,
+  createRelease,
+  markRolledBack,
+  recordApproval,
+  requestPromote,
+  requestRollback,
+  start,
+  supersede,
+  type Actor,
+  type Artifact,
+  type Release,
+} from '../core/release.js';
+import type { ServiceConfig } from '../config/config.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
+import { ActiveReleaseError, ForbiddenActionError, InvalidActionError, ReleaseNotFoundError, UnknownServiceError } from './errors.js';
+
+/** Time-sortable, URL-safe release ids such as `r-mf3k2a1b-9c4d`. */
+export function newReleaseId(now: number = Date.now()): string {
+  return `r-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Splits `repo:tag` / `repo@sha256:...` into the artifact; the digest pins the image once known. */
+export function parseArtifact(image: string): Artifact {
+  const at = image.indexOf('@sha256:');
+  return at >= 0 ? { image, digest: image.slice(at + 1) } : { image };
+}
+
+/** Step Functions execution names: 1..80 of [A-Za-z0-9-_]. */
+export function executionName(service: string, artifact: Artifact, releaseId: string): string {
+  const base = artifact.digest ? `${service}-${artifact.digest.replace(/^sha256:/, '')}` : `${service}-${releaseId}`;
+  return base.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+}
+
+export interface StartInput {
+  readonly service: string;
+  readonly image: string;
+  readonly actor: Actor;
+  /** Duplicate requests with the same key start one release (ECR deliveries, client retries). */
+  readonly idempotencyKey?: string;
+}
+
+export interface StartResult {
+  readonly release: Release;
+  /** False when the idempotency key named an existing release. */
+  readonly created: boolean;
+}
+
+/**
+ * The use cases behind the API, Slack and the ECR trigger: start releases (with the per-service
+ * lock and queue) and apply people's decisions exactly once.
+ */
+export function createReleaseService(deps: EngineDeps) {
+  const { store, workflow, clock } = deps;
+  const log = deps.log ?? silentLog;
+  const newId = deps.newId ?? (() => newReleaseId(clock.now()));
+
+  function service(name: string): ServiceConfig {
+    const svc = serviceNamed(deps, name);
+    if (!svc) throw new UnknownServiceError(`unknown service "${name}"; configured services: ${deps.services.map((s) => s.name).join(', ')}`);
+    return svc;
+  }
+
+  async function get(id: string): Promise<Release> {
+    const release = await store.get(id);
+    if (!release) throw new ReleaseNotFoundError(`no release with id "${id}"`);
+    return release;
+  }
+
+  async function launch(release: Release): Promise<void> {
+    await workflow.start(release.id, executionName(release.service, release.artifact, release.id));
+  }
+
+  /** Starts the service's waiting release if the lock is free. Safe to call any time, from anywhere. */
+  async function drainQueue(serviceName: string): Promise<void> {
+    for (;;) {
+      const queued = await store.peekQueue(serviceName);
+      if (!queued) return;
+      if (!(await store.acquireLock(serviceName, queued, clock.now(), LOCK_LEASE_SECONDS))) return;
+      if (!(await store.dequeue(serviceName, queued))) {
+        // Superseded between peek and dequeue: give the lock back and look again.
+        await store.releaseLock(serviceName, queued);
+        continue;
+      }
+      const { release } = await store.update(queued, (r) => ({ release: r.phase === Phase.queued ? start(r, clock.now()) : r, result: undefined }));
+      if (release.phase !== Phase.preparing) {
+        await store.releaseLock(serviceName, queued);
+        continue;
+      }
+      log.info('starting queued release', { releaseId: queued, service: serviceName });
+      await launch(release);
+      return;
+    }
+  }
+
+  /** Frees the service once a release has ended and starts the next one waiting. Idempotent. */
+  async function afterTerminal(release: Release): Promise<void> {
+    if (!isTerminal(release.phase)) return;
+    await store.releaseLock(release.service, release.id);
+    await drainQueue(release.service);
+  }
+
+  async function startRelease(input: StartInput): Promise<StartResult> {
+    const svc = service(input.service);
+    const now = clock.now();
+    const id = newId();
+    if (input.idempotencyKey) {
+      const owner = await store.claimIdempotencyKey(input.idempotencyKey, id, now);
+      if (owner !== id) {
+        const existing = await store.get(owner);
+        if (existing) return { release: existing, created: false };
+      }
+    }
+    const base = { id, service: svc.name, artifact: parseArtifact(input.image), plan: svc.plan, settings: svc.settings, actor: input.actor };
+    if (await store.acquireLock(svc.name, id, now, LOCK_LEASE_SECONDS)) {
+      const release = createRelease(base, now);
+      await store.create(release);
+      log.info('release created', { releaseId: id, service: svc.name, image: input.image });
+      await launch(release);
+      return { release, created: true };
+    }
+    const active = (await store.lockOwner(svc.name, now)) ?? 'unknown';
+    if (svc.onActiveRelease === 'reject') {
+      if (input.idempotencyKey) await store.forgetIdempotencyKey(input.idempotencyKey, id);
+      throw new ActiveReleaseError(`service ${svc.name} already has active release ${active}, and its onActiveRelease policy is "reject": wait for it to finish or roll it back, then try again`);
+    }
+    const release = createRelease({ ...base, queuedBehind: active }, now);
+    await store.create(release);
+    const replaced = await store.enqueue(svc.name, id);
+    if (replaced) {
+      await store.update(replaced, (r) => ({ release: r.phase === Phase.queued ? supersede(r, id, clock.now()) : r, result: undefined }));
+      log.info('queued release superseded', { releaseId: replaced, service: svc.name, by: id });
+    }
+    // The active release may have ended between our lock attempt and the enqueue.
+    await drainQueue(svc.name);
+    return { release: (await store.get(id)) ?? release, created: true };
+  }
+
+  /** Completes a pending approval's callback so the workflow moves on at once. */
+  async function wake(release: Release, status: 'approved' | 'rejected' | 'cancelled', actor: Actor): Promise<void> {
+    const pending = release.pendingApproval;
+    if (!pending) return;
+    const item = await store.decideApproval(pending.id, release.id, status, actor.id);
+    const token = item?.taskToken;
+    if (token) await workflow.sendTaskSuccess(token, { decision: status });
+  }
+
+  /**
+   * Applies a person's decision: approve, reject, promote or roll back. Checked against the
+   * approval rules on the freshest state, recorded with the actor, applied at most once.
+   * @throws {ForbiddenActionError} when the actor may not decide; {@link InvalidActionError} when the phase does not allow it.
+   */
+  async function act(id: string, decision: HumanDecision, actor: Actor, comment?: string): Promise<Release> {
+    const before = await get(id);
+    const refuse = (r: Release) => {
+      const check = checkDecision(r, decision, actor, clock.now());
+      if (!check.ok) throw check.code === 'forbidden' ? new ForbiddenActionError(check.message) : new InvalidActionError(check.message);
+    };
+    refuse(before);
+    if (decision === 'approve' || decision === 'reject') {
+      const pending = before.pendingApproval;
+      if (!pending) throw new InvalidActionError(`release ${id} has no approval waiting`);
+      const status = decision === 'approve' ? 'approved' : 'rejected';
+      // The approval item is the exactly-once guard: a double click or a retry finds it decided.
+      const item = await store.decideApproval(pending.id, id, status, actor.id);
+      if (!item) throw new InvalidActionError(`the approval ${pending.id} of release ${id} was already decided`);
+      const { release } = await store.update(id, (r) => ({
+        release: r.pendingApproval?.id === pending.id ? recordApproval(r, status, clock.now(), actor, comment) : r,
+        result: undefined,
+      }));
+      if (item.taskToken) await workflow.sendTaskSuccess(item.taskToken, { decision: status });
+      log.info(`release ${status}`, { releaseId: id, service: release.service, actor: actor.id });
+      return release;
+    }
+    if (decision === 'rollback' && before.phase === Phase.queued) {
+      const { release } = await store.update(id, (r) => {
+        refuse(r);
+        return { release: r.phase === Phase.queued ? cancelQueued(r, actor, clock.now(), comment) : r, result: undefined };
+      });
+      await store.dequeue(release.service, id);
+      return release;
+    }
+    const { release } = await store.update(id, (r) => {
+      refuse(r);
+      return { release: decision === 'promote' ? requestPromote(r, actor, clock.now(), comment) : requestRollback(r, actor, clock.now(), comment), result: undefined };
+    });
+    await wake(release, 'cancelled', actor);
+    log.info(`${decision} requested`, { releaseId: id, service: release.service, actor: actor.id });
+    return release;
+  }
+
+  /**
+   * After a restart (local mode): releases left mid-flight are marked interrupted, their target
+   * restored to the stable version, their lock freed; queued releases then start.
+   */
+  async function recoverInterrupted(): Promise<Release[]> {
+    const recovered: Release[] = [];
+    const unfinished = await store.listUnfinished();
+    for (const stale of unfinished.filter((r) => r.phase !== Phase.queued)) {
+      const svc = serviceNamed(deps, stale.service);
+      let restored = true;
+      if (svc) {
+        try {
+          await deps.driverFor(svc).rollback(stale);
+        } catch (error) {
+          restored = false;
+          log.error('could not restore the stable version of an interrupted release', { releaseId: stale.id, error: String(error) });
+        }
+      }
+      const { release } = await store.update(stale.id, (r) => {
+        if (isTerminal(r.phase)) return { release: r, result: undefined };
+        const rolling = beginRollback(r, Reasons.interrupted, clock.now(), restored ? (r.deployed ? Phase.rolledBack : Phase.cancelled) : Phase.failed);
+        return { release: markRolledBack(rolling, clock.now()), result: undefined };
+      });
+      await store.releaseLock(release.service, release.id);
+      recovered.push(release);
+    }
+    for (const name of new Set(unfinished.map((r) => r.service))) await drainQueue(name);
+    return recovered;
+  }
+
+  return { get, startRelease, act, afterTerminal, drainQueue, recoverInterrupted, service };
+}
+
+export type ReleaseService = ReturnType<typeof createReleaseService>;

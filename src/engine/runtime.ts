@@ -1,0 +1,21 @@
+import type { EngineDeps } from './deps.js';
+import { createWorkflowHandlers, type WorkflowHandlers } from './handlers.js';
+import { LocalEngine, type LocalEngineOptions } from './local-engine.js';
+import { createReleaseService, type ReleaseService } from './releases.js';
+
+export interface LocalRuntime {
+  readonly engine: LocalEngine;
+  readonly releases: ReleaseService;
+  readonly handlers: WorkflowHandlers;
+  readonly deps: EngineDeps;
+}
+
+/** Wires the local engine, the release use cases and the workflow handlers around one store. */
+export function createLocalRuntime(deps: Omit<EngineDeps, 'workflow'>, options: LocalEngineOptions = {}): LocalRuntime {
+  const engine = new LocalEngine({ ...options, ...(deps.log ? { log: deps.log } : {}) });
+  const full: EngineDeps = { ...deps, workflow: engine };
+  const releases = createReleaseService(full);
+  const handlers = createWorkflowHandlers(full, releases);
+  engine.bind(handlers);
+  return { engine, releases, handlers, deps: full };
+}

@@ -1,0 +1,30 @@
+import type { DriverCapabilities } from '../core/capabilities.js';
+import type { Release } from '../core/release.js';
+
+/**
+ * Where traffic actually moves: one adapter per real system (local processes behind the
+ * built-in proxy, ECS through CodeDeploy). Every method is idempotent: the workflow retries them.
+ */
+export interface TrafficDriver {
+  readonly capabilities: DriverCapabilities;
+  /** Starts the new version with 0% of production traffic and waits until it is ready. */
+  deploy(release: Release): Promise<void>;
+  /** Sends `percent` of production traffic to the new version and checks the live split. */
+  setWeight(release: Release, percent: number): Promise<void>;
+  /** The live percentage of production traffic on the new version. */
+  verify(release: Release): Promise<number>;
+  /** All traffic back to the stable version; the new version is stopped and removed. */
+  rollback(release: Release): Promise<void>;
+  /** The new version becomes the stable one; the old version is drained and removed. */
+  finalize(release: Release): Promise<void>;
+}
+
+/** Raised by a driver when the new version cannot be deployed (for example never ready). */
+export class DeployError extends Error {
+  override readonly name = 'DeployError';
+}
+
+/** A retryable failure of a downstream system (throttling, a timeout): the workflow retries it. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+}

@@ -1,0 +1,74 @@
+import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
+import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
+import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
+import { VirtualClock } from '../../src/engine/clock.js';
+import { createLocalRuntime, type LocalRuntime } from '../../src/engine/runtime.js';
+import type { Release } from '../../src/core/release.js';
+import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
+
+export const gate = { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 } as const;
+
+/** A local-driver service config with sensible test defaults; override any field. */
+export function serviceConfig(name: string, overrides: Record<string, unknown> = {}, port = 9000) {
+  return {
+    name,
+    target: { driver: 'local', command: 'true', port },
+    strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
+    gates: { metrics: [gate], checkInterval: '30s' },
+    ...overrides,
+  };
+}
+
+export interface Harness extends LocalRuntime {
+  readonly dynamo: LocalDynamo;
+  readonly store: DynamoReleaseStore;
+  readonly driver: MemoryDriver;
+  readonly metrics: ScriptedMetrics;
+  readonly clock: VirtualClock;
+  readonly services: readonly ServiceConfig[];
+  /** Waits for the release's workflow to end and returns the stored release. */
+  finish(id: string): Promise<Release>;
+  /** Polls the store until `predicate` holds for the release. */
+  until(id: string, predicate: (r: Release) => boolean, timeoutMs?: number): Promise<Release>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(services: Record<string, unknown>[], { dynamo }: { dynamo?: LocalDynamo } = {}): Promise<Harness> {
+  const db = dynamo ?? (await startLocalDynamo());
+  const store = new DynamoReleaseStore(db.client, db.tableName);
+  const config = resolveConfig({ services });
+  const driver = new MemoryDriver();
+  const metrics = new ScriptedMetrics();
+  const clock = new VirtualClock();
+  const runtime = createLocalRuntime({ services: config.services, store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1 });
+  const until = async (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000): Promise<Release> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await store.get(id);
+      if (r && predicate(r)) return r;
+      if (Date.now() > deadline) throw new Error(`release ${id} never reached the expected state; it is ${r?.phase}: ${JSON.stringify(r?.timeline.at(-1))}`);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  };
+  return {
+    ...runtime,
+    dynamo: db,
+    store,
+    driver,
+    metrics,
+    clock,
+    services: config.services,
+    until,
+    async finish(id) {
+      const release = await until(id, () => runtime.engine.executionOf(id) !== undefined);
+      await runtime.engine.executionOf(release.id)?.done;
+      const done = await store.get(id);
+      if (!done) throw new Error(`release ${id} vanished`);
+      return done;
+    },
+    async close() {
+      await runtime.engine.stop();
+      if (!dynamo) await db.close();
+    },
+  };
+}
