@@ -268,3 +268,8 @@ export function cancelQueued(release: Release, actor: Actor, now: number, commen
     { type: 'cancelled', message: Reasons.cancelled, actor, ...(comment ? { comment } : {}) },
   );
 }
+
+/** Records an unexpected error in the timeline without changing anything else. */
+export function noteError(release: Release, reason: string, now: number): Release {
+  return evolve(release, now, {}, { type: 'error', message: reason });
+}

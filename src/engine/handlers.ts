@@ -2,7 +2,7 @@ import { decide, gatesToObserve, type Action } from '../core/decide.js';
 import type { Observation } from '../core/gates.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { beginRollback, markDeployed, markFailed, markFinalized, markRolledBack, markShifted, recordApproval, SYSTEM, type Release } from '../core/release.js';
+import { beginRollback, markDeployed, markFailed, markFinalized, markRolledBack, markShifted, noteError, recordApproval, SYSTEM, type Release } from '../core/release.js';
 import { DeployError, TransientError } from '../ports/traffic-driver.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
 import type { ReleaseService } from './releases.js';
@@ -159,7 +159,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const { release: done } = await store.update(releaseId, (r) => {
         if (isTerminal(r.phase)) return { release: r, result: undefined };
         if (restored !== undefined) return { release: markFailed(r, `${reason}; ${Reasons.recoveryFailed(restored)}`, clock.now()), result: undefined };
-        const rolling = r.phase === Phase.rollingBack ? r : beginRollback(r, reason, clock.now(), r.deployed ? Phase.rolledBack : Phase.failed);
+        const rolling = r.phase === Phase.rollingBack ? noteError(r, reason, clock.now()) : beginRollback(r, reason, clock.now(), r.deployed ? Phase.rolledBack : Phase.failed);
         return { release: markRolledBack(rolling, clock.now()), result: undefined };
       });
       log.error('release recovered after an unexpected error', { releaseId, service: done.service, phase: done.phase, reason });

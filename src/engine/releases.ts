@@ -17,6 +17,7 @@ import {
   type Release,
 } from '../core/release.js';
 import type { ServiceConfig } from '../config/config.js';
+import { ConflictError } from '../ports/release-store.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
 import { ActiveReleaseError, ForbiddenActionError, InvalidActionError, ReleaseNotFoundError, UnknownServiceError } from './errors.js';
 
@@ -72,6 +73,16 @@ export function createReleaseService(deps: EngineDeps) {
     return release;
   }
 
+  /** The release another caller is creating under the same idempotency key (it may take a moment to appear). */
+  async function awaitCreated(id: string): Promise<Release> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const existing = await store.get(id);
+      if (existing) return existing;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new ConflictError(`release ${id} for this idempotency key is still being created; retry in a moment`);
+  }
+
   async function launch(release: Release): Promise<void> {
     await workflow.start(release.id, executionName(release.service, release.artifact, release.id));
   }
@@ -111,10 +122,7 @@ export function createReleaseService(deps: EngineDeps) {
     const id = newId();
     if (input.idempotencyKey) {
       const owner = await store.claimIdempotencyKey(input.idempotencyKey, id, now);
-      if (owner !== id) {
-        const existing = await store.get(owner);
-        if (existing) return { release: existing, created: false };
-      }
+      if (owner !== id) return { release: await awaitCreated(owner), created: false };
     }
     const base = { id, service: svc.name, artifact: parseArtifact(input.image), plan: svc.plan, settings: svc.settings, actor: input.actor };
     if (await store.acquireLock(svc.name, id, now, LOCK_LEASE_SECONDS)) {

@@ -27,6 +27,7 @@ export const STATE = {
   deploy: 'Deploy',
   shift: 'Shift',
   wait: 'Wait',
+  prepareApproval: 'PrepareApproval',
   requestApproval: 'RequestApproval',
   approvalTimedOut: 'ApprovalTimedOut',
   rollback: 'Rollback',
@@ -90,7 +91,7 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
           route('deploy', STATE.deploy),
           route('shift', STATE.shift),
           route('wait', STATE.wait),
-          route('approval', STATE.requestApproval),
+          route('approval', STATE.prepareApproval),
           route('rollback', STATE.rollback),
           route('finalize', STATE.finalize),
           route('done', STATE.finished),
@@ -100,14 +101,27 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
       [STATE.deploy]: task(STATE.deploy, 'deploy', {}, STATE.decide, longTaskTimeoutSeconds),
       [STATE.shift]: task(STATE.shift, 'shift', { 'action.$': '$.action' }, STATE.decide),
       [STATE.wait]: { Type: 'Wait', TimestampPath: '$.action.until', Next: STATE.decide },
+      // Step Functions resolves TimeoutSecondsPath against the state input, aws-local-stepfunctions
+      // against the effective Parameters; putting the timeout at $.Payload in both makes one path work.
+      [STATE.prepareApproval]: {
+        Type: 'Pass',
+        Parameters: { 'releaseId.$': '$.releaseId', 'action.$': '$.action', Payload: { 'timeoutSeconds.$': '$.action.timeoutSeconds' } },
+        Next: STATE.requestApproval,
+      },
       [STATE.requestApproval]: {
         Type: 'Task',
         Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
         Parameters: {
           FunctionName: functionArn,
-          Payload: { task: 'requestApproval', 'releaseId.$': '$.releaseId', 'approvalId.$': '$.action.approvalId', 'taskToken.$': '$$.Task.Token' },
+          Payload: {
+            task: 'requestApproval',
+            'releaseId.$': '$.releaseId',
+            'approvalId.$': '$.action.approvalId',
+            'timeoutSeconds.$': '$.action.timeoutSeconds',
+            'taskToken.$': '$$.Task.Token',
+          },
         },
-        TimeoutSecondsPath: '$.action.timeoutSeconds',
+        TimeoutSecondsPath: '$.Payload.timeoutSeconds',
         ResultPath: null,
         Retry: retry(),
         Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timedOut', Next: STATE.approvalTimedOut }, toRecover(STATE.requestApproval)],

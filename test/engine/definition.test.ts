@@ -23,7 +23,8 @@ describe('the workflow definition', () => {
   it('approvals wait for a task token with the timeout from the plan, and a timeout goes to ApprovalTimedOut', () => {
     const approval = states[STATE.requestApproval];
     expect(approval?.['Resource']).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
-    expect(approval?.['TimeoutSecondsPath']).toBe('$.action.timeoutSeconds');
+    expect(approval?.['TimeoutSecondsPath']).toBe('$.Payload.timeoutSeconds');
+    expect(states[STATE.prepareApproval]?.['Parameters']).toMatchObject({ Payload: { 'timeoutSeconds.$': '$.action.timeoutSeconds' } });
     expect((approval?.['Parameters'] as { Payload: Record<string, string> }).Payload['taskToken.$']).toBe('$$.Task.Token');
     expect((approval?.['Catch'] as { ErrorEquals: string[]; Next: string }[])[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: STATE.approvalTimedOut });
   });
