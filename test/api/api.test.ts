@@ -1,0 +1,181 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
+import { createApp } from '../../src/api/app.js';
+import { bearerAuthenticator } from '../../src/api/auth.js';
+import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+
+const TOKEN = 'test-token-123';
+let dynamo: LocalDynamo;
+let h: Harness | undefined;
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+});
+afterAll(async () => dynamo.close());
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+let n = 0;
+async function api(services: Record<string, unknown>[] = [serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['bob'], fourEyes: true } })]) {
+  n++;
+  h = await startHarness(services.map((s) => ({ ...s, name: `${String(s['name'])}-${n}` })), { dynamo });
+  const harness = h;
+  const app = createApp({ releases: h.releases, store: h.store, services: h.services, clock: h.clock, authenticate: bearerAuthenticator(TOKEN) });
+  const call = async (method: string, path: string, body?: unknown, { actor, token = TOKEN, headers = {} }: { actor?: string; token?: string | null; headers?: Record<string, string> } = {}) => {
+    const res = await app.request(path, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(actor ? { 'x-switchyard-actor': actor } : {}),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  return { app, call, h: harness, service: harness.services[0]?.name ?? '' };
+}
+
+describe('HTTP API', () => {
+  it('GET /healthz and GET /services', async () => {
+    const { call, service } = await api();
+    expect(await call('GET', '/healthz', undefined, { token: null })).toEqual({ status: 200, body: { ok: true, services: 1 } });
+    const { status, body } = await call('GET', '/services');
+    expect(status).toBe(200);
+    expect(body['services'][0]).toMatchObject({ name: service, driver: 'local', strategy: 'canary', gates: ['error-rate'], approvers: ['bob'], fourEyes: true, onActiveRelease: 'queue' });
+  });
+
+  it('a release steered end to end: start, inspect, approve (four-eyes), succeed', async () => {
+    const { call, h, service } = await api();
+    const created = await call('POST', '/releases', { service, image: 'api:1.8.2' }, { actor: 'alice' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ service, image: 'api:1.8.2', phase: 'preparing', createdBy: { id: 'alice', channel: 'api' } });
+    const id = created.body['id'] as string;
+    await h.until(id, (r) => r.phase === 'awaiting_approval');
+    const view = await call('GET', `/releases/${id}`);
+    expect(view.body).toMatchObject({ phase: 'awaiting_approval', traffic: { candidate: 10, stable: 90 }, step: { total: 6 }, pendingApproval: { label: 'after-first-step' } });
+    expect(view.body['plan'][0]).toEqual({ type: 'setWeight', percent: 10 });
+    expect(JSON.stringify(view.body)).not.toMatch(/taskToken|local:/);
+
+    const byAlice = await call('POST', `/releases/${id}/approve`, undefined, { actor: 'alice' });
+    expect(byAlice).toMatchObject({ status: 403, body: { error: { code: 'forbidden', message: expect.stringContaining('alice is not an approver') } } });
+    const ok = await call('POST', `/releases/${id}/approve`, { comment: 'ship it' }, { actor: 'bob' });
+    expect(ok.status).toBe(200);
+    expect(ok.body['timeline'].at(-1)).toMatchObject({ type: 'approved', actor: { id: 'bob' }, comment: 'ship it' });
+    await h.finish(id);
+    const done = await call('GET', `/releases/${id}`);
+    expect(done.body).toMatchObject({ phase: 'succeeded', traffic: { candidate: 100, stable: 0 } });
+    const again = await call('POST', `/releases/${id}/approve`, undefined, { actor: 'bob' });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'invalid_action' } } });
+  });
+
+  it('401 on every mutating route without the token, and nothing changes', async () => {
+    const { call, service } = await api();
+    for (const [path, body] of [['/releases', { service, image: 'api:2' }], ['/releases/r-x/approve', {}], ['/releases/r-x/reject', {}], ['/releases/r-x/promote', {}], ['/releases/r-x/rollback', {}]] as const) {
+      expect(await call('POST', path, body, { token: null })).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+      expect((await call('POST', path, body, { token: 'wrong' })).status).toBe(401);
+    }
+    expect((await call('GET', `/releases?service=${service}`)).body['releases']).toEqual([]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a missing image', { service: 'x' }, 'body.image: '],
+    ['a bad image', { service: 'x', image: 'Not An Image!' }, 'body.image: must be an image reference'],
+    ['an unknown field', { service: 'x', image: 'a:1', force: true }, 'body: unknown field force'],
+    ['a non-object', [1, 2], 'body'],
+  ])('400 for %s, naming the field', async (_name, body, message) => {
+    const { call } = await api();
+    const res = await call('POST', '/releases', body);
+    expect(res.status).toBe(400);
+    expect(res.body['error']['code']).toBe('validation_error');
+    expect(res.body['error']['message']).toContain(message);
+  });
+
+  it('400 for malformed JSON and for an unknown service, 404 for an unknown release or route', async () => {
+    const { call } = await api();
+    expect((await call('POST', '/releases', '{"service":')).status).toBe(400);
+    expect(await call('POST', '/releases', { service: 'nope', image: 'a:1' })).toMatchObject({ status: 400, body: { error: { code: 'unknown_service', message: expect.stringContaining('unknown service "nope"; configured services:') } } });
+    expect(await call('GET', '/releases/r-unknown')).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: 'no release with id "r-unknown"' } } });
+    expect(await call('POST', '/releases/r-unknown/rollback', {})).toMatchObject({ status: 404 });
+    expect((await call('POST', '/releases/r-1/explode', {})).status).toBe(400);
+    expect((await call('GET', '/nothing-here')).status).toBe(404);
+  });
+
+  it('GET /releases lists newest first, filters and paginates', async () => {
+    const { call, h, service } = await api([serviceConfig('api', { strategy: { type: 'blue-green', bake: '1m' } })]);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await call('POST', '/releases', { service, image: `api:${i}` });
+      ids.push(r.body['id']);
+      await h.finish(r.body['id']);
+      h.clock.advanceBy(1000);
+    }
+    const first = await call('GET', `/releases?service=${service}&limit=2`);
+    expect(first.body['releases'].map((r: { id: string }) => r.id)).toEqual([ids[4], ids[3]]);
+    const second = await call('GET', `/releases?service=${service}&limit=2&cursor=${first.body['cursor']}`);
+    expect(second.body['releases'].map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
+    expect((await call('GET', `/releases?service=${service}&phase=succeeded&limit=100`)).body['releases']).toHaveLength(5);
+    expect((await call('GET', `/releases?service=${service}&phase=rolled_back`)).body['releases']).toHaveLength(0);
+    expect(await call('GET', '/releases?limit=0')).toMatchObject({ status: 400, body: { error: { message: 'query.limit: must be a whole number from 1 to 100' } } });
+    expect(await call('GET', '/releases?phase=running')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('query.phase: must be one of queued') } } });
+    expect(await call('GET', '/releases?cursor=garbage')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('cursor is not one this API returned') } } });
+  });
+
+  it('a second release for a busy service is queued (202-like 201 with phase queued) or 409 as configured', async () => {
+    const { call, service } = await api([serviceConfig('api', { approvals: { at: ['after-first-step'] } }), serviceConfig('strict', { onActiveRelease: 'reject', approvals: { at: ['after-first-step'] } }, 9100)]);
+    await call('POST', '/releases', { service, image: 'api:1' });
+    expect((await call('POST', '/releases', { service, image: 'api:2' })).body['phase']).toBe('queued');
+    const strict = `strict-${n}`;
+    await call('POST', '/releases', { service: strict, image: 'api:1' });
+    expect(await call('POST', '/releases', { service: strict, image: 'api:2' })).toMatchObject({ status: 409, body: { error: { code: 'release_active' } } });
+  });
+
+  it('Idempotency-Key returns the same release', async () => {
+    const { call, service } = await api();
+    const a = await call('POST', '/releases', { service, image: 'api:1' }, { headers: { 'idempotency-key': 'ci-run-42' } });
+    const b = await call('POST', '/releases', { service, image: 'api:1' }, { headers: { 'idempotency-key': 'ci-run-42' } });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(200);
+    expect(b.body['id']).toBe(a.body['id']);
+  });
+
+  it('rollback through the API records the actor and comment', async () => {
+    const { call, h, service } = await api();
+    const { body } = await call('POST', '/releases', { service, image: 'api:1' });
+    await h.until(body['id'], (r) => r.phase === 'awaiting_approval');
+    const res = await call('POST', `/releases/${body['id']}/rollback`, { comment: 'pager went off' }, { actor: 'carol' });
+    expect(res.status).toBe(200);
+    const done = await h.finish(body['id']);
+    expect(done.phase).toBe('rolled_back');
+    expect(done.timeline.find((e) => e.type === 'rollback_requested')).toMatchObject({ actor: { id: 'carol', channel: 'api' }, comment: 'pager went off' });
+    expect((await call('POST', `/releases/${body['id']}/rollback`, {})).status).toBe(409);
+  });
+
+  it('serves an OpenAPI document for every route', async () => {
+    const { call } = await api();
+    const { body } = await call('GET', '/openapi.json');
+    expect(body['openapi']).toBe('3.1.0');
+    expect(Object.keys(body['paths']).sort()).toEqual(['/healthz', '/releases', '/releases/{id}', '/releases/{id}/{action}', '/services']);
+    expect(body['components']['schemas']).toHaveProperty('StartRelease');
+  });
+
+  it('works over a real socket', async () => {
+    const { app, service } = await api();
+    const server: ServerType = await new Promise((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/releases`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ service, image: 'api:9' }) });
+      expect(res.status).toBe(201);
+      const list = await fetch(`http://127.0.0.1:${port}/releases?service=${service}`);
+      expect(((await list.json()) as { releases: unknown[] }).releases).toHaveLength(1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
