@@ -148,7 +148,7 @@ const metricGate = z.strictObject({
 const gates = z.strictObject({
   alarms: z.array(text('a CloudWatch alarm name')).max(100, { error: 'at most 100 alarms' }).default([]),
   metrics: z.array(metricGate).max(100, { error: 'at most 100 metric gates' }).default([]),
-  checkInterval: duration(1, 3600).default(30),
+  checkInterval: duration(1, 3600).default(60),
   onInconclusive: z.enum(['pause', 'fail'], { error: 'must be "pause" (ask a person) or "fail" (roll back)' }).default('fail'),
   maxExtension: duration(0, LIMITS.maxBakeSeconds).default(300),
   maxErrors: z.number({ error: 'must be a whole number' }).int().min(0).max(100).default(3),

@@ -30,7 +30,7 @@ describe('config: valid', () => {
       { type: 'bake', seconds: 300 },
       { type: 'finalize' },
     ]);
-    expect(svc?.settings.gatePolicy).toEqual({ checkIntervalSeconds: 30, onInconclusive: 'fail', maxExtensionSeconds: 300, maxErrors: 3 });
+    expect(svc?.settings.gatePolicy).toEqual({ checkIntervalSeconds: 60, onInconclusive: 'fail', maxExtensionSeconds: 300, maxErrors: 3 });
     expect(svc?.onActiveRelease).toBe('queue');
     expect(svc?.target).toMatchObject({ replicas: 1, drainTimeout: 10, readiness: { path: '/ready', interval: 1, timeout: 30, successThreshold: 1 } });
   });
