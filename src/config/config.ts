@@ -100,8 +100,12 @@ function userStep(step: Extract<ParsedService['strategy'], { type: 'steps' }>['s
   }
 }
 
+/** Every local service is gated on its new version's processes staying up. */
+export const PROCESS_HEALTH_GATE = 'process-health';
+
 function gateSpecs(service: ParsedService): GateSpec[] {
   return [
+    ...(service.target.driver === 'local' ? [{ kind: 'alarm', name: PROCESS_HEALTH_GATE } as const] : []),
     ...service.gates.alarms.map((alarm): GateSpec => ({ kind: 'alarm', name: alarm })),
     ...service.gates.metrics.map(
       (m): GateSpec => ({

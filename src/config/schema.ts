@@ -53,6 +53,8 @@ export const localTargetSchema = z.strictObject({
   testPort: port.optional(),
   readiness: readiness.prefault({}),
   drainTimeout: duration(0, 3600).default(10),
+  /** The version started at first boot, before any release has succeeded. */
+  initialVersion: z.string({ error: 'must be a version string such as "v1"' }).regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { error: 'must be a version string such as "v1"' }).default('v1'),
   env: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
 });
 

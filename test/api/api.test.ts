@@ -48,7 +48,7 @@ describe('HTTP API', () => {
     expect(await call('GET', '/healthz', undefined, { token: null })).toEqual({ status: 200, body: { ok: true, services: 1 } });
     const { status, body } = await call('GET', '/services');
     expect(status).toBe(200);
-    expect(body['services'][0]).toMatchObject({ name: service, driver: 'local', strategy: 'canary', gates: ['error-rate'], approvers: ['bob'], fourEyes: true, onActiveRelease: 'queue' });
+    expect(body['services'][0]).toMatchObject({ name: service, driver: 'local', strategy: 'canary', gates: ['process-health', 'error-rate'], approvers: ['bob'], fourEyes: true, onActiveRelease: 'queue' });
   });
 
   it('a release steered end to end: start, inspect, approve (four-eyes), succeed', async () => {

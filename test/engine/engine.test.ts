@@ -63,7 +63,7 @@ describe('engine: gates', () => {
     expect(done.phase).toBe('rolled_back');
     expect(done.weight).toBe(0);
     expect(done.reason).toBe('gate failed: error-rate: Average of ErrorRate = 31.5 (breaches > 5) over 60s, 1000 samples');
-    expect(done.gateResults[0]).toMatchObject({ gate: 'error-rate', verdict: 'fail', evidence: { value: 31.5, threshold: 5 } });
+    expect(done.gateResults.find((g) => g.gate === 'error-rate')).toMatchObject({ gate: 'error-rate', verdict: 'fail', evidence: { value: 31.5, threshold: 5 } });
     expect(h.driver.state(svc(h))).toEqual({ stable: 'v0', weight: 0 });
     expect(h.driver.calls.some((c) => c.method === 'finalize')).toBe(false);
     expect(h.engine.executionOf(release.id)?.status).toBe('failed');

@@ -91,6 +91,8 @@ export class ScriptedMetrics implements MetricsSource {
     this.reads++;
     if (this.failing) throw new Error('metrics backend unavailable');
     const value = this.errorRate.get(release.artifact.image) ?? 0;
-    return gates.map((g) => ({ gate: g.name, kind: 'metric', datapoints: [{ timestamp: new Date(now - 1000).toISOString(), value, samples: 1000 }] }));
+    return gates.map((g): Observation =>
+      g.kind === 'alarm' ? { gate: g.name, kind: 'alarm', state: 'OK' } : { gate: g.name, kind: 'metric', datapoints: [{ timestamp: new Date(now - 1000).toISOString(), value, samples: 1000 }] },
+    );
   }
 }

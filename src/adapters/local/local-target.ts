@@ -1,0 +1,192 @@
+import { LOCAL_CAPABILITIES } from '../../core/capabilities.js';
+import type { GateSpec, Observation } from '../../core/gates.js';
+import type { Release } from '../../core/release.js';
+import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
+import { PROCESS_HEALTH_GATE } from '../../config/config.js';
+import type { Log } from '../../engine/deps.js';
+import type { MetricsSource } from '../../ports/metrics-source.js';
+import { DeployError, type TrafficDriver } from '../../ports/traffic-driver.js';
+import { WeightedProxy } from './proxy.js';
+import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
+import { waitReady } from './readiness.js';
+
+
+interface Generation {
+  /** Unique label in the proxy and the metrics (a version can be released again). */
+  readonly label: string;
+  readonly version: string;
+  readonly processes: ManagedProcess[];
+  crash?: string;
+}
+
+export interface LocalTargetOptions {
+  readonly service: string;
+  readonly config: LocalTargetConfig;
+  readonly logDir: string;
+  readonly log?: Log;
+  /** Bind the proxy to free ports instead of the configured ones (tests). */
+  readonly ephemeralPorts?: boolean;
+}
+
+/**
+ * One local service: its processes and the proxy in front of them. It is the service's traffic
+ * driver (deploy, setWeight, verify, rollback, finalize) and its metrics source.
+ */
+export class LocalTarget implements TrafficDriver, MetricsSource {
+  readonly capabilities = LOCAL_CAPABILITIES;
+  readonly proxy: WeightedProxy;
+  private stable: Generation | undefined;
+  private candidate: Generation | undefined;
+  private generation = 0;
+  private closed = false;
+
+  constructor(private readonly options: LocalTargetOptions) {
+    this.proxy = new WeightedProxy({
+      name: options.service,
+      port: options.ephemeralPorts ? 0 : options.config.port,
+      ...(options.config.testPort !== undefined ? { testPort: options.ephemeralPorts ? 0 : options.config.testPort } : {}),
+    });
+  }
+
+  get stableVersion(): string | undefined {
+    return this.stable?.version;
+  }
+  get candidateVersion(): string | undefined {
+    return this.candidate?.version;
+  }
+  /** Every process this target started and has not seen exit. */
+  get pids(): number[] {
+    return [this.stable, this.candidate].flatMap((g) => g?.processes.filter((p) => !p.exit).map((p) => p.pid) ?? []);
+  }
+
+  /** Starts the proxy and the stable version with 100% of production traffic. */
+  async start(stableVersion: string): Promise<void> {
+    await this.proxy.start();
+    const generation = await this.launch(stableVersion);
+    this.stable = generation;
+    this.proxy.setWeights({ [generation.label]: 100 });
+  }
+
+  private async launch(version: string): Promise<Generation> {
+    const { config, service } = this.options;
+    const label = `${version}#${++this.generation}`;
+    const generation: Generation = { label, version, processes: [] };
+    for (let index = 0; index < config.replicas; index++) {
+      generation.processes.push(
+        await spawnProcess({
+          service,
+          version,
+          index,
+          command: config.command,
+          ...(config.env ? { env: config.env } : {}),
+          logDir: this.options.logDir,
+          onExit: (proc, exit) => {
+            if (proc.stopping || this.closed) return;
+            const what = `process ${proc.pid} of ${version} exited unexpectedly with ${exit.signal ?? `code ${exit.code}`}`;
+            generation.crash ??= what;
+            this.options.log?.warn(what, { service, version, pid: proc.pid });
+          },
+        }),
+      );
+    }
+    try {
+      await Promise.all(generation.processes.map((p) => waitReady(p, config.readiness)));
+    } catch (error) {
+      await this.stop(generation);
+      throw new DeployError(`${version} never became ready: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const p of generation.processes) this.proxy.addBackend({ id: `${label}/${p.pid}`, version: label, port: p.port });
+    return generation;
+  }
+
+  private async stop(generation: Generation): Promise<void> {
+    const graceMs = this.options.config.drainTimeout * 1000;
+    await Promise.all(generation.processes.map((p) => stopProcess(p, graceMs)));
+  }
+
+  /** No new requests, in-flight ones finish (up to the drain timeout), then SIGTERM and SIGKILL. */
+  private async retire(generation: Generation): Promise<void> {
+    this.proxy.drain(generation.label);
+    await this.proxy.waitIdle(generation.label, this.options.config.drainTimeout * 1000);
+    await this.stop(generation);
+    this.proxy.removeVersion(generation.label);
+  }
+
+  private candidateOf(release: Release): Generation {
+    const c = this.candidate;
+    if (!c || c.version !== release.artifact.image) throw new Error(`${release.artifact.image} is not deployed for ${this.options.service}; the candidate is ${c?.version ?? 'none'}`);
+    return c;
+  }
+
+  async deploy(release: Release): Promise<void> {
+    const version = release.artifact.image;
+    if (this.candidate?.version === version && !this.candidate.crash) return;
+    if (this.candidate) await this.retire(this.candidate);
+    this.candidate = undefined;
+    const generation = await this.launch(version);
+    this.candidate = generation;
+    this.proxy.setTestVersion(generation.label);
+  }
+
+  async setWeight(release: Release, percent: number): Promise<void> {
+    const candidate = this.candidateOf(release);
+    const stable = this.stable;
+    if (!stable && percent < 100) throw new Error(`no stable version of ${this.options.service} to share traffic with`);
+    this.proxy.setWeights({ ...(stable ? { [stable.label]: 100 - percent } : {}), [candidate.label]: percent });
+  }
+
+  async verify(release: Release): Promise<number> {
+    return this.proxy.weightOf(this.candidateOf(release).label);
+  }
+
+  async rollback(release: Release): Promise<void> {
+    if (!this.stable || this.stable.processes.every((p) => p.exit)) {
+      // The stable version is gone (crashed, or this is a fresh start): bring it back first.
+      const version = this.stable?.version ?? this.options.config.initialVersion;
+      this.stable = await this.launch(version);
+    }
+    this.proxy.setWeights({ [this.stable.label]: 100 });
+    const candidate = this.candidate;
+    if (candidate && candidate.version === release.artifact.image) {
+      this.proxy.setTestVersion(undefined);
+      this.candidate = undefined;
+      await this.retire(candidate);
+    }
+  }
+
+  async finalize(release: Release): Promise<void> {
+    const candidate = this.candidate;
+    if (!candidate) {
+      if (this.stable?.version === release.artifact.image) return; // already finalized
+      throw new Error(`${release.artifact.image} is not deployed for ${this.options.service}`);
+    }
+    this.candidateOf(release);
+    this.proxy.setWeights({ [candidate.label]: 100 });
+    this.proxy.setTestVersion(undefined);
+    const old = this.stable;
+    this.stable = candidate;
+    this.candidate = undefined;
+    if (old) await this.retire(old);
+  }
+
+  async observe(release: Release, gates: readonly GateSpec[], now: number): Promise<Observation[]> {
+    const candidate = this.candidate?.version === release.artifact.image ? this.candidate : undefined;
+    return gates.map((gate): Observation => {
+      if (gate.kind === 'alarm') {
+        if (gate.name !== PROCESS_HEALTH_GATE) return { gate: gate.name, kind: 'error', message: 'CloudWatch alarms are not available in local mode' };
+        return candidate?.crash ? { gate: gate.name, kind: 'alarm', state: 'ALARM', reason: candidate.crash } : { gate: gate.name, kind: 'alarm', state: 'OK' };
+      }
+      if (typeof gate.metric !== 'string') return { gate: gate.name, kind: 'error', message: 'custom CloudWatch metrics are not available in local mode' };
+      if (!candidate) return { gate: gate.name, kind: 'metric', datapoints: [] };
+      return { gate: gate.name, kind: 'metric', datapoints: this.proxy.metrics.datapoints(candidate.label, gate.metric, gate.statistic, gate.periodSeconds, gate.evaluationPeriods, now) };
+    });
+  }
+
+  /** Stops everything: drains both versions, terminates every process, closes the proxy. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const generations = [this.candidate, this.stable].filter((g): g is Generation => g !== undefined);
+    await Promise.all(generations.map((g) => this.retire(g)));
+    await this.proxy.close();
+  }
+}

@@ -1,0 +1,244 @@
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { VersionMetrics } from './version-metrics.js';
+
+export interface Backend {
+  readonly id: string;
+  readonly version: string;
+  readonly port: number;
+  draining: boolean;
+  inflight: number;
+}
+
+export interface ProxyOptions {
+  readonly name: string;
+  /** Production route: weighted across versions. 0 picks a free port (tests). */
+  readonly port: number;
+  /** Test route: the candidate version only. */
+  readonly testPort?: number;
+  readonly host?: string;
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The built-in reverse proxy of local mode. The production route splits requests across versions
+ * by weight; the test route sends them to the candidate only. A request that cannot reach a
+ * draining or dying backend is retried on another one when that is safe: it is GET/HEAD, or
+ * nothing of it was sent. Per-version metrics feed the local gates.
+ */
+export class WeightedProxy {
+  readonly metrics = new VersionMetrics();
+  private backends: Backend[] = [];
+  private weights = new Map<string, number>();
+  private testVersion: string | undefined;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private rr = 0;
+  /** Requests the proxy could not deliver anywhere (answered 502/503 by the proxy itself). */
+  proxyErrors = 0;
+  productionPort = 0;
+  testPortBound: number | undefined;
+
+  constructor(private readonly options: ProxyOptions) {}
+
+  async start(): Promise<void> {
+    const host = this.options.host ?? '127.0.0.1';
+    this.productionPort = await this.listen(this.options.port, host, false);
+    if (this.options.testPort !== undefined) this.testPortBound = await this.listen(this.options.testPort, host, true);
+  }
+
+  private listen(port: number, host: string, test: boolean): Promise<number> {
+    const server = createServer((req, res) => this.handle(req, res, test));
+    server.keepAliveTimeout = 5000;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (service ${this.options.name}); stop what uses it or change the port in the config`) : error),
+      );
+      server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+    });
+  }
+
+  addBackend(backend: Omit<Backend, 'draining' | 'inflight'>): void {
+    this.backends.push({ ...backend, draining: false, inflight: 0 });
+  }
+
+  /** Stops routing new requests to a version; in-flight requests carry on. */
+  drain(version: string): void {
+    for (const b of this.backends) if (b.version === version) b.draining = true;
+  }
+
+  /** Resolves when the version's in-flight requests have finished, or after `timeoutMs`. */
+  async waitIdle(version: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.backends.some((b) => b.version === version && b.inflight > 0)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
+  removeVersion(version: string): void {
+    this.backends = this.backends.filter((b) => b.version !== version);
+    this.weights.delete(version);
+    if (this.testVersion === version) this.testVersion = undefined;
+  }
+
+  /** Sets production weights (percent per version, summing to 100). */
+  setWeights(weights: Record<string, number>): void {
+    this.weights = new Map(Object.entries(weights).filter(([, w]) => w > 0));
+  }
+
+  weightOf(version: string): number {
+    return this.weights.get(version) ?? 0;
+  }
+
+  setTestVersion(version: string | undefined): void {
+    this.testVersion = version;
+  }
+
+  inflight(version: string): number {
+    return this.backends.filter((b) => b.version === version).reduce((n, b) => n + b.inflight, 0);
+  }
+
+  private live(version: string, exclude: ReadonlySet<string>): Backend[] {
+    return this.backends.filter((b) => b.version === version && !b.draining && !exclude.has(b.id));
+  }
+
+  private pick(test: boolean, exclude: ReadonlySet<string>, avoidVersion?: string): Backend | undefined {
+    let versions: string[];
+    if (test) {
+      versions = this.testVersion ? [this.testVersion] : [];
+    } else {
+      const entries = [...this.weights.entries()];
+      const total = entries.reduce((s, [, w]) => s + w, 0);
+      let r = Math.random() * total;
+      const chosen = entries.find(([, w]) => (r -= w) < 0)?.[0] ?? entries[0]?.[0];
+      // A retry prefers the other version: the chosen one may be the one dying.
+      const others = entries.map(([v]) => v).filter((v) => v !== chosen);
+      versions = chosen === undefined ? [] : avoidVersion === chosen ? [...others, chosen] : [chosen, ...others];
+    }
+    for (const version of versions) {
+      const pool = this.live(version, exclude);
+      if (pool.length > 0) return pool[this.rr++ % pool.length];
+    }
+    return undefined;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, test: boolean): void {
+    const idempotent = req.method === 'GET' || req.method === 'HEAD';
+    const tried = new Set<string>();
+    const attempt = (n: number, avoidVersion?: string): void => {
+      const backend = this.pick(test, tried, avoidVersion);
+      if (!backend) {
+        this.proxyErrors++;
+        fail(res, test ? 503 : 503, test ? 'no candidate version is deployed on the test route' : 'no backend is available');
+        return;
+      }
+      tried.add(backend.id);
+      backend.inflight++;
+      const started = performance.now();
+      let sent = false;
+      let done = false;
+      const finish = () => {
+        if (!done) {
+          done = true;
+          backend.inflight--;
+        }
+      };
+      const headers = forwardHeaders(req);
+      const upstream = httpRequest({ host: '127.0.0.1', port: backend.port, method: req.method, path: req.url, headers, agent: this.agent });
+      upstream.on('response', (up) => {
+        const latency = performance.now() - started;
+        this.metrics.record(backend.version, up.statusCode ?? 502, latency, Date.now());
+        const out = { ...up.headers };
+        for (const h of HOP_BY_HOP) delete out[h];
+        res.writeHead(up.statusCode ?? 502, out);
+        up.pipe(res);
+        up.on('end', finish);
+        up.on('error', finish);
+        res.on('close', finish);
+      });
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        finish();
+        if (res.headersSent) {
+          res.destroy(error);
+          return;
+        }
+        // Safe to retry: nothing reached the backend, or repeating it has no side effects.
+        const neverSent = !sent || error.code === 'ECONNREFUSED' || (upstream.reusedSocket && error.code === 'ECONNRESET');
+        if ((idempotent || neverSent) && n + 1 < MAX_ATTEMPTS && !req.destroyed) {
+          attempt(n + 1, backend.version);
+          return;
+        }
+        this.proxyErrors++;
+        fail(res, 502, `backend ${backend.version} failed: ${error.code ?? error.message}`);
+      });
+      if (idempotent && !hasBody(req)) {
+        sent = true;
+        upstream.end();
+        return;
+      }
+      // Send the body only once connected, so a refused connection leaves it unread and retryable.
+      upstream.on('socket', (socket) => {
+        const go = () => {
+          sent = true;
+          req.pipe(upstream);
+        };
+        if (socket.connecting) socket.once('connect', go);
+        else go();
+      });
+    };
+    attempt(0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+      ),
+    );
+    for (const socket of this.sockets) socket.destroy();
+    this.agent.destroy();
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' ? true : req.headers['transfer-encoding'] !== undefined;
+}
+
+function forwardHeaders(req: IncomingMessage): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  const connectionTokens = String(req.headers.connection ?? '')
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || HOP_BY_HOP.includes(name) || connectionTokens.includes(name)) continue;
+    headers[name] = value;
+  }
+  const client = req.socket.remoteAddress ?? '';
+  const prior = req.headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-forwarded-host'] = req.headers.host ?? '';
+  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  return headers;
+}
+
+function fail(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', 'x-switchyard-proxy': 'error' });
+  res.end(JSON.stringify({ error: { code: status === 502 ? 'bad_gateway' : 'unavailable', message } }));
+}

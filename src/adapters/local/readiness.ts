@@ -1,0 +1,45 @@
+import type { ManagedProcess } from './processes.js';
+
+export interface ReadinessProbe {
+  readonly path: string;
+  /** Seconds between probes; 0 probes every 100 ms. */
+  readonly interval: number;
+  /** Seconds to wait in all before giving up. */
+  readonly timeout: number;
+  /** Consecutive successful probes needed. */
+  readonly successThreshold: number;
+}
+
+/** Raised when a process never gets ready; the message carries the probe's last error. */
+export class NotReadyError extends Error {
+  override readonly name = 'NotReadyError';
+}
+
+/** Probes GET http://127.0.0.1:<port><path> until it answers 2xx `successThreshold` times in a row. */
+export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Promise<void> {
+  const deadline = Date.now() + probe.timeout * 1000;
+  const pause = probe.interval > 0 ? probe.interval * 1000 : 100;
+  let successes = 0;
+  let lastError = 'no probe answered yet';
+  while (Date.now() < deadline) {
+    if (proc.exit) {
+      throw new NotReadyError(`process ${proc.pid} of ${proc.version} exited with ${proc.exit.signal ?? `code ${proc.exit.code}`} before it was ready (log: ${proc.logFile})`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${proc.port}${probe.path}`, { signal: AbortSignal.timeout(Math.min(2000, Math.max(100, deadline - Date.now()))) });
+      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 300) {
+        if (++successes >= probe.successThreshold) return;
+      } else {
+        successes = 0;
+        lastError = `HTTP ${res.status}`;
+      }
+    } catch (error) {
+      successes = 0;
+      const cause = (error as { cause?: { code?: string } }).cause;
+      lastError = cause?.code ?? (error instanceof Error ? error.message : String(error));
+    }
+    await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
+  }
+  throw new NotReadyError(`readiness probe GET ${probe.path} on port ${proc.port} never succeeded within ${probe.timeout}s; last error: ${lastError} (log: ${proc.logFile})`);
+}

@@ -1,0 +1,111 @@
+import type { Datapoint } from '../../core/gates.js';
+
+interface Bucket {
+  count: number;
+  target5xx: number;
+  latencies: number[];
+}
+
+const BUCKET_MS = 1000;
+const KEEP_MS = 30 * 60 * 1000;
+const MAX_LATENCY_SAMPLES = 2000;
+
+/**
+ * Per-version request metrics in one-second buckets, named like the ALB's target-group metrics:
+ * RequestCount, HTTPCode_Target_5XX_Count, TargetResponseTime (seconds), plus ErrorRate (percent).
+ */
+export class VersionMetrics {
+  private readonly buckets = new Map<string, Map<number, Bucket>>();
+
+  record(version: string, status: number, latencyMs: number, at: number): void {
+    let byTime = this.buckets.get(version);
+    if (!byTime) {
+      byTime = new Map();
+      this.buckets.set(version, byTime);
+    }
+    const key = Math.floor(at / BUCKET_MS);
+    let bucket = byTime.get(key);
+    if (!bucket) {
+      bucket = { count: 0, target5xx: 0, latencies: [] };
+      byTime.set(key, bucket);
+      for (const old of byTime.keys()) if (old < key - KEEP_MS / BUCKET_MS) byTime.delete(old);
+    }
+    bucket.count++;
+    if (status >= 500) bucket.target5xx++;
+    if (bucket.latencies.length < MAX_LATENCY_SAMPLES) bucket.latencies.push(latencyMs / 1000);
+  }
+
+  /** Totals of a version over [from, to). */
+  totals(version: string, from: number, to: number): Bucket {
+    const out: Bucket = { count: 0, target5xx: 0, latencies: [] };
+    for (const [key, b] of this.buckets.get(version) ?? []) {
+      const t = key * BUCKET_MS;
+      if (t >= from && t < to) {
+        out.count += b.count;
+        out.target5xx += b.target5xx;
+        out.latencies.push(...b.latencies);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Datapoints like CloudWatch's GetMetricData: one per period, oldest first; periods without
+   * requests publish no datapoint (as the ALB publishes none without traffic).
+   */
+  datapoints(version: string, metric: string, statistic: string, periodSeconds: number, periods: number, now: number): Datapoint[] {
+    const out: Datapoint[] = [];
+    const periodMs = periodSeconds * 1000;
+    for (let k = periods; k >= 1; k--) {
+      const from = now - k * periodMs;
+      const t = this.totals(version, from, from + periodMs);
+      if (t.count === 0) continue;
+      const value = valueOf(metric, statistic, t);
+      if (value === undefined) continue;
+      out.push({ timestamp: new Date(from).toISOString(), value, samples: t.count });
+    }
+    return out;
+  }
+}
+
+function valueOf(metric: string, statistic: string, t: Bucket): number | undefined {
+  switch (metric) {
+    case 'RequestCount':
+      return t.count;
+    case 'HTTPCode_Target_5XX_Count':
+      return t.target5xx;
+    case 'ErrorRate':
+      return (100 * t.target5xx) / t.count;
+    case 'TargetResponseTime':
+      return latencyStatistic(t.latencies, statistic);
+    default:
+      return undefined;
+  }
+}
+
+export function latencyStatistic(values: readonly number[], statistic: string): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pct = /^p(\d{1,2}(?:\.\d+)?)$/.exec(statistic);
+  if (pct) return percentile(sorted, Number(pct[1]));
+  switch (statistic) {
+    case 'Average':
+      return sorted.reduce((s, v) => s + v, 0) / sorted.length;
+    case 'Minimum':
+      return sorted[0];
+    case 'Maximum':
+      return sorted.at(-1);
+    case 'Sum':
+      return sorted.reduce((s, v) => s + v, 0);
+    case 'SampleCount':
+      return sorted.length;
+    default:
+      return undefined;
+  }
+}
+
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
