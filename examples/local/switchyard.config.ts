@@ -28,7 +28,8 @@ export default defineConfig({
         onInconclusive: 'fail',
         maxExtension: '10s',
       },
-      approvals: { approvers: [], timeout: '10m', onTimeout: 'rollback' },
+      // A person approves before the old version is removed (the demo approves its own release).
+      approvals: { at: ['before-finalize'], approvers: [], timeout: '10m', onTimeout: 'rollback' },
       onActiveRelease: 'queue',
     },
   ],

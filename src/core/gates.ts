@@ -128,11 +128,13 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
     return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected metric datapoints, got an alarm state`, at };
   }
   const windowSeconds = gate.periodSeconds * gate.evaluationPeriods;
-  const from = now - windowSeconds * 1000;
+  // Datapoints are stamped with the start of their period (as CloudWatch does): a period that
+  // began up to one period before the window still overlaps it. The latest N count.
+  const from = now - (windowSeconds + gate.periodSeconds) * 1000;
   const points = observation.datapoints
     .filter((d) => {
       const t = Date.parse(d.timestamp);
-      return t >= from && t <= now && Number.isFinite(d.value);
+      return t > from && t <= now && Number.isFinite(d.value);
     })
     .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
     .slice(-gate.evaluationPeriods);

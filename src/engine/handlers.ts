@@ -53,11 +53,11 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     return { svc, driver: deps.driverFor(svc), metrics: deps.metricsFor(svc) };
   }
 
-  async function observe(release: Release): Promise<Observation[]> {
+  async function observe(release: Release, now: number): Promise<Observation[]> {
     const gates = gatesToObserve(release);
     if (gates.length === 0) return [];
     try {
-      return await driverOf(release).metrics.observe(release, gates, clock.now());
+      return await driverOf(release).metrics.observe(release, gates, now);
     } catch (error) {
       // A failed read is a gate error (retried, then the policy), never a crash of the release.
       const message = error instanceof Error ? error.message : String(error);
@@ -67,9 +67,11 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
 
   const handlers = {
     async decide({ releaseId }: TaskInput): Promise<Action> {
-      const observations = await observe(await load(releaseId));
+      // One instant for both: the observations are judged at the time they were read.
+      const now = clock.now();
+      const observations = await observe(await load(releaseId), now);
       const { release, result: action } = await store.update(releaseId, (r) => {
-        const d = decide(r, observations, clock.now());
+        const d = decide(r, observations, now);
         return { release: d.release, result: d.action };
       });
       if (action.type === 'done') await releases.afterTerminal(release);

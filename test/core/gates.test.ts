@@ -51,6 +51,10 @@ describe('assessGate: metrics', () => {
     expect(assessGate(errorRateGate, metric([120, 90, 500]), T0).verdict).toBe('inconclusive');
   });
 
+  it('counts a datapoint whose period began before the window but overlaps it (period-aligned stamps)', () => {
+    expect(assessGate(errorRateGate, metric([61, 90, 500]), T0).verdict).toBe('fail');
+  });
+
   it('needs every evaluation period to breach (M = N)', () => {
     const gate: MetricGate = { ...errorRateGate, evaluationPeriods: 3 };
     expect(assessGate(gate, metric([150, 9, 50], [90, 2, 50], [30, 9, 50]), T0).verdict).toBe('pass');

@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../src/config/config.js';
+import { loadConfig } from '../src/config/load.js';
+import { formatDuration } from '../src/core/duration.js';
+import { runDemoRelease, startLoad } from '../src/local/demo.js';
+import { LOCAL_DEFAULTS, startLocalMode } from '../src/local/local-mode.js';
+import { watchReleases } from '../src/local/progress.js';
+
+const HELP = `switchyard: progressive releases for container services
+
+Usage:
+  switchyard local [options]     run Switchyard on this machine: API, workflow engine, store, proxy, services
+  switchyard validate [options]  check a config file and print each service's plan
+  switchyard --help
+
+Options:
+  --config <file>     config file (default: switchyard.config.ts)
+  --port <port>       API port (default: ${LOCAL_DEFAULTS.apiPort}, or SWITCHYARD_PORT)
+  --data-dir <dir>    where the store and process logs live (default: ${LOCAL_DEFAULTS.dataDir}/)
+  --in-memory         keep nothing: store in memory, logs in a temporary folder
+  --demo              run the demo: a canary release of the first service to v2 under synthetic load
+  --no-demo           start the stack without the demo release (what \`npm start -- --no-demo\` does)
+  -h, --help          show this help
+
+Environment:
+  SWITCHYARD_TOKEN    bearer token for mutating API calls (generated and printed when unset)
+  SWITCHYARD_PORT     API port
+
+Examples:
+  npm start                                          the demo
+  npx switchyard local --config switchyard.config.ts your own services
+  npx switchyard validate --config examples/aws/switchyard.config.ts
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`switchyard: ${message}\n`);
+  process.exit(2);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'in-memory': { type: 'boolean' },
+        demo: { type: 'boolean' },
+        'no-demo': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : String(error)}\nRun \`switchyard --help\` for the options.`);
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command !== 'local' && command !== 'validate') fail(`unknown command "${command}"; use "local" or "validate" (see --help)`);
+  const configFile = values.config ?? 'switchyard.config.ts';
+  let config;
+  try {
+    config = await loadConfig(configFile);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  if (command === 'validate') {
+    for (const s of config.services) {
+      const steps = s.plan.steps.map((step) => (step.type === 'setWeight' ? `${step.percent}%` : step.type === 'bake' || step.type === 'analysis' ? `${step.type} ${formatDuration(step.seconds)}` : step.type === 'approval' ? `approval (${step.label}, ${formatDuration(step.timeoutSeconds)})` : step.type));
+      process.stdout.write(`${s.name} (${s.target.driver}, ${s.plan.strategy}): ${steps.join(' -> ')}\n`);
+    }
+    process.stdout.write(`${configFile}: ${config.services.length} service(s), valid\n`);
+    return;
+  }
+
+  const portText = values.port ?? process.env['SWITCHYARD_PORT'];
+  const port = portText === undefined ? LOCAL_DEFAULTS.apiPort : Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number from 0 to 65535, got "${portText}"`);
+  const demo = Boolean(values.demo) && !values['no-demo'];
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+
+  write('Starting Switchyard (local mode)…');
+  const mode = await startLocalMode({
+    config,
+    port,
+    ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+    ...(values['in-memory'] ? { inMemory: true } : {}),
+    ...(process.env['SWITCHYARD_TOKEN'] ? { token: process.env['SWITCHYARD_TOKEN'] } : {}),
+    onWarning: (m) => write(`! ${m}`),
+  }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+
+  write(`API        ${mode.apiUrl}   (OpenAPI: ${mode.apiUrl}/openapi.json)`);
+  write(`Token      ${mode.tokenGenerated ? `${mode.token}   (generated; set SWITCHYARD_TOKEN to choose one)` : '(from SWITCHYARD_TOKEN)'}`);
+  for (const [name, target] of mode.targets) {
+    write(`Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`);
+  }
+  write(`Data       ${mode.dataDir}${values['in-memory'] ? ' (temporary)' : ''}; logs in ${mode.logFile} and ${mode.dataDir}/logs/`);
+
+  let shuttingDown = false;
+  const stopWatching = watchReleases(mode.runtime.deps.store, write);
+  let load: ReturnType<typeof startLoad> | undefined;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    write(`\n${signal}: draining and stopping…`);
+    await load?.stop();
+    await stopWatching();
+    await mode.stop();
+    write('Stopped. No process left running.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const [first] = mode.services;
+  if (demo && first) {
+    load = startLoad(mode, first.name);
+    write(`\nDemo: releasing ${first.name} v1 -> v2 (${first.plan.strategy}) under ~40 requests/s of synthetic load\n`);
+    const summary = await runDemoRelease(mode, first.name, 'v2', load, (id) =>
+      write(`         (the demo approves, as: curl -X POST ${mode.apiUrl}/releases/${id}/approve -H "Authorization: Bearer <token>")`),
+    );
+    if (shuttingDown) return;
+    write(`\nSummary    ${summary.release.phase} in ${(summary.durationMs / 1000).toFixed(1)}s; ${summary.requests} requests served, ${summary.failed} failed; p50 ${summary.p50Ms?.toFixed(1)} ms, p99 ${summary.p99Ms?.toFixed(1)} ms`);
+    write(`           served by: ${[...summary.servedBy].filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+    const target = mode.targets.get(first.name);
+    const auth = `-H "Authorization: Bearer ${mode.token}"`;
+    write(`\nStill serving (synthetic load continues). Try next:
+  # a faulty version: the gates catch its 500s and roll it back
+  curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v3-faulty"}'
+  # a healthy version: it waits for your approval before the old version is removed
+  curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v4"}'
+  curl -s '${mode.apiUrl}/releases?service=${first.name}&limit=5'
+  curl -s -X POST ${mode.apiUrl}/releases/<id>/approve ${auth} -H 'X-Switchyard-Actor: you'
+  curl -s -X POST ${mode.apiUrl}/releases/<id>/rollback ${auth}
+  curl -s http://127.0.0.1:${target?.proxy.productionPort}/
+Ctrl-C stops everything.`);
+  } else {
+    write('\nReady. Start a release with POST /releases; progress appears here. Ctrl-C stops everything.');
+  }
+}

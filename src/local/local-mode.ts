@@ -1,0 +1,122 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startLocalDynamo, type LocalDynamo } from '../adapters/dynamodb/dynalite.js';
+import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
+import { LocalTarget } from '../adapters/local/local-target.js';
+import { createApp } from '../api/app.js';
+import { bearerAuthenticator } from '../api/auth.js';
+import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
+import { createLocalRuntime, type LocalRuntime } from '../engine/runtime.js';
+import { systemClock } from '../ports/workflow.js';
+import { FileLog } from './file-log.js';
+
+/** The local defaults (a contract: scripts and people rely on them). */
+export const LOCAL_DEFAULTS = { apiPort: 8787, host: '127.0.0.1', dataDir: '.switchyard' } as const;
+
+export interface LocalModeOptions {
+  readonly config: SwitchyardConfig;
+  /** API port; 0 picks a free one. */
+  readonly port?: number;
+  readonly dataDir?: string;
+  /** Keep nothing: the store in memory, logs in a temporary folder removed at stop. */
+  readonly inMemory?: boolean;
+  /** Bearer token for mutating calls; generated when absent. */
+  readonly token?: string;
+  /** Bind every proxy to free ports instead of the configured ones (tests). */
+  readonly ephemeralPorts?: boolean;
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface LocalMode {
+  readonly apiUrl: string;
+  readonly token: string;
+  readonly tokenGenerated: boolean;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly targets: ReadonlyMap<string, LocalTarget>;
+  readonly runtime: LocalRuntime;
+  readonly services: readonly ServiceConfig[];
+  /** Drains and stops everything; releases in flight are recovered at the next start. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Switchyard on one machine: the store (dynalite), the workflow engine, the proxy and the
+ * processes of every local service, and the HTTP API.
+ */
+export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
+  const dataDir = options.inMemory ? mkdtempSync(join(tmpdir(), 'switchyard-')) : resolve(options.dataDir ?? LOCAL_DEFAULTS.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const log = new FileLog(join(dataDir, 'switchyard.log'));
+  const services = options.config.services.filter((s) => s.target.driver === 'local');
+  const skipped = options.config.services.filter((s) => s.target.driver !== 'local').map((s) => s.name);
+  if (skipped.length > 0) options.onWarning?.(`local mode runs only services with driver "local"; skipping ${skipped.join(', ')}`);
+  if (services.length === 0) throw new Error('the config has no service with driver "local"; see examples/local/switchyard.config.ts');
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const dynamo: LocalDynamo = await startLocalDynamo(options.inMemory ? {} : { path: join(dataDir, 'db') });
+    cleanups.push(() => dynamo.close());
+    const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
+
+    const targets = new Map<string, LocalTarget>();
+    for (const svc of services) {
+      if (svc.target.driver !== 'local') continue;
+      const target = new LocalTarget({ service: svc.name, config: svc.target, logDir: join(dataDir, 'logs'), log, ...(options.ephemeralPorts ? { ephemeralPorts: true } : {}) });
+      cleanups.push(() => target.close());
+      await target.start((await store.getStable(svc.name)) ?? svc.target.initialVersion);
+      targets.set(svc.name, target);
+    }
+    const targetOf = (svc: ServiceConfig) => {
+      const target = targets.get(svc.name);
+      if (!target) throw new Error(`service ${svc.name} has no local target`);
+      return target;
+    };
+    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log });
+    cleanups.push(() => runtime.engine.stop());
+    const recovered = await runtime.releases.recoverInterrupted();
+    for (const r of recovered) options.onWarning?.(`release ${r.id} of ${r.service} was interrupted by the last stop: ${r.phase}, traffic restored to the stable version`);
+
+    const tokenGenerated = !options.token;
+    const token = options.token ?? randomBytes(18).toString('base64url');
+    const app = createApp({ releases: runtime.releases, store, services, clock: systemClock, authenticate: bearerAuthenticator(token), log });
+    const server: ServerType = await new Promise((resolvePromise, reject) => {
+      const s = serve({ fetch: app.fetch, port: options.port ?? LOCAL_DEFAULTS.apiPort, hostname: LOCAL_DEFAULTS.host }, () => resolvePromise(s));
+      s.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new Error(`API port ${options.port ?? LOCAL_DEFAULTS.apiPort} is already in use; pass --port or set SWITCHYARD_PORT`) : error),
+      );
+    });
+    // Stop the API first (no new mutations), then the engine, the targets, and the store.
+    cleanups.push(async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    const { port } = server.address() as AddressInfo;
+    return {
+      apiUrl: `http://${LOCAL_DEFAULTS.host}:${port}`,
+      token,
+      tokenGenerated,
+      dataDir,
+      logFile: log.file,
+      targets,
+      runtime,
+      services,
+      async stop() {
+        await stopAll();
+        await log.close();
+        if (options.inMemory) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    await log.close();
+    throw error;
+  }
+}

@@ -1,0 +1,86 @@
+import { isTerminal } from '../core/phases.js';
+import type { Release } from '../core/release.js';
+import type { ReleaseStore } from '../ports/release-store.js';
+
+const FULL = '█';
+const EMPTY = '░';
+
+/** The traffic split as a bar: the new version's share filled. */
+export function trafficBar(weight: number, width = 20): string {
+  const filled = Math.round((weight / 100) * width);
+  return FULL.repeat(filled) + EMPTY.repeat(width - filled);
+}
+
+function stepText(r: Release): string {
+  const total = r.plan.steps.length;
+  const index = Math.min(r.stepIndex, total - 1);
+  const step = r.plan.steps[index];
+  const what = !step ? '' : step.type === 'setWeight' ? `set ${step.percent}%` : step.type === 'bake' || step.type === 'analysis' ? `${step.type} ${step.seconds}s` : step.type;
+  return isTerminal(r.phase) ? `${total}/${total}` : `step ${index + 1}/${total} ${what}`;
+}
+
+function gateText(r: Release): string {
+  return r.gateResults
+    .map((g) => {
+      const mark = g.verdict === 'pass' ? '✓' : g.verdict === 'fail' ? '✗' : '?';
+      const value = g.evidence.value === undefined ? (g.evidence.alarmState ?? g.verdict) : `${Number(g.evidence.value.toFixed(3))}${g.evidence.comparison ? ` (limit ${g.evidence.comparison} ${g.evidence.threshold})` : ''}`;
+      return `${g.gate} ${value} ${mark}`;
+    })
+    .join('  ');
+}
+
+/** The state of a release in one line: split as a bar, phase, step, gate results. */
+export function statusLine(r: Release): string {
+  const weight = `${r.weight}%`.padStart(4);
+  const gates = gateText(r);
+  return `         ${r.service} ${r.artifact.image} ${trafficBar(r.weight)} ${weight} │ ${r.phase} │ ${stepText(r)}${gates ? ` │ ${gates}` : ''}`;
+}
+
+/** One event of the timeline, stamped with the time since the release was created. */
+export function eventLine(message: string, elapsedMs: number): string {
+  return `[${`${(elapsedMs / 1000).toFixed(1)}s`.padStart(6)}] ${message}`;
+}
+
+/**
+ * Prints every new timeline event of recent releases as it happens, with the split as a bar.
+ * Returns a function that stops watching.
+ */
+export function watchReleases(store: ReleaseStore, write: (line: string) => void, { intervalMs = 250, onFinished }: { intervalMs?: number; onFinished?: (r: Release) => void } = {}): () => Promise<void> {
+  const seen = new Map<string, number>();
+  const started = new Map<string, number>();
+  const lastStatus = new Map<string, string>();
+  let stopped = false;
+  let first = true;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const { releases } = await store.list({ limit: 10 });
+        for (const r of [...releases].reverse()) {
+          const known = seen.get(r.id);
+          // On the first look, skip history: only what happens from now on is news.
+          if (known === undefined && first) {
+            seen.set(r.id, r.timeline.length);
+            continue;
+          }
+          const from = known ?? 0;
+          const status = statusLine(r);
+          if (r.timeline.length <= from && lastStatus.get(r.id) === status) continue;
+          if (!started.has(r.id)) started.set(r.id, Date.parse(r.createdAt));
+          for (const event of r.timeline.slice(from)) write(eventLine(`${event.message}${event.actor ? ` (${event.actor.id} via ${event.actor.channel})` : ''}`, Date.parse(event.at) - (started.get(r.id) ?? 0)));
+          if (lastStatus.get(r.id) !== status) write(status);
+          lastStatus.set(r.id, status);
+          seen.set(r.id, r.timeline.length);
+          if (isTerminal(r.phase)) onFinished?.(r);
+        }
+        first = false;
+      } catch {
+        // The store is stopping; the next loop or stop() ends this.
+      }
+      await new Promise((res) => setTimeout(res, intervalMs));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}
