@@ -54,6 +54,16 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   get candidateVersion(): string | undefined {
     return this.candidate?.version;
   }
+  /** Production traffic per version, in percent, as the proxy routes it now. */
+  get traffic(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const g of [this.stable, this.candidate]) if (g) out[g.version] = this.proxy.weightOf(g.label);
+    return out;
+  }
+  /** Live processes of the version being released. */
+  get candidatePids(): number[] {
+    return this.candidate?.processes.filter((p) => !p.exit).map((p) => p.pid) ?? [];
+  }
   /** Every process this target started and has not seen exit. */
   get pids(): number[] {
     return [this.stable, this.candidate].flatMap((g) => g?.processes.filter((p) => !p.exit).map((p) => p.pid) ?? []);
