@@ -60,6 +60,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     for (const g of [this.stable, this.candidate]) if (g) out[g.version] = this.proxy.weightOf(g.label);
     return out;
   }
+  /** Ports of a version's live processes (to reach one backend directly, bypassing the proxy). */
+  backendPorts(version: string): number[] {
+    return [this.stable, this.candidate].flatMap((g) => (g?.version === version ? g.processes.filter((p) => !p.exit).map((p) => p.port) : []));
+  }
   /** Live processes of the version being released. */
   get candidatePids(): number[] {
     return this.candidate?.processes.filter((p) => !p.exit).map((p) => p.pid) ?? [];
