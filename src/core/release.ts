@@ -91,6 +91,8 @@ export interface Release {
   /** Percent of production traffic on the new version, as last applied. */
   readonly weight: number;
   readonly deployed: boolean;
+  /** What the driver needs to find its work again (for example the CodeDeploy deployment id). */
+  readonly driverState?: Readonly<Record<string, string>>;
   readonly bake: BakeState;
   readonly gateResults: readonly GateResult[];
   readonly pendingApproval?: PendingApproval;
@@ -173,8 +175,8 @@ export function supersede(release: Release, byId: string, now: number): Release 
   return evolve(release, now, { phase: Phase.superseded, reason: Reasons.supersededBy(byId) }, { type: 'superseded', message: Reasons.supersededBy(byId) });
 }
 
-export function markDeployed(release: Release, now: number): Release {
-  return evolve(release, now, { deployed: true }, { type: 'deployed', message: Reasons.deployed });
+export function markDeployed(release: Release, now: number, driverState?: Readonly<Record<string, string>>): Release {
+  return evolve(release, now, { deployed: true, ...(driverState ? { driverState } : {}) }, { type: 'deployed', message: Reasons.deployed });
 }
 
 /** The driver applied `percent`; the plan moves to `nextStep`, which starts now. */

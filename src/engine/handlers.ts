@@ -3,7 +3,7 @@ import type { Observation } from '../core/gates.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { beginRollback, markDeployed, markFailed, markFinalized, markRolledBack, markShifted, noteError, recordApproval, SYSTEM, type Release } from '../core/release.js';
-import { DeployError, TransientError } from '../ports/traffic-driver.js';
+import { DeployError, TargetFailedError, TransientError } from '../ports/traffic-driver.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
 import type { ReleaseService } from './releases.js';
 
@@ -83,24 +83,33 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async deploy({ releaseId }: TaskInput): Promise<void> {
       const release = await load(releaseId);
       if (release.deployed) return;
+      let state: Readonly<Record<string, string>> | void;
       try {
-        await driverOf(release).driver.deploy(release);
+        state = await driverOf(release).driver.deploy(release);
       } catch (error) {
         if (!(error instanceof DeployError)) throw error;
         // Nothing was shifted: clean up the new version and end as failed, with the driver's reason.
         await store.update(releaseId, (r) => ({ release: beginRollback(r, Reasons.deployFailed(error.message), clock.now(), Phase.failed), result: undefined }));
         return;
       }
-      await store.update(releaseId, (r) => ({ release: r.deployed ? r : markDeployed(r, clock.now()), result: undefined }));
+      await store.update(releaseId, (r) => ({ release: r.deployed ? r : markDeployed(r, clock.now(), state ?? undefined), result: undefined }));
     },
 
     async shift({ releaseId, action }: TaskInput): Promise<void> {
       if (action?.type !== 'shift') throw new Error('shift needs a shift action');
       const release = await load(releaseId);
       const { driver } = driverOf(release);
-      await driver.setWeight(release, action.percent);
-      const live = await driver.verify(release);
-      if (live !== action.percent) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
+      try {
+        await driver.setWeight(release, action.percent);
+        const live = await driver.verify(release);
+        // A driver that runs its own shift pattern (CodeDeploy) may already be past this step.
+        const reached = driver.capabilities.arbitrarySteps ? live === action.percent : live >= action.percent;
+        if (!reached) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
+      } catch (error) {
+        if (!(error instanceof TargetFailedError)) throw error;
+        await store.update(releaseId, (r) => ({ release: beginRollback(r, error.message, clock.now()), result: undefined }));
+        return;
+      }
       await store.update(releaseId, (r) => ({
         release: r.weight === action.percent && r.stepIndex >= action.nextStep ? r : markShifted(r, action.percent, action.nextStep, clock.now()),
         result: undefined,
@@ -137,7 +146,13 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async finalize({ releaseId }: TaskInput): Promise<void> {
       const release = await load(releaseId);
       if (isTerminal(release.phase)) return;
-      await driverOf(release).driver.finalize(release);
+      try {
+        await driverOf(release).driver.finalize(release);
+      } catch (error) {
+        if (!(error instanceof TargetFailedError)) throw error;
+        await store.update(releaseId, (r) => ({ release: beginRollback(r, error.message, clock.now()), result: undefined }));
+        return;
+      }
       await store.setStable(release.service, release.artifact.image);
       const { release: done } = await store.update(releaseId, (r) => ({ release: isTerminal(r.phase) ? r : markFinalized(r, clock.now()), result: undefined }));
       log.info('finalized', { releaseId, service: done.service });

@@ -7,8 +7,11 @@ import type { Release } from '../core/release.js';
  */
 export interface TrafficDriver {
   readonly capabilities: DriverCapabilities;
-  /** Starts the new version with 0% of production traffic and waits until it is ready. */
-  deploy(release: Release): Promise<void>;
+  /**
+   * Starts the new version with 0% of production traffic and waits until it is ready. May return
+   * state to keep with the release (for example a deployment id) for the later calls.
+   */
+  deploy(release: Release): Promise<Readonly<Record<string, string>> | void>;
   /** Sends `percent` of production traffic to the new version and checks the live split. */
   setWeight(release: Release, percent: number): Promise<void>;
   /** The live percentage of production traffic on the new version. */
@@ -22,6 +25,14 @@ export interface TrafficDriver {
 /** Raised by a driver when the new version cannot be deployed (for example never ready). */
 export class DeployError extends Error {
   override readonly name = 'DeployError';
+}
+
+/**
+ * The target itself ended the rollout (for example a CodeDeploy deployment stopped by someone else
+ * or failed by an alarm): the release rolls back with this reason.
+ */
+export class TargetFailedError extends Error {
+  override readonly name = 'TargetFailedError';
 }
 
 /** A retryable failure of a downstream system (throttling, a timeout): the workflow retries it. */

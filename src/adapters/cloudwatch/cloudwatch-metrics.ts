@@ -1,0 +1,145 @@
+import { DescribeAlarmsCommand, GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import type { Datapoint, GateSpec, MetricGate, Observation } from '../../core/gates.js';
+import type { Release } from '../../core/release.js';
+import type { CodeDeployTarget } from '../../config/schema.js';
+import type { MetricsSource } from '../../ports/metrics-source.js';
+import { translateAwsError } from '../aws/errors.js';
+
+export interface CloudWatchMetricsOptions {
+  readonly client: CloudWatchClient;
+  readonly target: CodeDeployTarget;
+  /** The green target group's name for a release (from the CodeDeploy deployment target). */
+  readonly greenTargetGroup: (release: Release) => Promise<string | undefined>;
+}
+
+interface Planned {
+  readonly gate: MetricGate;
+  readonly valueId: string;
+  readonly samplesId: string;
+}
+
+/**
+ * Gates on AWS: alarm states through DescribeAlarms (metric and composite), metric gates through
+ * one GetMetricData call for all of a release's queries, with the same semantics as local gates.
+ */
+export class CloudWatchMetrics implements MetricsSource {
+  constructor(private readonly options: CloudWatchMetricsOptions) {}
+
+  async observe(release: Release, gates: readonly GateSpec[], now: number): Promise<Observation[]> {
+    const alarms = gates.filter((g) => g.kind === 'alarm');
+    const metrics = gates.filter((g): g is MetricGate => g.kind === 'metric');
+    const [alarmObs, metricObs] = await Promise.all([this.alarms(alarms.map((a) => a.name)), this.metrics(release, metrics, now)]);
+    return [...alarmObs, ...metricObs];
+  }
+
+  private async alarms(names: string[]): Promise<Observation[]> {
+    if (names.length === 0) return [];
+    let out;
+    try {
+      // Composite alarms are only returned when asked for by type.
+      out = await this.options.client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 }));
+    } catch (error) {
+      const e = translateAwsError(error, 'cloudwatch:DescribeAlarms', names.join(', '));
+      return names.map((gate) => ({ gate, kind: 'error', message: e.message }));
+    }
+    const found = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])];
+    return names.map((gate): Observation => {
+      const alarm = found.find((a) => a.AlarmName === gate);
+      if (!alarm?.StateValue) return { gate, kind: 'error', message: `alarm ${gate} does not exist in this account and region` };
+      return { gate, kind: 'alarm', state: alarm.StateValue, ...(alarm.StateReason ? { reason: alarm.StateReason } : {}) };
+    });
+  }
+
+  /** Builds the GetMetricData queries for the metric gates (exported for tests). */
+  async queries(release: Release, gates: readonly MetricGate[]): Promise<{ queries: MetricDataQuery[]; planned: Planned[]; problems: Observation[] }> {
+    const queries: MetricDataQuery[] = [];
+    const planned: Planned[] = [];
+    const problems: Observation[] = [];
+    const needsTargetGroup = gates.some((g) => typeof g.metric === 'string');
+    const greenName = needsTargetGroup ? await this.options.greenTargetGroup(release) : undefined;
+    const tg = this.options.target.targetGroups?.find((t) => greenName !== undefined && t.targetGroup.split('/')[1] === greenName);
+    gates.forEach((gate, i) => {
+      const valueId = `g${i}v`;
+      const samplesId = `g${i}n`;
+      const period = gate.periodSeconds;
+      if (typeof gate.metric !== 'string') {
+        const metric = { Namespace: gate.metric.namespace, MetricName: gate.metric.metricName, Dimensions: Object.entries(gate.metric.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })) };
+        queries.push({ Id: valueId, MetricStat: { Metric: metric, Period: period, Stat: gate.statistic }, ReturnData: true });
+        queries.push({ Id: samplesId, MetricStat: { Metric: metric, Period: period, Stat: 'SampleCount' }, ReturnData: true });
+        planned.push({ gate, valueId, samplesId });
+        return;
+      }
+      if (!tg) {
+        problems.push({
+          gate: gate.name,
+          kind: 'error',
+          message: greenName
+            ? `the green target group ${greenName} is not among target.targetGroups in the config`
+            : 'the new version has no target group yet (or target.targetGroups is not configured)',
+        });
+        return;
+      }
+      const dims = [
+        { Name: 'TargetGroup', Value: tg.targetGroup },
+        { Name: 'LoadBalancer', Value: tg.loadBalancer },
+      ];
+      const alb = (name: string, stat: string) => ({ Metric: { Namespace: 'AWS/ApplicationELB', MetricName: name, Dimensions: dims }, Period: period, Stat: stat });
+      // Requests are the samples of every target metric; periods without traffic publish nothing.
+      queries.push({ Id: samplesId, MetricStat: alb('RequestCount', 'Sum'), ReturnData: true });
+      switch (gate.metric) {
+        case 'RequestCount':
+          queries.push({ Id: valueId, MetricStat: alb('RequestCount', 'Sum'), ReturnData: true });
+          break;
+        case 'HTTPCode_Target_5XX_Count':
+          queries.push({ Id: valueId, MetricStat: alb('HTTPCode_Target_5XX_Count', 'Sum'), ReturnData: true });
+          break;
+        case 'TargetResponseTime':
+          queries.push({ Id: valueId, MetricStat: alb('TargetResponseTime', gate.statistic), ReturnData: true });
+          break;
+        case 'ErrorRate':
+          queries.push({ Id: `g${i}e`, MetricStat: alb('HTTPCode_Target_5XX_Count', 'Sum'), ReturnData: false });
+          queries.push({ Id: valueId, Expression: `100*(FILL(g${i}e,0)/FILL(${samplesId},1))`, Label: `${gate.name} error rate`, ReturnData: true });
+          break;
+      }
+      planned.push({ gate, valueId, samplesId });
+    });
+    return { queries, planned, problems };
+  }
+
+  private async metrics(release: Release, gates: readonly MetricGate[], now: number): Promise<Observation[]> {
+    if (gates.length === 0) return [];
+    const { queries, planned, problems } = await this.queries(release, gates);
+    if (queries.length === 0) return problems;
+    const longest = Math.max(...planned.map((p) => p.gate.periodSeconds * (p.gate.evaluationPeriods + 1)));
+    const results: MetricDataResult[] = [];
+    try {
+      let NextToken: string | undefined;
+      do {
+        const out = await this.options.client.send(
+          new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: new Date(now - longest * 1000), EndTime: new Date(now), ScanBy: 'TimestampAscending', ...(NextToken ? { NextToken } : {}) }),
+        );
+        results.push(...(out.MetricDataResults ?? []));
+        NextToken = out.NextToken;
+      } while (NextToken);
+    } catch (error) {
+      const e = translateAwsError(error, 'cloudwatch:GetMetricData', release.service);
+      return [...problems, ...planned.map((p): Observation => ({ gate: p.gate.name, kind: 'error', message: e.message }))];
+    }
+    const series = (id: string) => {
+      const map = new Map<number, number>();
+      for (const r of results.filter((x) => x.Id === id)) r.Timestamps?.forEach((t, k) => map.set(t.getTime(), r.Values?.[k] ?? NaN));
+      return map;
+    };
+    return [
+      ...problems,
+      ...planned.map((p): Observation => {
+        const values = series(p.valueId);
+        const samples = series(p.samplesId);
+        const datapoints: Datapoint[] = [...values.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([t, value]) => ({ timestamp: new Date(t).toISOString(), value, samples: samples.get(t) ?? 0 }));
+        return { gate: p.gate.name, kind: 'metric', datapoints };
+      }),
+    ];
+  }
+}

@@ -1,0 +1,320 @@
+import {
+  BatchGetDeploymentTargetsCommand,
+  ContinueDeploymentCommand,
+  CreateDeploymentCommand,
+  CreateDeploymentConfigCommand,
+  GetDeploymentCommand,
+  ListDeploymentTargetsCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+  type CodeDeployClient,
+  type DeploymentInfo,
+} from '@aws-sdk/client-codedeploy';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, type ECSClient, type RegisterTaskDefinitionCommandInput, type TaskDefinition } from '@aws-sdk/client-ecs';
+import { createHash } from 'node:crypto';
+import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
+import { shiftShape, type Plan } from '../../core/plan.js';
+import type { Release } from '../../core/release.js';
+import type { CodeDeployTarget } from '../../config/schema.js';
+import type { Log } from '../../engine/deps.js';
+import { DeployError, TargetFailedError, TransientError, type TrafficDriver } from '../../ports/traffic-driver.js';
+import { translateAwsError } from '../aws/errors.js';
+
+/** Readable outcomes for CodeDeploy's error codes. */
+export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {
+  ALARM_ACTIVE: 'CodeDeploy stopped the deployment because one of its alarms is active',
+  MANUAL_STOP: 'the deployment was stopped outside Switchyard (console, CLI or API)',
+  TIMEOUT: 'the deployment timed out in CodeDeploy',
+  ECS_UPDATE_ERROR: 'ECS could not update the service (task set or capacity problem)',
+  HOOK_EXECUTION_FAILURE: 'a lifecycle hook of the deployment failed',
+  THROTTLED: 'CodeDeploy was throttled',
+  DEPLOYMENT_GROUP_MISSING: 'the deployment group no longer exists',
+  HEALTH_CONSTRAINTS: 'the new tasks failed their health checks',
+};
+
+/** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. */
+const READ_ONLY_FIELDS = ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt'] as const;
+
+export interface CodeDeployDriverOptions {
+  readonly service: string;
+  readonly target: CodeDeployTarget;
+  readonly plan: Plan;
+  readonly ecs: ECSClient;
+  readonly codedeploy: CodeDeployClient;
+  readonly log?: Log;
+  /** Pause between polls of the deployment; tests set it to 0. */
+  readonly pollMs?: number;
+  /** How long one call may wait for CodeDeploy before handing back to the workflow to retry. */
+  readonly maxWaitMs?: number;
+}
+
+/** Deterministic names for the traffic configs Switchyard creates, so they are reused. */
+export function deploymentConfigFor(plan: Plan): { name: string; create?: ConstructorParameters<typeof CreateDeploymentConfigCommand>[0] } {
+  const shape = shiftShape(plan);
+  const n = (x: number) => String(x).replace('.', '_');
+  switch (shape.kind) {
+    case 'all-at-once':
+      return { name: 'CodeDeployDefault.ECSAllAtOnce' };
+    case 'canary': {
+      const minutes = Math.round(shape.intervalSeconds / 60);
+      const name = `Switchyard.ECSCanary${n(shape.percent)}Percent${minutes}Minutes`;
+      return { name, create: { deploymentConfigName: name, computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: shape.percent, canaryInterval: minutes } } } };
+    }
+    case 'linear': {
+      const minutes = Math.round(shape.intervalSeconds / 60);
+      const name = `Switchyard.ECSLinear${n(shape.percent)}PercentEvery${minutes}Minutes`;
+      return { name, create: { deploymentConfigName: name, computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: shape.percent, linearInterval: minutes } } } };
+    }
+    case 'custom':
+      throw new DeployError(`CodeDeploy cannot run this plan: ${shape.reason}`);
+  }
+}
+
+/** `repo:tag@sha256:…` -> `repo@sha256:…`: the task definition pins the exact image. */
+export function pinnedImage(release: Release): string {
+  const { image, digest } = release.artifact;
+  if (!digest) return image;
+  const repo = image.split('@')[0] ?? image;
+  const lastSlash = repo.lastIndexOf('/');
+  const colon = repo.indexOf(':', lastSlash + 1);
+  return `${colon >= 0 ? repo.slice(0, colon) : repo}@${digest}`;
+}
+
+function description(release: Release): string {
+  return `Switchyard release ${release.id} of ${release.artifact.image}`;
+}
+
+/**
+ * ECS blue/green through CodeDeploy. Switchyard registers the new task definition, creates the
+ * deployment, holds it in its ready wait for the pre-traffic approval, lets CodeDeploy shift with a
+ * canary or linear config that matches the plan, watches the gates the whole time, and stops the
+ * deployment with rollback on failure.
+ */
+export class CodeDeployDriver implements TrafficDriver {
+  readonly capabilities = CODEDEPLOY_CAPABILITIES;
+  private readonly pollMs: number;
+  private readonly maxWaitMs: number;
+
+  constructor(private readonly options: CodeDeployDriverOptions) {
+    this.pollMs = options.pollMs ?? 5000;
+    this.maxWaitMs = options.maxWaitMs ?? 10 * 60 * 1000;
+  }
+
+  private get group(): string {
+    return `${this.options.target.application}/${this.options.target.deploymentGroup}`;
+  }
+
+  private async call<T>(action: string, resource: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw translateAwsError(error, action, resource);
+    }
+  }
+
+  /** The service's current task definition, copied with the image replaced and pinned. */
+  async registerTaskDefinition(release: Release): Promise<string> {
+    const { ecs } = this.options;
+    const { cluster, service, containerName } = this.options.target;
+    const described = await this.call('ecs:DescribeServices', `${cluster}/${service}`, () => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
+    const current = described.services?.[0]?.taskDefinition;
+    if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
+    const { taskDefinition, tags } = await this.call('ecs:DescribeTaskDefinition', current, () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: current, include: ['TAGS'] })));
+    if (!taskDefinition) throw new DeployError(`task definition ${current} could not be read`);
+    if (!taskDefinition.containerDefinitions?.some((c) => c.name === containerName)) {
+      throw new DeployError(`task definition ${current} has no container named ${containerName}; set target.containerName to one of ${taskDefinition.containerDefinitions?.map((c) => c.name).join(', ')}`);
+    }
+    const input = { ...taskDefinition } as Partial<TaskDefinition>;
+    for (const field of READ_ONLY_FIELDS) delete input[field];
+    const register: RegisterTaskDefinitionCommandInput = {
+      ...(input as RegisterTaskDefinitionCommandInput),
+      containerDefinitions: taskDefinition.containerDefinitions?.map((c) => (c.name === containerName ? { ...c, image: pinnedImage(release) } : c)),
+      ...(tags && tags.length > 0 ? { tags } : {}),
+    };
+    const registered = await this.call('ecs:RegisterTaskDefinition', taskDefinition.family ?? current, () => ecs.send(new RegisterTaskDefinitionCommand(register)));
+    const arn = registered.taskDefinition?.taskDefinitionArn;
+    if (!arn) throw new DeployError('RegisterTaskDefinition returned no ARN');
+    return arn;
+  }
+
+  /** Creates the traffic config the plan needs, or reuses it when it exists. */
+  async ensureDeploymentConfig(): Promise<string> {
+    const { name, create } = deploymentConfigFor(this.options.plan);
+    if (!create) return name;
+    try {
+      await this.options.codedeploy.send(new CreateDeploymentConfigCommand(create));
+      this.options.log?.info('created deployment config', { deploymentConfig: name });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'DeploymentConfigAlreadyExistsException') return name;
+      throw translateAwsError(error, 'codedeploy:CreateDeploymentConfig', name);
+    }
+    return name;
+  }
+
+  /** A deployment this release already created (the Lambda may have been retried after creating it). */
+  private async existingDeployment(release: Release): Promise<string | undefined> {
+    const { application, deploymentGroup } = this.options.target;
+    const listed = await this.call('codedeploy:ListDeployments', this.group, () =>
+      this.options.codedeploy.send(new ListDeploymentsCommand({ applicationName: application, deploymentGroupName: deploymentGroup, includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] })),
+    );
+    for (const id of listed.deployments ?? []) {
+      const info = await this.info(id);
+      if (info.description === description(release)) return id;
+    }
+    return undefined;
+  }
+
+  async deploy(release: Release): Promise<Record<string, string>> {
+    const { application, deploymentGroup, containerName, containerPort } = this.options.target;
+    let deploymentId = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release));
+    if (!deploymentId) {
+      const taskDefinitionArn = await this.registerTaskDefinition(release);
+      const deploymentConfigName = await this.ensureDeploymentConfig();
+      const content = JSON.stringify({
+        version: 0.0,
+        Resources: [{ TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: taskDefinitionArn, LoadBalancerInfo: { ContainerName: containerName, ContainerPort: containerPort } } } }],
+      });
+      const created = await this.call('codedeploy:CreateDeployment', this.group, () =>
+        this.options.codedeploy.send(
+          new CreateDeploymentCommand({
+            applicationName: application,
+            deploymentGroupName: deploymentGroup,
+            deploymentConfigName,
+            description: description(release),
+            autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+            revision: { revisionType: 'AppSpecContent', appSpecContent: { content, sha256: createHash('sha256').update(content).digest('hex') } },
+          }),
+        ),
+      );
+      deploymentId = created.deploymentId;
+      if (!deploymentId) throw new DeployError('CreateDeployment returned no deployment id');
+      this.options.log?.info('created deployment', { releaseId: release.id, deploymentId, deploymentConfigName });
+    }
+    // Ready: the green task set is installed and, with a ready wait, holds at 0% (test traffic only).
+    // Without a ready wait CodeDeploy goes straight on to shifting once green is installed.
+    const id = deploymentId;
+    await this.waitForAsync(id, async (info) => info.status === 'Ready' || info.status === 'Succeeded' || ((info.status === 'InProgress' || info.status === 'Baking') && (await this.target(id)).installed), 'the new task set to be ready', true);
+    return { deploymentId };
+  }
+
+  private deploymentId(release: Release): string {
+    const id = release.driverState?.['deploymentId'];
+    if (!id) throw new Error(`release ${release.id} has no CodeDeploy deployment`);
+    return id;
+  }
+
+  private async info(deploymentId: string): Promise<DeploymentInfo> {
+    const out = await this.call('codedeploy:GetDeployment', deploymentId, () => this.options.codedeploy.send(new GetDeploymentCommand({ deploymentId })));
+    if (!out.deploymentInfo) throw new Error(`deployment ${deploymentId} not found`);
+    return out.deploymentInfo;
+  }
+
+  /** Why a deployment ended, for people. */
+  static reason(info: DeploymentInfo): string {
+    const code = info.errorInformation?.code ?? '';
+    const readable = CODEDEPLOY_REASONS[code] ?? `CodeDeploy reported ${code || 'no error code'}`;
+    return `CodeDeploy deployment ${info.deploymentId} ${info.status}: ${readable}${info.errorInformation?.message ? ` (${info.errorInformation.message})` : ''}`;
+  }
+
+  private waitFor(deploymentId: string, done: (info: DeploymentInfo) => boolean, what: string, deploying = false): Promise<DeploymentInfo> {
+    return this.waitForAsync(deploymentId, async (info) => done(info), what, deploying);
+  }
+
+  private async waitForAsync(deploymentId: string, done: (info: DeploymentInfo) => Promise<boolean>, what: string, deploying = false): Promise<DeploymentInfo> {
+    const deadline = Date.now() + this.maxWaitMs;
+    for (;;) {
+      const info = await this.info(deploymentId);
+      if (info.status === 'Failed' || info.status === 'Stopped') {
+        const reason = CodeDeployDriver.reason(info);
+        throw deploying ? new DeployError(reason) : new TargetFailedError(reason);
+      }
+      if (await done(info)) return info;
+      if (Date.now() > deadline) throw new TransientError(`still waiting for ${what} in deployment ${deploymentId} (${info.status})`);
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+  }
+
+  /** The deployment target as CodeDeploy reports it: green's traffic weight, target group, install state. */
+  async target(deploymentId: string): Promise<{ greenWeight: number; greenTargetGroup?: string; installed: boolean }> {
+    const { codedeploy } = this.options;
+    const targets = await this.call('codedeploy:ListDeploymentTargets', deploymentId, () => codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId })));
+    const targetIds = targets.targetIds ?? [];
+    if (targetIds.length === 0) return { greenWeight: 0, installed: false };
+    const got = await this.call('codedeploy:BatchGetDeploymentTargets', deploymentId, () => codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })));
+    const ecsTargets = got.deploymentTargets?.flatMap((t) => (t.ecsTarget ? [t.ecsTarget] : [])) ?? [];
+    const sets = ecsTargets.flatMap((t) => t.taskSetsInfo ?? []);
+    // The label comes back in mixed case on the wire ("Green", "GREEN").
+    const green = sets.find((s) => s.taskSetLabel?.toLowerCase() === 'green');
+    const installed = ecsTargets.some((t) => t.lifecycleEvents?.some((e) => e.lifecycleEventName === 'Install' && e.status === 'Succeeded'));
+    return { greenWeight: green?.trafficWeight ?? 0, ...(green?.targetGroup?.name ? { greenTargetGroup: green.targetGroup.name } : {}), installed };
+  }
+
+  /** The green target group's name, for the ALB metrics of the new version. */
+  async greenTargetGroup(release: Release): Promise<string | undefined> {
+    const deploymentId = release.driverState?.['deploymentId'];
+    return deploymentId ? (await this.target(deploymentId)).greenTargetGroup : undefined;
+  }
+
+  async setWeight(release: Release, percent: number): Promise<void> {
+    const deploymentId = this.deploymentId(release);
+    const info = await this.info(deploymentId);
+    if (info.status === 'Failed' || info.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(info));
+    if (info.status === 'Ready' && percent > 0) {
+      // Leave the ready wait: CodeDeploy starts shifting with the plan's canary or linear config.
+      await this.call('codedeploy:ContinueDeployment', deploymentId, () => this.options.codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })));
+    }
+    const deadline = Date.now() + this.maxWaitMs;
+    for (;;) {
+      if ((await this.target(deploymentId)).greenWeight >= percent) return;
+      const now = await this.info(deploymentId);
+      if (now.status === 'Failed' || now.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(now));
+      if (now.status === 'Succeeded') return;
+      if (Date.now() > deadline) throw new TransientError(`CodeDeploy has not reached ${percent}% yet in deployment ${deploymentId}`);
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+  }
+
+  async verify(release: Release): Promise<number> {
+    const deploymentId = this.deploymentId(release);
+    const info = await this.info(deploymentId);
+    if (info.status === 'Succeeded') return 100;
+    return (await this.target(deploymentId)).greenWeight;
+  }
+
+  async rollback(release: Release): Promise<void> {
+    const deploymentId = release.driverState?.['deploymentId'];
+    if (!deploymentId) return; // nothing was created: nothing to undo
+    const info = await this.info(deploymentId);
+    if (info.status === 'Stopped' || info.status === 'Failed') return;
+    if (info.status === 'Succeeded') throw new Error(`deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`);
+    try {
+      await this.options.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
+    } catch (error) {
+      // Already stopping or finished between our read and the stop: fine.
+      if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException')) throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
+    }
+    const deadline = Date.now() + this.maxWaitMs;
+    for (;;) {
+      const now = await this.info(deploymentId);
+      if (now.status === 'Stopped' || now.status === 'Failed') return;
+      if (Date.now() > deadline) throw new TransientError(`deployment ${deploymentId} is still stopping (${now.status})`);
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+  }
+
+  async finalize(release: Release): Promise<void> {
+    const deploymentId = this.deploymentId(release);
+    const info = await this.info(deploymentId);
+    if (info.status === 'Succeeded') return;
+    if (info.status === 'Failed' || info.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(info));
+    try {
+      // End the termination wait: the blue task set is removed now.
+      await this.options.codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
+    } catch (error) {
+      // No termination wait configured (or not in it yet): CodeDeploy finishes by itself.
+      const benign = error instanceof Error && ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
+      if (!benign) throw translateAwsError(error, 'codedeploy:ContinueDeployment', deploymentId);
+    }
+    await this.waitFor(deploymentId, (i) => i.status === 'Succeeded', 'the deployment to succeed');
+  }
+}
