@@ -1,35 +1,60 @@
 import { defineConfig } from 'switchyard';
 
 /**
- * Local mode: the demo service behind the built-in proxy on 127.0.0.1:8080 (test route on 8081).
- * A canary with short bakes so a whole release fits in about a minute.
+ * AWS: two ECS services behind an ALB, deployed by CodeDeploy, released on every push to ECR.
+ * Deploy with `npx cdk deploy -c config=examples/aws/switchyard.config.ts`.
  */
 export default defineConfig({
-  environment: 'local',
+  environment: 'production',
+  api: { auth: 'iam' },
+  removalPolicy: 'retain',
   services: [
     {
-      name: 'demo',
+      name: 'checkout-api',
       target: {
-        driver: 'local',
-        command: ['node', 'examples/demo-service/server.mjs'],
-        replicas: 2,
-        port: 8080,
-        testPort: 8081,
-        readiness: { path: '/ready', interval: 1, timeout: '20s', successThreshold: 1 },
-        drainTimeout: '10s',
-      },
-      strategy: { type: 'canary', steps: [{ percent: 10, bake: '10s' }, { percent: 50, bake: '10s' }], finalBake: '5s' },
-      gates: {
-        metrics: [
-          { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '10s', minSamples: 10 },
-          { name: 'latency-p99', metric: 'TargetResponseTime', statistic: 'p99', comparison: 'GreaterThanThreshold', threshold: 0.5, period: '10s', minSamples: 10 },
+        driver: 'codedeploy',
+        cluster: 'prod',
+        service: 'checkout-api',
+        application: 'checkout-api',
+        deploymentGroup: 'checkout-api-prod',
+        containerName: 'app',
+        containerPort: 8080,
+        targetGroups: [
+          { targetGroup: 'targetgroup/checkout-blue/0123456789abcdef', loadBalancer: 'app/prod-alb/0123456789abcdef' },
+          { targetGroup: 'targetgroup/checkout-green/fedcba9876543210', loadBalancer: 'app/prod-alb/0123456789abcdef' },
         ],
-        checkInterval: '2s',
-        onInconclusive: 'fail',
-        maxExtension: '10s',
       },
-      approvals: { approvers: [], timeout: '10m', onTimeout: 'rollback' },
+      trigger: { repository: 'checkout-api', tagPattern: 'v*' },
+      strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
+      gates: {
+        alarms: ['checkout-api-5xx', 'checkout-api-latency'],
+        metrics: [
+          { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', evaluationPeriods: 2, minSamples: 50 },
+        ],
+        checkInterval: '30s',
+        onInconclusive: 'pause',
+      },
+      approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF', 'U034GHIJKL'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
+      notifications: { slack: { channel: 'C0123456789' } },
       onActiveRelease: 'queue',
+    },
+    {
+      name: 'payments',
+      target: {
+        driver: 'codedeploy',
+        cluster: 'prod',
+        service: 'payments',
+        application: 'payments',
+        deploymentGroup: 'payments-prod',
+        containerName: 'app',
+        containerPort: 8443,
+      },
+      trigger: { repository: 'payments', tagPattern: 'release-*' },
+      strategy: { type: 'blue-green', bake: '15m' },
+      gates: { alarms: ['payments-errors'] },
+      approvals: { at: ['before-traffic', 'before-finalize'], approvers: ['U012ABCDEF'], timeout: '1h' },
+      notifications: { slack: { channel: '#payments-releases' } },
+      onActiveRelease: 'reject',
     },
   ],
 });

@@ -9,6 +9,11 @@ import { ConfigError, resolveConfig, type SwitchyardConfig } from './config.js';
  * @throws {ConfigError} when the file is missing, cannot be loaded, or is invalid.
  */
 export async function loadConfig(file: string): Promise<SwitchyardConfig> {
+  return (await loadConfigWithSource(file)).config;
+}
+
+/** Like {@link loadConfig}, also returning the config object as written (the CDK stack bundles it). */
+export async function loadConfigWithSource(file: string): Promise<{ config: SwitchyardConfig; raw: unknown }> {
   const path = resolve(file);
   let raw: unknown;
   try {
@@ -25,5 +30,5 @@ export async function loadConfig(file: string): Promise<SwitchyardConfig> {
       : error instanceof Error ? error.message : String(error);
     throw new ConfigError([{ path: '(file)', message: reason }], file);
   }
-  return resolveConfig(raw, file);
+  return { config: resolveConfig(raw, file), raw };
 }
