@@ -1,5 +1,5 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import { Hono, type Context } from 'hono';
+import type * as z from 'zod';
 import { HTTPException } from 'hono/http-exception';
 import type { ServiceConfig } from '../config/config.js';
 import type { Actor } from '../core/release.js';
@@ -10,7 +10,8 @@ import type { ReleaseService } from '../engine/releases.js';
 import { ConflictError, type ReleaseStore } from '../ports/release-store.js';
 import type { Clock } from '../ports/workflow.js';
 import type { Authenticator } from './auth.js';
-import { ActionBodySchema, ActionParamSchema, ErrorSchema, IdParamSchema, ListQuerySchema, ReleaseListSchema, ReleaseViewSchema, ServiceSchema, StartReleaseSchema } from './schemas.js';
+import { openApiDocument } from './openapi.js';
+import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 
 export interface AppDeps {
@@ -21,7 +22,7 @@ export interface AppDeps {
   readonly authenticate: Authenticator;
   readonly log?: Log;
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
-  readonly extend?: (app: OpenAPIHono<AppEnv>) => void;
+  readonly extend?: (app: Hono<AppEnv>) => void;
 }
 
 export type AppEnv = { Variables: { actor: Actor } };
@@ -31,14 +32,31 @@ export class RequestValidationError extends Error {
   override readonly name = 'RequestValidationError';
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
-const errors = {
-  400: json(ErrorSchema, 'The request is invalid: the message names the field and the reason'),
-  401: json(ErrorSchema, 'Missing or wrong credentials'),
-  403: json(ErrorSchema, 'The caller may not take this action'),
-  404: json(ErrorSchema, 'No such release'),
-  409: json(ErrorSchema, 'The action is not valid in the release’s current phase'),
-};
+/** Validates with a zod schema; the error names each field (`body.image`, `query.limit`) and the reason. */
+function parse<T extends z.ZodType>(schema: T, data: unknown, where: string): z.output<T> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const message = result.error.issues
+    .map((i) => {
+      const path = [where, ...i.path.map(String)].join('.');
+      return i.code === 'unrecognized_keys' ? `${path}: unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` : `${path}: ${i.message}`;
+    })
+    .join('; ');
+  throw new RequestValidationError(message);
+}
+
+async function jsonBody(c: Context, required: boolean): Promise<unknown> {
+  const raw = await c.req.text();
+  if (raw.trim() === '') {
+    if (required) throw new RequestValidationError('body: is required: send a JSON object');
+    return {};
+  }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new RequestValidationError('body: is not valid JSON');
+  }
+}
 
 function status(error: unknown): { status: 400 | 401 | 403 | 404 | 409 | 500; code: string } {
   if (error instanceof RequestValidationError || error instanceof InvalidCursorError) return { status: 400, code: 'validation_error' };
@@ -55,23 +73,9 @@ function status(error: unknown): { status: 400 | 401 | 403 | 404 | 409 | 500; co
  * The HTTP API: one Hono app, served by @hono/node-server locally and by API Gateway through
  * hono/aws-lambda. Routes, validation and the OpenAPI document come from the same zod schemas.
  */
-export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log ?? silentLog;
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const where = result.target === 'json' ? 'body' : result.target;
-        const message = result.error.issues
-          .map((i) => {
-            const path = [where, ...i.path.map(String)].join('.');
-            return i.code === 'unrecognized_keys' ? `${path}: unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` : `${path}: ${i.message}`;
-          })
-          .join('; ');
-        throw new RequestValidationError(message);
-      }
-      return undefined;
-    },
-  });
+  const app = new Hono<AppEnv>();
 
   const requireActor = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const actor = deps.authenticate(c);
@@ -81,91 +85,44 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   };
   for (const path of ['/releases', '/releases/*']) app.on('POST', path, requireActor);
 
-  app.openapi(
-    createRoute({ method: 'get', path: '/healthz', responses: { 200: json(z.object({ ok: z.boolean(), services: z.number() }), 'Switchyard is up') } }),
-    (c) => c.json({ ok: true, services: deps.services.length }, 200),
-  );
+  app.get('/healthz', (c) => c.json({ ok: true, services: deps.services.length }, 200));
 
-  app.openapi(
-    createRoute({ method: 'get', path: '/services', responses: { 200: json(z.object({ services: z.array(ServiceSchema) }), 'The configured services and their plans') } }),
-    async (c) => {
-      const now = deps.clock.now();
-      const services = await Promise.all(deps.services.map(async (s) => serviceView(s, await deps.store.lockOwner(s.name, now))));
-      return c.json({ services }, 200);
-    },
-  );
+  app.get('/services', async (c) => {
+    const now = deps.clock.now();
+    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, await deps.store.lockOwner(s.name, now))));
+    return c.json({ services }, 200);
+  });
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/releases',
-      request: {
-        body: { content: { 'application/json': { schema: StartReleaseSchema } }, required: true },
-        headers: z.object({ 'idempotency-key': z.string().max(128).optional().openapi({ description: 'Repeat a request with the same key to get the same release' }) }),
-      },
-      responses: {
-        201: json(ReleaseViewSchema, 'Release created (phase preparing), or queued behind the active one (phase queued)'),
-        200: json(ReleaseViewSchema, 'A release already exists for this Idempotency-Key'),
-        ...errors,
-      },
-    }),
-    async (c) => {
-      const { service, image } = c.req.valid('json');
-      const key = c.req.header('idempotency-key');
-      const { release, created } = await deps.releases.startRelease({ service, image, actor: c.get('actor'), ...(key ? { idempotencyKey: key } : {}) });
-      return c.json(releaseView(release), created ? 201 : 200);
-    },
-  );
+  app.post('/releases', async (c) => {
+    const { service, image } = parse(StartReleaseSchema, await jsonBody(c, true), 'body');
+    const key = c.req.header('idempotency-key');
+    if (key !== undefined && (key.length === 0 || key.length > 128)) throw new RequestValidationError('header.Idempotency-Key: must be 1 to 128 characters');
+    const { release, created } = await deps.releases.startRelease({ service, image, actor: c.get('actor'), ...(key ? { idempotencyKey: key } : {}) });
+    return c.json(releaseView(release), created ? 201 : 200);
+  });
 
-  app.openapi(
-    createRoute({ method: 'get', path: '/releases', request: { query: ListQuerySchema }, responses: { 200: json(ReleaseListSchema, 'Releases, newest first'), 400: errors[400] } }),
-    async (c) => {
-      const { service, phase, limit, cursor } = c.req.valid('query');
-      const page = await deps.store.list({ limit, ...(service ? { service } : {}), ...(phase ? { phase: phase as never } : {}), ...(cursor ? { cursor } : {}) });
-      return c.json({ releases: page.releases.map(releaseSummary), ...(page.cursor ? { cursor: page.cursor } : {}) }, 200);
-    },
-  );
+  app.get('/releases', async (c) => {
+    const { service, phase, limit, cursor } = parse(ListQuerySchema, c.req.query(), 'query');
+    const page = await deps.store.list({ limit, ...(service ? { service } : {}), ...(phase ? { phase: phase as never } : {}), ...(cursor ? { cursor } : {}) });
+    return c.json({ releases: page.releases.map(releaseSummary), ...(page.cursor ? { cursor: page.cursor } : {}) }, 200);
+  });
 
-  app.openapi(
-    createRoute({ method: 'get', path: '/releases/{id}', request: { params: IdParamSchema }, responses: { 200: json(ReleaseViewSchema, 'One release in full'), 400: errors[400], 404: errors[404] } }),
-    async (c) => c.json(releaseView(await deps.releases.get(c.req.valid('param').id)), 200),
-  );
+  app.get('/releases/:id', async (c) => {
+    const { id } = parse(IdParamSchema, c.req.param(), 'path');
+    return c.json(releaseView(await deps.releases.get(id)), 200);
+  });
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/releases/{id}/{action}',
-      request: { params: ActionParamSchema, body: { content: { 'application/json': { schema: ActionBodySchema } }, required: false } },
-      responses: { 200: json(ReleaseViewSchema, 'Applied; the release as it is now'), ...errors },
-    }),
-    async (c) => {
-      const { id, action } = c.req.valid('param');
-      const raw = await c.req.text();
-      let comment: string | undefined;
-      if (raw.trim() !== '') {
-        let body: unknown;
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          throw new RequestValidationError('body: is not valid JSON; send {"comment": "..."} or nothing');
-        }
-        const parsed = ActionBodySchema.safeParse(body);
-        if (!parsed.success) throw new RequestValidationError(parsed.error.issues.map((i) => `body.${i.path.join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown field ${i.keys.join(', ')}` : i.message}`).join('; '));
-        comment = parsed.data.comment;
-      }
-      const release = await deps.releases.act(id, action, c.get('actor'), comment);
-      return c.json(releaseView(release), 200);
-    },
-  );
+  app.post('/releases/:id/:action', async (c) => {
+    const { id, action } = parse(ActionParamSchema, c.req.param(), 'path');
+    const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
+    const release = await deps.releases.act(id, action, c.get('actor'), comment);
+    return c.json(releaseView(release), 200);
+  });
+
+  const document = openApiDocument();
+  app.get('/openapi.json', (c) => c.json(document, 200));
 
   deps.extend?.(app);
-
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Local mode; in AWS the API Gateway authorizer (IAM or JWT) applies' });
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'Switchyard API', version: '1.0.0', description: 'Start, inspect and steer progressive releases. Mutating routes need credentials.' },
-    security: [{ bearer: [] }],
-  });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json` } }, 404));
 

@@ -1,47 +1,45 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { ALL_PHASES } from '../core/phases.js';
 
 /** Image references: `repo[:tag][@sha256:digest]`, optionally with a registry host. */
 export const IMAGE_PATTERN = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 export const ErrorSchema = z
-  .object({ error: z.object({ code: z.string().openapi({ example: 'invalid_action' }), message: z.string().openapi({ example: 'release r-1 is succeeded; only an active release can be rolled back' }) }) })
-  .openapi('Error');
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .meta({ id: 'Error' });
 
 export const StartReleaseSchema = z
   .strictObject({
-    service: z.string({ error: 'must be the name of a configured service' }).min(1, { error: 'must be the name of a configured service' }).max(63).openapi({ example: 'checkout-api' }),
+    service: z.string({ error: 'must be the name of a configured service' }).min(1, { error: 'must be the name of a configured service' }).max(63),
     image: z
       .string({ error: 'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>"' })
       .max(512, { error: 'must be at most 512 characters' })
-      .regex(IMAGE_PATTERN, { error: 'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>" (lowercase repository, optional registry host, tag and digest)' })
-      .openapi({ example: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.8.2' }),
+      .regex(IMAGE_PATTERN, { error: 'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>" (lowercase repository, optional registry host, tag and digest)' }),
   })
-  .openapi('StartRelease');
+  .meta({ id: 'StartRelease' });
 
 export const ActionBodySchema = z
-  .strictObject({ comment: z.string({ error: 'must be text' }).max(1000, { error: 'must be at most 1000 characters' }).optional().openapi({ example: 'error budget is fine' }) })
-  .openapi('ActionBody');
+  .strictObject({ comment: z.string({ error: 'must be text' }).max(1000, { error: 'must be at most 1000 characters' }).optional() })
+  .meta({ id: 'ActionBody' });
 
 export const ListQuerySchema = z.object({
-  service: z.string().max(63).optional().openapi({ param: { name: 'service', in: 'query' }, example: 'checkout-api' }),
-  phase: z.enum(ALL_PHASES as [string, ...string[]], { error: `must be one of ${ALL_PHASES.join(', ')}` }).optional().openapi({ param: { name: 'phase', in: 'query' } }),
+  service: z.string().max(63).optional(),
+  phase: z.enum(ALL_PHASES as [string, ...string[]], { error: `must be one of ${ALL_PHASES.join(', ')}` }).optional(),
   limit: z.coerce
     .number({ error: 'must be a whole number from 1 to 100' })
     .int({ error: 'must be a whole number from 1 to 100' })
     .min(1, { error: 'must be a whole number from 1 to 100' })
     .max(100, { error: 'must be a whole number from 1 to 100' })
-    .default(20)
-    .openapi({ param: { name: 'limit', in: 'query' }, example: 20 }),
-  cursor: z.string().max(2048).optional().openapi({ param: { name: 'cursor', in: 'query' } }),
+    .default(20),
+  cursor: z.string().max(2048).optional(),
 });
 
 export const IdParamSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, { error: 'must be a release id such as "r-mf3k2a1b-9c4d"' }).openapi({ param: { name: 'id', in: 'path' }, example: 'r-mf3k2a1b-9c4d' }),
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, { error: 'must be a release id such as "r-mf3k2a1b-9c4d"' }),
 });
 
 export const ActionParamSchema = IdParamSchema.extend({
-  action: z.enum(['approve', 'reject', 'promote', 'rollback'], { error: 'must be approve, reject, promote or rollback' }).openapi({ param: { name: 'action', in: 'path' } }),
+  action: z.enum(['approve', 'reject', 'promote', 'rollback'], { error: 'must be approve, reject, promote or rollback' }),
 });
 
 const ActorSchema = z.object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']) });
@@ -66,7 +64,7 @@ export const ReleaseSummarySchema = z
     finishedAt: z.string().optional(),
     reason: z.string().optional(),
   })
-  .openapi('ReleaseSummary');
+  .meta({ id: 'ReleaseSummary' });
 
 export const ReleaseViewSchema = ReleaseSummarySchema.extend({
   digest: z.string().optional(),
@@ -77,9 +75,9 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
   approvals: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(z.object({ at: z.string(), type: z.string(), message: z.string(), actor: ActorSchema.optional(), comment: z.string().optional() })),
   updatedAt: z.string(),
-}).openapi('Release');
+}).meta({ id: 'Release' });
 
-export const ReleaseListSchema = z.object({ releases: z.array(ReleaseSummarySchema), cursor: z.string().optional() }).openapi('ReleaseList');
+export const ReleaseListSchema = z.object({ releases: z.array(ReleaseSummarySchema), cursor: z.string().optional() }).meta({ id: 'ReleaseList' });
 
 export const ServiceSchema = z
   .object({
@@ -94,4 +92,4 @@ export const ServiceSchema = z
     onActiveRelease: z.enum(['queue', 'reject']),
     activeRelease: z.string().optional(),
   })
-  .openapi('Service');
+  .meta({ id: 'Service' });

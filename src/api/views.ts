@@ -1,4 +1,4 @@
-import type { z } from '@hono/zod-openapi';
+import type * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
 import type { Release } from '../core/release.js';
 import type { ReleaseSummarySchema, ReleaseViewSchema, ServiceSchema } from './schemas.js';

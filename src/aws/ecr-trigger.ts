@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
 import type { Log } from '../engine/deps.js';
 import type { ReleaseService } from '../engine/releases.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIMITS } from '../core/plan.js';
 import { parseDuration } from '../core/duration.js';
 import { TARGET_METRICS } from '../core/gates.js';
