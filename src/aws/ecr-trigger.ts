@@ -13,7 +13,8 @@ const EcrEventSchema = z.object({
     result: z.string(),
     'action-type': z.string(),
     'repository-name': z.string().min(1).max(256),
-    'image-digest': z.string().regex(/^sha256:[a-f0-9]{64}$/),
+    // Real digests have 64 hex digits; AWS's own documented sample has fewer, so accept any length.
+    'image-digest': z.string().regex(/^sha256:[a-f0-9]{1,64}$/),
     // ECR does not always include the tag (for example a push by digest).
     'image-tag': z.string().min(1).max(128).optional(),
   }),

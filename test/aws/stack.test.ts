@@ -1,0 +1,127 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardStack } from '../../lib/switchyard-stack.js';
+import { loadConfigWithSource } from '../../src/config/load.js';
+import { buildDefinition } from '../../src/engine/workflow-definition.js';
+
+let template: Template;
+let app: App;
+let stack: SwitchyardStack;
+
+beforeAll(async () => {
+  const { config, raw } = await loadConfigWithSource('examples/aws/switchyard.config.ts');
+  // Skip esbuild bundling here: the bundles are measured by `npm run bench:bundles`.
+  app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  stack = new SwitchyardStack(app, 'Switchyard', { config, rawConfig: raw, env: { account: '123456789012', region: 'eu-west-1' } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  template = Template.fromStack(stack);
+});
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+function statements(): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+}
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+describe('the CDK stack', () => {
+  it('runs the very definition the local engine runs, Standard, logging ALL, traced', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'Switchyard-release',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+    });
+    const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } } };
+    const parts = sm.Properties.DefinitionString['Fn::Join'][1];
+    const rendered = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'FN')).join('')) as Record<string, unknown>;
+    const local = buildDefinition({ functionArn: 'FN' });
+    expect(rendered).toEqual(local);
+  });
+
+  it('every function has the house defaults: latest Node runtime, ARM64, tracing, source maps, its own log group', () => {
+    const fns = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(3);
+    for (const fn of Object.values(fns) as { Properties: Record<string, unknown> }[]) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogGroup: { Ref: expect.any(String) } } });
+      expect((fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: { Ref: expect.any(String) }, STATE_MACHINE_ARN: expect.anything() });
+    }
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('the table is on demand, with point-in-time recovery, TTL and the configured removal policy', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byService' }), Match.objectLike({ IndexName: 'byTime' })],
+      },
+    });
+  });
+
+  it('the HTTP API authorizes every route with IAM (as configured) and logs access', () => {
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    expect(Object.values(routes).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey).sort()).toEqual([
+      'GET /healthz',
+      'GET /openapi.json',
+      'GET /releases',
+      'GET /releases/{id}',
+      'GET /services',
+      'POST /releases',
+      'POST /releases/{id}/{action}',
+    ]);
+    template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', AutoDeploy: true, AccessLogSettings: { DestinationArn: Match.anyValue() } });
+  });
+
+  it('the ECR rule matches successful pushes of the configured repositories, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ecr'], 'detail-type': ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['checkout-api', 'payments'] } },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('a Slack secret exists and outputs give the API URL, state machine and table', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { GenerateStringKey: 'signingSecret' } });
+    for (const name of ['ApiUrl', 'StateMachineArn', 'TableName', 'SlackSecretArn']) expect(template.findOutputs(name)).not.toEqual({});
+  });
+
+  it('least privilege: no wildcard actions, ECS and CodeDeploy scoped to the configured services', () => {
+    const all = statements();
+    for (const s of all) for (const a of actions(s)) expect(a, `wildcard action ${a}`).not.toMatch(/\*/);
+    const find = (action: string) => all.filter((s) => actions(s).includes(action));
+    expect(find('ecs:DescribeServices')[0]?.Resource).toEqual(
+      ['prod/checkout-api', 'prod/payments'].map((n) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ecs:eu-west-1:123456789012:service/${n}`]] })),
+    );
+    expect(JSON.stringify(find('codedeploy:CreateDeployment')[0]?.Resource)).toContain('deploymentgroup:checkout-api/checkout-api-prod');
+    expect(JSON.stringify(find('codedeploy:CreateDeploymentConfig')[0]?.Resource)).toContain('deploymentconfig:Switchyard.ECSCanary10Percent5Minutes');
+    expect(JSON.stringify(find('cloudwatch:DescribeAlarms')[0]?.Resource)).toContain('alarm:checkout-api-5xx');
+    expect(find('iam:PassRole')[0]?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    for (const a of ['states:StartExecution', 'states:SendTaskSuccess']) {
+      for (const s of find(a)) expect(JSON.stringify(s.Resource)).toContain('stateMachine:Switchyard-release');
+    }
+  });
+
+  it('cdk-nag AwsSolutions reports no unacknowledged finding', () => {
+    // With a finding, synth throws ValidationFailed and the report lists it; both would fail here.
+    let failure: unknown;
+    try {
+      app.synth();
+    } catch (error) {
+      failure = error;
+    }
+    const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as { pluginReports?: { violations?: { ruleName: string }[] }[] };
+    const violations = (report.pluginReports ?? []).flatMap((p) => p.violations ?? []).map((v) => v.ruleName);
+    expect(violations).toEqual([]);
+    expect(failure).toBeUndefined();
+  });
+});

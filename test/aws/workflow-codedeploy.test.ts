@@ -1,0 +1,237 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  ContinueDeploymentCommand,
+  CreateDeploymentCommand,
+  CreateDeploymentConfigCommand,
+  GetDeploymentCommand,
+  ListDeploymentTargetsCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+  type CreateDeploymentCommandInput,
+  type CreateDeploymentConfigCommandInput,
+} from '@aws-sdk/client-codedeploy';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CloudWatchMetrics } from '../../src/adapters/cloudwatch/cloudwatch-metrics.js';
+import { CodeDeployDriver } from '../../src/adapters/codedeploy/codedeploy-driver.js';
+import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
+import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
+import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
+import type { Release } from '../../src/core/release.js';
+import { VirtualClock } from '../../src/engine/clock.js';
+import { createLocalRuntime, type LocalRuntime } from '../../src/engine/runtime.js';
+
+/** A CodeDeploy that plays ECS blue/green deployments forward on the virtual clock. */
+class FakeCodeDeploy {
+  configs = new Map<string, { percent: number; minutes: number }>([['CodeDeployDefault.ECSAllAtOnce', { percent: 100, minutes: 0 }]]);
+  deployments = new Map<string, { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }>();
+  log: string[] = [];
+  private n = 0;
+  constructor(private readonly clock: VirtualClock) {}
+
+  private advance(id: string) {
+    const d = this.deployments.get(id);
+    if (!d) throw Object.assign(new Error('no such deployment'), { name: 'DeploymentDoesNotExistException' });
+    if (d.status === 'Created') d.status = 'Ready'; // green installed; waiting in READY_WAIT
+    if (d.status === 'InProgress' && d.shiftStart !== undefined) {
+      const { percent, minutes } = this.configs.get(d.config) ?? { percent: 100, minutes: 0 };
+      d.green = this.clock.now() - d.shiftStart >= minutes * 60_000 ? 100 : percent;
+    }
+    return d;
+  }
+  createConfig(input: CreateDeploymentConfigCommandInput) {
+    const name = input.deploymentConfigName ?? '';
+    if (this.configs.has(name)) throw Object.assign(new Error('exists'), { name: 'DeploymentConfigAlreadyExistsException' });
+    const canary = input.trafficRoutingConfig?.timeBasedCanary;
+    this.configs.set(name, { percent: canary?.canaryPercentage ?? 100, minutes: canary?.canaryInterval ?? 0 });
+    this.log.push(`CreateDeploymentConfig ${name}`);
+    return {};
+  }
+  create(input: CreateDeploymentCommandInput) {
+    const id = `d-${++this.n}`;
+    this.deployments.set(id, { status: 'Created', config: input.deploymentConfigName ?? '', description: input.description ?? '', green: 0 });
+    this.log.push(`CreateDeployment ${id}`);
+    return { deploymentId: id };
+  }
+  get(id: string) {
+    const d = this.advance(id);
+    return { deploymentInfo: { deploymentId: id, status: d.status as never, description: d.description, ...(d.error ? { errorInformation: d.error as never } : {}) } };
+  }
+  targets(id: string) {
+    const d = this.advance(id);
+    return {
+      deploymentTargets: [
+        {
+          ecsTarget: {
+            targetId: 'prod:api',
+            lifecycleEvents: [{ lifecycleEventName: 'Install', status: 'Succeeded' as const }],
+            taskSetsInfo: [
+              { taskSetLabel: 'Blue' as const, trafficWeight: 100 - d.green, targetGroup: { name: 'api-blue' } },
+              { taskSetLabel: 'Green' as const, trafficWeight: d.green, targetGroup: { name: 'api-green' } },
+            ],
+          },
+        },
+      ],
+    };
+  }
+  continue(id: string, wait: string) {
+    const d = this.advance(id);
+    this.log.push(`ContinueDeployment ${wait}`);
+    if (wait === 'READY_WAIT') {
+      d.status = 'InProgress';
+      d.shiftStart = this.clock.now();
+      this.advance(id);
+    } else if (d.green === 100) d.status = 'Succeeded';
+    return {};
+  }
+  stop(id: string) {
+    const d = this.advance(id);
+    this.log.push('StopDeployment');
+    d.status = 'Stopped';
+    d.green = 0;
+    d.error = { code: 'MANUAL_STOP', message: 'stopped by Switchyard' };
+    return { status: 'Succeeded' as const };
+  }
+}
+
+const ecs = mockClient(ECSClient);
+const cd = mockClient(CodeDeployClient);
+const cw = mockClient(CloudWatchClient);
+let dynamo: LocalDynamo;
+let runtime: LocalRuntime | undefined;
+let fake: FakeCodeDeploy;
+let alarmState: 'OK' | 'ALARM' = 'OK';
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+});
+afterAll(async () => dynamo.close());
+afterEach(async () => {
+  await runtime?.engine.stop();
+  runtime = undefined;
+});
+
+let counter = 0;
+function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; service: ServiceConfig; clock: VirtualClock } {
+  counter++;
+  const clock = new VirtualClock();
+  fake = new FakeCodeDeploy(clock);
+  alarmState = 'OK';
+  ecs.reset();
+  cd.reset();
+  cw.reset();
+  ecs.on(DescribeServicesCommand).resolves({ services: [{ taskDefinition: 'arn:aws:ecs:eu-west-1:1:task-definition/api:1' }] });
+  ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { family: 'api', containerDefinitions: [{ name: 'app', image: 'api:1' }] } });
+  ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: 'arn:aws:ecs:eu-west-1:1:task-definition/api:2' } });
+  cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
+  cd.on(CreateDeploymentConfigCommand).callsFake((i) => fake.createConfig(i));
+  cd.on(CreateDeploymentCommand).callsFake((i) => fake.create(i));
+  cd.on(GetDeploymentCommand).callsFake((i) => fake.get(i.deploymentId));
+  cd.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['prod:api'] });
+  cd.on(BatchGetDeploymentTargetsCommand).callsFake((i) => fake.targets(i.deploymentId));
+  cd.on(ContinueDeploymentCommand).callsFake((i) => fake.continue(i.deploymentId, i.deploymentWaitType));
+  cd.on(StopDeploymentCommand).callsFake((i) => fake.stop(i.deploymentId));
+  cw.on(DescribeAlarmsCommand).callsFake(() => ({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState, StateReason: alarmState === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }] }));
+  const config = resolveConfig({
+    services: [
+      {
+        name: `api-${counter}`,
+        target: { driver: 'codedeploy', cluster: 'prod', service: 'api', application: 'api', deploymentGroup: 'api-dg', containerName: 'app', containerPort: 80 },
+        strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
+        gates: { alarms: ['api-5xx'], checkInterval: '1m' },
+        ...overrides,
+      },
+    ],
+  });
+  const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
+  const drivers = new Map<string, CodeDeployDriver>();
+  const driverFor = (svc: ServiceConfig) => {
+    let d = drivers.get(svc.name);
+    if (!d && svc.target.driver === 'codedeploy') {
+      d = new CodeDeployDriver({ service: svc.name, target: svc.target, plan: svc.plan, ecs: ecs as unknown as ECSClient, codedeploy: cd as unknown as CodeDeployClient, pollMs: 0, maxWaitMs: 500 });
+      drivers.set(svc.name, d);
+    }
+    if (!d) throw new Error('no driver');
+    return d;
+  };
+  const metricsFor = (svc: ServiceConfig) => {
+    if (svc.target.driver !== 'codedeploy') throw new Error('no metrics');
+    return new CloudWatchMetrics({ client: cw as unknown as CloudWatchClient, target: svc.target, greenTargetGroup: (r) => driverFor(svc).greenTargetGroup(r) });
+  };
+  runtime = createLocalRuntime({ services: config.services, store, clock, driverFor, metricsFor }, { virtualClock: clock, retryIntervalMs: 1 });
+  const [service] = config.services;
+  if (!service) throw new Error('no service');
+  return { runtime, service, clock };
+}
+
+async function until(rt: LocalRuntime, id: string, predicate: (r: Release) => boolean): Promise<Release> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await rt.deps.store.get(id);
+    if (r && predicate(r)) return r;
+    if (Date.now() > deadline) throw new Error(`release is ${r?.phase}`);
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}
+async function finish(rt: LocalRuntime, id: string): Promise<Release> {
+  await until(rt, id, () => rt.engine.executionOf(id) !== undefined);
+  await rt.engine.executionOf(id)?.done;
+  const r = await rt.deps.store.get(id);
+  if (!r) throw new Error('gone');
+  return r;
+}
+const actor = { id: 'ci', channel: 'api' } as const;
+
+describe('the workflow with the AWS adapters against a CodeDeploy that plays deployments forward', () => {
+
+  it('canary with an approval before finalize: weights move, CodeDeploy waits, approval ends the termination wait', async () => {
+    const { runtime: rt, service } = start({ approvals: { at: ['before-finalize'] } });
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    const waiting = await until(rt, release.id, (r) => r.phase === 'awaiting_approval');
+    expect(waiting.weight).toBe(100);
+    expect(fake.log).toEqual(['CreateDeploymentConfig Switchyard.ECSCanary10Percent5Minutes', 'CreateDeployment d-1', 'ContinueDeployment READY_WAIT']);
+    await rt.releases.act(release.id, 'approve', { id: 'lead', channel: 'api' });
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('succeeded');
+    expect(fake.log.at(-1)).toBe('ContinueDeployment TERMINATION_WAIT');
+    expect(fake.deployments.get('d-1')?.status).toBe('Succeeded');
+    expect(done.timeline.filter((e) => e.type === 'shifted').map((e) => e.message)).toEqual(['10% of production traffic on the new version', '100% of production traffic on the new version']);
+  });
+
+  it('blue/green waits in Ready (0% production) until the pre-traffic approval', async () => {
+    const { runtime: rt, service } = start({ strategy: { type: 'blue-green', bake: '2m' }, approvals: { at: ['before-traffic'] } });
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    await until(rt, release.id, (r) => r.phase === 'awaiting_approval');
+    expect(fake.deployments.get('d-1')).toMatchObject({ status: 'Ready', green: 0 });
+    expect(fake.log).not.toContain('ContinueDeployment READY_WAIT');
+    await rt.releases.act(release.id, 'approve', { id: 'lead', channel: 'api' });
+    expect((await finish(rt, release.id)).phase).toBe('succeeded');
+    expect(fake.log).toEqual(['CreateDeployment d-1', 'ContinueDeployment READY_WAIT', 'ContinueDeployment TERMINATION_WAIT']);
+  });
+
+  it('an alarm firing during the canary bake stops the deployment with rollback', async () => {
+    const { runtime: rt, service } = start({});
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 10);
+    alarmState = 'ALARM';
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('rolled_back');
+    expect(done.reason).toBe('gate failed: alarm api-5xx is ALARM (Threshold Crossed: 3 datapoints > 5)');
+    expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-1', autoRollbackEnabled: true });
+    expect(fake.deployments.get('d-1')).toMatchObject({ status: 'Stopped', green: 0 });
+  });
+
+  it('a deployment stopped by someone else ends the release rolled back with the reason', async () => {
+    const { runtime: rt, service } = start({});
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 10);
+    const d = fake.deployments.get('d-1');
+    if (d) Object.assign(d, { status: 'Stopped', green: 0, error: { code: 'MANUAL_STOP', message: 'Stopped from the console' } });
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('rolled_back');
+    expect(done.reason).toBe('CodeDeploy deployment d-1 Stopped: the deployment was stopped outside Switchyard (console, CLI or API) (Stopped from the console)');
+  });
+});
