@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load.js';
-import { formatDuration } from '../src/core/duration.js';
+import { waitForRelease } from '../src/cli/wait.js';
+import { formatDuration, parseDuration } from '../src/core/duration.js';
 import { runDemoRelease, startLoad } from '../src/local/demo.js';
 import { LOCAL_DEFAULTS, startLocalMode } from '../src/local/local-mode.js';
 import { watchReleases } from '../src/local/progress.js';
@@ -11,6 +12,8 @@ const HELP = `switchyard: progressive releases for container services
 Usage:
   switchyard local [options]     run Switchyard on this machine: API, workflow engine, store, proxy, services
   switchyard validate [options]  check a config file and print each service's plan
+  switchyard wait [options]      wait for a release's outcome (for CI): exit 0 succeeded, 1 rolled back
+                                 or failed, 3 timed out
   switchyard --help
 
 Options:
@@ -21,6 +24,15 @@ Options:
   --demo              run the demo: a canary release of the first service to v2 under synthetic load
   --no-demo           start the stack without the demo release (what \`npm start -- --no-demo\` does)
   -h, --help          show this help
+
+Options of wait:
+  --api <url>         the Switchyard API (the ApiUrl output of the stack, or http://127.0.0.1:8787)
+  --service <name>    the service released
+  --digest <sha256:…> find the release of this image digest (what CI knows after pushing)
+  --release <id>      or wait for this release id
+  --timeout <dur>     give up after this long (default 60m)
+  --token <token>     local mode's bearer token; without it requests are signed with AWS SigV4
+                      (credentials from the environment, region from AWS_REGION or --region)
 
 Environment:
   SWITCHYARD_TOKEN    bearer token for mutating API calls (generated and printed when unset)
@@ -51,6 +63,13 @@ export async function main(argv: string[]): Promise<void> {
         demo: { type: 'boolean' },
         'no-demo': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        api: { type: 'string' },
+        service: { type: 'string' },
+        digest: { type: 'string' },
+        release: { type: 'string' },
+        timeout: { type: 'string' },
+        token: { type: 'string' },
+        region: { type: 'string' },
       },
     });
   } catch (error) {
@@ -62,7 +81,26 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (command !== 'local' && command !== 'validate') fail(`unknown command "${command}"; use "local" or "validate" (see --help)`);
+  if (command === 'wait') {
+    const { api, service, digest, release, token, region } = values;
+    if (!api || !service || (!digest && !release)) fail('wait needs --api, --service and --digest or --release (see --help)');
+    const timeout = parseDuration(values.timeout ?? '60m');
+    if (timeout === undefined) fail(`--timeout must be a duration such as "30m", got "${values.timeout}"`);
+    const result = await waitForRelease({
+      api,
+      service,
+      ...(digest ? { digest } : {}),
+      ...(release ? { releaseId: release } : {}),
+      ...(token ?? process.env['SWITCHYARD_TOKEN'] ? { token: token ?? process.env['SWITCHYARD_TOKEN'] } : {}),
+      ...(region ? { region } : {}),
+      timeoutMs: timeout * 1000,
+      log: (line) => process.stdout.write(`${line}\n`),
+    }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+    if (result.exitCode === 3) process.stdout.write(`timed out waiting for ${result.releaseId ?? 'the release'}\n`);
+    else process.stdout.write(`release ${result.releaseId} ${result.phase}${result.reason ? `: ${result.reason}` : ''}\n`);
+    process.exit(result.exitCode);
+  }
+  if (command !== 'local' && command !== 'validate') fail(`unknown command "${command}"; use "local", "validate" or "wait" (see --help)`);
   const configFile = values.config ?? 'switchyard.config.ts';
   let config;
   try {
