@@ -8,6 +8,24 @@ import { dirname, join } from 'node:path';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** esbuild options of every Switchyard bundle (also used by `npm run bench:bundles`). */
+export const BUNDLING = {
+  format: 'esm',
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  // ESM bundles still meet CommonJS dependencies that call require().
+  banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
+  // The Lambda Node.js runtime ships AWS SDK v3; bundling it again would only add weight.
+  externalModules: ['@aws-sdk/*'],
+} as const;
+
+/** The config compiled into a bundle, as esbuild `define` wants it. */
+export function defineConfig(config: unknown): Record<string, string> {
+  return { __SWITCHYARD_CONFIG__: JSON.stringify(JSON.stringify(config)) };
+}
+
 export interface SwitchyardFunctionProps {
   /** Entry file under lambdas/, for example `workflow.ts`. */
   readonly entry: string;
@@ -54,16 +72,11 @@ export class SwitchyardFunction extends Construct {
       depsLockFilePath: join(ROOT, 'package-lock.json'),
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
+        ...BUNDLING,
         format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // ESM bundles still meet CommonJS dependencies that call require().
-        banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
-        // The Lambda Node.js runtime ships AWS SDK v3; bundling it again would only add weight.
-        externalModules: ['@aws-sdk/*'],
-        define: { __SWITCHYARD_CONFIG__: JSON.stringify(JSON.stringify(props.config)) },
+        mainFields: [...BUNDLING.mainFields],
+        externalModules: [...BUNDLING.externalModules],
+        define: defineConfig(props.config),
         forceDockerBundling: false,
       },
     });

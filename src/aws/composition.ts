@@ -1,10 +1,5 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { CloudWatchMetrics } from '../adapters/cloudwatch/cloudwatch-metrics.js';
-import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { StepFunctionsWorkflow } from '../adapters/stepfunctions/sfn-workflow.js';
 import { resolveConfig, type ServiceConfig, type SwitchyardConfig } from '../config/config.js';
@@ -25,25 +20,26 @@ export function bundledConfig(): SwitchyardConfig {
   return resolveConfig(JSON.parse(raw), 'bundled config');
 }
 
+/** The clients every function needs. The workflow function adds the drivers' (see ./drivers.ts). */
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
   readonly sfn: SFNClient;
-  readonly ecs: ECSClient;
-  readonly codedeploy: CodeDeployClient;
-  readonly cloudwatch: CloudWatchClient;
 }
 
+/** The SDK's adaptive retry mode backs off on throttling before the workflow's own retries take over. */
+export const CLIENT_DEFAULTS = { retryMode: 'adaptive', maxAttempts: 5 } as const;
+
 export function defaultClients(): AwsClients {
-  // The SDK's adaptive retry mode backs off on throttling before our own retries take over.
-  const common = { retryMode: 'adaptive', maxAttempts: 5 } as const;
-  return {
-    dynamodb: new DynamoDBClient(common),
-    sfn: new SFNClient(common),
-    ecs: new ECSClient(common),
-    codedeploy: new CodeDeployClient(common),
-    cloudwatch: new CloudWatchClient(common),
-  };
+  return { dynamodb: new DynamoDBClient(CLIENT_DEFAULTS), sfn: new SFNClient(CLIENT_DEFAULTS) };
 }
+
+/** Chooses the traffic driver and metrics source of a service (only the workflow function moves traffic). */
+export type AdapterRegistry = (svc: ServiceConfig) => { driver: TrafficDriver; metrics: MetricsSource };
+
+/** For functions that never move traffic (API, ECR trigger): asking for a driver is a wiring bug. */
+export const noDrivers: AdapterRegistry = (svc) => {
+  throw new Error(`service ${svc.name}: traffic drivers run only in the workflow function`);
+};
 
 export interface AwsRuntimeOptions {
   readonly config: SwitchyardConfig;
@@ -52,34 +48,21 @@ export interface AwsRuntimeOptions {
   readonly clients: AwsClients;
   readonly log: Log;
   readonly clock?: Clock;
-  /** CodeDeploy poll interval (tests use 0). */
-  readonly pollMs?: number;
+  /** @default noDrivers */
+  readonly adapters?: AdapterRegistry;
 }
 
-type Adapters = { driver: TrafficDriver; metrics: MetricsSource };
-
-/** The wiring on AWS: DynamoDB store, Step Functions workflow, CodeDeploy driver, CloudWatch gates. */
+/** The wiring on AWS: DynamoDB store and Step Functions workflow; drivers from the given registry. */
 export function createAwsRuntime(options: AwsRuntimeOptions) {
   const { config, clients, log } = options;
   const store = new DynamoReleaseStore(clients.dynamodb, options.tableName);
   const workflow = new StepFunctionsWorkflow(clients.sfn, options.stateMachineArn, log);
-  const cache = new Map<string, Adapters>();
-  // One adapter per driver kind, chosen from this map (not an if-chain).
-  const registry: Record<ServiceConfig['target']['driver'], (svc: ServiceConfig) => Adapters> = {
-    codedeploy: (svc) => {
-      if (svc.target.driver !== 'codedeploy') throw new Error('unreachable');
-      const driver = new CodeDeployDriver({ service: svc.name, target: svc.target, plan: svc.plan, ecs: clients.ecs, codedeploy: clients.codedeploy, log, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) });
-      const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: (r) => driver.greenTargetGroup(r) });
-      return { driver, metrics };
-    },
-    local: (svc) => {
-      throw new Error(`service ${svc.name} uses the local driver, which runs only in local mode (switchyard local)`);
-    },
-  };
-  const adapters = (svc: ServiceConfig): Adapters => {
+  const registry = options.adapters ?? noDrivers;
+  const cache = new Map<string, ReturnType<AdapterRegistry>>();
+  const adapters = (svc: ServiceConfig) => {
     let a = cache.get(svc.name);
     if (!a) {
-      a = registry[svc.target.driver](svc);
+      a = registry(svc);
       cache.set(svc.name, a);
     }
     return a;

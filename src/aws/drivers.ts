@@ -1,0 +1,34 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { CloudWatchMetrics } from '../adapters/cloudwatch/cloudwatch-metrics.js';
+import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
+import type { ServiceConfig } from '../config/config.js';
+import type { Log } from '../engine/deps.js';
+import { CLIENT_DEFAULTS, type AdapterRegistry } from './composition.js';
+
+export interface DriverClients {
+  readonly ecs: ECSClient;
+  readonly codedeploy: CodeDeployClient;
+  readonly cloudwatch: CloudWatchClient;
+}
+
+export function defaultDriverClients(): DriverClients {
+  return { ecs: new ECSClient(CLIENT_DEFAULTS), codedeploy: new CodeDeployClient(CLIENT_DEFAULTS), cloudwatch: new CloudWatchClient(CLIENT_DEFAULTS) };
+}
+
+/** One adapter pair per driver kind, chosen from this map (not an if-chain). Used by the workflow function. */
+export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): AdapterRegistry {
+  const byDriver: Record<ServiceConfig['target']['driver'], AdapterRegistry> = {
+    codedeploy: (svc) => {
+      if (svc.target.driver !== 'codedeploy') throw new Error(`service ${svc.name} is not a codedeploy service`);
+      const driver = new CodeDeployDriver({ service: svc.name, target: svc.target, plan: svc.plan, ecs: clients.ecs, codedeploy: clients.codedeploy, log, ...(pollMs !== undefined ? { pollMs } : {}) });
+      const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: (r) => driver.greenTargetGroup(r) });
+      return { driver, metrics };
+    },
+    local: (svc) => {
+      throw new Error(`service ${svc.name} uses the local driver, which runs only in local mode (switchyard local)`);
+    },
+  };
+  return (svc) => byDriver[svc.target.driver](svc);
+}
