@@ -43,6 +43,8 @@ export class LocalEngine implements Workflow {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly callbacks = new Map<string, Callback>();
+  /** Task handlers still running; an abort does not stop them, so stop() waits for them. */
+  private readonly inflight = new Set<Promise<unknown>>();
   private handlers: WorkflowHandlers | undefined;
   private readonly log: Log;
 
@@ -60,8 +62,13 @@ export class LocalEngine implements Workflow {
     if (this.executions.has(executionName)) return;
     const handlers = this.handlers;
     if (!handlers) throw new Error('LocalEngine.bind(handlers) must be called before start');
+    const track = <T>(promise: Promise<T>): Promise<T> => {
+      this.inflight.add(promise);
+      void promise.finally(() => this.inflight.delete(promise)).catch(() => undefined);
+      return promise;
+    };
     const run = (task: TaskInput['task']): LocalHandler => async (input) => {
-      const result = await handlers.run({ ...(input as Omit<TaskInput, 'task'>), task });
+      const result = await track(handlers.run({ ...(input as Omit<TaskInput, 'task'>), task }));
       if (task === 'decide' && this.options.virtualClock) {
         const action = result as Action;
         if (action.type === 'wait') this.options.virtualClock.advanceTo(Date.parse(action.until));
@@ -75,7 +82,7 @@ export class LocalEngine implements Workflow {
       // One execution-wide token from the context, made unique per approval.
       const taskToken = `${Payload.taskToken ?? executionName}/${Payload.approvalId ?? ''}`;
       const waiting = this.waitForCallback(taskToken);
-      await handlers.run({ ...Payload, taskToken, task: 'requestApproval' });
+      await track(handlers.run({ ...Payload, taskToken, task: 'requestApproval' }));
       return (await waiting) as Awaited<ReturnType<LocalHandler>>;
     };
     const retries = this.options.retryIntervalMs;
@@ -162,5 +169,6 @@ export class LocalEngine implements Workflow {
   async stop(): Promise<void> {
     for (const abort of this.aborts.values()) abort();
     await Promise.all([...this.executions.values()].map((e) => e.done));
+    await Promise.allSettled([...this.inflight]);
   }
 }

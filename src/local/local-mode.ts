@@ -12,6 +12,8 @@ import { bearerAuthenticator } from '../api/auth.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { createLocalRuntime, type LocalRuntime } from '../engine/runtime.js';
 import { systemClock } from '../ports/workflow.js';
+import { mountSlackInteractions } from '../api/slack.js';
+import { withSlack } from '../engine/slack-wiring.js';
 import { FileLog } from './file-log.js';
 
 /** The local defaults (a contract: scripts and people rely on them). */
@@ -29,6 +31,8 @@ export interface LocalModeOptions {
   /** Bind every proxy to free ports instead of the configured ones (tests). */
   readonly ephemeralPorts?: boolean;
   readonly onWarning?: (message: string) => void;
+  /** Slack app secrets (from SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN); Slack is off without them. */
+  readonly slack?: { readonly signingSecret?: string; readonly botToken?: string; readonly apiUrl?: string };
 }
 
 export interface LocalMode {
@@ -40,6 +44,8 @@ export interface LocalMode {
   readonly targets: ReadonlyMap<string, LocalTarget>;
   readonly runtime: LocalRuntime;
   readonly services: readonly ServiceConfig[];
+  /** Slack notifications and buttons are on. */
+  readonly slack: boolean;
   /** Drains and stops everything; releases in flight are recovered at the next start. */
   stop(): Promise<void>;
 }
@@ -65,7 +71,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   try {
     const dynamo: LocalDynamo = await startLocalDynamo(options.inMemory ? {} : { path: join(dataDir, 'db') });
     cleanups.push(() => dynamo.close());
-    const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
+    const baseStore = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
+    const slackApiUrl = options.slack?.apiUrl ?? options.config.slack?.apiUrl;
+    const { store, notifier } = withSlack(baseStore, { secrets: options.slack, services, environment: options.config.environment, log, ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}) });
 
     const targets = new Map<string, LocalTarget>();
     for (const svc of services) {
@@ -87,7 +95,16 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
 
     const tokenGenerated = !options.token;
     const token = options.token ?? randomBytes(18).toString('base64url');
-    const app = createApp({ releases: runtime.releases, store, services, clock: systemClock, authenticate: bearerAuthenticator(token), log });
+    const signingSecret = options.slack?.signingSecret;
+    const app = createApp({
+      releases: runtime.releases,
+      store,
+      services,
+      clock: systemClock,
+      authenticate: bearerAuthenticator(token),
+      log,
+      ...(notifier && signingSecret ? { extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }) } : {}),
+    });
     const server: ServerType = await new Promise((resolvePromise, reject) => {
       const s = serve({ fetch: app.fetch, port: options.port ?? LOCAL_DEFAULTS.apiPort, hostname: LOCAL_DEFAULTS.host }, () => resolvePromise(s));
       s.once('error', (error: NodeJS.ErrnoException) =>
@@ -108,6 +125,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       targets,
       runtime,
       services,
+      slack: notifier !== undefined,
       async stop() {
         await stopAll();
         await log.close();

@@ -4,6 +4,7 @@ import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js'
 import { VirtualClock } from '../../src/engine/clock.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/engine/runtime.js';
 import type { Release } from '../../src/core/release.js';
+import type { ReleaseStore } from '../../src/ports/release-store.js';
 import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 
 export const gate = { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 } as const;
@@ -33,14 +34,17 @@ export interface Harness extends LocalRuntime {
   close(): Promise<void>;
 }
 
-export async function startHarness(services: Record<string, unknown>[], { dynamo }: { dynamo?: LocalDynamo } = {}): Promise<Harness> {
+export async function startHarness(
+  services: Record<string, unknown>[],
+  { dynamo, wrapStore, config: extra = {} }: { dynamo?: LocalDynamo; wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => ReleaseStore; config?: Record<string, unknown> } = {},
+): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
   const store = new DynamoReleaseStore(db.client, db.tableName);
-  const config = resolveConfig({ services });
+  const config = resolveConfig({ ...extra, services });
   const driver = new MemoryDriver();
   const metrics = new ScriptedMetrics();
   const clock = new VirtualClock();
-  const runtime = createLocalRuntime({ services: config.services, store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1 });
+  const runtime = createLocalRuntime({ services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1 });
   const until = async (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000): Promise<Release> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isTerminal } from '../../core/phases.js';
 import type { Release } from '../../core/release.js';
+import type { MessageRef, NotificationState } from '../../ports/notifier.js';
 import { ConflictError, type ApprovalItem, type ApprovalStatus, type ListQuery, type ReleasePage, type ReleaseStore } from '../../ports/release-store.js';
 
 const key = (pk: string, sk: string) => ({ pk, sk });
@@ -12,6 +13,7 @@ const K = {
   idempotency: (k: string) => key(`IDEMPOTENCY#${k}`, 'IDEMPOTENCY'),
   approval: (id: string) => key(`APPROVAL#${id}`, 'APPROVAL'),
   service: (service: string) => key(`SERVICE#${service}`, 'SERVICE'),
+  message: (releaseId: string) => key(`MESSAGE#${releaseId}`, 'SLACK'),
 };
 const IDEMPOTENCY_TTL_SECONDS = 90 * 24 * 3600;
 const MAX_UPDATE_ATTEMPTS = 20;
@@ -48,7 +50,7 @@ function decodeCursor(cursor: string): Record<string, unknown> {
  * The release store on one DynamoDB table (dynalite locally). Single-item conditional writes only:
  * releases carry a version for optimistic concurrency, locks an owner and an expiry.
  */
-export class DynamoReleaseStore implements ReleaseStore {
+export class DynamoReleaseStore implements ReleaseStore, NotificationState {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -267,6 +269,42 @@ export class DynamoReleaseStore implements ReleaseStore {
   async getApproval(approvalId: string): Promise<ApprovalItem | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.approval(approvalId), ConsistentRead: true }));
     return Item ? toApproval(Item) : undefined;
+  }
+
+  async claimMessage(releaseId: string): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...K.message(releaseId), posted: 0, ttl: Math.ceil(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async unclaimMessage(releaseId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: K.message(releaseId), ConditionExpression: 'attribute_not_exists(ts)' })).catch((error: unknown) => {
+      if (!conditionFailed(error)) throw error;
+    });
+  }
+
+  async saveMessage(releaseId: string, channel: string, ts: string): Promise<void> {
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: K.message(releaseId), UpdateExpression: 'SET channel = :c, ts = :t', ExpressionAttributeValues: { ':c': channel, ':t': ts } }));
+  }
+
+  async getMessage(releaseId: string): Promise<MessageRef | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.message(releaseId), ConsistentRead: true }));
+    if (!Item?.['ts']) return undefined;
+    return { channel: Item['channel'] as string, ts: Item['ts'] as string, posted: (Item['posted'] as number | undefined) ?? 0 };
+  }
+
+  async advanceThread(releaseId: string, from: number, to: number): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: K.message(releaseId), UpdateExpression: 'SET posted = :to', ConditionExpression: 'posted = :from', ExpressionAttributeValues: { ':from': from, ':to': to } }));
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   async getStable(service: string): Promise<string | undefined> {

@@ -1,0 +1,103 @@
+import { formatDuration } from '../../core/duration.js';
+import { isTerminal } from '../../core/phases.js';
+import type { Release, TimelineEvent } from '../../core/release.js';
+
+/** The buttons of a release message; the value carries short ids, never a task token. */
+export const SLACK_ACTIONS = ['approve', 'reject', 'promote', 'rollback'] as const;
+export type SlackAction = (typeof SLACK_ACTIONS)[number];
+
+type Block = Record<string, unknown>;
+
+export function bar(weight: number, width = 20): string {
+  const filled = Math.round((weight / 100) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+/** `repo:tag@sha256:abcdef…` -> `repo:tag` and `abcdef1`. */
+export function imageParts(release: Release): { name: string; shortDigest?: string } {
+  const image = release.artifact.image;
+  const withoutDigest = image.split('@')[0] ?? image;
+  const name = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
+  const digest = release.artifact.digest?.replace(/^sha256:/, '').slice(0, 12);
+  return digest ? { name, shortDigest: digest } : { name };
+}
+
+const PHASE_EMOJI: Record<string, string> = {
+  succeeded: ':white_check_mark:',
+  rolled_back: ':leftwards_arrow_with_hook:',
+  failed: ':x:',
+  cancelled: ':heavy_minus_sign:',
+  superseded: ':fast_forward:',
+  awaiting_approval: ':raised_hand:',
+  rolling_back: ':rewind:',
+};
+
+function button(action: SlackAction, value: string, text: string, style: 'primary' | 'danger' | undefined, confirm: string): Block {
+  return {
+    type: 'button',
+    action_id: action,
+    text: { type: 'plain_text', text },
+    value,
+    ...(style ? { style } : {}),
+    confirm: { title: { type: 'plain_text', text: `${text}?` }, text: { type: 'mrkdwn', text: confirm }, confirm: { type: 'plain_text', text }, deny: { type: 'plain_text', text: 'Cancel' } },
+  };
+}
+
+/** The one message of a release, as it stands now. */
+export function releaseMessage(release: Release, environment: string): { text: string; blocks: Block[] } {
+  const { name, shortDigest } = imageParts(release);
+  const total = release.plan.steps.length;
+  const step = Math.min(release.stepIndex + 1, total);
+  const emoji = PHASE_EMOJI[release.phase] ?? ':arrows_counterclockwise:';
+  const text = `${emoji} ${release.service} (${environment}): ${name} is ${release.phase.replace('_', ' ')}, ${release.weight}% on the new version`;
+  const fields = [
+    `*Image*\n\`${name}\`${shortDigest ? ` (${shortDigest})` : ''}`,
+    `*Strategy*\n${release.plan.strategy}`,
+    `*Phase*\n${release.phase.replace('_', ' ')}`,
+    `*Step*\n${isTerminal(release.phase) ? `${total} of ${total}` : `${step} of ${total}`}`,
+  ];
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: `${release.service} → ${name} (${environment})`.slice(0, 150) } },
+    { type: 'section', fields: fields.map((f) => ({ type: 'mrkdwn', text: f })) },
+    { type: 'section', text: { type: 'mrkdwn', text: `\`${bar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable` } },
+  ];
+  if (release.gateResults.length > 0) {
+    const lines = release.gateResults.map((g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Gates*\n${lines.join('\n')}`.slice(0, 3000) } });
+  }
+  const decisions = release.timeline.filter((e) => e.actor && ['approved', 'rejected', 'promote_requested', 'rollback_requested', 'cancelled'].includes(e.type));
+  if (decisions.length > 0) {
+    blocks.push({ type: 'context', elements: decisions.slice(-5).map((e) => ({ type: 'mrkdwn', text: e.actor ? `${e.message} (${who(e.actor)})` : e.message })) });
+  }
+  if (isTerminal(release.phase)) {
+    const started = Date.parse(release.createdAt);
+    const ended = Date.parse(release.finishedAt ?? release.updatedAt);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${emoji} *${release.phase.replace('_', ' ')}* in ${formatDuration(Math.round((ended - started) / 1000))}${release.reason ? `\n${release.reason}` : ''}`.slice(0, 3000) } });
+  } else {
+    const buttons: Block[] = [];
+    const pending = release.pendingApproval;
+    if (pending) {
+      buttons.push(button('approve', `${release.id}|${pending.id}`, 'Approve', 'primary', `Approve *${name}* for ${release.service} (${pending.label})?`));
+      buttons.push(button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${name}*? Traffic goes back to the stable version.`));
+    }
+    if (['deploying', 'shifting', 'baking', 'awaiting_approval'].includes(release.phase) && !release.requests.promote) {
+      buttons.push(button('promote', release.id, 'Promote', undefined, `Skip the remaining steps and send 100% of ${release.service} to *${name}*?`));
+    }
+    if (!release.requests.rollback && release.phase !== 'rolling_back' && release.phase !== 'queued') {
+      buttons.push(button('rollback', release.id, 'Roll back', 'danger', `Send 100% of ${release.service} back to the stable version?`));
+    }
+    if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `release:${release.id}`, elements: buttons });
+  }
+  return { text, blocks };
+}
+
+/** Slack users are mentioned; API and system actors are named. */
+function who(actor: { id: string; channel: string }): string {
+  return actor.channel === 'slack' ? `<@${actor.id}>` : `${actor.id} via ${actor.channel}`;
+}
+
+/** A thread reply for one timeline event. */
+export function threadReply(event: TimelineEvent): string {
+  const time = event.at.slice(11, 19);
+  return `\`${time}\` ${event.message}${event.actor ? ` — ${who(event.actor)}` : ''}${event.comment ? `\n> ${event.comment}` : ''}`;
+}

@@ -1,0 +1,86 @@
+import type { Env, Hono } from 'hono';
+import * as z from 'zod';
+import type { Actor } from '../core/release.js';
+import type { Log } from '../engine/deps.js';
+import { ForbiddenActionError, InvalidActionError, ReleaseNotFoundError } from '../engine/errors.js';
+import type { ReleaseService } from '../engine/releases.js';
+import type { Clock } from '../ports/workflow.js';
+import { SLACK_ACTIONS } from '../adapters/slack/message.js';
+import { verifySlackSignature } from '../adapters/slack/signature.js';
+
+const PayloadSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]{2,}$/) }),
+  response_url: z.url().optional(),
+  actions: z
+    .array(z.object({ action_id: z.enum(SLACK_ACTIONS), value: z.string().max(200) }))
+    .min(1),
+});
+
+export interface SlackRouteOptions {
+  /** Resolves the signing secret (from the environment locally, Secrets Manager on AWS). */
+  readonly signingSecret: () => Promise<string | undefined>;
+  readonly releases: ReleaseService;
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+/** What the endpoint answers; also posted to the clicker as an ephemeral message. */
+export interface SlackAnswer {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+async function tellUser(responseUrl: string | undefined, text: string, log: Log): Promise<void> {
+  if (!responseUrl) return;
+  try {
+    await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }), signal: AbortSignal.timeout(1500) });
+  } catch (error) {
+    log.warn('could not answer the Slack user', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/**
+ * `POST /slack/interactions`: button clicks from Slack. The signature is verified over the raw body
+ * before anything is parsed; the clicker's Slack user id is checked against the service's approvers
+ * (and four-eyes) by the same rules as the API; each action applies at most once.
+ */
+export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: SlackRouteOptions): void {
+  app.post('/slack/interactions', async (c) => {
+    const raw = await c.req.text();
+    const secret = await options.signingSecret();
+    if (!secret) return c.json({ error: { code: 'not_configured', message: 'Slack is not configured: set the signing secret' } }, 404);
+    const check = verifySlackSignature(secret, c.req.header('x-slack-request-timestamp'), raw, c.req.header('x-slack-signature'), options.clock.now());
+    if (!check.ok) {
+      options.log.warn('refused a Slack request', { reason: check.reason });
+      return c.json({ error: { code: 'unauthorized', message: `Slack signature refused: ${check.reason}` } }, 401);
+    }
+    let payload: z.infer<typeof PayloadSchema>;
+    try {
+      const form = new URLSearchParams(raw);
+      payload = PayloadSchema.parse(JSON.parse(form.get('payload') ?? ''));
+    } catch {
+      return c.json({ error: { code: 'validation_error', message: 'payload: expected a block_actions interaction with a Switchyard button' } }, 400);
+    }
+    const [action] = payload.actions;
+    if (!action) return c.json({ error: { code: 'validation_error', message: 'payload.actions: empty' } }, 400);
+    const [releaseId = '', approvalId] = action.value.split('|');
+    const actor: Actor = { id: payload.user.id, channel: 'slack' };
+    let answer: SlackAnswer;
+    try {
+      const before = await options.releases.get(releaseId);
+      // A button from an older approval must not approve a newer one.
+      if ((action.action_id === 'approve' || action.action_id === 'reject') && before.pendingApproval?.id !== approvalId) {
+        throw new InvalidActionError(`that approval of release ${releaseId} is no longer waiting; it was already decided or has expired`);
+      }
+      await options.releases.act(releaseId, action.action_id, actor);
+      answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${actor.id}>` };
+    } catch (error) {
+      if (!(error instanceof ReleaseNotFoundError || error instanceof InvalidActionError || error instanceof ForbiddenActionError)) throw error;
+      answer = { ok: false, message: error.message };
+    }
+    options.log.info('slack action', { releaseId, action: action.action_id, user: actor.id, ok: answer.ok });
+    await tellUser(payload.response_url, answer.ok ? `:white_check_mark: ${answer.message}` : `:warning: ${answer.message}`, options.log);
+    return c.json(answer, 200);
+  });
+}

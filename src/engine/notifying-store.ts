@@ -1,0 +1,33 @@
+import type { Release } from '../core/release.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { ReleaseStore } from '../ports/release-store.js';
+
+/**
+ * The release store, telling the notifier after every change: whoever changes a release (the
+ * workflow, the API, Slack, recovery), people see it. The notifier is best effort by contract.
+ */
+export function notifyingStore(store: ReleaseStore, notifier: Notifier): ReleaseStore {
+  const tell = async (release: Release) => {
+    try {
+      await notifier.releaseChanged(release);
+    } catch {
+      // A notifier must not throw; if one does anyway, the release still moves on.
+    }
+  };
+  return Object.assign(Object.create(store) as ReleaseStore, {
+    async create(release: Release) {
+      await store.create(release);
+      await tell(release);
+    },
+    async update<T>(id: string, change: (release: Release) => { release: Release; result: T }) {
+      let input: Release | undefined;
+      const out = await store.update(id, (r) => {
+        input = r;
+        return change(r);
+      });
+      // `change` returns the very object it was given when nothing changed: nothing to tell then.
+      if (out.release !== input) await tell(out.release);
+      return out;
+    },
+  });
+}

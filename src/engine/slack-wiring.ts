@@ -1,0 +1,37 @@
+import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
+import type { ServiceConfig } from '../config/config.js';
+import type { NotificationState } from '../ports/notifier.js';
+import type { ReleaseStore } from '../ports/release-store.js';
+import type { Log } from './deps.js';
+import { notifyingStore } from './notifying-store.js';
+
+export interface SlackSecrets {
+  readonly signingSecret: string;
+  readonly botToken: string;
+}
+
+/** True when the secrets are real (the stack creates the secret with a placeholder token). */
+export function slackConfigured(secrets: Partial<SlackSecrets> | undefined): secrets is SlackSecrets {
+  return Boolean(secrets?.signingSecret && secrets.botToken && !secrets.botToken.includes('replace-me'));
+}
+
+/**
+ * Wraps the store so every release change updates its Slack message, when Slack is configured and
+ * some service names a channel; otherwise returns the store unchanged.
+ */
+export function withSlack(
+  store: ReleaseStore & NotificationState,
+  options: { secrets: Partial<SlackSecrets> | undefined; services: readonly ServiceConfig[]; environment: string; apiUrl?: string; log: Log },
+): { store: ReleaseStore; notifier?: SlackNotifier } {
+  const channels = new Map(options.services.flatMap((s) => (s.slackChannel ? [[s.name, s.slackChannel] as const] : [])));
+  if (!slackConfigured(options.secrets) || channels.size === 0) return { store };
+  const notifier = new SlackNotifier({
+    token: options.secrets.botToken,
+    ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
+    environment: options.environment,
+    channels,
+    state: store,
+    log: options.log,
+  });
+  return { store: notifyingStore(store, notifier), notifier };
+}

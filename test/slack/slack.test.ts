@@ -1,0 +1,231 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { signSlackRequest } from '../../src/adapters/slack/signature.js';
+import type { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
+import { createApp } from '../../src/api/app.js';
+import { bearerAuthenticator } from '../../src/api/auth.js';
+import { mountSlackInteractions } from '../../src/api/slack.js';
+import { silentLog } from '../../src/engine/deps.js';
+import { withSlack } from '../../src/engine/slack-wiring.js';
+import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+
+const SECRET = 'slack-signing-secret';
+const TOKEN = 'xoxb-test-token';
+
+interface Call {
+  method: string;
+  args: Record<string, string>;
+}
+
+/** A stand-in for Slack's Web API (and response_url) that records every call. */
+class SlackStandIn {
+  calls: Call[] = [];
+  ephemeral: { text: string }[] = [];
+  /** Answer the next N calls with 429 (Retry-After: 1) or 500. */
+  failNext: { status: 429 | 500; count: number } | undefined;
+  private server: Server;
+  private n = 0;
+  url = '';
+  constructor() {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        if (req.url === '/response') {
+          this.ephemeral.push(JSON.parse(body) as { text: string });
+          res.end('ok');
+          return;
+        }
+        if (this.failNext && this.failNext.count > 0) {
+          this.failNext.count--;
+          res.writeHead(this.failNext.status, this.failNext.status === 429 ? { 'retry-after': '1', 'content-type': 'application/json' } : { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: false, error: this.failNext.status === 429 ? 'ratelimited' : 'internal_error' }));
+          return;
+        }
+        const method = (req.url ?? '').replace(/^\/api\//, '');
+        const args = Object.fromEntries(new URLSearchParams(body)) as Record<string, string>;
+        this.calls.push({ method, args: { ...args, auth: req.headers.authorization ?? '' } });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true, channel: args['channel'] ?? 'C0SLACK', ts: args['ts'] ?? `1700000000.${String(++this.n).padStart(6, '0')}` }));
+      });
+    });
+  }
+  async start() {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  close() {
+    return new Promise((r) => this.server.close(r));
+  }
+  top() {
+    return this.calls.filter((c) => c.method === 'chat.postMessage' && !c.args['thread_ts']);
+  }
+  updates() {
+    return this.calls.filter((c) => c.method === 'chat.update');
+  }
+  replies() {
+    return this.calls.filter((c) => c.method === 'chat.postMessage' && c.args['thread_ts']);
+  }
+}
+
+let h: Harness | undefined;
+let slack: SlackStandIn | undefined;
+let notifier: SlackNotifier | undefined;
+afterEach(async () => {
+  await h?.engine.stop();
+  await notifier?.idle();
+  await h?.close();
+  await slack?.close();
+  h = undefined;
+  slack = undefined;
+});
+
+async function setup(overrides: Record<string, unknown> = {}) {
+  slack = new SlackStandIn();
+  await slack.start();
+  const standIn = slack;
+  h = await startHarness([serviceConfig('checkout', { notifications: { slack: { channel: 'C0RELEASES' } }, approvals: { at: ['after-first-step'], approvers: ['U0BOB', 'U0AAA'], fourEyes: true }, ...overrides })], {
+    config: { environment: 'production' },
+    wrapStore: (store, services) => {
+      const wired = withSlack(store, { secrets: { signingSecret: SECRET, botToken: TOKEN }, services, environment: 'production', apiUrl: `${standIn.url}/api/`, log: silentLog });
+      notifier = wired.notifier;
+      return wired.store;
+    },
+  });
+  const harness = h;
+  const app = createApp({
+    releases: h.releases,
+    store: h.store,
+    services: h.services,
+    clock: { now: () => Date.now() },
+    authenticate: bearerAuthenticator('t'),
+    extend: (a) => mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: silentLog }),
+  });
+  const click = async (user: string, action: string, value: string, { secret = SECRET, timestamp = Math.floor(Date.now() / 1000), raw }: { secret?: string; timestamp?: number; raw?: string } = {}) => {
+    const payload = { type: 'block_actions', user: { id: user }, channel: { id: 'C0RELEASES' }, message: { ts: '1700000000.000001' }, response_url: `${standIn.url}/response`, actions: [{ action_id: action, value, type: 'button' }] };
+    const body = raw ?? new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const res = await app.request('/slack/interactions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signSlackRequest(secret, timestamp, body) },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as { ok?: boolean; message?: string; error?: { code: string; message: string } } };
+  };
+  return { h: harness, slack: standIn, click, app };
+}
+
+const buttons = (call: { args: Record<string, string> } | undefined) =>
+  (JSON.parse(call?.args['blocks'] ?? '[]') as { type: string; elements?: { action_id: string; value: string; confirm?: unknown }[] }[]).find((b) => b.type === 'actions')?.elements ?? [];
+
+describe('Slack: one live message per release', () => {
+  it('posts one message, updates it in place, threads the timeline, and shows the final state', async () => {
+    const { h, slack, click } = await setup();
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: `checkout:1.8.2@sha256:${'c'.repeat(64)}`, actor: { id: 'alice', channel: 'api' } });
+    const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(slack.top()).toHaveLength(1);
+    expect(slack.top()[0]?.args).toMatchObject({ channel: 'C0RELEASES', auth: `Bearer ${TOKEN}` });
+    const latest = slack.updates().at(-1);
+    expect(latest?.args['text']).toContain('checkout (production): checkout:1.8.2 is awaiting approval, 10% on the new version');
+    const blocksText = latest?.args['blocks'] ?? '';
+    expect(blocksText).toContain('cccccccccccc'); // short digest
+    expect(blocksText).toContain('██░░░░░░░░░░░░░░░░░░');
+    expect(blocksText).toContain('Step*\\n3 of 6');
+    // Buttons carry short ids, never a task token, and each asks for confirmation.
+    const els = buttons(latest);
+    expect(els.map((b) => b.action_id)).toEqual(['approve', 'reject', 'promote', 'rollback']);
+    expect(els[0]?.value).toBe(`${release.id}|${waiting.pendingApproval?.id}`);
+    expect(els.every((b) => b.confirm !== undefined && b.value.length < 100 && !b.value.includes('local:'))).toBe(true);
+
+    const answer = await click('U0BOB', 'approve', `${release.id}|${waiting.pendingApproval?.id}`);
+    expect(answer).toEqual({ status: 200, body: { ok: true, message: `approve of ${release.id} applied by <@U0BOB>` } });
+    const done = await h.finish(release.id);
+    expect(done.phase).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(slack.top()).toHaveLength(1);
+    const final = slack.updates().at(-1);
+    expect(final?.args['text']).toContain('is succeeded, 100% on the new version');
+    expect(final?.args['blocks']).toMatch(/succeeded\* in \d+/);
+    expect(final?.args['blocks']).toContain('approved by U0BOB (<@U0BOB>)');
+    expect(buttons(final)).toEqual([]);
+    // The timeline, in order, as thread replies under the one message.
+    const replies = slack.replies();
+    expect(new Set(replies.map((r) => r.args['thread_ts']))).toEqual(new Set(['1700000000.000001']));
+    expect(replies.map((r) => r.args['text']?.replace(/^`[\d:]+` /, ''))).toEqual(done.timeline.map((e) => expect.stringContaining(e.message)));
+    expect(ephemeralTexts(slack)).toEqual([expect.stringContaining('approve of')]);
+  });
+
+  it('a rollback button rolls back, and Slack being down or rate limited never fails the release', async () => {
+    const { h, slack, click } = await setup();
+    slack.failNext = { status: 429, count: 1 };
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'alice', channel: 'api' } });
+    await h.until(release.id, (r) => r.phase === 'awaiting_approval');
+    expect(slack.top()).toHaveLength(1); // posted after honouring Retry-After
+    slack.failNext = { status: 500, count: 1000 };
+    expect((await click('U0AAA', 'rollback', release.id)).body.ok).toBe(true);
+    const done = await h.finish(release.id);
+    expect(done.phase).toBe('rolled_back');
+    expect(done.reason).toBe('rollback requested by U0AAA');
+  });
+});
+
+function ephemeralTexts(s: SlackStandIn): string[] {
+  return s.ephemeral.map((e) => e.text);
+}
+
+describe('Slack: the interactions endpoint refuses what it must, and changes nothing', () => {
+  it.each([
+    ['a bad signature', { secret: 'wrong' }, 'signature does not match'],
+    ['a stale timestamp', { timestamp: Math.floor(Date.now() / 1000) - 301 }, 'stale request'],
+  ])('%s -> 401', async (_name, opts, reason) => {
+    const { h, click } = await setup();
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'alice', channel: 'api' } });
+    const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
+    const res = await click('U0BOB', 'approve', `${release.id}|${waiting.pendingApproval?.id}`, opts);
+    expect(res.status).toBe(401);
+    expect(res.body.error?.message).toContain(reason);
+    expect((await h.store.get(release.id))?.phase).toBe('awaiting_approval');
+  });
+
+  it('a tampered body (signed for rollback, sent as promote) is refused', async () => {
+    const { h, app } = await setup();
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'alice', channel: 'api' } });
+    await h.until(release.id, (r) => r.phase === 'awaiting_approval');
+    const ts = Math.floor(Date.now() / 1000);
+    const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0BOB' }, actions: [{ action_id: 'rollback', value: release.id }] }) }).toString();
+    const res = await app.request('/slack/interactions', {
+      method: 'POST',
+      headers: { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SECRET, ts, body) },
+      body: body.replace('rollback', 'promote'),
+    });
+    expect(res.status).toBe(401);
+    expect((await h.store.get(release.id))?.requests).toEqual({});
+  });
+
+  it('an unknown user, an unknown release, an action not valid in the phase and a replayed click each get a clear answer', async () => {
+    const { h, slack, click } = await setup();
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'U0AAA', channel: 'slack' } });
+    const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
+    const value = `${release.id}|${waiting.pendingApproval?.id}`;
+    expect((await click('U0EVE', 'approve', value)).body).toEqual({ ok: false, message: 'U0EVE is not an approver for service checkout; allowed: U0BOB, U0AAA' });
+    expect((await click('U0AAA', 'approve', value)).body.message).toContain('four-eyes rule: U0AAA started this release');
+    expect((await click('U0BOB', 'approve', 'r-nope|r-nope-a1')).body).toEqual({ ok: false, message: 'no release with id "r-nope"' });
+    expect((await h.store.get(release.id))?.phase).toBe('awaiting_approval');
+    expect((await click('U0BOB', 'approve', value)).body.ok).toBe(true);
+    const replay = await click('U0BOB', 'approve', value);
+    expect(replay.body.ok).toBe(false);
+    expect(replay.body.message).toMatch(/no longer waiting|already decided|no approval is waiting/);
+    const done = await h.finish(release.id);
+    expect(done.approvals).toHaveLength(1);
+    expect(done.timeline.filter((e) => e.type === 'approved')).toHaveLength(1);
+    expect((await click('U0BOB', 'rollback', release.id)).body).toEqual({ ok: false, message: `release ${release.id} is succeeded; only an active release can be rolled back` });
+    expect(ephemeralTexts(slack).filter((t) => t.startsWith(':warning:')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('malformed payloads get 400', async () => {
+    const { click } = await setup();
+    expect((await click('U0BOB', 'approve', 'x', { raw: 'payload=%7Bnot-json' })).status).toBe(400);
+    expect((await click('U0BOB', 'explode', 'x')).status).toBe(400);
+  });
+});
