@@ -37,6 +37,10 @@ Options of wait:
 Environment:
   SWITCHYARD_TOKEN    bearer token for mutating API calls (generated and printed when unset)
   SWITCHYARD_PORT     API port
+  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
+                      turn Slack on in local mode (messages, buttons at /slack/interactions)
+  SWITCHYARD_SLACK_API_URL
+                      Slack Web API base URL (default https://slack.com/api/), for proxies and tests
 
 Examples:
   npm start                                          the demo
@@ -131,6 +135,11 @@ export async function main(argv: string[]): Promise<void> {
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values['in-memory'] ? { inMemory: true } : {}),
     ...(process.env['SWITCHYARD_TOKEN'] ? { token: process.env['SWITCHYARD_TOKEN'] } : {}),
+    slack: {
+      ...(process.env['SLACK_SIGNING_SECRET'] ? { signingSecret: process.env['SLACK_SIGNING_SECRET'] } : {}),
+      ...(process.env['SLACK_BOT_TOKEN'] ? { botToken: process.env['SLACK_BOT_TOKEN'] } : {}),
+      ...(process.env['SWITCHYARD_SLACK_API_URL'] ? { apiUrl: process.env['SWITCHYARD_SLACK_API_URL'] } : {}),
+    },
     onWarning: (m) => write(`! ${m}`),
   }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
 
@@ -139,6 +148,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const [name, target] of mode.targets) {
     write(`Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`);
   }
+  write(`Slack      ${mode.slack ? `on: messages in the services' channels, buttons at ${mode.apiUrl}/slack/interactions` : 'off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, and notifications.slack.channel per service)'}`);
   write(`Data       ${mode.dataDir}${values['in-memory'] ? ' (temporary)' : ''}; logs in ${mode.logFile} and ${mode.dataDir}/logs/`);
 
   let shuttingDown = false;

@@ -1,13 +1,26 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from '../src/api/app.js';
 import { apiGatewayAuthenticator } from '../src/api/auth.js';
+import { mountSlackInteractions } from '../src/api/slack.js';
 import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/aws/composition.js';
+import { loadSlackSecrets } from '../src/aws/slack-secrets.js';
 import { systemClock } from '../src/ports/workflow.js';
 import { createLogger } from './logger.js';
 
 const { log } = createLogger('switchyard-api');
-const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log });
-const app = createApp({ releases: runtime.releases, store: runtime.store, services: runtime.services, clock: systemClock, authenticate: apiGatewayAuthenticator(), log });
+const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);
+const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log, slack });
+const signingSecret = slack?.signingSecret;
+const app = createApp({
+  releases: runtime.releases,
+  store: runtime.store,
+  services: runtime.services,
+  clock: systemClock,
+  authenticate: apiGatewayAuthenticator(),
+  log,
+  // Authenticated by Slack's signature (API Gateway lets this one route through without IAM/JWT).
+  extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }),
+});
 
 /** API Gateway HTTP API (payload v2) in front of the same Hono app that local mode serves. */
 export const handler = handle(app);

@@ -1,10 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/aws/composition.js';
+import { loadSlackSecrets } from '../src/aws/slack-secrets.js';
 import { handleEcrEvent, type TriggerOutcome } from '../src/aws/ecr-trigger.js';
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-ecr-trigger');
-const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log });
+const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log, slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']) });
 
 /** EventBridge (aws.ecr, ECR Image Action, PUSH, SUCCESS) -> one release per service and digest. */
 export async function handler(event: unknown, context: Context): Promise<TriggerOutcome> {

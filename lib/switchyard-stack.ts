@@ -1,5 +1,5 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -61,7 +61,20 @@ export class SwitchyardStack extends Stack {
     // function needs it (to start queued releases) and the state machine needs the function.
     const stateMachineName = `${this.stackName}-release`;
     const stateMachineArn = this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const environment = { TABLE_NAME: this.table.tableName, STATE_MACHINE_ARN: stateMachineArn, POWERTOOLS_SERVICE_NAME: 'switchyard' };
+    // Slack: the signing secret and bot token, filled in after deploy (README: Slack setup).
+    const slack = new Secret(this, 'SlackSecret', {
+      description: 'Switchyard Slack app: {"signingSecret": "...", "botToken": "xoxb-..."}',
+      generateSecretString: { secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }), generateStringKey: 'signingSecret', excludePunctuation: true },
+      removalPolicy,
+    });
+    Validations.of(slack).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Slack issues the signing secret and bot token; they are rotated in Slack, not by a rotation Lambda.' });
+    const slackEnabled = config.services.some((s) => s.slackChannel !== undefined);
+    const environment = {
+      TABLE_NAME: this.table.tableName,
+      STATE_MACHINE_ARN: stateMachineArn,
+      POWERTOOLS_SERVICE_NAME: 'switchyard',
+      ...(slackEnabled ? { SLACK_SECRET_ARN: slack.secretArn } : {}),
+    };
     const common = { config: rawConfig, environment, logRemovalPolicy: removalPolicy };
 
     const workflowFn = new SwitchyardFunction(this, 'Workflow', { ...common, entry: 'workflow.ts', description: 'Switchyard release workflow tasks', timeout: Duration.minutes(15) });
@@ -110,6 +123,10 @@ export class SwitchyardStack extends Stack {
     ] as const) {
       this.api.addRoutes({ path, methods: [...methods], integration });
     }
+    if (slackEnabled) {
+      const [route] = this.api.addRoutes({ path: '/slack/interactions', methods: [HttpMethod.POST], integration, authorizer: new HttpNoneAuthorizer() });
+      if (route) Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Slack cannot sign requests for IAM or JWT; the function verifies Slack’s HMAC signature over the raw body (5-minute window) before anything else.' });
+    }
 
     // ECR pushes of the configured repositories start releases; failed deliveries go to a queue.
     const repositories = [...new Set(config.services.flatMap((s) => (s.trigger ? [s.trigger.repository] : [])))];
@@ -123,15 +140,7 @@ export class SwitchyardStack extends Stack {
       });
     }
 
-    // Slack: the signing secret and bot token, filled in after deploy (README: Slack setup).
-    const slack = new Secret(this, 'SlackSecret', {
-      description: 'Switchyard Slack app: {"signingSecret": "...", "botToken": "xoxb-..."}',
-      generateSecretString: { secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }), generateStringKey: 'signingSecret', excludePunctuation: true },
-      removalPolicy,
-    });
-    slack.grantRead(apiFn.fn);
-    slack.grantRead(workflowFn.fn);
-    Validations.of(slack).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Slack issues the signing secret and bot token; they are rotated in Slack, not by a rotation Lambda.' });
+    if (slackEnabled) for (const f of [apiFn, workflowFn, triggerFn]) slack.grantRead(f.fn);
 
     const basicRole = ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn;
     for (const f of [workflowFn, apiFn, triggerFn]) {

@@ -9,6 +9,7 @@ import { createReleaseService } from '../engine/releases.js';
 import type { MetricsSource } from '../ports/metrics-source.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
 import { systemClock, type Clock } from '../ports/workflow.js';
+import { withSlack, type SlackSecrets } from '../engine/slack-wiring.js';
 
 /** Set at bundle time by the CDK stack (esbuild `define`): the config the stack was deployed with. */
 declare const __SWITCHYARD_CONFIG__: string | undefined;
@@ -50,12 +51,20 @@ export interface AwsRuntimeOptions {
   readonly clock?: Clock;
   /** @default noDrivers */
   readonly adapters?: AdapterRegistry;
+  /** Slack secrets; with them (and channels in the config) every release change updates its message. */
+  readonly slack?: Partial<SlackSecrets>;
 }
 
 /** The wiring on AWS: DynamoDB store and Step Functions workflow; drivers from the given registry. */
 export function createAwsRuntime(options: AwsRuntimeOptions) {
   const { config, clients, log } = options;
-  const store = new DynamoReleaseStore(clients.dynamodb, options.tableName);
+  const { store } = withSlack(new DynamoReleaseStore(clients.dynamodb, options.tableName), {
+    secrets: options.slack,
+    services: config.services,
+    environment: config.environment,
+    log,
+    ...(config.slack?.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+  });
   const workflow = new StepFunctionsWorkflow(clients.sfn, options.stateMachineArn, log);
   const registry = options.adapters ?? noDrivers;
   const cache = new Map<string, ReturnType<AdapterRegistry>>();

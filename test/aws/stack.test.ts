@@ -48,7 +48,7 @@ describe('the CDK stack', () => {
     expect(Object.keys(fns)).toHaveLength(3);
     for (const fn of Object.values(fns) as { Properties: Record<string, unknown> }[]) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogGroup: { Ref: expect.any(String) } } });
-      expect((fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: { Ref: expect.any(String) }, STATE_MACHINE_ARN: expect.anything() });
+      expect((fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: { Ref: expect.any(String) }, STATE_MACHINE_ARN: expect.anything(), SLACK_SECRET_ARN: { Ref: expect.stringMatching(/^SlackSecret/) } });
     }
     template.resourceCountIs('AWS::Logs::LogGroup', 5);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
@@ -67,7 +67,7 @@ describe('the CDK stack', () => {
     });
   });
 
-  it('the HTTP API authorizes every route with IAM (as configured) and logs access', () => {
+  it('the HTTP API authorizes every route with IAM (as configured) except Slack’s, and logs access', () => {
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     expect(Object.values(routes).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey).sort()).toEqual([
       'GET /healthz',
@@ -77,8 +77,12 @@ describe('the CDK stack', () => {
       'GET /services',
       'POST /releases',
       'POST /releases/{id}/{action}',
+      'POST /slack/interactions',
     ]);
-    template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' });
+    for (const r of Object.values(routes) as { Properties: { RouteKey: string; AuthorizationType: string } }[]) {
+      // Only Slack's route skips IAM: it is authenticated by Slack's signature.
+      expect(r.Properties.AuthorizationType).toBe(r.Properties.RouteKey === 'POST /slack/interactions' ? 'NONE' : 'AWS_IAM');
+    }
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', AutoDeploy: true, AccessLogSettings: { DestinationArn: Match.anyValue() } });
   });
 

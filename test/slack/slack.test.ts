@@ -229,3 +229,47 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     expect((await click('U0BOB', 'explode', 'x')).status).toBe(400);
   });
 });
+
+describe('Slack in local mode', () => {
+  it('posts to the configured Slack API base URL and serves the interactions endpoint', async () => {
+    const { startLocalMode } = await import('../../src/local/local-mode.js');
+    const { resolveConfig } = await import('../../src/config/config.js');
+    slack = new SlackStandIn();
+    await slack.start();
+    const config = resolveConfig({
+      environment: 'local',
+      services: [
+        {
+          name: 'demo',
+          target: { driver: 'local', command: ['node', 'examples/demo-service/server.mjs'], port: 8080, readiness: { interval: 0 }, env: { STARTUP_MS: '50' } },
+          strategy: { type: 'blue-green', bake: '1s' },
+          approvals: { at: ['before-finalize'], approvers: ['U0BOB'] },
+          notifications: { slack: { channel: 'C0LOCAL' } },
+        },
+      ],
+    });
+    const mode = await startLocalMode({ config, port: 0, inMemory: true, ephemeralPorts: true, token: 't', slack: { signingSecret: SECRET, botToken: TOKEN, apiUrl: `${slack.url}/api` } });
+    try {
+      expect(mode.slack).toBe(true);
+      const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 'alice', channel: 'api' } });
+      let r = release;
+      for (let i = 0; i < 200 && r.phase !== 'awaiting_approval'; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        r = (await mode.runtime.deps.store.get(release.id)) ?? r;
+      }
+      expect(r.phase).toBe('awaiting_approval');
+      expect(slack.top()[0]?.args['channel']).toBe('C0LOCAL');
+      const ts = Math.floor(Date.now() / 1000);
+      const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0BOB' }, actions: [{ action_id: 'approve', value: `${release.id}|${r.pendingApproval?.id}` }] }) }).toString();
+      const res = await fetch(`${mode.apiUrl}/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SECRET, ts, body) }, body });
+      expect(await res.json()).toMatchObject({ ok: true });
+      for (let i = 0; i < 200 && r.phase !== 'succeeded'; i++) {
+        await new Promise((res2) => setTimeout(res2, 50));
+        r = (await mode.runtime.deps.store.get(release.id)) ?? r;
+      }
+      expect(r.phase).toBe('succeeded');
+    } finally {
+      await mode.stop();
+    }
+  });
+});
