@@ -1,9 +1,9 @@
 import { decide, gatesToObserve, type Action } from '../core/decide.js';
 import type { Observation } from '../core/gates.js';
-import { isTerminal, Phase } from '../core/phases.js';
+import { canTransition, isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { beginRollback, markDeployed, markFailed, markFinalized, markRolledBack, markShifted, noteError, recordApproval, SYSTEM, type Release } from '../core/release.js';
-import { DeployError, TargetFailedError, TransientError } from '../ports/traffic-driver.js';
+import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../ports/traffic-driver.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
 import type { ReleaseService } from './releases.js';
 
@@ -145,17 +145,21 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
 
     async finalize({ releaseId }: TaskInput): Promise<void> {
       const release = await load(releaseId);
-      if (isTerminal(release.phase)) return;
-      try {
-        await driverOf(release).driver.finalize(release);
-      } catch (error) {
-        if (!(error instanceof TargetFailedError)) throw error;
-        await store.update(releaseId, (r) => ({ release: beginRollback(r, error.message, clock.now()), result: undefined }));
-        return;
+      if (release.phase !== Phase.succeeded) {
+        if (isTerminal(release.phase)) return;
+        // A retry after the driver finalized calls it again: drivers make finalize idempotent.
+        try {
+          await driverOf(release).driver.finalize(release);
+        } catch (error) {
+          if (!(error instanceof TargetFailedError)) throw error;
+          await store.update(releaseId, (r) => ({ release: beginRollback(r, error.message, clock.now()), result: undefined }));
+          return;
+        }
+        const { release: done } = await store.update(releaseId, (r) => ({ release: isTerminal(r.phase) ? r : markFinalized(r, clock.now()), result: undefined }));
+        log.info('finalized', { releaseId, service: done.service });
       }
+      // Recorded even when a retry finds the release already succeeded.
       await store.setStable(release.service, release.artifact.image);
-      const { release: done } = await store.update(releaseId, (r) => ({ release: isTerminal(r.phase) ? r : markFinalized(r, clock.now()), result: undefined }));
-      log.info('finalized', { releaseId, service: done.service });
     },
 
     /** The catch-all: whatever failed, put the stable version back and end the release with the reason. */
@@ -168,17 +172,22 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         return { phase: release.phase };
       }
       let restored: string | undefined;
+      let finalized = false;
       try {
         await driverOf(release).driver.rollback(release);
       } catch (failure) {
+        // The driver had already finished the release when the error struck: it shipped.
+        finalized = failure instanceof AlreadyFinalizedError;
         restored = failure instanceof Error ? failure.message : String(failure);
       }
       const { release: done } = await store.update(releaseId, (r) => {
         if (isTerminal(r.phase)) return { release: r, result: undefined };
+        if (finalized && canTransition(r.phase, Phase.succeeded)) return { release: markFinalized(noteError(r, reason, clock.now()), clock.now()), result: undefined };
         if (restored !== undefined) return { release: markFailed(r, `${reason}; ${Reasons.recoveryFailed(restored)}`, clock.now()), result: undefined };
         const rolling = r.phase === Phase.rollingBack ? noteError(r, reason, clock.now()) : beginRollback(r, reason, clock.now(), r.deployed ? Phase.rolledBack : Phase.failed);
         return { release: markRolledBack(rolling, clock.now()), result: undefined };
       });
+      if (done.phase === Phase.succeeded) await store.setStable(done.service, done.artifact.image);
       log.error('release recovered after an unexpected error', { releaseId, service: done.service, phase: done.phase, reason });
       await releases.afterTerminal(done);
       return { phase: done.phase };

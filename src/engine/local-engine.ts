@@ -5,7 +5,7 @@ import type { Workflow } from '../ports/workflow.js';
 import type { VirtualClock } from './clock.js';
 import { silentLog, type Log } from './deps.js';
 import type { TaskInput, WorkflowHandlers } from './handlers.js';
-import { buildDefinition, STATE, STATE_TASKS } from './workflow-definition.js';
+import { buildDefinition, STATE, STATE_TASKS, type DefinitionOptions } from './workflow-definition.js';
 
 export interface LocalEngineOptions {
   /** Jump time at every Wait instead of sleeping (tests, benchmarks). */
@@ -13,6 +13,8 @@ export interface LocalEngineOptions {
   /** Milliseconds between retries of a failed task (default: as the definition says). */
   readonly retryIntervalMs?: number;
   readonly log?: Log;
+  /** Task timeouts of the definition (tests shorten them to exercise States.Timeout). */
+  readonly definition?: DefinitionOptions;
 }
 
 export interface ExecutionRecord {
@@ -38,8 +40,8 @@ interface Callback {
  * {@link LocalEngine.sendTaskSuccess} is called, and many executions run at once.
  */
 export class LocalEngine implements Workflow {
-  readonly definition = buildDefinition();
-  private readonly machine = new StateMachine(this.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+  readonly definition: Record<string, unknown>;
+  private readonly machine: StateMachine;
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly callbacks = new Map<string, Callback>();
@@ -50,6 +52,8 @@ export class LocalEngine implements Workflow {
 
   constructor(private readonly options: LocalEngineOptions = {}) {
     this.log = options.log ?? silentLog;
+    this.definition = buildDefinition(options.definition);
+    this.machine = new StateMachine(this.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
   }
 
   /** Connects the handlers (they need this engine to start queued releases, so they come after it). */
@@ -169,6 +173,7 @@ export class LocalEngine implements Workflow {
   async stop(): Promise<void> {
     for (const abort of this.aborts.values()) abort();
     await Promise.all([...this.executions.values()].map((e) => e.done));
-    await Promise.allSettled([...this.inflight]);
+    // Let running handlers finish their writes, but do not wait forever for a hung one.
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 }

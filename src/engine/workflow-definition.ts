@@ -37,6 +37,7 @@ export const STATE = {
   notReleased: 'NotReleased',
   unknownAction: 'UnknownAction',
   recover: 'Recover',
+  recovered: 'Recovered',
   recoveryFailed: 'RecoveryFailed',
 } as const;
 
@@ -152,7 +153,13 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
         TimeoutSeconds: longTaskTimeoutSeconds,
         Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' }],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recoveryError', Next: STATE.recoveryFailed }],
-        Next: STATE.notReleased,
+        Next: STATE.recovered,
+      },
+      // The error may have struck after the driver finished the release: then it did ship.
+      [STATE.recovered]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.recovered.phase', StringEquals: 'succeeded', Next: STATE.released }],
+        Default: STATE.notReleased,
       },
       [STATE.recoveryFailed]: { Type: 'Fail', Error: 'Switchyard.RecoveryFailed', Cause: 'The stable version could not be confirmed restored; check the service and the release timeline.' },
     },

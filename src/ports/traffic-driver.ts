@@ -39,3 +39,11 @@ export class TargetFailedError extends Error {
 export class TransientError extends Error {
   override readonly name = 'TransientError';
 }
+
+/**
+ * Raised by `rollback` when the release was already finalized: the new version is the stable one
+ * and the old one is gone, so there is nothing to roll back to.
+ */
+export class AlreadyFinalizedError extends Error {
+  override readonly name = 'AlreadyFinalizedError';
+}

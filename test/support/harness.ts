@@ -5,6 +5,7 @@ import { VirtualClock } from '../../src/engine/clock.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/engine/runtime.js';
 import type { Release } from '../../src/core/release.js';
 import type { ReleaseStore } from '../../src/ports/release-store.js';
+import type { DefinitionOptions } from '../../src/engine/workflow-definition.js';
 import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 
 export const gate = { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 } as const;
@@ -36,7 +37,12 @@ export interface Harness extends LocalRuntime {
 
 export async function startHarness(
   services: Record<string, unknown>[],
-  { dynamo, wrapStore, config: extra = {} }: { dynamo?: LocalDynamo; wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => ReleaseStore; config?: Record<string, unknown> } = {},
+  {
+    dynamo,
+    wrapStore,
+    config: extra = {},
+    definition,
+  }: { dynamo?: LocalDynamo; wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => ReleaseStore; config?: Record<string, unknown>; definition?: DefinitionOptions } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
   const store = new DynamoReleaseStore(db.client, db.tableName);
@@ -44,7 +50,7 @@ export async function startHarness(
   const driver = new MemoryDriver();
   const metrics = new ScriptedMetrics();
   const clock = new VirtualClock();
-  const runtime = createLocalRuntime({ services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1 });
+  const runtime = createLocalRuntime({ services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1, ...(definition ? { definition } : {}) });
   const until = async (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000): Promise<Release> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -2,7 +2,7 @@ import { LOCAL_CAPABILITIES, type DriverCapabilities } from '../../src/core/capa
 import type { GateSpec, Observation } from '../../src/core/gates.js';
 import type { Release } from '../../src/core/release.js';
 import type { MetricsSource } from '../../src/ports/metrics-source.js';
-import { DeployError, type TrafficDriver } from '../../src/ports/traffic-driver.js';
+import { AlreadyFinalizedError, DeployError, type TrafficDriver } from '../../src/ports/traffic-driver.js';
 
 export type DriverMethod = 'deploy' | 'setWeight' | 'verify' | 'rollback' | 'finalize';
 
@@ -22,7 +22,7 @@ export class MemoryDriver implements TrafficDriver {
   readonly traffic = new Map<string, ServiceTraffic>();
   readonly calls: { method: DriverMethod; service: string; releaseId: string; percent?: number }[] = [];
   /** Throw from `method` (optionally only for `times` calls) with this error. */
-  failures: { method: DriverMethod; error: () => Error; times?: number; service?: string }[] = [];
+  failures: { method: DriverMethod; error?: () => Error; hang?: boolean; times?: number; service?: string }[] = [];
   /** Images whose deploy never gets ready. */
   broken = new Set<string>();
 
@@ -35,36 +35,39 @@ export class MemoryDriver implements TrafficDriver {
     return s;
   }
 
-  private enter(method: DriverMethod, release: Release, percent?: number): void {
+  private async enter(method: DriverMethod, release: Release, percent?: number): Promise<void> {
     this.calls.push({ method, service: release.service, releaseId: release.id, ...(percent === undefined ? {} : { percent }) });
     const failure = this.failures.find((f) => f.method === method && (f.service === undefined || f.service === release.service) && (f.times === undefined || f.times > 0));
     if (failure) {
       if (failure.times !== undefined) failure.times--;
-      throw failure.error();
+      // A hung call never answers; the workflow's task timeout has to deal with it.
+      if (failure.hang) return new Promise<void>(() => undefined);
+      throw (failure.error ?? (() => new Error(`${method} failed`)))();
     }
   }
 
   async deploy(release: Release): Promise<void> {
-    this.enter('deploy', release);
+    await this.enter('deploy', release);
     if (this.broken.has(release.artifact.image)) throw new DeployError(`readiness probe GET /ready never succeeded within 5s: connection refused`);
     this.state(release.service).candidate = release.artifact.image;
   }
 
   async setWeight(release: Release, percent: number): Promise<void> {
-    this.enter('setWeight', release, percent);
+    await this.enter('setWeight', release, percent);
     const s = this.state(release.service);
     if (s.candidate !== release.artifact.image) throw new Error(`no candidate ${release.artifact.image} deployed for ${release.service}`);
     s.weight = percent;
   }
 
   async verify(release: Release): Promise<number> {
-    this.enter('verify', release);
+    await this.enter('verify', release);
     return this.state(release.service).weight;
   }
 
   async rollback(release: Release): Promise<void> {
-    this.enter('rollback', release);
+    await this.enter('rollback', release);
     const s = this.state(release.service);
+    if (s.stable === release.artifact.image && s.candidate === undefined) throw new AlreadyFinalizedError(`${release.artifact.image} was already finalized`);
     if (s.candidate === release.artifact.image) {
       s.weight = 0;
       delete s.candidate;
@@ -72,8 +75,9 @@ export class MemoryDriver implements TrafficDriver {
   }
 
   async finalize(release: Release): Promise<void> {
-    this.enter('finalize', release);
+    await this.enter('finalize', release);
     const s = this.state(release.service);
+    if (s.stable === release.artifact.image && s.candidate === undefined) return; // idempotent, like the real drivers
     if (s.candidate !== release.artifact.image || s.weight !== 100) throw new Error(`cannot finalize ${release.artifact.image}: ${s.weight}% on it`);
     s.stable = release.artifact.image;
     s.weight = 0;

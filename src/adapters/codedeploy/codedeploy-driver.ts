@@ -17,7 +17,7 @@ import { shiftShape, type Plan } from '../../core/plan.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
 import type { Log } from '../../engine/deps.js';
-import { DeployError, TargetFailedError, TransientError, type TrafficDriver } from '../../ports/traffic-driver.js';
+import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { translateAwsError } from '../aws/errors.js';
 
 /** Readable outcomes for CodeDeploy's error codes. */
@@ -286,7 +286,7 @@ export class CodeDeployDriver implements TrafficDriver {
     if (!deploymentId) return; // nothing was created: nothing to undo
     const info = await this.info(deploymentId);
     if (info.status === 'Stopped' || info.status === 'Failed') return;
-    if (info.status === 'Succeeded') throw new Error(`deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`);
+    if (info.status === 'Succeeded') throw new AlreadyFinalizedError(`deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`);
     try {
       await this.options.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
     } catch (error) {

@@ -5,7 +5,7 @@ import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import { PROCESS_HEALTH_GATE } from '../../config/config.js';
 import type { Log } from '../../engine/deps.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
-import { DeployError, type TrafficDriver } from '../../ports/traffic-driver.js';
+import { AlreadyFinalizedError, DeployError, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { WeightedProxy } from './proxy.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
 import { waitReady } from './readiness.js';
@@ -154,6 +154,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   }
 
   async rollback(release: Release): Promise<void> {
+    if (this.stable?.version === release.artifact.image && this.candidate === undefined) {
+      // Finalized already: the old version is gone, so "rolling back" would only pretend.
+      throw new AlreadyFinalizedError(`${release.artifact.image} was already finalized and the previous version removed; release the previous version to go back`);
+    }
     if (!this.stable || this.stable.processes.every((p) => p.exit)) {
       // The stable version is gone (crashed, or this is a fresh start): bring it back first.
       const version = this.stable?.version ?? this.options.config.initialVersion;
