@@ -135,6 +135,25 @@ describe('local mode, end to end (real processes, real HTTP)', () => {
   });
 });
 
+describe('local mode faults', () => {
+  it('the proxy restarting mid-release: the release completes, traffic flows as planned afterwards', async () => {
+    const { mode, target, load } = await start();
+    const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 't', channel: 'api' } });
+    await until(mode, release.id, (r) => r.phase === 'baking' && r.weight === 10);
+    await target.proxy.restart();
+    const done = await until(mode, release.id, ended);
+    const failedAtEnd = load.stats.failed;
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await load.stop();
+    expect(done.phase).toBe('succeeded');
+    expect(target.traffic).toEqual({ v2: 100 });
+    // Only the restart window may see refused connections; none after the release ended.
+    expect(stats.failed).toBe(failedAtEnd);
+    expect([...stats.failuresBy.keys()].every((k) => k === 'network')).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${target.proxy.productionPort}/`)).headers.get('x-version')).toBe('v2');
+  });
+});
+
 describe('the switchyard command', () => {
   it('SIGTERM stops everything and leaves no child process running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));

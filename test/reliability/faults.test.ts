@@ -43,7 +43,10 @@ let dynamo: LocalDynamo;
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
 });
-afterAll(async () => dynamo.close());
+afterAll(async () => {
+  await dynamo.close();
+  console.log(`faults injected: ${injected.store} into store calls, ${injected.driver} into driver calls, ${injected.task} into task handlers; ${injected.store + injected.driver + injected.task} in all`);
+});
 
 let n = 0;
 const TIMEOUTS = { taskTimeoutSeconds: 1, longTaskTimeoutSeconds: 1 };

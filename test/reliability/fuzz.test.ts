@@ -28,7 +28,11 @@ beforeAll(async () => {
     extend: (a) => mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: h.releases, clock: { now: () => Date.now() }, log: silentLog }),
   });
 });
-afterAll(async () => h.close());
+afterAll(async () => {
+  await h.close();
+  const total = Object.values(RUNS).reduce((a, b) => a + b, 0);
+  console.log(`fuzz inputs tried: ${total} (${Object.entries(RUNS).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+});
 
 const count = async () => (await h.store.list({ limit: 100 })).releases.length;
 type Body = { error?: { code?: string; message?: string } };

@@ -199,6 +199,23 @@ export class WeightedProxy {
     attempt(0);
   }
 
+  /**
+   * Stops listening and listens again on the same ports, keeping versions, weights and metrics
+   * (what a crash and restart of the proxy process looks like to clients).
+   */
+  async restart(): Promise<void> {
+    await this.closeServers();
+    const host = this.options.host ?? '127.0.0.1';
+    this.productionPort = await this.listen(this.productionPort, host, false);
+    if (this.testPortBound !== undefined) this.testPortBound = await this.listen(this.testPortBound, host, true);
+  }
+
+  private async closeServers(): Promise<void> {
+    const servers = this.servers.splice(0);
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       this.servers.map(
