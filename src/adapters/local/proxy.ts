@@ -135,11 +135,13 @@ export class WeightedProxy {
   private handle(req: IncomingMessage, res: ServerResponse, test: boolean): void {
     const idempotent = req.method === 'GET' || req.method === 'HEAD';
     const tried = new Set<string>();
+    let lastError: string | undefined;
     const attempt = (n: number, avoidVersion?: string): void => {
       const backend = this.pick(test, tried, avoidVersion);
       if (!backend) {
         this.proxyErrors++;
-        fail(res, test ? 503 : 503, test ? 'no candidate version is deployed on the test route' : 'no backend is available');
+        if (lastError) fail(res, 502, lastError);
+        else fail(res, 503, test ? 'no candidate version is deployed on the test route' : 'no backend is available');
         return;
       }
       tried.add(backend.id);
@@ -174,6 +176,7 @@ export class WeightedProxy {
         }
         // Safe to retry: nothing reached the backend, or repeating it has no side effects.
         const neverSent = !sent || error.code === 'ECONNREFUSED' || (upstream.reusedSocket && error.code === 'ECONNRESET');
+        lastError = `backend ${backend.version} failed: ${error.code ?? error.message}`;
         if ((idempotent || neverSent) && n + 1 < MAX_ATTEMPTS && !req.destroyed) {
           attempt(n + 1, backend.version);
           return;
