@@ -1,13 +1,13 @@
 import { defineConfig } from 'switchyard';
 
 /**
- * AWS: two ECS services behind an ALB, deployed by CodeDeploy, released on every push to ECR.
- * Deploy with `npx cdk deploy -c config=examples/aws/switchyard.config.ts`.
+ * The config `npx cdk deploy` deploys (and `npx switchyard` reads by default). Describe your ECS
+ * services here; every field is checked when the file loads. More: examples/aws/switchyard.config.ts
+ * and the README's Configuration section. A local-mode example: examples/local/switchyard.config.ts.
  */
 export default defineConfig({
   environment: 'production',
   api: { auth: 'iam' },
-  removalPolicy: 'retain',
   services: [
     {
       name: 'checkout-api',
@@ -19,42 +19,21 @@ export default defineConfig({
         deploymentGroup: 'checkout-api-prod',
         containerName: 'app',
         containerPort: 8080,
+        // Blue and green target groups (ARN suffixes), for the per-version ALB metrics.
         targetGroups: [
           { targetGroup: 'targetgroup/checkout-blue/0123456789abcdef', loadBalancer: 'app/prod-alb/0123456789abcdef' },
           { targetGroup: 'targetgroup/checkout-green/fedcba9876543210', loadBalancer: 'app/prod-alb/0123456789abcdef' },
         ],
       },
+      // Every push of a v* tag to this ECR repository starts a release.
       trigger: { repository: 'checkout-api', tagPattern: 'v*' },
       strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
       gates: {
-        alarms: ['checkout-api-5xx', 'checkout-api-latency'],
-        metrics: [
-          { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', evaluationPeriods: 2, minSamples: 50 },
-        ],
-        checkInterval: '30s',
-        onInconclusive: 'pause',
+        alarms: ['checkout-api-5xx'],
+        metrics: [{ name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', minSamples: 50 }],
       },
-      approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF', 'U034GHIJKL'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
+      approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF'], timeout: '2h' },
       notifications: { slack: { channel: 'C0123456789' } },
-      onActiveRelease: 'queue',
-    },
-    {
-      name: 'payments',
-      target: {
-        driver: 'codedeploy',
-        cluster: 'prod',
-        service: 'payments',
-        application: 'payments',
-        deploymentGroup: 'payments-prod',
-        containerName: 'app',
-        containerPort: 8443,
-      },
-      trigger: { repository: 'payments', tagPattern: 'release-*' },
-      strategy: { type: 'blue-green', bake: '15m' },
-      gates: { alarms: ['payments-errors'] },
-      approvals: { at: ['before-traffic', 'before-finalize'], approvers: ['U012ABCDEF'], timeout: '1h' },
-      notifications: { slack: { channel: '#payments-releases' } },
-      onActiveRelease: 'reject',
     },
   ],
 });

@@ -35,11 +35,6 @@ export function isTerminal(phase: Phase): boolean {
   return TERMINAL.has(phase);
 }
 
-/** Phases in which a release holds its service: the target may carry the new version. */
-export function isActive(phase: Phase): boolean {
-  return !isTerminal(phase) && phase !== Phase.queued;
-}
-
 const MOVING: readonly Phase[] = [
   Phase.deploying,
   Phase.shifting,

@@ -19,7 +19,7 @@ export const TRANSIENT_ERRORS = [
 ] as const;
 
 /** A placeholder function ARN for the local engine, which overrides every task by state name. */
-export const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:switchyard-workflow';
+const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:switchyard-workflow';
 
 export const STATE = {
   decide: 'Decide',
