@@ -1,20 +1,30 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CloudWatchMetrics } from '../adapters/cloudwatch/cloudwatch-metrics.js';
-import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
+import { CodeDeployDriver, type Lazy } from '../adapters/codedeploy/codedeploy-driver.js';
 import type { ServiceConfig } from '../config/config.js';
 import type { Log } from '../engine/deps.js';
 import { CLIENT_DEFAULTS, type AdapterRegistry } from './composition.js';
 
 export interface DriverClients {
-  readonly ecs: ECSClient;
-  readonly codedeploy: CodeDeployClient;
-  readonly cloudwatch: CloudWatchClient;
+  readonly ecs: Lazy<ECSClient>;
+  readonly codedeploy: Lazy<CodeDeployClient>;
+  readonly cloudwatch: Lazy<CloudWatchClient>;
 }
 
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+/** Clients made on first use: their SDKs load only when a release first needs them. */
 export function defaultDriverClients(): DriverClients {
-  return { ecs: new ECSClient(CLIENT_DEFAULTS), codedeploy: new CodeDeployClient(CLIENT_DEFAULTS), cloudwatch: new CloudWatchClient(CLIENT_DEFAULTS) };
+  return {
+    ecs: once(async () => new (await import('@aws-sdk/client-ecs')).ECSClient(CLIENT_DEFAULTS)),
+    codedeploy: once(async () => new (await import('@aws-sdk/client-codedeploy')).CodeDeployClient(CLIENT_DEFAULTS)),
+    cloudwatch: once(async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(CLIENT_DEFAULTS)),
+  };
 }
 
 /** One adapter pair per driver kind, chosen from this map (not an if-chain). Used by the workflow function. */

@@ -1,4 +1,5 @@
-import { DescribeAlarmsCommand, GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { resolveLazy, type Lazy } from '../codedeploy/codedeploy-driver.js';
 import type { Datapoint, GateSpec, MetricGate, Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
@@ -6,11 +7,14 @@ import type { MetricsSource } from '../../ports/metrics-source.js';
 import { translateAwsError } from '../aws/errors.js';
 
 export interface CloudWatchMetricsOptions {
-  readonly client: CloudWatchClient;
+  readonly client: Lazy<CloudWatchClient>;
   readonly target: CodeDeployTarget;
   /** The green target group's name for a release (from the CodeDeploy deployment target). */
   readonly greenTargetGroup: (release: Release) => Promise<string | undefined>;
 }
+
+/** Imported on first use: a cold start does not load the CloudWatch SDK. */
+const cloudwatchSdk = () => import('@aws-sdk/client-cloudwatch');
 
 interface Planned {
   readonly gate: MetricGate;
@@ -36,8 +40,10 @@ export class CloudWatchMetrics implements MetricsSource {
     if (names.length === 0) return [];
     let out;
     try {
+      const { DescribeAlarmsCommand } = await cloudwatchSdk();
+      const client = await resolveLazy(this.options.client);
       // Composite alarms are only returned when asked for by type.
-      out = await this.options.client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 }));
+      out = await client.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 }));
     } catch (error) {
       const e = translateAwsError(error, 'cloudwatch:DescribeAlarms', names.join(', '));
       return names.map((gate) => ({ gate, kind: 'error', message: e.message }));
@@ -113,9 +119,11 @@ export class CloudWatchMetrics implements MetricsSource {
     const longest = Math.max(...planned.map((p) => p.gate.periodSeconds * (p.gate.evaluationPeriods + 1)));
     const results: MetricDataResult[] = [];
     try {
+      const { GetMetricDataCommand } = await cloudwatchSdk();
+      const client = await resolveLazy(this.options.client);
       let NextToken: string | undefined;
       do {
-        const out = await this.options.client.send(
+        const out = await client.send(
           new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: new Date(now - longest * 1000), EndTime: new Date(now), ScanBy: 'TimestampAscending', ...(NextToken ? { NextToken } : {}) }),
         );
         results.push(...(out.MetricDataResults ?? []));

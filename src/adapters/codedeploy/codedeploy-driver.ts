@@ -1,16 +1,5 @@
-import {
-  BatchGetDeploymentTargetsCommand,
-  ContinueDeploymentCommand,
-  CreateDeploymentCommand,
-  CreateDeploymentConfigCommand,
-  GetDeploymentCommand,
-  ListDeploymentTargetsCommand,
-  ListDeploymentsCommand,
-  StopDeploymentCommand,
-  type CodeDeployClient,
-  type DeploymentInfo,
-} from '@aws-sdk/client-codedeploy';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, type ECSClient, type RegisterTaskDefinitionCommandInput, type TaskDefinition } from '@aws-sdk/client-ecs';
+import type { CodeDeployClient, CreateDeploymentConfigCommandInput, DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import type { ECSClient, RegisterTaskDefinitionCommandInput, TaskDefinition } from '@aws-sdk/client-ecs';
 import { createHash } from 'node:crypto';
 import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
 import { shiftShape, type Plan } from '../../core/plan.js';
@@ -35,12 +24,23 @@ export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {
 /** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. */
 const READ_ONLY_FIELDS = ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt'] as const;
 
+/** A client, or a function that makes it on first use (so a cold start does not load its SDK). */
+export type Lazy<T> = T | (() => Promise<T>);
+
+/** The SDK modules are imported on first use: the workflow function's cold start skips them. */
+const codedeploySdk = () => import('@aws-sdk/client-codedeploy');
+const ecsSdk = () => import('@aws-sdk/client-ecs');
+
+export async function resolveLazy<T>(value: Lazy<T>): Promise<T> {
+  return typeof value === 'function' ? (value as () => Promise<T>)() : value;
+}
+
 export interface CodeDeployDriverOptions {
   readonly service: string;
   readonly target: CodeDeployTarget;
   readonly plan: Plan;
-  readonly ecs: ECSClient;
-  readonly codedeploy: CodeDeployClient;
+  readonly ecs: Lazy<ECSClient>;
+  readonly codedeploy: Lazy<CodeDeployClient>;
   readonly log?: Log;
   /** Pause between polls of the deployment; tests set it to 0. */
   readonly pollMs?: number;
@@ -49,7 +49,7 @@ export interface CodeDeployDriverOptions {
 }
 
 /** Deterministic names for the traffic configs Switchyard creates, so they are reused. */
-export function deploymentConfigFor(plan: Plan): { name: string; create?: ConstructorParameters<typeof CreateDeploymentConfigCommand>[0] } {
+export function deploymentConfigFor(plan: Plan): { name: string; create?: CreateDeploymentConfigCommandInput } {
   const shape = shiftShape(plan);
   const n = (x: number) => String(x).replace('.', '_');
   switch (shape.kind) {
@@ -100,6 +100,14 @@ export class CodeDeployDriver implements TrafficDriver {
     this.maxWaitMs = options.maxWaitMs ?? 10 * 60 * 1000;
   }
 
+  private cd(): Promise<CodeDeployClient> {
+    return resolveLazy(this.options.codedeploy);
+  }
+
+  private ecs(): Promise<ECSClient> {
+    return resolveLazy(this.options.ecs);
+  }
+
   private get group(): string {
     return `${this.options.target.application}/${this.options.target.deploymentGroup}`;
   }
@@ -114,7 +122,8 @@ export class CodeDeployDriver implements TrafficDriver {
 
   /** The service's current task definition, copied with the image replaced and pinned. */
   async registerTaskDefinition(release: Release): Promise<string> {
-    const { ecs } = this.options;
+    const ecs = await this.ecs();
+    const { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } = await ecsSdk();
     const { cluster, service, containerName } = this.options.target;
     const described = await this.call('ecs:DescribeServices', `${cluster}/${service}`, () => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
     const current = described.services?.[0]?.taskDefinition;
@@ -141,8 +150,9 @@ export class CodeDeployDriver implements TrafficDriver {
   async ensureDeploymentConfig(): Promise<string> {
     const { name, create } = deploymentConfigFor(this.options.plan);
     if (!create) return name;
+    const { CreateDeploymentConfigCommand } = await codedeploySdk();
     try {
-      await this.options.codedeploy.send(new CreateDeploymentConfigCommand(create));
+      await (await this.cd()).send(new CreateDeploymentConfigCommand(create));
       this.options.log?.info('created deployment config', { deploymentConfig: name });
     } catch (error) {
       if (error instanceof Error && error.name === 'DeploymentConfigAlreadyExistsException') return name;
@@ -154,8 +164,10 @@ export class CodeDeployDriver implements TrafficDriver {
   /** A deployment this release already created (the Lambda may have been retried after creating it). */
   private async existingDeployment(release: Release): Promise<string | undefined> {
     const { application, deploymentGroup } = this.options.target;
+    const { ListDeploymentsCommand } = await codedeploySdk();
+    const codedeploy = await this.cd();
     const listed = await this.call('codedeploy:ListDeployments', this.group, () =>
-      this.options.codedeploy.send(new ListDeploymentsCommand({ applicationName: application, deploymentGroupName: deploymentGroup, includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] })),
+      codedeploy.send(new ListDeploymentsCommand({ applicationName: application, deploymentGroupName: deploymentGroup, includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] })),
     );
     for (const id of listed.deployments ?? []) {
       const info = await this.info(id);
@@ -174,8 +186,10 @@ export class CodeDeployDriver implements TrafficDriver {
         version: 0.0,
         Resources: [{ TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: taskDefinitionArn, LoadBalancerInfo: { ContainerName: containerName, ContainerPort: containerPort } } } }],
       });
+      const { CreateDeploymentCommand } = await codedeploySdk();
+      const codedeploy = await this.cd();
       const created = await this.call('codedeploy:CreateDeployment', this.group, () =>
-        this.options.codedeploy.send(
+        codedeploy.send(
           new CreateDeploymentCommand({
             applicationName: application,
             deploymentGroupName: deploymentGroup,
@@ -204,7 +218,9 @@ export class CodeDeployDriver implements TrafficDriver {
   }
 
   private async info(deploymentId: string): Promise<DeploymentInfo> {
-    const out = await this.call('codedeploy:GetDeployment', deploymentId, () => this.options.codedeploy.send(new GetDeploymentCommand({ deploymentId })));
+    const { GetDeploymentCommand } = await codedeploySdk();
+    const codedeploy = await this.cd();
+    const out = await this.call('codedeploy:GetDeployment', deploymentId, () => codedeploy.send(new GetDeploymentCommand({ deploymentId })));
     if (!out.deploymentInfo) throw new Error(`deployment ${deploymentId} not found`);
     return out.deploymentInfo;
   }
@@ -236,7 +252,8 @@ export class CodeDeployDriver implements TrafficDriver {
 
   /** The deployment target as CodeDeploy reports it: green's traffic weight, target group, install state. */
   async target(deploymentId: string): Promise<{ greenWeight: number; greenTargetGroup?: string; installed: boolean }> {
-    const { codedeploy } = this.options;
+    const codedeploy = await this.cd();
+    const { ListDeploymentTargetsCommand, BatchGetDeploymentTargetsCommand } = await codedeploySdk();
     const targets = await this.call('codedeploy:ListDeploymentTargets', deploymentId, () => codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId })));
     const targetIds = targets.targetIds ?? [];
     if (targetIds.length === 0) return { greenWeight: 0, installed: false };
@@ -261,7 +278,9 @@ export class CodeDeployDriver implements TrafficDriver {
     if (info.status === 'Failed' || info.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(info));
     if (info.status === 'Ready' && percent > 0) {
       // Leave the ready wait: CodeDeploy starts shifting with the plan's canary or linear config.
-      await this.call('codedeploy:ContinueDeployment', deploymentId, () => this.options.codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })));
+      const { ContinueDeploymentCommand } = await codedeploySdk();
+      const codedeploy = await this.cd();
+      await this.call('codedeploy:ContinueDeployment', deploymentId, () => codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })));
     }
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
@@ -287,8 +306,9 @@ export class CodeDeployDriver implements TrafficDriver {
     const info = await this.info(deploymentId);
     if (info.status === 'Stopped' || info.status === 'Failed') return;
     if (info.status === 'Succeeded') throw new AlreadyFinalizedError(`deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`);
+    const { StopDeploymentCommand } = await codedeploySdk();
     try {
-      await this.options.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
+      await (await this.cd()).send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
     } catch (error) {
       // Already stopping or finished between our read and the stop: fine.
       if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException')) throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
@@ -307,9 +327,10 @@ export class CodeDeployDriver implements TrafficDriver {
     const info = await this.info(deploymentId);
     if (info.status === 'Succeeded') return;
     if (info.status === 'Failed' || info.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(info));
+    const { ContinueDeploymentCommand } = await codedeploySdk();
     try {
       // End the termination wait: the blue task set is removed now.
-      await this.options.codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
+      await (await this.cd()).send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
     } catch (error) {
       // No termination wait configured (or not in it yet): CodeDeploy finishes by itself.
       const benign = error instanceof Error && ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
