@@ -129,3 +129,24 @@ describe('the CDK stack', () => {
     expect(failure).toBeUndefined();
   });
 });
+
+describe('the CDK stack with a JWT authorizer and no Slack', () => {
+  it('uses the configured issuer and audience on every route and adds no Slack route or secret access', async () => {
+    const { config, raw } = await loadConfigWithSource('examples/aws/switchyard.config.ts');
+    const jwtConfig = {
+      ...config,
+      api: { auth: 'jwt' as const, jwt: { issuer: 'https://auth.example.com/', audience: ['switchyard'] } },
+      services: config.services.map((s) => ({ ...s, slackChannel: undefined })),
+    };
+    const jwtApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const jwtStack = new SwitchyardStack(jwtApp, 'SwitchyardJwt', { config: jwtConfig, rawConfig: raw, env: { account: '123456789012', region: 'eu-west-1' } });
+    const t = Template.fromStack(jwtStack);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['switchyard'] } });
+    t.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'JWT' });
+    const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey);
+    expect(routes).not.toContain('POST /slack/interactions');
+    for (const fn of Object.values(t.findResources('AWS::Lambda::Function')) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[]) {
+      expect(fn.Properties.Environment.Variables['SLACK_SECRET_ARN']).toBeUndefined();
+    }
+  });
+});
