@@ -147,6 +147,43 @@ describe('engine: promote and rollback requested in every phase', () => {
     expect(h.driver.calls.filter((c) => c.method === 'setWeight').map((c) => c.percent)).toEqual([10, 100]);
   });
 
+  it('a queued release: promote is refused (409 reason), rollback cancels it and it never starts', async () => {
+    const h = await harness([serviceConfig('api', { approvals: { at: ['after-first-step'] } })]);
+    const first = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
+    await h.until(first.release.id, (r) => r.phase === 'awaiting_approval');
+    const { release: queued } = await h.releases.startRelease({ service: svc(h), image: 'api:v3', actor: alice });
+    await expect(h.releases.act(queued.id, 'promote', bob)).rejects.toThrow(`release ${queued.id} is queued; promote applies only while a release is deploying, shifting, baking or awaiting approval`);
+    const cancelled = await h.releases.act(queued.id, 'rollback', bob);
+    expect(cancelled.phase).toBe('cancelled');
+    await h.releases.act(first.release.id, 'approve', bob);
+    await h.finish(first.release.id);
+    expect(await h.store.peekQueue(svc(h))).toBeUndefined();
+    expect(h.driver.calls.some((c) => c.releaseId === queued.id)).toBe(false);
+  });
+
+  it('promote while baking skips the remaining steps', async () => {
+    const h = await harness([serviceConfig('api', { strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }, { percent: 50, bake: '5m' }], finalBake: '5m' } })]);
+    // Hold the workflow at its first decision during the bake, so the request lands mid-bake.
+    let resume: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (resume = r));
+    const original = h.handlers.run;
+    let held = false;
+    h.handlers.run = async (input) => {
+      if (input.task === 'decide' && !held && (await h.store.get(input.releaseId))?.phase === 'baking') {
+        held = true;
+        await gate;
+      }
+      return original(input);
+    };
+    const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
+    await h.until(release.id, () => held);
+    expect((await h.releases.act(release.id, 'promote', bob)).requests.promote?.actor).toEqual(bob);
+    resume();
+    const done = await h.finish(release.id);
+    expect(done.phase).toBe('succeeded');
+    expect(h.driver.calls.filter((c) => c.method === 'setWeight').map((c) => c.percent)).toEqual([10, 100]);
+  });
+
   it('promote and rollback on a finished release are refused and change nothing', async () => {
     const h = await harness([serviceConfig('api')]);
     const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
