@@ -10,6 +10,23 @@ export interface ApprovalRules {
 
 export type HumanDecision = 'approve' | 'reject' | 'promote' | 'rollback';
 
+/** Phases in which promote (skip the remaining steps) applies. */
+const PROMOTABLE: ReadonlySet<string> = new Set(['deploying', 'shifting', 'baking', 'awaiting_approval']);
+/** Phases in which a release can still be rolled back (queued ones are cancelled). */
+const ROLLBACKABLE: ReadonlySet<string> = new Set(['queued', 'preparing', 'deploying', 'shifting', 'baking', 'awaiting_approval', 'promoting']);
+
+/**
+ * The decisions the release's state allows right now, whoever asks (the actor rules come on top,
+ * in {@link checkDecision}). Surfaces use it to offer only buttons that can work.
+ */
+export function offeredDecisions(release: Release): HumanDecision[] {
+  const out: HumanDecision[] = [];
+  if (release.pendingApproval) out.push('approve', 'reject');
+  if (PROMOTABLE.has(release.phase) && !release.requests.promote) out.push('promote');
+  if (ROLLBACKABLE.has(release.phase) && !release.requests.rollback) out.push('rollback');
+  return out;
+}
+
 export type RuleCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly code: 'forbidden' | 'conflict'; readonly message: string };
@@ -39,7 +56,7 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
       return ok;
     }
     case 'promote':
-      if (!['deploying', 'shifting', 'baking', 'awaiting_approval'].includes(release.phase)) {
+      if (!PROMOTABLE.has(release.phase)) {
         return { ok: false, code: 'conflict', message: `${phaseNote}; promote applies only while a release is deploying, shifting, baking or awaiting approval` };
       }
       if (release.requests.promote) return { ok: false, code: 'conflict', message: `promote was already requested by ${release.requests.promote.actor.id}` };
@@ -47,7 +64,7 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
       if (rules.fourEyes && actor.id === release.createdBy.id) return fourEyes(actor);
       return ok;
     case 'rollback':
-      if (!['queued', 'preparing', 'deploying', 'shifting', 'baking', 'awaiting_approval', 'promoting'].includes(release.phase)) {
+      if (!ROLLBACKABLE.has(release.phase)) {
         return { ok: false, code: 'conflict', message: `${phaseNote}; only an active release can be rolled back` };
       }
       if (release.requests.rollback) return { ok: false, code: 'conflict', message: `rollback was already requested by ${release.requests.rollback.actor.id}` };

@@ -188,7 +188,5 @@ function wait(release: Release, until: number, now: number): Decision {
 /** Gates could not give a verdict in time: pause for a person, or fail, as configured. */
 function onUndecided(release: Release, why: string, now: number): Decision {
   if (release.settings.gatePolicy.onInconclusive === 'fail') return rollback(release, why, now);
-  const timeout = release.settings.pauseTimeoutSeconds;
-  const decided = decideApproval(release, 'inconclusive', timeout, 'rollback', now);
-  return decided;
+  return decideApproval(release, 'inconclusive', release.settings.pauseTimeoutSeconds, 'rollback', now);
 }

@@ -1,3 +1,5 @@
+/** Words and pictures for people: durations and the traffic split. */
+
 /** Durations as people write them: "90s", "5m", "1h", "2d", or a number of seconds. */
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const PATTERN = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
@@ -22,4 +24,10 @@ export function formatDuration(seconds: number): string {
     rest -= n * size;
   }
   return parts.join(' ');
+}
+
+/** The traffic split as a bar: the new version's share filled, for terminals and Slack. */
+export function trafficBar(weight: number, width = 20): string {
+  const filled = Math.round((weight / 100) * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
 }

@@ -1,6 +1,6 @@
 import type { ApprovalRules } from './approvals.js';
 import type { GateResult, GateSpec } from './gates.js';
-import { Phase, isTerminal, transition } from './phases.js';
+import { Phase, canTransition, isTerminal, transition } from './phases.js';
 import type { Plan, TimeoutAction } from './plan.js';
 import { Reasons } from './reasons.js';
 
@@ -274,4 +274,27 @@ export function cancelQueued(release: Release, actor: Actor, now: number, commen
 /** Records an unexpected error in the timeline without changing anything else. */
 export function noteError(release: Release, reason: string, now: number): Release {
   return evolve(release, now, {}, { type: 'error', message: reason });
+}
+
+/** What putting the stable version back after a failure came to. */
+export type RestoreOutcome =
+  | { readonly kind: 'restored' }
+  /** The driver had already finished the release: the new version is the stable one. */
+  | { readonly kind: 'finalized' }
+  | { readonly kind: 'unrestored'; readonly why: string };
+
+/**
+ * Ends a release after an unexpected failure or an interruption, by what the driver managed:
+ * restored -> rolled_back (or `undeployedEnd` when nothing was deployed), finalized -> succeeded,
+ * unrestored -> failed. The reason always lands in the timeline; a finished release is left alone.
+ */
+export function endAfterFailure(release: Release, reason: string, outcome: RestoreOutcome, now: number, undeployedEnd: EndPhase = Phase.failed): Release {
+  if (isTerminal(release.phase)) return release;
+  if (outcome.kind === 'finalized' && canTransition(release.phase, Phase.succeeded)) return markFinalized(noteError(release, reason, now), now);
+  if (outcome.kind !== 'restored') {
+    const why = outcome.kind === 'unrestored' ? outcome.why : 'the release was already finalized';
+    return markFailed(release, `${reason}; ${Reasons.recoveryFailed(why)}`, now);
+  }
+  const rolling = release.phase === Phase.rollingBack ? noteError(release, reason, now) : beginRollback(release, reason, now, release.deployed ? Phase.rolledBack : undeployedEnd);
+  return markRolledBack(rolling, now);
 }

@@ -1,9 +1,10 @@
 import { decide, gatesToObserve, type Action } from '../core/decide.js';
 import type { Observation } from '../core/gates.js';
-import { canTransition, isTerminal, Phase } from '../core/phases.js';
+import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { beginRollback, markDeployed, markFailed, markFinalized, markRolledBack, markShifted, noteError, recordApproval, SYSTEM, type Release } from '../core/release.js';
-import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../ports/traffic-driver.js';
+import { beginRollback, endAfterFailure, markDeployed, markFinalized, markRolledBack, markShifted, recordApproval, SYSTEM, type Release } from '../core/release.js';
+import { DeployError, TargetFailedError, TransientError } from '../ports/traffic-driver.js';
+import { restoreStable } from './restore.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
 import type { ReleaseService } from './releases.js';
 
@@ -171,22 +172,8 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         await releases.afterTerminal(release);
         return { phase: release.phase };
       }
-      let restored: string | undefined;
-      let finalized = false;
-      try {
-        await driverOf(release).driver.rollback(release);
-      } catch (failure) {
-        // The driver had already finished the release when the error struck: it shipped.
-        finalized = failure instanceof AlreadyFinalizedError;
-        restored = failure instanceof Error ? failure.message : String(failure);
-      }
-      const { release: done } = await store.update(releaseId, (r) => {
-        if (isTerminal(r.phase)) return { release: r, result: undefined };
-        if (finalized && canTransition(r.phase, Phase.succeeded)) return { release: markFinalized(noteError(r, reason, clock.now()), clock.now()), result: undefined };
-        if (restored !== undefined) return { release: markFailed(r, `${reason}; ${Reasons.recoveryFailed(restored)}`, clock.now()), result: undefined };
-        const rolling = r.phase === Phase.rollingBack ? noteError(r, reason, clock.now()) : beginRollback(r, reason, clock.now(), r.deployed ? Phase.rolledBack : Phase.failed);
-        return { release: markRolledBack(rolling, clock.now()), result: undefined };
-      });
+      const outcome = await restoreStable(driverOf(release).driver, release);
+      const { release: done } = await store.update(releaseId, (r) => ({ release: endAfterFailure(r, reason, outcome, clock.now()), result: undefined }));
       if (done.phase === Phase.succeeded) await store.setStable(done.service, done.artifact.image);
       log.error('release recovered after an unexpected error', { releaseId, service: done.service, phase: done.phase, reason });
       await releases.afterTerminal(done);

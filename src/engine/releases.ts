@@ -3,10 +3,9 @@ import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import {
-  beginRollback,
   cancelQueued,
   createRelease,
-  markRolledBack,
+  endAfterFailure,
   recordApproval,
   requestPromote,
   requestRollback,
@@ -15,7 +14,9 @@ import {
   type Actor,
   type Artifact,
   type Release,
+  type RestoreOutcome,
 } from '../core/release.js';
+import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
 import { ConflictError } from '../ports/release-store.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
@@ -211,20 +212,10 @@ export function createReleaseService(deps: EngineDeps) {
     const unfinished = await store.listUnfinished();
     for (const stale of unfinished.filter((r) => r.phase !== Phase.queued)) {
       const svc = serviceNamed(deps, stale.service);
-      let restored = true;
-      if (svc) {
-        try {
-          await deps.driverFor(svc).rollback(stale);
-        } catch (error) {
-          restored = false;
-          log.error('could not restore the stable version of an interrupted release', { releaseId: stale.id, error: String(error) });
-        }
-      }
-      const { release } = await store.update(stale.id, (r) => {
-        if (isTerminal(r.phase)) return { release: r, result: undefined };
-        const rolling = beginRollback(r, Reasons.interrupted, clock.now(), restored ? (r.deployed ? Phase.rolledBack : Phase.cancelled) : Phase.failed);
-        return { release: markRolledBack(rolling, clock.now()), result: undefined };
-      });
+      const outcome: RestoreOutcome = svc ? await restoreStable(deps.driverFor(svc), stale) : { kind: 'restored' };
+      if (outcome.kind === 'unrestored') log.error('could not restore the stable version of an interrupted release', { releaseId: stale.id, error: outcome.why });
+      const { release } = await store.update(stale.id, (r) => ({ release: endAfterFailure(r, Reasons.interrupted, outcome, clock.now(), Phase.cancelled), result: undefined }));
+      if (release.phase === Phase.succeeded) await store.setStable(release.service, release.artifact.image);
       await store.releaseLock(release.service, release.id);
       recovered.push(release);
     }

@@ -1,15 +1,8 @@
+import { trafficBar } from '../core/duration.js';
 import { isTerminal } from '../core/phases.js';
 import type { Release } from '../core/release.js';
 import type { ReleaseStore } from '../ports/release-store.js';
 
-const FULL = '█';
-const EMPTY = '░';
-
-/** The traffic split as a bar: the new version's share filled. */
-export function trafficBar(weight: number, width = 20): string {
-  const filled = Math.round((weight / 100) * width);
-  return FULL.repeat(filled) + EMPTY.repeat(width - filled);
-}
 
 function stepText(r: Release): string {
   const total = r.plan.steps.length;

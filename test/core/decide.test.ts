@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkDecision, decide, isTerminal, markDeployed, markShifted, recordApproval, requestPromote, type Release, type StrategySpec } from '../../src/core/index.js';
+import { checkDecision, decide, endAfterFailure, isTerminal, markDeployed, markShifted, offeredDecisions, recordApproval, requestPromote, type Release, type StrategySpec } from '../../src/core/index.js';
 import { T0, canary, release } from '../support/releases.js';
 import { simulate } from '../support/simulate.js';
 
@@ -248,5 +248,41 @@ describe('decide: invariants (property-based)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('offeredDecisions and endAfterFailure', () => {
+  it('offers only what the state allows', () => {
+    const r = release(canary, { approvals: { at: ['before-traffic'], timeoutSeconds: 60, onTimeout: 'rollback' } });
+    expect(offeredDecisions(r)).toEqual(['rollback']);
+    const deployed = markDeployed(decide(r, [], T0).release, T0);
+    const waiting = decide(deployed, [], T0).release;
+    expect(offeredDecisions(waiting)).toEqual(['approve', 'reject', 'promote', 'rollback']);
+    expect(offeredDecisions(requestPromote(waiting, { id: 'b', channel: 'api' }, T0))).toEqual(['approve', 'reject', 'rollback']);
+    expect(offeredDecisions(simulate(release(canary)).release)).toEqual([]);
+  });
+
+  it.each([
+    ['restored, deployed', { kind: 'restored' } as const, true, 'rolled_back'],
+    ['restored, nothing deployed', { kind: 'restored' } as const, false, 'failed'],
+    ['unrestored', { kind: 'unrestored', why: 'ECS said no' } as const, true, 'failed'],
+  ])('%s -> %s, with the reason recorded', (_name, outcome, deployed, phase) => {
+    let r = decide(release(canary), [], T0).release;
+    if (deployed) r = markDeployed(r, T0);
+    const ended = endAfterFailure(r, 'unexpected error in Shift: boom', outcome, T0);
+    expect(ended.phase).toBe(phase);
+    expect(ended.weight).toBe(0);
+    expect(ended.timeline.map((e) => e.message).join('\n')).toContain('unexpected error in Shift: boom');
+    if (outcome.kind === 'unrestored') expect(ended.reason).toContain('the stable version could not be restored: ECS said no');
+  });
+
+  it('finalized by the driver before the error: succeeded; a finished release is left alone', () => {
+    let r = release({ type: 'blue-green', bakeSeconds: 0 }, { settings: { gates: [] } });
+    r = markDeployed(decide(r, [], T0).release, T0);
+    r = markShifted(decide(r, [], T0).release, 100, 1, T0);
+    r = decide(r, [], T0).release; // finalize: promoting
+    const ended = endAfterFailure(r, 'unexpected error in Finalize: store down', { kind: 'finalized' }, T0);
+    expect(ended.phase).toBe('succeeded');
+    expect(endAfterFailure(ended, 'again', { kind: 'restored' }, T0)).toBe(ended);
   });
 });

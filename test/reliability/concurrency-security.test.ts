@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signSlackRequest } from '../../src/adapters/slack/signature.js';
 import type { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
@@ -11,6 +10,7 @@ import type { Log } from '../../src/engine/deps.js';
 import { silentLog } from '../../src/engine/deps.js';
 import { withSlack } from '../../src/engine/slack-wiring.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+import { slackClick } from '../support/slack.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -102,10 +102,9 @@ describe('security', () => {
     }
     const taskToken = approval?.taskToken ?? '';
     expect(taskToken).toContain('local:');
-    const ts = Math.floor(Date.now() / 1000);
-    const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0BOB' }, actions: [{ action_id: 'approve', value: `${id}|${waiting.pendingApproval?.id}` }] }) }).toString();
-    await call('POST', '/slack/interactions', { headers: { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SECRET, ts, body) }, body });
-    await call('POST', '/slack/interactions', { headers: { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': 'v0=bad' }, body });
+    const signed = slackClick(SECRET, 'U0BOB', 'approve', `${id}|${waiting.pendingApproval?.id}`);
+    await call('POST', '/slack/interactions', { headers: signed.headers, body: signed.body });
+    await call('POST', '/slack/interactions', { headers: { ...signed.headers, 'x-slack-signature': 'v0=bad' }, body: signed.body });
     await harness.finish(id);
     for (const path of ['/services', '/releases', `/releases/${id}`, '/openapi.json', '/healthz']) await call('GET', path);
     await notifier?.idle();

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signSlackRequest } from '../../src/adapters/slack/signature.js';
 import type { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
@@ -9,6 +8,7 @@ import { mountSlackInteractions } from '../../src/api/slack.js';
 import { silentLog } from '../../src/engine/deps.js';
 import { withSlack } from '../../src/engine/slack-wiring.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+import { signedSlackRequest, slackClick } from '../support/slack.js';
 
 const SECRET = 'slack-signing-secret';
 const TOKEN = 'xoxb-test-token';
@@ -102,14 +102,9 @@ async function setup(overrides: Record<string, unknown> = {}) {
     authenticate: bearerAuthenticator('t'),
     extend: (a) => mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: silentLog }),
   });
-  const click = async (user: string, action: string, value: string, { secret = SECRET, timestamp = Math.floor(Date.now() / 1000), raw }: { secret?: string; timestamp?: number; raw?: string } = {}) => {
-    const payload = { type: 'block_actions', user: { id: user }, channel: { id: 'C0RELEASES' }, message: { ts: '1700000000.000001' }, response_url: `${standIn.url}/response`, actions: [{ action_id: action, value, type: 'button' }] };
-    const body = raw ?? new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const res = await app.request('/slack/interactions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signSlackRequest(secret, timestamp, body) },
-      body,
-    });
+  const click = async (user: string, action: string, value: string, { secret = SECRET, timestamp, raw }: { secret?: string; timestamp?: number; raw?: string } = {}) => {
+    const signed = raw === undefined ? slackClick(secret, user, action, value, { responseUrl: `${standIn.url}/response`, ...(timestamp !== undefined ? { timestamp } : {}) }) : signedSlackRequest(secret, raw, timestamp);
+    const res = await app.request('/slack/interactions', { method: 'POST', headers: signed.headers, body: signed.body });
     return { status: res.status, body: (await res.json()) as { ok?: boolean; message?: string; error?: { code: string; message: string } } };
   };
   return { h: harness, slack: standIn, click, app };
@@ -192,13 +187,8 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     const { h, app } = await setup();
     const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'alice', channel: 'api' } });
     await h.until(release.id, (r) => r.phase === 'awaiting_approval');
-    const ts = Math.floor(Date.now() / 1000);
-    const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0BOB' }, actions: [{ action_id: 'rollback', value: release.id }] }) }).toString();
-    const res = await app.request('/slack/interactions', {
-      method: 'POST',
-      headers: { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SECRET, ts, body) },
-      body: body.replace('rollback', 'promote'),
-    });
+    const signed = slackClick(SECRET, 'U0BOB', 'rollback', release.id);
+    const res = await app.request('/slack/interactions', { method: 'POST', headers: signed.headers, body: signed.body.replace('rollback', 'promote') });
     expect(res.status).toBe(401);
     expect((await h.store.get(release.id))?.requests).toEqual({});
   });
@@ -259,9 +249,8 @@ describe('Slack in local mode', () => {
       }
       expect(r.phase).toBe('awaiting_approval');
       expect(slack.top()[0]?.args['channel']).toBe('C0LOCAL');
-      const ts = Math.floor(Date.now() / 1000);
-      const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0BOB' }, actions: [{ action_id: 'approve', value: `${release.id}|${r.pendingApproval?.id}` }] }) }).toString();
-      const res = await fetch(`${mode.apiUrl}/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(SECRET, ts, body) }, body });
+      const signed = slackClick(SECRET, 'U0BOB', 'approve', `${release.id}|${r.pendingApproval?.id}`);
+      const res = await fetch(`${mode.apiUrl}/slack/interactions`, { method: 'POST', headers: signed.headers, body: signed.body });
       expect(await res.json()).toMatchObject({ ok: true });
       for (let i = 0; i < 200 && r.phase !== 'succeeded'; i++) {
         await new Promise((res2) => setTimeout(res2, 50));

@@ -2,7 +2,7 @@ import {
   beginRollback,
   decide,
   gatesToObserve,
-  isTerminal,
+  offeredDecisions,
   markDeployed,
   markFinalized,
   markRolledBack,
@@ -47,10 +47,10 @@ export function simulate(start: Release, script: Script = {}, maxDecisions = 200
   const phases: Phase[] = [r.phase];
   for (let n = 0; n < maxDecisions; n++) {
     const req = script.request?.(n);
-    if (req === 'promote' && ['deploying', 'shifting', 'baking', 'awaiting_approval'].includes(r.phase) && !r.requests.promote) {
+    if (req === 'promote' && offeredDecisions(r).includes('promote')) {
       r = requestPromote(r, { id: 'bob', channel: 'api' }, now);
     }
-    if (req === 'rollback' && !isTerminal(r.phase) && r.phase !== 'rolling_back' && !r.requests.rollback) {
+    if (req === 'rollback' && offeredDecisions(r).includes('rollback')) {
       r = requestRollback(r, { id: 'bob', channel: 'api' }, now);
     }
     const observations: Observation[] = gatesToObserve(r).map((g) => {

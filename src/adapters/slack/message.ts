@@ -1,4 +1,5 @@
-import { formatDuration } from '../../core/duration.js';
+import { offeredDecisions } from '../../core/approvals.js';
+import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
 import type { Release, TimelineEvent } from '../../core/release.js';
 
@@ -8,10 +9,6 @@ export type SlackAction = (typeof SLACK_ACTIONS)[number];
 
 type Block = Record<string, unknown>;
 
-export function bar(weight: number, width = 20): string {
-  const filled = Math.round((weight / 100) * width);
-  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-}
 
 /** `repo:tag@sha256:abcdef…` -> `repo:tag` and `abcdef1`. */
 export function imageParts(release: Release): { name: string; shortDigest?: string } {
@@ -59,7 +56,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: `${release.service} → ${name} (${environment})`.slice(0, 150) } },
     { type: 'section', fields: fields.map((f) => ({ type: 'mrkdwn', text: f })) },
-    { type: 'section', text: { type: 'mrkdwn', text: `\`${bar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `\`${trafficBar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable` } },
   ];
   if (release.gateResults.length > 0) {
     const lines = release.gateResults.map((g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`);
@@ -76,15 +73,12 @@ export function releaseMessage(release: Release, environment: string): { text: s
   } else {
     const buttons: Block[] = [];
     const pending = release.pendingApproval;
-    if (pending) {
-      buttons.push(button('approve', `${release.id}|${pending.id}`, 'Approve', 'primary', `Approve *${name}* for ${release.service} (${pending.label})?`));
-      buttons.push(button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${name}*? Traffic goes back to the stable version.`));
-    }
-    if (['deploying', 'shifting', 'baking', 'awaiting_approval'].includes(release.phase) && !release.requests.promote) {
-      buttons.push(button('promote', release.id, 'Promote', undefined, `Skip the remaining steps and send 100% of ${release.service} to *${name}*?`));
-    }
-    if (!release.requests.rollback && release.phase !== 'rolling_back' && release.phase !== 'queued') {
-      buttons.push(button('rollback', release.id, 'Roll back', 'danger', `Send 100% of ${release.service} back to the stable version?`));
+    // Only the buttons the release's state allows (the core's rule, shared with the API).
+    for (const decision of offeredDecisions(release)) {
+      if (decision === 'approve' && pending) buttons.push(button('approve', `${release.id}|${pending.id}`, 'Approve', 'primary', `Approve *${name}* for ${release.service} (${pending.label})?`));
+      if (decision === 'reject' && pending) buttons.push(button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${name}*? Traffic goes back to the stable version.`));
+      if (decision === 'promote') buttons.push(button('promote', release.id, 'Promote', undefined, `Skip the remaining steps and send 100% of ${release.service} to *${name}*?`));
+      if (decision === 'rollback') buttons.push(button('rollback', release.id, release.phase === 'queued' ? 'Cancel' : 'Roll back', 'danger', `Send 100% of ${release.service} back to the stable version?`));
     }
     if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `release:${release.id}`, elements: buttons });
   }

@@ -1,0 +1,16 @@
+import type { Release, RestoreOutcome } from '../core/release.js';
+import { AlreadyFinalizedError, type TrafficDriver } from '../ports/traffic-driver.js';
+
+/**
+ * Puts the stable version back after a failure and says how it went; the core
+ * (`endAfterFailure` in src/core/release.ts) decides what that means for the release.
+ */
+export async function restoreStable(driver: TrafficDriver, release: Release): Promise<RestoreOutcome> {
+  try {
+    await driver.rollback(release);
+    return { kind: 'restored' };
+  } catch (failure) {
+    if (failure instanceof AlreadyFinalizedError) return { kind: 'finalized' };
+    return { kind: 'unrestored', why: failure instanceof Error ? failure.message : String(failure) };
+  }
+}
