@@ -10,7 +10,7 @@ import { Agent, request } from 'node:http';
 import { resolveConfig } from '../src/config/config.js';
 import { percentile } from '../src/adapters/local/version-metrics.js';
 import { LoadGenerator } from '../src/local/load.js';
-import { startLocalMode } from '../src/local/local-mode.js';
+import { startLocalMode } from '../src/composition/local-mode.js';
 import type { Release } from '../src/core/release.js';
 
 const CHECK_INTERVAL_S = 1;

@@ -1,10 +1,11 @@
+import { messageOf } from '../src/core/errors.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load.js';
 import { waitForRelease } from '../src/cli/wait.js';
 import { formatDuration, parseDuration } from '../src/core/duration.js';
 import { runDemoRelease, startLoad } from '../src/local/demo.js';
-import { LOCAL_DEFAULTS, startLocalMode } from '../src/local/local-mode.js';
+import { LOCAL_DEFAULTS, startLocalMode } from '../src/composition/local-mode.js';
 import { watchReleases } from '../src/local/progress.js';
 
 const HELP = `switchyard: progressive releases for container services
@@ -77,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
       },
     });
   } catch (error) {
-    fail(`${error instanceof Error ? error.message : String(error)}\nRun \`switchyard --help\` for the options.`);
+    fail(`${messageOf(error)}\nRun \`switchyard --help\` for the options.`);
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
       ...(region ? { region } : {}),
       timeoutMs: timeout * 1000,
       log: (line) => process.stdout.write(`${line}\n`),
-    }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+    }).catch((error: unknown) => fail(messageOf(error)));
     if (result.exitCode === 3) process.stdout.write(`timed out waiting for ${result.releaseId ?? 'the release'}\n`);
     else process.stdout.write(`release ${result.releaseId} ${result.phase}${result.reason ? `: ${result.reason}` : ''}\n`);
     process.exit(result.exitCode);
@@ -141,7 +142,7 @@ export async function main(argv: string[]): Promise<void> {
       ...(process.env['SWITCHYARD_SLACK_API_URL'] ? { apiUrl: process.env['SWITCHYARD_SLACK_API_URL'] } : {}),
     },
     onWarning: (m) => write(`! ${m}`),
-  }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+  }).catch((error: unknown) => fail(messageOf(error)));
 
   write(`API        ${mode.apiUrl}   (OpenAPI: ${mode.apiUrl}/openapi.json)`);
   write(`Token      ${mode.tokenGenerated ? `${mode.token}   (generated; set SWITCHYARD_TOKEN to choose one)` : '(from SWITCHYARD_TOKEN)'}`);

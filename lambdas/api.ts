@@ -2,10 +2,10 @@ import { handle } from 'hono/aws-lambda';
 import { createApp } from '../src/api/app.js';
 import { apiGatewayAuthenticator } from '../src/api/auth.js';
 import { mountSlackInteractions } from '../src/api/slack.js';
-import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/aws/composition.js';
-import { loadSlackSecrets } from '../src/aws/slack-secrets.js';
-import { systemClock } from '../src/ports/workflow.js';
+import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/composition/aws.js';
+import { loadSlackSecrets } from '../src/adapters/secrets-manager/slack-secrets.js';
 import { createLogger } from './logger.js';
+import { systemClock } from '../src/ports/clock.js';
 
 const { log } = createLogger('switchyard-api');
 const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);

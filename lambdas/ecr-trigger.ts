@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
-import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/aws/composition.js';
-import { loadSlackSecrets } from '../src/aws/slack-secrets.js';
-import { handleEcrEvent, type TriggerOutcome } from '../src/aws/ecr-trigger.js';
+import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/composition/aws.js';
+import { loadSlackSecrets } from '../src/adapters/secrets-manager/slack-secrets.js';
+import { handleEcrEvent, type TriggerOutcome } from '../src/engine/ecr-trigger.js';
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-ecr-trigger');

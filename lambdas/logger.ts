@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Log } from '../src/engine/deps.js';
+import type { Log } from '../src/ports/log.js';
 
 /** One Powertools logger per function: JSON logs, release id / service / step as keys, never secrets. */
 export function createLogger(serviceName: string): { logger: Logger; log: Log } {

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
-import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/aws/composition.js';
-import { loadSlackSecrets } from '../src/aws/slack-secrets.js';
-import { awsAdapters, defaultDriverClients } from '../src/aws/drivers.js';
+import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/composition/aws.js';
+import { loadSlackSecrets } from '../src/adapters/secrets-manager/slack-secrets.js';
+import { awsAdapters, defaultDriverClients } from '../src/composition/aws-drivers.js';
 import type { TaskInput } from '../src/engine/handlers.js';
 import { createLogger } from './logger.js';
 

@@ -15,7 +15,7 @@ import { deploymentConfigFor } from '../src/adapters/codedeploy/codedeploy-drive
 import { TABLE } from '../src/adapters/dynamodb/table.js';
 import type { SwitchyardConfig } from '../src/config/config.js';
 import type { CodeDeployTarget } from '../src/config/schema.js';
-import { buildDefinition } from '../src/engine/workflow-definition.js';
+import { buildDefinition } from '../src/workflow/definition.js';
 import { SwitchyardFunction } from './switchyard-function.js';
 
 export interface SwitchyardStackProps extends StackProps {

@@ -3,20 +3,20 @@ import type * as z from 'zod';
 import { HTTPException } from 'hono/http-exception';
 import type { ServiceConfig } from '../config/config.js';
 import type { Actor } from '../core/release.js';
-import { InvalidCursorError } from '../adapters/dynamodb/dynamo-store.js';
-import { silentLog, type Log } from '../engine/deps.js';
-import { ActiveReleaseError, ForbiddenActionError, InvalidActionError, ReleaseNotFoundError, UnknownServiceError } from '../engine/errors.js';
 import type { ReleaseService } from '../engine/releases.js';
-import { ConflictError, type ReleaseStore } from '../ports/release-store.js';
-import type { Clock } from '../ports/workflow.js';
+import type { Releases, ServiceLocks } from '../ports/release-store.js';
+import { answerFor } from './errors.js';
 import type { Authenticator } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
+import { silentLog, type Log } from '../ports/log.js';
+import { messageOf, ValidationError } from '../core/errors.js';
+import type { Clock } from '../ports/clock.js';
 
 export interface AppDeps {
   readonly releases: ReleaseService;
-  readonly store: ReleaseStore;
+  readonly store: Releases & ServiceLocks;
   readonly services: readonly ServiceConfig[];
   readonly clock: Clock;
   readonly authenticate: Authenticator;
@@ -26,11 +26,6 @@ export interface AppDeps {
 }
 
 export type AppEnv = { Variables: { actor: Actor } };
-
-/** A request that failed validation; the message names each field and what is wrong with it. */
-export class RequestValidationError extends Error {
-  override readonly name = 'RequestValidationError';
-}
 
 /** Validates with a zod schema; the error names each field (`body.image`, `query.limit`) and the reason. */
 function parse<T extends z.ZodType>(schema: T, data: unknown, where: string): z.output<T> {
@@ -42,31 +37,20 @@ function parse<T extends z.ZodType>(schema: T, data: unknown, where: string): z.
       return i.code === 'unrecognized_keys' ? `${path}: unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` : `${path}: ${i.message}`;
     })
     .join('; ');
-  throw new RequestValidationError(message);
+  throw new ValidationError(message);
 }
 
 async function jsonBody(c: Context, required: boolean): Promise<unknown> {
   const raw = await c.req.text();
   if (raw.trim() === '') {
-    if (required) throw new RequestValidationError('body: is required: send a JSON object');
+    if (required) throw new ValidationError('body: is required: send a JSON object');
     return {};
   }
   try {
     return JSON.parse(raw);
   } catch {
-    throw new RequestValidationError('body: is not valid JSON');
+    throw new ValidationError('body: is not valid JSON');
   }
-}
-
-function status(error: unknown): { status: 400 | 401 | 403 | 404 | 409 | 500; code: string } {
-  if (error instanceof RequestValidationError || error instanceof InvalidCursorError) return { status: 400, code: 'validation_error' };
-  if (error instanceof UnknownServiceError) return { status: 400, code: 'unknown_service' };
-  if (error instanceof ReleaseNotFoundError) return { status: 404, code: 'not_found' };
-  if (error instanceof ForbiddenActionError) return { status: 403, code: 'forbidden' };
-  if (error instanceof InvalidActionError) return { status: 409, code: 'invalid_action' };
-  if (error instanceof ActiveReleaseError) return { status: 409, code: 'release_active' };
-  if (error instanceof ConflictError) return { status: 409, code: 'conflict' };
-  return { status: 500, code: 'internal' };
 }
 
 /**
@@ -96,7 +80,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.post('/releases', async (c) => {
     const { service, image } = parse(StartReleaseSchema, await jsonBody(c, true), 'body');
     const key = c.req.header('idempotency-key');
-    if (key !== undefined && (key.length === 0 || key.length > 128)) throw new RequestValidationError('header.Idempotency-Key: must be 1 to 128 characters');
+    if (key !== undefined && (key.length === 0 || key.length > 128)) throw new ValidationError('header.Idempotency-Key: must be 1 to 128 characters');
     const { release, created } = await deps.releases.startRelease({ service, image, actor: c.get('actor'), ...(key ? { idempotencyKey: key } : {}) });
     return c.json(releaseView(release), created ? 201 : 200);
   });
@@ -131,12 +115,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       const code = error.status === 401 ? 'unauthorized' : error.status === 400 ? 'validation_error' : 'http_error';
       return c.json({ error: { code, message: error.message } }, error.status);
     }
-    const mapped = status(error);
-    if (mapped.status === 500) {
-      log.error('request failed', { method: c.req.method, path: c.req.path, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-      return c.json({ error: { code: 'internal', message: 'internal error; the server log has the details' } }, 500);
-    }
-    return c.json({ error: { code: mapped.code, message: error.message } }, mapped.status);
+    const answer = answerFor(error);
+    if (answer.internal) log.error('request failed', { method: c.req.method, path: c.req.path, error: error instanceof Error ? `${error.name}: ${error.message}` : messageOf(error) });
+    return c.json({ error: { code: answer.code, message: answer.message } }, answer.status);
   });
 
   return app;

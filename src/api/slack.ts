@@ -1,19 +1,20 @@
 import type { Env, Hono } from 'hono';
 import * as z from 'zod';
 import type { Actor } from '../core/release.js';
-import type { Log } from '../engine/deps.js';
-import { ForbiddenActionError, InvalidActionError, ReleaseNotFoundError } from '../engine/errors.js';
 import type { ReleaseService } from '../engine/releases.js';
-import type { Clock } from '../ports/workflow.js';
-import { SLACK_ACTIONS } from '../adapters/slack/message.js';
-import { verifySlackSignature } from '../adapters/slack/signature.js';
+import { HUMAN_DECISIONS } from '../core/approvals.js';
+import { verifySlackSignature } from './slack-signature.js';
+import type { Log } from '../ports/log.js';
+import { InvalidActionError, messageOf, type ErrorCode } from '../core/errors.js';
+import { answerFor } from './errors.js';
+import type { Clock } from '../ports/clock.js';
 
 const PayloadSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]{2,}$/) }),
   response_url: z.url().optional(),
   actions: z
-    .array(z.object({ action_id: z.enum(SLACK_ACTIONS), value: z.string().max(200) }))
+    .array(z.object({ action_id: z.enum(HUMAN_DECISIONS), value: z.string().max(200) }))
     .min(1),
 });
 
@@ -28,6 +29,8 @@ export interface SlackRouteOptions {
 /** What the endpoint answers; also posted to the clicker as an ephemeral message. */
 export interface SlackAnswer {
   readonly ok: boolean;
+  /** The error code when it did not apply (the same codes as the API's). */
+  readonly code?: ErrorCode;
   readonly message: string;
 }
 
@@ -36,7 +39,7 @@ async function tellUser(responseUrl: string | undefined, text: string, log: Log)
   try {
     await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }), signal: AbortSignal.timeout(1500) });
   } catch (error) {
-    log.warn('could not answer the Slack user', { error: error instanceof Error ? error.message : String(error) });
+    log.warn('could not answer the Slack user', { error: messageOf(error) });
   }
 }
 
@@ -76,8 +79,10 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
       await options.releases.act(releaseId, action.action_id, actor);
       answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${actor.id}>` };
     } catch (error) {
-      if (!(error instanceof ReleaseNotFoundError || error instanceof InvalidActionError || error instanceof ForbiddenActionError)) throw error;
-      answer = { ok: false, message: error.message };
+      // Whatever went wrong, the clicker gets an answer, read from the same table as the API's.
+      const failure = answerFor(error);
+      if (failure.internal) options.log.error('slack action failed', { releaseId, action: action.action_id, error: messageOf(error) });
+      answer = { ok: false, code: failure.code, message: failure.message };
     }
     options.log.info('slack action', { releaseId, action: action.action_id, user: actor.id, ok: answer.ok });
     await tellUser(payload.response_url, answer.ok ? `:white_check_mark: ${answer.message}` : `:warning: ${answer.message}`, options.log);

@@ -1,3 +1,4 @@
+import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
 import type { GateSpec } from '../core/gates.js';
@@ -24,8 +25,8 @@ export interface ConfigIssue {
 }
 
 /** A config that cannot be used; lists every problem at once. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export class ConfigError extends ValidationError {
+  override readonly name: string = 'ConfigError';
   constructor(
     readonly issues: readonly ConfigIssue[],
     readonly source = 'config',

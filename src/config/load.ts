@@ -1,3 +1,4 @@
+import { messageOf } from '../core/errors.js';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,7 +28,7 @@ export async function loadConfigWithSource(file: string): Promise<{ config: Swit
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
       ? 'the file does not exist; pass --config with the path of your switchyard.config.ts'
-      : error instanceof Error ? error.message : String(error);
+      : messageOf(error);
     throw new ConfigError([{ path: '(file)', message: reason }], file);
   }
   return { config: resolveConfig(raw, file), raw };

@@ -8,7 +8,9 @@ export interface ApprovalRules {
   readonly fourEyes: boolean;
 }
 
-export type HumanDecision = 'approve' | 'reject' | 'promote' | 'rollback';
+/** What a person may decide for a release; also the ids of the Slack buttons. */
+export const HUMAN_DECISIONS = ['approve', 'reject', 'promote', 'rollback'] as const;
+export type HumanDecision = (typeof HUMAN_DECISIONS)[number];
 
 /** Phases in which promote (skip the remaining steps) applies. */
 const PROMOTABLE: ReadonlySet<string> = new Set(['deploying', 'shifting', 'baking', 'awaiting_approval']);

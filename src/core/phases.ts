@@ -1,3 +1,5 @@
+import { InvalidActionError } from './errors.js';
+
 /**
  * Release phases and the one pure function that moves a release between them.
  * Terminal phases are final: nothing follows them.
@@ -64,8 +66,8 @@ const ALLOWED: Readonly<Record<Phase, readonly Phase[]>> = {
 };
 
 /** Raised when a phase change is not allowed; the release is left as it was. */
-export class IllegalTransitionError extends Error {
-  override readonly name = 'IllegalTransitionError';
+export class IllegalTransitionError extends InvalidActionError {
+  override readonly name: string = 'IllegalTransitionError';
   constructor(
     readonly from: Phase,
     readonly to: Phase,

@@ -1,3 +1,4 @@
+import { ValidationError } from './errors.js';
 /**
  * The plan: the expanded list of steps a release walks through, and the compiler that turns a
  * strategy (blue-green, canary, linear, explicit steps) into one. Every release starts by deploying
@@ -65,8 +66,8 @@ export interface PlanIssue {
   readonly message: string;
 }
 
-export class PlanError extends Error {
-  override readonly name = 'PlanError';
+export class PlanError extends ValidationError {
+  override readonly name: string = 'PlanError';
   constructor(
     readonly issues: readonly PlanIssue[],
     options?: { cause?: unknown },

@@ -1,22 +1,15 @@
 import type { ServiceConfig } from '../config/config.js';
 import type { MetricsSource } from '../ports/metrics-source.js';
-import type { ReleaseStore } from '../ports/release-store.js';
+import type { Store } from '../ports/release-store.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
-import type { Clock, Workflow } from '../ports/workflow.js';
-
-/** A minimal structured logger: Powertools' Logger satisfies it, and so does a test capture. */
-export interface Log {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
-
-export const silentLog: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import type { Clock } from '../ports/clock.js';
+import type { Log } from '../ports/log.js';
+import type { Workflow } from '../ports/workflow.js';
 
 /** Everything the use cases and workflow handlers need, wired by an entry point. */
 export interface EngineDeps {
   readonly services: readonly ServiceConfig[];
-  readonly store: ReleaseStore;
+  readonly store: Store;
   readonly workflow: Workflow;
   readonly clock: Clock;
   readonly driverFor: (service: ServiceConfig) => TrafficDriver;

@@ -3,10 +3,11 @@ import type { Observation } from '../core/gates.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { beginRollback, endAfterFailure, markDeployed, markFinalized, markRolledBack, markShifted, recordApproval, SYSTEM, type Release } from '../core/release.js';
-import { DeployError, TargetFailedError, TransientError } from '../ports/traffic-driver.js';
 import { restoreStable } from './restore.js';
-import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
 import type { ReleaseService } from './releases.js';
+import { DeployError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
+import { silentLog } from '../ports/log.js';
 
 /** The task names of the workflow; each state passes one in its input as `task`. */
 export const TASKS = ['decide', 'deploy', 'shift', 'requestApproval', 'approvalTimedOut', 'rollback', 'finalize', 'recover'] as const;
@@ -61,7 +62,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       return await driverOf(release).metrics.observe(release, gates, now);
     } catch (error) {
       // A failed read is a gate error (retried, then the policy), never a crash of the release.
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       return gates.map((g) => ({ gate: g.name, kind: 'error', message }));
     }
   }

@@ -1,12 +1,12 @@
 import type { Release } from '../core/release.js';
 import type { Notifier } from '../ports/notifier.js';
-import type { ReleaseStore } from '../ports/release-store.js';
+import type { Store } from '../ports/release-store.js';
 
 /**
  * The release store, telling the notifier after every change: whoever changes a release (the
  * workflow, the API, Slack, recovery), people see it. The notifier is best effort by contract.
  */
-export function notifyingStore(store: ReleaseStore, notifier: Notifier): ReleaseStore {
+export function notifyingStore(store: Store, notifier: Notifier): Store {
   const tell = async (release: Release) => {
     try {
       await notifier.releaseChanged(release);
@@ -14,7 +14,7 @@ export function notifyingStore(store: ReleaseStore, notifier: Notifier): Release
       // A notifier must not throw; if one does anyway, the release still moves on.
     }
   };
-  return Object.assign(Object.create(store) as ReleaseStore, {
+  return Object.assign(Object.create(store) as Store, {
     async create(release: Release) {
       await store.create(release);
       await tell(release);

@@ -2,25 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import {
-  cancelQueued,
-  createRelease,
-  endAfterFailure,
-  recordApproval,
-  requestPromote,
-  requestRollback,
-  start,
-  supersede,
-  type Actor,
-  type Artifact,
-  type Release,
-  type RestoreOutcome,
-} from '../core/release.js';
+import { cancelQueued, createRelease, endAfterFailure, recordApproval, requestPromote, requestRollback, start, supersede, type Actor, type Artifact, type Release, type RestoreOutcome } from '../core/release.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
-import { ConflictError } from '../ports/release-store.js';
-import { LOCK_LEASE_SECONDS, serviceNamed, silentLog, type EngineDeps } from './deps.js';
-import { ActiveReleaseError, ForbiddenActionError, InvalidActionError, ReleaseNotFoundError, UnknownServiceError } from './errors.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
+import { ConflictError, ActiveReleaseError, ForbiddenError, InvalidActionError, NotFoundError, UnknownServiceError } from '../core/errors.js';
+import { silentLog } from '../ports/log.js';
 
 /** Time-sortable, URL-safe release ids such as `r-mf3k2a1b-9c4d`. */
 export function newReleaseId(now: number = Date.now()): string {
@@ -70,7 +57,7 @@ export function createReleaseService(deps: EngineDeps) {
 
   async function get(id: string): Promise<Release> {
     const release = await store.get(id);
-    if (!release) throw new ReleaseNotFoundError(`no release with id "${id}"`);
+    if (!release) throw new NotFoundError(`no release with id "${id}"`);
     return release;
   }
 
@@ -162,13 +149,13 @@ export function createReleaseService(deps: EngineDeps) {
   /**
    * Applies a person's decision: approve, reject, promote or roll back. Checked against the
    * approval rules on the freshest state, recorded with the actor, applied at most once.
-   * @throws {ForbiddenActionError} when the actor may not decide; {@link InvalidActionError} when the phase does not allow it.
+   * @throws {ForbiddenError} when the actor may not decide; {@link InvalidActionError} when the phase does not allow it.
    */
   async function act(id: string, decision: HumanDecision, actor: Actor, comment?: string): Promise<Release> {
     const before = await get(id);
     const refuse = (r: Release) => {
       const check = checkDecision(r, decision, actor, clock.now());
-      if (!check.ok) throw check.code === 'forbidden' ? new ForbiddenActionError(check.message) : new InvalidActionError(check.message);
+      if (!check.ok) throw check.code === 'forbidden' ? new ForbiddenError(check.message) : new InvalidActionError(check.message);
     };
     refuse(before);
     if (decision === 'approve' || decision === 'reject') {

@@ -1,5 +1,6 @@
 import type { Release, RestoreOutcome } from '../core/release.js';
-import { AlreadyFinalizedError, type TrafficDriver } from '../ports/traffic-driver.js';
+import { type TrafficDriver } from '../ports/traffic-driver.js';
+import { AlreadyFinalizedError, messageOf } from '../core/errors.js';
 
 /**
  * Puts the stable version back after a failure and says how it went; the core
@@ -11,6 +12,6 @@ export async function restoreStable(driver: TrafficDriver, release: Release): Pr
     return { kind: 'restored' };
   } catch (failure) {
     if (failure instanceof AlreadyFinalizedError) return { kind: 'finalized' };
-    return { kind: 'unrestored', why: failure instanceof Error ? failure.message : String(failure) };
+    return { kind: 'unrestored', why: messageOf(failure) };
   }
 }

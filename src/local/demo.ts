@@ -2,7 +2,7 @@ import type { Release } from '../core/release.js';
 import { isTerminal } from '../core/phases.js';
 import { percentile } from '../adapters/local/version-metrics.js';
 import { LoadGenerator } from './load.js';
-import type { LocalMode } from './local-mode.js';
+import type { LocalMode } from '../composition/local-mode.js';
 
 export interface DemoSummary {
   readonly release: Release;

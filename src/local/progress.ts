@@ -1,7 +1,7 @@
 import { trafficBar } from '../core/duration.js';
 import { isTerminal } from '../core/phases.js';
 import type { Release } from '../core/release.js';
-import type { ReleaseStore } from '../ports/release-store.js';
+import type { Store } from '../ports/release-store.js';
 
 
 function stepText(r: Release): string {
@@ -38,7 +38,7 @@ export function eventLine(message: string, elapsedMs: number): string {
  * Prints every new timeline event of recent releases as it happens, with the split as a bar.
  * Returns a function that stops watching.
  */
-export function watchReleases(store: ReleaseStore, write: (line: string) => void, { intervalMs = 250, onFinished }: { intervalMs?: number; onFinished?: (r: Release) => void } = {}): () => Promise<void> {
+export function watchReleases(store: Store, write: (line: string) => void, { intervalMs = 250, onFinished }: { intervalMs?: number; onFinished?: (r: Release) => void } = {}): () => Promise<void> {
   const seen = new Map<string, number>();
   const started = new Map<string, number>();
   const lastStatus = new Map<string, string>();

@@ -1,6 +1,12 @@
 import type { Phase } from '../core/phases.js';
 import type { Release } from '../core/release.js';
 
+/*
+ * Durable state, as small ports named for what they do. All writes are single-item and
+ * conditional (no transactions), so every method is safe under concurrent callers. One adapter
+ * (DynamoDB, or dynalite locally) implements them all: {@link Store}.
+ */
+
 export interface ReleasePage {
   readonly releases: readonly Release[];
   /** Pass back as `cursor` for the next (older) page; absent on the last page. */
@@ -14,6 +20,48 @@ export interface ListQuery {
   readonly cursor?: string;
 }
 
+/** Releases: created once, changed only by optimistic read-modify-write. */
+export interface Releases {
+  /** Creates a release; fails with ConflictError if the id exists. */
+  create(release: Release): Promise<void>;
+  get(id: string): Promise<Release | undefined>;
+  /**
+   * Read-modify-write with optimistic concurrency: `change` runs on the freshest release and is
+   * re-run when another writer got there first. Returns the stored result and what `change` returned.
+   * `change` returns the very release it was given when nothing changes: then nothing is written.
+   * `current`, a release this store returned moments ago, saves the first read (it is checked by
+   * the conditional write like any other). Fails with NotFoundError for an unknown id.
+   */
+  update<T>(id: string, change: (release: Release) => { release: Release; result: T }, current?: Release): Promise<{ release: Release; result: T }>;
+  list(query: ListQuery): Promise<ReleasePage>;
+  /** Releases not in a terminal phase, for recovery at start. */
+  listUnfinished(): Promise<Release[]>;
+}
+
+/** One active release per service: a lease-based lock. */
+export interface ServiceLocks {
+  /** Takes (or renews) the service's lock for `owner` unless another live owner holds it. */
+  acquireLock(service: string, owner: string, now: number, leaseSeconds: number): Promise<boolean>;
+  /** Releases the lock only if `owner` holds it. */
+  releaseLock(service: string, owner: string): Promise<void>;
+  lockOwner(service: string, now: number): Promise<string | undefined>;
+}
+
+/** The one release waiting for a service's lock (a newer one supersedes it). */
+export interface ReleaseQueue {
+  /** Sets the service's waiting release; returns the one it replaced, if any. */
+  enqueue(service: string, releaseId: string): Promise<string | undefined>;
+  peekQueue(service: string): Promise<string | undefined>;
+  /** Removes the queue entry only if it still names `releaseId`. */
+  dequeue(service: string, releaseId: string): Promise<boolean>;
+}
+
+/** The image each service serves when no release is active. */
+export interface StableVersions {
+  getStable(service: string): Promise<string | undefined>;
+  setStable(service: string, image: string): Promise<void>;
+}
+
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
 
 export interface ApprovalItem {
@@ -24,56 +72,21 @@ export interface ApprovalItem {
   readonly decidedBy?: string;
 }
 
-/** Raised when a conditional write loses to another writer; callers re-read and retry. */
-export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
-}
-
-/** Raised for an unknown release id. */
-export class NotFoundError extends Error {
-  override readonly name = 'NotFoundError';
-}
-
-/**
- * Durable state. All writes are single-item and conditional (no transactions), so every method
- * is safe under concurrent callers.
- */
-export interface ReleaseStore {
-  /** Creates a release; fails with ConflictError if the id exists. */
-  create(release: Release): Promise<void>;
-  get(id: string): Promise<Release | undefined>;
-  /**
-   * Read-modify-write with optimistic concurrency: `change` runs on the freshest release and is
-   * re-run when another writer got there first. Returns the stored result and what `change` returned.
-   */
-  update<T>(id: string, change: (release: Release) => { release: Release; result: T }): Promise<{ release: Release; result: T }>;
-  list(query: ListQuery): Promise<ReleasePage>;
-  /** Releases not in a terminal phase, for recovery at start. */
-  listUnfinished(): Promise<Release[]>;
-
-  /** Takes the service's lock for `owner` unless another live owner holds it. */
-  acquireLock(service: string, owner: string, now: number, leaseSeconds: number): Promise<boolean>;
-  /** Releases the lock only if `owner` holds it. */
-  releaseLock(service: string, owner: string): Promise<void>;
-  lockOwner(service: string, now: number): Promise<string | undefined>;
-
-  /** Sets the service's waiting release; returns the one it replaced, if any. */
-  enqueue(service: string, releaseId: string): Promise<string | undefined>;
-  peekQueue(service: string): Promise<string | undefined>;
-  /** Removes the queue entry only if it still names `releaseId`. */
-  dequeue(service: string, releaseId: string): Promise<boolean>;
-
-  /** Records `releaseId` under `key` unless the key exists; returns the release id the key names. */
-  claimIdempotencyKey(key: string, releaseId: string, now: number): Promise<string>;
-  forgetIdempotencyKey(key: string, releaseId: string): Promise<void>;
-
+/** Approvals decided exactly once, and the workflow's task tokens kept server side. */
+export interface ApprovalTokens {
   /** Stores the workflow's task token unless the approval was already decided (then returns that). */
   putApprovalToken(approvalId: string, releaseId: string, taskToken: string): Promise<ApprovalItem>;
   /** Moves an approval from pending to `status` exactly once; returns the item, or undefined if it was not pending. */
   decideApproval(approvalId: string, releaseId: string, status: Exclude<ApprovalStatus, 'pending'>, by: string): Promise<ApprovalItem | undefined>;
   getApproval(approvalId: string): Promise<ApprovalItem | undefined>;
-
-  /** The image the service serves when no release is active. */
-  getStable(service: string): Promise<string | undefined>;
-  setStable(service: string, image: string): Promise<void>;
 }
+
+/** Duplicate requests (ECR redeliveries, client retries) collapse onto one release. */
+export interface IdempotencyKeys {
+  /** Records `releaseId` under `key` unless the key exists; returns the release id the key names. */
+  claimIdempotencyKey(key: string, releaseId: string, now: number): Promise<string>;
+  forgetIdempotencyKey(key: string, releaseId: string): Promise<void>;
+}
+
+/** Every store port together: what the engine is wired with. */
+export type Store = Releases & ServiceLocks & ReleaseQueue & StableVersions & ApprovalTokens & IdempotencyKeys;

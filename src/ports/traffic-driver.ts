@@ -22,28 +22,5 @@ export interface TrafficDriver {
   finalize(release: Release): Promise<void>;
 }
 
-/** Raised by a driver when the new version cannot be deployed (for example never ready). */
-export class DeployError extends Error {
-  override readonly name = 'DeployError';
-}
-
-/**
- * The target itself ended the rollout (for example a CodeDeploy deployment stopped by someone else
- * or failed by an alarm): the release rolls back with this reason.
- */
-export class TargetFailedError extends Error {
-  override readonly name = 'TargetFailedError';
-}
-
-/** A retryable failure of a downstream system (throttling, a timeout): the workflow retries it. */
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-}
-
-/**
- * Raised by `rollback` when the release was already finalized: the new version is the stable one
- * and the old one is gone, so there is nothing to roll back to.
- */
-export class AlreadyFinalizedError extends Error {
-  override readonly name = 'AlreadyFinalizedError';
-}
+// The errors a driver raises (DeployError, TargetFailedError, TransientError, AlreadyFinalizedError)
+// are in the project's one hierarchy: src/core/errors.ts.

@@ -5,10 +5,3 @@ export interface Workflow {
   /** Completes a waiting callback task (an approval) with `output`. */
   sendTaskSuccess(taskToken: string, output: Record<string, unknown>): Promise<void>;
 }
-
-/** Where time comes from outside the pure core. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };

@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloudWatchMetrics } from '../../src/adapters/cloudwatch/cloudwatch-metrics.js';
 import { StepFunctionsWorkflow } from '../../src/adapters/stepfunctions/sfn-workflow.js';
-import { handleEcrEvent, tagMatches } from '../../src/aws/ecr-trigger.js';
+import { handleEcrEvent, tagMatches } from '../../src/engine/ecr-trigger.js';
 import { resolveConfig } from '../../src/config/config.js';
 import type { CodeDeployTarget } from '../../src/config/schema.js';
 import { compilePlan, createRelease, type GateSpec } from '../../src/core/index.js';
-import { silentLog } from '../../src/engine/deps.js';
 import type { ReleaseService } from '../../src/engine/releases.js';
-import { TransientError } from '../../src/ports/traffic-driver.js';
 import { settings, T0 } from '../support/releases.js';
+import { silentLog } from '../../src/ports/log.js';
+import { TransientError } from '../../src/core/errors.js';
 
 const cw = mockClient(CloudWatchClient);
 const sfn = mockClient(SFNClient);

@@ -13,10 +13,9 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Regi
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CodeDeployDriver, deploymentConfigFor, pinnedImage } from '../../src/adapters/codedeploy/codedeploy-driver.js';
-import { PermissionError } from '../../src/adapters/aws/errors.js';
 import { compilePlan, createRelease, type Release } from '../../src/core/index.js';
-import { TargetFailedError, TransientError } from '../../src/ports/traffic-driver.js';
 import { settings, T0 } from '../support/releases.js';
+import { TargetFailedError, TransientError, PermissionError } from '../../src/core/errors.js';
 
 const ecs = mockClient(ECSClient);
 const cd = mockClient(CodeDeployClient);

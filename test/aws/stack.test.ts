@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardStack } from '../../lib/switchyard-stack.js';
 import { loadConfigWithSource } from '../../src/config/load.js';
-import { buildDefinition } from '../../src/engine/workflow-definition.js';
+import { buildDefinition } from '../../src/workflow/definition.js';
 
 let template: Template;
 let app: App;

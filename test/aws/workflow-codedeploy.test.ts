@@ -21,8 +21,8 @@ import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/
 import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
 import type { Release } from '../../src/core/release.js';
-import { VirtualClock } from '../../src/engine/clock.js';
-import { createLocalRuntime, type LocalRuntime } from '../../src/engine/runtime.js';
+import { VirtualClock } from '../../src/ports/clock.js';
+import { createLocalRuntime, type LocalRuntime } from '../../src/composition/local-runtime.js';
 
 /** A CodeDeploy that plays ECS blue/green deployments forward on the virtual clock. */
 class FakeCodeDeploy {

@@ -1,6 +1,6 @@
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { buildDefinition, STATE, STATE_TASKS, TRANSIENT_ERRORS } from '../../src/engine/workflow-definition.js';
+import { buildDefinition, STATE, STATE_TASKS, TRANSIENT_ERRORS } from '../../src/workflow/definition.js';
 
 describe('the workflow definition', () => {
   const definition = buildDefinition({ functionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:switchyard-workflow' });

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import type { Release } from '../../src/core/release.js';
-import { ActiveReleaseError } from '../../src/engine/errors.js';
-import { TransientError } from '../../src/ports/traffic-driver.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+import { ActiveReleaseError, TransientError } from '../../src/core/errors.js';
 
 const alice = { id: 'alice', channel: 'api' } as const;
 const bob = { id: 'bob', channel: 'api' } as const;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.js';
 import { freePort } from '../../src/adapters/local/processes.js';
 import { LoadGenerator } from '../../src/local/load.js';
-import { startLocalMode, type LocalMode } from '../../src/local/local-mode.js';
+import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
 import type { Release } from '../../src/core/release.js';
 
 const DEMO = ['node', 'examples/demo-service/server.mjs'];

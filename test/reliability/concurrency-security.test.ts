@@ -5,12 +5,11 @@ import type { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
 import { mountSlackInteractions } from '../../src/api/slack.js';
-import { handleEcrEvent } from '../../src/aws/ecr-trigger.js';
-import type { Log } from '../../src/engine/deps.js';
-import { silentLog } from '../../src/engine/deps.js';
-import { withSlack } from '../../src/engine/slack-wiring.js';
+import { handleEcrEvent } from '../../src/engine/ecr-trigger.js';
+import { withSlack } from '../../src/composition/slack.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 import { slackClick } from '../support/slack.js';
+import { type Log, silentLog } from '../../src/ports/log.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

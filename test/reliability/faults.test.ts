@@ -3,10 +3,10 @@ import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/
 import type { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
 import { isTerminal } from '../../src/core/phases.js';
 import type { Release } from '../../src/core/release.js';
-import type { ReleaseStore } from '../../src/ports/release-store.js';
-import { TransientError } from '../../src/ports/traffic-driver.js';
+import type { Store } from '../../src/ports/release-store.js';
 import type { DriverMethod } from '../support/memory-driver.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+import { TransientError } from '../../src/core/errors.js';
 
 /** Faults injected by this file; the README's figure is their sum. */
 export const injected = { store: 0, driver: 0, task: 0 };
@@ -21,7 +21,7 @@ class FaultPlan {
     readonly failAt: number,
     readonly mode: Mode,
   ) {}
-  wrap(store: DynamoReleaseStore): ReleaseStore {
+  wrap(store: DynamoReleaseStore): Store {
     return new Proxy(store, {
       get: (target, prop, receiver) => {
         const value = Reflect.get(target, prop, receiver) as unknown;

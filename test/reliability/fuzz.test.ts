@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSlackRequest } from '../../src/adapters/slack/signature.js';
+import { signSlackRequest } from '../../src/api/slack-signature.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
 import { mountSlackInteractions } from '../../src/api/slack.js';
-import { handleEcrEvent } from '../../src/aws/ecr-trigger.js';
+import { handleEcrEvent } from '../../src/engine/ecr-trigger.js';
 import { ConfigError, resolveConfig } from '../../src/config/config.js';
-import { silentLog } from '../../src/engine/deps.js';
 import type { ReleaseService } from '../../src/engine/releases.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+import { silentLog } from '../../src/ports/log.js';
 
 /** How many inputs each fuzzer tries; the README's figures come from these numbers. */
 export const RUNS = { body: 1500, routes: 1500, slack: 1000, ecr: 1500, config: 1500 } as const;

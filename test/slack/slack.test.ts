@@ -5,10 +5,10 @@ import type { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
 import { mountSlackInteractions } from '../../src/api/slack.js';
-import { silentLog } from '../../src/engine/deps.js';
-import { withSlack } from '../../src/engine/slack-wiring.js';
+import { withSlack } from '../../src/composition/slack.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 import { signedSlackRequest, slackClick } from '../support/slack.js';
+import { silentLog } from '../../src/ports/log.js';
 
 const SECRET = 'slack-signing-secret';
 const TOKEN = 'xoxb-test-token';
@@ -193,14 +193,33 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     expect((await h.store.get(release.id))?.requests).toEqual({});
   });
 
+  it('an error nobody expected still gets the clicker an answer (not an escaped 500), and its details stay in the log', async () => {
+    const { h, slack, click } = await setup();
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'alice', channel: 'api' } });
+    await h.until(release.id, (r) => r.phase === 'awaiting_approval');
+    const releases = h.releases as { act: typeof h.releases.act };
+    const act = releases.act;
+    releases.act = async () => {
+      throw new Error('connect ECONNREFUSED 10.0.0.7:8000 (secret internals)');
+    };
+    try {
+      const res = await click('U0BOB', 'rollback', release.id);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ok: false, code: 'internal', message: 'internal error; the server log has the details' });
+      expect(ephemeralTexts(slack).at(-1)).toContain('internal error');
+    } finally {
+      releases.act = act;
+    }
+  });
+
   it('an unknown user, an unknown release, an action not valid in the phase and a replayed click each get a clear answer', async () => {
     const { h, slack, click } = await setup();
     const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'U0AAA', channel: 'slack' } });
     const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
     const value = `${release.id}|${waiting.pendingApproval?.id}`;
-    expect((await click('U0EVE', 'approve', value)).body).toEqual({ ok: false, message: 'U0EVE is not an approver for service checkout; allowed: U0BOB, U0AAA' });
+    expect((await click('U0EVE', 'approve', value)).body).toEqual({ ok: false, code: 'forbidden', message: 'U0EVE is not an approver for service checkout; allowed: U0BOB, U0AAA' });
     expect((await click('U0AAA', 'approve', value)).body.message).toContain('four-eyes rule: U0AAA started this release');
-    expect((await click('U0BOB', 'approve', 'r-nope|r-nope-a1')).body).toEqual({ ok: false, message: 'no release with id "r-nope"' });
+    expect((await click('U0BOB', 'approve', 'r-nope|r-nope-a1')).body).toEqual({ ok: false, code: 'not_found', message: 'no release with id "r-nope"' });
     expect((await h.store.get(release.id))?.phase).toBe('awaiting_approval');
     expect((await click('U0BOB', 'approve', value)).body.ok).toBe(true);
     const replay = await click('U0BOB', 'approve', value);
@@ -209,7 +228,7 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     const done = await h.finish(release.id);
     expect(done.approvals).toHaveLength(1);
     expect(done.timeline.filter((e) => e.type === 'approved')).toHaveLength(1);
-    expect((await click('U0BOB', 'rollback', release.id)).body).toEqual({ ok: false, message: `release ${release.id} is succeeded; only an active release can be rolled back` });
+    expect((await click('U0BOB', 'rollback', release.id)).body).toEqual({ ok: false, code: 'invalid_action', message: `release ${release.id} is succeeded; only an active release can be rolled back` });
     expect(ephemeralTexts(slack).filter((t) => t.startsWith(':warning:')).length).toBeGreaterThanOrEqual(5);
   });
 
@@ -222,7 +241,7 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
 
 describe('Slack in local mode', () => {
   it('posts to the configured Slack API base URL and serves the interactions endpoint', async () => {
-    const { startLocalMode } = await import('../../src/local/local-mode.js');
+    const { startLocalMode } = await import('../../src/composition/local-mode.js');
     const { resolveConfig } = await import('../../src/config/config.js');
     slack = new SlackStandIn();
     await slack.start();

@@ -1,11 +1,11 @@
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
-import { VirtualClock } from '../../src/engine/clock.js';
-import { createLocalRuntime, type LocalRuntime } from '../../src/engine/runtime.js';
+import { VirtualClock } from '../../src/ports/clock.js';
+import { createLocalRuntime, type LocalRuntime } from '../../src/composition/local-runtime.js';
 import type { Release } from '../../src/core/release.js';
-import type { ReleaseStore } from '../../src/ports/release-store.js';
-import type { DefinitionOptions } from '../../src/engine/workflow-definition.js';
+import type { Store } from '../../src/ports/release-store.js';
+import type { DefinitionOptions } from '../../src/workflow/definition.js';
 import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 
 export const gate = { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 } as const;
@@ -42,7 +42,7 @@ export async function startHarness(
     wrapStore,
     config: extra = {},
     definition,
-  }: { dynamo?: LocalDynamo; wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => ReleaseStore; config?: Record<string, unknown>; definition?: DefinitionOptions } = {},
+  }: { dynamo?: LocalDynamo; wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store; config?: Record<string, unknown>; definition?: DefinitionOptions } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
   const store = new DynamoReleaseStore(db.client, db.tableName);

@@ -2,7 +2,8 @@ import { LOCAL_CAPABILITIES, type DriverCapabilities } from '../../src/core/capa
 import type { GateSpec, Observation } from '../../src/core/gates.js';
 import type { Release } from '../../src/core/release.js';
 import type { MetricsSource } from '../../src/ports/metrics-source.js';
-import { AlreadyFinalizedError, DeployError, type TrafficDriver } from '../../src/ports/traffic-driver.js';
+import { type TrafficDriver } from '../../src/ports/traffic-driver.js';
+import { AlreadyFinalizedError, DeployError } from '../../src/core/errors.js';
 
 export type DriverMethod = 'deploy' | 'setWeight' | 'verify' | 'rollback' | 'finalize';
 

@@ -1,4 +1,4 @@
-import { signSlackRequest } from '../../src/adapters/slack/signature.js';
+import { signSlackRequest } from '../../src/api/slack-signature.js';
 
 /** A request body signed the way Slack signs it, with the headers Slack sends. */
 export function signedSlackRequest(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): { body: string; headers: Record<string, string> } {

@@ -1,4 +1,4 @@
-import { TransientError } from '../../ports/traffic-driver.js';
+import { PermissionError, TransientError } from '../../core/errors.js';
 
 const THROTTLING = new Set([
   'ThrottlingException',
@@ -13,11 +13,6 @@ const THROTTLING = new Set([
   'ThrottledException',
   'RateExceeded',
 ]);
-
-/** The caller's role lacks a permission; the message names the action and the resource. */
-export class PermissionError extends Error {
-  override readonly name = 'PermissionError';
-}
 
 /**
  * Translates an AWS SDK error into Switchyard's own: throttling and service hiccups become

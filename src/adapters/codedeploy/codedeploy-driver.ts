@@ -5,9 +5,10 @@ import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
 import { shiftShape, type Plan } from '../../core/plan.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
-import type { Log } from '../../engine/deps.js';
-import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError, type TrafficDriver } from '../../ports/traffic-driver.js';
+import { type TrafficDriver } from '../../ports/traffic-driver.js';
 import { translateAwsError } from '../aws/errors.js';
+import type { Log } from '../../ports/log.js';
+import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../../core/errors.js';
 
 /** Readable outcomes for CodeDeploy's error codes. */
 export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {

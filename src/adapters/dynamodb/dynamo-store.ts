@@ -3,7 +3,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { isTerminal } from '../../core/phases.js';
 import type { Release } from '../../core/release.js';
 import type { MessageRef, NotificationState } from '../../ports/notifier.js';
-import { ConflictError, type ApprovalItem, type ApprovalStatus, type ListQuery, type ReleasePage, type ReleaseStore } from '../../ports/release-store.js';
+import { type ApprovalItem, type ApprovalStatus, type ListQuery, type ReleasePage, type Store } from '../../ports/release-store.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 
 const key = (pk: string, sk: string) => ({ pk, sk });
 const K = {
@@ -32,8 +33,8 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
 }
 
 /** Raised for a cursor that did not come from a previous page. */
-export class InvalidCursorError extends Error {
-  override readonly name = 'InvalidCursorError';
+export class InvalidCursorError extends ValidationError {
+  override readonly name: string = 'InvalidCursorError';
 }
 
 function decodeCursor(cursor: string): Record<string, unknown> {
@@ -50,7 +51,7 @@ function decodeCursor(cursor: string): Record<string, unknown> {
  * The release store on one DynamoDB table (dynalite locally). Single-item conditional writes only:
  * releases carry a version for optimistic concurrency, locks an owner and an expiry.
  */
-export class DynamoReleaseStore implements ReleaseStore, NotificationState {
+export class DynamoReleaseStore implements Store, NotificationState {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -94,7 +95,7 @@ export class DynamoReleaseStore implements ReleaseStore, NotificationState {
   async update<T>(id: string, change: (release: Release) => { release: Release; result: T }): Promise<{ release: Release; result: T }> {
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const item = await this.getItem(id);
-      if (!item) throw new ConflictError(`release ${id} does not exist`);
+      if (!item) throw new NotFoundError(`no release with id "${id}"`);
       const out = change(item.release);
       if (out.release === item.release) return out;
       try {

@@ -3,12 +3,13 @@ import type { GateSpec, Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import { PROCESS_HEALTH_GATE } from '../../config/config.js';
-import type { Log } from '../../engine/deps.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
-import { AlreadyFinalizedError, DeployError, type TrafficDriver } from '../../ports/traffic-driver.js';
+import { type TrafficDriver } from '../../ports/traffic-driver.js';
 import { WeightedProxy } from './proxy.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
 import { waitReady } from './readiness.js';
+import type { Log } from '../../ports/log.js';
+import { AlreadyFinalizedError, DeployError, messageOf } from '../../core/errors.js';
 
 
 interface Generation {
@@ -107,7 +108,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       await Promise.all(generation.processes.map((p) => waitReady(p, config.readiness)));
     } catch (error) {
       await this.stop(generation);
-      throw new DeployError(`${version} never became ready: ${error instanceof Error ? error.message : String(error)}`);
+      throw new DeployError(`${version} never became ready: ${messageOf(error)}`);
     }
     for (const p of generation.processes) this.proxy.addBackend({ id: `${label}/${p.pid}`, version: label, port: p.port });
     return generation;

@@ -1,3 +1,4 @@
+import { DeployError, messageOf } from '../../core/errors.js';
 import type { ManagedProcess } from './processes.js';
 
 export interface ReadinessProbe {
@@ -11,8 +12,8 @@ export interface ReadinessProbe {
 }
 
 /** Raised when a process never gets ready; the message carries the probe's last error. */
-export class NotReadyError extends Error {
-  override readonly name = 'NotReadyError';
+export class NotReadyError extends DeployError {
+  override readonly name: string = 'NotReadyError';
 }
 
 /** Probes GET http://127.0.0.1:<port><path> until it answers 2xx `successThreshold` times in a row. */
@@ -37,7 +38,7 @@ export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Pr
     } catch (error) {
       successes = 0;
       const cause = (error as { cause?: { code?: string } }).cause;
-      lastError = cause?.code ?? (error instanceof Error ? error.message : String(error));
+      lastError = cause?.code ?? messageOf(error);
     }
     await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
   }

@@ -1,11 +1,11 @@
-import { offeredDecisions } from '../../core/approvals.js';
+import { HUMAN_DECISIONS, offeredDecisions, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
 import type { Release, TimelineEvent } from '../../core/release.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */
-export const SLACK_ACTIONS = ['approve', 'reject', 'promote', 'rollback'] as const;
-export type SlackAction = (typeof SLACK_ACTIONS)[number];
+export const SLACK_ACTIONS = HUMAN_DECISIONS;
+export type SlackAction = HumanDecision;
 
 type Block = Record<string, unknown>;
 

@@ -1,8 +1,9 @@
+import { messageOf } from '../../core/errors.js';
 import { WebClient } from '@slack/web-api';
 import type { Release } from '../../core/release.js';
-import type { Log } from '../../engine/deps.js';
 import type { NotificationState, Notifier } from '../../ports/notifier.js';
 import { releaseMessage, threadReply } from './message.js';
+import type { Log } from '../../ports/log.js';
 
 export interface SlackNotifierOptions {
   readonly token: string;
@@ -54,7 +55,7 @@ export class SlackNotifier implements Notifier {
       ]);
     } catch (error) {
       // Slack failing never fails a release: log (never the token) and move on.
-      this.options.log.warn('slack notification failed', { releaseId: release.id, service: release.service, error: error instanceof Error ? error.message : String(error) });
+      this.options.log.warn('slack notification failed', { releaseId: release.id, service: release.service, error: messageOf(error) });
     } finally {
       clearTimeout(timer);
     }

@@ -1,7 +1,7 @@
 import { SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { Log } from '../../engine/deps.js';
 import type { Workflow } from '../../ports/workflow.js';
 import { translateAwsError } from '../aws/errors.js';
+import type { Log } from '../../ports/log.js';
 
 /** The release workflow on AWS Step Functions (a Standard state machine). */
 export class StepFunctionsWorkflow implements Workflow {

@@ -3,13 +3,14 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { StepFunctionsWorkflow } from '../adapters/stepfunctions/sfn-workflow.js';
 import { resolveConfig, type ServiceConfig, type SwitchyardConfig } from '../config/config.js';
-import type { EngineDeps, Log } from '../engine/deps.js';
+import type { EngineDeps } from '../engine/deps.js';
 import { createWorkflowHandlers } from '../engine/handlers.js';
 import { createReleaseService } from '../engine/releases.js';
 import type { MetricsSource } from '../ports/metrics-source.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
-import { systemClock, type Clock } from '../ports/workflow.js';
-import { withSlack, type SlackSecrets } from '../engine/slack-wiring.js';
+import { withSlack, type SlackSecrets } from './slack.js';
+import type { Log } from '../ports/log.js';
+import { systemClock, type Clock } from '../ports/clock.js';
 
 /** Set at bundle time by the CDK stack (esbuild `define`): the config the stack was deployed with. */
 declare const __SWITCHYARD_CONFIG__: string | undefined;

@@ -1,9 +1,9 @@
 import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
 import type { ServiceConfig } from '../config/config.js';
 import type { NotificationState } from '../ports/notifier.js';
-import type { ReleaseStore } from '../ports/release-store.js';
-import type { Log } from './deps.js';
-import { notifyingStore } from './notifying-store.js';
+import type { Store } from '../ports/release-store.js';
+import { notifyingStore } from '../engine/notifying-store.js';
+import type { Log } from '../ports/log.js';
 
 export interface SlackSecrets {
   readonly signingSecret: string;
@@ -20,9 +20,9 @@ export function slackConfigured(secrets: Partial<SlackSecrets> | undefined): sec
  * some service names a channel; otherwise returns the store unchanged.
  */
 export function withSlack(
-  store: ReleaseStore & NotificationState,
+  store: Store & NotificationState,
   options: { secrets: Partial<SlackSecrets> | undefined; services: readonly ServiceConfig[]; environment: string; apiUrl?: string; log: Log },
-): { store: ReleaseStore; notifier?: SlackNotifier } {
+): { store: Store; notifier?: SlackNotifier } {
   const channels = new Map(options.services.flatMap((s) => (s.slackChannel ? [[s.name, s.slackChannel] as const] : [])));
   if (!slackConfigured(options.secrets) || channels.size === 0) return { store };
   const notifier = new SlackNotifier({

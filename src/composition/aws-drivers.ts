@@ -4,8 +4,8 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CloudWatchMetrics } from '../adapters/cloudwatch/cloudwatch-metrics.js';
 import { CodeDeployDriver, type Lazy } from '../adapters/codedeploy/codedeploy-driver.js';
 import type { ServiceConfig } from '../config/config.js';
-import type { Log } from '../engine/deps.js';
-import { CLIENT_DEFAULTS, type AdapterRegistry } from './composition.js';
+import { CLIENT_DEFAULTS, type AdapterRegistry } from './aws.js';
+import type { Log } from '../ports/log.js';
 
 export interface DriverClients {
   readonly ecs: Lazy<ECSClient>;

@@ -1,11 +1,12 @@
+import { messageOf } from '../../core/errors.js';
 import './polyfills.js';
 import { ExecutionAbortedError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
-import type { Action } from '../core/decide.js';
-import type { Workflow } from '../ports/workflow.js';
-import type { VirtualClock } from './clock.js';
-import { silentLog, type Log } from './deps.js';
-import type { TaskInput, WorkflowHandlers } from './handlers.js';
-import { buildDefinition, STATE, STATE_TASKS, type DefinitionOptions } from './workflow-definition.js';
+import type { Action } from '../../core/decide.js';
+import type { Workflow } from '../../ports/workflow.js';
+import type { VirtualClock } from '../../ports/clock.js';
+import type { TaskInput, WorkflowHandlers } from '../../engine/handlers.js';
+import { buildDefinition, STATE, STATE_TASKS, type DefinitionOptions } from '../../workflow/definition.js';
+import { silentLog, type Log } from '../../ports/log.js';
 
 export interface LocalEngineOptions {
   /** Jump time at every Wait instead of sleeping (tests, benchmarks). */
@@ -117,7 +118,7 @@ export class LocalEngine implements Workflow {
           record.status = 'succeeded';
         } catch (error) {
           record.status = error instanceof ExecutionAbortedError ? 'aborted' : 'failed';
-          record.error = error instanceof Error ? error.message : String(error);
+          record.error = messageOf(error);
         }
         await counting.catch(() => undefined);
         this.aborts.delete(executionName);

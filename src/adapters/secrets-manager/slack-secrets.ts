@@ -1,4 +1,4 @@
-import type { SlackSecrets } from '../engine/slack-wiring.js';
+import type { SlackSecrets } from '../../composition/slack.js';
 
 /**
  * Reads the Slack secret (`{"signingSecret", "botToken"}`) from Secrets Manager once per container.

@@ -1,4 +1,4 @@
-import type { TaskName } from './handlers.js';
+import type { TaskName } from '../engine/handlers.js';
 
 /**
  * The release workflow as one Amazon States Language definition (Standard, JSONPath). The CDK

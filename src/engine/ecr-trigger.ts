@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
-import type { Log } from '../engine/deps.js';
-import type { ReleaseService } from '../engine/releases.js';
+import type { ReleaseService } from './releases.js';
+import type { Log } from '../ports/log.js';
 
 /** The EventBridge event ECR sends for an image action (only the fields Switchyard reads). */
 const EcrEventSchema = z.object({

@@ -10,11 +10,11 @@ import { LocalTarget } from '../adapters/local/local-target.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
-import { createLocalRuntime, type LocalRuntime } from '../engine/runtime.js';
-import { systemClock } from '../ports/workflow.js';
+import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
 import { mountSlackInteractions } from '../api/slack.js';
-import { withSlack } from '../engine/slack-wiring.js';
-import { FileLog } from './file-log.js';
+import { withSlack } from './slack.js';
+import { FileLog } from '../local/file-log.js';
+import { systemClock } from '../ports/clock.js';
 
 /** The local defaults (a contract: scripts and people rely on them). */
 export const LOCAL_DEFAULTS = { apiPort: 8787, host: '127.0.0.1', dataDir: '.switchyard' } as const;

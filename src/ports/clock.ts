@@ -1,4 +1,9 @@
-import type { Clock } from '../ports/workflow.js';
+/** Where time comes from outside the pure core. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
 
 /**
  * A clock for tests and benchmarks: time moves only when the engine waits, jumping straight to

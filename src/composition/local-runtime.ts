@@ -1,7 +1,7 @@
-import type { EngineDeps } from './deps.js';
-import { createWorkflowHandlers, type WorkflowHandlers } from './handlers.js';
-import { LocalEngine, type LocalEngineOptions } from './local-engine.js';
-import { createReleaseService, type ReleaseService } from './releases.js';
+import type { EngineDeps } from '../engine/deps.js';
+import { createWorkflowHandlers, type WorkflowHandlers } from '../engine/handlers.js';
+import { LocalEngine, type LocalEngineOptions } from '../adapters/local-stepfunctions/local-engine.js';
+import { createReleaseService, type ReleaseService } from '../engine/releases.js';
 
 export interface LocalRuntime {
   readonly engine: LocalEngine;
