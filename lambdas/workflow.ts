@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/composition/aws.js';
 import { loadSlackSecrets } from '../src/adapters/secrets-manager/slack-secrets.js';
 import { awsAdapters, defaultDriverClients } from '../src/composition/aws-drivers.js';
-import type { TaskInput } from '../src/engine/handlers.js';
+import type { TaskInput } from '../src/workflow/protocol.js';
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-workflow');

@@ -16,6 +16,6 @@ export function createLocalRuntime(deps: Omit<EngineDeps, 'workflow'>, options: 
   const full: EngineDeps = { ...deps, workflow: engine };
   const releases = createReleaseService(full);
   const handlers = createWorkflowHandlers(full, releases);
-  engine.bind(handlers);
+  engine.bind((input) => handlers.run(input));
   return { engine, releases, handlers, deps: full };
 }

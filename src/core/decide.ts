@@ -2,7 +2,7 @@ import { assessGates, overallVerdict, type GateResult, type GateSpec, type Obser
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
-import { beginRollback, evolve, type Release } from './release.js';
+import { beginRollback, EventKind, evolve, PauseReason, type Release } from './release.js';
 
 /** What the workflow does next. One action per loop of decide -> act. */
 export type Action =
@@ -44,8 +44,9 @@ export function gatesToObserve(release: Release): readonly GateSpec[] {
   return stepGates(release, release.plan.steps[release.stepIndex]);
 }
 
-function approvalId(release: Release, stepIndex: number, label: string): string {
-  return `${release.id}-a${stepIndex}${label === 'inconclusive' ? 'i' : ''}`;
+/** One approval per step: a plan's approval step and an inconclusive bake are different steps. */
+function approvalId(release: Release, stepIndex: number): string {
+  return `${release.id}-a${stepIndex}`;
 }
 
 function rollback(release: Release, reason: string, now: number, endAs?: 'failed'): Decision {
@@ -71,7 +72,7 @@ export function decide(release: Release, observations: readonly Observation[], n
   const rollbackRequest = release.requests.rollback;
   if (rollbackRequest) return rollback(release, Reasons.rollbackRequested(rollbackRequest.actor.id), now);
   if (!release.deployed) {
-    const next = release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: 'deploying', message: Reasons.deploying });
+    const next = release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: EventKind.deploying, message: Reasons.deploying });
     return { action: { type: 'deploy' }, release: next };
   }
   const steps = release.plan.steps;
@@ -79,7 +80,7 @@ export function decide(release: Release, observations: readonly Observation[], n
   if (release.requests.promote && release.stepIndex < finalizeIndex) {
     // Promote skips every remaining step, bakes and approvals included, straight to 100% then finalize.
     if (release.weight < 100) {
-      const next = evolve(release, now, { phase: Phase.promoting, pendingApproval: undefined }, { type: 'shifting', message: Reasons.shifting(release.weight, 100) });
+      const next = evolve(release, now, { phase: Phase.promoting, pendingApproval: undefined }, { type: EventKind.shifting, message: Reasons.shifting(release.weight, 100) });
       return { action: { type: 'shift', percent: 100, nextStep: finalizeIndex }, release: next };
     }
     return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now);
@@ -101,23 +102,23 @@ function decideStep(release: Release, observations: readonly Observation[], now:
   switch (step.type) {
     case 'setWeight': {
       if (release.weight === step.percent) return decideStep(advance(release, now), observations, now);
-      const next = evolve(release, now, { phase: Phase.shifting }, { type: 'shifting', message: Reasons.shifting(release.weight, step.percent) });
+      const next = evolve(release, now, { phase: Phase.shifting }, { type: EventKind.shifting, message: Reasons.shifting(release.weight, step.percent) });
       return { action: { type: 'shift', percent: step.percent, nextStep: release.stepIndex + 1 }, release: next };
     }
     case 'bake':
     case 'analysis':
       return decideBake(release, step, observations, now);
     case 'approval':
-      return decideApproval(release, step.label, step.timeoutSeconds, step.onTimeout, now);
+      return decideApproval(release, PauseReason.step, step.label, step.timeoutSeconds, step.onTimeout, now);
     case 'finalize': {
-      const next = release.phase === Phase.promoting ? release : evolve(release, now, { phase: Phase.promoting }, { type: 'finalizing', message: Reasons.finalizing });
+      const next = release.phase === Phase.promoting ? release : evolve(release, now, { phase: Phase.promoting }, { type: EventKind.finalizing, message: Reasons.finalizing });
       return { action: { type: 'finalize' }, release: next };
     }
   }
 }
 
-function decideApproval(release: Release, label: string, timeoutSeconds: number, onTimeout: 'rollback' | 'approve', now: number): Decision {
-  const id = approvalId(release, release.stepIndex, label);
+function decideApproval(release: Release, reason: PauseReason, label: string, timeoutSeconds: number, onTimeout: 'rollback' | 'approve', now: number): Decision {
+  const id = approvalId(release, release.stepIndex);
   const record = release.approvals.findLast((a) => a.id === id);
   if (record) {
     if (record.decision === 'approved' || (record.decision === 'expired' && onTimeout === 'approve')) {
@@ -134,9 +135,9 @@ function decideApproval(release: Release, label: string, timeoutSeconds: number,
     now,
     {
       phase: Phase.awaitingApproval,
-      pendingApproval: { id, stepIndex: release.stepIndex, label, requestedAt: iso(now), expiresAt: iso(now + timeoutSeconds * 1000), onTimeout },
+      pendingApproval: { id, stepIndex: release.stepIndex, reason, label, requestedAt: iso(now), expiresAt: iso(now + timeoutSeconds * 1000), onTimeout },
     },
-    { type: 'approval_requested', message: Reasons.approvalRequested(label, timeoutSeconds) },
+    { type: EventKind.approvalRequested, message: Reasons.approvalRequested(label, timeoutSeconds) },
   );
   return { action: { type: 'approval', approvalId: id, label, timeoutSeconds }, release: next };
 }
@@ -154,7 +155,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
   const gates = stepGates(release, step);
   const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
   const end = startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
-  let current = release.phase === Phase.baking ? release : evolve(release, now, { phase: Phase.baking }, { type: 'baking', message: Reasons.bakeStarted(step.seconds) });
+  let current = release.phase === Phase.baking ? release : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
   if (gates.length > 0 && now > startedAt) {
     const results = assessGates(gates, observations, now);
     const verdict = overallVerdict(results);
@@ -172,7 +173,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       const room = policy.maxExtensionSeconds - current.bake.extendedSeconds;
       if (room <= 0) return onUndecided(current, Reasons.inconclusiveFail(summarize(results, verdict)), now);
       const extra = Math.min(room, policy.checkIntervalSeconds);
-      current = evolve(current, now, { bake: { ...current.bake, extendedSeconds: current.bake.extendedSeconds + extra } }, { type: 'bake_extended', message: Reasons.bakeExtended(extra) });
+      current = evolve(current, now, { bake: { ...current.bake, extendedSeconds: current.bake.extendedSeconds + extra } }, { type: EventKind.bakeExtended, message: Reasons.bakeExtended(extra) });
       return wait(current, now + extra * 1000, now);
     }
   }
@@ -188,5 +189,5 @@ function wait(release: Release, until: number, now: number): Decision {
 /** Gates could not give a verdict in time: pause for a person, or fail, as configured. */
 function onUndecided(release: Release, why: string, now: number): Decision {
   if (release.settings.gatePolicy.onInconclusive === 'fail') return rollback(release, why, now);
-  return decideApproval(release, 'inconclusive', release.settings.pauseTimeoutSeconds, 'rollback', now);
+  return decideApproval(release, PauseReason.inconclusive, 'inconclusive', release.settings.pauseTimeoutSeconds, 'rollback', now);
 }

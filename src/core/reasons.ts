@@ -24,6 +24,7 @@ export const Reasons = {
   promoteRequested: (who: string) => `promote requested by ${who}: skipping the remaining steps`,
   rollbackRequested: (who: string) => `rollback requested by ${who}`,
   rollingBack: (why: string) => `rolling back: ${why}`,
+  rollbackUnspecified: 'rollback',
   rolledBack: 'rolled back: 100% of production traffic on the stable version',
   cancelled: 'cancelled before any traffic moved',
   finalizing: 'finalizing: draining and removing the old version',

@@ -12,9 +12,41 @@ export interface Actor {
 
 export const SYSTEM: Actor = { id: 'switchyard', channel: 'system' };
 
+/** Every kind of timeline event; surfaces (Slack, the API, the CLI) read them from here. */
+export const EventKind = {
+  created: 'created',
+  queued: 'queued',
+  started: 'started',
+  superseded: 'superseded',
+  deploying: 'deploying',
+  deployed: 'deployed',
+  shifting: 'shifting',
+  shifted: 'shifted',
+  baking: 'baking',
+  bakeExtended: 'bake_extended',
+  approvalRequested: 'approval_requested',
+  approved: 'approved',
+  rejected: 'rejected',
+  expired: 'expired',
+  promoteRequested: 'promote_requested',
+  rollbackRequested: 'rollback_requested',
+  rollbackStarted: 'rollback_started',
+  rolledBack: 'rolled_back',
+  finalizing: 'finalizing',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  error: 'error',
+} as const;
+
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** Events that record a person's decision (shown beside the release in Slack). */
+export const DECISION_EVENTS: ReadonlySet<EventKind> = new Set([EventKind.approved, EventKind.rejected, EventKind.promoteRequested, EventKind.rollbackRequested, EventKind.cancelled]);
+
 export interface TimelineEvent {
   readonly at: string;
-  readonly type: string;
+  readonly type: EventKind;
   readonly message: string;
   readonly actor?: Actor;
   readonly comment?: string;
@@ -45,9 +77,14 @@ export interface ReleaseSettings {
   readonly pauseTimeoutSeconds: number;
 }
 
+/** Why a release waits for a person: an approval step of the plan, or gates that stayed inconclusive. */
+export const PauseReason = { step: 'step', inconclusive: 'inconclusive' } as const;
+export type PauseReason = (typeof PauseReason)[keyof typeof PauseReason];
+
 export interface PendingApproval {
   readonly id: string;
   readonly stepIndex: number;
+  readonly reason: PauseReason;
   readonly label: string;
   readonly requestedAt: string;
   readonly expiresAt: string;
@@ -57,6 +94,7 @@ export interface PendingApproval {
 export interface ApprovalRecord {
   readonly id: string;
   readonly stepIndex: number;
+  readonly reason: PauseReason;
   readonly label: string;
   readonly decision: 'approved' | 'rejected' | 'expired';
   readonly at: string;
@@ -105,6 +143,8 @@ export interface Release {
   readonly createdBy: Actor;
   readonly updatedAt: string;
   readonly finishedAt?: string;
+  /** When the service's lock was last taken or renewed for this release (its creation, if never since). */
+  readonly leaseRenewedAt?: string;
   readonly timeline: readonly TimelineEvent[];
 }
 
@@ -123,8 +163,8 @@ const iso = (now: number): string => new Date(now).toISOString();
 
 export function createRelease(input: NewRelease, now: number): Release {
   const at = iso(now);
-  const timeline: TimelineEvent[] = [{ at, type: 'created', message: Reasons.created(input.artifact.image), actor: input.actor }];
-  if (input.queuedBehind) timeline.push({ at, type: 'queued', message: Reasons.queued(input.queuedBehind) });
+  const timeline: TimelineEvent[] = [{ at, type: EventKind.created, message: Reasons.created(input.artifact.image), actor: input.actor }];
+  if (input.queuedBehind) timeline.push({ at, type: EventKind.queued, message: Reasons.queued(input.queuedBehind) });
   return {
     id: input.id,
     service: input.service,
@@ -168,36 +208,64 @@ export function evolve(
 /** The queued release may start: the service's lock is now its own. */
 export function start(release: Release, now: number): Release {
   if (release.phase === Phase.preparing) return release;
-  return evolve(release, now, { phase: Phase.preparing }, { type: 'started', message: Reasons.started });
+  return evolve(release, now, { phase: Phase.preparing, leaseRenewedAt: iso(now) }, { type: EventKind.started, message: Reasons.started });
+}
+
+/**
+ * True when the service's lock should be renewed now: past half its lease since it was last taken.
+ * The lease outlives any bake or approval between two decisions, so renewing on every decision
+ * would only cost store calls.
+ */
+export function leaseRenewalDue(release: Release, now: number, leaseSeconds: number): boolean {
+  if (isTerminal(release.phase) || release.phase === Phase.queued) return false;
+  return now - Date.parse(release.leaseRenewedAt ?? release.createdAt) >= (leaseSeconds * 1000) / 2;
+}
+
+export function markLeaseRenewed(release: Release, now: number): Release {
+  return evolve(release, now, { leaseRenewedAt: iso(now) });
 }
 
 export function supersede(release: Release, byId: string, now: number): Release {
-  return evolve(release, now, { phase: Phase.superseded, reason: Reasons.supersededBy(byId) }, { type: 'superseded', message: Reasons.supersededBy(byId) });
+  return evolve(release, now, { phase: Phase.superseded, reason: Reasons.supersededBy(byId) }, { type: EventKind.superseded, message: Reasons.supersededBy(byId) });
 }
 
+/** The new version is ready with 0% of production traffic. Idempotent: a retry changes nothing. */
 export function markDeployed(release: Release, now: number, driverState?: Readonly<Record<string, string>>): Release {
-  return evolve(release, now, { deployed: true, ...(driverState ? { driverState } : {}) }, { type: 'deployed', message: Reasons.deployed });
+  if (release.deployed) return release;
+  return evolve(release, now, { deployed: true, ...(driverState ? { driverState } : {}) }, { type: EventKind.deployed, message: Reasons.deployed });
 }
 
-/** The driver applied `percent`; the plan moves to `nextStep`, which starts now. */
+/**
+ * The driver applied `percent`; the plan moves to `nextStep`, which starts now. Idempotent: a
+ * release already at that weight and past that step is returned unchanged.
+ */
 export function markShifted(release: Release, percent: number, nextStep: number, now: number): Release {
+  if (release.weight === percent && release.stepIndex >= nextStep) return release;
   return evolve(
     release,
     now,
     { weight: percent, stepIndex: nextStep, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 } },
-    { type: 'shifted', message: Reasons.shifted(percent) },
+    { type: EventKind.shifted, message: Reasons.shifted(percent) },
   );
 }
 
-/** Traffic is back on the stable version: the release ends as decided when rollback started. */
+/**
+ * Traffic is back on the stable version: the release ends as decided when rollback started (a
+ * release not yet rolling back starts now, with its recorded reason). Idempotent: a finished
+ * release is returned unchanged.
+ */
 export function markRolledBack(release: Release, now: number): Release {
-  const endAs = release.endAs ?? Phase.rolledBack;
-  const message = endAs === Phase.cancelled ? Reasons.cancelled : endAs === Phase.failed ? Reasons.failed(release.reason ?? 'unknown') : Reasons.rolledBack;
-  return evolve(release, now, { phase: endAs, weight: 0, pendingApproval: undefined }, { type: endAs, message });
+  if (isTerminal(release.phase)) return release;
+  const rolling = release.phase === Phase.rollingBack ? release : beginRollback(release, release.reason ?? Reasons.rollbackUnspecified, now);
+  const endAs = rolling.endAs ?? Phase.rolledBack;
+  const message = endAs === Phase.cancelled ? Reasons.cancelled : endAs === Phase.failed ? Reasons.failed(rolling.reason ?? 'unknown') : Reasons.rolledBack;
+  return evolve(rolling, now, { phase: endAs, weight: 0, pendingApproval: undefined }, { type: endAs, message });
 }
 
+/** The new version is the stable one and the old one is gone. Idempotent: a finished release is returned unchanged. */
 export function markFinalized(release: Release, now: number): Release {
-  return evolve(release, now, { phase: Phase.succeeded, stepIndex: release.plan.steps.length }, { type: 'succeeded', message: Reasons.succeeded });
+  if (isTerminal(release.phase)) return release;
+  return evolve(release, now, { phase: Phase.succeeded, stepIndex: release.plan.steps.length }, { type: EventKind.succeeded, message: Reasons.succeeded });
 }
 
 /**
@@ -205,28 +273,33 @@ export function markFinalized(release: Release, now: number): Release {
  * cancelled (or failed, when asked), otherwise as rolled_back unless `endAs` says failed.
  */
 export function beginRollback(release: Release, reason: string, now: number, endAs?: EndPhase, actor?: Actor): Release {
-  if (release.phase === Phase.rollingBack) return release;
+  if (release.phase === Phase.rollingBack || isTerminal(release.phase)) return release;
   const end = endAs ?? (release.deployed ? Phase.rolledBack : Phase.cancelled);
   return evolve(
     release,
     now,
     { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined },
-    { type: 'rollback_started', message: Reasons.rollingBack(reason), ...(actor ? { actor } : {}) },
+    { type: EventKind.rollbackStarted, message: Reasons.rollingBack(reason), ...(actor ? { actor } : {}) },
   );
 }
 
 /** A failure nothing can undo (the stable version could not be restored): ends as failed. */
 export function markFailed(release: Release, reason: string, now: number): Release {
   if (isTerminal(release.phase)) return release;
-  return evolve(release, now, { phase: Phase.failed, reason, pendingApproval: undefined }, { type: 'failed', message: Reasons.failed(reason) });
+  return evolve(release, now, { phase: Phase.failed, reason, pendingApproval: undefined }, { type: EventKind.failed, message: Reasons.failed(reason) });
 }
 
-export function recordApproval(release: Release, decision: 'approved' | 'rejected' | 'expired', now: number, actor?: Actor, comment?: string): Release {
+/**
+ * Records the decision on the approval `approvalId`. Idempotent: when that approval is no longer
+ * the pending one (already decided, or superseded by promote or rollback) nothing changes.
+ */
+export function recordApproval(release: Release, approvalId: string, decision: 'approved' | 'rejected' | 'expired', now: number, actor?: Actor, comment?: string): Release {
   const pending = release.pendingApproval;
-  if (pending === undefined) return release;
+  if (pending === undefined || pending.id !== approvalId) return release;
   const record: ApprovalRecord = {
     id: pending.id,
     stepIndex: pending.stepIndex,
+    reason: pending.reason,
     label: pending.label,
     decision,
     at: iso(now),
@@ -248,7 +321,7 @@ export function requestPromote(release: Release, actor: Actor, now: number, comm
     release,
     now,
     { requests: { ...release.requests, promote: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
-    { type: 'promote_requested', message: Reasons.promoteRequested(actor.id), actor, ...(comment ? { comment } : {}) },
+    { type: EventKind.promoteRequested, message: Reasons.promoteRequested(actor.id), actor, ...(comment ? { comment } : {}) },
   );
 }
 
@@ -257,7 +330,7 @@ export function requestRollback(release: Release, actor: Actor, now: number, com
     release,
     now,
     { requests: { ...release.requests, rollback: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
-    { type: 'rollback_requested', message: Reasons.rollbackRequested(actor.id), actor, ...(comment ? { comment } : {}) },
+    { type: EventKind.rollbackRequested, message: Reasons.rollbackRequested(actor.id), actor, ...(comment ? { comment } : {}) },
   );
 }
 
@@ -267,13 +340,13 @@ export function cancelQueued(release: Release, actor: Actor, now: number, commen
     release,
     now,
     { phase: Phase.cancelled, reason: Reasons.rollbackRequested(actor.id) },
-    { type: 'cancelled', message: Reasons.cancelled, actor, ...(comment ? { comment } : {}) },
+    { type: EventKind.cancelled, message: Reasons.cancelled, actor, ...(comment ? { comment } : {}) },
   );
 }
 
 /** Records an unexpected error in the timeline without changing anything else. */
 export function noteError(release: Release, reason: string, now: number): Release {
-  return evolve(release, now, {}, { type: 'error', message: reason });
+  return evolve(release, now, {}, { type: EventKind.error, message: reason });
 }
 
 /** What putting the stable version back after a failure came to. */

@@ -1,30 +1,17 @@
-import { decide, gatesToObserve, type Action } from '../core/decide.js';
+import { decide, gatesToObserve } from '../core/decide.js';
+import { DeployError, NotFoundError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
 import type { Observation } from '../core/gates.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { beginRollback, endAfterFailure, markDeployed, markFinalized, markRolledBack, markShifted, recordApproval, SYSTEM, type Release } from '../core/release.js';
-import { restoreStable } from './restore.js';
+import { beginRollback, endAfterFailure, leaseRenewalDue, markDeployed, markFinalized, markLeaseRenewed, markRolledBack, markShifted, recordApproval, SYSTEM, type EndPhase, type Release } from '../core/release.js';
+import { silentLog } from '../ports/log.js';
+import { isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
 import type { ReleaseService } from './releases.js';
-import { DeployError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
-import { silentLog } from '../ports/log.js';
-
-/** The task names of the workflow; each state passes one in its input as `task`. */
-export const TASKS = ['decide', 'deploy', 'shift', 'requestApproval', 'approvalTimedOut', 'rollback', 'finalize', 'recover'] as const;
-export type TaskName = (typeof TASKS)[number];
-
-export interface TaskInput {
-  readonly task: TaskName;
-  readonly releaseId: string;
-  readonly action?: Action;
-  readonly approvalId?: string;
-  readonly taskToken?: string;
-  /** The recover task gets the whole state: the action being done and the caught error. */
-  readonly state?: { readonly action?: Action; readonly failure?: Readonly<Record<string, { readonly Error?: string; readonly Cause?: string }>> };
-}
+import { restoreStable } from './restore.js';
 
 /** Lambda errors arrive with a JSON Cause; local ones with the message itself. */
-function causeOf(error: { readonly Error?: string; readonly Cause?: string } | undefined): string {
+function causeOf(error: CaughtError | undefined): string {
   const cause = error?.Cause ?? '';
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: string };
@@ -37,7 +24,9 @@ function causeOf(error: { readonly Error?: string; readonly Cause?: string } | u
 
 /**
  * The workflow's tasks: thin handlers that load the release, act through the driver, apply the
- * pure core and store the result. The Lambda and the local engine call these same functions.
+ * pure core and store the result. Whether a step was already applied is the core's business
+ * (`markShifted` on a shifted release returns it unchanged), so a retried task is harmless.
+ * The Lambda and the local engine call these same functions through {@link WorkflowHandlers.run}.
  */
 export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseService) {
   const { store, clock } = deps;
@@ -45,14 +34,36 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
 
   async function load(id: string): Promise<Release> {
     const release = await store.get(id);
-    if (!release) throw new Error(`release ${id} is not in the store`);
+    if (!release) throw new NotFoundError(`release ${id} is not in the store`);
+    return release;
+  }
+
+  /** Applies a pure transition to the stored release (nothing is written when it changes nothing). */
+  async function apply(id: string, change: (release: Release, now: number) => Release, current?: Release): Promise<Release> {
+    const { release } = await store.update(id, (r) => ({ release: change(r, clock.now()), result: undefined }), current);
     return release;
   }
 
   function driverOf(release: Release) {
     const svc = serviceNamed(deps, release.service);
-    if (!svc) throw new Error(`service ${release.service} of release ${release.id} is no longer configured`);
+    if (!svc) throw new NotFoundError(`service ${release.service} of release ${release.id} is no longer configured`);
     return { svc, driver: deps.driverFor(svc), metrics: deps.metricsFor(svc) };
+  }
+
+  /**
+   * Runs a driver call; when the driver reports `failure` (the target refused or ended the rollout),
+   * the release starts rolling back with the driver's words instead. Any other error propagates to
+   * the workflow, which retries transient ones and recovers from the rest.
+   */
+  async function orRollBack(release: Release, failure: typeof DeployError | typeof TargetFailedError, call: () => Promise<void>, reason = (m: string) => m, endAs?: EndPhase): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (!(error instanceof failure)) throw error;
+      await apply(release.id, (r, now) => beginRollback(r, reason(error.message), now, endAs), release);
+      return false;
+    }
   }
 
   async function observe(release: Release, now: number): Promise<Observation[]> {
@@ -67,97 +78,85 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     }
   }
 
-  const handlers = {
-    async decide({ releaseId }: TaskInput): Promise<Action> {
+  const handlers: TaskHandlers = {
+    async decide({ releaseId }) {
       // One instant for both: the observations are judged at the time they were read.
       const now = clock.now();
-      const observations = await observe(await load(releaseId), now);
-      const { release, result: action } = await store.update(releaseId, (r) => {
-        const d = decide(r, observations, now);
-        return { release: d.release, result: d.action };
-      });
+      const loaded = await load(releaseId);
+      const observations = await observe(loaded, now);
+      const { release, result } = await store.update(
+        releaseId,
+        (r) => {
+          const d = decide(r, observations, now);
+          // The service's lock is renewed only when its lease needs it, not on every decision.
+          const renew = d.action.type !== 'done' && leaseRenewalDue(d.release, now, LOCK_LEASE_SECONDS);
+          return { release: renew ? markLeaseRenewed(d.release, now) : d.release, result: { action: d.action, renew } };
+        },
+        loaded,
+      );
+      const { action, renew } = result;
       if (action.type === 'done') await releases.afterTerminal(release);
-      else await store.acquireLock(release.service, release.id, clock.now(), LOCK_LEASE_SECONDS);
+      else if (renew) await store.acquireLock(release.service, release.id, now, LOCK_LEASE_SECONDS);
       log.info('decided', { releaseId, service: release.service, step: release.stepIndex, phase: release.phase, action: action.type });
       return action;
     },
 
-    async deploy({ releaseId }: TaskInput): Promise<void> {
+    async deploy({ releaseId }) {
       const release = await load(releaseId);
       if (release.deployed) return;
-      let state: Readonly<Record<string, string>> | void;
-      try {
-        state = await driverOf(release).driver.deploy(release);
-      } catch (error) {
-        if (!(error instanceof DeployError)) throw error;
-        // Nothing was shifted: clean up the new version and end as failed, with the driver's reason.
-        await store.update(releaseId, (r) => ({ release: beginRollback(r, Reasons.deployFailed(error.message), clock.now(), Phase.failed), result: undefined }));
-        return;
-      }
-      await store.update(releaseId, (r) => ({ release: r.deployed ? r : markDeployed(r, clock.now(), state ?? undefined), result: undefined }));
+      let state: Readonly<Record<string, string>> | void = undefined;
+      // Nothing was shifted when a deploy fails: clean up the new version and end as failed, with the driver's reason.
+      const deployed = await orRollBack(release, DeployError, async () => void (state = await driverOf(release).driver.deploy(release)), Reasons.deployFailed, Phase.failed);
+      if (deployed) await apply(releaseId, (r, now) => markDeployed(r, now, state ?? undefined), release);
     },
 
-    async shift({ releaseId, action }: TaskInput): Promise<void> {
-      if (action?.type !== 'shift') throw new Error('shift needs a shift action');
+    async shift({ releaseId, action }) {
       const release = await load(releaseId);
       const { driver } = driverOf(release);
-      try {
+      const shifted = await orRollBack(release, TargetFailedError, async () => {
         await driver.setWeight(release, action.percent);
         const live = await driver.verify(release);
         // A driver that runs its own shift pattern (CodeDeploy) may already be past this step.
         const reached = driver.capabilities.arbitrarySteps ? live === action.percent : live >= action.percent;
         if (!reached) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
-      } catch (error) {
-        if (!(error instanceof TargetFailedError)) throw error;
-        await store.update(releaseId, (r) => ({ release: beginRollback(r, error.message, clock.now()), result: undefined }));
-        return;
-      }
-      await store.update(releaseId, (r) => ({
-        release: r.weight === action.percent && r.stepIndex >= action.nextStep ? r : markShifted(r, action.percent, action.nextStep, clock.now()),
-        result: undefined,
-      }));
+      });
+      if (shifted) await apply(releaseId, (r, now) => markShifted(r, action.percent, action.nextStep, now), release);
     },
 
-    async requestApproval({ releaseId, approvalId, taskToken }: TaskInput): Promise<void> {
-      if (!approvalId || !taskToken) throw new Error('requestApproval needs approvalId and taskToken');
+    async requestApproval({ releaseId, approvalId, taskToken }) {
       const item = await store.putApprovalToken(approvalId, releaseId, taskToken);
       // Decided before the token was stored (or superseded by promote/rollback): complete at once.
       if (item.status !== 'pending') await deps.workflow.sendTaskSuccess(taskToken, { decision: item.status });
       log.info('approval requested', { releaseId, approvalId });
     },
 
-    async approvalTimedOut({ releaseId }: TaskInput): Promise<void> {
+    async approvalTimedOut({ releaseId }) {
       const release = await load(releaseId);
       const pending = release.pendingApproval;
       if (!pending) return;
-      const item = await store.decideApproval(pending.id, releaseId, 'expired', SYSTEM.id);
-      const decided = item ?? (await store.getApproval(pending.id));
+      // The timeout and a person's click race: whoever decided the approval item first wins.
+      const decided = (await store.decideApproval(pending.id, releaseId, 'expired', SYSTEM.id)) ?? (await store.getApproval(pending.id));
       const status = decided?.status === 'approved' || decided?.status === 'rejected' ? decided.status : 'expired';
       const actor = status === 'expired' || !decided?.decidedBy ? undefined : { id: decided.decidedBy, channel: 'api' as const };
-      await store.update(releaseId, (r) => ({ release: r.pendingApproval?.id === pending.id ? recordApproval(r, status, clock.now(), actor) : r, result: undefined }));
+      await apply(releaseId, (r, now) => recordApproval(r, pending.id, status, now, actor), release);
     },
 
-    async rollback({ releaseId }: TaskInput): Promise<void> {
+    async rollback({ releaseId }) {
       const release = await load(releaseId);
       if (isTerminal(release.phase)) return;
       await driverOf(release).driver.rollback(release);
-      const { release: done } = await store.update(releaseId, (r) => ({ release: isTerminal(r.phase) ? r : markRolledBack(beginRollback(r, r.reason ?? 'rollback', clock.now()), clock.now()), result: undefined }));
+      const done = await apply(releaseId, markRolledBack, release);
       log.info('rolled back', { releaseId, service: done.service, phase: done.phase });
     },
 
-    async finalize({ releaseId }: TaskInput): Promise<void> {
+    async finalize({ releaseId }) {
       const release = await load(releaseId);
       if (release.phase !== Phase.succeeded) {
         if (isTerminal(release.phase)) return;
         // A retry after the driver finalized calls it again: drivers make finalize idempotent.
-        try {
-          await driverOf(release).driver.finalize(release);
-        } catch (error) {
-          if (!(error instanceof TargetFailedError)) throw error;
-          await store.update(releaseId, (r) => ({ release: beginRollback(r, error.message, clock.now()), result: undefined }));
-          return;
-        }
-        const { release: done } = await store.update(releaseId, (r) => ({ release: isTerminal(r.phase) ? r : markFinalized(r, clock.now()), result: undefined }));
+        const finalized = await orRollBack(release, TargetFailedError, () => driverOf(release).driver.finalize(release));
+        if (!finalized) return;
+        const done = await apply(releaseId, markFinalized, release);
         log.info('finalized', { releaseId, service: done.service });
       }
       // Recorded even when a retry finds the release already succeeded.
@@ -165,29 +164,45 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     },
 
     /** The catch-all: whatever failed, put the stable version back and end the release with the reason. */
-    async recover({ releaseId, state }: TaskInput): Promise<{ phase: Release['phase'] }> {
+    async recover({ releaseId, state }) {
       const release = await load(releaseId);
-      const [where, error] = Object.entries(state?.failure ?? {})[0] ?? ['the workflow', undefined];
+      const [where, error] = Object.entries(state.failure ?? {})[0] ?? ['the workflow', undefined];
       const reason = Reasons.unexpected(where, causeOf(error));
       if (isTerminal(release.phase)) {
         await releases.afterTerminal(release);
         return { phase: release.phase };
       }
       const outcome = await restoreStable(driverOf(release).driver, release);
-      const { release: done } = await store.update(releaseId, (r) => ({ release: endAfterFailure(r, reason, outcome, clock.now()), result: undefined }));
+      const done = await apply(releaseId, (r, now) => endAfterFailure(r, reason, outcome, now), release);
       if (done.phase === Phase.succeeded) await store.setStable(done.service, done.artifact.image);
       log.error('release recovered after an unexpected error', { releaseId, service: done.service, phase: done.phase, reason });
       await releases.afterTerminal(done);
       return { phase: done.phase };
     },
-  } satisfies Record<TaskName, (input: TaskInput) => Promise<unknown>>;
+  };
 
-  /** One entry point for every task (the workflow Lambda's handler). */
-  async function run(input: TaskInput): Promise<unknown> {
-    const handler = handlers[input.task];
-    if (!handler) throw new Error(`unknown task "${String(input.task)}"`);
-    return handler(input);
-  }
+  /** One entry point for every task (the workflow Lambda's handler), dispatched on `task`. */
+  const run: TaskRunner = async (input: TaskInput): Promise<TaskOutputs[TaskInput['task']]> => {
+    if (!isTaskName((input as { task?: unknown }).task)) throw new Error(`unknown task "${String((input as { task?: unknown }).task)}"`);
+    switch (input.task) {
+      case 'decide':
+        return handlers.decide(input);
+      case 'deploy':
+        return handlers.deploy(input);
+      case 'shift':
+        return handlers.shift(input);
+      case 'requestApproval':
+        return handlers.requestApproval(input);
+      case 'approvalTimedOut':
+        return handlers.approvalTimedOut(input);
+      case 'rollback':
+        return handlers.rollback(input);
+      case 'finalize':
+        return handlers.finalize(input);
+      case 'recover':
+        return handlers.recover(input);
+    }
+  };
 
   return { ...handlers, run };
 }

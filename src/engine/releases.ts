@@ -166,7 +166,7 @@ export function createReleaseService(deps: EngineDeps) {
       const item = await store.decideApproval(pending.id, id, status, actor.id);
       if (!item) throw new InvalidActionError(`the approval ${pending.id} of release ${id} was already decided`);
       const { release } = await store.update(id, (r) => ({
-        release: r.pendingApproval?.id === pending.id ? recordApproval(r, status, clock.now(), actor, comment) : r,
+        release: recordApproval(r, pending.id, status, clock.now(), actor, comment),
         result: undefined,
       }));
       if (item.taskToken) await workflow.sendTaskSuccess(item.taskToken, { decision: status });

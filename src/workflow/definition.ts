@@ -1,4 +1,5 @@
-import type { TaskName } from '../engine/handlers.js';
+import { Phase } from '../core/phases.js';
+import { ROUTES, State, type StateName, type TaskName } from './protocol.js';
 
 /**
  * The release workflow as one Amazon States Language definition (Standard, JSONPath). The CDK
@@ -21,38 +22,6 @@ export const TRANSIENT_ERRORS = [
 /** A placeholder function ARN for the local engine, which overrides every task by state name. */
 const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:switchyard-workflow';
 
-export const STATE = {
-  decide: 'Decide',
-  route: 'Route',
-  deploy: 'Deploy',
-  shift: 'Shift',
-  wait: 'Wait',
-  prepareApproval: 'PrepareApproval',
-  requestApproval: 'RequestApproval',
-  approvalTimedOut: 'ApprovalTimedOut',
-  rollback: 'Rollback',
-  finalize: 'Finalize',
-  finished: 'Finished',
-  released: 'Released',
-  notReleased: 'NotReleased',
-  unknownAction: 'UnknownAction',
-  recover: 'Recover',
-  recovered: 'Recovered',
-  recoveryFailed: 'RecoveryFailed',
-} as const;
-
-/** Which task each Task state runs (the local engine maps state names to handlers with this). */
-export const STATE_TASKS: Readonly<Record<string, TaskName>> = {
-  [STATE.decide]: 'decide',
-  [STATE.deploy]: 'deploy',
-  [STATE.shift]: 'shift',
-  [STATE.requestApproval]: 'requestApproval',
-  [STATE.approvalTimedOut]: 'approvalTimedOut',
-  [STATE.rollback]: 'rollback',
-  [STATE.finalize]: 'finalize',
-  [STATE.recover]: 'recover',
-};
-
 export interface DefinitionOptions {
   /** ARN of the workflow Lambda (a CDK token in the stack). */
   readonly functionArn?: string;
@@ -63,59 +32,69 @@ export interface DefinitionOptions {
 
 type Json = Record<string, unknown>;
 
+/** A Task state that invokes the workflow function with `{ task, releaseId, ...parameters }`. */
+interface TaskStateOptions {
+  /** The state's name; a caught error lands under it (`$.failure.<state>`), so Recover can say where. */
+  readonly state: StateName;
+  readonly task: TaskName;
+  readonly next: StateName;
+  /** Extra fields of the task's input, as JSONPath parameters (`'action.$': '$.action'`). */
+  readonly parameters?: Json;
+  /** Where the task's result goes; `null` keeps the state input as it was. @default null */
+  readonly resultPath?: string | null;
+  /** @default the definition's taskTimeoutSeconds */
+  readonly timeoutSeconds?: number;
+  /** Attempts after the first, for transient errors. @default 4 */
+  readonly retries?: number;
+}
+
 export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutSeconds = 120, longTaskTimeoutSeconds = 900 }: DefinitionOptions = {}): Json {
   const retry = (attempts = 4): Json[] => [
     { ErrorEquals: [...TRANSIENT_ERRORS], IntervalSeconds: 1, MaxAttempts: attempts, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' },
   ];
-  // The caught error lands under the failing state's name, so Recover can say where it happened.
-  const toRecover = (state: string): Json => ({ ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${state}`, Next: STATE.recover });
-  const task = (state: string, taskName: TaskName, extra: Json, next: string, timeout = taskTimeoutSeconds, attempts = 4): Json => ({
+  const toRecover = (state: StateName): Json => ({ ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${state}`, Next: State.recover });
+  const task = ({ state, task, next, parameters = {}, resultPath = null, timeoutSeconds = taskTimeoutSeconds, retries = 4 }: TaskStateOptions): Json => ({
     Type: 'Task',
     Resource: functionArn,
-    Parameters: { task: taskName, 'releaseId.$': '$.releaseId', ...extra },
-    ResultPath: null,
-    TimeoutSeconds: timeout,
-    Retry: retry(attempts),
+    Parameters: { task, 'releaseId.$': '$.releaseId', ...parameters },
+    ResultPath: resultPath,
+    TimeoutSeconds: timeoutSeconds,
+    Retry: retry(retries),
     Catch: [toRecover(state)],
     Next: next,
   });
-  const route = (type: string, next: string): Json => ({ Variable: '$.action.type', StringEquals: type, Next: next });
+  // One choice per action type, generated from ROUTES: nothing `decide` returns goes unrouted.
+  const routes = Object.entries(ROUTES).map(([type, next]) => ({ Variable: '$.action.type', StringEquals: type, Next: next }));
+  const ended = (variable: string): Json => ({
+    Type: 'Choice',
+    Choices: [{ Variable: variable, StringEquals: Phase.succeeded, Next: State.released }],
+    Default: State.notReleased,
+  });
 
   return {
     Comment: 'Switchyard release: decide -> act / wait / wait for approval -> decide, until the release ends',
-    StartAt: STATE.decide,
+    StartAt: State.decide,
     States: {
-      [STATE.decide]: { ...task(STATE.decide, 'decide', {}, STATE.route), ResultPath: '$.action' },
-      [STATE.route]: {
-        Type: 'Choice',
-        Choices: [
-          route('deploy', STATE.deploy),
-          route('shift', STATE.shift),
-          route('wait', STATE.wait),
-          route('approval', STATE.prepareApproval),
-          route('rollback', STATE.rollback),
-          route('finalize', STATE.finalize),
-          route('done', STATE.finished),
-        ],
-        Default: STATE.unknownAction,
-      },
-      [STATE.deploy]: task(STATE.deploy, 'deploy', {}, STATE.decide, longTaskTimeoutSeconds),
-      [STATE.shift]: task(STATE.shift, 'shift', { 'action.$': '$.action' }, STATE.decide),
-      [STATE.wait]: { Type: 'Wait', TimestampPath: '$.action.until', Next: STATE.decide },
+      // The loop: Decide says what to do next, Route goes there, every branch comes back to Decide.
+      [State.decide]: task({ state: State.decide, task: 'decide', next: State.route, resultPath: '$.action' }),
+      [State.route]: { Type: 'Choice', Choices: routes, Default: State.unknownAction },
+      [State.deploy]: task({ state: State.deploy, task: 'deploy', next: State.decide, timeoutSeconds: longTaskTimeoutSeconds }),
+      [State.shift]: task({ state: State.shift, task: 'shift', next: State.decide, parameters: { 'action.$': '$.action' } }),
+      [State.wait]: { Type: 'Wait', TimestampPath: '$.action.until', Next: State.decide },
       // Step Functions resolves TimeoutSecondsPath against the state input, aws-local-stepfunctions
       // against the effective Parameters; putting the timeout at $.Payload in both makes one path work.
-      [STATE.prepareApproval]: {
+      [State.prepareApproval]: {
         Type: 'Pass',
         Parameters: { 'releaseId.$': '$.releaseId', 'action.$': '$.action', Payload: { 'timeoutSeconds.$': '$.action.timeoutSeconds' } },
-        Next: STATE.requestApproval,
+        Next: State.requestApproval,
       },
-      [STATE.requestApproval]: {
+      [State.requestApproval]: {
         Type: 'Task',
         Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
         Parameters: {
           FunctionName: functionArn,
           Payload: {
-            task: 'requestApproval',
+            task: 'requestApproval' satisfies TaskName,
             'releaseId.$': '$.releaseId',
             'approvalId.$': '$.action.approvalId',
             'timeoutSeconds.$': '$.action.timeoutSeconds',
@@ -125,43 +104,32 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
         TimeoutSecondsPath: '$.Payload.timeoutSeconds',
         ResultPath: null,
         Retry: retry(),
-        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timedOut', Next: STATE.approvalTimedOut }, toRecover(STATE.requestApproval)],
-        Next: STATE.decide,
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timedOut', Next: State.approvalTimedOut }, toRecover(State.requestApproval)],
+        Next: State.decide,
       },
-      [STATE.approvalTimedOut]: task(STATE.approvalTimedOut, 'approvalTimedOut', {}, STATE.decide),
+      [State.approvalTimedOut]: task({ state: State.approvalTimedOut, task: 'approvalTimedOut', next: State.decide }),
       // Rolling back must get through: more attempts before the catch-all takes over.
-      [STATE.rollback]: task(STATE.rollback, 'rollback', {}, STATE.decide, longTaskTimeoutSeconds, 8),
-      [STATE.finalize]: task(STATE.finalize, 'finalize', {}, STATE.decide, longTaskTimeoutSeconds),
-      [STATE.finished]: {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.action.phase', StringEquals: 'succeeded', Next: STATE.released }],
-        Default: STATE.notReleased,
-      },
-      [STATE.released]: { Type: 'Succeed' },
-      [STATE.notReleased]: { Type: 'Fail', Error: 'Switchyard.NotReleased', Cause: 'The release ended without shipping the new version; its timeline says why.' },
-      [STATE.unknownAction]: {
+      [State.rollback]: task({ state: State.rollback, task: 'rollback', next: State.decide, timeoutSeconds: longTaskTimeoutSeconds, retries: 8 }),
+      [State.finalize]: task({ state: State.finalize, task: 'finalize', next: State.decide, timeoutSeconds: longTaskTimeoutSeconds }),
+      // The end: `done` carries the release's final phase.
+      [State.finished]: ended('$.action.phase'),
+      [State.released]: { Type: 'Succeed' },
+      [State.notReleased]: { Type: 'Fail', Error: 'Switchyard.NotReleased', Cause: 'The release ended without shipping the new version; its timeline says why.' },
+      [State.unknownAction]: {
         Type: 'Pass',
         Result: { Error: 'Switchyard.UnknownAction', Cause: 'decide returned an action this workflow does not know' },
-        ResultPath: `$.failure.${STATE.route}`,
-        Next: STATE.recover,
+        ResultPath: `$.failure.${State.route}`,
+        Next: State.recover,
       },
-      [STATE.recover]: {
-        Type: 'Task',
-        Resource: functionArn,
-        Parameters: { task: 'recover', 'releaseId.$': '$.releaseId', 'state.$': '$' },
-        ResultPath: '$.recovered',
-        TimeoutSeconds: longTaskTimeoutSeconds,
+      // The catch-all: whatever failed, Recover restores the stable version and ends the release.
+      [State.recover]: {
+        ...task({ state: State.recover, task: 'recover', next: State.recovered, parameters: { 'state.$': '$' }, resultPath: '$.recovered', timeoutSeconds: longTaskTimeoutSeconds }),
         Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' }],
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recoveryError', Next: STATE.recoveryFailed }],
-        Next: STATE.recovered,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recoveryError', Next: State.recoveryFailed }],
       },
       // The error may have struck after the driver finished the release: then it did ship.
-      [STATE.recovered]: {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.recovered.phase', StringEquals: 'succeeded', Next: STATE.released }],
-        Default: STATE.notReleased,
-      },
-      [STATE.recoveryFailed]: { Type: 'Fail', Error: 'Switchyard.RecoveryFailed', Cause: 'The stable version could not be confirmed restored; check the service and the release timeline.' },
+      [State.recovered]: ended('$.recovered.phase'),
+      [State.recoveryFailed]: { Type: 'Fail', Error: 'Switchyard.RecoveryFailed', Cause: 'The stable version could not be confirmed restored; check the service and the release timeline.' },
     },
   };
 }

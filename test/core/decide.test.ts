@@ -155,8 +155,12 @@ describe('approval rules', () => {
     expect(checkDecision(done, 'rollback', bob, T0)).toMatchObject({ ok: false, code: 'conflict', message: 'release r1 is succeeded; only an active release can be rolled back' });
   });
   it('recording a decision twice changes nothing the second time', () => {
-    const r = recordApproval(pending(), 'approved', T0, bob);
-    expect(recordApproval(r, 'approved', T0, bob)).toBe(r);
+    const waiting = pending();
+    const id = waiting.pendingApproval?.id ?? '';
+    const r = recordApproval(waiting, id, 'approved', T0, bob);
+    expect(r.approvals).toHaveLength(1);
+    expect(recordApproval(r, id, 'approved', T0, bob)).toBe(r);
+    expect(recordApproval(waiting, 'some-older-approval', 'approved', T0, bob)).toBe(waiting);
   });
 });
 

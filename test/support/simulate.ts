@@ -83,7 +83,7 @@ export function simulate(start: Release, script: Script = {}, maxDecisions = 200
       case 'approval': {
         const answer = script.approval?.(approvals++) ?? 'approved';
         if (answer === 'expired') now += action.timeoutSeconds * 1000;
-        r = recordApproval(r, answer, now, answer === 'expired' ? undefined : { id: 'carol', channel: 'slack' });
+        r = recordApproval(r, action.approvalId, answer, now, answer === 'expired' ? undefined : { id: 'carol', channel: 'slack' });
         break;
       }
       case 'rollback':

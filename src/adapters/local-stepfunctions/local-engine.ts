@@ -1,11 +1,10 @@
-import { messageOf } from '../../core/errors.js';
 import './polyfills.js';
 import { ExecutionAbortedError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
-import type { Action } from '../../core/decide.js';
+import { messageOf } from '../../core/errors.js';
 import type { Workflow } from '../../ports/workflow.js';
 import type { VirtualClock } from '../../ports/clock.js';
-import type { TaskInput, WorkflowHandlers } from '../../engine/handlers.js';
-import { buildDefinition, STATE, STATE_TASKS, type DefinitionOptions } from '../../workflow/definition.js';
+import { buildDefinition, type DefinitionOptions } from '../../workflow/definition.js';
+import { CALLBACK_STATE, State, TASK_STATES, type TaskInput, type TaskInputOf, type TaskRunner } from '../../workflow/protocol.js';
 import { silentLog, type Log } from '../../ports/log.js';
 
 export interface LocalEngineOptions {
@@ -48,7 +47,7 @@ export class LocalEngine implements Workflow {
   private readonly callbacks = new Map<string, Callback>();
   /** Task handlers still running; an abort does not stop them, so stop() waits for them. */
   private readonly inflight = new Set<Promise<unknown>>();
-  private handlers: WorkflowHandlers | undefined;
+  private runTask: TaskRunner | undefined;
   private readonly log: Log;
 
   constructor(private readonly options: LocalEngineOptions = {}) {
@@ -57,37 +56,38 @@ export class LocalEngine implements Workflow {
     this.machine = new StateMachine(this.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
   }
 
-  /** Connects the handlers (they need this engine to start queued releases, so they come after it). */
-  bind(handlers: WorkflowHandlers): void {
-    this.handlers = handlers;
+  /** Connects the task handlers (they need this engine to start queued releases, so they come after it). */
+  bind(run: TaskRunner): void {
+    this.runTask = run;
   }
 
   /** Starts one execution per name: a second start with the same name is the same execution. */
   async start(releaseId: string, executionName: string): Promise<void> {
     if (this.executions.has(executionName)) return;
-    const handlers = this.handlers;
-    if (!handlers) throw new Error('LocalEngine.bind(handlers) must be called before start');
+    const runTask = this.runTask;
+    if (!runTask) throw new Error('LocalEngine.bind(run) must be called before start');
     const track = <T>(promise: Promise<T>): Promise<T> => {
       this.inflight.add(promise);
       void promise.finally(() => this.inflight.delete(promise)).catch(() => undefined);
       return promise;
     };
-    const run = (task: TaskInput['task']): LocalHandler => async (input) => {
-      const result = await track(handlers.run({ ...(input as Omit<TaskInput, 'task'>), task }));
-      if (task === 'decide' && this.options.virtualClock) {
-        const action = result as Action;
-        if (action.type === 'wait') this.options.virtualClock.advanceTo(Date.parse(action.until));
+    // The definition's Parameters carry `task`, as they do for the Lambda: the input is the task's input.
+    const run: LocalHandler = async (input) => {
+      const taskInput = input as unknown as TaskInput;
+      const result = await track(runTask(taskInput));
+      if (taskInput.task === 'decide' && this.options.virtualClock && result && 'type' in result && result.type === 'wait') {
+        this.options.virtualClock.advanceTo(Date.parse(result.until));
       }
       return (result ?? {}) as Awaited<ReturnType<LocalHandler>>;
     };
     const overrides: Record<string, LocalHandler> = {};
-    for (const [state, task] of Object.entries(STATE_TASKS)) overrides[state] = run(task);
-    overrides[STATE.requestApproval] = async (input) => {
-      const { Payload } = input as unknown as { Payload: Omit<TaskInput, 'task'> };
+    for (const state of Object.keys(TASK_STATES)) overrides[state] = run;
+    overrides[CALLBACK_STATE] = async (input) => {
+      const { Payload } = input as unknown as { Payload: TaskInputOf<'requestApproval'> };
       // One execution-wide token from the context, made unique per approval.
-      const taskToken = `${Payload.taskToken ?? executionName}/${Payload.approvalId ?? ''}`;
+      const taskToken = `${Payload.taskToken || executionName}/${Payload.approvalId}`;
       const waiting = this.waitForCallback(taskToken);
-      await track(handlers.run({ ...Payload, taskToken, task: 'requestApproval' }));
+      await track(runTask({ ...Payload, taskToken }));
       return (await waiting) as Awaited<ReturnType<LocalHandler>>;
     };
     const retries = this.options.retryIntervalMs;
@@ -96,8 +96,8 @@ export class LocalEngine implements Workflow {
       {
         overrides: {
           taskResourceLocalHandlers: overrides,
-          ...(this.options.virtualClock ? { waitTimeOverrides: { [STATE.wait]: 0 } } : {}),
-          ...(retries !== undefined ? { retryIntervalOverrides: Object.fromEntries(Object.keys(STATE_TASKS).map((s) => [s, retries])) } : {}),
+          ...(this.options.virtualClock ? { waitTimeOverrides: { [State.wait]: 0 } } : {}),
+          ...(retries !== undefined ? { retryIntervalOverrides: Object.fromEntries(Object.keys(TASK_STATES).map((s) => [s, retries])) } : {}),
         },
         context: {
           Execution: { Id: `local:${executionName}`, Name: executionName, Input: { releaseId }, StartTime: new Date().toISOString() },

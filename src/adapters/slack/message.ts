@@ -1,7 +1,7 @@
 import { HUMAN_DECISIONS, offeredDecisions, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
-import type { Release, TimelineEvent } from '../../core/release.js';
+import { DECISION_EVENTS, type Release, type TimelineEvent } from '../../core/release.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */
 export const SLACK_ACTIONS = HUMAN_DECISIONS;
@@ -62,7 +62,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
     const lines = release.gateResults.map((g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Gates*\n${lines.join('\n')}`.slice(0, 3000) } });
   }
-  const decisions = release.timeline.filter((e) => e.actor && ['approved', 'rejected', 'promote_requested', 'rollback_requested', 'cancelled'].includes(e.type));
+  const decisions = release.timeline.filter((e) => e.actor && DECISION_EVENTS.has(e.type));
   if (decisions.length > 0) {
     blocks.push({ type: 'context', elements: decisions.slice(-5).map((e) => ({ type: 'mrkdwn', text: e.actor ? `${e.message} (${who(e.actor)})` : e.message })) });
   }

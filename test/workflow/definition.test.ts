@@ -1,6 +1,8 @@
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { buildDefinition, STATE, STATE_TASKS, TRANSIENT_ERRORS } from '../../src/workflow/definition.js';
+import { ALL_PHASES } from '../../src/core/phases.js';
+import { buildDefinition, TRANSIENT_ERRORS } from '../../src/workflow/definition.js';
+import { ROUTES, State as STATE, TASK_STATES } from '../../src/workflow/protocol.js';
 
 describe('the workflow definition', () => {
   const definition = buildDefinition({ functionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:switchyard-workflow' });
@@ -13,7 +15,7 @@ describe('the workflow definition', () => {
   });
 
   it('every task retries transient errors with backoff and falls back to Recover', () => {
-    for (const state of Object.keys(STATE_TASKS).filter((s) => s !== STATE.recover)) {
+    for (const state of Object.keys(TASK_STATES).filter((s) => s !== STATE.recover)) {
       const s = states[state];
       expect(s?.['Retry']).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' })]);
       expect(s?.['Catch']).toEqual(expect.arrayContaining([{ ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${state}`, Next: STATE.recover }]));
@@ -36,5 +38,25 @@ describe('the workflow definition', () => {
   it('uses the given function ARN for every task', () => {
     const arns = Object.values(states).flatMap((s) => (s['Type'] === 'Task' ? [s['Resource'] === 'arn:aws:states:::lambda:invoke.waitForTaskToken' ? (s['Parameters'] as { FunctionName: string }).FunctionName : s['Resource']] : []));
     expect(new Set(arns)).toEqual(new Set(['arn:aws:lambda:eu-west-1:111122223333:function:switchyard-workflow']));
+  });
+
+  it('routes every action type decide can return to its state, and nothing else', () => {
+    const choices = (states[STATE.route]?.['Choices'] as { Variable: string; StringEquals: string; Next: string }[]).map((c) => [c.StringEquals, c.Next]);
+    expect(Object.fromEntries(choices)).toEqual(ROUTES);
+    expect(choices).toHaveLength(Object.keys(ROUTES).length);
+    for (const [, next] of choices) expect(states[next!]).toBeDefined();
+  });
+
+  it('each task state passes the task the protocol names for it', () => {
+    for (const [state, task] of Object.entries(TASK_STATES)) expect((states[state]?.['Parameters'] as { task: string }).task).toBe(task);
+    expect((states[STATE.requestApproval]?.['Parameters'] as { Payload: { task: string } }).Payload.task).toBe('requestApproval');
+  });
+
+  it('the end states compare with the succeeded phase, a real phase name', () => {
+    for (const state of [STATE.finished, STATE.recovered]) {
+      const [choice] = states[state]?.['Choices'] as { StringEquals: string; Next: string }[];
+      expect(choice).toMatchObject({ StringEquals: 'succeeded', Next: STATE.released });
+      expect(ALL_PHASES).toContain(choice?.StringEquals);
+    }
   });
 });

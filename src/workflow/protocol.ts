@@ -1,0 +1,119 @@
+import type { Action, ActionType } from '../core/decide.js';
+import type { Phase } from '../core/phases.js';
+
+/**
+ * The protocol between the release state machine and the task handlers: the states' names, where
+ * each action of `decide` goes, and what each task receives and returns. The definition
+ * (./definition.ts), the workflow Lambda, the local engine and the handlers all speak it, so a
+ * message that crosses the seam is a type, never a string agreed on by habit.
+ */
+
+export const State = {
+  decide: 'Decide',
+  route: 'Route',
+  deploy: 'Deploy',
+  shift: 'Shift',
+  wait: 'Wait',
+  prepareApproval: 'PrepareApproval',
+  requestApproval: 'RequestApproval',
+  approvalTimedOut: 'ApprovalTimedOut',
+  rollback: 'Rollback',
+  finalize: 'Finalize',
+  finished: 'Finished',
+  released: 'Released',
+  notReleased: 'NotReleased',
+  unknownAction: 'UnknownAction',
+  recover: 'Recover',
+  recovered: 'Recovered',
+  recoveryFailed: 'RecoveryFailed',
+} as const;
+
+export type StateName = (typeof State)[keyof typeof State];
+
+/**
+ * Where the Route state sends each action `decide` returns. Typed as a record over every action
+ * type: a new `Action` variant does not compile until it is routed here (test/workflow/routes.type-test.ts).
+ */
+export const ROUTES = {
+  deploy: State.deploy,
+  shift: State.shift,
+  wait: State.wait,
+  approval: State.prepareApproval,
+  rollback: State.rollback,
+  finalize: State.finalize,
+  done: State.finished,
+} as const satisfies Record<ActionType, StateName>;
+
+/** The action of one type, as the state machine carries it at `$.action`. */
+export type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
+
+/** The error the state machine caught, under the name of the state where it happened. */
+export interface CaughtError {
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+/** What each task receives: one variant per task, told apart by `task`. */
+export type TaskInput =
+  | { readonly task: 'decide'; readonly releaseId: string }
+  | { readonly task: 'deploy'; readonly releaseId: string }
+  | { readonly task: 'shift'; readonly releaseId: string; readonly action: ActionOf<'shift'> }
+  | { readonly task: 'requestApproval'; readonly releaseId: string; readonly approvalId: string; readonly timeoutSeconds: number; readonly taskToken: string }
+  | { readonly task: 'approvalTimedOut'; readonly releaseId: string }
+  | { readonly task: 'rollback'; readonly releaseId: string }
+  | { readonly task: 'finalize'; readonly releaseId: string }
+  | {
+      readonly task: 'recover';
+      readonly releaseId: string;
+      /** The whole execution state: the action being done and the caught error. */
+      readonly state: { readonly action?: Action; readonly failure?: Readonly<Record<string, CaughtError>> };
+    };
+
+export type TaskName = TaskInput['task'];
+export type TaskInputOf<N extends TaskName> = Extract<TaskInput, { task: N }>;
+
+/** What each task returns to the state machine. */
+export interface TaskOutputs {
+  readonly decide: Action;
+  readonly deploy: void;
+  readonly shift: void;
+  readonly requestApproval: void;
+  readonly approvalTimedOut: void;
+  readonly rollback: void;
+  readonly finalize: void;
+  readonly recover: { readonly phase: Phase };
+}
+
+/** One handler per task, each typed by its own input and output. */
+export type TaskHandlers = { readonly [N in TaskName]: (input: TaskInputOf<N>) => Promise<TaskOutputs[N]> };
+
+/** The one entry point the Lambda and the local engine call with whatever the state machine sent. */
+export type TaskRunner = (input: TaskInput) => Promise<TaskOutputs[TaskName]>;
+
+/** The Task states that run a task synchronously (the approval is a callback, below), and which task each runs. */
+export const TASK_STATES = {
+  [State.decide]: 'decide',
+  [State.deploy]: 'deploy',
+  [State.shift]: 'shift',
+  [State.approvalTimedOut]: 'approvalTimedOut',
+  [State.rollback]: 'rollback',
+  [State.finalize]: 'finalize',
+  [State.recover]: 'recover',
+} as const satisfies Partial<Record<StateName, Exclude<TaskName, 'requestApproval'>>>;
+
+export type TaskStateName = keyof typeof TASK_STATES;
+
+/** The callback state: the task stores its token, and the state waits until an approval completes it. */
+export const CALLBACK_STATE = State.requestApproval;
+
+/** What completes the approval callback: the decision, as the API or a timeout made it. */
+export interface ApprovalCallbackOutput {
+  readonly decision: 'approved' | 'rejected' | 'expired' | 'cancelled';
+}
+
+const TASK_NAMES: ReadonlySet<string> = new Set<TaskName>([...Object.values(TASK_STATES), 'requestApproval']);
+
+/** True when `value` names a task of this protocol (the Lambda checks what it was invoked with). */
+export function isTaskName(value: unknown): value is TaskName {
+  return typeof value === 'string' && TASK_NAMES.has(value);
+}
