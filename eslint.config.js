@@ -8,8 +8,52 @@ const PURE_CORE_IMPORTS = [
   { group: ['hono', 'hono/*', '@hono/*'], message: 'The pure core cannot import Hono: HTTP belongs in src/api.' },
   { group: ['@aws-lambda-powertools/*'], message: 'The pure core cannot import Powertools: log in the handler, not in the core.' },
   { group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process', 'os', 'path'], message: 'The pure core does no I/O: pass what it needs in as data.' },
-  { group: ['../adapters/*', '../engine/*', '../api/*', '../config/*', '../ports/*'], message: 'The pure core depends on nothing outside src/core.' },
 ];
+
+/**
+ * The layers of src/ and which may import which (the README's "How it works" shows the same
+ * table). An arrow not listed here fails lint; test/config/lint.test.ts proves each rule on a fixture.
+ */
+export const LAYERS = {
+  core: { may: [], why: 'the pure core depends on nothing outside src/core' },
+  ports: { may: ['core'], why: 'ports are interfaces over the core' },
+  config: { may: ['core'], why: 'config is validated data for the core' },
+  workflow: { may: ['core'], why: 'the workflow protocol and definition speak only the core' },
+  resources: { may: ['core', 'config'], why: 'resource names and shapes are pure facts shared by adapters and the CDK stack' },
+  engine: { may: ['core', 'ports', 'config', 'workflow'], why: 'the engine talks to the world through ports; adapters are wired in src/composition' },
+  adapters: { may: ['core', 'ports', 'config', 'workflow', 'resources'], why: 'an adapter implements a port; it never calls the engine or the API' },
+  api: { may: ['core', 'ports', 'config', 'engine'], why: 'the API calls use cases; adapters are wired in src/composition' },
+  cli: { may: ['core', 'ports', 'config'], why: 'the CLI talks to the API over HTTP' },
+  composition: { may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api'], why: 'composition wires adapters into the engine and the API' },
+  local: { may: ['core', 'ports', 'config', 'engine', 'composition'], why: 'the local demo uses the wired local mode, never an adapter directly' },
+};
+
+const layerPattern = (layer) => `^(\\.\\./)+(src/)?${layer}(/|\\.js$)`;
+
+/** no-restricted-imports patterns for a file in `layer`: every other layer it may not import. */
+function layerRules(layer) {
+  const { may, why } = LAYERS[layer];
+  return Object.keys(LAYERS)
+    .filter((other) => other !== layer && !may.includes(other))
+    .map((other) => ({ regex: layerPattern(other), message: `src/${layer} may not import src/${other}: ${why} (allowed: ${may.join(', ') || 'nothing'}).` }));
+}
+
+/** Adapters do not share code through each other; what two adapters share lives in src/adapters/aws. */
+const CROSS_ADAPTER = { regex: '^\\.\\./(?!aws/)[^./][^/]*/', message: 'An adapter may not import another adapter: put what they share in src/adapters/aws (AWS SDK helpers) or a port.' };
+
+/** Outside src/: the CDK app and the entry points. */
+const OUTSIDE_SRC = {
+  lib: { may: ['core', 'config', 'workflow', 'resources'], why: 'the CDK stack builds resources from config, the workflow definition and resource facts, never from an adapter' },
+  lambdas: { may: ['core', 'ports', 'config', 'workflow', 'engine', 'api', 'composition'], why: 'entry points wire through src/composition and call use cases' },
+  bin: { may: ['core', 'config', 'cli', 'local', 'composition'], why: 'entry points only wire through src/composition' },
+};
+
+function outsideRules(folder) {
+  const { may, why } = OUTSIDE_SRC[folder];
+  return Object.keys(LAYERS)
+    .filter((layer) => !may.includes(layer))
+    .map((layer) => ({ regex: `^\\.\\./src/${layer}/`, message: `${folder}/ may not import src/${layer}: ${why} (allowed: ${may.join(', ')}).` }));
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', '.switchyard/**', 'coverage/**', 'test/fixtures/lint/**'] },
@@ -28,7 +72,7 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: PURE_CORE_IMPORTS }],
+      'no-restricted-imports': ['error', { patterns: [...PURE_CORE_IMPORTS, ...layerRules('core')] }],
       'no-restricted-globals': ['error', { name: 'process', message: 'The pure core reads no process.env: configuration comes in as data.' }],
       'no-restricted-properties': [
         'error',
@@ -39,4 +83,9 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The pure core never reads the clock: take `now` as a parameter.' }],
     },
   },
+  ...Object.keys(LAYERS)
+    .filter((layer) => layer !== 'core' && layer !== 'adapters')
+    .map((layer) => ({ files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: layerRules(layer) }] } })),
+  { files: ['src/adapters/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [...layerRules('adapters'), CROSS_ADAPTER] }] } },
+  ...Object.keys(OUTSIDE_SRC).map((folder) => ({ files: [`${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: outsideRules(folder) }] } })),
 );

@@ -8,7 +8,7 @@
  */
 import { Agent, request } from 'node:http';
 import { resolveConfig } from '../src/config/config.js';
-import { percentile } from '../src/adapters/local/version-metrics.js';
+import { percentile } from '../src/core/percentile.js';
 import { LoadGenerator } from '../src/local/load.js';
 import { startLocalMode } from '../src/composition/local-mode.js';
 import type { Release } from '../src/core/release.js';

@@ -2,8 +2,7 @@ import { handle } from 'hono/aws-lambda';
 import { createApp } from '../src/api/app.js';
 import { apiGatewayAuthenticator } from '../src/api/auth.js';
 import { mountSlackInteractions } from '../src/api/slack.js';
-import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/composition/aws.js';
-import { loadSlackSecrets } from '../src/adapters/secrets-manager/slack-secrets.js';
+import { bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
 import { createLogger } from './logger.js';
 import { systemClock } from '../src/ports/clock.js';
 

@@ -1,6 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { bundledConfig, createAwsRuntime, defaultClients, env } from '../src/composition/aws.js';
-import { loadSlackSecrets } from '../src/adapters/secrets-manager/slack-secrets.js';
+import { bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
 import { awsAdapters, defaultDriverClients } from '../src/composition/aws-drivers.js';
 import type { TaskInput } from '../src/workflow/protocol.js';
 import { createLogger } from './logger.js';

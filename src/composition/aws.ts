@@ -12,6 +12,9 @@ import { withSlack, type SlackSecrets } from './slack.js';
 import type { Log } from '../ports/log.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 
+/** Entry points read the Slack secret through composition, like every other adapter. */
+export { loadSlackSecrets } from '../adapters/secrets-manager/slack-secrets.js';
+
 /** Set at bundle time by the CDK stack (esbuild `define`): the config the stack was deployed with. */
 declare const __SWITCHYARD_CONFIG__: string | undefined;
 

@@ -13,7 +13,7 @@ import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
 import { mountSlackInteractions } from '../api/slack.js';
 import { withSlack } from './slack.js';
-import { FileLog } from '../local/file-log.js';
+import { FileLog } from '../adapters/log/file-log.js';
 import { systemClock } from '../ports/clock.js';
 
 /** The local defaults (a contract: scripts and people rely on them). */

@@ -1,14 +1,12 @@
 import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
 import type { ServiceConfig } from '../config/config.js';
-import type { NotificationState } from '../ports/notifier.js';
+import type { NotificationState, SlackSecrets } from '../ports/notifier.js';
+
+export type { SlackSecrets } from '../ports/notifier.js';
 import type { Store } from '../ports/release-store.js';
 import { notifyingStore } from '../engine/notifying-store.js';
 import type { Log } from '../ports/log.js';
 
-export interface SlackSecrets {
-  readonly signingSecret: string;
-  readonly botToken: string;
-}
 
 /** True when the secrets are real (the stack creates the secret with a placeholder token). */
 export function slackConfigured(secrets: Partial<SlackSecrets> | undefined): secrets is SlackSecrets {

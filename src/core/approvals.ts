@@ -1,12 +1,5 @@
 import type { Actor, Release } from './release.js';
 
-/** The rules people must satisfy to decide for a release. */
-export interface ApprovalRules {
-  /** Who may approve, reject or promote; empty means every authenticated caller. */
-  readonly approvers: readonly string[];
-  /** The person who started a release may not approve or promote it. */
-  readonly fourEyes: boolean;
-}
 
 /** What a person may decide for a release; also the ids of the Slack buttons. */
 export const HUMAN_DECISIONS = ['approve', 'reject', 'promote', 'rollback'] as const;

@@ -7,3 +7,5 @@ export * from './release.js';
 export * from './decide.js';
 export * from './reasons.js';
 export * from './duration.js';
+export * from './percentile.js';
+export * from './errors.js';

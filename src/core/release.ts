@@ -1,4 +1,3 @@
-import type { ApprovalRules } from './approvals.js';
 import type { GateResult, GateSpec } from './gates.js';
 import { Phase, canTransition, isTerminal, transition } from './phases.js';
 import type { Plan, TimeoutAction } from './plan.js';
@@ -56,6 +55,14 @@ export interface Artifact {
   /** The image as given, for example `repo:1.8.2` or `repo@sha256:...`. */
   readonly image: string;
   readonly digest?: string;
+}
+
+/** The rules people must satisfy to decide for a release. */
+export interface ApprovalRules {
+  /** Who may approve, reject or promote; empty means every authenticated caller. */
+  readonly approvers: readonly string[];
+  /** The person who started a release may not approve or promote it. */
+  readonly fourEyes: boolean;
 }
 
 export interface GatePolicy {

@@ -1,6 +1,6 @@
 import type { Release } from '../core/release.js';
 import { isTerminal } from '../core/phases.js';
-import { percentile } from '../adapters/local/version-metrics.js';
+import { percentile } from '../core/percentile.js';
 import { LoadGenerator } from './load.js';
 import type { LocalMode } from '../composition/local-mode.js';
 

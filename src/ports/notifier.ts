@@ -24,3 +24,9 @@ export interface NotificationState {
   /** Moves the posted-events mark from `from` to `to`; false when another writer moved it first. */
   advanceThread(releaseId: string, from: number, to: number): Promise<boolean>;
 }
+
+/** The Slack app's secrets: the signing secret verifies clicks, the bot token posts messages. */
+export interface SlackSecrets {
+  readonly signingSecret: string;
+  readonly botToken: string;
+}

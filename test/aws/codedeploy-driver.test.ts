@@ -12,7 +12,7 @@ import {
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CodeDeployDriver, deploymentConfigFor, pinnedImage } from '../../src/adapters/codedeploy/codedeploy-driver.js';
+import { CodeDeployDriver } from '../../src/adapters/codedeploy/codedeploy-driver.js';
 import { compilePlan, createRelease, type Release } from '../../src/core/index.js';
 import { settings, T0 } from '../support/releases.js';
 import { TargetFailedError, TransientError, PermissionError } from '../../src/core/errors.js';
@@ -197,20 +197,5 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
     cd.on(ContinueDeploymentCommand).resolves({});
     await driver().finalize(deployed());
     expect(cd.commandCalls(ContinueDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-ABC', deploymentWaitType: 'TERMINATION_WAIT' });
-  });
-});
-
-describe('deployment configs and images', () => {
-  it.each([
-    [{ type: 'blue-green', bakeSeconds: 60 }, 'CodeDeployDefault.ECSAllAtOnce'],
-    [{ type: 'canary', steps: [{ percent: 15, bakeSeconds: 600 }], finalBakeSeconds: 0 }, 'Switchyard.ECSCanary15Percent10Minutes'],
-    [{ type: 'linear', stepPercent: 20, intervalSeconds: 120, finalBakeSeconds: 0 }, 'Switchyard.ECSLinear20PercentEvery2Minutes'],
-  ] as const)('%j -> %s', (strategy, name) => {
-    expect(deploymentConfigFor(compilePlan(strategy)).name).toBe(name);
-  });
-
-  it('pins by digest, dropping the tag', () => {
-    expect(pinnedImage(release())).toBe(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api@${DIGEST}`);
-    expect(pinnedImage(release({ artifact: { image: 'localhost:5000/app:2' } }))).toBe('localhost:5000/app:2');
   });
 });

@@ -1,5 +1,5 @@
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-sdk/client-cloudwatch';
-import { resolveLazy, type Lazy } from '../codedeploy/codedeploy-driver.js';
+import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import type { Datapoint, GateSpec, MetricGate, Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';

@@ -1,8 +1,9 @@
-import type { CodeDeployClient, CreateDeploymentConfigCommandInput, DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import type { CodeDeployClient, DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import type { ECSClient, RegisterTaskDefinitionCommandInput, TaskDefinition } from '@aws-sdk/client-ecs';
-import { createHash } from 'node:crypto';
 import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
-import { shiftShape, type Plan } from '../../core/plan.js';
+import type { Plan } from '../../core/plan.js';
+import { appSpecFor, deploymentConfigFor, pinnedImage } from '../../resources/codedeploy.js';
+import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
 import { type TrafficDriver } from '../../ports/traffic-driver.js';
@@ -25,16 +26,9 @@ export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {
 /** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. */
 const READ_ONLY_FIELDS = ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt'] as const;
 
-/** A client, or a function that makes it on first use (so a cold start does not load its SDK). */
-export type Lazy<T> = T | (() => Promise<T>);
-
 /** The SDK modules are imported on first use: the workflow function's cold start skips them. */
 const codedeploySdk = () => import('@aws-sdk/client-codedeploy');
 const ecsSdk = () => import('@aws-sdk/client-ecs');
-
-export async function resolveLazy<T>(value: Lazy<T>): Promise<T> {
-  return typeof value === 'function' ? (value as () => Promise<T>)() : value;
-}
 
 export interface CodeDeployDriverOptions {
   readonly service: string;
@@ -47,38 +41,6 @@ export interface CodeDeployDriverOptions {
   readonly pollMs?: number;
   /** How long one call may wait for CodeDeploy before handing back to the workflow to retry. */
   readonly maxWaitMs?: number;
-}
-
-/** Deterministic names for the traffic configs Switchyard creates, so they are reused. */
-export function deploymentConfigFor(plan: Plan): { name: string; create?: CreateDeploymentConfigCommandInput } {
-  const shape = shiftShape(plan);
-  const n = (x: number) => String(x).replace('.', '_');
-  switch (shape.kind) {
-    case 'all-at-once':
-      return { name: 'CodeDeployDefault.ECSAllAtOnce' };
-    case 'canary': {
-      const minutes = Math.round(shape.intervalSeconds / 60);
-      const name = `Switchyard.ECSCanary${n(shape.percent)}Percent${minutes}Minutes`;
-      return { name, create: { deploymentConfigName: name, computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: shape.percent, canaryInterval: minutes } } } };
-    }
-    case 'linear': {
-      const minutes = Math.round(shape.intervalSeconds / 60);
-      const name = `Switchyard.ECSLinear${n(shape.percent)}PercentEvery${minutes}Minutes`;
-      return { name, create: { deploymentConfigName: name, computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: shape.percent, linearInterval: minutes } } } };
-    }
-    case 'custom':
-      throw new DeployError(`CodeDeploy cannot run this plan: ${shape.reason}`);
-  }
-}
-
-/** `repo:tag@sha256:…` -> `repo@sha256:…`: the task definition pins the exact image. */
-export function pinnedImage(release: Release): string {
-  const { image, digest } = release.artifact;
-  if (!digest) return image;
-  const repo = image.split('@')[0] ?? image;
-  const lastSlash = repo.lastIndexOf('/');
-  const colon = repo.indexOf(':', lastSlash + 1);
-  return `${colon >= 0 ? repo.slice(0, colon) : repo}@${digest}`;
 }
 
 function description(release: Release): string {
@@ -183,10 +145,7 @@ export class CodeDeployDriver implements TrafficDriver {
     if (!deploymentId) {
       const taskDefinitionArn = await this.registerTaskDefinition(release);
       const deploymentConfigName = await this.ensureDeploymentConfig();
-      const content = JSON.stringify({
-        version: 0.0,
-        Resources: [{ TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: taskDefinitionArn, LoadBalancerInfo: { ContainerName: containerName, ContainerPort: containerPort } } } }],
-      });
+      const appSpec = appSpecFor({ taskDefinitionArn, containerName, containerPort });
       const { CreateDeploymentCommand } = await codedeploySdk();
       const codedeploy = await this.cd();
       const created = await this.call('codedeploy:CreateDeployment', this.group, () =>
@@ -197,7 +156,7 @@ export class CodeDeployDriver implements TrafficDriver {
             deploymentConfigName,
             description: description(release),
             autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
-            revision: { revisionType: 'AppSpecContent', appSpecContent: { content, sha256: createHash('sha256').update(content).digest('hex') } },
+            revision: { revisionType: 'AppSpecContent', appSpecContent: appSpec },
           }),
         ),
       );

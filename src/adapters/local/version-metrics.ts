@@ -1,3 +1,4 @@
+import { percentile } from '../../core/percentile.js';
 import type { Datapoint } from '../../core/gates.js';
 
 interface Bucket {
@@ -102,10 +103,4 @@ export function latencyStatistic(values: readonly number[], statistic: string): 
     default:
       return undefined;
   }
-}
-
-export function percentile(sorted: readonly number[], p: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
 }

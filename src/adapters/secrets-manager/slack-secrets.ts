@@ -1,4 +1,4 @@
-import type { SlackSecrets } from '../../composition/slack.js';
+import type { SlackSecrets } from '../../ports/notifier.js';
 
 /**
  * Reads the Slack secret (`{"signingSecret", "botToken"}`) from Secrets Manager once per container.

@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Log } from '../ports/log.js';
+import type { Log } from '../../ports/log.js';
 
 /** JSON-lines log for local mode, so the terminal stays free for progress. */
 export class FileLog implements Log {
