@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLING, defineConfig } from '../lib/switchyard-function.js';
+import { BUNDLING, defineConfig } from '../lib/constructs/switchyard-function.js';
 import { loadConfigWithSource } from '../src/config/load.js';
 
 const { raw } = await loadConfigWithSource('examples/aws/switchyard.config.ts');

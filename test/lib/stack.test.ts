@@ -43,6 +43,18 @@ describe('the CDK stack', () => {
     expect(rendered).toEqual(local);
   });
 
+  it('an upgrade replaces nothing that holds state, a name or a URL: those resources keep their logical ids', () => {
+    const ids = (type: string) => Object.keys(template.findResources(type)).sort();
+    expect(ids('AWS::DynamoDB::Table')).toEqual(['TableCD117FA1']);
+    expect(ids('AWS::SecretsManager::Secret')).toEqual(['SlackSecretEA96F13F']);
+    expect(ids('AWS::StepFunctions::StateMachine')).toEqual(['ReleaseWorkflow89827BAB']);
+    expect(ids('AWS::ApiGatewayV2::Api')).toEqual(['ReleaseApi52D54134']);
+    expect(ids('AWS::ApiGatewayV2::Stage')).toEqual(['ReleaseApiDefaultStageC978AB05']);
+    expect(ids('AWS::SQS::Queue')).toEqual(['EcrTriggerDlq226254FC']);
+    expect(ids('AWS::Events::Rule')).toEqual(['EcrPush32521110']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual(['ApiAccessLogsE9DF007D', 'ApiLogsCD139AD4', 'EcrTriggerLogs65602278', 'StateMachineLogs3CB16D3C', 'WorkflowLogs8B0907C7']);
+  });
+
   it('every function has the house defaults: latest Node runtime, ARM64, tracing, source maps, its own log group', () => {
     const fns = template.findResources('AWS::Lambda::Function');
     expect(Object.keys(fns)).toHaveLength(3);

@@ -1,0 +1,101 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { SwitchyardConfig } from '../../src/config/config.js';
+import { deploymentConfigFor } from '../../src/resources/codedeploy.js';
+import { buildDefinition } from '../../src/workflow/definition.js';
+import { nagString } from './nag.js';
+import { keepLogicalId } from './stable-ids.js';
+import { SwitchyardFunction, type FunctionSettings } from './switchyard-function.js';
+
+export interface ReleaseWorkflowProps extends FunctionSettings {
+  /** The state machine's name, fixed so its ARN is known before it exists (the function needs it). */
+  readonly stateMachineName: string;
+  /** The services whose targets the workflow may move: their permissions are scoped to them. */
+  readonly config: SwitchyardConfig;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The release workflow: a Standard Step Functions state machine running the one definition the
+ * local engine also runs (src/workflow/definition.ts), logging ALL and traced, and the Lambda
+ * that runs its tasks, with least-privilege access to the configured ECS services, CodeDeploy
+ * groups and alarms.
+ */
+export class ReleaseWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly stateMachineArn: string;
+  readonly function: SwitchyardFunction;
+
+  /** The ARN a state machine of this name will have in `scope`'s stack, known before it exists. */
+  static arnFor(scope: Construct, stateMachineName: string): string {
+    return Stack.of(scope).formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
+    super(scope, id);
+    const { stateMachineName, removalPolicy = RemovalPolicy.RETAIN } = props;
+    const stack = Stack.of(this);
+    this.stateMachineArn = ReleaseWorkflow.arnFor(stack, stateMachineName);
+    this.function = new SwitchyardFunction(this, 'Function', {
+      ...props,
+      entry: 'workflow.ts',
+      description: 'Switchyard release workflow tasks',
+      timeout: Duration.minutes(15),
+      wildcardReason: 'ecs:RegisterTaskDefinition, ecs:DescribeTaskDefinition, cloudwatch:GetMetricData and iam:PassRole (conditioned on ecs-tasks) support no resource-level permissions',
+    });
+    keepLogicalId(this.function.logGroup, 'WorkflowLogs8B0907C7');
+    // The workflow starts queued releases, and completes approvals decided before their token was stored.
+    this.function.grantWorkflow(this.stateMachineArn, { callbacks: true });
+
+    const logs = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH, removalPolicy });
+    keepLogicalId(logs, 'StateMachineLogs3CB16D3C');
+    // `Default`: the state machine keeps the logical id (and fixed name) it had as a direct child of the stack.
+    this.stateMachine = new StateMachine(this, 'Default', {
+      stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromString(stack.toJsonString(buildDefinition({ functionArn: this.function.fn.functionArn }))),
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    this.function.fn.grantInvoke(this.stateMachine);
+    Validations.of(this.stateMachine).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray tracing and CloudWatch Logs log delivery (logs:CreateLogDelivery and related) support no resource-level permissions.' });
+    Validations.of(this.stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${this.function.fn.functionArn}:*`)}]`,
+      reason: 'Step Functions may invoke any version of the workflow function it was deployed with (grantInvoke adds the :* form).',
+    });
+    this.grantTargets(props.config);
+  }
+
+  /** Least privilege on the configured ECS services, CodeDeploy groups and alarms. */
+  private grantTargets(config: SwitchyardConfig): void {
+    const targets = config.services.flatMap((s) => (s.target.driver === 'codedeploy' ? [s.target] : []));
+    if (targets.length === 0) return;
+    const stack = Stack.of(this);
+    const fn = this.function.fn;
+    const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) => stack.formatArn({ service, resource, resourceName, arnFormat });
+    const add = (actions: string[], resources: string[], conditions?: Record<string, Record<string, string>>) =>
+      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources, ...(conditions ? { conditions } : {}) }));
+    add(['ecs:DescribeServices'], targets.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`)));
+    // Task definitions have no resource-level permissions for these two calls.
+    add(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
+    add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
+    add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    const groups = targets.map((t) => arn('codedeploy', 'deploymentgroup', `${t.application}/${t.deploymentGroup}`, ArnFormat.COLON_RESOURCE_NAME));
+    add(['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment', 'codedeploy:ContinueDeployment', 'codedeploy:ListDeployments', 'codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'], groups);
+    add(['codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision'], targets.map((t) => arn('codedeploy', 'application', t.application, ArnFormat.COLON_RESOURCE_NAME)));
+    // The exact traffic configs each service's plan needs (Switchyard.* ones are created on first use).
+    const configs = [...new Set(config.services.flatMap((s) => (s.target.driver === 'codedeploy' ? [deploymentConfigFor(s.plan).name] : [])))];
+    add(['codedeploy:CreateDeploymentConfig', 'codedeploy:GetDeploymentConfig'], configs.map((name) => arn('codedeploy', 'deploymentconfig', name, ArnFormat.COLON_RESOURCE_NAME)));
+    const alarms = [...new Set(config.services.flatMap((s) => s.settings.gates.flatMap((g) => (g.kind === 'alarm' && s.target.driver === 'codedeploy' ? [g.name] : []))))];
+    if (alarms.length > 0) add(['cloudwatch:DescribeAlarms'], alarms.map((a) => arn('cloudwatch', 'alarm', a, ArnFormat.COLON_RESOURCE_NAME)));
+    add(['cloudwatch:GetMetricData'], ['*']);
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'task-definition', '*'))}]`,
+      reason: 'Tags are carried over to the task definition revision registered at release time, whose ARN is not known in advance; limited to RegisterTaskDefinition by condition.',
+    });
+  }
+}

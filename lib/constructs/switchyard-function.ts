@@ -1,0 +1,116 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { nagString } from './nag.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** esbuild options of every Switchyard bundle (also used by `npm run bench:bundles`). */
+export const BUNDLING = {
+  format: 'esm',
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  // ESM bundles still meet CommonJS dependencies that call require().
+  banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
+  // The Lambda Node.js runtime ships AWS SDK v3; bundling it again would only add weight.
+  externalModules: ['@aws-sdk/*'],
+} as const;
+
+/** The config compiled into a bundle, as esbuild `define` wants it. */
+export function defineConfig(config: unknown): Record<string, string> {
+  return { __SWITCHYARD_CONFIG__: JSON.stringify(JSON.stringify(config)) };
+}
+
+/** What every Switchyard function shares: the config compiled in, the environment, the store and Slack. */
+export interface FunctionSettings {
+  /** The raw config, compiled into the bundle (esbuild `define`). */
+  readonly rawConfig: unknown;
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** The release store; every function reads and writes it. */
+  readonly table: ITable;
+  /** The Slack app's secret, read by every function when Slack is configured. @default no Slack */
+  readonly slackSecret?: ISecret;
+}
+
+export interface SwitchyardFunctionProps extends FunctionSettings {
+  /** Entry file under lambdas/, for example `workflow.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Why this function's role needs `Resource: *` beyond X-Ray (cdk-nag acknowledgement). @default X-Ray only */
+  readonly wildcardReason?: string;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * Every Switchyard Lambda with one set of house defaults: the latest Node.js runtime, ARM64,
+ * bundled by the local esbuild as minified ESM with source maps, an explicit log group with
+ * retention, X-Ray tracing, the config compiled in, read-write access to the store and read access
+ * to the Slack secret; the cdk-nag findings those bring are acknowledged here, beside them.
+ */
+export class SwitchyardFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: SwitchyardFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(ROOT, 'lambdas', props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        ...BUNDLING,
+        format: OutputFormat.ESM,
+        mainFields: [...BUNDLING.mainFields],
+        externalModules: [...BUNDLING.externalModules],
+        define: defineConfig(props.rawConfig),
+        forceDockerBundling: false,
+      },
+    });
+    props.table.grantReadWriteData(this.fn);
+    props.slackSecret?.grantRead(this.fn);
+    const stack = Stack.of(this);
+    const basicRole = ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn;
+    Validations.of(this.fn).acknowledge({ id: `AwsSolutions-IAM4[Policy::${nagString(stack, basicRole)}]`, reason: 'AWSLambdaBasicExecutionRole only allows writing to the function’s own log group.' });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions${props.wildcardReason ? `; ${props.wildcardReason}` : ''}.`,
+    });
+    Validations.of(this.fn).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${props.table.tableArn}/index/*`)}]`, reason: 'The store queries the table’s own two indexes (byService, byTime).' });
+  }
+
+  /** Lets the function start executions of, and complete callbacks of, the release state machine. */
+  grantWorkflow(stateMachineArn: string, { callbacks }: { callbacks: boolean }): void {
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
+    // By the known ARN, not the state machine's token, which would make a dependency cycle.
+    if (callbacks) this.fn.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [stateMachineArn] }));
+  }
+}
