@@ -7,6 +7,7 @@ import type { Release } from '../../src/core/release.js';
 import type { Store } from '../../src/ports/release-store.js';
 import type { DefinitionOptions } from '../../src/workflow/definition.js';
 import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
+import { releaseFinished, releaseUntil } from './poll.js';
 
 export const gate = { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 } as const;
 
@@ -51,15 +52,7 @@ export async function startHarness(
   const metrics = new ScriptedMetrics();
   const clock = new VirtualClock();
   const runtime = createLocalRuntime({ services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1, ...(definition ? { definition } : {}) });
-  const until = async (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000): Promise<Release> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const r = await store.get(id);
-      if (r && predicate(r)) return r;
-      if (Date.now() > deadline) throw new Error(`release ${id} never reached the expected state; it is ${r?.phase}: ${JSON.stringify(r?.timeline.at(-1))}`);
-      await new Promise((res) => setTimeout(res, 5));
-    }
-  };
+  const until = (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000) => releaseUntil(store, id, predicate, { timeoutMs });
   return {
     ...runtime,
     dynamo: db,
@@ -69,13 +62,7 @@ export async function startHarness(
     clock,
     services: config.services,
     until,
-    async finish(id) {
-      const release = await until(id, () => runtime.engine.executionOf(id) !== undefined);
-      await runtime.engine.executionOf(release.id)?.done;
-      const done = await store.get(id);
-      if (!done) throw new Error(`release ${id} vanished`);
-      return done;
-    },
+    finish: (id) => releaseFinished(store, runtime.engine, id),
     async close() {
       await runtime.engine.stop();
       if (!dynamo) await db.close();

@@ -1,8 +1,8 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/adapters/local/processes.js';
-import { WeightedProxy } from '../../src/adapters/local/proxy.js';
+import { freePort } from '../../../src/adapters/local/processes.js';
+import { WeightedProxy } from '../../../src/adapters/local/proxy.js';
 
 const servers: Server[] = [];
 let proxy: WeightedProxy | undefined;

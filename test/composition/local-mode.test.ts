@@ -8,6 +8,7 @@ import { resolveConfig } from '../../src/config/config.js';
 import { freePort } from '../../src/adapters/local/processes.js';
 import { LoadGenerator } from '../../src/local/load.js';
 import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
+import { eventually, releaseUntil } from '../support/poll.js';
 import type { Release } from '../../src/core/release.js';
 
 const DEMO = ['node', 'examples/demo-service/server.mjs'];
@@ -44,15 +45,7 @@ async function start(service: Record<string, unknown> = demoService()) {
   return { mode, target, load };
 }
 
-async function until(m: LocalMode, id: string, predicate: (r: Release) => boolean, timeoutMs = 20_000): Promise<Release> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await m.runtime.deps.store.get(id);
-    if (r && predicate(r)) return r;
-    if (Date.now() > deadline) throw new Error(`release ${id} is ${r?.phase}, expected otherwise`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
+const until = (m: LocalMode, id: string, predicate: (r: Release) => boolean, timeoutMs = 20_000) => releaseUntil(m.runtime.deps.store, id, predicate, { timeoutMs, intervalMs: 50 });
 const ended = (r: Release) => ['succeeded', 'rolled_back', 'failed', 'cancelled'].includes(r.phase);
 
 describe('local mode, end to end (real processes, real HTTP)', () => {
@@ -165,8 +158,7 @@ describe('the switchyard command', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 20_000;
-    while (!out.includes('Ready.') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => out, (text) => text.includes('Ready.') || child.exitCode !== null, { timeoutMs: 20_000, intervalMs: 100 }).catch(() => undefined);
     expect(out).toContain('Ready.');
     const running = () => execSync('ps -eo args').toString().split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
     expect(running()).toHaveLength(2);

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import { createApp } from '../../src/api/app.js';
@@ -7,67 +5,11 @@ import { bearerAuthenticator } from '../../src/api/auth.js';
 import { mountSlackInteractions } from '../../src/api/slack.js';
 import { withSlack } from '../../src/composition/slack.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
-import { signedSlackRequest, slackClick } from '../support/slack.js';
+import { signedSlackRequest, slackClick, SlackStandIn } from '../support/slack.js';
 import { silentLog } from '../../src/ports/log.js';
 
 const SECRET = 'slack-signing-secret';
 const TOKEN = 'xoxb-test-token';
-
-interface Call {
-  method: string;
-  args: Record<string, string>;
-}
-
-/** A stand-in for Slack's Web API (and response_url) that records every call. */
-class SlackStandIn {
-  calls: Call[] = [];
-  ephemeral: { text: string }[] = [];
-  /** Answer the next N calls with 429 (Retry-After: 1) or 500. */
-  failNext: { status: 429 | 500; count: number } | undefined;
-  private server: Server;
-  private n = 0;
-  url = '';
-  constructor() {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        if (req.url === '/response') {
-          this.ephemeral.push(JSON.parse(body) as { text: string });
-          res.end('ok');
-          return;
-        }
-        if (this.failNext && this.failNext.count > 0) {
-          this.failNext.count--;
-          res.writeHead(this.failNext.status, this.failNext.status === 429 ? { 'retry-after': '1', 'content-type': 'application/json' } : { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok: false, error: this.failNext.status === 429 ? 'ratelimited' : 'internal_error' }));
-          return;
-        }
-        const method = (req.url ?? '').replace(/^\/api\//, '');
-        const args = Object.fromEntries(new URLSearchParams(body)) as Record<string, string>;
-        this.calls.push({ method, args: { ...args, auth: req.headers.authorization ?? '' } });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ok: true, channel: args['channel'] ?? 'C0SLACK', ts: args['ts'] ?? `1700000000.${String(++this.n).padStart(6, '0')}` }));
-      });
-    });
-  }
-  async start() {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  close() {
-    return new Promise((r) => this.server.close(r));
-  }
-  top() {
-    return this.calls.filter((c) => c.method === 'chat.postMessage' && !c.args['thread_ts']);
-  }
-  updates() {
-    return this.calls.filter((c) => c.method === 'chat.update');
-  }
-  replies() {
-    return this.calls.filter((c) => c.method === 'chat.postMessage' && c.args['thread_ts']);
-  }
-}
 
 let h: Harness | undefined;
 let slack: SlackStandIn | undefined;

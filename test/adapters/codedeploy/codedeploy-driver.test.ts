@@ -12,10 +12,10 @@ import {
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CodeDeployDriver } from '../../src/adapters/codedeploy/codedeploy-driver.js';
-import { compilePlan, createRelease, type Release } from '../../src/core/index.js';
-import { settings, T0 } from '../support/releases.js';
-import { TargetFailedError, TransientError, PermissionError } from '../../src/core/errors.js';
+import { CodeDeployDriver } from '../../../src/adapters/codedeploy/codedeploy-driver.js';
+import { compilePlan, createRelease, type Release } from '../../../src/core/index.js';
+import { settings, T0 } from '../../support/releases.js';
+import { TargetFailedError, TransientError, PermissionError } from '../../../src/core/errors.js';
 
 const ecs = mockClient(ECSClient);
 const cd = mockClient(CodeDeployClient);

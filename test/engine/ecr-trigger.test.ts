@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { handleEcrEvent, tagMatches } from '../../src/engine/ecr-trigger.js';
+import { resolveConfig } from '../../src/config/config.js';
+import type { CodeDeployTarget } from '../../src/config/schema.js';
+import type { ReleaseService } from '../../src/engine/releases.js';
+import { silentLog } from '../../src/ports/log.js';
+
+
+const target: CodeDeployTarget = {
+  driver: 'codedeploy',
+  cluster: 'prod',
+  service: 'api',
+  application: 'a',
+  deploymentGroup: 'g',
+  containerName: 'app',
+  containerPort: 80,
+  targetGroups: [
+    { targetGroup: 'targetgroup/api-blue/111', loadBalancer: 'app/prod/999' },
+    { targetGroup: 'targetgroup/api-green/222', loadBalancer: 'app/prod/999' },
+  ],
+};
+
+describe('ECR trigger', () => {
+  const fixture = JSON.parse(readFileSync('test/fixtures/ecr-push-event.json', 'utf8')) as { detail: Record<string, unknown> };
+  const config = resolveConfig({
+    services: [
+      { name: 'web', target: { ...target, service: 'web' }, trigger: { repository: 'my-repository-name', tagPattern: 'lat*' }, strategy: { type: 'blue-green' } },
+      { name: 'worker', target: { ...target, service: 'worker' }, trigger: { repository: 'my-repository-name' }, strategy: { type: 'blue-green' } },
+      { name: 'other', target: { ...target, service: 'other' }, trigger: { repository: 'other-repo', tagPattern: 'v*' }, strategy: { type: 'blue-green' } },
+    ],
+  });
+  const releases = () => {
+    const startRelease = vi.fn(async (input: { service: string }) => ({ release: { id: `r-${input.service}` }, created: true }));
+    return { startRelease, service: { startRelease } as unknown as ReleaseService };
+  };
+
+  it('the documented push starts one release per matching service, pinned by digest, deduplicated on the digest', async () => {
+    const r = releases();
+    const out = await handleEcrEvent(fixture, { services: config.services, releases: r.service, log: silentLog });
+    expect(out).toEqual({ outcome: 'started', releases: [{ service: 'web', releaseId: 'r-web', created: true }, { service: 'worker', releaseId: 'r-worker', created: true }] });
+    expect(r.startRelease.mock.calls[0]?.[0]).toEqual({
+      service: 'web',
+      image: '123456789012.dkr.ecr.us-west-2.amazonaws.com/my-repository-name:latest@sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
+      actor: { id: 'ecr:my-repository-name', channel: 'ecr' },
+      idempotencyKey: 'ecr:web:sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
+    });
+  });
+
+  it('without image-tag only services with the * pattern start', async () => {
+    const r = releases();
+    const { 'image-tag': _tag, ...detail } = fixture.detail;
+    const out = await handleEcrEvent({ ...fixture, detail }, { services: config.services, releases: r.service, log: silentLog });
+    expect(out).toMatchObject({ outcome: 'started', releases: [{ service: 'worker' }] });
+  });
+
+  it.each([
+    ['a FAILURE result', { ...fixture, detail: { ...fixture.detail, result: 'FAILURE' } }, 'ignored', 'PUSH FAILURE of my-repository-name is not a successful push'],
+    ['an unknown repository', { ...fixture, detail: { ...fixture.detail, 'repository-name': 'unknown' } }, 'ignored', 'no service is triggered by unknown:latest'],
+    ['a tag outside the pattern', { ...fixture, detail: { ...fixture.detail, 'repository-name': 'other-repo', 'image-tag': 'latest' } }, 'ignored', 'no service is triggered by other-repo:latest'],
+    ['garbage', { hello: 'world' }, 'invalid', 'not an ECR image action event'],
+    ['a bad digest', { ...fixture, detail: { ...fixture.detail, 'image-digest': 'sha256:xyz' } }, 'invalid', 'detail.image-digest'],
+    ['null', null, 'invalid', 'not an ECR image action event'],
+  ])('%s starts nothing and does not throw', async (_name, event, outcome, reason) => {
+    const r = releases();
+    const out = await handleEcrEvent(event, { services: config.services, releases: r.service, log: silentLog });
+    expect(out.outcome).toBe(outcome);
+    expect('reason' in out ? out.reason : '').toContain(reason);
+    expect(r.startRelease).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['*', undefined, true],
+    ['v*', 'v1.2.3', true],
+    ['v*', 'latest', false],
+    ['release-*-prod', 'release-42-prod', true],
+    ['1.0.0', '1.0.0', true],
+    ['1.0.0', '1x0x0', false],
+  ] as const)('tag pattern %s vs %s -> %s', (pattern, tag, matches) => {
+    expect(tagMatches(pattern, tag)).toBe(matches);
+  });
+});

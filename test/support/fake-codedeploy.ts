@@ -1,0 +1,120 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  ContinueDeploymentCommand,
+  CreateDeploymentCommand,
+  CreateDeploymentConfigCommand,
+  GetDeploymentCommand,
+  ListDeploymentTargetsCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+  type CreateDeploymentCommandInput,
+  type CreateDeploymentConfigCommandInput,
+} from '@aws-sdk/client-codedeploy';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { VirtualClock } from '../../src/ports/clock.js';
+
+/** A CodeDeploy that plays ECS blue/green deployments forward on the virtual clock. */
+export class FakeCodeDeploy {
+  configs = new Map<string, { percent: number; minutes: number }>([['CodeDeployDefault.ECSAllAtOnce', { percent: 100, minutes: 0 }]]);
+  deployments = new Map<string, { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }>();
+  log: string[] = [];
+  private n = 0;
+  constructor(private readonly clock: VirtualClock) {}
+
+  private advance(id: string) {
+    const d = this.deployments.get(id);
+    if (!d) throw Object.assign(new Error('no such deployment'), { name: 'DeploymentDoesNotExistException' });
+    if (d.status === 'Created') d.status = 'Ready'; // green installed; waiting in READY_WAIT
+    if (d.status === 'InProgress' && d.shiftStart !== undefined) {
+      const { percent, minutes } = this.configs.get(d.config) ?? { percent: 100, minutes: 0 };
+      d.green = this.clock.now() - d.shiftStart >= minutes * 60_000 ? 100 : percent;
+    }
+    return d;
+  }
+  createConfig(input: CreateDeploymentConfigCommandInput) {
+    const name = input.deploymentConfigName ?? '';
+    if (this.configs.has(name)) throw Object.assign(new Error('exists'), { name: 'DeploymentConfigAlreadyExistsException' });
+    const canary = input.trafficRoutingConfig?.timeBasedCanary;
+    this.configs.set(name, { percent: canary?.canaryPercentage ?? 100, minutes: canary?.canaryInterval ?? 0 });
+    this.log.push(`CreateDeploymentConfig ${name}`);
+    return {};
+  }
+  create(input: CreateDeploymentCommandInput) {
+    const id = `d-${++this.n}`;
+    this.deployments.set(id, { status: 'Created', config: input.deploymentConfigName ?? '', description: input.description ?? '', green: 0 });
+    this.log.push(`CreateDeployment ${id}`);
+    return { deploymentId: id };
+  }
+  /** ListDeployments: the group's deployments in the given statuses (all when none given), newest first. */
+  list(statuses: readonly string[] | undefined) {
+    for (const id of this.deployments.keys()) this.advance(id);
+    const ids = [...this.deployments.entries()].filter(([, d]) => !statuses || statuses.length === 0 || statuses.includes(d.status)).map(([id]) => id);
+    return { deployments: ids.reverse() };
+  }
+  get(id: string) {
+    const d = this.advance(id);
+    return { deploymentInfo: { deploymentId: id, status: d.status as never, description: d.description, ...(d.error ? { errorInformation: d.error as never } : {}) } };
+  }
+  targets(id: string) {
+    const d = this.advance(id);
+    return {
+      deploymentTargets: [
+        {
+          ecsTarget: {
+            targetId: 'prod:api',
+            lifecycleEvents: [{ lifecycleEventName: 'Install', status: 'Succeeded' as const }],
+            taskSetsInfo: [
+              { taskSetLabel: 'Blue' as const, trafficWeight: 100 - d.green, targetGroup: { name: 'api-blue' } },
+              { taskSetLabel: 'Green' as const, trafficWeight: d.green, targetGroup: { name: 'api-green' } },
+            ],
+          },
+        },
+      ],
+    };
+  }
+  continue(id: string, wait: string) {
+    const d = this.advance(id);
+    this.log.push(`ContinueDeployment ${wait}`);
+    if (wait === 'READY_WAIT') {
+      d.status = 'InProgress';
+      d.shiftStart = this.clock.now();
+      this.advance(id);
+    } else if (d.green === 100) d.status = 'Succeeded';
+    return {};
+  }
+  stop(id: string) {
+    const d = this.advance(id);
+    this.log.push('StopDeployment');
+    d.status = 'Stopped';
+    d.green = 0;
+    d.error = { code: 'MANUAL_STOP', message: 'stopped by Switchyard' };
+    return { status: 'Succeeded' as const };
+  }
+}
+
+
+/** The SDK mocks (one per client class and test file): tests pass `mocks.ecs` etc. as the drivers' clients. */
+export const mocks = { ecs: mockClient(ECSClient), cd: mockClient(CodeDeployClient), cw: mockClient(CloudWatchClient) };
+
+/** Answers the SDK mocks from the fake: ECS's task definitions, CodeDeploy's deployments, the alarm's state. */
+export function installFakeAws(fake: FakeCodeDeploy, alarmState: () => 'OK' | 'ALARM' = () => 'OK'): void {
+  const { ecs, cd, cw } = mocks;
+  ecs.reset();
+  cd.reset();
+  cw.reset();
+  ecs.on(DescribeServicesCommand).resolves({ services: [{ taskDefinition: 'arn:aws:ecs:eu-west-1:1:task-definition/api:1' }] });
+  ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { family: 'api', containerDefinitions: [{ name: 'app', image: 'api:1' }] } });
+  ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: 'arn:aws:ecs:eu-west-1:1:task-definition/api:2' } });
+  cd.on(ListDeploymentsCommand).callsFake((i) => fake.list(i.includeOnlyStatuses));
+  cd.on(CreateDeploymentConfigCommand).callsFake((i) => fake.createConfig(i));
+  cd.on(CreateDeploymentCommand).callsFake((i) => fake.create(i));
+  cd.on(GetDeploymentCommand).callsFake((i) => fake.get(i.deploymentId));
+  cd.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['prod:api'] });
+  cd.on(BatchGetDeploymentTargetsCommand).callsFake((i) => fake.targets(i.deploymentId));
+  cd.on(ContinueDeploymentCommand).callsFake((i) => fake.continue(i.deploymentId, i.deploymentWaitType));
+  cd.on(StopDeploymentCommand).callsFake((i) => fake.stop(i.deploymentId));
+  cw.on(DescribeAlarmsCommand).callsFake(() => ({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState(), StateReason: alarmState() === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }] }));
+}
