@@ -4,7 +4,10 @@ import tseslint from 'typescript-eslint';
 
 /** The pure core decides; it never talks to AWS, HTTP, logs, the environment or the clock. */
 const PURE_CORE_IMPORTS = [
-  { group: ['@aws-sdk/*', 'aws-sdk', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'The pure core cannot import the AWS SDK or CDK: put the call in an adapter behind a port (src/ports).' },
+  {
+    group: ['@aws-sdk/*', 'aws-sdk', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+    message: 'The pure core cannot import the AWS SDK or CDK: put the call in an adapter behind a port (src/ports).',
+  },
   { group: ['hono', 'hono/*', '@hono/*'], message: 'The pure core cannot import Hono: HTTP belongs in src/api.' },
   { group: ['@aws-lambda-powertools/*'], message: 'The pure core cannot import Powertools: log in the handler, not in the core.' },
   { group: ['node:*', 'fs', 'http', 'https', 'net', 'child_process', 'os', 'path'], message: 'The pure core does no I/O: pass what it needs in as data.' },
@@ -24,7 +27,10 @@ export const LAYERS = {
   adapters: { may: ['core', 'ports', 'config', 'workflow', 'resources'], why: 'an adapter implements a port; it never calls the engine or the API' },
   api: { may: ['core', 'ports', 'config', 'engine'], why: 'the API calls use cases; adapters are wired in src/composition' },
   cli: { may: ['core', 'ports', 'config'], why: 'the CLI talks to the API over HTTP' },
-  composition: { may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api'], why: 'composition wires adapters into the engine and the API' },
+  composition: {
+    may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api'],
+    why: 'composition wires adapters into the engine and the API',
+  },
   local: { may: ['core', 'ports', 'config', 'engine', 'composition'], why: 'the local demo uses the wired local mode, never an adapter directly' },
 };
 
@@ -39,12 +45,21 @@ function layerRules(layer) {
 }
 
 /** Adapters do not share code through each other; what two adapters share lives in src/adapters/aws. */
-const CROSS_ADAPTER = { regex: '^\\.\\./(?!aws/)[^./][^/]*/', message: 'An adapter may not import another adapter: put what they share in src/adapters/aws (AWS SDK helpers) or a port.' };
+const CROSS_ADAPTER = {
+  regex: '^\\.\\./(?!aws/)[^./][^/]*/',
+  message: 'An adapter may not import another adapter: put what they share in src/adapters/aws (AWS SDK helpers) or a port.',
+};
 
 /** Outside src/: the CDK app and the entry points. */
 const OUTSIDE_SRC = {
-  lib: { may: ['core', 'config', 'workflow', 'resources'], why: 'the CDK stack builds resources from config, the workflow definition and resource facts, never from an adapter' },
-  lambdas: { may: ['core', 'ports', 'config', 'workflow', 'engine', 'api', 'composition'], why: 'entry points wire through src/composition and call use cases' },
+  lib: {
+    may: ['core', 'config', 'workflow', 'resources'],
+    why: 'the CDK stack builds resources from config, the workflow definition and resource facts, never from an adapter',
+  },
+  lambdas: {
+    may: ['core', 'ports', 'config', 'workflow', 'engine', 'api', 'composition'],
+    why: 'entry points wire through src/composition and call use cases',
+  },
   bin: { may: ['core', 'config', 'cli', 'local', 'composition'], why: 'entry points only wire through src/composition' },
 };
 
@@ -80,12 +95,18 @@ export default tseslint.config(
         { object: 'Date', property: 'now', message: 'The pure core never reads the clock: take `now` as a parameter.' },
         { object: 'Math', property: 'random', message: 'The pure core is deterministic: take randomness (ids) as input.' },
       ],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The pure core never reads the clock: take `now` as a parameter.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The pure core never reads the clock: take `now` as a parameter.' },
+      ],
     },
   },
   ...Object.keys(LAYERS)
     .filter((layer) => layer !== 'core' && layer !== 'adapters')
     .map((layer) => ({ files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: layerRules(layer) }] } })),
   { files: ['src/adapters/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [...layerRules('adapters'), CROSS_ADAPTER] }] } },
-  ...Object.keys(OUTSIDE_SRC).map((folder) => ({ files: [`${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: outsideRules(folder) }] } })),
+  ...Object.keys(OUTSIDE_SRC).map((folder) => ({
+    files: [`${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: outsideRules(folder) }] },
+  })),
 );

@@ -30,7 +30,9 @@ export default defineConfig({
       strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
       gates: {
         alarms: ['checkout-api-5xx'],
-        metrics: [{ name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', minSamples: 50 }],
+        metrics: [
+          { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', minSamples: 50 },
+        ],
       },
       approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF'], timeout: '2h' },
       notifications: { slack: { channel: 'C0123456789' } },

@@ -37,13 +37,25 @@ for (const name of ['workflow', 'api', 'ecr-trigger']) {
   const size = statSync(outfile).size;
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const ms = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(`./${outfile}`)}); console.log(performance.now() - t);`], {
-      env: { ...process.env, TABLE_NAME: 'switchyard', STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release', AWS_REGION: 'eu-west-1', NODE_NO_WARNINGS: '1' },
-      encoding: 'utf8',
-    });
+    const ms = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(`./${outfile}`)}); console.log(performance.now() - t);`],
+      {
+        env: {
+          ...process.env,
+          TABLE_NAME: 'switchyard',
+          STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
+          AWS_REGION: 'eu-west-1',
+          NODE_NO_WARNINGS: '1',
+        },
+        encoding: 'utf8',
+      },
+    );
     times.push(Number(ms.trim().split('\n').at(-1)));
   }
   times.sort((a, b) => a - b);
-  console.log(`${name.padEnd(15)} ${`${(size / 1024).toFixed(0)} KB`.padEnd(17)} ${times[Math.floor(RUNS / 2)]?.toFixed(0)} ms (${times[0]?.toFixed(0)}-${times.at(-1)?.toFixed(0)})`);
+  console.log(
+    `${name.padEnd(15)} ${`${(size / 1024).toFixed(0)} KB`.padEnd(17)} ${times[Math.floor(RUNS / 2)]?.toFixed(0)} ms (${times[0]?.toFixed(0)}-${times.at(-1)?.toFixed(0)})`,
+  );
 }
 console.log('\ngoal: under 500 KB and 150 ms each');

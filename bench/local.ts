@@ -19,10 +19,28 @@ const config = resolveConfig({
   services: [
     {
       name: 'demo',
-      target: { driver: 'local', command: ['node', 'examples/demo-service/server.mjs'], replicas: 2, port: 8080, testPort: 8081, readiness: { interval: 0 }, drainTimeout: '5s', env: { STARTUP_MS: '100' } },
-      strategy: { type: 'canary', steps: [{ percent: 10, bake: '4s' }, { percent: 50, bake: '4s' }], finalBake: '3s' },
+      target: {
+        driver: 'local',
+        command: ['node', 'examples/demo-service/server.mjs'],
+        replicas: 2,
+        port: 8080,
+        testPort: 8081,
+        readiness: { interval: 0 },
+        drainTimeout: '5s',
+        env: { STARTUP_MS: '100' },
+      },
+      strategy: {
+        type: 'canary',
+        steps: [
+          { percent: 10, bake: '4s' },
+          { percent: 50, bake: '4s' },
+        ],
+        finalBake: '3s',
+      },
       gates: {
-        metrics: [{ name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '2s', minSamples: 5 }],
+        metrics: [
+          { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '2s', minSamples: 5 },
+        ],
         checkInterval: `${CHECK_INTERVAL_S}s`,
       },
     },
@@ -83,7 +101,9 @@ async function underLoad(label: string, run: () => Promise<Release>): Promise<vo
   await new Promise((r) => setTimeout(r, 500));
   const stats = await load.stop();
   const lat = [...stats.latenciesMs].sort((a, b) => a - b);
-  console.log(`    ${label.padEnd(28)} ${release.phase.padEnd(11)} ${((Date.now() - started) / 1000).toFixed(1)}s  ${stats.sent} requests, ${stats.failed} failed (goal 0)  p50 ${fmt(percentile(lat, 50))} ms  p99 ${fmt(percentile(lat, 99))} ms`);
+  console.log(
+    `    ${label.padEnd(28)} ${release.phase.padEnd(11)} ${((Date.now() - started) / 1000).toFixed(1)}s  ${stats.sent} requests, ${stats.failed} failed (goal 0)  p50 ${fmt(percentile(lat, 50))} ms  p99 ${fmt(percentile(lat, 99))} ms`,
+  );
 }
 
 console.log(`\n(a) zero downtime at ${RPS} requests/s`);
@@ -101,7 +121,12 @@ await underLoad('rollback at 50% (v3)', async () => {
 
 // Rollback reaction: first 5xx from the faulty version -> 0% on it.
 let firstError: number | undefined;
-const load = new LoadGenerator({ url: proxyUrl, requestsPerSecond: RPS, concurrency: 8, onFailure: (who) => (firstError ??= who === 'v4-faulty' ? performance.now() : undefined) });
+const load = new LoadGenerator({
+  url: proxyUrl,
+  requestsPerSecond: RPS,
+  concurrency: 8,
+  onFailure: (who) => (firstError ??= who === 'v4-faulty' ? performance.now() : undefined),
+});
 load.start();
 const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v4-faulty', actor });
 let zeroAt: number | undefined;
@@ -112,6 +137,8 @@ while (zeroAt === undefined) {
 const faulty = await waitEnd(release.id);
 await load.stop();
 const reaction = (zeroAt - (firstError ?? zeroAt)) / 1000;
-console.log(`\n(b) rollback reaction: first 5xx from v4-faulty -> 0% on it in ${reaction.toFixed(2)}s; gate interval ${CHECK_INTERVAL_S}s (goal <= ${2 * CHECK_INTERVAL_S + 1}s); release ${faulty.phase}: ${faulty.reason}`);
+console.log(
+  `\n(b) rollback reaction: first 5xx from v4-faulty -> 0% on it in ${reaction.toFixed(2)}s; gate interval ${CHECK_INTERVAL_S}s (goal <= ${2 * CHECK_INTERVAL_S + 1}s); release ${faulty.phase}: ${faulty.reason}`,
+);
 
 await mode.stop();

@@ -7,10 +7,16 @@
 import { startHarness } from '../test/support/harness.js';
 
 const PRICE_PER_1000 = 0.025;
-const gates = { metrics: [{ name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 }] };
+const gates = {
+  metrics: [{ name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 }],
+};
 
 const cases: { name: string; service: Record<string, unknown>; approve?: boolean }[] = [
-  { name: 'blue-green, bake 10m, approval before traffic', service: { strategy: { type: 'blue-green', bake: '10m' }, approvals: { at: ['before-traffic'] } }, approve: true },
+  {
+    name: 'blue-green, bake 10m, approval before traffic',
+    service: { strategy: { type: 'blue-green', bake: '10m' }, approvals: { at: ['before-traffic'] } },
+    approve: true,
+  },
   { name: 'canary 10% 5m, final bake 5m', service: { strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' } } },
   {
     name: '5-step canary, 5m bakes, one approval',
@@ -23,7 +29,18 @@ const cases: { name: string; service: Record<string, unknown>; approve?: boolean
   { name: 'linear 10% every 1m, final bake 5m', service: { strategy: { type: 'linear', stepPercent: 10, interval: '1m', finalBake: '5m' } } },
   {
     name: 'steps: 0%, analysis 2m, 50%, bake 5m, 100%',
-    service: { strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 0 }, { type: 'analysis', duration: '2m' }, { type: 'setWeight', percent: 50 }, { type: 'bake', duration: '5m' }, { type: 'setWeight', percent: 100 }] } },
+    service: {
+      strategy: {
+        type: 'steps',
+        steps: [
+          { type: 'setWeight', percent: 0 },
+          { type: 'analysis', duration: '2m' },
+          { type: 'setWeight', percent: 50 },
+          { type: 'bake', duration: '5m' },
+          { type: 'setWeight', percent: 100 },
+        ],
+      },
+    },
   },
 ];
 
@@ -37,7 +54,13 @@ for (const c of cases) {
   }
   const done = await h.finish(release.id);
   const transitions = h.engine.executionOf(release.id)?.transitions ?? NaN;
-  rows.push([c.name, done.phase, String(transitions), `$${((transitions * PRICE_PER_1000) / 1000).toFixed(5)}`, `$${(transitions * PRICE_PER_1000).toFixed(2)}`]);
+  rows.push([
+    c.name,
+    done.phase,
+    String(transitions),
+    `$${((transitions * PRICE_PER_1000) / 1000).toFixed(5)}`,
+    `$${(transitions * PRICE_PER_1000).toFixed(2)}`,
+  ]);
   await h.close();
 }
 

@@ -11,7 +11,13 @@ try {
   const { config, raw } = await loadConfigWithSource(file);
   const local = config.services.filter((s) => s.target.driver !== 'codedeploy').map((s) => s.name);
   if (local.length > 0) {
-    throw new ConfigError(local.map((name) => ({ path: `services (${name})`, message: 'uses driver "local", which runs only in local mode (`switchyard local`); in AWS use driver "codedeploy"' })), file);
+    throw new ConfigError(
+      local.map((name) => ({
+        path: `services (${name})`,
+        message: 'uses driver "local", which runs only in local mode (`switchyard local`); in AWS use driver "codedeploy"',
+      })),
+      file,
+    );
   }
   new SwitchyardStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'Switchyard', {
     config,

@@ -96,7 +96,7 @@ export async function main(argv: string[]): Promise<void> {
       service,
       ...(digest ? { digest } : {}),
       ...(release ? { releaseId: release } : {}),
-      ...(token ?? process.env['SWITCHYARD_TOKEN'] ? { token: token ?? process.env['SWITCHYARD_TOKEN'] } : {}),
+      ...((token ?? process.env['SWITCHYARD_TOKEN']) ? { token: token ?? process.env['SWITCHYARD_TOKEN'] } : {}),
       ...(region ? { region } : {}),
       timeoutMs: timeout * 1000,
       log: (line) => process.stdout.write(`${line}\n`),
@@ -116,7 +116,15 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (command === 'validate') {
     for (const s of config.services) {
-      const steps = s.plan.steps.map((step) => (step.type === 'setWeight' ? `${step.percent}%` : step.type === 'bake' || step.type === 'analysis' ? `${step.type} ${formatDuration(step.seconds)}` : step.type === 'approval' ? `approval (${step.label}, ${formatDuration(step.timeoutSeconds)})` : step.type));
+      const steps = s.plan.steps.map((step) =>
+        step.type === 'setWeight'
+          ? `${step.percent}%`
+          : step.type === 'bake' || step.type === 'analysis'
+            ? `${step.type} ${formatDuration(step.seconds)}`
+            : step.type === 'approval'
+              ? `approval (${step.label}, ${formatDuration(step.timeoutSeconds)})`
+              : step.type,
+      );
       process.stdout.write(`${s.name} (${s.target.driver}, ${s.plan.strategy}): ${steps.join(' -> ')}\n`);
     }
     process.stdout.write(`${configFile}: ${config.services.length} service(s), valid\n`);
@@ -147,9 +155,13 @@ export async function main(argv: string[]): Promise<void> {
   write(`API        ${mode.apiUrl}   (OpenAPI: ${mode.apiUrl}/openapi.json)`);
   write(`Token      ${mode.tokenGenerated ? `${mode.token}   (generated; set SWITCHYARD_TOKEN to choose one)` : '(from SWITCHYARD_TOKEN)'}`);
   for (const [name, target] of mode.targets) {
-    write(`Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`);
+    write(
+      `Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`,
+    );
   }
-  write(`Slack      ${mode.slack ? `on: messages in the services' channels, buttons at ${mode.apiUrl}/slack/interactions` : 'off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, and notifications.slack.channel per service)'}`);
+  write(
+    `Slack      ${mode.slack ? `on: messages in the services' channels, buttons at ${mode.apiUrl}/slack/interactions` : 'off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, and notifications.slack.channel per service)'}`,
+  );
   write(`Data       ${mode.dataDir}${values['in-memory'] ? ' (temporary)' : ''}; logs in ${mode.logFile} and ${mode.dataDir}/logs/`);
 
   let shuttingDown = false;
@@ -176,8 +188,15 @@ export async function main(argv: string[]): Promise<void> {
       write(`         (the demo approves, as: curl -X POST ${mode.apiUrl}/releases/${id}/approve -H "Authorization: Bearer <token>")`),
     );
     if (shuttingDown) return;
-    write(`\nSummary    ${summary.release.phase} in ${(summary.durationMs / 1000).toFixed(1)}s; ${summary.requests} requests served, ${summary.failed} failed; p50 ${summary.p50Ms?.toFixed(1)} ms, p99 ${summary.p99Ms?.toFixed(1)} ms`);
-    write(`           served by: ${[...summary.servedBy].filter(([, n]) => n > 0).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+    write(
+      `\nSummary    ${summary.release.phase} in ${(summary.durationMs / 1000).toFixed(1)}s; ${summary.requests} requests served, ${summary.failed} failed; p50 ${summary.p50Ms?.toFixed(1)} ms, p99 ${summary.p99Ms?.toFixed(1)} ms`,
+    );
+    write(
+      `           served by: ${[...summary.servedBy]
+        .filter(([, n]) => n > 0)
+        .map(([v, n]) => `${v} ${n}`)
+        .join(', ')}`,
+    );
     const target = mode.targets.get(first.name);
     const auth = `-H "Authorization: Bearer ${mode.token}"`;
     write(`\nStill serving (synthetic load continues). Try next:

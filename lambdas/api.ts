@@ -8,7 +8,14 @@ import { systemClock } from '../src/ports/clock.js';
 
 const { log } = createLogger('switchyard-api');
 const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);
-const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log, slack });
+const runtime = createAwsRuntime({
+  config: bundledConfig(),
+  tableName: env('TABLE_NAME'),
+  stateMachineArn: env('STATE_MACHINE_ARN'),
+  clients: defaultClients(),
+  log,
+  slack,
+});
 const signingSecret = slack?.signingSecret;
 const app = createApp({
   releases: runtime.releases,

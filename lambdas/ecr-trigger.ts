@@ -4,7 +4,14 @@ import { handleEcrEvent, type TriggerOutcome } from '../src/engine/ecr-trigger.j
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-ecr-trigger');
-const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log, slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']) });
+const runtime = createAwsRuntime({
+  config: bundledConfig(),
+  tableName: env('TABLE_NAME'),
+  stateMachineArn: env('STATE_MACHINE_ARN'),
+  clients: defaultClients(),
+  log,
+  slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']),
+});
 
 /** EventBridge (aws.ecr, ECR Image Action, PUSH, SUCCESS) -> one release per service and digest. */
 export async function handler(event: unknown, context: Context): Promise<TriggerOutcome> {

@@ -5,7 +5,15 @@ import type { TaskInput } from '../src/workflow/protocol.js';
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-workflow');
-const runtime = createAwsRuntime({ config: bundledConfig(), tableName: env('TABLE_NAME'), stateMachineArn: env('STATE_MACHINE_ARN'), clients: defaultClients(), log, slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']), adapters: awsAdapters(defaultDriverClients(), log) });
+const runtime = createAwsRuntime({
+  config: bundledConfig(),
+  tableName: env('TABLE_NAME'),
+  stateMachineArn: env('STATE_MACHINE_ARN'),
+  clients: defaultClients(),
+  log,
+  slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']),
+  adapters: awsAdapters(defaultDriverClients(), log),
+});
 
 /** Every Task state of the release workflow invokes this function with `{ task, releaseId, ... }`. */
 export async function handler(event: TaskInput, context: Context): Promise<unknown> {

@@ -34,10 +34,17 @@ export class SwitchyardStack extends Stack {
     // Slack: the signing secret and bot token, filled in after deploy (README: Slack setup).
     const slack = new Secret(this, 'SlackSecret', {
       description: 'Switchyard Slack app: {"signingSecret": "...", "botToken": "xoxb-..."}',
-      generateSecretString: { secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }), generateStringKey: 'signingSecret', excludePunctuation: true },
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ botToken: 'xoxb-replace-me' }),
+        generateStringKey: 'signingSecret',
+        excludePunctuation: true,
+      },
       removalPolicy,
     });
-    Validations.of(slack).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Slack issues the signing secret and bot token; they are rotated in Slack, not by a rotation Lambda.' });
+    Validations.of(slack).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Slack issues the signing secret and bot token; they are rotated in Slack, not by a rotation Lambda.',
+    });
     const slackEnabled = config.services.some((s) => s.slackChannel !== undefined);
 
     // The state machine's name is fixed so its ARN is known before it exists: every function
@@ -48,11 +55,22 @@ export class SwitchyardStack extends Stack {
       table,
       logRemovalPolicy: removalPolicy,
       ...(slackEnabled ? { slackSecret: slack } : {}),
-      environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachineArn, POWERTOOLS_SERVICE_NAME: 'switchyard', ...(slackEnabled ? { SLACK_SECRET_ARN: slack.secretArn } : {}) },
+      environment: {
+        TABLE_NAME: table.tableName,
+        STATE_MACHINE_ARN: stateMachineArn,
+        POWERTOOLS_SERVICE_NAME: 'switchyard',
+        ...(slackEnabled ? { SLACK_SECRET_ARN: slack.secretArn } : {}),
+      },
     });
     const stateMachineArn = ReleaseWorkflow.arnFor(this, stateMachineName);
     const workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', { ...settings(stateMachineArn), config, stateMachineName, removalPolicy });
-    const api = new ReleaseApi(this, 'ReleaseApi', { ...settings(stateMachineArn), auth: config.api, stateMachineArn, slackRoute: slackEnabled, removalPolicy });
+    const api = new ReleaseApi(this, 'ReleaseApi', {
+      ...settings(stateMachineArn),
+      auth: config.api,
+      stateMachineArn,
+      slackRoute: slackEnabled,
+      removalPolicy,
+    });
     const repositories = [...new Set(config.services.flatMap((s) => (s.trigger ? [s.trigger.repository] : [])))];
     new EcrTrigger(this, 'EcrTrigger', { ...settings(stateMachineArn), repositories, stateMachineArn });
 

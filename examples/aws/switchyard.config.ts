@@ -29,7 +29,16 @@ export default defineConfig({
       gates: {
         alarms: ['checkout-api-5xx', 'checkout-api-latency'],
         metrics: [
-          { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', evaluationPeriods: 2, minSamples: 50 },
+          {
+            name: 'error-rate',
+            metric: 'ErrorRate',
+            statistic: 'Average',
+            comparison: 'GreaterThanThreshold',
+            threshold: 1,
+            period: '1m',
+            evaluationPeriods: 2,
+            minSamples: 50,
+          },
         ],
         checkInterval: '30s',
         onInconclusive: 'pause',

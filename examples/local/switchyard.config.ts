@@ -18,11 +18,26 @@ export default defineConfig({
         readiness: { path: '/ready', interval: 1, timeout: '20s', successThreshold: 1 },
         drainTimeout: '10s',
       },
-      strategy: { type: 'canary', steps: [{ percent: 10, bake: '10s' }, { percent: 50, bake: '10s' }], finalBake: '5s' },
+      strategy: {
+        type: 'canary',
+        steps: [
+          { percent: 10, bake: '10s' },
+          { percent: 50, bake: '10s' },
+        ],
+        finalBake: '5s',
+      },
       gates: {
         metrics: [
           { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '10s', minSamples: 10 },
-          { name: 'latency-p99', metric: 'TargetResponseTime', statistic: 'p99', comparison: 'GreaterThanThreshold', threshold: 0.5, period: '10s', minSamples: 10 },
+          {
+            name: 'latency-p99',
+            metric: 'TargetResponseTime',
+            statistic: 'p99',
+            comparison: 'GreaterThanThreshold',
+            threshold: 0.5,
+            period: '10s',
+            minSamples: 10,
+          },
         ],
         checkInterval: '2s',
         onInconclusive: 'fail',

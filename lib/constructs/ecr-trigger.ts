@@ -31,10 +31,17 @@ export class EcrTrigger extends Construct {
     if (props.repositories.length === 0) return;
     this.deadLetterQueue = new Queue(this, 'Dlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     keepLogicalId(this.deadLetterQueue, 'EcrTriggerDlq226254FC');
-    Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the ECR trigger rule.' });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the ECR trigger rule.',
+    });
     this.rule = new Rule(this, 'Rule', {
       description: 'ECR pushes that start Switchyard releases',
-      eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': [...props.repositories] } },
+      eventPattern: {
+        source: ['aws.ecr'],
+        detailType: ['ECR Image Action'],
+        detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': [...props.repositories] },
+      },
       targets: [new LambdaFunction(this.function.fn, { retryAttempts: 4, maxEventAge: Duration.hours(2), deadLetterQueue: this.deadLetterQueue })],
     });
     keepLogicalId(this.rule, 'EcrPush32521110');

@@ -45,7 +45,8 @@ export class ReleaseApi extends Construct {
     keepLogicalId(this.function.logGroup, 'ApiLogsCD139AD4');
     this.function.grantWorkflow(props.stateMachineArn, { callbacks: true });
 
-    const authorizer: IHttpRouteAuthorizer = auth.auth === 'jwt' && auth.jwt ? new HttpJwtAuthorizer('Jwt', auth.jwt.issuer, { jwtAudience: [...auth.jwt.audience] }) : new HttpIamAuthorizer();
+    const authorizer: IHttpRouteAuthorizer =
+      auth.auth === 'jwt' && auth.jwt ? new HttpJwtAuthorizer('Jwt', auth.jwt.issuer, { jwtAudience: [...auth.jwt.audience] }) : new HttpIamAuthorizer();
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy });
     keepLogicalId(accessLogs, 'ApiAccessLogsE9DF007D');
     // `Default`: the API keeps the logical id (and so its URL) it had as a direct child of the stack.
@@ -55,7 +56,12 @@ export class ReleaseApi extends Construct {
     for (const [path, methods] of ROUTES) this.api.addRoutes({ path, methods: [...methods], integration });
     if (props.slackRoute) {
       const [route] = this.api.addRoutes({ path: '/slack/interactions', methods: [HttpMethod.POST], integration, authorizer: new HttpNoneAuthorizer() });
-      if (route) Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Slack cannot sign requests for IAM or JWT; the function verifies Slack’s HMAC signature over the raw body (5-minute window) before anything else.' });
+      if (route)
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Slack cannot sign requests for IAM or JWT; the function verifies Slack’s HMAC signature over the raw body (5-minute window) before anything else.',
+        });
     }
   }
 }

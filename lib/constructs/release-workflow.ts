@@ -45,7 +45,8 @@ export class ReleaseWorkflow extends Construct {
       entry: 'workflow.ts',
       description: 'Switchyard release workflow tasks',
       timeout: Duration.minutes(15),
-      wildcardReason: 'ecs:RegisterTaskDefinition, ecs:DescribeTaskDefinition, cloudwatch:GetMetricData and iam:PassRole (conditioned on ecs-tasks) support no resource-level permissions',
+      wildcardReason:
+        'ecs:RegisterTaskDefinition, ecs:DescribeTaskDefinition, cloudwatch:GetMetricData and iam:PassRole (conditioned on ecs-tasks) support no resource-level permissions',
     });
     keepLogicalId(this.function.logGroup, 'WorkflowLogs8B0907C7');
     // The workflow starts queued releases, and completes approvals decided before their token was stored.
@@ -62,7 +63,10 @@ export class ReleaseWorkflow extends Construct {
       tracingEnabled: true,
     });
     this.function.fn.grantInvoke(this.stateMachine);
-    Validations.of(this.stateMachine).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray tracing and CloudWatch Logs log delivery (logs:CreateLogDelivery and related) support no resource-level permissions.' });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and CloudWatch Logs log delivery (logs:CreateLogDelivery and related) support no resource-level permissions.',
+    });
     Validations.of(this.stateMachine).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${this.function.fn.functionArn}:*`)}]`,
       reason: 'Step Functions may invoke any version of the workflow function it was deployed with (grantInvoke adds the :* form).',
@@ -76,26 +80,54 @@ export class ReleaseWorkflow extends Construct {
     if (targets.length === 0) return;
     const stack = Stack.of(this);
     const fn = this.function.fn;
-    const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) => stack.formatArn({ service, resource, resourceName, arnFormat });
+    const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) =>
+      stack.formatArn({ service, resource, resourceName, arnFormat });
     const add = (actions: string[], resources: string[], conditions?: Record<string, Record<string, string>>) =>
       fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources, ...(conditions ? { conditions } : {}) }));
-    add(['ecs:DescribeServices'], targets.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`)));
+    add(
+      ['ecs:DescribeServices'],
+      targets.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`)),
+    );
     // Task definitions have no resource-level permissions for these two calls.
     add(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
     add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
     add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     const groups = targets.map((t) => arn('codedeploy', 'deploymentgroup', `${t.application}/${t.deploymentGroup}`, ArnFormat.COLON_RESOURCE_NAME));
-    add(['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment', 'codedeploy:ContinueDeployment', 'codedeploy:ListDeployments', 'codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'], groups);
-    add(['codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision'], targets.map((t) => arn('codedeploy', 'application', t.application, ArnFormat.COLON_RESOURCE_NAME)));
+    add(
+      [
+        'codedeploy:CreateDeployment',
+        'codedeploy:GetDeployment',
+        'codedeploy:StopDeployment',
+        'codedeploy:ContinueDeployment',
+        'codedeploy:ListDeployments',
+        'codedeploy:ListDeploymentTargets',
+        'codedeploy:BatchGetDeploymentTargets',
+      ],
+      groups,
+    );
+    add(
+      ['codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision'],
+      targets.map((t) => arn('codedeploy', 'application', t.application, ArnFormat.COLON_RESOURCE_NAME)),
+    );
     // The exact traffic configs each service's plan needs (Switchyard.* ones are created on first use).
     const configs = [...new Set(config.services.flatMap((s) => (s.target.driver === 'codedeploy' ? [deploymentConfigFor(s.plan).name] : [])))];
-    add(['codedeploy:CreateDeploymentConfig', 'codedeploy:GetDeploymentConfig'], configs.map((name) => arn('codedeploy', 'deploymentconfig', name, ArnFormat.COLON_RESOURCE_NAME)));
-    const alarms = [...new Set(config.services.flatMap((s) => s.settings.gates.flatMap((g) => (g.kind === 'alarm' && s.target.driver === 'codedeploy' ? [g.name] : []))))];
-    if (alarms.length > 0) add(['cloudwatch:DescribeAlarms'], alarms.map((a) => arn('cloudwatch', 'alarm', a, ArnFormat.COLON_RESOURCE_NAME)));
+    add(
+      ['codedeploy:CreateDeploymentConfig', 'codedeploy:GetDeploymentConfig'],
+      configs.map((name) => arn('codedeploy', 'deploymentconfig', name, ArnFormat.COLON_RESOURCE_NAME)),
+    );
+    const alarms = [
+      ...new Set(config.services.flatMap((s) => s.settings.gates.flatMap((g) => (g.kind === 'alarm' && s.target.driver === 'codedeploy' ? [g.name] : [])))),
+    ];
+    if (alarms.length > 0)
+      add(
+        ['cloudwatch:DescribeAlarms'],
+        alarms.map((a) => arn('cloudwatch', 'alarm', a, ArnFormat.COLON_RESOURCE_NAME)),
+      );
     add(['cloudwatch:GetMetricData'], ['*']);
     Validations.of(fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'task-definition', '*'))}]`,
-      reason: 'Tags are carried over to the task definition revision registered at release time, whose ARN is not known in advance; limited to RegisterTaskDefinition by condition.',
+      reason:
+        'Tags are carried over to the task definition revision registered at release time, whose ARN is not known in advance; limited to RegisterTaskDefinition by condition.',
     });
   }
 }

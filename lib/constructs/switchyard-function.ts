@@ -99,18 +99,27 @@ export class SwitchyardFunction extends Construct {
     props.slackSecret?.grantRead(this.fn);
     const stack = Stack.of(this);
     const basicRole = ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn;
-    Validations.of(this.fn).acknowledge({ id: `AwsSolutions-IAM4[Policy::${nagString(stack, basicRole)}]`, reason: 'AWSLambdaBasicExecutionRole only allows writing to the function’s own log group.' });
+    Validations.of(this.fn).acknowledge({
+      id: `AwsSolutions-IAM4[Policy::${nagString(stack, basicRole)}]`,
+      reason: 'AWSLambdaBasicExecutionRole only allows writing to the function’s own log group.',
+    });
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: `X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions${props.wildcardReason ? `; ${props.wildcardReason}` : ''}.`,
     });
-    Validations.of(this.fn).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${props.table.tableArn}/index/*`)}]`, reason: 'The store queries the table’s own two indexes (byService, byTime).' });
+    Validations.of(this.fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${props.table.tableArn}/index/*`)}]`,
+      reason: 'The store queries the table’s own two indexes (byService, byTime).',
+    });
   }
 
   /** Lets the function start executions of, and complete callbacks of, the release state machine. */
   grantWorkflow(stateMachineArn: string, { callbacks }: { callbacks: boolean }): void {
     this.fn.addToRolePolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
     // By the known ARN, not the state machine's token, which would make a dependency cycle.
-    if (callbacks) this.fn.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [stateMachineArn] }));
+    if (callbacks)
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [stateMachineArn] }),
+      );
   }
 }

@@ -63,7 +63,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const requireActor = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const actor = deps.authenticate(c);
-    if (!actor) throw new HTTPException(401, { message: 'missing or wrong credentials: send Authorization: Bearer <token> (local mode prints the token at start)' });
+    if (!actor)
+      throw new HTTPException(401, { message: 'missing or wrong credentials: send Authorization: Bearer <token> (local mode prints the token at start)' });
     c.set('actor', actor);
     await next();
   };
@@ -116,7 +117,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       return c.json({ error: { code, message: error.message } }, error.status);
     }
     const answer = answerFor(error);
-    if (answer.internal) log.error('request failed', { method: c.req.method, path: c.req.path, error: error instanceof Error ? `${error.name}: ${error.message}` : messageOf(error) });
+    if (answer.internal)
+      log.error('request failed', {
+        method: c.req.method,
+        path: c.req.path,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : messageOf(error),
+      });
     return c.json({ error: { code: answer.code, message: answer.message } }, answer.status);
   });
 

@@ -30,7 +30,10 @@ export function bearerAuthenticator(token: string): Authenticator {
 
 interface ApiGatewayContext {
   readonly requestContext?: {
-    readonly authorizer?: { readonly jwt?: { readonly claims?: Record<string, unknown> }; readonly iam?: { readonly userArn?: string; readonly userId?: string } };
+    readonly authorizer?: {
+      readonly jwt?: { readonly claims?: Record<string, unknown> };
+      readonly iam?: { readonly userArn?: string; readonly userId?: string };
+    };
   };
 }
 

@@ -2,11 +2,10 @@ import * as z from 'zod';
 import { ALL_PHASES } from '../core/phases.js';
 
 /** Image references: `repo[:tag][@sha256:digest]`, optionally with a registry host. */
-export const IMAGE_PATTERN = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+export const IMAGE_PATTERN =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
-export const ErrorSchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
-  .meta({ id: 'Error' });
+export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).meta({ id: 'Error' });
 
 export const StartReleaseSchema = z
   .strictObject({
@@ -14,7 +13,10 @@ export const StartReleaseSchema = z
     image: z
       .string({ error: 'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>"' })
       .max(512, { error: 'must be at most 512 characters' })
-      .regex(IMAGE_PATTERN, { error: 'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>" (lowercase repository, optional registry host, tag and digest)' }),
+      .regex(IMAGE_PATTERN, {
+        error:
+          'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>" (lowercase repository, optional registry host, tag and digest)',
+      }),
   })
   .meta({ id: 'StartRelease' });
 

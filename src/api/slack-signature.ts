@@ -9,7 +9,13 @@ export const SLACK_MAX_AGE_SECONDS = 300;
  * Verifies Slack's request signature: `v0=` + hex HMAC-SHA256(signing secret,
  * `v0:{timestamp}:{raw body}`), compared in constant time, timestamp within five minutes of `now`.
  */
-export function verifySlackSignature(secret: string, timestamp: string | undefined, rawBody: string, signature: string | undefined, now: number): SignatureCheck {
+export function verifySlackSignature(
+  secret: string,
+  timestamp: string | undefined,
+  rawBody: string,
+  signature: string | undefined,
+  now: number,
+): SignatureCheck {
   if (!timestamp || !signature) return { ok: false, reason: 'missing X-Slack-Request-Timestamp or X-Slack-Signature' };
   const ts = Number(timestamp);
   if (!Number.isInteger(ts)) return { ok: false, reason: 'X-Slack-Request-Timestamp is not a Unix time' };

@@ -13,9 +13,7 @@ const PayloadSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]{2,}$/) }),
   response_url: z.url().optional(),
-  actions: z
-    .array(z.object({ action_id: z.enum(HUMAN_DECISIONS), value: z.string().max(200) }))
-    .min(1),
+  actions: z.array(z.object({ action_id: z.enum(HUMAN_DECISIONS), value: z.string().max(200) })).min(1),
 });
 
 export interface SlackRouteOptions {
@@ -37,7 +35,12 @@ export interface SlackAnswer {
 async function tellUser(responseUrl: string | undefined, text: string, log: Log): Promise<void> {
   if (!responseUrl) return;
   try {
-    await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }), signal: AbortSignal.timeout(1500) });
+    await fetch(responseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+      signal: AbortSignal.timeout(1500),
+    });
   } catch (error) {
     log.warn('could not answer the Slack user', { error: messageOf(error) });
   }

@@ -27,7 +27,17 @@ export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
     strategy: r.plan.strategy,
     plan: r.plan.steps.map((s) => ({ ...s })),
     gateResults: r.gateResults.map((g) => ({ ...g, evidence: { ...g.evidence } })),
-    ...(r.pendingApproval ? { pendingApproval: { id: r.pendingApproval.id, label: r.pendingApproval.label, requestedAt: r.pendingApproval.requestedAt, expiresAt: r.pendingApproval.expiresAt, onTimeout: r.pendingApproval.onTimeout } } : {}),
+    ...(r.pendingApproval
+      ? {
+          pendingApproval: {
+            id: r.pendingApproval.id,
+            label: r.pendingApproval.label,
+            requestedAt: r.pendingApproval.requestedAt,
+            expiresAt: r.pendingApproval.expiresAt,
+            onTimeout: r.pendingApproval.onTimeout,
+          },
+        }
+      : {}),
     approvals: r.approvals.map((a) => ({ ...a })),
     timeline: r.timeline.map((e) => ({ ...e })),
     updatedAt: r.updatedAt,

@@ -4,7 +4,8 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 
 /** SHA-256 for the SigV4 signer, on node:crypto. */
 type Source = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: Source): string | Uint8Array => (typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+const bytes = (d: Source): string | Uint8Array =>
+  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
 class Sha256 {
   private hash: Hash | Hmac;
@@ -66,7 +67,15 @@ async function get(url: URL, options: WaitOptions): Promise<unknown> {
     if (!region) throw new Error('set AWS_REGION (or pass --region) to sign requests for the IAM-authorized API, or pass --token for local mode');
     const signer = new SignatureV4({ service: 'execute-api', region, credentials: defaultProvider(), sha256: Sha256 });
     const query = Object.fromEntries(url.searchParams.entries());
-    const signed = await signer.sign({ method: 'GET', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname, query, headers });
+    const signed = await signer.sign({
+      method: 'GET',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query,
+      headers,
+    });
     Object.assign(headers, signed.headers);
   }
   const res = await fetch(url, { headers });
@@ -104,7 +113,12 @@ export async function waitForRelease(options: WaitOptions): Promise<WaitResult> 
       if (line !== last) log(line);
       last = line;
       if (FINAL.has(release.phase)) {
-        return { exitCode: release.phase === 'succeeded' ? 0 : 1, releaseId: release.id, phase: release.phase, ...(release.reason ? { reason: release.reason } : {}) };
+        return {
+          exitCode: release.phase === 'succeeded' ? 0 : 1,
+          releaseId: release.id,
+          phase: release.phase,
+          ...(release.reason ? { reason: release.reason } : {}),
+        };
       }
     } else if (last === '') {
       log(`waiting for the release of ${options.digest} to start…`);

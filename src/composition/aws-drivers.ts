@@ -33,7 +33,15 @@ export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): 
   const byDriver: Record<ServiceConfig['target']['driver'], AdapterRegistry> = {
     codedeploy: (svc) => {
       if (svc.target.driver !== 'codedeploy') throw new Error(`service ${svc.name} is not a codedeploy service`);
-      const driver = new CodeDeployDriver({ service: svc.name, target: svc.target, plan: svc.plan, ecs: clients.ecs, codedeploy: clients.codedeploy, log, ...(pollMs !== undefined ? { pollMs } : {}) });
+      const driver = new CodeDeployDriver({
+        service: svc.name,
+        target: svc.target,
+        plan: svc.plan,
+        ecs: clients.ecs,
+        codedeploy: clients.codedeploy,
+        log,
+        ...(pollMs !== undefined ? { pollMs } : {}),
+      });
       const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: (r) => driver.greenTargetGroup(r) });
       return { driver, metrics };
     },

@@ -73,12 +73,24 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     cleanups.push(() => dynamo.close());
     const baseStore = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
     const slackApiUrl = options.slack?.apiUrl ?? options.config.slack?.apiUrl;
-    const { store, notifier } = withSlack(baseStore, { secrets: options.slack, services, environment: options.config.environment, log, ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}) });
+    const { store, notifier } = withSlack(baseStore, {
+      secrets: options.slack,
+      services,
+      environment: options.config.environment,
+      log,
+      ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}),
+    });
 
     const targets = new Map<string, LocalTarget>();
     for (const svc of services) {
       if (svc.target.driver !== 'local') continue;
-      const target = new LocalTarget({ service: svc.name, config: svc.target, logDir: join(dataDir, 'logs'), log, ...(options.ephemeralPorts ? { ephemeralPorts: true } : {}) });
+      const target = new LocalTarget({
+        service: svc.name,
+        config: svc.target,
+        logDir: join(dataDir, 'logs'),
+        log,
+        ...(options.ephemeralPorts ? { ephemeralPorts: true } : {}),
+      });
       cleanups.push(() => target.close());
       await target.start((await store.getStable(svc.name)) ?? svc.target.initialVersion);
       targets.set(svc.name, target);
@@ -91,7 +103,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log });
     cleanups.push(() => runtime.engine.stop());
     const recovered = await runtime.releases.recoverInterrupted();
-    for (const r of recovered) options.onWarning?.(`release ${r.id} of ${r.service} was interrupted by the last stop: ${r.phase}, traffic restored to the stable version`);
+    for (const r of recovered)
+      options.onWarning?.(`release ${r.id} of ${r.service} was interrupted by the last stop: ${r.phase}, traffic restored to the stable version`);
 
     const tokenGenerated = !options.token;
     const token = options.token ?? randomBytes(18).toString('base64url');
@@ -103,12 +116,18 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       clock: systemClock,
       authenticate: bearerAuthenticator(token),
       log,
-      ...(notifier && signingSecret ? { extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }) } : {}),
+      ...(notifier && signingSecret
+        ? { extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }) }
+        : {}),
     });
     const server: ServerType = await new Promise((resolvePromise, reject) => {
       const s = serve({ fetch: app.fetch, port: options.port ?? LOCAL_DEFAULTS.apiPort, hostname: LOCAL_DEFAULTS.host }, () => resolvePromise(s));
       s.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new Error(`API port ${options.port ?? LOCAL_DEFAULTS.apiPort} is already in use; pass --port or set SWITCHYARD_PORT`) : error),
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`API port ${options.port ?? LOCAL_DEFAULTS.apiPort} is already in use; pass --port or set SWITCHYARD_PORT`)
+            : error,
+        ),
       );
     });
     // Stop the API first (no new mutations), then the engine, the targets, and the store.

@@ -7,7 +7,6 @@ import type { Store } from '../ports/release-store.js';
 import { notifyingStore } from '../engine/notifying-store.js';
 import type { Log } from '../ports/log.js';
 
-
 /** True when the secrets are real (the stack creates the secret with a placeholder token). */
 export function slackConfigured(secrets: Partial<SlackSecrets> | undefined): secrets is SlackSecrets {
   return Boolean(secrets?.signingSecret && secrets.botToken && !secrets.botToken.includes('replace-me'));

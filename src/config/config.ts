@@ -65,9 +65,13 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)));
     if (issue.code === 'unrecognized_keys') {
-      return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling` };
+      return {
+        path,
+        message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling`,
+      };
     }
-    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) return { path, message: `is required and ${issue.message}` };
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined)
+      return { path, message: `is required and ${issue.message}` };
     return { path, message: issue.message };
   });
 }
@@ -108,19 +112,17 @@ function gateSpecs(service: ParsedService): GateSpec[] {
   return [
     ...(service.target.driver === 'local' ? [{ kind: 'alarm', name: PROCESS_HEALTH_GATE } as const] : []),
     ...service.gates.alarms.map((alarm): GateSpec => ({ kind: 'alarm', name: alarm })),
-    ...service.gates.metrics.map(
-      (m): GateSpec => ({
-        kind: 'metric',
-        name: m.name,
-        metric: m.metric,
-        statistic: m.statistic,
-        comparison: m.comparison,
-        threshold: m.threshold,
-        periodSeconds: m.period,
-        evaluationPeriods: m.evaluationPeriods,
-        minSamples: m.minSamples,
-      }),
-    ),
+    ...service.gates.metrics.map((m): GateSpec => ({
+      kind: 'metric',
+      name: m.name,
+      metric: m.metric,
+      statistic: m.statistic,
+      comparison: m.comparison,
+      threshold: m.threshold,
+      periodSeconds: m.period,
+      evaluationPeriods: m.evaluationPeriods,
+      minSamples: m.minSamples,
+    })),
   ];
 }
 
@@ -146,10 +148,18 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
   });
   if (service.target.driver === 'local') {
     if (service.gates.alarms.length > 0) {
-      issues.push({ path: at('gates', 'alarms'), message: 'CloudWatch alarms need the codedeploy driver; local services gate on metrics such as { name: "errors", metric: "ErrorRate", statistic: "Average", comparison: "GreaterThanThreshold", threshold: 5 }' });
+      issues.push({
+        path: at('gates', 'alarms'),
+        message:
+          'CloudWatch alarms need the codedeploy driver; local services gate on metrics such as { name: "errors", metric: "ErrorRate", statistic: "Average", comparison: "GreaterThanThreshold", threshold: 5 }',
+      });
     }
     service.gates.metrics.forEach((m, i) => {
-      if (typeof m.metric !== 'string') issues.push({ path: at('gates', 'metrics', i, 'metric'), message: `the local driver measures only ${['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'].join(', ')}; custom CloudWatch metrics need the codedeploy driver` });
+      if (typeof m.metric !== 'string')
+        issues.push({
+          path: at('gates', 'metrics', i, 'metric'),
+          message: `the local driver measures only ${['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'].join(', ')}; custom CloudWatch metrics need the codedeploy driver`,
+        });
     });
     if (service.target.testPort === service.target.port) {
       issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
@@ -159,7 +169,11 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     service.strategy.steps.forEach((step, i) => {
       if (step.type === 'analysis') {
         step.gates?.forEach((g, j) => {
-          if (!names.has(g)) issues.push({ path: at('strategy', 'steps', i, 'gates', j), message: `names gate "${g}", which is not defined under gates; defined: ${[...names].join(', ') || 'none'}` });
+          if (!names.has(g))
+            issues.push({
+              path: at('strategy', 'steps', i, 'gates', j),
+              message: `names gate "${g}", which is not defined under gates; defined: ${[...names].join(', ') || 'none'}`,
+            });
         });
       }
     });
@@ -208,10 +222,14 @@ export function resolveConfig(raw: unknown, source = 'config'): SwitchyardConfig
   const services: ServiceConfig[] = [];
   parsed.data.services.forEach((service, i) => {
     const first = seen.get(service.name);
-    if (first !== undefined) issues.push({ path: `services[${i}].name`, message: `"${service.name}" is already the name of services[${first}]; service names must be unique` });
+    if (first !== undefined)
+      issues.push({ path: `services[${i}].name`, message: `"${service.name}" is already the name of services[${first}]; service names must be unique` });
     seen.set(service.name, i);
     if (service.target.driver === 'local') {
-      for (const [field, p] of [['port', service.target.port], ['testPort', service.target.testPort]] as const) {
+      for (const [field, p] of [
+        ['port', service.target.port],
+        ['testPort', service.target.testPort],
+      ] as const) {
         if (p === undefined) continue;
         const owner = ports.get(p);
         if (owner) issues.push({ path: `services[${i}].target.${field}`, message: `port ${p} is already used by ${owner}` });

@@ -26,9 +26,10 @@ export async function loadConfigWithSource(file: string): Promise<{ config: Swit
       if (raw === undefined) throw new Error('it has no default export; write `export default defineConfig({ ... })`');
     }
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
-      ? 'the file does not exist; pass --config with the path of your switchyard.config.ts'
-      : messageOf(error);
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
+        ? 'the file does not exist; pass --config with the path of your switchyard.config.ts'
+        : messageOf(error);
     throw new ConfigError([{ path: '(file)', message: reason }], file);
   }
   return { config: resolveConfig(raw, file), raw };

@@ -28,25 +28,49 @@ function duration(min: number = LIMITS.minDurationSeconds, max: number = LIMITS.
 const name = (what: string) =>
   z
     .string({ error: `must be a ${what} name (text)` })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: `must be a ${what} name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters (for example "checkout-api")` });
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+      error: `must be a ${what} name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters (for example "checkout-api")`,
+    });
 
 const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}, not empty` });
-const port = z.number({ error: 'must be a TCP port number, for example 8080' }).int({ error: 'must be a whole port number' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' });
+const port = z
+  .number({ error: 'must be a TCP port number, for example 8080' })
+  .int({ error: 'must be a whole port number' })
+  .min(1, { error: 'must be a port from 1 to 65535' })
+  .max(65535, { error: 'must be a port from 1 to 65535' });
 const percent = (min: number, max: number) =>
-  z.number({ error: `must be a percentage from ${min} to ${max}` }).min(min, { error: `must be a percentage from ${min} to ${max}` }).max(max, { error: `must be a percentage from ${min} to ${max}` });
+  z
+    .number({ error: `must be a percentage from ${min} to ${max}` })
+    .min(min, { error: `must be a percentage from ${min} to ${max}` })
+    .max(max, { error: `must be a percentage from ${min} to ${max}` });
 
 const readiness = z.strictObject({
-  path: z.string({ error: 'must be an HTTP path such as "/ready"' }).startsWith('/', { error: 'must be an HTTP path starting with "/", such as "/ready"' }).default('/ready'),
+  path: z
+    .string({ error: 'must be an HTTP path such as "/ready"' })
+    .startsWith('/', { error: 'must be an HTTP path starting with "/", such as "/ready"' })
+    .default('/ready'),
   interval: duration(0, 60).default(1),
   timeout: duration(1, 3600).default(30),
-  successThreshold: z.number({ error: 'must be a whole number of consecutive successes, for example 1' }).int().min(1, { error: 'must be at least 1' }).max(100, { error: 'must be at most 100' }).default(1),
+  successThreshold: z
+    .number({ error: 'must be a whole number of consecutive successes, for example 1' })
+    .int()
+    .min(1, { error: 'must be at least 1' })
+    .max(100, { error: 'must be at most 100' })
+    .default(1),
 });
 
 export const localTargetSchema = z.strictObject({
   driver: z.literal('local'),
   /** The command that starts one process of the service; PORT and VERSION are set in its environment. */
-  command: z.union([text('a command line'), z.array(text('a command argument')).min(1, { error: 'must have the program as its first element' })], { error: 'must be a command line or an array of arguments, for example ["node", "server.js"]' }),
-  replicas: z.number({ error: 'must be a whole number of processes from 1 to 16' }).int().min(1, { error: 'must be from 1 to 16' }).max(16, { error: 'must be from 1 to 16' }).default(1),
+  command: z.union([text('a command line'), z.array(text('a command argument')).min(1, { error: 'must have the program as its first element' })], {
+    error: 'must be a command line or an array of arguments, for example ["node", "server.js"]',
+  }),
+  replicas: z
+    .number({ error: 'must be a whole number of processes from 1 to 16' })
+    .int()
+    .min(1, { error: 'must be from 1 to 16' })
+    .max(16, { error: 'must be from 1 to 16' })
+    .default(1),
   /** The public (production) port of the built-in proxy. */
   port,
   /** The proxy's test route: the new version only. */
@@ -54,7 +78,10 @@ export const localTargetSchema = z.strictObject({
   readiness: readiness.prefault({}),
   drainTimeout: duration(0, 3600).default(10),
   /** The version started at first boot, before any release has succeeded. */
-  initialVersion: z.string({ error: 'must be a version string such as "v1"' }).regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { error: 'must be a version string such as "v1"' }).default('v1'),
+  initialVersion: z
+    .string({ error: 'must be a version string such as "v1"' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { error: 'must be a version string such as "v1"' })
+    .default('v1'),
   env: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
 });
 
@@ -80,7 +107,11 @@ const target = z.discriminatedUnion('driver', [localTargetSchema, codedeployTarg
 });
 
 const trigger = z.strictObject({
-  repository: z.string({ error: 'must be an ECR repository name' }).regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, { error: 'must be an ECR repository name such as "checkout-api" or "team/checkout-api" (lowercase)' }),
+  repository: z
+    .string({ error: 'must be an ECR repository name' })
+    .regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, {
+      error: 'must be an ECR repository name such as "checkout-api" or "team/checkout-api" (lowercase)',
+    }),
   tagPattern: z.string({ error: 'must be a tag pattern such as "v*" or "*"' }).min(1).max(128).default('*'),
 });
 
@@ -108,12 +139,18 @@ const strategy = z.discriminatedUnion(
     z.strictObject({ type: z.literal('blue-green'), bake: duration(0).default(300) }),
     z.strictObject({
       type: z.literal('canary'),
-      steps: z.array(canaryStep, { error: 'must be a list of canary steps such as [{ percent: 10, bake: "5m" }]' }).min(1, { error: 'needs at least one step, for example [{ percent: 10, bake: "5m" }]' }),
+      steps: z
+        .array(canaryStep, { error: 'must be a list of canary steps such as [{ percent: 10, bake: "5m" }]' })
+        .min(1, { error: 'needs at least one step, for example [{ percent: 10, bake: "5m" }]' }),
       finalBake: duration(0).default(300),
     }),
     z.strictObject({
       type: z.literal('linear'),
-      stepPercent: z.number({ error: 'must be a whole percent from 1 to 99, for example 10' }).int({ error: 'must be a whole percent from 1 to 99, for example 10' }).min(1, { error: 'must be a whole percent from 1 to 99' }).max(99, { error: 'must be a whole percent from 1 to 99' }),
+      stepPercent: z
+        .number({ error: 'must be a whole percent from 1 to 99, for example 10' })
+        .int({ error: 'must be a whole percent from 1 to 99, for example 10' })
+        .min(1, { error: 'must be a whole percent from 1 to 99' })
+        .max(99, { error: 'must be a whole percent from 1 to 99' }),
       interval: duration(),
       finalBake: duration(0).default(300),
     }),
@@ -135,7 +172,11 @@ const metricGate = z.strictObject({
   metric: z.union(
     [
       z.enum(TARGET_METRICS),
-      z.strictObject({ namespace: text('a CloudWatch namespace'), metricName: text('a CloudWatch metric name'), dimensions: z.record(z.string(), z.string()).optional() }),
+      z.strictObject({
+        namespace: text('a CloudWatch namespace'),
+        metricName: text('a CloudWatch metric name'),
+        dimensions: z.record(z.string(), z.string()).optional(),
+      }),
     ],
     { error: `must be one of ${TARGET_METRICS.join(', ')} (the new version's target metrics) or { namespace, metricName, dimensions }` },
   ),
@@ -143,7 +184,12 @@ const metricGate = z.strictObject({
   comparison,
   threshold: z.number({ error: 'must be a number' }),
   period: duration(1, 86400).default(60),
-  evaluationPeriods: z.number({ error: 'must be a whole number of periods' }).int().min(1, { error: 'must be from 1 to 100' }).max(100, { error: 'must be from 1 to 100' }).default(1),
+  evaluationPeriods: z
+    .number({ error: 'must be a whole number of periods' })
+    .int()
+    .min(1, { error: 'must be from 1 to 100' })
+    .max(100, { error: 'must be from 1 to 100' })
+    .default(1),
   minSamples: z.number({ error: 'must be a whole number of samples' }).int().min(0, { error: 'must be 0 or more' }).default(1),
 });
 
@@ -157,7 +203,9 @@ const gates = z.strictObject({
 });
 
 const approvals = z.strictObject({
-  at: z.array(z.enum(['before-traffic', 'after-first-step', 'before-finalize'], { error: 'must be "before-traffic", "after-first-step" or "before-finalize"' })).default([]),
+  at: z
+    .array(z.enum(['before-traffic', 'after-first-step', 'before-finalize'], { error: 'must be "before-traffic", "after-first-step" or "before-finalize"' }))
+    .default([]),
   approvers: z.array(text('an approver id (a Slack user id such as "U012ABCDEF" or an API user)')).default([]),
   timeout: duration(LIMITS.minDurationSeconds, LIMITS.maxApprovalSeconds).default(3600),
   onTimeout: z.enum(['rollback', 'approve'], { error: 'must be "rollback" or "approve"' }).default('rollback'),
@@ -171,7 +219,9 @@ export const serviceSchema = z.strictObject({
   strategy,
   gates: gates.prefault({}),
   approvals: approvals.prefault({}),
-  notifications: z.strictObject({ slack: z.strictObject({ channel: text('a Slack channel id or name such as "C0123456789" or "#releases"') }).optional() }).optional(),
+  notifications: z
+    .strictObject({ slack: z.strictObject({ channel: text('a Slack channel id or name such as "C0123456789" or "#releases"') }).optional() })
+    .optional(),
   onActiveRelease: z.enum(['queue', 'reject'], { error: 'must be "queue" (wait for the active release) or "reject"' }).default('queue'),
 });
 

@@ -1,6 +1,5 @@
 import type { Actor, Release } from './release.js';
 
-
 /** What a person may decide for a release; also the ids of the Slack buttons. */
 export const HUMAN_DECISIONS = ['approve', 'reject', 'promote', 'rollback'] as const;
 export type HumanDecision = (typeof HUMAN_DECISIONS)[number];
@@ -22,9 +21,7 @@ export function offeredDecisions(release: Release): HumanDecision[] {
   return out;
 }
 
-export type RuleCheck =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly code: 'forbidden' | 'conflict'; readonly message: string };
+export type RuleCheck = { readonly ok: true } | { readonly ok: false; readonly code: 'forbidden' | 'conflict'; readonly message: string };
 
 const ok: RuleCheck = { ok: true };
 
@@ -52,7 +49,11 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
     }
     case 'promote':
       if (!PROMOTABLE.has(release.phase)) {
-        return { ok: false, code: 'conflict', message: `${phaseNote}; promote applies only while a release is deploying, shifting, baking or awaiting approval` };
+        return {
+          ok: false,
+          code: 'conflict',
+          message: `${phaseNote}; promote applies only while a release is deploying, shifting, baking or awaiting approval`,
+        };
       }
       if (release.requests.promote) return { ok: false, code: 'conflict', message: `promote was already requested by ${release.requests.promote.actor.id}` };
       if (!isApprover) return notApprover(release, actor);

@@ -57,7 +57,10 @@ export function validatePlan(plan: Plan, caps: DriverCapabilities): PlanIssue[] 
       message: `the ${caps.driver} driver waits in whole multiples of ${caps.durationGranularitySeconds}s between traffic steps, but the plan waits ${shape.intervalSeconds}s; use for example "${Math.max(1, Math.round(shape.intervalSeconds / caps.durationGranularitySeconds))}m"`,
     });
   } else if (shape.kind !== 'all-at-once' && shape.intervalSeconds === 0) {
-    issues.push({ path: ['strategy'], message: `the ${caps.driver} driver needs a bake of at least ${caps.durationGranularitySeconds}s after each traffic step` });
+    issues.push({
+      path: ['strategy'],
+      message: `the ${caps.driver} driver needs a bake of at least ${caps.durationGranularitySeconds}s after each traffic step`,
+    });
   }
   const first = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent > 0);
   const full = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent === 100);

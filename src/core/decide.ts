@@ -72,7 +72,8 @@ export function decide(release: Release, observations: readonly Observation[], n
   const rollbackRequest = release.requests.rollback;
   if (rollbackRequest) return rollback(release, Reasons.rollbackRequested(rollbackRequest.actor.id), now);
   if (!release.deployed) {
-    const next = release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: EventKind.deploying, message: Reasons.deploying });
+    const next =
+      release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: EventKind.deploying, message: Reasons.deploying });
     return { action: { type: 'deploy' }, release: next };
   }
   const steps = release.plan.steps;
@@ -80,7 +81,12 @@ export function decide(release: Release, observations: readonly Observation[], n
   if (release.requests.promote && release.stepIndex < finalizeIndex) {
     // Promote skips every remaining step, bakes and approvals included, straight to 100% then finalize.
     if (release.weight < 100) {
-      const next = evolve(release, now, { phase: Phase.promoting, pendingApproval: undefined }, { type: EventKind.shifting, message: Reasons.shifting(release.weight, 100) });
+      const next = evolve(
+        release,
+        now,
+        { phase: Phase.promoting, pendingApproval: undefined },
+        { type: EventKind.shifting, message: Reasons.shifting(release.weight, 100) },
+      );
       return { action: { type: 'shift', percent: 100, nextStep: finalizeIndex }, release: next };
     }
     return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now);
@@ -89,7 +95,12 @@ export function decide(release: Release, observations: readonly Observation[], n
 }
 
 function advance(release: Release, now: number): Release {
-  return evolve(release, now, { stepIndex: release.stepIndex + 1, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 }, gateResults: release.gateResults });
+  return evolve(release, now, {
+    stepIndex: release.stepIndex + 1,
+    stepStartedAt: iso(now),
+    bake: { extendedSeconds: 0, errors: 0 },
+    gateResults: release.gateResults,
+  });
 }
 
 function decideStep(release: Release, observations: readonly Observation[], now: number): Decision {
@@ -111,13 +122,23 @@ function decideStep(release: Release, observations: readonly Observation[], now:
     case 'approval':
       return decideApproval(release, PauseReason.step, step.label, step.timeoutSeconds, step.onTimeout, now);
     case 'finalize': {
-      const next = release.phase === Phase.promoting ? release : evolve(release, now, { phase: Phase.promoting }, { type: EventKind.finalizing, message: Reasons.finalizing });
+      const next =
+        release.phase === Phase.promoting
+          ? release
+          : evolve(release, now, { phase: Phase.promoting }, { type: EventKind.finalizing, message: Reasons.finalizing });
       return { action: { type: 'finalize' }, release: next };
     }
   }
 }
 
-function decideApproval(release: Release, reason: PauseReason, label: string, timeoutSeconds: number, onTimeout: 'rollback' | 'approve', now: number): Decision {
+function decideApproval(
+  release: Release,
+  reason: PauseReason,
+  label: string,
+  timeoutSeconds: number,
+  onTimeout: 'rollback' | 'approve',
+  now: number,
+): Decision {
   const id = approvalId(release, release.stepIndex);
   const record = release.approvals.findLast((a) => a.id === id);
   if (record) {
@@ -147,7 +168,10 @@ function remaining(expiresAt: string, now: number): number {
 }
 
 function summarize(results: readonly GateResult[], verdict: GateResult['verdict']): string {
-  return results.filter((r) => r.verdict === verdict).map((r) => r.summary).join('; ');
+  return results
+    .filter((r) => r.verdict === verdict)
+    .map((r) => r.summary)
+    .join('; ');
 }
 
 function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'analysis' }>, observations: readonly Observation[], now: number): Decision {
@@ -155,7 +179,10 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
   const gates = stepGates(release, step);
   const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
   const end = startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
-  let current = release.phase === Phase.baking ? release : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
+  let current =
+    release.phase === Phase.baking
+      ? release
+      : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
   if (gates.length > 0 && now > startedAt) {
     const results = assessGates(gates, observations, now);
     const verdict = overallVerdict(results);
@@ -173,7 +200,12 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       const room = policy.maxExtensionSeconds - current.bake.extendedSeconds;
       if (room <= 0) return onUndecided(current, Reasons.inconclusiveFail(summarize(results, verdict)), now);
       const extra = Math.min(room, policy.checkIntervalSeconds);
-      current = evolve(current, now, { bake: { ...current.bake, extendedSeconds: current.bake.extendedSeconds + extra } }, { type: EventKind.bakeExtended, message: Reasons.bakeExtended(extra) });
+      current = evolve(
+        current,
+        now,
+        { bake: { ...current.bake, extendedSeconds: current.bake.extendedSeconds + extra } },
+        { type: EventKind.bakeExtended, message: Reasons.bakeExtended(extra) },
+      );
       return wait(current, now + extra * 1000, now);
     }
   }

@@ -18,7 +18,12 @@ export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds}s`;
   const parts: string[] = [];
   let rest = Math.round(seconds);
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;

@@ -6,11 +6,7 @@
 export const Verdict = { pass: 'pass', fail: 'fail', inconclusive: 'inconclusive', error: 'error' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
-export type Comparison =
-  | 'GreaterThanThreshold'
-  | 'GreaterThanOrEqualToThreshold'
-  | 'LessThanThreshold'
-  | 'LessThanOrEqualToThreshold';
+export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
 
 const SYMBOL: Record<Comparison, string> = {
   GreaterThanThreshold: '>',
@@ -119,8 +115,7 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
     if (observation.kind !== 'alarm') {
       return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected an alarm state, got ${observation.kind} data`, at };
     }
-    const verdict: Verdict =
-      observation.state === 'ALARM' ? 'fail' : observation.state === 'OK' ? 'pass' : 'inconclusive';
+    const verdict: Verdict = observation.state === 'ALARM' ? 'fail' : observation.state === 'OK' ? 'pass' : 'inconclusive';
     const why = observation.reason ? ` (${observation.reason})` : '';
     return { gate: gate.name, verdict, evidence: { alarmState: observation.state }, summary: `alarm ${gate.name} is ${observation.state}${why}`, at };
   }
@@ -164,7 +159,13 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 
 /** Assesses every gate; missing observations count as errors. */
 export function assessGates(gates: readonly GateSpec[], observations: readonly Observation[], now: number): GateResult[] {
-  return gates.map((g) => assessGate(g, observations.find((o) => o.gate === g.name), now));
+  return gates.map((g) =>
+    assessGate(
+      g,
+      observations.find((o) => o.gate === g.name),
+      now,
+    ),
+  );
 }
 
 /** The overall verdict: fail beats error beats inconclusive beats pass. */

@@ -24,26 +24,14 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
 
 export const ALL_PHASES: readonly Phase[] = Object.values(Phase);
 
-const TERMINAL: ReadonlySet<Phase> = new Set<Phase>([
-  Phase.succeeded,
-  Phase.rolledBack,
-  Phase.failed,
-  Phase.superseded,
-  Phase.cancelled,
-]);
+const TERMINAL: ReadonlySet<Phase> = new Set<Phase>([Phase.succeeded, Phase.rolledBack, Phase.failed, Phase.superseded, Phase.cancelled]);
 
 /** True for phases that end a release: succeeded, rolled_back, failed, superseded, cancelled. */
 export function isTerminal(phase: Phase): boolean {
   return TERMINAL.has(phase);
 }
 
-const MOVING: readonly Phase[] = [
-  Phase.deploying,
-  Phase.shifting,
-  Phase.baking,
-  Phase.awaitingApproval,
-  Phase.promoting,
-];
+const MOVING: readonly Phase[] = [Phase.deploying, Phase.shifting, Phase.baking, Phase.awaitingApproval, Phase.promoting];
 
 /**
  * Which phase may follow which. Every active phase may start rolling back or fail; only
@@ -72,11 +60,7 @@ export class IllegalTransitionError extends InvalidActionError {
     readonly from: Phase,
     readonly to: Phase,
   ) {
-    super(
-      isTerminal(from)
-        ? `release is already ${from}; a finished release cannot become ${to}`
-        : `a release cannot go from ${from} to ${to}`,
-    );
+    super(isTerminal(from) ? `release is already ${from}; a finished release cannot become ${to}` : `a release cannot go from ${from} to ${to}`);
   }
 }
 

@@ -180,9 +180,15 @@ function checkCanary(s: Extract<StrategySpec, { type: 'canary' }>): PlanIssue[] 
   let previous = 0;
   s.steps.forEach((step, i) => {
     if (!(step.percent > 0 && step.percent < 100)) {
-      issues.push({ path: ['steps', i, 'percent'], message: `a canary step must be above 0 and below 100, got ${step.percent} (100% comes after the last step by itself)` });
+      issues.push({
+        path: ['steps', i, 'percent'],
+        message: `a canary step must be above 0 and below 100, got ${step.percent} (100% comes after the last step by itself)`,
+      });
     } else if (step.percent <= previous) {
-      issues.push({ path: ['steps', i, 'percent'], message: `must be greater than the step before (${previous}), got ${step.percent}: traffic to the new version only grows` });
+      issues.push({
+        path: ['steps', i, 'percent'],
+        message: `must be greater than the step before (${previous}), got ${step.percent}: traffic to the new version only grows`,
+      });
     }
     previous = Math.max(previous, step.percent);
   });
@@ -213,7 +219,10 @@ export function checkPlan(plan: Plan, stepPath: readonly (string | number)[] | n
         if (!Number.isFinite(step.percent) || step.percent < 0 || step.percent > 100) {
           issues.push({ path: at(i, 'percent'), message: `must be a percentage from 0 to 100, got ${step.percent}` });
         } else if (step.percent < weight) {
-          issues.push({ path: at(i, 'percent'), message: `is ${step.percent}, below the ${weight}% set before: traffic to the new version never decreases except by rolling back` });
+          issues.push({
+            path: at(i, 'percent'),
+            message: `is ${step.percent}, below the ${weight}% set before: traffic to the new version never decreases except by rolling back`,
+          });
         } else {
           weight = step.percent;
           reachedFull ||= weight === 100;
@@ -272,9 +281,7 @@ export function shiftShape(plan: Plan): ShiftShape {
   const [head] = stops;
   if (!head) return { kind: 'all-at-once' };
   if (stops.length === 1) return { kind: 'canary', percent: head.percent, intervalSeconds: head.seconds };
-  const equal = stops.every(
-    (s, i) => s.seconds === head.seconds && s.percent === head.percent * (i + 1),
-  );
+  const equal = stops.every((s, i) => s.seconds === head.seconds && s.percent === head.percent * (i + 1));
   if (equal && head.percent * (stops.length + 1) >= 100) {
     return { kind: 'linear', percent: head.percent, intervalSeconds: head.seconds };
   }

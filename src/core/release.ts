@@ -41,7 +41,13 @@ export const EventKind = {
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
 /** Events that record a person's decision (shown beside the release in Slack). */
-export const DECISION_EVENTS: ReadonlySet<EventKind> = new Set([EventKind.approved, EventKind.rejected, EventKind.promoteRequested, EventKind.rollbackRequested, EventKind.cancelled]);
+export const DECISION_EVENTS: ReadonlySet<EventKind> = new Set([
+  EventKind.approved,
+  EventKind.rejected,
+  EventKind.promoteRequested,
+  EventKind.rollbackRequested,
+  EventKind.cancelled,
+]);
 
 export interface TimelineEvent {
   readonly at: string;
@@ -233,7 +239,12 @@ export function markLeaseRenewed(release: Release, now: number): Release {
 }
 
 export function supersede(release: Release, byId: string, now: number): Release {
-  return evolve(release, now, { phase: Phase.superseded, reason: Reasons.supersededBy(byId) }, { type: EventKind.superseded, message: Reasons.supersededBy(byId) });
+  return evolve(
+    release,
+    now,
+    { phase: Phase.superseded, reason: Reasons.supersededBy(byId) },
+    { type: EventKind.superseded, message: Reasons.supersededBy(byId) },
+  );
 }
 
 /** The new version is ready with 0% of production traffic. Idempotent: a retry changes nothing. */
@@ -300,7 +311,14 @@ export function markFailed(release: Release, reason: string, now: number): Relea
  * Records the decision on the approval `approvalId`. Idempotent: when that approval is no longer
  * the pending one (already decided, or superseded by promote or rollback) nothing changes.
  */
-export function recordApproval(release: Release, approvalId: string, decision: 'approved' | 'rejected' | 'expired', now: number, actor?: Actor, comment?: string): Release {
+export function recordApproval(
+  release: Release,
+  approvalId: string,
+  decision: 'approved' | 'rejected' | 'expired',
+  now: number,
+  actor?: Actor,
+  comment?: string,
+): Release {
   const pending = release.pendingApproval;
   if (pending === undefined || pending.id !== approvalId) return release;
   const record: ApprovalRecord = {
@@ -314,7 +332,11 @@ export function recordApproval(release: Release, approvalId: string, decision: '
     ...(comment ? { comment } : {}),
   };
   const message =
-    decision === 'approved' ? Reasons.approved(actor?.id ?? 'unknown') : decision === 'rejected' ? Reasons.rejected(actor?.id ?? 'unknown') : Reasons.approvalExpired(pending.onTimeout);
+    decision === 'approved'
+      ? Reasons.approved(actor?.id ?? 'unknown')
+      : decision === 'rejected'
+        ? Reasons.rejected(actor?.id ?? 'unknown')
+        : Reasons.approvalExpired(pending.onTimeout);
   return evolve(
     release,
     now,
@@ -375,6 +397,9 @@ export function endAfterFailure(release: Release, reason: string, outcome: Resto
     const why = outcome.kind === 'unrestored' ? outcome.why : 'the release was already finalized';
     return markFailed(release, `${reason}; ${Reasons.recoveryFailed(why)}`, now);
   }
-  const rolling = release.phase === Phase.rollingBack ? noteError(release, reason, now) : beginRollback(release, reason, now, release.deployed ? Phase.rolledBack : undeployedEnd);
+  const rolling =
+    release.phase === Phase.rollingBack
+      ? noteError(release, reason, now)
+      : beginRollback(release, reason, now, release.deployed ? Phase.rolledBack : undeployedEnd);
   return markRolledBack(rolling, now);
 }

@@ -29,7 +29,12 @@ export type TriggerOutcome =
 export function tagMatches(pattern: string, tag: string | undefined): boolean {
   if (pattern === '*') return true;
   if (tag === undefined) return false;
-  const regex = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(tag);
 }
 
@@ -39,7 +44,10 @@ export function tagMatches(pattern: string, tag: string | undefined): boolean {
  * repositories and failed pushes are ignored; a malformed event starts nothing. Never throws for
  * bad input, so EventBridge does not retry it.
  */
-export async function handleEcrEvent(event: unknown, deps: { services: readonly ServiceConfig[]; releases: ReleaseService; log: Log }): Promise<TriggerOutcome> {
+export async function handleEcrEvent(
+  event: unknown,
+  deps: { services: readonly ServiceConfig[]; releases: ReleaseService; log: Log },
+): Promise<TriggerOutcome> {
   const parsed = EcrEventSchema.safeParse(event);
   if (!parsed.success) {
     const reason = `not an ECR image action event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}`;
@@ -64,7 +72,12 @@ export async function handleEcrEvent(event: unknown, deps: { services: readonly 
   const image = `${account}.dkr.ecr.${region}.amazonaws.com/${repository}${tag ? `:${tag}` : ''}@${digest}`;
   const releases = [];
   for (const svc of services) {
-    const { release, created } = await deps.releases.startRelease({ service: svc.name, image, actor: { id: `ecr:${repository}`, channel: 'ecr' }, idempotencyKey: `ecr:${svc.name}:${digest}` });
+    const { release, created } = await deps.releases.startRelease({
+      service: svc.name,
+      image,
+      actor: { id: `ecr:${repository}`, channel: 'ecr' },
+      idempotencyKey: `ecr:${svc.name}:${digest}`,
+    });
     deps.log.info(created ? 'release started from ECR push' : 'duplicate ECR event collapsed', { releaseId: release.id, service: svc.name, image });
     releases.push({ service: svc.name, releaseId: release.id, created });
   }

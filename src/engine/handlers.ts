@@ -3,7 +3,20 @@ import { DeployError, NotFoundError, TargetFailedError, TransientError, messageO
 import type { Observation } from '../core/gates.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { beginRollback, endAfterFailure, leaseRenewalDue, markDeployed, markFinalized, markLeaseRenewed, markRolledBack, markShifted, recordApproval, SYSTEM, type EndPhase, type Release } from '../core/release.js';
+import {
+  beginRollback,
+  endAfterFailure,
+  leaseRenewalDue,
+  markDeployed,
+  markFinalized,
+  markLeaseRenewed,
+  markRolledBack,
+  markShifted,
+  recordApproval,
+  SYSTEM,
+  type EndPhase,
+  type Release,
+} from '../core/release.js';
 import { silentLog } from '../ports/log.js';
 import { isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
@@ -55,7 +68,13 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
    * the release starts rolling back with the driver's words instead. Any other error propagates to
    * the workflow, which retries transient ones and recovers from the rest.
    */
-  async function orRollBack(release: Release, failure: typeof DeployError | typeof TargetFailedError, call: () => Promise<void>, reason = (m: string) => m, endAs?: EndPhase): Promise<boolean> {
+  async function orRollBack(
+    release: Release,
+    failure: typeof DeployError | typeof TargetFailedError,
+    call: () => Promise<void>,
+    reason = (m: string) => m,
+    endAs?: EndPhase,
+  ): Promise<boolean> {
     try {
       await call();
       return true;
@@ -106,7 +125,13 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       if (release.deployed) return;
       let state: Readonly<Record<string, string>> | void = undefined;
       // Nothing was shifted when a deploy fails: clean up the new version and end as failed, with the driver's reason.
-      const deployed = await orRollBack(release, DeployError, async () => void (state = await driverOf(release).driver.deploy(release)), Reasons.deployFailed, Phase.failed);
+      const deployed = await orRollBack(
+        release,
+        DeployError,
+        async () => void (state = await driverOf(release).driver.deploy(release)),
+        Reasons.deployFailed,
+        Phase.failed,
+      );
       if (deployed) await apply(releaseId, (r, now) => markDeployed(r, now, state ?? undefined), release);
     },
 

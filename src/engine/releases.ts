@@ -2,7 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { cancelQueued, createRelease, endAfterFailure, recordApproval, requestPromote, requestRollback, start, supersede, type Actor, type Artifact, type Release, type RestoreOutcome } from '../core/release.js';
+import {
+  cancelQueued,
+  createRelease,
+  endAfterFailure,
+  recordApproval,
+  requestPromote,
+  requestRollback,
+  start,
+  supersede,
+  type Actor,
+  type Artifact,
+  type Release,
+  type RestoreOutcome,
+} from '../core/release.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
@@ -123,7 +136,9 @@ export function createReleaseService(deps: EngineDeps) {
     const active = (await store.lockOwner(svc.name, now)) ?? 'unknown';
     if (svc.onActiveRelease === 'reject') {
       if (input.idempotencyKey) await store.forgetIdempotencyKey(input.idempotencyKey, id);
-      throw new ActiveReleaseError(`service ${svc.name} already has active release ${active}, and its onActiveRelease policy is "reject": wait for it to finish or roll it back, then try again`);
+      throw new ActiveReleaseError(
+        `service ${svc.name} already has active release ${active}, and its onActiveRelease policy is "reject": wait for it to finish or roll it back, then try again`,
+      );
     }
     const release = createRelease({ ...base, queuedBehind: active }, now);
     await store.create(release);
@@ -183,7 +198,10 @@ export function createReleaseService(deps: EngineDeps) {
     }
     const { release } = await store.update(id, (r) => {
       refuse(r);
-      return { release: decision === 'promote' ? requestPromote(r, actor, clock.now(), comment) : requestRollback(r, actor, clock.now(), comment), result: undefined };
+      return {
+        release: decision === 'promote' ? requestPromote(r, actor, clock.now(), comment) : requestRollback(r, actor, clock.now(), comment),
+        result: undefined,
+      };
     });
     await wake(release, 'cancelled', actor);
     log.info(`${decision} requested`, { releaseId: id, service: release.service, actor: actor.id });
@@ -200,8 +218,12 @@ export function createReleaseService(deps: EngineDeps) {
     for (const stale of unfinished.filter((r) => r.phase !== Phase.queued)) {
       const svc = serviceNamed(deps, stale.service);
       const outcome: RestoreOutcome = svc ? await restoreStable(deps.driverFor(svc), stale) : { kind: 'restored' };
-      if (outcome.kind === 'unrestored') log.error('could not restore the stable version of an interrupted release', { releaseId: stale.id, error: outcome.why });
-      const { release } = await store.update(stale.id, (r) => ({ release: endAfterFailure(r, Reasons.interrupted, outcome, clock.now(), Phase.cancelled), result: undefined }));
+      if (outcome.kind === 'unrestored')
+        log.error('could not restore the stable version of an interrupted release', { releaseId: stale.id, error: outcome.why });
+      const { release } = await store.update(stale.id, (r) => ({
+        release: endAfterFailure(r, Reasons.interrupted, outcome, clock.now(), Phase.cancelled),
+        result: undefined,
+      }));
       if (release.phase === Phase.succeeded) await store.setStable(release.service, release.artifact.image);
       await store.releaseLock(release.service, release.id);
       recovered.push(release);

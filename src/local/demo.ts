@@ -27,7 +27,13 @@ export function startLoad(mode: LocalMode, service: string, requestsPerSecond = 
  * Releases `image` to `service` while `load` runs and waits for the release to end. Approvals are
  * given as the actor "demo", exactly as `POST /releases/{id}/approve` would.
  */
-export async function runDemoRelease(mode: LocalMode, service: string, image: string, load: LoadGenerator, onApprove?: (id: string) => void): Promise<DemoSummary> {
+export async function runDemoRelease(
+  mode: LocalMode,
+  service: string,
+  image: string,
+  load: LoadGenerator,
+  onApprove?: (id: string) => void,
+): Promise<DemoSummary> {
   const before = { sent: load.stats.sent, failed: load.stats.failed, latencies: load.stats.latenciesMs.length, servedBy: new Map(load.stats.servedBy) };
   const started = Date.now();
   const { release } = await mode.runtime.releases.startRelease({ service, image, actor: { id: 'demo', channel: 'api' } });

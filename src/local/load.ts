@@ -54,7 +54,14 @@ export class LoadGenerator {
     return new Promise((resolve) => {
       const body = this.options.method === 'POST' ? JSON.stringify({ at: Date.now() }) : undefined;
       const req = request(
-        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: this.options.method ?? 'GET', agent: this.agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: this.options.method ?? 'GET',
+          agent: this.agent,
+          headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
+        },
         (res) => {
           res.resume();
           res.on('end', () => {

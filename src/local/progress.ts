@@ -3,12 +3,17 @@ import { isTerminal } from '../core/phases.js';
 import type { Release } from '../core/release.js';
 import type { Store } from '../ports/release-store.js';
 
-
 function stepText(r: Release): string {
   const total = r.plan.steps.length;
   const index = Math.min(r.stepIndex, total - 1);
   const step = r.plan.steps[index];
-  const what = !step ? '' : step.type === 'setWeight' ? `set ${step.percent}%` : step.type === 'bake' || step.type === 'analysis' ? `${step.type} ${step.seconds}s` : step.type;
+  const what = !step
+    ? ''
+    : step.type === 'setWeight'
+      ? `set ${step.percent}%`
+      : step.type === 'bake' || step.type === 'analysis'
+        ? `${step.type} ${step.seconds}s`
+        : step.type;
   return isTerminal(r.phase) ? `${total}/${total}` : `step ${index + 1}/${total} ${what}`;
 }
 
@@ -16,7 +21,10 @@ function gateText(r: Release): string {
   return r.gateResults
     .map((g) => {
       const mark = g.verdict === 'pass' ? '✓' : g.verdict === 'fail' ? '✗' : '?';
-      const value = g.evidence.value === undefined ? (g.evidence.alarmState ?? g.verdict) : `${Number(g.evidence.value.toFixed(3))}${g.evidence.comparison ? ` (limit ${g.evidence.comparison} ${g.evidence.threshold})` : ''}`;
+      const value =
+        g.evidence.value === undefined
+          ? (g.evidence.alarmState ?? g.verdict)
+          : `${Number(g.evidence.value.toFixed(3))}${g.evidence.comparison ? ` (limit ${g.evidence.comparison} ${g.evidence.threshold})` : ''}`;
       return `${g.gate} ${value} ${mark}`;
     })
     .join('  ');
@@ -38,7 +46,11 @@ export function eventLine(message: string, elapsedMs: number): string {
  * Prints every new timeline event of recent releases as it happens, with the split as a bar.
  * Returns a function that stops watching.
  */
-export function watchReleases(store: Store, write: (line: string) => void, { intervalMs = 250, onFinished }: { intervalMs?: number; onFinished?: (r: Release) => void } = {}): () => Promise<void> {
+export function watchReleases(
+  store: Store,
+  write: (line: string) => void,
+  { intervalMs = 250, onFinished }: { intervalMs?: number; onFinished?: (r: Release) => void } = {},
+): () => Promise<void> {
   const seen = new Map<string, number>();
   const started = new Map<string, number>();
   const lastStatus = new Map<string, string>();
@@ -59,7 +71,13 @@ export function watchReleases(store: Store, write: (line: string) => void, { int
           const status = statusLine(r);
           if (r.timeline.length <= from && lastStatus.get(r.id) === status) continue;
           if (!started.has(r.id)) started.set(r.id, Date.parse(r.createdAt));
-          for (const event of r.timeline.slice(from)) write(eventLine(`${event.message}${event.actor ? ` (${event.actor.id} via ${event.actor.channel})` : ''}`, Date.parse(event.at) - (started.get(r.id) ?? 0)));
+          for (const event of r.timeline.slice(from))
+            write(
+              eventLine(
+                `${event.message}${event.actor ? ` (${event.actor.id} via ${event.actor.channel})` : ''}`,
+                Date.parse(event.at) - (started.get(r.id) ?? 0),
+              ),
+            );
           if (lastStatus.get(r.id) !== status) write(status);
           lastStatus.set(r.id, status);
           seen.set(r.id, r.timeline.length);

@@ -23,12 +23,26 @@ export function deploymentConfigFor(plan: Plan): { name: string; create?: Create
     case 'canary': {
       const minutes = Math.round(shape.intervalSeconds / 60);
       const name = `Switchyard.ECSCanary${n(shape.percent)}Percent${minutes}Minutes`;
-      return { name, create: { deploymentConfigName: name, computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: shape.percent, canaryInterval: minutes } } } };
+      return {
+        name,
+        create: {
+          deploymentConfigName: name,
+          computePlatform: 'ECS',
+          trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: shape.percent, canaryInterval: minutes } },
+        },
+      };
     }
     case 'linear': {
       const minutes = Math.round(shape.intervalSeconds / 60);
       const name = `Switchyard.ECSLinear${n(shape.percent)}PercentEvery${minutes}Minutes`;
-      return { name, create: { deploymentConfigName: name, computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: shape.percent, linearInterval: minutes } } } };
+      return {
+        name,
+        create: {
+          deploymentConfigName: name,
+          computePlatform: 'ECS',
+          trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: shape.percent, linearInterval: minutes } },
+        },
+      };
     }
     case 'custom':
       throw new DeployError(`CodeDeploy cannot run this plan: ${shape.reason}`);
@@ -55,7 +69,14 @@ export interface AppSpecInput {
 export function appSpecFor({ taskDefinitionArn, containerName, containerPort }: AppSpecInput): { content: string; sha256: string } {
   const content = JSON.stringify({
     version: 0.0,
-    Resources: [{ TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: taskDefinitionArn, LoadBalancerInfo: { ContainerName: containerName, ContainerPort: containerPort } } } }],
+    Resources: [
+      {
+        TargetService: {
+          Type: 'AWS::ECS::Service',
+          Properties: { TaskDefinition: taskDefinitionArn, LoadBalancerInfo: { ContainerName: containerName, ContainerPort: containerPort } },
+        },
+      },
+    ],
   });
   return { content, sha256: createHash('sha256').update(content).digest('hex') };
 }

@@ -114,7 +114,11 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
       // The end: `done` carries the release's final phase.
       [State.finished]: ended('$.action.phase'),
       [State.released]: { Type: 'Succeed' },
-      [State.notReleased]: { Type: 'Fail', Error: 'Switchyard.NotReleased', Cause: 'The release ended without shipping the new version; its timeline says why.' },
+      [State.notReleased]: {
+        Type: 'Fail',
+        Error: 'Switchyard.NotReleased',
+        Cause: 'The release ended without shipping the new version; its timeline says why.',
+      },
       [State.unknownAction]: {
         Type: 'Pass',
         Result: { Error: 'Switchyard.UnknownAction', Cause: 'decide returned an action this workflow does not know' },
@@ -123,13 +127,24 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
       },
       // The catch-all: whatever failed, Recover restores the stable version and ends the release.
       [State.recover]: {
-        ...task({ state: State.recover, task: 'recover', next: State.recovered, parameters: { 'state.$': '$' }, resultPath: '$.recovered', timeoutSeconds: longTaskTimeoutSeconds }),
+        ...task({
+          state: State.recover,
+          task: 'recover',
+          next: State.recovered,
+          parameters: { 'state.$': '$' },
+          resultPath: '$.recovered',
+          timeoutSeconds: longTaskTimeoutSeconds,
+        }),
         Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' }],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recoveryError', Next: State.recoveryFailed }],
       },
       // The error may have struck after the driver finished the release: then it did ship.
       [State.recovered]: ended('$.recovered.phase'),
-      [State.recoveryFailed]: { Type: 'Fail', Error: 'Switchyard.RecoveryFailed', Cause: 'The stable version could not be confirmed restored; check the service and the release timeline.' },
+      [State.recoveryFailed]: {
+        Type: 'Fail',
+        Error: 'Switchyard.RecoveryFailed',
+        Cause: 'The stable version could not be confirmed restored; check the service and the release timeline.',
+      },
     },
   };
 }

@@ -19,12 +19,22 @@ afterEach(async () => {
 });
 
 let n = 0;
-async function api(services: Record<string, unknown>[] = [serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['bob'], fourEyes: true } })]) {
+async function api(
+  services: Record<string, unknown>[] = [serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['bob'], fourEyes: true } })],
+) {
   n++;
-  h = await startHarness(services.map((s) => ({ ...s, name: `${String(s['name'])}-${n}` })), { dynamo });
+  h = await startHarness(
+    services.map((s) => ({ ...s, name: `${String(s['name'])}-${n}` })),
+    { dynamo },
+  );
   const harness = h;
   const app = createApp({ releases: h.releases, store: h.store, services: h.services, clock: h.clock, authenticate: bearerAuthenticator(TOKEN) });
-  const call = async (method: string, path: string, body?: unknown, { actor, token = TOKEN, headers = {} }: { actor?: string; token?: string | null; headers?: Record<string, string> } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    { actor, token = TOKEN, headers = {} }: { actor?: string; token?: string | null; headers?: Record<string, string> } = {},
+  ) => {
     const res = await app.request(path, {
       method,
       headers: {
@@ -48,7 +58,15 @@ describe('HTTP API', () => {
     expect(await call('GET', '/healthz', undefined, { token: null })).toEqual({ status: 200, body: { ok: true, services: 1 } });
     const { status, body } = await call('GET', '/services');
     expect(status).toBe(200);
-    expect(body['services'][0]).toMatchObject({ name: service, driver: 'local', strategy: 'canary', gates: ['process-health', 'error-rate'], approvers: ['bob'], fourEyes: true, onActiveRelease: 'queue' });
+    expect(body['services'][0]).toMatchObject({
+      name: service,
+      driver: 'local',
+      strategy: 'canary',
+      gates: ['process-health', 'error-rate'],
+      approvers: ['bob'],
+      fourEyes: true,
+      onActiveRelease: 'queue',
+    });
   });
 
   it('a release steered end to end: start, inspect, approve (four-eyes), succeed', async () => {
@@ -59,7 +77,12 @@ describe('HTTP API', () => {
     const id = created.body['id'] as string;
     await h.until(id, (r) => r.phase === 'awaiting_approval');
     const view = await call('GET', `/releases/${id}`);
-    expect(view.body).toMatchObject({ phase: 'awaiting_approval', traffic: { candidate: 10, stable: 90 }, step: { total: 6 }, pendingApproval: { label: 'after-first-step' } });
+    expect(view.body).toMatchObject({
+      phase: 'awaiting_approval',
+      traffic: { candidate: 10, stable: 90 },
+      step: { total: 6 },
+      pendingApproval: { label: 'after-first-step' },
+    });
     expect(view.body['plan'][0]).toEqual({ type: 'setWeight', percent: 10 });
     expect(JSON.stringify(view.body)).not.toMatch(/taskToken|local:/);
 
@@ -77,7 +100,13 @@ describe('HTTP API', () => {
 
   it('401 on every mutating route without the token, and nothing changes', async () => {
     const { call, service } = await api();
-    for (const [path, body] of [['/releases', { service, image: 'api:2' }], ['/releases/r-x/approve', {}], ['/releases/r-x/reject', {}], ['/releases/r-x/promote', {}], ['/releases/r-x/rollback', {}]] as const) {
+    for (const [path, body] of [
+      ['/releases', { service, image: 'api:2' }],
+      ['/releases/r-x/approve', {}],
+      ['/releases/r-x/reject', {}],
+      ['/releases/r-x/promote', {}],
+      ['/releases/r-x/rollback', {}],
+    ] as const) {
       expect(await call('POST', path, body, { token: null })).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
       expect((await call('POST', path, body, { token: 'wrong' })).status).toBe(401);
     }
@@ -100,8 +129,14 @@ describe('HTTP API', () => {
   it('400 for malformed JSON and for an unknown service, 404 for an unknown release or route', async () => {
     const { call } = await api();
     expect((await call('POST', '/releases', '{"service":')).status).toBe(400);
-    expect(await call('POST', '/releases', { service: 'nope', image: 'a:1' })).toMatchObject({ status: 400, body: { error: { code: 'unknown_service', message: expect.stringContaining('unknown service "nope"; configured services:') } } });
-    expect(await call('GET', '/releases/r-unknown')).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: 'no release with id "r-unknown"' } } });
+    expect(await call('POST', '/releases', { service: 'nope', image: 'a:1' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'unknown_service', message: expect.stringContaining('unknown service "nope"; configured services:') } },
+    });
+    expect(await call('GET', '/releases/r-unknown')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no release with id "r-unknown"' } },
+    });
     expect(await call('POST', '/releases/r-unknown/rollback', {})).toMatchObject({ status: 404 });
     expect((await call('POST', '/releases/r-1/explode', {})).status).toBe(400);
     expect((await call('GET', '/nothing-here')).status).toBe(404);
@@ -122,13 +157,25 @@ describe('HTTP API', () => {
     expect(second.body['releases'].map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
     expect((await call('GET', `/releases?service=${service}&phase=succeeded&limit=100`)).body['releases']).toHaveLength(5);
     expect((await call('GET', `/releases?service=${service}&phase=rolled_back`)).body['releases']).toHaveLength(0);
-    expect(await call('GET', '/releases?limit=0')).toMatchObject({ status: 400, body: { error: { message: 'query.limit: must be a whole number from 1 to 100' } } });
-    expect(await call('GET', '/releases?phase=running')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('query.phase: must be one of queued') } } });
-    expect(await call('GET', '/releases?cursor=garbage')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('cursor is not one this API returned') } } });
+    expect(await call('GET', '/releases?limit=0')).toMatchObject({
+      status: 400,
+      body: { error: { message: 'query.limit: must be a whole number from 1 to 100' } },
+    });
+    expect(await call('GET', '/releases?phase=running')).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringContaining('query.phase: must be one of queued') } },
+    });
+    expect(await call('GET', '/releases?cursor=garbage')).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringContaining('cursor is not one this API returned') } },
+    });
   });
 
   it('a second release for a busy service is queued (202-like 201 with phase queued) or 409 as configured', async () => {
-    const { call, service } = await api([serviceConfig('api', { approvals: { at: ['after-first-step'] } }), serviceConfig('strict', { onActiveRelease: 'reject', approvals: { at: ['after-first-step'] } }, 9100)]);
+    const { call, service } = await api([
+      serviceConfig('api', { approvals: { at: ['after-first-step'] } }),
+      serviceConfig('strict', { onActiveRelease: 'reject', approvals: { at: ['after-first-step'] } }, 9100),
+    ]);
     await call('POST', '/releases', { service, image: 'api:1' });
     expect((await call('POST', '/releases', { service, image: 'api:2' })).body['phase']).toBe('queued');
     const strict = `strict-${n}`;
@@ -172,7 +219,11 @@ describe('HTTP API', () => {
     });
     try {
       const { port } = server.address() as AddressInfo;
-      const res = await fetch(`http://127.0.0.1:${port}/releases`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ service, image: 'api:9' }) });
+      const res = await fetch(`http://127.0.0.1:${port}/releases`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ service, image: 'api:9' }),
+      });
       expect(res.status).toBe(201);
       const list = await fetch(`http://127.0.0.1:${port}/releases?service=${service}`);
       expect(((await list.json()) as { releases: unknown[] }).releases).toHaveLength(1);

@@ -34,7 +34,11 @@ describe('the dependency arrows the linter enforces', () => {
   });
 
   // Every cell of the table: a file in each layer importing each other layer fails exactly when the table says so.
-  const cells = Object.keys(LAYERS).flatMap((from) => Object.keys(LAYERS).filter((to) => to !== from).map((to) => [from, to] as const));
+  const cells = Object.keys(LAYERS).flatMap((from) =>
+    Object.keys(LAYERS)
+      .filter((to) => to !== from)
+      .map((to) => [from, to] as const),
+  );
   it.each(cells)('src/%s importing src/%s follows the table', async (from, to) => {
     const filePath = from === 'adapters' ? 'src/adapters/some-adapter/fixture.ts' : `src/${from}/fixture.ts`;
     const spec = from === 'adapters' ? `../../${to}/x.js` : `../${to}/x.js`;
@@ -48,7 +52,9 @@ describe('the dependency arrows the linter enforces', () => {
 /** Relative imports of a TypeScript file, resolved to repository paths. */
 async function importsOf(file: string): Promise<string[]> {
   const source = await readFile(file, 'utf8');
-  return [...source.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)].map((m) => relative(process.cwd(), resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'))));
+  return [...source.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)].map((m) =>
+    relative(process.cwd(), resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'))),
+  );
 }
 
 async function filesUnder(dir: string): Promise<string[]> {

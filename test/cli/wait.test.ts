@@ -52,9 +52,17 @@ describe('switchyard wait (for CI)', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'session' });
     try {
-      const result = await waitForRelease({ api: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/`, service: 'web', releaseId: 'r-1', region: 'eu-west-1', timeoutMs: 5000 });
+      const result = await waitForRelease({
+        api: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/`,
+        service: 'web',
+        releaseId: 'r-1',
+        region: 'eu-west-1',
+        timeoutMs: 5000,
+      });
       expect(result.exitCode).toBe(0);
-      expect(seen?.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*host.*, Signature=[a-f0-9]{64}$/);
+      expect(seen?.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*host.*, Signature=[a-f0-9]{64}$/,
+      );
       expect(seen?.['x-amz-security-token']).toBe('session');
     } finally {
       process.env = saved;

@@ -16,10 +16,28 @@ const DEMO = ['node', 'examples/demo-service/server.mjs'];
 function demoService(overrides: Record<string, unknown> = {}) {
   return {
     name: 'demo',
-    target: { driver: 'local', command: DEMO, replicas: 2, port: 8080, testPort: 8081, readiness: { path: '/ready', interval: 0, timeout: '5s' }, drainTimeout: '5s', env: { STARTUP_MS: '100' } },
-    strategy: { type: 'canary', steps: [{ percent: 10, bake: '3s' }, { percent: 50, bake: '3s' }], finalBake: '2s' },
+    target: {
+      driver: 'local',
+      command: DEMO,
+      replicas: 2,
+      port: 8080,
+      testPort: 8081,
+      readiness: { path: '/ready', interval: 0, timeout: '5s' },
+      drainTimeout: '5s',
+      env: { STARTUP_MS: '100' },
+    },
+    strategy: {
+      type: 'canary',
+      steps: [
+        { percent: 10, bake: '3s' },
+        { percent: 50, bake: '3s' },
+      ],
+      finalBake: '2s',
+    },
     gates: {
-      metrics: [{ name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '3s', minSamples: 5 }],
+      metrics: [
+        { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '3s', minSamples: 5 },
+      ],
       checkInterval: '1s',
       maxExtension: '3s',
     },
@@ -45,7 +63,8 @@ async function start(service: Record<string, unknown> = demoService()) {
   return { mode, target, load };
 }
 
-const until = (m: LocalMode, id: string, predicate: (r: Release) => boolean, timeoutMs = 20_000) => releaseUntil(m.runtime.deps.store, id, predicate, { timeoutMs, intervalMs: 50 });
+const until = (m: LocalMode, id: string, predicate: (r: Release) => boolean, timeoutMs = 20_000) =>
+  releaseUntil(m.runtime.deps.store, id, predicate, { timeoutMs, intervalMs: 50 });
 const ended = (r: Release) => ['succeeded', 'rolled_back', 'failed', 'cancelled'].includes(r.phase);
 
 describe('local mode, end to end (real processes, real HTTP)', () => {
@@ -153,14 +172,30 @@ describe('the switchyard command', () => {
     const marker = `marker-${process.pid}-${Date.now()}`;
     const [port, testPort] = [await freePort(), await freePort()];
     const config = join(dir, 'switchyard.config.json');
-    writeFileSync(config, JSON.stringify({ services: [demoService({ target: { driver: 'local', command: [...DEMO, marker], replicas: 2, port, testPort, readiness: { interval: 0 } } })] }));
-    const child = spawn(process.execPath, ['bin/switchyard.js', 'local', '--config', config, '--in-memory', '--port', '0'], { env: { ...process.env, SWITCHYARD_TOKEN: 't' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        services: [demoService({ target: { driver: 'local', command: [...DEMO, marker], replicas: 2, port, testPort, readiness: { interval: 0 } } })],
+      }),
+    );
+    const child = spawn(process.execPath, ['bin/switchyard.js', 'local', '--config', config, '--in-memory', '--port', '0'], {
+      env: { ...process.env, SWITCHYARD_TOKEN: 't' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    await eventually(async () => out, (text) => text.includes('Ready.') || child.exitCode !== null, { timeoutMs: 20_000, intervalMs: 100 }).catch(() => undefined);
+    await eventually(
+      async () => out,
+      (text) => text.includes('Ready.') || child.exitCode !== null,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    ).catch(() => undefined);
     expect(out).toContain('Ready.');
-    const running = () => execSync('ps -eo args').toString().split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+    const running = () =>
+      execSync('ps -eo args')
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
     expect(running()).toHaveLength(2);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
@@ -182,7 +217,12 @@ describe('the switchyard command', () => {
     expect(help.code).toBe(0);
     expect(help.out).toContain('switchyard local [options]');
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ services: [{ name: 'x', target: { driver: 'local', command: 'x', port: 99999 }, strategy: { type: 'canary', steps: [{ percent: 120, bake: '1m' }] } }] }));
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({
+        services: [{ name: 'x', target: { driver: 'local', command: 'x', port: 99999 }, strategy: { type: 'canary', steps: [{ percent: 120, bake: '1m' }] } }],
+      }),
+    );
     const bad = await run(['validate', '--config', join(dir, 'bad.json')]);
     expect(bad.code).toBe(2);
     expect(bad.out).toContain('services[0].target.port: must be a port from 1 to 65535');

@@ -27,14 +27,29 @@ async function setup(overrides: Record<string, unknown> = {}) {
   slack = new SlackStandIn();
   await slack.start();
   const standIn = slack;
-  h = await startHarness([serviceConfig('checkout', { notifications: { slack: { channel: 'C0RELEASES' } }, approvals: { at: ['after-first-step'], approvers: ['U0BOB', 'U0AAA'], fourEyes: true }, ...overrides })], {
-    config: { environment: 'production' },
-    wrapStore: (store, services) => {
-      const wired = withSlack(store, { secrets: { signingSecret: SECRET, botToken: TOKEN }, services, environment: 'production', apiUrl: `${standIn.url}/api/`, log: silentLog });
-      notifier = wired.notifier;
-      return wired.store;
+  h = await startHarness(
+    [
+      serviceConfig('checkout', {
+        notifications: { slack: { channel: 'C0RELEASES' } },
+        approvals: { at: ['after-first-step'], approvers: ['U0BOB', 'U0AAA'], fourEyes: true },
+        ...overrides,
+      }),
+    ],
+    {
+      config: { environment: 'production' },
+      wrapStore: (store, services) => {
+        const wired = withSlack(store, {
+          secrets: { signingSecret: SECRET, botToken: TOKEN },
+          services,
+          environment: 'production',
+          apiUrl: `${standIn.url}/api/`,
+          log: silentLog,
+        });
+        notifier = wired.notifier;
+        return wired.store;
+      },
     },
-  });
+  );
   const harness = h;
   const app = createApp({
     releases: h.releases,
@@ -42,10 +57,19 @@ async function setup(overrides: Record<string, unknown> = {}) {
     services: h.services,
     clock: { now: () => Date.now() },
     authenticate: bearerAuthenticator('t'),
-    extend: (a) => mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: silentLog }),
+    extend: (a) =>
+      mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: silentLog }),
   });
-  const click = async (user: string, action: string, value: string, { secret = SECRET, timestamp, raw }: { secret?: string; timestamp?: number; raw?: string } = {}) => {
-    const signed = raw === undefined ? slackClick(secret, user, action, value, { responseUrl: `${standIn.url}/response`, ...(timestamp !== undefined ? { timestamp } : {}) }) : signedSlackRequest(secret, raw, timestamp);
+  const click = async (
+    user: string,
+    action: string,
+    value: string,
+    { secret = SECRET, timestamp, raw }: { secret?: string; timestamp?: number; raw?: string } = {},
+  ) => {
+    const signed =
+      raw === undefined
+        ? slackClick(secret, user, action, value, { responseUrl: `${standIn.url}/response`, ...(timestamp !== undefined ? { timestamp } : {}) })
+        : signedSlackRequest(secret, raw, timestamp);
     const res = await app.request('/slack/interactions', { method: 'POST', headers: signed.headers, body: signed.body });
     return { status: res.status, body: (await res.json()) as { ok?: boolean; message?: string; error?: { code: string; message: string } } };
   };
@@ -53,12 +77,18 @@ async function setup(overrides: Record<string, unknown> = {}) {
 }
 
 const buttons = (call: { args: Record<string, string> } | undefined) =>
-  (JSON.parse(call?.args['blocks'] ?? '[]') as { type: string; elements?: { action_id: string; value: string; confirm?: unknown }[] }[]).find((b) => b.type === 'actions')?.elements ?? [];
+  (JSON.parse(call?.args['blocks'] ?? '[]') as { type: string; elements?: { action_id: string; value: string; confirm?: unknown }[] }[]).find(
+    (b) => b.type === 'actions',
+  )?.elements ?? [];
 
 describe('Slack: one live message per release', () => {
   it('posts one message, updates it in place, threads the timeline, and shows the final state', async () => {
     const { h, slack, click } = await setup();
-    const { release } = await h.releases.startRelease({ service: 'checkout', image: `checkout:1.8.2@sha256:${'c'.repeat(64)}`, actor: { id: 'alice', channel: 'api' } });
+    const { release } = await h.releases.startRelease({
+      service: 'checkout',
+      image: `checkout:1.8.2@sha256:${'c'.repeat(64)}`,
+      actor: { id: 'alice', channel: 'api' },
+    });
     const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
     await new Promise((r) => setTimeout(r, 50));
     expect(slack.top()).toHaveLength(1);
@@ -159,7 +189,11 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'U0AAA', channel: 'slack' } });
     const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
     const value = `${release.id}|${waiting.pendingApproval?.id}`;
-    expect((await click('U0EVE', 'approve', value)).body).toEqual({ ok: false, code: 'forbidden', message: 'U0EVE is not an approver for service checkout; allowed: U0BOB, U0AAA' });
+    expect((await click('U0EVE', 'approve', value)).body).toEqual({
+      ok: false,
+      code: 'forbidden',
+      message: 'U0EVE is not an approver for service checkout; allowed: U0BOB, U0AAA',
+    });
     expect((await click('U0AAA', 'approve', value)).body.message).toContain('four-eyes rule: U0AAA started this release');
     expect((await click('U0BOB', 'approve', 'r-nope|r-nope-a1')).body).toEqual({ ok: false, code: 'not_found', message: 'no release with id "r-nope"' });
     expect((await h.store.get(release.id))?.phase).toBe('awaiting_approval');
@@ -170,7 +204,11 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     const done = await h.finish(release.id);
     expect(done.approvals).toHaveLength(1);
     expect(done.timeline.filter((e) => e.type === 'approved')).toHaveLength(1);
-    expect((await click('U0BOB', 'rollback', release.id)).body).toEqual({ ok: false, code: 'invalid_action', message: `release ${release.id} is succeeded; only an active release can be rolled back` });
+    expect((await click('U0BOB', 'rollback', release.id)).body).toEqual({
+      ok: false,
+      code: 'invalid_action',
+      message: `release ${release.id} is succeeded; only an active release can be rolled back`,
+    });
     expect(ephemeralTexts(slack).filter((t) => t.startsWith(':warning:')).length).toBeGreaterThanOrEqual(5);
   });
 
@@ -199,7 +237,14 @@ describe('Slack in local mode', () => {
         },
       ],
     });
-    const mode = await startLocalMode({ config, port: 0, inMemory: true, ephemeralPorts: true, token: 't', slack: { signingSecret: SECRET, botToken: TOKEN, apiUrl: `${slack.url}/api` } });
+    const mode = await startLocalMode({
+      config,
+      port: 0,
+      inMemory: true,
+      ephemeralPorts: true,
+      token: 't',
+      slack: { signingSecret: SECRET, botToken: TOKEN, apiUrl: `${slack.url}/api` },
+    });
     try {
       expect(mode.slack).toBe(true);
       const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 'alice', channel: 'api' } });

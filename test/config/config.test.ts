@@ -42,7 +42,12 @@ describe('config: valid', () => {
 
   it('explicit approval steps take the service approval timeout', () => {
     const config = resolveConfig({
-      services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 20 }, { type: 'approval' }, { type: 'setWeight', percent: 100 }] }, approvals: { timeout: '15m' } })],
+      services: [
+        local({
+          strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 20 }, { type: 'approval' }, { type: 'setWeight', percent: 100 }] },
+          approvals: { timeout: '15m' },
+        }),
+      ],
     });
     expect(config.services[0]?.plan.steps[1]).toEqual({ type: 'approval', timeoutSeconds: 900, onTimeout: 'rollback', label: 'step-1' });
   });
@@ -55,21 +60,119 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
     ['an unknown service key', { services: [local({ stratgy: 1 })] }, 'services[0]: unknown key "stratgy": remove it or check the spelling'],
     ['a bad service name', { services: [local({ name: 'Checkout API!' })] }, 'services[0].name: must be a service name of letters, digits'],
     ['an unknown driver', { services: [local({ target: { driver: 'k8s' } })] }, 'services[0].target.driver: must have driver "local" or "codedeploy"'],
-    ['a bad port', { services: [local({ target: { driver: 'local', command: 'x', port: 70000 } })] }, 'services[0].target.port: must be a port from 1 to 65535'],
-    ['a missing command', { services: [local({ target: { driver: 'local', port: 8080 } })] }, 'services[0].target.command: is required and must be a command line or an array of arguments'],
-    ['an unknown strategy', { services: [local({ strategy: { type: 'rainbow' } })] }, 'services[0].strategy.type: must have type "blue-green", "canary", "linear" or "steps"'],
-    ['a bad duration', { services: [local({ strategy: { type: 'blue-green', bake: '5 minutes' } })] }, 'services[0].strategy.bake: must be a duration such as "30s", "5m", "1h" or a number of seconds, got "5 minutes"'],
-    ['a duration over the limit', { services: [local({ strategy: { type: 'linear', stepPercent: 10, interval: '2d' } })] }, 'services[0].strategy.interval: must be between 1s and 86400s, got "2d" (172800s)'],
-    ['a canary step at 100%', { services: [local({ strategy: { type: 'canary', steps: [{ percent: 100, bake: '1m' }] } })] }, 'services[0].strategy.steps[0].percent: must be a percentage from 1 to 99'],
-    ['a step percent over 100', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'setWeight', percent: 150 }] } })] }, 'services[0].strategy.steps[1].percent: must be a percentage from 0 to 100'],
-    ['a decreasing step', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 50 }, { type: 'setWeight', percent: 10 }, { type: 'setWeight', percent: 100 }] } })] }, 'services[0].strategy.steps[1].percent: is 10, below the 50% set before'],
-    ['an unknown step type', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'pause' }] } })] }, 'services[0].strategy.steps[0].type: must be a step with type "setWeight", "bake", "approval", "analysis" or "finalize"'],
-    ['an analysis naming an unknown gate', { services: [local({ strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'analysis', duration: '1m', gates: ['latency'] }, { type: 'setWeight', percent: 100 }] } })] }, 'services[0].strategy.steps[1].gates[0]: names gate "latency", which is not defined under gates'],
-    ['a bad comparison', { services: [local({ gates: { metrics: [{ name: 'e', metric: 'ErrorRate', statistic: 'Average', comparison: '>', threshold: 1 }] } })] }, 'services[0].gates.metrics[0].comparison: must be one of GreaterThanThreshold'],
-    ['a bad statistic', { services: [local({ gates: { metrics: [{ name: 'e', metric: 'ErrorRate', statistic: 'Median', comparison: 'LessThanThreshold', threshold: 1 }] } })] }, 'services[0].gates.metrics[0].statistic: must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99'],
-    ['alarms on the local driver', { services: [local({ gates: { alarms: ['x'] } })] }, 'services[0].gates.alarms: CloudWatch alarms need the codedeploy driver'],
-    ['a bad approval point', { services: [local({ approvals: { at: ['whenever'] } })] }, 'services[0].approvals.at[0]: must be "before-traffic", "after-first-step" or "before-finalize"'],
-    ['a bad onActiveRelease', { services: [local({ onActiveRelease: 'replace' })] }, 'services[0].onActiveRelease: must be "queue" (wait for the active release) or "reject"'],
+    [
+      'a bad port',
+      { services: [local({ target: { driver: 'local', command: 'x', port: 70000 } })] },
+      'services[0].target.port: must be a port from 1 to 65535',
+    ],
+    [
+      'a missing command',
+      { services: [local({ target: { driver: 'local', port: 8080 } })] },
+      'services[0].target.command: is required and must be a command line or an array of arguments',
+    ],
+    [
+      'an unknown strategy',
+      { services: [local({ strategy: { type: 'rainbow' } })] },
+      'services[0].strategy.type: must have type "blue-green", "canary", "linear" or "steps"',
+    ],
+    [
+      'a bad duration',
+      { services: [local({ strategy: { type: 'blue-green', bake: '5 minutes' } })] },
+      'services[0].strategy.bake: must be a duration such as "30s", "5m", "1h" or a number of seconds, got "5 minutes"',
+    ],
+    [
+      'a duration over the limit',
+      { services: [local({ strategy: { type: 'linear', stepPercent: 10, interval: '2d' } })] },
+      'services[0].strategy.interval: must be between 1s and 86400s, got "2d" (172800s)',
+    ],
+    [
+      'a canary step at 100%',
+      { services: [local({ strategy: { type: 'canary', steps: [{ percent: 100, bake: '1m' }] } })] },
+      'services[0].strategy.steps[0].percent: must be a percentage from 1 to 99',
+    ],
+    [
+      'a step percent over 100',
+      {
+        services: [
+          local({
+            strategy: {
+              type: 'steps',
+              steps: [
+                { type: 'setWeight', percent: 10 },
+                { type: 'setWeight', percent: 150 },
+              ],
+            },
+          }),
+        ],
+      },
+      'services[0].strategy.steps[1].percent: must be a percentage from 0 to 100',
+    ],
+    [
+      'a decreasing step',
+      {
+        services: [
+          local({
+            strategy: {
+              type: 'steps',
+              steps: [
+                { type: 'setWeight', percent: 50 },
+                { type: 'setWeight', percent: 10 },
+                { type: 'setWeight', percent: 100 },
+              ],
+            },
+          }),
+        ],
+      },
+      'services[0].strategy.steps[1].percent: is 10, below the 50% set before',
+    ],
+    [
+      'an unknown step type',
+      { services: [local({ strategy: { type: 'steps', steps: [{ type: 'pause' }] } })] },
+      'services[0].strategy.steps[0].type: must be a step with type "setWeight", "bake", "approval", "analysis" or "finalize"',
+    ],
+    [
+      'an analysis naming an unknown gate',
+      {
+        services: [
+          local({
+            strategy: {
+              type: 'steps',
+              steps: [
+                { type: 'setWeight', percent: 10 },
+                { type: 'analysis', duration: '1m', gates: ['latency'] },
+                { type: 'setWeight', percent: 100 },
+              ],
+            },
+          }),
+        ],
+      },
+      'services[0].strategy.steps[1].gates[0]: names gate "latency", which is not defined under gates',
+    ],
+    [
+      'a bad comparison',
+      { services: [local({ gates: { metrics: [{ name: 'e', metric: 'ErrorRate', statistic: 'Average', comparison: '>', threshold: 1 }] } })] },
+      'services[0].gates.metrics[0].comparison: must be one of GreaterThanThreshold',
+    ],
+    [
+      'a bad statistic',
+      { services: [local({ gates: { metrics: [{ name: 'e', metric: 'ErrorRate', statistic: 'Median', comparison: 'LessThanThreshold', threshold: 1 }] } })] },
+      'services[0].gates.metrics[0].statistic: must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99',
+    ],
+    [
+      'alarms on the local driver',
+      { services: [local({ gates: { alarms: ['x'] } })] },
+      'services[0].gates.alarms: CloudWatch alarms need the codedeploy driver',
+    ],
+    [
+      'a bad approval point',
+      { services: [local({ approvals: { at: ['whenever'] } })] },
+      'services[0].approvals.at[0]: must be "before-traffic", "after-first-step" or "before-finalize"',
+    ],
+    [
+      'a bad onActiveRelease',
+      { services: [local({ onActiveRelease: 'replace' })] },
+      'services[0].onActiveRelease: must be "queue" (wait for the active release) or "reject"',
+    ],
     ['a bad repository', { services: [local({ trigger: { repository: 'Checkout API' } })] }, 'services[0].trigger.repository: must be an ECR repository name'],
     ['jwt without settings', { services: [local()], api: { auth: 'jwt' } }, 'api.jwt: is required when api.auth is "jwt"'],
     [
@@ -95,7 +198,17 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
       services: [
         local(),
         local({ name: 'demo', target: { driver: 'local', command: 'x', port: 8080 } }),
-        local({ name: 'third', strategy: { type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'setWeight', percent: 150 }] }, target: { driver: 'local', command: 'x', port: 9000, replicas: 0 } }),
+        local({
+          name: 'third',
+          strategy: {
+            type: 'steps',
+            steps: [
+              { type: 'setWeight', percent: 10 },
+              { type: 'setWeight', percent: 150 },
+            ],
+          },
+          target: { driver: 'local', command: 'x', port: 9000, replicas: 0 },
+        }),
       ],
     });
     expect(found).toEqual(

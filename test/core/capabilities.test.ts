@@ -27,12 +27,28 @@ describe('validatePlan against CodeDeploy', () => {
   });
 
   it('refuses uneven steps', () => {
-    const plan = compilePlan({ type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'bake', seconds: 60 }, { type: 'setWeight', percent: 60 }, { type: 'bake', seconds: 60 }, { type: 'setWeight', percent: 100 }] });
+    const plan = compilePlan({
+      type: 'steps',
+      steps: [
+        { type: 'setWeight', percent: 10 },
+        { type: 'bake', seconds: 60 },
+        { type: 'setWeight', percent: 60 },
+        { type: 'bake', seconds: 60 },
+        { type: 'setWeight', percent: 100 },
+      ],
+    });
     expect(validatePlan(plan, CODEDEPLOY_CAPABILITIES)[0]?.message).toMatch(/neither one canary step nor equal linear increments/);
   });
 
   it('the local driver runs any valid plan', () => {
-    const plan = compilePlan({ type: 'steps', steps: [{ type: 'setWeight', percent: 10 }, { type: 'approval', timeoutSeconds: 60, onTimeout: 'rollback', label: 'x' }, { type: 'setWeight', percent: 100 }] });
+    const plan = compilePlan({
+      type: 'steps',
+      steps: [
+        { type: 'setWeight', percent: 10 },
+        { type: 'approval', timeoutSeconds: 60, onTimeout: 'rollback', label: 'x' },
+        { type: 'setWeight', percent: 100 },
+      ],
+    });
     expect(validatePlan(plan, LOCAL_CAPABILITIES)).toEqual([]);
   });
 });

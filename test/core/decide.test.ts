@@ -1,6 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkDecision, decide, endAfterFailure, isTerminal, markDeployed, markShifted, offeredDecisions, recordApproval, requestPromote, type Release, type StrategySpec } from '../../src/core/index.js';
+import {
+  checkDecision,
+  decide,
+  endAfterFailure,
+  isTerminal,
+  markDeployed,
+  markShifted,
+  offeredDecisions,
+  recordApproval,
+  requestPromote,
+  type Release,
+  type StrategySpec,
+} from '../../src/core/index.js';
 import { T0, canary, release } from '../support/releases.js';
 import { simulate } from '../support/simulate.js';
 
@@ -8,7 +20,19 @@ const strategies: [string, StrategySpec][] = [
   ['blue-green', { type: 'blue-green', bakeSeconds: 120 }],
   ['canary', canary],
   ['linear', { type: 'linear', stepPercent: 20, intervalSeconds: 60, finalBakeSeconds: 60 }],
-  ['steps', { type: 'steps', steps: [{ type: 'setWeight', percent: 0 }, { type: 'analysis', seconds: 30 }, { type: 'setWeight', percent: 50 }, { type: 'bake', seconds: 60 }, { type: 'setWeight', percent: 100 }] }],
+  [
+    'steps',
+    {
+      type: 'steps',
+      steps: [
+        { type: 'setWeight', percent: 0 },
+        { type: 'analysis', seconds: 30 },
+        { type: 'setWeight', percent: 50 },
+        { type: 'bake', seconds: 60 },
+        { type: 'setWeight', percent: 100 },
+      ],
+    },
+  ],
 ];
 
 describe('decide: happy paths', () => {
@@ -46,7 +70,9 @@ describe('decide: happy paths', () => {
 
 describe('decide: gates', () => {
   it.each([0, 1, 5, 8])('a gate failing at check %d rolls back with the evidence in the reason', (failAt) => {
-    const trace = simulate(release({ type: 'linear', stepPercent: 25, intervalSeconds: 60, finalBakeSeconds: 60 }), { gateValue: (n) => (n >= failAt ? 40 : 0) });
+    const trace = simulate(release({ type: 'linear', stepPercent: 25, intervalSeconds: 60, finalBakeSeconds: 60 }), {
+      gateValue: (n) => (n >= failAt ? 40 : 0),
+    });
     expect(trace.release.phase).toBe('rolled_back');
     expect(trace.release.weight).toBe(0);
     expect(trace.release.reason).toMatch(/^gate failed: error-rate: Average of ErrorRate = 40 \(breaches > 5\)/);
@@ -60,7 +86,10 @@ describe('decide: gates', () => {
   });
 
   it('inconclusive with the pause policy asks a person, and an approval continues the release', () => {
-    const trace = simulate(release(canary, { settings: { gatePolicy: { checkIntervalSeconds: 30, onInconclusive: 'pause', maxExtensionSeconds: 30, maxErrors: 2 } } }), { gateValue: () => 'nodata' });
+    const trace = simulate(
+      release(canary, { settings: { gatePolicy: { checkIntervalSeconds: 30, onInconclusive: 'pause', maxExtensionSeconds: 30, maxErrors: 2 } } }),
+      { gateValue: () => 'nodata' },
+    );
     expect(trace.actions.filter((a) => a.type === 'approval').map((a) => a.type === 'approval' && a.label)).toEqual(['inconclusive', 'inconclusive']);
     expect(trace.release.phase).toBe('succeeded');
   });
@@ -120,7 +149,10 @@ describe('decide: approvals and requests', () => {
 
 describe('approval rules', () => {
   const pending = (overrides: Parameters<typeof release>[1] = {}) => {
-    let r = release({ type: 'blue-green', bakeSeconds: 60 }, { approvals: { at: ['before-traffic'], timeoutSeconds: 600, onTimeout: 'rollback' }, ...overrides });
+    let r = release(
+      { type: 'blue-green', bakeSeconds: 60 },
+      { approvals: { at: ['before-traffic'], timeoutSeconds: 600, onTimeout: 'rollback' }, ...overrides },
+    );
     r = markDeployed(decide(r, [], T0).release, T0);
     return decide(r, [], T0).release;
   };
@@ -132,27 +164,47 @@ describe('approval rules', () => {
   });
   it('the allowlist is enforced', () => {
     const r = pending({ settings: { approvalRules: { approvers: ['carol'], fourEyes: false } } });
-    expect(checkDecision(r, 'approve', bob, T0)).toEqual({ ok: false, code: 'forbidden', message: 'bob is not an approver for service checkout-api; allowed: carol' });
+    expect(checkDecision(r, 'approve', bob, T0)).toEqual({
+      ok: false,
+      code: 'forbidden',
+      message: 'bob is not an approver for service checkout-api; allowed: carol',
+    });
     expect(checkDecision(r, 'approve', { id: 'carol', channel: 'api' }, T0)).toEqual({ ok: true });
   });
   it('four-eyes: the person who started a release cannot approve or promote it, but may reject', () => {
     const r = pending({ settings: { approvalRules: { approvers: [], fourEyes: true } } });
-    expect(checkDecision(r, 'approve', alice, T0)).toMatchObject({ ok: false, code: 'forbidden', message: expect.stringContaining('four-eyes rule: alice started this release') });
+    expect(checkDecision(r, 'approve', alice, T0)).toMatchObject({
+      ok: false,
+      code: 'forbidden',
+      message: expect.stringContaining('four-eyes rule: alice started this release'),
+    });
     expect(checkDecision(r, 'promote', alice, T0)).toMatchObject({ ok: false, code: 'forbidden' });
     expect(checkDecision(r, 'reject', alice, T0)).toEqual({ ok: true });
   });
   it('an expired approval cannot be approved', () => {
-    expect(checkDecision(pending(), 'approve', bob, T0 + 601_000)).toMatchObject({ ok: false, code: 'conflict', message: expect.stringContaining('expired at') });
+    expect(checkDecision(pending(), 'approve', bob, T0 + 601_000)).toMatchObject({
+      ok: false,
+      code: 'conflict',
+      message: expect.stringContaining('expired at'),
+    });
   });
   it('nothing to approve when no approval waits; promote twice is refused', () => {
     const r = release(canary);
-    expect(checkDecision(r, 'approve', bob, T0)).toMatchObject({ ok: false, code: 'conflict', message: 'release r1 is preparing; no approval is waiting, so there is nothing to approve' });
+    expect(checkDecision(r, 'approve', bob, T0)).toMatchObject({
+      ok: false,
+      code: 'conflict',
+      message: 'release r1 is preparing; no approval is waiting, so there is nothing to approve',
+    });
     const promoted = requestPromote(markDeployed(decide(r, [], T0).release, T0), bob, T0);
     expect(checkDecision(promoted, 'promote', bob, T0)).toMatchObject({ ok: false, code: 'conflict' });
   });
   it('a finished release cannot be rolled back', () => {
     const done = simulate(release(canary)).release;
-    expect(checkDecision(done, 'rollback', bob, T0)).toMatchObject({ ok: false, code: 'conflict', message: 'release r1 is succeeded; only an active release can be rolled back' });
+    expect(checkDecision(done, 'rollback', bob, T0)).toMatchObject({
+      ok: false,
+      code: 'conflict',
+      message: 'release r1 is succeeded; only an active release can be rolled back',
+    });
   });
   it('recording a decision twice changes nothing the second time', () => {
     const waiting = pending();
@@ -167,20 +219,26 @@ describe('approval rules', () => {
 describe('decide: invariants (property-based)', () => {
   const strategy = fc.oneof(
     fc.record({ type: fc.constant('blue-green' as const), bakeSeconds: fc.integer({ min: 0, max: 600 }) }),
-    fc
-      .uniqueArray(fc.integer({ min: 1, max: 99 }), { minLength: 1, maxLength: 4 })
-      .chain((ps) =>
-        fc.record({
-          type: fc.constant('canary' as const),
-          steps: fc.constant(ps.sort((a, b) => a - b).map((percent) => ({ percent, bakeSeconds: 60 }))),
-          finalBakeSeconds: fc.integer({ min: 0, max: 300 }),
-        }),
-      ),
-    fc.record({ type: fc.constant('linear' as const), stepPercent: fc.integer({ min: 10, max: 99 }), intervalSeconds: fc.integer({ min: 1, max: 120 }), finalBakeSeconds: fc.integer({ min: 0, max: 120 }) }),
+    fc.uniqueArray(fc.integer({ min: 1, max: 99 }), { minLength: 1, maxLength: 4 }).chain((ps) =>
+      fc.record({
+        type: fc.constant('canary' as const),
+        steps: fc.constant(ps.sort((a, b) => a - b).map((percent) => ({ percent, bakeSeconds: 60 }))),
+        finalBakeSeconds: fc.integer({ min: 0, max: 300 }),
+      }),
+    ),
+    fc.record({
+      type: fc.constant('linear' as const),
+      stepPercent: fc.integer({ min: 10, max: 99 }),
+      intervalSeconds: fc.integer({ min: 1, max: 120 }),
+      finalBakeSeconds: fc.integer({ min: 0, max: 120 }),
+    }),
   );
   const approvalsAt = fc.subarray(['before-traffic', 'after-first-step', 'before-finalize'] as const);
   const script = fc.record({
-    gateValues: fc.array(fc.oneof(fc.constant(0), fc.constant(1), fc.constant(50), fc.constant('error' as const), fc.constant('nodata' as const)), { minLength: 1, maxLength: 40 }),
+    gateValues: fc.array(fc.oneof(fc.constant(0), fc.constant(1), fc.constant(50), fc.constant('error' as const), fc.constant('nodata' as const)), {
+      minLength: 1,
+      maxLength: 40,
+    }),
     answers: fc.array(fc.constantFrom('approved' as const, 'rejected' as const, 'expired' as const), { minLength: 1, maxLength: 5 }),
     requestAt: fc.integer({ min: 0, max: 60 }),
     request: fc.constantFrom(undefined, 'promote' as const, 'rollback' as const),

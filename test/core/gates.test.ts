@@ -72,7 +72,10 @@ describe('assessGate: metrics', () => {
   });
 
   it('an error observation or a missing one is an error verdict, never a throw', () => {
-    expect(assessGate(errorRateGate, { gate: 'error-rate', kind: 'error', message: 'Rate exceeded' }, T0)).toMatchObject({ verdict: 'error', summary: 'error-rate: could not be read: Rate exceeded' });
+    expect(assessGate(errorRateGate, { gate: 'error-rate', kind: 'error', message: 'Rate exceeded' }, T0)).toMatchObject({
+      verdict: 'error',
+      summary: 'error-rate: could not be read: Rate exceeded',
+    });
     expect(assessGates([errorRateGate], [], T0)[0]?.verdict).toBe('error');
   });
 });

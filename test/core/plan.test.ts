@@ -14,11 +14,27 @@ describe('compilePlan', () => {
     ['canary, 1% step', { type: 'canary', steps: [{ percent: 1, bakeSeconds: 1 }], finalBakeSeconds: 0 }, [w(1), bake(1), w(100), fin]],
     [
       'canary, three steps',
-      { type: 'canary', steps: [{ percent: 5, bakeSeconds: 60 }, { percent: 25, bakeSeconds: 60 }, { percent: 50, bakeSeconds: 0 }], finalBakeSeconds: 60 },
+      {
+        type: 'canary',
+        steps: [
+          { percent: 5, bakeSeconds: 60 },
+          { percent: 25, bakeSeconds: 60 },
+          { percent: 50, bakeSeconds: 0 },
+        ],
+        finalBakeSeconds: 60,
+      },
       [w(5), bake(60), w(25), bake(60), w(50), w(100), bake(60), fin],
     ],
-    ['linear 25%', { type: 'linear', stepPercent: 25, intervalSeconds: 60, finalBakeSeconds: 120 }, [w(25), bake(60), w(50), bake(60), w(75), bake(60), w(100), bake(120), fin]],
-    ['linear 30% stops below 100', { type: 'linear', stepPercent: 30, intervalSeconds: 60, finalBakeSeconds: 0 }, [w(30), bake(60), w(60), bake(60), w(90), bake(60), w(100), fin]],
+    [
+      'linear 25%',
+      { type: 'linear', stepPercent: 25, intervalSeconds: 60, finalBakeSeconds: 120 },
+      [w(25), bake(60), w(50), bake(60), w(75), bake(60), w(100), bake(120), fin],
+    ],
+    [
+      'linear 30% stops below 100',
+      { type: 'linear', stepPercent: 30, intervalSeconds: 60, finalBakeSeconds: 0 },
+      [w(30), bake(60), w(60), bake(60), w(90), bake(60), w(100), fin],
+    ],
     ['steps without finalize gets one', { type: 'steps', steps: [w(0), w(100)] }, [w(0), w(100), fin]],
     ['steps: one step to 100', { type: 'steps', steps: [w(100), fin] }, [w(100), fin]],
     ['steps: 24h bake is the limit', { type: 'steps', steps: [w(50), bake(86400), w(100)] }, [w(50), bake(86400), w(100), fin]],
@@ -36,10 +52,28 @@ describe('compilePlan', () => {
 
   it('places approvals where the policy says', () => {
     const plan = compilePlan(
-      { type: 'canary', steps: [{ percent: 10, bakeSeconds: 60 }, { percent: 50, bakeSeconds: 60 }], finalBakeSeconds: 60 },
+      {
+        type: 'canary',
+        steps: [
+          { percent: 10, bakeSeconds: 60 },
+          { percent: 50, bakeSeconds: 60 },
+        ],
+        finalBakeSeconds: 60,
+      },
       { at: ['before-traffic', 'after-first-step', 'before-finalize'], timeoutSeconds: 600, onTimeout: 'rollback' },
     );
-    expect(plan.steps).toEqual([appr('before-traffic'), w(10), bake(60), appr('after-first-step'), w(50), bake(60), w(100), bake(60), appr('before-finalize'), fin]);
+    expect(plan.steps).toEqual([
+      appr('before-traffic'),
+      w(10),
+      bake(60),
+      appr('after-first-step'),
+      w(50),
+      bake(60),
+      w(100),
+      bake(60),
+      appr('before-finalize'),
+      fin,
+    ]);
   });
 
   it.each<[string, StrategySpec, string]>([
@@ -49,11 +83,34 @@ describe('compilePlan', () => {
     ['finalize in the middle', { type: 'steps', steps: [w(100), fin, bake(5)] }, 'steps[1]: finalize removes the old version and must be the last step'],
     ['a bake over a day', { type: 'steps', steps: [w(10), bake(86401), w(100)] }, 'steps[1].duration: must be between 1s and 86400s, got 86401s'],
     ['a zero bake', { type: 'steps', steps: [w(10), bake(0), w(100)] }, 'steps[1].duration: must be between 1s and 86400s, got 0s'],
-    ['a canary at 100%', { type: 'canary', steps: [{ percent: 100, bakeSeconds: 60 }], finalBakeSeconds: 0 }, 'steps[0].percent: a canary step must be above 0 and below 100, got 100'],
-    ['a canary at 0%', { type: 'canary', steps: [{ percent: 0, bakeSeconds: 60 }], finalBakeSeconds: 0 }, 'steps[0].percent: a canary step must be above 0 and below 100, got 0'],
-    ['canary steps not growing', { type: 'canary', steps: [{ percent: 20, bakeSeconds: 60 }, { percent: 10, bakeSeconds: 60 }], finalBakeSeconds: 0 }, 'steps[1].percent: must be greater than the step before (20), got 10'],
+    [
+      'a canary at 100%',
+      { type: 'canary', steps: [{ percent: 100, bakeSeconds: 60 }], finalBakeSeconds: 0 },
+      'steps[0].percent: a canary step must be above 0 and below 100, got 100',
+    ],
+    [
+      'a canary at 0%',
+      { type: 'canary', steps: [{ percent: 0, bakeSeconds: 60 }], finalBakeSeconds: 0 },
+      'steps[0].percent: a canary step must be above 0 and below 100, got 0',
+    ],
+    [
+      'canary steps not growing',
+      {
+        type: 'canary',
+        steps: [
+          { percent: 20, bakeSeconds: 60 },
+          { percent: 10, bakeSeconds: 60 },
+        ],
+        finalBakeSeconds: 0,
+      },
+      'steps[1].percent: must be greater than the step before (20), got 10',
+    ],
     ['linear 0%', { type: 'linear', stepPercent: 0, intervalSeconds: 60, finalBakeSeconds: 0 }, 'stepPercent: must be a whole percent from 1 to 99, got 0'],
-    ['linear 100%', { type: 'linear', stepPercent: 100, intervalSeconds: 60, finalBakeSeconds: 0 }, 'stepPercent: must be a whole percent from 1 to 99, got 100'],
+    [
+      'linear 100%',
+      { type: 'linear', stepPercent: 100, intervalSeconds: 60, finalBakeSeconds: 0 },
+      'stepPercent: must be a whole percent from 1 to 99, got 100',
+    ],
   ])('refuses %s', (_name, strategy, message) => {
     expect(() => compilePlan(strategy)).toThrow(PlanError);
     expect(() => compilePlan(strategy)).toThrow(message);
@@ -65,12 +122,27 @@ describe('shiftShape', () => {
     ['blue-green', { type: 'blue-green', bakeSeconds: 60 }, 'all-at-once'],
     ['canary', { type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 60 }, 'canary'],
     ['linear', { type: 'linear', stepPercent: 10, intervalSeconds: 60, finalBakeSeconds: 60 }, 'linear'],
-    ['two canary steps', { type: 'canary', steps: [{ percent: 10, bakeSeconds: 60 }, { percent: 50, bakeSeconds: 60 }], finalBakeSeconds: 60 }, 'custom'],
+    [
+      'two canary steps',
+      {
+        type: 'canary',
+        steps: [
+          { percent: 10, bakeSeconds: 60 },
+          { percent: 50, bakeSeconds: 60 },
+        ],
+        finalBakeSeconds: 60,
+      },
+      'custom',
+    ],
   ])('%s -> %s', (_name, strategy, kind) => {
     expect(shiftShape(compilePlan(strategy)).kind).toBe(kind);
   });
 
   it('reads the canary percent and interval', () => {
-    expect(shiftShape(compilePlan({ type: 'canary', steps: [{ percent: 15, bakeSeconds: 600 }], finalBakeSeconds: 60 }))).toEqual({ kind: 'canary', percent: 15, intervalSeconds: 600 });
+    expect(shiftShape(compilePlan({ type: 'canary', steps: [{ percent: 15, bakeSeconds: 600 }], finalBakeSeconds: 60 }))).toEqual({
+      kind: 'canary',
+      percent: 15,
+      intervalSeconds: 600,
+    });
   });
 });

@@ -6,7 +6,6 @@ import type { CodeDeployTarget } from '../../src/config/schema.js';
 import type { ReleaseService } from '../../src/engine/releases.js';
 import { silentLog } from '../../src/ports/log.js';
 
-
 const target: CodeDeployTarget = {
   driver: 'codedeploy',
   cluster: 'prod',
@@ -25,7 +24,12 @@ describe('ECR trigger', () => {
   const fixture = JSON.parse(readFileSync('test/fixtures/ecr-push-event.json', 'utf8')) as { detail: Record<string, unknown> };
   const config = resolveConfig({
     services: [
-      { name: 'web', target: { ...target, service: 'web' }, trigger: { repository: 'my-repository-name', tagPattern: 'lat*' }, strategy: { type: 'blue-green' } },
+      {
+        name: 'web',
+        target: { ...target, service: 'web' },
+        trigger: { repository: 'my-repository-name', tagPattern: 'lat*' },
+        strategy: { type: 'blue-green' },
+      },
       { name: 'worker', target: { ...target, service: 'worker' }, trigger: { repository: 'my-repository-name' }, strategy: { type: 'blue-green' } },
       { name: 'other', target: { ...target, service: 'other' }, trigger: { repository: 'other-repo', tagPattern: 'v*' }, strategy: { type: 'blue-green' } },
     ],
@@ -38,7 +42,13 @@ describe('ECR trigger', () => {
   it('the documented push starts one release per matching service, pinned by digest, deduplicated on the digest', async () => {
     const r = releases();
     const out = await handleEcrEvent(fixture, { services: config.services, releases: r.service, log: silentLog });
-    expect(out).toEqual({ outcome: 'started', releases: [{ service: 'web', releaseId: 'r-web', created: true }, { service: 'worker', releaseId: 'r-worker', created: true }] });
+    expect(out).toEqual({
+      outcome: 'started',
+      releases: [
+        { service: 'web', releaseId: 'r-web', created: true },
+        { service: 'worker', releaseId: 'r-worker', created: true },
+      ],
+    });
     expect(r.startRelease.mock.calls[0]?.[0]).toEqual({
       service: 'web',
       image: '123456789012.dkr.ecr.us-west-2.amazonaws.com/my-repository-name:latest@sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
@@ -55,9 +65,24 @@ describe('ECR trigger', () => {
   });
 
   it.each([
-    ['a FAILURE result', { ...fixture, detail: { ...fixture.detail, result: 'FAILURE' } }, 'ignored', 'PUSH FAILURE of my-repository-name is not a successful push'],
-    ['an unknown repository', { ...fixture, detail: { ...fixture.detail, 'repository-name': 'unknown' } }, 'ignored', 'no service is triggered by unknown:latest'],
-    ['a tag outside the pattern', { ...fixture, detail: { ...fixture.detail, 'repository-name': 'other-repo', 'image-tag': 'latest' } }, 'ignored', 'no service is triggered by other-repo:latest'],
+    [
+      'a FAILURE result',
+      { ...fixture, detail: { ...fixture.detail, result: 'FAILURE' } },
+      'ignored',
+      'PUSH FAILURE of my-repository-name is not a successful push',
+    ],
+    [
+      'an unknown repository',
+      { ...fixture, detail: { ...fixture.detail, 'repository-name': 'unknown' } },
+      'ignored',
+      'no service is triggered by unknown:latest',
+    ],
+    [
+      'a tag outside the pattern',
+      { ...fixture, detail: { ...fixture.detail, 'repository-name': 'other-repo', 'image-tag': 'latest' } },
+      'ignored',
+      'no service is triggered by other-repo:latest',
+    ],
     ['garbage', { hello: 'world' }, 'invalid', 'not an ECR image action event'],
     ['a bad digest', { ...fixture, detail: { ...fixture.detail, 'image-digest': 'sha256:xyz' } }, 'invalid', 'detail.image-digest'],
     ['null', null, 'invalid', 'not an ECR image action event'],

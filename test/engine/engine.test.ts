@@ -24,7 +24,10 @@ let counter = 0;
 /** Each test gets its own service names so tests sharing one dynalite never see each other. */
 async function harness(services: Record<string, unknown>[]): Promise<Harness> {
   counter++;
-  h = await startHarness(services.map((s) => ({ ...s, name: `${String(s['name'])}-${counter}` })), { dynamo });
+  h = await startHarness(
+    services.map((s) => ({ ...s, name: `${String(s['name'])}-${counter}` })),
+    { dynamo },
+  );
   return h;
 }
 const svc = (h: Harness, i = 0) => h.services[i]?.name ?? '';
@@ -33,9 +36,32 @@ const types = (r: Release) => r.timeline.map((e) => e.type);
 describe('engine: happy path of every strategy', () => {
   it.each([
     ['blue-green', { type: 'blue-green', bake: '2m' }, [100]],
-    ['canary', { type: 'canary', steps: [{ percent: 10, bake: '5m' }, { percent: 50, bake: '5m' }], finalBake: '5m' }, [10, 50, 100]],
+    [
+      'canary',
+      {
+        type: 'canary',
+        steps: [
+          { percent: 10, bake: '5m' },
+          { percent: 50, bake: '5m' },
+        ],
+        finalBake: '5m',
+      },
+      [10, 50, 100],
+    ],
     ['linear', { type: 'linear', stepPercent: 25, interval: '1m', finalBake: '1m' }, [25, 50, 75, 100]],
-    ['steps', { type: 'steps', steps: [{ type: 'setWeight', percent: 5 }, { type: 'analysis', duration: '2m' }, { type: 'setWeight', percent: 100 }, { type: 'bake', duration: '1m' }] }, [5, 100]],
+    [
+      'steps',
+      {
+        type: 'steps',
+        steps: [
+          { type: 'setWeight', percent: 5 },
+          { type: 'analysis', duration: '2m' },
+          { type: 'setWeight', percent: 100 },
+          { type: 'bake', duration: '1m' },
+        ],
+      },
+      [5, 100],
+    ],
   ])('%s ends succeeded with the new version stable and 100%% shifted through each step', async (_name, strategy, weights) => {
     const h = await harness([serviceConfig('api', { strategy })]);
     const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
@@ -54,7 +80,18 @@ describe('engine: happy path of every strategy', () => {
 
 describe('engine: gates', () => {
   it.each([10, 50, 100])('a gate failing at the %d%% step rolls back with traffic restored', async (failAt) => {
-    const h = await harness([serviceConfig('api', { strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }, { percent: 50, bake: '5m' }], finalBake: '5m' } })]);
+    const h = await harness([
+      serviceConfig('api', {
+        strategy: {
+          type: 'canary',
+          steps: [
+            { percent: 10, bake: '5m' },
+            { percent: 50, bake: '5m' },
+          ],
+          finalBake: '5m',
+        },
+      }),
+    ]);
     const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v3-faulty', actor: alice });
     await h.until(release.id, (r) => r.weight === failAt && r.phase === 'baking');
     h.metrics.errorRate.set('api:v3-faulty', 31.5);
@@ -62,7 +99,11 @@ describe('engine: gates', () => {
     expect(done.phase).toBe('rolled_back');
     expect(done.weight).toBe(0);
     expect(done.reason).toBe('gate failed: error-rate: Average of ErrorRate = 31.5 (breaches > 5) over 60s, 1000 samples');
-    expect(done.gateResults.find((g) => g.gate === 'error-rate')).toMatchObject({ gate: 'error-rate', verdict: 'fail', evidence: { value: 31.5, threshold: 5 } });
+    expect(done.gateResults.find((g) => g.gate === 'error-rate')).toMatchObject({
+      gate: 'error-rate',
+      verdict: 'fail',
+      evidence: { value: 31.5, threshold: 5 },
+    });
     expect(h.driver.state(svc(h))).toEqual({ stable: 'v0', weight: 0 });
     expect(h.driver.calls.some((c) => c.method === 'finalize')).toBe(false);
     expect(h.engine.executionOf(release.id)?.status).toBe('failed');
@@ -125,7 +166,11 @@ describe('engine: promote and rollback requested in every phase', () => {
     const h = await harness([serviceConfig('api', { approvals: { at: ['after-first-step'] } })]);
     const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
     // Hold the release in the phase by waiting for it in the store (the virtual clock makes bakes instant).
-    h.driver.failures.push({ method: phase === 'deploying' ? 'deploy' : 'verify', error: () => new TransientError('slow'), times: phase === 'deploying' || phase === 'shifting' ? 2 : 0 });
+    h.driver.failures.push({
+      method: phase === 'deploying' ? 'deploy' : 'verify',
+      error: () => new TransientError('slow'),
+      times: phase === 'deploying' || phase === 'shifting' ? 2 : 0,
+    });
     await h.until(release.id, (r) => r.phase === phase || (phase === 'baking' && r.phase === 'awaiting_approval'));
     const requested = await h.releases.act(release.id, 'rollback', bob, 'customer reports');
     expect(requested.requests.rollback?.actor).toEqual(bob);
@@ -151,7 +196,9 @@ describe('engine: promote and rollback requested in every phase', () => {
     const first = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
     await h.until(first.release.id, (r) => r.phase === 'awaiting_approval');
     const { release: queued } = await h.releases.startRelease({ service: svc(h), image: 'api:v3', actor: alice });
-    await expect(h.releases.act(queued.id, 'promote', bob)).rejects.toThrow(`release ${queued.id} is queued; promote applies only while a release is deploying, shifting, baking or awaiting approval`);
+    await expect(h.releases.act(queued.id, 'promote', bob)).rejects.toThrow(
+      `release ${queued.id} is queued; promote applies only while a release is deploying, shifting, baking or awaiting approval`,
+    );
     const cancelled = await h.releases.act(queued.id, 'rollback', bob);
     expect(cancelled.phase).toBe('cancelled');
     await h.releases.act(first.release.id, 'approve', bob);
@@ -161,7 +208,18 @@ describe('engine: promote and rollback requested in every phase', () => {
   });
 
   it('promote while baking skips the remaining steps', async () => {
-    const h = await harness([serviceConfig('api', { strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }, { percent: 50, bake: '5m' }], finalBake: '5m' } })]);
+    const h = await harness([
+      serviceConfig('api', {
+        strategy: {
+          type: 'canary',
+          steps: [
+            { percent: 10, bake: '5m' },
+            { percent: 50, bake: '5m' },
+          ],
+          finalBake: '5m',
+        },
+      }),
+    ]);
     // Hold the workflow at its first decision during the bake, so the request lands mid-bake.
     let resume: () => void = () => undefined;
     const gate = new Promise<void>((r) => (resume = r));
@@ -194,34 +252,40 @@ describe('engine: promote and rollback requested in every phase', () => {
 });
 
 describe('engine: unexpected errors at every task state', () => {
-  it.each(['deploy', 'setWeight', 'verify', 'finalize'] as const)('a driver that throws in %s ends rolled_back or failed with the stable version serving', async (method) => {
-    const h = await harness([serviceConfig('api')]);
-    h.driver.failures.push({ method, error: () => new Error(`boom in ${method}`) });
-    const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
-    const done = await h.finish(release.id);
-    expect(['rolled_back', 'failed']).toContain(done.phase);
-    expect(done.reason).toMatch(new RegExp(`^unexpected error in (Deploy|Shift|Finalize): boom in ${method}`));
-    expect(h.driver.state(svc(h))).toMatchObject({ stable: 'v0', weight: 0 });
-    expect(await h.store.lockOwner(svc(h), h.clock.now())).toBeUndefined();
-  });
+  it.each(['deploy', 'setWeight', 'verify', 'finalize'] as const)(
+    'a driver that throws in %s ends rolled_back or failed with the stable version serving',
+    async (method) => {
+      const h = await harness([serviceConfig('api')]);
+      h.driver.failures.push({ method, error: () => new Error(`boom in ${method}`) });
+      const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
+      const done = await h.finish(release.id);
+      expect(['rolled_back', 'failed']).toContain(done.phase);
+      expect(done.reason).toMatch(new RegExp(`^unexpected error in (Deploy|Shift|Finalize): boom in ${method}`));
+      expect(h.driver.state(svc(h))).toMatchObject({ stable: 'v0', weight: 0 });
+      expect(await h.store.lockOwner(svc(h), h.clock.now())).toBeUndefined();
+    },
+  );
 
-  it.each(['decide', 'requestApproval', 'approvalTimedOut', 'rollback'] as const)('a handler that throws in %s ends rolled_back or failed with the reason recorded', async (task) => {
-    const h = await harness([serviceConfig('api', { approvals: { at: ['after-first-step'], timeout: '1s' } })]);
-    const original = h.handlers.run;
-    let calls = 0;
-    // Fail the task on its first call after the release has traffic (decide: its 4th call).
-    h.handlers.run = async (input) => {
-      if (input.task === task && (task !== 'decide' || ++calls === 4)) throw new Error(`${task} exploded`);
-      return original(input);
-    };
-    if (task === 'rollback') h.metrics.errorRate.set('api:v2', 50);
-    const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
-    const done = await h.finish(release.id);
-    expect(['rolled_back', 'failed']).toContain(done.phase);
-    expect(done.weight).toBe(0);
-    expect(done.timeline.map((e) => e.message).join('\n')).toContain(`${task} exploded`);
-    expect(h.driver.state(svc(h)).weight).toBe(0);
-  });
+  it.each(['decide', 'requestApproval', 'approvalTimedOut', 'rollback'] as const)(
+    'a handler that throws in %s ends rolled_back or failed with the reason recorded',
+    async (task) => {
+      const h = await harness([serviceConfig('api', { approvals: { at: ['after-first-step'], timeout: '1s' } })]);
+      const original = h.handlers.run;
+      let calls = 0;
+      // Fail the task on its first call after the release has traffic (decide: its 4th call).
+      h.handlers.run = async (input) => {
+        if (input.task === task && (task !== 'decide' || ++calls === 4)) throw new Error(`${task} exploded`);
+        return original(input);
+      };
+      if (task === 'rollback') h.metrics.errorRate.set('api:v2', 50);
+      const { release } = await h.releases.startRelease({ service: svc(h), image: 'api:v2', actor: alice });
+      const done = await h.finish(release.id);
+      expect(['rolled_back', 'failed']).toContain(done.phase);
+      expect(done.weight).toBe(0);
+      expect(done.timeline.map((e) => e.message).join('\n')).toContain(`${task} exploded`);
+      expect(h.driver.state(svc(h)).weight).toBe(0);
+    },
+  );
 
   it('transient errors are retried and the release succeeds', async () => {
     const h = await harness([serviceConfig('api')]);
@@ -237,7 +301,9 @@ describe('engine: concurrency', () => {
   it('several services release at once, isolated', async () => {
     const h = await harness([serviceConfig('a', {}, 9001), serviceConfig('b', {}, 9002), serviceConfig('c', {}, 9003)]);
     h.metrics.errorRate.set('b:v2', 40);
-    const started = await Promise.all(['a', 'b', 'c'].map((_, i) => h.releases.startRelease({ service: svc(h, i), image: `${['a', 'b', 'c'][i]}:v2`, actor: alice })));
+    const started = await Promise.all(
+      ['a', 'b', 'c'].map((_, i) => h.releases.startRelease({ service: svc(h, i), image: `${['a', 'b', 'c'][i]}:v2`, actor: alice })),
+    );
     const done = await Promise.all(started.map((s) => h.finish(s.release.id)));
     expect(done.map((r) => r.phase)).toEqual(['succeeded', 'rolled_back', 'succeeded']);
     expect(h.driver.state(svc(h, 0)).stable).toBe('a:v2');
@@ -275,7 +341,11 @@ describe('engine: concurrency', () => {
 
   it('duplicate starts with one idempotency key create one release', async () => {
     const h = await harness([serviceConfig('api')]);
-    const results = await Promise.all(Array.from({ length: 10 }, () => h.releases.startRelease({ service: svc(h), image: 'api@sha256:' + 'a'.repeat(64), actor: alice, idempotencyKey: 'digest-a' })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        h.releases.startRelease({ service: svc(h), image: 'api@sha256:' + 'a'.repeat(64), actor: alice, idempotencyKey: 'digest-a' }),
+      ),
+    );
     expect(new Set(results.map((r) => r.release.id)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });

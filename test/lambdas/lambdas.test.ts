@@ -10,7 +10,14 @@ import { createRelease } from '../../src/core/release.js';
 // The store talks through the DocumentClient: mock it there (no call leaves the process).
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
-const context = { functionName: 'fn', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:fn', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 1000 } as unknown as Context;
+const context = {
+  functionName: 'fn',
+  awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:fn',
+  memoryLimitInMB: '256',
+  functionVersion: '$LATEST',
+  getRemainingTimeInMillis: () => 1000,
+} as unknown as Context;
 
 beforeAll(async () => {
   const { raw } = await loadConfigWithSource('examples/aws/switchyard.config.ts');
@@ -35,7 +42,18 @@ function apiEvent(method: string, path: string, authorizer?: Record<string, unkn
     rawPath: path,
     rawQueryString: '',
     headers: { host: 'api.example.com' },
-    requestContext: { accountId: '123456789012', apiId: 'api', domainName: 'api.example.com', http: { method, path, protocol: 'HTTP/1.1', sourceIp: '1.2.3.4', userAgent: 'test' }, requestId: 'r', routeKey: `${method} ${path}`, stage: '$default', time: '', timeEpoch: 0, ...(authorizer ? { authorizer } : {}) },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '1.2.3.4', userAgent: 'test' },
+      requestId: 'r',
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+      ...(authorizer ? { authorizer } : {}),
+    },
     isBase64Encoded: false,
   };
 }
@@ -49,7 +67,10 @@ describe('the Lambda entry points', () => {
     const anonymous = (await handler(apiEvent('POST', '/releases') as never, context)) as { statusCode: number };
     expect(anonymous.statusCode).toBe(401);
     ddb.on(GetCommand).resolves({});
-    const services = (await handler(apiEvent('GET', '/services', { iam: { userArn: 'arn:aws:iam::123456789012:user/ci' } }) as never, context)) as { statusCode: number; body: string };
+    const services = (await handler(apiEvent('GET', '/services', { iam: { userArn: 'arn:aws:iam::123456789012:user/ci' } }) as never, context)) as {
+      statusCode: number;
+      body: string;
+    };
     expect(JSON.parse(services.body).services.map((s: { name: string }) => s.name)).toEqual(['checkout-api', 'payments']);
   });
 
@@ -73,8 +94,15 @@ describe('the Lambda entry points', () => {
     const { config } = await loadConfigWithSource('examples/aws/switchyard.config.ts');
     const svc = config.services[0];
     if (!svc) throw new Error('no service');
-    const release = createRelease({ id: 'r-lambda', service: svc.name, artifact: { image: 'checkout-api:2' }, plan: svc.plan, settings: svc.settings, actor: { id: 'ci', channel: 'api' } }, Date.now());
-    ddb.on(GetCommand).callsFake((input: { Key: Record<string, string> }) => (input.Key['pk'] === 'RELEASE#r-lambda' ? { Item: { pk: 'RELEASE#r-lambda', sk: 'RELEASE', version: 1, release } } : {}));
+    const release = createRelease(
+      { id: 'r-lambda', service: svc.name, artifact: { image: 'checkout-api:2' }, plan: svc.plan, settings: svc.settings, actor: { id: 'ci', channel: 'api' } },
+      Date.now(),
+    );
+    ddb
+      .on(GetCommand)
+      .callsFake((input: { Key: Record<string, string> }) =>
+        input.Key['pk'] === 'RELEASE#r-lambda' ? { Item: { pk: 'RELEASE#r-lambda', sk: 'RELEASE', version: 1, release } } : {},
+      );
     ddb.on(PutCommand).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     const lines: string[] = [];
@@ -89,8 +117,19 @@ describe('the Lambda entry points', () => {
       spy.mockRestore();
     }
     expect(action).toEqual({ type: 'deploy' });
-    const logs = lines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logs.find((l) => l['message'] === 'decided')).toMatchObject({ level: 'INFO', service: 'switchyard-workflow', targetService: 'checkout-api', releaseId: 'r-lambda', step: 0, action: 'deploy', function_request_id: 'req-1' });
+    const logs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logs.find((l) => l['message'] === 'decided')).toMatchObject({
+      level: 'INFO',
+      service: 'switchyard-workflow',
+      targetService: 'checkout-api',
+      releaseId: 'r-lambda',
+      step: 0,
+      action: 'deploy',
+      function_request_id: 'req-1',
+    });
     expect(lines.join('')).not.toMatch(/xoxb-|signingSecret|AWS_SECRET/);
   });
 });

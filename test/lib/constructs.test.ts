@@ -33,29 +33,49 @@ describe('each construct stands alone, with its cdk-nag acknowledgements beside 
   it('ReleaseTable: on demand, point-in-time recovery, retained by default', () => {
     const { template, violations } = alone((stack) => new ReleaseTable(stack, 'Table'));
     expect(violations).toEqual([]);
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } });
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } },
+    });
   });
 
   it('ReleaseWorkflow: the state machine and its function, scoped to the configured targets', () => {
-    const { template, violations } = alone((stack) => new ReleaseWorkflow(stack, 'Workflow', { ...functionSettings(stack), config, stateMachineName: 'alone-release' }));
+    const { template, violations } = alone(
+      (stack) => new ReleaseWorkflow(stack, 'Workflow', { ...functionSettings(stack), config, stateMachineName: 'alone-release' }),
+    );
     expect(violations).toEqual([]);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'alone-release', StateMachineType: 'STANDARD' });
   });
 
   it('ReleaseApi: every route authorized, no Slack route unless asked', () => {
-    const { template, violations } = alone((stack) => new ReleaseApi(stack, 'Api', { ...functionSettings(stack), auth: config.api, stateMachineArn: ReleaseWorkflow.arnFor(stack, 'alone-release') }));
+    const { template, violations } = alone(
+      (stack) =>
+        new ReleaseApi(stack, 'Api', { ...functionSettings(stack), auth: config.api, stateMachineArn: ReleaseWorkflow.arnFor(stack, 'alone-release') }),
+    );
     expect(violations).toEqual([]);
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => (r as { Properties: { RouteKey: string; AuthorizationType: string } }).Properties);
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r as { Properties: { RouteKey: string; AuthorizationType: string } }).Properties,
+    );
     expect(routes.map((r) => r.RouteKey)).not.toContain('POST /slack/interactions');
     expect(new Set(routes.map((r) => r.AuthorizationType))).toEqual(new Set(['AWS_IAM']));
   });
 
   it('EcrTrigger: a rule with retries and a dead-letter queue when repositories are named, none otherwise', () => {
-    const withRepos = alone((stack) => new EcrTrigger(stack, 'Trigger', { ...functionSettings(stack), repositories: ['checkout-api'], stateMachineArn: ReleaseWorkflow.arnFor(stack, 'alone-release') }));
+    const withRepos = alone(
+      (stack) =>
+        new EcrTrigger(stack, 'Trigger', {
+          ...functionSettings(stack),
+          repositories: ['checkout-api'],
+          stateMachineArn: ReleaseWorkflow.arnFor(stack, 'alone-release'),
+        }),
+    );
     expect(withRepos.violations).toEqual([]);
     withRepos.template.resourceCountIs('AWS::Events::Rule', 1);
     withRepos.template.resourceCountIs('AWS::SQS::Queue', 1);
-    const without = alone((stack) => new EcrTrigger(stack, 'Trigger', { ...functionSettings(stack), repositories: [], stateMachineArn: ReleaseWorkflow.arnFor(stack, 'alone-release') }));
+    const without = alone(
+      (stack) =>
+        new EcrTrigger(stack, 'Trigger', { ...functionSettings(stack), repositories: [], stateMachineArn: ReleaseWorkflow.arnFor(stack, 'alone-release') }),
+    );
     expect(without.violations).toEqual([]);
     without.template.resourceCountIs('AWS::Events::Rule', 0);
   });

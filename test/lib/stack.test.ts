@@ -24,7 +24,9 @@ beforeAll(async () => {
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 function statements(): Statement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
 }
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
@@ -36,7 +38,9 @@ describe('the CDK stack', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
     });
-    const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } } };
+    const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as {
+      Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } };
+    };
     const parts = sm.Properties.DefinitionString['Fn::Join'][1];
     const rendered = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'FN')).join('')) as Record<string, unknown>;
     const local = buildDefinition({ functionArn: 'FN' });
@@ -52,15 +56,31 @@ describe('the CDK stack', () => {
     expect(ids('AWS::ApiGatewayV2::Stage')).toEqual(['ReleaseApiDefaultStageC978AB05']);
     expect(ids('AWS::SQS::Queue')).toEqual(['EcrTriggerDlq226254FC']);
     expect(ids('AWS::Events::Rule')).toEqual(['EcrPush32521110']);
-    expect(ids('AWS::Logs::LogGroup')).toEqual(['ApiAccessLogsE9DF007D', 'ApiLogsCD139AD4', 'EcrTriggerLogs65602278', 'StateMachineLogs3CB16D3C', 'WorkflowLogs8B0907C7']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual([
+      'ApiAccessLogsE9DF007D',
+      'ApiLogsCD139AD4',
+      'EcrTriggerLogs65602278',
+      'StateMachineLogs3CB16D3C',
+      'WorkflowLogs8B0907C7',
+    ]);
   });
 
   it('every function has the house defaults: latest Node runtime, ARM64, tracing, source maps, its own log group', () => {
     const fns = template.findResources('AWS::Lambda::Function');
     expect(Object.keys(fns)).toHaveLength(3);
     for (const fn of Object.values(fns) as { Properties: Record<string, unknown> }[]) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogGroup: { Ref: expect.any(String) } } });
-      expect((fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: { Ref: expect.any(String) }, STATE_MACHINE_ARN: expect.anything(), SLACK_SECRET_ARN: { Ref: expect.stringMatching(/^SlackSecret/) } });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      expect((fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        TABLE_NAME: { Ref: expect.any(String) },
+        STATE_MACHINE_ARN: expect.anything(),
+        SLACK_SECRET_ARN: { Ref: expect.stringMatching(/^SlackSecret/) },
+      });
     }
     template.resourceCountIs('AWS::Logs::LogGroup', 5);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
@@ -73,7 +93,10 @@ describe('the CDK stack', () => {
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
         GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byService' }), Match.objectLike({ IndexName: 'byTime' })],
       },
     });
@@ -81,7 +104,11 @@ describe('the CDK stack', () => {
 
   it('the HTTP API authorizes every route with IAM (as configured) except Slack’s, and logs access', () => {
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
-    expect(Object.values(routes).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey).sort()).toEqual([
+    expect(
+      Object.values(routes)
+        .map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey)
+        .sort(),
+    ).toEqual([
       'GET /healthz',
       'GET /openapi.json',
       'GET /releases',
@@ -95,12 +122,20 @@ describe('the CDK stack', () => {
       // Only Slack's route skips IAM: it is authenticated by Slack's signature.
       expect(r.Properties.AuthorizationType).toBe(r.Properties.RouteKey === 'POST /slack/interactions' ? 'NONE' : 'AWS_IAM');
     }
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', AutoDeploy: true, AccessLogSettings: { DestinationArn: Match.anyValue() } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue() },
+    });
   });
 
   it('the ECR rule matches successful pushes of the configured repositories, with retries and a dead-letter queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ecr'], 'detail-type': ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['checkout-api', 'payments'] } },
+      EventPattern: {
+        source: ['aws.ecr'],
+        'detail-type': ['ECR Image Action'],
+        detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['checkout-api', 'payments'] },
+      },
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
     });
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
@@ -116,7 +151,9 @@ describe('the CDK stack', () => {
     for (const s of all) for (const a of actions(s)) expect(a, `wildcard action ${a}`).not.toMatch(/\*/);
     const find = (action: string) => all.filter((s) => actions(s).includes(action));
     expect(find('ecs:DescribeServices')[0]?.Resource).toEqual(
-      ['prod/checkout-api', 'prod/payments'].map((n) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ecs:eu-west-1:123456789012:service/${n}`]] })),
+      ['prod/checkout-api', 'prod/payments'].map((n) => ({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ecs:eu-west-1:123456789012:service/${n}`]],
+      })),
     );
     expect(JSON.stringify(find('codedeploy:CreateDeployment')[0]?.Resource)).toContain('deploymentgroup:checkout-api/checkout-api-prod');
     expect(JSON.stringify(find('codedeploy:CreateDeploymentConfig')[0]?.Resource)).toContain('deploymentconfig:Switchyard.ECSCanary10Percent5Minutes');
@@ -135,7 +172,9 @@ describe('the CDK stack', () => {
     } catch (error) {
       failure = error;
     }
-    const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as { pluginReports?: { violations?: { ruleName: string }[] }[] };
+    const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports?: { violations?: { ruleName: string }[] }[];
+    };
     const violations = (report.pluginReports ?? []).flatMap((p) => p.violations ?? []).map((v) => v.ruleName);
     expect(violations).toEqual([]);
     expect(failure).toBeUndefined();
@@ -153,7 +192,10 @@ describe('the CDK stack with a JWT authorizer and no Slack', () => {
     const jwtApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const jwtStack = new SwitchyardStack(jwtApp, 'SwitchyardJwt', { config: jwtConfig, rawConfig: raw, env: { account: '123456789012', region: 'eu-west-1' } });
     const t = Template.fromStack(jwtStack);
-    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['switchyard'] } });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['switchyard'] },
+    });
     t.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'JWT' });
     const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey);
     expect(routes).not.toContain('POST /slack/interactions');

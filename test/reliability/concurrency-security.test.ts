@@ -22,7 +22,9 @@ describe('concurrency', () => {
     h = await startHarness([serviceConfig('api', { trigger: { repository: 'my-repository-name' } })]);
     const harness = h;
     const event = JSON.parse(readFileSync('test/fixtures/ecr-push-event.json', 'utf8')) as unknown;
-    const outcomes = await Promise.all(Array.from({ length: 50 }, () => handleEcrEvent(event, { services: harness.services, releases: harness.releases, log: silentLog })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, () => handleEcrEvent(event, { services: harness.services, releases: harness.releases, log: silentLog })),
+    );
     const ids = new Set(outcomes.flatMap((o) => (o.outcome === 'started' ? o.releases.map((r) => r.releaseId) : [])));
     expect(ids.size).toBe(1);
     expect(outcomes.filter((o) => o.outcome === 'started' && o.releases[0]?.created)).toHaveLength(1);
@@ -39,7 +41,9 @@ describe('concurrency', () => {
     names.forEach((name, i) => {
       if (i % 4 === 0) harness.metrics.errorRate.set(`${name}:v2`, 50);
     });
-    const started = await Promise.all(names.map((name) => harness.releases.startRelease({ service: name, image: `${name}:v2`, actor: { id: 'ci', channel: 'api' } })));
+    const started = await Promise.all(
+      names.map((name) => harness.releases.startRelease({ service: name, image: `${name}:v2`, actor: { id: 'ci', channel: 'api' } })),
+    );
     const done = await Promise.all(started.map((s) => harness.finish(s.release.id)));
     done.forEach((r, i) => {
       const name = names[i] ?? '';
@@ -66,14 +70,23 @@ describe('security', () => {
       error: (m, e) => lines.push(JSON.stringify({ m, ...e })),
     };
     let notifier: SlackNotifier | undefined;
-    h = await startHarness([serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['U0BOB'] }, notifications: { slack: { channel: 'C1' } } })], {
-      // Slack points at a closed port: its errors get logged, and must not carry the token.
-      wrapStore: (store, services) => {
-        const wired = withSlack(store, { secrets: { signingSecret: SECRET, botToken: BOT }, services, environment: 'test', apiUrl: 'http://127.0.0.1:9/api/', log: capture });
-        notifier = wired.notifier;
-        return wired.store;
+    h = await startHarness(
+      [serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['U0BOB'] }, notifications: { slack: { channel: 'C1' } } })],
+      {
+        // Slack points at a closed port: its errors get logged, and must not carry the token.
+        wrapStore: (store, services) => {
+          const wired = withSlack(store, {
+            secrets: { signingSecret: SECRET, botToken: BOT },
+            services,
+            environment: 'test',
+            apiUrl: 'http://127.0.0.1:9/api/',
+            log: capture,
+          });
+          notifier = wired.notifier;
+          return wired.store;
+        },
       },
-    });
+    );
     const harness = h;
     const app = createApp({
       releases: harness.releases,
@@ -82,7 +95,8 @@ describe('security', () => {
       clock: harness.clock,
       authenticate: bearerAuthenticator(BEARER),
       log: capture,
-      extend: (a) => mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: capture }),
+      extend: (a) =>
+        mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: capture }),
     });
     const bodies: string[] = [];
     const call = async (method: string, path: string, init: RequestInit = {}) => {
@@ -90,7 +104,10 @@ describe('security', () => {
       bodies.push(await res.text());
       return res;
     };
-    await call('POST', '/releases', { headers: { authorization: `Bearer ${BEARER}`, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'api', image: 'api:2' }) });
+    await call('POST', '/releases', {
+      headers: { authorization: `Bearer ${BEARER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'api', image: 'api:2' }),
+    });
     const { releases } = await harness.store.list({ limit: 1 });
     const id = releases[0]?.id ?? '';
     const waiting = await harness.until(id, (r) => r.phase === 'awaiting_approval');
@@ -117,10 +134,20 @@ describe('security', () => {
     const harness = h;
     const { release } = await harness.releases.startRelease({ service: 'api', image: 'api:2', actor: { id: 'a', channel: 'api' } });
     const waiting = await harness.until(release.id, (r) => r.phase === 'awaiting_approval');
-    const app = createApp({ releases: harness.releases, store: harness.store, services: harness.services, clock: harness.clock, authenticate: bearerAuthenticator('right') });
+    const app = createApp({
+      releases: harness.releases,
+      store: harness.store,
+      services: harness.services,
+      clock: harness.clock,
+      authenticate: bearerAuthenticator('right'),
+    });
     for (const auth of [undefined, 'Bearer wrong', 'Basic cmlnaHQ=', 'Bearer', 'bearer  right x']) {
       for (const path of ['/releases', ...['approve', 'reject', 'promote', 'rollback'].map((a) => `/releases/${release.id}/${a}`)]) {
-        const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify({ service: 'api', image: 'api:3' }) });
+        const res = await app.request(path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+          body: JSON.stringify({ service: 'api', image: 'api:3' }),
+        });
         expect(res.status, `${auth} ${path}`).toBe(401);
       }
     }
@@ -131,24 +158,41 @@ describe('security', () => {
   it('the timeline is append-only: no route edits or deletes it, and every change only adds to it', async () => {
     h = await startHarness([serviceConfig('api', { approvals: { at: ['after-first-step', 'before-finalize'] } })]);
     const harness = h;
-    const app = createApp({ releases: harness.releases, store: harness.store, services: harness.services, clock: harness.clock, authenticate: bearerAuthenticator('t') });
+    const app = createApp({
+      releases: harness.releases,
+      store: harness.store,
+      services: harness.services,
+      clock: harness.clock,
+      authenticate: bearerAuthenticator('t'),
+    });
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom('approve', 'reject', 'promote', 'rollback', 'PUT', 'PATCH', 'DELETE'), { minLength: 1, maxLength: 6 }), async (actions) => {
-        const { release } = await harness.releases.startRelease({ service: 'api', image: `api:${Math.random().toString(36).slice(2, 8)}`, actor: { id: 'a', channel: 'api' } });
-        let seen = (await harness.until(release.id, (r) => r.phase === 'awaiting_approval' || r.phase === 'queued')).timeline;
-        for (const action of actions) {
-          const isMutation = ['PUT', 'PATCH', 'DELETE'].includes(action);
-          const res = isMutation
-            ? await app.request(`/releases/${release.id}${action === 'DELETE' ? '' : '/timeline'}`, { method: action, headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: action === 'DELETE' ? null : '[]' })
-            : await app.request(`/releases/${release.id}/${action}`, { method: 'POST', headers: { authorization: 'Bearer t', 'X-Switchyard-Actor': 'bob' } });
-          if (isMutation) expect(res.status).toBe(404);
-          const now = (await harness.store.get(release.id))?.timeline ?? [];
-          expect(now.slice(0, seen.length)).toEqual(seen);
-          seen = now;
-        }
-        await harness.releases.act(release.id, 'rollback', { id: 'cleanup', channel: 'api' }).catch(() => undefined);
-        await harness.finish(release.id);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('approve', 'reject', 'promote', 'rollback', 'PUT', 'PATCH', 'DELETE'), { minLength: 1, maxLength: 6 }),
+        async (actions) => {
+          const { release } = await harness.releases.startRelease({
+            service: 'api',
+            image: `api:${Math.random().toString(36).slice(2, 8)}`,
+            actor: { id: 'a', channel: 'api' },
+          });
+          let seen = (await harness.until(release.id, (r) => r.phase === 'awaiting_approval' || r.phase === 'queued')).timeline;
+          for (const action of actions) {
+            const isMutation = ['PUT', 'PATCH', 'DELETE'].includes(action);
+            const res = isMutation
+              ? await app.request(`/releases/${release.id}${action === 'DELETE' ? '' : '/timeline'}`, {
+                  method: action,
+                  headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+                  body: action === 'DELETE' ? null : '[]',
+                })
+              : await app.request(`/releases/${release.id}/${action}`, { method: 'POST', headers: { authorization: 'Bearer t', 'X-Switchyard-Actor': 'bob' } });
+            if (isMutation) expect(res.status).toBe(404);
+            const now = (await harness.store.get(release.id))?.timeline ?? [];
+            expect(now.slice(0, seen.length)).toEqual(seen);
+            seen = now;
+          }
+          await harness.releases.act(release.id, 'rollback', { id: 'cleanup', channel: 'api' }).catch(() => undefined);
+          await harness.finish(release.id);
+        },
+      ),
       { numRuns: 15 },
     );
   });

@@ -29,7 +29,10 @@ class FaultPlan {
         return (...args: unknown[]) => {
           if (this.armed && this.calls++ === this.failAt) {
             if (this.mode === 'hang') return new Promise(() => undefined);
-            const error = this.mode === 'throttle' ? Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' }) : new Error(`injected store failure in ${String(prop)}`);
+            const error =
+              this.mode === 'throttle'
+                ? Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' })
+                : new Error(`injected store failure in ${String(prop)}`);
             return Promise.reject(error);
           }
           return (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -45,7 +48,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await dynamo.close();
-  console.log(`faults injected: ${injected.store} into store calls, ${injected.driver} into driver calls, ${injected.task} into task handlers; ${injected.store + injected.driver + injected.task} in all`);
+  console.log(
+    `faults injected: ${injected.store} into store calls, ${injected.driver} into driver calls, ${injected.task} into task handlers; ${injected.store + injected.driver + injected.task} in all`,
+  );
 });
 
 let n = 0;
@@ -54,7 +59,11 @@ const TIMEOUTS = { taskTimeoutSeconds: 1, longTaskTimeoutSeconds: 1 };
 async function run(setup: (h: Harness) => void, plan?: FaultPlan): Promise<{ h: Harness; done: Release; service: string }> {
   n++;
   const service = `svc-${n}`;
-  const h = await startHarness([{ ...serviceConfig('x'), name: service }], { dynamo, definition: TIMEOUTS, ...(plan ? { wrapStore: (s) => plan.wrap(s) } : {}) });
+  const h = await startHarness([{ ...serviceConfig('x'), name: service }], {
+    dynamo,
+    definition: TIMEOUTS,
+    ...(plan ? { wrapStore: (s) => plan.wrap(s) } : {}),
+  });
   setup(h);
   const { release } = await h.releases.startRelease({ service, image: `${service}:v2`, actor: { id: 'ci', channel: 'api' } });
   if (plan) plan.armed = true;
@@ -89,18 +98,22 @@ describe('faults: every store call made to fail in turn', () => {
     expect(calls).toBeGreaterThan(20);
   });
 
-  it.each(['throw', 'throttle'] as const)('each store call %s once: the release retries and succeeds, or ends unsplit with a reason', async (mode) => {
-    const outcomes = new Map<string, number>();
-    for (let i = 0; i < calls; i++) {
-      const result = await run(() => undefined, new FaultPlan(i, mode));
-      injected.store++;
-      expectSafe(result, `${mode} at store call ${i}`);
-      outcomes.set(result.done.phase, (outcomes.get(result.done.phase) ?? 0) + 1);
-      // Throttling is transient: the workflow retries it and the release still ships.
-      if (mode === 'throttle') expect(result.done.phase, `throttle at store call ${i}`).toBe('succeeded');
-    }
-    expect([...outcomes.keys()].every((p) => ['succeeded', 'rolled_back', 'failed'].includes(p))).toBe(true);
-  }, 120_000);
+  it.each(['throw', 'throttle'] as const)(
+    'each store call %s once: the release retries and succeeds, or ends unsplit with a reason',
+    async (mode) => {
+      const outcomes = new Map<string, number>();
+      for (let i = 0; i < calls; i++) {
+        const result = await run(() => undefined, new FaultPlan(i, mode));
+        injected.store++;
+        expectSafe(result, `${mode} at store call ${i}`);
+        outcomes.set(result.done.phase, (outcomes.get(result.done.phase) ?? 0) + 1);
+        // Throttling is transient: the workflow retries it and the release still ships.
+        if (mode === 'throttle') expect(result.done.phase, `throttle at store call ${i}`).toBe('succeeded');
+      }
+      expect([...outcomes.keys()].every((p) => ['succeeded', 'rolled_back', 'failed'].includes(p))).toBe(true);
+    },
+    120_000,
+  );
 
   it('a store call that hangs past the task timeout (sampled across the run) is recovered', async () => {
     for (const i of [2, Math.floor(calls / 3), Math.floor((2 * calls) / 3), calls - 3]) {
@@ -113,35 +126,50 @@ describe('faults: every store call made to fail in turn', () => {
 
 describe('faults: every driver call made to fail in turn', () => {
   const methods: DriverMethod[] = ['deploy', 'setWeight', 'verify', 'finalize', 'rollback'];
-  it.each(methods)('%s: throws, throttles, hangs past its timeout', async (method) => {
-    for (const mode of ['throw', 'throttle', 'hang'] as const) {
-      const result = await run((h) => {
-        if (method === 'rollback') h.metrics.errorRate.set(`svc-${n}:v2`, 50); // make the release roll back
-        h.driver.failures.push({ method, times: 1, ...(mode === 'hang' ? { hang: true } : { error: () => (mode === 'throttle' ? new TransientError('Rate exceeded') : new Error(`${method} exploded`)) }) });
-      });
-      injected.driver++;
-      expectSafe(result, `${method} ${mode}`);
-      if (mode === 'throttle' && method !== 'rollback') expect(result.done.phase, `${method} throttled once`).toBe('succeeded');
-      if (mode !== 'throttle') expect(result.done.timeline.map((e) => e.message).join('\n'), `${method} ${mode}`).toMatch(/unexpected error|gate failed|could not be deployed/);
-    }
-  }, 60_000);
+  it.each(methods)(
+    '%s: throws, throttles, hangs past its timeout',
+    async (method) => {
+      for (const mode of ['throw', 'throttle', 'hang'] as const) {
+        const result = await run((h) => {
+          if (method === 'rollback') h.metrics.errorRate.set(`svc-${n}:v2`, 50); // make the release roll back
+          h.driver.failures.push({
+            method,
+            times: 1,
+            ...(mode === 'hang'
+              ? { hang: true }
+              : { error: () => (mode === 'throttle' ? new TransientError('Rate exceeded') : new Error(`${method} exploded`)) }),
+          });
+        });
+        injected.driver++;
+        expectSafe(result, `${method} ${mode}`);
+        if (mode === 'throttle' && method !== 'rollback') expect(result.done.phase, `${method} throttled once`).toBe('succeeded');
+        if (mode !== 'throttle')
+          expect(result.done.timeline.map((e) => e.message).join('\n'), `${method} ${mode}`).toMatch(/unexpected error|gate failed|could not be deployed/);
+      }
+    },
+    60_000,
+  );
 });
 
 describe('faults: every task handler hangs past its timeout', () => {
-  it.each(['decide', 'deploy', 'shift', 'finalize'] as const)('%s hangs once: recovered, unsplit, reason recorded', async (task) => {
-    const result = await run((h) => {
-      const original = h.handlers.run;
-      let hung = false;
-      h.handlers.run = async (input) => {
-        if (input.task === task && !hung && (task !== 'decide' || input.releaseId)) {
-          hung = true;
-          return new Promise(() => undefined);
-        }
-        return original(input);
-      };
-    });
-    injected.task++;
-    expectSafe(result, `${task} hang`);
-    expect(result.done.timeline.map((e) => e.message).join('\n')).toContain('States.Timeout');
-  }, 30_000);
+  it.each(['decide', 'deploy', 'shift', 'finalize'] as const)(
+    '%s hangs once: recovered, unsplit, reason recorded',
+    async (task) => {
+      const result = await run((h) => {
+        const original = h.handlers.run;
+        let hung = false;
+        h.handlers.run = async (input) => {
+          if (input.task === task && !hung && (task !== 'decide' || input.releaseId)) {
+            hung = true;
+            return new Promise(() => undefined);
+          }
+          return original(input);
+        };
+      });
+      injected.task++;
+      expectSafe(result, `${task} hang`);
+      expect(result.done.timeline.map((e) => e.message).join('\n')).toContain('States.Timeout');
+    },
+    30_000,
+  );
 });

@@ -18,7 +18,10 @@ const SECRET = 'fuzz-secret';
 let h: Harness;
 let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
-  h = await startHarness([serviceConfig('api', { approvals: { at: ['after-first-step'] } }), serviceConfig('ops', { approvals: { at: ['after-first-step'] } }, 9001)]);
+  h = await startHarness([
+    serviceConfig('api', { approvals: { at: ['after-first-step'] } }),
+    serviceConfig('ops', { approvals: { at: ['after-first-step'] } }, 9001),
+  ]);
   app = createApp({
     releases: h.releases,
     store: h.store,
@@ -31,7 +34,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
   const total = Object.values(RUNS).reduce((a, b) => a + b, 0);
-  console.log(`fuzz inputs tried: ${total} (${Object.entries(RUNS).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  console.log(
+    `fuzz inputs tried: ${total} (${Object.entries(RUNS)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+  );
 });
 
 const count = async () => (await h.store.list({ limit: 100 })).releases.length;
@@ -61,7 +68,15 @@ const jsonish = fc.oneof(
   fc.json(),
   fc.string(),
   fc.jsonValue().map((v) => JSON.stringify(v)),
-  fc.record({ service: fc.oneof(fc.string(), fc.constant('api'), fc.integer(), fc.constant(null)), image: fc.oneof(fc.string(), fc.constant('Api:1'), fc.constant('api:1 '), fc.integer()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        service: fc.oneof(fc.string(), fc.constant('api'), fc.integer(), fc.constant(null)),
+        image: fc.oneof(fc.string(), fc.constant('Api:1'), fc.constant('api:1 '), fc.integer()),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
   fc.record({ service: fc.constant('api'), image: fc.string({ maxLength: 600 }), extra: fc.anything() }).map((v) => JSON.stringify(v)),
 );
 
@@ -88,7 +103,10 @@ describe('fuzzing the HTTP API', () => {
     const { release } = await h.releases.startRelease({ service: 'ops', image: 'ops:1', actor: { id: 'a', channel: 'api' } });
     await h.until(release.id, (r) => r.phase === 'awaiting_approval');
     const snapshot = JSON.stringify(await h.store.get(release.id));
-    const segment = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('releases', 'services', release.id, 'approve', '..', '%00', '%2F', 'r-' + 'x'.repeat(90)));
+    const segment = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('releases', 'services', release.id, 'approve', '..', '%00', '%2F', 'r-' + 'x'.repeat(90)),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
@@ -99,7 +117,8 @@ describe('fuzzing the HTTP API', () => {
         async (method, parts, query, body, authed) => {
           const path = `/${parts.map((p) => encodeURIComponent(p)).join('/')}?${new URLSearchParams(query).toString()}`;
           // Mutations are left out only for the real release id with a valid action, which may legitimately apply.
-          if (method === 'POST' && parts[0] === 'releases' && parts[1] === release.id && ['approve', 'reject', 'promote', 'rollback'].includes(parts[2] ?? '')) return;
+          if (method === 'POST' && parts[0] === 'releases' && parts[1] === release.id && ['approve', 'reject', 'promote', 'rollback'].includes(parts[2] ?? ''))
+            return;
           // A POST /releases that happens to be valid starts a release of another service; also fine.
           if (method === 'POST' && parts.length === 1 && parts[0] === 'releases') return;
           const r = await call(method, path, method === 'GET' ? undefined : body, authed ? {} : { authorization: 'Bearer wrong' });
@@ -117,15 +136,21 @@ describe('fuzzing the Slack endpoint', () => {
   it(`${RUNS.slack} random or tampered requests: 400/401 only, nothing changes`, async () => {
     const before = JSON.stringify((await h.store.list({ limit: 100 })).releases);
     await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 300 }), fc.option(fc.string({ maxLength: 20 }), { nil: undefined }), fc.boolean(), fc.integer({ min: -1000, max: 1000 }), async (body, sig, signIt, skew) => {
-        const ts = Math.floor(Date.now() / 1000) + skew;
-        const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts) };
-        if (signIt) headers['x-slack-signature'] = signSlackRequest(SECRET, ts, body);
-        else if (sig !== undefined) headers['x-slack-signature'] = sig;
-        const r = await call('POST', '/slack/interactions', body, headers);
-        expect([400, 401]).toContain(r.status);
-        expectClearRefusal(r);
-      }),
+      fc.asyncProperty(
+        fc.string({ maxLength: 300 }),
+        fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+        fc.boolean(),
+        fc.integer({ min: -1000, max: 1000 }),
+        async (body, sig, signIt, skew) => {
+          const ts = Math.floor(Date.now() / 1000) + skew;
+          const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts) };
+          if (signIt) headers['x-slack-signature'] = signSlackRequest(SECRET, ts, body);
+          else if (sig !== undefined) headers['x-slack-signature'] = sig;
+          const r = await call('POST', '/slack/interactions', body, headers);
+          expect([400, 401]).toContain(r.status);
+          expectClearRefusal(r);
+        },
+      ),
       { numRuns: RUNS.slack },
     );
     expect(JSON.stringify((await h.store.list({ limit: 100 })).releases)).toBe(before);
@@ -136,9 +161,13 @@ describe('fuzzing the ECR trigger', () => {
   const fixture = JSON.parse(readFileSync('test/fixtures/ecr-push-event.json', 'utf8')) as Record<string, unknown>;
   it(`${RUNS.ecr} random and mutated events: never throws, starts nothing unless valid, says why`, async () => {
     let starts = 0;
-    const releases = { startRelease: async () => ((starts++, { release: { id: 'r' }, created: true })) } as unknown as ReleaseService;
-    const mutated = fc.record({ key: fc.constantFrom('source', 'detail-type', 'account', 'region', 'detail'), value: fc.anything() }).map(({ key, value }) => ({ ...fixture, [key]: value }));
-    const detailMutated = fc.record({ key: fc.constantFrom('result', 'action-type', 'repository-name', 'image-digest', 'image-tag'), value: fc.anything() }).map(({ key, value }) => ({ ...fixture, detail: { ...(fixture['detail'] as object), [key]: value } }));
+    const releases = { startRelease: async () => (starts++, { release: { id: 'r' }, created: true }) } as unknown as ReleaseService;
+    const mutated = fc
+      .record({ key: fc.constantFrom('source', 'detail-type', 'account', 'region', 'detail'), value: fc.anything() })
+      .map(({ key, value }) => ({ ...fixture, [key]: value }));
+    const detailMutated = fc
+      .record({ key: fc.constantFrom('result', 'action-type', 'repository-name', 'image-digest', 'image-tag'), value: fc.anything() })
+      .map(({ key, value }) => ({ ...fixture, detail: { ...(fixture['detail'] as object), [key]: value } }));
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.anything(), mutated, detailMutated), async (event) => {
         const before = starts;
@@ -157,7 +186,25 @@ describe('fuzzing the config loader', () => {
   const valid = {
     services: [serviceConfig('api', { trigger: { repository: 'api', tagPattern: 'v*' }, approvals: { at: ['before-finalize'], approvers: ['U1'] } })],
   };
-  const paths = ['name', 'target', 'target.port', 'target.command', 'target.replicas', 'strategy', 'strategy.type', 'strategy.steps', 'gates', 'gates.metrics', 'gates.checkInterval', 'approvals', 'approvals.at', 'approvals.timeout', 'trigger.repository', 'onActiveRelease', 'notifications'];
+  const paths = [
+    'name',
+    'target',
+    'target.port',
+    'target.command',
+    'target.replicas',
+    'strategy',
+    'strategy.type',
+    'strategy.steps',
+    'gates',
+    'gates.metrics',
+    'gates.checkInterval',
+    'approvals',
+    'approvals.at',
+    'approvals.timeout',
+    'trigger.repository',
+    'onActiveRelease',
+    'notifications',
+  ];
   const set = (obj: Record<string, unknown>, path: string, value: unknown) => {
     const copy = structuredClone(obj);
     const keys = path.split('.');
@@ -171,20 +218,26 @@ describe('fuzzing the config loader', () => {
   };
   it(`${RUNS.config} random mutations: valid, or a ConfigError whose every issue has a path and a reason`, () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ path: fc.constantFrom(...paths), value: fc.oneof(fc.anything(), fc.string(), fc.integer(), fc.constant(undefined)) }), { maxLength: 4 }), fc.boolean(), (mutations, wrapGarbage) => {
-        let service = valid.services[0] as Record<string, unknown>;
-        for (const m of mutations) service = set(service, m.path, m.value);
-        const raw = wrapGarbage ? { services: [service], [String(mutations.length)]: 1 } : { services: [service] };
-        try {
-          resolveConfig(raw);
-        } catch (error) {
-          expect(error).toBeInstanceOf(ConfigError);
-          for (const issue of (error as ConfigError).issues) {
-            expect(issue.path.length).toBeGreaterThan(0);
-            expect(issue.message.length).toBeGreaterThan(5);
+      fc.property(
+        fc.array(fc.record({ path: fc.constantFrom(...paths), value: fc.oneof(fc.anything(), fc.string(), fc.integer(), fc.constant(undefined)) }), {
+          maxLength: 4,
+        }),
+        fc.boolean(),
+        (mutations, wrapGarbage) => {
+          let service = valid.services[0] as Record<string, unknown>;
+          for (const m of mutations) service = set(service, m.path, m.value);
+          const raw = wrapGarbage ? { services: [service], [String(mutations.length)]: 1 } : { services: [service] };
+          try {
+            resolveConfig(raw);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ConfigError);
+            for (const issue of (error as ConfigError).issues) {
+              expect(issue.path.length).toBeGreaterThan(0);
+              expect(issue.message.length).toBeGreaterThan(5);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: RUNS.config },
     );
   });

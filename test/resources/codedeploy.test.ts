@@ -7,7 +7,17 @@ import { settings, T0 } from '../support/releases.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const release = (image: string, digest?: string) =>
-  createRelease({ id: 'r-1', service: 'checkout-api', artifact: digest ? { image, digest } : { image }, plan: compilePlan({ type: 'blue-green', bakeSeconds: 60 }), settings: settings(), actor: { id: 'ci', channel: 'ecr' } }, T0);
+  createRelease(
+    {
+      id: 'r-1',
+      service: 'checkout-api',
+      artifact: digest ? { image, digest } : { image },
+      plan: compilePlan({ type: 'blue-green', bakeSeconds: 60 }),
+      settings: settings(),
+      actor: { id: 'ci', channel: 'ecr' },
+    },
+    T0,
+  );
 
 describe('CodeDeploy names and shapes (shared by the driver and the stack)', () => {
   it.each([
@@ -33,13 +43,22 @@ describe('CodeDeploy names and shapes (shared by the driver and the stack)', () 
   });
 
   it('refuses a plan CodeDeploy cannot run, with the reason', () => {
-    const custom = compilePlan({ type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }, { percent: 50, bakeSeconds: 300 }], finalBakeSeconds: 0 } as StrategySpec);
+    const custom = compilePlan({
+      type: 'canary',
+      steps: [
+        { percent: 10, bakeSeconds: 300 },
+        { percent: 50, bakeSeconds: 300 },
+      ],
+      finalBakeSeconds: 0,
+    } as StrategySpec);
     expect(() => deploymentConfigFor(custom)).toThrow(DeployError);
     expect(() => deploymentConfigFor(custom)).toThrow(/CodeDeploy cannot run this plan/);
   });
 
   it('pins by digest, dropping the tag', () => {
-    expect(pinnedImage(release(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.8.2@${DIGEST}`, DIGEST))).toBe(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api@${DIGEST}`);
+    expect(pinnedImage(release(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.8.2@${DIGEST}`, DIGEST))).toBe(
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api@${DIGEST}`,
+    );
     expect(pinnedImage(release('localhost:5000/app:2'))).toBe('localhost:5000/app:2');
   });
 
@@ -47,7 +66,17 @@ describe('CodeDeploy names and shapes (shared by the driver and the stack)', () 
     const spec = appSpecFor({ taskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:42', containerName: 'app', containerPort: 8080 });
     expect(JSON.parse(spec.content)).toEqual({
       version: 0,
-      Resources: [{ TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:42', LoadBalancerInfo: { ContainerName: 'app', ContainerPort: 8080 } } } }],
+      Resources: [
+        {
+          TargetService: {
+            Type: 'AWS::ECS::Service',
+            Properties: {
+              TaskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:42',
+              LoadBalancerInfo: { ContainerName: 'app', ContainerPort: 8080 },
+            },
+          },
+        },
+      ],
     });
     expect(spec.sha256).toBe(createHash('sha256').update(spec.content).digest('hex'));
   });

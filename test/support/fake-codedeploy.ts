@@ -19,7 +19,10 @@ import type { VirtualClock } from '../../src/ports/clock.js';
 /** A CodeDeploy that plays ECS blue/green deployments forward on the virtual clock. */
 export class FakeCodeDeploy {
   configs = new Map<string, { percent: number; minutes: number }>([['CodeDeployDefault.ECSAllAtOnce', { percent: 100, minutes: 0 }]]);
-  deployments = new Map<string, { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }>();
+  deployments = new Map<
+    string,
+    { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }
+  >();
   log: string[] = [];
   private n = 0;
   constructor(private readonly clock: VirtualClock) {}
@@ -56,7 +59,9 @@ export class FakeCodeDeploy {
   }
   get(id: string) {
     const d = this.advance(id);
-    return { deploymentInfo: { deploymentId: id, status: d.status as never, description: d.description, ...(d.error ? { errorInformation: d.error as never } : {}) } };
+    return {
+      deploymentInfo: { deploymentId: id, status: d.status as never, description: d.description, ...(d.error ? { errorInformation: d.error as never } : {}) },
+    };
   }
   targets(id: string) {
     const d = this.advance(id);
@@ -95,7 +100,6 @@ export class FakeCodeDeploy {
   }
 }
 
-
 /** The SDK mocks (one per client class and test file): tests pass `mocks.ecs` etc. as the drivers' clients. */
 export const mocks = { ecs: mockClient(ECSClient), cd: mockClient(CodeDeployClient), cw: mockClient(CloudWatchClient) };
 
@@ -116,5 +120,7 @@ export function installFakeAws(fake: FakeCodeDeploy, alarmState: () => 'OK' | 'A
   cd.on(BatchGetDeploymentTargetsCommand).callsFake((i) => fake.targets(i.deploymentId));
   cd.on(ContinueDeploymentCommand).callsFake((i) => fake.continue(i.deploymentId, i.deploymentWaitType));
   cd.on(StopDeploymentCommand).callsFake((i) => fake.stop(i.deploymentId));
-  cw.on(DescribeAlarmsCommand).callsFake(() => ({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState(), StateReason: alarmState() === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }] }));
+  cw.on(DescribeAlarmsCommand).callsFake(() => ({
+    MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState(), StateReason: alarmState() === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }],
+  }));
 }

@@ -9,7 +9,15 @@ import type { DefinitionOptions } from '../../src/workflow/definition.js';
 import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 import { releaseFinished, releaseUntil } from './poll.js';
 
-export const gate = { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '1m', minSamples: 10 } as const;
+export const gate = {
+  name: 'error-rate',
+  metric: 'ErrorRate',
+  statistic: 'Average',
+  comparison: 'GreaterThanThreshold',
+  threshold: 5,
+  period: '1m',
+  minSamples: 10,
+} as const;
 
 /** A local-driver service config with sensible test defaults; override any field. */
 export function serviceConfig(name: string, overrides: Record<string, unknown> = {}, port = 9000) {
@@ -43,7 +51,12 @@ export async function startHarness(
     wrapStore,
     config: extra = {},
     definition,
-  }: { dynamo?: LocalDynamo; wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store; config?: Record<string, unknown>; definition?: DefinitionOptions } = {},
+  }: {
+    dynamo?: LocalDynamo;
+    wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
+    config?: Record<string, unknown>;
+    definition?: DefinitionOptions;
+  } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
   const store = new DynamoReleaseStore(db.client, db.tableName);
@@ -51,7 +64,10 @@ export async function startHarness(
   const driver = new MemoryDriver();
   const metrics = new ScriptedMetrics();
   const clock = new VirtualClock();
-  const runtime = createLocalRuntime({ services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics }, { virtualClock: clock, retryIntervalMs: 1, ...(definition ? { definition } : {}) });
+  const runtime = createLocalRuntime(
+    { services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics },
+    { virtualClock: clock, retryIntervalMs: 1, ...(definition ? { definition } : {}) },
+  );
   const until = (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000) => releaseUntil(store, id, predicate, { timeoutMs });
   return {
     ...runtime,

@@ -8,7 +8,11 @@ driverContract('the memory test double', async () => {
   const driver = new MemoryDriver();
   return {
     driver,
-    release: (image) => createRelease({ id: `r-${image}`, service: 'api', artifact: { image }, plan: compilePlan(canary), settings: settings(), actor: { id: 'ci', channel: 'api' } }, T0),
+    release: (image) =>
+      createRelease(
+        { id: `r-${image}`, service: 'api', artifact: { image }, plan: compilePlan(canary), settings: settings(), actor: { id: 'ci', channel: 'api' } },
+        T0,
+      ),
     live: async (image) => {
       const s = driver.state('api');
       if (s.candidate === image) return s.weight;

@@ -38,7 +38,9 @@ export class MemoryDriver implements TrafficDriver {
 
   private async enter(method: DriverMethod, release: Release, percent?: number): Promise<void> {
     this.calls.push({ method, service: release.service, releaseId: release.id, ...(percent === undefined ? {} : { percent }) });
-    const failure = this.failures.find((f) => f.method === method && (f.service === undefined || f.service === release.service) && (f.times === undefined || f.times > 0));
+    const failure = this.failures.find(
+      (f) => f.method === method && (f.service === undefined || f.service === release.service) && (f.times === undefined || f.times > 0),
+    );
     if (failure) {
       if (failure.times !== undefined) failure.times--;
       // A hung call never answers; the workflow's task timeout has to deal with it.
@@ -97,7 +99,9 @@ export class ScriptedMetrics implements MetricsSource {
     if (this.failing) throw new Error('metrics backend unavailable');
     const value = this.errorRate.get(release.artifact.image) ?? 0;
     return gates.map((g): Observation =>
-      g.kind === 'alarm' ? { gate: g.name, kind: 'alarm', state: 'OK' } : { gate: g.name, kind: 'metric', datapoints: [{ timestamp: new Date(now - 1000).toISOString(), value, samples: 1000 }] },
+      g.kind === 'alarm'
+        ? { gate: g.name, kind: 'alarm', state: 'OK' }
+        : { gate: g.name, kind: 'metric', datapoints: [{ timestamp: new Date(now - 1000).toISOString(), value, samples: 1000 }] },
     );
   }
 }

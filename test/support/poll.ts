@@ -12,7 +12,12 @@ export interface PollOptions {
  * The one polling helper of the tests: reads `read()` until `predicate` holds, and fails with
  * what it last saw (`describe`) when time runs out.
  */
-export async function eventually<T>(read: () => Promise<T>, predicate: (value: T) => boolean, { timeoutMs = 10_000, intervalMs = 5 }: PollOptions = {}, describe: (last: T) => string = (last) => JSON.stringify(last)): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T>,
+  predicate: (value: T) => boolean,
+  { timeoutMs = 10_000, intervalMs = 5 }: PollOptions = {},
+  describe: (last: T) => string = (last) => JSON.stringify(last),
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -23,7 +28,12 @@ export async function eventually<T>(read: () => Promise<T>, predicate: (value: T
 }
 
 /** Polls the store until the release satisfies `predicate`; the error says which phase it was stuck in. */
-export async function releaseUntil(store: Pick<Releases, 'get'>, id: string, predicate: (release: Release) => boolean, options: PollOptions = {}): Promise<Release> {
+export async function releaseUntil(
+  store: Pick<Releases, 'get'>,
+  id: string,
+  predicate: (release: Release) => boolean,
+  options: PollOptions = {},
+): Promise<Release> {
   const release = await eventually(
     () => store.get(id),
     (r) => r !== undefined && predicate(r),
@@ -35,8 +45,17 @@ export async function releaseUntil(store: Pick<Releases, 'get'>, id: string, pre
 }
 
 /** A release's execution has ended: the stored release as it ended. */
-export async function releaseFinished(store: Pick<Releases, 'get'>, engine: { executionOf(id: string): { done: Promise<void> } | undefined }, id: string, options: PollOptions = {}): Promise<Release> {
-  await eventually(async () => engine.executionOf(id), (e) => e !== undefined, options);
+export async function releaseFinished(
+  store: Pick<Releases, 'get'>,
+  engine: { executionOf(id: string): { done: Promise<void> } | undefined },
+  id: string,
+  options: PollOptions = {},
+): Promise<Release> {
+  await eventually(
+    async () => engine.executionOf(id),
+    (e) => e !== undefined,
+    options,
+  );
   await engine.executionOf(id)?.done;
   const release = await store.get(id);
   if (!release) throw new Error(`release ${id} vanished`);

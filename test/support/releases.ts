@@ -1,4 +1,12 @@
-import { compilePlan, createRelease, type ApprovalPolicy, type MetricGate, type Release, type ReleaseSettings, type StrategySpec } from '../../src/core/index.js';
+import {
+  compilePlan,
+  createRelease,
+  type ApprovalPolicy,
+  type MetricGate,
+  type Release,
+  type ReleaseSettings,
+  type StrategySpec,
+} from '../../src/core/index.js';
 
 export const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 

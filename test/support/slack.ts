@@ -6,12 +6,22 @@ import { signSlackRequest } from '../../src/api/slack-signature.js';
 export function signedSlackRequest(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): { body: string; headers: Record<string, string> } {
   return {
     body,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signSlackRequest(secret, timestamp, body) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': signSlackRequest(secret, timestamp, body),
+    },
   };
 }
 
 /** A signed `block_actions` interaction: `user` clicked the button `action` whose value is `value`. */
-export function slackClick(secret: string, user: string, action: string, value: string, { timestamp, responseUrl }: { timestamp?: number; responseUrl?: string } = {}) {
+export function slackClick(
+  secret: string,
+  user: string,
+  action: string,
+  value: string,
+  { timestamp, responseUrl }: { timestamp?: number; responseUrl?: string } = {},
+) {
   const payload = {
     type: 'block_actions',
     user: { id: user },
@@ -49,7 +59,10 @@ export class SlackStandIn {
         }
         if (this.failNext && this.failNext.count > 0) {
           this.failNext.count--;
-          res.writeHead(this.failNext.status, this.failNext.status === 429 ? { 'retry-after': '1', 'content-type': 'application/json' } : { 'content-type': 'application/json' });
+          res.writeHead(
+            this.failNext.status,
+            this.failNext.status === 429 ? { 'retry-after': '1', 'content-type': 'application/json' } : { 'content-type': 'application/json' },
+          );
           res.end(JSON.stringify({ ok: false, error: this.failNext.status === 429 ? 'ratelimited' : 'internal_error' }));
           return;
         }
@@ -78,4 +91,3 @@ export class SlackStandIn {
     return this.calls.filter((c) => c.method === 'chat.postMessage' && c.args['thread_ts']);
   }
 }
-

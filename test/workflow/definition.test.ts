@@ -28,7 +28,10 @@ describe('the workflow definition', () => {
     expect(approval?.['TimeoutSecondsPath']).toBe('$.Payload.timeoutSeconds');
     expect(states[STATE.prepareApproval]?.['Parameters']).toMatchObject({ Payload: { 'timeoutSeconds.$': '$.action.timeoutSeconds' } });
     expect((approval?.['Parameters'] as { Payload: Record<string, string> }).Payload['taskToken.$']).toBe('$$.Task.Token');
-    expect((approval?.['Catch'] as { ErrorEquals: string[]; Next: string }[])[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: STATE.approvalTimedOut });
+    expect((approval?.['Catch'] as { ErrorEquals: string[]; Next: string }[])[0]).toMatchObject({
+      ErrorEquals: ['States.Timeout'],
+      Next: STATE.approvalTimedOut,
+    });
   });
 
   it('waits with a Wait state on the decided timestamp, never a polling task', () => {
@@ -36,7 +39,11 @@ describe('the workflow definition', () => {
   });
 
   it('uses the given function ARN for every task', () => {
-    const arns = Object.values(states).flatMap((s) => (s['Type'] === 'Task' ? [s['Resource'] === 'arn:aws:states:::lambda:invoke.waitForTaskToken' ? (s['Parameters'] as { FunctionName: string }).FunctionName : s['Resource']] : []));
+    const arns = Object.values(states).flatMap((s) =>
+      s['Type'] === 'Task'
+        ? [s['Resource'] === 'arn:aws:states:::lambda:invoke.waitForTaskToken' ? (s['Parameters'] as { FunctionName: string }).FunctionName : s['Resource']]
+        : [],
+    );
     expect(new Set(arns)).toEqual(new Set(['arn:aws:lambda:eu-west-1:111122223333:function:switchyard-workflow']));
   });
 

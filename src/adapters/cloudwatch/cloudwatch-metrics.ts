@@ -69,7 +69,11 @@ export class CloudWatchMetrics implements MetricsSource {
       const samplesId = `g${i}n`;
       const period = gate.periodSeconds;
       if (typeof gate.metric !== 'string') {
-        const metric = { Namespace: gate.metric.namespace, MetricName: gate.metric.metricName, Dimensions: Object.entries(gate.metric.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })) };
+        const metric = {
+          Namespace: gate.metric.namespace,
+          MetricName: gate.metric.metricName,
+          Dimensions: Object.entries(gate.metric.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
+        };
         queries.push({ Id: valueId, MetricStat: { Metric: metric, Period: period, Stat: gate.statistic }, ReturnData: true });
         queries.push({ Id: samplesId, MetricStat: { Metric: metric, Period: period, Stat: 'SampleCount' }, ReturnData: true });
         planned.push({ gate, valueId, samplesId });
@@ -89,7 +93,11 @@ export class CloudWatchMetrics implements MetricsSource {
         { Name: 'TargetGroup', Value: tg.targetGroup },
         { Name: 'LoadBalancer', Value: tg.loadBalancer },
       ];
-      const alb = (name: string, stat: string) => ({ Metric: { Namespace: 'AWS/ApplicationELB', MetricName: name, Dimensions: dims }, Period: period, Stat: stat });
+      const alb = (name: string, stat: string) => ({
+        Metric: { Namespace: 'AWS/ApplicationELB', MetricName: name, Dimensions: dims },
+        Period: period,
+        Stat: stat,
+      });
       // Requests are the samples of every target metric; periods without traffic publish nothing.
       queries.push({ Id: samplesId, MetricStat: alb('RequestCount', 'Sum'), ReturnData: true });
       switch (gate.metric) {
@@ -124,7 +132,13 @@ export class CloudWatchMetrics implements MetricsSource {
       let NextToken: string | undefined;
       do {
         const out = await client.send(
-          new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: new Date(now - longest * 1000), EndTime: new Date(now), ScanBy: 'TimestampAscending', ...(NextToken ? { NextToken } : {}) }),
+          new GetMetricDataCommand({
+            MetricDataQueries: queries,
+            StartTime: new Date(now - longest * 1000),
+            EndTime: new Date(now),
+            ScanBy: 'TimestampAscending',
+            ...(NextToken ? { NextToken } : {}),
+          }),
         );
         results.push(...(out.MetricDataResults ?? []));
         NextToken = out.NextToken;

@@ -24,7 +24,16 @@ export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {
 };
 
 /** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. */
-const READ_ONLY_FIELDS = ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt'] as const;
+const READ_ONLY_FIELDS = [
+  'taskDefinitionArn',
+  'revision',
+  'status',
+  'requiresAttributes',
+  'compatibilities',
+  'registeredAt',
+  'registeredBy',
+  'deregisteredAt',
+] as const;
 
 /** The SDK modules are imported on first use: the workflow function's cold start skips them. */
 const codedeploySdk = () => import('@aws-sdk/client-codedeploy');
@@ -88,13 +97,19 @@ export class CodeDeployDriver implements TrafficDriver {
     const ecs = await this.ecs();
     const { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } = await ecsSdk();
     const { cluster, service, containerName } = this.options.target;
-    const described = await this.call('ecs:DescribeServices', `${cluster}/${service}`, () => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
+    const described = await this.call('ecs:DescribeServices', `${cluster}/${service}`, () =>
+      ecs.send(new DescribeServicesCommand({ cluster, services: [service] })),
+    );
     const current = described.services?.[0]?.taskDefinition;
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
-    const { taskDefinition, tags } = await this.call('ecs:DescribeTaskDefinition', current, () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: current, include: ['TAGS'] })));
+    const { taskDefinition, tags } = await this.call('ecs:DescribeTaskDefinition', current, () =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: current, include: ['TAGS'] })),
+    );
     if (!taskDefinition) throw new DeployError(`task definition ${current} could not be read`);
     if (!taskDefinition.containerDefinitions?.some((c) => c.name === containerName)) {
-      throw new DeployError(`task definition ${current} has no container named ${containerName}; set target.containerName to one of ${taskDefinition.containerDefinitions?.map((c) => c.name).join(', ')}`);
+      throw new DeployError(
+        `task definition ${current} has no container named ${containerName}; set target.containerName to one of ${taskDefinition.containerDefinitions?.map((c) => c.name).join(', ')}`,
+      );
     }
     const input = { ...taskDefinition } as Partial<TaskDefinition>;
     for (const field of READ_ONLY_FIELDS) delete input[field];
@@ -103,7 +118,9 @@ export class CodeDeployDriver implements TrafficDriver {
       containerDefinitions: taskDefinition.containerDefinitions?.map((c) => (c.name === containerName ? { ...c, image: pinnedImage(release) } : c)),
       ...(tags && tags.length > 0 ? { tags } : {}),
     };
-    const registered = await this.call('ecs:RegisterTaskDefinition', taskDefinition.family ?? current, () => ecs.send(new RegisterTaskDefinitionCommand(register)));
+    const registered = await this.call('ecs:RegisterTaskDefinition', taskDefinition.family ?? current, () =>
+      ecs.send(new RegisterTaskDefinitionCommand(register)),
+    );
     const arn = registered.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new DeployError('RegisterTaskDefinition returned no ARN');
     return arn;
@@ -130,7 +147,13 @@ export class CodeDeployDriver implements TrafficDriver {
     const { ListDeploymentsCommand } = await codedeploySdk();
     const codedeploy = await this.cd();
     const listed = await this.call('codedeploy:ListDeployments', this.group, () =>
-      codedeploy.send(new ListDeploymentsCommand({ applicationName: application, deploymentGroupName: deploymentGroup, includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] })),
+      codedeploy.send(
+        new ListDeploymentsCommand({
+          applicationName: application,
+          deploymentGroupName: deploymentGroup,
+          includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'],
+        }),
+      ),
     );
     for (const id of listed.deployments ?? []) {
       const info = await this.info(id);
@@ -167,7 +190,15 @@ export class CodeDeployDriver implements TrafficDriver {
     // Ready: the green task set is installed and, with a ready wait, holds at 0% (test traffic only).
     // Without a ready wait CodeDeploy goes straight on to shifting once green is installed.
     const id = deploymentId;
-    await this.waitForAsync(id, async (info) => info.status === 'Ready' || info.status === 'Succeeded' || ((info.status === 'InProgress' || info.status === 'Baking') && (await this.target(id)).installed), 'the new task set to be ready', true);
+    await this.waitForAsync(
+      id,
+      async (info) =>
+        info.status === 'Ready' ||
+        info.status === 'Succeeded' ||
+        ((info.status === 'InProgress' || info.status === 'Baking') && (await this.target(id)).installed),
+      'the new task set to be ready',
+      true,
+    );
     return { deploymentId };
   }
 
@@ -214,10 +245,14 @@ export class CodeDeployDriver implements TrafficDriver {
   async target(deploymentId: string): Promise<{ greenWeight: number; greenTargetGroup?: string; installed: boolean }> {
     const codedeploy = await this.cd();
     const { ListDeploymentTargetsCommand, BatchGetDeploymentTargetsCommand } = await codedeploySdk();
-    const targets = await this.call('codedeploy:ListDeploymentTargets', deploymentId, () => codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId })));
+    const targets = await this.call('codedeploy:ListDeploymentTargets', deploymentId, () =>
+      codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId })),
+    );
     const targetIds = targets.targetIds ?? [];
     if (targetIds.length === 0) return { greenWeight: 0, installed: false };
-    const got = await this.call('codedeploy:BatchGetDeploymentTargets', deploymentId, () => codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })));
+    const got = await this.call('codedeploy:BatchGetDeploymentTargets', deploymentId, () =>
+      codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })),
+    );
     const ecsTargets = got.deploymentTargets?.flatMap((t) => (t.ecsTarget ? [t.ecsTarget] : [])) ?? [];
     const sets = ecsTargets.flatMap((t) => t.taskSetsInfo ?? []);
     // The label comes back in mixed case on the wire ("Green", "GREEN").
@@ -240,7 +275,9 @@ export class CodeDeployDriver implements TrafficDriver {
       // Leave the ready wait: CodeDeploy starts shifting with the plan's canary or linear config.
       const { ContinueDeploymentCommand } = await codedeploySdk();
       const codedeploy = await this.cd();
-      await this.call('codedeploy:ContinueDeployment', deploymentId, () => codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })));
+      await this.call('codedeploy:ContinueDeployment', deploymentId, () =>
+        codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })),
+      );
     }
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
@@ -265,13 +302,17 @@ export class CodeDeployDriver implements TrafficDriver {
     if (!deploymentId) return; // nothing was created: nothing to undo
     const info = await this.info(deploymentId);
     if (info.status === 'Stopped' || info.status === 'Failed') return;
-    if (info.status === 'Succeeded') throw new AlreadyFinalizedError(`deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`);
+    if (info.status === 'Succeeded')
+      throw new AlreadyFinalizedError(
+        `deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`,
+      );
     const { StopDeploymentCommand } = await codedeploySdk();
     try {
       await (await this.cd()).send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
     } catch (error) {
       // Already stopping or finished between our read and the stop: fine.
-      if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException')) throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
+      if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException'))
+        throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
     }
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
@@ -293,7 +334,9 @@ export class CodeDeployDriver implements TrafficDriver {
       await (await this.cd()).send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
     } catch (error) {
       // No termination wait configured (or not in it yet): CodeDeploy finishes by itself.
-      const benign = error instanceof Error && ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
+      const benign =
+        error instanceof Error &&
+        ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
       if (!benign) throw translateAwsError(error, 'codedeploy:ContinueDeployment', deploymentId);
     }
     await this.waitFor(deploymentId, (i) => i.status === 'Succeeded', 'the deployment to succeed');

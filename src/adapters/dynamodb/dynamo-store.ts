@@ -169,7 +169,13 @@ export class DynamoReleaseStore implements Store, NotificationState {
   async releaseLock(service: string, owner: string): Promise<void> {
     try {
       await this.doc.send(
-        new DeleteCommand({ TableName: this.tableName, Key: K.lock(service), ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }),
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: K.lock(service),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
       );
     } catch (error) {
       if (!conditionFailed(error)) throw error;
@@ -182,7 +188,9 @@ export class DynamoReleaseStore implements Store, NotificationState {
   }
 
   async enqueue(service: string, releaseId: string): Promise<string | undefined> {
-    const { Attributes } = await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...K.queue(service), releaseId }, ReturnValues: 'ALL_OLD' }));
+    const { Attributes } = await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...K.queue(service), releaseId }, ReturnValues: 'ALL_OLD' }),
+    );
     const previous = Attributes?.['releaseId'] as string | undefined;
     return previous === releaseId ? undefined : previous;
   }
@@ -194,7 +202,14 @@ export class DynamoReleaseStore implements Store, NotificationState {
 
   async dequeue(service: string, releaseId: string): Promise<boolean> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: K.queue(service), ConditionExpression: 'releaseId = :id', ExpressionAttributeValues: { ':id': releaseId } }));
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: K.queue(service),
+          ConditionExpression: 'releaseId = :id',
+          ExpressionAttributeValues: { ':id': releaseId },
+        }),
+      );
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;
@@ -205,7 +220,11 @@ export class DynamoReleaseStore implements Store, NotificationState {
   async claimIdempotencyKey(k: string, releaseId: string, now: number): Promise<string> {
     try {
       await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...K.idempotency(k), releaseId, ttl: Math.ceil(now / 1000) + IDEMPOTENCY_TTL_SECONDS }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...K.idempotency(k), releaseId, ttl: Math.ceil(now / 1000) + IDEMPOTENCY_TTL_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
       return releaseId;
     } catch (error) {
@@ -217,7 +236,14 @@ export class DynamoReleaseStore implements Store, NotificationState {
 
   async forgetIdempotencyKey(k: string, releaseId: string): Promise<void> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: K.idempotency(k), ConditionExpression: 'releaseId = :id', ExpressionAttributeValues: { ':id': releaseId } }));
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: K.idempotency(k),
+          ConditionExpression: 'releaseId = :id',
+          ExpressionAttributeValues: { ':id': releaseId },
+        }),
+      );
     } catch (error) {
       if (!conditionFailed(error)) throw error;
     }
@@ -241,7 +267,13 @@ export class DynamoReleaseStore implements Store, NotificationState {
       if (!conditionFailed(error)) throw error;
       // Decided before the workflow stored its token: record the token so the caller can complete it.
       const { Attributes } = await this.doc.send(
-        new UpdateCommand({ TableName: this.tableName, Key: K.approval(approvalId), UpdateExpression: 'SET taskToken = :t', ExpressionAttributeValues: { ':t': taskToken }, ReturnValues: 'ALL_NEW' }),
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: K.approval(approvalId),
+          UpdateExpression: 'SET taskToken = :t',
+          ExpressionAttributeValues: { ':t': taskToken },
+          ReturnValues: 'ALL_NEW',
+        }),
       );
       return toApproval(Attributes);
     }
@@ -274,7 +306,13 @@ export class DynamoReleaseStore implements Store, NotificationState {
 
   async claimMessage(releaseId: string): Promise<boolean> {
     try {
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...K.message(releaseId), posted: 0, ttl: Math.ceil(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...K.message(releaseId), posted: 0, ttl: Math.ceil(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;
@@ -283,13 +321,22 @@ export class DynamoReleaseStore implements Store, NotificationState {
   }
 
   async unclaimMessage(releaseId: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: K.message(releaseId), ConditionExpression: 'attribute_not_exists(ts)' })).catch((error: unknown) => {
-      if (!conditionFailed(error)) throw error;
-    });
+    await this.doc
+      .send(new DeleteCommand({ TableName: this.tableName, Key: K.message(releaseId), ConditionExpression: 'attribute_not_exists(ts)' }))
+      .catch((error: unknown) => {
+        if (!conditionFailed(error)) throw error;
+      });
   }
 
   async saveMessage(releaseId: string, channel: string, ts: string): Promise<void> {
-    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: K.message(releaseId), UpdateExpression: 'SET channel = :c, ts = :t', ExpressionAttributeValues: { ':c': channel, ':t': ts } }));
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: K.message(releaseId),
+        UpdateExpression: 'SET channel = :c, ts = :t',
+        ExpressionAttributeValues: { ':c': channel, ':t': ts },
+      }),
+    );
   }
 
   async getMessage(releaseId: string): Promise<MessageRef | undefined> {
@@ -300,7 +347,15 @@ export class DynamoReleaseStore implements Store, NotificationState {
 
   async advanceThread(releaseId: string, from: number, to: number): Promise<boolean> {
     try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: K.message(releaseId), UpdateExpression: 'SET posted = :to', ConditionExpression: 'posted = :from', ExpressionAttributeValues: { ':from': from, ':to': to } }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: K.message(releaseId),
+          UpdateExpression: 'SET posted = :to',
+          ConditionExpression: 'posted = :from',
+          ExpressionAttributeValues: { ':from': from, ':to': to },
+        }),
+      );
       return true;
     } catch (error) {
       if (conditionFailed(error)) return false;

@@ -108,22 +108,22 @@ export class LocalEngine implements Workflow {
     this.aborts.set(executionName, execution.abort);
     const record: ExecutionRecord = { name: executionName, releaseId, transitions: 0, status: 'running', done: Promise.resolve() };
     record.done = (async () => {
-        const counting = (async () => {
-          for await (const event of execution.eventLogs) {
-            if (event.type === 'StateEntered' || event.type === 'StateRetried') record.transitions++;
-          }
-        })();
-        try {
-          await execution.result;
-          record.status = 'succeeded';
-        } catch (error) {
-          record.status = error instanceof ExecutionAbortedError ? 'aborted' : 'failed';
-          record.error = messageOf(error);
+      const counting = (async () => {
+        for await (const event of execution.eventLogs) {
+          if (event.type === 'StateEntered' || event.type === 'StateRetried') record.transitions++;
         }
-        await counting.catch(() => undefined);
-        this.aborts.delete(executionName);
-        this.log.info('execution ended', { releaseId, execution: executionName, status: record.status, transitions: record.transitions });
       })();
+      try {
+        await execution.result;
+        record.status = 'succeeded';
+      } catch (error) {
+        record.status = error instanceof ExecutionAbortedError ? 'aborted' : 'failed';
+        record.error = messageOf(error);
+      }
+      await counting.catch(() => undefined);
+      this.aborts.delete(executionName);
+      this.log.info('execution ended', { releaseId, execution: executionName, status: record.status, transitions: record.transitions });
+    })();
     this.executions.set(executionName, record);
   }
 

@@ -11,7 +11,6 @@ import { waitReady } from './readiness.js';
 import type { Log } from '../../ports/log.js';
 import { AlreadyFinalizedError, DeployError, messageOf } from '../../core/errors.js';
 
-
 interface Generation {
   /** Unique label in the proxy and the metrics (a version can be released again). */
   readonly label: string;
@@ -129,7 +128,8 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
 
   private candidateOf(release: Release): Generation {
     const c = this.candidate;
-    if (!c || c.version !== release.artifact.image) throw new Error(`${release.artifact.image} is not deployed for ${this.options.service}; the candidate is ${c?.version ?? 'none'}`);
+    if (!c || c.version !== release.artifact.image)
+      throw new Error(`${release.artifact.image} is not deployed for ${this.options.service}; the candidate is ${c?.version ?? 'none'}`);
     return c;
   }
 
@@ -157,7 +157,9 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   async rollback(release: Release): Promise<void> {
     if (this.stable?.version === release.artifact.image && this.candidate === undefined) {
       // Finalized already: the old version is gone, so "rolling back" would only pretend.
-      throw new AlreadyFinalizedError(`${release.artifact.image} was already finalized and the previous version removed; release the previous version to go back`);
+      throw new AlreadyFinalizedError(
+        `${release.artifact.image} was already finalized and the previous version removed; release the previous version to go back`,
+      );
     }
     if (!this.stable || this.stable.processes.every((p) => p.exit)) {
       // The stable version is gone (crashed, or this is a fresh start): bring it back first.
@@ -197,7 +199,11 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       }
       if (typeof gate.metric !== 'string') return { gate: gate.name, kind: 'error', message: 'custom CloudWatch metrics are not available in local mode' };
       if (!candidate) return { gate: gate.name, kind: 'metric', datapoints: [] };
-      return { gate: gate.name, kind: 'metric', datapoints: this.proxy.metrics.datapoints(candidate.label, gate.metric, gate.statistic, gate.periodSeconds, gate.evaluationPeriods, now) };
+      return {
+        gate: gate.name,
+        kind: 'metric',
+        datapoints: this.proxy.metrics.datapoints(candidate.label, gate.metric, gate.statistic, gate.periodSeconds, gate.evaluationPeriods, now),
+      };
     });
   }
 

@@ -65,7 +65,10 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   const logFile = join(dir, `${options.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${options.index}-${pid}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const base = { service: options.service, version: options.version, pid };
-  for (const [name, stream] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+  for (const [name, stream] of [
+    ['stdout', child.stdout],
+    ['stderr', child.stderr],
+  ] as const) {
     if (stream) createInterface({ input: stream }).on('line', (message) => logLine(log, { ...base, stream: name, message }));
   }
   let resolveExit: (exit: ProcessExit) => void = () => undefined;

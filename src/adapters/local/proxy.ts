@@ -60,7 +60,11 @@ export class WeightedProxy {
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use (service ${this.options.name}); stop what uses it or change the port in the config`) : error),
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`port ${port} on ${host} is already in use (service ${this.options.name}); stop what uses it or change the port in the config`)
+            : error,
+        ),
       );
       server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
     });

@@ -24,10 +24,14 @@ export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Pr
   let lastError = 'no probe answered yet';
   while (Date.now() < deadline) {
     if (proc.exit) {
-      throw new NotReadyError(`process ${proc.pid} of ${proc.version} exited with ${proc.exit.signal ?? `code ${proc.exit.code}`} before it was ready (log: ${proc.logFile})`);
+      throw new NotReadyError(
+        `process ${proc.pid} of ${proc.version} exited with ${proc.exit.signal ?? `code ${proc.exit.code}`} before it was ready (log: ${proc.logFile})`,
+      );
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${proc.port}${probe.path}`, { signal: AbortSignal.timeout(Math.min(2000, Math.max(100, deadline - Date.now()))) });
+      const res = await fetch(`http://127.0.0.1:${proc.port}${probe.path}`, {
+        signal: AbortSignal.timeout(Math.min(2000, Math.max(100, deadline - Date.now()))),
+      });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) {
         if (++successes >= probe.successThreshold) return;
@@ -42,5 +46,7 @@ export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Pr
     }
     await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
   }
-  throw new NotReadyError(`readiness probe GET ${probe.path} on port ${proc.port} never succeeded within ${probe.timeout}s; last error: ${lastError} (log: ${proc.logFile})`);
+  throw new NotReadyError(
+    `readiness probe GET ${probe.path} on port ${proc.port} never succeeded within ${probe.timeout}s; last error: ${lastError} (log: ${proc.logFile})`,
+  );
 }

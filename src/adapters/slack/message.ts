@@ -9,7 +9,6 @@ export type SlackAction = HumanDecision;
 
 type Block = Record<string, unknown>;
 
-
 /** `repo:tag@sha256:abcdef…` -> `repo:tag` and `abcdef1`. */
 export function imageParts(release: Release): { name: string; shortDigest?: string } {
   const image = release.artifact.image;
@@ -36,7 +35,12 @@ function button(action: SlackAction, value: string, text: string, style: 'primar
     text: { type: 'plain_text', text },
     value,
     ...(style ? { style } : {}),
-    confirm: { title: { type: 'plain_text', text: `${text}?` }, text: { type: 'mrkdwn', text: confirm }, confirm: { type: 'plain_text', text }, deny: { type: 'plain_text', text: 'Cancel' } },
+    confirm: {
+      title: { type: 'plain_text', text: `${text}?` },
+      text: { type: 'mrkdwn', text: confirm },
+      confirm: { type: 'plain_text', text },
+      deny: { type: 'plain_text', text: 'Cancel' },
+    },
   };
 }
 
@@ -59,26 +63,52 @@ export function releaseMessage(release: Release, environment: string): { text: s
     { type: 'section', text: { type: 'mrkdwn', text: `\`${trafficBar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable` } },
   ];
   if (release.gateResults.length > 0) {
-    const lines = release.gateResults.map((g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`);
+    const lines = release.gateResults.map(
+      (g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`,
+    );
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Gates*\n${lines.join('\n')}`.slice(0, 3000) } });
   }
   const decisions = release.timeline.filter((e) => e.actor && DECISION_EVENTS.has(e.type));
   if (decisions.length > 0) {
-    blocks.push({ type: 'context', elements: decisions.slice(-5).map((e) => ({ type: 'mrkdwn', text: e.actor ? `${e.message} (${who(e.actor)})` : e.message })) });
+    blocks.push({
+      type: 'context',
+      elements: decisions.slice(-5).map((e) => ({ type: 'mrkdwn', text: e.actor ? `${e.message} (${who(e.actor)})` : e.message })),
+    });
   }
   if (isTerminal(release.phase)) {
     const started = Date.parse(release.createdAt);
     const ended = Date.parse(release.finishedAt ?? release.updatedAt);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${emoji} *${release.phase.replace('_', ' ')}* in ${formatDuration(Math.round((ended - started) / 1000))}${release.reason ? `\n${release.reason}` : ''}`.slice(0, 3000) } });
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `${emoji} *${release.phase.replace('_', ' ')}* in ${formatDuration(Math.round((ended - started) / 1000))}${release.reason ? `\n${release.reason}` : ''}`.slice(
+          0,
+          3000,
+        ),
+      },
+    });
   } else {
     const buttons: Block[] = [];
     const pending = release.pendingApproval;
     // Only the buttons the release's state allows (the core's rule, shared with the API).
     for (const decision of offeredDecisions(release)) {
-      if (decision === 'approve' && pending) buttons.push(button('approve', `${release.id}|${pending.id}`, 'Approve', 'primary', `Approve *${name}* for ${release.service} (${pending.label})?`));
-      if (decision === 'reject' && pending) buttons.push(button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${name}*? Traffic goes back to the stable version.`));
-      if (decision === 'promote') buttons.push(button('promote', release.id, 'Promote', undefined, `Skip the remaining steps and send 100% of ${release.service} to *${name}*?`));
-      if (decision === 'rollback') buttons.push(button('rollback', release.id, release.phase === 'queued' ? 'Cancel' : 'Roll back', 'danger', `Send 100% of ${release.service} back to the stable version?`));
+      if (decision === 'approve' && pending)
+        buttons.push(button('approve', `${release.id}|${pending.id}`, 'Approve', 'primary', `Approve *${name}* for ${release.service} (${pending.label})?`));
+      if (decision === 'reject' && pending)
+        buttons.push(button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${name}*? Traffic goes back to the stable version.`));
+      if (decision === 'promote')
+        buttons.push(button('promote', release.id, 'Promote', undefined, `Skip the remaining steps and send 100% of ${release.service} to *${name}*?`));
+      if (decision === 'rollback')
+        buttons.push(
+          button(
+            'rollback',
+            release.id,
+            release.phase === 'queued' ? 'Cancel' : 'Roll back',
+            'danger',
+            `Send 100% of ${release.service} back to the stable version?`,
+          ),
+        );
     }
     if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `release:${release.id}`, elements: buttons });
   }

@@ -24,9 +24,39 @@ const target: CodeDeployTarget = {
     { targetGroup: 'targetgroup/api-green/222', loadBalancer: 'app/prod/999' },
   ],
 };
-const release = createRelease({ id: 'r-1', service: 'api', artifact: { image: 'api:2' }, plan: compilePlan({ type: 'blue-green', bakeSeconds: 60 }), settings: settings(), actor: { id: 'x', channel: 'api' } }, T0);
-const errorRate: GateSpec = { kind: 'metric', name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, periodSeconds: 60, evaluationPeriods: 2, minSamples: 50 };
-const p99: GateSpec = { kind: 'metric', name: 'latency', metric: 'TargetResponseTime', statistic: 'p99', comparison: 'GreaterThanThreshold', threshold: 0.5, periodSeconds: 60, evaluationPeriods: 1, minSamples: 1 };
+const release = createRelease(
+  {
+    id: 'r-1',
+    service: 'api',
+    artifact: { image: 'api:2' },
+    plan: compilePlan({ type: 'blue-green', bakeSeconds: 60 }),
+    settings: settings(),
+    actor: { id: 'x', channel: 'api' },
+  },
+  T0,
+);
+const errorRate: GateSpec = {
+  kind: 'metric',
+  name: 'error-rate',
+  metric: 'ErrorRate',
+  statistic: 'Average',
+  comparison: 'GreaterThanThreshold',
+  threshold: 1,
+  periodSeconds: 60,
+  evaluationPeriods: 2,
+  minSamples: 50,
+};
+const p99: GateSpec = {
+  kind: 'metric',
+  name: 'latency',
+  metric: 'TargetResponseTime',
+  statistic: 'p99',
+  comparison: 'GreaterThanThreshold',
+  threshold: 0.5,
+  periodSeconds: 60,
+  evaluationPeriods: 1,
+  minSamples: 1,
+};
 const metrics = () => new CloudWatchMetrics({ client: cw as unknown as CloudWatchClient, target, greenTargetGroup: async () => 'api-green' });
 
 describe('CloudWatch gates', () => {
@@ -35,8 +65,20 @@ describe('CloudWatch gates', () => {
       MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 1 datapoint [12.0] > 5' }],
       CompositeAlarms: [{ AlarmName: 'api-health', StateValue: 'OK' }],
     });
-    const obs = await metrics().observe(release, [{ kind: 'alarm', name: 'api-5xx' }, { kind: 'alarm', name: 'api-health' }, { kind: 'alarm', name: 'missing' }], T0);
-    expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({ AlarmNames: ['api-5xx', 'api-health', 'missing'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 });
+    const obs = await metrics().observe(
+      release,
+      [
+        { kind: 'alarm', name: 'api-5xx' },
+        { kind: 'alarm', name: 'api-health' },
+        { kind: 'alarm', name: 'missing' },
+      ],
+      T0,
+    );
+    expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
+      AlarmNames: ['api-5xx', 'api-health', 'missing'],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+      MaxRecords: 100,
+    });
     expect(obs).toEqual([
       { gate: 'api-5xx', kind: 'alarm', state: 'ALARM', reason: 'Threshold Crossed: 1 datapoint [12.0] > 5' },
       { gate: 'api-health', kind: 'alarm', state: 'OK' },
@@ -66,14 +108,37 @@ describe('CloudWatch gates', () => {
       { Name: 'LoadBalancer', Value: 'app/prod/999' },
     ];
     expect(input?.MetricDataQueries).toEqual([
-      { Id: 'g0n', MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: true },
-      { Id: 'g0e', MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+      {
+        Id: 'g0n',
+        MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: dims }, Period: 60, Stat: 'Sum' },
+        ReturnData: true,
+      },
+      {
+        Id: 'g0e',
+        MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims }, Period: 60, Stat: 'Sum' },
+        ReturnData: false,
+      },
       { Id: 'g0v', Expression: '100*(FILL(g0e,0)/FILL(g0n,1))', Label: 'error-rate error rate', ReturnData: true },
-      { Id: 'g1n', MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: dims }, Period: 60, Stat: 'Sum' }, ReturnData: true },
-      { Id: 'g1v', MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'TargetResponseTime', Dimensions: dims }, Period: 60, Stat: 'p99' }, ReturnData: true },
+      {
+        Id: 'g1n',
+        MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: dims }, Period: 60, Stat: 'Sum' },
+        ReturnData: true,
+      },
+      {
+        Id: 'g1v',
+        MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'TargetResponseTime', Dimensions: dims }, Period: 60, Stat: 'p99' },
+        ReturnData: true,
+      },
     ]);
     expect(obs).toEqual([
-      { gate: 'error-rate', kind: 'metric', datapoints: [{ timestamp: t1.toISOString(), value: 0.5, samples: 400 }, { timestamp: t2.toISOString(), value: 2.5, samples: 380 }] },
+      {
+        gate: 'error-rate',
+        kind: 'metric',
+        datapoints: [
+          { timestamp: t1.toISOString(), value: 0.5, samples: 400 },
+          { timestamp: t2.toISOString(), value: 2.5, samples: 380 },
+        ],
+      },
       { gate: 'latency', kind: 'metric', datapoints: [{ timestamp: t2.toISOString(), value: 0.21, samples: 380 }] },
     ]);
   });
@@ -90,4 +155,3 @@ describe('CloudWatch gates', () => {
     expect(obs).toEqual({ gate: 'error-rate', kind: 'error', message: 'the green target group other-tg is not among target.targetGroups in the config' });
   });
 });
-

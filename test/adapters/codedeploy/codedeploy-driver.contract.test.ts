@@ -14,7 +14,15 @@ driverContract('the CodeDeploy driver', async () => {
     services: [
       {
         name: 'api',
-        target: { driver: 'codedeploy', cluster: 'prod', service: 'api', application: 'api', deploymentGroup: 'api-dg', containerName: 'app', containerPort: 80 },
+        target: {
+          driver: 'codedeploy',
+          cluster: 'prod',
+          service: 'api',
+          application: 'api',
+          deploymentGroup: 'api-dg',
+          containerName: 'app',
+          containerPort: 80,
+        },
         strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
       },
     ],
@@ -23,13 +31,34 @@ driverContract('the CodeDeploy driver', async () => {
   const clock = new VirtualClock();
   const fake = new FakeCodeDeploy(clock);
   installFakeAws(fake);
-  const driver = new CodeDeployDriver({ service: 'api', target: service.target, plan: service.plan, ecs: mocks.ecs as unknown as ECSClient, codedeploy: mocks.cd as unknown as CodeDeployClient, pollMs: 0, maxWaitMs: 500 });
+  const driver = new CodeDeployDriver({
+    service: 'api',
+    target: service.target,
+    plan: service.plan,
+    ecs: mocks.ecs as unknown as ECSClient,
+    codedeploy: mocks.cd as unknown as CodeDeployClient,
+    pollMs: 0,
+    maxWaitMs: 500,
+  });
   const of = (image: string) => [...fake.deployments.keys()].filter((id) => fake.deployments.get(id)?.description.includes(image));
   return {
     driver,
-    release: (image) => createRelease({ id: `r-${image.replace(':', '-')}`, service: 'api', artifact: { image }, plan: service.plan, settings: service.settings, actor: { id: 'ci', channel: 'api' } }, T0),
+    release: (image) =>
+      createRelease(
+        {
+          id: `r-${image.replace(':', '-')}`,
+          service: 'api',
+          artifact: { image },
+          plan: service.plan,
+          settings: service.settings,
+          actor: { id: 'ci', channel: 'api' },
+        },
+        T0,
+      ),
     live: async (image) => {
-      const weights = of(image).map((id) => fake.get(id).deploymentInfo.status === 'Succeeded' ? 100 : (fake.targets(id).deploymentTargets[0]?.ecsTarget.taskSetsInfo[1]?.trafficWeight ?? 0));
+      const weights = of(image).map((id) =>
+        fake.get(id).deploymentInfo.status === 'Succeeded' ? 100 : (fake.targets(id).deploymentTargets[0]?.ecsTarget.taskSetsInfo[1]?.trafficWeight ?? 0),
+      );
       return Math.max(0, ...weights);
     },
     deployments: async (image) => of(image).length,

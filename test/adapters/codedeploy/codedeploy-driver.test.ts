@@ -20,17 +20,44 @@ import { TargetFailedError, TransientError, PermissionError } from '../../../src
 const ecs = mockClient(ECSClient);
 const cd = mockClient(CodeDeployClient);
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const target = { driver: 'codedeploy', cluster: 'prod', service: 'checkout-api', application: 'checkout-app', deploymentGroup: 'checkout-dg', containerName: 'app', containerPort: 8080 } as const;
+const target = {
+  driver: 'codedeploy',
+  cluster: 'prod',
+  service: 'checkout-api',
+  application: 'checkout-app',
+  deploymentGroup: 'checkout-dg',
+  containerName: 'app',
+  containerPort: 8080,
+} as const;
 const canaryPlan = compilePlan({ type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 300 });
 
 function release(overrides: Partial<Release> = {}): Release {
   return {
-    ...createRelease({ id: 'r-1', service: 'checkout-api', artifact: { image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.8.2@${DIGEST}`, digest: DIGEST }, plan: canaryPlan, settings: settings(), actor: { id: 'ci', channel: 'ecr' } }, T0),
+    ...createRelease(
+      {
+        id: 'r-1',
+        service: 'checkout-api',
+        artifact: { image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.8.2@${DIGEST}`, digest: DIGEST },
+        plan: canaryPlan,
+        settings: settings(),
+        actor: { id: 'ci', channel: 'ecr' },
+      },
+      T0,
+    ),
     ...overrides,
   };
 }
 
-const driver = () => new CodeDeployDriver({ service: 'checkout-api', target, plan: canaryPlan, ecs: ecs as unknown as ECSClient, codedeploy: cd as unknown as CodeDeployClient, pollMs: 0, maxWaitMs: 200 });
+const driver = () =>
+  new CodeDeployDriver({
+    service: 'checkout-api',
+    target,
+    plan: canaryPlan,
+    ecs: ecs as unknown as ECSClient,
+    codedeploy: cd as unknown as CodeDeployClient,
+    pollMs: 0,
+    maxWaitMs: 200,
+  });
 
 beforeEach(() => {
   ecs.reset();
@@ -70,7 +97,10 @@ describe('CodeDeploy driver: deploy', () => {
 
   it('registers the current task definition with the image pinned by digest, read-only fields stripped, tags kept', async () => {
     expect(await driver().deploy(release())).toEqual({ deploymentId: 'd-ABC' });
-    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({ taskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:41', include: ['TAGS'] });
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({
+      taskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:41',
+      include: ['TAGS'],
+    });
     const input = ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input;
     expect(input).toEqual({
       family: 'checkout',
@@ -105,7 +135,17 @@ describe('CodeDeploy driver: deploy', () => {
     const appSpec = JSON.parse(input?.revision?.appSpecContent?.content ?? '{}');
     expect(appSpec).toEqual({
       version: 0,
-      Resources: [{ TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:42', LoadBalancerInfo: { ContainerName: 'app', ContainerPort: 8080 } } } }],
+      Resources: [
+        {
+          TargetService: {
+            Type: 'AWS::ECS::Service',
+            Properties: {
+              TaskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:42',
+              LoadBalancerInfo: { ContainerName: 'app', ContainerPort: 8080 },
+            },
+          },
+        },
+      ],
     });
     expect(input?.revision?.appSpecContent?.sha256).toMatch(/^[a-f0-9]{64}$/);
   });
@@ -118,16 +158,22 @@ describe('CodeDeploy driver: deploy', () => {
 
   it('a retried deploy finds the deployment it already created instead of creating a second', async () => {
     cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-OLD'] });
-    cd.on(GetDeploymentCommand, { deploymentId: 'd-OLD' }).resolves({ deploymentInfo: { deploymentId: 'd-OLD', status: 'Ready', description: `Switchyard release r-1 of ${release().artifact.image}` } });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-OLD' }).resolves({
+      deploymentInfo: { deploymentId: 'd-OLD', status: 'Ready', description: `Switchyard release r-1 of ${release().artifact.image}` },
+    });
     expect(await driver().deploy(release())).toEqual({ deploymentId: 'd-OLD' });
     expect(cd.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
 
   it('throttling is retried by the workflow (TransientError); AccessDenied names the missing permission', async () => {
-    ecs.on(RegisterTaskDefinitionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+    ecs
+      .on(RegisterTaskDefinitionCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
     await expect(driver().deploy(release())).rejects.toBeInstanceOf(TransientError);
     ecs.on(RegisterTaskDefinitionCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
-    const error = await driver().deploy(release()).catch((e: unknown) => e);
+    const error = await driver()
+      .deploy(release())
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermissionError);
     expect((error as Error).message).toContain('not allowed to call ecs:RegisterTaskDefinition on checkout');
   });
@@ -145,7 +191,13 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
             lifecycleEvents: [{ lifecycleEventName: 'Install', status: 'Succeeded' }],
             taskSetsInfo: [
               { identifer: 'ecs-svc/111', taskSetLabel: 'Blue', trafficWeight: 100 - greenWeight, status: 'PRIMARY', targetGroup: { name: 'checkout-blue' } },
-              { identifer: 'ecs-svc/222', taskSetLabel: label as 'Green' /* the wire sends other casings too */, trafficWeight: greenWeight, status: 'ACTIVE', targetGroup: { name: 'checkout-green' } },
+              {
+                identifer: 'ecs-svc/222',
+                taskSetLabel: label as 'Green' /* the wire sends other casings too */,
+                trafficWeight: greenWeight,
+                status: 'ACTIVE',
+                targetGroup: { name: 'checkout-green' },
+              },
             ],
           },
         },
@@ -163,8 +215,12 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
   });
 
   it('a deployment stopped by someone else ends the release with a readable reason', async () => {
-    cd.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped', errorInformation: { code: 'MANUAL_STOP', message: 'Stopped by user' } } });
-    await expect(driver().setWeight(deployed(), 10)).rejects.toThrow(new TargetFailedError('CodeDeploy deployment d-ABC Stopped: the deployment was stopped outside Switchyard (console, CLI or API) (Stopped by user)'));
+    cd.on(GetDeploymentCommand).resolves({
+      deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped', errorInformation: { code: 'MANUAL_STOP', message: 'Stopped by user' } },
+    });
+    await expect(driver().setWeight(deployed(), 10)).rejects.toThrow(
+      new TargetFailedError('CodeDeploy deployment d-ABC Stopped: the deployment was stopped outside Switchyard (console, CLI or API) (Stopped by user)'),
+    );
   });
 
   it.each([
@@ -174,12 +230,16 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
     ['TIMEOUT', 'the deployment timed out in CodeDeploy'],
     ['THROTTLED', 'CodeDeploy was throttled'],
   ])('Failed with %s becomes a release outcome: %s', async (code, reason) => {
-    cd.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Failed', errorInformation: { code: code as 'TIMEOUT', message: 'details' } } });
+    cd.on(GetDeploymentCommand).resolves({
+      deploymentInfo: { deploymentId: 'd-ABC', status: 'Failed', errorInformation: { code: code as 'TIMEOUT', message: 'details' } },
+    });
     await expect(driver().finalize(deployed())).rejects.toThrow(reason);
   });
 
   it('rollback is StopDeployment with autoRollbackEnabled, and waits for the stop', async () => {
-    cd.on(GetDeploymentCommand).resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'InProgress' } }).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
+    cd.on(GetDeploymentCommand)
+      .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'InProgress' } })
+      .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
     cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
     await driver().rollback(deployed());
     expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-ABC', autoRollbackEnabled: true });
@@ -193,7 +253,9 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
   });
 
   it('finalize ends the termination wait and waits for success', async () => {
-    cd.on(GetDeploymentCommand).resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Ready' } }).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Succeeded' } });
+    cd.on(GetDeploymentCommand)
+      .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Ready' } })
+      .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Succeeded' } });
     cd.on(ContinueDeploymentCommand).resolves({});
     await driver().finalize(deployed());
     expect(cd.commandCalls(ContinueDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-ABC', deploymentWaitType: 'TERMINATION_WAIT' });

@@ -1,5 +1,5 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { CodeDeployClient} from '@aws-sdk/client-codedeploy';
+import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,15 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
     services: [
       {
         name: `api-${counter}`,
-        target: { driver: 'codedeploy', cluster: 'prod', service: 'api', application: 'api', deploymentGroup: 'api-dg', containerName: 'app', containerPort: 80 },
+        target: {
+          driver: 'codedeploy',
+          cluster: 'prod',
+          service: 'api',
+          application: 'api',
+          deploymentGroup: 'api-dg',
+          containerName: 'app',
+          containerPort: 80,
+        },
         strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
         gates: { alarms: ['api-5xx'], checkInterval: '1m' },
         ...overrides,
@@ -52,7 +60,15 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
   const driverFor = (svc: ServiceConfig) => {
     let d = drivers.get(svc.name);
     if (!d && svc.target.driver === 'codedeploy') {
-      d = new CodeDeployDriver({ service: svc.name, target: svc.target, plan: svc.plan, ecs: ecs as unknown as ECSClient, codedeploy: cd as unknown as CodeDeployClient, pollMs: 0, maxWaitMs: 500 });
+      d = new CodeDeployDriver({
+        service: svc.name,
+        target: svc.target,
+        plan: svc.plan,
+        ecs: ecs as unknown as ECSClient,
+        codedeploy: cd as unknown as CodeDeployClient,
+        pollMs: 0,
+        maxWaitMs: 500,
+      });
       drivers.set(svc.name, d);
     }
     if (!d) throw new Error('no driver');
@@ -60,7 +76,11 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
   };
   const metricsFor = (svc: ServiceConfig) => {
     if (svc.target.driver !== 'codedeploy') throw new Error('no metrics');
-    return new CloudWatchMetrics({ client: cw as unknown as CloudWatchClient, target: svc.target, greenTargetGroup: (r) => driverFor(svc).greenTargetGroup(r) });
+    return new CloudWatchMetrics({
+      client: cw as unknown as CloudWatchClient,
+      target: svc.target,
+      greenTargetGroup: (r) => driverFor(svc).greenTargetGroup(r),
+    });
   };
   runtime = createLocalRuntime({ services: config.services, store, clock, driverFor, metricsFor }, { virtualClock: clock, retryIntervalMs: 1 });
   const [service] = config.services;
@@ -73,7 +93,6 @@ const finish = (rt: LocalRuntime, id: string) => releaseFinished(rt.deps.store, 
 const actor = { id: 'ci', channel: 'api' } as const;
 
 describe('the workflow with the AWS adapters against a CodeDeploy that plays deployments forward', () => {
-
   it('canary with an approval before finalize: weights move, CodeDeploy waits, approval ends the termination wait', async () => {
     const { runtime: rt, service } = start({ approvals: { at: ['before-finalize'] } });
     const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
@@ -85,7 +104,10 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     expect(done.phase).toBe('succeeded');
     expect(fake.log.at(-1)).toBe('ContinueDeployment TERMINATION_WAIT');
     expect(fake.deployments.get('d-1')?.status).toBe('Succeeded');
-    expect(done.timeline.filter((e) => e.type === 'shifted').map((e) => e.message)).toEqual(['10% of production traffic on the new version', '100% of production traffic on the new version']);
+    expect(done.timeline.filter((e) => e.type === 'shifted').map((e) => e.message)).toEqual([
+      '10% of production traffic on the new version',
+      '100% of production traffic on the new version',
+    ]);
   });
 
   it('blue/green waits in Ready (0% production) until the pre-traffic approval', async () => {
@@ -119,6 +141,8 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     if (d) Object.assign(d, { status: 'Stopped', green: 0, error: { code: 'MANUAL_STOP', message: 'Stopped from the console' } });
     const done = await finish(rt, release.id);
     expect(done.phase).toBe('rolled_back');
-    expect(done.reason).toBe('CodeDeploy deployment d-1 Stopped: the deployment was stopped outside Switchyard (console, CLI or API) (Stopped from the console)');
+    expect(done.reason).toBe(
+      'CodeDeploy deployment d-1 Stopped: the deployment was stopped outside Switchyard (console, CLI or API) (Stopped from the console)',
+    );
   });
 });

@@ -29,21 +29,28 @@ async function backend(version: string, status = 200): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function send(port: number, method: string, body?: string): Promise<{ status: number; json: { version: string; headers: IncomingHttpHeaders; body: string } | undefined; raw: string }> {
+async function send(
+  port: number,
+  method: string,
+  body?: string,
+): Promise<{ status: number; json: { version: string; headers: IncomingHttpHeaders; body: string } | undefined; raw: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path: '/x?y=1', headers: { 'x-forwarded-for': '10.9.8.7', ...(body ? { 'content-type': 'text/plain' } : {}) } }, (res) => {
-      let raw = '';
-      res.on('data', (d: Buffer) => (raw += d.toString()));
-      res.on('end', () => {
-        let json;
-        try {
-          json = JSON.parse(raw) as { version: string; headers: IncomingHttpHeaders; body: string };
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, json, raw });
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path: '/x?y=1', headers: { 'x-forwarded-for': '10.9.8.7', ...(body ? { 'content-type': 'text/plain' } : {}) } },
+      (res) => {
+        let raw = '';
+        res.on('data', (d: Buffer) => (raw += d.toString()));
+        res.on('end', () => {
+          let json;
+          try {
+            json = JSON.parse(raw) as { version: string; headers: IncomingHttpHeaders; body: string };
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, json, raw });
+        });
+      },
+    );
     req.on('error', reject);
     // A chunked, streamed request body.
     if (body) {
@@ -62,7 +69,12 @@ describe('the weighted proxy', () => {
     const r = await send(proxy.productionPort, 'POST', 'hello streaming world');
     expect(r.status).toBe(200);
     expect(r.json?.body).toBe('hello streaming world');
-    expect(r.json?.headers).toMatchObject({ 'x-forwarded-for': '10.9.8.7, 127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': `127.0.0.1:${proxy.productionPort}`, 'x-forwarded-port': String(proxy.productionPort) });
+    expect(r.json?.headers).toMatchObject({
+      'x-forwarded-for': '10.9.8.7, 127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': `127.0.0.1:${proxy.productionPort}`,
+      'x-forwarded-port': String(proxy.productionPort),
+    });
   });
 
   it('splits production traffic by weight and sends the test route to the candidate only', async () => {

@@ -9,13 +9,16 @@ beforeEach(() => {
   sfn.reset();
 });
 
-
 describe('Step Functions workflow', () => {
   const workflow = () => new StepFunctionsWorkflow(sfn as unknown as SFNClient, 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release');
   it('starts one execution per release with the release id as input', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'x' });
     await workflow().start('r-1', 'checkout-abc123');
-    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({ stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release', name: 'checkout-abc123', input: '{"releaseId":"r-1"}' });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
+      name: 'checkout-abc123',
+      input: '{"releaseId":"r-1"}',
+    });
   });
   it('a duplicate start is not an error; throttling is transient', async () => {
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
@@ -31,4 +34,3 @@ describe('Step Functions workflow', () => {
     await expect(workflow().sendTaskSuccess('tok', {})).resolves.toBeUndefined();
   });
 });
-
