@@ -26,11 +26,9 @@ function duration(min: number = LIMITS.minDurationSeconds, max: number = LIMITS.
 }
 
 const name = (what: string) =>
-  z
-    .string({ error: `must be a ${what} name (text)` })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-      error: `must be a ${what} name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters (for example "checkout-api")`,
-    });
+  z.string({ error: `must be a ${what} name (text)` }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    error: `must be a ${what} name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters (for example "checkout-api")`,
+  });
 
 const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}, not empty` });
 const port = z
@@ -107,11 +105,9 @@ const target = z.discriminatedUnion('driver', [localTargetSchema, codedeployTarg
 });
 
 const trigger = z.strictObject({
-  repository: z
-    .string({ error: 'must be an ECR repository name' })
-    .regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, {
-      error: 'must be an ECR repository name such as "checkout-api" or "team/checkout-api" (lowercase)',
-    }),
+  repository: z.string({ error: 'must be an ECR repository name' }).regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, {
+    error: 'must be an ECR repository name such as "checkout-api" or "team/checkout-api" (lowercase)',
+  }),
   tagPattern: z.string({ error: 'must be a tag pattern such as "v*" or "*"' }).min(1).max(128).default('*'),
 });
 

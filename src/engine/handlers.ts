@@ -101,7 +101,9 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async decide({ releaseId }) {
       // One instant for both: the observations are judged at the time they were read.
       const now = clock.now();
-      const loaded = await load(releaseId);
+      // The release as this store last wrote it is good enough to know which gates to read; the
+      // update below checks it against the stored version (and confirms a no-op by a fresh read).
+      const loaded = (await store.recent(releaseId)) ?? (await load(releaseId));
       const observations = await observe(loaded, now);
       const { release, result } = await store.update(
         releaseId,

@@ -19,12 +19,16 @@ export function notifyingStore(store: Store, notifier: Notifier): Store {
       await store.create(release);
       await tell(release);
     },
-    async update<T>(id: string, change: (release: Release) => { release: Release; result: T }) {
+    async update<T>(id: string, change: (release: Release) => { release: Release; result: T }, current?: Release) {
       let input: Release | undefined;
-      const out = await store.update(id, (r) => {
-        input = r;
-        return change(r);
-      });
+      const out = await store.update(
+        id,
+        (r) => {
+          input = r;
+          return change(r);
+        },
+        current,
+      );
       // `change` returns the very object it was given when nothing changed: nothing to tell then.
       if (out.release !== input) await tell(out.release);
       return out;

@@ -24,13 +24,21 @@ export interface ListQuery {
 export interface Releases {
   /** Creates a release; fails with ConflictError if the id exists. */
   create(release: Release): Promise<void>;
+  /** The release as stored now (a consistent read). */
   get(id: string): Promise<Release | undefined>;
+  /**
+   * The release as this store last read or wrote it, without asking the database; undefined when
+   * it does not remember it. It may be stale: use it for what tolerates that (which gates to read)
+   * and as `current` for {@link Releases.update}, never to conclude that nothing changed.
+   */
+  recent(id: string): Promise<Release | undefined>;
   /**
    * Read-modify-write with optimistic concurrency: `change` runs on the freshest release and is
    * re-run when another writer got there first. Returns the stored result and what `change` returned.
    * `change` returns the very release it was given when nothing changes: then nothing is written.
-   * `current`, a release this store returned moments ago, saves the first read (it is checked by
-   * the conditional write like any other). Fails with NotFoundError for an unknown id.
+   * `current`, a release this store handed out (by `get` or `recent`), saves the first read: a change
+   * to it is written only if nobody wrote since (else re-read and re-applied), and a no-op on it is
+   * confirmed on a fresh read. Fails with NotFoundError for an unknown id.
    */
   update<T>(id: string, change: (release: Release) => { release: Release; result: T }, current?: Release): Promise<{ release: Release; result: T }>;
   list(query: ListQuery): Promise<ReleasePage>;

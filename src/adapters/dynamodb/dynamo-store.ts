@@ -18,6 +18,8 @@ const K = {
 };
 const IDEMPOTENCY_TTL_SECONDS = 90 * 24 * 3600;
 const MAX_UPDATE_ATTEMPTS = 20;
+/** Releases remembered for `recent` (a few hundred concurrent releases fit). */
+const MAX_REMEMBERED = 512;
 
 interface ReleaseItem {
   version: number;
@@ -77,27 +79,62 @@ export class DynamoReleaseStore implements Store, NotificationState {
   async create(release: Release): Promise<void> {
     try {
       await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.releaseItem(release, 1), ConditionExpression: 'attribute_not_exists(pk)' }));
+      this.remember({ release, version: 1 });
     } catch (error) {
       if (conditionFailed(error)) throw new ConflictError(`release ${release.id} already exists`, { cause: error });
       throw error;
     }
   }
 
+  /**
+   * The latest release (and its version) this store read or wrote, per id, so the workflow's next
+   * step can start from it instead of reading it again. Bounded; a stale entry only costs a failed
+   * conditional write and a re-read, and a no-op on it is confirmed by a read.
+   */
+  private readonly seen = new Map<string, ReleaseItem>();
+  private readonly versions = new WeakMap<Release, number>();
+
+  private remember(item: ReleaseItem): void {
+    this.versions.set(item.release, item.version);
+    const known = this.seen.get(item.release.id);
+    if (known && known.version > item.version) return;
+    this.seen.delete(item.release.id);
+    this.seen.set(item.release.id, item);
+    if (this.seen.size > MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value as string);
+  }
+
   private async getItem(id: string): Promise<ReleaseItem | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: K.release(id), ConsistentRead: true }));
-    return Item as ReleaseItem | undefined;
+    const item = Item as ReleaseItem | undefined;
+    if (item) this.remember(item);
+    return item;
   }
 
   async get(id: string): Promise<Release | undefined> {
     return (await this.getItem(id))?.release;
   }
 
-  async update<T>(id: string, change: (release: Release) => { release: Release; result: T }): Promise<{ release: Release; result: T }> {
+  async recent(id: string): Promise<Release | undefined> {
+    return this.seen.get(id)?.release;
+  }
+
+  async update<T>(id: string, change: (release: Release) => { release: Release; result: T }, current?: Release): Promise<{ release: Release; result: T }> {
+    const known = current && current.id === id ? this.versions.get(current) : undefined;
+    // Start from `current` when this store knows its version; a no-op on it still needs a fresh read.
+    let item: ReleaseItem | undefined = current && known !== undefined ? { release: current, version: known } : undefined;
+    let fresh = false;
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const item = await this.getItem(id);
+      if (!item) {
+        item = await this.getItem(id);
+        fresh = true;
+      }
       if (!item) throw new NotFoundError(`no release with id "${id}"`);
       const out = change(item.release);
-      if (out.release === item.release) return out;
+      if (out.release === item.release) {
+        if (fresh) return out;
+        item = undefined;
+        continue;
+      }
       try {
         await this.doc.send(
           new PutCommand({
@@ -107,9 +144,12 @@ export class DynamoReleaseStore implements Store, NotificationState {
             ExpressionAttributeValues: { ':v': item.version },
           }),
         );
+        this.remember({ release: out.release, version: item.version + 1 });
         return out;
       } catch (error) {
         if (!conditionFailed(error)) throw error;
+        // Another writer got there first: read the freshest release and apply the change to it.
+        item = undefined;
       }
     }
     throw new ConflictError(`release ${id} kept changing under ${MAX_UPDATE_ATTEMPTS} attempts to update it`);
