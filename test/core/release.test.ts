@@ -1,0 +1,109 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/core/decide.js';
+import { Phase } from '../../src/core/phases.js';
+import {
+  beginRollback,
+  leaseRenewalDue,
+  markDeployed,
+  markFinalized,
+  markLeaseRenewed,
+  markRolledBack,
+  markShifted,
+  recordApproval,
+  type Release,
+} from '../../src/core/release.js';
+import { canary, release, T0 } from '../support/releases.js';
+import { simulate } from '../support/simulate.js';
+
+const later = T0 + 60_000;
+const deploying = () => decide(release(canary), [], T0).release;
+const deployed = () => markDeployed(deploying(), T0, { deploymentId: 'd-1' });
+const shifted = () => markShifted(decide(deployed(), [], T0).release, 10, 1, T0);
+const finalized = () => simulate(release(canary)).release;
+
+describe('the core transitions are idempotent: a retried task changes nothing', () => {
+  it.each<[string, () => Release, (r: Release) => Release]>([
+    ['markDeployed on a deployed release', deployed, (r) => markDeployed(r, later, { deploymentId: 'd-2' })],
+    ['markShifted to the weight and step it already has', shifted, (r) => markShifted(r, 10, 1, later)],
+    ['markShifted to a step it is already past', () => markShifted(shifted(), 10, 2, T0), (r) => markShifted(r, 10, 1, later)],
+    ['markFinalized on a succeeded release', finalized, (r) => markFinalized(r, later)],
+    ['markRolledBack on a rolled-back release', () => markRolledBack(beginRollback(shifted(), 'gate failed', T0), T0), (r) => markRolledBack(r, later)],
+    ['beginRollback on a release already rolling back', () => beginRollback(shifted(), 'gate failed', T0), (r) => beginRollback(r, 'again', later)],
+    ['beginRollback on a finished release', finalized, (r) => beginRollback(r, 'too late', later)],
+  ])('%s returns the very same release', (_name, make, again) => {
+    const r = make();
+    expect(again(r)).toBe(r);
+  });
+
+  it('markDeployed records the driver state once and the timeline says so once', () => {
+    const r = deployed();
+    expect(r.driverState).toEqual({ deploymentId: 'd-1' });
+    expect(r.timeline.filter((e) => e.type === 'deployed')).toHaveLength(1);
+  });
+
+  it('markRolledBack on a release that was not rolling back begins the rollback with its reason, then ends it', () => {
+    const r = markRolledBack(shifted(), later);
+    expect(r.phase).toBe(Phase.rolledBack);
+    expect(r.weight).toBe(0);
+    expect(r.timeline.map((e) => e.type).slice(-2)).toEqual(['rollback_started', 'rolled_back']);
+  });
+
+  it('recordApproval applies only to the approval it names', () => {
+    let r = decide(
+      release(canary, { approvals: { at: ['after-first-step'], timeoutSeconds: 600, onTimeout: 'rollback' }, settings: { gates: [] } }),
+      [],
+      T0,
+    ).release;
+    r = markDeployed(r, T0);
+    r = markShifted(decide(r, [], T0).release, 10, 1, T0);
+    r = decide(r, [], T0 + 301_000).release;
+    const pending = r.pendingApproval;
+    expect(pending?.reason).toBe('step');
+    expect(recordApproval(r, 'an-older-approval', 'approved', later)).toBe(r);
+    const approved = recordApproval(r, pending?.id ?? '', 'approved', later, { id: 'bob', channel: 'api' });
+    expect(approved.approvals).toEqual([expect.objectContaining({ id: pending?.id, reason: 'step', decision: 'approved' })]);
+    expect(recordApproval(approved, pending?.id ?? '', 'rejected', later)).toBe(approved);
+  });
+
+  it('property: applying any of the mark transitions twice is the same as once', () => {
+    const steps: ((r: Release, now: number) => Release)[] = [
+      (r, now) => markDeployed(r, now),
+      (r, now) => markShifted(r, r.weight === 100 ? 100 : r.weight + 10, r.stepIndex + 1, now),
+      (r, now) => markRolledBack(r, now),
+      (r, now) => markFinalized(r, now),
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: steps.length - 1 }), { maxLength: 6 }), fc.integer({ min: 0, max: steps.length - 1 }), (prefix, last) => {
+        let r = deploying();
+        try {
+          for (const i of prefix) r = steps[i]!(r, T0);
+          const once = steps[last]!(r, T0);
+          if (last === 1) return; // markShifted moves on by design when asked for the next step
+          expect(steps[last]!(once, later)).toBe(once);
+        } catch (error) {
+          // An illegal sequence (say, shifting a finished release) is refused, never half-applied.
+          expect((error as Error).name).toBe('IllegalTransitionError');
+        }
+      }),
+    );
+  });
+});
+
+describe('the service lock is renewed only when its lease needs it', () => {
+  const lease = 8 * 24 * 3600;
+  it.each([
+    ['just created', 0, false],
+    ['a day later', 24 * 3600_000, false],
+    ['just under half the lease', (lease * 1000) / 2 - 1, false],
+    ['half the lease later', (lease * 1000) / 2, true],
+  ])('%s: renewal due is %s', (_name, elapsed, due) => {
+    expect(leaseRenewalDue(shifted(), T0 + elapsed, lease)).toBe(due);
+  });
+
+  it('counts from the last renewal, and never for a finished release', () => {
+    const renewed = markLeaseRenewed(shifted(), T0 + (lease * 1000) / 2);
+    expect(leaseRenewalDue(renewed, T0 + (lease * 1000) / 2 + 1000, lease)).toBe(false);
+    expect(leaseRenewalDue(finalized(), T0 + lease * 1000, lease)).toBe(false);
+  });
+});
