@@ -33,5 +33,6 @@ export const Reasons = {
   deployFailed: (why: string) => `the new version could not be deployed: ${why}`,
   unexpected: (state: string, why: string) => `unexpected error in ${state}: ${why}`,
   interrupted: 'interrupted: Switchyard stopped while this release was in progress',
+  startFailed: (why: string) => `the release workflow could not be started: ${why}`,
   recoveryFailed: (why: string) => `the stable version could not be restored: ${why}`,
 } as const;

@@ -5,6 +5,8 @@ import type { Log } from '../ports/log.js';
 
 /** The EventBridge event ECR sends for an image action (only the fields Switchyard reads). */
 const EcrEventSchema = z.object({
+  /** EventBridge's id of this event; a redelivery of the same event keeps it. */
+  id: z.string().min(1).max(128),
   source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Action'),
   account: z.string().regex(/^\d{12}$/),
@@ -23,7 +25,13 @@ const EcrEventSchema = z.object({
 export type TriggerOutcome =
   | { readonly outcome: 'ignored'; readonly reason: string }
   | { readonly outcome: 'invalid'; readonly reason: string }
-  | { readonly outcome: 'started'; readonly releases: readonly { service: string; releaseId: string; created: boolean }[] };
+  | {
+      readonly outcome: 'started';
+      /** Per service: the release the push started (`created`), or the one in flight it joined. */
+      readonly releases: readonly { service: string; releaseId: string; created: boolean }[];
+      /** Services the push did not start a release for, and why (they already serve this digest). */
+      readonly skipped: readonly { service: string; reason: string }[];
+    };
 
 /** Glob-style tag patterns: `*` matches any run of characters, everything else is literal. */
 export function tagMatches(pattern: string, tag: string | undefined): boolean {
@@ -38,11 +46,20 @@ export function tagMatches(pattern: string, tag: string | undefined): boolean {
   return regex.test(tag);
 }
 
+/** The digest of an image reference (`repo:tag@sha256:…`), if it has one. */
+function digestOf(image: string | undefined): string | undefined {
+  const at = image?.indexOf('@sha256:') ?? -1;
+  return image && at >= 0 ? image.slice(at + 1) : undefined;
+}
+
 /**
- * ECR push -> releases: maps repository and tag to services, pins the digest, and starts one
- * release per (service, digest) — duplicate deliveries collapse on that key. Unmapped
- * repositories and failed pushes are ignored; a malformed event starts nothing. Never throws for
- * bad input, so EventBridge does not retry it.
+ * ECR push -> releases. Maps repository and tag to services and pins the digest. Per service:
+ * - a push of a digest that is already being released (or queued) joins that release;
+ * - a push of the digest the service already serves starts nothing, and says why;
+ * - any other push starts a release, also of a digest that was rolled back before.
+ * Duplicate deliveries of one event collapse on EventBridge's event id. Unmapped repositories and
+ * failed pushes are ignored; a malformed event starts nothing. Never throws for bad input, so
+ * EventBridge does not retry it.
  */
 export async function handleEcrEvent(
   event: unknown,
@@ -54,7 +71,7 @@ export async function handleEcrEvent(
     deps.log.warn('ignored malformed event', { reason });
     return { outcome: 'invalid', reason };
   }
-  const { detail, account, region } = parsed.data;
+  const { detail, account, region, id: eventId } = parsed.data;
   const repository = detail['repository-name'];
   const tag = detail['image-tag'];
   const digest = detail['image-digest'];
@@ -70,16 +87,30 @@ export async function handleEcrEvent(
     return { outcome: 'ignored', reason };
   }
   const image = `${account}.dkr.ecr.${region}.amazonaws.com/${repository}${tag ? `:${tag}` : ''}@${digest}`;
-  const releases = [];
+  const releases: { service: string; releaseId: string; created: boolean }[] = [];
+  const skipped: { service: string; reason: string }[] = [];
   for (const svc of services) {
+    const joined = (await deps.releases.inFlight(svc.name)).find((r) => r.artifact.digest === digest);
+    if (joined) {
+      deps.log.info('push joins the release of the same digest in flight', { releaseId: joined.id, service: svc.name, image, phase: joined.phase });
+      releases.push({ service: svc.name, releaseId: joined.id, created: false });
+      continue;
+    }
+    if (digestOf(await deps.releases.stableImage(svc.name)) === digest) {
+      const reason = `${svc.name} already serves ${digest}: nothing to release`;
+      deps.log.info('push starts nothing', { service: svc.name, image, reason });
+      skipped.push({ service: svc.name, reason });
+      continue;
+    }
     const { release, created } = await deps.releases.startRelease({
       service: svc.name,
       image,
       actor: { id: `ecr:${repository}`, channel: 'ecr' },
-      idempotencyKey: `ecr:${svc.name}:${digest}`,
+      idempotencyKey: `ecr:${eventId}:${svc.name}`,
     });
     deps.log.info(created ? 'release started from ECR push' : 'duplicate ECR event collapsed', { releaseId: release.id, service: svc.name, image });
     releases.push({ service: svc.name, releaseId: release.id, created });
   }
-  return { outcome: 'started', releases };
+  if (releases.length === 0) return { outcome: 'ignored', reason: skipped.map((s) => s.reason).join('; ') };
+  return { outcome: 'started', releases, skipped };
 }

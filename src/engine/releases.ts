@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
+import { messageOf } from '../core/errors.js';
 import {
   cancelQueued,
+  markFailed,
   createRelease,
   endAfterFailure,
   recordApproval,
@@ -33,10 +35,16 @@ export function parseArtifact(image: string): Artifact {
   return at >= 0 ? { image, digest: image.slice(at + 1) } : { image };
 }
 
-/** Step Functions execution names: 1..80 of [A-Za-z0-9-_]. */
-export function executionName(service: string, artifact: Artifact, releaseId: string): string {
-  const base = artifact.digest ? `${service}-${artifact.digest.replace(/^sha256:/, '')}` : `${service}-${releaseId}`;
-  return base.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+/**
+ * The execution name of a release: one per release, never per image. Step Functions keeps a name
+ * for 90 days after its execution closes and refuses it whatever the input (StartExecution,
+ * ExecutionAlreadyExists), so a name made from the image would forbid releasing that image again.
+ * Names are 1..80 of [A-Za-z0-9-_]; the release id is kept whole, the service name shortened.
+ */
+export function executionName(service: string, releaseId: string): string {
+  const id = releaseId.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+  const prefix = service.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, Math.max(0, 79 - id.length));
+  return prefix ? `${prefix}-${id}` : id;
 }
 
 export interface StartInput {
@@ -84,8 +92,21 @@ export function createReleaseService(deps: EngineDeps) {
     throw new ConflictError(`release ${id} for this idempotency key is still being created; retry in a moment`);
   }
 
+  /**
+   * Starts the release's workflow. A start that cannot create its execution must not leave a
+   * release that looks alive and holds the service: it fails with the reason, frees the lock and
+   * lets the next queued release start; the error goes back to the caller.
+   */
   async function launch(release: Release): Promise<void> {
-    await workflow.start(release.id, executionName(release.service, release.artifact, release.id));
+    try {
+      await workflow.start(release.id, executionName(release.service, release.id));
+    } catch (error) {
+      const reason = Reasons.startFailed(messageOf(error));
+      const { release: failed } = await store.update(release.id, (r) => ({ release: markFailed(r, reason, clock.now()), result: undefined }));
+      log.error('release could not start its workflow', { releaseId: release.id, service: release.service, reason });
+      await afterTerminal(failed);
+      throw error;
+    }
   }
 
   /** Starts the service's waiting release if the lock is free. Safe to call any time, from anywhere. */
@@ -130,7 +151,13 @@ export function createReleaseService(deps: EngineDeps) {
       const release = createRelease(base, now);
       await store.create(release);
       log.info('release created', { releaseId: id, service: svc.name, image: input.image });
-      await launch(release);
+      try {
+        await launch(release);
+      } catch (error) {
+        // A retry of the same request may try again: the key must not point at the failed release.
+        if (input.idempotencyKey) await store.forgetIdempotencyKey(input.idempotencyKey, id);
+        throw error;
+      }
       return { release, created: true };
     }
     const active = (await store.lockOwner(svc.name, now)) ?? 'unknown';
@@ -232,7 +259,19 @@ export function createReleaseService(deps: EngineDeps) {
     return recovered;
   }
 
-  return { get, startRelease, act, afterTerminal, drainQueue, recoverInterrupted, service };
+  /** The service's active release and the one queued behind it, if any. */
+  async function inFlight(serviceName: string): Promise<Release[]> {
+    const ids = [await store.lockOwner(serviceName, clock.now()), await store.peekQueue(serviceName)].filter((x): x is string => x !== undefined);
+    const found = await Promise.all(ids.map((id) => store.get(id)));
+    return found.filter((r): r is Release => r !== undefined && !isTerminal(r.phase));
+  }
+
+  /** The image the service serves when no release is active (the last one that succeeded). */
+  async function stableImage(serviceName: string): Promise<string | undefined> {
+    return store.getStable(serviceName);
+  }
+
+  return { get, startRelease, act, afterTerminal, drainQueue, recoverInterrupted, service, inFlight, stableImage };
 }
 
 export type ReleaseService = ReturnType<typeof createReleaseService>;

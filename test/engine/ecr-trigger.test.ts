@@ -36,10 +36,10 @@ describe('ECR trigger', () => {
   });
   const releases = () => {
     const startRelease = vi.fn(async (input: { service: string }) => ({ release: { id: `r-${input.service}` }, created: true }));
-    return { startRelease, service: { startRelease } as unknown as ReleaseService };
+    return { startRelease, service: { startRelease, inFlight: async () => [], stableImage: async () => undefined } as unknown as ReleaseService };
   };
 
-  it('the documented push starts one release per matching service, pinned by digest, deduplicated on the digest', async () => {
+  it('the documented push starts one release per matching service, pinned by digest, deduplicated on the event id', async () => {
     const r = releases();
     const out = await handleEcrEvent(fixture, { services: config.services, releases: r.service, log: silentLog });
     expect(out).toEqual({
@@ -48,12 +48,13 @@ describe('ECR trigger', () => {
         { service: 'web', releaseId: 'r-web', created: true },
         { service: 'worker', releaseId: 'r-worker', created: true },
       ],
+      skipped: [],
     });
     expect(r.startRelease.mock.calls[0]?.[0]).toEqual({
       service: 'web',
       image: '123456789012.dkr.ecr.us-west-2.amazonaws.com/my-repository-name:latest@sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
       actor: { id: 'ecr:my-repository-name', channel: 'ecr' },
-      idempotencyKey: 'ecr:web:sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
+      idempotencyKey: 'ecr:13cde686-328b-6117-af20-0e5566167482:web',
     });
   });
 

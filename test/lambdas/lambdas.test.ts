@@ -74,7 +74,7 @@ describe('the Lambda entry points', () => {
     expect(JSON.parse(services.body).services.map((s: { name: string }) => s.name)).toEqual(['checkout-api', 'payments']);
   });
 
-  it('ecr-trigger: a push starts one release with an execution named after service and digest', async () => {
+  it('ecr-trigger: a push starts one release with an execution named after service and release (never the digest)', async () => {
     const { handler } = await import('../../lambdas/ecr-trigger.js');
     ddb.on(PutCommand).resolves({});
     ddb.on(GetCommand).resolves({});
@@ -84,7 +84,8 @@ describe('the Lambda entry points', () => {
     event.detail['image-tag'] = 'v1.8.2';
     const out = await handler(event, context);
     expect(out).toMatchObject({ outcome: 'started', releases: [{ service: 'checkout-api', created: true }] });
-    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toBe('checkout-api-7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234');
+    const releaseId = out.outcome === 'started' ? out.releases[0]?.releaseId : undefined;
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toBe(`checkout-api-${releaseId}`);
     const ignored = await handler({ ...event, detail: { ...event.detail, 'repository-name': 'unknown' } }, context);
     expect(ignored).toEqual({ outcome: 'ignored', reason: 'no service is triggered by unknown:v1.8.2' });
   });

@@ -1,6 +1,6 @@
 import './polyfills.js';
 import { ExecutionAbortedError, StateMachine, type RunOptions } from 'aws-local-stepfunctions';
-import { messageOf } from '../../core/errors.js';
+import { ConflictError, messageOf } from '../../core/errors.js';
 import type { Workflow } from '../../ports/workflow.js';
 import type { VirtualClock } from '../../ports/clock.js';
 import { buildDefinition, type DefinitionOptions } from '../../workflow/definition.js';
@@ -23,6 +23,8 @@ export interface ExecutionRecord {
   /** State transitions so far, as Step Functions bills them (states entered plus retries). */
   transitions: number;
   status: 'running' | 'succeeded' | 'failed' | 'aborted';
+  /** When the execution closed (epoch ms, on the engine's clock). */
+  closedAt?: number;
   error?: string;
   done: Promise<void>;
 }
@@ -32,6 +34,17 @@ type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResour
 interface Callback {
   resolve?: (output: unknown) => void;
   settled?: { output: unknown };
+}
+
+/** Step Functions keeps an execution's name for 90 days after it closes (StartExecution: ExecutionAlreadyExists). */
+export const NAME_RETENTION_MS = 90 * 24 * 3600_000;
+
+/** Step Functions' refusal of an execution name it already knows, as the local engine reproduces it. */
+export class ExecutionAlreadyExistsError extends ConflictError {
+  override readonly name = 'ExecutionAlreadyExists';
+  constructor(executionName: string, why: string) {
+    super(`an execution named ${executionName} ${why}; Step Functions keeps a name for 90 days after its execution closes`);
+  }
 }
 
 /**
@@ -61,9 +74,18 @@ export class LocalEngine implements Workflow {
     this.runTask = run;
   }
 
-  /** Starts one execution per name: a second start with the same name is the same execution. */
+  /**
+   * Starts one execution per name, with Step Functions' rule for names: starting a name that is
+   * running with the same input is the same execution; a name that is closed (Step Functions keeps
+   * it 90 days) or running with another input is refused with ExecutionAlreadyExists.
+   */
   async start(releaseId: string, executionName: string): Promise<void> {
-    if (this.executions.has(executionName)) return;
+    const existing = this.executions.get(executionName);
+    if (existing) {
+      if (existing.status === 'running' && existing.releaseId === releaseId) return;
+      if (existing.status === 'running') throw new ExecutionAlreadyExistsError(executionName, 'is running with another input');
+      if (this.now() - (existing.closedAt ?? 0) < NAME_RETENTION_MS) throw new ExecutionAlreadyExistsError(executionName, 'has already run');
+    }
     const runTask = this.runTask;
     if (!runTask) throw new Error('LocalEngine.bind(run) must be called before start');
     const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -120,11 +142,16 @@ export class LocalEngine implements Workflow {
         record.status = error instanceof ExecutionAbortedError ? 'aborted' : 'failed';
         record.error = messageOf(error);
       }
+      record.closedAt = this.now();
       await counting.catch(() => undefined);
       this.aborts.delete(executionName);
       this.log.info('execution ended', { releaseId, execution: executionName, status: record.status, transitions: record.transitions });
     })();
     this.executions.set(executionName, record);
+  }
+
+  private now(): number {
+    return this.options.virtualClock?.now() ?? Date.now();
   }
 
   private waitForCallback(token: string): Promise<unknown> {

@@ -2,7 +2,7 @@ import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StepFunctionsWorkflow } from '../../../src/adapters/stepfunctions/sfn-workflow.js';
-import { TransientError } from '../../../src/core/errors.js';
+import { ConflictError, TransientError } from '../../../src/core/errors.js';
 
 const sfn = mockClient(SFNClient);
 beforeEach(() => {
@@ -20,9 +20,13 @@ describe('Step Functions workflow', () => {
       input: '{"releaseId":"r-1"}',
     });
   });
-  it('a duplicate start is not an error; throttling is transient', async () => {
-    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
-    await expect(workflow().start('r-1', 'n')).resolves.toBeUndefined();
+  it('a name Step Functions already knows is an error the caller must act on (never a silent no-op); throttling is transient', async () => {
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    const refused = await workflow()
+      .start('r-1', 'n')
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect((refused as Error).message).toMatch(/already has an execution named n \(names are kept 90 days/);
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
     await expect(workflow().start('r-1', 'n')).rejects.toBeInstanceOf(TransientError);
   });
