@@ -126,6 +126,23 @@ function gateSpecs(service: ParsedService): GateSpec[] {
   ];
 }
 
+/** High-resolution CloudWatch metrics may also be read at these periods; everything else in multiples of 60 s. */
+const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+
+/**
+ * CloudWatch answers GetMetricData only at periods that fit the metric's resolution: multiples of
+ * 60 s for regular-resolution metrics (the load balancer's target metrics are regular), and also 1,
+ * 5, 10, 20 or 30 s for high-resolution custom metrics (GetMetricData, MetricStat.Period).
+ */
+function cloudWatchPeriodIssue(periodSeconds: number, loadBalancerMetric: boolean): string | undefined {
+  if (periodSeconds % 60 === 0) return undefined;
+  if (loadBalancerMetric) {
+    return `CloudWatch reads load balancer metrics only in whole minutes, and ${periodSeconds}s is not a multiple of 60s; use for example "${Math.max(1, Math.round(periodSeconds / 60))}m"`;
+  }
+  if (HIGH_RESOLUTION_PERIODS.includes(periodSeconds)) return undefined;
+  return `CloudWatch reads metrics at 1, 5, 10, 20 or 30 seconds (high-resolution metrics only) or at multiples of 60s, and ${periodSeconds}s is neither; use for example "${Math.max(1, Math.round(periodSeconds / 60))}m"`;
+}
+
 function resolveService(service: ParsedService, index: number, issues: ConfigIssue[]): ServiceConfig | undefined {
   const at = (...rest: (string | number)[]) => formatPath(['services', index, ...rest]);
   const policy: ApprovalPolicy = { at: service.approvals.at, timeoutSeconds: service.approvals.timeout, onTimeout: service.approvals.onTimeout };
@@ -164,6 +181,12 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     if (service.target.testPort === service.target.port) {
       issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
     }
+  }
+  if (service.target.driver === 'codedeploy') {
+    service.gates.metrics.forEach((m, i) => {
+      const issue = cloudWatchPeriodIssue(m.period, typeof m.metric === 'string');
+      if (issue) issues.push({ path: at('gates', 'metrics', i, 'period'), message: issue });
+    });
   }
   if (service.strategy.type === 'steps') {
     service.strategy.steps.forEach((step, i) => {

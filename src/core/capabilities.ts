@@ -16,6 +16,8 @@ export interface DriverCapabilities {
   readonly durationGranularitySeconds: number;
   /** The driver can route test traffic to the new version before it takes production traffic. */
   readonly testTraffic: boolean;
+  /** Traffic percentages must be whole numbers (CodeDeploy's canaryPercentage and linearPercentage are integers). */
+  readonly wholePercentages: boolean;
 }
 
 export const LOCAL_CAPABILITIES: DriverCapabilities = {
@@ -25,6 +27,7 @@ export const LOCAL_CAPABILITIES: DriverCapabilities = {
   approvalPoints: Object.values(ApprovalPoint),
   durationGranularitySeconds: 1,
   testTraffic: true,
+  wholePercentages: false,
 };
 
 export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
@@ -34,6 +37,7 @@ export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
   approvalPoints: [ApprovalPoint.beforeTraffic, ApprovalPoint.beforeFinalize],
   durationGranularitySeconds: 60,
   testTraffic: true,
+  wholePercentages: true,
 };
 
 /**
@@ -41,8 +45,17 @@ export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
  * @returns every problem, each saying why and what to use instead; empty when the plan runs as is.
  */
 export function validatePlan(plan: Plan, caps: DriverCapabilities): PlanIssue[] {
-  if (caps.arbitrarySteps) return [];
   const issues: PlanIssue[] = [];
+  if (caps.wholePercentages) {
+    plan.steps.forEach((step, i) => {
+      if (step.type !== 'setWeight' || Number.isInteger(step.percent)) return;
+      issues.push({
+        path: ['plan', i],
+        message: `the ${caps.driver} driver takes whole percentages only (its traffic configs count in integer percent), but the plan shifts to ${step.percent}%; use ${Math.floor(step.percent)} or ${Math.ceil(step.percent)}`,
+      });
+    });
+  }
+  if (caps.arbitrarySteps) return issues;
   const shape = shiftShape(plan);
   if (shape.kind === 'custom') {
     issues.push({

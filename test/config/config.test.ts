@@ -9,6 +9,14 @@ const local = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+const codedeploy = (overrides: Record<string, unknown> = {}) => ({
+  name: 'api',
+  target: { driver: 'codedeploy', cluster: 'c', service: 's', application: 'a', deploymentGroup: 'g', containerName: 'app', containerPort: 80 },
+  strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
+  ...overrides,
+});
+const errorRate = { name: 'errors', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5 };
+
 function problems(raw: unknown): string[] {
   try {
     resolveConfig(raw);
@@ -189,8 +197,32 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
       },
       'services[0].plan[2]: the codedeploy driver can only wait for approval before-traffic or before-finalize, not while traffic is split',
     ],
+    [
+      'a fractional CodeDeploy canary percentage (CreateDeploymentConfig takes integers)',
+      { services: [codedeploy({ strategy: { type: 'canary', steps: [{ percent: 2.5, bake: '5m' }] } })] },
+      'services[0].plan[0]: the codedeploy driver takes whole percentages only (its traffic configs count in integer percent), but the plan shifts to 2.5%; use 2 or 3',
+    ],
+    [
+      'a load balancer metric read at 30s on CloudWatch (regular resolution: multiples of 60s)',
+      { services: [codedeploy({ gates: { metrics: [{ ...errorRate, period: '30s' }] } })] },
+      'services[0].gates.metrics[0].period: CloudWatch reads load balancer metrics only in whole minutes, and 30s is not a multiple of 60s; use for example "1m"',
+    ],
+    [
+      'a custom metric read at 45s on CloudWatch',
+      { services: [codedeploy({ gates: { metrics: [{ ...errorRate, metric: { namespace: 'Shop', metricName: 'Failures' }, period: '45s' }] } })] },
+      'services[0].gates.metrics[0].period: CloudWatch reads metrics at 1, 5, 10, 20 or 30 seconds (high-resolution metrics only) or at multiples of 60s, and 45s is neither',
+    ],
   ])('%s', (_name, raw, message) => {
     expect(problems(raw).join('\n')).toContain(message);
+  });
+
+  it('the same values are fine where the target allows them: a high-resolution custom metric at 10s, 2.5% locally', () => {
+    expect(() =>
+      resolveConfig({
+        services: [codedeploy({ gates: { metrics: [{ ...errorRate, metric: { namespace: 'Shop', metricName: 'Failures' }, period: '10s' }] } })],
+      }),
+    ).not.toThrow();
+    expect(() => resolveConfig({ services: [local({ strategy: { type: 'canary', steps: [{ percent: 2.5, bake: '30s' }] } })] })).not.toThrow();
   });
 
   it('reports every problem at once, across services', () => {

@@ -24,6 +24,8 @@ export class FakeCodeDeploy {
     { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }
   >();
   log: string[] = [];
+  /** When set, a stopped deployment keeps this much production traffic on green (a rollback that does not happen). */
+  stuckGreen: number | undefined;
   private n = 0;
   constructor(private readonly clock: VirtualClock) {}
 
@@ -94,7 +96,7 @@ export class FakeCodeDeploy {
     const d = this.advance(id);
     this.log.push('StopDeployment');
     d.status = 'Stopped';
-    d.green = 0;
+    d.green = this.stuckGreen ?? 0;
     d.error = { code: 'MANUAL_STOP', message: 'stopped by Switchyard' };
     return { status: 'Succeeded' as const };
   }

@@ -301,24 +301,34 @@ export class CodeDeployDriver implements TrafficDriver {
     const deploymentId = release.driverState?.['deploymentId'];
     if (!deploymentId) return; // nothing was created: nothing to undo
     const info = await this.info(deploymentId);
-    if (info.status === 'Stopped' || info.status === 'Failed') return;
     if (info.status === 'Succeeded')
       throw new AlreadyFinalizedError(
         `deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`,
       );
-    const { StopDeploymentCommand } = await codedeploySdk();
-    try {
-      await (await this.cd()).send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
-    } catch (error) {
-      // Already stopping or finished between our read and the stop: fine.
-      if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException'))
-        throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
+    if (info.status !== 'Stopped' && info.status !== 'Failed') {
+      const { StopDeploymentCommand } = await codedeploySdk();
+      try {
+        await (await this.cd()).send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
+      } catch (error) {
+        // Already stopping or finished between our read and the stop: fine.
+        if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException'))
+          throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
+      }
     }
+    // Stopped is not rolled back: only a green task set with no production traffic is.
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
       const now = await this.info(deploymentId);
-      if (now.status === 'Stopped' || now.status === 'Failed') return;
-      if (Date.now() > deadline) throw new TransientError(`deployment ${deploymentId} is still stopping (${now.status})`);
+      const stopped = now.status === 'Stopped' || now.status === 'Failed';
+      const green = stopped ? (await this.target(deploymentId)).greenWeight : undefined;
+      if (green === 0) return;
+      if (Date.now() > deadline) {
+        throw new TransientError(
+          stopped
+            ? `deployment ${deploymentId} is ${now.status} but the new version still has ${green}% of production traffic`
+            : `deployment ${deploymentId} is still stopping (${now.status})`,
+        );
+      }
       await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }

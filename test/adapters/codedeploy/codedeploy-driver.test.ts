@@ -241,13 +241,28 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
       .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'InProgress' } })
       .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
     cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    targets(0);
     await driver().rollback(deployed());
     expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-ABC', autoRollbackEnabled: true });
+  });
+
+  it('rollback is not declared while the stopped deployment still sends production traffic to the new version', async () => {
+    cd.on(GetDeploymentCommand)
+      .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'InProgress' } })
+      .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
+    cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    targets(10);
+    const error = await driver()
+      .rollback(deployed())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toBe('deployment d-ABC is Stopped but the new version still has 10% of production traffic');
   });
 
   it('rollback with nothing deployed, or an already stopped deployment, calls nothing that changes state', async () => {
     await driver().rollback(release());
     cd.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
+    targets(0);
     await driver().rollback(deployed());
     expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(0);
   });

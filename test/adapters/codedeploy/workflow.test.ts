@@ -133,6 +133,21 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     expect(fake.deployments.get('d-1')).toMatchObject({ status: 'Stopped', green: 0 });
   });
 
+  it('a rollback that does not bring the traffic back is never recorded as rolled back: the release fails, saying so', async () => {
+    const { runtime: rt, service } = start({});
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 10);
+    fake.stuckGreen = 10;
+    alarmState = 'ALARM';
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('failed');
+    expect(done.reason).toContain(
+      'the stable version could not be restored: deployment d-1 is Stopped but the new version still has 10% of production traffic',
+    );
+    expect(done.timeline.map((e) => e.type)).not.toContain('rolled_back');
+    expect(rt.engine.executionOf(release.id)?.status).toBe('failed');
+  }, 30_000);
+
   it('a deployment stopped by someone else ends the release rolled back with the reason', async () => {
     const { runtime: rt, service } = start({});
     const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
