@@ -87,7 +87,7 @@ export const ServiceSchema = z
     driver: z.string(),
     strategy: z.string(),
     plan: z.array(z.record(z.string(), z.unknown())),
-    trigger: z.object({ repository: z.string(), tagPattern: z.string() }).optional(),
+    trigger: z.object({ repository: z.string(), tagPattern: z.string(), untagged: z.boolean() }).optional(),
     gates: z.array(z.string()),
     approvers: z.array(z.string()),
     fourEyes: z.boolean(),

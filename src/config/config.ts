@@ -41,7 +41,7 @@ export type TargetConfig = LocalTarget | CodeDeployTarget;
 export interface ServiceConfig {
   readonly name: string;
   readonly target: TargetConfig;
-  readonly trigger?: { readonly repository: string; readonly tagPattern: string };
+  readonly trigger?: { readonly repository: string; readonly tagPattern: string; readonly untagged: boolean };
   readonly plan: Plan;
   readonly settings: ReleaseSettings;
   readonly slackChannel?: string;

@@ -108,7 +108,13 @@ const trigger = z.strictObject({
   repository: z.string({ error: 'must be an ECR repository name' }).regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, {
     error: 'must be an ECR repository name such as "checkout-api" or "team/checkout-api" (lowercase)',
   }),
+  /** Which tags start a release; `*` is any tag. Pushes without a tag never match a pattern. */
   tagPattern: z.string({ error: 'must be a tag pattern such as "v*" or "*"' }).min(1).max(128).default('*'),
+  /**
+   * Also release pushes that carry no tag (by digest only). Off by default: the per-platform
+   * manifests of a multi-arch image are pushed that way, and each would otherwise start a release.
+   */
+  untagged: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
 const canaryStep = z.strictObject({ percent: percent(1, 99), bake: duration(0) });

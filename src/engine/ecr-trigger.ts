@@ -19,6 +19,9 @@ const EcrEventSchema = z.object({
     'image-digest': z.string().regex(/^sha256:[a-f0-9]{1,64}$/),
     // ECR does not always include the tag (for example a push by digest).
     'image-tag': z.string().min(1).max(128).optional(),
+    // Present on newer events: what the pushed manifest carries (an image, a signature, an attestation).
+    'manifest-media-type': z.string().optional(),
+    'artifact-media-type': z.string().optional(),
   }),
 });
 
@@ -33,10 +36,32 @@ export type TriggerOutcome =
       readonly skipped: readonly { service: string; reason: string }[];
     };
 
+/**
+ * Tags that name a signature, an attestation or an SBOM of another image rather than an image to
+ * run: sigstore/cosign's `sha256-<digest>.sig|.att|.sbom` and the OCI referrers fallback `sha256-<digest>`.
+ */
+const ARTIFACT_TAG = /^sha256-[a-f0-9]{64}(\.[a-z]+)?$/;
+
+/** The config media types of runnable container images (Docker and OCI); anything else is an artifact. */
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json']);
+
+/** Why a successful push is not a release candidate at all (a signature, an attestation), or undefined. */
+export function notAnImage(tag: string | undefined, artifactMediaType: string | undefined): string | undefined {
+  if (tag !== undefined && ARTIFACT_TAG.test(tag)) return `tag ${tag} names a signature, attestation or SBOM of another image, not an image to release`;
+  if (artifactMediaType !== undefined && !IMAGE_CONFIG_TYPES.has(artifactMediaType))
+    return `the pushed artifact is ${artifactMediaType}, not a container image`;
+  return undefined;
+}
+
+/** Whether a push with `tag` (undefined: pushed by digest only) matches a service's trigger. */
+export function triggerMatches(trigger: { readonly tagPattern: string; readonly untagged: boolean }, tag: string | undefined): boolean {
+  return tag === undefined ? trigger.untagged : tagMatches(trigger.tagPattern, tag);
+}
+
 /** Glob-style tag patterns: `*` matches any run of characters, everything else is literal. */
 export function tagMatches(pattern: string, tag: string | undefined): boolean {
-  if (pattern === '*') return true;
   if (tag === undefined) return false;
+  if (pattern === '*') return true;
   const regex = new RegExp(
     `^${pattern
       .split('*')
@@ -80,9 +105,16 @@ export async function handleEcrEvent(
     deps.log.info('ignored event', { reason, repository });
     return { outcome: 'ignored', reason };
   }
-  const services = deps.services.filter((s) => s.trigger?.repository === repository && tagMatches(s.trigger.tagPattern, tag));
+  const artifact = notAnImage(tag, detail['artifact-media-type']);
+  if (artifact) {
+    deps.log.info('ignored event', { reason: artifact, repository, tag });
+    return { outcome: 'ignored', reason: artifact };
+  }
+  const services = deps.services.filter((s) => s.trigger?.repository === repository && triggerMatches(s.trigger, tag));
   if (services.length === 0) {
-    const reason = `no service is triggered by ${repository}${tag ? `:${tag}` : ''}`;
+    const reason = tag
+      ? `no service is triggered by ${repository}:${tag}`
+      : `no service of ${repository} releases untagged pushes (by digest only, such as the per-platform manifests of a multi-arch image); set trigger.untagged to release them`;
     deps.log.info('ignored event', { reason, repository, tag });
     return { outcome: 'ignored', reason };
   }

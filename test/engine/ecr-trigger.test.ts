@@ -58,11 +58,61 @@ describe('ECR trigger', () => {
     });
   });
 
-  it('without image-tag only services with the * pattern start', async () => {
+  it('a push without a tag (a per-platform manifest of a multi-arch image) starts nothing unless a service opts in with trigger.untagged', async () => {
     const r = releases();
     const { 'image-tag': _tag, ...detail } = fixture.detail;
-    const out = await handleEcrEvent({ ...fixture, detail }, { services: config.services, releases: r.service, log: silentLog });
+    const untagged = { ...fixture, detail };
+    const ignored = await handleEcrEvent(untagged, { services: config.services, releases: r.service, log: silentLog });
+    expect(ignored).toEqual({
+      outcome: 'ignored',
+      reason:
+        'no service of my-repository-name releases untagged pushes (by digest only, such as the per-platform manifests of a multi-arch image); set trigger.untagged to release them',
+    });
+    expect(r.startRelease).not.toHaveBeenCalled();
+    const optedIn = resolveConfig({
+      services: [
+        {
+          name: 'worker',
+          target: { ...target, service: 'worker' },
+          trigger: { repository: 'my-repository-name', untagged: true },
+          strategy: { type: 'blue-green' },
+        },
+      ],
+    });
+    const out = await handleEcrEvent(untagged, { services: optedIn.services, releases: r.service, log: silentLog });
     expect(out).toMatchObject({ outcome: 'started', releases: [{ service: 'worker' }] });
+  });
+
+  it.each([
+    [
+      'a cosign signature tag',
+      { 'image-tag': `sha256-${'ab'.repeat(32)}.sig` },
+      `tag sha256-${'ab'.repeat(32)}.sig names a signature, attestation or SBOM of another image, not an image to release`,
+    ],
+    ['an attestation tag', { 'image-tag': `sha256-${'ab'.repeat(32)}.att` }, 'names a signature, attestation or SBOM'],
+    ['an OCI referrers fallback tag', { 'image-tag': `sha256-${'ab'.repeat(32)}` }, 'names a signature, attestation or SBOM'],
+    [
+      'a signature artifact media type',
+      { 'artifact-media-type': 'application/vnd.dev.cosign.artifact.sig.v1+json' },
+      'the pushed artifact is application/vnd.dev.cosign.artifact.sig.v1+json, not a container image',
+    ],
+  ])('%s starts nothing, even for a service matching every tag', async (_name, change, reason) => {
+    const r = releases();
+    const out = await handleEcrEvent(
+      { ...fixture, detail: { ...fixture.detail, ...change } },
+      { services: config.services, releases: r.service, log: silentLog },
+    );
+    expect(out).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining(reason) });
+    expect(r.startRelease).not.toHaveBeenCalled();
+  });
+
+  it('an image pushed with its OCI config media type still releases', async () => {
+    const r = releases();
+    const out = await handleEcrEvent(
+      { ...fixture, detail: { ...fixture.detail, 'artifact-media-type': 'application/vnd.oci.image.config.v1+json' } },
+      { services: config.services, releases: r.service, log: silentLog },
+    );
+    expect(out).toMatchObject({ outcome: 'started' });
   });
 
   it.each([
@@ -96,7 +146,8 @@ describe('ECR trigger', () => {
   });
 
   it.each([
-    ['*', undefined, true],
+    ['*', undefined, false],
+    ['*', 'latest', true],
     ['v*', 'v1.2.3', true],
     ['v*', 'latest', false],
     ['release-*-prod', 'release-42-prod', true],
