@@ -4,6 +4,9 @@ import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
 import { beginRollback, EventKind, evolve, PauseReason, type Release } from './release.js';
 
+/** How often the workflow asks a target that shifts on its own timer whether it got there. */
+export const SHIFT_POLL_SECONDS = 30;
+
 /** What the workflow does next. One action per loop of decide -> act. */
 export type Action =
   | { readonly type: 'deploy' }
@@ -75,6 +78,13 @@ export function decide(release: Release, observations: readonly Observation[], n
     const next =
       release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: EventKind.deploying, message: Reasons.deploying });
     return { action: { type: 'deploy' }, release: next };
+  }
+  const pending = release.shiftInProgress;
+  if (pending) {
+    // The target is still shifting on its own timer: wait, then ask again, never block a task on it.
+    const next = Date.parse(pending.checkedAt) + SHIFT_POLL_SECONDS * 1000;
+    if (now < next) return wait(release, next, now);
+    return { action: { type: 'shift', percent: pending.percent, nextStep: pending.nextStep }, release };
   }
   const steps = release.plan.steps;
   const finalizeIndex = steps.length - 1;

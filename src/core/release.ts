@@ -139,8 +139,13 @@ export interface Release {
   /** The step being worked on; `plan.steps.length` once every step is done. */
   readonly stepIndex: number;
   readonly stepStartedAt?: string;
-  /** Percent of production traffic on the new version, as last applied. */
+  /** Percent of production traffic on the new version, as last read back from the target. */
   readonly weight: number;
+  /**
+   * A shift the target is still carrying out on its own timer (CodeDeploy moves to 100% only when
+   * its canary interval ends, and no API skips it): the workflow waits and asks again, never blocks.
+   */
+  readonly shiftInProgress?: ShiftInProgress;
   readonly deployed: boolean;
   /** What the driver needs to find its work again (for example the CodeDeploy deployment id). */
   readonly driverState?: Readonly<Record<string, string>>;
@@ -159,6 +164,15 @@ export interface Release {
   /** When the service's lock was last taken or renewed for this release (its creation, if never since). */
   readonly leaseRenewedAt?: string;
   readonly timeline: readonly TimelineEvent[];
+}
+
+export interface ShiftInProgress {
+  readonly percent: number;
+  readonly nextStep: number;
+  /** When the target first accepted this shift. */
+  readonly since: string;
+  /** When the target was last asked how far it got. */
+  readonly checkedAt: string;
 }
 
 export interface NewRelease {
@@ -258,11 +272,11 @@ export function markDeployed(release: Release, now: number, driverState?: Readon
  * release already at that weight and past that step is returned unchanged.
  */
 export function markShifted(release: Release, percent: number, nextStep: number, now: number): Release {
-  if (release.weight === percent && release.stepIndex >= nextStep) return release;
+  if (release.weight === percent && release.stepIndex >= nextStep && release.shiftInProgress === undefined) return release;
   return evolve(
     release,
     now,
-    { weight: percent, stepIndex: nextStep, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 } },
+    { weight: percent, stepIndex: nextStep, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 }, shiftInProgress: undefined },
     { type: EventKind.shifted, message: Reasons.shifted(percent) },
   );
 }
@@ -272,12 +286,23 @@ export function markShifted(release: Release, percent: number, nextStep: number,
  * release not yet rolling back starts now, with its recorded reason). Idempotent: a finished
  * release is returned unchanged.
  */
+/**
+ * The target accepted a shift to `percent` but is still on its way and reads `live`: the release
+ * records the weight the target really has (never the one asked for) and when it last asked.
+ */
+export function markShiftInProgress(release: Release, percent: number, nextStep: number, live: number, now: number): Release {
+  const pending = release.shiftInProgress;
+  const since = pending?.percent === percent ? pending.since : iso(now);
+  const events = release.weight === live ? [] : [{ type: EventKind.shifted, message: Reasons.shifted(live) }];
+  return evolve(release, now, { weight: live, shiftInProgress: { percent, nextStep, since, checkedAt: iso(now) } }, ...events);
+}
+
 export function markRolledBack(release: Release, now: number): Release {
   if (isTerminal(release.phase)) return release;
   const rolling = release.phase === Phase.rollingBack ? release : beginRollback(release, release.reason ?? Reasons.rollbackUnspecified, now);
   const endAs = rolling.endAs ?? Phase.rolledBack;
   const message = endAs === Phase.cancelled ? Reasons.cancelled : endAs === Phase.failed ? Reasons.failed(rolling.reason ?? 'unknown') : Reasons.rolledBack;
-  return evolve(rolling, now, { phase: endAs, weight: 0, pendingApproval: undefined }, { type: endAs, message });
+  return evolve(rolling, now, { phase: endAs, weight: 0, pendingApproval: undefined, shiftInProgress: undefined }, { type: endAs, message });
 }
 
 /** The new version is the stable one and the old one is gone. Idempotent: a finished release is returned unchanged. */

@@ -12,6 +12,7 @@ import {
   markLeaseRenewed,
   markRolledBack,
   markShifted,
+  markShiftInProgress,
   recordApproval,
   SYSTEM,
   type EndPhase,
@@ -140,14 +141,19 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async shift({ releaseId, action }) {
       const release = await load(releaseId);
       const { driver } = driverOf(release);
+      let live = 0;
       const shifted = await orRollBack(release, TargetFailedError, async () => {
         await driver.setWeight(release, action.percent);
-        const live = await driver.verify(release);
-        // A driver that runs its own shift pattern (CodeDeploy) may already be past this step.
-        const reached = driver.capabilities.arbitrarySteps ? live === action.percent : live >= action.percent;
-        if (!reached) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
+        live = await driver.verify(release);
       });
-      if (shifted) await apply(releaseId, (r, now) => markShifted(r, action.percent, action.nextStep, now), release);
+      if (!shifted) return;
+      // A driver that runs its own shift pattern (CodeDeploy) may already be past this step, or still on its way.
+      const reached = driver.capabilities.arbitrarySteps ? live === action.percent : live >= action.percent;
+      // The release records the weight the target reports, never only the one it was asked for.
+      if (reached) await apply(releaseId, (r, now) => markShifted(r, live, action.nextStep, now), release);
+      else if (!driver.capabilities.arbitrarySteps)
+        await apply(releaseId, (r, now) => markShiftInProgress(r, action.percent, action.nextStep, live, now), release);
+      else throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
     },
 
     async requestApproval({ releaseId, approvalId, taskToken }) {

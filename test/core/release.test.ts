@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/core/decide.js';
+import { decide, SHIFT_POLL_SECONDS } from '../../src/core/decide.js';
 import { Phase } from '../../src/core/phases.js';
 import {
   beginRollback,
@@ -10,7 +10,9 @@ import {
   markLeaseRenewed,
   markRolledBack,
   markShifted,
+  markShiftInProgress,
   recordApproval,
+  requestRollback,
   type Release,
 } from '../../src/core/release.js';
 import { canary, release, T0 } from '../support/releases.js';
@@ -105,5 +107,33 @@ describe('the service lock is renewed only when its lease needs it', () => {
     const renewed = markLeaseRenewed(shifted(), T0 + (lease * 1000) / 2);
     expect(leaseRenewalDue(renewed, T0 + (lease * 1000) / 2 + 1000, lease)).toBe(false);
     expect(leaseRenewalDue(finalized(), T0 + lease * 1000, lease)).toBe(false);
+  });
+});
+
+describe('a shift the target carries out on its own timer', () => {
+  it('records the live weight, waits SHIFT_POLL_SECONDS, then asks again; reaching it moves the plan on', () => {
+    const asked = decide(deployed(), [], T0);
+    expect(asked.action).toEqual({ type: 'shift', percent: 10, nextStep: 1 });
+    const waiting = markShiftInProgress(asked.release, 10, 1, 0, T0);
+    expect(waiting.weight).toBe(0);
+    expect(decide(waiting, [], T0).action).toEqual({
+      type: 'wait',
+      until: new Date(T0 + SHIFT_POLL_SECONDS * 1000).toISOString(),
+      seconds: SHIFT_POLL_SECONDS,
+    });
+    expect(decide(waiting, [], T0 + SHIFT_POLL_SECONDS * 1000).action).toEqual({ type: 'shift', percent: 10, nextStep: 1 });
+    const partway = markShiftInProgress(waiting, 10, 1, 5, T0 + 30_000);
+    expect(partway.weight).toBe(5);
+    expect(partway.timeline.at(-1)?.message).toBe('5% of production traffic on the new version');
+    expect(partway.shiftInProgress?.since).toBe(waiting.shiftInProgress?.since);
+    const reached = markShifted(partway, 10, 1, T0 + 60_000);
+    expect(reached.shiftInProgress).toBeUndefined();
+    expect(reached.stepIndex).toBe(1);
+  });
+
+  it('a rollback request is not held up by a shift in progress', () => {
+    const waiting = markShiftInProgress(decide(deployed(), [], T0).release, 10, 1, 0, T0);
+    const asked = requestRollback(waiting, { id: 'bob', channel: 'api' }, T0);
+    expect(decide(asked, [], T0).action.type).toBe('rollback');
   });
 });

@@ -18,7 +18,9 @@ import type { VirtualClock } from '../../src/ports/clock.js';
 
 /** A CodeDeploy that plays ECS blue/green deployments forward on the virtual clock. */
 export class FakeCodeDeploy {
-  configs = new Map<string, { percent: number; minutes: number }>([['CodeDeployDefault.ECSAllAtOnce', { percent: 100, minutes: 0 }]]);
+  configs = new Map<string, { type: 'canary' | 'linear'; percent: number; minutes: number }>([
+    ['CodeDeployDefault.ECSAllAtOnce', { type: 'canary', percent: 100, minutes: 0 }],
+  ]);
   deployments = new Map<
     string,
     { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }
@@ -34,8 +36,10 @@ export class FakeCodeDeploy {
     if (!d) throw Object.assign(new Error('no such deployment'), { name: 'DeploymentDoesNotExistException' });
     if (d.status === 'Created') d.status = 'Ready'; // green installed; waiting in READY_WAIT
     if (d.status === 'InProgress' && d.shiftStart !== undefined) {
-      const { percent, minutes } = this.configs.get(d.config) ?? { percent: 100, minutes: 0 };
-      d.green = this.clock.now() - d.shiftStart >= minutes * 60_000 ? 100 : percent;
+      // CodeDeploy's own timer: nothing moves traffic faster than the config's interval.
+      const { type, percent, minutes } = this.configs.get(d.config) ?? { type: 'canary', percent: 100, minutes: 0 };
+      const intervals = minutes === 0 ? Number.POSITIVE_INFINITY : Math.floor((this.clock.now() - d.shiftStart) / (minutes * 60_000));
+      d.green = type === 'canary' ? (intervals >= 1 ? 100 : percent) : Math.min(100, percent * (intervals + 1));
     }
     return d;
   }
@@ -43,11 +47,23 @@ export class FakeCodeDeploy {
     const name = input.deploymentConfigName ?? '';
     if (this.configs.has(name)) throw Object.assign(new Error('exists'), { name: 'DeploymentConfigAlreadyExistsException' });
     const canary = input.trafficRoutingConfig?.timeBasedCanary;
-    this.configs.set(name, { percent: canary?.canaryPercentage ?? 100, minutes: canary?.canaryInterval ?? 0 });
+    const linear = input.trafficRoutingConfig?.timeBasedLinear;
+    const percent = canary?.canaryPercentage ?? linear?.linearPercentage ?? 100;
+    const minutes = canary?.canaryInterval ?? linear?.linearInterval ?? 0;
+    // The API model's percentages and intervals are integers: CodeDeploy refuses anything else.
+    if (!Number.isInteger(percent) || !Number.isInteger(minutes)) {
+      throw Object.assign(new Error(`invalid traffic routing configuration: ${percent}% every ${minutes} minutes`), {
+        name: 'InvalidTrafficRoutingConfigurationException',
+      });
+    }
+    this.configs.set(name, { type: linear ? 'linear' : 'canary', percent, minutes });
     this.log.push(`CreateDeploymentConfig ${name}`);
     return {};
   }
   create(input: CreateDeploymentCommandInput) {
+    // One active deployment per deployment group.
+    const active = [...this.deployments.entries()].find(([key]) => ['Created', 'Queued', 'Ready', 'InProgress', 'Baking'].includes(this.advance(key).status));
+    if (active) throw Object.assign(new Error(`deployment ${active[0]} is already in progress`), { name: 'DeploymentLimitExceededException' });
     const id = `d-${++this.n}`;
     this.deployments.set(id, { status: 'Created', config: input.deploymentConfigName ?? '', description: input.description ?? '', green: 0 });
     this.log.push(`CreateDeployment ${id}`);
@@ -85,11 +101,18 @@ export class FakeCodeDeploy {
   continue(id: string, wait: string) {
     const d = this.advance(id);
     this.log.push(`ContinueDeployment ${wait}`);
-    if (wait === 'READY_WAIT') {
+    // Continuing is only for a deployment that waits: in its ready wait, or fully shifted in its termination wait.
+    if (wait === 'READY_WAIT' && d.status === 'Ready') {
       d.status = 'InProgress';
       d.shiftStart = this.clock.now();
       this.advance(id);
-    } else if (d.green === 100) d.status = 'Succeeded';
+    } else if (wait === 'TERMINATION_WAIT' && d.status === 'InProgress' && d.green === 100) {
+      d.status = 'Succeeded';
+    } else {
+      throw Object.assign(new Error(`deployment ${id} is ${d.status} at ${d.green}%, not waiting for ${wait}`), {
+        name: 'DeploymentIsNotInReadyStateException',
+      });
+    }
     return {};
   }
   stop(id: string) {

@@ -69,7 +69,9 @@ export class CodeDeployDriver implements TrafficDriver {
 
   constructor(private readonly options: CodeDeployDriverOptions) {
     this.pollMs = options.pollMs ?? 5000;
-    this.maxWaitMs = options.maxWaitMs ?? 10 * 60 * 1000;
+    // A task may run 120 s (the definition's taskTimeoutSeconds): a call waits at most half of that,
+    // then hands back (TransientError) so the workflow retries with backoff instead of timing out.
+    this.maxWaitMs = options.maxWaitMs ?? 60 * 1000;
   }
 
   private cd(): Promise<CodeDeployClient> {
@@ -267,6 +269,11 @@ export class CodeDeployDriver implements TrafficDriver {
     return deploymentId ? (await this.target(deploymentId)).greenTargetGroup : undefined;
   }
 
+  /**
+   * Asks CodeDeploy for `percent` and returns at once: leaving the ready wait starts its shift, and
+   * from then on CodeDeploy moves on its own timer (no API skips a canary or linear interval). The
+   * workflow reads the live split with {@link verify} and waits in a Wait state until it gets there.
+   */
   async setWeight(release: Release, percent: number): Promise<void> {
     const deploymentId = this.deploymentId(release);
     const info = await this.info(deploymentId);
@@ -278,15 +285,6 @@ export class CodeDeployDriver implements TrafficDriver {
       await this.call('codedeploy:ContinueDeployment', deploymentId, () =>
         codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })),
       );
-    }
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      if ((await this.target(deploymentId)).greenWeight >= percent) return;
-      const now = await this.info(deploymentId);
-      if (now.status === 'Failed' || now.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(now));
-      if (now.status === 'Succeeded') return;
-      if (Date.now() > deadline) throw new TransientError(`CodeDeploy has not reached ${percent}% yet in deployment ${deploymentId}`);
-      await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
 

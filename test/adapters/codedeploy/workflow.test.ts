@@ -133,6 +133,35 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     expect(fake.deployments.get('d-1')).toMatchObject({ status: 'Stopped', green: 0 });
   });
 
+  it('promote during a CodeDeploy canary lets CodeDeploy finish its interval (no task blocks, nothing rolls back)', async () => {
+    const { runtime: rt, service, clock } = start({ strategy: { type: 'canary', steps: [{ percent: 10, bake: '10m' }], finalBake: '5m' } });
+    // Hold the workflow at its first decision of the bake, so the promote lands mid-interval.
+    const run = rt.handlers.run;
+    let resume: () => void = () => undefined;
+    const held = new Promise<void>((r) => (resume = r));
+    let holding = false;
+    rt.handlers.run = async (input) => {
+      if (input.task === 'decide' && !holding && (await rt.deps.store.get(input.releaseId))?.phase === 'baking') {
+        holding = true;
+        await held;
+      }
+      return run(input);
+    };
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    await until(rt, release.id, () => holding);
+    const shiftStart = fake.deployments.get('d-1')?.shiftStart ?? 0;
+    await rt.releases.act(release.id, 'promote', { id: 'bob', channel: 'api' });
+    resume();
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('succeeded');
+    expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+    // CodeDeploy's canary interval was waited out, not skipped: 100% came 10 minutes after the shift began.
+    const full = done.timeline.find((e) => e.type === 'shifted' && e.message.startsWith('100%'));
+    expect(Date.parse(full?.at ?? '') - shiftStart).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(clock.now() - shiftStart).toBeLessThan(12 * 60_000);
+    expect(done.timeline.map((e) => e.type)).not.toContain('rollback_started');
+  });
+
   it('a rollback that does not bring the traffic back is never recorded as rolled back: the release fails, saying so', async () => {
     const { runtime: rt, service } = start({});
     const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
