@@ -41,7 +41,8 @@ export default defineConfig({
           },
         ],
         checkInterval: '30s',
-        onInconclusive: 'pause',
+        // CodeDeploy moves on its own timer, so it cannot pause for a person mid-shift: roll back instead.
+        onInconclusive: 'fail',
       },
       approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF', 'U034GHIJKL'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
       notifications: { slack: { channel: 'C0123456789' } },

@@ -143,6 +143,9 @@ function cloudWatchPeriodIssue(periodSeconds: number, loadBalancerMetric: boolea
   return `CloudWatch reads metrics at 1, 5, 10, 20 or 30 seconds (high-resolution metrics only) or at multiples of 60s, and ${periodSeconds}s is neither; use for example "${Math.max(1, Math.round(periodSeconds / 60))}m"`;
 }
 
+/** How long a bake may be extended while gates are inconclusive, where the driver can hold. */
+const DEFAULT_MAX_EXTENSION_SECONDS = 300;
+
 function resolveService(service: ParsedService, index: number, issues: ConfigIssue[]): ServiceConfig | undefined {
   const at = (...rest: (string | number)[]) => formatPath(['services', index, ...rest]);
   const policy: ApprovalPolicy = { at: service.approvals.at, timeoutSeconds: service.approvals.timeout, onTimeout: service.approvals.onTimeout };
@@ -211,6 +214,16 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
   }
   const capabilities = CAPABILITIES[service.target.driver];
   issues.push(...validatePlan(plan, capabilities).map((i) => ({ path: at(...i.path), message: i.message })));
+  if (!capabilities.holds) {
+    // The timeline must never claim a state the target is not in: no holds a driver cannot keep.
+    const why = `the ${capabilities.driver} driver cannot hold traffic where it is: ${capabilities.driver} moves to its next step on its own timer`;
+    if (service.gates.onInconclusive === 'pause') {
+      issues.push({ path: at('gates', 'onInconclusive'), message: `${why}, so a person cannot be asked mid-shift; use "fail" (roll back when the gates cannot decide)` });
+    }
+    if (service.gates.maxExtension !== undefined && service.gates.maxExtension > 0) {
+      issues.push({ path: at('gates', 'maxExtension'), message: `${why}, so a bake cannot be extended; use "0s" (or leave it out)` });
+    }
+  }
   return {
     name: service.name,
     target: service.target,
@@ -221,7 +234,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       gatePolicy: {
         checkIntervalSeconds: service.gates.checkInterval,
         onInconclusive: service.gates.onInconclusive,
-        maxExtensionSeconds: service.gates.maxExtension,
+        maxExtensionSeconds: service.gates.maxExtension ?? (capabilities.holds ? DEFAULT_MAX_EXTENSION_SECONDS : 0),
         maxErrors: service.gates.maxErrors,
       },
       approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },

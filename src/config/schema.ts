@@ -200,7 +200,8 @@ const gates = z.strictObject({
   metrics: z.array(metricGate).max(100, { error: 'at most 100 metric gates' }).default([]),
   checkInterval: duration(1, 3600).default(60),
   onInconclusive: z.enum(['pause', 'fail'], { error: 'must be "pause" (ask a person) or "fail" (roll back)' }).default('fail'),
-  maxExtension: duration(0, LIMITS.maxBakeSeconds).default(300),
+  /** @default 5m where the driver can hold traffic, 0 where it cannot (resolved per driver) */
+  maxExtension: duration(0, LIMITS.maxBakeSeconds).optional(),
   maxErrors: z.number({ error: 'must be a whole number' }).int().min(0).max(100).default(3),
 });
 

@@ -16,6 +16,11 @@ export interface DriverCapabilities {
   readonly durationGranularitySeconds: number;
   /** The driver can route test traffic to the new version before it takes production traffic. */
   readonly testTraffic: boolean;
+  /**
+   * The driver keeps traffic where it is for as long as asked: a bake can be extended, a person can
+   * be asked mid-shift. CodeDeploy cannot: it moves to its next step on its own timer.
+   */
+  readonly holds: boolean;
   /** Traffic percentages must be whole numbers (CodeDeploy's canaryPercentage and linearPercentage are integers). */
   readonly wholePercentages: boolean;
 }
@@ -27,6 +32,7 @@ export const LOCAL_CAPABILITIES: DriverCapabilities = {
   approvalPoints: Object.values(ApprovalPoint),
   durationGranularitySeconds: 1,
   testTraffic: true,
+  holds: true,
   wholePercentages: false,
 };
 
@@ -37,6 +43,7 @@ export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
   approvalPoints: [ApprovalPoint.beforeTraffic, ApprovalPoint.beforeFinalize],
   durationGranularitySeconds: 60,
   testTraffic: true,
+  holds: false,
   wholePercentages: true,
 };
 

@@ -198,6 +198,16 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
       'services[0].plan[2]: the codedeploy driver can only wait for approval before-traffic or before-finalize, not while traffic is split',
     ],
     [
+      'pausing for a person when CodeDeploy cannot hold traffic mid-shift',
+      { services: [codedeploy({ gates: { metrics: [{ ...errorRate, period: '1m' }], onInconclusive: 'pause' } })] },
+      'services[0].gates.onInconclusive: the codedeploy driver cannot hold traffic where it is: codedeploy moves to its next step on its own timer, so a person cannot be asked mid-shift; use "fail"',
+    ],
+    [
+      'extending a bake CodeDeploy will not wait for',
+      { services: [codedeploy({ gates: { metrics: [{ ...errorRate, period: '1m' }], maxExtension: '5m' } })] },
+      'services[0].gates.maxExtension: the codedeploy driver cannot hold traffic where it is: codedeploy moves to its next step on its own timer, so a bake cannot be extended; use "0s"',
+    ],
+    [
       'a fractional CodeDeploy canary percentage (CreateDeploymentConfig takes integers)',
       { services: [codedeploy({ strategy: { type: 'canary', steps: [{ percent: 2.5, bake: '5m' }] } })] },
       'services[0].plan[0]: the codedeploy driver takes whole percentages only (its traffic configs count in integer percent), but the plan shifts to 2.5%; use 2 or 3',
@@ -223,6 +233,13 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
       }),
     ).not.toThrow();
     expect(() => resolveConfig({ services: [local({ strategy: { type: 'canary', steps: [{ percent: 2.5, bake: '30s' }] } })] })).not.toThrow();
+  });
+
+  it('bakes are extended only where the driver can hold traffic', () => {
+    const [cd] = resolveConfig({ services: [codedeploy()] }).services;
+    const [lo] = resolveConfig({ services: [local()] }).services;
+    expect(cd?.settings.gatePolicy.maxExtensionSeconds).toBe(0);
+    expect(lo?.settings.gatePolicy.maxExtensionSeconds).toBe(300);
   });
 
   it('reports every problem at once, across services', () => {
