@@ -1,5 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Alias } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { SwitchyardConfig } from '../src/config/config.js';
 import { EcrTrigger } from './constructs/ecr-trigger.js';
@@ -46,6 +48,13 @@ export class SwitchyardStack extends Stack {
       reason: 'Slack issues the signing secret and bot token; they are rotated in Slack, not by a rotation Lambda.',
     });
     const slackEnabled = config.services.some((s) => s.slackChannel !== undefined);
+    // Alarms (a push that started no release, a failed or timed-out execution) notify this topic:
+    // subscribe your on-call address or chat integration to it.
+    const alerts = new Topic(this, 'Alerts', {
+      displayName: 'Switchyard alerts',
+      enforceSSL: true,
+      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    });
 
     // The state machine's name is fixed so its ARN is known before it exists: every function
     // needs it (to start releases) and the state machine needs the workflow function.
@@ -63,7 +72,13 @@ export class SwitchyardStack extends Stack {
       },
     });
     const stateMachineArn = ReleaseWorkflow.arnFor(this, stateMachineName);
-    const workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', { ...settings(stateMachineArn), config, stateMachineName, removalPolicy });
+    const workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', {
+      ...settings(stateMachineArn),
+      config,
+      stateMachineName,
+      removalPolicy,
+      alarmTopic: alerts,
+    });
     const api = new ReleaseApi(this, 'ReleaseApi', {
       ...settings(stateMachineArn),
       auth: config.api,
@@ -72,7 +87,7 @@ export class SwitchyardStack extends Stack {
       removalPolicy,
     });
     const repositories = [...new Set(config.services.flatMap((s) => (s.trigger ? [s.trigger.repository] : [])))];
-    new EcrTrigger(this, 'EcrTrigger', { ...settings(stateMachineArn), repositories, stateMachineArn });
+    new EcrTrigger(this, 'EcrTrigger', { ...settings(stateMachineArn), repositories, stateMachineArn, alarmTopic: alerts });
 
     this.table = table;
     this.stateMachine = workflow.stateMachine;
@@ -80,6 +95,7 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Switchyard HTTP API' });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'Release workflow' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'Release store' });
+    new CfnOutput(this, 'AlertsTopicArn', { value: alerts.topicArn, description: 'Subscribe on-call to these alarms' });
     new CfnOutput(this, 'SlackSecretArn', { value: slack.secretArn, description: 'Put the Slack signing secret and bot token here' });
   }
 }

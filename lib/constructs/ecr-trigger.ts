@@ -2,11 +2,17 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { keepLogicalId } from './stable-ids.js';
 import { SwitchyardFunction, type FunctionSettings } from './switchyard-function.js';
 
 export interface EcrTriggerProps extends FunctionSettings {
+  /** Where alarms (a push that could not start a release) notify. @default alarms without actions */
+  readonly alarmTopic?: ITopic;
   /** The ECR repositories whose pushes start releases; none means no rule (the function stays, idle). */
   readonly repositories: readonly string[];
   /** The release state machine the trigger starts executions of. */
@@ -22,6 +28,8 @@ export class EcrTrigger extends Construct {
   readonly function: SwitchyardFunction;
   readonly rule?: Rule;
   readonly deadLetterQueue?: Queue;
+  /** Fires while the dead-letter queue holds a push that started no release. */
+  readonly alarm?: Alarm;
 
   constructor(scope: Construct, id: string, props: EcrTriggerProps) {
     super(scope, id);
@@ -45,5 +53,19 @@ export class EcrTrigger extends Construct {
       targets: [new LambdaFunction(this.function.fn, { retryAttempts: 4, maxEventAge: Duration.hours(2), deadLetterQueue: this.deadLetterQueue })],
     });
     keepLogicalId(this.rule, 'EcrPush32521110');
+    // EventBridge invokes the function asynchronously: the rule's retries and dead-letter queue cover
+    // delivery only. A handler error is retried by Lambda (retryAttempts), then the event goes to the
+    // same queue through the on-failure destination instead of being dropped.
+    this.function.fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(this.deadLetterQueue) });
+    // Anything in the queue is a push that started no release: someone must look.
+    this.alarm = new Alarm(this, 'LostPushes', {
+      alarmDescription: 'ECR pushes that could not start a Switchyard release are waiting in the dead-letter queue',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) this.alarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 }

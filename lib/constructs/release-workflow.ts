@@ -2,6 +2,9 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Alarm, ComparisonOperator, TreatMissingData, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { SwitchyardConfig } from '../../src/config/config.js';
 import { deploymentConfigFor } from '../../src/resources/codedeploy.js';
@@ -17,6 +20,8 @@ export interface ReleaseWorkflowProps extends FunctionSettings {
   readonly config: SwitchyardConfig;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** Where alarms (failed or timed-out executions) notify. @default alarms without actions */
+  readonly alarmTopic?: ITopic;
 }
 
 /**
@@ -29,6 +34,8 @@ export class ReleaseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly stateMachineArn: string;
   readonly function: SwitchyardFunction;
+  /** Failed and timed-out executions. */
+  readonly alarms: readonly Alarm[];
 
   /** The ARN a state machine of this name will have in `scope`'s stack, known before it exists. */
   static arnFor(scope: Construct, stateMachineName: string): string {
@@ -72,6 +79,28 @@ export class ReleaseWorkflow extends Construct {
       reason: 'Step Functions may invoke any version of the workflow function it was deployed with (grantInvoke adds the :* form).',
     });
     this.grantTargets(props.config);
+    // A failed or timed-out execution means Recover could not end a release cleanly: someone must look.
+    const alarm = (id: string, metric: Metric, alarmDescription: string): Alarm => {
+      const created = new Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmTopic) created.addAlarmAction(new SnsAction(props.alarmTopic));
+      return created;
+    };
+    const perMinute = { period: Duration.minutes(1), statistic: 'Sum' };
+    this.alarms = [
+      alarm(
+        'FailedExecutions',
+        this.stateMachine.metricFailed(perMinute),
+        'Switchyard release executions failed: the stable version may not have been confirmed restored',
+      ),
+      alarm('TimedOutExecutions', this.stateMachine.metricTimedOut(perMinute), 'Switchyard release executions timed out'),
+    ];
   }
 
   /** Least privilege on the configured ECS services, CodeDeploy groups and alarms. */

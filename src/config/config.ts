@@ -218,7 +218,10 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     // The timeline must never claim a state the target is not in: no holds a driver cannot keep.
     const why = `the ${capabilities.driver} driver cannot hold traffic where it is: ${capabilities.driver} moves to its next step on its own timer`;
     if (service.gates.onInconclusive === 'pause') {
-      issues.push({ path: at('gates', 'onInconclusive'), message: `${why}, so a person cannot be asked mid-shift; use "fail" (roll back when the gates cannot decide)` });
+      issues.push({
+        path: at('gates', 'onInconclusive'),
+        message: `${why}, so a person cannot be asked mid-shift; use "fail" (roll back when the gates cannot decide)`,
+      });
     }
     if (service.gates.maxExtension !== undefined && service.gates.maxExtension > 0) {
       issues.push({ path: at('gates', 'maxExtension'), message: `${why}, so a bake cannot be extended; use "0s" (or leave it out)` });

@@ -141,6 +141,22 @@ describe('the CDK stack', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
   });
 
+  it('no trigger event is lost silently: a failing handler is retried by Lambda, then parked in the queue, and the queue and failed executions alarm', () => {
+    const dlq = { 'Fn::GetAtt': ['EcrTriggerDlq226254FC', 'Arn'] };
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: dlq } },
+    });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: Record<string, unknown> }).Properties);
+    const byMetric = (name: string) => alarms.find((a) => a['MetricName'] === name);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(byMetric('ExecutionsFailed')).toMatchObject({ Namespace: 'AWS/States', Threshold: 0 });
+    expect(byMetric('ExecutionsTimedOut')).toMatchObject({ Namespace: 'AWS/States', Threshold: 0 });
+    for (const alarm of alarms) expect(alarm['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^Alerts/) }]);
+    expect(template.findOutputs('AlertsTopicArn')).not.toEqual({});
+  });
+
   it('a Slack secret exists and outputs give the API URL, state machine and table', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { GenerateStringKey: 'signingSecret' } });
     for (const name of ['ApiUrl', 'StateMachineArn', 'TableName', 'SlackSecretArn']) expect(template.findOutputs(name)).not.toEqual({});
