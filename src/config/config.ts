@@ -2,7 +2,7 @@ import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
 import type { GateSpec } from '../core/gates.js';
-import { PlanError, compilePlan, formatPath, type ApprovalPolicy, type Plan, type Step, type StrategySpec } from '../core/plan.js';
+import { PlanError, compilePlan, formatPath, worstCaseSeconds, type ApprovalPolicy, type Plan, type Step, type StrategySpec } from '../core/plan.js';
 import type { ReleaseSettings } from '../core/release.js';
 import { configSchema, type CodeDeployTarget, type LocalTarget, type ParsedConfig, type ParsedService, type SwitchyardConfigInput } from './schema.js';
 
@@ -145,6 +145,8 @@ function cloudWatchPeriodIssue(periodSeconds: number, loadBalancerMetric: boolea
 
 /** How long a bake may be extended while gates are inconclusive, where the driver can hold. */
 const DEFAULT_MAX_EXTENSION_SECONDS = 300;
+/** The longest a release may last: Step Functions' one-year limit on a Standard execution. */
+const MAX_RELEASE_SECONDS = 365 * 24 * 3600;
 
 function resolveService(service: ParsedService, index: number, issues: ConfigIssue[]): ServiceConfig | undefined {
   const at = (...rest: (string | number)[]) => formatPath(['services', index, ...rest]);
@@ -214,6 +216,16 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
   }
   const capabilities = CAPABILITIES[service.target.driver];
   issues.push(...validatePlan(plan, capabilities).map((i) => ({ path: at(...i.path), message: i.message })));
+  const maxExtension = service.gates.maxExtension ?? (capabilities.holds ? DEFAULT_MAX_EXTENSION_SECONDS : 0);
+  const longest = worstCaseSeconds(plan, maxExtension);
+  if (longest > MAX_RELEASE_SECONDS) {
+    // Generations keep each execution inside Step Functions' one year, but a release that may hold its
+    // service for longer is a mistake: say so before anything moves.
+    issues.push({
+      path: at('strategy'),
+      message: `this plan may take ${Math.ceil(longest / 86400)} days (every bake extended, every approval waiting until it expires), more than the one year a release may last; shorten the bakes or the approval timeouts`,
+    });
+  }
   if (!capabilities.holds) {
     // The timeline must never claim a state the target is not in: no holds a driver cannot keep.
     const why = `the ${capabilities.driver} driver cannot hold traffic where it is: ${capabilities.driver} moves to its next step on its own timer`;
@@ -237,7 +249,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       gatePolicy: {
         checkIntervalSeconds: service.gates.checkInterval,
         onInconclusive: service.gates.onInconclusive,
-        maxExtensionSeconds: service.gates.maxExtension ?? (capabilities.holds ? DEFAULT_MAX_EXTENSION_SECONDS : 0),
+        maxExtensionSeconds: maxExtension,
         maxErrors: service.gates.maxErrors,
       },
       approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },

@@ -4,6 +4,30 @@ import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
 import { beginRollback, EventKind, evolve, PauseReason, type Release } from './release.js';
 
+/** When a release's current execution must hand over to a new one. */
+export interface ExecutionBudget {
+  readonly decisions: number;
+  readonly seconds: number;
+}
+
+/**
+ * Counts a decision against the current execution's budget. At a safe point (the decision is to
+ * wait: nothing is in flight and no approval holds a task token) with the budget spent, the action
+ * becomes `continue`: the next generation re-decides from the stored release.
+ */
+export function continueWhenDue(decision: Decision, now: number, budget: ExecutionBudget): Decision {
+  const { release, action } = decision;
+  if (action.type === 'done') return decision;
+  const decisions = (release.decisionsInGeneration ?? 0) + 1;
+  const startedAt = Date.parse(release.generationStartedAt ?? release.createdAt);
+  const spent = decisions >= budget.decisions || now - startedAt >= budget.seconds * 1000;
+  if (spent && action.type === 'wait') {
+    const generation = (release.generation ?? 1) + 1;
+    return { action: { type: 'continue', generation }, release: evolve(release, now, { generation, decisionsInGeneration: 0, generationStartedAt: iso(now) }) };
+  }
+  return { action, release: { ...release, decisionsInGeneration: decisions } };
+}
+
 /** How often the workflow asks a target that shifts on its own timer whether it got there. */
 export const SHIFT_POLL_SECONDS = 30;
 
@@ -15,7 +39,9 @@ export type Action =
   | { readonly type: 'approval'; readonly approvalId: string; readonly label: string; readonly timeoutSeconds: number }
   | { readonly type: 'rollback'; readonly reason: string }
   | { readonly type: 'finalize' }
-  | { readonly type: 'done'; readonly phase: Phase };
+  | { readonly type: 'done'; readonly phase: Phase }
+  /** Continue the release in a new execution (its next generation), to stay inside the engine's limits. */
+  | { readonly type: 'continue'; readonly generation: number };
 
 export type ActionType = Action['type'];
 

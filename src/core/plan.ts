@@ -23,6 +23,18 @@ export type Step =
 
 export type StepType = Step['type'];
 
+/**
+ * The longest a plan can take: every bake and analysis extended to its limit, every approval
+ * waiting until it expires. A release lasting longer holds its service for longer than that.
+ */
+export function worstCaseSeconds(plan: Plan, maxExtensionSeconds: number): number {
+  return plan.steps.reduce((sum, step) => {
+    if (step.type === 'bake' || step.type === 'analysis') return sum + step.seconds + maxExtensionSeconds;
+    if (step.type === 'approval') return sum + step.timeoutSeconds;
+    return sum;
+  }, 0);
+}
+
 /** Where configured approvals are placed in a compiled plan. */
 export const ApprovalPoint = {
   /** After the new version is deployed (blue-green: serving test traffic only), before any production traffic. */

@@ -161,6 +161,11 @@ export interface Release {
   readonly createdBy: Actor;
   readonly updatedAt: string;
   readonly finishedAt?: string;
+  /** The release's current execution: 1 for the first, +1 each time it continues in a new one. */
+  readonly generation?: number;
+  /** Decisions made by the current execution, and when it started (its budget, see continueWhenDue). */
+  readonly decisionsInGeneration?: number;
+  readonly generationStartedAt?: string;
   /** When the service's lock was last taken or renewed for this release (its creation, if never since). */
   readonly leaseRenewedAt?: string;
   readonly timeline: readonly TimelineEvent[];

@@ -15,6 +15,8 @@ export interface EngineDeps {
   readonly driverFor: (service: ServiceConfig) => TrafficDriver;
   readonly metricsFor: (service: ServiceConfig) => MetricsSource;
   readonly log?: Log;
+  /** When an execution hands over to the next (tests shorten it). @default EXECUTION_LIMITS */
+  readonly executionBudget?: { readonly decisions?: number; readonly seconds?: number };
   /** New release ids; defaults to time-sortable random ids. */
   readonly newId?: () => string;
 }

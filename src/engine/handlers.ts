@@ -1,4 +1,4 @@
-import { decide, gatesToObserve } from '../core/decide.js';
+import { continueWhenDue, decide, gatesToObserve } from '../core/decide.js';
 import { DeployError, NotFoundError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
 import type { Observation } from '../core/gates.js';
 import { isTerminal, Phase } from '../core/phases.js';
@@ -19,9 +19,9 @@ import {
   type Release,
 } from '../core/release.js';
 import { silentLog } from '../ports/log.js';
-import { isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
+import { EXECUTION_LIMITS, isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
-import type { ReleaseService } from './releases.js';
+import { executionName, type ReleaseService } from './releases.js';
 import { restoreStable } from './restore.js';
 
 /** Lambda errors arrive with a JSON Cause; local ones with the message itself. */
@@ -45,6 +45,10 @@ function causeOf(error: CaughtError | undefined): string {
 export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseService) {
   const { store, clock } = deps;
   const log = deps.log ?? silentLog;
+  const budget = {
+    decisions: deps.executionBudget?.decisions ?? EXECUTION_LIMITS.decisionsPerExecution,
+    seconds: deps.executionBudget?.seconds ?? EXECUTION_LIMITS.continueAfterSeconds,
+  };
 
   async function load(id: string): Promise<Release> {
     const release = await store.get(id);
@@ -109,7 +113,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const { release, result } = await store.update(
         releaseId,
         (r) => {
-          const d = decide(r, observations, now);
+          const d = continueWhenDue(decide(r, observations, now), now, budget);
           // The service's lock is renewed only when its lease needs it, not on every decision.
           const renew = d.action.type !== 'done' && leaseRenewalDue(d.release, now, LOCK_LEASE_SECONDS);
           return { release: renew ? markLeaseRenewed(d.release, now) : d.release, result: { action: d.action, renew } };
@@ -196,6 +200,13 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       await store.setStable(release.service, release.artifact.image);
     },
 
+    /** Hands the release over to its next execution; this one then ends (Continued). */
+    async continueAsNew({ releaseId, generation }) {
+      const release = await load(releaseId);
+      await deps.workflow.start(releaseId, executionName(release.service, releaseId, generation));
+      log.info('continued in a new execution', { releaseId, generation });
+    },
+
     /** The catch-all: whatever failed, put the stable version back and end the release with the reason. */
     async recover({ releaseId, state }) {
       const release = await load(releaseId);
@@ -232,6 +243,8 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         return handlers.rollback(input);
       case 'finalize':
         return handlers.finalize(input);
+      case 'continueAsNew':
+        return handlers.continueAsNew(input);
       case 'recover':
         return handlers.recover(input);
     }

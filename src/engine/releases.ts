@@ -41,8 +41,8 @@ export function parseArtifact(image: string): Artifact {
  * ExecutionAlreadyExists), so a name made from the image would forbid releasing that image again.
  * Names are 1..80 of [A-Za-z0-9-_]; the release id is kept whole, the service name shortened.
  */
-export function executionName(service: string, releaseId: string): string {
-  const id = releaseId.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+export function executionName(service: string, releaseId: string, generation = 1): string {
+  const id = `${releaseId}${generation > 1 ? `-g${generation}` : ''}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
   const prefix = service.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, Math.max(0, 79 - id.length));
   return prefix ? `${prefix}-${id}` : id;
 }

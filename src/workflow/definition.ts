@@ -111,6 +111,14 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
       // Rolling back must get through: more attempts before the catch-all takes over.
       [State.rollback]: task({ state: State.rollback, task: 'rollback', next: State.decide, timeoutSeconds: longTaskTimeoutSeconds, retries: 8 }),
       [State.finalize]: task({ state: State.finalize, task: 'finalize', next: State.decide, timeoutSeconds: longTaskTimeoutSeconds }),
+      // Long releases hand over to a new execution (the next generation) to stay inside Step Functions' limits.
+      [State.continueAsNew]: task({
+        state: State.continueAsNew,
+        task: 'continueAsNew',
+        next: State.continued,
+        parameters: { 'generation.$': '$.action.generation' },
+      }),
+      [State.continued]: { Type: 'Succeed' },
       // The end: `done` carries the release's final phase.
       [State.finished]: ended('$.action.phase'),
       [State.released]: { Type: 'Succeed' },

@@ -26,6 +26,8 @@ export const State = {
   recover: 'Recover',
   recovered: 'Recovered',
   recoveryFailed: 'RecoveryFailed',
+  continueAsNew: 'ContinueAsNew',
+  continued: 'Continued',
 } as const;
 
 export type StateName = (typeof State)[keyof typeof State];
@@ -42,6 +44,7 @@ export const ROUTES = {
   rollback: State.rollback,
   finalize: State.finalize,
   done: State.finished,
+  continue: State.continueAsNew,
 } as const satisfies Record<ActionType, StateName>;
 
 /** The action of one type, as the state machine carries it at `$.action`. */
@@ -62,6 +65,7 @@ export type TaskInput =
   | { readonly task: 'approvalTimedOut'; readonly releaseId: string }
   | { readonly task: 'rollback'; readonly releaseId: string }
   | { readonly task: 'finalize'; readonly releaseId: string }
+  | { readonly task: 'continueAsNew'; readonly releaseId: string; readonly generation: number }
   | {
       readonly task: 'recover';
       readonly releaseId: string;
@@ -81,6 +85,7 @@ export interface TaskOutputs {
   readonly approvalTimedOut: void;
   readonly rollback: void;
   readonly finalize: void;
+  readonly continueAsNew: void;
   readonly recover: { readonly phase: Phase };
 }
 
@@ -98,10 +103,34 @@ export const TASK_STATES = {
   [State.approvalTimedOut]: 'approvalTimedOut',
   [State.rollback]: 'rollback',
   [State.finalize]: 'finalize',
+  [State.continueAsNew]: 'continueAsNew',
   [State.recover]: 'recover',
 } as const satisfies Partial<Record<StateName, Exclude<TaskName, 'requestApproval'>>>;
 
 export type TaskStateName = keyof typeof TASK_STATES;
+
+/**
+ * Step Functions' limits on one execution, and how the workflow stays inside them: a release
+ * continues in a new execution of the same state machine (its next generation) at a safe point
+ * (between actions, never while an approval waits) after a budget of decisions or of time.
+ * Source: Step Functions quotas (25,000 history events per execution, one year per Standard execution).
+ */
+export const EXECUTION_LIMITS = {
+  maxHistoryEvents: 25_000,
+  maxSeconds: 365 * 24 * 3600,
+  /**
+   * One decision loop costs at most 55 history events, every retry used: Decide (5, plus 3 per retry,
+   * 4 retries), Route (2), then the longest way back (an approval that times out: PrepareApproval 2,
+   * RequestApproval 17, ApprovalTimedOut 17). 400 loops stay under 22,000, leaving room for Recover
+   * and the end states (test/engine/long-releases.test.ts computes this from the definition).
+   */
+  decisionsPerExecution: 400,
+  /** Continue well before the one-year limit; no single wait in a plan is longer than a week. */
+  continueAfterSeconds: 300 * 24 * 3600,
+} as const;
+
+/** History events Step Functions records for entering a state of each type, and for each retry. */
+export const HISTORY_EVENTS = { Task: 5, Choice: 2, Pass: 2, Wait: 3, Succeed: 2, Fail: 1, retry: 3, execution: 2 } as const;
 
 /** The callback state: the task stores its token, and the state waits until an approval completes it. */
 export const CALLBACK_STATE = State.requestApproval;

@@ -198,6 +198,20 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
       'services[0].plan[2]: the codedeploy driver can only wait for approval before-traffic or before-finalize, not while traffic is split',
     ],
     [
+      'a plan that may last longer than a year (Step Functions’ limit on an execution)',
+      {
+        services: [
+          local({
+            strategy: {
+              type: 'steps',
+              steps: Array.from({ length: 60 }, () => ({ type: 'approval', timeout: '7d' })).concat([{ type: 'setWeight', percent: 100 }] as never[]),
+            },
+          }),
+        ],
+      },
+      'services[0].strategy: this plan may take 420 days (every bake extended, every approval waiting until it expires), more than the one year a release may last',
+    ],
+    [
       'pausing for a person when CodeDeploy cannot hold traffic mid-shift',
       { services: [codedeploy({ gates: { metrics: [{ ...errorRate, period: '1m' }], onInconclusive: 'pause' } })] },
       'services[0].gates.onInconclusive: the codedeploy driver cannot hold traffic where it is: codedeploy moves to its next step on its own timer, so a person cannot be asked mid-shift; use "fail"',

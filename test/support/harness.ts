@@ -51,11 +51,13 @@ export async function startHarness(
     wrapStore,
     config: extra = {},
     definition,
+    executionBudget,
   }: {
     dynamo?: LocalDynamo;
     wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
     config?: Record<string, unknown>;
     definition?: DefinitionOptions;
+    executionBudget?: { decisions?: number; seconds?: number };
   } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
@@ -65,7 +67,14 @@ export async function startHarness(
   const metrics = new ScriptedMetrics();
   const clock = new VirtualClock();
   const runtime = createLocalRuntime(
-    { services: config.services, store: wrapStore ? wrapStore(store, config.services) : store, clock, driverFor: () => driver, metricsFor: () => metrics },
+    {
+      services: config.services,
+      store: wrapStore ? wrapStore(store, config.services) : store,
+      clock,
+      driverFor: () => driver,
+      metricsFor: () => metrics,
+      ...(executionBudget ? { executionBudget } : {}),
+    },
     { virtualClock: clock, retryIntervalMs: 1, ...(definition ? { definition } : {}) },
   );
   const until = (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000) => releaseUntil(store, id, predicate, { timeoutMs });

@@ -44,20 +44,24 @@ export async function releaseUntil(
   return release;
 }
 
-/** A release's execution has ended: the stored release as it ended. */
+/** A release's executions have ended (a long release continues in new ones): the stored release as it ended. */
 export async function releaseFinished(
   store: Pick<Releases, 'get'>,
   engine: { executionOf(id: string): { done: Promise<void> } | undefined },
   id: string,
   options: PollOptions = {},
 ): Promise<Release> {
-  await eventually(
-    async () => engine.executionOf(id),
-    (e) => e !== undefined,
-    options,
-  );
-  await engine.executionOf(id)?.done;
-  const release = await store.get(id);
-  if (!release) throw new Error(`release ${id} vanished`);
-  return release;
+  for (;;) {
+    const execution = await eventually(
+      async () => engine.executionOf(id),
+      (e) => e !== undefined,
+      options,
+    );
+    await execution?.done;
+    // An execution that handed over to its next generation started that one before it ended: follow it.
+    if (engine.executionOf(id) !== execution) continue;
+    const release = await store.get(id);
+    if (!release) throw new Error(`release ${id} vanished`);
+    return release;
+  }
 }

@@ -4,7 +4,16 @@ import { ConflictError, messageOf } from '../../core/errors.js';
 import type { Workflow } from '../../ports/workflow.js';
 import type { VirtualClock } from '../../ports/clock.js';
 import { buildDefinition, type DefinitionOptions } from '../../workflow/definition.js';
-import { CALLBACK_STATE, State, TASK_STATES, type TaskInput, type TaskInputOf, type TaskRunner } from '../../workflow/protocol.js';
+import {
+  CALLBACK_STATE,
+  EXECUTION_LIMITS,
+  HISTORY_EVENTS,
+  State,
+  TASK_STATES,
+  type TaskInput,
+  type TaskInputOf,
+  type TaskRunner,
+} from '../../workflow/protocol.js';
 import { silentLog, type Log } from '../../ports/log.js';
 
 export interface LocalEngineOptions {
@@ -22,6 +31,8 @@ export interface ExecutionRecord {
   readonly releaseId: string;
   /** State transitions so far, as Step Functions bills them (states entered plus retries). */
   transitions: number;
+  /** History events so far, counted as Step Functions records them (see HISTORY_EVENTS). */
+  historyEvents: number;
   status: 'running' | 'succeeded' | 'failed' | 'aborted';
   /** When the execution closed (epoch ms, on the engine's clock). */
   closedAt?: number;
@@ -128,19 +139,37 @@ export class LocalEngine implements Workflow {
       },
     );
     this.aborts.set(executionName, execution.abort);
-    const record: ExecutionRecord = { name: executionName, releaseId, transitions: 0, status: 'running', done: Promise.resolve() };
+    const record: ExecutionRecord = {
+      name: executionName,
+      releaseId,
+      transitions: 0,
+      historyEvents: HISTORY_EVENTS.execution,
+      status: 'running',
+      done: Promise.resolve(),
+    };
+    const types = new Map(
+      Object.entries(this.definition['States'] as Record<string, { Type: keyof typeof HISTORY_EVENTS }>).map(([name, s]) => [name, s.Type]),
+    );
     record.done = (async () => {
       const counting = (async () => {
         for await (const event of execution.eventLogs) {
-          if (event.type === 'StateEntered' || event.type === 'StateRetried') record.transitions++;
+          if (event.type !== 'StateEntered' && event.type !== 'StateRetried') continue;
+          record.transitions++;
+          // History as Step Functions keeps it; past its limit the execution fails, uncatchable, as it would there.
+          record.historyEvents += event.type === 'StateRetried' ? HISTORY_EVENTS.retry : HISTORY_EVENTS[types.get(event.state.name) ?? 'Task'];
+          if (record.historyEvents > EXECUTION_LIMITS.maxHistoryEvents && !record.error) {
+            record.error = `States.HistoryLimit: the execution reached ${EXECUTION_LIMITS.maxHistoryEvents} history events`;
+            execution.abort();
+          }
         }
       })();
       try {
         await execution.result;
         record.status = 'succeeded';
       } catch (error) {
-        record.status = error instanceof ExecutionAbortedError ? 'aborted' : 'failed';
-        record.error = messageOf(error);
+        const overflowed = record.error?.startsWith('States.HistoryLimit');
+        record.status = error instanceof ExecutionAbortedError && !overflowed ? 'aborted' : 'failed';
+        record.error ??= messageOf(error);
       }
       record.closedAt = this.now();
       await counting.catch(() => undefined);
@@ -180,8 +209,14 @@ export class LocalEngine implements Workflow {
     return this.executions.get(name);
   }
 
+  /** The release's latest execution (a long release continues in new ones). */
   executionOf(releaseId: string): ExecutionRecord | undefined {
-    return [...this.executions.values()].find((e) => e.releaseId === releaseId);
+    return this.executionsOf(releaseId).at(-1);
+  }
+
+  /** Every execution of a release, oldest first. */
+  executionsOf(releaseId: string): ExecutionRecord[] {
+    return [...this.executions.values()].filter((e) => e.releaseId === releaseId);
   }
 
   get running(): ExecutionRecord[] {
