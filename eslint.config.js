@@ -23,7 +23,10 @@ export const LAYERS = {
   config: { may: ['core'], why: 'config is validated data for the core' },
   workflow: { may: ['core'], why: 'the workflow protocol and definition speak only the core' },
   resources: { may: ['core', 'config'], why: 'resource names and shapes are pure facts shared by adapters and the CDK stack' },
-  engine: { may: ['core', 'ports', 'config', 'workflow'], why: 'the engine talks to the world through ports; adapters are wired in src/composition' },
+  engine: {
+    may: ['core', 'ports', 'config', 'workflow', 'resources'],
+    why: 'the engine talks to the world through ports; adapters are wired in src/composition',
+  },
   adapters: { may: ['core', 'ports', 'config', 'workflow', 'resources'], why: 'an adapter implements a port; it never calls the engine or the API' },
   api: { may: ['core', 'ports', 'config', 'engine'], why: 'the API calls use cases; adapters are wired in src/composition' },
   cli: { may: ['core', 'ports', 'config'], why: 'the CLI talks to the API over HTTP' },

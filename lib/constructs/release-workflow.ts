@@ -65,7 +65,7 @@ export class ReleaseWorkflow extends Construct {
     this.stateMachine = new StateMachine(this, 'Default', {
       stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromString(stack.toJsonString(buildDefinition({ functionArn: this.function.fn.functionArn }))),
+      definitionBody: DefinitionBody.fromString(stack.toJsonString(buildDefinition({ functionArn: this.function.fn.functionArn, partition: stack.partition }))),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });

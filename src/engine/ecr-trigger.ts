@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
+import { ecrRegistry } from '../resources/partition.js';
 import type { ReleaseService } from './releases.js';
 import type { Log } from '../ports/log.js';
 
@@ -118,7 +119,7 @@ export async function handleEcrEvent(
     deps.log.info('ignored event', { reason, repository, tag });
     return { outcome: 'ignored', reason };
   }
-  const image = `${account}.dkr.ecr.${region}.amazonaws.com/${repository}${tag ? `:${tag}` : ''}@${digest}`;
+  const image = `${ecrRegistry(account, region)}/${repository}${tag ? `:${tag}` : ''}@${digest}`;
   const releases: { service: string; releaseId: string; created: boolean }[] = [];
   const skipped: { service: string; reason: string }[] = [];
   for (const svc of services) {

@@ -28,6 +28,8 @@ export interface DefinitionOptions {
   /** Seconds each ordinary task may run; deploy and finalize wait for readiness and draining. */
   readonly taskTimeoutSeconds?: number;
   readonly longTaskTimeoutSeconds?: number;
+  /** The AWS partition of the callback integration's ARN (a CDK token in the stack). @default 'aws' */
+  readonly partition?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -48,7 +50,12 @@ interface TaskStateOptions {
   readonly retries?: number;
 }
 
-export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutSeconds = 120, longTaskTimeoutSeconds = 900 }: DefinitionOptions = {}): Json {
+export function buildDefinition({
+  functionArn = LOCAL_FUNCTION_ARN,
+  taskTimeoutSeconds = 120,
+  longTaskTimeoutSeconds = 900,
+  partition = 'aws',
+}: DefinitionOptions = {}): Json {
   const retry = (attempts = 4): Json[] => [
     { ErrorEquals: [...TRANSIENT_ERRORS], IntervalSeconds: 1, MaxAttempts: attempts, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' },
   ];
@@ -90,7 +97,7 @@ export function buildDefinition({ functionArn = LOCAL_FUNCTION_ARN, taskTimeoutS
       },
       [State.requestApproval]: {
         Type: 'Task',
-        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Resource: `arn:${partition}:states:::lambda:invoke.waitForTaskToken`,
         Parameters: {
           FunctionName: functionArn,
           Payload: {

@@ -43,8 +43,11 @@ describe('the CDK stack', () => {
     };
     const parts = sm.Properties.DefinitionString['Fn::Join'][1];
     const rendered = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'FN')).join('')) as Record<string, unknown>;
-    const local = buildDefinition({ functionArn: 'FN' });
+    // Tokens (the function ARN, the partition) render as FN on both sides.
+    const local = buildDefinition({ functionArn: 'FN', partition: 'FN' });
     expect(rendered).toEqual(local);
+    // The callback integration's ARN takes the stack's partition (China, GovCloud), not a literal "aws".
+    expect(parts).toContainEqual({ Ref: 'AWS::Partition' });
   });
 
   it('an upgrade replaces nothing that holds state, a name or a URL: those resources keep their logical ids', () => {
