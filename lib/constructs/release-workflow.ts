@@ -122,18 +122,10 @@ export class ReleaseWorkflow extends Construct {
     add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
     add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     const groups = targets.map((t) => arn('codedeploy', 'deploymentgroup', `${t.application}/${t.deploymentGroup}`, ArnFormat.COLON_RESOURCE_NAME));
-    add(
-      [
-        'codedeploy:CreateDeployment',
-        'codedeploy:GetDeployment',
-        'codedeploy:StopDeployment',
-        'codedeploy:ContinueDeployment',
-        'codedeploy:ListDeployments',
-        'codedeploy:ListDeploymentTargets',
-        'codedeploy:BatchGetDeploymentTargets',
-      ],
-      groups,
-    );
+    add(['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'], groups);
+    // The Service Authorization Reference lists no resource type for these four: scoped to a group,
+    // they are never allowed (test/lib/iam.test.ts simulates it). A deployment id names no group.
+    add(['codedeploy:ContinueDeployment', 'codedeploy:StopDeployment', 'codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'], ['*']);
     add(
       ['codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision'],
       targets.map((t) => arn('codedeploy', 'application', t.application, ArnFormat.COLON_RESOURCE_NAME)),
