@@ -122,7 +122,14 @@ export class ReleaseWorkflow extends Construct {
     add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
     add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     const groups = targets.map((t) => arn('codedeploy', 'deploymentgroup', `${t.application}/${t.deploymentGroup}`, ArnFormat.COLON_RESOURCE_NAME));
-    add(['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments'], groups);
+    add(['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments', 'codedeploy:GetDeploymentGroup'], groups);
+    // Pre-flight: the current image must still be in ECR for a rollback to have something to start.
+    const repositories = [...new Set(config.services.flatMap((s) => (s.target.driver === 'codedeploy' && s.trigger ? [s.trigger.repository] : [])))];
+    if (repositories.length > 0)
+      add(
+        ['ecr:DescribeImages'],
+        repositories.map((r) => arn('ecr', 'repository', r)),
+      );
     // The Service Authorization Reference lists no resource type for these four: scoped to a group,
     // they are never allowed (test/lib/iam.test.ts simulates it). A deployment id names no group.
     add(['codedeploy:ContinueDeployment', 'codedeploy:StopDeployment', 'codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'], ['*']);

@@ -1,5 +1,6 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CloudWatchMetrics } from '../adapters/cloudwatch/cloudwatch-metrics.js';
 import type { Lazy } from '../adapters/aws/lazy.js';
@@ -12,6 +13,7 @@ export interface DriverClients {
   readonly ecs: Lazy<ECSClient>;
   readonly codedeploy: Lazy<CodeDeployClient>;
   readonly cloudwatch: Lazy<CloudWatchClient>;
+  readonly ecr: Lazy<ECRClient>;
 }
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -25,6 +27,7 @@ export function defaultDriverClients(): DriverClients {
     ecs: once(async () => new (await import('@aws-sdk/client-ecs')).ECSClient(CLIENT_DEFAULTS)),
     codedeploy: once(async () => new (await import('@aws-sdk/client-codedeploy')).CodeDeployClient(CLIENT_DEFAULTS)),
     cloudwatch: once(async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(CLIENT_DEFAULTS)),
+    ecr: once(async () => new (await import('@aws-sdk/client-ecr')).ECRClient(CLIENT_DEFAULTS)),
   };
 }
 
@@ -39,6 +42,7 @@ export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): 
         plan: svc.plan,
         ecs: clients.ecs,
         codedeploy: clients.codedeploy,
+        preflight: { cloudwatch: clients.cloudwatch, ecr: clients.ecr, alarms: svc.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])) },
         log,
         ...(pollMs !== undefined ? { pollMs } : {}),
       });

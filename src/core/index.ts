@@ -9,3 +9,4 @@ export * from './reasons.js';
 export * from './duration.js';
 export * from './percentile.js';
 export * from './errors.js';
+export * from './preflight.js';

@@ -31,6 +31,7 @@ export const Reasons = {
   succeeded: 'release succeeded: 100% on the new version, old version removed',
   failed: (why: string) => `release failed: ${why}`,
   deployFailed: (why: string) => `the new version could not be deployed: ${why}`,
+  preflightFailed: (why: string) => `pre-flight checks failed, nothing was changed: ${why}`,
   unexpected: (state: string, why: string) => `unexpected error in ${state}: ${why}`,
   interrupted: 'interrupted: Switchyard stopped while this release was in progress',
   startFailed: (why: string) => `the release workflow could not be started: ${why}`,

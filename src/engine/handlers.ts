@@ -1,6 +1,7 @@
 import { continueWhenDue, decide, gatesToObserve } from '../core/decide.js';
 import { DeployError, NotFoundError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
 import type { Observation } from '../core/gates.js';
+import { preflightFailures } from '../core/preflight.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import {
@@ -130,6 +131,16 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async deploy({ releaseId }) {
       const release = await load(releaseId);
       if (release.deployed) return;
+      const { driver } = driverOf(release);
+      if (driver.preflight && !release.driverState) {
+        // Pre-flight: read-only checks before anything moves; a failure refuses the release with the reason.
+        const failures = preflightFailures(await driver.preflight());
+        if (failures) {
+          await apply(releaseId, (r, now) => beginRollback(r, Reasons.preflightFailed(failures), now, Phase.failed), release);
+          log.warn('pre-flight checks failed', { releaseId, service: release.service, failures });
+          return;
+        }
+      }
       let state: Readonly<Record<string, string>> | void = undefined;
       // Nothing was shifted when a deploy fails: clean up the new version and end as failed, with the driver's reason.
       const deployed = await orRollBack(

@@ -1,4 +1,5 @@
 import type { DriverCapabilities } from '../core/capabilities.js';
+import type { PreflightCheck } from '../core/preflight.js';
 import type { Release } from '../core/release.js';
 
 /**
@@ -20,6 +21,11 @@ export interface TrafficDriver {
   rollback(release: Release): Promise<void>;
   /** The new version becomes the stable one; the old version is drained and removed. */
   finalize(release: Release): Promise<void>;
+  /**
+   * Read-only checks that the target is ready for a release, before anything moves (the first
+   * step of every release, and `switchyard verify`). Drivers with nothing to check leave it out.
+   */
+  preflight?(): Promise<PreflightCheck[]>;
 }
 
 // The errors a driver raises (DeployError, TargetFailedError, TransientError, AlreadyFinalizedError)

@@ -110,7 +110,15 @@ async function decide(policies: Policy[], [action, resource, context = {}]: Call
 }
 
 /** What the CodeDeploy driver and CloudWatch gates call for one service of the example config. */
-function workflowCalls(service: string, cluster: string, application: string, group: string, alarms: readonly string[], configName: string): Call[] {
+function workflowCalls(
+  service: string,
+  cluster: string,
+  application: string,
+  group: string,
+  alarms: readonly string[],
+  configName: string,
+  repository: string,
+): Call[] {
   const deploymentGroup = arn('codedeploy', `deploymentgroup:${application}/${group}`);
   return [
     ['ecs:DescribeServices', arn('ecs', `service/${cluster}/${service}`)],
@@ -121,6 +129,8 @@ function workflowCalls(service: string, cluster: string, application: string, gr
     ['codedeploy:CreateDeployment', deploymentGroup],
     ['codedeploy:GetDeployment', deploymentGroup],
     ['codedeploy:ListDeployments', deploymentGroup],
+    ['codedeploy:GetDeploymentGroup', deploymentGroup],
+    ['ecr:DescribeImages', arn('ecr', `repository/${repository}`)],
     ['codedeploy:ContinueDeployment', '*'],
     ['codedeploy:StopDeployment', '*'],
     ['codedeploy:ListDeploymentTargets', '*'],
@@ -162,6 +172,7 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
           svc.target.deploymentGroup,
           alarms,
           deploymentConfigFor(svc.plan).name,
+          svc.trigger?.repository ?? svc.name,
         ),
       );
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DeployError } from '../../src/core/errors.js';
 import { compilePlan, createRelease, type StrategySpec } from '../../src/core/index.js';
-import { appSpecFor, deploymentConfigFor, pinnedImage } from '../../src/resources/codedeploy.js';
+import { appSpecFor, deploymentConfigFor, deploymentGroupFits, pinnedImage } from '../../src/resources/codedeploy.js';
 import { settings, T0 } from '../support/releases.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -79,5 +79,40 @@ describe('CodeDeploy names and shapes (shared by the driver and the stack)', () 
       ],
     });
     expect(spec.sha256).toBe(createHash('sha256').update(spec.content).digest('hex'));
+  });
+});
+
+describe('a deployment group fits a plan (pre-flight)', () => {
+  const withApprovals = compilePlan(
+    { type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 600 },
+    { at: ['before-traffic', 'before-finalize'], timeoutSeconds: 3600, onTimeout: 'rollback' },
+  );
+  it('a ready wait that holds longer than the pre-traffic approval, and a termination wait covering the final bake and approval', () => {
+    const checks = deploymentGroupFits(withApprovals, { readyAction: 'STOP_DEPLOYMENT', readyWaitMinutes: 120, terminationWaitMinutes: 70 });
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['deployment group ready wait', true],
+      ['deployment group termination wait', true],
+    ]);
+  });
+  it.each([
+    [
+      { readyAction: 'CONTINUE_DEPLOYMENT', readyWaitMinutes: 120, terminationWaitMinutes: 70 },
+      'deployment group ready wait',
+      'set deploymentReadyOption { actionOnTimeout: STOP_DEPLOYMENT, waitTimeInMinutes: 61 or more }',
+    ],
+    [
+      { readyAction: 'STOP_DEPLOYMENT', readyWaitMinutes: 30, terminationWaitMinutes: 70 },
+      'deployment group ready wait',
+      'the plan waits up to 3600s before traffic',
+    ],
+    [
+      { readyAction: 'STOP_DEPLOYMENT', readyWaitMinutes: 120, terminationWaitMinutes: 5 },
+      'deployment group termination wait',
+      'set terminationWaitTimeInMinutes to 70 or more',
+    ],
+  ])('%j fails %s, saying what to set', (group, name, message) => {
+    const failed = deploymentGroupFits(withApprovals, group).find((c) => c.name === name);
+    expect(failed?.ok).toBe(false);
+    expect(failed?.detail).toContain(message);
   });
 });

@@ -6,12 +6,14 @@ import {
   CreateDeploymentCommand,
   CreateDeploymentConfigCommand,
   GetDeploymentCommand,
+  GetDeploymentGroupCommand,
   ListDeploymentTargetsCommand,
   ListDeploymentsCommand,
   StopDeploymentCommand,
   type CreateDeploymentCommandInput,
   type CreateDeploymentConfigCommandInput,
 } from '@aws-sdk/client-codedeploy';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { VirtualClock } from '../../src/ports/clock.js';
@@ -26,6 +28,10 @@ export class FakeCodeDeploy {
     { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }
   >();
   log: string[] = [];
+  /** The deployment group's blue/green settings, as GetDeploymentGroup returns them. */
+  group = { readyAction: 'STOP_DEPLOYMENT', readyWaitMinutes: 180, terminationWaitMinutes: 180 };
+  /** Images ECR no longer has (DescribeImages answers ImageNotFoundException). */
+  missingImages = new Set<string>();
   /** When set, a stopped deployment keeps this much production traffic on green (a rollback that does not happen). */
   stuckGreen: number | undefined;
   private n = 0;
@@ -125,17 +131,40 @@ export class FakeCodeDeploy {
   }
 }
 
+/** The digest of the image the service runs before a release (its current task definition's). */
+export const STABLE_DIGEST = `sha256:${'0'.repeat(64)}`;
+
 /** The SDK mocks (one per client class and test file): tests pass `mocks.ecs` etc. as the drivers' clients. */
-export const mocks = { ecs: mockClient(ECSClient), cd: mockClient(CodeDeployClient), cw: mockClient(CloudWatchClient) };
+export const mocks = { ecs: mockClient(ECSClient), cd: mockClient(CodeDeployClient), cw: mockClient(CloudWatchClient), ecr: mockClient(ECRClient) };
 
 /** Answers the SDK mocks from the fake: ECS's task definitions, CodeDeploy's deployments, the alarm's state. */
 export function installFakeAws(fake: FakeCodeDeploy, alarmState: () => 'OK' | 'ALARM' = () => 'OK'): void {
-  const { ecs, cd, cw } = mocks;
+  const { ecs, cd, cw, ecr } = mocks;
   ecs.reset();
   cd.reset();
   cw.reset();
+  ecr.reset();
+  cd.on(GetDeploymentGroupCommand).callsFake(() => ({
+    deploymentGroupInfo: {
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: fake.group.readyAction as never, waitTimeInMinutes: fake.group.readyWaitMinutes },
+        terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: fake.group.terminationWaitMinutes },
+      },
+    },
+  }));
+  ecr.on(DescribeImagesCommand).callsFake((input: { repositoryName: string; imageIds: { imageDigest?: string; imageTag?: string }[] }) => {
+    const id = input.imageIds[0]?.imageDigest ?? input.imageIds[0]?.imageTag ?? '';
+    if (fake.missingImages.has(id)) throw Object.assign(new Error(`image ${id} not found`), { name: 'ImageNotFoundException' });
+    return { imageDetails: [{ repositoryName: input.repositoryName }] };
+  });
   ecs.on(DescribeServicesCommand).resolves({ services: [{ taskDefinition: 'arn:aws:ecs:eu-west-1:1:task-definition/api:1' }] });
-  ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { family: 'api', containerDefinitions: [{ name: 'app', image: 'api:1' }] } });
+  ecs.on(DescribeTaskDefinitionCommand).resolves({
+    taskDefinition: {
+      family: 'api',
+      status: 'ACTIVE',
+      containerDefinitions: [{ name: 'app', image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@${STABLE_DIGEST}` }],
+    },
+  });
   ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: 'arn:aws:ecs:eu-west-1:1:task-definition/api:2' } });
   cd.on(ListDeploymentsCommand).callsFake((i) => fake.list(i.includeOnlyStatuses));
   cd.on(CreateDeploymentConfigCommand).callsFake((i) => fake.createConfig(i));

@@ -2,6 +2,10 @@ import type { CodeDeployClient, DeploymentInfo } from '@aws-sdk/client-codedeplo
 import type { ECSClient, RegisterTaskDefinitionCommandInput, TaskDefinition } from '@aws-sdk/client-ecs';
 import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
 import type { Plan } from '../../core/plan.js';
+import type { PreflightCheck } from '../../core/preflight.js';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { codedeployPreflight } from './preflight.js';
 import { appSpecFor, deploymentConfigFor, pinnedImage } from '../../resources/codedeploy.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import type { Release } from '../../core/release.js';
@@ -45,6 +49,8 @@ export interface CodeDeployDriverOptions {
   readonly plan: Plan;
   readonly ecs: Lazy<ECSClient>;
   readonly codedeploy: Lazy<CodeDeployClient>;
+  /** For the pre-flight checks: the gates' alarms and the current image in ECR. @default no pre-flight checks */
+  readonly preflight?: { readonly cloudwatch: Lazy<CloudWatchClient>; readonly ecr: Lazy<ECRClient>; readonly alarms: readonly string[] };
   readonly log?: Log;
   /** Pause between polls of the deployment; tests set it to 0. */
   readonly pollMs?: number;
@@ -274,6 +280,13 @@ export class CodeDeployDriver implements TrafficDriver {
    * from then on CodeDeploy moves on its own timer (no API skips a canary or linear interval). The
    * workflow reads the live split with {@link verify} and waits in a Wait state until it gets there.
    */
+  /** Read-only checks before anything moves (see ./preflight.ts). */
+  async preflight(): Promise<PreflightCheck[]> {
+    const extra = this.options.preflight;
+    if (!extra) return [];
+    return codedeployPreflight({ target: this.options.target, plan: this.options.plan, ecs: this.options.ecs, codedeploy: this.options.codedeploy, ...extra });
+  }
+
   async setWeight(release: Release, percent: number): Promise<void> {
     const deploymentId = this.deploymentId(release);
     const info = await this.info(deploymentId);

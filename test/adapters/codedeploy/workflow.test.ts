@@ -1,7 +1,8 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import type { ECSClient } from '@aws-sdk/client-ecs';
+import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
 import { CodeDeployDriver } from '../../../src/adapters/codedeploy/codedeploy-driver.js';
@@ -66,6 +67,7 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
         plan: svc.plan,
         ecs: ecs as unknown as ECSClient,
         codedeploy: cd as unknown as CodeDeployClient,
+        preflight: { cloudwatch: cw as unknown as CloudWatchClient, ecr: mocks.ecr as unknown as ECRClient, alarms: ['api-5xx'] },
         pollMs: 0,
         maxWaitMs: 500,
       });
@@ -160,6 +162,21 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     expect(Date.parse(full?.at ?? '') - shiftStart).toBeGreaterThanOrEqual(10 * 60_000);
     expect(clock.now() - shiftStart).toBeLessThan(12 * 60_000);
     expect(done.timeline.map((e) => e.type)).not.toContain('rollback_started');
+  });
+
+  it('pre-flight checks run first: an alarm already firing refuses the release with the reason, and nothing is deployed', async () => {
+    const { runtime: rt, service } = start({});
+    alarmState = 'ALARM';
+    const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('failed');
+    expect(done.reason).toBe(
+      'pre-flight checks failed, nothing was changed: alarm api-5xx: is already firing: a release would be rolled back at its first check',
+    );
+    expect(done.deployed).toBe(false);
+    expect(cd.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(await rt.deps.store.lockOwner(service.name, Date.now())).toBeUndefined();
   });
 
   it('a rollback that does not bring the traffic back is never recorded as rolled back: the release fails, saying so', async () => {
