@@ -2,7 +2,9 @@ import { messageOf } from '../src/core/errors.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../src/config/config.js';
 import { loadConfig } from '../src/config/load.js';
-import { waitForRelease } from '../src/cli/wait.js';
+import { apiRequest, waitForRelease } from '../src/cli/wait.js';
+import type { RecordedCall } from '../src/composition/aws-verify.js';
+import { dryRunRelease, verifyTargets } from '../src/composition/aws-verify.js';
 import { formatDuration, parseDuration } from '../src/core/duration.js';
 import { runDemoRelease, startLoad } from '../src/local/demo.js';
 import { LOCAL_DEFAULTS, startLocalMode } from '../src/composition/local-mode.js';
@@ -15,6 +17,11 @@ Usage:
   switchyard validate [options]  check a config file and print each service's plan
   switchyard wait [options]      wait for a release's outcome (for CI): exit 0 succeeded, 1 rolled back
                                  or failed, 3 timed out
+  switchyard verify [options]    pre-flight checks of the AWS services against live AWS, read-only:
+                                 exit 0 all pass, 1 a check failed, 2 bad config or options
+  switchyard release <service> <image> [options]
+                                 start a release through the API (--api); with --dry-run, print every
+                                 AWS call starting it would make, with its exact input, and make none
   switchyard --help
 
 Options:
@@ -34,6 +41,11 @@ Options of wait:
   --timeout <dur>     give up after this long (default 60m)
   --token <token>     local mode's bearer token; without it requests are signed with AWS SigV4
                       (credentials from the environment, region from AWS_REGION or --region)
+
+Options of verify and release --dry-run (AWS credentials and region from the environment):
+  --service <name>    verify only this service
+  --dry-run           verify: send nothing, print each call with its input; release: print the calls
+                      that would change something instead of making them (reads are made)
 
 Environment:
   SWITCHYARD_TOKEN    bearer token for mutating API calls (generated and printed when unset)
@@ -75,6 +87,7 @@ export async function main(argv: string[]): Promise<void> {
         timeout: { type: 'string' },
         token: { type: 'string' },
         region: { type: 'string' },
+        'dry-run': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -105,7 +118,21 @@ export async function main(argv: string[]): Promise<void> {
     else process.stdout.write(`release ${result.releaseId} ${result.phase}${result.reason ? `: ${result.reason}` : ''}\n`);
     process.exit(result.exitCode);
   }
-  if (command !== 'local' && command !== 'validate') fail(`unknown command "${command}"; use "local", "validate" or "wait" (see --help)`);
+  if (command === 'release' && !values['dry-run']) {
+    const [, service, image] = positionals;
+    if (!service || !image || !values.api) fail('release needs <service> <image> and --api (or --dry-run); see --help');
+    const token = values.token ?? process.env['SWITCHYARD_TOKEN'];
+    const release = (await apiRequest(
+      'POST',
+      new URL('releases', `${values.api.replace(/\/?$/, '/')}`),
+      { ...(token ? { token } : {}), ...(values.region ? { region: values.region } : {}) },
+      { service, image },
+    ).catch((error: unknown) => fail(messageOf(error)))) as { id: string; phase: string };
+    process.stdout.write(`release ${release.id} of ${service} started: ${release.phase}\n`);
+    return;
+  }
+  if (!['local', 'validate', 'verify', 'release'].includes(command))
+    fail(`unknown command "${command}"; use "local", "validate", "verify", "release" or "wait" (see --help)`);
   const configFile = values.config ?? 'switchyard.config.ts';
   let config;
   try {
@@ -113,6 +140,45 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
+  }
+  if (command === 'verify') {
+    const calls: RecordedCall[] = [];
+    const dryRun = Boolean(values['dry-run']);
+    const results = await verifyTargets(config, { ...(values.service ? { service: values.service } : {}), dryRun, calls }).catch((error: unknown) =>
+      fail(messageOf(error)),
+    );
+    if (dryRun) {
+      process.stdout.write('dry run: nothing is sent. verify would call, in order:\n');
+      for (const call of calls) process.stdout.write(`  ${call.service} ${call.command} ${JSON.stringify(call.input)}\n`);
+      process.stdout.write('(calls that need an earlier answer, such as the current task definition, follow from these answers)\n');
+      return;
+    }
+    let failed = 0;
+    for (const result of results) {
+      process.stdout.write(`${result.service} (${result.driver})\n`);
+      if (result.checks.length === 0) process.stdout.write('  nothing to check on AWS for this driver\n');
+      for (const check of result.checks) process.stdout.write(`  ${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}\n`);
+      if (result.checks.some((c) => !c.ok)) failed++;
+    }
+    process.stdout.write(`${results.length} service(s) checked${failed ? `, ${failed} with problems` : ', all ready'}\n`);
+    process.exit(failed ? 1 : 0);
+  }
+  if (command === 'release') {
+    const [, service, image] = positionals;
+    if (!service || !image) fail('release needs <service> <image>; see --help');
+    const calls = await dryRunRelease(config, service, image).catch((error: unknown) => fail(messageOf(error)));
+    process.stdout.write(`dry run: starting a release of ${image} for ${service} would make these calls that change something (none was made):\n`);
+    for (const call of calls.filter((c) => !c.sent)) process.stdout.write(`  ${call.service} ${call.command} ${JSON.stringify(call.input)}\n`);
+    process.stdout.write(
+      `and read with: ${
+        calls
+          .filter((c) => c.sent)
+          .map((c) => `${c.service} ${c.command}`)
+          .join(', ') || 'nothing'
+      }\n`,
+    );
+    process.stdout.write('then the workflow waits for the new version to be ready and shifts traffic as the plan says.\n');
+    return;
   }
   if (command === 'validate') {
     for (const s of config.services) {

@@ -58,34 +58,45 @@ interface Summary {
 
 const FINAL = new Set(['succeeded', 'rolled_back', 'failed', 'cancelled', 'superseded']);
 
-async function get(url: URL, options: WaitOptions): Promise<unknown> {
-  const headers: Record<string, string> = { host: url.host, accept: 'application/json' };
-  if (options.token) {
-    headers['authorization'] = `Bearer ${options.token}`;
+export interface ApiAuth {
+  /** Local mode's bearer token; without it requests are signed with AWS SigV4 (IAM authorizer). */
+  readonly token?: string;
+  readonly region?: string;
+}
+
+/** One call to the Switchyard API, with the bearer token or signed with SigV4; a non-2xx answer throws its message. */
+export async function apiRequest(method: 'GET' | 'POST', url: URL, auth: ApiAuth, body?: unknown): Promise<unknown> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = { host: url.host, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) };
+  if (auth.token) {
+    headers['authorization'] = `Bearer ${auth.token}`;
   } else {
-    const region = options.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+    const region = auth.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
     if (!region) throw new Error('set AWS_REGION (or pass --region) to sign requests for the IAM-authorized API, or pass --token for local mode');
     const signer = new SignatureV4({ service: 'execute-api', region, credentials: defaultProvider(), sha256: Sha256 });
     const query = Object.fromEntries(url.searchParams.entries());
     const signed = await signer.sign({
-      method: 'GET',
+      method,
       protocol: url.protocol,
       hostname: url.hostname,
       ...(url.port ? { port: Number(url.port) } : {}),
       path: url.pathname,
       query,
       headers,
+      ...(payload ? { body: payload } : {}),
     });
     Object.assign(headers, signed.headers);
   }
-  const res = await fetch(url, { headers });
-  const body: unknown = await res.json().catch(() => undefined);
+  const res = await fetch(url, { method, headers, ...(payload ? { body: payload } : {}) });
+  const answer: unknown = await res.json().catch(() => undefined);
   if (!res.ok) {
-    const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? res.statusText;
-    throw new Error(`GET ${url.pathname} answered ${res.status}: ${message}`);
+    const message = (answer as { error?: { message?: string } } | undefined)?.error?.message ?? res.statusText;
+    throw new Error(`${method} ${url.pathname} answered ${res.status}: ${message}`);
   }
-  return body;
+  return answer;
 }
+
+const get = (url: URL, options: WaitOptions) => apiRequest('GET', url, options);
 
 /**
  * Waits for a release's outcome through the API, for CI: exit code 0 when it succeeded, 1 when it

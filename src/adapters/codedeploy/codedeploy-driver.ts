@@ -170,31 +170,37 @@ export class CodeDeployDriver implements TrafficDriver {
     return undefined;
   }
 
-  async deploy(release: Release): Promise<Record<string, string>> {
+  /**
+   * The mutating half of deploy: registers the task definition, creates the traffic config when
+   * needed and creates the deployment. With dry-run clients (src/adapters/aws/dry-run.ts) it makes
+   * the reads and records these calls, with their exact input, instead of sending them.
+   */
+  async createDeployment(release: Release): Promise<string> {
     const { application, deploymentGroup, containerName, containerPort } = this.options.target;
-    let deploymentId = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release));
-    if (!deploymentId) {
-      const taskDefinitionArn = await this.registerTaskDefinition(release);
-      const deploymentConfigName = await this.ensureDeploymentConfig();
-      const appSpec = appSpecFor({ taskDefinitionArn, containerName, containerPort });
-      const { CreateDeploymentCommand } = await codedeploySdk();
-      const codedeploy = await this.cd();
-      const created = await this.call('codedeploy:CreateDeployment', this.group, () =>
-        codedeploy.send(
-          new CreateDeploymentCommand({
-            applicationName: application,
-            deploymentGroupName: deploymentGroup,
-            deploymentConfigName,
-            description: description(release),
-            autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
-            revision: { revisionType: 'AppSpecContent', appSpecContent: appSpec },
-          }),
-        ),
-      );
-      deploymentId = created.deploymentId;
-      if (!deploymentId) throw new DeployError('CreateDeployment returned no deployment id');
-      this.options.log?.info('created deployment', { releaseId: release.id, deploymentId, deploymentConfigName });
-    }
+    const taskDefinitionArn = await this.registerTaskDefinition(release);
+    const deploymentConfigName = await this.ensureDeploymentConfig();
+    const appSpec = appSpecFor({ taskDefinitionArn, containerName, containerPort });
+    const { CreateDeploymentCommand } = await codedeploySdk();
+    const codedeploy = await this.cd();
+    const created = await this.call('codedeploy:CreateDeployment', this.group, () =>
+      codedeploy.send(
+        new CreateDeploymentCommand({
+          applicationName: application,
+          deploymentGroupName: deploymentGroup,
+          deploymentConfigName,
+          description: description(release),
+          autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+          revision: { revisionType: 'AppSpecContent', appSpecContent: appSpec },
+        }),
+      ),
+    );
+    if (!created.deploymentId) throw new DeployError('CreateDeployment returned no deployment id');
+    this.options.log?.info('created deployment', { releaseId: release.id, deploymentId: created.deploymentId, deploymentConfigName });
+    return created.deploymentId;
+  }
+
+  async deploy(release: Release): Promise<Record<string, string>> {
+    const deploymentId = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release)) ?? (await this.createDeployment(release));
     // Ready: the green task set is installed and, with a ready wait, holds at 0% (test traffic only).
     // Without a ready wait CodeDeploy goes straight on to shifting once green is installed.
     const id = deploymentId;

@@ -1,0 +1,94 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateDeploymentCommand, CreateDeploymentConfigCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { RegisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { dryRunRelease, verifyTargets, type RecordedCall } from '../../src/composition/aws-verify.js';
+import { resolveConfig } from '../../src/config/config.js';
+import { VirtualClock } from '../../src/ports/clock.js';
+import { FakeCodeDeploy, installFakeAws, mocks } from '../support/fake-codedeploy.js';
+
+const config = resolveConfig({
+  services: [
+    {
+      name: 'api',
+      target: { driver: 'codedeploy', cluster: 'prod', service: 'api', application: 'api', deploymentGroup: 'api-dg', containerName: 'app', containerPort: 80 },
+      strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
+      gates: { alarms: ['api-5xx'] },
+    },
+    { name: 'web', target: { driver: 'local', command: 'node server.js', port: 8080 }, strategy: { type: 'blue-green' } },
+  ],
+});
+const clients = () => ({
+  ecs: mocks.ecs as unknown as ECSClient,
+  codedeploy: mocks.cd as unknown as CodeDeployClient,
+  cloudwatch: mocks.cw as unknown as CloudWatchClient,
+  ecr: mocks.ecr as unknown as ECRClient,
+});
+const sentCount = () => [mocks.ecs, mocks.cd, mocks.cw, mocks.ecr].reduce((n, m) => n + m.calls().length, 0);
+
+let fake: FakeCodeDeploy;
+beforeEach(() => {
+  fake = new FakeCodeDeploy(new VirtualClock());
+  installFakeAws(fake);
+  mocks.cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: 'OK' }] });
+});
+
+describe('switchyard verify', () => {
+  it('checks every AWS service against live AWS, read-only, and says nothing is to check for local ones', async () => {
+    const results = await verifyTargets(config, { clients: clients() });
+    expect(results.map((r) => [r.service, r.checks.every((c) => c.ok), r.checks.length])).toEqual([
+      ['api', true, 4],
+      ['web', true, 0],
+    ]);
+  });
+
+  it('reports a service that is not ready, with the reason', async () => {
+    fake.group.terminationWaitMinutes = 1;
+    const [api] = await verifyTargets(config, { service: 'api', clients: clients() });
+    expect(api?.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['deployment group termination wait']);
+  });
+
+  it('--dry-run sends nothing and lists each call with its exact input', async () => {
+    const calls: RecordedCall[] = [];
+    await verifyTargets(config, { service: 'api', dryRun: true, clients: clients(), calls });
+    expect(sentCount()).toBe(0);
+    expect(calls.map((c) => `${c.service} ${c.command}`)).toEqual(['codedeploy GetDeploymentGroup', 'cloudwatch DescribeAlarms', 'ecs DescribeServices']);
+    expect(calls[0]?.input).toEqual({ applicationName: 'api', deploymentGroupName: 'api-dg' });
+    expect(calls.every((c) => !c.sent)).toBe(true);
+  });
+
+  it('an unknown service is an error that lists the configured ones', async () => {
+    await expect(verifyTargets(config, { service: 'nope', clients: clients() })).rejects.toThrow('unknown service "nope"; configured services: api, web');
+  });
+});
+
+describe('switchyard release --dry-run', () => {
+  it('prints every call that would change something, with its exact input, and makes none of them', async () => {
+    const image = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:2@sha256:${'b'.repeat(64)}`;
+    const calls = await dryRunRelease(config, 'api', image, { clients: clients() });
+    const mutating = calls.filter((c) => !c.sent);
+    expect(mutating.map((c) => `${c.service} ${c.command}`)).toEqual([
+      'states StartExecution',
+      'ecs RegisterTaskDefinition',
+      'codedeploy CreateDeploymentConfig',
+      'codedeploy CreateDeployment',
+    ]);
+    const register = mutating[1]?.input as { containerDefinitions: { name: string; image: string }[] };
+    expect(register.containerDefinitions).toEqual([{ name: 'app', image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:${'b'.repeat(64)}` }]);
+    const create = mutating[3]?.input as { deploymentConfigName: string; revision: { appSpecContent: { content: string } } };
+    expect(create.deploymentConfigName).toBe('Switchyard.ECSCanary10Percent5Minutes');
+    expect(create.revision.appSpecContent.content).toContain('<the task definition RegisterTaskDefinition would register>');
+    // Reads were made (they change nothing); nothing that changes anything reached AWS.
+    expect(calls.filter((c) => c.sent).map((c) => c.command)).toEqual(['DescribeServices', 'DescribeTaskDefinition']);
+    expect(mocks.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(mocks.cd.commandCalls(CreateDeploymentConfigCommand)).toHaveLength(0);
+    expect(mocks.cd.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    expect(fake.deployments.size).toBe(0);
+  });
+
+  it('local services have no AWS calls to show', async () => {
+    await expect(dryRunRelease(config, 'web', 'web:2', { clients: clients() })).rejects.toThrow('uses the local driver');
+  });
+});
