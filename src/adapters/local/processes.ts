@@ -50,7 +50,7 @@ function logLine(stream: WriteStream, fields: Record<string, unknown>): void {
   stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
 }
 
-/** Starts one process with PORT and VERSION in its environment; output goes to a JSON-lines log file. */
+/** Starts one process with PORT, VERSION and its config's env as its whole environment; output goes to a JSON-lines log file. */
 export async function spawnProcess(options: SpawnOptions): Promise<ManagedProcess> {
   const port = await freePort();
   const dir = join(options.logDir, options.service);
@@ -58,7 +58,10 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   const [program, args] =
     typeof options.command === 'string' ? ['/bin/sh', ['-c', `exec ${options.command}`]] : [options.command[0] ?? '', options.command.slice(1)];
   const child = spawn(program, args, {
-    env: { ...process.env, ...options.env, PORT: String(port), VERSION: options.version, SWITCHYARD_SERVICE: options.service },
+    // Only what the service's config gives it, plus PORT and VERSION (and PATH, to find its program):
+    // Switchyard's own environment (its API token, Slack secrets, AWS credentials) never reaches a
+    // service, which could otherwise steer its own release.
+    env: { ...(process.env['PATH'] ? { PATH: process.env['PATH'] } : {}), ...options.env, PORT: String(port), VERSION: options.version },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid ?? -1;
