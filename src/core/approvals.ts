@@ -9,6 +9,11 @@ const PROMOTABLE: ReadonlySet<string> = new Set(['deploying', 'shifting', 'bakin
 /** Phases in which a release can still be rolled back (queued ones are cancelled). */
 const ROLLBACKABLE: ReadonlySet<string> = new Set(['queued', 'preparing', 'deploying', 'shifting', 'baking', 'awaiting_approval', 'promoting']);
 
+/** The release has passed its last gate and the driver is removing the old version. */
+function finalizing(release: Release): boolean {
+  return release.phase === 'promoting' && release.plan.steps[release.stepIndex]?.type === 'finalize';
+}
+
 /**
  * The decisions the release's state allows right now, whoever asks (the actor rules come on top,
  * in {@link checkDecision}). Surfaces use it to offer only buttons that can work.
@@ -17,7 +22,7 @@ export function offeredDecisions(release: Release): HumanDecision[] {
   const out: HumanDecision[] = [];
   if (release.pendingApproval) out.push('approve', 'reject');
   if (PROMOTABLE.has(release.phase) && !release.requests.promote) out.push('promote');
-  if (ROLLBACKABLE.has(release.phase) && !release.requests.rollback) out.push('rollback');
+  if (ROLLBACKABLE.has(release.phase) && !release.requests.rollback && !finalizing(release)) out.push('rollback');
   return out;
 }
 
@@ -64,6 +69,14 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
         return { ok: false, code: 'conflict', message: `${phaseNote}; only an active release can be rolled back` };
       }
       if (release.requests.rollback) return { ok: false, code: 'conflict', message: `rollback was already requested by ${release.requests.rollback.actor.id}` };
+      if (finalizing(release)) {
+        // The old version is being removed: a rollback now could not be honoured, so it is refused, not accepted and ignored.
+        return {
+          ok: false,
+          code: 'conflict',
+          message: `release ${release.id} is finalizing: the old version is being drained and removed, so there is nothing left to roll back to; once it has succeeded, release the previous image to go back`,
+        };
+      }
       return ok;
   }
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkDecision, offeredDecisions } from '../../src/core/approvals.js';
 import { decide, SHIFT_POLL_SECONDS } from '../../src/core/decide.js';
 import { Phase } from '../../src/core/phases.js';
 import {
@@ -135,5 +136,25 @@ describe('a shift the target carries out on its own timer', () => {
     const waiting = markShiftInProgress(decide(deployed(), [], T0).release, 10, 1, 0, T0);
     const asked = requestRollback(waiting, { id: 'bob', channel: 'api' }, T0);
     expect(decide(asked, [], T0).action.type).toBe('rollback');
+  });
+});
+
+describe('rollback during finalize', () => {
+  it('is refused with the reason (never accepted and then ignored), and no Rollback button is offered', () => {
+    let r = release(canary, { settings: { gates: [] } });
+    for (let i = 0; i < 20 && !(r.phase === 'promoting' && r.plan.steps[r.stepIndex]?.type === 'finalize'); i++) {
+      const d = decide(r, [], T0 + i * 3600_000);
+      r =
+        d.action.type === 'deploy'
+          ? markDeployed(d.release, T0)
+          : d.action.type === 'shift'
+            ? markShifted(d.release, d.action.percent, d.action.nextStep, T0)
+            : d.release;
+    }
+    expect(r.plan.steps[r.stepIndex]?.type).toBe('finalize');
+    const check = checkDecision(r, 'rollback', { id: 'bob', channel: 'api' }, T0);
+    expect(check).toMatchObject({ ok: false, code: 'conflict' });
+    expect(check.ok ? '' : check.message).toContain('is finalizing: the old version is being drained and removed');
+    expect(offeredDecisions(r)).not.toContain('rollback');
   });
 });
