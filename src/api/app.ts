@@ -11,7 +11,11 @@ import { openApiDocument } from './openapi.js';
 import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
-import { messageOf, ValidationError } from '../core/errors.js';
+import { ErrorCode, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
+import { bodyLimit } from 'hono/body-limit';
+
+/** The largest request body the API reads (a release request or a comment is well under 2 KiB). */
+const MAX_BODY_BYTES = 64 * 1024;
 import type { Clock } from '../ports/clock.js';
 
 export interface AppDeps {
@@ -46,6 +50,9 @@ async function jsonBody(c: Context, required: boolean): Promise<unknown> {
     if (required) throw new ValidationError('body: is required: send a JSON object');
     return {};
   }
+  // A browser form or a text/plain POST is not an API call: no simple cross-site request starts a release.
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw new UnsupportedMediaTypeError(`header.Content-Type: must be application/json, got "${type || 'none'}"`);
   try {
     return JSON.parse(raw);
   } catch {
@@ -68,6 +75,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('actor', actor);
     await next();
   };
+  // Bodies are small JSON objects: a large one is refused before it is read, not parsed into memory.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB` } }, 413),
+    }),
+  );
   for (const path of ['/releases', '/releases/*']) app.on('POST', path, requireActor);
 
   app.get('/healthz', (c) => c.json({ ok: true, services: deps.services.length }, 200));

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
+import { ValidationError } from '../core/errors.js';
 import type { Actor } from '../core/release.js';
 
 /** Who is calling: an actor, or undefined when the credentials are missing or wrong (401). */
@@ -24,7 +25,10 @@ export function bearerAuthenticator(token: string): Authenticator {
     // Compare digests in constant time so the token's length and content do not leak through timing.
     if (!match?.[1] || !timingSafeEqual(digest(match[1].trim()), expected)) return undefined;
     const named = c.req.header(ACTOR_HEADER);
-    return { id: named && ACTOR_PATTERN.test(named) ? named : 'api', channel: 'api' };
+    if (named === undefined) return { id: 'api', channel: 'api' };
+    // A name that is not one is refused, never silently replaced: the timeline and the approver rules use it.
+    if (!ACTOR_PATTERN.test(named)) throw new ValidationError('header.X-Switchyard-Actor: must be 1 to 64 letters, digits or . _ @ + - (for example "alice")');
+    return { id: named, channel: 'api' };
   };
 }
 

@@ -21,7 +21,17 @@ export const StartReleaseSchema = z
   .meta({ id: 'StartRelease' });
 
 export const ActionBodySchema = z
-  .strictObject({ comment: z.string({ error: 'must be text' }).max(1000, { error: 'must be at most 1000 characters' }).optional() })
+  .strictObject({
+    comment: z
+      .string({ error: 'must be text' })
+      .max(1000, { error: 'must be at most 1000 characters' })
+      // Control characters and bidirectional overrides would let a comment disguise itself in Slack and logs.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point here
+      .refine((text) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/.test(text), {
+        error: 'must not contain control characters or bidirectional overrides',
+      })
+      .optional(),
+  })
   .meta({ id: 'ActionBody' });
 
 export const ListQuerySchema = z.object({

@@ -11,6 +11,10 @@
 export const ErrorCode = {
   /** Input that can never work as given (a request field, a cursor, a config). */
   validation: 'validation_error',
+  /** A request body that is not JSON (HTTP 415). */
+  unsupportedMediaType: 'unsupported_media_type',
+  /** A request body over the size limit (HTTP 413). */
+  payloadTooLarge: 'payload_too_large',
   /** A service name no config knows. */
   unknownService: 'unknown_service',
   /** A release (or another addressed thing) does not exist. */
@@ -48,6 +52,12 @@ export abstract class SwitchyardError extends Error {
 export class ValidationError extends SwitchyardError {
   override readonly name: string = 'ValidationError';
   readonly code: ErrorCode = ErrorCode.validation;
+}
+
+/** A request body sent as something other than JSON. */
+export class UnsupportedMediaTypeError extends SwitchyardError {
+  override readonly name: string = 'UnsupportedMediaTypeError';
+  readonly code: ErrorCode = ErrorCode.unsupportedMediaType;
 }
 
 export class UnknownServiceError extends SwitchyardError {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { messageOf } from '../core/errors.js';
+import { messageOf, ValidationError } from '../core/errors.js';
 import {
   cancelQueued,
   markFailed,
@@ -144,7 +144,16 @@ export function createReleaseService(deps: EngineDeps) {
     const id = newId();
     if (input.idempotencyKey) {
       const owner = await store.claimIdempotencyKey(input.idempotencyKey, id, now);
-      if (owner !== id) return { release: await awaitCreated(owner), created: false };
+      if (owner !== id) {
+        const existing = await awaitCreated(owner);
+        // The same key for another release is a client bug: refuse it rather than answer with the first release.
+        if (existing.service !== svc.name || existing.artifact.image !== input.image) {
+          throw new ValidationError(
+            `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service} (release ${existing.id}); use a new key for another release`,
+          );
+        }
+        return { release: existing, created: false };
+      }
     }
     const base = { id, service: svc.name, artifact: parseArtifact(input.image), plan: svc.plan, settings: svc.settings, actor: input.actor };
     if (await store.acquireLock(svc.name, id, now, LOCK_LEASE_SECONDS)) {

@@ -232,3 +232,76 @@ describe('HTTP API', () => {
     }
   });
 });
+
+describe('HTTP API: bad input is refused cleanly and changes nothing', () => {
+  it('a crafted or foreign list cursor is a 400, never a 500', async () => {
+    const { call, h: harness, service } = await api();
+    for (let i = 0; i < 3; i++) await harness.releases.startRelease({ service, image: `api:${i}`, actor: { id: 'ci', channel: 'api' } });
+    const crafted = Buffer.from(JSON.stringify({ pk: 'LOCK#x', sk: 'LOCK', gsi2pk: 'RELEASES', gsi2sk: 'z' })).toString('base64url');
+    const wrongShape = Buffer.from(JSON.stringify({ pk: { S: 'x' } })).toString('base64url');
+    for (const cursor of [crafted, wrongShape, 'not-base64!!']) {
+      const res = await call('GET', `/releases?cursor=${encodeURIComponent(cursor)}`);
+      expect(res.status, cursor).toBe(400);
+      expect(res.body['error']).toMatchObject({ code: 'validation_error' });
+    }
+    const page = await call('GET', `/releases?service=${service}&limit=1`);
+    const foreign = await call('GET', `/releases?limit=1&cursor=${encodeURIComponent(String(page.body['cursor']))}`);
+    expect(foreign.status).toBe(400);
+    expect((await call('GET', `/releases?service=${service}&limit=1&cursor=${encodeURIComponent(String(page.body['cursor']))}`)).status).toBe(200);
+  });
+
+  it('a body over 64 KiB is 413 before it is read; a text/plain body is 415 and starts nothing', async () => {
+    const { call, h: harness, service } = await api();
+    const huge = await call('POST', '/releases', JSON.stringify({ service, image: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(huge.status).toBe(413);
+    expect(huge.body['error']).toMatchObject({ code: 'payload_too_large' });
+    const plain = await call('POST', '/releases', undefined, { headers: { 'content-type': 'text/plain' } });
+    expect(plain.status).toBe(400); // no body at all
+    const res = await harness.store.list({ service, limit: 10 });
+    expect(res.releases).toHaveLength(0);
+    const form = await api().then(({ app }) =>
+      app.request('/releases', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },
+        body: JSON.stringify({ service, image: 'api:2' }),
+      }),
+    );
+    expect(form.status).toBe(415);
+  });
+
+  it('an idempotency key reused for another release is refused, not answered with the first release', async () => {
+    const { call, service } = await api();
+    const first = await call('POST', '/releases', { service, image: 'api:2' }, { headers: { 'idempotency-key': 'deploy-42' } });
+    expect(first.status).toBe(201);
+    expect((await call('POST', '/releases', { service, image: 'api:2' }, { headers: { 'idempotency-key': 'deploy-42' } })).body['id']).toBe(first.body['id']);
+    const reused = await call('POST', '/releases', { service, image: 'api:3' }, { headers: { 'idempotency-key': 'deploy-42' } });
+    expect(reused.status).toBe(400);
+    expect(reused.body['error']['message']).toContain('header.Idempotency-Key: was first used to release api:2');
+  });
+
+  it('an actor header that is not a name is refused, never replaced by "api"; comments may not carry control or bidi characters', async () => {
+    const { call, service } = await api();
+    const bad = await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice; drop' });
+    expect(bad.status).toBe(400);
+    expect(bad.body['error']['message']).toContain('header.X-Switchyard-Actor');
+    const { body } = await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' });
+    expect(body['createdBy']).toEqual({ id: 'alice', channel: 'api' });
+    const spoof = await call('POST', `/releases/${String(body['id'])}/rollback`, { comment: 'looks fine \u202Eenilno' }, { actor: 'bob' });
+    expect(spoof.status).toBe(400);
+    expect(spoof.body['error']['message']).toContain('body.comment: must not contain control characters or bidirectional overrides');
+  });
+
+  it('listing by phase costs what the page costs: a handful of queries for 230 stored releases, not one each', async () => {
+    const { call, h: harness, service } = await api([serviceConfig('bulk')]);
+    const base = (await harness.releases.startRelease({ service, image: 'bulk:0', actor: { id: 'ci', channel: 'api' } })).release;
+    for (let i = 1; i < 230; i++) await harness.store.create({ ...base, id: `${base.id}-${i}`, phase: 'succeeded' });
+    let queries = 0;
+    harness.dynamo.client.middlewareStack.add((next, context) => async (args) => (context.commandName === 'QueryCommand' && queries++, next(args)), {
+      step: 'initialize',
+      name: 'countQueries',
+    });
+    const res = await call('GET', '/releases?phase=awaiting_approval&limit=1');
+    expect(res.status).toBe(200);
+    expect(queries).toBeLessThanOrEqual(4);
+  });
+});

@@ -39,14 +39,34 @@ export class InvalidCursorError extends ValidationError {
   override readonly name: string = 'InvalidCursorError';
 }
 
-function decodeCursor(cursor: string): Record<string, unknown> {
+/** The keys a page of `list` ends on: the table's and the queried index's, nothing else. */
+type IndexName = 'byService' | 'byTime';
+const CURSOR_KEYS: Readonly<Record<IndexName, readonly [string, string, string, string]>> = {
+  byService: ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
+  byTime: ['pk', 'sk', 'gsi2pk', 'gsi2sk'],
+};
+/** Items read per query when a filter may drop some: a page costs a few reads, not one per release. */
+const FILTERED_PAGE = 100;
+
+/**
+ * A cursor is only ever one this store handed out: the exact key of a release item in the queried
+ * index. Anything else (crafted, from another query, truncated) is refused before DynamoDB sees it.
+ */
+function decodeCursor(cursor: string, index: IndexName, partition: string): Record<string, string> {
+  const refuse = () => new InvalidCursorError('cursor is not one this API returned for this query; pass the `cursor` of the previous page or leave it out');
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    throw refuse();
   }
-  throw new InvalidCursorError('cursor is not one this API returned; pass the `cursor` of the previous page or leave it out');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw refuse();
+  const key = parsed as Record<string, unknown>;
+  const expected = CURSOR_KEYS[index];
+  const keys = Object.keys(key).sort();
+  if (keys.join() !== [...expected].sort().join() || !keys.every((k) => typeof key[k] === 'string' && (key[k] as string).length <= 1024)) throw refuse();
+  if (!(key['pk'] as string).startsWith('RELEASE#') || key['sk'] !== 'RELEASE' || key[expected[2] ?? ''] !== partition) throw refuse();
+  return key as Record<string, string>;
 }
 
 /**
@@ -155,25 +175,38 @@ export class DynamoReleaseStore implements Store, NotificationState {
     throw new ConflictError(`release ${id} kept changing under ${MAX_UPDATE_ATTEMPTS} attempts to update it`);
   }
 
+  /**
+   * Newest first, from the service's index or the all-releases one. A phase is a filter, read in
+   * pages of FILTERED_PAGE items: `?phase=…&limit=1` no longer costs one query per stored release.
+   */
   async list(query: ListQuery): Promise<ReleasePage> {
-    const releases: Release[] = [];
-    let startKey = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const index: IndexName = query.service ? 'byService' : 'byTime';
+    const partition = query.service ? `SERVICE#${query.service}` : 'RELEASES';
+    const [, , pkName] = CURSOR_KEYS[index];
+    const filtered = query.phase !== undefined;
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined = query.cursor ? decodeCursor(query.cursor, index, partition) : undefined;
     do {
       const input: QueryCommandInput = {
         TableName: this.tableName,
-        IndexName: query.service ? 'byService' : 'byTime',
-        KeyConditionExpression: query.service ? 'gsi1pk = :pk' : 'gsi2pk = :pk',
-        ExpressionAttributeValues: { ':pk': query.service ? `SERVICE#${query.service}` : 'RELEASES', ...(query.phase ? { ':phase': query.phase } : {}) },
-        ...(query.phase ? { FilterExpression: 'phase = :phase' } : {}),
+        IndexName: index,
+        KeyConditionExpression: `${pkName} = :pk`,
+        ExpressionAttributeValues: { ':pk': partition, ...(filtered ? { ':phase': query.phase } : {}) },
+        ...(filtered ? { FilterExpression: 'phase = :phase' } : {}),
         ScanIndexForward: false,
-        Limit: query.limit - releases.length,
+        Limit: filtered ? FILTERED_PAGE : query.limit - items.length,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       };
       const page = await this.doc.send(new QueryCommand(input));
-      releases.push(...(page.Items ?? []).map((i) => (i as ReleaseItem).release));
+      items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
-    } while (startKey && releases.length < query.limit);
-    const cursor = encodeCursor(startKey);
+    } while (startKey && items.length < query.limit);
+    // A filtered read may bring more than the page: the next page starts after the last one returned.
+    const returned = items.slice(0, query.limit);
+    const last = returned.at(-1);
+    const next = items.length > query.limit && last ? Object.fromEntries(CURSOR_KEYS[index].map((k) => [k, last[k]])) : startKey;
+    const cursor = encodeCursor(next);
+    const releases = returned.map((i) => (i as unknown as ReleaseItem).release);
     return cursor ? { releases, cursor } : { releases };
   }
 
