@@ -225,7 +225,10 @@ export function evolve(
   changes: Partial<Omit<Release, 'timeline' | 'updatedAt'>>,
   ...events: Omit<TimelineEvent, 'at'>[]
 ): Release {
-  const at = iso(now);
+  // The timeline stays in time order: a writer whose clock (or whose read) is behind the last event
+  // stamps its events at that event's time, never before it.
+  const last = release.timeline.at(-1)?.at;
+  const at = last !== undefined && Date.parse(last) > now ? last : iso(now);
   const phase = changes.phase === undefined ? release.phase : transition(release.phase, changes.phase);
   return {
     ...release,

@@ -13,6 +13,7 @@ import {
   markShifted,
   markShiftInProgress,
   recordApproval,
+  requestPromote,
   requestRollback,
   type Release,
 } from '../../src/core/release.js';
@@ -156,5 +157,18 @@ describe('rollback during finalize', () => {
     expect(check).toMatchObject({ ok: false, code: 'conflict' });
     expect(check.ok ? '' : check.message).toContain('is finalizing: the old version is being drained and removed');
     expect(offeredDecisions(r)).not.toContain('rollback');
+  });
+});
+
+describe('the timeline stays in time order', () => {
+  it('property: whatever order writers with skewed clocks apply changes in, event times never go backwards', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -600_000, max: 600_000 }), { minLength: 1, maxLength: 30 }), (offsets) => {
+        let r = release(canary);
+        for (const offset of offsets) r = requestPromote(r, { id: 'bob', channel: 'api' }, T0 + offset);
+        const times = r.timeline.map((e) => Date.parse(e.at));
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+      }),
+    );
   });
 });
