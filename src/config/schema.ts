@@ -75,6 +75,8 @@ export const localTargetSchema = z.strictObject({
   testPort: port.optional(),
   readiness: readiness.prefault({}),
   drainTimeout: duration(0, 3600).default(10),
+  /** How long a version may take to start answering a request before the proxy answers 504 (the ALB's default idle timeout). */
+  upstreamTimeout: duration(1, 4000).default(60),
   /** The version started at first boot, before any release has succeeded. */
   initialVersion: z
     .string({ error: 'must be a version string such as "v1"' })

@@ -44,6 +44,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     this.proxy = new WeightedProxy({
       name: options.service,
       port: options.ephemeralPorts ? 0 : options.config.port,
+      upstreamTimeoutMs: options.config.upstreamTimeout * 1000,
       ...(options.config.testPort !== undefined ? { testPort: options.ephemeralPorts ? 0 : options.config.testPort } : {}),
     });
   }

@@ -17,7 +17,15 @@ export interface ProxyOptions {
   /** Test route: the candidate version only. */
   readonly testPort?: number;
   readonly host?: string;
+  /**
+   * How long a backend may take to start answering before the proxy gives up with 504, as a load
+   * balancer does. @default 60 s (the ALB's default idle timeout)
+   */
+  readonly upstreamTimeoutMs?: number;
 }
+
+/** Status recorded for a request its client gave up on before an answer came (the ALB's 460). */
+export const CLIENT_CLOSED = 460;
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 const MAX_ATTEMPTS = 3;
@@ -42,7 +50,11 @@ export class WeightedProxy {
   productionPort = 0;
   testPortBound: number | undefined;
 
-  constructor(private readonly options: ProxyOptions) {}
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ProxyOptions) {
+    this.timeoutMs = options.upstreamTimeoutMs ?? 60_000;
+  }
 
   async start(): Promise<void> {
     const host = this.options.host ?? '127.0.0.1';
@@ -159,11 +171,32 @@ export class WeightedProxy {
           backend.inflight--;
         }
       };
+      // Every attempt is counted once in the version's metrics: answered, timed out, or abandoned.
+      let recorded = false;
+      const record = (status: number) => {
+        if (recorded) return;
+        recorded = true;
+        this.metrics.record(backend.version, status, performance.now() - started, Date.now());
+      };
+      let timedOut = false;
       const headers = forwardHeaders(req);
       const upstream = httpRequest({ host: '127.0.0.1', port: backend.port, method: req.method, path: req.url, headers, agent: this.agent });
+      // A backend that does not answer in time is a 504 the gates see (as the ALB's), and its socket is freed.
+      const timer = setTimeout(() => {
+        timedOut = true;
+        upstream.destroy(new Error('upstream timeout'));
+      }, this.timeoutMs);
+      // A client that leaves takes its upstream request with it: no abandoned work holds a backend's sockets.
+      res.on('close', () => {
+        if (res.writableFinished) return;
+        clearTimeout(timer);
+        record(CLIENT_CLOSED);
+        upstream.destroy();
+        finish();
+      });
       upstream.on('response', (up) => {
-        const latency = performance.now() - started;
-        this.metrics.record(backend.version, up.statusCode ?? 502, latency, Date.now());
+        clearTimeout(timer);
+        record(up.statusCode ?? 502);
         const out = { ...up.headers };
         for (const h of HOP_BY_HOP) delete out[h];
         res.writeHead(up.statusCode ?? 502, out);
@@ -173,9 +206,17 @@ export class WeightedProxy {
         res.on('close', finish);
       });
       upstream.on('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
         finish();
         if (res.headersSent) {
           res.destroy(error);
+          return;
+        }
+        if (res.destroyed) return; // the client left: nothing to answer
+        if (timedOut) {
+          record(504);
+          this.proxyErrors++;
+          fail(res, 504, `backend ${backend.version} did not answer within ${this.timeoutMs} ms`);
           return;
         }
         // Safe to retry: nothing reached the backend, or repeating it has no side effects.
@@ -264,5 +305,5 @@ function forwardHeaders(req: IncomingMessage): Record<string, string | string[]>
 function fail(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', 'x-switchyard-proxy': 'error' });
-  res.end(JSON.stringify({ error: { code: status === 502 ? 'bad_gateway' : 'unavailable', message } }));
+  res.end(JSON.stringify({ error: { code: status === 502 ? 'bad_gateway' : status === 504 ? 'gateway_timeout' : 'unavailable', message } }));
 }

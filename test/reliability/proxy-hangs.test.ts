@@ -1,0 +1,100 @@
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLIENT_CLOSED, WeightedProxy } from '../../src/adapters/local/proxy.js';
+import { eventually } from '../support/poll.js';
+
+const servers: Server[] = [];
+let proxy: WeightedProxy | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+/** A backend that answers /ok at once and never answers /hang. */
+async function hangingBackend(): Promise<{ port: number; open: () => number }> {
+  const hung = new Set<IncomingMessage>();
+  const server = createServer((req, res) => {
+    if (req.url === '/hang') {
+      hung.add(req);
+      req.on('close', () => hung.delete(req));
+      return;
+    }
+    res.end('ok');
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, open: () => hung.size };
+}
+
+function get(port: number, path: string, { abort }: { abort?: Promise<void> } = {}): Promise<{ status: number; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started }));
+    });
+    req.on('error', () => resolve({ status: 0, ms: Date.now() - started }));
+    void abort?.then(() => req.destroy());
+    req.end();
+  });
+}
+
+describe('a hanging version is visible to the gates and cannot starve the proxy', () => {
+  it('a request the backend never answers ends in 504 after the upstream timeout, counted as a 5xx of that version with its latency', async () => {
+    const backend = await hangingBackend();
+    proxy = new WeightedProxy({ name: 't', port: 0, upstreamTimeoutMs: 200 });
+    await proxy.start();
+    proxy.addBackend({ id: 'a', version: 'v2', port: backend.port });
+    proxy.setWeights({ v2: 100 });
+    const res = await get(proxy.productionPort, '/hang');
+    expect(res.status).toBe(504);
+    expect(res.ms).toBeGreaterThanOrEqual(190);
+    expect(res.ms).toBeLessThan(2000);
+    const now = Date.now();
+    const [errors] = proxy.metrics.datapoints('v2', 'HTTPCode_Target_5XX_Count', 'Sum', 60, 1, now);
+    expect(errors?.value).toBe(1);
+    const [latency] = proxy.metrics.datapoints('v2', 'TargetResponseTime', 'Maximum', 60, 1, now);
+    expect(latency?.value).toBeGreaterThanOrEqual(0.19);
+    await eventually(
+      async () => backend.open(),
+      (n) => n === 0,
+    ); // the upstream request was aborted, not left hanging
+  });
+
+  it('clients that give up take their upstream requests with them: 300 abandoned requests leave the backend serving everyone else', async () => {
+    const backend = await hangingBackend();
+    proxy = new WeightedProxy({ name: 't', port: 0, upstreamTimeoutMs: 60_000 });
+    await proxy.start();
+    proxy.addBackend({ id: 'a', version: 'v2', port: backend.port });
+    proxy.setWeights({ v2: 100 });
+    let giveUp: () => void = () => undefined;
+    const abort = new Promise<void>((r) => (giveUp = r));
+    const port = proxy.productionPort;
+    const abandoned = Promise.all(Array.from({ length: 300 }, () => get(port, '/hang', { abort })));
+    // Every socket the proxy may open to the backend is now held by a hung request.
+    await eventually(
+      async () => backend.open(),
+      (n) => n >= 256,
+      { timeoutMs: 10_000 },
+    );
+    giveUp();
+    expect((await abandoned).every((r) => r.status === 0)).toBe(true);
+    await eventually(
+      async () => backend.open(),
+      (n) => n === 0,
+      { timeoutMs: 5_000 },
+    );
+    const served = await get(proxy.productionPort, '/ok');
+    expect(served.status).toBe(200);
+    expect(served.ms).toBeLessThan(1000);
+    // The gates see the abandoned requests and how long they waited (the ALB's 460), not an error rate of 0 with no data.
+    const [count] = proxy.metrics.datapoints('v2', 'RequestCount', 'Sum', 60, 1, Date.now());
+    expect(count?.value).toBeGreaterThanOrEqual(257);
+    expect(CLIENT_CLOSED).toBe(460);
+  });
+});
