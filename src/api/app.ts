@@ -25,6 +25,11 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly authenticate: Authenticator;
   readonly log?: Log;
+  /**
+   * Which Host headers the API answers (local mode: loopback names only, so a page that rebinds its
+   * DNS name to 127.0.0.1 cannot read or steer releases). @default every host (API Gateway checks it on AWS)
+   */
+  readonly allowedHost?: (host: string) => boolean;
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
   readonly extend?: (app: Hono<AppEnv>) => void;
 }
@@ -75,6 +80,24 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('actor', actor);
     await next();
   };
+  const allowedHost = deps.allowedHost;
+  if (allowedHost) {
+    app.use('*', async (c, next) => {
+      const host = c.req.header('host') ?? '';
+      if (!allowedHost(host)) {
+        return c.json(
+          {
+            error: {
+              code: ErrorCode.forbidden,
+              message: `header.Host: "${host}" is not this API; it answers only 127.0.0.1, localhost or [::1] (DNS rebinding protection)`,
+            },
+          },
+          403,
+        );
+      }
+      await next();
+    });
+  }
   // Bodies are small JSON objects: a large one is refused before it is read, not parsed into memory.
   app.use(
     '*',

@@ -16,6 +16,11 @@ import { withSlack } from './slack.js';
 import { FileLog } from '../adapters/log/file-log.js';
 import { systemClock } from '../ports/clock.js';
 
+/** Loopback names only, with any port: what a browser sends for the local API, never a rebinding page's name. */
+export function loopbackHost(host: string): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host);
+}
+
 /** The local defaults (a contract: scripts and people rely on them). */
 export const LOCAL_DEFAULTS = { apiPort: 8787, host: '127.0.0.1', dataDir: '.switchyard' } as const;
 
@@ -115,6 +120,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       services,
       clock: systemClock,
       authenticate: bearerAuthenticator(token),
+      allowedHost: loopbackHost,
       log,
       ...(notifier && signingSecret
         ? { extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }) }

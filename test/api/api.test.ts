@@ -305,3 +305,24 @@ describe('HTTP API: bad input is refused cleanly and changes nothing', () => {
     expect(queries).toBeLessThanOrEqual(4);
   });
 });
+
+describe('HTTP API in local mode: only loopback Host names', () => {
+  it('a request naming another host (a DNS-rebinding page) is refused; loopback names are answered', async () => {
+    const { loopbackHost } = await import('../../src/composition/local-mode.js');
+    const { h: harness } = await api();
+    const app = createApp({
+      releases: harness.releases,
+      store: harness.store,
+      services: harness.services,
+      clock: harness.clock,
+      authenticate: bearerAuthenticator(TOKEN),
+      allowedHost: loopbackHost,
+    });
+    const rebound = await app.request('http://attacker.example:8787/releases', { headers: { host: 'attacker.example:8787' } });
+    expect(rebound.status).toBe(403);
+    expect(((await rebound.json()) as { error: { message: string } }).error.message).toContain('header.Host: "attacker.example:8787" is not this API');
+    for (const host of ['127.0.0.1:8787', 'localhost:8787', '[::1]:8787', 'localhost']) {
+      expect((await app.request(`http://${host}/releases`, { headers: { host } })).status, host).toBe(200);
+    }
+  });
+});
