@@ -16,11 +16,19 @@ export class NotReadyError extends DeployError {
   override readonly name: string = 'NotReadyError';
 }
 
-/** Probes GET http://127.0.0.1:<port><path> until it answers 2xx `successThreshold` times in a row. */
+/** The first pause between probes of a process that is not up yet; it doubles up to the interval. */
+const FIRST_PAUSE_MS = 25;
+
+/**
+ * Probes GET http://127.0.0.1:<port><path> until it answers 2xx `successThreshold` times in a row.
+ * A process that is not up yet is probed soon and then less often (25 ms doubling up to the
+ * interval), so a fast service is ready in milliseconds, not after a whole interval.
+ */
 export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Promise<void> {
   const deadline = Date.now() + probe.timeout * 1000;
   const pause = probe.interval > 0 ? probe.interval * 1000 : 100;
   let successes = 0;
+  let backoff = Math.min(FIRST_PAUSE_MS, pause);
   let lastError = 'no probe answered yet';
   while (Date.now() < deadline) {
     if (proc.exit) {
@@ -44,7 +52,10 @@ export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Pr
       const cause = (error as { cause?: { code?: string } }).cause;
       lastError = cause?.code ?? messageOf(error);
     }
-    await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
+    // Consecutive successes are spaced by the interval; failures back off from a short first pause.
+    const wait = successes > 0 ? pause : backoff;
+    if (successes === 0) backoff = Math.min(backoff * 2, pause);
+    await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(0, deadline - Date.now()))));
   }
   throw new NotReadyError(
     `readiness probe GET ${probe.path} on port ${proc.port} never succeeded within ${probe.timeout}s; last error: ${lastError} (log: ${proc.logFile})`,
