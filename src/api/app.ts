@@ -5,6 +5,7 @@ import type { ServiceConfig } from '../config/config.js';
 import type { Actor } from '../core/release.js';
 import type { ReleaseService } from '../engine/releases.js';
 import type { Releases, ServiceLocks } from '../ports/release-store.js';
+import type { ServiceHealth } from '../ports/traffic-driver.js';
 import { answerFor } from './errors.js';
 import type { Authenticator } from './auth.js';
 import { openApiDocument } from './openapi.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
    * DNS name to 127.0.0.1 cannot read or steer releases). @default every host (API Gateway checks it on AWS)
    */
   readonly allowedHost?: (host: string) => boolean;
+  /** How each service is doing, where Switchyard runs it (local mode). @default not reported */
+  readonly health?: (service: string) => ServiceHealth | undefined;
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
   readonly extend?: (app: Hono<AppEnv>) => void;
 }
@@ -108,11 +111,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   for (const path of ['/releases', '/releases/*']) app.on('POST', path, requireActor);
 
-  app.get('/healthz', (c) => c.json({ ok: true, services: deps.services.length }, 200));
+  // Not ok while a service Switchyard runs has no stable replica serving (local mode restarts them).
+  app.get('/healthz', (c) => {
+    const down = deps.services.filter((s) => deps.health?.(s.name)?.status === 'down').map((s) => s.name);
+    return down.length > 0 ? c.json({ ok: false, services: deps.services.length, down }, 503) : c.json({ ok: true, services: deps.services.length }, 200);
+  });
 
   app.get('/services', async (c) => {
     const now = deps.clock.now();
-    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, await deps.store.lockOwner(s.name, now))));
+    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, await deps.store.lockOwner(s.name, now), deps.health?.(s.name))));
     return c.json({ services }, 200);
   });
 

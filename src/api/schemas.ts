@@ -103,5 +103,14 @@ export const ServiceSchema = z
     fourEyes: z.boolean(),
     onActiveRelease: z.enum(['queue', 'reject']),
     activeRelease: z.string().optional(),
+    /** Where Switchyard runs the service (local mode): its stable replicas as they run now. */
+    health: z
+      .object({
+        status: z.enum(['ok', 'degraded', 'down']),
+        version: z.string().optional(),
+        replicas: z.object({ wanted: z.number(), running: z.number() }),
+        restarts: z.number(),
+      })
+      .optional(),
   })
   .meta({ id: 'Service' });

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
 import type { Release } from '../core/release.js';
+import type { ServiceHealth } from '../ports/traffic-driver.js';
 import type { ReleaseSummarySchema, ReleaseViewSchema, ServiceSchema } from './schemas.js';
 
 /** What people see of a release in lists. */
@@ -44,7 +45,7 @@ export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
   };
 }
 
-export function serviceView(s: ServiceConfig, activeRelease?: string): z.infer<typeof ServiceSchema> {
+export function serviceView(s: ServiceConfig, activeRelease?: string, health?: ServiceHealth): z.infer<typeof ServiceSchema> {
   return {
     name: s.name,
     driver: s.target.driver,
@@ -56,5 +57,6 @@ export function serviceView(s: ServiceConfig, activeRelease?: string): z.infer<t
     fourEyes: s.settings.approvalRules.fourEyes,
     onActiveRelease: s.onActiveRelease,
     ...(activeRelease ? { activeRelease } : {}),
+    ...(health ? { health: { ...health, replicas: { ...health.replicas } } } : {}),
   };
 }

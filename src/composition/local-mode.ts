@@ -121,6 +121,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       clock: systemClock,
       authenticate: bearerAuthenticator(token),
       allowedHost: loopbackHost,
+      health: (name) => targets.get(name)?.health(),
       log,
       ...(notifier && signingSecret
         ? { extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }) }

@@ -28,5 +28,13 @@ export interface TrafficDriver {
   preflight?(): Promise<PreflightCheck[]>;
 }
 
+/** How a service is doing: its stable replicas as they run now (local mode supervises them). */
+export interface ServiceHealth {
+  readonly status: 'ok' | 'degraded' | 'down';
+  readonly version?: string;
+  readonly replicas: { readonly wanted: number; readonly running: number };
+  readonly restarts: number;
+}
+
 // The errors a driver raises (DeployError, TargetFailedError, TransientError, AlreadyFinalizedError)
 // are in the project's one hierarchy: src/core/errors.ts.

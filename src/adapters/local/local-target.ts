@@ -4,6 +4,7 @@ import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import { PROCESS_HEALTH_GATE } from '../../config/config.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
+import type { ServiceHealth } from '../../ports/traffic-driver.js';
 import { type TrafficDriver } from '../../ports/traffic-driver.js';
 import { WeightedProxy } from './proxy.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
@@ -17,7 +18,12 @@ interface Generation {
   readonly version: string;
   readonly processes: ManagedProcess[];
   crash?: string;
+  /** Restarts of crashed replicas so far (the stable version is supervised, as ECS replaces tasks). */
+  restarts: number;
 }
+
+/** Backoff between restarts of a crashed replica: 0.5 s doubling to 30 s. */
+const RESTART_BACKOFF_MS = { first: 500, max: 30_000 };
 
 export interface LocalTargetOptions {
   readonly service: string;
@@ -83,27 +89,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   }
 
   private async launch(version: string): Promise<Generation> {
-    const { config, service } = this.options;
+    const { config } = this.options;
     const label = `${version}#${++this.generation}`;
-    const generation: Generation = { label, version, processes: [] };
-    for (let index = 0; index < config.replicas; index++) {
-      generation.processes.push(
-        await spawnProcess({
-          service,
-          version,
-          index,
-          command: config.command,
-          ...(config.env ? { env: config.env } : {}),
-          logDir: this.options.logDir,
-          onExit: (proc, exit) => {
-            if (proc.stopping || this.closed) return;
-            const what = `process ${proc.pid} of ${version} exited unexpectedly with ${exit.signal ?? `code ${exit.code}`}`;
-            generation.crash ??= what;
-            this.options.log?.warn(what, { service, version, pid: proc.pid });
-          },
-        }),
-      );
-    }
+    const generation: Generation = { label, version, processes: [], restarts: 0 };
+    for (let index = 0; index < config.replicas; index++) generation.processes.push(await this.spawnReplica(generation, index));
     try {
       await Promise.all(generation.processes.map((p) => waitReady(p, config.readiness)));
     } catch (error) {
@@ -112,6 +101,67 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     }
     for (const p of generation.processes) this.proxy.addBackend({ id: `${label}/${p.pid}`, version: label, port: p.port });
     return generation;
+  }
+
+  private spawnReplica(generation: Generation, index: number): Promise<ManagedProcess> {
+    const { config, service } = this.options;
+    return spawnProcess({
+      service,
+      version: generation.version,
+      index,
+      command: config.command,
+      ...(config.env ? { env: config.env } : {}),
+      logDir: this.options.logDir,
+      onExit: (proc, exit) => {
+        if (proc.stopping || this.closed) return;
+        const what = `process ${proc.pid} of ${generation.version} exited unexpectedly with ${exit.signal ?? `code ${exit.code}`}`;
+        generation.crash ??= what;
+        this.options.log?.warn(what, { service, version: generation.version, pid: proc.pid });
+        // The stable version is supervised: a crashed replica is replaced (a new version's crash is a gate's business).
+        if (generation === this.stable) void this.replace(generation, proc, index);
+      },
+    });
+  }
+
+  /** Replaces a crashed stable replica after a backoff, once the new process is ready; retries until it is. */
+  private async replace(generation: Generation, dead: ManagedProcess, index: number): Promise<void> {
+    const delay = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** Math.min(generation.restarts, 10));
+    generation.restarts++;
+    await new Promise((r) => setTimeout(r, delay));
+    if (this.closed || generation !== this.stable) return;
+    let fresh: ManagedProcess | undefined;
+    try {
+      fresh = await this.spawnReplica(generation, index);
+      await waitReady(fresh, this.options.config.readiness);
+    } catch (error) {
+      this.options.log?.warn('could not restart a crashed replica; trying again', {
+        service: this.options.service,
+        version: generation.version,
+        error: messageOf(error),
+      });
+      if (fresh && !fresh.exit) await stopProcess(fresh, 1000);
+      void this.replace(generation, dead, index);
+      return;
+    }
+    const at = generation.processes.indexOf(dead);
+    if (at >= 0) generation.processes[at] = fresh;
+    else generation.processes.push(fresh);
+    this.proxy.addBackend({ id: `${generation.label}/${fresh.pid}`, version: generation.label, port: fresh.port });
+    this.proxy.removeBackend(`${generation.label}/${dead.pid}`);
+    this.options.log?.info('restarted a crashed replica', { service: this.options.service, version: generation.version, pid: fresh.pid });
+  }
+
+  /** The stable version's replicas as they run now: ok, degraded (some down) or down. */
+  health(): ServiceHealth {
+    const stable = this.stable;
+    const wanted = this.options.config.replicas;
+    const running = stable?.processes.filter((p) => !p.exit).length ?? 0;
+    return {
+      status: running >= wanted ? 'ok' : running > 0 ? 'degraded' : 'down',
+      ...(stable ? { version: stable.version } : {}),
+      replicas: { wanted, running },
+      restarts: stable?.restarts ?? 0,
+    };
   }
 
   private async stop(generation: Generation): Promise<void> {

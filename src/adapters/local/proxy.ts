@@ -101,6 +101,10 @@ export class WeightedProxy {
     return true;
   }
 
+  removeBackend(id: string): void {
+    this.backends = this.backends.filter((b) => b.id !== id);
+  }
+
   removeVersion(version: string): void {
     this.backends = this.backends.filter((b) => b.version !== version);
     this.weights.delete(version);
