@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,11 +10,30 @@ import { LocalTarget } from '../adapters/local/local-target.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
+import { messageOf } from '../core/errors.js';
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
 import { mountSlackInteractions } from '../api/slack.js';
 import { withSlack } from './slack.js';
 import { FileLog } from '../adapters/log/file-log.js';
 import { systemClock } from '../ports/clock.js';
+
+/**
+ * The data directory exists and takes writes, or start stops here with what is wrong and what to
+ * do: never a stack trace, and never a failure later, mid-release, on the first write.
+ */
+function usableDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const probe = join(dataDir, `.write-test-${process.pid}`);
+    writeFileSync(probe, 'ok');
+    rmSync(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(
+      `the data directory ${dataDir} cannot be written (${code}: ${messageOf(error)}); pass --data-dir with a writable directory, or --in-memory to keep nothing`,
+    );
+  }
+}
 
 /** Loopback names only, with any port: what a browser sends for the local API, never a rebinding page's name. */
 export function loopbackHost(host: string): boolean {
@@ -61,7 +80,7 @@ export interface LocalMode {
  */
 export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
   const dataDir = options.inMemory ? mkdtempSync(join(tmpdir(), 'switchyard-')) : resolve(options.dataDir ?? LOCAL_DEFAULTS.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  usableDataDir(dataDir);
   const log = new FileLog(join(dataDir, 'switchyard.log'));
   const services = options.config.services.filter((s) => s.target.driver === 'local');
   const skipped = options.config.services.filter((s) => s.target.driver !== 'local').map((s) => s.name);
