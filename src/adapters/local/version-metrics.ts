@@ -1,15 +1,15 @@
-import { percentile } from '../../core/percentile.js';
 import type { Datapoint } from '../../core/gates.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 interface Bucket {
   count: number;
   target5xx: number;
-  latencies: number[];
+  /** Every request's latency (seconds), not a sample: percentiles hold under any load. */
+  latencies: LatencyHistogram;
 }
 
 const BUCKET_MS = 1000;
 const KEEP_MS = 30 * 60 * 1000;
-const MAX_LATENCY_SAMPLES = 2000;
 
 /**
  * Per-version request metrics in one-second buckets, named like the ALB's target-group metrics:
@@ -27,24 +27,24 @@ export class VersionMetrics {
     const key = Math.floor(at / BUCKET_MS);
     let bucket = byTime.get(key);
     if (!bucket) {
-      bucket = { count: 0, target5xx: 0, latencies: [] };
+      bucket = { count: 0, target5xx: 0, latencies: new LatencyHistogram() };
       byTime.set(key, bucket);
       for (const old of byTime.keys()) if (old < key - KEEP_MS / BUCKET_MS) byTime.delete(old);
     }
     bucket.count++;
     if (status >= 500) bucket.target5xx++;
-    if (bucket.latencies.length < MAX_LATENCY_SAMPLES) bucket.latencies.push(latencyMs / 1000);
+    bucket.latencies.record(latencyMs / 1000);
   }
 
   /** Totals of a version over [from, to). */
   totals(version: string, from: number, to: number): Bucket {
-    const out: Bucket = { count: 0, target5xx: 0, latencies: [] };
+    const out: Bucket = { count: 0, target5xx: 0, latencies: new LatencyHistogram() };
     for (const [key, b] of this.buckets.get(version) ?? []) {
       const t = key * BUCKET_MS;
       if (t >= from && t < to) {
         out.count += b.count;
         out.target5xx += b.target5xx;
-        out.latencies.push(...b.latencies);
+        out.latencies.merge(b.latencies);
       }
     }
     return out;
@@ -84,22 +84,21 @@ function valueOf(metric: string, statistic: string, t: Bucket): number | undefin
   }
 }
 
-export function latencyStatistic(values: readonly number[], statistic: string): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
+export function latencyStatistic(latencies: LatencyHistogram, statistic: string): number | undefined {
+  if (latencies.count === 0) return undefined;
   const pct = /^p(\d{1,2}(?:\.\d+)?)$/.exec(statistic);
-  if (pct) return percentile(sorted, Number(pct[1]));
+  if (pct) return latencies.percentile(Number(pct[1]));
   switch (statistic) {
     case 'Average':
-      return sorted.reduce((s, v) => s + v, 0) / sorted.length;
+      return latencies.sum / latencies.count;
     case 'Minimum':
-      return sorted[0];
+      return latencies.min;
     case 'Maximum':
-      return sorted.at(-1);
+      return latencies.max;
     case 'Sum':
-      return sorted.reduce((s, v) => s + v, 0);
+      return latencies.sum;
     case 'SampleCount':
-      return sorted.length;
+      return latencies.count;
     default:
       return undefined;
   }
