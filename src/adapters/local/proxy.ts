@@ -1,5 +1,6 @@
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { VersionMetrics } from './version-metrics.js';
 
 export interface Backend {
@@ -44,6 +45,7 @@ export class WeightedProxy {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly upgraded = new Set<Duplex>();
   private rr = 0;
   /** Requests the proxy could not deliver anywhere (answered 502/503 by the proxy itself). */
   proxyErrors = 0;
@@ -64,6 +66,7 @@ export class WeightedProxy {
 
   private listen(port: number, host: string, test: boolean): Promise<number> {
     const server = createServer((req, res) => this.handle(req, res, test));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head, test));
     server.keepAliveTimeout = 5000;
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -252,6 +255,67 @@ export class WeightedProxy {
   }
 
   /**
+   * Protocol upgrades (WebSocket) pass through to one backend, chosen like any request; the two
+   * connections are then joined until either side closes. The backend counts the connection as
+   * in flight, so draining waits for it (up to the drain timeout).
+   */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, test: boolean): void {
+    const backend = this.pick(test, new Set());
+    if (!backend) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    backend.inflight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      backend.inflight--;
+    };
+    const upstream = httpRequest({
+      host: '127.0.0.1',
+      port: backend.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...forwardHeaders(req), connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? '') },
+    });
+    upstream.on('upgrade', (res, upSocket, upHead) => {
+      const lines = [`HTTP/1.1 ${res.statusCode ?? 101} ${res.statusMessage ?? 'Switching Protocols'}`];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (upHead.length > 0) socket.write(upHead);
+      if (head.length > 0) upSocket.write(head);
+      upSocket.pipe(socket).pipe(upSocket);
+      this.upgraded.add(socket).add(upSocket);
+      const close = () => {
+        release();
+        this.upgraded.delete(socket);
+        this.upgraded.delete(upSocket);
+        upSocket.destroy();
+        socket.destroy();
+      };
+      // Sockets of node:http servers allow half-open connections: an end on either side ends the tunnel.
+      upSocket.on('close', close);
+      socket.on('close', close);
+      upSocket.on('end', close);
+      socket.on('end', close);
+      upSocket.on('error', close);
+      socket.on('error', close);
+    });
+    // The backend answered without upgrading: pass its answer on and close.
+    upstream.on('response', (res) => {
+      release();
+      socket.end(`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      res.resume();
+    });
+    upstream.on('error', () => {
+      release();
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
+    upstream.end();
+  }
+
+  /**
    * Stops listening and listens again on the same ports, keeping versions, weights and metrics
    * (what a crash and restart of the proxy process looks like to clients).
    */
@@ -269,15 +333,11 @@ export class WeightedProxy {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeIdleConnections();
-          }),
-      ),
-    );
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const s of this.servers) s.closeIdleConnections();
+    // Upgraded connections (WebSocket) are not idle and would hold the close forever: end them.
+    for (const socket of this.upgraded) socket.destroy();
+    await closed;
     for (const socket of this.sockets) socket.destroy();
     this.agent.destroy();
   }

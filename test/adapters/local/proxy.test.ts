@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/adapters/local/processes.js';
 import { WeightedProxy } from '../../../src/adapters/local/proxy.js';
+import { eventually } from '../../support/poll.js';
 
 const servers: Server[] = [];
 let proxy: WeightedProxy | undefined;
@@ -132,5 +133,47 @@ describe('the weighted proxy', () => {
     for (let i = 0; i < 20; i++) expect((await send(proxy.productionPort, 'GET')).json?.version).toBe('v2');
     expect((await inflight).status).toBe(200);
     expect(await proxy.waitIdle('v1', 1000)).toBe(true);
+  });
+});
+
+describe('the weighted proxy: protocol upgrades', () => {
+  it('passes a WebSocket-style upgrade through to a backend and joins the two connections', async () => {
+    // A backend that accepts upgrades and echoes what it receives, prefixed with its version.
+    const server = createServer((_req, res) => res.end('no upgrade'));
+    const upgradedSockets: { destroyed: boolean }[] = [];
+    server.on('upgrade', (req, socket) => {
+      upgradedSockets.push(socket);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${String(req.headers.upgrade)}\r\nConnection: Upgrade\r\n\r\n`);
+      socket.on('data', (d: Buffer) => socket.write(`v2:${d.toString()}`));
+      // As a WebSocket server does: when the other side ends the connection, end ours.
+      socket.on('end', () => socket.end());
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    proxy = new WeightedProxy({ name: 't', port: 0 });
+    await proxy.start();
+    proxy.addBackend({ id: 'a', version: 'v2', port: (server.address() as AddressInfo).port });
+    proxy.setWeights({ v2: 100 });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: proxy!.productionPort, path: '/ws', headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+      req.on('upgrade', (res, socket) => {
+        expect(res.statusCode).toBe(101);
+        socket.once('data', (d: Buffer) => {
+          resolve(d.toString());
+          socket.destroy();
+        });
+        socket.write('hello');
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(echoed).toBe('v2:hello');
+    // The client left: the proxy closes the backend's side too, and the backend's connection is freed.
+    await eventually(
+      async () => upgradedSockets.every((s) => s.destroyed),
+      (all) => all,
+      { timeoutMs: 5000 },
+    );
+    expect(proxy.inflight('v2')).toBe(0);
   });
 });
