@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { startLocalDynamo, type LocalDynamo } from '../adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { LocalTarget } from '../adapters/local/local-target.js';
+import { ProcessRecords } from '../adapters/local/process-records.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
@@ -105,6 +106,14 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}),
     });
 
+    // Processes a crashed or killed Switchyard left running would hold ports and serve stale versions.
+    const records = new ProcessRecords(join(dataDir, 'processes'));
+    const reaped = records.reap();
+    if (reaped.length > 0) {
+      options.onWarning?.(
+        `stopped ${reaped.length} service process(es) left running by a previous run: ${reaped.map((r) => `${r.service} ${r.version} (pid ${r.pid})`).join(', ')}`,
+      );
+    }
     const targets = new Map<string, LocalTarget>();
     for (const svc of services) {
       if (svc.target.driver !== 'local') continue;
@@ -112,6 +121,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         service: svc.name,
         config: svc.target,
         logDir: join(dataDir, 'logs'),
+        records,
         log,
         ...(options.ephemeralPorts ? { ephemeralPorts: true } : {}),
       });

@@ -8,6 +8,7 @@ import type { ServiceHealth } from '../../ports/traffic-driver.js';
 import { type TrafficDriver } from '../../ports/traffic-driver.js';
 import { WeightedProxy } from './proxy.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
+import type { ProcessRecords } from './process-records.js';
 import { waitReady } from './readiness.js';
 import type { Log } from '../../ports/log.js';
 import { AlreadyFinalizedError, DeployError, messageOf } from '../../core/errors.js';
@@ -29,6 +30,8 @@ export interface LocalTargetOptions {
   readonly service: string;
   readonly config: LocalTargetConfig;
   readonly logDir: string;
+  /** Where its processes are recorded for reaping after a crash. @default not recorded */
+  readonly records?: ProcessRecords;
   readonly log?: Log;
   /** Bind the proxy to free ports instead of the configured ones (tests). */
   readonly ephemeralPorts?: boolean;
@@ -82,10 +85,11 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
 
   /** Starts the proxy and the stable version with 100% of production traffic. */
   async start(stableVersion: string): Promise<void> {
-    await this.proxy.start();
+    // The stable version is ready before the proxy listens: a (re)start never answers 503 meanwhile.
     const generation = await this.launch(stableVersion);
     this.stable = generation;
     this.proxy.setWeights({ [generation.label]: 100 });
+    await this.proxy.start();
   }
 
   private async launch(version: string): Promise<Generation> {
@@ -112,6 +116,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       command: config.command,
       ...(config.env ? { env: config.env } : {}),
       logDir: this.options.logDir,
+      ...(this.options.records ? { records: this.options.records } : {}),
       onExit: (proc, exit) => {
         if (proc.stopping || this.closed) return;
         const what = `process ${proc.pid} of ${generation.version} exited unexpectedly with ${exit.signal ?? `code ${exit.code}`}`;

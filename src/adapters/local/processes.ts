@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { processStartTime, type ProcessRecords } from './process-records.js';
 
 export interface ProcessExit {
   readonly code: number | null;
@@ -30,6 +31,8 @@ export interface SpawnOptions {
   readonly command: string | readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly logDir: string;
+  /** Where running processes are recorded, so a later start can reap what a crash left behind. */
+  readonly records?: ProcessRecords;
   readonly onExit?: (proc: ManagedProcess, exit: ProcessExit) => void;
 }
 
@@ -63,8 +66,15 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     // service, which could otherwise steer its own release.
     env: { ...(process.env['PATH'] ? { PATH: process.env['PATH'] } : {}), ...options.env, PORT: String(port), VERSION: options.version },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a Ctrl-C in Switchyard's terminal does not reach the service directly;
+    // Switchyard drains and stops it in order.
+    detached: true,
   });
   const pid = child.pid ?? -1;
+  if (pid > 0) {
+    const startTime = processStartTime(pid);
+    options.records?.add({ pid, service: options.service, version: options.version, port, ...(startTime ? { startTime } : {}) });
+  }
   const logFile = join(dir, `${options.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${options.index}-${pid}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const base = { service: options.service, version: options.version, pid };
@@ -80,6 +90,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   const onExit = (exit: ProcessExit) => {
     if (proc.exit) return;
     proc.exit = exit;
+    options.records?.remove(pid);
     logLine(log, { ...base, stream: 'switchyard', message: `exited with ${exit.signal ?? `code ${exit.code}`}` });
     log.end();
     resolveExit(exit);
