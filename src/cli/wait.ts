@@ -98,6 +98,15 @@ export async function apiRequest(method: 'GET' | 'POST', url: URL, auth: ApiAuth
 
 const get = (url: URL, options: WaitOptions) => apiRequest('GET', url, options);
 
+/** A failure worth waiting through: the API unreachable for a moment, or answering 502/503/504/429. */
+export function isTransientNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code))
+    return true;
+  return error.message === 'fetch failed' || / answered (429|502|503|504):/.test(error.message);
+}
+
 /**
  * Waits for a release's outcome through the API, for CI: exit code 0 when it succeeded, 1 when it
  * rolled back, failed or was cancelled or superseded, 3 on timeout.
@@ -109,15 +118,25 @@ export async function waitForRelease(options: WaitOptions): Promise<WaitResult> 
   let last = '';
   while (Date.now() < deadline) {
     let release: Summary | undefined;
-    if (releaseId) {
-      release = (await get(new URL(`releases/${encodeURIComponent(releaseId)}`, `${options.api.replace(/\/?$/, '/')}`), options)) as Summary;
-    } else {
-      const url = new URL('releases', `${options.api.replace(/\/?$/, '/')}`);
-      url.searchParams.set('service', options.service);
-      url.searchParams.set('limit', '50');
-      const page = (await get(url, options)) as { releases: Summary[] };
-      release = page.releases.find((r) => options.digest !== undefined && r.image.includes(options.digest));
-      releaseId = release?.id;
+    try {
+      if (releaseId) {
+        release = (await get(new URL(`releases/${encodeURIComponent(releaseId)}`, `${options.api.replace(/\/?$/, '/')}`), options)) as Summary;
+      } else {
+        const url = new URL('releases', `${options.api.replace(/\/?$/, '/')}`);
+        url.searchParams.set('service', options.service);
+        url.searchParams.set('limit', '50');
+        const page = (await get(url, options)) as { releases: Summary[] };
+        release = page.releases.find((r) => options.digest !== undefined && r.image.includes(options.digest));
+        releaseId = release?.id;
+      }
+    } catch (error) {
+      // A long CI wait must not end on one refused connection or one 503: say so, and ask again.
+      if (!isTransientNetworkError(error)) throw error;
+      const line = `the API did not answer (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}); retrying`;
+      if (line !== last) log(line);
+      last = line;
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 5000));
+      continue;
     }
     if (release) {
       const line = `${release.id} ${release.phase}${release.traffic ? ` (${release.traffic.candidate}% on the new version)` : ''}`;

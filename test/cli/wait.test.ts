@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
 import { waitForRelease } from '../../src/cli/wait.js';
+import { freePort } from '../../src/adapters/local/processes.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -69,4 +70,64 @@ describe('switchyard wait (for CI)', () => {
       fake.close();
     }
   });
+});
+
+describe('switchyard wait through a flaky network', () => {
+  it('keeps waiting through refused connections and 503s, and ends with the outcome', async () => {
+    const port = await freePort();
+    const lines: string[] = [];
+    let answers = 0;
+    // Nothing listens at first; then the API answers 503 twice, then the release's outcome.
+    setTimeout(() => {
+      const s = createServer((_req, res) => {
+        answers++;
+        if (answers <= 2) {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'transient', message: 'try again' } }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'r-1', image: 'x', phase: 'succeeded' }));
+      });
+      s.listen(port, '127.0.0.1');
+      flaky = s;
+    }, 150);
+    const result = await waitForRelease({
+      api: `http://127.0.0.1:${port}`,
+      service: 'web',
+      releaseId: 'r-1',
+      token: 't',
+      timeoutMs: 10_000,
+      pollMs: 30,
+      log: (l) => lines.push(l),
+    });
+    expect(result).toMatchObject({ exitCode: 0, phase: 'succeeded' });
+    expect(lines.some((l) => l.includes('ECONNREFUSED') && l.endsWith('retrying'))).toBe(true);
+    expect(lines.some((l) => l.includes('503') && l.endsWith('retrying'))).toBe(true);
+  });
+
+  it('a refusal that will not change (401, 404) still ends the wait at once', async () => {
+    const s = createServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'missing or wrong credentials' } }));
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    flaky = s;
+    await expect(
+      waitForRelease({
+        api: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+        service: 'web',
+        releaseId: 'r-1',
+        token: 'bad',
+        timeoutMs: 10_000,
+        pollMs: 30,
+      }),
+    ).rejects.toThrow('answered 401');
+  });
+});
+
+let flaky: ReturnType<typeof createServer> | undefined;
+afterEach(async () => {
+  await new Promise((r) => (flaky ? flaky.close(r) : r(undefined)));
+  flaky = undefined;
 });
