@@ -1,24 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { codedeployTarget } from '../support/releases.js';
 import { describe, expect, it, vi } from 'vitest';
 import { handleEcrEvent, tagMatches } from '../../src/engine/ecr-trigger.js';
 import { resolveConfig } from '../../src/config/config.js';
-import type { CodeDeployTarget } from '../../src/config/schema.js';
 import type { ReleaseService } from '../../src/engine/releases.js';
 import { silentLog } from '../../src/ports/log.js';
 
-const target: CodeDeployTarget = {
-  driver: 'codedeploy',
-  cluster: 'prod',
-  service: 'api',
-  application: 'a',
-  deploymentGroup: 'g',
-  containerName: 'app',
-  containerPort: 80,
-  targetGroups: [
-    { targetGroup: 'targetgroup/api-blue/111', loadBalancer: 'app/prod/999' },
-    { targetGroup: 'targetgroup/api-green/222', loadBalancer: 'app/prod/999' },
-  ],
-};
+const target = codedeployTarget;
 
 describe('ECR trigger', () => {
   const fixture = JSON.parse(readFileSync('test/fixtures/ecr-push-event.json', 'utf8')) as { detail: Record<string, unknown> };

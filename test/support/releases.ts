@@ -1,3 +1,4 @@
+import type { CodeDeployTarget } from '../../src/config/schema.js';
 import {
   compilePlan,
   createRelease,
@@ -47,3 +48,18 @@ export function release(strategy: StrategySpec, opts: { approvals?: ApprovalPoli
 }
 
 export const canary: StrategySpec = { type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 300 };
+
+/** An ECS service deployed by CodeDeploy behind an ALB, with its blue and green target groups. */
+export const codedeployTarget: CodeDeployTarget = {
+  driver: 'codedeploy',
+  cluster: 'prod',
+  service: 'api',
+  application: 'a',
+  deploymentGroup: 'g',
+  containerName: 'app',
+  containerPort: 80,
+  targetGroups: [
+    { targetGroup: 'targetgroup/api-blue/111', loadBalancer: 'app/prod/999' },
+    { targetGroup: 'targetgroup/api-green/222', loadBalancer: 'app/prod/999' },
+  ],
+};

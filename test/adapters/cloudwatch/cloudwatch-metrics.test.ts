@@ -2,28 +2,15 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
-import type { CodeDeployTarget } from '../../../src/config/schema.js';
 import { compilePlan, createRelease, type GateSpec } from '../../../src/core/index.js';
-import { settings, T0 } from '../../support/releases.js';
+import { settings, T0, codedeployTarget } from '../../support/releases.js';
 
 const cw = mockClient(CloudWatchClient);
 beforeEach(() => {
   cw.reset();
 });
 
-const target: CodeDeployTarget = {
-  driver: 'codedeploy',
-  cluster: 'prod',
-  service: 'api',
-  application: 'a',
-  deploymentGroup: 'g',
-  containerName: 'app',
-  containerPort: 80,
-  targetGroups: [
-    { targetGroup: 'targetgroup/api-blue/111', loadBalancer: 'app/prod/999' },
-    { targetGroup: 'targetgroup/api-green/222', loadBalancer: 'app/prod/999' },
-  ],
-};
+const target = codedeployTarget;
 const release = createRelease(
   {
     id: 'r-1',
