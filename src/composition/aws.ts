@@ -8,7 +8,8 @@ import { createWorkflowHandlers } from '../engine/handlers.js';
 import { createReleaseService } from '../engine/releases.js';
 import type { MetricsSource } from '../ports/metrics-source.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
-import { withSlack, type SlackSecrets } from './slack.js';
+import type { SlackSecrets } from '../ports/notifier.js';
+import { withSlack } from './slack.js';
 import type { Log } from '../ports/log.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 

@@ -2,7 +2,6 @@ import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
 import type { ServiceConfig } from '../config/config.js';
 import type { NotificationState, SlackSecrets } from '../ports/notifier.js';
 
-export type { SlackSecrets } from '../ports/notifier.js';
 import type { Store } from '../ports/release-store.js';
 import { notifyingStore } from '../engine/notifying-store.js';
 import type { Log } from '../ports/log.js';

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
 import { ecrRegistry } from '../resources/partition.js';
-import type { ReleaseService } from './releases.js';
+import { parseArtifact, type ReleaseService } from './releases.js';
 import type { Log } from '../ports/log.js';
 
 /** The EventBridge event ECR sends for an image action (only the fields Switchyard reads). */
@@ -72,12 +72,6 @@ export function tagMatches(pattern: string, tag: string | undefined): boolean {
   return regex.test(tag);
 }
 
-/** The digest of an image reference (`repo:tag@sha256:…`), if it has one. */
-function digestOf(image: string | undefined): string | undefined {
-  const at = image?.indexOf('@sha256:') ?? -1;
-  return image && at >= 0 ? image.slice(at + 1) : undefined;
-}
-
 /**
  * ECR push -> releases. Maps repository and tag to services and pins the digest. Per service:
  * - a push of a digest that is already being released (or queued) joins that release;
@@ -129,7 +123,8 @@ export async function handleEcrEvent(
       releases.push({ service: svc.name, releaseId: joined.id, created: false });
       continue;
     }
-    if (digestOf(await deps.releases.stableImage(svc.name)) === digest) {
+    const stable = await deps.releases.stableImage(svc.name);
+    if (stable !== undefined && parseArtifact(stable).digest === digest) {
       const reason = `${svc.name} already serves ${digest}: nothing to release`;
       deps.log.info('push starts nothing', { service: svc.name, image, reason });
       skipped.push({ service: svc.name, reason });

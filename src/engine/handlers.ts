@@ -12,8 +12,7 @@ import {
   markFinalized,
   markLeaseRenewed,
   markRolledBack,
-  markShifted,
-  markShiftInProgress,
+  recordShift,
   recordApproval,
   SYSTEM,
   type EndPhase,
@@ -162,13 +161,16 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         live = await driver.verify(release);
       });
       if (!shifted) return;
-      // A driver that runs its own shift pattern (CodeDeploy) may already be past this step, or still on its way.
-      const reached = driver.capabilities.arbitrarySteps ? live === action.percent : live >= action.percent;
-      // The release records the weight the target reports, never only the one it was asked for.
-      if (reached) await apply(releaseId, (r, now) => markShifted(r, live, action.nextStep, now), release);
-      else if (!driver.capabilities.arbitrarySteps)
-        await apply(releaseId, (r, now) => markShiftInProgress(r, action.percent, action.nextStep, live, now), release);
-      else throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
+      await apply(
+        releaseId,
+        (r, now) => {
+          const next = recordShift(r, action.percent, action.nextStep, live, driver.capabilities.arbitrarySteps, now);
+          // The weight did not take: nothing is written, and the workflow retries the shift.
+          if (!next) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
+          return next;
+        },
+        release,
+      );
     },
 
     async requestApproval({ releaseId, approvalId, taskToken }) {

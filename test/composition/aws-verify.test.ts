@@ -1,3 +1,4 @@
+import { FAKE_TARGET, FakeCodeDeploy, installFakeAws, mocks } from '../support/fake-codedeploy.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateDeploymentCommand, CreateDeploymentConfigCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -7,13 +8,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { dryRunRelease, verifyTargets, type RecordedCall } from '../../src/composition/aws-verify.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { VirtualClock } from '../../src/ports/clock.js';
-import { FakeCodeDeploy, installFakeAws, mocks } from '../support/fake-codedeploy.js';
 
 const config = resolveConfig({
   services: [
     {
       name: 'api',
-      target: { driver: 'codedeploy', cluster: 'prod', service: 'api', application: 'api', deploymentGroup: 'api-dg', containerName: 'app', containerPort: 80 },
+      target: FAKE_TARGET,
       strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
       gates: { alarms: ['api-5xx'] },
     },

@@ -13,6 +13,7 @@ import {
   markShifted,
   markShiftInProgress,
   recordApproval,
+  recordShift,
   requestPromote,
   requestRollback,
   type Release,
@@ -170,5 +171,19 @@ describe('the timeline stays in time order', () => {
         expect(times).toEqual([...times].sort((a, b) => a - b));
       }),
     );
+  });
+});
+
+describe('what a read-back weight means for a shift (recordShift)', () => {
+  const asked = () => decide(deployed(), [], T0).release;
+  it.each([
+    ['an exact driver at the weight', true, 10, 'shifted to 10'],
+    ['an exact driver elsewhere', true, 5, 'not taken'],
+    ['a driver on its own timer, already past', false, 100, 'shifted to 100'],
+    ['a driver on its own timer, on its way', false, 0, 'in progress at 0'],
+  ] as const)('%s', (_name, exact, live, outcome) => {
+    const r = recordShift(asked(), 10, 1, live, exact, T0);
+    const seen = r === undefined ? 'not taken' : r.shiftInProgress ? `in progress at ${r.weight}` : `shifted to ${r.weight}`;
+    expect(seen).toBe(outcome);
   });
 });

@@ -131,6 +131,17 @@ export class FakeCodeDeploy {
   }
 }
 
+/** The ECS service and CodeDeploy group the fake answers for: one service behind its deployment group. */
+export const FAKE_TARGET = {
+  driver: 'codedeploy',
+  cluster: 'prod',
+  service: 'api',
+  application: 'api',
+  deploymentGroup: 'api-dg',
+  containerName: 'app',
+  containerPort: 80,
+} as const;
+
 /** The digest of the image the service runs before a release (its current task definition's). */
 export const STABLE_DIGEST = `sha256:${'0'.repeat(64)}`;
 

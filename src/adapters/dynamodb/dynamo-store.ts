@@ -112,10 +112,8 @@ export class DynamoReleaseStore implements Store, NotificationState {
    * conditional write and a re-read, and a no-op on it is confirmed by a read.
    */
   private readonly seen = new Map<string, ReleaseItem>();
-  private readonly versions = new WeakMap<Release, number>();
 
   private remember(item: ReleaseItem): void {
-    this.versions.set(item.release, item.version);
     const known = this.seen.get(item.release.id);
     if (known && known.version > item.version) return;
     this.seen.delete(item.release.id);
@@ -139,9 +137,10 @@ export class DynamoReleaseStore implements Store, NotificationState {
   }
 
   async update<T>(id: string, change: (release: Release) => { release: Release; result: T }, current?: Release): Promise<{ release: Release; result: T }> {
-    const known = current && current.id === id ? this.versions.get(current) : undefined;
-    // Start from `current` when this store knows its version; a no-op on it still needs a fresh read.
-    let item: ReleaseItem | undefined = current && known !== undefined ? { release: current, version: known } : undefined;
+    // Start from `current` when it is the latest release this store saw (its version is then known);
+    // a no-op on it still needs a fresh read.
+    const known = this.seen.get(id);
+    let item: ReleaseItem | undefined = current !== undefined && known?.release === current ? known : undefined;
     let fresh = false;
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       if (!item) {

@@ -1,3 +1,4 @@
+import { FAKE_TARGET, FakeCodeDeploy, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CodeDeployDriver } from '../../../src/adapters/codedeploy/codedeploy-driver.js';
@@ -5,7 +6,6 @@ import { resolveConfig } from '../../../src/config/config.js';
 import { createRelease } from '../../../src/core/index.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { driverContract } from '../../support/driver-contract.js';
-import { FakeCodeDeploy, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
 import { T0 } from '../../support/releases.js';
 
 // The CodeDeploy driver on its SDK mocks, answered by a CodeDeploy fake that shifts on its own clock.
@@ -14,15 +14,7 @@ driverContract('the CodeDeploy driver', async () => {
     services: [
       {
         name: 'api',
-        target: {
-          driver: 'codedeploy',
-          cluster: 'prod',
-          service: 'api',
-          application: 'api',
-          deploymentGroup: 'api-dg',
-          containerName: 'app',
-          containerPort: 80,
-        },
+        target: FAKE_TARGET,
         strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
       },
     ],

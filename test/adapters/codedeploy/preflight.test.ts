@@ -1,3 +1,4 @@
+import { FAKE_TARGET, FakeCodeDeploy, installFakeAws, mocks, STABLE_DIGEST } from '../../support/fake-codedeploy.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -8,13 +9,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { codedeployPreflight, ecrImage } from '../../../src/adapters/codedeploy/preflight.js';
 import { resolveConfig } from '../../../src/config/config.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
-import { FakeCodeDeploy, installFakeAws, mocks, STABLE_DIGEST } from '../../support/fake-codedeploy.js';
 
 const [service] = resolveConfig({
   services: [
     {
       name: 'api',
-      target: { driver: 'codedeploy', cluster: 'prod', service: 'api', application: 'api', deploymentGroup: 'api-dg', containerName: 'app', containerPort: 80 },
+      target: FAKE_TARGET,
       strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
       approvals: { at: ['before-traffic'], timeout: '1h' },
       gates: { alarms: ['api-5xx'] },

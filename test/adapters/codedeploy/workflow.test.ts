@@ -1,3 +1,4 @@
+import { FAKE_TARGET, FakeCodeDeploy, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -12,7 +13,6 @@ import { resolveConfig, type ServiceConfig } from '../../../src/config/config.js
 import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
-import { FakeCodeDeploy, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
 import { createLocalRuntime, type LocalRuntime } from '../../../src/composition/local-runtime.js';
 
 const { ecs, cd, cw } = mocks;
@@ -41,15 +41,7 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
     services: [
       {
         name: `api-${counter}`,
-        target: {
-          driver: 'codedeploy',
-          cluster: 'prod',
-          service: 'api',
-          application: 'api',
-          deploymentGroup: 'api-dg',
-          containerName: 'app',
-          containerPort: 80,
-        },
+        target: FAKE_TARGET,
         strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
         gates: { alarms: ['api-5xx'], checkInterval: '1m' },
         ...overrides,
