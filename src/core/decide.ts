@@ -35,6 +35,7 @@ export const SHIFT_POLL_SECONDS = 30;
 export type Action =
   | { readonly type: 'deploy' }
   | { readonly type: 'shift'; readonly percent: number; readonly nextStep: number }
+  /** Wait until `until` (`seconds` from now, at least 1: a callback's timeout), unless a person's steer ends it sooner. */
   | { readonly type: 'wait'; readonly until: string; readonly seconds: number }
   | { readonly type: 'approval'; readonly approvalId: string; readonly label: string; readonly timeoutSeconds: number }
   | { readonly type: 'rollback'; readonly reason: string }
@@ -251,7 +252,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
 }
 
 function wait(release: Release, until: number, now: number): Decision {
-  return { action: { type: 'wait', until: iso(until), seconds: Math.max(0, Math.ceil((until - now) / 1000)) }, release };
+  return { action: { type: 'wait', until: iso(until), seconds: Math.max(1, Math.ceil((until - now) / 1000)) }, release };
 }
 
 /** Gates could not give a verdict in time: pause for a person, or fail, as configured. */

@@ -168,6 +168,11 @@ export interface Release {
   readonly generationStartedAt?: string;
   /** When the service's lock was last taken or renewed for this release (its creation, if never since). */
   readonly leaseRenewedAt?: string;
+  /**
+   * How a person's steer (rollback, promote) reaches a workflow that is waiting: the token of the
+   * wait it is in, or word left for the next wait when none is registered yet. See {@link takeWake}.
+   */
+  readonly wake?: { readonly token: string } | { readonly pending: true };
   readonly timeline: readonly TimelineEvent[];
 }
 
@@ -447,4 +452,23 @@ export function endAfterFailure(release: Release, reason: string, outcome: Resto
       ? noteError(release, reason, now)
       : beginRollback(release, reason, now, release.deployed ? Phase.rolledBack : undeployedEnd);
   return markRolledBack(rolling, now);
+}
+
+/**
+ * A person steered the release (rollback, promote): take the token of the wait the workflow is in,
+ * so the caller completes it and the workflow decides at once, whatever the check interval. When no
+ * wait is registered yet, leave word instead: the next wait ends as soon as it starts ({@link holdWith}).
+ * Both run as conditional writes of the release, so one of them always sees the other.
+ */
+export function takeWake(release: Release): { readonly release: Release; readonly token?: string } {
+  const { wake, ...rest } = release;
+  if (wake && 'token' in wake) return { release: rest, token: wake.token };
+  return { release: { ...rest, wake: { pending: true } } };
+}
+
+/** The workflow starts waiting with `token`: register it, or end the wait at once if a steer is pending. */
+export function holdWith(release: Release, token: string): { readonly release: Release; readonly wakeNow: boolean } {
+  const { wake, ...rest } = release;
+  if (isTerminal(release.phase) || (wake && 'pending' in wake)) return { release: rest, wakeNow: true };
+  return { release: { ...rest, wake: { token } }, wakeNow: false };
 }

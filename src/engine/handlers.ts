@@ -7,6 +7,7 @@ import { Reasons } from '../core/reasons.js';
 import {
   beginRollback,
   endAfterFailure,
+  holdWith,
   leaseRenewalDue,
   markDeployed,
   markFinalized,
@@ -180,6 +181,17 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       log.info('approval requested', { releaseId, approvalId });
     },
 
+    async wait({ releaseId, taskToken }) {
+      // Register the wait's token, so a steer completes it; a steer that came first ends the wait now.
+      let wakeNow = false;
+      await store.update(releaseId, (r) => {
+        const held = holdWith(r, taskToken);
+        wakeNow = held.wakeNow;
+        return { release: held.release, result: undefined };
+      });
+      if (wakeNow) await deps.workflow.sendTaskSuccess(taskToken, { woken: true });
+    },
+
     async approvalTimedOut({ releaseId }) {
       const release = await load(releaseId);
       const pending = release.pendingApproval;
@@ -252,6 +264,8 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         return handlers.requestApproval(input);
       case 'approvalTimedOut':
         return handlers.approvalTimedOut(input);
+      case 'wait':
+        return handlers.wait(input);
       case 'rollback':
         return handlers.rollback(input);
       case 'finalize':

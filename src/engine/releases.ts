@@ -13,6 +13,7 @@ import {
   requestRollback,
   start,
   supersede,
+  takeWake,
   type Actor,
   type Artifact,
   type Release,
@@ -232,13 +233,16 @@ export function createReleaseService(deps: EngineDeps) {
       await store.dequeue(release.service, id);
       return release;
     }
+    let token: string | undefined;
     const { release } = await store.update(id, (r) => {
       refuse(r);
-      return {
-        release: decision === 'promote' ? requestPromote(r, actor, clock.now(), comment) : requestRollback(r, actor, clock.now(), comment),
-        result: undefined,
-      };
+      const requested = decision === 'promote' ? requestPromote(r, actor, clock.now(), comment) : requestRollback(r, actor, clock.now(), comment);
+      const taken = takeWake(requested);
+      token = taken.token;
+      return { release: taken.release, result: undefined };
     });
+    // The workflow acts now, not at its next gate check: end the wait it is in (or the approval it holds).
+    if (token) await workflow.sendTaskSuccess(token, { woken: true });
     await wake(release, 'cancelled', actor);
     log.info(`${decision} requested`, { releaseId: id, service: release.service, actor: actor.id });
     return release;

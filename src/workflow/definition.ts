@@ -87,9 +87,34 @@ export function buildDefinition({
       [State.route]: { Type: 'Choice', Choices: routes, Default: State.unknownAction },
       [State.deploy]: task({ state: State.deploy, task: 'deploy', next: State.decide, timeoutSeconds: longTaskTimeoutSeconds }),
       [State.shift]: task({ state: State.shift, task: 'shift', next: State.decide, parameters: { 'action.$': '$.action' } }),
-      [State.wait]: { Type: 'Wait', TimestampPath: '$.action.until', Next: State.decide },
       // Step Functions resolves TimeoutSecondsPath against the state input, aws-local-stepfunctions
       // against the effective Parameters; putting the timeout at $.Payload in both makes one path work.
+      // Waits are callbacks, not Wait states: a rollback or promote asked mid-bake completes the token
+      // and the workflow decides at once; otherwise the timeout ends the wait (two transitions, whatever its length).
+      [State.prepareWait]: {
+        Type: 'Pass',
+        Parameters: { 'releaseId.$': '$.releaseId', 'action.$': '$.action', Payload: { 'timeoutSeconds.$': '$.action.seconds' } },
+        Next: State.wait,
+      },
+      [State.wait]: {
+        Type: 'Task',
+        Resource: `arn:${partition}:states:::lambda:invoke.waitForTaskToken`,
+        Parameters: {
+          FunctionName: functionArn,
+          Payload: {
+            task: 'wait' satisfies TaskName,
+            'releaseId.$': '$.releaseId',
+            'until.$': '$.action.until',
+            'timeoutSeconds.$': '$.Payload.timeoutSeconds',
+            'taskToken.$': '$$.Task.Token',
+          },
+        },
+        TimeoutSecondsPath: '$.Payload.timeoutSeconds',
+        ResultPath: null,
+        Retry: retry(),
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: State.decide }, toRecover(State.wait)],
+        Next: State.decide,
+      },
       [State.prepareApproval]: {
         Type: 'Pass',
         Parameters: { 'releaseId.$': '$.releaseId', 'action.$': '$.action', Payload: { 'timeoutSeconds.$': '$.action.timeoutSeconds' } },

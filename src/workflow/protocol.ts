@@ -13,6 +13,7 @@ export const State = {
   route: 'Route',
   deploy: 'Deploy',
   shift: 'Shift',
+  prepareWait: 'PrepareWait',
   wait: 'Wait',
   prepareApproval: 'PrepareApproval',
   requestApproval: 'RequestApproval',
@@ -39,7 +40,7 @@ export type StateName = (typeof State)[keyof typeof State];
 export const ROUTES = {
   deploy: State.deploy,
   shift: State.shift,
-  wait: State.wait,
+  wait: State.prepareWait,
   approval: State.prepareApproval,
   rollback: State.rollback,
   finalize: State.finalize,
@@ -63,6 +64,8 @@ export type TaskInput =
   | { readonly task: 'shift'; readonly releaseId: string; readonly action: ActionOf<'shift'> }
   | { readonly task: 'requestApproval'; readonly releaseId: string; readonly approvalId: string; readonly timeoutSeconds: number; readonly taskToken: string }
   | { readonly task: 'approvalTimedOut'; readonly releaseId: string }
+  /** The workflow waits (a bake, a gate interval, a target's own timer) on a callback a person's steer completes. */
+  | { readonly task: 'wait'; readonly releaseId: string; readonly until: string; readonly timeoutSeconds: number; readonly taskToken: string }
   | { readonly task: 'rollback'; readonly releaseId: string }
   | { readonly task: 'finalize'; readonly releaseId: string }
   | { readonly task: 'continueAsNew'; readonly releaseId: string; readonly generation: number }
@@ -83,6 +86,7 @@ export interface TaskOutputs {
   readonly shift: void;
   readonly requestApproval: void;
   readonly approvalTimedOut: void;
+  readonly wait: void;
   readonly rollback: void;
   readonly finalize: void;
   readonly continueAsNew: void;
@@ -105,7 +109,7 @@ export const TASK_STATES = {
   [State.finalize]: 'finalize',
   [State.continueAsNew]: 'continueAsNew',
   [State.recover]: 'recover',
-} as const satisfies Partial<Record<StateName, Exclude<TaskName, 'requestApproval'>>>;
+} as const satisfies Partial<Record<StateName, Exclude<TaskName, CallbackTaskName>>>;
 
 export type TaskStateName = keyof typeof TASK_STATES;
 
@@ -132,15 +136,23 @@ export const EXECUTION_LIMITS = {
 /** History events Step Functions records for entering a state of each type, and for each retry. */
 export const HISTORY_EVENTS = { Task: 5, Choice: 2, Pass: 2, Wait: 3, Succeed: 2, Fail: 1, retry: 3, execution: 2 } as const;
 
-/** The callback state: the task stores its token, and the state waits until an approval completes it. */
-export const CALLBACK_STATE = State.requestApproval;
+/**
+ * The callback states and their tasks: the task stores the execution's token, and the state waits
+ * until the API completes it (an approval decided; a steer during a wait) or its timeout passes.
+ */
+export const CALLBACK_STATES = {
+  [State.requestApproval]: 'requestApproval',
+  [State.wait]: 'wait',
+} as const satisfies Partial<Record<StateName, TaskName>>;
+
+export type CallbackTaskName = (typeof CALLBACK_STATES)[keyof typeof CALLBACK_STATES];
 
 /** What completes the approval callback: the decision, as the API or a timeout made it. */
 export interface ApprovalCallbackOutput {
   readonly decision: 'approved' | 'rejected' | 'expired' | 'cancelled';
 }
 
-const TASK_NAMES: ReadonlySet<string> = new Set<TaskName>([...Object.values(TASK_STATES), 'requestApproval']);
+const TASK_NAMES: ReadonlySet<string> = new Set<TaskName>([...Object.values(TASK_STATES), ...Object.values(CALLBACK_STATES)]);
 
 /** True when `value` names a task of this protocol (the Lambda checks what it was invoked with). */
 export function isTaskName(value: unknown): value is TaskName {

@@ -16,6 +16,8 @@ import {
   recordShift,
   requestPromote,
   requestRollback,
+  holdWith,
+  takeWake,
   type Release,
 } from '../../src/core/release.js';
 import { canary, release, T0 } from '../support/releases.js';
@@ -185,5 +187,28 @@ describe('what a read-back weight means for a shift (recordShift)', () => {
     const r = recordShift(asked(), 10, 1, live, exact, T0);
     const seen = r === undefined ? 'not taken' : r.shiftInProgress ? `in progress at ${r.weight}` : `shifted to ${r.weight}`;
     expect(seen).toBe(outcome);
+  });
+});
+
+describe('a steer reaches a waiting workflow exactly once, whichever comes first', () => {
+  it('a wait registered first: the steer takes its token (and leaves none behind)', () => {
+    const held = holdWith(shifted(), 'token-1');
+    expect(held.wakeNow).toBe(false);
+    const taken = takeWake(requestRollback(held.release, { id: 'bob', channel: 'api' }, later));
+    expect(taken.token).toBe('token-1');
+    expect(taken.release.wake).toBeUndefined();
+  });
+
+  it('a steer first: it leaves word, and the next wait ends as soon as it starts (once)', () => {
+    const taken = takeWake(requestPromote(shifted(), { id: 'bob', channel: 'api' }, later));
+    expect(taken.token).toBeUndefined();
+    const held = holdWith(taken.release, 'token-2');
+    expect(held.wakeNow).toBe(true);
+    expect(held.release.wake).toBeUndefined();
+    expect(holdWith(held.release, 'token-3').wakeNow).toBe(false);
+  });
+
+  it('a finished release never holds a wait', () => {
+    expect(holdWith(finalized(), 'token-4').wakeNow).toBe(true);
   });
 });

@@ -209,8 +209,11 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
   });
 
   it('callbacks: SendTaskSuccess is scoped to the state machine (the reference data lists no resource type; CDK’s grantTaskResponse scopes it so and it works), never granted on *', () => {
-    const statements = policiesOf('ReleaseApiFunction').flatMap((p) => p.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const callback = statements.find((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
-    expect(callback?.Resource).toBe(arn('states', 'stateMachine:Switchyard-release'));
+    // The API completes approvals and the waits a steer ends; the workflow ends its own wait when a steer came first.
+    for (const prefix of ['ReleaseApiFunction', 'ReleaseWorkflowFunction']) {
+      const statements = policiesOf(prefix).flatMap((p) => p.Statement as { Action: string | string[]; Resource: unknown }[]);
+      const callback = statements.find((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
+      expect(callback?.Resource, prefix).toBe(arn('states', 'stateMachine:Switchyard-release'));
+    }
   });
 });

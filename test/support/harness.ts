@@ -1,7 +1,7 @@
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
-import { VirtualClock } from '../../src/ports/clock.js';
+import { systemClock, VirtualClock } from '../../src/ports/clock.js';
 import { createLocalRuntime, type LocalRuntime } from '../../src/composition/local-runtime.js';
 import type { Release } from '../../src/core/release.js';
 import type { Store } from '../../src/ports/release-store.js';
@@ -52,12 +52,15 @@ export async function startHarness(
     config: extra = {},
     definition,
     executionBudget,
+    realTime = false,
   }: {
     dynamo?: LocalDynamo;
     wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
     config?: Record<string, unknown>;
     definition?: DefinitionOptions;
     executionBudget?: { decisions?: number; seconds?: number };
+    /** Run on the system clock: waits take their real time (for what must happen within seconds). */
+    realTime?: boolean;
   } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
@@ -70,12 +73,12 @@ export async function startHarness(
     {
       services: config.services,
       store: wrapStore ? wrapStore(store, config.services) : store,
-      clock,
+      clock: realTime ? systemClock : clock,
       driverFor: () => driver,
       metricsFor: () => metrics,
       ...(executionBudget ? { executionBudget } : {}),
     },
-    { virtualClock: clock, retryIntervalMs: 1, ...(definition ? { definition } : {}) },
+    { ...(realTime ? {} : { virtualClock: clock }), retryIntervalMs: 1, ...(definition ? { definition } : {}) },
   );
   const until = (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000) => releaseUntil(store, id, predicate, { timeoutMs });
   return {

@@ -2,7 +2,7 @@ import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { ALL_PHASES } from '../../src/core/phases.js';
 import { buildDefinition, TRANSIENT_ERRORS } from '../../src/workflow/definition.js';
-import { ROUTES, State as STATE, TASK_STATES } from '../../src/workflow/protocol.js';
+import { CALLBACK_STATES, ROUTES, State as STATE, TASK_STATES } from '../../src/workflow/protocol.js';
 
 describe('the workflow definition', () => {
   const definition = buildDefinition({ functionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:switchyard-workflow' });
@@ -34,8 +34,18 @@ describe('the workflow definition', () => {
     });
   });
 
-  it('waits with a Wait state on the decided timestamp, never a polling task', () => {
-    expect(states[STATE.wait]).toEqual({ Type: 'Wait', TimestampPath: '$.action.until', Next: STATE.decide });
+  it('waits on a callback a steer can complete, timing out at the decided time back into Decide, never a polling task', () => {
+    expect(states[STATE.prepareWait]).toMatchObject({ Type: 'Pass', Parameters: { Payload: { 'timeoutSeconds.$': '$.action.seconds' } }, Next: STATE.wait });
+    const wait = states[STATE.wait];
+    expect(wait).toMatchObject({ Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', TimeoutSecondsPath: '$.Payload.timeoutSeconds' });
+    expect((wait?.['Parameters'] as { Payload: Record<string, string> }).Payload).toMatchObject({ task: 'wait', 'taskToken.$': '$$.Task.Token' });
+    // Its timeout is the normal end of a wait: it goes back to Decide, not to Recover.
+    expect((wait?.['Catch'] as { ErrorEquals: string[]; Next: string }[])[0]).toEqual({
+      ErrorEquals: ['States.Timeout'],
+      ResultPath: null,
+      Next: STATE.decide,
+    });
+    expect(wait?.['Next']).toBe(STATE.decide);
   });
 
   it('uses the given function ARN for every task', () => {
@@ -56,7 +66,8 @@ describe('the workflow definition', () => {
 
   it('each task state passes the task the protocol names for it', () => {
     for (const [state, task] of Object.entries(TASK_STATES)) expect((states[state]?.['Parameters'] as { task: string }).task).toBe(task);
-    expect((states[STATE.requestApproval]?.['Parameters'] as { Payload: { task: string } }).Payload.task).toBe('requestApproval');
+    for (const [state, task] of Object.entries(CALLBACK_STATES))
+      expect((states[state]?.['Parameters'] as { Payload: { task: string } }).Payload.task).toBe(task);
   });
 
   it('the end states compare with the succeeded phase, a real phase name', () => {

@@ -167,8 +167,10 @@ export class DynamoReleaseStore implements Store, NotificationState {
         return out;
       } catch (error) {
         if (!conditionFailed(error)) throw error;
-        // Another writer got there first: read the freshest release and apply the change to it.
+        // Another writer got there first: read the freshest release and apply the change to it, after a
+        // short jittered pause so two busy writers do not keep colliding (AWS's retry advice: backoff with full jitter).
         item = undefined;
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
       }
     }
     throw new ConflictError(`release ${id} kept changing under ${MAX_UPDATE_ATTEMPTS} attempts to update it`);

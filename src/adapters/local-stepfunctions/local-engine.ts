@@ -4,20 +4,11 @@ import { ConflictError, messageOf } from '../../core/errors.js';
 import type { Workflow } from '../../ports/workflow.js';
 import type { VirtualClock } from '../../ports/clock.js';
 import { buildDefinition, type DefinitionOptions } from '../../workflow/definition.js';
-import {
-  CALLBACK_STATE,
-  EXECUTION_LIMITS,
-  HISTORY_EVENTS,
-  State,
-  TASK_STATES,
-  type TaskInput,
-  type TaskInputOf,
-  type TaskRunner,
-} from '../../workflow/protocol.js';
+import { EXECUTION_LIMITS, HISTORY_EVENTS, State, TASK_STATES, type TaskInput, type TaskInputOf, type TaskRunner } from '../../workflow/protocol.js';
 import { silentLog, type Log } from '../../ports/log.js';
 
 export interface LocalEngineOptions {
-  /** Jump time at every Wait instead of sleeping (tests, benchmarks). */
+  /** Jump time at every wait instead of sleeping (tests, benchmarks). */
   readonly virtualClock?: VirtualClock;
   /** Milliseconds between retries of a failed task (default: as the definition says). */
   readonly retryIntervalMs?: number;
@@ -69,6 +60,8 @@ export class LocalEngine implements Workflow {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly callbacks = new Map<string, Callback>();
+  /** Ends each wait in progress (stop() ends them all). */
+  private readonly pendingWaits = new Set<() => void>();
   /** Task handlers still running; an abort does not stop them, so stop() waits for them. */
   private readonly inflight = new Set<Promise<unknown>>();
   private runTask: TaskRunner | undefined;
@@ -108,14 +101,11 @@ export class LocalEngine implements Workflow {
     const run: LocalHandler = async (input) => {
       const taskInput = input as unknown as TaskInput;
       const result = await track(runTask(taskInput));
-      if (taskInput.task === 'decide' && this.options.virtualClock && result && 'type' in result && result.type === 'wait') {
-        this.options.virtualClock.advanceTo(Date.parse(result.until));
-      }
       return (result ?? {}) as Awaited<ReturnType<LocalHandler>>;
     };
     const overrides: Record<string, LocalHandler> = {};
     for (const state of Object.keys(TASK_STATES)) overrides[state] = run;
-    overrides[CALLBACK_STATE] = async (input) => {
+    overrides[State.requestApproval] = async (input) => {
       const { Payload } = input as unknown as { Payload: TaskInputOf<'requestApproval'> };
       // One execution-wide token from the context, made unique per approval.
       const taskToken = `${Payload.taskToken || executionName}/${Payload.approvalId}`;
@@ -123,13 +113,38 @@ export class LocalEngine implements Workflow {
       await track(runTask({ ...Payload, taskToken }));
       return (await waiting) as Awaited<ReturnType<LocalHandler>>;
     };
+    let waits = 0;
+    overrides[State.wait] = async (input) => {
+      const { Payload } = input as unknown as { Payload: TaskInputOf<'wait'> };
+      const taskToken = `${Payload.taskToken || executionName}/wait-${++waits}`;
+      const woken = this.waitForCallback(taskToken);
+      await track(runTask({ ...Payload, taskToken }));
+      const clock = this.options.virtualClock;
+      // The callback's timeout, as Step Functions applies it: the wait ends at `until` unless woken sooner.
+      let timer: NodeJS.Timeout | undefined;
+      let end: (() => void) | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        // On a virtual clock the wait jumps time, after a millisecond that lets others write the release too.
+        timer = setTimeout(() => resolve('timeout'), clock ? 1 : Math.max(0, Date.parse(Payload.until) - Date.now()));
+        end = () => resolve('timeout');
+      });
+      // A stopped engine does not keep a pending wait (and the process) alive.
+      this.pendingWaits.add(end!);
+      const first = await Promise.race([woken, timedOut]);
+      this.pendingWaits.delete(end!);
+      clearTimeout(timer);
+      if (first === 'timeout') {
+        this.callbacks.delete(taskToken);
+        clock?.advanceTo(Date.parse(Payload.until));
+      }
+      return {};
+    };
     const retries = this.options.retryIntervalMs;
     const execution = this.machine.run(
       { releaseId },
       {
         overrides: {
           taskResourceLocalHandlers: overrides,
-          ...(this.options.virtualClock ? { waitTimeOverrides: { [State.wait]: 0 } } : {}),
           ...(retries !== undefined ? { retryIntervalOverrides: Object.fromEntries(Object.keys(TASK_STATES).map((s) => [s, retries])) } : {}),
         },
         context: {
@@ -235,6 +250,7 @@ export class LocalEngine implements Workflow {
   /** Stops every execution where it stands (shutdown); releases are recovered at the next start. */
   async stop(): Promise<void> {
     for (const abort of this.aborts.values()) abort();
+    for (const end of this.pendingWaits) end();
     await Promise.all([...this.executions.values()].map((e) => e.done));
     // Let running handlers finish their writes, but do not wait forever for a hung one.
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -1,0 +1,139 @@
+/**
+ * Steering reaction: how long a rollback (and a promote) asked mid-bake takes to move traffic,
+ * with a 60 s gate check interval and a 10-minute bake, so a steer that waited for the next check
+ * would take up to a minute. Two paths:
+ *  (a) local mode: real processes behind the real proxy, the local engine; time from the API call
+ *      to 0% on the new version at the proxy (rollback) or to 100% (promote);
+ *  (b) the AWS wiring: the Step Functions adapter, whose wake is a SendTaskSuccess through the SDK,
+ *      answered by the same definition in the local interpreter (test/support/fake-stepfunctions.ts).
+ *
+ *   npm run bench:steering
+ */
+import { startLocalDynamo } from '../src/adapters/dynamodb/dynalite.js';
+import { LocalEngine } from '../src/adapters/local-stepfunctions/local-engine.js';
+import { createAwsRuntime } from '../src/composition/aws.js';
+import { startLocalMode } from '../src/composition/local-mode.js';
+import { resolveConfig } from '../src/config/config.js';
+import type { HumanDecision } from '../src/core/approvals.js';
+import { percentile } from '../src/core/percentile.js';
+import type { Release } from '../src/core/release.js';
+import type { ReleaseService } from '../src/engine/releases.js';
+import { systemClock } from '../src/ports/clock.js';
+import { silentLog } from '../src/ports/log.js';
+import type { Releases } from '../src/ports/release-store.js';
+import { FakeStepFunctions } from '../test/support/fake-stepfunctions.js';
+import { MemoryDriver, ScriptedMetrics } from '../test/support/memory-driver.js';
+
+const RUNS = 5;
+const actor = { id: 'bench', channel: 'api' } as const;
+const strategy = { type: 'canary', steps: [{ percent: 10, bake: '10m' }], finalBake: '10m' } as const;
+const gates = { metrics: [], checkInterval: '60s' } as const;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(2);
+  }
+}
+const baking = (store: Releases, id: string) =>
+  until(async () => {
+    const r = await store.get(id);
+    return r?.phase === 'baking' && r.weight === 10 && r.wake && 'token' in r.wake ? r : undefined;
+  });
+
+interface Path {
+  readonly releases: ReleaseService;
+  readonly store: Releases;
+  /** Resolves when the traffic the decision asks for is in place. */
+  moved(decision: HumanDecision, image: string): Promise<unknown>;
+}
+
+async function measure(label: string, path: Path): Promise<void> {
+  for (const decision of ['rollback', 'promote'] as const) {
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const image = `v${decision === 'rollback' ? 'r' : 'p'}${i + 2}`;
+      const { release } = await path.releases.startRelease({ service: 'demo', image, actor });
+      await baking(path.store, release.id);
+      await sleep(200); // deep in the wait
+      const asked = performance.now();
+      await path.releases.act(release.id, decision, actor, 'benchmark');
+      await path.moved(decision, image);
+      times.push(performance.now() - asked);
+      await until(async () => {
+        const r: Release | undefined = await path.store.get(release.id);
+        return r && ['succeeded', 'rolled_back'].includes(r.phase) ? r : undefined;
+      });
+    }
+    times.sort((a, b) => a - b);
+    const what = decision === 'rollback' ? 'rollback -> 0% on the new version' : 'promote  -> 100% on the new version';
+    console.log(
+      `    ${label.padEnd(34)} ${what}  p50 ${percentile(times, 50)!.toFixed(0)} ms  max ${times.at(-1)!.toFixed(0)} ms  (${RUNS} runs; goal <= 2s; next check was up to 60s away)`,
+    );
+  }
+}
+
+console.log('Steering mid-bake, gate check interval 60 s, bake 10 min');
+
+// (a) local mode, real processes behind the proxy.
+const mode = await startLocalMode({
+  config: resolveConfig({
+    services: [
+      {
+        name: 'demo',
+        target: {
+          driver: 'local',
+          command: ['node', 'examples/demo-service/server.mjs'],
+          replicas: 1,
+          port: 8080,
+          readiness: { interval: 0 },
+          drainTimeout: '1s',
+        },
+        strategy,
+        gates,
+      },
+    ],
+  }),
+  port: 0,
+  inMemory: true,
+  ephemeralPorts: true,
+  token: 'bench',
+});
+const target = mode.targets.get('demo')!;
+await measure('(a) local engine, real processes', {
+  releases: mode.runtime.releases,
+  store: mode.runtime.deps.store,
+  moved: (decision, image) =>
+    until(() => ((decision === 'rollback' ? !target.traffic[image] : target.traffic[image] === 100 || target.stableVersion === image) ? true : undefined)),
+});
+await mode.stop();
+
+// (b) the Step Functions adapter.
+const dynamo = await startLocalDynamo();
+const engine = new LocalEngine({ retryIntervalMs: 1 });
+const sfn = new FakeStepFunctions(engine);
+const driver = new MemoryDriver();
+const runtime = createAwsRuntime({
+  config: resolveConfig({ services: [{ name: 'demo', target: { driver: 'local', command: 'true', port: 9000 }, strategy, gates }] }),
+  tableName: dynamo.tableName,
+  stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
+  clients: { dynamodb: dynamo.client, sfn: sfn.client },
+  log: silentLog,
+  clock: systemClock,
+  adapters: () => ({ driver, metrics: new ScriptedMetrics() }),
+});
+engine.bind((input) => runtime.handlers.run(input));
+await measure('(b) Step Functions adapter', {
+  releases: runtime.releases,
+  store: runtime.store,
+  moved: (decision, image) =>
+    until(() => {
+      const s = driver.state('demo');
+      return (decision === 'rollback' ? s.weight === 0 : s.stable === image || (s.candidate === image && s.weight === 100)) ? true : undefined;
+    }),
+});
+await engine.stop();
+sfn.sfn.restore();
+await dynamo.close();
