@@ -1,281 +1,163 @@
-import { messageOf } from '../src/core/errors.js';
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../src/config/config.js';
-import { loadConfig } from '../src/config/load.js';
-import { apiRequest, waitForRelease } from '../src/cli/wait.js';
-import type { RecordedCall } from '../src/composition/aws-verify.js';
-import { dryRunRelease, verifyTargets } from '../src/composition/aws-verify.js';
-import { formatDuration, parseDuration } from '../src/core/duration.js';
-import { runDemoRelease, startLoad } from '../src/local/demo.js';
-import { LOCAL_DEFAULTS, startLocalMode } from '../src/composition/local-mode.js';
-import { watchReleases } from '../src/local/progress.js';
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { EXIT_CODES_HELP } from './exit.js';
 
-const HELP = `switchyard: progressive releases for container services
+// Every command's implementation is imported only when that command runs: `--help` and `validate`
+// do not load the API client, the AWS SDK or local mode.
+const apiCommands = () => import('./commands/api.js');
+const configCommands = () => import('./commands/local.js');
 
-Usage:
-  switchyard local [options]     run Switchyard on this machine: API, workflow engine, store, proxy, services
-  switchyard validate [options]  check a config file and print each service's plan
-  switchyard wait [options]      wait for a release's outcome (for CI): exit 0 succeeded, 1 rolled back
-                                 or failed, 3 timed out
-  switchyard verify [options]    pre-flight checks of the AWS services against live AWS, read-only:
-                                 exit 0 all pass, 1 a check failed, 2 bad config or options
-  switchyard release <service> <image> [options]
-                                 start a release through the API (--api); with --dry-run, print every
-                                 AWS call starting it would make, with its exact input, and make none
-  switchyard --help
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-Options:
-  --config <file>     config file (default: switchyard.config.ts)
-  --port <port>       API port (default: ${LOCAL_DEFAULTS.apiPort}, or SWITCHYARD_PORT)
-  --data-dir <dir>    where the store and process logs live (default: ${LOCAL_DEFAULTS.dataDir}/)
-  --in-memory         keep nothing: store in memory, logs in a temporary folder
-  --demo              run the demo: a canary release of the first service to v2 under synthetic load
-  --no-demo           start the stack without the demo release (what \`npm start -- --no-demo\` does)
-  -h, --help          show this help
+/** The options of every command that talks to the API. */
+function withApi(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--api <url>', 'the Switchyard API: local mode, or the ApiUrl output of the stack').env('SWITCHYARD_API').default('http://127.0.0.1:8787'),
+    )
+    .addOption(new Option('--token <token>', "local mode's bearer token (printed at start)").env('SWITCHYARD_TOKEN'))
+    .addOption(new Option('--jwt <jwt>', 'a JWT, for an API deployed with the JWT authorizer').env('SWITCHYARD_JWT'))
+    .option('--region <region>', 'sign with AWS SigV4 in this region (IAM authorizer; default AWS_REGION), with the credentials of the environment')
+    .addOption(new Option('--as <person>', 'local mode: the person you act as (your token must be allowed to act as them)').env('SWITCHYARD_ACTOR'))
+    .option('--json', 'print JSON instead of text')
+    .option('--no-color', 'no colour (also when NO_COLOR is set, or the output is not a terminal)');
+}
 
-Options of wait:
-  --api <url>         the Switchyard API (the ApiUrl output of the stack, or http://127.0.0.1:8787)
-  --service <name>    the service released
-  --digest <sha256:…> find the release of this image digest (what CI knows after pushing)
-  --release <id>      or wait for this release id
-  --timeout <dur>     give up after this long (default 60m)
-  --token <token>     local mode's bearer token; without it requests are signed with AWS SigV4
-                      (credentials from the environment, region from AWS_REGION or --region)
+const configOption = () => new Option('--config <file>', 'config file').default('switchyard.config.ts');
 
-Options of verify and release --dry-run (AWS credentials and region from the environment):
-  --service <name>    verify only this service
-  --dry-run           verify: send nothing, print each call with its input; release: print the calls
-                      that would change something instead of making them (reads are made)
+export function program(): Command {
+  const cli = new Command('switchyard')
+    .description('progressive releases for container services: blue/green, canary, linear, gated and steerable')
+    .version(version, '-v, --version')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `\n${EXIT_CODES_HELP}\n\nExamples:\n  npm start                                   the demo\n  switchyard local --config switchyard.config.ts\n  switchyard get r-mf3k2a1b-9c4d --watch\n  switchyard rollback r-mf3k2a1b-9c4d -m "error budget"`,
+    )
+    .exitOverride((error) => {
+      // commander's own exits: help and version are fine (0), anything else is a usage error (2).
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    });
 
-Environment:
-  SWITCHYARD_TOKEN    bearer token for mutating API calls (generated and printed when unset)
-  SWITCHYARD_PORT     API port
-  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
-                      turn Slack on in local mode (messages, buttons at /slack/interactions)
-  SWITCHYARD_SLACK_API_URL
-                      Slack Web API base URL (default https://slack.com/api/), for proxies and tests
+  cli
+    .command('local')
+    .description('run Switchyard on this machine: API, workflow engine, store, proxy and your services')
+    .addOption(configOption())
+    .addOption(new Option('--port <port>', 'API port (default 8787)').env('SWITCHYARD_PORT'))
+    .option('--data-dir <dir>', 'where the store and process logs live (default .switchyard/)')
+    .option('--in-memory', 'keep nothing: store in memory, logs in a temporary folder')
+    .option('--demo', 'run the demo: a canary release of the first service to v2 under synthetic load')
+    .option('--no-demo', 'start without the demo release')
+    .action(async (o: { config: string; port?: string; dataDir?: string; inMemory?: boolean; demo?: boolean }) =>
+      (await configCommands()).local(o.config, {
+        ...(o.port ? { port: o.port } : {}),
+        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+        ...(o.inMemory ? { inMemory: true } : {}),
+        ...(o.demo ? { demo: true } : {}),
+      }),
+    );
 
-Examples:
-  npm start                                          the demo
-  npx switchyard local --config switchyard.config.ts your own services
-  npx switchyard validate --config examples/aws/switchyard.config.ts
-`;
+  cli
+    .command('validate')
+    .description("check a config file and print each service's plan (exit 2 when it is invalid)")
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (o: { config: string; json?: boolean }) => (await configCommands()).validate(o.config, Boolean(o.json)));
 
-function fail(message: string): never {
-  process.stderr.write(`switchyard: ${message}\n`);
-  process.exit(2);
+  cli
+    .command('verify')
+    .description('pre-flight checks of the AWS services against live AWS, read-only (exit 1 when a check fails)')
+    .addOption(configOption())
+    .option('--service <name>', 'verify only this service')
+    .option('--dry-run', 'send nothing: print each call with its input')
+    .option('--json', 'print JSON')
+    .action(async (o: { config: string; service?: string; dryRun?: boolean; json?: boolean }) => (await configCommands()).verify(o.config, o));
+
+  withApi(
+    cli
+      .command('list')
+      .description('recent releases, newest first')
+      .option('--service <name>', 'only this service')
+      .option('--phase <phase>', 'only releases in this phase (for example awaiting_approval)')
+      .option('--limit <n>', 'how many (default 20, at most 100)'),
+  ).action(async (o) => (await apiCommands()).list(o));
+
+  withApi(
+    cli
+      .command('get')
+      .description('one release: split, plan and current step, gates, what waits for a person, timeline')
+      .argument('<id>', 'release id')
+      .option('-w, --watch', 'follow it live until it ends (redraws on a terminal; prints new events when piped); exit 0 succeeded, 1 not')
+      .option('--interval <duration>', 'how often --watch asks (default 1s)'),
+  ).action(async (id: string, o) => (await apiCommands()).get(id, o));
+
+  withApi(
+    cli
+      .command('release')
+      .description('start a release of an image (or print what it would do on AWS with --dry-run)')
+      .argument('<service>', 'the service, as named in the config')
+      .argument('<image>', 'the image: repo:tag or repo@sha256:…')
+      .option('--expedite', 'a hotfix: skip bakes and approvals, gates still checked at each step (needs --reason)')
+      .option('--reason <why>', 'why (required with --expedite; shown in the timeline)')
+      .option('--idempotency-key <key>', 'the same key never starts two releases (default: a new key, reused by retries)')
+      .option('--dry-run', 'AWS: print every call starting the release would make, and make none')
+      .addOption(configOption()),
+  ).action(async (service: string, image: string, o) => {
+    if (o.dryRun) return (await configCommands()).dryRun(o.config, service, image, Boolean(o.json));
+    return (await apiCommands()).release(service, image, o);
+  });
+
+  for (const [action, what] of [
+    ['approve', 'approve the approval a release waits for'],
+    ['reject', 'reject the approval a release waits for: it rolls back'],
+    ['promote', 'skip the remaining steps, bakes and approvals: straight to 100% and finalize'],
+    ['rollback', 'roll the release back now: traffic returns to the stable version'],
+  ] as const) {
+    withApi(cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline')).action(
+      async (id: string, o) => (await apiCommands()).decide(action, id, o),
+    );
+  }
+
+  withApi(
+    cli
+      .command('undo')
+      .description(
+        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), as a release of its own',
+      )
+      .argument('<service>', 'the service')
+      .option('--reason <why>', 'why, for the timeline'),
+  ).action(async (service: string, o) => (await apiCommands()).undo(service, o));
+
+  withApi(
+    cli
+      .command('retry')
+      .description('start a new release of the image of a rolled-back, failed or cancelled release')
+      .argument('<id>', 'the release to retry')
+      .option('--reason <why>', 'why, for the timeline'),
+  ).action(async (id: string, o) => (await apiCommands()).retry(id, o));
+
+  withApi(
+    cli
+      .command('history')
+      .description("a service's releases, newest first")
+      .argument('<service>', 'the service')
+      .option('--limit <n>', 'how many (default 50, at most 100)'),
+  ).action(async (service: string, o) => (await apiCommands()).history(service, o));
+
+  withApi(
+    cli
+      .command('wait')
+      .description("wait for a release's outcome (for CI): exit 0 succeeded, 1 rolled back or failed, 3 timed out")
+      .option('--service <name>', 'the service released')
+      .option('--digest <sha256:…>', 'find the release of this image digest (what CI knows after pushing)')
+      .option('--release <id>', 'or wait for this release id')
+      .option('--timeout <duration>', 'give up after this long (default 60m)'),
+  ).action(async (o) => (await apiCommands()).wait(o));
+
+  return cli;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'in-memory': { type: 'boolean' },
-        demo: { type: 'boolean' },
-        'no-demo': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        api: { type: 'string' },
-        service: { type: 'string' },
-        digest: { type: 'string' },
-        release: { type: 'string' },
-        timeout: { type: 'string' },
-        token: { type: 'string' },
-        region: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    fail(`${messageOf(error)}\nRun \`switchyard --help\` for the options.`);
-  }
-  const { values, positionals } = parsed;
-  const command = positionals[0];
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(HELP);
-    return;
-  }
-  if (command === 'wait') {
-    const { api, service, digest, release, token, region } = values;
-    if (!api || !service || (!digest && !release)) fail('wait needs --api, --service and --digest or --release (see --help)');
-    const timeout = parseDuration(values.timeout ?? '60m');
-    if (timeout === undefined) fail(`--timeout must be a duration such as "30m", got "${values.timeout}"`);
-    const result = await waitForRelease({
-      api,
-      service,
-      ...(digest ? { digest } : {}),
-      ...(release ? { releaseId: release } : {}),
-      ...((token ?? process.env['SWITCHYARD_TOKEN']) ? { token: token ?? process.env['SWITCHYARD_TOKEN'] } : {}),
-      ...(region ? { region } : {}),
-      timeoutMs: timeout * 1000,
-      log: (line) => process.stdout.write(`${line}\n`),
-    }).catch((error: unknown) => fail(messageOf(error)));
-    if (result.exitCode === 3) process.stdout.write(`timed out waiting for ${result.releaseId ?? 'the release'}\n`);
-    else process.stdout.write(`release ${result.releaseId} ${result.phase}${result.reason ? `: ${result.reason}` : ''}\n`);
-    process.exit(result.exitCode);
-  }
-  if (command === 'release' && !values['dry-run']) {
-    const [, service, image] = positionals;
-    if (!service || !image || !values.api) fail('release needs <service> <image> and --api (or --dry-run); see --help');
-    const token = values.token ?? process.env['SWITCHYARD_TOKEN'];
-    const release = (await apiRequest(
-      'POST',
-      new URL('releases', `${values.api.replace(/\/?$/, '/')}`),
-      { ...(token ? { token } : {}), ...(values.region ? { region: values.region } : {}) },
-      { service, image },
-    ).catch((error: unknown) => fail(messageOf(error)))) as { id: string; phase: string };
-    process.stdout.write(`release ${release.id} of ${service} started: ${release.phase}\n`);
-    return;
-  }
-  if (!['local', 'validate', 'verify', 'release'].includes(command))
-    fail(`unknown command "${command}"; use "local", "validate", "verify", "release" or "wait" (see --help)`);
-  const configFile = values.config ?? 'switchyard.config.ts';
-  let config;
-  try {
-    config = await loadConfig(configFile);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
-  if (command === 'verify') {
-    const calls: RecordedCall[] = [];
-    const dryRun = Boolean(values['dry-run']);
-    const results = await verifyTargets(config, { ...(values.service ? { service: values.service } : {}), dryRun, calls }).catch((error: unknown) =>
-      fail(messageOf(error)),
-    );
-    if (dryRun) {
-      process.stdout.write('dry run: nothing is sent. verify would call, in order:\n');
-      for (const call of calls) process.stdout.write(`  ${call.service} ${call.command} ${JSON.stringify(call.input)}\n`);
-      process.stdout.write('(calls that need an earlier answer, such as the current task definition, follow from these answers)\n');
-      return;
-    }
-    let failed = 0;
-    for (const result of results) {
-      process.stdout.write(`${result.service} (${result.driver})\n`);
-      if (result.checks.length === 0) process.stdout.write('  nothing to check on AWS for this driver\n');
-      for (const check of result.checks) process.stdout.write(`  ${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}\n`);
-      if (result.checks.some((c) => !c.ok)) failed++;
-    }
-    process.stdout.write(`${results.length} service(s) checked${failed ? `, ${failed} with problems` : ', all ready'}\n`);
-    process.exit(failed ? 1 : 0);
-  }
-  if (command === 'release') {
-    const [, service, image] = positionals;
-    if (!service || !image) fail('release needs <service> <image>; see --help');
-    const calls = await dryRunRelease(config, service, image).catch((error: unknown) => fail(messageOf(error)));
-    process.stdout.write(`dry run: starting a release of ${image} for ${service} would make these calls that change something (none was made):\n`);
-    for (const call of calls.filter((c) => !c.sent)) process.stdout.write(`  ${call.service} ${call.command} ${JSON.stringify(call.input)}\n`);
-    process.stdout.write(
-      `and read with: ${
-        calls
-          .filter((c) => c.sent)
-          .map((c) => `${c.service} ${c.command}`)
-          .join(', ') || 'nothing'
-      }\n`,
-    );
-    process.stdout.write('then the workflow waits for the new version to be ready and shifts traffic as the plan says.\n');
-    return;
-  }
-  if (command === 'validate') {
-    for (const s of config.services) {
-      const steps = s.plan.steps.map((step) =>
-        step.type === 'setWeight'
-          ? `${step.percent}%`
-          : step.type === 'bake' || step.type === 'analysis'
-            ? `${step.type} ${formatDuration(step.seconds)}`
-            : step.type === 'approval'
-              ? `approval (${step.label}, ${formatDuration(step.timeoutSeconds)})`
-              : step.type,
-      );
-      process.stdout.write(`${s.name} (${s.target.driver}, ${s.plan.strategy}): ${steps.join(' -> ')}\n`);
-    }
-    process.stdout.write(`${configFile}: ${config.services.length} service(s), valid\n`);
-    return;
-  }
-
-  const portText = values.port ?? process.env['SWITCHYARD_PORT'];
-  const port = portText === undefined ? LOCAL_DEFAULTS.apiPort : Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number from 0 to 65535, got "${portText}"`);
-  const demo = Boolean(values.demo) && !values['no-demo'];
-  const write = (line: string) => process.stdout.write(`${line}\n`);
-
-  write('Starting Switchyard (local mode)…');
-  const mode = await startLocalMode({
-    config,
-    port,
-    ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
-    ...(values['in-memory'] ? { inMemory: true } : {}),
-    ...(process.env['SWITCHYARD_TOKEN'] ? { token: process.env['SWITCHYARD_TOKEN'] } : {}),
-    slack: {
-      ...(process.env['SLACK_SIGNING_SECRET'] ? { signingSecret: process.env['SLACK_SIGNING_SECRET'] } : {}),
-      ...(process.env['SLACK_BOT_TOKEN'] ? { botToken: process.env['SLACK_BOT_TOKEN'] } : {}),
-      ...(process.env['SWITCHYARD_SLACK_API_URL'] ? { apiUrl: process.env['SWITCHYARD_SLACK_API_URL'] } : {}),
-    },
-    onWarning: (m) => write(`! ${m}`),
-  }).catch((error: unknown) => fail(messageOf(error)));
-
-  write(`API        ${mode.apiUrl}   (OpenAPI: ${mode.apiUrl}/openapi.json)`);
-  write(`Token      ${mode.tokenGenerated ? `${mode.token}   (generated; set SWITCHYARD_TOKEN to choose one)` : '(from SWITCHYARD_TOKEN)'}`);
-  for (const [name, target] of mode.targets) {
-    write(
-      `Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`,
-    );
-  }
-  write(
-    `Slack      ${mode.slack ? `on: messages in the services' channels, buttons at ${mode.apiUrl}/slack/interactions` : 'off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, and notifications.slack.channel per service)'}`,
-  );
-  write(`Data       ${mode.dataDir}${values['in-memory'] ? ' (temporary)' : ''}; logs in ${mode.logFile} and ${mode.dataDir}/logs/`);
-
-  let shuttingDown = false;
-  const stopWatching = watchReleases(mode.runtime.deps.store, write);
-  let load: ReturnType<typeof startLoad> | undefined;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    write(`\n${signal}: draining and stopping…`);
-    await load?.stop();
-    await stopWatching();
-    await mode.stop();
-    write('Stopped. No process left running.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
-  const [first] = mode.services;
-  if (demo && first) {
-    load = startLoad(mode, first.name);
-    write(`\nDemo: releasing ${first.name} v1 -> v2 (${first.plan.strategy}) under ~40 requests/s of synthetic load\n`);
-    const summary = await runDemoRelease(mode, first.name, 'v2', load, (id) =>
-      write(`         (the demo approves, as: curl -X POST ${mode.apiUrl}/releases/${id}/approve -H "Authorization: Bearer <token>")`),
-    );
-    if (shuttingDown) return;
-    write(
-      `\nSummary    ${summary.release.phase} in ${(summary.durationMs / 1000).toFixed(1)}s; ${summary.requests} requests served, ${summary.failed} failed; p50 ${summary.p50Ms?.toFixed(1)} ms, p99 ${summary.p99Ms?.toFixed(1)} ms`,
-    );
-    write(
-      `           served by: ${[...summary.servedBy]
-        .filter(([, n]) => n > 0)
-        .map(([v, n]) => `${v} ${n}`)
-        .join(', ')}`,
-    );
-    const target = mode.targets.get(first.name);
-    const auth = `-H "Authorization: Bearer ${mode.token}"`;
-    write(`\nStill serving (synthetic load continues). Try next:
-  # a faulty version: the gates catch its 500s and roll it back
-  curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v3-faulty"}'
-  # a healthy version: it waits for your approval before the old version is removed
-  curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v4"}'
-  curl -s '${mode.apiUrl}/releases?service=${first.name}&limit=5'
-  curl -s -X POST ${mode.apiUrl}/releases/<id>/approve ${auth} -H 'X-Switchyard-Actor: you'
-  curl -s -X POST ${mode.apiUrl}/releases/<id>/rollback ${auth}
-  curl -s http://127.0.0.1:${target?.proxy.productionPort}/
-Ctrl-C stops everything.`);
-  } else {
-    write('\nReady. Start a release with POST /releases; progress appears here. Ctrl-C stops everything.');
-  }
+  await program().parseAsync(argv, { from: 'user' });
 }

@@ -9,11 +9,23 @@ import type { ServiceHealth } from '../ports/traffic-driver.js';
 import { answerFor } from './errors.js';
 import type { Authenticator } from './auth.js';
 import { openApiDocument } from './openapi.js';
-import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, StartReleaseSchema } from './schemas.js';
+import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
 import { bodyLimit } from 'hono/body-limit';
+
+/** Every route's path and method, for the 405 answer (the Slack endpoint is mounted by `extend`). */
+const ROUTE_METHODS: readonly [RegExp, string][] = [
+  [/^\/healthz$/, 'GET'],
+  [/^\/services$/, 'GET'],
+  [/^\/services\/[^/]+\/undo$/, 'POST'],
+  [/^\/releases$/, 'GET'],
+  [/^\/releases$/, 'POST'],
+  [/^\/releases\/[^/]+$/, 'GET'],
+  [/^\/releases\/[^/]+\/(approve|reject|promote|rollback|retry)$/, 'POST'],
+  [/^\/openapi\.json$/, 'GET'],
+];
 
 /** The largest request body the API reads (a release request or a comment is well under 2 KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -109,7 +121,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       onError: (c) => c.json({ error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB` } }, 413),
     }),
   );
-  for (const path of ['/releases', '/releases/*']) app.on('POST', path, requireActor);
+  for (const path of ['/releases', '/releases/*', '/services/*']) app.on('POST', path, requireActor);
 
   // Not ok while a service Switchyard runs has no stable replica serving (local mode restarts them).
   app.get('/healthz', (c) => {
@@ -124,10 +136,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.post('/releases', async (c) => {
-    const { service, image } = parse(StartReleaseSchema, await jsonBody(c, true), 'body');
+    const { service, image, expedite, reason } = parse(StartReleaseSchema, await jsonBody(c, true), 'body');
     const key = c.req.header('idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 128)) throw new ValidationError('header.Idempotency-Key: must be 1 to 128 characters');
-    const { release, created } = await deps.releases.startRelease({ service, image, actor: c.get('actor'), ...(key ? { idempotencyKey: key } : {}) });
+    const { release, created } = await deps.releases.startRelease({
+      service,
+      image,
+      actor: c.get('actor'),
+      ...(key ? { idempotencyKey: key } : {}),
+      ...(expedite && reason ? { expedite: { reason } } : {}),
+    });
     return c.json(releaseView(release), created ? 201 : 200);
   });
 
@@ -145,8 +163,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.post('/releases/:id/:action', async (c) => {
     const { id, action } = parse(ActionParamSchema, c.req.param(), 'path');
     const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
+    if (action === 'retry') {
+      const { release } = await deps.releases.retry(id, c.get('actor'), comment);
+      return c.json(releaseView(release), 201);
+    }
     const release = await deps.releases.act(id, action, c.get('actor'), comment);
     return c.json(releaseView(release), 200);
+  });
+
+  app.post('/services/:service/undo', async (c) => {
+    const { service } = parse(ServiceParamSchema, c.req.param(), 'path');
+    const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
+    const { release } = await deps.releases.undo(service, c.get('actor'), comment);
+    return c.json(releaseView(release), 201);
   });
 
   const document = openApiDocument();
@@ -154,7 +183,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   deps.extend?.(app);
 
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json` } }, 404));
+  app.notFound((c) => {
+    // A known path asked with the wrong method is 405 with the methods it takes, not 404.
+    const allowed = ROUTE_METHODS.filter(([pattern]) => pattern.test(c.req.path)).map(([, method]) => method);
+    if (allowed.length > 0) {
+      c.header('Allow', allowed.join(', '));
+      return c.json(
+        { error: { code: ErrorCode.methodNotAllowed, message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}` } },
+        405,
+      );
+    }
+    return c.json({ error: { code: ErrorCode.notFound, message: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json` } }, 404);
+  });
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) {

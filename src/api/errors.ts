@@ -1,6 +1,6 @@
 import { ErrorCode, codeOf, messageOf } from '../core/errors.js';
 
-export type ErrorStatus = 400 | 403 | 404 | 409 | 413 | 415 | 500 | 502 | 503;
+export type ErrorStatus = 400 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
 
 /**
  * The one table from error code to HTTP status. The API's `onError` and the Slack endpoint both
@@ -10,6 +10,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, ErrorStatus>> = {
   [ErrorCode.validation]: 400,
   [ErrorCode.unsupportedMediaType]: 415,
   [ErrorCode.payloadTooLarge]: 413,
+  [ErrorCode.idempotencyKeyReused]: 422,
+  [ErrorCode.methodNotAllowed]: 405,
   [ErrorCode.unknownService]: 400,
   [ErrorCode.notFound]: 404,
   [ErrorCode.forbidden]: 403,

@@ -17,7 +17,18 @@ export const StartReleaseSchema = z
         error:
           'must be an image reference such as "checkout-api:1.8.2" or "repo@sha256:<64 hex>" (lowercase repository, optional registry host, tag and digest)',
       }),
+    expedite: z.boolean({ error: 'must be true or false' }).optional(),
+    reason: z
+      .string({ error: 'must be text' })
+      .min(1, { error: 'must say why' })
+      .max(1000, { error: 'must be at most 1000 characters' })
+      // eslint-disable-next-line no-control-regex -- as in comments: no control characters or bidirectional overrides
+      .refine((text) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/.test(text), {
+        error: 'must not contain control characters or bidirectional overrides',
+      })
+      .optional(),
   })
+  .refine((body) => !body.expedite || body.reason !== undefined, { error: 'an expedited release needs a reason (it goes in the timeline)', path: ['reason'] })
   .meta({ id: 'StartRelease' });
 
 export const ActionBodySchema = z
@@ -51,7 +62,11 @@ export const IdParamSchema = z.object({
 });
 
 export const ActionParamSchema = IdParamSchema.extend({
-  action: z.enum(['approve', 'reject', 'promote', 'rollback'], { error: 'must be approve, reject, promote or rollback' }),
+  action: z.enum(['approve', 'reject', 'promote', 'rollback', 'retry'], { error: 'must be approve, reject, promote, rollback or retry' }),
+});
+
+export const ServiceParamSchema = z.object({
+  service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be the name of a configured service' }),
 });
 
 const ActorSchema = z.object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']) });
@@ -75,6 +90,12 @@ export const ReleaseSummarySchema = z
     createdBy: ActorSchema,
     finishedAt: z.string().optional(),
     reason: z.string().optional(),
+    /** Why the release exists beyond a new image: it undoes or retries another release. */
+    origin: z.object({ kind: z.enum(['undo', 'retry']), of: z.string() }).optional(),
+    /** A hotfix: bakes cut to one gate check, approvals skipped, for this reason. */
+    expedited: z.object({ reason: z.string() }).optional(),
+    /** What the service served when the release started (where `undo` goes back to). */
+    previous: z.string().optional(),
   })
   .meta({ id: 'ReleaseSummary' });
 

@@ -17,6 +17,9 @@ export function releaseSummary(r: Release): z.infer<typeof ReleaseSummarySchema>
     createdBy: r.createdBy,
     ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.origin ? { origin: { ...r.origin } } : {}),
+    ...(r.expedited ? { expedited: { ...r.expedited } } : {}),
+    ...(r.previous ? { previous: r.previous } : {}),
   };
 }
 

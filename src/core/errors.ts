@@ -15,6 +15,10 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   /** A request body over the size limit (HTTP 413). */
   payloadTooLarge: 'payload_too_large',
+  /** An idempotency key sent again with a different request (HTTP 422, as the IETF Idempotency-Key draft says). */
+  idempotencyKeyReused: 'idempotency_key_reused',
+  /** A method the route does not take (HTTP 405). */
+  methodNotAllowed: 'method_not_allowed',
   /** A service name no config knows. */
   unknownService: 'unknown_service',
   /** A release (or another addressed thing) does not exist. */
@@ -52,6 +56,12 @@ export abstract class SwitchyardError extends Error {
 export class ValidationError extends SwitchyardError {
   override readonly name: string = 'ValidationError';
   readonly code: ErrorCode = ErrorCode.validation;
+}
+
+/** An idempotency key already used for another request: the first release is not silently returned. */
+export class IdempotencyKeyReusedError extends SwitchyardError {
+  override readonly name: string = 'IdempotencyKeyReusedError';
+  readonly code: ErrorCode = ErrorCode.idempotencyKeyReused;
 }
 
 /** A request body sent as something other than JSON. */

@@ -299,3 +299,21 @@ export function shiftShape(plan: Plan): ShiftShape {
   }
   return { kind: 'custom', reason: 'its steps are neither one canary step nor equal linear increments with equal waits' };
 }
+
+/** The plan of an undo: the previous version, ready, then all traffic at once; no bakes, no approvals. */
+export function undoPlan(): Plan {
+  return compilePlan({ type: 'blue-green', bakeSeconds: 0 });
+}
+
+/**
+ * The plan of an expedited release (a hotfix): approvals skipped, every bake or analysis cut to one
+ * gate check (`checkSeconds`, or shorter if it was), so the gates still see each step before the next.
+ */
+export function expeditePlan(plan: Plan, checkSeconds: number): Plan {
+  return {
+    strategy: plan.strategy,
+    steps: plan.steps
+      .filter((s) => s.type !== 'approval')
+      .map((s) => (s.type === 'bake' || s.type === 'analysis' ? { ...s, seconds: Math.min(s.seconds, checkSeconds) } : s)),
+  };
+}

@@ -4,6 +4,11 @@
  */
 export const Reasons = {
   created: (image: string) => `release of ${image} created`,
+  createdFor: (kind: 'undo' | 'retry', image: string, of: string) =>
+    kind === 'undo'
+      ? `undo of release ${of}: back to ${image} (readiness check, then all traffic at once, no bakes)`
+      : `retry of release ${of}: ${image} again`,
+  createdExpedited: (image: string, reason: string) => `expedited release of ${image} (bakes cut to one gate check, approvals skipped): ${reason}`,
   queued: (activeId: string) => `queued behind active release ${activeId}`,
   started: 'release started',
   supersededBy: (id: string) => `superseded by newer release ${id} before it started`,

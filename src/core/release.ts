@@ -168,6 +168,10 @@ export interface Release {
   readonly generationStartedAt?: string;
   /** When the service's lock was last taken or renewed for this release (its creation, if never since). */
   readonly leaseRenewedAt?: string;
+  /** The image the service served when this release started: what `undo` returns to after it succeeds. */
+  readonly previous?: string;
+  readonly origin?: Origin;
+  readonly expedited?: { readonly reason: string };
   /**
    * How a person's steer (rollback, promote) reaches a workflow that is waiting: the token of the
    * wait it is in, or word left for the next wait when none is registered yet. See {@link takeWake}.
@@ -185,6 +189,13 @@ export interface ShiftInProgress {
   readonly checkedAt: string;
 }
 
+/** Why a release exists beyond "a new image": it undoes or retries another release. */
+export interface Origin {
+  readonly kind: 'undo' | 'retry';
+  /** The release it undoes or retries. */
+  readonly of: string;
+}
+
 export interface NewRelease {
   readonly id: string;
   readonly service: string;
@@ -192,6 +203,13 @@ export interface NewRelease {
   readonly plan: Plan;
   readonly settings: ReleaseSettings;
   readonly actor: Actor;
+  readonly origin?: Origin;
+  /** A hotfix: bakes cut to one gate check, approvals skipped; the reason is kept. */
+  readonly expedited?: { readonly reason: string };
+  /** A person's comment on why (undo, retry), for the timeline. */
+  readonly comment?: string;
+  /** What the service serves now (when the release starts at once; a queued one records it when it starts). */
+  readonly previous?: string;
   /** Start queued (another release holds the service) instead of preparing. */
   readonly queuedBehind?: string;
 }
@@ -200,7 +218,12 @@ const iso = (now: number): string => new Date(now).toISOString();
 
 export function createRelease(input: NewRelease, now: number): Release {
   const at = iso(now);
-  const timeline: TimelineEvent[] = [{ at, type: EventKind.created, message: Reasons.created(input.artifact.image), actor: input.actor }];
+  const message = input.origin
+    ? Reasons.createdFor(input.origin.kind, input.artifact.image, input.origin.of)
+    : input.expedited
+      ? Reasons.createdExpedited(input.artifact.image, input.expedited.reason)
+      : Reasons.created(input.artifact.image);
+  const timeline: TimelineEvent[] = [{ at, type: EventKind.created, message, actor: input.actor, ...(input.comment ? { comment: input.comment } : {}) }];
   if (input.queuedBehind) timeline.push({ at, type: EventKind.queued, message: Reasons.queued(input.queuedBehind) });
   return {
     id: input.id,
@@ -216,6 +239,9 @@ export function createRelease(input: NewRelease, now: number): Release {
     gateResults: [],
     approvals: [],
     requests: {},
+    ...(input.origin ? { origin: input.origin } : {}),
+    ...(input.previous && !input.queuedBehind ? { previous: input.previous } : {}),
+    ...(input.expedited ? { expedited: input.expedited } : {}),
     createdAt: at,
     createdBy: input.actor,
     updatedAt: at,
@@ -246,9 +272,14 @@ export function evolve(
 }
 
 /** The queued release may start: the service's lock is now its own. */
-export function start(release: Release, now: number): Release {
+export function start(release: Release, now: number, previous?: string): Release {
   if (release.phase === Phase.preparing) return release;
-  return evolve(release, now, { phase: Phase.preparing, leaseRenewedAt: iso(now) }, { type: EventKind.started, message: Reasons.started });
+  return evolve(
+    release,
+    now,
+    { phase: Phase.preparing, leaseRenewedAt: iso(now), ...(previous ? { previous } : {}) },
+    { type: EventKind.started, message: Reasons.started },
+  );
 }
 
 /**

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { messageOf, ValidationError } from '../core/errors.js';
+import { IdempotencyKeyReusedError, messageOf, ValidationError } from '../core/errors.js';
+import { expeditePlan, undoPlan, type Plan } from '../core/plan.js';
+import { validatePlan } from '../core/capabilities.js';
 import {
   cancelQueued,
   markFailed,
@@ -16,6 +18,7 @@ import {
   takeWake,
   type Actor,
   type Artifact,
+  type Origin,
   type Release,
   type RestoreOutcome,
 } from '../core/release.js';
@@ -52,6 +55,13 @@ export interface StartInput {
   readonly service: string;
   readonly image: string;
   readonly actor: Actor;
+  /** A hotfix: bakes cut to one gate check, approvals skipped; the reason goes in the timeline. */
+  readonly expedite?: { readonly reason: string };
+  /** Set by undo and retry. */
+  readonly origin?: Origin;
+  readonly comment?: string;
+  /** Instead of the service's plan (undo). */
+  readonly plan?: Plan;
   /** Duplicate requests with the same key start one release (ECR deliveries, client retries). */
   readonly idempotencyKey?: string;
 }
@@ -121,7 +131,8 @@ export function createReleaseService(deps: EngineDeps) {
         await store.releaseLock(serviceName, queued);
         continue;
       }
-      const { release } = await store.update(queued, (r) => ({ release: r.phase === Phase.queued ? start(r, clock.now()) : r, result: undefined }));
+      const previous = await currentImage(serviceNamed(deps, serviceName));
+      const { release } = await store.update(queued, (r) => ({ release: r.phase === Phase.queued ? start(r, clock.now(), previous) : r, result: undefined }));
       if (release.phase !== Phase.preparing) {
         await store.releaseLock(serviceName, queued);
         continue;
@@ -139,6 +150,29 @@ export function createReleaseService(deps: EngineDeps) {
     await drainQueue(release.service);
   }
 
+  /** What the service serves while no release holds it: the last release that succeeded, else the local target's first version. */
+  async function currentImage(svc: ServiceConfig | undefined): Promise<string | undefined> {
+    if (!svc) return undefined;
+    return (await store.getStable(svc.name)) ?? (svc.target.driver === 'local' ? svc.target.initialVersion : undefined);
+  }
+
+  /** The plan a release runs: the service's, an undo's, or the service's expedited (checked against the driver). */
+  function planFor(svc: ServiceConfig, input: StartInput): Plan {
+    if (input.plan) return input.plan;
+    if (!input.expedite) return svc.plan;
+    if (input.expedite.reason.trim() === '') throw new ValidationError('body.reason: an expedited release needs a reason (it goes in the timeline)');
+    const driver = deps.driverFor(svc);
+    const granularity = driver.capabilities.durationGranularitySeconds;
+    const check = Math.ceil(svc.settings.gatePolicy.checkIntervalSeconds / granularity) * granularity;
+    const plan = expeditePlan(svc.plan, check);
+    const issues = validatePlan(plan, driver.capabilities);
+    if (issues.length > 0)
+      throw new ValidationError(
+        `body.expedite: the ${svc.target.driver} driver cannot run ${svc.name}'s plan expedited: ${issues.map((i) => i.message).join('; ')}`,
+      );
+    return plan;
+  }
+
   async function startRelease(input: StartInput): Promise<StartResult> {
     const svc = service(input.service);
     const now = clock.now();
@@ -149,16 +183,27 @@ export function createReleaseService(deps: EngineDeps) {
         const existing = await awaitCreated(owner);
         // The same key for another release is a client bug: refuse it rather than answer with the first release.
         if (existing.service !== svc.name || existing.artifact.image !== input.image) {
-          throw new ValidationError(
+          throw new IdempotencyKeyReusedError(
             `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service} (release ${existing.id}); use a new key for another release`,
           );
         }
         return { release: existing, created: false };
       }
     }
-    const base = { id, service: svc.name, artifact: parseArtifact(input.image), plan: svc.plan, settings: svc.settings, actor: input.actor };
+    const base = {
+      id,
+      service: svc.name,
+      artifact: parseArtifact(input.image),
+      plan: planFor(svc, input),
+      settings: svc.settings,
+      actor: input.actor,
+      ...(input.origin ? { origin: input.origin } : {}),
+      ...(input.expedite ? { expedited: input.expedite } : {}),
+      ...(input.comment ? { comment: input.comment } : {}),
+    };
     if (await store.acquireLock(svc.name, id, now, LOCK_LEASE_SECONDS)) {
-      const release = createRelease(base, now);
+      const previous = await currentImage(svc);
+      const release = createRelease({ ...base, ...(previous ? { previous } : {}) }, now);
       await store.create(release);
       log.info('release created', { releaseId: id, service: svc.name, image: input.image });
       try {
@@ -249,6 +294,66 @@ export function createReleaseService(deps: EngineDeps) {
   }
 
   /**
+   * Starts a new release of the image of a release that ended without shipping (rolled back,
+   * failed, cancelled, superseded): the same service, image and plan, recorded as a retry of it.
+   * @throws {InvalidActionError} when the release is still running or succeeded.
+   */
+  async function retry(id: string, actor: Actor, comment?: string): Promise<StartResult> {
+    const original = await get(id);
+    if (!isTerminal(original.phase) || original.phase === Phase.succeeded) {
+      throw new InvalidActionError(
+        `release ${id} is ${original.phase}: retry starts again a release that ended without shipping (rolled back, failed, cancelled or superseded)${original.phase === Phase.succeeded ? '; to go back from it, use undo' : ''}`,
+      );
+    }
+    return startRelease({
+      service: original.service,
+      image: original.artifact.image,
+      actor,
+      origin: { kind: 'retry', of: id },
+      ...(comment ? { comment } : {}),
+    });
+  }
+
+  /**
+   * After a release succeeded: returns the service to the version it served before, quickly (the
+   * readiness check, then all traffic at once, no bakes), as a release of its own.
+   * @throws {ActiveReleaseError} while a release is active (roll that one back instead);
+   *   {@link InvalidActionError} when no succeeded release says what came before it.
+   */
+  async function undo(serviceName: string, actor: Actor, comment?: string): Promise<StartResult> {
+    const svc = service(serviceName);
+    const active = await store.lockOwner(svc.name, clock.now());
+    if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
+    const last = await lastSucceeded(svc.name);
+    if (!last) throw new InvalidActionError(`nothing to undo: service ${svc.name} has no succeeded release`);
+    const previous = last.previous;
+    if (!previous)
+      throw new InvalidActionError(
+        `release ${last.id} does not record what ${svc.name} served before it, so undo cannot tell where to go back to; release that image instead`,
+      );
+    return startRelease({
+      service: svc.name,
+      image: previous,
+      actor,
+      origin: { kind: 'undo', of: last.id },
+      plan: undoPlan(),
+      ...(comment ? { comment } : {}),
+    });
+  }
+
+  /** The service's newest succeeded release (the stable one), walking its history a page at a time. */
+  async function lastSucceeded(serviceName: string): Promise<Release | undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ service: serviceName, limit: 100, ...(cursor ? { cursor } : {}) });
+      const found = page.releases.find((r) => r.phase === Phase.succeeded);
+      if (found) return found;
+      cursor = page.cursor;
+    } while (cursor);
+    return undefined;
+  }
+
+  /**
    * After a restart (local mode): releases left mid-flight are marked interrupted, their target
    * restored to the stable version, their lock freed; queued releases then start.
    */
@@ -284,7 +389,7 @@ export function createReleaseService(deps: EngineDeps) {
     return store.getStable(serviceName);
   }
 
-  return { get, startRelease, act, afterTerminal, drainQueue, recoverInterrupted, service, inFlight, stableImage };
+  return { get, startRelease, act, retry, undo, afterTerminal, drainQueue, recoverInterrupted, service, inFlight, stableImage };
 }
 
 export type ReleaseService = ReturnType<typeof createReleaseService>;

@@ -275,7 +275,8 @@ describe('HTTP API: bad input is refused cleanly and changes nothing', () => {
     expect(first.status).toBe(201);
     expect((await call('POST', '/releases', { service, image: 'api:2' }, { headers: { 'idempotency-key': 'deploy-42' } })).body['id']).toBe(first.body['id']);
     const reused = await call('POST', '/releases', { service, image: 'api:3' }, { headers: { 'idempotency-key': 'deploy-42' } });
-    expect(reused.status).toBe(400);
+    expect(reused.status).toBe(422);
+    expect(reused.body['error']['code']).toBe('idempotency_key_reused');
     expect(reused.body['error']['message']).toContain('header.Idempotency-Key: was first used to release api:2');
   });
 

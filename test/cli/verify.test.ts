@@ -38,9 +38,12 @@ describe('switchyard verify and release --dry-run, from the command line', () =>
     expect(unknown.err).toContain('unknown service "nope"; configured services: checkout-api, payments');
   }, 60_000);
 
-  it('release without --api or --dry-run says what it needs', async () => {
-    const { code, err } = await run(['release', 'payments', 'payments:2']);
-    expect(code).toBe(2);
-    expect(err).toContain('release needs <service> <image> and --api (or --dry-run)');
+  it('release with no API running says so and exits 5; without its arguments it exits 2', async () => {
+    const { code, err } = await run(['release', 'payments', 'payments:2', '--api', 'http://127.0.0.1:9']);
+    expect(code).toBe(5);
+    expect(err).toContain('nothing answers at http://127.0.0.1:9 (ECONNREFUSED)');
+    const missing = await run(['release', 'payments']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("missing required argument 'image'");
   }, 30_000);
 });

@@ -1,0 +1,152 @@
+import { ApiClient, ApiError, describeNetworkError } from '../../src/cli/client.js';
+import { colourWanted, FINAL_PHASES, newEventLines, paint, releaseDetail, releaseTable, type ReleaseSummary, type ReleaseView } from '../../src/cli/render.js';
+import { waitForRelease } from '../../src/cli/wait.js';
+import { parseDuration } from '../../src/core/duration.js';
+import { ExitCode, usage } from '../exit.js';
+
+/** The options every API command takes (commander's merged global and command options). */
+export interface ApiOptions {
+  readonly api?: string;
+  readonly token?: string;
+  readonly jwt?: string;
+  readonly region?: string;
+  readonly as?: string;
+  readonly json?: boolean;
+  readonly color?: boolean;
+}
+
+export const DEFAULT_API = 'http://127.0.0.1:8787';
+
+function client(o: ApiOptions): ApiClient {
+  const token = o.token ?? process.env['SWITCHYARD_TOKEN'];
+  const jwt = o.jwt ?? process.env['SWITCHYARD_JWT'];
+  const actor = o.as ?? process.env['SWITCHYARD_ACTOR'];
+  return new ApiClient(
+    apiOf(o),
+    { ...(token ? { token } : {}), ...(jwt ? { jwt } : {}), ...(o.region ? { region: o.region } : {}), ...(actor ? { actor } : {}) },
+    (line) => process.stderr.write(`${line}\n`),
+  );
+}
+
+const apiOf = (o: ApiOptions) => o.api ?? process.env['SWITCHYARD_API'] ?? DEFAULT_API;
+const out = (text: string): void => void process.stdout.write(text);
+const json = (value: unknown): void => out(`${JSON.stringify(value, null, 2)}\n`);
+const painter = (o: ApiOptions) => paint(colourWanted(process.stdout, o.color));
+
+/** Runs an API command; turns the API's refusals and network failures into a message and an exit code. */
+async function guarded(o: ApiOptions, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof ApiError) {
+      if (error.status === 0) usage(error.message);
+      process.stderr.write(`switchyard: ${error.message}\n`);
+      process.exit(error.status >= 500 || error.status === 429 ? ExitCode.unreachable : ExitCode.refused);
+    }
+    process.stderr.write(`switchyard: ${describeNetworkError(error, apiOf(o))}\n`);
+    process.exit(ExitCode.unreachable);
+  }
+}
+
+export function list(o: ApiOptions & { service?: string; phase?: string; limit?: string }): Promise<void> {
+  return guarded(o, async () => {
+    const page = await client(o).get<{ releases: ReleaseSummary[] }>('releases', { service: o.service, phase: o.phase, limit: o.limit ?? 20 });
+    if (o.json) return json(page);
+    out(releaseTable(page.releases, painter(o)));
+  });
+}
+
+export function history(service: string, o: ApiOptions & { limit?: string }): Promise<void> {
+  return list({ ...o, service, limit: o.limit ?? '50' });
+}
+
+export function get(id: string, o: ApiOptions & { watch?: boolean; interval?: string }): Promise<void> {
+  return guarded(o, async () => {
+    const api = client(o);
+    const read = () => api.get<ReleaseView>(`releases/${encodeURIComponent(id)}`, {}, { retryForMs: o.watch ? 60_000 : 10_000 });
+    let release = await read();
+    if (!o.watch) return o.json ? json(release) : out(releaseDetail(release, painter(o)));
+    const intervalMs = (parseDuration(o.interval ?? '1s') ?? 1) * 1000;
+    // A terminal gets the whole view, redrawn in place; a pipe gets each new event as a line (and JSON lines with --json).
+    const tty = process.stdout.isTTY === true && !o.json;
+    let drawn = 0;
+    let seen = 0;
+    for (;;) {
+      if (tty) {
+        const text = releaseDetail(release, painter(o));
+        if (drawn > 0) out(`\u001b[${drawn}A\u001b[0J`);
+        out(text);
+        drawn = text.split('\n').length - 1;
+      } else if (o.json) {
+        if (release.timeline.length > seen) out(`${JSON.stringify(release)}\n`);
+      } else {
+        for (const line of newEventLines(release, seen)) out(`${line}\n`);
+      }
+      seen = release.timeline.length;
+      if (FINAL_PHASES.has(release.phase)) process.exit(release.phase === 'succeeded' ? ExitCode.ok : ExitCode.unsuccessful);
+      await new Promise((r) => setTimeout(r, intervalMs));
+      release = await read();
+    }
+  });
+}
+
+export function release(service: string, image: string, o: ApiOptions & { expedite?: boolean; reason?: string; idempotencyKey?: string }): Promise<void> {
+  if (o.expedite && !o.reason) usage('--expedite needs --reason "<why this release skips its bakes>" (it goes in the timeline)');
+  return guarded(o, async () => {
+    const created = await client(o).post<ReleaseView>(
+      'releases',
+      { service, image, ...(o.expedite ? { expedite: true } : {}), ...(o.reason ? { reason: o.reason } : {}) },
+      { idempotencyKey: o.idempotencyKey ?? ApiClient.newKey() },
+    );
+    if (o.json) return json(created);
+    out(`release ${created.id} of ${service} (${image}) started: ${created.phase}\n  follow it: switchyard get ${created.id} --watch\n`);
+  });
+}
+
+export function decide(action: 'approve' | 'reject' | 'promote' | 'rollback', id: string, o: ApiOptions & { comment?: string }): Promise<void> {
+  return guarded(o, async () => {
+    const r = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
+    if (o.json) return json(r);
+    const done = { approve: 'approved', reject: 'rejected', promote: 'promote requested', rollback: 'rollback requested' }[action];
+    out(`${r.id}: ${done}; now ${r.phase}, ${r.traffic.candidate}% on the new version\n`);
+  });
+}
+
+export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<void> {
+  return guarded(o, async () => {
+    const r = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/retry`, o.reason ? { comment: o.reason } : undefined);
+    if (o.json) return json(r);
+    out(`release ${r.id} of ${r.service} started again with ${r.image} (retry of ${id}): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
+  });
+}
+
+export function undo(service: string, o: ApiOptions & { reason?: string }): Promise<void> {
+  return guarded(o, async () => {
+    const r = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, o.reason ? { comment: o.reason } : undefined);
+    if (o.json) return json(r);
+    out(`release ${r.id} returns ${service} to ${r.image} (undo, no bakes): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
+  });
+}
+
+export async function wait(o: ApiOptions & { service?: string; digest?: string; release?: string; timeout?: string }): Promise<void> {
+  if (!o.service || (!o.digest && !o.release)) usage('wait needs --service and --digest or --release (see switchyard wait --help)');
+  const timeout = parseDuration(o.timeout ?? '60m');
+  if (timeout === undefined) usage(`--timeout must be a duration such as "30m", got "${o.timeout}"`);
+  const token = o.token ?? process.env['SWITCHYARD_TOKEN'];
+  await guarded(o, async () => {
+    const result = await waitForRelease({
+      api: apiOf(o),
+      service: o.service!,
+      ...(o.digest ? { digest: o.digest } : {}),
+      ...(o.release ? { releaseId: o.release } : {}),
+      ...(token ? { token } : {}),
+      ...(o.region ? { region: o.region } : {}),
+      timeoutMs: timeout * 1000,
+      log: (line) => out(`${line}\n`),
+    });
+    if (o.json) json(result);
+    else if (result.exitCode === 3) out(`timed out waiting for ${result.releaseId ?? 'the release'}\n`);
+    else out(`release ${result.releaseId} ${result.phase}${result.reason ? `: ${result.reason}` : ''}\n`);
+    process.exit(result.exitCode);
+  });
+}

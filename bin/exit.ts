@@ -1,0 +1,31 @@
+/**
+ * The exit codes of every `switchyard` command (also in `switchyard --help` and the README):
+ * scripts and CI branch on them.
+ */
+export const ExitCode = {
+  /** Done; for `wait` and `get --watch`, the release succeeded. */
+  ok: 0,
+  /** The release ended without shipping (rolled back, failed, cancelled, superseded), or a verify check failed. */
+  unsuccessful: 1,
+  /** Bad usage, options or config: nothing was sent. */
+  usage: 2,
+  /** Gave up waiting (`wait --timeout`). */
+  timedOut: 3,
+  /** The API refused the request (not found, not allowed, not in this phase, bad input). */
+  refused: 4,
+  /** The API could not be reached, or failed, after retries. */
+  unreachable: 5,
+} as const;
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  done (wait, get --watch: the release succeeded)
+  1  the release ended without shipping (rolled back, failed, cancelled, superseded), or a verify check failed
+  2  bad usage, options or config; nothing was sent
+  3  timed out waiting
+  4  the API refused the request (not found, forbidden, conflict, invalid)
+  5  the API could not be reached, or failed, after retries`;
+
+export function usage(message: string): never {
+  process.stderr.write(`switchyard: ${message}\n`);
+  process.exit(ExitCode.usage);
+}

@@ -1,0 +1,132 @@
+import { trafficBar } from '../core/duration.js';
+
+/** What the CLI reads of a release from the API (the API's release view; see GET /openapi.json). */
+export interface ReleaseSummary {
+  readonly id: string;
+  readonly service: string;
+  readonly image: string;
+  readonly phase: string;
+  readonly traffic: { readonly candidate: number; readonly stable: number };
+  readonly step: { readonly index: number; readonly total: number };
+  readonly createdAt: string;
+  readonly createdBy: { readonly id: string; readonly channel: string };
+  readonly finishedAt?: string;
+  readonly reason?: string;
+  readonly kind?: string;
+}
+
+export interface ReleaseView extends ReleaseSummary {
+  readonly strategy: string;
+  readonly plan: readonly { readonly type: string; readonly percent?: number; readonly seconds?: number; readonly label?: string }[];
+  readonly gateResults: readonly {
+    readonly gate: string;
+    readonly verdict: string;
+    readonly evidence: {
+      readonly value?: number;
+      readonly comparison?: string;
+      readonly threshold?: number;
+      readonly alarmState?: string;
+      readonly samples?: number;
+    };
+  }[];
+  readonly pendingApproval?: { readonly id: string; readonly label: string; readonly expiresAt: string; readonly onTimeout: string };
+  readonly timeline: readonly {
+    readonly at: string;
+    readonly type: string;
+    readonly message: string;
+    readonly actor?: { readonly id: string };
+    readonly comment?: string;
+  }[];
+}
+
+export const FINAL_PHASES: ReadonlySet<string> = new Set(['succeeded', 'rolled_back', 'failed', 'cancelled', 'superseded']);
+
+/** Colour on a terminal only, never when NO_COLOR is set (https://no-color.org) or --no-color is given. */
+export interface Paint {
+  readonly green: (s: string) => string;
+  readonly red: (s: string) => string;
+  readonly yellow: (s: string) => string;
+  readonly dim: (s: string) => string;
+  readonly bold: (s: string) => string;
+}
+
+export function paint(enabled: boolean): Paint {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);
+  return { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+export function colourWanted(stream: { isTTY?: boolean }, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag === false) return false;
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
+  return stream.isTTY === true;
+}
+
+function phaseText(phase: string, p: Paint): string {
+  if (phase === 'succeeded') return p.green(phase);
+  if (phase === 'rolled_back' || phase === 'failed') return p.red(phase);
+  if (phase === 'awaiting_approval' || phase === 'rolling_back') return p.yellow(phase);
+  return phase;
+}
+
+const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+/** Releases as a table, one line each. */
+export function releaseTable(releases: readonly ReleaseSummary[], p: Paint): string {
+  if (releases.length === 0) return 'no releases\n';
+  const rows = releases.map((r) => [r.id, r.service, r.image, r.phase, `${r.traffic.candidate}%`, time(r.createdAt), r.createdBy.id]);
+  const head = ['ID', 'SERVICE', 'IMAGE', 'PHASE', 'NEW', 'CREATED', 'BY'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[], colour = false) =>
+    cells
+      .map((c, i) => {
+        const padded = c.padEnd(widths[i]!);
+        return colour && i === 3 ? phaseText(c, p) + padded.slice(c.length) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [p.bold(line(head)), ...rows.map((row) => line(row, true))].join('\n') + '\n';
+}
+
+function stepLabel(step: ReleaseView['plan'][number]): string {
+  if (step.type === 'setWeight') return `${step.percent}%`;
+  if (step.type === 'bake' || step.type === 'analysis') return `${step.type} ${step.seconds}s`;
+  if (step.type === 'approval') return `approval (${step.label ?? ''})`;
+  return step.type;
+}
+
+/** One release in full, as a person reads it: split, plan with the current step, gates, what waits, timeline. */
+export function releaseDetail(r: ReleaseView, p: Paint): string {
+  const done = FINAL_PHASES.has(r.phase);
+  const current = done ? -1 : r.step.index - 1;
+  const plan = r.plan.map((s, i) => (i === current ? p.bold(`[${stepLabel(s)}]`) : i < current || done ? p.dim(stepLabel(s)) : stepLabel(s))).join(' → ');
+  const lines = [
+    `${p.bold(r.id)}  ${r.service} ${r.image}  ${phaseText(r.phase, p)}${r.reason ? `: ${r.reason}` : ''}`,
+    `traffic  ${trafficBar(r.traffic.candidate)} ${r.traffic.candidate}% new, ${r.traffic.stable}% stable`,
+    `plan     ${r.strategy}: ${plan}`,
+  ];
+  for (const g of r.gateResults) {
+    const mark = g.verdict === 'pass' ? p.green('✓') : g.verdict === 'fail' ? p.red('✗') : p.yellow('?');
+    const value =
+      g.evidence.value === undefined
+        ? (g.evidence.alarmState ?? g.verdict)
+        : `${Number(g.evidence.value.toFixed(3))}${g.evidence.comparison ? ` (fails when ${g.evidence.comparison} ${g.evidence.threshold})` : ''}`;
+    lines.push(`gate     ${mark} ${g.gate} ${value}${g.evidence.samples !== undefined ? `, ${g.evidence.samples} samples` : ''}`);
+  }
+  if (r.pendingApproval) {
+    lines.push(
+      p.yellow(
+        `waiting  for approval "${r.pendingApproval.label}" until ${time(r.pendingApproval.expiresAt)} (then ${r.pendingApproval.onTimeout}): switchyard approve ${r.id}`,
+      ),
+    );
+  }
+  lines.push('timeline');
+  for (const e of r.timeline) {
+    lines.push(`  ${p.dim(time(e.at))} ${e.message}${e.actor ? ` (${e.actor.id})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The timeline events of `r` after the first `seen`, as plain lines (for `get --watch` when piped). */
+export function newEventLines(r: ReleaseView, seen: number): string[] {
+  return r.timeline.slice(seen).map((e) => `${time(e.at)} ${r.id} ${e.message}${e.actor ? ` (${e.actor.id})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
+}
