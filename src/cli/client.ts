@@ -69,7 +69,8 @@ export function describeNetworkError(error: unknown, api: string): string {
   const code = (error as { cause?: { code?: string } }).cause?.code;
   if (code === 'ECONNREFUSED') return `nothing answers at ${api} (ECONNREFUSED): is \`switchyard local\` running, or is --api right?`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the API's host in ${api}: check --api`;
-  return `cannot reach ${api}: ${code ?? (error instanceof Error ? error.message : String(error))}`;
+  const cause = (error as { cause?: { message?: string } }).cause?.message;
+  return `cannot reach ${api}: ${code ?? cause ?? (error instanceof Error ? error.message : String(error))}`;
 }
 
 export interface RequestOptions {

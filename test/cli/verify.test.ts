@@ -39,9 +39,9 @@ describe('switchyard verify and release --dry-run, from the command line', () =>
   }, 60_000);
 
   it('release with no API running says so and exits 5; without its arguments it exits 2', async () => {
-    const { code, err } = await run(['release', 'payments', 'payments:2', '--api', 'http://127.0.0.1:9']);
+    const { code, err } = await run(['release', 'payments', 'payments:2', '--api', 'http://127.0.0.1:59998']);
     expect(code).toBe(5);
-    expect(err).toContain('nothing answers at http://127.0.0.1:9 (ECONNREFUSED)');
+    expect(err).toContain('nothing answers at http://127.0.0.1:59998 (ECONNREFUSED)');
     const missing = await run(['release', 'payments']);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain("missing required argument 'image'");

@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
+import { resolveConfig } from '../../src/config/config.js';
+import { releaseUntil } from '../support/poll.js';
+
+/**
+ * Every verb of the CLI, run as a process the way a person runs it, against local mode's real API
+ * (real processes behind the proxy). Gates are off so releases move on their plan alone; the
+ * approval before finalize holds a release where a person must act.
+ */
+let mode: LocalMode;
+let api: string;
+
+beforeAll(async () => {
+  mode = await startLocalMode({
+    config: resolveConfig({
+      services: [
+        {
+          name: 'shop',
+          target: {
+            driver: 'local',
+            command: ['node', 'examples/demo-service/server.mjs'],
+            replicas: 1,
+            port: 8080,
+            readiness: { interval: 0 },
+            drainTimeout: '1s',
+          },
+          strategy: { type: 'canary', steps: [{ percent: 20, bake: '10m' }], finalBake: '1s' },
+          gates: { metrics: [], checkInterval: '60s' },
+          approvals: { at: ['before-finalize'], timeout: '10m' },
+        },
+      ],
+    }),
+    port: 0,
+    inMemory: true,
+    ephemeralPorts: true,
+    token: 'cli-token',
+  });
+  api = mode.apiUrl;
+}, 60_000);
+afterAll(async () => mode.stop());
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/switchyard.js', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWITCHYARD_API: api, SWITCHYARD_TOKEN: 'cli-token', NO_COLOR: '', ...env },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+const json = <T>(run: Run): T => JSON.parse(run.out) as T;
+const phaseOf = (id: string) => mode.runtime.deps.store.get(id).then((r) => r?.phase);
+
+describe('the switchyard CLI, every verb end to end against local mode', () => {
+  it('release, list, get, rollback (acting at once mid-bake), retry, promote, approve, history and undo', async () => {
+    // release: started, with the id to follow.
+    const started = await cli(['release', 'shop', 'v2', '--json']);
+    expect(started.code).toBe(0);
+    const first = json<{ id: string; phase: string }>(started).id;
+
+    // list and get show it; get --json is the API's view.
+    await releaseUntil(mode.runtime.deps.store, first, (r) => r.phase === 'baking' && r.weight === 20, { timeoutMs: 15_000 });
+    const listed = await cli(['list']);
+    expect(listed.out).toMatch(new RegExp(`${first}\\s+shop\\s+v2\\s+baking\\s+20%`));
+    const got = await cli(['get', first]);
+    expect(got.out).toContain('traffic  ████░░░░░░░░░░░░░░░░ 20% new, 80% stable');
+    expect(got.out).toContain('[bake 600s]');
+
+    // rollback mid-bake (60 s check interval): traffic returns at once, by the person named.
+    const asked = Date.now();
+    const rolled = await cli(['rollback', first, '-m', 'error budget', '--as', 'alice']);
+    expect(rolled.code, rolled.err).toBe(0);
+    await releaseUntil(mode.runtime.deps.store, first, (r) => r.phase === 'rolled_back', { timeoutMs: 20_000 });
+    expect(Date.now() - asked).toBeLessThan(20_000);
+    expect(mode.targets.get('shop')?.traffic['v2']).toBeUndefined();
+
+    // get --watch on a finished release, piped: plain event lines, exit 1 (it did not ship).
+    const watched = await cli(['get', first, '--watch']);
+    expect(watched.code).toBe(1);
+    expect(watched.out).toContain(`${first} rollback requested by alice`);
+    expect(watched.out).not.toContain('\u001b[');
+
+    // retry: a new release of the same image, recorded as a retry.
+    const retried = await cli(['retry', first, '--json']);
+    expect(retried.code, retried.err).toBe(0);
+    const second = json<{ id: string; image: string; origin: { kind: string; of: string } }>(retried);
+    expect(second).toMatchObject({ image: 'v2', origin: { kind: 'retry', of: first } });
+
+    // promote skips the bake; the approval before finalize then waits for a person.
+    await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.phase === 'baking', { timeoutMs: 15_000 });
+    expect((await cli(['promote', second.id])).code).toBe(0);
+    await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.phase === 'awaiting_approval' || r.phase === 'succeeded', { timeoutMs: 15_000 });
+    const approved = await cli(['approve', second.id, '--as', 'bob']);
+    expect([0, 4]).toContain(approved.code); // 4 when promote had already skipped the approval
+    await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.phase === 'succeeded', { timeoutMs: 15_000 });
+
+    // history lists the service's releases, newest first.
+    const history = await cli(['history', 'shop', '--json']);
+    expect(json<{ releases: { id: string }[] }>(history).releases.map((r) => r.id)).toEqual([second.id, first]);
+
+    // undo: back to v1 at once (no bakes), as a release of its own.
+    const undone = await cli(['undo', 'shop', '--reason', 'customer bug', '--json']);
+    expect(undone.code, undone.err).toBe(0);
+    const third = json<{ id: string; image: string; origin: { kind: string; of: string }; plan: { type: string }[] }>(undone);
+    expect(third).toMatchObject({ image: 'v1', origin: { kind: 'undo', of: second.id } });
+    expect(third.plan.map((s) => s.type)).toEqual(['setWeight', 'finalize']);
+    await releaseUntil(mode.runtime.deps.store, third.id, (r) => r.phase === 'succeeded', { timeoutMs: 15_000 });
+    expect(mode.targets.get('shop')?.stableVersion).toBe('v1');
+  }, 120_000);
+
+  it('refusals and mistakes: exit codes 2 (usage), 4 (refused), 5 (unreachable), with what to do', async () => {
+    const typo = await cli(['rolback', 'r-1']);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('(Did you mean rollback?)');
+
+    const missing = await cli(['get', 'r-nope']);
+    expect(missing.code).toBe(4);
+    expect(missing.err).toContain('no release with id "r-nope"');
+
+    const noToken = await cli(['rollback', 'r-nope'], { SWITCHYARD_TOKEN: '' });
+    expect(noToken.code).toBe(4);
+    expect(noToken.err).toContain('401');
+
+    const down = await cli(['list', '--api', 'http://127.0.0.1:59997']);
+    expect(down.code).toBe(5);
+    expect(down.err).toContain('nothing answers at http://127.0.0.1:59997 (ECONNREFUSED)');
+
+    const expedite = await cli(['release', 'shop', 'v9', '--expedite']);
+    expect(expedite.code).toBe(2);
+    expect(expedite.err).toContain('--expedite needs --reason');
+    expect(await phaseOf('r-nope')).toBeUndefined();
+
+    const version = await cli(['--version']);
+    expect(version.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  }, 60_000);
+
+  it('an expedited release skips approvals and cuts bakes to one gate check, with its reason in the timeline', async () => {
+    const run = await cli(['release', 'shop', 'v7', '--expedite', '--reason', 'hotfix for INC-42', '--json']);
+    expect(run.code, run.err).toBe(0);
+    const r = json<{ id: string; plan: { type: string; seconds?: number }[]; expedited: { reason: string } }>(run);
+    expect(r.expedited.reason).toBe('hotfix for INC-42');
+    expect(r.plan.filter((s) => s.type === 'approval')).toEqual([]);
+    expect(r.plan.filter((s) => s.type === 'bake').map((s) => s.seconds)).toEqual([60, 1]);
+    const got = await cli(['get', r.id]);
+    expect(got.out).toContain('expedited release of v7 (bakes cut to one gate check, approvals skipped): hotfix for INC-42');
+    await cli(['rollback', r.id]);
+  }, 60_000);
+});
