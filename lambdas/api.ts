@@ -8,8 +8,9 @@ import { systemClock } from '../src/ports/clock.js';
 
 const { log } = createLogger('switchyard-api');
 const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);
+const config = bundledConfig();
 const runtime = createAwsRuntime({
-  config: bundledConfig(),
+  config,
   tableName: env('TABLE_NAME'),
   stateMachineArn: env('STATE_MACHINE_ARN'),
   clients: defaultClients(),
@@ -22,10 +23,11 @@ const app = createApp({
   store: runtime.store,
   services: runtime.services,
   clock: systemClock,
-  authenticate: apiGatewayAuthenticator(),
+  authenticate: apiGatewayAuthenticator(config.people),
   log,
   // Authenticated by Slack's signature (API Gateway lets this one route through without IAM/JWT).
-  extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }),
+  extend: (a) =>
+    mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log, people: config.people }),
 });
 
 /** API Gateway HTTP API (payload v2) in front of the same Hono app that local mode serves. */

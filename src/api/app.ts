@@ -8,7 +8,7 @@ import type { Releases, ServiceLocks } from '../ports/release-store.js';
 import type { ServiceHealth } from '../ports/traffic-driver.js';
 import { answerFor } from './errors.js';
 import type { Authenticator } from './auth.js';
-import { openApiDocument } from './openapi.js';
+import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
 import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
@@ -25,6 +25,7 @@ const ROUTE_METHODS: readonly [RegExp, string][] = [
   [/^\/releases\/[^/]+$/, 'GET'],
   [/^\/releases\/[^/]+\/(approve|reject|promote|rollback|retry)$/, 'POST'],
   [/^\/openapi\.json$/, 'GET'],
+  [/^\/docs$/, 'GET'],
 ];
 
 /** The largest request body the API reads (a release request or a comment is well under 2 KiB). */
@@ -45,6 +46,8 @@ export interface AppDeps {
   readonly allowedHost?: (host: string) => boolean;
   /** How each service is doing, where Switchyard runs it (local mode). @default not reported */
   readonly health?: (service: string) => ServiceHealth | undefined;
+  /** Where the API is served, for the OpenAPI document. @default local mode's address */
+  readonly servers?: OpenApiOptions['servers'];
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
   readonly extend?: (app: Hono<AppEnv>) => void;
 }
@@ -178,8 +181,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(releaseView(release), 201);
   });
 
-  const document = openApiDocument();
+  const document = openApiDocument(deps.servers ? { servers: deps.servers } : {});
   app.get('/openapi.json', (c) => c.json(document, 200));
+  const docs = docsPage(document);
+  app.get('/docs', (c) => c.html(docs, 200));
 
   deps.extend?.(app);
 

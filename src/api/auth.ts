@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
-import { ValidationError } from '../core/errors.js';
+import { ForbiddenError, ValidationError } from '../core/errors.js';
+import { actorFor, type Person } from '../core/people.js';
 import type { Actor } from '../core/release.js';
 
 /** Who is calling: an actor, or undefined when the credentials are missing or wrong (401). */
@@ -13,21 +14,45 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
+export interface LocalIdentity {
+  readonly people?: readonly Person[];
+  /** People's own tokens (people[].localToken): a request with one acts as that person, and only as them. */
+  readonly personTokens?: ReadonlyMap<string, string>;
+}
+
 /**
- * Local mode: one bearer token (from SWITCHYARD_TOKEN or generated at start). The caller names
- * itself with `X-Switchyard-Actor` for the timeline and the approval rules (default "api").
+ * Local mode: bearer tokens. The shared token (SWITCHYARD_TOKEN) acts as the machine's operator
+ * ("api"); `X-Switchyard-Actor` may give a label for the timeline, but never a configured person's
+ * name: a person acts with their own token (people[].localToken), which acts as them alone. With
+ * one shared token, local mode cannot tell people apart; with people's tokens it can.
  */
-export function bearerAuthenticator(token: string): Authenticator {
+export function bearerAuthenticator(token: string, identity: LocalIdentity = {}): Authenticator {
   const expected = digest(token);
+  const people = identity.people ?? [];
+  const personal = [...(identity.personTokens ?? new Map<string, string>())].map(([t, name]) => [digest(t), name] as const);
   return (c) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    // Compare digests in constant time so the token's length and content do not leak through timing.
-    if (!match?.[1] || !timingSafeEqual(digest(match[1].trim()), expected)) return undefined;
+    if (!match?.[1]) return undefined;
+    const given = digest(match[1].trim());
     const named = c.req.header(ACTOR_HEADER);
-    if (named === undefined) return { id: 'api', channel: 'api' };
     // A name that is not one is refused, never silently replaced: the timeline and the approver rules use it.
-    if (!ACTOR_PATTERN.test(named)) throw new ValidationError('header.X-Switchyard-Actor: must be 1 to 64 letters, digits or . _ @ + - (for example "alice")');
+    if (named !== undefined && !ACTOR_PATTERN.test(named))
+      throw new ValidationError('header.X-Switchyard-Actor: must be 1 to 64 letters, digits or . _ @ + - (for example "alice")');
+    // Compare digests in constant time so the tokens' length and content do not leak through timing.
+    const owner = personal.find(([d]) => timingSafeEqual(d, given))?.[1];
+    if (owner !== undefined) {
+      if (named !== undefined && named !== owner)
+        throw new ForbiddenError(`header.X-Switchyard-Actor: this token is ${owner}'s and acts only as ${owner}, not as "${named}"`);
+      return actorFor(people, { person: owner }, 'api', owner);
+    }
+    if (!timingSafeEqual(given, expected)) return undefined;
+    if (named === undefined) return { id: 'api', channel: 'api' };
+    if (people.some((p) => p.name === named)) {
+      throw new ForbiddenError(
+        `header.X-Switchyard-Actor: the shared token cannot act as ${named}, a configured person; ${named} acts with their own token (people[].localToken in the config)`,
+      );
+    }
     return { id: named, channel: 'api' };
   };
 }
@@ -42,16 +67,25 @@ interface ApiGatewayContext {
 }
 
 /**
- * AWS: API Gateway has already checked the caller (IAM or JWT authorizer); the actor is the
- * JWT subject (or email) or the IAM principal ARN.
+ * AWS: API Gateway has already checked the caller (IAM or JWT authorizer). The actor is the person
+ * whose IAM principal, JWT subject or verified email it is; else the raw JWT email or subject, or
+ * the IAM principal ARN.
  */
-export function apiGatewayAuthenticator(): Authenticator {
+export function apiGatewayAuthenticator(people: readonly Person[] = []): Authenticator {
   return (c) => {
     const event = (c.env as { event?: ApiGatewayContext } | undefined)?.event;
     const authorizer = event?.requestContext?.authorizer;
     const claims = authorizer?.jwt?.claims;
-    const fromJwt = claims ? String(claims['email'] ?? claims['sub'] ?? '') : '';
-    const id = fromJwt || authorizer?.iam?.userArn || '';
-    return id ? { id: id.slice(0, 256), channel: 'api' } : undefined;
+    if (claims) {
+      const sub = typeof claims['sub'] === 'string' ? claims['sub'] : undefined;
+      const email = typeof claims['email'] === 'string' ? claims['email'] : undefined;
+      // API Gateway passes claims as strings: "true" is a verified email.
+      const emailVerified = claims['email_verified'] === true || claims['email_verified'] === 'true';
+      const raw = (email ?? sub ?? '').slice(0, 256);
+      if (!raw) return undefined;
+      return actorFor(people, { jwt: { ...(sub ? { sub } : {}), ...(email ? { email } : {}), emailVerified } }, 'api', raw);
+    }
+    const arn = authorizer?.iam?.userArn;
+    return arn ? actorFor(people, { iam: arn }, 'api', arn.slice(0, 256)) : undefined;
   };
 }

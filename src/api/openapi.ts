@@ -1,16 +1,30 @@
 import * as z from 'zod';
-import { ActionBodySchema, ErrorSchema, ListQuerySchema, ReleaseListSchema, ReleaseViewSchema, ServiceSchema, StartReleaseSchema } from './schemas.js';
+import {
+  ActionBodySchema,
+  ActorSchema,
+  ErrorSchema,
+  ListQuerySchema,
+  ReleaseListSchema,
+  ReleaseSummarySchema,
+  ReleaseViewSchema,
+  ServiceListSchema,
+  ServiceSchema,
+  StartReleaseSchema,
+} from './schemas.js';
 
 type Json = Record<string, unknown>;
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const body = (id: string, description: string) => ({ description, content: { 'application/json': { schema: ref(id) } } });
+const error = (description: string) => body('Error', description);
 const errors = {
-  400: body('Error', 'The request is invalid: the message names the field and the reason'),
-  401: body('Error', 'Missing or wrong credentials'),
-  403: body('Error', 'The caller may not take this action'),
-  404: body('Error', 'No such release'),
-  409: body('Error', 'The action is not valid in the release’s current phase, or the service is busy'),
+  400: error('The request is invalid: the message names the field and the reason'),
+  401: error('Missing or wrong credentials'),
+  403: error('The caller may not take this action (approver allowlist, four-eyes, a token acting as someone else)'),
+  404: error('No such release'),
+  409: error('The action is not valid in the release’s current phase, or the service is busy'),
+  413: error('The body is larger than 64 KiB'),
+  415: error('The body is not application/json'),
 };
 
 function queryParameters(schema: z.ZodObject): Json[] {
@@ -18,59 +32,151 @@ function queryParameters(schema: z.ZodObject): Json[] {
   return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
 }
 
-/** The OpenAPI 3.1 document of the API, generated from the same zod schemas that validate requests. */
-export function openApiDocument(): Json {
-  const schemas: Record<string, z.ZodType> = {
-    Error: ErrorSchema,
-    StartRelease: StartReleaseSchema,
-    ActionBody: ActionBodySchema,
-    Release: ReleaseViewSchema,
-    ReleaseList: ReleaseListSchema,
-    Service: ServiceSchema,
+/**
+ * The component schemas, generated together so a schema used inside another (Actor inside
+ * Release) is one `#/components/schemas/…` reference, never a `$defs` copy that does not resolve.
+ * Request bodies are described as they are accepted (input), responses as they are sent (output).
+ */
+function componentSchemas(): Record<string, Json> {
+  const generate = (io: 'input' | 'output', schemas: Record<string, z.ZodType>): Record<string, Json> => {
+    const registry = z.registry<{ id: string }>();
+    for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+    const { schemas: out } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as {
+      schemas: Record<string, Json>;
+    };
+    // Each component is part of this document, not a document of its own.
+    return Object.fromEntries(Object.entries(out).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]));
   };
-  const components = Object.fromEntries(
-    Object.entries(schemas).map(([id, s]) => [
-      id,
-      z.toJSONSchema(s, { io: id === 'StartRelease' || id === 'ActionBody' ? 'input' : 'output', unrepresentable: 'any' }),
-    ]),
-  );
-  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,80}$' } };
+  return {
+    ...generate('output', {
+      Actor: ActorSchema,
+      ReleaseSummary: ReleaseSummarySchema,
+      Error: ErrorSchema,
+      Release: ReleaseViewSchema,
+      ReleaseList: ReleaseListSchema,
+      Service: ServiceSchema,
+      ServiceList: ServiceListSchema,
+    }),
+    ...generate('input', { StartRelease: StartReleaseSchema, ActionBody: ActionBodySchema }),
+  };
+}
+
+export interface OpenApiOptions {
+  /** Where the API is served (local mode: http://127.0.0.1:8787; on AWS the stack's ApiUrl). */
+  readonly servers?: readonly { readonly url: string; readonly description: string }[];
+}
+
+/** The OpenAPI 3.1 document of the API, generated from the same zod schemas that validate requests. */
+export function openApiDocument(options: OpenApiOptions = {}): Json {
+  const idParam = {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'A release id such as r-mf3k2a1b-9c4d',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,80}$' },
+  };
+  const steer = (action: string, summary: string, description: string) => ({
+    post: {
+      operationId: `${action}Release`,
+      summary,
+      description,
+      tags: ['steer'],
+      security,
+      parameters: [idParam],
+      requestBody: { required: false, content: { 'application/json': { schema: ref('ActionBody') } } },
+      responses: { 200: body('Release', 'Applied; the release as it is now'), ...errors },
+    },
+  });
+  const security = [{ localToken: [] }, { sigv4: [] }, { jwt: [] }];
   return {
     openapi: '3.1.0',
-    info: { title: 'Switchyard API', version: '1.0.0', description: 'Start, inspect and steer progressive releases. Mutating routes need credentials.' },
+    info: {
+      title: 'Switchyard API',
+      version: '1.0.0',
+      description:
+        'Start, inspect and steer progressive releases. Reads are open in local mode (loopback only); every route that changes something needs credentials: the bearer token in local mode, SigV4 (IAM authorizer) or a JWT (JWT authorizer) on AWS.',
+    },
+    servers: options.servers ?? [{ url: 'http://127.0.0.1:8787', description: 'local mode (`switchyard local`, `npm start`)' }],
+    tags: [
+      { name: 'releases', description: 'Start and read releases' },
+      { name: 'steer', description: 'People’s decisions: approve, reject, promote, roll back, retry, undo' },
+      { name: 'meta', description: 'Health, services, this document' },
+    ],
     components: {
-      schemas: components,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Local mode; in AWS the API Gateway authorizer (IAM or JWT) applies' } },
+      schemas: componentSchemas(),
+      securitySchemes: {
+        localToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Local mode: the token printed at start (SWITCHYARD_TOKEN), or a person’s own token (people[].localToken)',
+        },
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS with the IAM authorizer: requests signed with AWS Signature Version 4 for the execute-api service',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+        jwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'AWS with the JWT authorizer: a token from the configured issuer and audience',
+        },
+      },
     },
     paths: {
-      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Switchyard is up' } } } },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          summary: 'Liveness, and whether every service Switchyard runs has a stable replica serving',
+          tags: ['meta'],
+          responses: {
+            200: { description: 'Switchyard is up and every service serves' },
+            503: { description: 'A service Switchyard runs has no stable replica serving' },
+          },
+        },
+      },
       '/services': {
         get: {
-          summary: 'Configured services and their plans',
-          responses: {
-            200: {
-              description: 'Services',
-              content: { 'application/json': { schema: { type: 'object', properties: { services: { type: 'array', items: ref('Service') } } } } },
-            },
-          },
+          operationId: 'listServices',
+          summary: 'Configured services, their plans and active releases',
+          tags: ['meta'],
+          responses: { 200: body('ServiceList', 'Services') },
+        },
+      },
+      '/services/{service}/undo': {
+        post: {
+          operationId: 'undoService',
+          summary: 'Return the service to the version it served before its last succeeded release',
+          description: 'A release of its own: the readiness check, then all traffic at once, no bakes. Refused while a release is active.',
+          tags: ['steer'],
+          security,
+          parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: false, content: { 'application/json': { schema: ref('ActionBody') } } },
+          responses: { 201: body('Release', 'The undo release, started'), ...errors },
         },
       },
       '/releases': {
         get: {
+          operationId: 'listReleases',
           summary: 'Releases, newest first',
+          tags: ['releases'],
           parameters: queryParameters(ListQuerySchema),
-          responses: { 200: body('ReleaseList', 'One page of releases'), 400: errors[400] },
+          responses: { 200: body('ReleaseList', 'One page of releases; pass `cursor` for the next'), 400: errors[400] },
         },
         post: {
-          summary: 'Start a release',
-          security: [{ bearer: [] }],
+          operationId: 'startRelease',
+          summary: 'Start a release (or an expedited one: bakes cut to one gate check, approvals skipped, reason required)',
+          tags: ['releases'],
+          security,
           parameters: [
             {
               name: 'Idempotency-Key',
               in: 'header',
               required: false,
-              schema: { type: 'string', maxLength: 128 },
-              description: 'Repeat a request with the same key to get the same release',
+              schema: { type: 'string', minLength: 1, maxLength: 128 },
+              description: 'Repeat a request with the same key to get the same release; the same key with another request is 422',
             },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: ref('StartRelease') } } },
@@ -78,21 +184,93 @@ export function openApiDocument(): Json {
             201: body('Release', 'Created (phase preparing), or queued behind the active release (phase queued)'),
             200: body('Release', 'A release already exists for this Idempotency-Key'),
             ...errors,
+            422: error('The Idempotency-Key was first used for another release'),
           },
         },
       },
       '/releases/{id}': {
-        get: { summary: 'One release in full', parameters: [idParam], responses: { 200: body('Release', 'The release'), 400: errors[400], 404: errors[404] } },
+        get: {
+          operationId: 'getRelease',
+          summary: 'One release in full: split, plan, gates, approvals, timeline',
+          tags: ['releases'],
+          parameters: [idParam],
+          responses: { 200: body('Release', 'The release'), 400: errors[400], 404: errors[404] },
+        },
       },
-      '/releases/{id}/{action}': {
+      '/releases/{id}/approve': steer('approve', 'Approve the approval the release waits for', 'Applies the approver allowlist and four-eyes, by person.'),
+      '/releases/{id}/reject': steer('reject', 'Reject the approval the release waits for: it rolls back', 'Applies the approver allowlist.'),
+      '/releases/{id}/promote': steer(
+        'promote',
+        'Skip the remaining steps, bakes and approvals: 100%, then finalize',
+        'Acts at once, whatever the gate interval.',
+      ),
+      '/releases/{id}/rollback': steer(
+        'rollback',
+        'Roll the release back now',
+        'Any authenticated caller, in any active phase except finalize (409). Acts at once, whatever the gate interval.',
+      ),
+      '/releases/{id}/retry': {
         post: {
-          summary: 'Approve, reject, promote or roll back a release',
-          security: [{ bearer: [] }],
-          parameters: [idParam, { name: 'action', in: 'path', required: true, schema: { type: 'string', enum: ['approve', 'reject', 'promote', 'rollback'] } }],
-          requestBody: { required: false, content: { 'application/json': { schema: ref('ActionBody') } } },
-          responses: { 200: body('Release', 'Applied; the release as it is now'), ...errors },
+          ...steer('retry', '', '').post,
+          summary: 'Start a new release of the image of a release that ended without shipping',
+          description: 'For a rolled-back, failed, cancelled or superseded release; recorded as a retry of it.',
+          responses: { 201: body('Release', 'The new release'), ...errors },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          tags: ['meta'],
+          responses: { 200: { description: 'The OpenAPI 3.1 document', content: { 'application/json': {} } } },
+        },
+      },
+      '/docs': {
+        get: {
+          operationId: 'docs',
+          summary: 'This document as a page',
+          tags: ['meta'],
+          responses: { 200: { description: 'HTML', content: { 'text/html': {} } } },
+        },
+      },
+      '/slack/interactions': {
+        post: {
+          operationId: 'slackInteraction',
+          summary: 'Slack button clicks (block_actions), signed by Slack',
+          description:
+            'Authenticated by Slack’s request signature (X-Slack-Signature, X-Slack-Request-Timestamp), not by the API’s credentials. Present when Slack is configured.',
+          tags: ['steer'],
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { payload: { type: 'string' } }, required: ['payload'] } },
+            },
+          },
+          responses: {
+            200: { description: 'The click was handled; `ok` says whether it applied', content: { 'application/json': { schema: { type: 'object' } } } },
+            400: errors[400],
+            401: error('The Slack signature is missing, wrong or stale'),
+          },
         },
       },
     },
   };
+}
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A self-contained page listing every operation of the document (no scripts, no external requests). */
+export function docsPage(document: Json): string {
+  const info = document['info'] as { title: string; description: string };
+  const paths = document['paths'] as Record<string, Record<string, { operationId: string; summary: string; description?: string; security?: unknown[] }>>;
+  const rows = Object.entries(paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(
+      ([method, op]) =>
+        `<section><h2><code>${method.toUpperCase()} ${escape(path)}</code></h2><p>${escape(op.summary)}</p>${op.description ? `<p>${escape(op.description)}</p>` : ''}<p class="meta">operationId <code>${escape(op.operationId)}</code>${op.security && op.security.length > 0 ? ' · needs credentials' : ''}</p></section>`,
+    ),
+  );
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(info.title)}</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#1b1f23}h2{font-size:1rem;margin:1.5rem 0 .25rem}code{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px}.meta{color:#57606a;font-size:.85rem}</style></head>
+<body><h1>${escape(info.title)}</h1><p>${escape(info.description)}</p><p>The machine-readable document: <a href="openapi.json"><code>/openapi.json</code></a> (OpenAPI 3.1).</p>${rows.join('\n')}</body></html>`;
 }

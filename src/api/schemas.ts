@@ -69,7 +69,9 @@ export const ServiceParamSchema = z.object({
   service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be the name of a configured service' }),
 });
 
-const ActorSchema = z.object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']) });
+export const ActorSchema = z
+  .object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']), person: z.string().optional() })
+  .meta({ id: 'Actor' });
 const GateResultSchema = z.object({
   gate: z.string(),
   verdict: z.enum(['pass', 'fail', 'inconclusive', 'error']),
@@ -135,3 +137,5 @@ export const ServiceSchema = z
       .optional(),
   })
   .meta({ id: 'Service' });
+
+export const ServiceListSchema = z.object({ services: z.array(ServiceSchema) }).meta({ id: 'ServiceList' });

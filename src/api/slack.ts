@@ -1,3 +1,4 @@
+import { actorFor, type Person } from '../core/people.js';
 import type { Env, Hono } from 'hono';
 import * as z from 'zod';
 import type { Actor } from '../core/release.js';
@@ -22,6 +23,8 @@ export interface SlackRouteOptions {
   readonly releases: ReleaseService;
   readonly clock: Clock;
   readonly log: Log;
+  /** Configured people: a Slack user id that is a person acts as that person (four-eyes across channels). */
+  readonly people?: readonly Person[];
 }
 
 /** What the endpoint answers; also posted to the clicker as an ephemeral message. */
@@ -71,7 +74,7 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
     const [action] = payload.actions;
     if (!action) return c.json({ error: { code: 'validation_error', message: 'payload.actions: empty' } }, 400);
     const [releaseId = '', approvalId] = action.value.split('|');
-    const actor: Actor = { id: payload.user.id, channel: 'slack' };
+    const actor: Actor = actorFor(options.people ?? [], { slack: payload.user.id }, 'slack', payload.user.id);
     let answer: SlackAnswer;
     try {
       const before = await options.releases.get(releaseId);
@@ -80,7 +83,7 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
         throw new InvalidActionError(`that approval of release ${releaseId} is no longer waiting; it was already decided or has expired`);
       }
       await options.releases.act(releaseId, action.action_id, actor);
-      answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${actor.id}>` };
+      answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${payload.user.id}>${actor.person ? ` (${actor.person})` : ''}` };
     } catch (error) {
       // Whatever went wrong, the clicker gets an answer, read from the same table as the API's.
       const failure = answerFor(error);

@@ -37,6 +37,20 @@ function usableDataDir(dataDir: string): void {
 }
 
 /** Loopback names only, with any port: what a browser sends for the local API, never a rebinding page's name. */
+/** Each person's own local token, from the environment variable the config names; a missing one is a clear error. */
+export function personTokens(people: SwitchyardConfig['people'], env: Readonly<Record<string, string | undefined>>): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const p of people) {
+    if (!p.localToken) continue;
+    const value = env[p.localToken];
+    if (!value) throw new Error(`people: ${p.name}'s token is read from $${p.localToken}, which is not set; set it (or remove localToken) and start again`);
+    if (value.length < 16) throw new Error(`people: $${p.localToken} (${p.name}'s token) must be at least 16 characters`);
+    if (tokens.has(value)) throw new Error(`people: ${p.name} and ${tokens.get(value)} have the same token; each person needs their own`);
+    tokens.set(value, p.name);
+  }
+  return tokens;
+}
+
 export function loopbackHost(host: string): boolean {
   return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host);
 }
@@ -46,6 +60,8 @@ export const LOCAL_DEFAULTS = { apiPort: 8787, host: '127.0.0.1', dataDir: '.swi
 
 export interface LocalModeOptions {
   readonly config: SwitchyardConfig;
+  /** Where people's own tokens are read (people[].localToken names a variable). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** API port; 0 picks a free one. */
   readonly port?: number;
   readonly dataDir?: string;
@@ -80,6 +96,8 @@ export interface LocalMode {
  * processes of every local service, and the HTTP API.
  */
 export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
+  // Checked before anything starts: a missing person's token must not leave processes behind.
+  const ownTokens = personTokens(options.config.people, options.env ?? process.env);
   const dataDir = options.inMemory ? mkdtempSync(join(tmpdir(), 'switchyard-')) : resolve(options.dataDir ?? LOCAL_DEFAULTS.dataDir);
   usableDataDir(dataDir);
   const log = new FileLog(join(dataDir, 'switchyard.log'));
@@ -148,12 +166,21 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       store,
       services,
       clock: systemClock,
-      authenticate: bearerAuthenticator(token),
+      authenticate: bearerAuthenticator(token, { people: options.config.people, personTokens: ownTokens }),
       allowedHost: loopbackHost,
       health: (name) => targets.get(name)?.health(),
       log,
       ...(notifier && signingSecret
-        ? { extend: (a) => mountSlackInteractions(a, { signingSecret: async () => signingSecret, releases: runtime.releases, clock: systemClock, log }) }
+        ? {
+            extend: (a) =>
+              mountSlackInteractions(a, {
+                signingSecret: async () => signingSecret,
+                releases: runtime.releases,
+                clock: systemClock,
+                log,
+                people: options.config.people,
+              }),
+          }
         : {}),
     });
     const server: ServerType = await new Promise((resolvePromise, reject) => {

@@ -1,3 +1,4 @@
+import type { Person } from '../core/people.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
@@ -54,6 +55,12 @@ export interface SwitchyardConfig {
   readonly slack?: ParsedConfig['slack'];
   readonly removalPolicy: ParsedConfig['removalPolicy'];
   readonly services: readonly ServiceConfig[];
+  readonly people: readonly ConfiguredPerson[];
+}
+
+/** A person as configured: who they are on each channel, and (local mode) where their own token is. */
+export interface ConfiguredPerson extends Person {
+  readonly localToken?: string;
 }
 
 const CAPABILITIES: Record<TargetConfig['driver'], DriverCapabilities> = {
@@ -293,6 +300,14 @@ export function resolveConfig(raw: unknown, source = 'config'): SwitchyardConfig
   if (parsed.data.api.auth === 'jwt' && parsed.data.api.jwt === undefined) {
     issues.push({ path: 'api.jwt', message: 'is required when api.auth is "jwt": { issuer: "https://...", audience: ["..."] }' });
   }
+  const names = new Map<string, number>();
+  parsed.data.people.forEach((p, i) => {
+    const first = names.get(p.name);
+    if (first !== undefined) issues.push({ path: `people[${i}].name`, message: `"${p.name}" is already people[${first}]; names must be unique` });
+    names.set(p.name, i);
+    const slackOwner = p.slack ? parsed.data.people.findIndex((q) => q.slack === p.slack) : i;
+    if (slackOwner !== i) issues.push({ path: `people[${i}].slack`, message: `${p.slack} is already people[${slackOwner}]'s Slack user id` });
+  });
   if (issues.length > 0) throw new ConfigError(issues, source);
   return {
     environment: parsed.data.environment,
@@ -300,5 +315,6 @@ export function resolveConfig(raw: unknown, source = 'config'): SwitchyardConfig
     ...(parsed.data.slack ? { slack: parsed.data.slack } : {}),
     removalPolicy: parsed.data.removalPolicy,
     services,
+    people: parsed.data.people,
   };
 }

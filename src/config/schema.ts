@@ -211,7 +211,7 @@ const approvals = z.strictObject({
   at: z
     .array(z.enum(['before-traffic', 'after-first-step', 'before-finalize'], { error: 'must be "before-traffic", "after-first-step" or "before-finalize"' }))
     .default([]),
-  approvers: z.array(text('an approver id (a Slack user id such as "U012ABCDEF" or an API user)')).default([]),
+  approvers: z.array(text("an approver: a person's name from `people`, or a raw id (a Slack user id, an IAM ARN)")).default([]),
   timeout: duration(LIMITS.minDurationSeconds, LIMITS.maxApprovalSeconds).default(3600),
   onTimeout: z.enum(['rollback', 'approve'], { error: 'must be "rollback" or "approve"' }).default('rollback'),
   fourEyes: z.boolean({ error: 'must be true or false' }).default(false),
@@ -230,6 +230,29 @@ export const serviceSchema = z.strictObject({
   onActiveRelease: z.enum(['queue', 'reject'], { error: 'must be "queue" (wait for the active release) or "reject"' }).default('queue'),
 });
 
+/** A person: the identities that are them on each channel (see src/core/people.ts). */
+const person = z.strictObject({
+  name: z.string({ error: 'must be a name such as "alice"' }).regex(/^[A-Za-z0-9._@+-]{1,64}$/, { error: 'must be 1 to 64 letters, digits or . _ @ + -' }),
+  slack: z
+    .string({ error: 'must be a Slack user id such as "U012ABCDEF"' })
+    .regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id such as "U012ABCDEF"' })
+    .optional(),
+  iam: z
+    .array(
+      z.string({ error: 'must be an IAM principal ARN' }).regex(/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*-]+$/, {
+        error:
+          'must be an IAM principal ARN such as "arn:aws:iam::123456789012:user/alice" or "arn:aws:sts::123456789012:assumed-role/Deployer/alice" (* matches anything)',
+      }),
+    )
+    .default([]),
+  jwt: z.array(text('a JWT subject or a verified email')).default([]),
+  /** Local mode: the environment variable holding this person's own bearer token. */
+  localToken: z
+    .string({ error: 'must be the name of an environment variable' })
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be the name of an environment variable such as "ALICE_SWITCHYARD_TOKEN"' })
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   environment: text('an environment name').default('production'),
   api: z
@@ -241,6 +264,8 @@ export const configSchema = z.strictObject({
   slack: z.strictObject({ apiUrl: z.url({ error: 'must be a URL such as "https://slack.com/api/"' }).optional() }).optional(),
   removalPolicy: z.enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' }).default('retain'),
   services: z.array(serviceSchema, { error: 'must be a list of services' }).min(1, { error: 'needs at least one service' }),
+  /** Who may act, across Slack, IAM, JWT and local tokens: approvers and four-eyes compare these people. */
+  people: z.array(person, { error: 'must be a list of people' }).default([]),
 });
 
 /** What users write: the input side of the schema, with defaults optional. */

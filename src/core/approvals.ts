@@ -1,3 +1,4 @@
+import { whoIs } from './people.js';
 import type { Actor, Release } from './release.js';
 
 /** What a person may decide for a release; also the ids of the Slack buttons. */
@@ -36,7 +37,7 @@ const ok: RuleCheck = { ok: true };
  */
 export function checkDecision(release: Release, decision: HumanDecision, actor: Actor, now: number): RuleCheck {
   const rules = release.settings.approvalRules;
-  const isApprover = rules.approvers.length === 0 || rules.approvers.includes(actor.id);
+  const isApprover = rules.approvers.length === 0 || rules.approvers.includes(whoIs(actor));
   const phaseNote = `release ${release.id} is ${release.phase}`;
   switch (decision) {
     case 'approve':
@@ -49,7 +50,7 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
         return { ok: false, code: 'conflict', message: `the approval for release ${release.id} expired at ${pending.expiresAt}` };
       }
       if (!isApprover) return notApprover(release, actor);
-      if (decision === 'approve' && rules.fourEyes && actor.id === release.createdBy.id) return fourEyes(actor);
+      if (decision === 'approve' && rules.fourEyes && whoIs(actor) === whoIs(release.createdBy)) return fourEyes(actor);
       return ok;
     }
     case 'promote':
@@ -62,7 +63,7 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
       }
       if (release.requests.promote) return { ok: false, code: 'conflict', message: `promote was already requested by ${release.requests.promote.actor.id}` };
       if (!isApprover) return notApprover(release, actor);
-      if (rules.fourEyes && actor.id === release.createdBy.id) return fourEyes(actor);
+      if (rules.fourEyes && whoIs(actor) === whoIs(release.createdBy)) return fourEyes(actor);
       return ok;
     case 'rollback':
       if (!ROLLBACKABLE.has(release.phase)) {

@@ -7,6 +7,8 @@ import { Reasons } from './reasons.js';
 export interface Actor {
   readonly id: string;
   readonly channel: 'api' | 'slack' | 'ecr' | 'system';
+  /** The configured person this actor proved to be (see core/people.ts); the approval rules compare people. */
+  readonly person?: string;
 }
 
 export const SYSTEM: Actor = { id: 'switchyard', channel: 'system' };

@@ -215,7 +215,8 @@ describe('the switchyard command', () => {
       });
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.out).toContain('switchyard local [options]');
+    expect(help.out).toMatch(/local \[options\] +run Switchyard on this machine/);
+    expect(help.out).toContain('Exit codes:');
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
     writeFileSync(
       join(dir, 'bad.json'),

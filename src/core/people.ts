@@ -1,0 +1,58 @@
+import type { Actor } from './release.js';
+
+/**
+ * People, not channel-specific strings: one person is one Slack user, one or more IAM principals,
+ * JWT subjects and verified emails. The approver allowlist and four-eyes compare people, so
+ * starting a release from the API and approving it from Slack is the same person and is caught.
+ */
+export interface Person {
+  /** How the timeline and the approver list name them, for example "alice". */
+  readonly name: string;
+  /** Their Slack user id, for example "U012ABCDEF". */
+  readonly slack?: string;
+  /**
+   * IAM principals that are this person: ARNs, where `*` matches any run of characters within the
+   * pattern (for a role session: `arn:aws:sts::123456789012:assumed-role/Deployer/alice`).
+   */
+  readonly iam: readonly string[];
+  /** JWT subjects (`sub`) or emails; an email counts only when the token says it is verified. */
+  readonly jwt: readonly string[];
+}
+
+/** What a caller proved about themselves, by channel. */
+export type Claim =
+  | { readonly slack: string }
+  | { readonly iam: string }
+  | { readonly jwt: { readonly sub?: string; readonly email?: string; readonly emailVerified?: boolean } }
+  /** A person's own local-mode token. */
+  | { readonly person: string };
+
+function globMatches(pattern: string, value: string): boolean {
+  const parts = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`).test(value);
+}
+
+/** The person a claim proves, if any. */
+export function personFor(people: readonly Person[], claim: Claim): Person | undefined {
+  if ('person' in claim) return people.find((p) => p.name === claim.person);
+  if ('slack' in claim) return people.find((p) => p.slack === claim.slack);
+  if ('iam' in claim) return people.find((p) => p.iam.some((pattern) => globMatches(pattern, claim.iam)));
+  const { sub, email, emailVerified } = claim.jwt;
+  return people.find((p) => (sub !== undefined && p.jwt.includes(sub)) || (email !== undefined && emailVerified === true && p.jwt.includes(email)));
+}
+
+/**
+ * The actor for a caller: the person when the claim proves one (their name becomes the id), else
+ * the raw identity as given by the channel (an IAM ARN, a JWT subject, a Slack user id).
+ */
+export function actorFor(people: readonly Person[], claim: Claim, channel: Actor['channel'], raw: string): Actor {
+  const person = personFor(people, claim);
+  if (person) return { id: person.name, channel, person: person.name };
+  // An unproven identity that happens to spell a person's name must not pass for them.
+  return { id: people.some((p) => p.name === raw) ? `${channel}:${raw}` : raw, channel };
+}
+
+/** Who the approval rules see: the person, else the raw id. */
+export function whoIs(actor: Actor): string {
+  return actor.person ?? actor.id;
+}
