@@ -1,4 +1,4 @@
-import { defineConfig } from 'switchyard';
+import { defineConfig } from '@switchyard-release/switchyard';
 
 /**
  * The config `npx cdk deploy` deploys (and `npx switchyard` reads by default). Describe your ECS

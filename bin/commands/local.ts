@@ -94,6 +94,12 @@ export async function dryRun(file: string, service: string, image: string, json:
   process.stdout.write('then the workflow waits for the new version to be ready and shifts traffic as the plan says.\n');
 }
 
+/** The demo's next version after `stable`: v1 -> v2, v7 -> v8 (a healthy version of the demo service). */
+export function nextDemoVersion(stable: string): string {
+  const n = /^v(\d+)/.exec(stable)?.[1];
+  return `v${n === undefined ? 2 : Number(n) + 1}`;
+}
+
 export interface LocalOptions {
   readonly port?: string;
   readonly dataDir?: string;
@@ -155,9 +161,12 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
   const [first] = mode.services;
   if (demo && first) {
     load = startLoad(mode, first.name);
-    write(`\nDemo: releasing ${first.name} v1 -> v2 (${first.plan.strategy}) under ~40 requests/s of synthetic load\n`);
-    const summary = await runDemoRelease(mode, first.name, 'v2', load, (id) =>
-      write(`         (the demo approves, as: curl -X POST ${mode.apiUrl}/releases/${id}/approve -H "Authorization: Bearer <token>")`),
+    // With a kept data directory the service may already serve v2 (or later): release the next version.
+    const from = mode.targets.get(first.name)?.stableVersion ?? 'v1';
+    const to = nextDemoVersion(from);
+    write(`\nDemo: releasing ${first.name} ${from} -> ${to} (${first.plan.strategy}) under ~40 requests/s of synthetic load\n`);
+    const summary = await runDemoRelease(mode, first.name, to, load, (id) =>
+      write(`         (the demo approves, as you would with: npx switchyard approve ${id})`),
     );
     if (shuttingDown) return;
     write(
@@ -171,17 +180,23 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
     );
     const target = mode.targets.get(first.name);
     const auth = `-H "Authorization: Bearer ${mode.token}"`;
-    write(`\nStill serving (synthetic load continues). Try next:
+    const n = Number(/^v(\d+)/.exec(to)?.[1] ?? 2);
+    write(`\nStill serving (synthetic load continues). Try next, in another terminal:
+  export SWITCHYARD_API=${mode.apiUrl} SWITCHYARD_TOKEN=${mode.token}
   # a faulty version: the gates catch its 500s and roll it back
-  curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v3-faulty"}'
+  npx switchyard release ${first.name} v${n + 1}-faulty
   # a healthy version: it waits for your approval before the old version is removed
-  curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v4"}'
-  curl -s '${mode.apiUrl}/releases?service=${first.name}&limit=5'
-  curl -s -X POST ${mode.apiUrl}/releases/<id>/approve ${auth} -H 'X-Switchyard-Actor: you'
-  curl -s -X POST ${mode.apiUrl}/releases/<id>/rollback ${auth}
+  npx switchyard release ${first.name} v${n + 2}
+  npx switchyard list
+  npx switchyard get <id> --watch
+  npx switchyard approve <id>          (or reject, promote, rollback; -m "why")
+  npx switchyard undo ${first.name}            (after a release succeeded: straight back to the version before)
   curl -s http://127.0.0.1:${target?.proxy.productionPort}/
+  (the same over HTTP: curl -s -X POST ${mode.apiUrl}/releases ${auth} -H 'content-type: application/json' -d '{"service":"${first.name}","image":"v${n + 2}"}')
 Ctrl-C stops everything.`);
   } else {
-    write('\nReady. Start a release with POST /releases; progress appears here. Ctrl-C stops everything.');
+    write(
+      `\nReady. Start a release with \`npx switchyard release <service> <image>\` (SWITCHYARD_API=${mode.apiUrl}) or POST /releases; progress appears here. Ctrl-C stops everything.`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { defineConfig } from 'switchyard';
+import { defineConfig } from '@switchyard-release/switchyard';
 
 /**
  * AWS: two ECS services behind an ALB, deployed by CodeDeploy, released on every push to ECR.

@@ -1,4 +1,4 @@
-import { defineConfig } from 'switchyard';
+import { defineConfig } from '@switchyard-release/switchyard';
 
 /**
  * Local mode: the demo service behind the built-in proxy on 127.0.0.1:8080 (test route on 8081).

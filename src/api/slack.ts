@@ -3,7 +3,7 @@ import type { Env, Hono } from 'hono';
 import * as z from 'zod';
 import type { Actor } from '../core/release.js';
 import type { ReleaseService } from '../engine/releases.js';
-import { HUMAN_DECISIONS } from '../core/approvals.js';
+import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { verifySlackSignature } from './slack-signature.js';
 import type { Log } from '../ports/log.js';
 import { InvalidActionError, messageOf, type ErrorCode } from '../core/errors.js';
@@ -14,7 +14,7 @@ const PayloadSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]{2,}$/) }),
   response_url: z.url().optional(),
-  actions: z.array(z.object({ action_id: z.enum(HUMAN_DECISIONS), value: z.string().max(200) })).min(1),
+  actions: z.array(z.object({ action_id: z.enum([...HUMAN_DECISIONS, ...FOLLOW_UPS]), value: z.string().max(200) })).min(1),
 });
 
 export interface SlackRouteOptions {
@@ -82,8 +82,16 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
       if ((action.action_id === 'approve' || action.action_id === 'reject') && before.pendingApproval?.id !== approvalId) {
         throw new InvalidActionError(`that approval of release ${releaseId} is no longer waiting; it was already decided or has expired`);
       }
-      await options.releases.act(releaseId, action.action_id, actor);
-      answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${payload.user.id}>${actor.person ? ` (${actor.person})` : ''}` };
+      const id = action.action_id;
+      if (id === 'retry' || id === 'undo') {
+        // Follow-ups of a finished release start a new one (its own message follows).
+        const { release } =
+          id === 'retry' ? await options.releases.retry(releaseId, actor) : await options.releases.undo(before.service, actor, undefined, releaseId);
+        answer = { ok: true, message: `${id} of ${releaseId} started release ${release.id} (${release.artifact.image}), by <@${payload.user.id}>` };
+      } else {
+        await options.releases.act(releaseId, id, actor);
+        answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${payload.user.id}>${actor.person ? ` (${actor.person})` : ''}` };
+      }
     } catch (error) {
       // Whatever went wrong, the clicker gets an answer, read from the same table as the API's.
       const failure = answerFor(error);

@@ -27,6 +27,16 @@ export function offeredDecisions(release: Release): HumanDecision[] {
   return out;
 }
 
+/** What a person may start from a finished release: undo a succeeded one, retry one that did not ship. */
+export const FOLLOW_UPS = ['undo', 'retry'] as const;
+export type FollowUp = (typeof FOLLOW_UPS)[number];
+
+export function offeredFollowUps(release: Release): FollowUp[] {
+  if (release.phase === 'succeeded') return ['undo'];
+  if (['rolled_back', 'failed', 'cancelled', 'superseded'].includes(release.phase)) return ['retry'];
+  return [];
+}
+
 export type RuleCheck = { readonly ok: true } | { readonly ok: false; readonly code: 'forbidden' | 'conflict'; readonly message: string };
 
 const ok: RuleCheck = { ok: true };

@@ -316,16 +316,20 @@ export function createReleaseService(deps: EngineDeps) {
 
   /**
    * After a release succeeded: returns the service to the version it served before, quickly (the
-   * readiness check, then all traffic at once, no bakes), as a release of its own.
+   * readiness check, then all traffic at once, no bakes), as a release of its own. With `of`, only
+   * when that release is still the service's last succeeded one.
    * @throws {ActiveReleaseError} while a release is active (roll that one back instead);
    *   {@link InvalidActionError} when no succeeded release says what came before it.
    */
-  async function undo(serviceName: string, actor: Actor, comment?: string): Promise<StartResult> {
+  async function undo(serviceName: string, actor: Actor, comment?: string, of?: string): Promise<StartResult> {
     const svc = service(serviceName);
     const active = await store.lockOwner(svc.name, clock.now());
     if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
     const last = await lastSucceeded(svc.name);
     if (!last) throw new InvalidActionError(`nothing to undo: service ${svc.name} has no succeeded release`);
+    // An undo asked from an older release's message must not undo a newer release instead.
+    if (of !== undefined && last.id !== of)
+      throw new InvalidActionError(`release ${of} is no longer what ${svc.name} serves (release ${last.id} succeeded since); undo that one instead`);
     const previous = last.previous;
     if (!previous)
       throw new InvalidActionError(

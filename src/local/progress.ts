@@ -60,6 +60,8 @@ export function watchReleases(
     while (!stopped) {
       try {
         const { releases } = await store.list({ limit: 10 });
+        // When several releases run at once, each line names its release.
+        const several = releases.filter((r) => !isTerminal(r.phase)).length > 1;
         for (const r of [...releases].reverse()) {
           const known = seen.get(r.id);
           // On the first look, skip history: only what happens from now on is news.
@@ -74,7 +76,7 @@ export function watchReleases(
           for (const event of r.timeline.slice(from))
             write(
               eventLine(
-                `${event.message}${event.actor ? ` (${event.actor.id} via ${event.actor.channel})` : ''}`,
+                `${several ? `${r.service} ${r.id}: ` : ''}${event.message}${event.actor ? ` (${event.actor.id} via ${event.actor.channel})` : ''}`,
                 Date.parse(event.at) - (started.get(r.id) ?? 0),
               ),
             );

@@ -1,11 +1,11 @@
-import { HUMAN_DECISIONS, offeredDecisions, type HumanDecision } from '../../core/approvals.js';
+import { FOLLOW_UPS, HUMAN_DECISIONS, offeredDecisions, offeredFollowUps, type FollowUp, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
 import { DECISION_EVENTS, type Release, type TimelineEvent } from '../../core/release.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */
-export const SLACK_ACTIONS = HUMAN_DECISIONS;
-export type SlackAction = HumanDecision;
+export const SLACK_ACTIONS = [...HUMAN_DECISIONS, ...FOLLOW_UPS] as const;
+export type SlackAction = HumanDecision | FollowUp;
 
 type Block = Record<string, unknown>;
 
@@ -76,6 +76,18 @@ export function releaseMessage(release: Release, environment: string): { text: s
     });
   }
   if (isTerminal(release.phase)) {
+    // What a person may start from here: undo a release that shipped, retry one that did not.
+    const followUps = offeredFollowUps(release).map((f) =>
+      f === 'undo'
+        ? button(
+            'undo',
+            release.id,
+            'Undo',
+            'danger',
+            `Send ${release.service} straight back to ${release.previous ?? 'the version before'} (readiness check, no bakes)?`,
+          )
+        : button('retry', release.id, 'Retry', undefined, `Start a new release of *${name}* for ${release.service}?`),
+    );
     const started = Date.parse(release.createdAt);
     const ended = Date.parse(release.finishedAt ?? release.updatedAt);
     blocks.push({
@@ -88,6 +100,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
         ),
       },
     });
+    if (followUps.length > 0) blocks.push({ type: 'actions', block_id: `release:${release.id}`, elements: followUps });
   } else {
     const buttons: Block[] = [];
     const pending = release.pendingApproval;
@@ -117,7 +130,8 @@ export function releaseMessage(release: Release, environment: string): { text: s
 
 /** Slack users are mentioned; API and system actors are named. */
 function who(actor: { id: string; channel: string }): string {
-  return actor.channel === 'slack' ? `<@${actor.id}>` : `${actor.id} via ${actor.channel}`;
+  // A Slack user id is mentioned; a configured person (or anyone else) is named.
+  return actor.channel === 'slack' && /^[UW][A-Z0-9]{2,}$/.test(actor.id) ? `<@${actor.id}>` : `${actor.id} via ${actor.channel}`;
 }
 
 /** A thread reply for one timeline event. */
