@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly allowedHost?: (host: string) => boolean;
   /** How each service is doing, where Switchyard runs it (local mode). @default not reported */
   readonly health?: (service: string) => ServiceHealth | undefined;
+  /** Why the store can no longer be written (local mode: the data directory failed), if it cannot. */
+  readonly storageFault?: () => string | undefined;
   /** Where the API is served, for the OpenAPI document. @default local mode's address */
   readonly servers?: OpenApiOptions['servers'];
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
@@ -124,12 +126,30 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       onError: (c) => c.json({ error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB` } }, 413),
     }),
   );
-  for (const path of ['/releases', '/releases/*', '/services/*']) app.on('POST', path, requireActor);
+  // Nothing new is accepted once the store cannot record it.
+  const requireStore = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+    const fault = deps.storageFault?.();
+    if (fault !== undefined)
+      return c.json(
+        {
+          error: {
+            code: ErrorCode.transient,
+            message: `the store cannot record anything (${fault}); production stays on the stable versions; fix the disk and restart Switchyard`,
+          },
+        },
+        503,
+      );
+    await next();
+  };
+  for (const path of ['/releases', '/releases/*', '/services/*']) app.on('POST', path, requireStore, requireActor);
 
   // Not ok while a service Switchyard runs has no stable replica serving (local mode restarts them).
   app.get('/healthz', (c) => {
     const down = deps.services.filter((s) => deps.health?.(s.name)?.status === 'down').map((s) => s.name);
-    return down.length > 0 ? c.json({ ok: false, services: deps.services.length, down }, 503) : c.json({ ok: true, services: deps.services.length }, 200);
+    const store = deps.storageFault?.();
+    if (down.length > 0 || store !== undefined)
+      return c.json({ ok: false, services: deps.services.length, ...(down.length > 0 ? { down } : {}), ...(store !== undefined ? { store } : {}) }, 503);
+    return c.json({ ok: true, services: deps.services.length }, 200);
   });
 
   app.get('/services', async (c) => {

@@ -51,6 +51,30 @@ export function personTokens(people: SwitchyardConfig['people'], env: Readonly<R
   return tokens;
 }
 
+/** True for an error the on-disk store raised because the disk failed (full, read-only, gone). */
+export function isStorageFault(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code;
+  return code === 'LEVEL_IO_ERROR' || code === 'ENOSPC' || code === 'EROFS' || code === 'EDQUOT' || /No space left on device/.test(error.message);
+}
+
+/**
+ * Catches the store's disk failures that dynalite throws from a callback (nothing else can catch
+ * them) and hands them to `onFault`; any other uncaught exception still ends the process, as Node
+ * would. Returns the function that removes the guard.
+ */
+function guardStorageFaults(onFault: (error: Error) => void): () => Promise<void> {
+  const guard = (error: unknown) => {
+    if (isStorageFault(error)) return onFault(error);
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', guard);
+  return async () => {
+    process.off('uncaughtException', guard);
+  };
+}
+
 export function loopbackHost(host: string): boolean {
   return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host);
 }
@@ -114,6 +138,19 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   try {
     const dynamo: LocalDynamo = await startLocalDynamo(options.inMemory ? {} : { path: join(dataDir, 'db') });
     cleanups.push(() => dynamo.close());
+    // The store on disk throws from its own callbacks when a write fails (a full disk): do not die
+    // with production behind the proxy; put traffic back on the stable versions and say so.
+    let storageFault: string | undefined;
+    const onFault = (error: Error) => {
+      if (storageFault !== undefined) return;
+      storageFault = error.message;
+      for (const target of targets.values()) target.holdStable();
+      log.error('the data directory failed; releases cannot be recorded', { error: error.message });
+      options.onWarning?.(
+        `the data directory ${dataDir} failed (${error.message}): releases can no longer be recorded, so production traffic is back on each service's stable version and stays there; the proxy keeps serving. Free space (or fix the disk) and restart Switchyard: releases in flight are then marked interrupted.`,
+      );
+    };
+    if (!options.inMemory) cleanups.push(guardStorageFaults(onFault));
     const baseStore = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
     const slackApiUrl = options.slack?.apiUrl ?? options.config.slack?.apiUrl;
     const { store, notifier } = withSlack(baseStore, {
@@ -169,6 +206,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       authenticate: bearerAuthenticator(token, { people: options.config.people, personTokens: ownTokens }),
       allowedHost: loopbackHost,
       health: (name) => targets.get(name)?.health(),
+      storageFault: () => storageFault,
       log,
       ...(notifier && signingSecret
         ? {

@@ -115,7 +115,8 @@ describe('Slack: one live message per release', () => {
     expect(final?.args['text']).toContain('is succeeded, 100% on the new version');
     expect(final?.args['blocks']).toMatch(/succeeded\* in \d+/);
     expect(final?.args['blocks']).toContain('approved by U0BOB (<@U0BOB>)');
-    expect(buttons(final)).toEqual([]);
+    // Finished and shipped: the only button left undoes it.
+    expect(buttons(final).map((b) => b.action_id)).toEqual(['undo']);
     // The timeline, in order, as thread replies under the one message.
     const replies = slack.replies();
     expect(new Set(replies.map((r) => r.args['thread_ts']))).toEqual(new Set(['1700000000.000001']));

@@ -27,6 +27,8 @@ export async function startLocalDynamo({ path, tableName = 'switchyard' }: { pat
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 3,
+    // A request dynalite never answers (its disk failed mid-write) must fail, not hang the caller.
+    requestHandler: { requestTimeout: 10_000, connectionTimeout: 2_000, throwOnRequestTimeout: true },
   });
   await ensureTable(client, tableName);
   return {

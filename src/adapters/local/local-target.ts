@@ -156,6 +156,14 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     this.options.log?.info('restarted a crashed replica', { service: this.options.service, version: generation.version, pid: fresh.pid });
   }
 
+  /**
+   * Sends all production traffic to the stable version now, whatever a release had shifted, and
+   * keeps both versions' processes (for when Switchyard cannot record a release any more: its store failed).
+   */
+  holdStable(): void {
+    if (this.stable) this.proxy.setWeights({ [this.stable.label]: 100 });
+  }
+
   /** The stable version's replicas as they run now: ok, degraded (some down) or down. */
   health(): ServiceHealth {
     const stable = this.stable;
