@@ -82,7 +82,20 @@ const backend = spawn(process.execPath, ['examples/demo-service/server.mjs'], {
 children.push(backend);
 await waitFor(backendPort);
 
-const proxyChild = spawn(process.execPath, ['--import', 'tsx', 'bench/support/proxy-child.ts', String(backendPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+// PROXY_PROFILE=<dir> writes a V8 CPU profile of the proxy process there (summarise it with
+// `npx tsx bench/support/profile-summary.ts <file>`); PROXY_CHILD=<file> measures another proxy (bench/support/bare-proxy.ts).
+const profileDir = process.env['PROXY_PROFILE'];
+const proxyChild = spawn(
+  process.execPath,
+  [
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    '--import',
+    'tsx',
+    process.env['PROXY_CHILD'] ?? 'bench/support/proxy-child.ts',
+    String(backendPort),
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 children.push(proxyChild);
 const proxyPort = Number(await new Promise<string>((resolve) => createInterface({ input: proxyChild.stdout! }).once('line', resolve)));
 

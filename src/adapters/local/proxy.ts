@@ -1,4 +1,5 @@
-import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VersionMetrics } from './version-metrics.js';
@@ -7,6 +8,7 @@ export interface Backend {
   readonly id: string;
   readonly version: string;
   readonly port: number;
+  readonly origin: string;
   draining: boolean;
   inflight: number;
 }
@@ -28,8 +30,18 @@ export interface ProxyOptions {
 /** Status recorded for a request its client gave up on before an answer came (the ALB's 460). */
 export const CLIENT_CLOSED = 460;
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 const MAX_ATTEMPTS = 3;
+const MAX_SOCKETS_PER_BACKEND = 256;
 
 /**
  * The built-in reverse proxy of local mode. The production route splits requests across versions
@@ -41,8 +53,10 @@ export class WeightedProxy {
   readonly metrics = new VersionMetrics();
   private backends: Backend[] = [];
   private weights = new Map<string, number>();
+  private totalWeight = 0;
   private testVersion: string | undefined;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /** One connection pool per backend: at most 256 sockets each, kept alive, so one slow backend cannot take another's. */
+  private readonly pools = new Map<string, Pool>();
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly upgraded = new Set<Duplex>();
@@ -85,8 +99,15 @@ export class WeightedProxy {
     });
   }
 
-  addBackend(backend: Omit<Backend, 'draining' | 'inflight'>): void {
-    this.backends.push({ ...backend, draining: false, inflight: 0 });
+  addBackend(backend: Omit<Backend, 'draining' | 'inflight' | 'origin'>): void {
+    this.backends.push({ ...backend, origin: `http://127.0.0.1:${backend.port}`, draining: false, inflight: 0 });
+  }
+
+  private closePool(id: string): void {
+    const pool = this.pools.get(id);
+    this.pools.delete(id);
+    // In-flight requests finish first (close waits for them); nothing new is sent to it.
+    void pool?.close().catch(() => undefined);
   }
 
   /** Stops routing new requests to a version; in-flight requests carry on. */
@@ -106,9 +127,11 @@ export class WeightedProxy {
 
   removeBackend(id: string): void {
     this.backends = this.backends.filter((b) => b.id !== id);
+    this.closePool(id);
   }
 
   removeVersion(version: string): void {
+    for (const b of this.backends) if (b.version === version) this.closePool(b.id);
     this.backends = this.backends.filter((b) => b.version !== version);
     this.weights.delete(version);
     if (this.testVersion === version) this.testVersion = undefined;
@@ -117,6 +140,7 @@ export class WeightedProxy {
   /** Sets production weights (percent per version, summing to 100). */
   setWeights(weights: Record<string, number>): void {
     this.weights = new Map(Object.entries(weights).filter(([, w]) => w > 0));
+    this.totalWeight = [...this.weights.values()].reduce((a, b) => a + b, 0);
   }
 
   weightOf(version: string): number {
@@ -131,26 +155,54 @@ export class WeightedProxy {
     return this.backends.filter((b) => b.version === version).reduce((n, b) => n + b.inflight, 0);
   }
 
-  private live(version: string, exclude: ReadonlySet<string>): Backend[] {
-    return this.backends.filter((b) => b.version === version && !b.draining && !exclude.has(b.id));
+  private pool(backend: Backend): Pool {
+    let pool = this.pools.get(backend.id);
+    if (!pool) {
+      pool = new Pool(backend.origin, { connections: MAX_SOCKETS_PER_BACKEND, keepAliveTimeout: 4_000, pipelining: 1 });
+      this.pools.set(backend.id, pool);
+    }
+    return pool;
   }
 
+
   private pick(test: boolean, exclude: ReadonlySet<string>, avoidVersion?: string): Backend | undefined {
-    let versions: string[];
-    if (test) {
-      versions = this.testVersion ? [this.testVersion] : [];
-    } else {
-      const entries = [...this.weights.entries()];
-      const total = entries.reduce((s, [, w]) => s + w, 0);
-      let r = Math.random() * total;
-      const chosen = entries.find(([, w]) => (r -= w) < 0)?.[0] ?? entries[0]?.[0];
-      // A retry prefers the other version: the chosen one may be the one dying.
-      const others = entries.map(([v]) => v).filter((v) => v !== chosen);
-      versions = chosen === undefined ? [] : avoidVersion === chosen ? [...others, chosen] : [chosen, ...others];
+    // The common case allocates nothing: one weighted draw, one backend of that version.
+    const chosen = test ? this.testVersion : this.draw();
+    if (chosen === undefined) return undefined;
+    if (avoidVersion !== chosen) {
+      const backend = this.liveOne(chosen, exclude);
+      if (backend || test) return backend;
     }
-    for (const version of versions) {
-      const pool = this.live(version, exclude);
-      if (pool.length > 0) return pool[this.rr++ % pool.length];
+    // A retry prefers another version: the chosen one may be the one dying.
+    for (const version of this.weights.keys()) {
+      if (version === chosen) continue;
+      const backend = this.liveOne(version, exclude);
+      if (backend) return backend;
+    }
+    return this.liveOne(chosen, exclude);
+  }
+
+  /** A version by weight. */
+  private draw(): string | undefined {
+    let r = Math.random() * this.totalWeight;
+    let last: string | undefined;
+    for (const [version, weight] of this.weights) {
+      last = version;
+      if ((r -= weight) < 0) return version;
+    }
+    return last;
+  }
+
+  /** One live backend of the version, round robin, skipping the excluded ones. */
+  private liveOne(version: string, exclude: ReadonlySet<string> | undefined): Backend | undefined {
+    const backends = this.backends;
+    const n = backends.length;
+    for (let i = 0; i < n; i++) {
+      const b = backends[(this.rr + i) % n]!;
+      if (b.version === version && !b.draining && !(exclude?.has(b.id) ?? false)) {
+        this.rr = (this.rr + i + 1) % n;
+        return b;
+      }
     }
     return undefined;
   }
@@ -170,7 +222,6 @@ export class WeightedProxy {
       tried.add(backend.id);
       backend.inflight++;
       const started = performance.now();
-      let sent = false;
       let done = false;
       const finish = () => {
         if (!done) {
@@ -185,71 +236,74 @@ export class WeightedProxy {
         recorded = true;
         this.metrics.record(backend.version, status, performance.now() - started, Date.now());
       };
-      let timedOut = false;
-      const headers = forwardHeaders(req);
-      const upstream = httpRequest({ host: '127.0.0.1', port: backend.port, method: req.method, path: req.url, headers, agent: this.agent });
-      // A backend that does not answer in time is a 504 the gates see (as the ALB's), and its socket is freed.
-      const timer = setTimeout(() => {
-        timedOut = true;
-        upstream.destroy(new Error('upstream timeout'));
-      }, this.timeoutMs);
+      let controller: Dispatcher.DispatchController | undefined;
+      let clientLeft = false;
       // A client that leaves takes its upstream request with it: no abandoned work holds a backend's sockets.
       res.on('close', () => {
         if (res.writableFinished) return;
-        clearTimeout(timer);
+        clientLeft = true;
         record(CLIENT_CLOSED);
-        upstream.destroy();
+        controller?.abort(new Error('client closed'));
         finish();
       });
-      upstream.on('response', (up) => {
-        clearTimeout(timer);
-        record(up.statusCode ?? 502);
-        const out = { ...up.headers };
-        for (const h of HOP_BY_HOP) delete out[h];
-        res.writeHead(up.statusCode ?? 502, out);
-        up.pipe(res);
-        up.on('end', finish);
-        up.on('error', finish);
-        res.on('close', finish);
-      });
-      upstream.on('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        finish();
-        if (res.headersSent) {
-          res.destroy(error);
-          return;
-        }
-        if (res.destroyed) return; // the client left: nothing to answer
-        if (timedOut) {
-          record(504);
-          this.proxyErrors++;
-          fail(res, 504, `backend ${backend.version} did not answer within ${this.timeoutMs} ms`);
-          return;
-        }
-        // Safe to retry: nothing reached the backend, or repeating it has no side effects.
-        const neverSent = !sent || error.code === 'ECONNREFUSED' || (upstream.reusedSocket && error.code === 'ECONNRESET');
-        lastError = `backend ${backend.version} failed: ${error.code ?? error.message}`;
-        if ((idempotent || neverSent) && n + 1 < MAX_ATTEMPTS && !req.destroyed) {
-          attempt(n + 1, backend.version);
-          return;
-        }
-        this.proxyErrors++;
-        fail(res, 502, `backend ${backend.version} failed: ${error.code ?? error.message}`);
-      });
-      if (idempotent && !hasBody(req)) {
-        sent = true;
-        upstream.end();
-        return;
-      }
-      // Send the body only once connected, so a refused connection leaves it unread and retryable.
-      upstream.on('socket', (socket) => {
-        const go = () => {
-          sent = true;
-          req.pipe(upstream);
-        };
-        if (socket.connecting) socket.once('connect', go);
-        else go();
-      });
+      const withBody = hasBody(req);
+      this.pool(backend).dispatch(
+        {
+          origin: backend.origin,
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers: forwardHeaders(req),
+          // The body is read only once connected, so a refused connection leaves it unread and retryable.
+          body: withBody ? req : null,
+          // A backend that does not start answering in time is a 504 the gates see (as the ALB's).
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: 0,
+        },
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            if (clientLeft) c.abort(new Error('client closed'));
+          },
+          onResponseStart: (_c, statusCode, headers) => {
+            record(statusCode);
+            res.writeHead(statusCode, responseHeaders(headers));
+          },
+          onResponseData: (c, chunk) => {
+            // Backpressure: a slow client pauses the backend's response instead of buffering it here.
+            if (!res.write(chunk)) {
+              c.pause();
+              res.once('drain', () => c.resume());
+            }
+          },
+          onResponseEnd: () => {
+            res.end();
+            finish();
+          },
+          onResponseError: (_c, error: Error & { code?: string }) => {
+            finish();
+            if (res.headersSent) {
+              res.destroy(error);
+              return;
+            }
+            if (clientLeft || res.destroyed) return; // the client left: nothing to answer
+            if (error.code === 'UND_ERR_HEADERS_TIMEOUT') {
+              record(504);
+              this.proxyErrors++;
+              fail(res, 504, `backend ${backend.version} did not answer within ${this.timeoutMs} ms`);
+              return;
+            }
+            // Safe to retry: nothing reached the backend, or repeating it has no side effects.
+            const neverSent = !withBody || error.code === 'ECONNREFUSED';
+            lastError = `backend ${backend.version} failed: ${error.code ?? error.message}`;
+            if ((idempotent || neverSent) && n + 1 < MAX_ATTEMPTS && !req.destroyed) {
+              attempt(n + 1, backend.version);
+              return;
+            }
+            this.proxyErrors++;
+            fail(res, 502, lastError);
+          },
+        },
+      );
     };
     attempt(0);
   }
@@ -277,7 +331,7 @@ export class WeightedProxy {
       port: backend.port,
       method: req.method,
       path: req.url,
-      headers: { ...forwardHeaders(req), connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? '') },
+      headers: { ...headerObject(forwardHeaders(req)), connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? '') },
     });
     upstream.on('upgrade', (res, upSocket, upHead) => {
       const lines = [`HTTP/1.1 ${res.statusCode ?? 101} ${res.statusMessage ?? 'Switching Protocols'}`];
@@ -339,7 +393,8 @@ export class WeightedProxy {
     for (const socket of this.upgraded) socket.destroy();
     await closed;
     for (const socket of this.sockets) socket.destroy();
-    this.agent.destroy();
+    await Promise.all([...this.pools.values()].map((p) => p.destroy().catch(() => undefined)));
+    this.pools.clear();
   }
 }
 
@@ -347,23 +402,55 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' ? true : req.headers['transfer-encoding'] !== undefined;
 }
 
-function forwardHeaders(req: IncomingMessage): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  const connectionTokens = String(req.headers.connection ?? '')
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter(Boolean);
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.includes(name) || connectionTokens.includes(name)) continue;
-    headers[name] = value;
+/** The request's headers for the backend: hop-by-hop ones dropped, X-Forwarded-* set (flat name/value list). */
+function forwardHeaders(req: IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  const connection = req.headers.connection;
+  const listed = connection ? connection.split(',').map((t) => t.trim().toLowerCase()) : [];
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-') || (listed.length > 0 && listed.includes(lower))) continue;
+    out.push(name, raw[i + 1]!);
   }
   const client = req.socket.remoteAddress ?? '';
   const prior = req.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;
-  headers['x-forwarded-proto'] = 'http';
-  headers['x-forwarded-host'] = req.headers.host ?? '';
-  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
-  return headers;
+  out.push(
+    'x-forwarded-for',
+    prior ? `${String(prior)}, ${client}` : client,
+    'x-forwarded-proto',
+    'http',
+    'x-forwarded-host',
+    req.headers.host ?? '',
+    'x-forwarded-port',
+    String(req.socket.localPort ?? ''),
+  );
+  return out;
+}
+
+/** A flat name/value list as an object (repeated names become arrays), for node:http. */
+function headerObject(flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toLowerCase();
+    const value = flat[i + 1]!;
+    const prior = out[name];
+    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
+  }
+  return out;
+}
+
+/** The backend's response headers for the client, hop-by-hop ones dropped (flat name/value list). */
+function responseHeaders(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
+  }
+  return out;
 }
 
 function fail(res: ServerResponse, status: number, message: string): void {
