@@ -40,6 +40,9 @@ describe('a service cannot steer its own release', () => {
       for (const name of Object.keys(secrets)) expect(env[name], name).toBeUndefined();
       expect(env).toMatchObject({ FEATURE_FLAG: 'on', VERSION: 'v2', PORT: String(proc.port) });
       expect(Object.keys(env).sort()).toEqual(['FEATURE_FLAG', 'PATH', 'PORT', 'VERSION']);
+      console.log(
+        `self-promotion: a service process saw ${Object.keys(env).length} variables (FEATURE_FLAG, PATH, PORT, VERSION), none of the ${Object.keys(secrets).length} secrets of Switchyard's environment`,
+      );
     } finally {
       for (const name of Object.keys(secrets)) delete process.env[name];
     }

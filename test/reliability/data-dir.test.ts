@@ -91,7 +91,8 @@ describe('a data directory that fails during a run (a disk that fills)', () => {
 
       // Writes until the store's disk fails: each new release of another service supersedes the queued one.
       let refused: Response | undefined;
-      for (let i = 0; i < 3000 && !refused; i++) {
+      let writes = 0;
+      for (let i = 0; i < 3000 && !refused; i++, writes++) {
         const res = await post('/releases', { service: 'noise', image: `v${i + 2}` }).catch(() => undefined);
         if (res?.status === 503) refused = res;
       }
@@ -108,6 +109,9 @@ describe('a data directory that fails during a run (a disk that fills)', () => {
       const after = new Set<string>();
       for (let i = 0; i < 40; i++) after.add(await served());
       expect(after).toEqual(new Set(['v1']));
+      console.log(
+        `disk full: the store failed after ${writes} releases started; Switchyard stayed up, 40 of 40 requests then went to the stable version, new work got 503`,
+      );
       const health = await fetch(`${api}/healthz`);
       expect(health.status).toBe(503);
       expect(((await health.json()) as { store: string }).store).toMatch(/IO error/);

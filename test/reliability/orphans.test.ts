@@ -60,6 +60,7 @@ describe('processes left behind by a Switchyard that died', () => {
       (a) => !a,
     );
     expect(warnings.join('\n')).toContain(`stopped 1 service process(es) left running by a previous run: demo v1 (pid ${pid})`);
+    console.log(`crash and restart: the process a killed Switchyard left running (pid ${pid}) was found from its record and stopped at the next start`);
     // The new run's own processes are recorded, and forgotten when they stop.
     const running = mode.targets.get('demo')?.pids ?? [];
     expect(readdirSync(join(dataDir, 'processes')).sort()).toEqual(running.map((p) => `${p}.json`).sort());

@@ -55,6 +55,7 @@ describe('a hanging version is visible to the gates and cannot starve the proxy'
     expect(res.status).toBe(504);
     expect(res.ms).toBeGreaterThanOrEqual(190);
     expect(res.ms).toBeLessThan(2000);
+    console.log(`hang: a request the backend never answers ended in 504 after ${res.ms.toFixed(0)} ms (upstream timeout 200 ms), counted as a 5xx`);
     const now = Date.now();
     const [errors] = proxy.metrics.datapoints('v2', 'HTTPCode_Target_5XX_Count', 'Sum', 60, 1, now);
     expect(errors?.value).toBe(1);
@@ -92,6 +93,7 @@ describe('a hanging version is visible to the gates and cannot starve the proxy'
     const served = await get(proxy.productionPort, '/ok');
     expect(served.status).toBe(200);
     expect(served.ms).toBeLessThan(1000);
+    console.log(`starvation: after 300 abandoned requests the backend held 0 of them and served the next in ${served.ms.toFixed(0)} ms`);
     // The gates see the abandoned requests and how long they waited (the ALB's 460), not an error rate of 0 with no data.
     const [count] = proxy.metrics.datapoints('v2', 'RequestCount', 'Sum', 60, 1, Date.now());
     expect(count?.value).toBeGreaterThanOrEqual(257);

@@ -164,7 +164,6 @@ export class WeightedProxy {
     return pool;
   }
 
-
   private pick(test: boolean, exclude: ReadonlySet<string>, avoidVersion?: string): Backend | undefined {
     // The common case allocates nothing: one weighted draw, one backend of that version.
     const chosen = test ? this.testVersion : this.draw();
@@ -242,11 +241,19 @@ export class WeightedProxy {
       res.on('close', () => {
         if (res.writableFinished) return;
         clientLeft = true;
+        clearTimeout(timer);
         record(CLIENT_CLOSED);
         controller?.abort(new Error('client closed'));
         finish();
       });
       const withBody = hasBody(req);
+      // A backend that does not start answering in time is a 504 the gates see (as the ALB's); a timer of
+      // our own, since undici's timeouts tick in coarse steps.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller?.abort(new Error('upstream timeout'));
+      }, this.timeoutMs);
       this.pool(backend).dispatch(
         {
           origin: backend.origin,
@@ -255,16 +262,16 @@ export class WeightedProxy {
           headers: forwardHeaders(req),
           // The body is read only once connected, so a refused connection leaves it unread and retryable.
           body: withBody ? req : null,
-          // A backend that does not start answering in time is a 504 the gates see (as the ALB's).
-          headersTimeout: this.timeoutMs,
+          headersTimeout: 0,
           bodyTimeout: 0,
         },
         {
           onRequestStart: (c) => {
             controller = c;
-            if (clientLeft) c.abort(new Error('client closed'));
+            if (clientLeft || timedOut) c.abort(new Error(timedOut ? 'upstream timeout' : 'client closed'));
           },
           onResponseStart: (_c, statusCode, headers) => {
+            clearTimeout(timer);
             record(statusCode);
             res.writeHead(statusCode, responseHeaders(headers));
           },
@@ -280,13 +287,14 @@ export class WeightedProxy {
             finish();
           },
           onResponseError: (_c, error: Error & { code?: string }) => {
+            clearTimeout(timer);
             finish();
             if (res.headersSent) {
               res.destroy(error);
               return;
             }
             if (clientLeft || res.destroyed) return; // the client left: nothing to answer
-            if (error.code === 'UND_ERR_HEADERS_TIMEOUT') {
+            if (timedOut) {
               record(504);
               this.proxyErrors++;
               fail(res, 504, `backend ${backend.version} did not answer within ${this.timeoutMs} ms`);
