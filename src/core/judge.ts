@@ -1,0 +1,183 @@
+/**
+ * The canary judge: is the new version worse than the stable one, measured side by side in the
+ * same periods? A sequential, anytime-valid test (Lindon & Malek, "Anytime-Valid Inference for
+ * Multinomial Count Data", NeurIPS 2022; Lindon, Sanden, Shirikian, "Rapid Regression Detection in
+ * Software Deployments through Sequential Testing", KDD 2022), so it may be checked after every
+ * period, or every second, and still keep the chance of a false alarm below α.
+ *
+ * The model: in each period the two versions' events (errors, or slow requests) are Poisson counts
+ * with rates λ_new·n_new and λ_stable·n_stable, n being each side's requests. Conditioned on the
+ * period's total k, the new version's share of the events is Binomial(k, ρ) with
+ * ρ(r) = r·n_new / (r·n_new + n_stable) and r = λ_new / λ_stable, the ratio the judge estimates. So
+ * only the two counts per period are needed, and traffic shares and load may change from period to
+ * period. To test "r ≤ r0" the judge multiplies, period by period, the likelihood ratio of an
+ * alternative r0·m (m > 1) against r0, and averages over a fixed grid of m: under the null each
+ * factor has expectation at most 1 given the past, so the running product is a nonnegative
+ * supermartingale and, by Ville's inequality, crosses 1/α with probability at most α, however often
+ * it is looked at. Pure: counts in, verdict and evidence out.
+ */
+
+/** One side's counts in one period. */
+export interface SideCounts {
+  readonly requests: number;
+  /** Events: 5xx answers (error rate), or requests slower than the period's threshold (latency). */
+  readonly events: number;
+}
+
+export interface CountPeriod {
+  readonly candidate: SideCounts;
+  readonly baseline: SideCounts;
+}
+
+/** A latency distribution as a histogram: `counts[i]` requests took at most `bounds[i]` seconds (and more than `bounds[i-1]`). */
+export interface LatencyBins {
+  readonly bounds: readonly number[];
+  readonly counts: readonly number[];
+}
+
+export interface JudgeSettings {
+  /** The largest chance of a false alarm (rolling back a version that is not worse). */
+  readonly alpha: number;
+  /** The smallest regression worth stopping for, as a ratio above 1: 0.2 means 20% worse. Used to pass early. */
+  readonly tolerance: number;
+}
+
+export interface JudgeAssessment {
+  /** fail: the new version is worse (r > 1) at level α; pass: r < 1 + tolerance at level α; else inconclusive. */
+  readonly verdict: 'fail' | 'pass' | 'inconclusive';
+  /** Estimated ratio new / stable of the event rates; undefined before both sides have events. */
+  readonly ratio?: number;
+  /** Anytime-valid (1 − α) confidence interval for the ratio; the upper end may be Infinity. */
+  readonly interval: readonly [number, number];
+  /** The test's value against "not worse" (r ≤ 1), and the bound it must reach to fail (1/α). */
+  readonly eValue: number;
+  readonly bound: number;
+  readonly requests: { readonly candidate: number; readonly baseline: number };
+  readonly events: { readonly candidate: number; readonly baseline: number };
+}
+
+/** Alternatives the mixture averages over, as multiples of the null ratio (evidence for "worse"). */
+const UP = [1.1, 1.25, 1.5, 2, 3, 5, 10] as const;
+/** And as fractions of it (evidence for "better", for passing early and the interval's upper end). */
+const DOWN = UP.map((m) => 1 / m);
+
+/** Share of a period's events the new version is expected to have if the rate ratio is `r`. */
+export function share(r: number, candidateRequests: number, baselineRequests: number): number {
+  return (r * candidateRequests) / (r * candidateRequests + baselineRequests);
+}
+
+/**
+ * The mixture e-value against H0 "ratio ≤ r0" (`direction` up) or "ratio ≥ r0" (down): the average
+ * over the grid of alternatives of the product, over periods, of Binomial likelihood ratios.
+ */
+export function eValue(periods: readonly CountPeriod[], r0: number, direction: 'up' | 'down'): number {
+  const multipliers = direction === 'up' ? UP : DOWN;
+  const logs = multipliers.map(() => 0);
+  for (const p of periods) {
+    const n1 = p.candidate.requests;
+    const n0 = p.baseline.requests;
+    const x1 = p.candidate.events;
+    const x0 = p.baseline.events;
+    if (n1 <= 0 || n0 <= 0 || x1 + x0 === 0) continue;
+    const rho0 = share(r0, n1, n0);
+    multipliers.forEach((m, i) => {
+      const q = share(r0 * m, n1, n0);
+      logs[i]! += x1 * Math.log(q / rho0) + x0 * Math.log((1 - q) / (1 - rho0));
+    });
+  }
+  return logs.reduce((sum, l) => sum + Math.exp(l), 0) / logs.length;
+}
+
+/**
+ * The e-value after each period, in one pass (what a judge checked after every period would have
+ * seen): for simulations of how often the test would ever have crossed its bound.
+ */
+export function eValueTrail(periods: readonly CountPeriod[], r0: number, direction: 'up' | 'down'): number[] {
+  const multipliers = direction === 'up' ? UP : DOWN;
+  const logs = multipliers.map(() => 0);
+  return periods.map((p) => {
+    const n1 = p.candidate.requests;
+    const n0 = p.baseline.requests;
+    if (n1 > 0 && n0 > 0 && p.candidate.events + p.baseline.events > 0) {
+      const rho0 = share(r0, n1, n0);
+      multipliers.forEach((m, i) => {
+        const q = share(r0 * m, n1, n0);
+        logs[i]! += p.candidate.events * Math.log(q / rho0) + p.baseline.events * Math.log((1 - q) / (1 - rho0));
+      });
+    }
+    return logs.reduce((sum, l) => sum + Math.exp(l), 0) / logs.length;
+  });
+}
+
+/** Log-spaced ratios the interval is read from. */
+const GRID = Array.from({ length: 241 }, (_, i) => Math.exp(Math.log(1 / 64) + (i / 240) * Math.log(64 * 64)));
+
+/** The sequential ratio test over all periods so far. */
+export function judgeCounts(periods: readonly CountPeriod[], settings: JudgeSettings): JudgeAssessment {
+  const bound = 1 / settings.alpha;
+  const sum = (pick: (p: CountPeriod) => number) => periods.reduce((s, p) => s + pick(p), 0);
+  const requests = { candidate: sum((p) => p.candidate.requests), baseline: sum((p) => p.baseline.requests) };
+  const events = { candidate: sum((p) => p.candidate.events), baseline: sum((p) => p.baseline.events) };
+  const worse = eValue(periods, 1, 'up');
+  // Two one-sided tests at α/2 each give a two-sided (1 − α) interval.
+  // Read from the grid outwards: each end is the nearest grid ratio the test rejects, so the interval
+  // printed is never narrower than the true one.
+  const lowerIndex = GRID.findIndex((r) => eValue(periods, r, 'up') < 2 * bound);
+  const lower = lowerIndex <= 0 ? 0 : GRID[lowerIndex - 1]!;
+  const upperIndex = GRID.findLastIndex((r) => eValue(periods, r, 'down') < 2 * bound);
+  const upper = upperIndex < 0 ? GRID[0]! : upperIndex >= GRID.length - 1 ? Infinity : GRID[upperIndex + 1]!;
+  const ratio =
+    events.candidate > 0 && events.baseline > 0 && requests.candidate > 0 && requests.baseline > 0
+      ? events.candidate / requests.candidate / (events.baseline / requests.baseline)
+      : undefined;
+  const verdict = worse >= bound ? 'fail' : eValue(periods, 1 + settings.tolerance, 'down') >= bound ? 'pass' : 'inconclusive';
+  return { verdict, ...(ratio !== undefined ? { ratio } : {}), interval: [lower, upper], eValue: worse, bound, requests, events };
+}
+
+/** The latency below which `quantile` of the requests in `bins` fall (the upper bound of that bin). */
+export function binQuantile(bins: LatencyBins, quantile: number): number | undefined {
+  const total = bins.counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  let seen = 0;
+  for (let i = 0; i < bins.counts.length; i++) {
+    seen += bins.counts[i]!;
+    if (seen >= quantile * total) return bins.bounds[i];
+  }
+  return bins.bounds.at(-1);
+}
+
+/** Requests in `bins` slower than `threshold` seconds. */
+export function slowerThan(bins: LatencyBins, threshold: number): number {
+  let n = 0;
+  for (let i = 0; i < bins.counts.length; i++) if (bins.bounds[i]! > threshold) n += bins.counts[i]!;
+  return n;
+}
+
+/** One period of latency histograms, both sides. */
+export interface LatencyPeriod {
+  readonly candidate: LatencyBins;
+  readonly baseline: LatencyBins;
+}
+
+/**
+ * Latency as counts: in each period the events are the requests slower than the stable version's
+ * median over the periods before it (fixed before the period is seen, so the test stays valid).
+ * If the new version is not slower (its latency is stochastically no larger than the stable
+ * one's), it is no more likely to exceed that threshold, so "not slower" is "ratio ≤ 1" again.
+ */
+export function latencyCounts(periods: readonly LatencyPeriod[]): CountPeriod[] {
+  const out: CountPeriod[] = [];
+  let history: LatencyBins | undefined;
+  for (const p of periods) {
+    const threshold = history ? binQuantile(history, 0.5) : undefined;
+    if (threshold !== undefined) {
+      const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
+      out.push({
+        candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, threshold) },
+        baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, threshold) },
+      });
+    }
+    history = history ? { bounds: history.bounds, counts: history.counts.map((c, i) => c + (p.baseline.counts[i] ?? 0)) } : p.baseline;
+  }
+  return out;
+}

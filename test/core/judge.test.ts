@@ -1,0 +1,132 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { eValue, eValueTrail, judgeCounts, latencyCounts, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
+import { binomial, seeded, simulateCounts } from '../support/traffic.js';
+
+const period = (n1: number, x1: number, n0: number, x0: number): CountPeriod => ({
+  candidate: { requests: n1, events: x1 },
+  baseline: { requests: n0, events: x0 },
+});
+
+/** test/fixtures/judge/reference.py, run with SciPy 1.17.1 (binom.pmf ratios, not the judge's closed form). */
+const REFERENCE_PERIODS = [period(40, 1, 360, 2), period(55, 0, 345, 3), period(38, 2, 362, 1), period(400, 9, 3600, 18), period(120, 6, 880, 5)];
+const REFERENCE = { up_r1: 40186.40361390916, up_r2: 27.229670971972748, down_r1_2: 0.05326652186313335, up_first_two: 0.8018689934559772 };
+
+describe('the judge’s statistic, against independent reference values (SciPy)', () => {
+  it.each([
+    ['up, r0 = 1', () => eValue(REFERENCE_PERIODS, 1, 'up'), REFERENCE.up_r1],
+    ['up, r0 = 2', () => eValue(REFERENCE_PERIODS, 2, 'up'), REFERENCE.up_r2],
+    ['down, r0 = 1.2', () => eValue(REFERENCE_PERIODS, 1.2, 'down'), REFERENCE.down_r1_2],
+    ['up, r0 = 1, the first two periods', () => eValue(REFERENCE_PERIODS.slice(0, 2), 1, 'up'), REFERENCE.up_first_two],
+  ])('%s', (_name, compute, expected) => {
+    expect(compute() / expected).toBeCloseTo(1, 9);
+  });
+
+  it('the trail ends where the whole computation does', () => {
+    expect(eValueTrail(REFERENCE_PERIODS, 1, 'up').at(-1)! / REFERENCE.up_r1).toBeCloseTo(1, 9);
+  });
+});
+
+describe('false alarms stay at or below α, however often the judge looks', () => {
+  // Under the null (equal error rates) with random traffic shares and loads, the share of releases
+  // whose e-value ever reaches 1/α when checked after every period must be at most α (+ sampling error).
+  const ALPHA = 0.05;
+  const RUNS = 1500;
+  const slack = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / RUNS);
+
+  it.each([
+    ['every 10 s for 10 minutes', 10, 60],
+    ['every second for 10 minutes', 1, 600],
+  ])('checked %s', (_name, periodSeconds, periods) => {
+    const random = seeded(periodSeconds * 7919);
+    let alarms = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const base = 0.002 + random() * 0.02;
+      const rps = 10 + random() * 90;
+      // The traffic share moves during the release (a canary's steps).
+      const steps = [0.05 + random() * 0.2, 0.3 + random() * 0.3, 0.5 + random() * 0.5];
+      const counts = simulateCounts(
+        { rps, share: (i) => steps[Math.min(2, Math.floor((3 * i) / periods))]!, baselineErrorRate: base, errorRatio: 1, periodSeconds, periods },
+        random,
+      );
+      if (eValueTrail(counts, 1, 'up').some((e) => e >= 1 / ALPHA)) alarms++;
+    }
+    expect(alarms / RUNS).toBeLessThanOrEqual(ALPHA + slack);
+  });
+});
+
+describe('verdicts', () => {
+  const settings = { alpha: 0.05, tolerance: 0.2 };
+
+  it('a 4x regression fails with the ratio and its interval above 1; a healthy version does not', () => {
+    const random = seeded(42);
+    const bad = judgeCounts(
+      simulateCounts({ rps: 40, share: () => 0.1, baselineErrorRate: 0.005, errorRatio: 4, periodSeconds: 10, periods: 60 }, random),
+      settings,
+    );
+    expect(bad.verdict).toBe('fail');
+    expect(bad.eValue).toBeGreaterThanOrEqual(bad.bound);
+    expect(bad.interval[0]).toBeGreaterThan(1);
+    expect(bad.ratio).toBeGreaterThan(bad.interval[0]);
+
+    const good = judgeCounts(
+      simulateCounts({ rps: 2000, share: () => 0.5, baselineErrorRate: 0.01, errorRatio: 1, periodSeconds: 10, periods: 60 }, seeded(7)),
+      settings,
+    );
+    expect(good.verdict).toBe('pass'); // enough evidence that it is less than 20% worse
+    expect(good.interval[0]).toBeLessThan(1);
+    expect(good.interval[1]).toBeLessThan(1.25);
+  });
+
+  it('with no events on either side it says nothing: inconclusive, an unbounded interval, no ratio', () => {
+    const none = judgeCounts([period(100, 0, 900, 0)], settings);
+    expect(none).toMatchObject({ verdict: 'inconclusive', eValue: 1 });
+    expect(none.ratio).toBeUndefined();
+    expect(none.interval[1]).toBe(Infinity);
+  });
+
+  it('is pure and deterministic: the same counts give the same assessment', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.nat(500), fc.nat(20), fc.nat(5000), fc.nat(50)).map(([n1, x1, n0, x0]) => period(n1, Math.min(x1, n1), n0, Math.min(x0, n0))),
+          { maxLength: 20 },
+        ),
+        (periods) => {
+          const frozen = JSON.stringify(periods);
+          expect(judgeCounts(periods, settings)).toEqual(judgeCounts(periods, settings));
+          expect(JSON.stringify(periods)).toBe(frozen);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('latency as counts over the stable version’s median', () => {
+  const BOUNDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
+  const bins = (random: () => number, n: number, extra: number): LatencyBins => {
+    const counts = BOUNDS.map(() => 0);
+    for (let i = 0; i < n; i++) {
+      const seconds = 0.001 + random() * 0.004 + extra;
+      const at = BOUNDS.findIndex((b) => seconds <= b);
+      counts[at < 0 ? BOUNDS.length - 1 : at]!++;
+    }
+    return { bounds: BOUNDS, counts };
+  };
+
+  it('30 ms more on the new version fails; the same distribution does not', () => {
+    const random = seeded(3);
+    const slow = latencyCounts(Array.from({ length: 20 }, () => ({ candidate: bins(random, 30, 0.03), baseline: bins(random, 300, 0) })));
+    expect(judgeCounts(slow, { alpha: 0.05, tolerance: 0.2 }).verdict).toBe('fail');
+    const same = latencyCounts(Array.from({ length: 20 }, () => ({ candidate: bins(random, 30, 0), baseline: bins(random, 300, 0) })));
+    expect(judgeCounts(same, { alpha: 0.05, tolerance: 0.2 }).verdict).not.toBe('fail');
+  });
+
+  it('the threshold of each period comes only from earlier periods (the first period is not judged)', () => {
+    const random = seeded(5);
+    const periods = Array.from({ length: 3 }, () => ({ candidate: bins(random, 10, 0), baseline: bins(random, 100, 0) }));
+    expect(latencyCounts(periods)).toHaveLength(2);
+    expect(binomial(seeded(1), 10, 0)).toBe(0);
+  });
+});
