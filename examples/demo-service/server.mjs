@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The demo service Switchyard's local mode releases. Its behaviour follows its version string:
 //   healthy by default; "faulty" answers 500 to about 30% of requests; "slow" adds 250 ms of
-//   latency; "broken" never becomes ready.
+//   latency; "broken" never becomes ready. Subtle faults, which fixed thresholds miss and the canary
+//   judge catches: "flaky" answers 500 to 2% of requests, "laggy" adds 30 ms. ERROR_RATE (default 0)
+//   makes every version fail that share of requests at random, as real services do.
 // It also shows the practices a progressive release relies on: /ready turns ready only after
 // start-up work is done, and on SIGTERM it stops accepting, finishes in-flight requests, then exits.
 import { createServer } from 'node:http';
@@ -11,6 +13,9 @@ const port = Number(process.env.PORT ?? 8080);
 const faulty = version.includes('faulty');
 const slow = version.includes('slow');
 const broken = version.includes('broken');
+const flaky = version.includes('flaky');
+const laggy = version.includes('laggy');
+const baseErrorRate = Number(process.env.ERROR_RATE ?? 0);
 const startupMs = Number(process.env.STARTUP_MS ?? 300);
 
 let ready = false;
@@ -29,7 +34,7 @@ const server = createServer((req, res) => {
   requestCount++;
   const respond = () => {
     // About 30% errors for a faulty version, spread evenly so small samples see them too.
-    if (faulty && requestCount % 10 < 3) {
+    if ((faulty && requestCount % 10 < 3) || (flaky && requestCount % 50 === 0) || Math.random() < baseErrorRate) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ version, error: 'simulated failure' }));
       return;
@@ -39,7 +44,7 @@ const server = createServer((req, res) => {
   };
   // Read (and discard) any request body before answering, as a real handler would.
   req.resume();
-  req.on('end', () => (slow ? setTimeout(respond, 250) : respond()));
+  req.on('end', () => (slow ? setTimeout(respond, 250) : laggy ? setTimeout(respond, 30) : respond()));
 });
 
 server.keepAliveTimeout = 5000;

@@ -21,12 +21,14 @@ export interface ReleaseView extends ReleaseSummary {
   readonly gateResults: readonly {
     readonly gate: string;
     readonly verdict: string;
+    readonly summary?: string;
     readonly evidence: {
       readonly value?: number;
       readonly comparison?: string;
       readonly threshold?: number;
       readonly alarmState?: string;
       readonly samples?: number;
+      readonly interval?: readonly [number, number | null];
     };
   }[];
   readonly pendingApproval?: { readonly id: string; readonly label: string; readonly expiresAt: string; readonly onTimeout: string };
@@ -106,6 +108,11 @@ export function releaseDetail(r: ReleaseView, p: Paint): string {
   ];
   for (const g of r.gateResults) {
     const mark = g.verdict === 'pass' ? p.green('✓') : g.verdict === 'fail' ? p.red('✗') : p.yellow('?');
+    // The judge's own line says it all: new/stable ratio, its interval, the test's value against its bound.
+    if (g.evidence.interval && g.summary) {
+      lines.push(`gate     ${mark} ${g.summary}`);
+      continue;
+    }
     const value =
       g.evidence.value === undefined
         ? (g.evidence.alarmState ?? g.verdict)

@@ -130,6 +130,15 @@ function gateSpecs(service: ParsedService): GateSpec[] {
       evaluationPeriods: m.evaluationPeriods,
       minSamples: m.minSamples,
     })),
+    ...(service.gates.judge?.signals ?? []).map((signal): GateSpec => ({
+      kind: 'judge',
+      name: `judge-${signal}`,
+      signal,
+      alpha: service.gates.judge!.alpha,
+      tolerance: service.gates.judge!.tolerance,
+      periodSeconds: service.gates.judge!.period,
+      ...(service.gates.judge!.earlyPass !== undefined ? { earlyPassAfterSeconds: service.gates.judge!.earlyPass } : {}),
+    })),
   ];
 }
 
@@ -193,6 +202,13 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     if (service.target.testPort === service.target.port) {
       issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
     }
+  }
+  if (service.target.driver === 'codedeploy' && service.gates.judge) {
+    issues.push({
+      path: at('gates', 'judge'),
+      message:
+        'the judge compares the new and the stable version in the same periods, which the codedeploy driver does not measure yet (it needs both target groups side by side); use metric gates and alarms on codedeploy, or the judge with the local driver',
+    });
   }
   if (service.target.driver === 'codedeploy') {
     service.gates.metrics.forEach((m, i) => {

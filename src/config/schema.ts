@@ -205,6 +205,27 @@ const gates = z.strictObject({
   /** @default 5m where the driver can hold traffic, 0 where it cannot (resolved per driver) */
   maxExtension: duration(0, LIMITS.maxBakeSeconds).optional(),
   maxErrors: z.number({ error: 'must be a whole number' }).int().min(0).max(100).default(3),
+  /**
+   * The canary judge: the new version against the stable one in the same periods, with an
+   * anytime-valid sequential test (false alarms at most `alpha`, however often it is checked).
+   */
+  judge: z
+    .strictObject({
+      signals: z
+        .array(z.enum(['errors', 'latency'], { error: 'must be "errors" (the 5xx rate) or "latency" (slow requests)' }))
+        .min(1, { error: 'needs at least one signal' })
+        .default(['errors', 'latency']),
+      alpha: z
+        .number({ error: 'must be a probability such as 0.05' })
+        .gt(0, { error: 'must be above 0' })
+        .max(0.2, { error: 'must be at most 0.2 (a false rollback in one release of five)' })
+        .default(0.05),
+      tolerance: z.number({ error: 'must be a number such as 0.2 (20% worse)' }).gt(0).max(10).default(0.2),
+      period: duration(1, 3600).default(10),
+      /** End a bake early once the judge passes, after at least this much of it. */
+      earlyPass: duration(1, LIMITS.maxBakeSeconds).optional(),
+    })
+    .optional(),
 });
 
 const approvals = z.strictObject({

@@ -1,4 +1,4 @@
-import { assessGates, overallVerdict, type GateResult, type GateSpec, type Observation } from './gates.js';
+import { assessGates, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
@@ -222,7 +222,9 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
   if (gates.length > 0 && now > startedAt) {
     const results = assessGates(gates, observations, now);
-    const verdict = overallVerdict(results);
+    // A judge that has no verdict yet found no regression: it never holds a bake past its end.
+    const judges = gates.filter((g): g is JudgeGate => g.kind === 'judge');
+    const verdict = overallVerdict(results.filter((r) => !(r.verdict === 'inconclusive' && judges.some((j) => j.name === r.gate))));
     current = evolve(current, now, { gateResults: results });
     if (verdict === 'fail') return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
     if (verdict === 'error') {
@@ -231,6 +233,25 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       if (errors > policy.maxErrors) return onUndecided(current, Reasons.gateErrors(summarize(results, 'error')), now);
     } else {
       current = evolve(current, now, { bake: { ...current.bake, errors: 0 } });
+    }
+    // Opt-in: the judge shows the new version is within its tolerance, and the bake ran long enough.
+    const early = judges.length > 0 && judges.every((j) => j.earlyPassAfterSeconds !== undefined && now - startedAt >= j.earlyPassAfterSeconds * 1000);
+    if (early && now < end && verdict === 'pass' && judges.every((j) => results.find((r) => r.gate === j.name)?.verdict === 'pass')) {
+      const passed = evolve(
+        current,
+        now,
+        {},
+        {
+          type: EventKind.bakeEndedEarly,
+          message: Reasons.bakeEndedEarly(
+            summarize(
+              results.filter((r) => judges.some((j) => j.name === r.gate)),
+              'pass',
+            ),
+          ),
+        },
+      );
+      return decideStep(advance(passed, now), [], now);
     }
     if (now >= end && verdict !== 'pass') {
       // Too little data (or a flaky query) when the bake ends: extend it, up to the limit.

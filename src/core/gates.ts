@@ -1,3 +1,5 @@
+import { judgeCounts, latencyCounts, type CountPeriod } from './judge.js';
+
 /**
  * Gate assessment: observations (alarm states, metric datapoints with sample counts) become a
  * verdict with evidence a person can read. A verdict is data, never an exception.
@@ -45,7 +47,32 @@ export interface MetricGate {
   readonly minSamples: number;
 }
 
-export type GateSpec = AlarmGate | MetricGate;
+/**
+ * The canary judge (see ./judge.ts): the new version against the stable one, side by side in the
+ * same periods, with a sequential test whose false alarms stay below `alpha` however often it is checked.
+ */
+export interface JudgeGate {
+  readonly kind: 'judge';
+  readonly name: string;
+  /** errors: the 5xx rate; latency: the share of requests slower than the stable version's median. */
+  readonly signal: 'errors' | 'latency';
+  readonly alpha: number;
+  /** The smallest regression worth stopping for (0.2: 20% worse); a bake may end early below it. */
+  readonly tolerance: number;
+  readonly periodSeconds: number;
+  /** End a bake early once the judge passes and this much of it has run; undefined: never early. */
+  readonly earlyPassAfterSeconds?: number;
+}
+
+export type GateSpec = AlarmGate | MetricGate | JudgeGate;
+
+/** One side's counts of one period, as the judge's observation carries them. */
+export interface JudgeSide {
+  readonly requests: number;
+  readonly errors: number;
+  /** Requests per latency bin (`bounds` of the observation). */
+  readonly latency?: readonly number[];
+}
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
@@ -60,6 +87,14 @@ export interface Datapoint {
 export type Observation =
   | { readonly gate: string; readonly kind: 'alarm'; readonly state: AlarmState; readonly reason?: string }
   | { readonly gate: string; readonly kind: 'metric'; readonly datapoints: readonly Datapoint[] }
+  | {
+      readonly gate: string;
+      readonly kind: 'judge';
+      /** Upper bounds (seconds) of the latency bins. */
+      readonly bounds?: readonly number[];
+      /** Both versions, period by period, since the step began (oldest first). */
+      readonly periods: readonly { readonly start: string; readonly candidate: JudgeSide; readonly baseline: JudgeSide }[];
+    }
   | { readonly gate: string; readonly kind: 'error'; readonly message: string };
 
 export interface Evidence {
@@ -69,6 +104,13 @@ export interface Evidence {
   readonly windowSeconds?: number;
   readonly samples?: number;
   readonly alarmState?: AlarmState;
+  /** The judge: estimated ratio new / stable, its anytime-valid interval, the test's value and bound. */
+  readonly ratio?: number;
+  /** Lower and upper end; the upper is null while unbounded (too few events to bound it). */
+  readonly interval?: readonly [number, number | null];
+  readonly eValue?: number;
+  readonly bound?: number;
+  readonly baselineSamples?: number;
 }
 
 export interface GateResult {
@@ -119,8 +161,12 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
     const why = observation.reason ? ` (${observation.reason})` : '';
     return { gate: gate.name, verdict, evidence: { alarmState: observation.state }, summary: `alarm ${gate.name} is ${observation.state}${why}`, at };
   }
+  if (gate.kind === 'judge') {
+    if (observation.kind !== 'judge') return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected both versions' counts`, at };
+    return assessJudge(gate, observation, at);
+  }
   if (observation.kind !== 'metric') {
-    return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected metric datapoints, got an alarm state`, at };
+    return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected metric datapoints, got ${observation.kind} data`, at };
   }
   const windowSeconds = gate.periodSeconds * gate.evaluationPeriods;
   // Datapoints are stamped with the start of their period (as CloudWatch does): a period that
@@ -153,6 +199,42 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
     verdict: failing ? 'fail' : 'pass',
     evidence: { ...base, value: latest.value },
     summary: `${gate.name}: ${label} = ${fmt(latest.value)} (${failing ? 'breaches' : 'within'} ${SYMBOL[gate.comparison]} ${fmt(gate.threshold)}) over ${windowSeconds}s, ${samples} samples`,
+    at,
+  };
+}
+
+const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
+
+function assessJudge(gate: JudgeGate, observation: Extract<Observation, { kind: 'judge' }>, at: string): GateResult {
+  const counts: CountPeriod[] =
+    gate.signal === 'errors'
+      ? observation.periods.map((p) => ({
+          candidate: { requests: p.candidate.requests, events: p.candidate.errors },
+          baseline: { requests: p.baseline.requests, events: p.baseline.errors },
+        }))
+      : latencyCounts(
+          observation.periods.map((p) => {
+            const bounds = observation.bounds ?? [];
+            return { candidate: { bounds, counts: p.candidate.latency ?? [] }, baseline: { bounds, counts: p.baseline.latency ?? [] } };
+          }),
+        );
+  const a = judgeCounts(counts, { alpha: gate.alpha, tolerance: gate.tolerance });
+  const what = gate.signal === 'errors' ? 'error rate' : 'share of slow requests';
+  const point = a.ratio !== undefined ? ratioText(a.ratio) : a.events.candidate > 0 ? '∞ (none on stable)' : 'n/a (no events yet)';
+  const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
+  const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(gate.tolerance * 100)}%` : 'no verdict yet';
+  return {
+    gate: gate.name,
+    verdict: a.verdict,
+    evidence: {
+      ...(a.ratio !== undefined ? { ratio: a.ratio } : {}),
+      interval: [a.interval[0], Number.isFinite(a.interval[1]) ? a.interval[1] : null],
+      eValue: a.eValue,
+      bound: a.bound,
+      samples: a.requests.candidate,
+      baselineSamples: a.requests.baseline,
+    },
+    summary: `${gate.name}: ${what} new/stable ${estimate}, e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${a.bound}: ${finding}; ${a.requests.candidate} vs ${a.requests.baseline} requests`,
     at,
   };
 }

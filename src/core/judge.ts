@@ -47,7 +47,7 @@ export interface JudgeAssessment {
   readonly verdict: 'fail' | 'pass' | 'inconclusive';
   /** Estimated ratio new / stable of the event rates; undefined before both sides have events. */
   readonly ratio?: number;
-  /** Anytime-valid (1 − α) confidence interval for the ratio; the upper end may be Infinity. */
+  /** Anytime-valid bounds for the ratio, each one-sided at (1 − α); the upper end may be Infinity. */
   readonly interval: readonly [number, number];
   /** The test's value against "not worse" (r ≤ 1), and the bound it must reach to fail (1/α). */
   readonly eValue: number;
@@ -85,7 +85,14 @@ export function eValue(periods: readonly CountPeriod[], r0: number, direction: '
       logs[i]! += x1 * Math.log(q / rho0) + x0 * Math.log((1 - q) / (1 - rho0));
     });
   }
-  return logs.reduce((sum, l) => sum + Math.exp(l), 0) / logs.length;
+  return meanOfExps(logs);
+}
+
+/** The mean of exp(l) over `logs`, kept finite (capped at the largest double) so it can be stored. */
+function meanOfExps(logs: readonly number[]): number {
+  const top = Math.max(...logs);
+  const mean = Math.exp(top) * (logs.reduce((sum, l) => sum + Math.exp(l - top), 0) / logs.length);
+  return Number.isFinite(mean) ? mean : Number.MAX_VALUE;
 }
 
 /**
@@ -105,7 +112,7 @@ export function eValueTrail(periods: readonly CountPeriod[], r0: number, directi
         logs[i]! += p.candidate.events * Math.log(q / rho0) + p.baseline.events * Math.log((1 - q) / (1 - rho0));
       });
     }
-    return logs.reduce((sum, l) => sum + Math.exp(l), 0) / logs.length;
+    return meanOfExps(logs);
   });
 }
 
@@ -119,12 +126,13 @@ export function judgeCounts(periods: readonly CountPeriod[], settings: JudgeSett
   const requests = { candidate: sum((p) => p.candidate.requests), baseline: sum((p) => p.baseline.requests) };
   const events = { candidate: sum((p) => p.candidate.events), baseline: sum((p) => p.baseline.events) };
   const worse = eValue(periods, 1, 'up');
-  // Two one-sided tests at α/2 each give a two-sided (1 − α) interval.
-  // Read from the grid outwards: each end is the nearest grid ratio the test rejects, so the interval
-  // printed is never narrower than the true one.
-  const lowerIndex = GRID.findIndex((r) => eValue(periods, r, 'up') < 2 * bound);
+  // Each end is a one-sided (1 − α) anytime-valid bound, the same tests the verdicts use: the lower
+  // end is at or above 1 exactly when the judge fails, the upper end below 1 + tolerance when it
+  // passes. Read from the grid outwards (each end is the nearest grid ratio the test rejects), so the
+  // interval printed is never narrower than the true one.
+  const lowerIndex = GRID.findIndex((r) => eValue(periods, r, 'up') < bound);
   const lower = lowerIndex <= 0 ? 0 : GRID[lowerIndex - 1]!;
-  const upperIndex = GRID.findLastIndex((r) => eValue(periods, r, 'down') < 2 * bound);
+  const upperIndex = GRID.findLastIndex((r) => eValue(periods, r, 'down') < bound);
   const upper = upperIndex < 0 ? GRID[0]! : upperIndex >= GRID.length - 1 ? Infinity : GRID[upperIndex + 1]!;
   const ratio =
     events.candidate > 0 && events.baseline > 0 && requests.candidate > 0 && requests.baseline > 0

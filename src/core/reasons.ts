@@ -4,6 +4,7 @@
  */
 export const Reasons = {
   created: (image: string) => `release of ${image} created`,
+  bakeEndedEarly: (evidence: string) => `bake ended early: the judge rules out a regression worth stopping for (${evidence})`,
   createdFor: (kind: 'undo' | 'retry', image: string, of: string) =>
     kind === 'undo'
       ? `undo of release ${of}: back to ${image} (readiness check, then all traffic at once, no bakes)`

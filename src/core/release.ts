@@ -25,6 +25,7 @@ export const EventKind = {
   shifted: 'shifted',
   baking: 'baking',
   bakeExtended: 'bake_extended',
+  bakeEndedEarly: 'bake_ended_early',
   approvalRequested: 'approval_requested',
   approved: 'approved',
   rejected: 'rejected',

@@ -21,6 +21,11 @@ function gateText(r: Release): string {
   return r.gateResults
     .map((g) => {
       const mark = g.verdict === 'pass' ? '✓' : g.verdict === 'fail' ? '✗' : '?';
+      const judge = g.evidence.interval;
+      if (judge) {
+        const r = (x: number | null | undefined) => (x === null || x === undefined ? '∞' : x.toFixed(2));
+        return `${g.gate} ${g.evidence.ratio === undefined ? '-' : r(g.evidence.ratio)} [${r(judge[0])}, ${r(judge[1])}] ${mark}`;
+      }
       const value =
         g.evidence.value === undefined
           ? (g.evidence.alarmState ?? g.verdict)

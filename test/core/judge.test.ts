@@ -2,6 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eValue, eValueTrail, judgeCounts, latencyCounts, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
 import { binomial, seeded, simulateCounts } from '../support/traffic.js';
+import { decide } from '../../src/core/decide.js';
+import type { JudgeGate, Observation } from '../../src/core/gates.js';
+import { markDeployed, markShifted } from '../../src/core/release.js';
+import { canary, release, T0 } from '../support/releases.js';
 
 const period = (n1: number, x1: number, n0: number, x0: number): CountPeriod => ({
   candidate: { requests: n1, events: x1 },
@@ -128,5 +132,57 @@ describe('latency as counts over the stable version’s median', () => {
     const periods = Array.from({ length: 3 }, () => ({ candidate: bins(random, 10, 0), baseline: bins(random, 100, 0) }));
     expect(latencyCounts(periods)).toHaveLength(2);
     expect(binomial(seeded(1), 10, 0)).toBe(0);
+  });
+});
+
+describe('the judge in a bake (decide)', () => {
+  const judge = (earlyPassAfterSeconds?: number): JudgeGate => ({
+    kind: 'judge',
+    name: 'judge-errors',
+    signal: 'errors',
+    alpha: 0.05,
+    tolerance: 0.2,
+    periodSeconds: 10,
+    ...(earlyPassAfterSeconds !== undefined ? { earlyPassAfterSeconds } : {}),
+  });
+  /** At 10%, baking 300 s since T0. */
+  const baking = (gate: JudgeGate) => {
+    let r = release(canary, { settings: { gates: [gate] } });
+    r = decide(r, [], T0).release;
+    r = markDeployed(r, T0, {});
+    r = markShifted(decide(r, [], T0).release, 10, 1, T0);
+    return decide(r, [], T0).release;
+  };
+  const healthy = (at: number): Observation => ({
+    gate: 'judge-errors',
+    kind: 'judge',
+    periods: Array.from({ length: 12 }, (_, i) => ({
+      start: new Date(at - (12 - i) * 10_000).toISOString(),
+      candidate: { requests: 20_000, errors: 200 },
+      baseline: { requests: 20_000, errors: 200 },
+    })),
+  });
+
+  it('ends the bake early once it passes and the opt-in minimum has run; never without the opt-in', () => {
+    const now = T0 + 120_000;
+    const early = decide(baking(judge(60)), [healthy(now)], now);
+    expect(early.release.timeline.some((e) => e.type === 'bake_ended_early')).toBe(true);
+    expect(early.action).toMatchObject({ type: 'shift', percent: 100 });
+    const opted = decide(baking(judge()), [healthy(now)], now);
+    expect(opted.action.type).toBe('wait');
+    const tooSoon = decide(baking(judge(180)), [healthy(now)], now);
+    expect(tooSoon.action.type).toBe('wait');
+  });
+
+  it('a judge with no verdict yet (no errors on either side) does not hold the bake past its end', () => {
+    const end = T0 + 301_000;
+    const quiet: Observation = {
+      gate: 'judge-errors',
+      kind: 'judge',
+      periods: [{ start: new Date(T0).toISOString(), candidate: { requests: 50, errors: 0 }, baseline: { requests: 450, errors: 0 } }],
+    };
+    const next = decide(baking(judge()), [quiet], end);
+    expect(next.release.gateResults[0]?.verdict).toBe('inconclusive');
+    expect(next.action).toMatchObject({ type: 'shift', percent: 100 });
   });
 });

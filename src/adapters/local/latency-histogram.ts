@@ -55,4 +55,15 @@ export class LatencyHistogram {
     }
     return this.max;
   }
+
+  /** The samples counted into coarser bins: `counts[i]` took at most `bounds[i]` seconds (the last bin takes the rest). */
+  binned(bounds: readonly number[]): number[] {
+    const counts = bounds.map(() => 0);
+    for (const [i, n] of this.buckets) {
+      const value = LatencyHistogram.upper(i);
+      const at = bounds.findIndex((b) => value <= b * (1 + LatencyHistogram.PRECISION));
+      counts[at < 0 ? bounds.length - 1 : at]! += n;
+    }
+    return counts;
+  }
 }

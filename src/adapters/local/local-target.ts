@@ -41,6 +41,9 @@ export interface LocalTargetOptions {
  * One local service: its processes and the proxy in front of them. It is the service's traffic
  * driver (deploy, setWeight, verify, rollback, finalize) and its metrics source.
  */
+/** Latency bins of the judge's histograms: 0.5 ms to 60 s, about 20% apart. */
+export const JUDGE_LATENCY_BOUNDS: readonly number[] = Array.from({ length: 65 }, (_, i) => 0.0005 * Math.pow(1.2, i));
+
 export class LocalTarget implements TrafficDriver, MetricsSource {
   readonly capabilities = LOCAL_CAPABILITIES;
   readonly proxy: WeightedProxy;
@@ -260,6 +263,27 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       if (gate.kind === 'alarm') {
         if (gate.name !== PROCESS_HEALTH_GATE) return { gate: gate.name, kind: 'error', message: 'CloudWatch alarms are not available in local mode' };
         return candidate?.crash ? { gate: gate.name, kind: 'alarm', state: 'ALARM', reason: candidate.crash } : { gate: gate.name, kind: 'alarm', state: 'OK' };
+      }
+      if (gate.kind === 'judge') {
+        // Both versions' counts, period by period, since the step began: the same windows on both sides.
+        const stable = this.stable;
+        if (!candidate || !stable) return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BOUNDS, periods: [] };
+        const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
+        const side = (label: string) => this.proxy.metrics.periods(label, gate.periodSeconds, from, now, JUDGE_LATENCY_BOUNDS);
+        const baseline = side(stable.label);
+        return {
+          gate: gate.name,
+          kind: 'judge',
+          bounds: JUDGE_LATENCY_BOUNDS,
+          periods: side(candidate.label).map((c, i) => {
+            const b = baseline[i] ?? { requests: 0, errors: 0, latency: [] };
+            return {
+              start: new Date(c.start).toISOString(),
+              candidate: { requests: c.requests, errors: c.errors, latency: c.latency },
+              baseline: { requests: b.requests, errors: b.errors, latency: b.latency },
+            };
+          }),
+        };
       }
       if (typeof gate.metric !== 'string') return { gate: gate.name, kind: 'error', message: 'custom CloudWatch metrics are not available in local mode' };
       if (!candidate) return { gate: gate.name, kind: 'metric', datapoints: [] };

@@ -51,6 +51,27 @@ export class VersionMetrics {
   }
 
   /**
+   * Per-period counts of a version from `from` to `now` (periods aligned to `from`): requests,
+   * 5xx answers and the latency histogram in `bounds` bins. What the canary judge compares.
+   */
+  periods(
+    version: string,
+    periodSeconds: number,
+    from: number,
+    now: number,
+    bounds: readonly number[],
+  ): { start: number; requests: number; errors: number; latency: number[] }[] {
+    const out: { start: number; requests: number; errors: number; latency: number[] }[] = [];
+    const periodMs = periodSeconds * 1000;
+    // Only whole periods: a period still filling would count its last seconds twice as it grows.
+    for (let start = from; start + periodMs <= now; start += periodMs) {
+      const b = this.totals(version, start, start + periodMs);
+      out.push({ start, requests: b.count, errors: b.target5xx, latency: b.latencies.binned(bounds) });
+    }
+    return out;
+  }
+
+  /**
    * Datapoints like CloudWatch's GetMetricData: one per period, oldest first; periods without
    * requests publish no datapoint (as the ALB publishes none without traffic).
    */

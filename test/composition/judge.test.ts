@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
+import { resolveConfig } from '../../src/config/config.js';
+import type { Release } from '../../src/core/release.js';
+import { LoadGenerator } from '../../src/local/load.js';
+import { releaseUntil } from '../support/poll.js';
+
+/**
+ * The canary judge in local mode, on real processes under load: subtle faults that the usual
+ * thresholds (error rate above 5%, p99 above 500 ms) let through are caught by comparing the new
+ * version with the stable one, period by period, in the same windows.
+ */
+let mode: LocalMode | undefined;
+let load: LoadGenerator | undefined;
+afterEach(async () => {
+  await load?.stop();
+  await mode?.stop();
+  mode = undefined;
+  load = undefined;
+});
+
+async function start(): Promise<LocalMode> {
+  mode = await startLocalMode({
+    config: resolveConfig({
+      services: [
+        {
+          name: 'demo',
+          target: {
+            driver: 'local',
+            command: ['node', 'examples/demo-service/server.mjs'],
+            replicas: 1,
+            port: 8080,
+            readiness: { interval: 0 },
+            drainTimeout: '1s',
+          },
+          strategy: { type: 'canary', steps: [{ percent: 50, bake: '30s' }], finalBake: '1s' },
+          gates: {
+            metrics: [
+              { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '5s', minSamples: 10 },
+              {
+                name: 'latency-p99',
+                metric: 'TargetResponseTime',
+                statistic: 'p99',
+                comparison: 'GreaterThanThreshold',
+                threshold: 0.5,
+                period: '5s',
+                minSamples: 10,
+              },
+            ],
+            judge: { signals: ['errors', 'latency'], period: '1s', alpha: 0.05 },
+            checkInterval: '1s',
+          },
+        },
+      ],
+    }),
+    port: 0,
+    inMemory: true,
+    ephemeralPorts: true,
+    token: 't',
+  });
+  const target = mode.targets.get('demo')!;
+  load = new LoadGenerator({ url: `http://127.0.0.1:${target.proxy.productionPort}/`, requestsPerSecond: 200, concurrency: 8 });
+  load.start();
+  return mode;
+}
+
+const ended = (r: Release) => ['succeeded', 'rolled_back', 'failed', 'cancelled'].includes(r.phase);
+
+describe('the judge catches what thresholds miss (local mode, real traffic)', () => {
+  it.each([
+    ['a version failing 2% of requests', 'v2-flaky', 'judge-errors', 'error-rate'],
+    ['a version 30 ms slower', 'v3-laggy', 'judge-latency', 'latency-p99'],
+  ])(
+    '%s is rolled back by the judge while its threshold gate still passes',
+    async (_name, image, judge, threshold) => {
+      const m = await start();
+      const { release } = await m.runtime.releases.startRelease({ service: 'demo', image, actor: { id: 't', channel: 'api' } });
+      const done = await releaseUntil(m.runtime.deps.store, release.id, ended, { timeoutMs: 40_000, intervalMs: 100 });
+      expect(done.phase).toBe('rolled_back');
+      expect(done.reason).toContain(`gate failed: ${judge}`);
+      const verdicts = Object.fromEntries(done.gateResults.map((g) => [g.gate, g]));
+      expect(verdicts[threshold]?.verdict).not.toBe('fail');
+      const evidence = verdicts[judge]?.evidence;
+      expect(evidence?.eValue).toBeGreaterThanOrEqual(20);
+      expect(evidence?.interval?.[0]).toBeGreaterThanOrEqual(1);
+      expect(verdicts[judge]?.summary).toMatch(/new\/stable .* \[.*\], e .* vs 20: worse/);
+      // Caught well before the 30 s bake ended.
+      const baking = done.timeline.find((e) => e.type === 'baking')!;
+      const rolling = done.timeline.find((e) => e.type === 'rollback_started')!;
+      expect(Date.parse(rolling.at) - Date.parse(baking.at)).toBeLessThan(25_000);
+    },
+    60_000,
+  );
+});
