@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { eValue, eValueTrail, judgeCounts, latencyCounts, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
 import { binomial, seeded, simulateCounts } from '../support/traffic.js';
 import { decide } from '../../src/core/decide.js';
+import { mannWhitneyP } from '../../bench/support/mann-whitney.js';
 import type { JudgeGate, Observation } from '../../src/core/gates.js';
 import { markDeployed, markShifted } from '../../src/core/release.js';
 import { canary, release, T0 } from '../support/releases.js';
@@ -14,7 +15,7 @@ const period = (n1: number, x1: number, n0: number, x0: number): CountPeriod => 
 
 /** test/fixtures/judge/reference.py, run with SciPy 1.17.1 (binom.pmf ratios, not the judge's closed form). */
 const REFERENCE_PERIODS = [period(40, 1, 360, 2), period(55, 0, 345, 3), period(38, 2, 362, 1), period(400, 9, 3600, 18), period(120, 6, 880, 5)];
-const REFERENCE = { up_r1: 40186.40361390916, up_r2: 27.229670971972748, down_r1_2: 0.05326652186313335, up_first_two: 0.8018689934559772 };
+const REFERENCE = { up_r1: 65509.46140502259, up_r2: 45.56351225174159, down_r1_2: 0.01614141852618665, up_first_two: 0.8523275991453321 };
 
 describe('the judge’s statistic, against independent reference values (SciPy)', () => {
   it.each([
@@ -184,5 +185,14 @@ describe('the judge in a bake (decide)', () => {
     const next = decide(baking(judge()), [quiet], end);
     expect(next.release.gateResults[0]?.verdict).toBe('inconclusive');
     expect(next.action).toMatchObject({ type: 'shift', percent: 100 });
+  });
+});
+
+describe('the benchmark’s comparator', () => {
+  it('Mann-Whitney (one-sided, normal approximation with tie and continuity corrections) matches SciPy’s mannwhitneyu', () => {
+    const x = [0.01, 0.0, 0.02, 0.015, 0.0, 0.03];
+    const y = [0.005, 0.004, 0.0, 0.006, 0.005, 0.0, 0.007];
+    // test/fixtures/judge/reference.py: mannwhitneyu(x, y, alternative="greater", use_continuity=True, method="asymptotic")
+    expect(mannWhitneyP(x, y)).toBeCloseTo(0.10877668175399269, 6);
   });
 });
