@@ -10,11 +10,12 @@
  *    re-run every minute, and run once at the end; alpha 0.05.
  *
  * Cases: no regression (A/A), the new version's error rate 2x and 4x the stable one's, and 20%
- * more latency (the judge's latency signal against Mann-Whitney on one-minute mean latencies).
+ * more latency and none (the judge's latency signal, tolerance 5% and floor 1 ms, against Mann-Whitney on
+ * one-minute mean latencies).
  *
  *   npm run bench:judge
  */
-import { eValueTrail, latencyCounts, type CountPeriod, type LatencyBins } from '../src/core/judge.js';
+import { ERROR_ALTERNATIVES, eValueTrail, LATENCY_ALTERNATIVES, latencyCounts, type CountPeriod, type LatencyBins } from '../src/core/judge.js';
 import { binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
@@ -24,6 +25,8 @@ const SHARE = 0.1;
 const BASE_ERROR = 0.005;
 const BAKE_SECONDS = 600;
 const ALPHA = 0.05;
+/** To stop for +20% latency, the tolerance must be below it: 5% of the stable median, floor 1 ms. */
+const LATENCY_TOLERANCE = { tolerance: 0.05, floorSeconds: 0.001 };
 
 interface Second {
   readonly n1: number;
@@ -35,15 +38,17 @@ interface Second {
   readonly l0?: number[];
 }
 
-const BOUNDS = Array.from({ length: 60 }, (_, i) => 0.005 * Math.pow(1.1, i));
+/** Latency bins 2% wide from 5 ms (fine enough for a 5% tolerance). */
+const GROWTH = 1.02;
+const BOUNDS = Array.from({ length: 350 }, (_, i) => 0.005 * Math.pow(GROWTH, i));
 function latencySample(random: () => number, scale: number): number {
   // Lognormal around 50 ms (sigma 0.5), times `scale`.
   const z = Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
   return 0.05 * Math.exp(0.5 * z) * scale;
 }
 function bin(counts: number[], seconds: number): void {
-  const at = BOUNDS.findIndex((b) => seconds <= b);
-  counts[at < 0 ? BOUNDS.length - 1 : at]!++;
+  const at = Math.max(0, Math.ceil(Math.log(seconds / 0.005) / Math.log(GROWTH)));
+  counts[Math.min(BOUNDS.length - 1, at)]!++;
 }
 
 function simulate(random: () => number, errorRatio: number, latencyScale: number | undefined): Second[] {
@@ -91,10 +96,11 @@ function judge(run: Second[], periodSeconds: number, signal: 'errors' | 'latency
             candidate: { bounds: BOUNDS, counts: sumBins(p, (s) => s.l1) } as LatencyBins,
             baseline: { bounds: BOUNDS, counts: sumBins(p, (s) => s.l0) },
           })),
+          LATENCY_TOLERANCE,
         );
   // latencyCounts skips the first period (no threshold yet): its periods start one later.
   const offset = signal === 'latency' ? 1 : 0;
-  const crossed = eValueTrail(counts, 1, 'up').findIndex((e) => e >= 1 / ALPHA);
+  const crossed = eValueTrail(counts, 1, 'up', signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES).findIndex((e) => e >= 1 / ALPHA);
   return crossed < 0 ? undefined : (crossed + 1 + offset) * periodSeconds;
 }
 
@@ -137,6 +143,7 @@ const CASES = [
   { name: 'A/A (no regression)', errorRatio: 1, latency: undefined },
   { name: 'error rate 2x', errorRatio: 2, latency: undefined },
   { name: 'error rate 4x', errorRatio: 4, latency: undefined },
+  { name: 'latency A/A', errorRatio: 1, latency: 1 },
   { name: 'latency +20%', errorRatio: 1, latency: 1.2 },
 ] as const;
 

@@ -137,6 +137,8 @@ function gateSpecs(service: ParsedService): GateSpec[] {
       alpha: service.gates.judge!.alpha,
       tolerance: service.gates.judge!.tolerance,
       periodSeconds: service.gates.judge!.period,
+      warmupSeconds: service.gates.judge!.warmup,
+      latencyFloorSeconds: service.gates.judge!.latencyFloorMs / 1000,
       ...(service.gates.judge!.earlyPass !== undefined ? { earlyPassAfterSeconds: service.gates.judge!.earlyPass } : {}),
     })),
   ];

@@ -222,6 +222,10 @@ const gates = z.strictObject({
         .default(0.05),
       tolerance: z.number({ error: 'must be a number such as 0.2 (20% worse)' }).gt(0).max(10).default(0.2),
       period: duration(1, 3600).default(10),
+      /** Left out at the start of each step: a version that just received traffic is cold. */
+      warmup: duration(0, 3600).default(10),
+      /** Latency: a slowdown smaller than this (milliseconds) is never worth stopping for. */
+      latencyFloorMs: z.number({ error: 'must be a number of milliseconds such as 5' }).min(0).max(60_000).default(5),
       /** End a bake early once the judge passes, after at least this much of it. */
       earlyPass: duration(1, LIMITS.maxBakeSeconds).optional(),
     })

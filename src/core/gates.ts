@@ -1,4 +1,4 @@
-import { judgeCounts, latencyCounts, type CountPeriod } from './judge.js';
+import { ERROR_ALTERNATIVES, judgeCounts, LATENCY_ALTERNATIVES, latencyCounts, type CountPeriod } from './judge.js';
 
 /**
  * Gate assessment: observations (alarm states, metric datapoints with sample counts) become a
@@ -60,6 +60,13 @@ export interface JudgeGate {
   /** The smallest regression worth stopping for (0.2: 20% worse); a bake may end early below it. */
   readonly tolerance: number;
   readonly periodSeconds: number;
+  /**
+   * Periods at the start of each step the judge leaves out: a version that just received traffic
+   * is cold (caches, JIT), which is not the regression it looks for. Fixed in advance, so the test stays valid.
+   */
+  readonly warmupSeconds: number;
+  /** Latency: a slowdown below this many seconds is never worth stopping for (see judge.ts). */
+  readonly latencyFloorSeconds: number;
   /** End a bake early once the judge passes and this much of it has run; undefined: never early. */
   readonly earlyPassAfterSeconds?: number;
 }
@@ -205,7 +212,8 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
-function assessJudge(gate: JudgeGate, observation: Extract<Observation, { kind: 'judge' }>, at: string): GateResult {
+function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string): GateResult {
+  const observation = { ...observed, periods: observed.periods.slice(Math.ceil(gate.warmupSeconds / gate.periodSeconds)) };
   const counts: CountPeriod[] =
     gate.signal === 'errors'
       ? observation.periods.map((p) => ({
@@ -217,9 +225,10 @@ function assessJudge(gate: JudgeGate, observation: Extract<Observation, { kind: 
             const bounds = observation.bounds ?? [];
             return { candidate: { bounds, counts: p.candidate.latency ?? [] }, baseline: { bounds, counts: p.baseline.latency ?? [] } };
           }),
+          { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
         );
-  const a = judgeCounts(counts, { alpha: gate.alpha, tolerance: gate.tolerance });
-  const what = gate.signal === 'errors' ? 'error rate' : 'share of slow requests';
+  const a = judgeCounts(counts, { alpha: gate.alpha, tolerance: gate.tolerance }, gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES);
+  const what = gate.signal === 'errors' ? 'error rate' : 'share of requests slower than the stable median (+ tolerance)';
   const point = a.ratio !== undefined ? ratioText(a.ratio) : a.events.candidate > 0 ? '∞ (none on stable)' : 'n/a (no events yet)';
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
   const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(gate.tolerance * 100)}%` : 'no verdict yet';

@@ -83,6 +83,7 @@ describe('the judge catches what thresholds miss (local mode, real traffic)', ()
       const evidence = verdicts[judge]?.evidence;
       expect(evidence?.eValue).toBeGreaterThanOrEqual(20);
       expect(evidence?.interval?.[0]).toBeGreaterThanOrEqual(1);
+      console.log(`${image}: ${done.reason}\n  ${verdicts[threshold]?.summary}`);
       expect(verdicts[judge]?.summary).toMatch(/new\/stable .* \[.*\], e .* vs 20: worse/);
       // Caught well before the 30 s bake ended.
       const baking = done.timeline.find((e) => e.type === 'baking')!;

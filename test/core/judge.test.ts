@@ -110,6 +110,7 @@ describe('verdicts', () => {
 
 describe('latency as counts over the stable version’s median', () => {
   const BOUNDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
+  const FLOOR = { tolerance: 0.2, floorSeconds: 0.005 };
   const bins = (random: () => number, n: number, extra: number): LatencyBins => {
     const counts = BOUNDS.map(() => 0);
     for (let i = 0; i < n; i++) {
@@ -122,16 +123,30 @@ describe('latency as counts over the stable version’s median', () => {
 
   it('30 ms more on the new version fails; the same distribution does not', () => {
     const random = seeded(3);
-    const slow = latencyCounts(Array.from({ length: 20 }, () => ({ candidate: bins(random, 30, 0.03), baseline: bins(random, 300, 0) })));
+    const slow = latencyCounts(
+      Array.from({ length: 20 }, () => ({ candidate: bins(random, 30, 0.03), baseline: bins(random, 300, 0) })),
+      FLOOR,
+    );
     expect(judgeCounts(slow, { alpha: 0.05, tolerance: 0.2 }).verdict).toBe('fail');
-    const same = latencyCounts(Array.from({ length: 20 }, () => ({ candidate: bins(random, 30, 0), baseline: bins(random, 300, 0) })));
+    const same = latencyCounts(
+      Array.from({ length: 20 }, () => ({ candidate: bins(random, 30, 0), baseline: bins(random, 300, 0) })),
+      FLOOR,
+    );
     expect(judgeCounts(same, { alpha: 0.05, tolerance: 0.2 }).verdict).not.toBe('fail');
+  });
+
+  it('a slowdown under the floor is not a regression: a fresh process 0.5 ms slower passes', () => {
+    const random = seeded(11);
+    const fine = Array.from({ length: 40 }, () => ({ candidate: bins(random, 100, 0.0005), baseline: bins(random, 300, 0) }));
+    expect(judgeCounts(latencyCounts(fine, FLOOR), { alpha: 0.05, tolerance: 0.2 }).verdict).not.toBe('fail');
+    // Without a floor (and no tolerance) the same half millisecond is a detectable difference.
+    expect(judgeCounts(latencyCounts(fine, { tolerance: 0, floorSeconds: 0 }), { alpha: 0.05, tolerance: 0.2 }).verdict).toBe('fail');
   });
 
   it('the threshold of each period comes only from earlier periods (the first period is not judged)', () => {
     const random = seeded(5);
     const periods = Array.from({ length: 3 }, () => ({ candidate: bins(random, 10, 0), baseline: bins(random, 100, 0) }));
-    expect(latencyCounts(periods)).toHaveLength(2);
+    expect(latencyCounts(periods, FLOOR)).toHaveLength(2);
     expect(binomial(seeded(1), 10, 0)).toBe(0);
   });
 });
@@ -144,6 +159,8 @@ describe('the judge in a bake (decide)', () => {
     alpha: 0.05,
     tolerance: 0.2,
     periodSeconds: 10,
+    warmupSeconds: 0,
+    latencyFloorSeconds: 0.005,
     ...(earlyPassAfterSeconds !== undefined ? { earlyPassAfterSeconds } : {}),
   });
   /** At 10%, baking 300 s since T0. */
