@@ -10,19 +10,15 @@
  *   npm run bench:steering
  */
 import { startLocalDynamo } from '../src/adapters/dynamodb/dynalite.js';
-import { LocalEngine } from '../src/adapters/local-stepfunctions/local-engine.js';
-import { createAwsRuntime } from '../src/composition/aws.js';
 import { startLocalMode } from '../src/composition/local-mode.js';
 import { resolveConfig } from '../src/config/config.js';
 import type { HumanDecision } from '../src/core/approvals.js';
 import { percentile } from '../src/core/percentile.js';
 import type { Release } from '../src/core/release.js';
 import type { ReleaseService } from '../src/engine/releases.js';
-import { systemClock } from '../src/ports/clock.js';
-import { silentLog } from '../src/ports/log.js';
 import type { Releases } from '../src/ports/release-store.js';
-import { FakeStepFunctions } from '../test/support/fake-stepfunctions.js';
-import { MemoryDriver, ScriptedMetrics } from '../test/support/memory-driver.js';
+import { awsRuntimeOnFake } from '../test/support/fake-stepfunctions.js';
+import { demoTarget } from '../test/support/demo.js';
 
 const RUNS = 5;
 const actor = { id: 'bench', channel: 'api' } as const;
@@ -83,14 +79,7 @@ const mode = await startLocalMode({
     services: [
       {
         name: 'demo',
-        target: {
-          driver: 'local',
-          command: ['node', 'examples/demo-service/server.mjs'],
-          replicas: 1,
-          port: 8080,
-          readiness: { interval: 0 },
-          drainTimeout: '1s',
-        },
+        target: demoTarget(),
         strategy,
         gates,
       },
@@ -112,19 +101,10 @@ await mode.stop();
 
 // (b) the Step Functions adapter.
 const dynamo = await startLocalDynamo();
-const engine = new LocalEngine({ retryIntervalMs: 1 });
-const sfn = new FakeStepFunctions(engine);
-const driver = new MemoryDriver();
-const runtime = createAwsRuntime({
+const { runtime, driver, close } = awsRuntimeOnFake({
   config: resolveConfig({ services: [{ name: 'demo', target: { driver: 'local', command: 'true', port: 9000 }, strategy, gates }] }),
-  tableName: dynamo.tableName,
-  stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
-  clients: { dynamodb: dynamo.client, sfn: sfn.client },
-  log: silentLog,
-  clock: systemClock,
-  adapters: () => ({ driver, metrics: new ScriptedMetrics() }),
+  dynamo,
 });
-engine.bind((input) => runtime.handlers.run(input));
 await measure('(b) Step Functions adapter', {
   releases: runtime.releases,
   store: runtime.store,
@@ -134,6 +114,5 @@ await measure('(b) Step Functions adapter', {
       return (decision === 'rollback' ? s.weight === 0 : s.stable === image || (s.candidate === image && s.weight === 100)) ? true : undefined;
     }),
 });
-await engine.stop();
-sfn.sfn.restore();
+await close();
 await dynamo.close();

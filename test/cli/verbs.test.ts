@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { releaseUntil } from '../support/poll.js';
+import { demoTarget } from '../support/demo.js';
 
 /**
  * Every verb of the CLI, run as a process the way a person runs it, against local mode's real API
@@ -18,14 +19,7 @@ beforeAll(async () => {
       services: [
         {
           name: 'shop',
-          target: {
-            driver: 'local',
-            command: ['node', 'examples/demo-service/server.mjs'],
-            replicas: 1,
-            port: 8080,
-            readiness: { interval: 0 },
-            drainTimeout: '1s',
-          },
+          target: demoTarget(),
           strategy: { type: 'canary', steps: [{ percent: 20, bake: '10m' }], finalBake: '1s' },
           gates: { metrics: [], checkInterval: '60s' },
           approvals: { at: ['before-finalize'], timeout: '10m' },

@@ -4,6 +4,7 @@ import { resolveConfig } from '../../src/config/config.js';
 import type { Release } from '../../src/core/release.js';
 import { LoadGenerator } from '../../src/local/load.js';
 import { releaseUntil } from '../support/poll.js';
+import { demoTarget } from '../support/demo.js';
 
 /**
  * The canary judge in local mode, on real processes under load: subtle faults that the usual
@@ -25,14 +26,7 @@ async function start(): Promise<LocalMode> {
       services: [
         {
           name: 'demo',
-          target: {
-            driver: 'local',
-            command: ['node', 'examples/demo-service/server.mjs'],
-            replicas: 1,
-            port: 8080,
-            readiness: { interval: 0 },
-            drainTimeout: '1s',
-          },
+          target: demoTarget(),
           strategy: { type: 'canary', steps: [{ percent: 50, bake: '30s' }], finalBake: '1s' },
           gates: {
             metrics: [

@@ -1,18 +1,14 @@
 import { SendTaskSuccessCommand as SendTaskSuccess } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
-import { LocalEngine } from '../../src/adapters/local-stepfunctions/local-engine.js';
-import { createAwsRuntime } from '../../src/composition/aws.js';
 import { resolveConfig } from '../../src/config/config.js';
 import type { HumanDecision } from '../../src/core/approvals.js';
 import type { Release } from '../../src/core/release.js';
-import { systemClock } from '../../src/ports/clock.js';
-import { silentLog } from '../../src/ports/log.js';
 import type { Releases } from '../../src/ports/release-store.js';
 import type { ReleaseService } from '../../src/engine/releases.js';
-import { FakeStepFunctions } from '../support/fake-stepfunctions.js';
+import { awsRuntimeOnFake, type FakeStepFunctions } from '../support/fake-stepfunctions.js';
 import { serviceConfig, startHarness } from '../support/harness.js';
-import { MemoryDriver, ScriptedMetrics } from '../support/memory-driver.js';
+import type { MemoryDriver } from '../support/memory-driver.js';
 import { releaseUntil } from '../support/poll.js';
 
 /**
@@ -58,23 +54,8 @@ async function localEngine(): Promise<Path> {
 async function stepFunctions(): Promise<Path & { sfn: FakeStepFunctions }> {
   const service = `steer-${++n}`;
   const config = resolveConfig({ services: [bakingService(service)] });
-  const engine = new LocalEngine({ retryIntervalMs: 1 });
-  const sfn = new FakeStepFunctions(engine);
-  const driver = new MemoryDriver();
-  const runtime = createAwsRuntime({
-    config,
-    tableName: dynamo.tableName,
-    stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
-    clients: { dynamodb: dynamo.client, sfn: sfn.client },
-    log: silentLog,
-    clock: systemClock,
-    adapters: () => ({ driver, metrics: new ScriptedMetrics() }),
-  });
-  engine.bind((input) => runtime.handlers.run(input));
-  closers.push(async () => {
-    await engine.stop();
-    sfn.sfn.restore();
-  });
+  const { runtime, driver, sfn, close } = awsRuntimeOnFake({ config, dynamo });
+  closers.push(close);
   return { releases: runtime.releases, store: runtime.store, driver, service, sfn };
 }
 

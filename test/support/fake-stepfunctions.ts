@@ -1,6 +1,12 @@
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand, type StartExecutionCommandInput } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ExecutionAlreadyExistsError, type LocalEngine } from '../../src/adapters/local-stepfunctions/local-engine.js';
+import { ExecutionAlreadyExistsError, LocalEngine } from '../../src/adapters/local-stepfunctions/local-engine.js';
+import type { LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
+import { createAwsRuntime } from '../../src/composition/aws.js';
+import type { SwitchyardConfig } from '../../src/config/config.js';
+import { systemClock, type Clock, type VirtualClock } from '../../src/ports/clock.js';
+import { silentLog } from '../../src/ports/log.js';
+import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 
 /**
  * Step Functions behind the SDK, for the AWS adapter: StartExecution and SendTaskSuccess answered
@@ -46,4 +52,37 @@ export class FakeStepFunctions {
     this.starts.push({ name, releaseId, outcome: 'started' });
     return { executionArn: `arn:aws:states:eu-west-1:123456789012:execution:release:${name}`, startDate: new Date() };
   }
+}
+
+/**
+ * The AWS wiring (DynamoDB store, the Step Functions adapter) on the local interpreter behind the
+ * fake, with a memory driver: what the engine does on AWS, without AWS.
+ */
+export function awsRuntimeOnFake(options: {
+  readonly config: SwitchyardConfig;
+  readonly dynamo: LocalDynamo;
+  readonly clock?: Clock;
+  readonly virtualClock?: VirtualClock;
+  readonly driver?: MemoryDriver;
+  readonly metrics?: ScriptedMetrics;
+}) {
+  const engine = new LocalEngine({ ...(options.virtualClock ? { virtualClock: options.virtualClock } : {}), retryIntervalMs: 1 });
+  const sfn = new FakeStepFunctions(engine);
+  const driver = options.driver ?? new MemoryDriver();
+  const metrics = options.metrics ?? new ScriptedMetrics();
+  const runtime = createAwsRuntime({
+    config: options.config,
+    tableName: options.dynamo.tableName,
+    stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
+    clients: { dynamodb: options.dynamo.client, sfn: sfn.client },
+    log: silentLog,
+    clock: options.virtualClock ?? options.clock ?? systemClock,
+    adapters: () => ({ driver, metrics }),
+  });
+  engine.bind((input) => runtime.handlers.run(input));
+  const close = async () => {
+    await engine.stop();
+    sfn.sfn.restore();
+  };
+  return { runtime, engine, sfn, driver, metrics, close };
 }
