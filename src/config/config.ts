@@ -205,12 +205,27 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
     }
   }
-  if (service.target.driver === 'codedeploy' && service.gates.judge) {
-    issues.push({
-      path: at('gates', 'judge'),
-      message:
-        'the judge compares the new and the stable version in the same periods, which the codedeploy driver does not measure yet (it needs both target groups side by side); use metric gates and alarms on codedeploy, or the judge with the local driver',
-    });
+  const judge = service.gates.judge;
+  if (service.target.driver === 'codedeploy' && judge) {
+    if (judge.signals.includes('latency'))
+      issues.push({
+        path: at('gates', 'judge', 'signals'),
+        message:
+          'the codedeploy driver can judge errors only: CloudWatch publishes the load balancer\'s latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)',
+      });
+    if ((service.target.targetGroups ?? []).length !== 2)
+      issues.push({
+        path: at('target', 'targetGroups'),
+        message:
+          'the judge compares the blue and the green target group side by side: list both, [{ targetGroup, loadBalancer }, { targetGroup, loadBalancer }]',
+      });
+    if (judge.earlyPass !== undefined)
+      issues.push({
+        path: at('gates', 'judge', 'earlyPass'),
+        message: 'CodeDeploy moves to its next traffic step on its own timer, so a bake cannot end early on the codedeploy driver; remove earlyPass',
+      });
+    const periodIssue = cloudWatchPeriodIssue(judge.period, true);
+    if (periodIssue) issues.push({ path: at('gates', 'judge', 'period'), message: periodIssue });
   }
   if (service.target.driver === 'codedeploy') {
     service.gates.metrics.forEach((m, i) => {

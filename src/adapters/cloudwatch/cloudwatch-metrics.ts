@@ -1,6 +1,6 @@
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
-import type { Datapoint, GateSpec, MetricGate, Observation } from '../../core/gates.js';
+import type { Datapoint, GateSpec, JudgeGate, MetricGate, Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
@@ -32,8 +32,100 @@ export class CloudWatchMetrics implements MetricsSource {
   async observe(release: Release, gates: readonly GateSpec[], now: number): Promise<Observation[]> {
     const alarms = gates.filter((g) => g.kind === 'alarm');
     const metrics = gates.filter((g): g is MetricGate => g.kind === 'metric');
-    const [alarmObs, metricObs] = await Promise.all([this.alarms(alarms.map((a) => a.name)), this.metrics(release, metrics, now)]);
-    return [...alarmObs, ...metricObs];
+    const judges = gates.filter((g): g is JudgeGate => g.kind === 'judge');
+    const [alarmObs, metricObs, judgeObs] = await Promise.all([
+      this.alarms(alarms.map((a) => a.name)),
+      this.metrics(release, metrics, now),
+      Promise.all(judges.map((j) => this.judge(release, j, now))),
+    ]);
+    return [...alarmObs, ...metricObs, ...judgeObs];
+  }
+
+  /**
+   * The judge on AWS: the green (new) and the blue (stable) target group's RequestCount and
+   * HTTPCode_Target_5XX_Count, period by period since the step began, in one GetMetricData call,
+   * so both sides are measured in the same windows. Errors only: CloudWatch publishes latency as
+   * per-period statistics, not the distributions the latency signal needs (refused at load).
+   */
+  async judge(release: Release, gate: JudgeGate, now: number): Promise<Observation> {
+    const groups = this.options.target.targetGroups ?? [];
+    const greenName = await this.options.greenTargetGroup(release);
+    const green = groups.find((t) => greenName !== undefined && t.targetGroup.split('/')[1] === greenName);
+    const blue = groups.find((t) => t !== green);
+    if (!green || !blue) {
+      return {
+        gate: gate.name,
+        kind: 'error',
+        message: green
+          ? 'the stable version has no target group among target.targetGroups'
+          : 'the new version has no target group yet (or target.targetGroups is not configured)',
+      };
+    }
+    const periodMs = gate.periodSeconds * 1000;
+    const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
+    // Whole periods only, aligned to the step's start (CloudWatch aligns to the start time given).
+    const whole = Math.floor((now - from) / periodMs);
+    if (whole <= 0) return { gate: gate.name, kind: 'judge', periods: [] };
+    const sum = (id: string, metric: string, tg: { targetGroup: string; loadBalancer: string }): MetricDataQuery => ({
+      Id: id,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: metric,
+          Dimensions: [
+            { Name: 'TargetGroup', Value: tg.targetGroup },
+            { Name: 'LoadBalancer', Value: tg.loadBalancer },
+          ],
+        },
+        Period: gate.periodSeconds,
+        Stat: 'Sum',
+      },
+      ReturnData: true,
+    });
+    const queries = [
+      sum('newRequests', 'RequestCount', green),
+      sum('newErrors', 'HTTPCode_Target_5XX_Count', green),
+      sum('stableRequests', 'RequestCount', blue),
+      sum('stableErrors', 'HTTPCode_Target_5XX_Count', blue),
+    ];
+    const results: MetricDataResult[] = [];
+    try {
+      const { GetMetricDataCommand } = await cloudwatchSdk();
+      const client = await resolveLazy(this.options.client);
+      let NextToken: string | undefined;
+      do {
+        const out = await client.send(
+          new GetMetricDataCommand({
+            MetricDataQueries: queries,
+            StartTime: new Date(from),
+            EndTime: new Date(from + whole * periodMs),
+            ScanBy: 'TimestampAscending',
+            ...(NextToken ? { NextToken } : {}),
+          }),
+        );
+        results.push(...(out.MetricDataResults ?? []));
+        NextToken = out.NextToken;
+      } while (NextToken);
+    } catch (error) {
+      return { gate: gate.name, kind: 'error', message: translateAwsError(error, 'cloudwatch:GetMetricData', release.service).message };
+    }
+    // A period without traffic publishes no datapoint: it counts as zero requests, zero errors.
+    const at = (id: string, t: number) => {
+      for (const r of results.filter((x) => x.Id === id)) {
+        const k = r.Timestamps?.findIndex((ts) => ts.getTime() === t) ?? -1;
+        if (k >= 0) return r.Values?.[k] ?? 0;
+      }
+      return 0;
+    };
+    const periods = Array.from({ length: whole }, (_, i) => {
+      const t = from + i * periodMs;
+      return {
+        start: new Date(t).toISOString(),
+        candidate: { requests: at('newRequests', t), errors: at('newErrors', t) },
+        baseline: { requests: at('stableRequests', t), errors: at('stableErrors', t) },
+      };
+    });
+    return { gate: gate.name, kind: 'judge', periods };
   }
 
   private async alarms(names: string[]): Promise<Observation[]> {

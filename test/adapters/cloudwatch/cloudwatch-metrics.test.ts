@@ -3,6 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
 import { compilePlan, createRelease, type GateSpec } from '../../../src/core/index.js';
+import { assessGate } from '../../../src/core/gates.js';
+import { resolveConfig } from '../../../src/config/config.js';
 import { settings, T0, codedeployTarget } from '../../support/releases.js';
 
 const cw = mockClient(CloudWatchClient);
@@ -140,5 +142,65 @@ describe('CloudWatch gates', () => {
     const m = new CloudWatchMetrics({ client: cw as unknown as CloudWatchClient, target, greenTargetGroup: async () => 'other-tg' });
     const [obs] = await m.observe(release, [errorRate], T0);
     expect(obs).toEqual({ gate: 'error-rate', kind: 'error', message: 'the green target group other-tg is not among target.targetGroups in the config' });
+  });
+});
+
+describe('the judge on AWS: blue and green target groups side by side', () => {
+  const judge: GateSpec = {
+    kind: 'judge',
+    name: 'judge-errors',
+    signal: 'errors',
+    alpha: 0.05,
+    tolerance: 0.2,
+    periodSeconds: 60,
+    warmupSeconds: 0,
+    latencyFloorSeconds: 0.005,
+  };
+
+  it('reads both target groups’ requests and 5xx in one GetMetricData call, period by period since the step began, and fails a 4x regression', async () => {
+    const minutes = 8;
+    const stamps = Array.from({ length: minutes }, (_, i) => new Date(T0 + i * 60_000));
+    // The green target group: 40 requests a minute, 2 errors; the blue one: 360 and 4 (4.5x worse per request).
+    const series = (id: string, value: number) => ({ Id: id, Timestamps: stamps, Values: stamps.map(() => value) });
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [series('newRequests', 40), series('newErrors', 2), series('stableRequests', 360), series('stableErrors', 4)],
+    });
+    const baking = { ...release, stepStartedAt: new Date(T0).toISOString() };
+    const now = T0 + minutes * 60_000 + 30_000;
+    const [obs] = await metrics().observe(baking, [judge], now);
+    const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+    expect(input.StartTime).toEqual(new Date(T0));
+    expect(input.EndTime).toEqual(new Date(T0 + minutes * 60_000)); // whole periods only
+    const dims = (input.MetricDataQueries ?? []).map((q) => [
+      q.Id,
+      q.MetricStat?.Metric?.MetricName,
+      q.MetricStat?.Metric?.Dimensions?.[0]?.Value,
+      q.MetricStat?.Stat,
+    ]);
+    expect(dims).toEqual([
+      ['newRequests', 'RequestCount', target.targetGroups?.find((t) => t.targetGroup.includes('api-green'))?.targetGroup, 'Sum'],
+      ['newErrors', 'HTTPCode_Target_5XX_Count', target.targetGroups?.find((t) => t.targetGroup.includes('api-green'))?.targetGroup, 'Sum'],
+      ['stableRequests', 'RequestCount', target.targetGroups?.find((t) => !t.targetGroup.includes('api-green'))?.targetGroup, 'Sum'],
+      ['stableErrors', 'HTTPCode_Target_5XX_Count', target.targetGroups?.find((t) => !t.targetGroup.includes('api-green'))?.targetGroup, 'Sum'],
+    ]);
+    expect(obs).toMatchObject({ gate: 'judge-errors', kind: 'judge' });
+    const result = assessGate(judge, obs, now);
+    expect(result.verdict).toBe('fail');
+    expect(result.evidence).toMatchObject({ samples: 320, baselineSamples: 2880 });
+  });
+
+  it('the latency signal, a missing target group and an early pass are refused at load on codedeploy, with the reason', () => {
+    const service = (judge: Record<string, unknown>, targetGroups = target.targetGroups) => ({
+      name: 'api',
+      target: { ...target, targetGroups },
+      strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
+      gates: { judge },
+    });
+    expect(() => resolveConfig({ services: [service({ signals: ['errors'], period: '1m' })] })).not.toThrow();
+    expect(() => resolveConfig({ services: [service({ signals: ['errors', 'latency'], period: '1m' })] })).toThrow(/can judge errors only/);
+    expect(() => resolveConfig({ services: [service({ signals: ['errors'], period: '10s' })] })).toThrow(/whole minutes/);
+    expect(() => resolveConfig({ services: [service({ signals: ['errors'], period: '1m', earlyPass: '2m' })] })).toThrow(/cannot end early/);
+    expect(() => resolveConfig({ services: [service({ signals: ['errors'], period: '1m' }, [])] })).toThrow(/list both/);
   });
 });
