@@ -29,6 +29,7 @@ export function program(): Command {
   const cli = new Command('switchyard')
     .description('progressive releases for container services: blue/green, canary, linear, gated and steerable')
     .version(version, '-v, --version')
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
@@ -144,6 +145,17 @@ export function program(): Command {
       .argument('<service>', 'the service')
       .option('--limit <n>', 'how many (default 50, at most 100)'),
   ).action(async (service: string, o) => (await apiCommands()).history(service, o));
+
+  withApi(
+    cli
+      .command('logs')
+      .description("a release's logs: every process of its new (or stable) version merged in time order, with version and replica (local mode)")
+      .argument('<id>', 'release id')
+      .option('--version <which>', 'new (default) or stable')
+      .option('-f, --follow', 'keep printing new lines until interrupted')
+      .option('--grep <text>', 'only lines containing this text (case-insensitive)')
+      .option('--limit <n>', 'at most this many of the most recent lines (default 500)'),
+  ).action(async (id: string, o) => (await apiCommands()).logs(id, o));
 
   withApi(
     cli

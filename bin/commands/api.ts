@@ -150,3 +150,39 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
     process.exit(result.exitCode);
   });
 }
+
+interface LogPage {
+  readonly version: string;
+  readonly lines: readonly { time: string; version: string; replica: number; stream: string; message: string }[];
+}
+
+export function logs(id: string, o: ApiOptions & { version?: string; follow?: boolean; grep?: string; limit?: string; interval?: string }): Promise<void> {
+  if (o.version !== undefined && o.version !== 'new' && o.version !== 'stable') usage(`--version must be "new" or "stable", got "${o.version}"`);
+  return guarded(o, async () => {
+    const api = client(o);
+    const p = painter(o);
+    const print = (page: LogPage) => {
+      for (const l of page.lines) {
+        if (o.json) out(`${JSON.stringify(l)}\n`);
+        else out(`${p.dim(l.time)} ${l.version}#${l.replica} ${l.stream === 'stderr' ? p.red(l.message) : l.message}\n`);
+      }
+    };
+    const ask = (since?: string) =>
+      api.get<LogPage>(
+        `releases/${encodeURIComponent(id)}/logs`,
+        { version: o.version, grep: o.grep, limit: o.limit, since },
+        { retryForMs: o.follow ? 60_000 : 5_000 },
+      );
+    let page = await ask();
+    print(page);
+    if (!o.follow) return;
+    const intervalMs = (parseDuration(o.interval ?? '1s') ?? 1) * 1000;
+    let since = page.lines.at(-1)?.time;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, intervalMs));
+      page = await ask(since);
+      print(page);
+      since = page.lines.at(-1)?.time ?? since;
+    }
+  });
+}

@@ -37,6 +37,7 @@ const server = createServer((req, res) => {
     if ((faulty && requestCount % 10 < 3) || (flaky && requestCount % 50 === 0) || Math.random() < baseErrorRate) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ version, error: 'simulated failure' }));
+      console.error(JSON.stringify({ level: 'error', message: `simulated failure on ${req.method} ${req.url}`, version }));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -50,7 +51,12 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 5000;
 server.listen(port, '127.0.0.1', () => {
   // Start-up work (warming caches, connecting to dependencies) before declaring readiness.
-  if (!broken) setTimeout(() => (ready = true), startupMs);
+  console.log(JSON.stringify({ level: 'info', message: `listening on ${port}`, version }));
+  if (!broken)
+    setTimeout(() => {
+      ready = true;
+      console.log(JSON.stringify({ level: 'info', message: 'ready', version }));
+    }, startupMs);
 });
 
 function shutdown() {

@@ -9,7 +9,7 @@ import type { ServiceHealth } from '../ports/traffic-driver.js';
 import { answerFor } from './errors.js';
 import type { Authenticator } from './auth.js';
 import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
-import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
+import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, LogQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
@@ -23,6 +23,7 @@ const ROUTE_METHODS: readonly [RegExp, string][] = [
   [/^\/releases$/, 'GET'],
   [/^\/releases$/, 'POST'],
   [/^\/releases\/[^/]+$/, 'GET'],
+  [/^\/releases\/[^/]+\/logs$/, 'GET'],
   [/^\/releases\/[^/]+\/(approve|reject|promote|rollback|retry)$/, 'POST'],
   [/^\/openapi\.json$/, 'GET'],
   [/^\/docs$/, 'GET'],
@@ -31,6 +32,7 @@ const ROUTE_METHODS: readonly [RegExp, string][] = [
 /** The largest request body the API reads (a release request or a comment is well under 2 KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
 import type { Clock } from '../ports/clock.js';
+import type { VersionLogs } from '../ports/logs.js';
 
 export interface AppDeps {
   readonly releases: ReleaseService;
@@ -46,6 +48,8 @@ export interface AppDeps {
   readonly allowedHost?: (host: string) => boolean;
   /** How each service is doing, where Switchyard runs it (local mode). @default not reported */
   readonly health?: (service: string) => ServiceHealth | undefined;
+  /** A version's logs, merged across its processes (local mode); undefined where Switchyard does not keep them. */
+  readonly logs?: VersionLogs;
   /** Why the store can no longer be written (local mode: the data directory failed), if it cannot. */
   readonly storageFault?: () => string | undefined;
   /** Where the API is served, for the OpenAPI document. @default local mode's address */
@@ -192,6 +196,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
     const release = await deps.releases.act(id, action, c.get('actor'), comment);
     return c.json(releaseView(release), 200);
+  });
+
+  // Logs can hold what a service prints about its users: they need credentials, unlike the release views.
+  app.get('/releases/:id/logs', requireActor, async (c) => {
+    const { id } = parse(IdParamSchema, c.req.param(), 'path');
+    const { version, since, grep, limit } = parse(LogQuerySchema, c.req.query(), 'query');
+    const logs = deps.logs;
+    if (!logs)
+      return c.json(
+        { error: { code: 'not_implemented', message: 'logs are kept by local mode; on AWS read the service’s log group in CloudWatch Logs' } },
+        501,
+      );
+    const release = await deps.releases.get(id);
+    const image = version === 'stable' ? release.previous : release.artifact.image;
+    if (!image) throw new ValidationError(`query.version: release ${id} does not record its stable version; ask for version=new`);
+    const lines = await logs({ service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit });
+    return c.json({ release: id, service: release.service, version: image, lines }, 200);
   });
 
   app.post('/services/:service/undo', async (c) => {

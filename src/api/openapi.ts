@@ -4,6 +4,7 @@ import {
   ActorSchema,
   ErrorSchema,
   ListQuerySchema,
+  LogQuerySchema,
   ReleaseListSchema,
   ReleaseSummarySchema,
   ReleaseViewSchema,
@@ -195,6 +196,53 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
           tags: ['releases'],
           parameters: [idParam],
           responses: { 200: body('Release', 'The release'), 400: errors[400], 404: errors[404] },
+        },
+      },
+      '/releases/{id}/logs': {
+        get: {
+          operationId: 'releaseLogs',
+          summary: 'The logs of a release’s new (or stable) version: every process merged in time order, with version and replica',
+          description:
+            'Local mode keeps them; on AWS this answers 501 (read the service’s log group). Needs credentials: logs may hold what a service prints about its users.',
+          tags: ['releases'],
+          security,
+          parameters: [idParam, ...queryParameters(LogQuerySchema)],
+          responses: {
+            200: {
+              description: 'Lines, oldest first (at most `limit`, the most recent)',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['release', 'service', 'version', 'lines'],
+                    properties: {
+                      release: { type: 'string' },
+                      service: { type: 'string' },
+                      version: { type: 'string' },
+                      lines: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          required: ['time', 'version', 'replica', 'stream', 'message'],
+                          properties: {
+                            time: { type: 'string' },
+                            service: { type: 'string' },
+                            version: { type: 'string' },
+                            replica: { type: 'integer' },
+                            pid: { type: 'integer' },
+                            stream: { type: 'string', enum: ['stdout', 'stderr'] },
+                            message: { type: 'string' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+            ...errors,
+            501: error('Logs are not kept here (AWS)'),
+          },
         },
       },
       '/releases/{id}/approve': steer('approve', 'Approve the approval the release waits for', 'Applies the approver allowlist and four-eyes, by person.'),

@@ -57,6 +57,13 @@ export const ListQuerySchema = z.object({
   cursor: z.string().max(2048).optional(),
 });
 
+export const LogQuerySchema = z.object({
+  version: z.enum(['new', 'stable'], { error: 'must be "new" or "stable"' }).default('new'),
+  since: z.iso.datetime({ error: 'must be an ISO 8601 time such as 2026-01-01T00:00:00.000Z' }).optional(),
+  grep: z.string().max(200, { error: 'must be at most 200 characters' }).optional(),
+  limit: z.coerce.number({ error: 'must be a whole number from 1 to 5000' }).int().min(1).max(5000).default(500),
+});
+
 export const IdParamSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, { error: 'must be a release id such as "r-mf3k2a1b-9c4d"' }),
 });

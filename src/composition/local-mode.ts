@@ -10,6 +10,7 @@ import { LocalTarget } from '../adapters/local/local-target.js';
 import { ProcessRecords } from '../adapters/local/process-records.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
+import { readVersionLogs } from '../adapters/local/log-reader.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { messageOf } from '../core/errors.js';
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
@@ -207,6 +208,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       allowedHost: loopbackHost,
       health: (name) => targets.get(name)?.health(),
       storageFault: () => storageFault,
+      logs: async (query) => readVersionLogs(join(dataDir, 'logs'), query),
       log,
       ...(notifier && signingSecret
         ? {

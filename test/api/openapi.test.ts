@@ -45,6 +45,7 @@ describe('the OpenAPI document', () => {
         'GET /releases',
         'POST /releases',
         'GET /releases/{id}',
+        'GET /releases/{id}/logs',
         'POST /releases/{id}/approve',
         'POST /releases/{id}/reject',
         'POST /releases/{id}/promote',

@@ -153,3 +153,33 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     await cli(['rollback', r.id]);
   }, 60_000);
 });
+
+describe('switchyard logs', () => {
+  it('merges every process of the new version in time order, with version and replica; --grep filters; the token is required', async () => {
+    const started = await cli(['release', 'shop', 'v9-faulty', '--json']);
+    const { id } = json<{ id: string }>(started);
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'baking', { timeoutMs: 15_000 });
+    // Some traffic so the faulty version logs its failures.
+    const port = mode.targets.get('shop')!.proxy.productionPort;
+    await Promise.all(Array.from({ length: 60 }, () => fetch(`http://127.0.0.1:${port}/checkout`).then((r) => r.text())));
+    const all = await cli(['logs', id, '--json']);
+    expect(all.code, all.err).toBe(0);
+    const lines = all.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: string; version: string; replica: number; message: string });
+    expect(lines.map((l) => l.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining('listening on'), expect.stringContaining('"message":"ready"')]),
+    );
+    expect(lines.every((l) => l.version === 'v9-faulty' && l.replica === 0)).toBe(true);
+    expect(lines.map((l) => l.time)).toEqual([...lines.map((l) => l.time)].sort());
+    const errors = await cli(['logs', id, '--grep', 'SIMULATED FAILURE']);
+    expect(errors.out).toMatch(/v9-faulty#0 .*simulated failure on GET \/checkout/);
+    expect(errors.out).not.toContain('listening on');
+    const stable = await cli(['logs', id, '--version', 'stable', '--json']);
+    expect(stable.out).toContain('"version":"v1"');
+    const anonymous = await cli(['logs', id], { SWITCHYARD_TOKEN: '' });
+    expect(anonymous.code).toBe(4);
+    await cli(['rollback', id]);
+  }, 60_000);
+});

@@ -1,0 +1,27 @@
+/** A release's logs: what a version's processes wrote, merged (local mode keeps them; see adapters/local/log-reader.ts). */
+
+/** One line a service process wrote, as local mode keeps it (JSON lines, one file per process). */
+export interface LogLine {
+  readonly time: string;
+  readonly service: string;
+  readonly version: string;
+  /** Which replica of the version (0, 1, …), from the file the line is in. */
+  readonly replica: number;
+  readonly pid: number;
+  readonly stream: 'stdout' | 'stderr';
+  readonly message: string;
+}
+
+export interface LogQuery {
+  readonly service: string;
+  readonly version: string;
+  /** Only lines after this time (ISO 8601), for following. */
+  readonly since?: string;
+  /** Only lines whose message contains this text (case-insensitive; plain text, not a pattern). */
+  readonly grep?: string;
+  /** At most this many lines, the most recent. @default 500 */
+  readonly limit?: number;
+}
+
+/** Reads a version's logs. */
+export type VersionLogs = (query: LogQuery) => Promise<readonly LogLine[]>;
