@@ -88,24 +88,9 @@ export class CloudWatchMetrics implements MetricsSource {
       sum('stableRequests', 'RequestCount', blue),
       sum('stableErrors', 'HTTPCode_Target_5XX_Count', blue),
     ];
-    const results: MetricDataResult[] = [];
+    let results: MetricDataResult[];
     try {
-      const { GetMetricDataCommand } = await cloudwatchSdk();
-      const client = await resolveLazy(this.options.client);
-      let NextToken: string | undefined;
-      do {
-        const out = await client.send(
-          new GetMetricDataCommand({
-            MetricDataQueries: queries,
-            StartTime: new Date(from),
-            EndTime: new Date(from + whole * periodMs),
-            ScanBy: 'TimestampAscending',
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        );
-        results.push(...(out.MetricDataResults ?? []));
-        NextToken = out.NextToken;
-      } while (NextToken);
+      results = await this.getMetricData(queries, new Date(from), new Date(from + whole * periodMs));
     } catch (error) {
       return { gate: gate.name, kind: 'error', message: translateAwsError(error, 'cloudwatch:GetMetricData', release.service).message };
     }
@@ -146,6 +131,28 @@ export class CloudWatchMetrics implements MetricsSource {
       if (!alarm?.StateValue) return { gate, kind: 'error', message: `alarm ${gate} does not exist in this account and region` };
       return { gate, kind: 'alarm', state: alarm.StateValue, ...(alarm.StateReason ? { reason: alarm.StateReason } : {}) };
     });
+  }
+
+  /** One GetMetricData request for `queries` over [start, end), every page of it, oldest first. */
+  private async getMetricData(queries: MetricDataQuery[], start: Date, end: Date): Promise<MetricDataResult[]> {
+    const { GetMetricDataCommand } = await cloudwatchSdk();
+    const client = await resolveLazy(this.options.client);
+    const results: MetricDataResult[] = [];
+    let NextToken: string | undefined;
+    do {
+      const out = await client.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: queries,
+          StartTime: start,
+          EndTime: end,
+          ScanBy: 'TimestampAscending',
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+      results.push(...(out.MetricDataResults ?? []));
+      NextToken = out.NextToken;
+    } while (NextToken);
+    return results;
   }
 
   /** Builds the GetMetricData queries for the metric gates (exported for tests). */
@@ -217,24 +224,9 @@ export class CloudWatchMetrics implements MetricsSource {
     const { queries, planned, problems } = await this.queries(release, gates);
     if (queries.length === 0) return problems;
     const longest = Math.max(...planned.map((p) => p.gate.periodSeconds * (p.gate.evaluationPeriods + 1)));
-    const results: MetricDataResult[] = [];
+    let results: MetricDataResult[];
     try {
-      const { GetMetricDataCommand } = await cloudwatchSdk();
-      const client = await resolveLazy(this.options.client);
-      let NextToken: string | undefined;
-      do {
-        const out = await client.send(
-          new GetMetricDataCommand({
-            MetricDataQueries: queries,
-            StartTime: new Date(now - longest * 1000),
-            EndTime: new Date(now),
-            ScanBy: 'TimestampAscending',
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        );
-        results.push(...(out.MetricDataResults ?? []));
-        NextToken = out.NextToken;
-      } while (NextToken);
+      results = await this.getMetricData(queries, new Date(now - longest * 1000), new Date(now));
     } catch (error) {
       const e = translateAwsError(error, 'cloudwatch:GetMetricData', release.service);
       return [...problems, ...planned.map((p): Observation => ({ gate: p.gate.name, kind: 'error', message: e.message }))];
