@@ -307,13 +307,16 @@ export function undoPlan(): Plan {
 
 /**
  * The plan of an expedited release (a hotfix): approvals skipped, every bake or analysis cut to one
- * gate check (`checkSeconds`, or shorter if it was), so the gates still see each step before the next.
+ * gate check (`checkSeconds`, in the driver's granularity; or shorter if it was), so the gates still see
+ * each step before the next.
  */
-export function expeditePlan(plan: Plan, checkSeconds: number): Plan {
+export function expeditePlan(plan: Plan, checkSeconds: number, granularitySeconds = 1): Plan {
+  // A driver that waits in whole steps (CodeDeploy: minutes) gets the gate check rounded up to one.
+  const oneCheck = Math.ceil(checkSeconds / granularitySeconds) * granularitySeconds;
   return {
     strategy: plan.strategy,
     steps: plan.steps
       .filter((s) => s.type !== 'approval')
-      .map((s) => (s.type === 'bake' || s.type === 'analysis' ? { ...s, seconds: Math.min(s.seconds, checkSeconds) } : s)),
+      .map((s) => (s.type === 'bake' || s.type === 'analysis' ? { ...s, seconds: Math.min(s.seconds, oneCheck) } : s)),
   };
 }

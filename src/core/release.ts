@@ -490,14 +490,16 @@ export function endAfterFailure(release: Release, reason: string, outcome: Resto
 
 /**
  * A person steered the release (rollback, promote): take the token of the wait the workflow is in,
- * so the caller completes it and the workflow decides at once, whatever the check interval. When no
- * wait is registered yet, leave word instead: the next wait ends as soon as it starts ({@link holdWith}).
+ * so the caller completes it and the workflow decides at once, whatever the check interval; and
+ * always leave word for the next wait, which then ends as soon as it starts ({@link holdWith}). The
+ * word covers both races: no wait registered yet, and a token whose wait ended (timed out) just
+ * before the steer took it, which Step Functions refuses (TaskTimedOut) and so wakes nothing.
  * Both run as conditional writes of the release, so one of them always sees the other.
  */
 export function takeWake(release: Release): { readonly release: Release; readonly token?: string } {
   const { wake, ...rest } = release;
-  if (wake && 'token' in wake) return { release: rest, token: wake.token };
-  return { release: { ...rest, wake: { pending: true } } };
+  const next = { ...rest, wake: { pending: true as const } };
+  return wake && 'token' in wake ? { release: next, token: wake.token } : { release: next };
 }
 
 /** The workflow starts waiting with `token`: register it, or end the wait at once if a steer is pending. */

@@ -162,9 +162,7 @@ export function createReleaseService(deps: EngineDeps) {
     if (!input.expedite) return svc.plan;
     if (input.expedite.reason.trim() === '') throw new ValidationError('body.reason: an expedited release needs a reason (it goes in the timeline)');
     const driver = deps.driverFor(svc);
-    const granularity = driver.capabilities.durationGranularitySeconds;
-    const check = Math.ceil(svc.settings.gatePolicy.checkIntervalSeconds / granularity) * granularity;
-    const plan = expeditePlan(svc.plan, check);
+    const plan = expeditePlan(svc.plan, svc.settings.gatePolicy.checkIntervalSeconds, driver.capabilities.durationGranularitySeconds);
     const issues = validatePlan(plan, driver.capabilities);
     if (issues.length > 0)
       throw new ValidationError(

@@ -96,9 +96,11 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     // promote skips the bake; the approval before finalize then waits for a person.
     await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.phase === 'baking', { timeoutMs: 15_000 });
     expect((await cli(['promote', second.id])).code).toBe(0);
-    await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.phase === 'awaiting_approval' || r.phase === 'succeeded', { timeoutMs: 15_000 });
+    // Promote skips the approval too: approving afterwards is refused (exit 4) with the reason.
+    await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.requests.promote !== undefined, { timeoutMs: 15_000 });
     const approved = await cli(['approve', second.id, '--as', 'bob']);
-    expect([0, 4]).toContain(approved.code); // 4 when promote had already skipped the approval
+    expect(approved.code).toBe(4);
+    expect(approved.err).toContain('no approval is waiting');
     await releaseUntil(mode.runtime.deps.store, second.id, (r) => r.phase === 'succeeded', { timeoutMs: 15_000 });
 
     // history lists the service's releases, newest first.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePlan, PlanError, shiftShape, type Step, type StrategySpec } from '../../src/core/index.js';
+import { expeditePlan } from '../../src/core/plan.js';
 
 const w = (percent: number): Step => ({ type: 'setWeight', percent });
 const bake = (seconds: number): Step => ({ type: 'bake', seconds });
@@ -144,5 +145,20 @@ describe('shiftShape', () => {
       percent: 15,
       intervalSeconds: 600,
     });
+  });
+});
+
+describe('expedited plans (hotfixes)', () => {
+  const plan = compilePlan(
+    { type: 'canary', steps: [{ percent: 10, bakeSeconds: 600 }], finalBakeSeconds: 20 },
+    { at: ['before-finalize'], timeoutSeconds: 3600, onTimeout: 'rollback' },
+  );
+
+  it('skip approvals and cut each bake to one gate check, rounded up to what the driver can wait', () => {
+    const local = expeditePlan(plan, 45);
+    expect(local.steps.some((s) => s.type === 'approval')).toBe(false);
+    expect(local.steps.filter((s) => s.type === 'bake').map((s) => (s.type === 'bake' ? s.seconds : 0))).toEqual([45, 20]);
+    const codedeploy = expeditePlan(plan, 45, 60);
+    expect(codedeploy.steps.filter((s) => s.type === 'bake').map((s) => (s.type === 'bake' ? s.seconds : 0))).toEqual([60, 20]);
   });
 });

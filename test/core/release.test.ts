@@ -191,12 +191,14 @@ describe('what a read-back weight means for a shift (recordShift)', () => {
 });
 
 describe('a steer reaches a waiting workflow exactly once, whichever comes first', () => {
-  it('a wait registered first: the steer takes its token (and leaves none behind)', () => {
+  it('a wait registered first: the steer takes its token, and leaves word in case that wait has just ended', () => {
     const held = holdWith(shifted(), 'token-1');
     expect(held.wakeNow).toBe(false);
     const taken = takeWake(requestRollback(held.release, { id: 'bob', channel: 'api' }, later));
     expect(taken.token).toBe('token-1');
-    expect(taken.release.wake).toBeUndefined();
+    // Word is left too: had that wait just timed out, the next one still ends at once (once).
+    expect(taken.release.wake).toEqual({ pending: true });
+    expect(holdWith(taken.release, 'token-2').wakeNow).toBe(true);
   });
 
   it('a steer first: it leaves word, and the next wait ends as soon as it starts (once)', () => {

@@ -1,15 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
-import { LocalEngine } from '../../src/adapters/local-stepfunctions/local-engine.js';
-import { createAwsRuntime } from '../../src/composition/aws.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { isTerminal } from '../../src/core/phases.js';
 import { handleEcrEvent } from '../../src/engine/ecr-trigger.js';
 import { VirtualClock } from '../../src/ports/clock.js';
 import { silentLog } from '../../src/ports/log.js';
-import { FakeStepFunctions } from '../support/fake-stepfunctions.js';
+import { awsRuntimeOnFake } from '../support/fake-stepfunctions.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
-import { MemoryDriver, ScriptedMetrics } from '../support/memory-driver.js';
 import { releaseFinished } from '../support/poll.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -39,25 +36,8 @@ function awsPath() {
   const config = resolveConfig({
     services: [{ ...serviceConfig(name, { strategy: { type: 'canary', steps: [{ percent: 10, bake: '1m' }] } }), trigger: { repository: 'web' } }],
   });
-  const clock = new VirtualClock();
-  const engine = new LocalEngine({ virtualClock: clock, retryIntervalMs: 1 });
-  const sfn = new FakeStepFunctions(engine);
-  const driver = new MemoryDriver();
-  const metrics = new ScriptedMetrics();
-  const runtime = createAwsRuntime({
-    config,
-    tableName: dynamo.tableName,
-    stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
-    clients: { dynamodb: dynamo.client, sfn: sfn.client },
-    log: silentLog,
-    clock,
-    adapters: () => ({ driver, metrics }),
-  });
-  engine.bind((input) => runtime.handlers.run(input));
-  closers.push(async () => {
-    await engine.stop();
-    sfn.sfn.restore();
-  });
+  const { runtime, engine, sfn, driver, metrics, close } = awsRuntimeOnFake({ config, dynamo, virtualClock: new VirtualClock() });
+  closers.push(close);
   let event = 0;
   const push = (d: string, id = `event-${++event}`) =>
     handleEcrEvent(

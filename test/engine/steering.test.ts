@@ -100,3 +100,15 @@ it('on Step Functions the wake is a SendTaskSuccess with the token the waiting t
   const sent = path.sfn.sfn.commandCalls(SendTaskSuccess).map((c) => c.args[0].input);
   expect(sent.some((input) => JSON.parse(input.output ?? '{}').woken === true && input.taskToken?.includes('/wait-'))).toBe(true);
 }, 30_000);
+
+it('on Step Functions a token whose wait has ended is refused (TaskTimedOut), as AWS refuses it, and the adapter lets it pass', async () => {
+  const { runtime, sfn, engine, close } = awsRuntimeOnFake({ config: resolveConfig({ services: [bakingService(`steer-${++n}`)] }), dynamo });
+  closers.push(close);
+  const { release } = await runtime.releases.startRelease({ service: `steer-${n}`, image: 'api:v2', actor: { id: 'ci', channel: 'api' } });
+  const baking = await releaseUntil(runtime.store, release.id, (r) => r.phase === 'baking' && r.wake !== undefined && 'token' in r.wake, { timeoutMs: 10_000 });
+  const token = (baking.wake as { token: string }).token;
+  await engine.sendTaskSuccess(token, { woken: true }); // the wait ends (as its timeout would end it)
+  await expect(runtime.deps.workflow.sendTaskSuccess(token, { woken: true })).resolves.toBeUndefined();
+  expect(sfn.refusedTokens).toEqual([token]);
+  expect(engine.isClosed(token)).toBe(true);
+}, 30_000);

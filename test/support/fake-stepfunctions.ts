@@ -16,12 +16,22 @@ import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 export class FakeStepFunctions {
   readonly sfn = mockClient(SFNClient);
   readonly starts: { name: string; releaseId: string; outcome: 'started' | 'refused' | 'failed' }[] = [];
+  /** Tokens SendTaskSuccess refused because their task had ended. */
+  readonly refusedTokens: string[] = [];
   /** Errors the next StartExecution calls answer with (throttling, an outage), in order. */
   readonly failures: Error[] = [];
 
   constructor(private readonly engine: LocalEngine) {
     this.sfn.on(StartExecutionCommand).callsFake((input: StartExecutionCommandInput) => this.start(input));
     this.sfn.on(SendTaskSuccessCommand).callsFake(async (input: { taskToken: string; output: string }) => {
+      // Step Functions' refusal of a token whose task already ended (completed, or its timeout passed).
+      if (this.engine.isClosed(input.taskToken)) {
+        this.refusedTokens.push(input.taskToken);
+        throw Object.assign(new Error('Task Timed Out: the task associated with the token has already been closed'), {
+          name: 'TaskTimedOut',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
       await this.engine.sendTaskSuccess(input.taskToken, JSON.parse(input.output) as Record<string, unknown>);
       return {};
     });

@@ -60,6 +60,11 @@ export class LocalEngine implements Workflow {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly callbacks = new Map<string, Callback>();
+  /**
+   * Tokens whose task has ended (completed or timed out), newest last: completing one again is a
+   * no-op, as Step Functions refuses it (TaskTimedOut) and the adapter ignores that. Bounded.
+   */
+  private readonly closed = new Set<string>();
   /** Ends each wait in progress (stop() ends them all). */
   private readonly pendingWaits = new Set<() => void>();
   /** Task handlers still running; an abort does not stop them, so stop() waits for them. */
@@ -135,6 +140,7 @@ export class LocalEngine implements Workflow {
       clearTimeout(timer);
       if (first === 'timeout') {
         this.callbacks.delete(taskToken);
+        this.close(taskToken);
         clock?.advanceTo(Date.parse(Payload.until));
       }
       return {};
@@ -208,13 +214,26 @@ export class LocalEngine implements Workflow {
       this.callbacks.set(token, {
         resolve: (output) => {
           this.callbacks.delete(token);
+          this.close(token);
           resolve(output);
         },
       });
     });
   }
 
+  private close(token: string): void {
+    this.closed.add(token);
+    if (this.closed.size > 10_000) this.closed.delete(this.closed.values().next().value as string);
+  }
+
+  /** True when the token's task has ended: Step Functions would refuse to complete it (TaskTimedOut). */
+  isClosed(taskToken: string): boolean {
+    return this.closed.has(taskToken);
+  }
+
   async sendTaskSuccess(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    // A steer that arrives after its wait ended wakes nothing, and must not be kept for ever.
+    if (this.closed.has(taskToken)) return;
     const waiting = this.callbacks.get(taskToken);
     if (waiting?.resolve) waiting.resolve(output);
     else this.callbacks.set(taskToken, { settled: { output } });
