@@ -9,12 +9,12 @@ const app = new App();
 const file = (app.node.tryGetContext('config') as string | undefined) ?? 'switchyard.config.ts';
 try {
   const { config, raw } = await loadConfigWithSource(file);
-  const local = config.services.filter((s) => s.target.driver !== 'codedeploy').map((s) => s.name);
+  const local = config.services.filter((s) => s.target.driver === 'local').map((s) => s.name);
   if (local.length > 0) {
     throw new ConfigError(
       local.map((name) => ({
         path: `services (${name})`,
-        message: 'uses driver "local", which runs only in local mode (`switchyard local`); in AWS use driver "codedeploy"',
+        message: 'uses driver "local", which runs only in local mode (`switchyard local`); in AWS use driver "ecs" (or "codedeploy")',
       })),
       file,
     );

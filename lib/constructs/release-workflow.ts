@@ -105,22 +105,41 @@ export class ReleaseWorkflow extends Construct {
 
   /** Least privilege on the configured ECS services, CodeDeploy groups and alarms. */
   private grantTargets(config: SwitchyardConfig): void {
-    const targets = config.services.flatMap((s) => (s.target.driver === 'codedeploy' ? [s.target] : []));
-    if (targets.length === 0) return;
+    const aws = config.services.flatMap((s) => (s.target.driver === 'local' ? [] : [s.target]));
+    if (aws.length === 0) return;
+    const targets = aws.flatMap((t) => (t.driver === 'codedeploy' ? [t] : []));
+    const native = aws.flatMap((t) => (t.driver === 'ecs' ? [t] : []));
     const stack = Stack.of(this);
     const fn = this.function.fn;
     const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) =>
       stack.formatArn({ service, resource, resourceName, arnFormat });
-    const add = (actions: string[], resources: string[], conditions?: Record<string, Record<string, string>>) =>
+    const add = (actions: string[], resources: string[], conditions?: Record<string, Record<string, string | string[]>>) =>
       fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources, ...(conditions ? { conditions } : {}) }));
     add(
       ['ecs:DescribeServices'],
-      targets.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`)),
+      aws.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`)),
     );
     // Task definitions have no resource-level permissions for these two calls.
     add(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
     add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
-    add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // Only the roles the task definitions (and ECS's Lambda hooks) name, when the config names them.
+    const roles = [...new Set(aws.flatMap((t) => passRolesOf(t)))];
+    if (roles.length > 0) add(['iam:PassRole'], roles, { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } });
+    else add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    if (native.length > 0) {
+      const services = native.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`));
+      // UpdateService and ListServiceDeployments take the service; the deployment calls take the service
+      // deployment too (Service Authorization Reference; test/lib/iam.test.ts simulates each call).
+      add(['ecs:UpdateService', 'ecs:ListServiceDeployments'], services);
+      add(
+        ['ecs:DescribeServiceDeployments', 'ecs:ContinueServiceDeployment', 'ecs:StopServiceDeployment'],
+        [...services, ...native.map((t) => arn('ecs', 'service-deployment', `${t.cluster}/${t.service}/*`))],
+      );
+    }
+    if (targets.length === 0) {
+      this.grantReads(config, arn, add);
+      return;
+    }
     const groups = targets.map((t) => arn('codedeploy', 'deploymentgroup', `${t.application}/${t.deploymentGroup}`, ArnFormat.COLON_RESOURCE_NAME));
     add(['codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:ListDeployments', 'codedeploy:GetDeploymentGroup'], groups);
     // Pre-flight: the current image must still be in ECR for a rollback to have something to start.
@@ -143,8 +162,18 @@ export class ReleaseWorkflow extends Construct {
       ['codedeploy:CreateDeploymentConfig', 'codedeploy:GetDeploymentConfig'],
       configs.map((name) => arn('codedeploy', 'deploymentconfig', name, ArnFormat.COLON_RESOURCE_NAME)),
     );
+    this.grantReads(config, arn, add);
+  }
+
+  /** The gates' reads, for every AWS service: their alarms, and metric data (which has no resource type). */
+  private grantReads(
+    config: SwitchyardConfig,
+    arn: (service: string, resource: string, resourceName: string, arnFormat?: ArnFormat) => string,
+    add: (actions: string[], resources: string[]) => void,
+  ): void {
+    const stack = Stack.of(this);
     const alarms = [
-      ...new Set(config.services.flatMap((s) => s.settings.gates.flatMap((g) => (g.kind === 'alarm' && s.target.driver === 'codedeploy' ? [g.name] : [])))),
+      ...new Set(config.services.flatMap((s) => s.settings.gates.flatMap((g) => (g.kind === 'alarm' && s.target.driver !== 'local' ? [g.name] : [])))),
     ];
     if (alarms.length > 0)
       add(
@@ -152,10 +181,17 @@ export class ReleaseWorkflow extends Construct {
         alarms.map((a) => arn('cloudwatch', 'alarm', a, ArnFormat.COLON_RESOURCE_NAME)),
       );
     add(['cloudwatch:GetMetricData'], ['*']);
-    Validations.of(fn).acknowledge({
+    Validations.of(this.function.fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'task-definition', '*'))}]`,
       reason:
         'Tags are carried over to the task definition revision registered at release time, whose ARN is not known in advance; limited to RegisterTaskDefinition by condition.',
     });
   }
+}
+
+/** The IAM roles a target's releases pass to ECS: listed in the config, and named by its task-definition template. */
+function passRolesOf(target: Exclude<SwitchyardConfig['services'][number]['target'], { driver: 'local' }>): string[] {
+  const template = target.taskDefinition && 'template' in target.taskDefinition ? target.taskDefinition.template : undefined;
+  const named = typeof template === 'object' ? [template['taskRoleArn'], template['executionRoleArn']].filter((r): r is string => typeof r === 'string') : [];
+  return [...(target.passRoles ?? []), ...named];
 }

@@ -5,7 +5,8 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CloudWatchMetrics } from '../adapters/cloudwatch/cloudwatch-metrics.js';
 import type { Lazy } from '../adapters/aws/lazy.js';
 import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
-import type { ServiceConfig } from '../config/config.js';
+import { ecsHookTimeoutMinutes, type ServiceConfig } from '../config/config.js';
+import { EcsDriver } from '../adapters/ecs/ecs-driver.js';
 import { CLIENT_DEFAULTS, type AdapterRegistry } from './aws.js';
 import type { Log } from '../ports/log.js';
 
@@ -47,6 +48,21 @@ export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): 
         ...(pollMs !== undefined ? { pollMs } : {}),
       });
       const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: (r) => driver.greenTargetGroup(r) });
+      return { driver, metrics };
+    },
+    ecs: (svc) => {
+      if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
+      const driver = new EcsDriver({
+        service: svc.name,
+        target: svc.target,
+        plan: svc.plan,
+        hookTimeoutMinutes: ecsHookTimeoutMinutes(svc.plan, svc.settings),
+        alarms: svc.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])),
+        ecs: clients.ecs,
+        log,
+        ...(pollMs !== undefined ? { pollMs } : {}),
+      });
+      const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: async (r) => driver.greenTargetGroup(r) });
       return { driver, metrics };
     },
     local: (svc) => {

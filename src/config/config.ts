@@ -1,11 +1,11 @@
 import type { Person } from '../core/people.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
-import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
+import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
 import type { GateSpec } from '../core/gates.js';
-import { PlanError, compilePlan, formatPath, worstCaseSeconds, type ApprovalPolicy, type Plan, type Step, type StrategySpec } from '../core/plan.js';
+import { PlanError, compilePlan, formatPath, longestHoldSeconds, worstCaseSeconds, type ApprovalPolicy, type Plan, type Step, type StrategySpec } from '../core/plan.js';
 import type { ReleaseSettings } from '../core/release.js';
-import { configSchema, type CodeDeployTarget, type LocalTarget, type ParsedConfig, type ParsedService, type SwitchyardConfigInput } from './schema.js';
+import { configSchema, type CodeDeployTarget, type EcsTarget, type LocalTarget, type ParsedConfig, type ParsedService, type SwitchyardConfigInput } from './schema.js';
 
 /**
  * Typed identity for `switchyard.config.ts`, so editors complete and check every field.
@@ -36,7 +36,7 @@ export class ConfigError extends ValidationError {
   }
 }
 
-export type TargetConfig = LocalTarget | CodeDeployTarget;
+export type TargetConfig = LocalTarget | CodeDeployTarget | EcsTarget;
 
 /** A service ready to release: its plan compiled and checked against its driver. */
 export interface ServiceConfig {
@@ -63,11 +63,6 @@ export interface ConfiguredPerson extends Person {
   readonly localToken?: string;
 }
 
-const CAPABILITIES: Record<TargetConfig['driver'], DriverCapabilities> = {
-  local: LOCAL_CAPABILITIES,
-  codedeploy: CODEDEPLOY_CAPABILITIES,
-};
-
 function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)));
@@ -91,10 +86,42 @@ function strategySpec(s: ParsedService['strategy']): StrategySpec {
       return { type: 'canary', steps: s.steps.map((c) => ({ percent: c.percent, bakeSeconds: c.bake })), finalBakeSeconds: s.finalBake };
     case 'linear':
       return { type: 'linear', stepPercent: s.stepPercent, intervalSeconds: s.interval, finalBakeSeconds: s.finalBake };
+    case 'rolling':
+      return { type: 'rolling', batchPercent: s.batch, batchBakeSeconds: s.batchBake, finalBakeSeconds: s.finalBake };
     case 'steps':
       return { type: 'steps', steps: s.steps.map((step, i) => userStep(step, i)) };
   }
 }
+
+/**
+ * ECS PAUSE hooks time out after 1 to 20,160 minutes (DeploymentLifecycleHookTimeoutConfiguration,
+ * timeoutInMinutes). Switchyard sets each hook's timeout above the longest the plan can hold ECS at
+ * one step, plus this margin for the workflow's own delays, so a hook never expires first.
+ */
+export const ECS_HOOK_LIMITS = { maxMinutes: 20_160, marginMinutes: 15 } as const;
+
+/** The PAUSE hooks' timeout for a plan: the longest hold between two traffic moves, plus the margin. */
+export function ecsHookTimeoutMinutes(plan: Plan, settings: Pick<ReleaseSettings, 'gatePolicy' | 'pauseTimeoutSeconds'>): number {
+  const inconclusivePause = settings.gatePolicy.onInconclusive === 'pause' ? settings.pauseTimeoutSeconds : 0;
+  const hold = longestHoldSeconds(plan, settings.gatePolicy.maxExtensionSeconds, inconclusivePause);
+  return Math.ceil(hold / 60) + ECS_HOOK_LIMITS.marginMinutes;
+}
+
+/** The task definition template's problems: it must name the released container and hold the image placeholder. */
+function templateIssues(template: Record<string, unknown>, containerName: string): string | undefined {
+  const containers = template['containerDefinitions'];
+  if (!Array.isArray(containers)) return 'needs containerDefinitions, as RegisterTaskDefinition takes them';
+  const named = containers.find((c: unknown) => typeof c === 'object' && c !== null && (c as { name?: unknown }).name === containerName) as
+    | { image?: unknown }
+    | undefined;
+  if (!named) return `has no container named "${containerName}" (target.containerName)`;
+  if (typeof named.image !== 'string' || !named.image.includes(IMAGE_PLACEHOLDER))
+    return `container "${containerName}" must have image "${IMAGE_PLACEHOLDER}": the release puts its pinned image there`;
+  return undefined;
+}
+
+/** Where a task definition template takes the release's image (pinned by digest). */
+export const IMAGE_PLACEHOLDER = '{{image}}';
 
 function userStep(step: Extract<ParsedService['strategy'], { type: 'steps' }>['steps'][number], index: number): Step {
   switch (step.type) {
@@ -191,14 +218,14 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       issues.push({
         path: at('gates', 'alarms'),
         message:
-          'CloudWatch alarms need the codedeploy driver; local services gate on metrics such as { name: "errors", metric: "ErrorRate", statistic: "Average", comparison: "GreaterThanThreshold", threshold: 5 }',
+          'CloudWatch alarms need an AWS driver (ecs or codedeploy); local services gate on metrics such as { name: "errors", metric: "ErrorRate", statistic: "Average", comparison: "GreaterThanThreshold", threshold: 5 }',
       });
     }
     service.gates.metrics.forEach((m, i) => {
       if (typeof m.metric !== 'string')
         issues.push({
           path: at('gates', 'metrics', i, 'metric'),
-          message: `the local driver measures only ${['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'].join(', ')}; custom CloudWatch metrics need the codedeploy driver`,
+          message: `the local driver measures only ${['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'].join(', ')}; custom CloudWatch metrics need an AWS driver (ecs or codedeploy)`,
         });
     });
     if (service.target.testPort === service.target.port) {
@@ -206,12 +233,21 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     }
   }
   const judge = service.gates.judge;
-  if (service.target.driver === 'codedeploy' && judge) {
+  const aws = service.target.driver !== 'local';
+  if (service.target.driver === 'ecs' && judge && service.strategy.type === 'rolling') {
+    issues.push({
+      path: at('gates', 'judge'),
+      message:
+        'a rolling update has no second target group: old and new tasks sit behind the same one, so CloudWatch cannot tell their requests apart and the judge has no stable side to compare with. Use strategy "canary" or "linear" on the ecs driver (two target groups), or metric gates',
+    });
+  }
+  if (service.target.driver !== 'local' && judge) {
+    const driver = service.target.driver;
     if (judge.signals.includes('latency'))
       issues.push({
         path: at('gates', 'judge', 'signals'),
         message:
-          'the codedeploy driver can judge errors only: CloudWatch publishes the load balancer\'s latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)',
+          `the ${driver} driver can judge errors only: CloudWatch publishes the load balancer\'s latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)`,
       });
     if ((service.target.targetGroups ?? []).length !== 2)
       issues.push({
@@ -219,7 +255,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
         message:
           'the judge compares the blue and the green target group side by side: list both, [{ targetGroup, loadBalancer }, { targetGroup, loadBalancer }]',
       });
-    if (judge.earlyPass !== undefined)
+    if (judge.earlyPass !== undefined && driver === 'codedeploy')
       issues.push({
         path: at('gates', 'judge', 'earlyPass'),
         message: 'CodeDeploy moves to its next traffic step on its own timer, so a bake cannot end early on the codedeploy driver; remove earlyPass',
@@ -227,7 +263,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     const periodIssue = cloudWatchPeriodIssue(judge.period, true);
     if (periodIssue) issues.push({ path: at('gates', 'judge', 'period'), message: periodIssue });
   }
-  if (service.target.driver === 'codedeploy') {
+  if (aws) {
     service.gates.metrics.forEach((m, i) => {
       const issue = cloudWatchPeriodIssue(m.period, typeof m.metric === 'string');
       if (issue) issues.push({ path: at('gates', 'metrics', i, 'period'), message: issue });
@@ -254,7 +290,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     issues.push(...error.issues.map((i) => ({ path: at('strategy', ...i.path), message: i.message })));
     return undefined;
   }
-  const capabilities = CAPABILITIES[service.target.driver];
+  const capabilities = capabilitiesFor(service.target.driver, plan.strategy);
   issues.push(...validatePlan(plan, capabilities).map((i) => ({ path: at(...i.path), message: i.message })));
   const maxExtension = service.gates.maxExtension ?? (capabilities.holds ? DEFAULT_MAX_EXTENSION_SECONDS : 0);
   const longest = worstCaseSeconds(plan, maxExtension);
@@ -268,7 +304,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
   }
   if (!capabilities.holds) {
     // The timeline must never claim a state the target is not in: no holds a driver cannot keep.
-    const why = `the ${capabilities.driver} driver cannot hold traffic where it is: ${capabilities.driver} moves to its next step on its own timer`;
+    const why = `the ${capabilities.driver} driver cannot hold traffic where it is: ${capabilities.driver} moves on by itself (on its own timer, or replacing tasks on its own)`;
     if (service.gates.onInconclusive === 'pause') {
       issues.push({
         path: at('gates', 'onInconclusive'),
@@ -279,22 +315,40 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       issues.push({ path: at('gates', 'maxExtension'), message: `${why}, so a bake cannot be extended; use "0s" (or leave it out)` });
     }
   }
+  const settings: ReleaseSettings = {
+    gates,
+    gatePolicy: {
+      checkIntervalSeconds: service.gates.checkInterval,
+      onInconclusive: service.gates.onInconclusive,
+      maxExtensionSeconds: maxExtension,
+      maxErrors: service.gates.maxErrors,
+    },
+    approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },
+    pauseTimeoutSeconds: service.approvals.timeout,
+  };
+  if (service.target.driver === 'ecs' && plan.strategy !== 'rolling') {
+    const minutes = ecsHookTimeoutMinutes(plan, settings);
+    if (minutes > ECS_HOOK_LIMITS.maxMinutes) {
+      issues.push({
+        path: at('strategy'),
+        message: `ECS holds a deployment at one pause hook for at most ${ECS_HOOK_LIMITS.maxMinutes} minutes (14 days), but this plan may hold it ${minutes - ECS_HOOK_LIMITS.marginMinutes} minutes at one step (bakes extended, approvals waiting until they expire); shorten the bakes or approval timeouts between two traffic steps`,
+      });
+    }
+  }
+  if (service.target.driver !== 'local' && service.target.taskDefinition && 'template' in service.target.taskDefinition) {
+    const template = service.target.taskDefinition.template;
+    const problem =
+      typeof template === 'string'
+        ? `is the path "${template}", which only loadConfig reads (relative to the config file); pass the task definition object itself when resolving a config object`
+        : templateIssues(template, service.target.containerName);
+    if (problem) issues.push({ path: at('target', 'taskDefinition', 'template'), message: problem });
+  }
   return {
     name: service.name,
     target: service.target,
     ...(service.trigger ? { trigger: service.trigger } : {}),
     plan,
-    settings: {
-      gates,
-      gatePolicy: {
-        checkIntervalSeconds: service.gates.checkInterval,
-        onInconclusive: service.gates.onInconclusive,
-        maxExtensionSeconds: maxExtension,
-        maxErrors: service.gates.maxErrors,
-      },
-      approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },
-      pauseTimeoutSeconds: service.approvals.timeout,
-    },
+    settings,
     ...(service.notifications?.slack ? { slackChannel: service.notifications.slack.channel } : {}),
     onActiveRelease: service.onActiveRelease,
   };

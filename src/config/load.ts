@@ -1,6 +1,6 @@
 import { messageOf } from '../core/errors.js';
 import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, resolveConfig, type SwitchyardConfig } from './config.js';
 
@@ -32,5 +32,30 @@ export async function loadConfigWithSource(file: string): Promise<{ config: Swit
         : messageOf(error);
     throw new ConfigError([{ path: '(file)', message: reason }], file);
   }
+  raw = await readTemplates(raw, dirname(path), file);
   return { config: resolveConfig(raw, file), raw };
+}
+
+/**
+ * Task-definition templates named by path are read now, relative to the config file, and put in the
+ * config object in their place: the object is what the stack bundles, so the file ships with it.
+ */
+async function readTemplates(raw: unknown, dir: string, file: string): Promise<unknown> {
+  const services = (raw as { services?: unknown } | undefined)?.services;
+  if (!Array.isArray(services)) return raw;
+  const read = await Promise.all(
+    services.map(async (service: unknown, i) => {
+      const target = (service as { target?: { taskDefinition?: { template?: unknown } } } | undefined)?.target;
+      const template = target?.taskDefinition?.template;
+      if (typeof template !== 'string') return service;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(await readFile(resolve(dir, template), 'utf8'));
+      } catch (error) {
+        throw new ConfigError([{ path: `services[${i}].target.taskDefinition.template`, message: `could not read ${template}: ${messageOf(error)}` }], file);
+      }
+      return { ...(service as object), target: { ...target, taskDefinition: { ...target?.taskDefinition, template: parsed } } };
+    }),
+  );
+  return { ...(raw as object), services: read };
 }

@@ -90,6 +90,46 @@ const targetGroup = z.strictObject({
   loadBalancer: text('a load balancer ARN suffix such as "app/prod-alb/0123456789abcdef"'),
 });
 
+/**
+ * What a release changes besides the image (ecspresso's reason to exist): a task-definition template
+ * (the whole revision as JSON, with "{{image}}" where the new image goes) or overrides applied to the
+ * running revision. Either way the release registers a new revision and shows its diff.
+ */
+const taskDefinition = z.union(
+  [
+    z.strictObject({
+      /**
+       * The task definition as RegisterTaskDefinition takes it, or the path of a JSON file holding it
+       * (relative to the config file; read when the config loads, so it ships with the stack).
+       */
+      template: z.union([text('the path of a JSON file'), z.record(z.string(), z.unknown())], {
+        error: 'must be a task definition object or the path of a JSON file holding one',
+      }),
+    }),
+    z.strictObject({
+      overrides: z.strictObject({
+        /** Environment variables of the released container, merged by name over the running ones. */
+        environment: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
+        /** Secrets of the released container: name to the Secrets Manager or SSM ARN it comes from. */
+        secrets: z.record(z.string(), text('a Secrets Manager or SSM parameter ARN'), { error: 'must map names to secret ARNs' }).optional(),
+        /** Task-level CPU units or vCPU, as ECS takes them ("256", "1 vCPU"). */
+        cpu: text('CPU units such as "512"').optional(),
+        /** Task-level memory in MiB or GB, as ECS takes it ("1024", "2 GB"). */
+        memory: text('memory such as "1024"').optional(),
+      }),
+    }),
+  ],
+  { error: 'must be { template: <task definition or JSON file> } or { overrides: { environment, secrets, cpu, memory } }' },
+);
+
+/**
+ * The IAM roles the service's task definitions (task role, execution role) and ECS Lambda hooks use:
+ * the stack lets Switchyard pass only these to ECS. Left out: any role, to ECS tasks only.
+ */
+const passRoles = z
+  .array(z.string({ error: 'must be an IAM role ARN' }).regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, { error: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/checkout-task"' }))
+  .optional();
+
 export const codedeployTargetSchema = z.strictObject({
   driver: z.literal('codedeploy'),
   cluster: text('an ECS cluster name'),
@@ -100,10 +140,26 @@ export const codedeployTargetSchema = z.strictObject({
   containerPort: port,
   /** The blue and green target groups, for the per-version ALB metrics. */
   targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (blue and green)' }).optional(),
+  taskDefinition: taskDefinition.optional(),
+  passRoles,
 });
 
-const target = z.discriminatedUnion('driver', [localTargetSchema, codedeployTargetSchema], {
-  error: 'must have driver "local" or "codedeploy"',
+/** An ECS service on the default (ECS) deployment controller, released with ECS native deployments. */
+export const ecsTargetSchema = z.strictObject({
+  driver: z.literal('ecs'),
+  cluster: text('an ECS cluster name'),
+  service: text('an ECS service name'),
+  containerName: text('the container name in the task definition'),
+  /** Blue/green, canary and linear: the production and alternate target groups, for the per-version ALB metrics and the judge. */
+  targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (production and alternate)' }).optional(),
+  taskDefinition: taskDefinition.optional(),
+  passRoles,
+  /** Rolling: the share of tasks that may be below the desired count while replacing (minimumHealthyPercent = 100 - this). */
+  maxUnavailable: percent(0, 50).default(0),
+});
+
+const target = z.discriminatedUnion('driver', [localTargetSchema, codedeployTargetSchema, ecsTargetSchema], {
+  error: 'must have driver "local", "ecs" or "codedeploy"',
 });
 
 const trigger = z.strictObject({
@@ -158,9 +214,21 @@ const strategy = z.discriminatedUnion(
       interval: duration(),
       finalBake: duration(0).default(300),
     }),
+    z.strictObject({
+      type: z.literal('rolling'),
+      /** Replicas replaced per batch, as a percentage of the desired count (new ones start before old ones stop). */
+      batch: z
+        .number({ error: 'must be a whole percent of the replicas from 1 to 100, for example 25' })
+        .int({ error: 'must be a whole percent from 1 to 100, for example 25' })
+        .min(1, { error: 'must be a whole percent from 1 to 100' })
+        .max(100, { error: 'must be a whole percent from 1 to 100' })
+        .default(25),
+      batchBake: duration(0).default(0),
+      finalBake: duration(0).default(0),
+    }),
     z.strictObject({ type: z.literal('steps'), steps: z.array(userStep).min(1, { error: 'needs at least one step' }) }),
   ],
-  { error: 'must have type "blue-green", "canary", "linear" or "steps"' },
+  { error: 'must have type "blue-green", "canary", "linear", "rolling" or "steps"' },
 );
 
 const comparison = z.enum(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'], {
@@ -299,3 +367,5 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedService = z.output<typeof serviceSchema>;
 export type LocalTarget = z.output<typeof localTargetSchema>;
 export type CodeDeployTarget = z.output<typeof codedeployTargetSchema>;
+export type EcsTarget = z.output<typeof ecsTargetSchema>;
+export type TaskDefinitionSource = NonNullable<CodeDeployTarget['taskDefinition']>;

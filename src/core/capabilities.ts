@@ -8,8 +8,23 @@ export interface DriverCapabilities {
   readonly driver: string;
   /** The driver can hold traffic at any weight and pause between steps as long as the plan says. */
   readonly arbitrarySteps: boolean;
-  /** Traffic shapes the driver can run when `arbitrarySteps` is false. */
-  readonly shapes: readonly ('all-at-once' | 'canary' | 'linear')[];
+  /**
+   * Traffic shapes the driver can run when `arbitrarySteps` is false. `rolling`: the target replaces
+   * the old version's tasks in batches on its own (nothing may pause it between batches).
+   */
+  readonly shapes: readonly ('all-at-once' | 'canary' | 'linear' | 'rolling')[];
+  /**
+   * The driver pauses its own shift before every traffic step until told to go on (ECS's PAUSE
+   * hooks), so bakes of any length, analyses and approvals may stand at any step: only the traffic
+   * percentages have to fit its shapes.
+   */
+  readonly pausesBetweenSteps?: boolean;
+  /** Traffic percentages must be multiples of this (ECS: 0.1). */
+  readonly percentStep?: number;
+  /** The canary step's allowed percentages, inclusive. */
+  readonly canaryPercent?: readonly [number, number];
+  /** A linear step's allowed percentages, inclusive. */
+  readonly linearPercent?: readonly [number, number];
   /** Where approvals may stand when `arbitrarySteps` is false. */
   readonly approvalPoints: readonly ApprovalPoint[];
   /** Durations must be whole multiples of this many seconds (CodeDeploy counts in minutes). */
@@ -48,6 +63,73 @@ export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
 };
 
 /**
+ * ECS native deployments with Switchyard's PAUSE hooks (blue/green, canary, linear): ECS pauses
+ * before every production traffic step and after the last, so Switchyard owns every bake and may ask
+ * a person anywhere. Shapes are ECS's own: canaryPercent 0.1..100 and linear stepPercent 3..100, both
+ * in multiples of 0.1 (ECS API reference: CanaryConfiguration, LinearConfiguration).
+ */
+export const ECS_CAPABILITIES: DriverCapabilities = {
+  driver: 'ecs',
+  arbitrarySteps: false,
+  shapes: ['all-at-once', 'canary', 'linear'],
+  pausesBetweenSteps: true,
+  approvalPoints: Object.values(ApprovalPoint),
+  durationGranularitySeconds: 1,
+  testTraffic: true,
+  holds: true,
+  wholePercentages: false,
+  percentStep: 0.1,
+  canaryPercent: [0.1, 99.9],
+  linearPercent: [3, 99.9],
+};
+
+/**
+ * ECS rolling updates: ECS replaces tasks in batches on its own and has no hook to pause between
+ * them; Switchyard watches the gates while it does, and can wait for a person before it starts.
+ */
+export const ECS_ROLLING_CAPABILITIES: DriverCapabilities = {
+  driver: 'ecs',
+  arbitrarySteps: false,
+  shapes: ['rolling'],
+  approvalPoints: [ApprovalPoint.beforeTraffic, ApprovalPoint.beforeFinalize],
+  durationGranularitySeconds: 1,
+  testTraffic: false,
+  holds: false,
+  wholePercentages: false,
+};
+
+/** What a driver can do for a plan of this strategy (the ecs driver runs rolling plans differently). */
+export function capabilitiesFor(driver: 'local' | 'codedeploy' | 'ecs', strategy: Plan['strategy']): DriverCapabilities {
+  if (driver === 'local') return LOCAL_CAPABILITIES;
+  if (driver === 'codedeploy') return CODEDEPLOY_CAPABILITIES;
+  return strategy === 'rolling' ? ECS_ROLLING_CAPABILITIES : ECS_CAPABILITIES;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** The plan's traffic steps against a driver that pauses at each one: only their percentages matter. */
+function percentIssues(plan: Plan, caps: DriverCapabilities): PlanIssue[] {
+  const stops = plan.steps.flatMap((s) => (s.type === 'setWeight' && s.percent > 0 && s.percent < 100 ? [s.percent] : []));
+  const [head] = stops;
+  if (head === undefined) return [];
+  const [min, max] = (stops.length === 1 ? caps.canaryPercent : caps.linearPercent) ?? [0, 100];
+  const shape = stops.length === 1 ? 'canary step' : 'linear step';
+  if (head < min || head > max) {
+    return [{ path: ['strategy'], message: `the ${caps.driver} driver takes a ${shape} of ${min}% to ${max}% (its own limits), but the plan's is ${head}%` }];
+  }
+  const equal = stops.every((p, i) => Math.abs(p - head * (i + 1)) < 1e-9);
+  if (!equal) {
+    return [
+      {
+        path: ['strategy'],
+        message: `the ${caps.driver} driver shifts traffic in one canary step or in equal linear steps (ECS's own patterns), but the plan moves to ${stops.join('%, ')}%; use strategy "canary" with one step, or "linear" with stepPercent ${head}`,
+      },
+    ];
+  }
+  return [];
+}
+
+/**
  * Checks that a driver can execute a plan exactly as written.
  * @returns every problem, each saying why and what to use instead; empty when the plan runs as is.
  */
@@ -62,7 +144,19 @@ export function validatePlan(plan: Plan, caps: DriverCapabilities): PlanIssue[] 
       });
     });
   }
+  if (caps.percentStep !== undefined) {
+    const step = caps.percentStep;
+    plan.steps.forEach((s, i) => {
+      if (s.type !== 'setWeight' || Math.abs(s.percent / step - Math.round(s.percent / step)) < 1e-9) return;
+      issues.push({
+        path: ['plan', i],
+        message: `the ${caps.driver} driver takes percentages in steps of ${step}, but the plan shifts to ${s.percent}%; use ${round1(Math.floor(s.percent / step) * step)} or ${round1(Math.ceil(s.percent / step) * step)}`,
+      });
+    });
+  }
   if (caps.arbitrarySteps) return issues;
+  if (plan.strategy === 'rolling' || caps.shapes.includes('rolling')) return [...issues, ...rollingIssues(plan, caps)];
+  if (caps.pausesBetweenSteps) return [...issues, ...percentIssues(plan, caps)];
   const shape = shiftShape(plan);
   if (shape.kind === 'custom') {
     issues.push({
@@ -96,4 +190,30 @@ export function validatePlan(plan: Plan, caps: DriverCapabilities): PlanIssue[] 
     }
   });
   return issues;
+}
+
+/** A rolling plan on a driver that replaces tasks on its own: nothing may stand between its batches. */
+function rollingIssues(plan: Plan, caps: DriverCapabilities): PlanIssue[] {
+  if (!caps.shapes.includes('rolling')) {
+    return [
+      {
+        path: ['strategy'],
+        message: `the ${caps.driver} driver has no rolling deployments (it shifts traffic between two complete versions); use the ecs driver for rolling updates, or strategy "canary" or "linear" here`,
+      },
+    ];
+  }
+  if (plan.strategy !== 'rolling') {
+    return [{ path: ['strategy'], message: `the ${caps.driver} driver runs only rolling plans with these capabilities` }];
+  }
+  const first = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent > 0);
+  const full = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent === 100);
+  const between = plan.steps.slice(first, full).findIndex((s) => s.type !== 'setWeight');
+  if (first === -1 || between === -1) return [];
+  const step = plan.steps[first + between];
+  return [
+    {
+      path: ['plan', first + between],
+      message: `the ${caps.driver} driver cannot hold a rolling update between batches (ECS replaces the tasks on its own, with no hook to pause it), so a ${step?.type} step cannot stand while tasks are replaced; Switchyard watches the gates the whole time anyway. Use batchBake "0s" and approvals before traffic or before finalize, or strategy "canary"/"linear" on the ecs driver to pause at every step`,
+    },
+  ];
 }

@@ -71,6 +71,8 @@ export function stepGates(release: Release, step: Step | undefined): readonly Ga
 export function gatesToObserve(release: Release): readonly GateSpec[] {
   if (isTerminal(release.phase) || release.phase === Phase.rollingBack || release.requests.rollback || !release.deployed) return [];
   if (release.requests.promote) return [];
+  // A target moving on its own (CodeDeploy's timer, ECS replacing tasks) is watched the whole way.
+  if (release.shiftInProgress) return release.settings.gates;
   return stepGates(release, release.plan.steps[release.stepIndex]);
 }
 
@@ -107,12 +109,7 @@ export function decide(release: Release, observations: readonly Observation[], n
     return { action: { type: 'deploy' }, release: next };
   }
   const pending = release.shiftInProgress;
-  if (pending) {
-    // The target is still shifting on its own timer: wait, then ask again, never block a task on it.
-    const next = Date.parse(pending.checkedAt) + SHIFT_POLL_SECONDS * 1000;
-    if (now < next) return wait(release, next, now);
-    return { action: { type: 'shift', percent: pending.percent, nextStep: pending.nextStep }, release };
-  }
+  if (pending) return decideShifting(release, pending, observations, now);
   const steps = release.plan.steps;
   const finalizeIndex = steps.length - 1;
   if (release.requests.promote && release.stepIndex < finalizeIndex) {
@@ -129,6 +126,24 @@ export function decide(release: Release, observations: readonly Observation[], n
     return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now);
   }
   return decideStep(release, observations, now);
+}
+
+/**
+ * The target is still shifting on its own (CodeDeploy's timer, ECS replacing tasks): wait, then ask
+ * again, never block a task on it. The gates are watched meanwhile: a gate that fails rolls back at
+ * once; too little data or a failed query waits for the bake that follows the shift.
+ */
+function decideShifting(release: Release, pending: NonNullable<Release['shiftInProgress']>, observations: readonly Observation[], now: number): Decision {
+  const poll = Date.parse(pending.checkedAt) + SHIFT_POLL_SECONDS * 1000;
+  let current = release;
+  const gates = release.settings.gates;
+  if (gates.length > 0) {
+    const results = assessGates(gates, observations, now);
+    current = evolve(release, now, { gateResults: results });
+    if (results.some((r) => r.verdict === 'fail')) return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
+  }
+  if (now < poll) return wait(current, gates.length > 0 ? Math.min(poll, now + release.settings.gatePolicy.checkIntervalSeconds * 1000) : poll, now);
+  return { action: { type: 'shift', percent: pending.percent, nextStep: pending.nextStep }, release: current };
 }
 
 function advance(release: Release, now: number): Release {

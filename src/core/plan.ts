@@ -65,6 +65,17 @@ export type StrategySpec =
       readonly intervalSeconds: number;
       readonly finalBakeSeconds: number;
     }
+  | {
+      /**
+       * Replace the old version's replicas in batches of `batchPercent` of them (new ones ready before
+       * old ones drain); the new version's share of traffic follows its ready replicas.
+       */
+      readonly type: 'rolling';
+      readonly batchPercent: number;
+      /** Gates watched after each batch before the next (0: straight on, gates still watched while replacing). */
+      readonly batchBakeSeconds: number;
+      readonly finalBakeSeconds: number;
+    }
   | { readonly type: 'steps'; readonly steps: readonly Step[] };
 
 export interface Plan {
@@ -158,6 +169,18 @@ export function compilePlan(strategy: StrategySpec, approvals?: ApprovalPolicy):
         if (i === 0 && wants(approvals, ApprovalPoint.afterFirstStep)) {
           steps.push(approval(approvals, ApprovalPoint.afterFirstStep));
         }
+      }
+      steps.push(...tail(strategy.finalBakeSeconds, approvals));
+      break;
+    }
+    case 'rolling': {
+      if (!Number.isInteger(strategy.batchPercent) || strategy.batchPercent < 1 || strategy.batchPercent > 100) {
+        throw new PlanError([{ path: ['batch'], message: `must be a whole percent of the replicas from 1 to 100, got ${strategy.batchPercent} (for example 25)` }]);
+      }
+      for (let p = strategy.batchPercent, i = 0; p < 100; p += strategy.batchPercent, i++) {
+        steps.push({ type: 'setWeight', percent: p });
+        if (strategy.batchBakeSeconds > 0) steps.push({ type: 'bake', seconds: strategy.batchBakeSeconds });
+        if (i === 0 && wants(approvals, ApprovalPoint.afterFirstStep)) steps.push(approval(approvals, ApprovalPoint.afterFirstStep));
       }
       steps.push(...tail(strategy.finalBakeSeconds, approvals));
       break;
@@ -298,6 +321,26 @@ export function shiftShape(plan: Plan): ShiftShape {
     return { kind: 'linear', percent: head.percent, intervalSeconds: head.seconds };
   }
   return { kind: 'custom', reason: 'its steps are neither one canary step nor equal linear increments with equal waits' };
+}
+
+/**
+ * The longest the target may be held between two traffic moves (from deploy to the first shift,
+ * between shifts, from 100% to finalize): every bake and analysis extended to its limit, every
+ * approval (and, with `inconclusivePauseSeconds`, every inconclusive bake's question to a person)
+ * waiting until it expires. A driver that pauses its target at each step (ECS's PAUSE hooks) must
+ * let the pause outlast this, or the pause's own timeout would decide the release.
+ */
+export function longestHoldSeconds(plan: Plan, maxExtensionSeconds: number, inconclusivePauseSeconds = 0): number {
+  let longest = 0;
+  let current = 0;
+  for (const step of plan.steps) {
+    if (step.type === 'setWeight' || step.type === 'finalize') {
+      longest = Math.max(longest, current);
+      current = 0;
+    } else if (step.type === 'approval') current += step.timeoutSeconds;
+    else current += step.seconds + maxExtensionSeconds + inconclusivePauseSeconds;
+  }
+  return Math.max(longest, current);
 }
 
 /** The plan of an undo: the previous version, ready, then all traffic at once; no bakes, no approvals. */

@@ -1,3 +1,4 @@
+import type { Change } from './task-diff.js';
 import type { GateResult, GateSpec } from './gates.js';
 import { Phase, canTransition, isTerminal, transition } from './phases.js';
 import type { Plan, TimeoutAction } from './plan.js';
@@ -152,6 +153,8 @@ export interface Release {
   readonly deployed: boolean;
   /** What the driver needs to find its work again (for example the CodeDeploy deployment id). */
   readonly driverState?: Readonly<Record<string, string>>;
+  /** What the release changes in the task definition besides the image, against the running revision. */
+  readonly changes?: readonly Change[];
   readonly bake: BakeState;
   readonly gateResults: readonly GateResult[];
   readonly pendingApproval?: PendingApproval;
@@ -309,9 +312,14 @@ export function supersede(release: Release, byId: string, now: number): Release 
 }
 
 /** The new version is ready with 0% of production traffic. Idempotent: a retry changes nothing. */
-export function markDeployed(release: Release, now: number, driverState?: Readonly<Record<string, string>>): Release {
+export function markDeployed(release: Release, now: number, driverState?: Readonly<Record<string, string>>, changes?: readonly Change[]): Release {
   if (release.deployed) return release;
-  return evolve(release, now, { deployed: true, ...(driverState ? { driverState } : {}) }, { type: EventKind.deployed, message: Reasons.deployed });
+  return evolve(
+    release,
+    now,
+    { deployed: true, ...(driverState ? { driverState } : {}), ...(changes && changes.length > 0 ? { changes } : {}) },
+    { type: EventKind.deployed, message: Reasons.deployed },
+  );
 }
 
 /**

@@ -150,22 +150,35 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         Reasons.deployFailed,
         Phase.failed,
       );
-      if (deployed) await apply(releaseId, (r, now) => markDeployed(r, now, state ?? undefined), release);
+      if (!deployed) return;
+      // The diff is for people: a failure to read it never stops the release.
+      const deployedState: Readonly<Record<string, string>> | undefined = state ?? undefined;
+      const changes = driver.changes
+        ? await driver.changes({ ...release, ...(deployedState ? { driverState: deployedState } : {}) }).catch((error: unknown) => {
+            log.warn('could not read the task definition diff', { releaseId, error: messageOf(error) });
+            return [];
+          })
+        : [];
+      await apply(releaseId, (r, now) => markDeployed(r, now, state ?? undefined, changes), release);
     },
 
     async shift({ releaseId, action }) {
       const release = await load(releaseId);
       const { driver } = driverOf(release);
       let live = 0;
+      let started: Readonly<Record<string, string>> | void = undefined;
       const shifted = await orRollBack(release, TargetFailedError, async () => {
-        await driver.setWeight(release, action.percent);
-        live = await driver.verify(release);
+        started = await driver.setWeight(release, action.percent);
+        live = await driver.verify(started ? { ...release, driverState: started } : release);
       });
       if (!shifted) return;
       await apply(
         releaseId,
         (r, now) => {
-          const next = recordShift(r, action.percent, action.nextStep, live, driver.capabilities.arbitrarySteps, now);
+          // A rolling release's share follows whole replicas: the target may land above the batch asked for.
+          const exact = driver.capabilities.arbitrarySteps && r.plan.strategy !== 'rolling';
+          const kept: Readonly<Record<string, string>> | undefined = started ?? undefined;
+          const next = recordShift(kept ? { ...r, driverState: { ...r.driverState, ...kept } } : r, action.percent, action.nextStep, live, exact, now);
           // The weight did not take: nothing is written, and the workflow retries the shift.
           if (!next) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
           return next;

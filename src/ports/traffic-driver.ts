@@ -1,6 +1,7 @@
 import type { DriverCapabilities } from '../core/capabilities.js';
 import type { PreflightCheck } from '../core/preflight.js';
 import type { Release } from '../core/release.js';
+import type { Change } from '../core/task-diff.js';
 
 /**
  * Where traffic actually moves: one adapter per real system (local processes behind the
@@ -13,8 +14,11 @@ export interface TrafficDriver {
    * state to keep with the release (for example a deployment id) for the later calls.
    */
   deploy(release: Release): Promise<Readonly<Record<string, string>> | void>;
-  /** Sends `percent` of production traffic to the new version and checks the live split. */
-  setWeight(release: Release, percent: number): Promise<void>;
+  /**
+   * Sends `percent` of production traffic to the new version. May return state to keep with the
+   * release from now on (an ECS rolling update's deployment starts with its first batch).
+   */
+  setWeight(release: Release, percent: number): Promise<Readonly<Record<string, string>> | void>;
   /** The live percentage of production traffic on the new version. */
   verify(release: Release): Promise<number>;
   /** All traffic back to the stable version; the new version is stopped and removed. */
@@ -26,6 +30,11 @@ export interface TrafficDriver {
    * step of every release, and `switchyard verify`). Drivers with nothing to check leave it out.
    */
   preflight?(): Promise<PreflightCheck[]>;
+  /**
+   * What the deployed release changes in the task definition besides the image, against the revision
+   * that ran before (read after deploy, shown with approvals). Drivers without task definitions leave it out.
+   */
+  changes?(release: Release): Promise<readonly Change[]>;
 }
 
 /** How a service is doing: its stable replicas as they run now (local mode supervises them). */

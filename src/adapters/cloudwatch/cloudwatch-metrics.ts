@@ -2,13 +2,13 @@ import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-s
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import type { Datapoint, GateSpec, JudgeGate, MetricGate, Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
-import type { CodeDeployTarget } from '../../config/schema.js';
+import type { CodeDeployTarget, EcsTarget } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import { translateAwsError } from '../aws/errors.js';
 
 export interface CloudWatchMetricsOptions {
   readonly client: Lazy<CloudWatchClient>;
-  readonly target: CodeDeployTarget;
+  readonly target: CodeDeployTarget | EcsTarget;
   /** The green target group's name for a release (from the CodeDeploy deployment target). */
   readonly greenTargetGroup: (release: Release) => Promise<string | undefined>;
 }

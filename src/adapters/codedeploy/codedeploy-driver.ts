@@ -1,5 +1,7 @@
 import type { CodeDeployClient, DeploymentInfo } from '@aws-sdk/client-codedeploy';
-import type { ECSClient, RegisterTaskDefinitionCommandInput, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { Change } from '../../core/task-diff.js';
+import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../ecs/task-definition.js';
 import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
 import type { Plan } from '../../core/plan.js';
 import type { PreflightCheck } from '../../core/preflight.js';
@@ -27,21 +29,8 @@ export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {
   HEALTH_CONSTRAINTS: 'the new tasks failed their health checks',
 };
 
-/** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. */
-const READ_ONLY_FIELDS = [
-  'taskDefinitionArn',
-  'revision',
-  'status',
-  'requiresAttributes',
-  'compatibilities',
-  'registeredAt',
-  'registeredBy',
-  'deregisteredAt',
-] as const;
-
 /** The SDK modules are imported on first use: the workflow function's cold start skips them. */
 const codedeploySdk = () => import('@aws-sdk/client-codedeploy');
-const ecsSdk = () => import('@aws-sdk/client-ecs');
 
 export interface CodeDeployDriverOptions {
   readonly service: string;
@@ -100,38 +89,22 @@ export class CodeDeployDriver implements TrafficDriver {
     }
   }
 
-  /** The service's current task definition, copied with the image replaced and pinned. */
-  async registerTaskDefinition(release: Release): Promise<string> {
+  /**
+   * Registers the release's task definition: the running one with the image replaced and pinned, or
+   * the service's template or overrides (./../ecs/task-definition.ts). Returns both revisions' ARNs.
+   */
+  async registerTaskDefinition(release: Release): Promise<{ taskDefinition: string; previousTaskDefinition: string }> {
     const ecs = await this.ecs();
-    const { DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } = await ecsSdk();
-    const { cluster, service, containerName } = this.options.target;
-    const described = await this.call('ecs:DescribeServices', `${cluster}/${service}`, () =>
-      ecs.send(new DescribeServicesCommand({ cluster, services: [service] })),
-    );
-    const current = described.services?.[0]?.taskDefinition;
-    if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
-    const { taskDefinition, tags } = await this.call('ecs:DescribeTaskDefinition', current, () =>
-      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: current, include: ['TAGS'] })),
-    );
-    if (!taskDefinition) throw new DeployError(`task definition ${current} could not be read`);
-    if (!taskDefinition.containerDefinitions?.some((c) => c.name === containerName)) {
-      throw new DeployError(
-        `task definition ${current} has no container named ${containerName}; set target.containerName to one of ${taskDefinition.containerDefinitions?.map((c) => c.name).join(', ')}`,
-      );
-    }
-    const input = { ...taskDefinition } as Partial<TaskDefinition>;
-    for (const field of READ_ONLY_FIELDS) delete input[field];
-    const register: RegisterTaskDefinitionCommandInput = {
-      ...(input as RegisterTaskDefinitionCommandInput),
-      containerDefinitions: taskDefinition.containerDefinitions?.map((c) => (c.name === containerName ? { ...c, image: pinnedImage(release) } : c)),
-      ...(tags && tags.length > 0 ? { tags } : {}),
-    };
-    const registered = await this.call('ecs:RegisterTaskDefinition', taskDefinition.family ?? current, () =>
-      ecs.send(new RegisterTaskDefinitionCommand(register)),
-    );
-    const arn = registered.taskDefinition?.taskDefinitionArn;
-    if (!arn) throw new DeployError('RegisterTaskDefinition returned no ARN');
-    return arn;
+    const { cluster, service, containerName, taskDefinition: source } = this.options.target;
+    const running = await runningRevision(ecs, cluster, service);
+    const taskDefinition = await registerRevision(ecs, nextRevision(running.definition, running.tags, containerName, pinnedImage(release), source));
+    return { taskDefinition, previousTaskDefinition: running.arn };
+  }
+
+  async changes(release: Release): Promise<readonly Change[]> {
+    const before = release.driverState?.['previousTaskDefinition'];
+    const after = release.driverState?.['taskDefinition'];
+    return before && after ? revisionChanges(await this.ecs(), before, after) : [];
   }
 
   /** Creates the traffic config the plan needs, or reuses it when it exists. */
@@ -175,9 +148,10 @@ export class CodeDeployDriver implements TrafficDriver {
    * needed and creates the deployment. With dry-run clients (src/adapters/aws/dry-run.ts) it makes
    * the reads and records these calls, with their exact input, instead of sending them.
    */
-  async createDeployment(release: Release): Promise<string> {
+  async createDeployment(release: Release): Promise<{ deploymentId: string; taskDefinition: string; previousTaskDefinition: string }> {
     const { application, deploymentGroup, containerName, containerPort } = this.options.target;
-    const taskDefinitionArn = await this.registerTaskDefinition(release);
+    const revisions = await this.registerTaskDefinition(release);
+    const taskDefinitionArn = revisions.taskDefinition;
     const deploymentConfigName = await this.ensureDeploymentConfig();
     const appSpec = appSpecFor({ taskDefinitionArn, containerName, containerPort });
     const { CreateDeploymentCommand } = await codedeploySdk();
@@ -196,11 +170,14 @@ export class CodeDeployDriver implements TrafficDriver {
     );
     if (!created.deploymentId) throw new DeployError('CreateDeployment returned no deployment id');
     this.options.log?.info('created deployment', { releaseId: release.id, deploymentId: created.deploymentId, deploymentConfigName });
-    return created.deploymentId;
+    return { deploymentId: created.deploymentId, ...revisions };
   }
 
   async deploy(release: Release): Promise<Record<string, string>> {
-    const deploymentId = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release)) ?? (await this.createDeployment(release));
+    const known = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release));
+    // A retried deploy finds its deployment again; the revisions' ARNs are then read from it only for the diff.
+    const state: Record<string, string> = known ? { ...release.driverState, deploymentId: known } : await this.createDeployment(release);
+    const deploymentId = state['deploymentId']!;
     // Ready: the green task set is installed and, with a ready wait, holds at 0% (test traffic only).
     // Without a ready wait CodeDeploy goes straight on to shifting once green is installed.
     const id = deploymentId;
@@ -213,7 +190,7 @@ export class CodeDeployDriver implements TrafficDriver {
       'the new task set to be ready',
       true,
     );
-    return { deploymentId };
+    return state;
   }
 
   private deploymentId(release: Release): string {
