@@ -21,8 +21,21 @@ export const BUNDLING = {
   mainFields: ['module', 'main'],
   // ESM bundles still meet CommonJS dependencies that call require().
   banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
-  // The Lambda Node.js runtime ships AWS SDK v3; bundling it again would only add weight.
-  externalModules: ['@aws-sdk/*'],
+  // The Lambda Node.js runtime ships AWS SDK v3; bundling those clients again would only add weight.
+  // Not ECS's: the runtime's copy may predate ECS native deployments (ContinueServiceDeployment,
+  // DescribeServiceDeployments, lifecycle hooks), so @aws-sdk/client-ecs (and the @aws-sdk/core it
+  // needs) is bundled with the functions that call it.
+  externalModules: [
+    '@aws-sdk/client-cloudwatch',
+    '@aws-sdk/client-codedeploy',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/lib-dynamodb',
+    '@aws-sdk/util-dynamodb',
+    '@aws-sdk/client-ecr',
+    '@aws-sdk/client-sfn',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/credential-provider-node',
+  ],
 } as const;
 
 /** The config compiled into a bundle, as esbuild `define` wants it. */

@@ -247,7 +247,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       issues.push({
         path: at('gates', 'judge', 'signals'),
         message:
-          `the ${driver} driver can judge errors only: CloudWatch publishes the load balancer\'s latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)`,
+          `the ${driver} driver can judge errors only: CloudWatch publishes the load balancer's latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)`,
       });
     if ((service.target.targetGroups ?? []).length !== 2)
       issues.push({

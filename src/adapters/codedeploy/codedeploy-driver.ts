@@ -1,7 +1,7 @@
 import type { CodeDeployClient, DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { Change } from '../../core/task-diff.js';
-import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../ecs/task-definition.js';
+import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../aws/task-definition.js';
 import { CODEDEPLOY_CAPABILITIES } from '../../core/capabilities.js';
 import type { Plan } from '../../core/plan.js';
 import type { PreflightCheck } from '../../core/preflight.js';
@@ -91,7 +91,7 @@ export class CodeDeployDriver implements TrafficDriver {
 
   /**
    * Registers the release's task definition: the running one with the image replaced and pinned, or
-   * the service's template or overrides (./../ecs/task-definition.ts). Returns both revisions' ARNs.
+   * the service's template or overrides (../aws/task-definition.ts). Returns both revisions' ARNs.
    */
   async registerTaskDefinition(release: Release): Promise<{ taskDefinition: string; previousTaskDefinition: string }> {
     const ecs = await this.ecs();

@@ -10,7 +10,7 @@ import type { TrafficDriver } from '../../ports/traffic-driver.js';
 import { translateAwsError } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import { pinnedImage } from '../../resources/codedeploy.js';
-import { nextRevision, registerRevision, revisionChanges, runningRevision } from './task-definition.js';
+import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../aws/task-definition.js';
 
 /** The SDK module is imported on first use: the workflow function's cold start skips it. */
 const ecsSdk = () => import('@aws-sdk/client-ecs');
@@ -170,7 +170,12 @@ export class EcsDriver implements TrafficDriver {
       ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
     );
     const arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
-    return arn ? { serviceDeploymentArn: arn, taskDefinition: running.arn } : undefined;
+    if (!arn) return undefined;
+    // The user's own configuration is what the deployment before ours ran with: put back at the end.
+    const all = await this.call('ecs:ListServiceDeployments', this.where, (ecs) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service })));
+    const before = all.serviceDeployments?.find((d) => d.serviceDeploymentArn !== arn && !ACTIVE.includes(d.status as (typeof ACTIVE)[number]));
+    const original = before?.serviceDeploymentArn ? (await this.describe(before.serviceDeploymentArn)).deploymentConfiguration : undefined;
+    return { serviceDeploymentArn: arn, taskDefinition: running.arn, ...(original ? { originalConfiguration: JSON.stringify(original) } : {}) };
   }
 
   /** Registers the release's revision and starts the service deployment (UpdateService). */
@@ -257,7 +262,7 @@ export class EcsDriver implements TrafficDriver {
   }
 
   async setWeight(release: Release, percent: number): Promise<Record<string, string> | void> {
-    if (this.rolling) return this.roll(release);
+    if (this.rolling) return this.roll(release, percent);
     const arn = this.arn(release);
     if (!arn) throw new Error(`release ${release.id} has no ECS service deployment`);
     const deadline = Date.now() + this.maxWaitMs;
@@ -279,11 +284,18 @@ export class EcsDriver implements TrafficDriver {
    * Rolling: the first batch starts ECS's rolling update (ECS replaces the rest on its own); the
    * deployment's ARN comes back as state for the release. A retry after UpdateService finds it again.
    */
-  private async roll(release: Release): Promise<Record<string, string> | void> {
-    if (this.arn(release)) return;
-    const found = await this.existing(release);
-    if (found) return { ...release.driverState, ...found };
-    return this.start(release, { ...release.driverState });
+  private async roll(release: Release, percent: number): Promise<Record<string, string> | void> {
+    let started: Record<string, string> | undefined;
+    if (!this.arn(release)) started = { ...release.driverState, ...((await this.existing(release)) ?? (await this.start(release, { ...release.driverState }))) };
+    const arn = started?.['serviceDeploymentArn'] ?? this.arn(release)!;
+    // Wait a little for the batch (the workflow reads the share back and asks again if it is not there yet).
+    const deadline = Date.now() + this.maxWaitMs;
+    for (;;) {
+      const d = await this.describe(arn);
+      if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
+      if (this.weightOf(d) >= percent || Date.now() > deadline) return started;
+      await this.sleep();
+    }
   }
 
   async verify(release: Release): Promise<number> {

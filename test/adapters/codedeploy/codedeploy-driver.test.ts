@@ -96,7 +96,7 @@ describe('CodeDeploy driver: deploy', () => {
   });
 
   it('registers the current task definition with the image pinned by digest, read-only fields stripped, tags kept', async () => {
-    expect(await driver().deploy(release())).toEqual({ deploymentId: 'd-ABC' });
+    expect(await driver().deploy(release())).toMatchObject({ deploymentId: 'd-ABC', taskDefinition: expect.stringContaining('task-definition/') as string });
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({
       taskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:41',
       include: ['TAGS'],

@@ -3,7 +3,7 @@ import { IMAGE_PLACEHOLDER } from '../../config/config.js';
 import type { TaskDefinitionSource } from '../../config/schema.js';
 import { DeployError } from '../../core/errors.js';
 import { diffTaskDefinitions, type Change } from '../../core/task-diff.js';
-import { translateAwsError } from '../aws/errors.js';
+import { translateAwsError } from './errors.js';
 
 /**
  * The task definition revisions of a release, shared by the ecs and codedeploy drivers: read the
@@ -106,9 +106,27 @@ export async function runningRevision(ecs: ECSClient, cluster: string, service: 
   return { arn, definition: taskDefinition, ...(tags ? { tags } : {}) };
 }
 
-/** Registers the release's revision and returns its ARN. */
+/** Key order does not make two revisions differ. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+/**
+ * Registers the release's revision and returns its ARN. A retried call finds the revision it
+ * registered before (the family's latest, identical to this one) instead of registering another.
+ */
 export async function registerRevision(ecs: ECSClient, input: RegisterTaskDefinitionCommandInput): Promise<string> {
-  const { RegisterTaskDefinitionCommand } = await ecsSdk();
+  const { RegisterTaskDefinitionCommand, DescribeTaskDefinitionCommand } = await ecsSdk();
+  if (input.family) {
+    const family = input.family;
+    const latest = await call('ecs:DescribeTaskDefinition', family, () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }))).catch(
+      () => undefined,
+    );
+    const { tags: _t, ...wanted } = input;
+    if (latest?.taskDefinition?.taskDefinitionArn && canonical(registerable(latest.taskDefinition)) === canonical(wanted)) return latest.taskDefinition.taskDefinitionArn;
+  }
   const registered = await call('ecs:RegisterTaskDefinition', input.family ?? 'task definition', () => ecs.send(new RegisterTaskDefinitionCommand(input)));
   const arn = registered.taskDefinition?.taskDefinitionArn;
   if (!arn) throw new DeployError('RegisterTaskDefinition returned no ARN');
