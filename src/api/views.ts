@@ -31,6 +31,7 @@ export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
     strategy: r.plan.strategy,
     plan: r.plan.steps.map((s) => ({ ...s })),
     gateResults: r.gateResults.map((g) => ({ ...g, evidence: { ...g.evidence } })),
+    ...(r.changes ? { changes: r.changes.map((c) => ({ ...c })) } : {}),
     ...(r.pendingApproval
       ? {
           pendingApproval: {

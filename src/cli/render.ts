@@ -1,3 +1,4 @@
+import { formatChange } from '../core/task-diff.js';
 import { trafficBar } from '../core/duration.js';
 
 /** What the CLI reads of a release from the API (the API's release view; see GET /openapi.json). */
@@ -32,6 +33,7 @@ export interface ReleaseView extends ReleaseSummary {
     };
   }[];
   readonly pendingApproval?: { readonly id: string; readonly label: string; readonly expiresAt: string; readonly onTimeout: string };
+  readonly changes?: readonly { readonly path: string; readonly before?: string; readonly after?: string }[];
   readonly timeline: readonly {
     readonly at: string;
     readonly type: string;
@@ -119,6 +121,7 @@ export function releaseDetail(r: ReleaseView, p: Paint): string {
         : `${Number(g.evidence.value.toFixed(3))}${g.evidence.comparison ? ` (fails when ${g.evidence.comparison} ${g.evidence.threshold})` : ''}`;
     lines.push(`gate     ${mark} ${g.gate} ${value}${g.evidence.samples !== undefined ? `, ${g.evidence.samples} samples` : ''}`);
   }
+  for (const c of r.changes ?? []) lines.push(`change   ${formatChange(c)}`);
   if (r.pendingApproval) {
     lines.push(
       p.yellow(

@@ -3,9 +3,27 @@ import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
 import type { GateSpec } from '../core/gates.js';
-import { PlanError, compilePlan, formatPath, longestHoldSeconds, worstCaseSeconds, type ApprovalPolicy, type Plan, type Step, type StrategySpec } from '../core/plan.js';
+import {
+  PlanError,
+  compilePlan,
+  formatPath,
+  longestHoldSeconds,
+  worstCaseSeconds,
+  type ApprovalPolicy,
+  type Plan,
+  type Step,
+  type StrategySpec,
+} from '../core/plan.js';
 import type { ReleaseSettings } from '../core/release.js';
-import { configSchema, type CodeDeployTarget, type EcsTarget, type LocalTarget, type ParsedConfig, type ParsedService, type SwitchyardConfigInput } from './schema.js';
+import {
+  configSchema,
+  type CodeDeployTarget,
+  type EcsTarget,
+  type LocalTarget,
+  type ParsedConfig,
+  type ParsedService,
+  type SwitchyardConfigInput,
+} from './schema.js';
 
 /**
  * Typed identity for `switchyard.config.ts`, so editors complete and check every field.
@@ -112,8 +130,7 @@ function templateIssues(template: Record<string, unknown>, containerName: string
   const containers = template['containerDefinitions'];
   if (!Array.isArray(containers)) return 'needs containerDefinitions, as RegisterTaskDefinition takes them';
   const named = containers.find((c: unknown) => typeof c === 'object' && c !== null && (c as { name?: unknown }).name === containerName) as
-    | { image?: unknown }
-    | undefined;
+    { image?: unknown } | undefined;
   if (!named) return `has no container named "${containerName}" (target.containerName)`;
   if (typeof named.image !== 'string' || !named.image.includes(IMAGE_PLACEHOLDER))
     return `container "${containerName}" must have image "${IMAGE_PLACEHOLDER}": the release puts its pinned image there`;
@@ -246,8 +263,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     if (judge.signals.includes('latency'))
       issues.push({
         path: at('gates', 'judge', 'signals'),
-        message:
-          `the ${driver} driver can judge errors only: CloudWatch publishes the load balancer's latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)`,
+        message: `the ${driver} driver can judge errors only: CloudWatch publishes the load balancer's latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)`,
       });
     if ((service.target.targetGroups ?? []).length !== 2)
       issues.push({

@@ -127,7 +127,13 @@ const taskDefinition = z.union(
  * the stack lets Switchyard pass only these to ECS. Left out: any role, to ECS tasks only.
  */
 const passRoles = z
-  .array(z.string({ error: 'must be an IAM role ARN' }).regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, { error: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/checkout-task"' }))
+  .array(
+    z
+      .string({ error: 'must be an IAM role ARN' })
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, {
+        error: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/checkout-task"',
+      }),
+  )
   .optional();
 
 export const codedeployTargetSchema = z.strictObject({
@@ -206,11 +212,11 @@ const strategy = z.discriminatedUnion(
     }),
     z.strictObject({
       type: z.literal('linear'),
+      /** Whole percents on CodeDeploy, multiples of 0.1 on ECS (each driver says what it takes). */
       stepPercent: z
-        .number({ error: 'must be a whole percent from 1 to 99, for example 10' })
-        .int({ error: 'must be a whole percent from 1 to 99, for example 10' })
-        .min(1, { error: 'must be a whole percent from 1 to 99' })
-        .max(99, { error: 'must be a whole percent from 1 to 99' }),
+        .number({ error: 'must be a percent above 0 and below 100, for example 10' })
+        .gt(0, { error: 'must be a percent above 0 and below 100' })
+        .lt(100, { error: 'must be a percent above 0 and below 100' }),
       interval: duration(),
       finalBake: duration(0).default(300),
     }),

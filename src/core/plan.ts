@@ -164,8 +164,10 @@ export function compilePlan(strategy: StrategySpec, approvals?: ApprovalPolicy):
     case 'linear': {
       const issues = checkLinear(strategy);
       if (issues.length > 0) throw new PlanError(issues);
-      for (let p = strategy.stepPercent, i = 0; p < 100; p += strategy.stepPercent, i++) {
-        steps.push({ type: 'setWeight', percent: p }, { type: 'bake', seconds: strategy.intervalSeconds });
+      // Multiplied, not summed, and rounded to 0.001: 0.1 steps must not drift (0.30000000000000004).
+      const at = (i: number) => Math.round((i + 1) * strategy.stepPercent * 1000) / 1000;
+      for (let i = 0; at(i) < 100; i++) {
+        steps.push({ type: 'setWeight', percent: at(i) }, { type: 'bake', seconds: strategy.intervalSeconds });
         if (i === 0 && wants(approvals, ApprovalPoint.afterFirstStep)) {
           steps.push(approval(approvals, ApprovalPoint.afterFirstStep));
         }
@@ -175,7 +177,9 @@ export function compilePlan(strategy: StrategySpec, approvals?: ApprovalPolicy):
     }
     case 'rolling': {
       if (!Number.isInteger(strategy.batchPercent) || strategy.batchPercent < 1 || strategy.batchPercent > 100) {
-        throw new PlanError([{ path: ['batch'], message: `must be a whole percent of the replicas from 1 to 100, got ${strategy.batchPercent} (for example 25)` }]);
+        throw new PlanError([
+          { path: ['batch'], message: `must be a whole percent of the replicas from 1 to 100, got ${strategy.batchPercent} (for example 25)` },
+        ]);
       }
       for (let p = strategy.batchPercent, i = 0; p < 100; p += strategy.batchPercent, i++) {
         steps.push({ type: 'setWeight', percent: p });
@@ -200,8 +204,8 @@ export function compilePlan(strategy: StrategySpec, approvals?: ApprovalPolicy):
 
 function checkLinear(s: Extract<StrategySpec, { type: 'linear' }>): PlanIssue[] {
   const issues: PlanIssue[] = [];
-  if (!Number.isInteger(s.stepPercent) || s.stepPercent < 1 || s.stepPercent > 99) {
-    issues.push({ path: ['stepPercent'], message: `must be a whole percent from 1 to 99, got ${s.stepPercent} (for example 10)` });
+  if (!(s.stepPercent > 0 && s.stepPercent < 100)) {
+    issues.push({ path: ['stepPercent'], message: `must be a percent above 0 and below 100, got ${s.stepPercent} (for example 10)` });
   }
   if (s.intervalSeconds < LIMITS.minDurationSeconds || s.intervalSeconds > LIMITS.maxBakeSeconds) {
     issues.push({ path: ['interval'], message: durationMessage(s.intervalSeconds, LIMITS.maxBakeSeconds) });

@@ -15,6 +15,13 @@ const codedeploy = (overrides: Record<string, unknown> = {}) => ({
   strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
   ...overrides,
 });
+const ECS_TARGET = { driver: 'ecs', cluster: 'c', service: 's', containerName: 'app' };
+const ecs = (overrides: Record<string, unknown> = {}) => ({
+  name: 'api',
+  target: ECS_TARGET,
+  strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
+  ...overrides,
+});
 const errorRate = { name: 'errors', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5 };
 
 function problems(raw: unknown): string[] {
@@ -48,6 +55,35 @@ describe('config: valid', () => {
     expect(config.services.length).toBeGreaterThan(0);
   });
 
+  it('ecs: approvals and bakes may stand at any step (ECS pauses at every one); rolling compiles to batches', () => {
+    const { services } = resolveConfig({
+      services: [
+        ecs({ strategy: { type: 'linear', stepPercent: 12.5, interval: '1m' }, approvals: { at: ['after-first-step'] }, gates: { onInconclusive: 'pause' } }),
+        { ...ecs({ strategy: { type: 'rolling', batch: 25, finalBake: '2m' } }), name: 'rolling' },
+        { ...local({ strategy: { type: 'rolling', batch: 50, batchBake: '10s' } }), name: 'local-rolling' },
+      ],
+    });
+    expect(services[0]?.plan.steps.slice(0, 3)).toEqual([
+      { type: 'setWeight', percent: 12.5 },
+      { type: 'bake', seconds: 60 },
+      { type: 'approval', timeoutSeconds: 3600, onTimeout: 'rollback', label: 'after-first-step' },
+    ]);
+    expect(services[1]?.plan.steps).toEqual([
+      { type: 'setWeight', percent: 25 },
+      { type: 'setWeight', percent: 50 },
+      { type: 'setWeight', percent: 75 },
+      { type: 'setWeight', percent: 100 },
+      { type: 'bake', seconds: 120 },
+      { type: 'finalize' },
+    ]);
+    // Rolling on ECS cannot hold: no bake extensions (ECS replaces tasks on its own).
+    expect(services[1]?.settings.gatePolicy.maxExtensionSeconds).toBe(0);
+    expect(services[2]?.plan.steps.slice(0, 2)).toEqual([
+      { type: 'setWeight', percent: 50 },
+      { type: 'bake', seconds: 10 },
+    ]);
+  });
+
   it('explicit approval steps take the service approval timeout', () => {
     const config = resolveConfig({
       services: [
@@ -67,7 +103,7 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
     ['an unknown top-level key', { services: [local()], regoin: 'eu-west-1' }, '(root): unknown key "regoin": remove it or check the spelling'],
     ['an unknown service key', { services: [local({ stratgy: 1 })] }, 'services[0]: unknown key "stratgy": remove it or check the spelling'],
     ['a bad service name', { services: [local({ name: 'Checkout API!' })] }, 'services[0].name: must be a service name of letters, digits'],
-    ['an unknown driver', { services: [local({ target: { driver: 'k8s' } })] }, 'services[0].target.driver: must have driver "local" or "codedeploy"'],
+    ['an unknown driver', { services: [local({ target: { driver: 'k8s' } })] }, 'services[0].target.driver: must have driver "local", "ecs" or "codedeploy"'],
     [
       'a bad port',
       { services: [local({ target: { driver: 'local', command: 'x', port: 70000 } })] },
@@ -81,7 +117,7 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
     [
       'an unknown strategy',
       { services: [local({ strategy: { type: 'rainbow' } })] },
-      'services[0].strategy.type: must have type "blue-green", "canary", "linear" or "steps"',
+      'services[0].strategy.type: must have type "blue-green", "canary", "linear", "rolling" or "steps"',
     ],
     [
       'a bad duration',
@@ -169,7 +205,7 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
     [
       'alarms on the local driver',
       { services: [local({ gates: { alarms: ['x'] } })] },
-      'services[0].gates.alarms: CloudWatch alarms need the codedeploy driver',
+      'services[0].gates.alarms: CloudWatch alarms need an AWS driver (ecs or codedeploy)',
     ],
     [
       'a bad approval point',
@@ -214,12 +250,72 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
     [
       'pausing for a person when CodeDeploy cannot hold traffic mid-shift',
       { services: [codedeploy({ gates: { metrics: [{ ...errorRate, period: '1m' }], onInconclusive: 'pause' } })] },
-      'services[0].gates.onInconclusive: the codedeploy driver cannot hold traffic where it is: codedeploy moves to its next step on its own timer, so a person cannot be asked mid-shift; use "fail"',
+      'services[0].gates.onInconclusive: the codedeploy driver cannot hold traffic where it is: codedeploy moves on by itself (on its own timer, or replacing tasks on its own), so a person cannot be asked mid-shift; use "fail"',
     ],
     [
       'extending a bake CodeDeploy will not wait for',
       { services: [codedeploy({ gates: { metrics: [{ ...errorRate, period: '1m' }], maxExtension: '5m' } })] },
-      'services[0].gates.maxExtension: the codedeploy driver cannot hold traffic where it is: codedeploy moves to its next step on its own timer, so a bake cannot be extended; use "0s"',
+      'services[0].gates.maxExtension: the codedeploy driver cannot hold traffic where it is: codedeploy moves on by itself (on its own timer, or replacing tasks on its own), so a bake cannot be extended; use "0s"',
+    ],
+    [
+      'an ECS canary finer than 0.1% (CanaryConfiguration takes multiples of 0.1)',
+      { services: [ecs({ strategy: { type: 'canary', steps: [{ percent: 2.55, bake: '5m' }] } })] },
+      'services[0].plan[0]: the ecs driver takes percentages in steps of 0.1, but the plan shifts to 2.55%; use 2.5 or 2.6',
+    ],
+    [
+      "an ECS linear step below ECS's 3% (LinearConfiguration stepPercent 3..100)",
+      { services: [ecs({ strategy: { type: 'linear', stepPercent: 2, interval: '1m' } })] },
+      "services[0].strategy: the ecs driver takes a linear step of 3% to 99.9% (its own limits), but the plan's is 2%",
+    ],
+    [
+      'two canary steps on ECS (one canary step, or equal linear steps)',
+      {
+        services: [
+          ecs({
+            strategy: {
+              type: 'canary',
+              steps: [
+                { percent: 10, bake: '5m' },
+                { percent: 50, bake: '5m' },
+              ],
+            },
+          }),
+        ],
+      },
+      'services[0].strategy: the ecs driver shifts traffic in one canary step or in equal linear steps',
+    ],
+    [
+      'a bake between ECS rolling batches (ECS cannot pause a rolling update)',
+      { services: [ecs({ strategy: { type: 'rolling', batch: 25, batchBake: '1m' } })] },
+      'services[0].plan[1]: the ecs driver cannot hold a rolling update between batches',
+    ],
+    [
+      'a rolling strategy on CodeDeploy',
+      { services: [codedeploy({ strategy: { type: 'rolling', batch: 25 } })] },
+      'services[0].strategy: the codedeploy driver has no rolling deployments',
+    ],
+    [
+      'the judge on an ECS rolling update (one target group for both versions)',
+      { services: [ecs({ strategy: { type: 'rolling' }, gates: { judge: { signals: ['errors'], period: '1m' } } })] },
+      'services[0].gates.judge: a rolling update has no second target group',
+    ],
+    [
+      'a plan that would hold an ECS pause hook longer than its 14-day limit',
+      {
+        services: [
+          ecs({
+            strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
+            approvals: { at: ['after-first-step'], timeout: '7d' },
+            gates: { onInconclusive: 'pause' },
+          }),
+        ],
+      },
+      'services[0].strategy: ECS holds a deployment at one pause hook for at most 20160 minutes (14 days), but this plan may hold it',
+    ],
+    [
+      'a task definition template file given to resolveConfig (only loadConfig reads files)',
+      { services: [ecs({ target: { ...ECS_TARGET, taskDefinition: { template: 'taskdef.json' } } })] },
+      'services[0].target.taskDefinition.template: is the path "taskdef.json", which only loadConfig reads',
     ],
     [
       'a fractional CodeDeploy canary percentage (CreateDeploymentConfig takes integers)',

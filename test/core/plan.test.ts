@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePlan, PlanError, shiftShape, type Step, type StrategySpec } from '../../src/core/index.js';
-import { expeditePlan } from '../../src/core/plan.js';
+import { expeditePlan, longestHoldSeconds } from '../../src/core/plan.js';
 
 const w = (percent: number): Step => ({ type: 'setWeight', percent });
 const bake = (seconds: number): Step => ({ type: 'bake', seconds });
@@ -106,11 +106,11 @@ describe('compilePlan', () => {
       },
       'steps[1].percent: must be greater than the step before (20), got 10',
     ],
-    ['linear 0%', { type: 'linear', stepPercent: 0, intervalSeconds: 60, finalBakeSeconds: 0 }, 'stepPercent: must be a whole percent from 1 to 99, got 0'],
+    ['linear 0%', { type: 'linear', stepPercent: 0, intervalSeconds: 60, finalBakeSeconds: 0 }, 'stepPercent: must be a percent above 0 and below 100, got 0'],
     [
       'linear 100%',
       { type: 'linear', stepPercent: 100, intervalSeconds: 60, finalBakeSeconds: 0 },
-      'stepPercent: must be a whole percent from 1 to 99, got 100',
+      'stepPercent: must be a percent above 0 and below 100, got 100',
     ],
   ])('refuses %s', (_name, strategy, message) => {
     expect(() => compilePlan(strategy)).toThrow(PlanError);
@@ -160,5 +160,39 @@ describe('expedited plans (hotfixes)', () => {
     expect(local.steps.filter((s) => s.type === 'bake').map((s) => (s.type === 'bake' ? s.seconds : 0))).toEqual([45, 20]);
     const codedeploy = expeditePlan(plan, 45, 60);
     expect(codedeploy.steps.filter((s) => s.type === 'bake').map((s) => (s.type === 'bake' ? s.seconds : 0))).toEqual([60, 20]);
+  });
+});
+
+describe('rolling plans and holds', () => {
+  it('rolling compiles to batches of the replicas, each watched, then 100% and the final bake', () => {
+    const plan = compilePlan({ type: 'rolling', batchPercent: 40, batchBakeSeconds: 30, finalBakeSeconds: 60 });
+    expect(plan.steps).toEqual([
+      { type: 'setWeight', percent: 40 },
+      { type: 'bake', seconds: 30 },
+      { type: 'setWeight', percent: 80 },
+      { type: 'bake', seconds: 30 },
+      { type: 'setWeight', percent: 100 },
+      { type: 'bake', seconds: 60 },
+      { type: 'finalize' },
+    ]);
+    expect(() => compilePlan({ type: 'rolling', batchPercent: 0, batchBakeSeconds: 0, finalBakeSeconds: 0 })).toThrow(
+      'batch: must be a whole percent of the replicas from 1 to 100',
+    );
+  });
+
+  it('linear steps of 0.1% multiples do not drift', () => {
+    const plan = compilePlan({ type: 'linear', stepPercent: 33.3, intervalSeconds: 60, finalBakeSeconds: 0 });
+    expect(plan.steps.filter((s) => s.type === 'setWeight').map((s) => (s.type === 'setWeight' ? s.percent : 0))).toEqual([33.3, 66.6, 99.9, 100]);
+  });
+
+  it('longestHoldSeconds: the longest wait between two traffic moves, extensions, approvals and inconclusive pauses included', () => {
+    const plan = compilePlan(
+      { type: 'canary', steps: [{ percent: 10, bakeSeconds: 300 }], finalBakeSeconds: 600 },
+      { at: ['after-first-step'], timeoutSeconds: 3600, onTimeout: 'rollback' },
+    );
+    // After 10%: bake 300 + extension 120 + approval 3600; after 100%: bake 600 + extension 120.
+    expect(longestHoldSeconds(plan, 120)).toBe(300 + 120 + 3600);
+    expect(longestHoldSeconds(plan, 120, 7200)).toBe(300 + 120 + 7200 + 3600);
+    expect(longestHoldSeconds(compilePlan({ type: 'blue-green', bakeSeconds: 900 }), 0)).toBe(900);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkDecision, offeredDecisions } from '../../src/core/approvals.js';
-import { decide, SHIFT_POLL_SECONDS } from '../../src/core/decide.js';
+import { decide, gatesToObserve, SHIFT_POLL_SECONDS } from '../../src/core/decide.js';
 import { Phase } from '../../src/core/phases.js';
 import {
   beginRollback,
@@ -134,6 +134,18 @@ describe('a shift the target carries out on its own timer', () => {
     const reached = markShifted(partway, 10, 1, T0 + 60_000);
     expect(reached.shiftInProgress).toBeUndefined();
     expect(reached.stepIndex).toBe(1);
+  });
+
+  it('the gates are watched while the target moves: a failing gate rolls back mid-shift, missing data does not', () => {
+    const waiting = markShiftInProgress(decide(deployed(), [], T0).release, 100, 3, 40, T0);
+    expect(gatesToObserve(waiting).map((g) => g.name)).toEqual(['error-rate']);
+    const bad = { gate: 'error-rate', kind: 'metric' as const, datapoints: [{ timestamp: new Date(T0).toISOString(), value: 30, samples: 200 }] };
+    const failed = decide(waiting, [bad], T0 + 10_000);
+    expect(failed.action).toMatchObject({ type: 'rollback' });
+    expect(failed.release.reason).toContain('error-rate');
+    // No data yet: keep waiting for the shift (the bake that follows will judge), checking again at the gate interval.
+    const quiet = decide(waiting, [], T0 + 10_000);
+    expect(quiet.action).toEqual({ type: 'wait', until: new Date(T0 + 30_000).toISOString(), seconds: 20 });
   });
 
   it('a rollback request is not held up by a shift in progress', () => {

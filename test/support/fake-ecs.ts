@@ -90,7 +90,13 @@ export class FakeEcs {
   readonly desiredCount = 4;
   taskDefinitions = new Map<string, { definition: TaskDefinition; tags?: Tag[] }>();
   deployments: Deployment[] = [];
-  service: { taskDefinition: string; deploymentConfiguration: DeploymentConfiguration; currentServiceDeployment?: string; controller: string; advanced: boolean };
+  service: {
+    taskDefinition: string;
+    deploymentConfiguration: DeploymentConfiguration;
+    currentServiceDeployment?: string;
+    controller: string;
+    advanced: boolean;
+  };
   /** Images whose tasks never become healthy (the rolling circuit breaker trips). */
   brokenImages = new Set<string>();
   /** Alarm states ECS reads for deployments configured with alarms. */
@@ -136,7 +142,8 @@ export class FakeEcs {
 
   register(input: RegisterTaskDefinitionCommandInput): string {
     this.calls.push({ command: 'RegisterTaskDefinition', input });
-    if (!input.family || !/^[A-Za-z0-9_-]{1,255}$/.test(input.family)) throw refused('ClientException', 'Family must be 1-255 letters, numbers, hyphens or underscores');
+    if (!input.family || !/^[A-Za-z0-9_-]{1,255}$/.test(input.family))
+      throw refused('ClientException', 'Family must be 1-255 letters, numbers, hyphens or underscores');
     if (!input.containerDefinitions || input.containerDefinitions.length === 0) throw refused('ClientException', 'Container definitions are required');
     for (const c of input.containerDefinitions) {
       if (!c.name || !c.image) throw refused('ClientException', 'Container.name and Container.image should not be null or empty');
@@ -147,7 +154,14 @@ export class FakeEcs {
     const arn = `arn:aws:ecs:${REGION_ACCOUNT}:task-definition/${input.family}:${revision}`;
     const { tags, ...rest } = input;
     this.taskDefinitions.set(arn, {
-      definition: { ...(rest as TaskDefinition), taskDefinitionArn: arn, revision, status: 'ACTIVE', registeredAt: new Date(this.now()), compatibilities: ['EC2', 'FARGATE'] },
+      definition: {
+        ...(rest as TaskDefinition),
+        taskDefinitionArn: arn,
+        revision,
+        status: 'ACTIVE',
+        registeredAt: new Date(this.now()),
+        compatibilities: ['EC2', 'FARGATE'],
+      },
       ...(tags ? { tags } : {}),
     });
     return arn;
@@ -180,7 +194,11 @@ export class FakeEcs {
     }
     const tenth = (n: number) => Math.abs(n * 10 - Math.round(n * 10)) < 1e-9;
     const canary = config.canaryConfiguration;
-    if (strategy === 'CANARY' && canary?.canaryPercent !== undefined && (canary.canaryPercent < 0.1 || canary.canaryPercent > 100 || !tenth(canary.canaryPercent))) {
+    if (
+      strategy === 'CANARY' &&
+      canary?.canaryPercent !== undefined &&
+      (canary.canaryPercent < 0.1 || canary.canaryPercent > 100 || !tenth(canary.canaryPercent))
+    ) {
       throw refused('InvalidParameterException', `canaryPercent must be a multiple of 0.1 from 0.1 to 100.0, got ${canary.canaryPercent}`);
     }
     const linear = config.linearConfiguration;
@@ -188,12 +206,17 @@ export class FakeEcs {
       throw refused('InvalidParameterException', `stepPercent must be a multiple of 0.1 from 3.0 to 100.0, got ${linear.stepPercent}`);
     }
     for (const m of [config.bakeTimeInMinutes, canary?.canaryBakeTimeInMinutes, linear?.stepBakeTimeInMinutes]) {
-      if (m !== undefined && (m < 0 || m > 1440 || !Number.isInteger(m))) throw refused('InvalidParameterException', `bake times are whole minutes from 0 to 1440, got ${m}`);
+      if (m !== undefined && (m < 0 || m > 1440 || !Number.isInteger(m)))
+        throw refused('InvalidParameterException', `bake times are whole minutes from 0 to 1440, got ${m}`);
     }
     if (strategy !== 'ROLLING' && !this.service.advanced) {
-      throw refused('InvalidParameterException', `the ${strategy} strategy requires a load balancer advancedConfiguration with an alternate target group and listener rules`);
+      throw refused(
+        'InvalidParameterException',
+        `the ${strategy} strategy requires a load balancer advancedConfiguration with an alternate target group and listener rules`,
+      );
     }
-    if (strategy === 'BLUE_GREEN' && config.bakeTimeInMinutes === undefined) throw refused('InvalidParameterException', 'bakeTimeInMinutes is required for BLUE_GREEN');
+    if (strategy === 'BLUE_GREEN' && config.bakeTimeInMinutes === undefined)
+      throw refused('InvalidParameterException', 'bakeTimeInMinutes is required for BLUE_GREEN');
   }
 
   private stagesFor(config: DeploymentConfiguration): Stage[] {
@@ -231,7 +254,8 @@ export class FakeEcs {
 
   update(input: UpdateServiceCommandInput) {
     this.calls.push({ command: 'UpdateService', input });
-    if (input.cluster !== CLUSTER || input.service !== SERVICE) throw refused('ServiceNotFoundException', `Service not found: ${input.cluster}/${input.service}`);
+    if (input.cluster !== CLUSTER || input.service !== SERVICE)
+      throw refused('ServiceNotFoundException', `Service not found: ${input.cluster}/${input.service}`);
     if (input.deploymentConfiguration) this.validate({ ...input.deploymentConfiguration });
     if (input.deploymentConfiguration) this.service.deploymentConfiguration = input.deploymentConfiguration;
     if (input.taskDefinition && input.taskDefinition !== this.service.taskDefinition) {
@@ -278,7 +302,8 @@ export class FakeEcs {
     const out = new Map<string, { minutes: number; action: 'CONTINUE' | 'ROLLBACK' }>();
     for (const h of d.config.lifecycleHooks ?? []) {
       if (h.targetType !== 'PAUSE') continue;
-      for (const s of h.lifecycleStages ?? []) out.set(s, { minutes: h.timeoutConfiguration?.timeoutInMinutes ?? 1440, action: h.timeoutConfiguration?.action ?? 'ROLLBACK' });
+      for (const s of h.lifecycleStages ?? [])
+        out.set(s, { minutes: h.timeoutConfiguration?.timeoutInMinutes ?? 1440, action: h.timeoutConfiguration?.action ?? 'ROLLBACK' });
     }
     return out;
   }
@@ -290,7 +315,13 @@ export class FakeEcs {
     if (!stage) return;
     const pause = this.pauseStages(d).get(stage.stage);
     if (pause) {
-      d.hooks.push({ hookId: `ecs-pause-${d.arn.split('/').pop()}-${d.stageIndex}`, status: 'AWAITING_ACTION', expiresAt: at + pause.minutes * 60_000, timeoutAction: pause.action, stage: stage.stage });
+      d.hooks.push({
+        hookId: `ecs-pause-${d.arn.split('/').pop()}-${d.stageIndex}`,
+        status: 'AWAITING_ACTION',
+        expiresAt: at + pause.minutes * 60_000,
+        timeoutAction: pause.action,
+        stage: stage.stage,
+      });
     }
   }
 
@@ -424,7 +455,13 @@ export class FakeEcs {
           requestedProductionTrafficWeight: 100 - d.weight,
         },
       ],
-      lifecycleHookDetails: d.hooks.map((h) => ({ hookId: h.hookId, targetType: 'PAUSE', status: h.status, expiresAt: new Date(h.expiresAt), timeoutAction: h.timeoutAction })),
+      lifecycleHookDetails: d.hooks.map((h) => ({
+        hookId: h.hookId,
+        targetType: 'PAUSE',
+        status: h.status,
+        expiresAt: new Date(h.expiresAt),
+        timeoutAction: h.timeoutAction,
+      })),
       deploymentConfiguration: d.config,
       ...(d.rollbackReason ? { rollback: { reason: d.rollbackReason, startedAt: new Date(d.rollbackStart ?? 0) } } : {}),
     };
@@ -483,7 +520,13 @@ export class FakeEcs {
           containerName: 'app',
           containerPort: 8080,
           ...(this.service.advanced
-            ? { advancedConfiguration: { alternateTargetGroupArn: ALTERNATE_TG, productionListenerRule: 'arn:aws:elasticloadbalancing:rule/prod', roleArn: 'arn:aws:iam::123456789012:role/ecs-lb' } }
+            ? {
+                advancedConfiguration: {
+                  alternateTargetGroupArn: ALTERNATE_TG,
+                  productionListenerRule: 'arn:aws:elasticloadbalancing:rule/prod',
+                  roleArn: 'arn:aws:iam::123456789012:role/ecs-lb',
+                },
+              }
             : {}),
         },
       ],
@@ -525,22 +568,26 @@ export const FAKE_ECS_TARGET = {
 /** Answers the ECS SDK mock from the fake. */
 export function installFakeEcs(fake: FakeEcs): void {
   ecsMock.reset();
-  ecsMock.on(DescribeServicesCommand).callsFake((i: { cluster?: string; services?: string[] }) =>
-    i.cluster === CLUSTER && i.services?.[0] === SERVICE ? { services: [fake.describeService()] } : { services: [], failures: [{ reason: 'MISSING' }] },
-  );
+  ecsMock
+    .on(DescribeServicesCommand)
+    .callsFake((i: { cluster?: string; services?: string[] }) =>
+      i.cluster === CLUSTER && i.services?.[0] === SERVICE ? { services: [fake.describeService()] } : { services: [], failures: [{ reason: 'MISSING' }] },
+    );
   ecsMock.on(DescribeTaskDefinitionCommand).callsFake((i: { taskDefinition: string; include?: string[] }) => {
     const td = fake.resolveTaskDefinition(i.taskDefinition);
     if (!td) throw refused('ClientException', `Unable to describe task definition ${i.taskDefinition}`);
     return { taskDefinition: structuredClone(td.definition), ...(i.include?.includes('TAGS') && td.tags ? { tags: td.tags } : {}) };
   });
-  ecsMock.on(RegisterTaskDefinitionCommand).callsFake((i: RegisterTaskDefinitionCommandInput) => ({ taskDefinition: { taskDefinitionArn: fake.register(structuredClone(i)) } }));
+  ecsMock
+    .on(RegisterTaskDefinitionCommand)
+    .callsFake((i: RegisterTaskDefinitionCommandInput) => ({ taskDefinition: { taskDefinitionArn: fake.register(structuredClone(i)) } }));
   ecsMock.on(UpdateServiceCommand).callsFake((i: UpdateServiceCommandInput) => fake.update(structuredClone(i)));
   ecsMock.on(ListServiceDeploymentsCommand).callsFake((i: { status?: string[] }) => fake.list(i.status));
   ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((i: { serviceDeploymentArns: string[] }) => ({
     serviceDeployments: i.serviceDeploymentArns.map((arn) => fake.describeDeployment(arn)),
   }));
-  ecsMock.on(ContinueServiceDeploymentCommand).callsFake((i: { serviceDeploymentArn: string; hookId: string; action?: string }) =>
-    fake.continue(i.serviceDeploymentArn, i.hookId, i.action),
-  );
+  ecsMock
+    .on(ContinueServiceDeploymentCommand)
+    .callsFake((i: { serviceDeploymentArn: string; hookId: string; action?: string }) => fake.continue(i.serviceDeploymentArn, i.hookId, i.action));
   ecsMock.on(StopServiceDeploymentCommand).callsFake((i: { serviceDeploymentArn: string; stopType?: string }) => fake.stop(i.serviceDeploymentArn, i.stopType));
 }

@@ -48,7 +48,11 @@ function replacePlaceholder(value: unknown, image: string): unknown {
   return value;
 }
 
-function mergeByName<T extends { name?: string | undefined }>(current: readonly T[] | undefined, updates: Readonly<Record<string, string>>, make: (name: string, v: string) => T): T[] {
+function mergeByName<T extends { name?: string | undefined }>(
+  current: readonly T[] | undefined,
+  updates: Readonly<Record<string, string>>,
+  make: (name: string, v: string) => T,
+): T[] {
   const out = (current ?? []).filter((item) => item.name === undefined || !(item.name in updates));
   for (const [name, value] of Object.entries(updates)) out.push(make(name, value));
   return out.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
@@ -121,11 +125,12 @@ export async function registerRevision(ecs: ECSClient, input: RegisterTaskDefini
   const { RegisterTaskDefinitionCommand, DescribeTaskDefinitionCommand } = await ecsSdk();
   if (input.family) {
     const family = input.family;
-    const latest = await call('ecs:DescribeTaskDefinition', family, () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }))).catch(
-      () => undefined,
-    );
+    const latest = await call('ecs:DescribeTaskDefinition', family, () =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] })),
+    ).catch(() => undefined);
     const { tags: _t, ...wanted } = input;
-    if (latest?.taskDefinition?.taskDefinitionArn && canonical(registerable(latest.taskDefinition)) === canonical(wanted)) return latest.taskDefinition.taskDefinitionArn;
+    if (latest?.taskDefinition?.taskDefinitionArn && canonical(registerable(latest.taskDefinition)) === canonical(wanted))
+      return latest.taskDefinition.taskDefinitionArn;
   }
   const registered = await call('ecs:RegisterTaskDefinition', input.family ?? 'task definition', () => ecs.send(new RegisterTaskDefinitionCommand(input)));
   const arn = registered.taskDefinition?.taskDefinitionArn;

@@ -40,6 +40,8 @@ export interface EcsDriverOptions {
   readonly pollMs?: number;
   /** How long one call may wait for ECS before handing back to the workflow to retry. */
   readonly maxWaitMs?: number;
+  /** How to wait between reads (tests let a virtual clock run instead). @default pollMs of real time */
+  readonly sleep?: () => Promise<void>;
 }
 
 /** Why a service deployment is not going forward, for people. */
@@ -94,7 +96,7 @@ export class EcsDriver implements TrafficDriver {
   }
 
   private sleep(): Promise<void> {
-    return new Promise((r) => setTimeout(r, this.pollMs));
+    return this.options.sleep ? this.options.sleep() : new Promise((r) => setTimeout(r, this.pollMs));
   }
 
   /** What ECS runs the release with: its own strategy, Switchyard's PAUSE hooks, no bakes of its own. */
@@ -136,7 +138,9 @@ export class EcsDriver implements TrafficDriver {
 
   private async describe(arn: string): Promise<ServiceDeployment> {
     const { DescribeServiceDeploymentsCommand } = await ecsSdk();
-    const out = await this.call('ecs:DescribeServiceDeployments', arn, (ecs) => ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })));
+    const out = await this.call('ecs:DescribeServiceDeployments', arn, (ecs) =>
+      ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })),
+    );
     const d = out.serviceDeployments?.[0];
     if (!d) throw new TransientError(`ECS did not describe service deployment ${arn}${out.failures?.[0]?.reason ? ` (${out.failures[0].reason})` : ''}`);
     return d;
@@ -186,7 +190,9 @@ export class EcsDriver implements TrafficDriver {
     const current = described.services?.[0];
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
     if (current.deploymentController?.type && current.deploymentController.type !== 'ECS') {
-      throw new DeployError(`ECS service ${service} uses the ${current.deploymentController.type} deployment controller; the ecs driver needs ECS (use the codedeploy driver for CODE_DEPLOY)`);
+      throw new DeployError(
+        `ECS service ${service} uses the ${current.deploymentController.type} deployment controller; the ecs driver needs ECS (use the codedeploy driver for CODE_DEPLOY)`,
+      );
     }
     const updated = await this.call('ecs:UpdateService', this.where, (ecs) =>
       ecs.send(
@@ -200,7 +206,9 @@ export class EcsDriver implements TrafficDriver {
     );
     let arn = updated.service?.currentServiceDeployment;
     if (!arn) {
-      const listed = await this.call('ecs:ListServiceDeployments', this.where, (ecs) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })));
+      const listed = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
+        ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
+      );
       arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
     }
     if (!arn) throw new DeployError('UpdateService started no service deployment');
@@ -231,7 +239,9 @@ export class EcsDriver implements TrafficDriver {
       // before the first batch is asked for (setWeight), so an approval before traffic holds everything.
       return release.driverState?.['taskDefinition'] ? { ...release.driverState } : this.register(release);
     }
-    const state = this.arn(release) ? { ...release.driverState } : ((await this.existing(release)) ?? (await this.start(release, await this.register(release))));
+    const state = this.arn(release)
+      ? { ...release.driverState }
+      : ((await this.existing(release)) ?? (await this.start(release, await this.register(release))));
     const arn = state['serviceDeploymentArn']!;
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
@@ -258,11 +268,13 @@ export class EcsDriver implements TrafficDriver {
 
   private async continueHook(arn: string, hookId: string, action: 'CONTINUE' | 'ROLLBACK'): Promise<void> {
     const { ContinueServiceDeploymentCommand } = await ecsSdk();
-    await this.call('ecs:ContinueServiceDeployment', arn, (ecs) => ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action })));
+    await this.call('ecs:ContinueServiceDeployment', arn, (ecs) =>
+      ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action })),
+    );
   }
 
   async setWeight(release: Release, percent: number): Promise<Record<string, string> | void> {
-    if (this.rolling) return this.roll(release, percent);
+    if (this.rolling) return this.roll(release);
     const arn = this.arn(release);
     if (!arn) throw new Error(`release ${release.id} has no ECS service deployment`);
     const deadline = Date.now() + this.maxWaitMs;
@@ -281,21 +293,19 @@ export class EcsDriver implements TrafficDriver {
   }
 
   /**
-   * Rolling: the first batch starts ECS's rolling update (ECS replaces the rest on its own); the
-   * deployment's ARN comes back as state for the release. A retry after UpdateService finds it again.
+   * Rolling: the first batch starts ECS's rolling update and ECS replaces the rest on its own; the
+   * call returns at once, so the workflow watches the gates while tasks are replaced and reads the
+   * share back every little while. The deployment's ARN comes back as state for the release; a
+   * retry after UpdateService finds it again.
    */
-  private async roll(release: Release, percent: number): Promise<Record<string, string> | void> {
-    let started: Record<string, string> | undefined;
-    if (!this.arn(release)) started = { ...release.driverState, ...((await this.existing(release)) ?? (await this.start(release, { ...release.driverState }))) };
-    const arn = started?.['serviceDeploymentArn'] ?? this.arn(release)!;
-    // Wait a little for the batch (the workflow reads the share back and asks again if it is not there yet).
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
+  private async roll(release: Release): Promise<Record<string, string> | void> {
+    const arn = this.arn(release);
+    if (arn) {
       const d = await this.describe(arn);
       if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
-      if (this.weightOf(d) >= percent || Date.now() > deadline) return started;
-      await this.sleep();
+      return;
     }
+    return { ...release.driverState, ...((await this.existing(release)) ?? (await this.start(release, { ...release.driverState }))) };
   }
 
   async verify(release: Release): Promise<number> {
@@ -324,7 +334,9 @@ export class EcsDriver implements TrafficDriver {
     let d = await this.describe(arn);
     if (d.status === 'SUCCESSFUL') {
       if (!this.rolling || (await this.finalized(release))) {
-        throw new AlreadyFinalizedError(`ECS service deployment ${arn} already succeeded and the previous revision is gone; release the previous image to go back`);
+        throw new AlreadyFinalizedError(
+          `ECS service deployment ${arn} already succeeded and the previous revision is gone; release the previous image to go back`,
+        );
       }
       // ECS finished the rolling update before the release did (its final bake): deploy the previous revision again.
       return this.redeployPrevious(release);
@@ -335,7 +347,9 @@ export class EcsDriver implements TrafficDriver {
       if (hook) await this.continueHook(arn, hook, 'ROLLBACK');
       else {
         const { StopServiceDeploymentCommand } = await ecsSdk();
-        await this.call('ecs:StopServiceDeployment', arn, (ecs) => ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })));
+        await this.call('ecs:StopServiceDeployment', arn, (ecs) =>
+          ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })),
+        );
       }
     }
     const deadline = Date.now() + this.maxWaitMs;
@@ -380,7 +394,8 @@ export class EcsDriver implements TrafficDriver {
     }
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
-      const now = (await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })))).services?.[0];
+      const now = (await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] }))))
+        .services?.[0];
       const done = now?.deployments?.length === 1 && now.deployments[0]?.taskDefinition === previous && now.deployments[0]?.rolloutState === 'COMPLETED';
       if (done) return;
       if (Date.now() > deadline) throw new TransientError(`ECS is still bringing back ${previous}`);

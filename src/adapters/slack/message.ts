@@ -1,3 +1,4 @@
+import { formatChange } from '../../core/task-diff.js';
 import { FOLLOW_UPS, HUMAN_DECISIONS, offeredDecisions, offeredFollowUps, type FollowUp, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
@@ -67,6 +68,13 @@ export function releaseMessage(release: Release, environment: string): { text: s
       (g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`,
     );
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Gates*\n${lines.join('\n')}`.slice(0, 3000) } });
+  }
+  if (release.changes && release.changes.length > 0 && !isTerminal(release.phase)) {
+    // What the person approving is letting through besides the image (env vars, CPU, secrets, sidecars).
+    const shown = release.changes.slice(0, 12).map(formatChange);
+    const more = release.changes.length - shown.length;
+    const text = `*Task definition changes*\n\`\`\`${shown.join('\n')}${more > 0 ? `\n… and ${more} more` : ''}\`\`\``;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
   const decisions = release.timeline.filter((e) => e.actor && DECISION_EVENTS.has(e.type));
   if (decisions.length > 0) {

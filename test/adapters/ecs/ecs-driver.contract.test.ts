@@ -21,29 +21,42 @@ function subject(strategy: Record<string, unknown>) {
       plan: service.plan,
       hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
       ecs: ecsMock as unknown as ECSClient,
-      pollMs: 0,
-      maxWaitMs: 50,
+      maxWaitMs: 200,
+      // ECS's clock runs while the driver waits for it (a second per read).
+      sleep: async () => clock.advanceBy(1000),
     });
-    // The fake's clock runs while the driver polls: ECS does not wait for nobody.
-    const tick = setInterval(() => clock.advanceBy(1000), 0);
     const full = (image: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${image}`;
     const of = (image: string) => fake.deployments.filter((d) => fake.image(d.target) === full(image));
     return {
       driver,
       release: (image: string) =>
         createRelease(
-          { id: `r-${image.replace(':', '-')}`, service: 'api', artifact: { image: full(image) }, plan: service.plan, settings: service.settings, actor: { id: 'ci', channel: 'api' } },
+          {
+            id: `r-${image.replace(':', '-')}`,
+            service: 'api',
+            artifact: { image: full(image) },
+            plan: service.plan,
+            settings: service.settings,
+            actor: { id: 'ci', channel: 'api' },
+          },
           T0,
         ),
-      live: async (image: string) => Math.max(0, ...of(image).map((d) => fake.describeDeployment(d.arn).targetServiceRevision?.requestedProductionTrafficWeight ?? 0).map((w, i) => (of(image)[i]?.status === 'SUCCESSFUL' ? 100 : w))),
+      live: async (image: string) =>
+        Math.max(
+          0,
+          ...of(image)
+            .map((d) => fake.describeDeployment(d.arn).targetServiceRevision?.requestedProductionTrafficWeight ?? 0)
+            .map((w, i) => (of(image)[i]?.status === 'SUCCESSFUL' ? 100 : w)),
+        ),
       // A rolling release starts nothing at deploy: what it holds then is its registered revision.
       deployments: async (image: string) =>
         service.plan.strategy === 'rolling' && of(image).length === 0
           ? [...fake.taskDefinitions.keys()].filter((arn) => fake.image(arn) === full(image)).length
           : of(image).length,
-      // ECS moves in seconds, as the driver polls (the tick above); an hour at a hook would time it out.
-      elapse: () => undefined,
-      close: async () => clearInterval(tick),
+      // Blue/green steps move in seconds as the driver polls (an hour at a hook would time it out);
+      // a rolling update replaces tasks on ECS's own clock.
+      elapse: (ms: number) => (service.plan.strategy === 'rolling' ? clock.advanceBy(ms) : undefined),
+      close: async () => undefined,
     };
   };
 }
