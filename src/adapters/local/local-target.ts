@@ -95,19 +95,56 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     await this.proxy.start();
   }
 
-  private async launch(version: string): Promise<Generation> {
-    const { config } = this.options;
+  private async launch(version: string, count = this.options.config.replicas): Promise<Generation> {
     const label = `${version}#${++this.generation}`;
     const generation: Generation = { label, version, processes: [], restarts: 0 };
-    for (let index = 0; index < config.replicas; index++) generation.processes.push(await this.spawnReplica(generation, index));
-    try {
-      await Promise.all(generation.processes.map((p) => waitReady(p, config.readiness)));
-    } catch (error) {
-      await this.stop(generation);
-      throw new DeployError(`${version} never became ready: ${messageOf(error)}`);
-    }
-    for (const p of generation.processes) this.proxy.addBackend({ id: `${label}/${p.pid}`, version: label, port: p.port });
+    await this.grow(generation, count);
     return generation;
+  }
+
+  /** Starts replicas until the generation has `count`, all ready before any takes a request. */
+  private async grow(generation: Generation, count: number): Promise<void> {
+    const { config } = this.options;
+    const fresh: ManagedProcess[] = [];
+    for (let index = generation.processes.length; index < count; index++) fresh.push(await this.spawnReplica(generation, index));
+    try {
+      await Promise.all(fresh.map((p) => waitReady(p, config.readiness)));
+    } catch (error) {
+      await Promise.all(fresh.map((p) => stopProcess(p, config.drainTimeout * 1000)));
+      throw new DeployError(`${generation.version} never became ready: ${messageOf(error)}`);
+    }
+    generation.processes.push(...fresh);
+    for (const p of fresh) this.proxy.addBackend({ id: `${generation.label}/${p.pid}`, version: generation.label, port: p.port });
+  }
+
+  /** Takes replicas out of routing until `keep` are left (in-flight requests carry on); returns them for {@link stopDetached}. */
+  private detach(generation: Generation, keep: number): ManagedProcess[] {
+    const leaving = generation.processes.splice(keep);
+    for (const p of leaving) this.proxy.drainBackend(`${generation.label}/${p.pid}`);
+    return leaving;
+  }
+
+  /** Waits for detached replicas' in-flight requests (up to the drain timeout), then stops them. */
+  private async stopDetached(generation: Generation, leaving: readonly ManagedProcess[]): Promise<void> {
+    const ids = leaving.map((p) => `${generation.label}/${p.pid}`);
+    const graceMs = this.options.config.drainTimeout * 1000;
+    await this.proxy.waitBackendsIdle(ids, graceMs);
+    await Promise.all(leaving.map((p) => stopProcess(p, graceMs)));
+    for (const id of ids) this.proxy.removeBackend(id);
+  }
+
+  /** Rolling: production is shared by ready replicas, one share each, whichever version they run. */
+  private weighByReplicas(candidate: Generation, stable: Generation | undefined): void {
+    const n = candidate.processes.length;
+    const o = stable?.processes.length ?? 0;
+    const newShare = o === 0 ? 100 : Math.round((1000 * n) / (n + o)) / 10;
+    this.proxy.setWeights({ ...(stable && o > 0 ? { [stable.label]: 100 - newShare } : {}), [candidate.label]: newShare });
+  }
+
+  /** Rolling: the new version's replicas at `percent` of the desired count (whole replicas, rounded up). */
+  private replicasAt(percent: number): number {
+    const wanted = this.options.config.replicas;
+    return Math.min(wanted, Math.max(percent > 0 ? 1 : 0, Math.ceil((percent * wanted) / 100 - 1e-9)));
   }
 
   private spawnReplica(generation: Generation, index: number): Promise<ManagedProcess> {
@@ -205,7 +242,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     if (this.candidate?.version === version && !this.candidate.crash) return;
     if (this.candidate) await this.retire(this.candidate);
     this.candidate = undefined;
-    const generation = await this.launch(version);
+    // Rolling: only the first batch starts now (test traffic only); the rest replace old replicas batch by batch.
+    const first = release.plan.steps.find((s) => s.type === 'setWeight' && s.percent > 0);
+    const count = release.plan.strategy === 'rolling' && first?.type === 'setWeight' ? this.replicasAt(first.percent) : this.options.config.replicas;
+    const generation = await this.launch(version, count);
     this.candidate = generation;
     this.proxy.setTestVersion(generation.label);
   }
@@ -213,8 +253,24 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   async setWeight(release: Release, percent: number): Promise<void> {
     const candidate = this.candidateOf(release);
     const stable = this.stable;
+    if (release.plan.strategy === 'rolling') return this.roll(candidate, stable, percent);
     if (!stable && percent < 100) throw new Error(`no stable version of ${this.options.service} to share traffic with`);
     this.proxy.setWeights({ ...(stable ? { [stable.label]: 100 - percent } : {}), [candidate.label]: percent });
+  }
+
+  /**
+   * One batch of a rolling release: new replicas started and ready first, production shared by the
+   * ready replicas, then as many old ones drained and stopped. A retried batch changes nothing.
+   */
+  private async roll(candidate: Generation, stable: Generation | undefined, percent: number): Promise<void> {
+    const keep = this.options.config.replicas - this.replicasAt(percent);
+    await this.grow(candidate, this.replicasAt(percent));
+    this.weighByReplicas(candidate, stable);
+    if (stable && stable.processes.length > keep) {
+      const leaving = this.detach(stable, keep);
+      this.weighByReplicas(candidate, stable);
+      await this.stopDetached(stable, leaving);
+    }
   }
 
   async verify(release: Release): Promise<number> {
@@ -229,9 +285,13 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       );
     }
     if (!this.stable || this.stable.processes.every((p) => p.exit)) {
-      // The stable version is gone (crashed, or this is a fresh start): bring it back first.
+      // The stable version is gone (crashed, replaced by a rolling release, or this is a fresh start): bring it back first.
       const version = this.stable?.version ?? this.options.config.initialVersion;
+      if (this.stable) this.proxy.removeVersion(this.stable.label);
       this.stable = await this.launch(version);
+    } else if (this.stable.processes.length < this.options.config.replicas) {
+      // A rolling release replaced some of its replicas: start them again, ready before traffic returns.
+      await this.grow(this.stable, this.options.config.replicas);
     }
     this.proxy.setWeights({ [this.stable.label]: 100 });
     const candidate = this.candidate;

@@ -115,10 +115,24 @@ export class WeightedProxy {
     for (const b of this.backends) if (b.version === version) b.draining = true;
   }
 
+  /** Stops routing new requests to one backend (a replica being replaced); its in-flight requests carry on. */
+  drainBackend(id: string): void {
+    for (const b of this.backends) if (b.id === id) b.draining = true;
+  }
+
+  /** Resolves when the backends' in-flight requests have finished, or after `timeoutMs`. */
+  async waitBackendsIdle(ids: readonly string[], timeoutMs: number): Promise<boolean> {
+    return this.until((b) => ids.includes(b.id), timeoutMs);
+  }
+
   /** Resolves when the version's in-flight requests have finished, or after `timeoutMs`. */
   async waitIdle(version: string, timeoutMs: number): Promise<boolean> {
+    return this.until((b) => b.version === version, timeoutMs);
+  }
+
+  private async until(which: (b: Backend) => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.backends.some((b) => b.version === version && b.inflight > 0)) {
+    while (this.backends.some((b) => which(b) && b.inflight > 0)) {
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 10));
     }
