@@ -5,7 +5,8 @@ import { dryRunClient, type RecordedCall } from '../adapters/aws/dry-run.js';
 export type { RecordedCall } from '../adapters/aws/dry-run.js';
 import { resolveLazy } from '../adapters/aws/lazy.js';
 import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
-import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
+import { ecsHookTimeoutMinutes, type ServiceConfig, type SwitchyardConfig } from '../config/config.js';
+import { EcsDriver } from '../adapters/ecs/ecs-driver.js';
 import type { PreflightCheck } from '../core/preflight.js';
 import { createRelease } from '../core/release.js';
 import { executionName, parseArtifact } from '../engine/releases.js';
@@ -28,6 +29,18 @@ function codedeployDriver(svc: ServiceConfig, clients: DriverClients): CodeDeplo
     ecs: clients.ecs,
     codedeploy: clients.codedeploy,
     preflight: { cloudwatch: clients.cloudwatch, ecr: clients.ecr, alarms: alarmsOf(svc) },
+  });
+}
+
+function ecsDriver(svc: ServiceConfig, clients: DriverClients): EcsDriver {
+  if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
+  return new EcsDriver({
+    service: svc.name,
+    target: svc.target,
+    plan: svc.plan,
+    hookTimeoutMinutes: ecsHookTimeoutMinutes(svc.plan, svc.settings),
+    alarms: alarmsOf(svc),
+    ecs: clients.ecs,
   });
 }
 
@@ -63,11 +76,9 @@ export async function verifyTargets(
     : clients;
   const results: VerifyResult[] = [];
   for (const svc of selected(config, service)) {
-    if (svc.target.driver !== 'codedeploy') {
-      results.push({ service: svc.name, driver: svc.target.driver, checks: [] });
-      continue;
-    }
-    results.push({ service: svc.name, driver: svc.target.driver, checks: await codedeployDriver(svc, used).preflight() });
+    const checks =
+      svc.target.driver === 'codedeploy' ? await codedeployDriver(svc, used).preflight() : svc.target.driver === 'ecs' ? await ecsDriver(svc, used).preflight() : [];
+    results.push({ service: svc.name, driver: svc.target.driver, checks });
   }
   return results;
 }
@@ -75,6 +86,7 @@ export async function verifyTargets(
 /** Placeholders for what AWS would answer a mutating call with, so a dry run can go on. */
 const WOULD_REGISTER = '<the task definition RegisterTaskDefinition would register>';
 const WOULD_CREATE = '<the deployment CreateDeployment would create>';
+const WOULD_START = '<the service deployment UpdateService would start>';
 
 /**
  * `switchyard release --dry-run`: what starting a release of `image` would call on AWS, with each
@@ -89,8 +101,7 @@ export async function dryRunRelease(
 ): Promise<RecordedCall[]> {
   const [svc] = selected(config, serviceName);
   if (!svc) throw new Error(`unknown service "${serviceName}"`);
-  if (svc.target.driver !== 'codedeploy')
-    throw new Error(`service ${svc.name} uses the ${svc.target.driver} driver; a dry run shows AWS calls, for codedeploy services`);
+  if (svc.target.driver === 'local') throw new Error(`service ${svc.name} uses the local driver; a dry run shows AWS calls, for ecs and codedeploy services`);
   const releaseId = '<release id>';
   const calls: RecordedCall[] = [
     {
@@ -100,20 +111,26 @@ export async function dryRunRelease(
       sent: false,
     },
   ];
+  const ecs = dryRunClient<ECSClient>('ecs', calls, await resolveLazy(clients.ecs), {
+    RegisterTaskDefinition: { taskDefinition: { taskDefinitionArn: WOULD_REGISTER } },
+    UpdateService: { service: { currentServiceDeployment: WOULD_START } },
+  });
+  const release = createRelease(
+    { id: releaseId, service: svc.name, artifact: parseArtifact(image), plan: svc.plan, settings: svc.settings, actor: { id: 'dry-run', channel: 'api' } },
+    0,
+  );
+  if (svc.target.driver === 'ecs') {
+    await ecsDriver(svc, { ...clients, ecs }).startDeployment(release);
+    return calls;
+  }
   const driver = codedeployDriver(svc, {
-    ecs: dryRunClient<ECSClient>('ecs', calls, await resolveLazy(clients.ecs), {
-      RegisterTaskDefinition: { taskDefinition: { taskDefinitionArn: WOULD_REGISTER } },
-    }),
+    ecs,
     codedeploy: dryRunClient<CodeDeployClient>('codedeploy', calls, await resolveLazy(clients.codedeploy), {
       CreateDeployment: { deploymentId: WOULD_CREATE },
     }),
     cloudwatch: clients.cloudwatch,
     ecr: clients.ecr,
   });
-  const release = createRelease(
-    { id: releaseId, service: svc.name, artifact: parseArtifact(image), plan: svc.plan, settings: svc.settings, actor: { id: 'dry-run', channel: 'api' } },
-    0,
-  );
   await driver.createDeployment(release);
   return calls;
 }

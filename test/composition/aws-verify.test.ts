@@ -80,8 +80,8 @@ describe('switchyard release --dry-run', () => {
     const create = mutating[3]?.input as { deploymentConfigName: string; revision: { appSpecContent: { content: string } } };
     expect(create.deploymentConfigName).toBe('Switchyard.ECSCanary10Percent5Minutes');
     expect(create.revision.appSpecContent.content).toContain('<the task definition RegisterTaskDefinition would register>');
-    // Reads were made (they change nothing); nothing that changes anything reached AWS.
-    expect(calls.filter((c) => c.sent).map((c) => c.command)).toEqual(['DescribeServices', 'DescribeTaskDefinition']);
+    // Reads were made (they change nothing: the running revision, and the family's latest to reuse an identical one); nothing that changes anything reached AWS.
+    expect(calls.filter((c) => c.sent).map((c) => c.command)).toEqual(['DescribeServices', 'DescribeTaskDefinition', 'DescribeTaskDefinition']);
     expect(mocks.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
     expect(mocks.cd.commandCalls(CreateDeploymentConfigCommand)).toHaveLength(0);
     expect(mocks.cd.commandCalls(CreateDeploymentCommand)).toHaveLength(0);

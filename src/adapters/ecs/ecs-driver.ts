@@ -5,6 +5,7 @@ import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError }
 import type { Plan } from '../../core/plan.js';
 import type { Release } from '../../core/release.js';
 import type { Change } from '../../core/task-diff.js';
+import type { PreflightCheck } from '../../core/preflight.js';
 import type { Log } from '../../ports/log.js';
 import type { TrafficDriver } from '../../ports/traffic-driver.js';
 import { translateAwsError } from '../aws/errors.js';
@@ -189,6 +190,12 @@ export class EcsDriver implements TrafficDriver {
     const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
     const current = described.services?.[0];
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
+    const active = await this.call('ecs:ListServiceDeployments', this.where, (ecs) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })));
+    const running = active.serviceDeployments?.[0]?.serviceDeploymentArn;
+    if (running) {
+      // Ours would have been found by `existing`: this one was started outside Switchyard.
+      throw new DeployError(`service deployment ${running.split('/').pop() ?? running} of ${this.where} is in progress outside Switchyard; let it finish or stop it, then release again`);
+    }
     if (current.deploymentController?.type && current.deploymentController.type !== 'ECS') {
       throw new DeployError(
         `ECS service ${service} uses the ${current.deploymentController.type} deployment controller; the ecs driver needs ECS (use the codedeploy driver for CODE_DEPLOY)`,
@@ -231,6 +238,53 @@ export class EcsDriver implements TrafficDriver {
     const running = await runningRevision(ecs, cluster, service);
     const taskDefinition = await registerRevision(ecs, nextRevision(running.definition, running.tags, containerName, pinnedImage(release), source));
     return { taskDefinition, previousTaskDefinition: running.arn };
+  }
+
+  /**
+   * Read-only checks before anything moves: the service exists on the ECS deployment controller,
+   * blue/green, canary and linear have their load balancer's alternate target group and listener
+   * rules. (A deployment already running outside Switchyard is refused when the release starts one.)
+   */
+  async preflight(): Promise<PreflightCheck[]> {
+    const { DescribeServicesCommand } = await ecsSdk();
+    const { cluster, service } = this.options.target;
+    const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
+    const current = described.services?.[0];
+    const checks: PreflightCheck[] = [
+      {
+        name: 'ECS service',
+        ok: current !== undefined,
+        detail: current ? `${this.where} found` : `service ${service} was not found in cluster ${cluster}: check target.cluster and target.service`,
+      },
+    ];
+    if (!current) return checks;
+    const controller = current.deploymentController?.type ?? 'ECS';
+    checks.push({
+      name: 'deployment controller',
+      ok: controller === 'ECS',
+      detail:
+        controller === 'ECS'
+          ? 'ECS (native deployments)'
+          : `the service uses the ${controller} controller; the ecs driver needs ECS (use driver "codedeploy" for CODE_DEPLOY, or move the service: see the README's migration note)`,
+    });
+    if (!this.rolling) {
+      const advanced = current.loadBalancers?.[0]?.advancedConfiguration;
+      const ok = Boolean(advanced?.alternateTargetGroupArn && advanced.productionListenerRule && advanced.roleArn);
+      checks.push({
+        name: 'blue/green load balancer',
+        ok,
+        detail: ok
+          ? `alternate target group ${advanced?.alternateTargetGroupArn?.split(':').pop() ?? ''}`
+          : 'blue/green, canary and linear need the load balancer advancedConfiguration: alternateTargetGroupArn, productionListenerRule (and testListenerRule for test traffic) and roleArn',
+      });
+    }
+    return checks;
+  }
+
+  /** The mutating half of deploy (registers the revision, starts the service deployment), for dry runs. */
+  async startDeployment(release: Release): Promise<Record<string, string>> {
+    const registered = await this.register(release);
+    return this.rolling ? registered : this.start(release, registered);
   }
 
   async deploy(release: Release): Promise<Record<string, string>> {

@@ -14,6 +14,7 @@ import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { ALTERNATE_TG, ECS_TIMINGS, FAKE_ECS_TARGET, FakeEcs, STABLE_IMAGE, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
+import { dryRunRelease, verifyTargets } from '../../../src/composition/aws-verify.js';
 
 const cw = mockClient(CloudWatchClient);
 let dynamo: LocalDynamo;
@@ -341,5 +342,45 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(failed.reason).toContain('circuit breaker');
     expect(fake.service.taskDefinition).not.toContain(':2');
     expect(ECS_TIMINGS.taskStart).toBeGreaterThan(0);
+  });
+});
+
+describe('switchyard verify and release --dry-run on the ecs driver', () => {
+  const clients = () => ({
+    ecs: ecsMock as unknown as ECSClient,
+    codedeploy: async () => {
+      throw new Error('not used');
+    },
+    cloudwatch: cw as unknown as CloudWatchClient,
+    ecr: async () => {
+      throw new Error('not used');
+    },
+  });
+
+  it('verify passes on a ready service and says what to change on one that is not', async () => {
+    const { service } = start({});
+    const config = resolveConfig({
+      services: [{ name: service.name, target: FAKE_ECS_TARGET, strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] } }],
+    });
+    const [ok] = await verifyTargets(config, { clients: clients() as never });
+    expect(ok?.checks.every((c) => c.ok)).toBe(true);
+    fake = new FakeEcs(new VirtualClock(), { controller: 'CODE_DEPLOY', advanced: false });
+    installFakeEcs(fake);
+    const [bad] = await verifyTargets(config, { clients: clients() as never });
+    expect(bad?.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['deployment controller', 'blue/green load balancer']);
+    expect(bad?.checks.find((c) => c.name === 'deployment controller')?.detail).toContain('use driver "codedeploy"');
+  });
+
+  it('release --dry-run shows RegisterTaskDefinition and UpdateService with their exact inputs and sends neither', async () => {
+    const { service } = start({});
+    const config = resolveConfig({
+      services: [{ name: service.name, target: FAKE_ECS_TARGET, strategy: { type: 'linear', stepPercent: 25, interval: '2m' } }],
+    });
+    const calls = await dryRunRelease(config, service.name, IMAGE, { clients: clients() as never });
+    const update = calls.find((c) => c.command === 'UpdateService');
+    expect(update).toMatchObject({ sent: false, input: { taskDefinition: '<the task definition RegisterTaskDefinition would register>' } });
+    expect((update?.input as { deploymentConfiguration: { strategy: string } }).deploymentConfiguration.strategy).toBe('LINEAR');
+    expect(calls.find((c) => c.command === 'RegisterTaskDefinition')?.sent).toBe(false);
+    expect(fake.calls).toEqual([]);
   });
 });
