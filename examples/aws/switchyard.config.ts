@@ -1,8 +1,9 @@
 import { defineConfig } from '@switchyard-release/switchyard';
 
 /**
- * AWS: two ECS services behind an ALB, deployed by CodeDeploy, released on every push to ECR.
- * Deploy with `npx cdk deploy -c config=examples/aws/switchyard.config.ts`.
+ * AWS: three ECS services behind an ALB, released on every push to ECR: two on ECS native
+ * deployments (the `ecs` driver: linear with an approval while traffic is split, and rolling), one
+ * still on the CodeDeploy controller. Deploy with `npx cdk deploy -c config=examples/aws/switchyard.config.ts`.
  */
 export default defineConfig({
   environment: 'production',
@@ -12,20 +13,22 @@ export default defineConfig({
     {
       name: 'checkout-api',
       target: {
-        driver: 'codedeploy',
+        // ECS native deployments: Switchyard holds ECS with a PAUSE hook at every step it owns.
+        driver: 'ecs',
         cluster: 'prod',
         service: 'checkout-api',
-        application: 'checkout-api',
-        deploymentGroup: 'checkout-api-prod',
         containerName: 'app',
-        containerPort: 8080,
         targetGroups: [
           { targetGroup: 'targetgroup/checkout-blue/0123456789abcdef', loadBalancer: 'app/prod-alb/0123456789abcdef' },
           { targetGroup: 'targetgroup/checkout-green/fedcba9876543210', loadBalancer: 'app/prod-alb/0123456789abcdef' },
         ],
+        // What a release changes besides the image; the approval message shows the diff.
+        taskDefinition: { overrides: { environment: { LOG_LEVEL: 'info' } } },
+        // The only roles Switchyard may pass to ECS (the task definition's task and execution roles).
+        passRoles: ['arn:aws:iam::123456789012:role/checkout-api-task', 'arn:aws:iam::123456789012:role/checkout-api-execution'],
       },
       trigger: { repository: 'checkout-api', tagPattern: 'v*' },
-      strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '10m' },
+      strategy: { type: 'linear', stepPercent: 20, interval: '3m', finalBake: '10m' },
       gates: {
         alarms: ['checkout-api-5xx', 'checkout-api-latency'],
         metrics: [
@@ -41,12 +44,29 @@ export default defineConfig({
           },
         ],
         checkInterval: '30s',
-        // CodeDeploy moves on its own timer, so it cannot pause for a person mid-shift: roll back instead.
-        onInconclusive: 'fail',
+        // ECS waits at Switchyard's pause hook, so an undecided bake can ask a person.
+        onInconclusive: 'pause',
       },
-      approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF', 'U034GHIJKL'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
+      // With 20% on the new version, ECS paused: a person looks before the rest moves.
+      approvals: { at: ['after-first-step'], approvers: ['U012ABCDEF', 'U034GHIJKL'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
       notifications: { slack: { channel: 'C0123456789' } },
       onActiveRelease: 'queue',
+    },
+    {
+      name: 'search',
+      // Rolling: ECS replaces a quarter of the tasks at a time while the gates watch; its circuit
+      // breaker and the alarms stay on as a second net.
+      target: {
+        driver: 'ecs',
+        cluster: 'prod',
+        service: 'search',
+        containerName: 'app',
+        passRoles: ['arn:aws:iam::123456789012:role/search-task', 'arn:aws:iam::123456789012:role/search-execution'],
+      },
+      trigger: { repository: 'search', tagPattern: 'v*' },
+      strategy: { type: 'rolling', batch: 25, finalBake: '5m' },
+      gates: { alarms: ['search-5xx'], checkInterval: '30s' },
+      notifications: { slack: { channel: 'C0123456789' } },
     },
     {
       name: 'payments',
@@ -58,6 +78,7 @@ export default defineConfig({
         deploymentGroup: 'payments-prod',
         containerName: 'app',
         containerPort: 8443,
+        passRoles: ['arn:aws:iam::123456789012:role/payments-task', 'arn:aws:iam::123456789012:role/payments-execution'],
       },
       trigger: { repository: 'payments', tagPattern: 'release-*' },
       strategy: { type: 'blue-green', bake: '15m' },

@@ -123,8 +123,10 @@ export class ReleaseWorkflow extends Construct {
     add(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
     add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
     // Only the roles the task definitions (and ECS's Lambda hooks) name, when the config names them.
+    // Scoped when every service names its roles; one that does not needs any role (to ECS tasks only).
+    const scoped = aws.every((t) => passRolesOf(t).length > 0);
     const roles = [...new Set(aws.flatMap((t) => passRolesOf(t)))];
-    if (roles.length > 0) add(['iam:PassRole'], roles, { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } });
+    if (scoped) add(['iam:PassRole'], roles, { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } });
     else add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     if (native.length > 0) {
       const services = native.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`));
@@ -181,6 +183,12 @@ export class ReleaseWorkflow extends Construct {
         alarms.map((a) => arn('cloudwatch', 'alarm', a, ArnFormat.COLON_RESOURCE_NAME)),
       );
     add(['cloudwatch:GetMetricData'], ['*']);
+    for (const t of config.services.flatMap((svc) => (svc.target.driver === 'ecs' ? [svc.target] : []))) {
+      Validations.of(this.function.fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'service-deployment', `${t.cluster}/${t.service}/*`))}]`,
+        reason: `ECS names each service deployment of ${t.cluster}/${t.service} when it starts; the ARN is scoped to that service's deployments.`,
+      });
+    }
     Validations.of(this.function.fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'task-definition', '*'))}]`,
       reason:

@@ -77,7 +77,11 @@ export async function verifyTargets(
   const results: VerifyResult[] = [];
   for (const svc of selected(config, service)) {
     const checks =
-      svc.target.driver === 'codedeploy' ? await codedeployDriver(svc, used).preflight() : svc.target.driver === 'ecs' ? await ecsDriver(svc, used).preflight() : [];
+      svc.target.driver === 'codedeploy'
+        ? await codedeployDriver(svc, used).preflight()
+        : svc.target.driver === 'ecs'
+          ? await ecsDriver(svc, used).preflight()
+          : [];
     results.push({ service: svc.name, driver: svc.target.driver, checks });
   }
   return results;

@@ -128,11 +128,9 @@ const taskDefinition = z.union(
  */
 const passRoles = z
   .array(
-    z
-      .string({ error: 'must be an IAM role ARN' })
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, {
-        error: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/checkout-task"',
-      }),
+    z.string({ error: 'must be an IAM role ARN' }).regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, {
+      error: 'must be an IAM role ARN such as "arn:aws:iam::123456789012:role/checkout-task"',
+    }),
   )
   .optional();
 

@@ -157,7 +157,49 @@ const storeCalls = (): Call[] => {
   ];
 };
 
+/** What the ecs driver calls for one service (ECS native deployments), with the roles it passes. */
+function ecsCalls(service: string, cluster: string, roles: readonly string[]): Call[] {
+  const svc = arn('ecs', `service/${cluster}/${service}`);
+  const deployment = arn('ecs', `service-deployment/${cluster}/${service}/sd-EZe5RNVLH6PP`);
+  return [
+    ['ecs:DescribeServices', svc],
+    ['ecs:DescribeTaskDefinition', '*'],
+    ['ecs:RegisterTaskDefinition', '*'],
+    ['ecs:UpdateService', svc],
+    ['ecs:ListServiceDeployments', svc],
+    ['ecs:DescribeServiceDeployments', deployment],
+    ['ecs:ContinueServiceDeployment', deployment],
+    ['ecs:StopServiceDeployment', deployment],
+    ...roles.map((r): Call => ['iam:PassRole', r, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }]),
+  ];
+}
+
 describe('IAM by policy simulation (Service Authorization Reference data)', () => {
+  it('the workflow role allows every call the ecs driver makes, on its services and their deployments only', async () => {
+    const policies = policiesOf('ReleaseWorkflowFunction');
+    const calls: Call[] = [];
+    for (const svc of config.services) {
+      if (svc.target.driver !== 'ecs') continue;
+      calls.push(...ecsCalls(svc.target.service, svc.target.cluster, svc.target.passRoles ?? []));
+    }
+    expect(calls.length).toBeGreaterThan(8);
+    const refused: string[] = [];
+    for (const call of calls) {
+      const result = await decide(policies, call);
+      if (result !== 'Allowed') refused.push(`${call[0]} on ${call[1]}: ${result}`);
+    }
+    expect(refused).toEqual([]);
+    const outside: Call[] = [
+      ['ecs:UpdateService', arn('ecs', 'service/prod/someone-elses-service')],
+      ['ecs:ContinueServiceDeployment', arn('ecs', 'service-deployment/prod/someone-elses-service/sd-1')],
+      ['ecs:StopServiceDeployment', arn('ecs', 'service-deployment/other-cluster/checkout-api/sd-1')],
+      // Passing roles is limited to the roles the config names, and to ECS.
+      ['iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/admin`, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }],
+      ['iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/checkout-api-task`, { 'iam:PassedToService': 'lambda.amazonaws.com' }],
+    ];
+    for (const call of outside) expect(await decide(policies, call), `${call[0]} on ${call[1]}`).not.toBe('Allowed');
+  });
+
   it('the workflow role allows every call the CodeDeploy driver and the CloudWatch gates make', async () => {
     const policies = policiesOf('ReleaseWorkflowFunction');
     const calls: Call[] = [...storeCalls()];

@@ -137,7 +137,7 @@ describe('the CDK stack', () => {
       EventPattern: {
         source: ['aws.ecr'],
         'detail-type': ['ECR Image Action'],
-        detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['checkout-api', 'payments'] },
+        detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': ['checkout-api', 'search', 'payments'] },
       },
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 }, DeadLetterConfig: { Arn: Match.anyValue() } })],
     });
@@ -170,14 +170,20 @@ describe('the CDK stack', () => {
     for (const s of all) for (const a of actions(s)) expect(a, `wildcard action ${a}`).not.toMatch(/\*/);
     const find = (action: string) => all.filter((s) => actions(s).includes(action));
     expect(find('ecs:DescribeServices')[0]?.Resource).toEqual(
-      ['prod/checkout-api', 'prod/payments'].map((n) => ({
+      ['prod/checkout-api', 'prod/search', 'prod/payments'].map((n) => ({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ecs:eu-west-1:123456789012:service/${n}`]],
       })),
     );
-    expect(JSON.stringify(find('codedeploy:CreateDeployment')[0]?.Resource)).toContain('deploymentgroup:checkout-api/checkout-api-prod');
-    expect(JSON.stringify(find('codedeploy:CreateDeploymentConfig')[0]?.Resource)).toContain('deploymentconfig:Switchyard.ECSCanary10Percent5Minutes');
+    expect(JSON.stringify(find('codedeploy:CreateDeployment')[0]?.Resource)).toContain('deploymentgroup:payments/payments-prod');
+    expect(JSON.stringify(find('codedeploy:CreateDeploymentConfig')[0]?.Resource)).toContain('deploymentconfig:CodeDeployDefault.ECSAllAtOnce');
+    // ECS native deployments: the services the config names, and their deployments.
+    expect(JSON.stringify(find('ecs:UpdateService')[0]?.Resource)).toContain('service/prod/checkout-api');
+    expect(JSON.stringify(find('ecs:UpdateService')[0]?.Resource)).not.toContain('service/prod/payments');
+    expect(JSON.stringify(find('ecs:ContinueServiceDeployment')[0]?.Resource)).toContain('service-deployment/prod/search/*');
     expect(JSON.stringify(find('cloudwatch:DescribeAlarms')[0]?.Resource)).toContain('alarm:checkout-api-5xx');
-    expect(find('iam:PassRole')[0]?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // Every service names its roles: PassRole is limited to them, and to ECS.
+    expect(find('iam:PassRole')[0]?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } });
+    expect(find('iam:PassRole')[0]?.Resource).toContain('arn:aws:iam::123456789012:role/checkout-api-task');
     for (const a of ['states:StartExecution', 'states:SendTaskSuccess']) {
       for (const s of find(a)) expect(JSON.stringify(s.Resource)).toContain('stateMachine:Switchyard-release');
     }

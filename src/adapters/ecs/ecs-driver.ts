@@ -190,11 +190,15 @@ export class EcsDriver implements TrafficDriver {
     const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
     const current = described.services?.[0];
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
-    const active = await this.call('ecs:ListServiceDeployments', this.where, (ecs) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })));
+    const active = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
+      ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
+    );
     const running = active.serviceDeployments?.[0]?.serviceDeploymentArn;
     if (running) {
       // Ours would have been found by `existing`: this one was started outside Switchyard.
-      throw new DeployError(`service deployment ${running.split('/').pop() ?? running} of ${this.where} is in progress outside Switchyard; let it finish or stop it, then release again`);
+      throw new DeployError(
+        `service deployment ${running.split('/').pop() ?? running} of ${this.where} is in progress outside Switchyard; let it finish or stop it, then release again`,
+      );
     }
     if (current.deploymentController?.type && current.deploymentController.type !== 'ECS') {
       throw new DeployError(
