@@ -8,6 +8,7 @@
 import type { Store } from '../src/ports/release-store.js';
 import { startLocalDynamo } from '../src/adapters/dynamodb/dynalite.js';
 import { startHarness } from '../test/support/harness.js';
+import { awsTransitionRows } from './support/aws-transitions.js';
 
 /** Counts calls to every store port method, by name. */
 function counting(store: Store, counts: Map<string, number>): Store {
@@ -106,3 +107,28 @@ console.log(line(header));
 for (const r of rows) console.log(line(r));
 console.log(`\nStep Functions Standard at $${PRICE_PER_1000} per 1,000 state transitions; gates checked every 60s (the default).`);
 console.log('Store calls: calls to the store ports per release; lock calls: acquireLock among them; DynamoDB requests: what the store sent.');
+
+// The AWS drivers: the ecs driver's strategies, and the same plan on the codedeploy driver.
+const awsRows = await awsTransitionRows(
+  [
+    {
+      name: 'blue-green, bake 10m, approval before traffic',
+      service: { strategy: { type: 'blue-green', bake: '10m' }, approvals: { at: ['before-traffic'] } },
+      approve: true,
+    },
+    { name: 'canary 10% 5m, final bake 5m', service: { strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' } } },
+    { name: 'linear 20% every 2m, final bake 5m', service: { strategy: { type: 'linear', stepPercent: 20, interval: '2m', finalBake: '5m' } } },
+    {
+      name: 'linear 20% every 2m, approval after 20%',
+      service: { strategy: { type: 'linear', stepPercent: 20, interval: '2m', finalBake: '5m' }, approvals: { at: ['after-first-step'] } },
+      approve: true,
+    },
+    { name: 'rolling, batches of 25%, final bake 5m', service: { strategy: { type: 'rolling', batch: 25, finalBake: '5m' } } },
+  ],
+  PRICE_PER_1000,
+);
+const awsHeader = ['plan (alarm gate, checked every 60s)', 'ecs: transitions', 'ecs: cost/release', 'codedeploy: transitions', 'codedeploy: cost/release'];
+const awsWidths = awsHeader.map((title, i) => Math.max(title.length, ...awsRows.map((r) => r[i]?.length ?? 0)));
+console.log(`\n${awsHeader.map((t, i) => t.padEnd(awsWidths[i] ?? 0)).join('  ')}`);
+for (const r of awsRows) console.log(r.map((cell, i) => cell.padEnd(awsWidths[i] ?? 0)).join('  '));
+console.log('AWS drivers against their fakes (ECS and CodeDeploy each on their own clock): the workflow polls a target that moves on its own every 30s.');

@@ -35,7 +35,7 @@ describe('switchyard verify and release --dry-run, from the command line', () =>
     expect(denied.out).toContain('1 service(s) checked, 1 with problems');
     const unknown = await run(['verify', '--config', 'examples/aws/switchyard.config.ts', '--service', 'nope']);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('unknown service "nope"; configured services: checkout-api, payments');
+    expect(unknown.err).toContain('unknown service "nope"; configured services: checkout-api, search, payments');
   }, 60_000);
 
   it('release with no API running says so and exits 5; without its arguments it exits 2', async () => {

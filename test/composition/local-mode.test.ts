@@ -229,6 +229,7 @@ describe('the switchyard command', () => {
     expect(bad.out).toContain('services[0].target.port: must be a port from 1 to 65535');
     expect(bad.out).toContain('services[0].strategy.steps[0].percent: must be a percentage from 1 to 99');
     const good = await run(['validate', '--config', 'examples/aws/switchyard.config.ts']);
-    expect(good.out).toContain('checkout-api (codedeploy, canary): 10% -> bake 5m -> 100% -> bake 10m -> approval (before-finalize, 2h) -> finalize');
+    expect(good.out).toContain('checkout-api (ecs, linear): 20% -> bake 3m -> approval (after-first-step, 2h) -> 40% -> bake 3m');
+    expect(good.out).toContain('search (ecs, rolling): 25% -> 50% -> 75% -> 100% -> bake 5m -> finalize');
   });
 });

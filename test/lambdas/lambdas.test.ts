@@ -63,7 +63,7 @@ describe('the Lambda entry points', () => {
     const { handler } = await import('../../lambdas/api.js');
     const health = (await handler(apiEvent('GET', '/healthz') as never, context)) as { statusCode: number; body: string };
     expect(health.statusCode).toBe(200);
-    expect(JSON.parse(health.body)).toEqual({ ok: true, services: 2 });
+    expect(JSON.parse(health.body)).toEqual({ ok: true, services: 3 });
     const anonymous = (await handler(apiEvent('POST', '/releases') as never, context)) as { statusCode: number };
     expect(anonymous.statusCode).toBe(401);
     ddb.on(GetCommand).resolves({});
@@ -71,7 +71,7 @@ describe('the Lambda entry points', () => {
       statusCode: number;
       body: string;
     };
-    expect(JSON.parse(services.body).services.map((s: { name: string }) => s.name)).toEqual(['checkout-api', 'payments']);
+    expect(JSON.parse(services.body).services.map((s: { name: string }) => s.name)).toEqual(['checkout-api', 'search', 'payments']);
   });
 
   it('ecr-trigger: a push starts one release with an execution named after service and release (never the digest)', async () => {
