@@ -50,7 +50,13 @@ describe('config: valid', () => {
     expect(svc?.target).toMatchObject({ replicas: 1, drainTimeout: 10, readiness: { path: '/ready', interval: 1, timeout: 30, successThreshold: 1 } });
   });
 
-  it.each(['examples/local/switchyard.config.ts', 'examples/aws/switchyard.config.ts', 'switchyard.config.ts'])('%s loads', async (file) => {
+  it.each([
+    'examples/local/switchyard.config.ts',
+    'examples/local/judge.config.ts',
+    'examples/local/rolling.config.ts',
+    'examples/aws/switchyard.config.ts',
+    'switchyard.config.ts',
+  ])('%s loads', async (file) => {
     const config = await loadConfig(file);
     expect(config.services.length).toBeGreaterThan(0);
   });
