@@ -29,9 +29,10 @@ export const LAYERS = {
   },
   adapters: { may: ['core', 'ports', 'config', 'workflow', 'resources'], why: 'an adapter implements a port; it never calls the engine or the API' },
   api: { may: ['core', 'ports', 'config', 'engine'], why: 'the API calls use cases; adapters are wired in src/composition' },
-  cli: { may: ['core', 'ports', 'config'], why: 'the CLI talks to the API over HTTP' },
+  cli: { may: ['core', 'ports', 'config', 'ui'], why: 'the CLI talks to the API over HTTP (and serves the dashboard page beside it)' },
+  ui: { may: [], why: 'the dashboard page is a static file and its loader' },
   composition: {
-    may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api'],
+    may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api', 'ui'],
     why: 'composition wires adapters into the engine and the API',
   },
   local: { may: ['core', 'ports', 'config', 'engine', 'composition'], why: 'the local demo uses the wired local mode, never an adapter directly' },

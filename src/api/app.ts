@@ -14,6 +14,8 @@ import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
 import { bodyLimit } from 'hono/body-limit';
+import { streamSSE } from 'hono/streaming';
+import { isTerminal } from '../core/phases.js';
 
 /** Every route's path and method, for the 405 answer (the Slack endpoint is mounted by `extend`). */
 const ROUTE_METHODS: readonly [RegExp, string][] = [
@@ -24,6 +26,9 @@ const ROUTE_METHODS: readonly [RegExp, string][] = [
   [/^\/releases$/, 'POST'],
   [/^\/releases\/[^/]+$/, 'GET'],
   [/^\/releases\/[^/]+\/logs$/, 'GET'],
+  [/^\/releases\/[^/]+\/events$/, 'GET'],
+  [/^\/whoami$/, 'GET'],
+  [/^\/ui$/, 'GET'],
   [/^\/releases\/[^/]+\/(approve|reject|promote|rollback|retry)$/, 'POST'],
   [/^\/openapi\.json$/, 'GET'],
   [/^\/docs$/, 'GET'],
@@ -54,6 +59,10 @@ export interface AppDeps {
   readonly storageFault?: () => string | undefined;
   /** Where the API is served, for the OpenAPI document. @default local mode's address */
   readonly servers?: OpenApiOptions['servers'];
+  /** The dashboard page (local mode serves it at /ui); left out where the API does not serve it (AWS). */
+  readonly ui?: string;
+  /** How often a release's event stream reads the store for changes. @default 500 ms */
+  readonly eventPollMs?: number;
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
   readonly extend?: (app: Hono<AppEnv>) => void;
 }
@@ -214,6 +223,43 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const lines = await logs({ service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit });
     return c.json({ release: id, service: release.service, version: image, lines }, 200);
   });
+
+  // Who the credentials are: the dashboard checks a token with it once, at sign-in.
+  app.get('/whoami', requireActor, (c) => c.json({ actor: c.get('actor') }, 200));
+
+  // One release, live: the release view each time it changes, as server-sent events, until it ends.
+  app.get('/releases/:id/events', async (c) => {
+    const { id } = parse(IdParamSchema, c.req.param(), 'path');
+    const first = await deps.releases.get(id);
+    const every = deps.eventPollMs ?? 500;
+    return streamSSE(c, async (stream) => {
+      let closed = false;
+      stream.onAbort(() => void (closed = true));
+      let sent = '';
+      let quietSince = Date.now();
+      let release = first;
+      for (;;) {
+        if (release.updatedAt !== sent) {
+          await stream.writeSSE({ event: 'release', data: JSON.stringify(releaseView(release)), id: release.updatedAt });
+          sent = release.updatedAt;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince > 15_000) {
+          // A comment line now and then keeps proxies from closing a quiet stream.
+          await stream.write(': still here\n\n');
+          quietSince = Date.now();
+        }
+        if (closed || isTerminal(release.phase)) return;
+        await stream.sleep(every);
+        if (closed) return;
+        release = (await deps.store.get(id)) ?? release;
+      }
+    });
+  });
+
+  if (deps.ui !== undefined) {
+    const page = deps.ui.replace('__AUTH__', 'bearer');
+    app.get('/ui', (c) => c.html(page, 200, { 'cache-control': 'no-store', 'x-frame-options': 'DENY' }));
+  }
 
   app.post('/services/:service/undo', async (c) => {
     const { service } = parse(ServiceParamSchema, c.req.param(), 'path');

@@ -265,6 +265,42 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
           responses: { 201: body('Release', 'The new release'), ...errors },
         },
       },
+      '/releases/{id}/events': {
+        get: {
+          operationId: 'releaseEvents',
+          summary: 'One release, live: server-sent events, one `release` event (the release view) each time it changes, until it ends',
+          description:
+            'text/event-stream; each event is `event: release` with the same JSON as GET /releases/{id}. Served by local mode and by `switchyard dashboard` (which reads the AWS API for it); API Gateway does not stream.',
+          tags: ['releases'],
+          parameters: [idParam],
+          responses: { 200: { description: 'The event stream', content: { 'text/event-stream': {} } }, 400: errors[400], 404: errors[404] },
+        },
+      },
+      '/whoami': {
+        get: {
+          operationId: 'whoAmI',
+          summary: 'Who the credentials are (the actor the API records for them)',
+          tags: ['meta'],
+          security,
+          responses: {
+            200: {
+              description: 'The actor',
+              content: {
+                'application/json': { schema: { type: 'object', properties: { actor: { $ref: '#/components/schemas/Actor' } }, required: ['actor'] } },
+              },
+            },
+            401: errors[401],
+          },
+        },
+      },
+      '/ui': {
+        get: {
+          operationId: 'dashboard',
+          summary: 'The dashboard (local mode; on AWS run `switchyard dashboard --api <url>`)',
+          tags: ['meta'],
+          responses: { 200: { description: 'HTML', content: { 'text/html': {} } } },
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'openApi',

@@ -8,6 +8,7 @@ import { startLocalDynamo, type LocalDynamo } from '../adapters/dynamodb/dynalit
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { LocalTarget } from '../adapters/local/local-target.js';
 import { ProcessRecords } from '../adapters/local/process-records.js';
+import { dashboardPage } from '../ui/page.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import { readVersionLogs } from '../adapters/local/log-reader.js';
@@ -209,6 +210,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       health: (name) => targets.get(name)?.health(),
       storageFault: () => storageFault,
       logs: async (query) => readVersionLogs(join(dataDir, 'logs'), query),
+      ui: await dashboardPage('bearer'),
       log,
       ...(notifier && signingSecret
         ? {

@@ -1,0 +1,170 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
+import { resolveConfig } from '../../src/config/config.js';
+import { LoadGenerator } from '../../src/local/load.js';
+import { launchChromium } from '../support/chromium.js';
+import { releaseUntil } from '../support/poll.js';
+
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against local mode
+ * with real processes. `npm run screenshot` runs this file with SCREENSHOT set, which copies the
+ * release view's screenshot to docs/dashboard.png for the README.
+ */
+
+const ALICE = 'alice-token-0123456789';
+const BOB = 'bob-token-0123456789ab';
+let mode: LocalMode;
+let load: LoadGenerator;
+let browser: Browser;
+const external: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  const config = resolveConfig({
+    services: [
+      {
+        name: 'demo',
+        target: {
+          driver: 'local',
+          command: ['node', 'examples/demo-service/server.mjs'],
+          replicas: 2,
+          port: 8080,
+          readiness: { path: '/ready', interval: 0, timeout: '5s' },
+          drainTimeout: '3s',
+          env: { STARTUP_MS: '50' },
+        },
+        strategy: { type: 'canary', steps: [{ percent: 20, bake: '2s' }], finalBake: '1s' },
+        gates: {
+          metrics: [
+            { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '2s', minSamples: 5 },
+          ],
+          checkInterval: '1s',
+          maxExtension: '2s',
+        },
+        approvals: { at: ['after-first-step'], approvers: ['alice'], timeout: '10m' },
+      },
+    ],
+    people: [
+      { name: 'alice', localToken: 'ALICE_TOKEN' },
+      { name: 'bob', localToken: 'BOB_TOKEN' },
+    ],
+  });
+  mode = await startLocalMode({
+    config,
+    port: 0,
+    inMemory: true,
+    ephemeralPorts: true,
+    token: 'shared-token-0123456789',
+    env: { ALICE_TOKEN: ALICE, BOB_TOKEN: BOB },
+  });
+  const target = mode.targets.get('demo');
+  load = new LoadGenerator({ url: `http://127.0.0.1:${target?.proxy.productionPort ?? 0}/`, requestsPerSecond: 60, concurrency: 4 });
+  load.start();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await load?.stop();
+  await mode?.stop();
+  expect(external).toEqual([]);
+});
+
+async function page(): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const origin = new URL(mode.apiUrl).origin;
+  // The page asks nothing of any other origin: no CDN, no fonts, no analytics.
+  p.on('request', (r) => {
+    if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) external.push(r.url());
+  });
+  return p;
+}
+
+async function signIn(p: Page, token: string): Promise<void> {
+  await p.goto(`${mode.apiUrl}/ui`);
+  await p.getByLabel('API token').fill(token);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Services' }).waitFor();
+}
+
+describe('the dashboard in Chromium', () => {
+  it('a wrong token is refused at sign-in, with the reason', async () => {
+    const p = await page();
+    await p.goto(`${mode.apiUrl}/ui`);
+    await p.getByLabel('API token').fill('not-the-token');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => p.locator('#login-error').textContent()).toContain('missing or wrong credentials');
+    await p.close();
+  });
+
+  it('follows a live release, explains a refused approval, approves from the decision card, and the release goes on', async () => {
+    const p = await page();
+    await signIn(p, BOB);
+    await expect.poll(() => p.getByRole('region', { name: 'service demo' }).textContent()).toContain('2/2 replicas');
+    const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 'ci', channel: 'api' } });
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    // Live: the chart's last point follows what the API says, without a reload.
+    await p.locator('main[data-phase="awaiting_approval"]').waitFor({ timeout: 30_000 });
+    const api = (await (await fetch(`${mode.apiUrl}/releases/${release.id}`)).json()) as { traffic: { candidate: number } };
+    expect(api.traffic.candidate).toBe(20);
+    expect(await p.locator('#traffic-chart svg').getAttribute('data-last')).toBe('20');
+    await expect.poll(() => p.getByRole('region', { name: 'gates' }).textContent()).toContain('error-rate');
+    const decision = p.getByRole('region', { name: 'decision' });
+    expect(await decision.textContent()).toContain('Waiting for a person: after-first-step');
+
+    const shot = join(tmpdir(), `switchyard-dashboard-${process.pid}.png`);
+    await p.screenshot({ path: shot, fullPage: true });
+    if (process.env['SCREENSHOT']) {
+      mkdirSync(dirname(process.env['SCREENSHOT']), { recursive: true });
+      copyFileSync(shot, process.env['SCREENSHOT']);
+    }
+
+    // Bob is not an approver: the API refuses, and the card says why, in the API's words.
+    await decision.getByRole('button', { name: 'Approve' }).click();
+    await p.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => p.locator('#decision-result').textContent()).toContain('bob is not an approver for service demo; allowed: alice');
+    expect((await mode.runtime.deps.store.get(release.id))?.phase).toBe('awaiting_approval');
+
+    // Alice approves, with the keyboard: the dialog's confirm button takes Enter.
+    await p.evaluate(() => sessionStorage.clear());
+    await signIn(p, ALICE);
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    await p.locator('main[data-phase="awaiting_approval"]').waitFor();
+    await p.getByRole('region', { name: 'decision' }).getByRole('button', { name: 'Approve' }).focus();
+    await p.keyboard.press('Enter');
+    await p.getByLabel('Comment (optional)').fill('looks good on 20%');
+    await p.getByRole('dialog').getByRole('button', { name: 'Approve' }).focus();
+    await p.keyboard.press('Enter');
+    await p.locator('main[data-phase="succeeded"]').waitFor({ timeout: 30_000 });
+    expect(await p.locator('#traffic-chart svg').getAttribute('data-last')).toBe('100');
+    const timeline = await p.getByRole('region', { name: 'timeline' }).textContent();
+    expect(timeline).toContain('alice');
+    expect(timeline).toContain('looks good on 20%');
+    const done = await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.phase === 'succeeded');
+    expect(done.approvals.at(-1)?.actor?.id).toBe('alice');
+    await p.close();
+  }, 90_000);
+
+  it('shows the faulty version’s error lines on its release and in the logs view; history filters by phase', async () => {
+    const p = await page();
+    await signIn(p, ALICE);
+    const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v3-faulty', actor: { id: 'ci', channel: 'api' } });
+    await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.phase === 'rolled_back', { timeoutMs: 30_000 });
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    await expect.poll(() => p.locator('#errors').textContent(), { timeout: 10_000 }).toContain('simulated failure on GET /');
+    await p.getByRole('link', { name: 'all logs →' }).click();
+    await expect.poll(() => p.getByRole('region', { name: 'log lines' }).textContent()).toContain('[v3-faulty#');
+    await p.goto(`${mode.apiUrl}/ui#/?phase=rolled_back`);
+    await expect.poll(() => p.locator('tbody').first().textContent()).toContain(release.id);
+    expect(await p.locator('tbody').first().textContent()).not.toContain('succeeded');
+    // Readable on a phone: the release view fits a 390-pixel screen without sideways scrolling.
+    await p.setViewportSize({ width: 390, height: 800 });
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    await p.getByRole('region', { name: 'traffic' }).waitFor();
+    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await p.close();
+  }, 90_000);
+});
