@@ -129,7 +129,7 @@ describe('the dashboard in Chromium', () => {
     expect((await mode.runtime.deps.store.get(release.id))?.phase).toBe('awaiting_approval');
 
     // Alice approves, with the keyboard: the dialog's confirm button takes Enter.
-    await p.evaluate(() => sessionStorage.clear());
+    await p.evaluate('sessionStorage.clear()');
     await signIn(p, ALICE);
     await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
     await p.locator('main[data-phase="awaiting_approval"]').waitFor();
@@ -164,7 +164,7 @@ describe('the dashboard in Chromium', () => {
     await p.setViewportSize({ width: 390, height: 800 });
     await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
     await p.getByRole('region', { name: 'traffic' }).waitFor();
-    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await p.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await p.close();
   }, 90_000);
 });
