@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { EXIT_CODES_HELP } from './exit.js';
+import { EXIT_CODES_HELP, usage } from './exit.js';
 
 // Every command's implementation is imported only when that command runs: `--help` and `validate`
 // do not load the API client, the AWS SDK or local mode.
@@ -39,6 +39,27 @@ export function program(): Command {
     .exitOverride((error) => {
       // commander's own exits: help and version are fine (0), anything else is a usage error (2).
       process.exit(error.exitCode === 0 ? 0 : 2);
+    });
+
+  cli
+    .command('dashboard')
+    .description('the dashboard for Switchyard on AWS, served on this machine; its API calls are signed with your AWS credentials (SigV4)')
+    .addOption(new Option('--api <url>', 'the ApiUrl output of the stack').env('SWITCHYARD_API').makeOptionMandatory())
+    .option('--region <region>', 'the API’s region (default AWS_REGION)')
+    .addOption(new Option('--port <port>', 'local port (default 8788)').default('8788'))
+    .action(async (o: { api: string; region?: string; port: string }) => {
+      const region = o.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+      if (!region) usage('set --region (or AWS_REGION): the API’s requests are signed for its region');
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port: must be a port number, got ${o.port}`);
+      const { startDashboard } = await import('../src/cli/dashboard-server.js');
+      const dashboard = await startDashboard({ api: o.api, region, port });
+      process.stdout.write(
+        `Dashboard  ${dashboard.url}\n           (127.0.0.1 only; requests to ${o.api} signed with your AWS credentials; Ctrl-C stops it)\n`,
+      );
+      const stop = () => void dashboard.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 
   cli

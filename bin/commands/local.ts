@@ -131,6 +131,7 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
   }).catch((error: unknown) => usage(messageOf(error)));
 
   write(`API        ${mode.apiUrl}   (OpenAPI: ${mode.apiUrl}/openapi.json)`);
+  write(`Dashboard  ${mode.apiUrl}/ui   (sign in with the token below)`);
   write(`Token      ${mode.tokenGenerated ? `${mode.token}   (generated; set SWITCHYARD_TOKEN to choose one)` : '(from SWITCHYARD_TOKEN)'}`);
   for (const [name, target] of mode.targets) {
     write(

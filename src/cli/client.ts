@@ -1,5 +1,6 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { createHash, createHmac, randomUUID, type Hash, type Hmac } from 'node:crypto';
 
 /** SHA-256 for the SigV4 signer, on node:crypto. */
@@ -35,6 +36,35 @@ export interface ApiAuth {
   readonly region?: string;
   /** Local mode: the person the token acts as (X-Switchyard-Actor); the API checks the token may. */
   readonly actor?: string;
+}
+
+/**
+ * Signs a request to an IAM-authorized API Gateway API (SigV4, service `execute-api`) with the
+ * environment's AWS credentials (or the ones given), and returns the headers to send.
+ */
+export async function sigv4Headers(request: {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly region: string;
+  readonly credentials?: AwsCredentialIdentityProvider;
+}): Promise<Record<string, string>> {
+  const { method, url, headers, body, region } = request;
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials: request.credentials ?? defaultProvider(), sha256: Sha256 });
+  const signed = await signer.sign({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams.entries()),
+    headers: { ...headers, host: url.host },
+    ...(body ? { body } : {}),
+  });
+  // Host is signed (SigV4 requires it) but set by the HTTP client itself from the URL, identically.
+  const { host: _host, ...out } = signed.headers;
+  return out;
 }
 
 /** The API answered with an error: its HTTP status, Switchyard's error code and message. */
@@ -165,19 +195,6 @@ export class ApiClient {
   }
 
   private async sign(method: string, url: URL, headers: Record<string, string>, payload: string | undefined, region: string): Promise<void> {
-    {
-      const signer = new SignatureV4({ service: 'execute-api', region, credentials: defaultProvider(), sha256: Sha256 });
-      const signed = await signer.sign({
-        method,
-        protocol: url.protocol,
-        hostname: url.hostname,
-        ...(url.port ? { port: Number(url.port) } : {}),
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams.entries()),
-        headers,
-        ...(payload ? { body: payload } : {}),
-      });
-      Object.assign(headers, signed.headers);
-    }
+    Object.assign(headers, await sigv4Headers({ method, url, headers, ...(payload ? { body: payload } : {}), region }));
   }
 }
