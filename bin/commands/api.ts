@@ -156,6 +156,17 @@ interface LogPage {
   readonly lines: readonly { time: string; version: string; replica: number; stream: string; message: string }[];
 }
 
+async function latestRelease(api: ApiClient, service: string): Promise<string> {
+  const { services } = await api.get<{ services: { name: string; activeRelease?: string }[] }>('services');
+  const found = services.find((s) => s.name === service);
+  if (!found) usage(`"${service}" is neither a release id (r-…) nor a service; services: ${services.map((s) => s.name).join(', ')}`);
+  if (found.activeRelease) return found.activeRelease;
+  const { releases } = await api.get<{ releases: { id: string }[] }>('releases', { service, limit: 1 });
+  const latest = releases[0]?.id;
+  if (!latest) usage(`service ${service} has no release yet`);
+  return latest;
+}
+
 export function logs(id: string, o: ApiOptions & { version?: string; follow?: boolean; grep?: string; limit?: string; interval?: string }): Promise<void> {
   if (o.version !== undefined && o.version !== 'new' && o.version !== 'stable') usage(`--version must be "new" or "stable", got "${o.version}"`);
   return guarded(o, async () => {
@@ -167,9 +178,11 @@ export function logs(id: string, o: ApiOptions & { version?: string; follow?: bo
         else out(`${p.dim(l.time)} ${l.version}#${l.replica} ${l.stream === 'stderr' ? p.red(l.message) : l.message}\n`);
       }
     };
+    // A service name stands for its active release, else its latest one.
+    const release = /^r-/.test(id) ? id : await latestRelease(api, id);
     const ask = (since?: string) =>
       api.get<LogPage>(
-        `releases/${encodeURIComponent(id)}/logs`,
+        `releases/${encodeURIComponent(release)}/logs`,
         { version: o.version, grep: o.grep, limit: o.limit, since },
         { retryForMs: o.follow ? 60_000 : 5_000 },
       );

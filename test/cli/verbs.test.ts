@@ -178,6 +178,12 @@ describe('switchyard logs', () => {
     const errors = await cli(['logs', id, '--grep', 'SIMULATED FAILURE']);
     expect(errors.out).toMatch(/v9-faulty#0 .*simulated failure on GET \/checkout/);
     expect(errors.out).not.toContain('listening on');
+    // A service name stands for its active release.
+    const byService = await cli(['logs', 'shop', '--grep', 'simulated failure']);
+    expect(byService.out).toMatch(/v9-faulty#0 .*simulated failure on GET \/checkout/);
+    const unknown = await cli(['logs', 'no-such-service']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('"no-such-service" is neither a release id (r-…) nor a service; services: shop');
     const stable = await cli(['logs', id, '--version', 'stable', '--json']);
     expect(stable.out).toContain('"version":"v1"');
     const anonymous = await cli(['logs', id], { SWITCHYARD_TOKEN: '' });
