@@ -220,7 +220,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const release = await deps.releases.get(id);
     const image = version === 'stable' ? release.previous : release.artifact.image;
     if (!image) throw new ValidationError(`query.version: release ${id} does not record its stable version; ask for version=new`);
-    const lines = await logs({ service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit });
+    const lines = await logs({ service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit, release });
     return c.json({ release: id, service: release.service, version: image, lines }, 200);
   });
 

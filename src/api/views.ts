@@ -32,6 +32,7 @@ export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
     plan: r.plan.steps.map((s) => ({ ...s })),
     gateResults: r.gateResults.map((g) => ({ ...g, evidence: { ...g.evidence } })),
     ...(r.changes ? { changes: r.changes.map((c) => ({ ...c })) } : {}),
+    ...(r.recentErrors ? { recentErrors: r.recentErrors.map((e) => ({ ...e })) } : {}),
     ...(r.pendingApproval
       ? {
           pendingApproval: {

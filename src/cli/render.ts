@@ -34,6 +34,7 @@ export interface ReleaseView extends ReleaseSummary {
   }[];
   readonly pendingApproval?: { readonly id: string; readonly label: string; readonly expiresAt: string; readonly onTimeout: string };
   readonly changes?: readonly { readonly path: string; readonly before?: string; readonly after?: string }[];
+  readonly recentErrors?: readonly { readonly time: string; readonly message: string; readonly source?: string }[];
   readonly timeline: readonly {
     readonly at: string;
     readonly type: string;
@@ -122,6 +123,7 @@ export function releaseDetail(r: ReleaseView, p: Paint): string {
     lines.push(`gate     ${mark} ${g.gate} ${value}${g.evidence.samples !== undefined ? `, ${g.evidence.samples} samples` : ''}`);
   }
   for (const c of r.changes ?? []) lines.push(`change   ${formatChange(c)}`);
+  if (r.pendingApproval) for (const e of r.recentErrors ?? []) lines.push(p.red(`error    ${time(e.time)} ${e.source ? `[${e.source}] ` : ''}${e.message}`));
   if (r.pendingApproval) {
     lines.push(
       p.yellow(

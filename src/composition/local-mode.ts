@@ -9,6 +9,7 @@ import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { LocalTarget } from '../adapters/local/local-target.js';
 import { ProcessRecords } from '../adapters/local/process-records.js';
 import { dashboardPage } from '../ui/page.js';
+import type { VersionLogs } from '../ports/logs.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import { readVersionLogs } from '../adapters/local/log-reader.js';
@@ -191,7 +192,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       if (!target) throw new Error(`service ${svc.name} has no local target`);
       return target;
     };
-    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log });
+    const versionLogs: VersionLogs = async (query) => readVersionLogs(join(dataDir, 'logs'), query);
+    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log, logs: versionLogs });
     cleanups.push(() => runtime.engine.stop());
     const recovered = await runtime.releases.recoverInterrupted();
     for (const r of recovered)
@@ -209,7 +211,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       allowedHost: loopbackHost,
       health: (name) => targets.get(name)?.health(),
       storageFault: () => storageFault,
-      logs: async (query) => readVersionLogs(join(dataDir, 'logs'), query),
+      logs: versionLogs,
       ui: await dashboardPage('bearer'),
       log,
       ...(notifier && signingSecret

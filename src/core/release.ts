@@ -133,6 +133,17 @@ export interface BakeState {
 
 export type EndPhase = typeof Phase.rolledBack | typeof Phase.failed | typeof Phase.cancelled;
 
+/** A line the new version logged about an error, as shown with an approval. */
+export interface ErrorLine {
+  readonly time: string;
+  readonly message: string;
+  /** Which replica or task wrote it. */
+  readonly source?: string;
+}
+
+/** How many error lines an approval carries (a Slack section holds 3,000 characters). */
+export const MAX_ERROR_LINES = 5;
+
 export interface Release {
   readonly id: string;
   readonly service: string;
@@ -155,6 +166,8 @@ export interface Release {
   readonly driverState?: Readonly<Record<string, string>>;
   /** What the release changes in the task definition besides the image, against the running revision. */
   readonly changes?: readonly Change[];
+  /** The new version's most recent error lines, read when a person was asked to decide. */
+  readonly recentErrors?: readonly ErrorLine[];
   readonly bake: BakeState;
   readonly gateResults: readonly GateResult[];
   readonly pendingApproval?: PendingApproval;

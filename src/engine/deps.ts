@@ -3,6 +3,7 @@ import type { MetricsSource } from '../ports/metrics-source.js';
 import type { Store } from '../ports/release-store.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
 import type { Clock } from '../ports/clock.js';
+import type { VersionLogs } from '../ports/logs.js';
 import type { Log } from '../ports/log.js';
 import type { Workflow } from '../ports/workflow.js';
 
@@ -15,6 +16,11 @@ export interface EngineDeps {
   readonly driverFor: (service: ServiceConfig) => TrafficDriver;
   readonly metricsFor: (service: ServiceConfig) => MetricsSource;
   readonly log?: Log;
+  /**
+   * The versions' logs (local mode: the processes' files; AWS: CloudWatch Logs). When set, an approval
+   * carries the new version's most recent error lines, for the person deciding. @default none
+   */
+  readonly logs?: VersionLogs;
   /** When an execution hands over to the next (tests shorten it). @default EXECUTION_LIMITS */
   readonly executionBudget?: { readonly decisions?: number; readonly seconds?: number };
   /** New release ids; defaults to time-sortable random ids. */

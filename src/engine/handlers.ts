@@ -13,6 +13,8 @@ import {
   markFinalized,
   markLeaseRenewed,
   markRolledBack,
+  MAX_ERROR_LINES,
+  evolve,
   recordShift,
   recordApproval,
   SYSTEM,
@@ -189,6 +191,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
 
     async requestApproval({ releaseId, approvalId, taskToken }) {
       const item = await store.putApprovalToken(approvalId, releaseId, taskToken);
+      if (item.status === 'pending' && deps.logs) await attachRecentErrors(releaseId);
       // Decided before the token was stored (or superseded by promote/rollback): complete at once.
       if (item.status !== 'pending') await deps.workflow.sendTaskSuccess(taskToken, { decision: item.status });
       log.info('approval requested', { releaseId, approvalId });
@@ -262,6 +265,20 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       return { phase: done.phase };
     },
   };
+
+  /** The new version's latest error lines go with the question to a person; reading them never blocks it. */
+  async function attachRecentErrors(releaseId: string): Promise<void> {
+    const release = await load(releaseId);
+    const readLogs = deps.logs;
+    if (!readLogs) return;
+    try {
+      const lines = await readLogs({ service: release.service, version: release.artifact.image, grep: 'error', limit: MAX_ERROR_LINES, release });
+      const recentErrors = lines.map((l) => ({ time: l.time, message: l.message.slice(0, 400), ...(l.source ? { source: l.source } : {}) }));
+      await apply(releaseId, (r, now) => (recentErrors.length > 0 ? evolve(r, now, { recentErrors }) : r), release);
+    } catch (error) {
+      log.warn('could not read the new version’s error lines', { releaseId, error: messageOf(error) });
+    }
+  }
 
   /** One entry point for every task (the workflow Lambda's handler), dispatched on `task`. */
   const run: TaskRunner = async (input: TaskInput): Promise<TaskOutputs[TaskInput['task']]> => {

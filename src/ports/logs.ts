@@ -1,3 +1,4 @@
+import type { Release } from '../core/release.js';
 /** A release's logs: what a version's processes wrote, merged (local mode keeps them; see adapters/local/log-reader.ts). */
 
 /** One line a service process wrote, as local mode keeps it (JSON lines, one file per process). */
@@ -10,6 +11,8 @@ export interface LogLine {
   readonly pid: number;
   readonly stream: 'stdout' | 'stderr';
   readonly message: string;
+  /** Where the line comes from when that is not a local process (on AWS: the task id of its log stream). */
+  readonly source?: string;
 }
 
 export interface LogQuery {
@@ -21,6 +24,8 @@ export interface LogQuery {
   readonly grep?: string;
   /** At most this many lines, the most recent. @default 500 */
   readonly limit?: number;
+  /** The release the version belongs to (on AWS its task definitions say where the logs are). */
+  readonly release?: Release;
 }
 
 /** Reads a version's logs. */

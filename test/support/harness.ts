@@ -1,3 +1,4 @@
+import type { VersionLogs } from '../../src/ports/logs.js';
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
@@ -53,6 +54,7 @@ export async function startHarness(
     definition,
     executionBudget,
     realTime = false,
+    logs,
   }: {
     dynamo?: LocalDynamo;
     wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
@@ -61,6 +63,8 @@ export async function startHarness(
     executionBudget?: { decisions?: number; seconds?: number };
     /** Run on the system clock: waits take their real time (for what must happen within seconds). */
     realTime?: boolean;
+    /** The versions' logs the engine reads (error lines for approvals). */
+    logs?: VersionLogs;
   } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
@@ -77,6 +81,7 @@ export async function startHarness(
       driverFor: () => driver,
       metricsFor: () => metrics,
       ...(executionBudget ? { executionBudget } : {}),
+      ...(logs ? { logs } : {}),
     },
     { ...(realTime ? {} : { virtualClock: clock }), retryIntervalMs: 1, ...(definition ? { definition } : {}) },
   );

@@ -76,6 +76,11 @@ export function releaseMessage(release: Release, environment: string): { text: s
     const text = `*Task definition changes*\n\`\`\`${shown.join('\n')}${more > 0 ? `\n… and ${more} more` : ''}\`\`\``;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
   }
+  if (release.pendingApproval && release.recentErrors && release.recentErrors.length > 0) {
+    // What the new version has been complaining about, for the person deciding.
+    const lines = release.recentErrors.map((e) => `${e.time.slice(11, 19)} ${e.source ? `[${e.source}] ` : ''}${e.message}`);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*New version's latest errors*\n\`\`\`${lines.join('\n')}\`\`\``.slice(0, 3000) } });
+  }
   const decisions = release.timeline.filter((e) => e.actor && DECISION_EVENTS.has(e.type));
   if (decisions.length > 0) {
     blocks.push({
