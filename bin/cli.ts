@@ -173,8 +173,8 @@ export function program(): Command {
       .description(
         "a release's logs: every process of its new (or stable) version merged in time order, with version and replica (local mode: the processes' files; AWS: the service's log group, new version's tasks only)",
       )
-      .argument('<release|service>', "a release id, or a service name (its active release, else its latest)")
-      .option('--version <which>', 'new (default) or stable')
+      .argument('<release|service>', 'a release id, or a service name (its active release, else its latest)')
+      .option('--version <which>', "new (default), stable, or switchyard (Switchyard's own lines about the release)")
       .option('-f, --follow', 'keep printing new lines until interrupted')
       .option('--grep <text>', 'only lines containing this text (case-insensitive)')
       .option('--limit <n>', 'at most this many of the most recent lines (default 500)'),

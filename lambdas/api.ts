@@ -2,13 +2,14 @@ import { handle } from 'hono/aws-lambda';
 import { createApp } from '../src/api/app.js';
 import { apiGatewayAuthenticator } from '../src/api/auth.js';
 import { mountSlackInteractions } from '../src/api/slack.js';
-import { bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
+import { awsVersionLogs, bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
 import { createLogger } from './logger.js';
 import { systemClock } from '../src/ports/clock.js';
 
 const { log } = createLogger('switchyard-api');
 const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);
 const config = bundledConfig();
+const logs = awsVersionLogs(config);
 const runtime = createAwsRuntime({
   config,
   tableName: env('TABLE_NAME'),
@@ -16,6 +17,7 @@ const runtime = createAwsRuntime({
   clients: defaultClients(),
   log,
   slack,
+  logs,
 });
 const signingSecret = slack?.signingSecret;
 const app = createApp({
@@ -24,6 +26,8 @@ const app = createApp({
   services: runtime.services,
   clock: systemClock,
   authenticate: apiGatewayAuthenticator(config.people),
+  logs,
+  logsLink: (query) => logs.insights(query),
   log,
   // Authenticated by Slack's signature (API Gateway lets this one route through without IAM/JWT).
   extend: (a) =>

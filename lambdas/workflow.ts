@@ -1,18 +1,21 @@
 import type { Context } from 'aws-lambda';
-import { bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
+import { awsVersionLogs, bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
 import { awsAdapters, defaultDriverClients } from '../src/composition/aws-drivers.js';
 import type { TaskInput } from '../src/workflow/protocol.js';
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-workflow');
+const config = bundledConfig();
 const runtime = createAwsRuntime({
-  config: bundledConfig(),
+  config,
   tableName: env('TABLE_NAME'),
   stateMachineArn: env('STATE_MACHINE_ARN'),
   clients: defaultClients(),
   log,
   slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']),
   adapters: awsAdapters(defaultDriverClients(), log),
+  // The new version's error lines go with each approval.
+  logs: awsVersionLogs(config),
 });
 
 /** Every Task state of the release workflow invokes this function with `{ task, releaseId, ... }`. */

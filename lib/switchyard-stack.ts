@@ -79,13 +79,20 @@ export class SwitchyardStack extends Stack {
       removalPolicy,
       alarmTopic: alerts,
     });
+    const apiSettings = settings(stateMachineArn);
     const api = new ReleaseApi(this, 'ReleaseApi', {
-      ...settings(stateMachineArn),
+      ...apiSettings,
+      // The API reads Switchyard's own lines about a release from the workflow's log group.
+      environment: { ...apiSettings.environment, SWITCHYARD_LOG_GROUP: workflow.function.logGroup.logGroupName },
       auth: config.api,
       stateMachineArn,
       slackRoute: slackEnabled,
       removalPolicy,
     });
+    // Releases' logs: the services' log groups and Switchyard's own (switchyard logs, the dashboard, approvals).
+    workflow.function.grantLogReads(config, workflow.function.logGroup);
+    api.function.grantLogReads(config, workflow.function.logGroup);
+    workflow.function.fn.addEnvironment('SWITCHYARD_LOG_GROUP', workflow.function.logGroup.logGroupName);
     const repositories = [...new Set(config.services.flatMap((s) => (s.trigger ? [s.trigger.repository] : [])))];
     new EcrTrigger(this, 'EcrTrigger', { ...settings(stateMachineArn), repositories, stateMachineArn, alarmTopic: alerts });
 

@@ -153,6 +153,7 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
 
 interface LogPage {
   readonly version: string;
+  readonly insights?: string;
   readonly lines: readonly { time: string; version: string; replica: number; stream: string; message: string }[];
 }
 
@@ -168,7 +169,8 @@ async function latestRelease(api: ApiClient, service: string): Promise<string> {
 }
 
 export function logs(id: string, o: ApiOptions & { version?: string; follow?: boolean; grep?: string; limit?: string; interval?: string }): Promise<void> {
-  if (o.version !== undefined && o.version !== 'new' && o.version !== 'stable') usage(`--version must be "new" or "stable", got "${o.version}"`);
+  if (o.version !== undefined && !['new', 'stable', 'switchyard'].includes(o.version))
+    usage(`--version must be "new", "stable" or "switchyard" (Switchyard's own lines), got "${o.version}"`);
   return guarded(o, async () => {
     const api = client(o);
     const p = painter(o);
@@ -188,6 +190,7 @@ export function logs(id: string, o: ApiOptions & { version?: string; follow?: bo
       );
     let page = await ask();
     print(page);
+    if (page.insights && !o.json) process.stderr.write(`full view: ${page.insights}\n`);
     if (!o.follow) return;
     const intervalMs = (parseDuration(o.interval ?? '1s') ?? 1) * 1000;
     let since = page.lines.at(-1)?.time;

@@ -26,6 +26,8 @@ export default defineConfig({
         taskDefinition: { overrides: { environment: { LOG_LEVEL: 'info' } } },
         // The only roles Switchyard may pass to ECS (the task definition's task and execution roles).
         passRoles: ['arn:aws:iam::123456789012:role/checkout-api-task', 'arn:aws:iam::123456789012:role/checkout-api-execution'],
+        // Its containers' awslogs group: `switchyard logs`, the dashboard and approvals read it.
+        logGroup: '/ecs/checkout-api',
       },
       trigger: { repository: 'checkout-api', tagPattern: 'v*' },
       strategy: { type: 'linear', stepPercent: 20, interval: '3m', finalBake: '10m' },
@@ -62,6 +64,7 @@ export default defineConfig({
         service: 'search',
         containerName: 'app',
         passRoles: ['arn:aws:iam::123456789012:role/search-task', 'arn:aws:iam::123456789012:role/search-execution'],
+        logGroup: '/ecs/search',
       },
       trigger: { repository: 'search', tagPattern: 'v*' },
       strategy: { type: 'rolling', batch: 25, finalBake: '5m' },

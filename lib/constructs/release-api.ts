@@ -26,7 +26,8 @@ const ROUTES = [
   ['/services', [HttpMethod.GET]],
   ['/releases', [HttpMethod.GET, HttpMethod.POST]],
   ['/releases/{id}', [HttpMethod.GET]],
-  ['/releases/{id}/{action}', [HttpMethod.POST]],
+  ['/releases/{id}/{action}', [HttpMethod.GET, HttpMethod.POST]],
+  ['/whoami', [HttpMethod.GET]],
 ] as const;
 
 /**

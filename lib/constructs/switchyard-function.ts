@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { SwitchyardConfig } from '../../src/config/config.js';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -124,6 +125,52 @@ export class SwitchyardFunction extends Construct {
       id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${props.table.tableArn}/index/*`)}]`,
       reason: 'The store queries the table’s own two indexes (byService, byTime).',
     });
+  }
+
+  /**
+   * Lets the function read releases' logs (`switchyard logs`, the dashboard, approvals' error lines):
+   * FilterLogEvents on the services' log groups the config names (`target.logGroup`) and on
+   * Switchyard's own workflow log group, and finding a version's tasks (ListTasks, DescribeTasks,
+   * DescribeTaskDefinition) in the configured clusters only.
+   */
+  grantLogReads(config: SwitchyardConfig, switchyardLogGroup: ILogGroup): void {
+    const stack = Stack.of(this);
+    const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) =>
+      stack.formatArn({ service, resource, resourceName, arnFormat });
+    const targets = config.services.flatMap((s) => (s.target.driver === 'local' ? [] : [s.target]));
+    const groups = [...new Set(targets.flatMap((t) => (t.logGroup ? [t.logGroup] : [])))];
+    // Both forms: the Service Authorization Reference names a log group `log-group:<name>`, while log
+    // groups' own ARNs (and most policies) end in `:*`; the simulation in test/lib/iam.test.ts checks it.
+    const groupArns = [switchyardLogGroup.logGroupName, ...groups].flatMap((g) => [
+      arn('logs', 'log-group', g, ArnFormat.COLON_RESOURCE_NAME),
+      arn('logs', 'log-group', `${g}:*`, ArnFormat.COLON_RESOURCE_NAME),
+    ]);
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['logs:FilterLogEvents'], resources: groupArns }));
+    const clusters = [...new Set(targets.map((t) => t.cluster))];
+    if (clusters.length === 0) return;
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ecs:ListTasks'],
+        resources: clusters.map((c) => arn('ecs', 'container-instance', `${c}/*`)),
+        conditions: { ArnEquals: { 'ecs:cluster': clusters.map((c) => arn('ecs', 'cluster', c)) } },
+      }),
+    );
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: clusters.map((c) => arn('ecs', 'task', `${c}/*`)) }));
+    this.fn.addToRolePolicy(new PolicyStatement({ actions: ['ecs:DescribeTaskDefinition'], resources: ['*'] }));
+    for (const resource of [switchyardLogGroup.logGroupName, ...groups].map((g) => arn('logs', 'log-group', `${g}:*`, ArnFormat.COLON_RESOURCE_NAME))) {
+      Validations.of(this.fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagString(stack, resource)}]`,
+        reason: 'A log group’s ARN ends in :* for its streams; only the log groups the config names (and Switchyard’s own) are readable.',
+      });
+    }
+    for (const c of clusters) {
+      for (const resource of [arn('ecs', 'container-instance', `${c}/*`), arn('ecs', 'task', `${c}/*`)]) {
+        Validations.of(this.fn).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagString(stack, resource)}]`,
+          reason: `Task ids are only known at run time; reads are limited to the configured cluster ${c}.`,
+        });
+      }
+    }
   }
 
   /** Lets the function start executions of, and complete callbacks of, the release state machine. */

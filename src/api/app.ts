@@ -37,7 +37,7 @@ const ROUTE_METHODS: readonly [RegExp, string][] = [
 /** The largest request body the API reads (a release request or a comment is well under 2 KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
 import type { Clock } from '../ports/clock.js';
-import type { VersionLogs } from '../ports/logs.js';
+import type { LogQuery, VersionLogs } from '../ports/logs.js';
 
 export interface AppDeps {
   readonly releases: ReleaseService;
@@ -55,6 +55,8 @@ export interface AppDeps {
   readonly health?: (service: string) => ServiceHealth | undefined;
   /** A version's logs, merged across its processes (local mode); undefined where Switchyard does not keep them. */
   readonly logs?: VersionLogs;
+  /** A link to the same lines in a fuller view (on AWS: a CloudWatch Logs Insights query), when there is one. */
+  readonly logsLink?: (query: LogQuery) => Promise<string | undefined>;
   /** Why the store can no longer be written (local mode: the data directory failed), if it cannot. */
   readonly storageFault?: () => string | undefined;
   /** Where the API is served, for the OpenAPI document. @default local mode's address */
@@ -218,10 +220,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         501,
       );
     const release = await deps.releases.get(id);
-    const image = version === 'stable' ? release.previous : release.artifact.image;
+    const image = version === 'switchyard' ? 'switchyard' : version === 'stable' ? release.previous : release.artifact.image;
     if (!image) throw new ValidationError(`query.version: release ${id} does not record its stable version; ask for version=new`);
-    const lines = await logs({ service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit, release });
-    return c.json({ release: id, service: release.service, version: image, lines }, 200);
+    const query = { service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit, release };
+    const [lines, link] = await Promise.all([logs(query), deps.logsLink?.(query).catch(() => undefined)]);
+    return c.json({ release: id, service: release.service, version: image, lines, ...(link ? { insights: link } : {}) }, 200);
   });
 
   // Who the credentials are: the dashboard checks a token with it once, at sign-in.

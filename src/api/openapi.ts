@@ -203,7 +203,7 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
           operationId: 'releaseLogs',
           summary: 'The logs of a release’s new (or stable) version: every process merged in time order, with version and replica',
           description:
-            'Local mode keeps them; on AWS this answers 501 (read the service’s log group). Needs credentials: logs may hold what a service prints about its users.',
+            'Local mode: the processes’ files. AWS: the service’s CloudWatch Logs group (its task definition’s awslogs configuration), only that version’s tasks, and a Logs Insights link; `version=switchyard` gives Switchyard’s own lines about the release. Needs credentials: logs may hold what a service prints about its users.',
           tags: ['releases'],
           security,
           parameters: [idParam, ...queryParameters(LogQuerySchema)],
@@ -219,12 +219,14 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
                       release: { type: 'string' },
                       service: { type: 'string' },
                       version: { type: 'string' },
+                      insights: { type: 'string', description: 'On AWS: the same lines in CloudWatch Logs Insights (a console link)' },
                       lines: {
                         type: 'array',
                         items: {
                           type: 'object',
                           required: ['time', 'version', 'replica', 'stream', 'message'],
                           properties: {
+                            source: { type: 'string' },
                             time: { type: 'string' },
                             service: { type: 'string' },
                             version: { type: 'string' },

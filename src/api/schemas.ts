@@ -58,7 +58,9 @@ export const ListQuerySchema = z.object({
 });
 
 export const LogQuerySchema = z.object({
-  version: z.enum(['new', 'stable'], { error: 'must be "new" or "stable"' }).default('new'),
+  version: z
+    .enum(['new', 'stable', 'switchyard'], { error: 'must be "new", "stable" or "switchyard" (Switchyard’s own lines about the release)' })
+    .default('new'),
   since: z.iso.datetime({ error: 'must be an ISO 8601 time such as 2026-01-01T00:00:00.000Z' }).optional(),
   grep: z.string().max(200, { error: 'must be at most 200 characters' }).optional(),
   limit: z.coerce.number({ error: 'must be a whole number from 1 to 5000' }).int().min(1).max(5000).default(500),

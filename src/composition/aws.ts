@@ -10,6 +10,8 @@ import type { MetricsSource } from '../ports/metrics-source.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
 import type { SlackSecrets } from '../ports/notifier.js';
 import { withSlack } from './slack.js';
+import type { VersionLogs } from '../ports/logs.js';
+import { cloudWatchVersionLogs } from '../adapters/cloudwatch/version-logs.js';
 import type { Log } from '../ports/log.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 
@@ -56,6 +58,8 @@ export interface AwsRuntimeOptions {
   readonly clock?: Clock;
   /** @default noDrivers */
   readonly adapters?: AdapterRegistry;
+  /** The versions' logs (CloudWatch Logs), for the logs API and the error lines that go with approvals. */
+  readonly logs?: VersionLogs;
   /** Slack secrets; with them (and channels in the config) every release change updates its message. */
   readonly slack?: Partial<SlackSecrets>;
 }
@@ -89,6 +93,7 @@ export function createAwsRuntime(options: AwsRuntimeOptions) {
     driverFor: (svc) => adapters(svc).driver,
     metricsFor: (svc) => adapters(svc).metrics,
     log,
+    ...(options.logs ? { logs: options.logs } : {}),
   };
   const releases = createReleaseService(deps);
   const handlers = createWorkflowHandlers(deps, releases);
@@ -100,4 +105,17 @@ export function env(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set; the CDK stack sets it on every Switchyard function`);
   return value;
+}
+
+/** CloudWatch Logs for the logs API and approvals' error lines (clients made on first use). */
+export function awsVersionLogs(config: SwitchyardConfig) {
+  const region = process.env['AWS_REGION'] ?? 'us-east-1';
+  const group = process.env['SWITCHYARD_LOG_GROUP'];
+  return cloudWatchVersionLogs({
+    services: config.services,
+    region,
+    ...(group ? { switchyardLogGroup: group } : {}),
+    logs: async () => new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(CLIENT_DEFAULTS),
+    ecs: async () => new (await import('@aws-sdk/client-ecs')).ECSClient(CLIENT_DEFAULTS),
+  });
 }

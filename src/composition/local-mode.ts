@@ -12,7 +12,7 @@ import { dashboardPage } from '../ui/page.js';
 import type { VersionLogs } from '../ports/logs.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
-import { readVersionLogs } from '../adapters/local/log-reader.js';
+import { readSwitchyardLog, readVersionLogs } from '../adapters/local/log-reader.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { messageOf } from '../core/errors.js';
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
@@ -192,7 +192,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       if (!target) throw new Error(`service ${svc.name} has no local target`);
       return target;
     };
-    const versionLogs: VersionLogs = async (query) => readVersionLogs(join(dataDir, 'logs'), query);
+    const versionLogs: VersionLogs = async (query) =>
+      query.version === 'switchyard' && query.release
+        ? readSwitchyardLog(join(dataDir, 'switchyard.log'), query.release.id, query)
+        : readVersionLogs(join(dataDir, 'logs'), query);
     const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log, logs: versionLogs });
     cleanups.push(() => runtime.engine.stop());
     const recovered = await runtime.releases.recoverInterrupted();

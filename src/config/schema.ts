@@ -134,6 +134,15 @@ const passRoles = z
   )
   .optional();
 
+/**
+ * The CloudWatch Logs group the service's containers log to (their `awslogs-group`): the stack lets
+ * Switchyard read it for `switchyard logs`, the dashboard and approvals' error lines. Left out: not readable.
+ */
+const logGroup = z
+  .string({ error: 'must be a CloudWatch Logs group name' })
+  .regex(/^[\w./#-]{1,512}$/, { error: 'must be a CloudWatch Logs group name such as "/ecs/checkout-api"' })
+  .optional();
+
 export const codedeployTargetSchema = z.strictObject({
   driver: z.literal('codedeploy'),
   cluster: text('an ECS cluster name'),
@@ -146,6 +155,7 @@ export const codedeployTargetSchema = z.strictObject({
   targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (blue and green)' }).optional(),
   taskDefinition: taskDefinition.optional(),
   passRoles,
+  logGroup,
 });
 
 /** An ECS service on the default (ECS) deployment controller, released with ECS native deployments. */
@@ -158,6 +168,7 @@ export const ecsTargetSchema = z.strictObject({
   targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (production and alternate)' }).optional(),
   taskDefinition: taskDefinition.optional(),
   passRoles,
+  logGroup,
   /** Rolling: the share of tasks that may be below the desired count while replacing (minimumHealthyPercent = 100 - this). */
   maxUnavailable: percent(0, 50).default(0),
 });

@@ -53,6 +53,9 @@ describe('the OpenAPI document', () => {
         'POST /releases/{id}/retry',
         'GET /openapi.json',
         'GET /docs',
+        'GET /releases/{id}/events',
+        'GET /whoami',
+        'GET /ui',
         'POST /slack/interactions',
       ].sort(),
     );

@@ -40,6 +40,8 @@ function resolver(resources: Resources) {
         return arn('sqs', logicalId);
       case 'AWS::SNS::Topic':
         return arn('sns', logicalId);
+      case 'AWS::Logs::LogGroup':
+        return attribute === 'Arn' ? arn('logs', `log-group:${logicalId}:*`) : logicalId;
       case 'AWS::StepFunctions::StateMachine':
         return arn('states', `stateMachine:${logicalId}`);
       default:
@@ -241,12 +243,34 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
     for (const call of outside) expect(await decide(policies, call), `${call[0]} on ${call[1]}`).not.toBe('Allowed');
   });
 
+  it('releases’ logs: the workflow and the API read the log groups the config names and their clusters’ tasks, nothing else', async () => {
+    for (const prefix of ['ReleaseWorkflowFunction', 'ReleaseApiFunction']) {
+      const policies = policiesOf(prefix);
+      const allowed: Call[] = [
+        ['logs:FilterLogEvents', arn('logs', 'log-group:/ecs/checkout-api')],
+        ['logs:FilterLogEvents', arn('logs', 'log-group:/ecs/search')],
+        ['logs:FilterLogEvents', arn('logs', 'log-group:WorkflowLogs8B0907C7')],
+        ['ecs:ListTasks', arn('ecs', 'container-instance/prod/*'), { 'ecs:cluster': arn('ecs', 'cluster/prod') }],
+        ['ecs:DescribeTasks', arn('ecs', 'task/prod/0123456789abcdef0')],
+        ['ecs:DescribeTaskDefinition', '*'],
+      ];
+      for (const call of allowed) expect(await decide(policies, call), `${prefix}: ${call[0]} on ${call[1]}`).toBe('Allowed');
+      const denied: Call[] = [
+        ['logs:FilterLogEvents', arn('logs', 'log-group:/ecs/someone-elses-service')],
+        ['ecs:DescribeTasks', arn('ecs', 'task/other-cluster/0123456789abcdef0')],
+        ['ecs:ListTasks', arn('ecs', 'container-instance/other-cluster/*'), { 'ecs:cluster': arn('ecs', 'cluster/other-cluster') }],
+      ];
+      for (const call of denied) expect(await decide(policies, call), `${prefix}: ${call[0]} on ${call[1]}`).not.toBe('Allowed');
+    }
+  });
+
   it('the API and the trigger may start executions and use the store, and nothing of the targets', async () => {
     for (const prefix of ['ReleaseApiFunction', 'EcrTriggerFunction']) {
       const policies = policiesOf(prefix);
       for (const call of storeCalls()) expect(await decide(policies, call), `${prefix}: ${call[0]}`).toBe('Allowed');
       expect(await decide(policies, ['codedeploy:StopDeployment', '*'])).not.toBe('Allowed');
       expect(await decide(policies, ['ecs:RegisterTaskDefinition', '*'])).not.toBe('Allowed');
+      expect(await decide(policies, ['ecs:UpdateService', arn('ecs', 'service/prod/checkout-api')])).not.toBe('Allowed');
     }
   });
 

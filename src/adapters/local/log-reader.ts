@@ -2,6 +2,30 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine, LogQuery } from '../../ports/logs.js';
 
+/**
+ * Switchyard's own lines about one release (local mode's switchyard.log, JSON lines naming it),
+ * read as a version called `switchyard`.
+ */
+export function readSwitchyardLog(file: string, releaseId: string, query: LogQuery): LogLine[] {
+  if (!existsSync(file)) return [];
+  const needle = query.grep?.toLowerCase();
+  const lines: LogLine[] = [];
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    if (!raw.includes(releaseId)) continue;
+    let parsed: { time?: string; timestamp?: string; message?: string };
+    try {
+      parsed = JSON.parse(raw) as typeof parsed;
+    } catch {
+      continue;
+    }
+    const time = parsed.time ?? parsed.timestamp ?? '';
+    if (query.since && time <= query.since) continue;
+    if (needle && !raw.toLowerCase().includes(needle)) continue;
+    lines.push({ time, service: query.service, version: 'switchyard', replica: 0, pid: process.pid, stream: 'stdout', message: raw, source: 'switchyard' });
+  }
+  return lines.slice(-(query.limit ?? 500));
+}
+
 /** The file-name form of a version (as processes.ts writes it). */
 const fileVersion = (version: string) => version.replace(/[^A-Za-z0-9._-]/g, '_');
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
