@@ -17,7 +17,7 @@ export function ensureChromium(): string {
   const run = (args: string[]) =>
     spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 15 * 60_000 });
   const update = run(['update']);
-  const install = update.status === 0 ? run(['install', '-y', '--no-install-recommends', 'chromium']) : update;
+  const install = update.status === 0 ? run(['install', '-y', 'chromium']) : update;
   if (install.status !== 0 || !existsSync(CHROMIUM)) {
     throw new Error(`installing Chromium failed (apt-get exited ${install.status ?? install.signal}); run: ${INSTALL_COMMAND}`);
   }

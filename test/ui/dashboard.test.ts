@@ -64,7 +64,7 @@ beforeAll(async () => {
   const target = mode.targets.get('demo');
   load = new LoadGenerator({ url: `http://127.0.0.1:${target?.proxy.productionPort ?? 0}/`, requestsPerSecond: 60, concurrency: 4 });
   load.start();
-}, 120_000);
+}, 15 * 60_000); // a fresh machine installs Chromium first (test/support/chromium.ts)
 
 afterAll(async () => {
   await browser?.close();
