@@ -32,6 +32,21 @@ export function defaultDriverClients(): DriverClients {
   };
 }
 
+/** The ecs driver of a service: its PAUSE hooks outlast the plan's longest hold; its alarm gates are ECS's second net. */
+export function ecsDriverFor(svc: ServiceConfig, clients: Pick<DriverClients, 'ecs'>, log?: Log, pollMs?: number): EcsDriver {
+  if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
+  return new EcsDriver({
+    service: svc.name,
+    target: svc.target,
+    plan: svc.plan,
+    hookTimeoutMinutes: ecsHookTimeoutMinutes(svc.plan, svc.settings),
+    alarms: svc.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])),
+    ecs: clients.ecs,
+    ...(log ? { log } : {}),
+    ...(pollMs !== undefined ? { pollMs } : {}),
+  });
+}
+
 /** One adapter pair per driver kind, chosen from this map (not an if-chain). Used by the workflow function. */
 export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): AdapterRegistry {
   const byDriver: Record<ServiceConfig['target']['driver'], AdapterRegistry> = {
@@ -51,17 +66,8 @@ export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): 
       return { driver, metrics };
     },
     ecs: (svc) => {
+      const driver = ecsDriverFor(svc, clients, log, pollMs);
       if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
-      const driver = new EcsDriver({
-        service: svc.name,
-        target: svc.target,
-        plan: svc.plan,
-        hookTimeoutMinutes: ecsHookTimeoutMinutes(svc.plan, svc.settings),
-        alarms: svc.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])),
-        ecs: clients.ecs,
-        log,
-        ...(pollMs !== undefined ? { pollMs } : {}),
-      });
       const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: async (r) => driver.greenTargetGroup(r) });
       return { driver, metrics };
     },

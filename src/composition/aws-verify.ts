@@ -5,12 +5,11 @@ import { dryRunClient, type RecordedCall } from '../adapters/aws/dry-run.js';
 export type { RecordedCall } from '../adapters/aws/dry-run.js';
 import { resolveLazy } from '../adapters/aws/lazy.js';
 import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
-import { ecsHookTimeoutMinutes, type ServiceConfig, type SwitchyardConfig } from '../config/config.js';
-import { EcsDriver } from '../adapters/ecs/ecs-driver.js';
+import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import type { PreflightCheck } from '../core/preflight.js';
 import { createRelease } from '../core/release.js';
 import { executionName, parseArtifact } from '../engine/releases.js';
-import { defaultDriverClients, type DriverClients } from './aws-drivers.js';
+import { defaultDriverClients, ecsDriverFor, type DriverClients } from './aws-drivers.js';
 
 export interface VerifyResult {
   readonly service: string;
@@ -29,18 +28,6 @@ function codedeployDriver(svc: ServiceConfig, clients: DriverClients): CodeDeplo
     ecs: clients.ecs,
     codedeploy: clients.codedeploy,
     preflight: { cloudwatch: clients.cloudwatch, ecr: clients.ecr, alarms: alarmsOf(svc) },
-  });
-}
-
-function ecsDriver(svc: ServiceConfig, clients: DriverClients): EcsDriver {
-  if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
-  return new EcsDriver({
-    service: svc.name,
-    target: svc.target,
-    plan: svc.plan,
-    hookTimeoutMinutes: ecsHookTimeoutMinutes(svc.plan, svc.settings),
-    alarms: alarmsOf(svc),
-    ecs: clients.ecs,
   });
 }
 
@@ -80,7 +67,7 @@ export async function verifyTargets(
       svc.target.driver === 'codedeploy'
         ? await codedeployDriver(svc, used).preflight()
         : svc.target.driver === 'ecs'
-          ? await ecsDriver(svc, used).preflight()
+          ? await ecsDriverFor(svc, used).preflight()
           : [];
     results.push({ service: svc.name, driver: svc.target.driver, checks });
   }
@@ -124,7 +111,7 @@ export async function dryRunRelease(
     0,
   );
   if (svc.target.driver === 'ecs') {
-    await ecsDriver(svc, { ...clients, ecs }).startDeployment(release);
+    await ecsDriverFor(svc, { ecs }).startDeployment(release);
     return calls;
   }
   const driver = codedeployDriver(svc, {
