@@ -117,6 +117,22 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
   gateResults: z.array(GateResultSchema),
   /** What the release changes in the task definition besides the image, against the running revision. */
   changes: z.array(z.object({ path: z.string(), before: z.string().optional(), after: z.string().optional() })).optional(),
+  /** Each gate's recent readings, oldest first: value (the judge: its ratio), limit or interval, verdict. */
+  gateHistory: z
+    .record(
+      z.string(),
+      z.array(
+        z.object({
+          at: z.string(),
+          value: z.number(),
+          threshold: z.number().optional(),
+          lower: z.number().optional(),
+          upper: z.number().nullable().optional(),
+          verdict: z.string(),
+        }),
+      ),
+    )
+    .optional(),
   /** The new version's most recent error lines, read when a person was asked to decide. */
   recentErrors: z.array(z.object({ time: z.string(), message: z.string(), source: z.string().optional() })).optional(),
   pendingApproval: z.object({ id: z.string(), label: z.string(), requestedAt: z.string(), expiresAt: z.string(), onTimeout: z.string() }).optional(),

@@ -32,6 +32,7 @@ export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
     plan: r.plan.steps.map((s) => ({ ...s })),
     gateResults: r.gateResults.map((g) => ({ ...g, evidence: { ...g.evidence } })),
     ...(r.changes ? { changes: r.changes.map((c) => ({ ...c })) } : {}),
+    ...(r.gateHistory ? { gateHistory: Object.fromEntries(Object.entries(r.gateHistory).map(([k, v]) => [k, v.map((p) => ({ ...p }))])) } : {}),
     ...(r.recentErrors ? { recentErrors: r.recentErrors.map((e) => ({ ...e })) } : {}),
     ...(r.pendingApproval
       ? {

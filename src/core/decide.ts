@@ -2,7 +2,7 @@ import { assessGates, overallVerdict, type GateResult, type GateSpec, type Judge
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
-import { beginRollback, EventKind, evolve, PauseReason, type Release } from './release.js';
+import { beginRollback, EventKind, evolve, PauseReason, withGateResults, type Release } from './release.js';
 
 /** When a release's current execution must hand over to a new one. */
 export interface ExecutionBudget {
@@ -139,7 +139,7 @@ function decideShifting(release: Release, pending: NonNullable<Release['shiftInP
   const gates = release.settings.gates;
   if (gates.length > 0) {
     const results = assessGates(gates, observations, now);
-    current = evolve(release, now, { gateResults: results });
+    current = evolve(release, now, withGateResults(release, results));
     if (results.some((r) => r.verdict === 'fail')) return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
   }
   if (now < poll) return wait(current, gates.length > 0 ? Math.min(poll, now + release.settings.gatePolicy.checkIntervalSeconds * 1000) : poll, now);
@@ -240,7 +240,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
     // A judge that has no verdict yet found no regression: it never holds a bake past its end.
     const judges = gates.filter((g): g is JudgeGate => g.kind === 'judge');
     const verdict = overallVerdict(results.filter((r) => !(r.verdict === 'inconclusive' && judges.some((j) => j.name === r.gate))));
-    current = evolve(current, now, { gateResults: results });
+    current = evolve(current, now, withGateResults(current, results));
     if (verdict === 'fail') return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
     if (verdict === 'error') {
       const errors = current.bake.errors + 1;

@@ -133,6 +133,41 @@ export interface BakeState {
 
 export type EndPhase = typeof Phase.rolledBack | typeof Phase.failed | typeof Phase.cancelled;
 
+/** A gate's reading at one check: its value (the judge: its ratio), its limit or interval, its verdict. */
+export interface GatePoint {
+  readonly at: string;
+  readonly value: number;
+  readonly threshold?: number;
+  readonly lower?: number;
+  readonly upper?: number | null;
+  readonly verdict: GateResult['verdict'];
+}
+
+/** Readings kept per gate: an hour of one-minute checks, a few minutes of one-second ones. */
+export const GATE_HISTORY_POINTS = 60;
+
+/**
+ * The release with these gate results, and each gate's reading appended to its history (a reading
+ * with no number, such as an alarm in INSUFFICIENT_DATA, is not drawn).
+ */
+export function withGateResults(release: Release, results: readonly GateResult[]): Pick<Release, 'gateResults' | 'gateHistory'> {
+  const history: Record<string, readonly GatePoint[]> = { ...release.gateHistory };
+  for (const r of results) {
+    const e = r.evidence;
+    const value = e.ratio ?? e.value ?? (e.alarmState === 'ALARM' ? 1 : e.alarmState === 'OK' ? 0 : undefined);
+    if (value === undefined || !Number.isFinite(value)) continue;
+    const point: GatePoint = {
+      at: r.at,
+      value,
+      ...(e.threshold !== undefined ? { threshold: e.threshold } : {}),
+      ...(e.interval ? { lower: e.interval[0], upper: e.interval[1] } : {}),
+      verdict: r.verdict,
+    };
+    history[r.gate] = [...(history[r.gate] ?? []), point].slice(-GATE_HISTORY_POINTS);
+  }
+  return { gateResults: results, gateHistory: history };
+}
+
 /** A line the new version logged about an error, as shown with an approval. */
 export interface ErrorLine {
   readonly time: string;
@@ -170,6 +205,8 @@ export interface Release {
   readonly recentErrors?: readonly ErrorLine[];
   readonly bake: BakeState;
   readonly gateResults: readonly GateResult[];
+  /** Each gate's recent readings, oldest first (at most GATE_HISTORY_POINTS each): what a chart draws. */
+  readonly gateHistory?: Readonly<Record<string, readonly GatePoint[]>>;
   readonly pendingApproval?: PendingApproval;
   readonly approvals: readonly ApprovalRecord[];
   readonly requests: { readonly promote?: Request; readonly rollback?: Request };

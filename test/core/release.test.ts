@@ -4,6 +4,8 @@ import { checkDecision, offeredDecisions } from '../../src/core/approvals.js';
 import { decide, gatesToObserve, SHIFT_POLL_SECONDS } from '../../src/core/decide.js';
 import { Phase } from '../../src/core/phases.js';
 import {
+  GATE_HISTORY_POINTS,
+  withGateResults,
   beginRollback,
   leaseRenewalDue,
   markDeployed,
@@ -224,5 +226,42 @@ describe('a steer reaches a waiting workflow exactly once, whichever comes first
 
   it('a finished release never holds a wait', () => {
     expect(holdWith(finalized(), 'token-4').wakeNow).toBe(true);
+  });
+});
+
+describe('gate history: what a chart draws', () => {
+  it('keeps each gate’s readings in order, the judge as its ratio with its interval, at most GATE_HISTORY_POINTS', () => {
+    let r = deployed();
+    const reading = (i: number) => [
+      {
+        gate: 'error-rate',
+        verdict: 'pass' as const,
+        evidence: { value: i / 10, threshold: 5, samples: 100 },
+        summary: '',
+        at: new Date(T0 + i * 1000).toISOString(),
+      },
+      {
+        gate: 'judge-errors',
+        verdict: 'inconclusive' as const,
+        evidence: { ratio: 1.2, interval: [0.8, null] as const },
+        summary: '',
+        at: new Date(T0 + i * 1000).toISOString(),
+      },
+      {
+        gate: 'api-5xx',
+        verdict: 'inconclusive' as const,
+        evidence: { alarmState: 'INSUFFICIENT_DATA' as const },
+        summary: '',
+        at: new Date(T0 + i * 1000).toISOString(),
+      },
+    ];
+    for (let i = 0; i < GATE_HISTORY_POINTS + 5; i++) r = { ...r, ...withGateResults(r, reading(i)) };
+    const errors = r.gateHistory?.['error-rate'] ?? [];
+    expect(errors).toHaveLength(GATE_HISTORY_POINTS);
+    expect(errors[0]).toEqual({ at: new Date(T0 + 5000).toISOString(), value: 0.5, threshold: 5, verdict: 'pass' });
+    expect(errors.map((p) => p.at)).toEqual([...errors.map((p) => p.at)].sort());
+    expect(r.gateHistory?.['judge-errors']?.at(-1)).toMatchObject({ value: 1.2, lower: 0.8, upper: null });
+    // An alarm with no data has no number to draw.
+    expect(r.gateHistory?.['api-5xx']).toBeUndefined();
   });
 });

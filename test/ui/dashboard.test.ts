@@ -112,6 +112,18 @@ describe('the dashboard in Chromium', () => {
     expect(api.traffic.candidate).toBe(20);
     expect(await p.locator('#traffic-chart svg').getAttribute('data-last')).toBe('20');
     await expect.poll(() => p.getByRole('region', { name: 'gates' }).textContent()).toContain('error-rate');
+    // The gate charts come from the release's own history, so a page opened mid-release still sees the past checks.
+    const errorChart = p
+      .getByRole('region', { name: 'gates' })
+      .locator('div', { has: p.getByRole('heading', { name: /^error-rate/ }) })
+      .locator('svg');
+    await expect
+      .poll(async () => {
+        const api = (await (await fetch(`${mode.apiUrl}/releases/${release.id}`)).json()) as { gateHistory?: Record<string, unknown[]> };
+        return Number(await errorChart.getAttribute('data-points')) === (api.gateHistory?.['error-rate']?.length ?? -1);
+      })
+      .toBe(true);
+    expect(Number(await errorChart.getAttribute('data-points'))).toBeGreaterThan(0);
     const decision = p.getByRole('region', { name: 'decision' });
     expect(await decision.textContent()).toContain('Waiting for a person: after-first-step');
 
