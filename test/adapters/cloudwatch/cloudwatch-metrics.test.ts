@@ -204,3 +204,53 @@ describe('the judge on AWS: blue and green target groups side by side', () => {
     expect(() => resolveConfig({ services: [service({ signals: ['errors'], period: '1m' }, [])] })).toThrow(/list both/);
   });
 });
+
+describe('the judge on the ecs driver: the production and alternate target groups', () => {
+  it('compares the alternate target group (the new version’s, as the ecs driver recorded it at deploy) with the production one; early pass allowed', async () => {
+    const { EcsDriver } = await import('../../../src/adapters/ecs/ecs-driver.js');
+    const [svc] = resolveConfig({
+      services: [
+        {
+          name: 'api',
+          target: {
+            driver: 'ecs',
+            cluster: 'prod',
+            service: 'api',
+            containerName: 'app',
+            targetGroups: [
+              { targetGroup: 'targetgroup/api-blue/0123456789abcdef', loadBalancer: 'app/prod/0123456789abcdef' },
+              { targetGroup: 'targetgroup/api-green/fedcba9876543210', loadBalancer: 'app/prod/0123456789abcdef' },
+            ],
+          },
+          strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
+          // ECS waits at Switchyard's pause hook, so the judge may end a bake early there.
+          gates: { judge: { signals: ['errors'], period: '1m', earlyPass: '2m' } },
+        },
+      ],
+    }).services;
+    if (!svc || svc.target.driver !== 'ecs') throw new Error('no ecs service');
+    const driver = new EcsDriver({ service: 'api', target: svc.target, plan: svc.plan, hookTimeoutMinutes: 60, ecs: {} as never });
+    const deployed = {
+      ...release,
+      stepStartedAt: new Date(T0).toISOString(),
+      driverState: { greenTargetGroup: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-green/fedcba9876543210' },
+    };
+    const stamps = [new Date(T0)];
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: ['newRequests', 'newErrors', 'stableRequests', 'stableErrors'].map((Id) => ({ Id, Timestamps: stamps, Values: [1] })),
+    });
+    const judge = svc.settings.gates.find((g) => g.kind === 'judge')!;
+    await new CloudWatchMetrics({ client: cw as never, target: svc.target, greenTargetGroup: async (r) => driver.greenTargetGroup(r) }).observe(
+      deployed,
+      [judge],
+      T0 + 90_000,
+    );
+    const queries = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input.MetricDataQueries ?? [];
+    expect(queries.map((q) => [q.Id, q.MetricStat?.Metric?.Dimensions?.[0]?.Value])).toEqual([
+      ['newRequests', 'targetgroup/api-green/fedcba9876543210'],
+      ['newErrors', 'targetgroup/api-green/fedcba9876543210'],
+      ['stableRequests', 'targetgroup/api-blue/0123456789abcdef'],
+      ['stableErrors', 'targetgroup/api-blue/0123456789abcdef'],
+    ]);
+  });
+});
