@@ -3,7 +3,8 @@
  * 10% on the new version, a stable error rate of 0.5%, a 10-minute bake, RELEASES releases per case.
  * For each method: the share of releases it rolls back, and the median time to roll back.
  *
- *  - judge: Switchyard's sequential test (alpha 0.05), checked every 10 s and every second;
+ *  - judge: Switchyard's sequential test (its share of alpha 0.05), checked every 10 s and every
+ *    second, and its one look at the bake's end (the rest of alpha);
  *  - threshold: error rate of the new version over the last minute above 1% (and 2%), at least 50
  *    requests, checked every minute;
  *  - Mann-Whitney (Kayenta's test): one-sided, one-minute error-rate buckets of new versus stable,
@@ -15,7 +16,16 @@
  *
  *   npm run bench:judge
  */
-import { ERROR_ALTERNATIVES, eValueTrail, LATENCY_ALTERNATIVES, latencyCounts, type CountPeriod, type LatencyBins } from '../src/core/judge.js';
+import {
+  DEFAULT_FINAL_SHARE,
+  ERROR_ALTERNATIVES,
+  eValueTrail,
+  finalPValue,
+  LATENCY_ALTERNATIVES,
+  latencyCounts,
+  type CountPeriod,
+  type LatencyBins,
+} from '../src/core/judge.js';
 import { binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
@@ -100,8 +110,12 @@ function judge(run: Second[], periodSeconds: number, signal: 'errors' | 'latency
         );
   // latencyCounts skips the first period (no threshold yet): its periods start one later.
   const offset = signal === 'latency' ? 1 : 0;
-  const crossed = eValueTrail(counts, 1, 'up', signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES).findIndex((e) => e >= 1 / ALPHA);
-  return crossed < 0 ? undefined : (crossed + 1 + offset) * periodSeconds;
+  // α split as the judge splits it: the sequential test's share, checked after every period…
+  const sequential = ALPHA * (1 - DEFAULT_FINAL_SHARE);
+  const crossed = eValueTrail(counts, 1, 'up', signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES).findIndex((e) => e >= 1 / sequential);
+  if (crossed >= 0) return (crossed + 1 + offset) * periodSeconds;
+  // …and one look at the bake's end with the rest.
+  return finalPValue(counts) <= ALPHA * DEFAULT_FINAL_SHARE ? BAKE_SECONDS : undefined;
 }
 
 /** Seconds until the threshold gate trips (error rate over the last minute above `limit`, at least 50 requests). */

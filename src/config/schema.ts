@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { LIMITS } from '../core/plan.js';
 import { parseDuration } from '../core/duration.js';
 import { TARGET_METRICS } from '../core/gates.js';
+import { DEFAULT_FINAL_SHARE } from '../core/judge.js';
 
 /**
  * The schema of `switchyard.config.ts`. Every object is strict: an unknown key is an error, so a
@@ -311,6 +312,15 @@ const gates = z.strictObject({
       latencyFloorMs: z.number({ error: 'must be a number of milliseconds such as 5' }).min(0).max(60_000).default(5),
       /** End a bake early once the judge passes, after at least this much of it. */
       earlyPass: duration(1, LIMITS.maxBakeSeconds).optional(),
+      /**
+       * The part of alpha kept for one look at each bake's planned end (subtle regressions need the
+       * whole bake's counts); the rest goes to the sequential test (gross ones, caught fast).
+       */
+      finalShare: z
+        .number({ error: 'must be a share from 0 to 0.9, such as 0.6' })
+        .min(0)
+        .max(0.9, { error: 'must be at most 0.9: the sequential test needs some of alpha' })
+        .default(DEFAULT_FINAL_SHARE),
     })
     .optional(),
 });

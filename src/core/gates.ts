@@ -69,6 +69,8 @@ export interface JudgeGate {
   readonly latencyFloorSeconds: number;
   /** End a bake early once the judge passes and this much of it has run; undefined: never early. */
   readonly earlyPassAfterSeconds?: number;
+  /** The part of α kept for one look at each bake's planned end (see judge.ts). @default 0 */
+  readonly finalShare?: number;
 }
 
 export type GateSpec = AlarmGate | MetricGate | JudgeGate;
@@ -117,6 +119,9 @@ export interface Evidence {
   readonly interval?: readonly [number, number | null];
   readonly eValue?: number;
   readonly bound?: number;
+  /** The judge's look at the bake's end: its p-value and its share of α. */
+  readonly finalP?: number;
+  readonly finalAlpha?: number;
   readonly baselineSamples?: number;
 }
 
@@ -152,7 +157,7 @@ function metricLabel(gate: MetricGate): string {
 }
 
 /** Assesses one gate from its observation at time `now` (ISO string or epoch ms). */
-export function assessGate(gate: GateSpec, observation: Observation | undefined, now: number): GateResult {
+export function assessGate(gate: GateSpec, observation: Observation | undefined, now: number, context: AssessContext = {}): GateResult {
   const at = new Date(now).toISOString();
   if (observation === undefined) {
     return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: no observation was collected`, at };
@@ -170,7 +175,7 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
   }
   if (gate.kind === 'judge') {
     if (observation.kind !== 'judge') return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected both versions' counts`, at };
-    return assessJudge(gate, observation, at);
+    return assessJudge(gate, observation, at, context.finalLook ?? false);
   }
   if (observation.kind !== 'metric') {
     return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected metric datapoints, got ${observation.kind} data`, at };
@@ -212,7 +217,7 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
-function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string): GateResult {
+function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, finalLook: boolean): GateResult {
   const observation = { ...observed, periods: observed.periods.slice(Math.ceil(gate.warmupSeconds / gate.periodSeconds)) };
   const counts: CountPeriod[] =
     gate.signal === 'errors'
@@ -227,7 +232,12 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
           }),
           { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
         );
-  const a = judgeCounts(counts, { alpha: gate.alpha, tolerance: gate.tolerance }, gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES);
+  const a = judgeCounts(
+    counts,
+    { alpha: gate.alpha, tolerance: gate.tolerance, ...(gate.finalShare !== undefined ? { finalShare: gate.finalShare } : {}) },
+    gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES,
+    { finalLook },
+  );
   const what = gate.signal === 'errors' ? 'error rate' : 'share of requests slower than the stable median (+ tolerance)';
   const point = a.ratio !== undefined ? ratioText(a.ratio) : a.events.candidate > 0 ? '∞ (none on stable)' : 'n/a (no events yet)';
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
@@ -242,19 +252,26 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
       bound: a.bound,
       samples: a.requests.candidate,
       baselineSamples: a.requests.baseline,
+      ...(a.final ? { finalP: a.final.pValue, finalAlpha: a.final.alpha } : {}),
     },
-    summary: `${gate.name}: ${what} new/stable ${estimate}, e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${a.bound}: ${finding}; ${a.requests.candidate} vs ${a.requests.baseline} requests`,
+    summary: `${gate.name}: ${what} new/stable ${estimate}, e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${Number(a.bound.toFixed(1))}${a.final ? `, at the bake's end p ${a.final.pValue < 0.001 ? a.final.pValue.toExponential(1) : a.final.pValue.toFixed(3)} vs ${Number(a.final.alpha.toFixed(4))}` : ''}: ${finding}; ${a.requests.candidate} vs ${a.requests.baseline} requests`,
     at,
   };
 }
 
+/** What the assessment is for: `finalLook` is the one check at a bake's planned end (the judge's fixed-horizon test). */
+export interface AssessContext {
+  readonly finalLook?: boolean;
+}
+
 /** Assesses every gate; missing observations count as errors. */
-export function assessGates(gates: readonly GateSpec[], observations: readonly Observation[], now: number): GateResult[] {
+export function assessGates(gates: readonly GateSpec[], observations: readonly Observation[], now: number, context: AssessContext = {}): GateResult[] {
   return gates.map((g) =>
     assessGate(
       g,
       observations.find((o) => o.gate === g.name),
       now,
+      context,
     ),
   );
 }

@@ -78,7 +78,7 @@ describe('the judge catches what thresholds miss (local mode, real traffic)', ()
       expect(evidence?.eValue).toBeGreaterThanOrEqual(20);
       expect(evidence?.interval?.[0]).toBeGreaterThanOrEqual(1);
       console.log(`${image}: ${done.reason}\n  ${verdicts[threshold]?.summary}`);
-      expect(verdicts[judge]?.summary).toMatch(/new\/stable .* \[.*\], e .* vs 20: worse/);
+      expect(verdicts[judge]?.summary).toMatch(/new\/stable .* \[.*\], e .* vs 50(, at the bake.s end p [\d.e-]+ vs 0\.03)?: worse/);
       // Caught well before the 30 s bake ended.
       const baking = done.timeline.find((e) => e.type === 'baking')!;
       const rolling = done.timeline.find((e) => e.type === 'rollback_started')!;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eValue, eValueTrail, judgeCounts, latencyCounts, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
+import { DEFAULT_FINAL_SHARE, eValue, eValueTrail, finalPValue, judgeCounts, latencyCounts, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
 import { seeded, simulateCounts } from '../support/traffic.js';
 import { decide } from '../../src/core/decide.js';
 import { mannWhitneyP } from '../../bench/support/mann-whitney.js';
@@ -15,7 +15,15 @@ const period = (n1: number, x1: number, n0: number, x0: number): CountPeriod => 
 
 /** test/fixtures/judge/reference.py, run with SciPy 1.17.1 (binom.pmf ratios, not the judge's closed form). */
 const REFERENCE_PERIODS = [period(40, 1, 360, 2), period(55, 0, 345, 3), period(38, 2, 362, 1), period(400, 9, 3600, 18), period(120, 6, 880, 5)];
-const REFERENCE = { up_r1: 65509.46140502259, up_r2: 45.56351225174159, down_r1_2: 0.01614141852618665, up_first_two: 0.8523275991453321 };
+const REFERENCE = {
+  up_r1: 112997.765370395,
+  up_r2: 17.262069443960378,
+  down_r1_2: 0.01614141852618665,
+  up_first_two: 0.43074083071074465,
+  up_r1_old_grid: 65509.46140502259,
+  final_p: 6.659297094855221e-7,
+  final_p_first_two: 0.5322596464843751,
+};
 
 describe('the judge’s statistic, against independent reference values (SciPy)', () => {
   it.each([
@@ -23,6 +31,9 @@ describe('the judge’s statistic, against independent reference values (SciPy)'
     ['up, r0 = 2', () => eValue(REFERENCE_PERIODS, 2, 'up'), REFERENCE.up_r2],
     ['down, r0 = 1.2', () => eValue(REFERENCE_PERIODS, 1.2, 'down'), REFERENCE.down_r1_2],
     ['up, r0 = 1, the first two periods', () => eValue(REFERENCE_PERIODS.slice(0, 2), 1, 'up'), REFERENCE.up_first_two],
+    ['up, r0 = 1, any grid of alternatives (here 1.5, 2, 3, 5)', () => eValue(REFERENCE_PERIODS, 1, 'up', [1.5, 2, 3, 5]), REFERENCE.up_r1_old_grid],
+    ['the look at the bake’s end: the Poisson-binomial tail', () => finalPValue(REFERENCE_PERIODS), REFERENCE.final_p],
+    ['the look at the bake’s end, the first two periods', () => finalPValue(REFERENCE_PERIODS.slice(0, 2)), REFERENCE.final_p_first_two],
   ])('%s', (_name, compute, expected) => {
     expect(compute() / expected).toBeCloseTo(1, 9);
   });
@@ -34,7 +45,8 @@ describe('the judge’s statistic, against independent reference values (SciPy)'
 
 describe('false alarms stay at or below α, however often the judge looks', () => {
   // Under the null (equal error rates) with random traffic shares and loads, the share of releases
-  // whose e-value ever reaches 1/α when checked after every period must be at most α (+ sampling error).
+  // whose e-value ever reaches its bound when checked after every period, or whose look at the end
+  // rejects, must be at most α (+ sampling error).
   const ALPHA = 0.05;
   const RUNS = 1500;
   const slack = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / RUNS);
@@ -54,7 +66,9 @@ describe('false alarms stay at or below α, however often the judge looks', () =
         { rps, share: (i) => steps[Math.min(2, Math.floor((3 * i) / periods))]!, baselineErrorRate: base, errorRatio: 1, periodSeconds, periods },
         random,
       );
-      if (eValueTrail(counts, 1, 'up').some((e) => e >= 1 / ALPHA)) alarms++;
+      // The sequential test with its share of α at every check, and the one look at the end with the rest.
+      const sequential = eValueTrail(counts, 1, 'up').some((e) => e >= 1 / (ALPHA * (1 - DEFAULT_FINAL_SHARE)));
+      if (sequential || finalPValue(counts) <= ALPHA * DEFAULT_FINAL_SHARE) alarms++;
     }
     expect(alarms / RUNS).toBeLessThanOrEqual(ALPHA + slack);
   });
@@ -189,6 +203,33 @@ describe('the judge in a bake (decide)', () => {
     expect(opted.action.type).toBe('wait');
     const tooSoon = decide(baking(judge(180)), [healthy(now)], now);
     expect(tooSoon.action.type).toBe('wait');
+  });
+
+  it('a subtle regression the sequential test does not reach is caught by the one look at the bake’s planned end, only there', () => {
+    // 2x the stable error rate at a 10% share over 5 minutes: 60 vs 270 errors.
+    const subtle = (at: number, periods: number): Observation => ({
+      gate: 'judge-errors',
+      kind: 'judge',
+      periods: Array.from({ length: periods }, (_, i) => ({
+        start: new Date(at - (periods - i) * 10_000).toISOString(),
+        candidate: { requests: 400, errors: 2 },
+        baseline: { requests: 3600, errors: 9 },
+      })),
+    });
+    const gate = { ...judge(), finalShare: DEFAULT_FINAL_SHARE };
+    const counts = Array.from({ length: 30 }, () => period(400, 2, 3600, 9));
+    expect(judgeCounts(counts, { alpha: 0.05, tolerance: 0.2, finalShare: DEFAULT_FINAL_SHARE }).verdict).not.toBe('fail');
+    expect(judgeCounts(counts, { alpha: 0.05, tolerance: 0.2, finalShare: DEFAULT_FINAL_SHARE }, undefined, { finalLook: true }).verdict).toBe('fail');
+    // Mid-bake: the same counts so far do not roll back (no look at the end yet).
+    const mid = decide(baking(gate), [subtle(T0 + 290_000, 29)], T0 + 290_000);
+    expect(mid.action.type).toBe('wait');
+    // At the planned end: the fixed-horizon look, with its share of α, rolls back, and says so.
+    const end = decide(baking(gate), [subtle(T0 + 300_000, 30)], T0 + 300_000);
+    expect(end.action).toMatchObject({ type: 'rollback' });
+    expect(end.release.reason).toMatch(/at the bake's end p [\d.e-]+ vs 0\.03/);
+    // Once extended (another gate undecided), the bake's end has been looked at: no second look.
+    const extended = { ...baking(gate), bake: { extendedSeconds: 60, errors: 0 } };
+    expect(decide(extended, [subtle(T0 + 330_000, 33)], T0 + 330_000).action.type).not.toBe('rollback');
   });
 
   it('a judge with no verdict yet (no errors on either side) does not hold the bake past its end', () => {
