@@ -258,7 +258,8 @@ export class FakeEcs {
       throw refused('ServiceNotFoundException', `Service not found: ${input.cluster}/${input.service}`);
     if (input.deploymentConfiguration) this.validate({ ...input.deploymentConfiguration });
     if (input.deploymentConfiguration) this.service.deploymentConfiguration = input.deploymentConfiguration;
-    if (input.taskDefinition && input.taskDefinition !== this.service.taskDefinition) {
+    // A new revision starts a service deployment; the same one only with forceNewDeployment (UpdateService reference).
+    if (input.taskDefinition && (input.taskDefinition !== this.service.taskDefinition || input.forceNewDeployment)) {
       if (!this.taskDefinitions.has(input.taskDefinition)) throw refused('ClientException', `Unable to describe task definition ${input.taskDefinition}`);
       this.startDeployment(input.taskDefinition);
     }

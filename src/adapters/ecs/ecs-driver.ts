@@ -212,6 +212,9 @@ export class EcsDriver implements TrafficDriver {
           service,
           taskDefinition: state['taskDefinition'],
           deploymentConfiguration: this.deploymentConfiguration(current.deploymentConfiguration),
+          // The revision the service already runs (a release of the image it serves, nothing else
+          // changed): UpdateService alone would start nothing, so ask for the deployment.
+          ...(current.taskDefinition === state['taskDefinition'] ? { forceNewDeployment: true } : {}),
         }),
       ),
     );

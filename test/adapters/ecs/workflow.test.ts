@@ -305,6 +305,18 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     ).toThrow('services[0].target.taskDefinition.template: container "app" must have image "{{image}}"');
   });
 
+  it('releasing the image the service already runs (nothing else changed) still starts a deployment, and ends', async () => {
+    const { rt, service } = start({ strategy: { type: 'blue-green', bake: '1m' } });
+    const running = fake.service.taskDefinition;
+    const { release } = await rt.releases.startRelease({ service: service.name, image: STABLE_IMAGE, actor });
+    const done = await finish(rt, release.id);
+    expect(done.phase).toBe('succeeded');
+    // The identical revision is reused, not registered again; ECS is asked to deploy it anyway.
+    expect(calls('RegisterTaskDefinition')).toEqual([]);
+    expect(calls('UpdateService')[0]).toMatchObject({ taskDefinition: running, forceNewDeployment: true });
+    expect(fake.latest()?.status).toBe('SUCCESSFUL');
+  });
+
   it('rolling: ECS replaces tasks in batches while the gates are watched; circuit breaker and alarms stay on as a second net', async () => {
     const { rt, service } = start({ strategy: { type: 'rolling', batch: 50 } });
     const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
