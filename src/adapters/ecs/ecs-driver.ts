@@ -100,9 +100,11 @@ export class EcsDriver implements TrafficDriver {
     return this.options.sleep ? this.options.sleep() : new Promise((r) => setTimeout(r, this.pollMs));
   }
 
-  /** What ECS runs the release with: its own strategy, Switchyard's PAUSE hooks, no bakes of its own. */
-  deploymentConfiguration(original: DeploymentConfiguration | undefined): DeploymentConfiguration {
-    const plan = this.options.plan;
+  /**
+   * What ECS runs the release with: its own strategy, Switchyard's PAUSE hooks, no bakes of its own.
+   * The release's own plan decides the shape (an undo or an expedited release has its own).
+   */
+  deploymentConfiguration(original: DeploymentConfiguration | undefined, plan: Plan = this.options.plan): DeploymentConfiguration {
     if (this.rolling) {
       const batch = plan.steps.find((s) => s.type === 'setWeight' && s.percent > 0);
       const surge = batch?.type === 'setWeight' ? batch.percent : 100;
@@ -211,7 +213,7 @@ export class EcsDriver implements TrafficDriver {
           cluster,
           service,
           taskDefinition: state['taskDefinition'],
-          deploymentConfiguration: this.deploymentConfiguration(current.deploymentConfiguration),
+          deploymentConfiguration: this.deploymentConfiguration(current.deploymentConfiguration, release.plan),
           // The revision the service already runs (a release of the image it serves, nothing else
           // changed): UpdateService alone would start nothing, so ask for the deployment.
           ...(current.taskDefinition === state['taskDefinition'] ? { forceNewDeployment: true } : {}),

@@ -305,6 +305,24 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     ).toThrow('services[0].target.taskDefinition.template: container "app" must have image "{{image}}"');
   });
 
+  it('undo after a canary goes straight back with ECS’s BLUE_GREEN (the undo’s own plan), to the revision served before', async () => {
+    const { rt, service } = start({});
+    const before = fake.service.taskDefinition;
+    // What the service served before: recorded as a finished release or the trigger would record it.
+    await rt.deps.store.setStable(service.name, STABLE_IMAGE);
+    const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
+    expect((await finish(rt, release.id)).phase).toBe('succeeded');
+    const { release: undo } = await rt.releases.undo(service.name, { id: 'lead', channel: 'api' });
+    const done = await finish(rt, undo.id);
+    expect(done.phase).toBe('succeeded');
+    expect(
+      calls('UpdateService')
+        .filter((c) => c['taskDefinition'])
+        .at(-1),
+    ).toMatchObject({ deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0 } });
+    expect(fake.image(fake.service.taskDefinition)).toBe(fake.image(before));
+  });
+
   it('releasing the image the service already runs (nothing else changed) still starts a deployment, and ends', async () => {
     const { rt, service } = start({ strategy: { type: 'blue-green', bake: '1m' } });
     const running = fake.service.taskDefinition;
