@@ -18,6 +18,7 @@ const runtime = createAwsRuntime({
   log,
   slack,
   logs,
+  logsLink: (query) => logs.insights(query),
 });
 const signingSecret = slack?.signingSecret;
 const app = createApp({

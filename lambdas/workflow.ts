@@ -6,6 +6,7 @@ import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-workflow');
 const config = bundledConfig();
+const versionLogs = awsVersionLogs(config);
 const runtime = createAwsRuntime({
   config,
   tableName: env('TABLE_NAME'),
@@ -15,7 +16,8 @@ const runtime = createAwsRuntime({
   slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']),
   adapters: awsAdapters(defaultDriverClients(), log),
   // The new version's error lines go with each approval.
-  logs: awsVersionLogs(config),
+  logs: versionLogs,
+  logsLink: (query) => versionLogs.insights(query),
 });
 
 /** Every Task state of the release workflow invokes this function with `{ task, releaseId, ... }`. */

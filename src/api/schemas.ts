@@ -135,6 +135,8 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
     .optional(),
   /** The new version's most recent error lines, read when a person was asked to decide. */
   recentErrors: z.array(z.object({ time: z.string(), message: z.string(), source: z.string().optional() })).optional(),
+  /** Where all of the new version's logs are. */
+  recentErrorsLink: z.string().optional(),
   pendingApproval: z.object({ id: z.string(), label: z.string(), requestedAt: z.string(), expiresAt: z.string(), onTimeout: z.string() }).optional(),
   approvals: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(z.object({ at: z.string(), type: z.string(), message: z.string(), actor: ActorSchema.optional(), comment: z.string().optional() })),

@@ -34,6 +34,7 @@ export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
     ...(r.changes ? { changes: r.changes.map((c) => ({ ...c })) } : {}),
     ...(r.gateHistory ? { gateHistory: Object.fromEntries(Object.entries(r.gateHistory).map(([k, v]) => [k, v.map((p) => ({ ...p }))])) } : {}),
     ...(r.recentErrors ? { recentErrors: r.recentErrors.map((e) => ({ ...e })) } : {}),
+    ...(r.recentErrorsLink ? { recentErrorsLink: r.recentErrorsLink } : {}),
     ...(r.pendingApproval
       ? {
           pendingApproval: {

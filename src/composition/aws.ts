@@ -10,7 +10,7 @@ import type { MetricsSource } from '../ports/metrics-source.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
 import type { SlackSecrets } from '../ports/notifier.js';
 import { withSlack } from './slack.js';
-import type { VersionLogs } from '../ports/logs.js';
+import type { LogQuery, VersionLogs } from '../ports/logs.js';
 import { cloudWatchVersionLogs } from '../adapters/cloudwatch/version-logs.js';
 import type { Log } from '../ports/log.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -60,6 +60,8 @@ export interface AwsRuntimeOptions {
   readonly adapters?: AdapterRegistry;
   /** The versions' logs (CloudWatch Logs), for the logs API and the error lines that go with approvals. */
   readonly logs?: VersionLogs;
+  /** A link to the full view of a version's logs (a Logs Insights query). */
+  readonly logsLink?: (query: LogQuery) => Promise<string | undefined>;
   /** Slack secrets; with them (and channels in the config) every release change updates its message. */
   readonly slack?: Partial<SlackSecrets>;
 }
@@ -94,6 +96,7 @@ export function createAwsRuntime(options: AwsRuntimeOptions) {
     metricsFor: (svc) => adapters(svc).metrics,
     log,
     ...(options.logs ? { logs: options.logs } : {}),
+    ...(options.logsLink ? { logsLink: options.logsLink } : {}),
   };
   const releases = createReleaseService(deps);
   const handlers = createWorkflowHandlers(deps, releases);

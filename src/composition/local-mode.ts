@@ -9,7 +9,7 @@ import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { LocalTarget } from '../adapters/local/local-target.js';
 import { ProcessRecords } from '../adapters/local/process-records.js';
 import { dashboardPage } from '../ui/page.js';
-import type { VersionLogs } from '../ports/logs.js';
+import type { LogQuery, VersionLogs } from '../ports/logs.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import { readSwitchyardLog, readVersionLogs } from '../adapters/local/log-reader.js';
@@ -196,7 +196,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       query.version === 'switchyard' && query.release
         ? readSwitchyardLog(join(dataDir, 'switchyard.log'), query.release.id, query)
         : readVersionLogs(join(dataDir, 'logs'), query);
-    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log, logs: versionLogs });
+    // Known once the API listens (its port may be picked by the system).
+    const api: { address?: string } = {};
+    const logsLink = async (query: LogQuery) => (api.address && query.release ? `${api.address}/ui#/releases/${query.release.id}/logs` : undefined);
+    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log, logs: versionLogs, logsLink });
     cleanups.push(() => runtime.engine.stop());
     const recovered = await runtime.releases.recoverInterrupted();
     for (const r of recovered)
@@ -245,8 +248,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       await new Promise<void>((r) => server.close(() => r()));
     });
     const { port } = server.address() as AddressInfo;
+    api.address = `http://${LOCAL_DEFAULTS.host}:${port}`;
     return {
-      apiUrl: `http://${LOCAL_DEFAULTS.host}:${port}`,
+      apiUrl: api.address,
       token,
       tokenGenerated,
       dataDir,

@@ -203,6 +203,8 @@ export interface Release {
   readonly changes?: readonly Change[];
   /** The new version's most recent error lines, read when a person was asked to decide. */
   readonly recentErrors?: readonly ErrorLine[];
+  /** Where all of the new version's logs are (local: the dashboard's logs view; AWS: a Logs Insights query). */
+  readonly recentErrorsLink?: string;
   readonly bake: BakeState;
   readonly gateResults: readonly GateResult[];
   /** Each gate's recent readings, oldest first (at most GATE_HISTORY_POINTS each): what a chart draws. */

@@ -3,7 +3,7 @@ import type { MetricsSource } from '../ports/metrics-source.js';
 import type { Store } from '../ports/release-store.js';
 import type { TrafficDriver } from '../ports/traffic-driver.js';
 import type { Clock } from '../ports/clock.js';
-import type { VersionLogs } from '../ports/logs.js';
+import type { LogQuery, VersionLogs } from '../ports/logs.js';
 import type { Log } from '../ports/log.js';
 import type { Workflow } from '../ports/workflow.js';
 
@@ -21,6 +21,8 @@ export interface EngineDeps {
    * carries the new version's most recent error lines, for the person deciding. @default none
    */
   readonly logs?: VersionLogs;
+  /** A link to the full view of those logs, given with the error lines. @default none */
+  readonly logsLink?: (query: LogQuery) => Promise<string | undefined>;
   /** When an execution hands over to the next (tests shorten it). @default EXECUTION_LIMITS */
   readonly executionBudget?: { readonly decisions?: number; readonly seconds?: number };
   /** New release ids; defaults to time-sortable random ids. */

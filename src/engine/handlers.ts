@@ -272,9 +272,12 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     const readLogs = deps.logs;
     if (!readLogs) return;
     try {
-      const lines = await readLogs({ service: release.service, version: release.artifact.image, grep: 'error', limit: MAX_ERROR_LINES, release });
+      const query = { service: release.service, version: release.artifact.image, grep: 'error', limit: MAX_ERROR_LINES, release };
+      const lines = await readLogs(query);
       const recentErrors = lines.map((l) => ({ time: l.time, message: l.message.slice(0, 400), ...(l.source ? { source: l.source } : {}) }));
-      await apply(releaseId, (r, now) => (recentErrors.length > 0 ? evolve(r, now, { recentErrors }) : r), release);
+      if (recentErrors.length === 0) return;
+      const link = await deps.logsLink?.(query).catch(() => undefined);
+      await apply(releaseId, (r, now) => evolve(r, now, { recentErrors, ...(link ? { recentErrorsLink: link } : {}) }), release);
     } catch (error) {
       log.warn('could not read the new version’s error lines', { releaseId, error: messageOf(error) });
     }

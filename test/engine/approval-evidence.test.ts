@@ -40,6 +40,7 @@ describe('an approval carries the new version’s latest error lines', () => {
           },
         ];
       },
+      logsLink: async (query) => `https://logs.example/insights?release=${query.release?.id ?? ''}`,
     });
     try {
       const { release } = await h.releases.startRelease({ service: 'shop', image: 'shop:2', actor });
@@ -55,6 +56,9 @@ describe('an approval carries the new version’s latest error lines', () => {
       const text = JSON.stringify(releaseMessage(waiting, 'production').blocks);
       expect(text).toContain("New version's latest errors");
       expect(text).toContain('[task 1a2b] TypeError: cart is undefined');
+      // And where all of them are: the full view's link goes with the lines.
+      expect(waiting.recentErrorsLink).toBe(`https://logs.example/insights?release=${release.id}`);
+      expect(text).toContain(`<https://logs.example/insights?release=${release.id}|All of the new version's logs>`);
       await h.releases.act(release.id, 'reject', { id: 'lead', channel: 'api' });
       expect((await h.finish(release.id)).phase).toBe('rolled_back');
     } finally {

@@ -1,4 +1,4 @@
-import type { VersionLogs } from '../../src/ports/logs.js';
+import type { LogQuery, VersionLogs } from '../../src/ports/logs.js';
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
@@ -55,6 +55,7 @@ export async function startHarness(
     executionBudget,
     realTime = false,
     logs,
+    logsLink,
   }: {
     dynamo?: LocalDynamo;
     wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
@@ -63,8 +64,9 @@ export async function startHarness(
     executionBudget?: { decisions?: number; seconds?: number };
     /** Run on the system clock: waits take their real time (for what must happen within seconds). */
     realTime?: boolean;
-    /** The versions' logs the engine reads (error lines for approvals). */
+    /** The versions' logs the engine reads (error lines for approvals), and the link to their full view. */
     logs?: VersionLogs;
+    logsLink?: (query: LogQuery) => Promise<string | undefined>;
   } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
@@ -82,6 +84,7 @@ export async function startHarness(
       metricsFor: () => metrics,
       ...(executionBudget ? { executionBudget } : {}),
       ...(logs ? { logs } : {}),
+      ...(logsLink ? { logsLink } : {}),
     },
     { ...(realTime ? {} : { virtualClock: clock }), retryIntervalMs: 1, ...(definition ? { definition } : {}) },
   );

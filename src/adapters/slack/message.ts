@@ -79,7 +79,9 @@ export function releaseMessage(release: Release, environment: string): { text: s
   if (release.pendingApproval && release.recentErrors && release.recentErrors.length > 0) {
     // What the new version has been complaining about, for the person deciding.
     const lines = release.recentErrors.map((e) => `${e.time.slice(11, 19)} ${e.source ? `[${e.source}] ` : ''}${e.message}`);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*New version's latest errors*\n\`\`\`${lines.join('\n')}\`\`\``.slice(0, 3000) } });
+    const link = release.recentErrorsLink ? `\n<${release.recentErrorsLink}|All of the new version's logs>` : '';
+    const body = `*New version's latest errors*\n\`\`\`${lines.join('\n')}`.slice(0, 2900 - link.length);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${body}\`\`\`${link}` } });
   }
   const decisions = release.timeline.filter((e) => e.actor && DECISION_EVENTS.has(e.type));
   if (decisions.length > 0) {
