@@ -66,8 +66,8 @@ async function run(driverName: 'ecs' | 'codedeploy', c: AwsCase): Promise<{ outc
       plan: service.plan,
       ecs: mocks.ecs as unknown as ECSClient,
       codedeploy: mocks.cd as unknown as CodeDeployClient,
-      pollMs: 0,
       maxWaitMs: 300,
+      sleep: async () => clock.advanceBy(1000),
     });
   }
   const target = service.target;

@@ -18,6 +18,9 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Regi
 import { mockClient } from 'aws-sdk-client-mock';
 import type { VirtualClock } from '../../src/ports/clock.js';
 
+/** How long green's task set takes to start (CodeDeploy's Install event) on the fake's clock. */
+export const INSTALL_SECONDS = 45;
+
 /** A CodeDeploy that plays ECS blue/green deployments forward on the virtual clock. */
 export class FakeCodeDeploy {
   configs = new Map<string, { type: 'canary' | 'linear'; percent: number; minutes: number }>([
@@ -25,7 +28,7 @@ export class FakeCodeDeploy {
   ]);
   deployments = new Map<
     string,
-    { status: string; config: string; description: string; shiftStart?: number; green: number; error?: { code: string; message: string } }
+    { status: string; config: string; description: string; shiftStart?: number; green: number; createdAt: number; error?: { code: string; message: string } }
   >();
   log: string[] = [];
   /** The deployment group's blue/green settings, as GetDeploymentGroup returns them. */
@@ -40,7 +43,8 @@ export class FakeCodeDeploy {
   private advance(id: string) {
     const d = this.deployments.get(id);
     if (!d) throw Object.assign(new Error('no such deployment'), { name: 'DeploymentDoesNotExistException' });
-    if (d.status === 'Created') d.status = 'Ready'; // green installed; waiting in READY_WAIT
+    // Green's task set starts on CodeDeploy's clock (its Install event), then waits in READY_WAIT.
+    if (d.status === 'Created' && this.clock.now() - d.createdAt >= INSTALL_SECONDS * 1000) d.status = 'Ready';
     if (d.status === 'InProgress' && d.shiftStart !== undefined) {
       // CodeDeploy's own timer: nothing moves traffic faster than the config's interval.
       const { type, percent, minutes } = this.configs.get(d.config) ?? { type: 'canary', percent: 100, minutes: 0 };
@@ -71,7 +75,13 @@ export class FakeCodeDeploy {
     const active = [...this.deployments.entries()].find(([key]) => ['Created', 'Queued', 'Ready', 'InProgress', 'Baking'].includes(this.advance(key).status));
     if (active) throw Object.assign(new Error(`deployment ${active[0]} is already in progress`), { name: 'DeploymentLimitExceededException' });
     const id = `d-${++this.n}`;
-    this.deployments.set(id, { status: 'Created', config: input.deploymentConfigName ?? '', description: input.description ?? '', green: 0 });
+    this.deployments.set(id, {
+      status: 'Created',
+      config: input.deploymentConfigName ?? '',
+      description: input.description ?? '',
+      green: 0,
+      createdAt: this.clock.now(),
+    });
     this.log.push(`CreateDeployment ${id}`);
     return { deploymentId: id };
   }
@@ -94,7 +104,7 @@ export class FakeCodeDeploy {
         {
           ecsTarget: {
             targetId: 'prod:api',
-            lifecycleEvents: [{ lifecycleEventName: 'Install', status: 'Succeeded' as const }],
+            lifecycleEvents: [{ lifecycleEventName: 'Install', status: d.status === 'Created' ? ('InProgress' as const) : ('Succeeded' as const) }],
             taskSetsInfo: [
               { taskSetLabel: 'Blue' as const, trafficWeight: 100 - d.green, targetGroup: { name: 'api-blue' } },
               { taskSetLabel: 'Green' as const, trafficWeight: d.green, targetGroup: { name: 'api-green' } },

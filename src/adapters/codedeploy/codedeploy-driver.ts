@@ -45,6 +45,8 @@ export interface CodeDeployDriverOptions {
   readonly pollMs?: number;
   /** How long one call may wait for CodeDeploy before handing back to the workflow to retry. */
   readonly maxWaitMs?: number;
+  /** How to wait between reads (tests let CodeDeploy's virtual clock run instead). @default pollMs of real time */
+  readonly sleep?: () => Promise<void>;
 }
 
 function description(release: Release): string {
@@ -67,6 +69,10 @@ export class CodeDeployDriver implements TrafficDriver {
     // A task may run 120 s (the definition's taskTimeoutSeconds): a call waits at most half of that,
     // then hands back (TransientError) so the workflow retries with backoff instead of timing out.
     this.maxWaitMs = options.maxWaitMs ?? 60 * 1000;
+  }
+
+  private sleep(): Promise<void> {
+    return this.options.sleep ? this.options.sleep() : new Promise((r) => setTimeout(r, this.pollMs));
   }
 
   private cd(): Promise<CodeDeployClient> {
@@ -228,7 +234,7 @@ export class CodeDeployDriver implements TrafficDriver {
       }
       if (await done(info)) return info;
       if (Date.now() > deadline) throw new TransientError(`still waiting for ${what} in deployment ${deploymentId} (${info.status})`);
-      await new Promise((r) => setTimeout(r, this.pollMs));
+      await this.sleep();
     }
   }
 
@@ -323,7 +329,7 @@ export class CodeDeployDriver implements TrafficDriver {
             : `deployment ${deploymentId} is still stopping (${now.status})`,
         );
       }
-      await new Promise((r) => setTimeout(r, this.pollMs));
+      await this.sleep();
     }
   }
 

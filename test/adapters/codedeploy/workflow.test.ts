@@ -1,4 +1,4 @@
-import { FAKE_TARGET, FakeCodeDeploy, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
+import { FAKE_TARGET, FakeCodeDeploy, INSTALL_SECONDS, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -60,8 +60,9 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
         ecs: ecs as unknown as ECSClient,
         codedeploy: cd as unknown as CodeDeployClient,
         preflight: { cloudwatch: cw as unknown as CloudWatchClient, ecr: mocks.ecr as unknown as ECRClient, alarms: ['api-5xx'] },
-        pollMs: 0,
         maxWaitMs: 500,
+        // CodeDeploy's clock runs while the driver waits for it (a second per read).
+        sleep: async () => clock.advanceBy(1000),
       });
       drivers.set(svc.name, d);
     }
@@ -107,8 +108,11 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
   it('blue/green waits in Ready (0% production) until the pre-traffic approval', async () => {
     const { runtime: rt, service } = start({ strategy: { type: 'blue-green', bake: '2m' }, approvals: { at: ['before-traffic'] } });
     const { release } = await rt.releases.startRelease({ service: service.name, image: 'api:2', actor });
-    await until(rt, release.id, (r) => r.phase === 'awaiting_approval');
+    const waiting = await until(rt, release.id, (r) => r.phase === 'awaiting_approval');
     expect(fake.deployments.get('d-1')).toMatchObject({ status: 'Ready', green: 0 });
+    // Ready only once CodeDeploy's own clock has run green's Install: the release never claims it sooner.
+    const deployedAt = Date.parse(waiting.timeline.find((e) => e.type === 'deployed')?.at ?? '');
+    expect(deployedAt - Date.parse(waiting.createdAt)).toBeGreaterThanOrEqual(INSTALL_SECONDS * 1000);
     expect(fake.log).not.toContain('ContinueDeployment READY_WAIT');
     await rt.releases.act(release.id, 'approve', { id: 'lead', channel: 'api' });
     expect((await finish(rt, release.id)).phase).toBe('succeeded');
