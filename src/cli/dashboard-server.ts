@@ -21,6 +21,8 @@ export interface DashboardServerOptions {
   readonly port?: number;
   /** How often an open release is read from the API. @default 2000 ms */
   readonly pollMs?: number;
+  /** How long a call to the API may take before the page is told it timed out. @default 30 s */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface DashboardServer {
@@ -56,6 +58,7 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
   const base = new URL(options.api.endsWith('/') ? options.api : `${options.api}/`);
   const page = await dashboardPage('signed');
   const pollMs = options.pollMs ?? 2000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
   /** One signed call to the API; the answer comes back as it is (status, body, type). */
   async function forward(method: string, path: string, body?: string): Promise<{ status: number; body: string; type: string }> {
@@ -69,8 +72,15 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       region: options.region,
       ...(options.credentials ? { credentials: options.credentials } : {}),
     });
-    const res = await fetch(url, { method, headers: signed, ...(body ? { body } : {}) });
-    return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? 'application/json' };
+    // An API that hangs must not hold the page (or an event stream's loop) for ever.
+    try {
+      const res = await fetch(url, { method, headers: signed, ...(body ? { body } : {}), signal: AbortSignal.timeout(requestTimeoutMs) });
+      return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? 'application/json' };
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;
+      const message = `the API did not answer ${method} ${url.pathname} within ${requestTimeoutMs / 1000} s`;
+      return { status: 504, body: JSON.stringify({ error: { code: 'gateway_timeout', message } }), type: 'application/json' };
+    }
   }
 
   async function events(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { shiftShape, type Plan, type PlanIssue, ApprovalPoint } from './plan.js';
+import { shiftShape, trafficStops, type Plan, type PlanIssue, ApprovalPoint } from './plan.js';
 
 /**
  * What a traffic driver can do. The plan validator checks a plan against this before anything
@@ -109,7 +109,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** The plan's traffic steps against a driver that pauses at each one: only their percentages matter. */
 function percentIssues(plan: Plan, caps: DriverCapabilities): PlanIssue[] {
-  const stops = plan.steps.flatMap((s) => (s.type === 'setWeight' && s.percent > 0 && s.percent < 100 ? [s.percent] : []));
+  const stops = trafficStops(plan);
   const [head] = stops;
   if (head === undefined) return [];
   const [min, max] = (stops.length === 1 ? caps.canaryPercent : caps.linearPercent) ?? [0, 100];

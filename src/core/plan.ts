@@ -290,6 +290,14 @@ export function checkPlan(plan: Plan, stepPath: readonly (string | number)[] | n
   return issues;
 }
 
+/**
+ * The plan's traffic steps between 0% and 100%, in order: a canary's one step, a linear plan's equal
+ * steps, a rolling plan's batches. What a driver that runs its own shift pattern is configured with.
+ */
+export function trafficStops(plan: Plan): number[] {
+  return plan.steps.flatMap((s) => (s.type === 'setWeight' && s.percent > 0 && s.percent < 100 ? [s.percent] : []));
+}
+
 /** The traffic shape of a plan, as a driver with fixed shift patterns (CodeDeploy) sees it. */
 export type ShiftShape =
   | { readonly kind: 'all-at-once' }

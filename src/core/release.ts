@@ -178,6 +178,17 @@ export interface ErrorLine {
 
 /** How many error lines an approval carries (a Slack section holds 3,000 characters). */
 export const MAX_ERROR_LINES = 5;
+/** A line is an error line when it contains this (case-insensitive: `"level":"error"`, `ERROR`, `Error:`). */
+export const ERROR_LINE_MATCH = 'error';
+/** The longest an error line is shown with an approval. */
+const MAX_ERROR_LINE_LENGTH = 400;
+
+/** The error lines an approval carries, from the lines the logs gave: cut to length, with where they came from. */
+export function errorLinesFrom(lines: readonly { readonly time: string; readonly message: string; readonly source?: string }[]): ErrorLine[] {
+  return lines
+    .slice(-MAX_ERROR_LINES)
+    .map((l) => ({ time: l.time, message: l.message.slice(0, MAX_ERROR_LINE_LENGTH), ...(l.source ? { source: l.source } : {}) }));
+}
 
 export interface Release {
   readonly id: string;

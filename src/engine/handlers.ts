@@ -14,6 +14,8 @@ import {
   markLeaseRenewed,
   markRolledBack,
   MAX_ERROR_LINES,
+  ERROR_LINE_MATCH,
+  errorLinesFrom,
   evolve,
   recordShift,
   recordApproval,
@@ -272,9 +274,8 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     const readLogs = deps.logs;
     if (!readLogs) return;
     try {
-      const query = { service: release.service, version: release.artifact.image, grep: 'error', limit: MAX_ERROR_LINES, release };
-      const lines = await readLogs(query);
-      const recentErrors = lines.map((l) => ({ time: l.time, message: l.message.slice(0, 400), ...(l.source ? { source: l.source } : {}) }));
+      const query = { service: release.service, version: release.artifact.image, grep: ERROR_LINE_MATCH, limit: MAX_ERROR_LINES, release };
+      const recentErrors = errorLinesFrom(await readLogs(query));
       if (recentErrors.length === 0) return;
       const link = await deps.logsLink?.(query).catch(() => undefined);
       await apply(releaseId, (r, now) => evolve(r, now, { recentErrors, ...(link ? { recentErrorsLink: link } : {}) }), release);

@@ -36,6 +36,7 @@ beforeAll(async () => {
       });
       res.setHeader('content-type', 'application/json');
       if (!verdict.ok) return res.writeHead(403).end(JSON.stringify({ message: `Forbidden: ${verdict.reason}` }));
+      if (url.pathname === '/prod/hang') return; // an API that never answers
       if (url.pathname === '/prod/services') return res.end(JSON.stringify({ services: [{ name: 'checkout-api' }] }));
       if (url.pathname === '/prod/releases/r-1') return res.end(JSON.stringify(release));
       if (url.pathname === '/prod/releases/r-1/approve' && req.method === 'POST')
@@ -49,7 +50,14 @@ beforeAll(async () => {
 afterAll(async () => new Promise<void>((r) => standIn.close(() => r())));
 
 async function dashboard(secretAccessKey = KEY.secretAccessKey): Promise<DashboardServer> {
-  return startDashboard({ api, region: 'eu-west-1', port: 0, pollMs: 50, credentials: async () => ({ accessKeyId: KEY.accessKeyId, secretAccessKey }) });
+  return startDashboard({
+    api,
+    region: 'eu-west-1',
+    port: 0,
+    pollMs: 50,
+    requestTimeoutMs: 300,
+    credentials: async () => ({ accessKeyId: KEY.accessKeyId, secretAccessKey }),
+  });
 }
 
 describe('switchyard dashboard: the page locally, its API calls signed with your AWS credentials', () => {
@@ -71,6 +79,19 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
       expect(((await approve.json()) as { approved: unknown }).approved).toEqual({ comment: 'ship it' });
       expect(seen.filter((s) => s.path === '/prod/services' || s.path === '/prod/releases/r-1/approve').every((s) => s.ok)).toBe(true);
       expect(seen.find((s) => s.method === 'POST')?.body).toBe('{"comment":"ship it"}');
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('an API that hangs gets a 504 with the reason, not a page that waits for ever', async () => {
+    const d = await dashboard();
+    try {
+      const started = Date.now();
+      const res = await fetch(`${new URL(d.url).origin}/hang`);
+      expect(res.status).toBe(504);
+      expect(await res.text()).toContain('the API did not answer GET /prod/hang within 0.3 s');
+      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       await d.close();
     }

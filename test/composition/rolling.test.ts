@@ -3,21 +3,14 @@ import { startLocalMode, type LocalMode } from '../../src/composition/local-mode
 import { resolveConfig } from '../../src/config/config.js';
 import type { Release } from '../../src/core/release.js';
 import { LoadGenerator } from '../../src/local/load.js';
+import { demoTarget } from '../support/demo.js';
 import { releaseUntil } from '../support/poll.js';
 
 /** The local driver's rolling strategy with real processes behind the proxy, under load. */
 function rollingService(overrides: Record<string, unknown> = {}) {
   return {
     name: 'demo',
-    target: {
-      driver: 'local',
-      command: ['node', 'examples/demo-service/server.mjs'],
-      replicas: 4,
-      port: 8080,
-      readiness: { path: '/ready', interval: 0, timeout: '5s' },
-      drainTimeout: '5s',
-      env: { STARTUP_MS: '100' },
-    },
+    target: demoTarget({ replicas: 4, readiness: { path: '/ready', interval: 0, timeout: '5s' }, drainTimeout: '5s', env: { STARTUP_MS: '100' } }),
     strategy: { type: 'rolling', batch: 25, batchBake: '2s', finalBake: '1s' },
     gates: {
       metrics: [

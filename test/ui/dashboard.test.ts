@@ -7,6 +7,7 @@ import { startLocalMode, type LocalMode } from '../../src/composition/local-mode
 import { resolveConfig } from '../../src/config/config.js';
 import { LoadGenerator } from '../../src/local/load.js';
 import { launchChromium } from '../support/chromium.js';
+import { demoTarget } from '../support/demo.js';
 import { releaseUntil } from '../support/poll.js';
 
 /**
@@ -28,15 +29,7 @@ beforeAll(async () => {
     services: [
       {
         name: 'demo',
-        target: {
-          driver: 'local',
-          command: ['node', 'examples/demo-service/server.mjs'],
-          replicas: 2,
-          port: 8080,
-          readiness: { path: '/ready', interval: 0, timeout: '5s' },
-          drainTimeout: '3s',
-          env: { STARTUP_MS: '50' },
-        },
+        target: demoTarget({ replicas: 2, readiness: { path: '/ready', interval: 0, timeout: '5s' }, drainTimeout: '3s', env: { STARTUP_MS: '50' } }),
         strategy: { type: 'canary', steps: [{ percent: 20, bake: '2s' }], finalBake: '1s' },
         gates: {
           metrics: [

@@ -1,8 +1,8 @@
-import type { DeploymentConfiguration, DeploymentLifecycleHook, ECSClient, ServiceDeployment } from '@aws-sdk/client-ecs';
+import type { DeploymentConfiguration, DeploymentLifecycleHook, ECSClient, Service, ServiceDeployment } from '@aws-sdk/client-ecs';
 import { capabilitiesFor, type DriverCapabilities } from '../../core/capabilities.js';
 import type { EcsTarget } from '../../config/schema.js';
 import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../../core/errors.js';
-import type { Plan } from '../../core/plan.js';
+import { trafficStops, type Plan } from '../../core/plan.js';
 import type { Release } from '../../core/release.js';
 import type { Change } from '../../core/task-diff.js';
 import type { PreflightCheck } from '../../core/preflight.js';
@@ -96,6 +96,14 @@ export class EcsDriver implements TrafficDriver {
     return `${this.options.target.cluster}/${this.options.target.service}`;
   }
 
+  /** The service as ECS describes it now (undefined when it does not exist). */
+  private async describeService(): Promise<Service | undefined> {
+    const { DescribeServicesCommand } = await ecsSdk();
+    const { cluster, service } = this.options.target;
+    const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
+    return described.services?.[0];
+  }
+
   private sleep(): Promise<void> {
     return this.options.sleep ? this.options.sleep() : new Promise((r) => setTimeout(r, this.pollMs));
   }
@@ -106,8 +114,7 @@ export class EcsDriver implements TrafficDriver {
    */
   deploymentConfiguration(original: DeploymentConfiguration | undefined, plan: Plan = this.options.plan): DeploymentConfiguration {
     if (this.rolling) {
-      const batch = plan.steps.find((s) => s.type === 'setWeight' && s.percent > 0);
-      const surge = batch?.type === 'setWeight' ? batch.percent : 100;
+      const surge = trafficStops(plan)[0] ?? 100;
       const alarms = this.options.alarms ?? [];
       return {
         ...original,
@@ -119,7 +126,7 @@ export class EcsDriver implements TrafficDriver {
         ...(alarms.length > 0 ? { alarms: { alarmNames: [...alarms], enable: true, rollback: true } } : {}),
       };
     }
-    const stops = plan.steps.flatMap((s) => (s.type === 'setWeight' && s.percent > 0 && s.percent < 100 ? [s.percent] : []));
+    const stops = trafficStops(plan);
     const ours: DeploymentLifecycleHook = {
       targetType: 'PAUSE',
       lifecycleStages: [...PAUSE_STAGES],
@@ -187,10 +194,9 @@ export class EcsDriver implements TrafficDriver {
 
   /** Registers the release's revision and starts the service deployment (UpdateService). */
   private async start(release: Release, state: Record<string, string>): Promise<Record<string, string>> {
-    const { DescribeServicesCommand, UpdateServiceCommand, ListServiceDeploymentsCommand } = await ecsSdk();
+    const { UpdateServiceCommand, ListServiceDeploymentsCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
-    const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
-    const current = described.services?.[0];
+    const current = await this.describeService();
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
     const active = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
       ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
@@ -255,10 +261,8 @@ export class EcsDriver implements TrafficDriver {
    * rules. (A deployment already running outside Switchyard is refused when the release starts one.)
    */
   async preflight(): Promise<PreflightCheck[]> {
-    const { DescribeServicesCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
-    const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
-    const current = described.services?.[0];
+    const current = await this.describeService();
     const checks: PreflightCheck[] = [
       {
         name: 'ECS service',
@@ -428,10 +432,7 @@ export class EcsDriver implements TrafficDriver {
 
   /** The release finished: the service runs with the user's own configuration again. */
   private async finalized(release: Release): Promise<boolean> {
-    const { DescribeServicesCommand } = await ecsSdk();
-    const { cluster, service } = this.options.target;
-    const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
-    const current = JSON.stringify(described.services?.[0]?.deploymentConfiguration ?? {});
+    const current = JSON.stringify((await this.describeService())?.deploymentConfiguration ?? {});
     return current === release.driverState?.['originalConfiguration'];
   }
 
@@ -439,10 +440,9 @@ export class EcsDriver implements TrafficDriver {
   private async redeployPrevious(release: Release): Promise<void> {
     const previous = release.driverState?.['previousTaskDefinition'];
     if (!previous) throw new TargetFailedError('the previous task definition is not known; release the previous image to go back');
-    const { UpdateServiceCommand, DescribeServicesCommand } = await ecsSdk();
+    const { UpdateServiceCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
-    const described = await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
-    const current = described.services?.[0];
+    const current = await this.describeService();
     if (current?.taskDefinition !== previous) {
       await this.call('ecs:UpdateService', this.where, (ecs) =>
         ecs.send(
@@ -457,8 +457,7 @@ export class EcsDriver implements TrafficDriver {
     }
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
-      const now = (await this.call('ecs:DescribeServices', this.where, (ecs) => ecs.send(new DescribeServicesCommand({ cluster, services: [service] }))))
-        .services?.[0];
+      const now = await this.describeService();
       const done = now?.deployments?.length === 1 && now.deployments[0]?.taskDefinition === previous && now.deployments[0]?.rolloutState === 'COMPLETED';
       if (done) return;
       if (Date.now() > deadline) throw new TransientError(`ECS is still bringing back ${previous}`);

@@ -1,4 +1,5 @@
 import { LOCAL_CAPABILITIES } from '../../core/capabilities.js';
+import { trafficStops } from '../../core/plan.js';
 import type { GateSpec, Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
@@ -243,8 +244,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     if (this.candidate) await this.retire(this.candidate);
     this.candidate = undefined;
     // Rolling: only the first batch starts now (test traffic only); the rest replace old replicas batch by batch.
-    const first = release.plan.steps.find((s) => s.type === 'setWeight' && s.percent > 0);
-    const count = release.plan.strategy === 'rolling' && first?.type === 'setWeight' ? this.replicasAt(first.percent) : this.options.config.replicas;
+    const count = release.plan.strategy === 'rolling' ? this.replicasAt(trafficStops(release.plan)[0] ?? 100) : this.options.config.replicas;
     const generation = await this.launch(version, count);
     this.candidate = generation;
     this.proxy.setTestVersion(generation.label);
