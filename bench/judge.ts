@@ -3,8 +3,8 @@
  * 10% on the new version, a stable error rate of 0.5%, a 10-minute bake, RELEASES releases per case.
  * For each method: the share of releases it rolls back, and the median time to roll back.
  *
- *  - judge: Switchyard's sequential test (its share of alpha 0.05), checked every 10 s and every
- *    second, and its one look at the bake's end (the rest of alpha);
+ *  - judge: Switchyard's group-sequential test (alpha 0.05 spent over the bake; errors: a quarter in its
+ *    first 80 s, latency: three quarters), looking at the end of every period: 10 s, and every second;
  *  - threshold: error rate of the new version over the last minute above 1% (and 2%), at least 50
  *    requests, checked every minute;
  *  - Mann-Whitney (Kayenta's test): one-sided, one-minute error-rate buckets of new versus stable,
@@ -16,16 +16,7 @@
  *
  *   npm run bench:judge
  */
-import {
-  DEFAULT_FINAL_SHARE,
-  ERROR_ALTERNATIVES,
-  eValueTrail,
-  finalPValue,
-  LATENCY_ALTERNATIVES,
-  latencyCounts,
-  type CountPeriod,
-  type LatencyBins,
-} from '../src/core/judge.js';
+import { DEFAULT_EARLY_SHARE, latencyCounts, sequentialLooks, type CountPeriod, type LatencyBins } from '../src/core/judge.js';
 import { binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
@@ -110,12 +101,10 @@ function judge(run: Second[], periodSeconds: number, signal: 'errors' | 'latency
         );
   // latencyCounts skips the first period (no threshold yet): its periods start one later.
   const offset = signal === 'latency' ? 1 : 0;
-  // α split as the judge splits it: the sequential test's share, checked after every period…
-  const sequential = ALPHA * (1 - DEFAULT_FINAL_SHARE);
-  const crossed = eValueTrail(counts, 1, 'up', signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES).findIndex((e) => e >= 1 / sequential);
-  if (crossed >= 0) return (crossed + 1 + offset) * periodSeconds;
-  // …and one look at the bake's end with the rest.
-  return finalPValue(counts) <= ALPHA * DEFAULT_FINAL_SHARE ? BAKE_SECONDS : undefined;
+  // A look at the end of every period, spending alpha over the bake as the judge does in one.
+  const fractions = counts.map((_, i) => ((i + 1 + offset) * periodSeconds) / BAKE_SECONDS);
+  const { crossedAt } = sequentialLooks(counts, fractions, ALPHA, DEFAULT_EARLY_SHARE[signal]);
+  return crossedAt === undefined ? undefined : (crossedAt + 1 + offset) * periodSeconds;
 }
 
 /** Seconds until the threshold gate trips (error rate over the last minute above `limit`, at least 50 requests). */

@@ -183,7 +183,7 @@ function gateSpecs(service: ParsedService): GateSpec[] {
       periodSeconds: service.gates.judge!.period,
       warmupSeconds: service.gates.judge!.warmup,
       latencyFloorSeconds: service.gates.judge!.latencyFloorMs / 1000,
-      finalShare: service.gates.judge!.finalShare,
+      ...(service.gates.judge!.earlyShare !== undefined ? { earlyShare: service.gates.judge!.earlyShare } : {}),
       ...(service.gates.judge!.earlyPass !== undefined ? { earlyPassAfterSeconds: service.gates.judge!.earlyPass } : {}),
     })),
   ];

@@ -2,7 +2,6 @@ import * as z from 'zod';
 import { LIMITS } from '../core/plan.js';
 import { parseDuration } from '../core/duration.js';
 import { TARGET_METRICS } from '../core/gates.js';
-import { DEFAULT_FINAL_SHARE } from '../core/judge.js';
 
 /**
  * The schema of `switchyard.config.ts`. Every object is strict: an unknown key is an error, so a
@@ -313,14 +312,21 @@ const gates = z.strictObject({
       /** End a bake early once the judge passes, after at least this much of it. */
       earlyPass: duration(1, LIMITS.maxBakeSeconds).optional(),
       /**
-       * The part of alpha kept for one look at each bake's planned end (subtle regressions need the
-       * whole bake's counts); the rest goes to the sequential test (gross ones, caught fast).
+       * In a bake: the part of alpha spent over its first 2/15 (gross regressions, caught fast); the
+       * rest is spent towards its end (subtle regressions need the whole bake's counts). Default: 0.25
+       * for errors, 0.75 for latency (DEFAULT_EARLY_SHARE in core/judge.ts).
        */
+      earlyShare: z
+        .number({ error: 'must be a share from 0.05 to 1, such as 0.25' })
+        .min(0.05, { error: "must be at least 0.05: with less, the judge could not stop even a gross regression before the bake's end" })
+        .max(1, { error: 'must be at most 1 (all of alpha)' })
+        .optional(),
       finalShare: z
-        .number({ error: 'must be a share from 0 to 0.9, such as 0.6' })
-        .min(0)
-        .max(0.9, { error: 'must be at most 0.9: the sequential test needs some of alpha' })
-        .default(DEFAULT_FINAL_SHARE),
+        .never({
+          error:
+            'is no longer a setting: the judge now spends alpha over the whole bake; use earlyShare (default 0.25 for errors, 0.75 for latency) for the part of alpha spent early, or remove finalShare',
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -236,9 +236,8 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       ? release
       : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
   if (gates.length > 0 && now > startedAt) {
-    // The one check at the bake's planned end (before any extension): the judge's fixed-horizon look.
-    const finalLook = now >= startedAt + step.seconds * 1000 && release.bake.extendedSeconds === 0;
-    const results = assessGates(gates, observations, now, { finalLook });
+    // The judge spends its α over the bake's planned length (an extension spends nothing more).
+    const results = assessGates(gates, observations, now, { stepSeconds: step.seconds });
     // A judge that has no verdict yet found no regression: it never holds a bake past its end.
     const judges = gates.filter((g): g is JudgeGate => g.kind === 'judge');
     const verdict = overallVerdict(results.filter((r) => !(r.verdict === 'inconclusive' && judges.some((j) => j.name === r.gate))));

@@ -1,4 +1,4 @@
-import { ERROR_ALTERNATIVES, judgeCounts, LATENCY_ALTERNATIVES, latencyCounts, type CountPeriod } from './judge.js';
+import { DEFAULT_EARLY_SHARE, ERROR_ALTERNATIVES, judgeCounts, LATENCY_ALTERNATIVES, latencyCounts, type CountPeriod } from './judge.js';
 
 /**
  * Gate assessment: observations (alarm states, metric datapoints with sample counts) become a
@@ -69,8 +69,8 @@ export interface JudgeGate {
   readonly latencyFloorSeconds: number;
   /** End a bake early once the judge passes and this much of it has run; undefined: never early. */
   readonly earlyPassAfterSeconds?: number;
-  /** The part of α kept for one look at each bake's planned end (see judge.ts). @default 0 */
-  readonly finalShare?: number;
+  /** In a bake: the part of α spent over its first 2/15, the rest towards its end (see judge.ts). @default DEFAULT_EARLY_SHARE[signal] */
+  readonly earlyShare?: number;
 }
 
 export type GateSpec = AlarmGate | MetricGate | JudgeGate;
@@ -117,11 +117,14 @@ export interface Evidence {
   readonly ratio?: number;
   /** Lower and upper end; the upper is null while unbounded (too few events to bound it). */
   readonly interval?: readonly [number, number | null];
+  /** Without a planned bake length: the mixture e-value against its bound 1/α. */
   readonly eValue?: number;
   readonly bound?: number;
-  /** The judge's look at the bake's end: its p-value and its share of α. */
-  readonly finalP?: number;
-  readonly finalAlpha?: number;
+  /** In a bake: the new version's events so far against the fewest that fail at this look, and α spent so far of what is allowed by now. */
+  readonly events?: number;
+  readonly limit?: number;
+  readonly alphaSpent?: number;
+  readonly alphaAllowed?: number;
   readonly baselineSamples?: number;
 }
 
@@ -175,7 +178,7 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
   }
   if (gate.kind === 'judge') {
     if (observation.kind !== 'judge') return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected both versions' counts`, at };
-    return assessJudge(gate, observation, at, context.finalLook ?? false);
+    return assessJudge(gate, observation, at, context.stepSeconds);
   }
   if (observation.kind !== 'metric') {
     return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected metric datapoints, got ${observation.kind} data`, at };
@@ -217,8 +220,11 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
-function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, finalLook: boolean): GateResult {
-  const observation = { ...observed, periods: observed.periods.slice(Math.ceil(gate.warmupSeconds / gate.periodSeconds)) };
+function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, stepSeconds: number | undefined): GateResult {
+  const warmup = Math.ceil(gate.warmupSeconds / gate.periodSeconds);
+  const observation = { ...observed, periods: observed.periods.slice(warmup) };
+  // Periods are whole and aligned to the step's start: period i (counting the warm-up) ends at (i + 1)·period.
+  let fractions = stepSeconds ? observation.periods.map((_, i) => ((warmup + i + 1) * gate.periodSeconds) / stepSeconds) : undefined;
   const counts: CountPeriod[] =
     gate.signal === 'errors'
       ? observation.periods.map((p) => ({
@@ -232,36 +238,42 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
           }),
           { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
         );
+  // latencyCounts judges no first period (its threshold comes from the periods before).
+  if (fractions) fractions = fractions.slice(fractions.length - counts.length);
   const a = judgeCounts(
     counts,
-    { alpha: gate.alpha, tolerance: gate.tolerance, ...(gate.finalShare !== undefined ? { finalShare: gate.finalShare } : {}) },
+    { alpha: gate.alpha, tolerance: gate.tolerance, earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal] },
     gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES,
-    { finalLook },
+    fractions ? { fractions } : {},
   );
   const what = gate.signal === 'errors' ? 'error rate' : 'share of requests slower than the stable median (+ tolerance)';
   const point = a.ratio !== undefined ? ratioText(a.ratio) : a.events.candidate > 0 ? '∞ (none on stable)' : 'n/a (no events yet)';
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
   const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(gate.tolerance * 100)}%` : 'no verdict yet';
+  const events = gate.signal === 'errors' ? 'errors' : 'slow requests';
+  const test = a.look
+    ? `${a.look.events} ${events} on new, ${a.look.limit} fail now`
+    : `e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${Number(a.bound.toFixed(1))}`;
   return {
     gate: gate.name,
     verdict: a.verdict,
     evidence: {
       ...(a.ratio !== undefined ? { ratio: a.ratio } : {}),
       interval: [a.interval[0], Number.isFinite(a.interval[1]) ? a.interval[1] : null],
-      eValue: a.eValue,
-      bound: a.bound,
+      ...(a.look
+        ? { events: a.look.events, limit: a.look.limit, alphaSpent: a.look.spent, alphaAllowed: a.look.allowed }
+        : { eValue: a.eValue, bound: a.bound }),
       samples: a.requests.candidate,
       baselineSamples: a.requests.baseline,
-      ...(a.final ? { finalP: a.final.pValue, finalAlpha: a.final.alpha } : {}),
     },
-    summary: `${gate.name}: ${what} new/stable ${estimate}, e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${Number(a.bound.toFixed(1))}${a.final ? `, at the bake's end p ${a.final.pValue < 0.001 ? a.final.pValue.toExponential(1) : a.final.pValue.toFixed(3)} vs ${Number(a.final.alpha.toFixed(4))}` : ''}: ${finding}; ${a.requests.candidate} vs ${a.requests.baseline} requests`,
+    summary: `${gate.name}: ${what} new/stable ${estimate}, ${test}: ${finding}; ${a.requests.candidate} vs ${a.requests.baseline} requests`,
     at,
   };
 }
 
-/** What the assessment is for: `finalLook` is the one check at a bake's planned end (the judge's fixed-horizon test). */
+/** What the assessment is for: in a bake or analysis, its planned length in seconds (the judge spends α over it). */
 export interface AssessContext {
-  readonly finalLook?: boolean;
+  readonly stepSeconds?: number;
 }
 
 /** Assesses every gate; missing observations count as errors. */

@@ -75,10 +75,12 @@ describe('the judge catches what thresholds miss (local mode, real traffic)', ()
       const verdicts = Object.fromEntries(done.gateResults.map((g) => [g.gate, g]));
       expect(verdicts[threshold]?.verdict).not.toBe('fail');
       const evidence = verdicts[judge]?.evidence;
-      expect(evidence?.eValue).toBeGreaterThanOrEqual(20);
+      // The new version's events reached the boundary of the bake's group-sequential test, and the
+      // interval's lower end (the same test inverted) is above 1.
+      expect(evidence?.events).toBeGreaterThanOrEqual(evidence?.limit ?? Infinity);
       expect(evidence?.interval?.[0]).toBeGreaterThanOrEqual(1);
       console.log(`${image}: ${done.reason}\n  ${verdicts[threshold]?.summary}`);
-      expect(verdicts[judge]?.summary).toMatch(/new\/stable .* \[.*\], e .* vs 50(, at the bake.s end p [\d.e-]+ vs 0\.03)?: worse/);
+      expect(verdicts[judge]?.summary).toMatch(/new\/stable .* \[.*\], \d+ (errors|slow requests) on new, \d+ fail now: worse/);
       // Caught well before the 30 s bake ended.
       const baking = done.timeline.find((e) => e.type === 'baking')!;
       const rolling = done.timeline.find((e) => e.type === 'rollback_started')!;

@@ -306,6 +306,16 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
       'services[0].gates.judge: a rolling update has no second target group',
     ],
     [
+      'the judge setting of an earlier version (finalShare: one look at the bake’s end)',
+      { services: [local({ gates: { judge: { finalShare: 0.6 } } })] },
+      'services[0].gates.judge.finalShare: is no longer a setting: the judge now spends alpha over the whole bake; use earlyShare',
+    ],
+    [
+      'a judge that would spend almost nothing before the bake’s end',
+      { services: [local({ gates: { judge: { earlyShare: 0.01 } } })] },
+      "services[0].gates.judge.earlyShare: must be at least 0.05: with less, the judge could not stop even a gross regression before the bake's end",
+    ],
+    [
       'a plan that would hold an ECS pause hook longer than its 14-day limit',
       {
         services: [

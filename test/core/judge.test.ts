@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FINAL_SHARE, eValue, eValueTrail, finalPValue, judgeCounts, latencyCounts, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
+import { eValue, eValueTrail, judgeCounts, latencyCounts, sequentialLooks, spending, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
 import { seeded, simulateCounts } from '../support/traffic.js';
 import { decide } from '../../src/core/decide.js';
 import { mannWhitneyP } from '../../bench/support/mann-whitney.js';
@@ -16,14 +16,22 @@ const period = (n1: number, x1: number, n0: number, x0: number): CountPeriod => 
 /** test/fixtures/judge/reference.py, run with SciPy 1.17.1 (binom.pmf ratios, not the judge's closed form). */
 const REFERENCE_PERIODS = [period(40, 1, 360, 2), period(55, 0, 345, 3), period(38, 2, 362, 1), period(400, 9, 3600, 18), period(120, 6, 880, 5)];
 const REFERENCE = {
-  up_r1: 112997.765370395,
-  up_r2: 17.262069443960378,
+  up_r1: 65509.46140502259,
+  up_r2: 45.56351225174159,
   down_r1_2: 0.01614141852618665,
-  up_first_two: 0.43074083071074465,
-  up_r1_old_grid: 65509.46140502259,
-  final_p: 6.659297094855221e-7,
-  final_p_first_two: 0.5322596464843751,
+  up_first_two: 0.8523275991453321,
+  up_r1_other_grid: 112997.765370395,
 };
+/** The group-sequential test's looks (reference.py: full SciPy pmfs, numpy convolutions). */
+const REFERENCE_FRACTIONS = [0.05, 0.1, 0.3, 0.6, 1.0];
+const REFERENCE_LOOKS = [
+  { events: 1, limit: 3, spent: 0.0010000000000000002, allowed: 0.0046877343750000005 },
+  { events: 1, limit: 4, spent: 0.0030227324218750004, allowed: 0.00937875 },
+  { events: 3, limit: 4, spent: 0.012293784111766359, allowed: 0.012803750000000001 },
+  { events: 12, limit: 10, spent: 0.014265482583750582, allowed: 0.01736 },
+  { events: 18, limit: 10, spent: 0.03403033799316432, allowed: 0.05 },
+];
+const REFERENCE_SUBTLE_LIMITS = [5, 7, 9, 11, 13, 15, 17, 18, 21, 22, 24, 25, 27, 28, 29, 30, 31, 32, 34, 35, 35, 37, 38, 39, 39, 41, 41, 42, 43, 44];
 
 describe('the judge’s statistic, against independent reference values (SciPy)', () => {
   it.each([
@@ -31,11 +39,42 @@ describe('the judge’s statistic, against independent reference values (SciPy)'
     ['up, r0 = 2', () => eValue(REFERENCE_PERIODS, 2, 'up'), REFERENCE.up_r2],
     ['down, r0 = 1.2', () => eValue(REFERENCE_PERIODS, 1.2, 'down'), REFERENCE.down_r1_2],
     ['up, r0 = 1, the first two periods', () => eValue(REFERENCE_PERIODS.slice(0, 2), 1, 'up'), REFERENCE.up_first_two],
-    ['up, r0 = 1, any grid of alternatives (here 1.5, 2, 3, 5)', () => eValue(REFERENCE_PERIODS, 1, 'up', [1.5, 2, 3, 5]), REFERENCE.up_r1_old_grid],
-    ['the look at the bake’s end: the Poisson-binomial tail', () => finalPValue(REFERENCE_PERIODS), REFERENCE.final_p],
-    ['the look at the bake’s end, the first two periods', () => finalPValue(REFERENCE_PERIODS.slice(0, 2)), REFERENCE.final_p_first_two],
+    ['up, r0 = 1, any grid of alternatives (here 4, 8)', () => eValue(REFERENCE_PERIODS, 1, 'up', [4, 8]), REFERENCE.up_r1_other_grid],
   ])('%s', (_name, compute, expected) => {
     expect(compute() / expected).toBeCloseTo(1, 9);
+  });
+
+  it('the group-sequential test: each look’s boundary and the α spent, exactly', () => {
+    const { looks, crossedAt } = sequentialLooks(REFERENCE_PERIODS, REFERENCE_FRACTIONS, 0.05);
+    looks.forEach((look, i) => {
+      const expected = REFERENCE_LOOKS[i]!;
+      expect({ events: look.events, limit: look.limit }).toEqual({ events: expected.events, limit: expected.limit });
+      expect(look.spent / expected.spent).toBeCloseTo(1, 9);
+      expect(look.allowed / expected.allowed).toBeCloseTo(1, 12);
+      expect(look.spent).toBeLessThanOrEqual(look.allowed);
+    });
+    expect(crossedAt).toBe(3); // 12 events on the new version against a boundary of 10
+    // A steady 2x regression at a 10% share: every boundary of a 30-period bake.
+    const subtle = Array.from({ length: 30 }, () => period(400, 2, 3600, 9));
+    const steady = sequentialLooks(
+      subtle,
+      subtle.map((_, i) => (i + 1) / 30),
+      0.05,
+    );
+    expect(steady.looks.map((l) => l.limit)).toEqual(REFERENCE_SUBTLE_LIMITS);
+    expect(steady.crossedAt).toBe(13); // 28 errors against 28, 140 s into a 300 s bake
+  });
+
+  it('spends a quarter of α over the first 2/15 of the bake and all of it by the end, never more', () => {
+    expect(spending(0)).toBe(0);
+    expect(spending(2 / 15)).toBeCloseTo(0.25 + 0.75 * (2 / 15) ** 4, 12);
+    expect(spending(1)).toBe(1);
+    expect(spending(3)).toBe(1); // an extended bake spends nothing more
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 2, noNaN: true }), fc.double({ min: 0, max: 2, noNaN: true }), (a, b) =>
+        a <= b ? spending(a) <= spending(b) : true,
+      ),
+    );
   });
 
   it('the trail ends where the whole computation does', () => {
@@ -45,31 +84,41 @@ describe('the judge’s statistic, against independent reference values (SciPy)'
 
 describe('false alarms stay at or below α, however often the judge looks', () => {
   // Under the null (equal error rates) with random traffic shares and loads, the share of releases
-  // whose e-value ever reaches its bound when checked after every period, or whose look at the end
-  // rejects, must be at most α (+ sampling error).
+  // the judge would roll back, looking at the end of every period, must be at most α (+ sampling error).
   const ALPHA = 0.05;
   const RUNS = 1500;
   const slack = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / RUNS);
+  const healthy = (random: () => number, periodSeconds: number, periods: number) => {
+    const base = 0.002 + random() * 0.02;
+    const rps = 10 + random() * 90;
+    // The traffic share moves during the release (a canary's steps).
+    const steps = [0.05 + random() * 0.2, 0.3 + random() * 0.3, 0.5 + random() * 0.5];
+    return simulateCounts(
+      { rps, share: (i) => steps[Math.min(2, Math.floor((3 * i) / periods))]!, baselineErrorRate: base, errorRatio: 1, periodSeconds, periods },
+      random,
+    );
+  };
 
   it.each([
+    ['every minute (CloudWatch’s periods) for 10 minutes', 60, 10],
     ['every 10 s for 10 minutes', 10, 60],
     ['every second for 10 minutes', 1, 600],
-  ])('checked %s', (_name, periodSeconds, periods) => {
+  ])('in a bake, looked at %s', (_name, periodSeconds, periods) => {
     const random = seeded(periodSeconds * 7919);
     let alarms = 0;
     for (let run = 0; run < RUNS; run++) {
-      const base = 0.002 + random() * 0.02;
-      const rps = 10 + random() * 90;
-      // The traffic share moves during the release (a canary's steps).
-      const steps = [0.05 + random() * 0.2, 0.3 + random() * 0.3, 0.5 + random() * 0.5];
-      const counts = simulateCounts(
-        { rps, share: (i) => steps[Math.min(2, Math.floor((3 * i) / periods))]!, baselineErrorRate: base, errorRatio: 1, periodSeconds, periods },
-        random,
-      );
-      // The sequential test with its share of α at every check, and the one look at the end with the rest.
-      const sequential = eValueTrail(counts, 1, 'up').some((e) => e >= 1 / (ALPHA * (1 - DEFAULT_FINAL_SHARE)));
-      if (sequential || finalPValue(counts) <= ALPHA * DEFAULT_FINAL_SHARE) alarms++;
+      const counts = healthy(random, periodSeconds, periods);
+      // Looks at the end of every period, and on past the planned end (an extended bake): nothing more is spent.
+      const fractions = counts.map((_, i) => ((i + 1) * periodSeconds) / (periods * periodSeconds * 0.8));
+      if (sequentialLooks(counts, fractions, ALPHA).crossedAt !== undefined) alarms++;
     }
+    expect(alarms / RUNS).toBeLessThanOrEqual(ALPHA + slack);
+  });
+
+  it('without a planned length (gates watched while a target shifts), the e-value checked every second', () => {
+    const random = seeded(31);
+    let alarms = 0;
+    for (let run = 0; run < RUNS; run++) if (eValueTrail(healthy(random, 1, 600), 1, 'up').some((e) => e >= 1 / ALPHA)) alarms++;
     expect(alarms / RUNS).toBeLessThanOrEqual(ALPHA + slack);
   });
 });
@@ -95,6 +144,42 @@ describe('verdicts', () => {
     expect(good.verdict).toBe('pass'); // enough evidence that it is less than 20% worse
     expect(good.interval[0]).toBeLessThan(1);
     expect(good.interval[1]).toBeLessThan(1.25);
+  });
+
+  it('in a bake, the interval’s lower end is at or above 1 exactly when the judge fails', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc
+            .tuple(fc.integer({ min: 1, max: 200 }), fc.nat(12), fc.integer({ min: 1, max: 2000 }), fc.nat(30))
+            .map(([n1, x1, n0, x0]) => period(n1, Math.min(x1, n1), n0, Math.min(x0, n0))),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.integer({ min: 1, max: 60 }),
+        (periods, planned) => {
+          const fractions = periods.map((_, i) => (i + 1) / planned);
+          const a = judgeCounts(periods, settings, undefined, { fractions });
+          expect(a.verdict === 'fail').toBe(a.interval[0] >= 1);
+          expect(a.look).toEqual(sequentialLooks(periods, fractions, 0.05).looks.at(-1));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a judge checked again with one more period gives what a fresh computation gives', () => {
+    const random = seeded(99);
+    const counts = simulateCounts(
+      { rps: 60, share: (i) => (i < 20 ? 0.1 : 0.4), baselineErrorRate: 0.01, errorRatio: 1.5, periodSeconds: 10, periods: 40 },
+      random,
+    );
+    const fractions = counts.map((_, i) => (i + 1) / 48);
+    const fresh = sequentialLooks(counts, fractions, 0.05); // nothing remembered for these periods yet
+    sequentialLooks(counts.slice(0, 25), fractions.slice(0, 25), 0.05); // remembered: the first 25
+    expect(sequentialLooks(counts, fractions, 0.05)).toEqual(fresh); // taken up after the 25th
+    // A period that changed after it was seen (late data) is not taken up from memory.
+    const revised = counts.map((c, i) => (i === 10 ? period(c.candidate.requests, c.candidate.events + 5, c.baseline.requests, c.baseline.events) : c));
+    expect(sequentialLooks(revised, fractions, 0.05).looks[10]!.events).toBe(fresh.looks[10]!.events + 5);
   });
 
   it('with no events on either side it says nothing: inconclusive, an unbounded interval, no ratio', () => {
@@ -205,31 +290,25 @@ describe('the judge in a bake (decide)', () => {
     expect(tooSoon.action.type).toBe('wait');
   });
 
-  it('a subtle regression the sequential test does not reach is caught by the one look at the bake’s planned end, only there', () => {
-    // 2x the stable error rate at a 10% share over 5 minutes: 60 vs 270 errors.
-    const subtle = (at: number, periods: number): Observation => ({
+  it('a subtle regression is caught by the boundary the bake’s planned length sets, and the reason says so', () => {
+    // 2x the stable error rate at a 10% share: 2 vs 9 errors every 10 s of a 300 s bake (reference.py's "subtle").
+    const subtle = (periods: number): Observation => ({
       gate: 'judge-errors',
       kind: 'judge',
       periods: Array.from({ length: periods }, (_, i) => ({
-        start: new Date(at - (periods - i) * 10_000).toISOString(),
+        start: new Date(T0 + i * 10_000).toISOString(),
         candidate: { requests: 400, errors: 2 },
         baseline: { requests: 3600, errors: 9 },
       })),
     });
-    const gate = { ...judge(), finalShare: DEFAULT_FINAL_SHARE };
-    const counts = Array.from({ length: 30 }, () => period(400, 2, 3600, 9));
-    expect(judgeCounts(counts, { alpha: 0.05, tolerance: 0.2, finalShare: DEFAULT_FINAL_SHARE }).verdict).not.toBe('fail');
-    expect(judgeCounts(counts, { alpha: 0.05, tolerance: 0.2, finalShare: DEFAULT_FINAL_SHARE }, undefined, { finalLook: true }).verdict).toBe('fail');
-    // Mid-bake: the same counts so far do not roll back (no look at the end yet).
-    const mid = decide(baking(gate), [subtle(T0 + 290_000, 29)], T0 + 290_000);
-    expect(mid.action.type).toBe('wait');
-    // At the planned end: the fixed-horizon look, with its share of α, rolls back, and says so.
-    const end = decide(baking(gate), [subtle(T0 + 300_000, 30)], T0 + 300_000);
-    expect(end.action).toMatchObject({ type: 'rollback' });
-    expect(end.release.reason).toMatch(/at the bake's end p [\d.e-]+ vs 0\.03/);
-    // Once extended (another gate undecided), the bake's end has been looked at: no second look.
-    const extended = { ...baking(gate), bake: { extendedSeconds: 60, errors: 0 } };
-    expect(decide(extended, [subtle(T0 + 330_000, 33)], T0 + 330_000).action.type).not.toBe('rollback');
+    // 130 s in: 26 errors on the new version, 27 would fail at that look.
+    const before = decide(baking(judge()), [subtle(13)], T0 + 130_000);
+    expect(before.action.type).toBe('wait');
+    expect(before.release.gateResults[0]?.evidence).toMatchObject({ events: 26, limit: 27 });
+    // 140 s in: 28 against 28.
+    const at = decide(baking(judge()), [subtle(14)], T0 + 140_000);
+    expect(at.action).toMatchObject({ type: 'rollback' });
+    expect(at.release.reason).toContain('28 errors on new, 28 fail now: worse');
   });
 
   it('a judge with no verdict yet (no errors on either side) does not hold the bake past its end', () => {
