@@ -190,6 +190,23 @@ describe('the judge on AWS: blue and green target groups side by side', () => {
     expect(result.evidence).toMatchObject({ samples: 320, baselineSamples: 2880 });
   });
 
+  it('leaves the latest minutes the load balancer has not published yet for a later check; a quiet minute in between counts as empty', async () => {
+    // Published: minutes 0, 1 and 3 (2 had no traffic on either side); 4 and 5 not yet.
+    const stamps = [0, 1, 3].map((m) => new Date(T0 + m * 60_000));
+    const series = (id: string, value: number) => ({ Id: id, Timestamps: stamps, Values: stamps.map(() => value) });
+    cw.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [series('newRequests', 40), series('newErrors', 1), series('stableRequests', 360), series('stableErrors', 4)],
+    });
+    const baking = { ...release, stepStartedAt: new Date(T0).toISOString() };
+    const [obs] = await metrics().observe(baking, [judge], T0 + 6 * 60_000 + 5_000);
+    expect(obs?.kind === 'judge' && obs.periods.map((p) => [p.start, p.candidate.requests, p.baseline.requests])).toEqual([
+      [new Date(T0).toISOString(), 40, 360],
+      [new Date(T0 + 60_000).toISOString(), 40, 360],
+      [new Date(T0 + 120_000).toISOString(), 0, 0],
+      [new Date(T0 + 180_000).toISOString(), 40, 360],
+    ]);
+  });
+
   it('the latency signal, a missing target group and an early pass are refused at load on codedeploy, with the reason', () => {
     const service = (judge: Record<string, unknown>, targetGroups = target.targetGroups) => ({
       name: 'api',
