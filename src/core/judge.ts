@@ -1,20 +1,25 @@
 /**
  * The canary judge: is the new version worse than the stable one, measured side by side in the
- * same periods? A sequential, anytime-valid test (Lindon & Malek, "Anytime-Valid Inference for
- * Multinomial Count Data", NeurIPS 2022; Lindon, Sanden, Shirikian, "Rapid Regression Detection in
- * Software Deployments through Sequential Testing", KDD 2022), so it may be checked after every
- * period, or every second, and still keep the chance of a false alarm below α.
+ * same periods? Sequential tests, looked at after every period, that keep the chance of a false
+ * alarm below α however often they are checked.
  *
- * The model: in each period the two versions' events (errors, or slow requests) are Poisson counts
- * with rates λ_new·n_new and λ_stable·n_stable, n being each side's requests. Conditioned on the
- * period's total k, the new version's share of the events is Binomial(k, ρ) with
+ * The model (Lindon & Malek, "Anytime-Valid Inference for Multinomial Count Data", NeurIPS 2022;
+ * Lindon, Sanden, Shirikian, "Rapid Regression Detection in Software Deployments through Sequential
+ * Testing", KDD 2022): in each period the two versions' events (errors, or slow requests) are Poisson
+ * counts with rates λ_new·n_new and λ_stable·n_stable, n being each side's requests. Conditioned on
+ * the period's total k, the new version's share of the events is Binomial(k, ρ) with
  * ρ(r) = r·n_new / (r·n_new + n_stable) and r = λ_new / λ_stable, the ratio the judge estimates. So
  * only the two counts per period are needed, and traffic shares and load may change from period to
- * period. To test "r ≤ r0" the judge multiplies, period by period, the likelihood ratio of an
- * alternative r0·m (m > 1) against r0, and averages over a fixed grid of m: under the null each
- * factor has expectation at most 1 given the past, so the running product is a nonnegative
- * supermartingale and, by Ville's inequality, crosses 1/α with probability at most α, however often
- * it is looked at. Pure: counts in, verdict and evidence out.
+ * period.
+ *
+ * Two tests of "r ≤ r0" on that model:
+ *  - in a bake of planned length, an exact group-sequential test (`sequentialLooks`): α spent over
+ *    the bake, each look's boundary from the exact law of the new version's events given the totals;
+ *  - with no planned length, a mixture of likelihood ratios (`eValue`): the product, period by
+ *    period, of the likelihood ratio of r0·m against r0, averaged over a fixed grid of m, is a
+ *    nonnegative supermartingale under the null and, by Ville's inequality, crosses 1/α with
+ *    probability at most α, however often it is looked at. It also gives "better" (passing early).
+ * Pure: counts in, verdict and evidence out (a walk already made is remembered only to go faster).
  */
 
 /** One side's counts in one period. */
@@ -278,9 +283,9 @@ function lookAt(walk: Walk, p: CountPeriod, allowed: number, r0: number): void {
   walk.looks.push({ events: walk.events, limit, spent: walk.spent, allowed });
 }
 
-/** Walks ended at the last call, by test (α, spending, r0, first period); a few hundred at most. */
+/** Walks ended at the last call, by test (α, spending, r0, first period); 128 at most (a few per gate of each running release). */
 const walks = new Map<string, { seen: readonly string[]; walk: Walk }>();
-const WALKS_KEPT = 512;
+const WALKS_KEPT = 128;
 
 /** A copy of the walk remembered under `key`, if the periods it went through begin `seen`. */
 function resumed(key: string, seen: readonly string[]): Walk | undefined {
