@@ -199,6 +199,10 @@ describe('verdicts', () => {
         (periods) => {
           const frozen = JSON.stringify(periods);
           expect(judgeCounts(periods, settings)).toEqual(judgeCounts(periods, settings));
+          // In a bake too, where a walk already made is taken up again: the same answer, inputs untouched.
+          const fractions = periods.map((_, i) => (i + 1) / 20);
+          const first = judgeCounts(periods, settings, undefined, { fractions });
+          expect(judgeCounts(periods, settings, undefined, { fractions })).toEqual(first);
           expect(JSON.stringify(periods)).toBe(frozen);
         },
       ),
