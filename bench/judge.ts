@@ -16,7 +16,15 @@
  *
  *   npm run bench:judge
  */
-import { DEFAULT_EARLY_SHARE, latencyCounts, sequentialLooks, type CountPeriod, type LatencyBins } from '../src/core/judge.js';
+import {
+  DEFAULT_EARLY_SHARE,
+  judgeCounts,
+  LATENCY_ALTERNATIVES,
+  latencyCounts,
+  sequentialLooks,
+  type CountPeriod,
+  type LatencyBins,
+} from '../src/core/judge.js';
 import { binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
@@ -188,4 +196,44 @@ for (const c of CASES) {
     const med = median(times[m]!);
     console.log(`${c.name.padEnd(22)}${name.padEnd(44)}${`${(share * 100).toFixed(1)}%`.padStart(11)}   ${med === undefined ? '-' : `${med} s`}`);
   });
+}
+
+/**
+ * What one check costs: the judge's whole assessment (verdict, interval, evidence) at the end of a
+ * 10-minute bake of 200 requests/s with 1 s periods, latency signal (about half the requests count):
+ * the first check of these periods, and a check with one more period after it (the walk so far is
+ * taken up again). Medians of 5.
+ */
+{
+  const random = seeded(77);
+  const run = simulate(random, 1, 1.1);
+  // Scale the load to 200 requests/s: five seconds of simulated traffic per period.
+  const periodsOf = (n: number) =>
+    latencyCounts(
+      Array.from({ length: n }, (_, i) => {
+        const five = run.slice((i * 5) % (run.length - 5), ((i * 5) % (run.length - 5)) + 5);
+        return { candidate: { bounds: BOUNDS, counts: sumBins(five, (s) => s.l1) }, baseline: { bounds: BOUNDS, counts: sumBins(five, (s) => s.l0) } };
+      }),
+      LATENCY_TOLERANCE,
+    );
+  const counts = periodsOf(BAKE_SECONDS);
+  const fractions = counts.map((_, i) => (i + 2) / BAKE_SECONDS);
+  const settings = { alpha: ALPHA, tolerance: 0.05, earlyShare: DEFAULT_EARLY_SHARE.latency };
+  const time = (f: () => void) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    // A different first period each round, so nothing is remembered from the round before.
+    const shifted = [{ ...counts[0]!, candidate: { ...counts[0]!.candidate, requests: counts[0]!.candidate.requests + k + 1 } }, ...counts.slice(1)];
+    cold.push(time(() => judgeCounts(shifted.slice(0, -1), settings, LATENCY_ALTERNATIVES, { fractions: fractions.slice(0, -1) })));
+    warm.push(time(() => judgeCounts(shifted, settings, LATENCY_ALTERNATIVES, { fractions })));
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
+  console.log(
+    `\none check at the end of a 10-minute bake, 200 requests/s, 1 s periods, latency: first ${mid(cold).toFixed(0)} ms, next (one more period) ${mid(warm).toFixed(0)} ms (${(mid(cold) / mid(warm)).toFixed(1)}x faster)`,
+  );
 }
