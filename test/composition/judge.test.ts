@@ -1,8 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
-import { resolveConfig } from '../../src/config/config.js';
-import type { Release } from '../../src/core/release.js';
-import { LoadGenerator } from '../../src/local/load.js';
+import { describe, expect, it } from 'vitest';
+import { ended, localUnderLoad } from '../support/local-under-load.js';
 import { releaseUntil } from '../support/poll.js';
 import { demoTarget } from '../support/demo.js';
 
@@ -11,54 +8,22 @@ import { demoTarget } from '../support/demo.js';
  * thresholds (error rate above 5%, p99 above 500 ms) let through are caught by comparing the new
  * version with the stable one, period by period, in the same windows.
  */
-let mode: LocalMode | undefined;
-let load: LoadGenerator | undefined;
-afterEach(async () => {
-  await load?.stop();
-  await mode?.stop();
-  mode = undefined;
-  load = undefined;
-});
+const start = localUnderLoad({ requestsPerSecond: 200, concurrency: 8 });
 
-async function start(): Promise<LocalMode> {
-  mode = await startLocalMode({
-    config: resolveConfig({
-      services: [
-        {
-          name: 'demo',
-          target: demoTarget(),
-          strategy: { type: 'canary', steps: [{ percent: 50, bake: '30s' }], finalBake: '1s' },
-          gates: {
-            metrics: [
-              { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '5s', minSamples: 10 },
-              {
-                name: 'latency-p99',
-                metric: 'TargetResponseTime',
-                statistic: 'p99',
-                comparison: 'GreaterThanThreshold',
-                threshold: 0.5,
-                period: '5s',
-                minSamples: 10,
-              },
-            ],
-            judge: { signals: ['errors', 'latency'], period: '1s', alpha: 0.05 },
-            checkInterval: '1s',
-          },
-        },
-      ],
-    }),
-    port: 0,
-    inMemory: true,
-    ephemeralPorts: true,
-    token: 't',
-  });
-  const target = mode.targets.get('demo')!;
-  load = new LoadGenerator({ url: `http://127.0.0.1:${target.proxy.productionPort}/`, requestsPerSecond: 200, concurrency: 8 });
-  load.start();
-  return mode;
-}
-
-const ended = (r: Release) => ['succeeded', 'rolled_back', 'failed', 'cancelled'].includes(r.phase);
+/** A 50% canary baking 30 s, thresholds at 5% errors and 500 ms p99, and the judge on 1 s periods. */
+const judged = {
+  name: 'demo',
+  target: demoTarget(),
+  strategy: { type: 'canary', steps: [{ percent: 50, bake: '30s' }], finalBake: '1s' },
+  gates: {
+    metrics: [
+      { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '5s', minSamples: 10 },
+      { name: 'latency-p99', metric: 'TargetResponseTime', statistic: 'p99', comparison: 'GreaterThanThreshold', threshold: 0.5, period: '5s', minSamples: 10 },
+    ],
+    judge: { signals: ['errors', 'latency'], period: '1s', alpha: 0.05 },
+    checkInterval: '1s',
+  },
+};
 
 describe('the judge catches what thresholds miss (local mode, real traffic)', () => {
   it.each([
@@ -67,7 +32,7 @@ describe('the judge catches what thresholds miss (local mode, real traffic)', ()
   ])(
     '%s is rolled back by the judge while its threshold gate still passes',
     async (_name, image, judge, threshold) => {
-      const m = await start();
+      const { mode: m } = await start(judged);
       const { release } = await m.runtime.releases.startRelease({ service: 'demo', image, actor: { id: 't', channel: 'api' } });
       const done = await releaseUntil(m.runtime.deps.store, release.id, ended, { timeoutMs: 40_000, intervalMs: 100 });
       expect(done.phase).toBe('rolled_back');

@@ -3,11 +3,10 @@ import { execSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/config.js';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../../src/adapters/local/processes.js';
-import { LoadGenerator } from '../../src/local/load.js';
-import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
+import type { LocalMode } from '../../src/composition/local-mode.js';
+import { ended, localUnderLoad } from '../support/local-under-load.js';
 import { eventually, releaseUntil } from '../support/poll.js';
 import type { Release } from '../../src/core/release.js';
 
@@ -45,31 +44,14 @@ function demoService(overrides: Record<string, unknown> = {}) {
   };
 }
 
-let mode: LocalMode | undefined;
-let load: LoadGenerator | undefined;
-afterEach(async () => {
-  await load?.stop();
-  await mode?.stop();
-  mode = undefined;
-  load = undefined;
-});
-
-async function start(service: Record<string, unknown> = demoService()) {
-  mode = await startLocalMode({ config: resolveConfig({ services: [service] }), port: 0, inMemory: true, ephemeralPorts: true, token: 't' });
-  const target = mode.targets.get('demo');
-  if (!target) throw new Error('no target');
-  load = new LoadGenerator({ url: `http://127.0.0.1:${target.proxy.productionPort}/`, requestsPerSecond: 150, concurrency: 6 });
-  load.start();
-  return { mode, target, load };
-}
+const start = localUnderLoad();
 
 const until = (m: LocalMode, id: string, predicate: (r: Release) => boolean, timeoutMs = 20_000) =>
   releaseUntil(m.runtime.deps.store, id, predicate, { timeoutMs, intervalMs: 50 });
-const ended = (r: Release) => ['succeeded', 'rolled_back', 'failed', 'cancelled'].includes(r.phase);
 
 describe('local mode, end to end (real processes, real HTTP)', () => {
   it('a canary under steady load ends with 100% on the new version and zero failed requests', async () => {
-    const { mode, target, load } = await start();
+    const { mode, target, load } = await start(demoService());
     await new Promise((r) => setTimeout(r, 300));
     const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 't', channel: 'api' } });
     const done = await until(mode, release.id, ended);
@@ -105,7 +87,7 @@ describe('local mode, end to end (real processes, real HTTP)', () => {
   });
 
   it('a faulty version is rolled back automatically; errors come only from it, only while it carried traffic', async () => {
-    const { mode, target, load } = await start();
+    const { mode, target, load } = await start(demoService());
     const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v3-faulty', actor: { id: 't', channel: 'api' } });
     const done = await until(mode, release.id, ended);
     const failedAtEnd = load.stats.failed;
@@ -123,7 +105,7 @@ describe('local mode, end to end (real processes, real HTTP)', () => {
   });
 
   it('a broken version never receives production traffic and fails with the probe error', async () => {
-    const { mode, target, load } = await start();
+    const { mode, target, load } = await start(demoService());
     const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v4-broken', actor: { id: 't', channel: 'api' } });
     const done = await until(mode, release.id, ended);
     const stats = await load.stop();
@@ -149,7 +131,7 @@ describe('local mode, end to end (real processes, real HTTP)', () => {
 
 describe('local mode faults', () => {
   it('the proxy restarting mid-release: the release completes, traffic flows as planned afterwards', async () => {
-    const { mode, target, load } = await start();
+    const { mode, target, load } = await start(demoService());
     const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 't', channel: 'api' } });
     await until(mode, release.id, (r) => r.phase === 'baking' && r.weight === 10);
     await target.proxy.restart();

@@ -1,9 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
-import { resolveConfig } from '../../src/config/config.js';
-import type { Release } from '../../src/core/release.js';
-import { LoadGenerator } from '../../src/local/load.js';
+import { describe, expect, it } from 'vitest';
 import { demoTarget } from '../support/demo.js';
+import { ended, localUnderLoad } from '../support/local-under-load.js';
 import { releaseUntil } from '../support/poll.js';
 
 /** The local driver's rolling strategy with real processes behind the proxy, under load. */
@@ -23,29 +20,11 @@ function rollingService(overrides: Record<string, unknown> = {}) {
   };
 }
 
-let mode: LocalMode | undefined;
-let load: LoadGenerator | undefined;
-afterEach(async () => {
-  await load?.stop();
-  await mode?.stop();
-  mode = undefined;
-  load = undefined;
-});
-
-async function start(service = rollingService()) {
-  mode = await startLocalMode({ config: resolveConfig({ services: [service] }), port: 0, inMemory: true, ephemeralPorts: true, token: 't' });
-  const target = mode.targets.get('demo');
-  if (!target) throw new Error('no target');
-  load = new LoadGenerator({ url: `http://127.0.0.1:${target.proxy.productionPort}/`, requestsPerSecond: 150, concurrency: 6 });
-  load.start();
-  return { mode, target, load };
-}
-
-const ended = (r: Release) => ['succeeded', 'rolled_back', 'failed', 'cancelled'].includes(r.phase);
+const start = localUnderLoad();
 
 describe('rolling in local mode (real processes, real HTTP)', () => {
   it('replaces the replicas a batch at a time (new ready before old drain), weights following the replicas, zero failed requests', async () => {
-    const { mode, target, load } = await start();
+    const { mode, target, load } = await start(rollingService());
     await new Promise((r) => setTimeout(r, 300));
     const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: { id: 't', channel: 'api' } });
     // Watch the processes: there are never fewer than 4 ready replicas serving, never more than 5.
@@ -75,7 +54,7 @@ describe('rolling in local mode (real processes, real HTTP)', () => {
   }, 60_000);
 
   it('a faulty version is caught at its first batch; the replaced replicas come back, and only the faulty version failed requests', async () => {
-    const { mode, target, load } = await start();
+    const { mode, target, load } = await start(rollingService());
     const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v3-faulty', actor: { id: 't', channel: 'api' } });
     const done = await releaseUntil(mode.runtime.deps.store, release.id, ended, { timeoutMs: 40_000, intervalMs: 50 });
     await new Promise((r) => setTimeout(r, 500));
