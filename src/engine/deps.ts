@@ -23,6 +23,8 @@ export interface EngineDeps {
   readonly logs?: VersionLogs;
   /** A link to the full view of those logs, given with the error lines. @default none */
   readonly logsLink?: (query: LogQuery) => Promise<string | undefined>;
+  /** How long the error lines (and their link) may take before the person is asked without them. @default 10 s */
+  readonly logsWaitMs?: number;
   /** When an execution hands over to the next (tests shorten it). @default EXECUTION_LIMITS */
   readonly executionBudget?: { readonly decisions?: number; readonly seconds?: number };
   /** New release ids; defaults to time-sortable random ids. */

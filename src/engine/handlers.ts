@@ -268,16 +268,20 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     },
   };
 
-  /** The new version's latest error lines go with the question to a person; reading them never blocks it. */
+  /**
+   * The new version's latest error lines go with the question to a person; reading them never blocks
+   * it: a log store that fails, or does not answer within `logsWaitMs`, leaves them out.
+   */
   async function attachRecentErrors(releaseId: string): Promise<void> {
     const release = await load(releaseId);
     const readLogs = deps.logs;
     if (!readLogs) return;
+    const waitMs = deps.logsWaitMs ?? 10_000;
     try {
       const query = { service: release.service, version: release.artifact.image, grep: ERROR_LINE_MATCH, limit: MAX_ERROR_LINES, release };
-      const recentErrors = errorLinesFrom(await readLogs(query));
+      const recentErrors = errorLinesFrom(await within(readLogs(query), waitMs, 'the log store'));
       if (recentErrors.length === 0) return;
-      const link = await deps.logsLink?.(query).catch(() => undefined);
+      const link = deps.logsLink ? await within(deps.logsLink(query), waitMs, 'the logs link').catch(() => undefined) : undefined;
       await apply(releaseId, (r, now) => evolve(r, now, { recentErrors, ...(link ? { recentErrorsLink: link } : {}) }), release);
     } catch (error) {
       log.warn('could not read the new version’s error lines', { releaseId, error: messageOf(error) });
@@ -315,3 +319,20 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
 }
 
 export type WorkflowHandlers = ReturnType<typeof createWorkflowHandlers>;
+
+/** `promise`, or an error once `ms` have passed without it settling. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TransientError(`${what} did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -56,6 +56,7 @@ export async function startHarness(
     realTime = false,
     logs,
     logsLink,
+    logsWaitMs,
   }: {
     dynamo?: LocalDynamo;
     wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
@@ -67,6 +68,7 @@ export async function startHarness(
     /** The versions' logs the engine reads (error lines for approvals), and the link to their full view. */
     logs?: VersionLogs;
     logsLink?: (query: LogQuery) => Promise<string | undefined>;
+    logsWaitMs?: number;
   } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
@@ -85,6 +87,7 @@ export async function startHarness(
       ...(executionBudget ? { executionBudget } : {}),
       ...(logs ? { logs } : {}),
       ...(logsLink ? { logsLink } : {}),
+      ...(logsWaitMs !== undefined ? { logsWaitMs } : {}),
     },
     { ...(realTime ? {} : { virtualClock: clock }), retryIntervalMs: 1, ...(definition ? { definition } : {}) },
   );
