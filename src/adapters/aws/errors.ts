@@ -30,3 +30,12 @@ export function translateAwsError(error: unknown, action: string, resource: stri
   }
   return error;
 }
+
+/** Runs one AWS call, its error translated (`translateAwsError`) with the action and resource it was for. */
+export async function awsCall<T>(action: string, resource: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw translateAwsError(error, action, resource);
+  }
+}

@@ -1,9 +1,9 @@
 import type { ECSClient, RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
 import { IMAGE_PLACEHOLDER } from '../../config/config.js';
 import type { TaskDefinitionSource } from '../../config/schema.js';
-import { DeployError } from '../../core/errors.js';
+import { DeployError, PermissionError, TransientError } from '../../core/errors.js';
 import { diffTaskDefinitions, type Change } from '../../core/task-diff.js';
-import { translateAwsError } from './errors.js';
+import { awsCall as call } from './errors.js';
 
 /**
  * The task definition revisions of a release, shared by the ecs and codedeploy drivers: read the
@@ -25,14 +25,6 @@ const READ_ONLY_FIELDS = [
   'registeredBy',
   'deregisteredAt',
 ] as const;
-
-async function call<T>(action: string, resource: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw translateAwsError(error, action, resource);
-  }
-}
 
 /** A revision as RegisterTaskDefinition takes it (what DescribeTaskDefinition returned, minus its read-only fields). */
 export function registerable(definition: TaskDefinition, tags?: readonly Tag[]): RegisterTaskDefinitionCommandInput {
@@ -125,9 +117,13 @@ export async function registerRevision(ecs: ECSClient, input: RegisterTaskDefini
   const { RegisterTaskDefinitionCommand, DescribeTaskDefinitionCommand } = await ecsSdk();
   if (input.family) {
     const family = input.family;
+    // A family not registered yet has no latest revision; throttling and missing permissions still count.
     const latest = await call('ecs:DescribeTaskDefinition', family, () =>
       ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] })),
-    ).catch(() => undefined);
+    ).catch((error: unknown) => {
+      if (error instanceof TransientError || error instanceof PermissionError) throw error;
+      return undefined;
+    });
     const { tags: _t, ...wanted } = input;
     if (latest?.taskDefinition?.taskDefinitionArn && canonical(registerable(latest.taskDefinition)) === canonical(wanted))
       return latest.taskDefinition.taskDefinitionArn;

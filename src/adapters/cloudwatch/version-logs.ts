@@ -4,7 +4,7 @@ import type { ServiceConfig } from '../../config/config.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Release } from '../../core/release.js';
 import type { LogLine, LogQuery, VersionLogs } from '../../ports/logs.js';
-import { translateAwsError } from '../aws/errors.js';
+import { awsCall as call } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import { partitionOf } from '../../resources/partition.js';
 
@@ -34,14 +34,6 @@ interface LogTarget {
 
 const logsSdk = () => import('@aws-sdk/client-cloudwatch-logs');
 const ecsSdk = () => import('@aws-sdk/client-ecs');
-
-async function call<T>(action: string, resource: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw translateAwsError(error, action, resource);
-  }
-}
 
 /**
  * A CloudWatch Logs Insights console link for the same lines (the console's URL format: the query

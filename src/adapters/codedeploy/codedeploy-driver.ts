@@ -13,7 +13,7 @@ import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
 import { type TrafficDriver } from '../../ports/traffic-driver.js';
-import { translateAwsError } from '../aws/errors.js';
+import { awsCall, translateAwsError } from '../aws/errors.js';
 import type { Log } from '../../ports/log.js';
 import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../../core/errors.js';
 
@@ -87,14 +87,6 @@ export class CodeDeployDriver implements TrafficDriver {
     return `${this.options.target.application}/${this.options.target.deploymentGroup}`;
   }
 
-  private async call<T>(action: string, resource: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw translateAwsError(error, action, resource);
-    }
-  }
-
   /**
    * Registers the release's task definition: the running one with the image replaced and pinned, or
    * the service's template or overrides (../aws/task-definition.ts). Returns both revisions' ARNs.
@@ -133,7 +125,7 @@ export class CodeDeployDriver implements TrafficDriver {
     const { application, deploymentGroup } = this.options.target;
     const { ListDeploymentsCommand } = await codedeploySdk();
     const codedeploy = await this.cd();
-    const listed = await this.call('codedeploy:ListDeployments', this.group, () =>
+    const listed = await awsCall('codedeploy:ListDeployments', this.group, () =>
       codedeploy.send(
         new ListDeploymentsCommand({
           applicationName: application,
@@ -162,7 +154,7 @@ export class CodeDeployDriver implements TrafficDriver {
     const appSpec = appSpecFor({ taskDefinitionArn, containerName, containerPort });
     const { CreateDeploymentCommand } = await codedeploySdk();
     const codedeploy = await this.cd();
-    const created = await this.call('codedeploy:CreateDeployment', this.group, () =>
+    const created = await awsCall('codedeploy:CreateDeployment', this.group, () =>
       codedeploy.send(
         new CreateDeploymentCommand({
           applicationName: application,
@@ -208,7 +200,7 @@ export class CodeDeployDriver implements TrafficDriver {
   private async info(deploymentId: string): Promise<DeploymentInfo> {
     const { GetDeploymentCommand } = await codedeploySdk();
     const codedeploy = await this.cd();
-    const out = await this.call('codedeploy:GetDeployment', deploymentId, () => codedeploy.send(new GetDeploymentCommand({ deploymentId })));
+    const out = await awsCall('codedeploy:GetDeployment', deploymentId, () => codedeploy.send(new GetDeploymentCommand({ deploymentId })));
     if (!out.deploymentInfo) throw new Error(`deployment ${deploymentId} not found`);
     return out.deploymentInfo;
   }
@@ -242,12 +234,10 @@ export class CodeDeployDriver implements TrafficDriver {
   async target(deploymentId: string): Promise<{ greenWeight: number; greenTargetGroup?: string; installed: boolean }> {
     const codedeploy = await this.cd();
     const { ListDeploymentTargetsCommand, BatchGetDeploymentTargetsCommand } = await codedeploySdk();
-    const targets = await this.call('codedeploy:ListDeploymentTargets', deploymentId, () =>
-      codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId })),
-    );
+    const targets = await awsCall('codedeploy:ListDeploymentTargets', deploymentId, () => codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId })));
     const targetIds = targets.targetIds ?? [];
     if (targetIds.length === 0) return { greenWeight: 0, installed: false };
-    const got = await this.call('codedeploy:BatchGetDeploymentTargets', deploymentId, () =>
+    const got = await awsCall('codedeploy:BatchGetDeploymentTargets', deploymentId, () =>
       codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })),
     );
     const ecsTargets = got.deploymentTargets?.flatMap((t) => (t.ecsTarget ? [t.ecsTarget] : [])) ?? [];
@@ -284,7 +274,7 @@ export class CodeDeployDriver implements TrafficDriver {
       // Leave the ready wait: CodeDeploy starts shifting with the plan's canary or linear config.
       const { ContinueDeploymentCommand } = await codedeploySdk();
       const codedeploy = await this.cd();
-      await this.call('codedeploy:ContinueDeployment', deploymentId, () =>
+      await awsCall('codedeploy:ContinueDeployment', deploymentId, () =>
         codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })),
       );
     }

@@ -8,7 +8,7 @@ import type { Change } from '../../core/task-diff.js';
 import type { PreflightCheck } from '../../core/preflight.js';
 import type { Log } from '../../ports/log.js';
 import type { TrafficDriver } from '../../ports/traffic-driver.js';
-import { translateAwsError } from '../aws/errors.js';
+import { awsCall } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import { pinnedImage } from '../../resources/codedeploy.js';
 import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../aws/task-definition.js';
@@ -85,11 +85,7 @@ export class EcsDriver implements TrafficDriver {
 
   private async call<T>(action: string, resource: string, send: (ecs: ECSClient) => Promise<T>): Promise<T> {
     const ecs = await this.client();
-    try {
-      return await send(ecs);
-    } catch (error) {
-      throw translateAwsError(error, action, resource);
-    }
+    return awsCall(action, resource, () => send(ecs));
   }
 
   private get where(): string {
@@ -156,6 +152,16 @@ export class EcsDriver implements TrafficDriver {
     return d;
   }
 
+  /** The service deployment in progress on the service (pending or running), if any. */
+  private async activeDeployment(): Promise<string | undefined> {
+    const { ListServiceDeploymentsCommand } = await ecsSdk();
+    const { cluster, service } = this.options.target;
+    const listed = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
+      ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
+    );
+    return listed.serviceDeployments?.[0]?.serviceDeploymentArn;
+  }
+
   private arn(release: Release): string | undefined {
     return release.driverState?.['serviceDeploymentArn'];
   }
@@ -180,10 +186,7 @@ export class EcsDriver implements TrafficDriver {
     const running = await runningRevision(await this.client(), cluster, service);
     const image = running.definition.containerDefinitions?.find((c) => c.name === containerName)?.image;
     if (image !== pinnedImage(release)) return undefined;
-    const listed = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
-      ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
-    );
-    const arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
+    const arn = await this.activeDeployment();
     if (!arn) return undefined;
     // The user's own configuration is what the deployment before ours ran with: put back at the end.
     const all = await this.call('ecs:ListServiceDeployments', this.where, (ecs) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service })));
@@ -194,14 +197,11 @@ export class EcsDriver implements TrafficDriver {
 
   /** Registers the release's revision and starts the service deployment (UpdateService). */
   private async start(release: Release, state: Record<string, string>): Promise<Record<string, string>> {
-    const { UpdateServiceCommand, ListServiceDeploymentsCommand } = await ecsSdk();
+    const { UpdateServiceCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
     const current = await this.describeService();
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
-    const active = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
-      ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
-    );
-    const running = active.serviceDeployments?.[0]?.serviceDeploymentArn;
+    const running = await this.activeDeployment();
     if (running) {
       // Ours would have been found by `existing`: this one was started outside Switchyard.
       throw new DeployError(
@@ -226,13 +226,7 @@ export class EcsDriver implements TrafficDriver {
         }),
       ),
     );
-    let arn = updated.service?.currentServiceDeployment;
-    if (!arn) {
-      const listed = await this.call('ecs:ListServiceDeployments', this.where, (ecs) =>
-        ecs.send(new ListServiceDeploymentsCommand({ cluster, service, status: [...ACTIVE] })),
-      );
-      arn = listed.serviceDeployments?.[0]?.serviceDeploymentArn;
-    }
+    const arn = updated.service?.currentServiceDeployment ?? (await this.activeDeployment());
     if (!arn) throw new DeployError('UpdateService started no service deployment');
     // ECS registers the new version in the alternate target group and swaps the roles once it succeeds.
     const alternate = current.loadBalancers?.[0]?.advancedConfiguration?.alternateTargetGroupArn;
