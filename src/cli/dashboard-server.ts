@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { isTerminal, type Phase } from '../core/phases.js';
 import { dashboardPage } from '../ui/page.js';
 import { sigv4Headers } from './client.js';
 
@@ -33,16 +34,16 @@ export interface DashboardServer {
 const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 const MAX_BODY = 64 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** The request's body, or undefined when it is larger than MAX_BODY (the rest is not kept). */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) reject(new Error('body larger than 64 KiB'));
-      else chunks.push(chunk);
+      if (size <= MAX_BODY) chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }
@@ -93,12 +94,12 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       if (answer.status !== 200) {
         res.write(`event: error\ndata: ${JSON.stringify({ status: answer.status, body: answer.body.slice(0, 500) })}\n\n`);
       } else {
-        const release = JSON.parse(answer.body) as { updatedAt: string; phase: string };
+        const release = JSON.parse(answer.body) as { updatedAt: string; phase: Phase };
         if (release.updatedAt !== sent) {
           res.write(`event: release\nid: ${release.updatedAt}\ndata: ${answer.body.replace(/\n/g, '')}\n\n`);
           sent = release.updatedAt;
         }
-        if (['succeeded', 'rolled_back', 'failed', 'superseded', 'cancelled'].includes(release.phase)) break;
+        if (isTerminal(release.phase)) break;
       }
       await new Promise((r) => setTimeout(r, pollMs));
     }
@@ -121,6 +122,8 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
         if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
           return fail(res, 415, 'unsupported_media_type', 'header.Content-Type: must be application/json');
         body = await readBody(req);
+        if (body === undefined)
+          return fail(res, 413, 'payload_too_large', `body: larger than ${MAX_BODY / 1024} KiB; the dashboard sends a comment of a few lines`);
       }
       const answer = await forward(req.method, `${url.pathname}${url.search}`, body);
       send(res, answer.status, answer.body, answer.type);

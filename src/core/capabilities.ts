@@ -105,6 +105,15 @@ export function capabilitiesFor(driver: 'local' | 'codedeploy' | 'ecs', strategy
   return strategy === 'rolling' ? ECS_ROLLING_CAPABILITIES : ECS_CAPABILITIES;
 }
 
+/**
+ * Whether a shift must land exactly on the weight asked for (anything else: it did not take), or
+ * reach at least it (the target moves on its own). A rolling release's share follows whole
+ * replicas, so it may land above the batch asked for, whatever the driver.
+ */
+export function landsExactly(caps: DriverCapabilities, plan: Pick<Plan, 'strategy'>): boolean {
+  return caps.arbitrarySteps && plan.strategy !== 'rolling';
+}
+
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** The plan's traffic steps against a driver that pauses at each one: only their percentages matter. */

@@ -1,3 +1,4 @@
+import { landsExactly } from '../core/capabilities.js';
 import { continueWhenDue, decide, gatesToObserve } from '../core/decide.js';
 import { DeployError, NotFoundError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
 import type { Observation } from '../core/gates.js';
@@ -179,8 +180,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       await apply(
         releaseId,
         (r, now) => {
-          // A rolling release's share follows whole replicas: the target may land above the batch asked for.
-          const exact = driver.capabilities.arbitrarySteps && r.plan.strategy !== 'rolling';
+          const exact = landsExactly(driver.capabilities, r.plan);
           const kept: Readonly<Record<string, string>> | undefined = started ?? undefined;
           const next = recordShift(kept ? { ...r, driverState: { ...r.driverState, ...kept } } : r, action.percent, action.nextStep, live, exact, now);
           // The weight did not take: nothing is written, and the workflow retries the shift.

@@ -129,6 +129,14 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
       expect(status).toBe(403);
       const form = await fetch(`${origin}/releases/r-1/approve`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
       expect(form.status).toBe(415);
+      // A body larger than the dashboard ever sends is refused as such, not passed on (nor called a failed API).
+      const huge = await fetch(`${origin}/releases/r-1/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ comment: 'x'.repeat(100 * 1024) }),
+      });
+      expect(huge.status).toBe(413);
+      expect(((await huge.json()) as { error: { message: string } }).error.message).toMatch(/^body: larger than 64 KiB/);
     } finally {
       await d.close();
     }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, compilePlan, validatePlan, type ApprovalPolicy, type StrategySpec } from '../../src/core/index.js';
+import {
+  CODEDEPLOY_CAPABILITIES,
+  LOCAL_CAPABILITIES,
+  capabilitiesFor,
+  compilePlan,
+  landsExactly,
+  validatePlan,
+  type ApprovalPolicy,
+  type StrategySpec,
+} from '../../src/core/index.js';
 
 const approvals = (at: ApprovalPolicy['at']): ApprovalPolicy => ({ at, timeoutSeconds: 600, onTimeout: 'rollback' });
 
@@ -50,5 +59,14 @@ describe('validatePlan against CodeDeploy', () => {
       ],
     });
     expect(validatePlan(plan, LOCAL_CAPABILITIES)).toEqual([]);
+  });
+});
+
+describe('landsExactly: when a shift that reads back another weight did not take', () => {
+  it('a driver that holds any weight lands on it; one that moves on its own, or a rolling release (whole replicas), reaches at least it', () => {
+    expect(landsExactly(LOCAL_CAPABILITIES, { strategy: 'canary' })).toBe(true);
+    expect(landsExactly(LOCAL_CAPABILITIES, { strategy: 'rolling' })).toBe(false);
+    expect(landsExactly(CODEDEPLOY_CAPABILITIES, { strategy: 'canary' })).toBe(false);
+    expect(landsExactly(capabilitiesFor('ecs', 'linear'), { strategy: 'linear' })).toBe(false);
   });
 });
