@@ -150,42 +150,33 @@ export function cloudWatchVersionLogs(options: CloudWatchVersionLogsOptions): Ve
       if (!group) throw new ValidationError('Switchyard’s own log group is not known here');
       // Release ids are letters, digits and dashes: an exact, quoted term.
       const events = await filter(group, undefined, `"${release.id}"`, since);
-      return events
-        .filter((e) => !needle || (e.message ?? '').toLowerCase().includes(needle))
-        .slice(-limit)
-        .map((e): LogLine => ({
-          time: new Date(e.timestamp ?? 0).toISOString(),
-          service: query.service,
-          version: 'switchyard',
-          replica: 0,
-          pid: 0,
-          stream: 'stdout',
-          message: (e.message ?? '').trimEnd(),
-          source: 'switchyard',
-        }));
+      return lines(events, () => ({ replica: 0, source: 'switchyard' }));
     }
     const { target, tasks } = await streamsFor(query);
     if (tasks.length === 0) return [];
     const ids = tasks.map((t) => t.taskArn?.split('/').pop() ?? '');
     const stream = (id: string) => `${target.prefix ? `${target.prefix}/` : ''}${target.container}/${id}`;
     const events = await filter(target.group, ids.map(stream), undefined, since);
-    // Case-insensitive like local mode (CloudWatch's filter patterns are case-sensitive), so filtered here.
-    return events
-      .filter((e) => !needle || (e.message ?? '').toLowerCase().includes(needle))
-      .slice(-limit)
-      .map((e): LogLine => {
-        const id = e.logStreamName?.split('/').pop() ?? '';
-        return {
+    return lines(events, (e) => {
+      const id = e.logStreamName?.split('/').pop() ?? '';
+      return { replica: Math.max(0, ids.indexOf(id)), source: `task ${id}` };
+    });
+
+    /** The last `limit` events matching `grep` as log lines; `grep` case-insensitive like local mode (CloudWatch's filter patterns are not), so applied here. */
+    function lines(events: readonly FilteredLogEvent[], where: (e: FilteredLogEvent) => Pick<LogLine, 'replica' | 'source'>): LogLine[] {
+      return events
+        .filter((e) => !needle || (e.message ?? '').toLowerCase().includes(needle))
+        .slice(-limit)
+        .map((e): LogLine => ({
           time: new Date(e.timestamp ?? 0).toISOString(),
           service: query.service,
           version: query.version,
-          replica: Math.max(0, ids.indexOf(id)),
           pid: 0,
           stream: 'stdout',
           message: (e.message ?? '').trimEnd(),
-          source: `task ${id}`,
-        };
-      });
+          ...where(e),
+        }));
+    }
   };
 
   return Object.assign(read, {
