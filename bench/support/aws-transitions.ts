@@ -54,8 +54,6 @@ async function run(driverName: 'ecs' | 'codedeploy', c: AwsCase): Promise<{ outc
       plan: service.plan,
       hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
       ecs: ecsMock as unknown as ECSClient,
-      maxWaitMs: 300,
-      sleep: async () => clock.advanceBy(1000),
     });
   } else {
     installFakeAws(new FakeCodeDeploy(clock));
@@ -66,8 +64,6 @@ async function run(driverName: 'ecs' | 'codedeploy', c: AwsCase): Promise<{ outc
       plan: service.plan,
       ecs: mocks.ecs as unknown as ECSClient,
       codedeploy: mocks.cd as unknown as CodeDeployClient,
-      maxWaitMs: 300,
-      sleep: async () => clock.advanceBy(1000),
     });
   }
   const target = service.target;

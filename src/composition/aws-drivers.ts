@@ -33,7 +33,7 @@ export function defaultDriverClients(): DriverClients {
 }
 
 /** The ecs driver of a service: its PAUSE hooks outlast the plan's longest hold; its alarm gates are ECS's second net. */
-export function ecsDriverFor(svc: ServiceConfig, clients: Pick<DriverClients, 'ecs'>, log?: Log, pollMs?: number): EcsDriver {
+export function ecsDriverFor(svc: ServiceConfig, clients: Pick<DriverClients, 'ecs'>, log?: Log): EcsDriver {
   if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
   return new EcsDriver({
     service: svc.name,
@@ -43,12 +43,11 @@ export function ecsDriverFor(svc: ServiceConfig, clients: Pick<DriverClients, 'e
     alarms: svc.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])),
     ecs: clients.ecs,
     ...(log ? { log } : {}),
-    ...(pollMs !== undefined ? { pollMs } : {}),
   });
 }
 
 /** One adapter pair per driver kind, chosen from this map (not an if-chain). Used by the workflow function. */
-export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): AdapterRegistry {
+export function awsAdapters(clients: DriverClients, log: Log): AdapterRegistry {
   const byDriver: Record<ServiceConfig['target']['driver'], AdapterRegistry> = {
     codedeploy: (svc) => {
       if (svc.target.driver !== 'codedeploy') throw new Error(`service ${svc.name} is not a codedeploy service`);
@@ -60,13 +59,12 @@ export function awsAdapters(clients: DriverClients, log: Log, pollMs?: number): 
         codedeploy: clients.codedeploy,
         preflight: { cloudwatch: clients.cloudwatch, ecr: clients.ecr, alarms: svc.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])) },
         log,
-        ...(pollMs !== undefined ? { pollMs } : {}),
       });
       const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: (r) => driver.greenTargetGroup(r) });
       return { driver, metrics };
     },
     ecs: (svc) => {
-      const driver = ecsDriverFor(svc, clients, log, pollMs);
+      const driver = ecsDriverFor(svc, clients, log);
       if (svc.target.driver !== 'ecs') throw new Error(`service ${svc.name} is not an ecs service`);
       const metrics = new CloudWatchMetrics({ client: clients.cloudwatch, target: svc.target, greenTargetGroup: async (r) => driver.greenTargetGroup(r) });
       return { driver, metrics };

@@ -2,7 +2,8 @@ import { assessGates, overallVerdict, type GateResult, type GateSpec, type Judge
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
-import { beginRollback, EventKind, evolve, PauseReason, withGateResults, type Release } from './release.js';
+import { beginRollback, deadlinesOf, EventKind, evolve, markFailed, PauseReason, withGateResults, type Release } from './release.js';
+import { TARGET_POLL_SECONDS, TargetStep } from './target-waits.js';
 
 /** When a release's current execution must hand over to a new one. */
 export interface ExecutionBudget {
@@ -100,13 +101,20 @@ export function decide(release: Release, observations: readonly Observation[], n
   if (release.phase === Phase.queued) {
     throw new Error(`release ${release.id} is queued: it has no workflow until the service's lock is free`);
   }
-  if (release.phase === Phase.rollingBack) return { action: { type: 'rollback', reason: release.reason ?? 'rollback' }, release };
+  if (release.phase === Phase.rollingBack) {
+    // Rolling back must end: past its deadline the release fails with what the target last said.
+    return onTarget(release, { type: 'rollback', reason: release.reason ?? 'rollback' }, now, (why) => {
+      const failed = markFailed(release, why, now);
+      return { action: { type: 'done', phase: failed.phase }, release: failed };
+    });
+  }
   const rollbackRequest = release.requests.rollback;
   if (rollbackRequest) return rollback(release, Reasons.rollbackRequested(rollbackRequest.actor.id), now);
   if (!release.deployed) {
     const next =
       release.phase === Phase.deploying ? release : evolve(release, now, { phase: Phase.deploying }, { type: EventKind.deploying, message: Reasons.deploying });
-    return { action: { type: 'deploy' }, release: next };
+    // Nothing took production traffic yet: a new version that never gets ready fails the release.
+    return onTarget(next, { type: 'deploy' }, now, (why) => rollback(next, Reasons.deployFailed(why), now, Phase.failed));
   }
   const pending = release.shiftInProgress;
   if (pending) return decideShifting(release, pending, observations, now);
@@ -136,6 +144,11 @@ export function decide(release: Release, observations: readonly Observation[], n
 function decideShifting(release: Release, pending: NonNullable<Release['shiftInProgress']>, observations: readonly Observation[], now: number): Decision {
   const poll = Date.parse(pending.checkedAt) + SHIFT_POLL_SECONDS * 1000;
   let current = release;
+  // A shift has a deadline too: a rollout that makes no progress (ECS rounding a batch to no task) never holds the service for ever.
+  const limit = deadlinesOf(release).shift;
+  if (now - Date.parse(pending.since) >= limit * 1000) {
+    return rollback(release, Reasons.targetTimedOut(TargetStep.shift, limit, `${release.weight}% of production on the new version`), now);
+  }
   const gates = release.settings.gates;
   if (gates.length > 0) {
     const results = assessGates(gates, observations, now);
@@ -160,7 +173,7 @@ function decideStep(release: Release, observations: readonly Observation[], now:
   const step = steps[release.stepIndex];
   if (step === undefined) {
     // Every step is done but finalize never recorded success: finalize is idempotent, so ask again.
-    return { action: { type: 'finalize' }, release };
+    return onTarget(release, { type: 'finalize' }, now, (why) => rollback(release, why, now));
   }
   switch (step.type) {
     case 'setWeight': {
@@ -178,7 +191,8 @@ function decideStep(release: Release, observations: readonly Observation[], now:
         release.phase === Phase.promoting
           ? release
           : evolve(release, now, { phase: Phase.promoting }, { type: EventKind.finalizing, message: Reasons.finalizing });
-      return { action: { type: 'finalize' }, release: next };
+      // A finalize the target never confirms rolls back while it still can (the old version is not yet gone).
+      return onTarget(next, { type: 'finalize' }, now, (why) => rollback(next, why, now));
     }
   }
 }
@@ -286,6 +300,20 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
   if (now >= end) return decideStep(advance(current, now), [], now);
   const nextCheck = gates.length > 0 ? Math.min(end, now + policy.checkIntervalSeconds * 1000) : end;
   return wait(current, nextCheck, now);
+}
+
+/**
+ * A deploy, finalize or rollback the target is carrying out on its own clock: ask it again (`action`)
+ * when due, wait until then, and past the step's deadline decide with `giveUp` and the reason.
+ */
+function onTarget(release: Release, action: Action, now: number, giveUp: (why: string) => Decision): Decision {
+  const pending = release.targetWait;
+  if (!pending) return { action, release };
+  const deadline = Date.parse(pending.deadline);
+  if (now >= deadline) return giveUp(Reasons.targetTimedOut(pending.step, Math.round((deadline - Date.parse(pending.since)) / 1000), pending.seen));
+  const due = Date.parse(pending.checkedAt) + (pending.askAgainSeconds ?? TARGET_POLL_SECONDS) * 1000;
+  if (now < due) return wait(release, Math.min(due, deadline), now);
+  return { action, release };
 }
 
 function wait(release: Release, until: number, now: number): Decision {

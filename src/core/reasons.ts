@@ -42,4 +42,7 @@ export const Reasons = {
   interrupted: 'interrupted: Switchyard stopped while this release was in progress',
   startFailed: (why: string) => `the release workflow could not be started: ${why}`,
   recoveryFailed: (why: string) => `the stable version could not be restored: ${why}`,
+  waitingOnTarget: (seen: string) => `waiting for the target: ${seen}`,
+  targetTimedOut: (step: string, seconds: number, seen: string) =>
+    `the target did not finish the ${step} within ${seconds}s (last seen: ${seen}); set target.deadlines.${step} if this service needs longer`,
 } as const;

@@ -3,6 +3,7 @@ import type { GateResult, GateSpec } from './gates.js';
 import { Phase, canTransition, isTerminal, transition } from './phases.js';
 import type { Plan, TimeoutAction } from './plan.js';
 import { Reasons } from './reasons.js';
+import { AWS_DEFAULT_CLOCKS, targetDeadlines, type TargetDeadlines, type TargetStep } from './target-waits.js';
 
 /** Who did something: a person through the API or Slack, or Switchyard itself. */
 export interface Actor {
@@ -40,6 +41,8 @@ export const EventKind = {
   failed: 'failed',
   cancelled: 'cancelled',
   error: 'error',
+  /** The target is on its way (ECS scaling up, draining): what it is doing now. */
+  waiting: 'waiting',
 } as const;
 
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
@@ -92,6 +95,8 @@ export interface ReleaseSettings {
   readonly approvalRules: ApprovalRules;
   /** Timeout for the approval asked when gates stay inconclusive and the policy is `pause`. */
   readonly pauseTimeoutSeconds: number;
+  /** The most the release waits for its target at each step (target-waits.ts). @default derived from AWS's default clocks and the plan */
+  readonly deadlines?: TargetDeadlines;
 }
 
 /** Why a release waits for a person: an approval step of the plan, or gates that stayed inconclusive. */
@@ -207,6 +212,8 @@ export interface Release {
    * its canary interval ends, and no API skips it): the workflow waits and asks again, never blocks.
    */
   readonly shiftInProgress?: ShiftInProgress;
+  /** A deploy, finalize or rollback the target is still carrying out on its own clock: the workflow waits and asks again. */
+  readonly targetWait?: TargetWait;
   readonly deployed: boolean;
   /** What the driver needs to find its work again (for example the CodeDeploy deployment id). */
   readonly driverState?: Readonly<Record<string, string>>;
@@ -256,6 +263,17 @@ export interface ShiftInProgress {
   readonly since: string;
   /** When the target was last asked how far it got. */
   readonly checkedAt: string;
+}
+
+export interface TargetWait {
+  readonly step: Exclude<TargetStep, 'shift'>;
+  /** When the release started waiting for this step, and when it gives up. */
+  readonly since: string;
+  readonly deadline: string;
+  /** When the target was last asked, what it said, and how soon to ask again. */
+  readonly checkedAt: string;
+  readonly seen: string;
+  readonly askAgainSeconds?: number;
 }
 
 /** Why a release exists beyond "a new image": it undoes or retries another release. */
@@ -374,13 +392,50 @@ export function supersede(release: Release, byId: string, now: number): Release 
   );
 }
 
+/** The deadlines of a release's waits on its target: the service's, or AWS's defaults for its plan (releases stored before they existed). */
+export function deadlinesOf(release: Release): TargetDeadlines {
+  return release.settings.deadlines ?? targetDeadlines(AWS_DEFAULT_CLOCKS, release.plan);
+}
+
+/**
+ * The target is on its way with `step` (ECS scaling the new version up, draining the old one) and
+ * said `seen`: keep the state the driver returned at once (it must survive anything that times
+ * out later), and wait. The deadline is set when the wait begins; the timeline says what the
+ * target is doing each time that changes, never more.
+ */
+export function markWaitingOnTarget(
+  release: Release,
+  step: TargetWait['step'],
+  seen: string,
+  state: Readonly<Record<string, string>> | undefined,
+  now: number,
+  askAgainSeconds?: number,
+): Release {
+  const current = release.targetWait?.step === step ? release.targetWait : undefined;
+  const since = current?.since ?? iso(now);
+  const deadline = current?.deadline ?? iso(now + deadlinesOf(release)[step] * 1000);
+  const targetWait: TargetWait = { step, since, deadline, checkedAt: iso(now), seen, ...(askAgainSeconds !== undefined ? { askAgainSeconds } : {}) };
+  const events = current?.seen === seen ? [] : [{ type: EventKind.waiting, message: Reasons.waitingOnTarget(seen) }];
+  return evolve(release, now, { targetWait, ...(state ? { driverState: { ...release.driverState, ...state } } : {}) }, ...events);
+}
+
+/** State the driver returned with a finished step: kept with what it returned before. */
+export function withDriverState(release: Release, state: Readonly<Record<string, string>> | undefined): Release {
+  return state ? { ...release, driverState: { ...release.driverState, ...state } } : release;
+}
+
 /** The new version is ready with 0% of production traffic. Idempotent: a retry changes nothing. */
 export function markDeployed(release: Release, now: number, driverState?: Readonly<Record<string, string>>, changes?: readonly Change[]): Release {
   if (release.deployed) return release;
   return evolve(
     release,
     now,
-    { deployed: true, ...(driverState ? { driverState } : {}), ...(changes && changes.length > 0 ? { changes } : {}) },
+    {
+      deployed: true,
+      targetWait: undefined,
+      ...(driverState ? { driverState: { ...release.driverState, ...driverState } } : {}),
+      ...(changes && changes.length > 0 ? { changes } : {}),
+    },
     { type: EventKind.deployed, message: Reasons.deployed },
   );
 }
@@ -432,13 +487,23 @@ export function markRolledBack(release: Release, now: number): Release {
   const rolling = release.phase === Phase.rollingBack ? release : beginRollback(release, release.reason ?? Reasons.rollbackUnspecified, now);
   const endAs = rolling.endAs ?? Phase.rolledBack;
   const message = endAs === Phase.cancelled ? Reasons.cancelled : endAs === Phase.failed ? Reasons.failed(rolling.reason ?? 'unknown') : Reasons.rolledBack;
-  return evolve(rolling, now, { phase: endAs, weight: 0, pendingApproval: undefined, shiftInProgress: undefined }, { type: endAs, message });
+  return evolve(
+    rolling,
+    now,
+    { phase: endAs, weight: 0, pendingApproval: undefined, shiftInProgress: undefined, targetWait: undefined },
+    { type: endAs, message },
+  );
 }
 
 /** The new version is the stable one and the old one is gone. Idempotent: a finished release is returned unchanged. */
 export function markFinalized(release: Release, now: number): Release {
   if (isTerminal(release.phase)) return release;
-  return evolve(release, now, { phase: Phase.succeeded, stepIndex: release.plan.steps.length }, { type: EventKind.succeeded, message: Reasons.succeeded });
+  return evolve(
+    release,
+    now,
+    { phase: Phase.succeeded, stepIndex: release.plan.steps.length, targetWait: undefined },
+    { type: EventKind.succeeded, message: Reasons.succeeded },
+  );
 }
 
 /**
@@ -451,7 +516,8 @@ export function beginRollback(release: Release, reason: string, now: number, end
   return evolve(
     release,
     now,
-    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined },
+    // A wait for a deploy or a finalize ends here: the rollback waits on its own.
+    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined, targetWait: undefined },
     { type: EventKind.rollbackStarted, message: Reasons.rollingBack(reason), ...(actor ? { actor } : {}) },
   );
 }
@@ -459,7 +525,12 @@ export function beginRollback(release: Release, reason: string, now: number, end
 /** A failure nothing can undo (the stable version could not be restored): ends as failed. */
 export function markFailed(release: Release, reason: string, now: number): Release {
   if (isTerminal(release.phase)) return release;
-  return evolve(release, now, { phase: Phase.failed, reason, pendingApproval: undefined }, { type: EventKind.failed, message: Reasons.failed(reason) });
+  return evolve(
+    release,
+    now,
+    { phase: Phase.failed, reason, pendingApproval: undefined, targetWait: undefined },
+    { type: EventKind.failed, message: Reasons.failed(reason) },
+  );
 }
 
 /**
@@ -538,14 +609,22 @@ export type RestoreOutcome =
   | { readonly kind: 'restored' }
   /** The driver had already finished the release: the new version is the stable one. */
   | { readonly kind: 'finalized' }
-  | { readonly kind: 'unrestored'; readonly why: string };
+  | { readonly kind: 'unrestored'; readonly why: string }
+  /** The target is on its way back (the caller waits and asks again; the release keeps its lock meanwhile). */
+  | { readonly kind: 'pending'; readonly seen: string; readonly state?: Readonly<Record<string, string>>; readonly askAgainSeconds?: number };
 
 /**
  * Ends a release after an unexpected failure or an interruption, by what the driver managed:
  * restored -> rolled_back (or `undeployedEnd` when nothing was deployed), finalized -> succeeded,
  * unrestored -> failed. The reason always lands in the timeline; a finished release is left alone.
  */
-export function endAfterFailure(release: Release, reason: string, outcome: RestoreOutcome, now: number, undeployedEnd: EndPhase = Phase.failed): Release {
+export function endAfterFailure(
+  release: Release,
+  reason: string,
+  outcome: Exclude<RestoreOutcome, { kind: 'pending' }>,
+  now: number,
+  undeployedEnd: EndPhase = Phase.failed,
+): Release {
   if (isTerminal(release.phase)) return release;
   if (outcome.kind === 'finalized' && canTransition(release.phase, Phase.succeeded)) return markFinalized(noteError(release, reason, now), now);
   if (outcome.kind !== 'restored') {

@@ -5,8 +5,14 @@ import type { Observation } from '../core/gates.js';
 import { preflightFailures } from '../core/preflight.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
+import { TARGET_POLL_SECONDS, TargetStep } from '../core/target-waits.js';
+import { done, type Progress } from '../ports/traffic-driver.js';
 import {
   beginRollback,
+  deadlinesOf,
+  markWaitingOnTarget,
+  withDriverState,
+  type RestoreOutcome,
   endAfterFailure,
   holdWith,
   leaseRenewalDue,
@@ -146,25 +152,30 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
           return;
         }
       }
-      let state: Readonly<Record<string, string>> | void = undefined;
+      let progress: Progress = done();
       // Nothing was shifted when a deploy fails: clean up the new version and end as failed, with the driver's reason.
       const deployed = await orRollBack(
         release,
         DeployError,
-        async () => void (state = await driverOf(release).driver.deploy(release)),
+        async () => void (progress = await driverOf(release).driver.deploy(release)),
         Reasons.deployFailed,
         Phase.failed,
       );
       if (!deployed) return;
+      const answer: Progress = progress;
+      if (!answer.done) {
+        // On its way: what the driver started is stored now, before anything can time out; the workflow asks again.
+        await apply(releaseId, (r, now) => markWaitingOnTarget(r, TargetStep.deploy, answer.seen, answer.state, now, answer.askAgainSeconds), release);
+        return;
+      }
       // The diff is for people: a failure to read it never stops the release.
-      const deployedState: Readonly<Record<string, string>> | undefined = state ?? undefined;
       const changes = driver.changes
-        ? await driver.changes({ ...release, ...(deployedState ? { driverState: deployedState } : {}) }).catch((error: unknown) => {
+        ? await driver.changes(withDriverState(release, answer.state)).catch((error: unknown) => {
             log.warn('could not read the task definition diff', { releaseId, error: messageOf(error) });
             return [];
           })
         : [];
-      await apply(releaseId, (r, now) => markDeployed(r, now, state ?? undefined, changes), release);
+      await apply(releaseId, (r, now) => markDeployed(r, now, answer.state, changes), release);
     },
 
     async shift({ releaseId, action }) {
@@ -224,9 +235,25 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async rollback({ releaseId }) {
       const release = await load(releaseId);
       if (isTerminal(release.phase)) return;
-      await driverOf(release).driver.rollback(release);
-      const done = await apply(releaseId, markRolledBack, release);
-      log.info('rolled back', { releaseId, service: done.service, phase: done.phase });
+      const progress = await driverOf(release).driver.rollback(release);
+      if (!progress.done) {
+        await apply(
+          releaseId,
+          (r, now) =>
+            markWaitingOnTarget(
+              beginRollback(r, r.reason ?? Reasons.rollbackUnspecified, now),
+              TargetStep.rollback,
+              progress.seen,
+              progress.state,
+              now,
+              progress.askAgainSeconds,
+            ),
+          release,
+        );
+        return;
+      }
+      const ended = await apply(releaseId, (r, now) => markRolledBack(withDriverState(r, progress.state), now), release);
+      log.info('rolled back', { releaseId, service: ended.service, phase: ended.phase });
     },
 
     async finalize({ releaseId }) {
@@ -234,10 +261,16 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       if (release.phase !== Phase.succeeded) {
         if (isTerminal(release.phase)) return;
         // A retry after the driver finalized calls it again: drivers make finalize idempotent.
-        const finalized = await orRollBack(release, TargetFailedError, () => driverOf(release).driver.finalize(release));
+        let progress: Progress = done();
+        const finalized = await orRollBack(release, TargetFailedError, async () => void (progress = await driverOf(release).driver.finalize(release)));
         if (!finalized) return;
-        const done = await apply(releaseId, markFinalized, release);
-        log.info('finalized', { releaseId, service: done.service });
+        const answer: Progress = progress;
+        if (!answer.done) {
+          await apply(releaseId, (r, now) => markWaitingOnTarget(r, TargetStep.finalize, answer.seen, answer.state, now, answer.askAgainSeconds), release);
+          return;
+        }
+        const ended = await apply(releaseId, (r, now) => markFinalized(withDriverState(r, answer.state), now), release);
+        log.info('finalized', { releaseId, service: ended.service });
       }
       // Recorded even when a retry finds the release already succeeded.
       await store.setStable(release.service, release.artifact.image);
@@ -250,7 +283,11 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       log.info('continued in a new execution', { releaseId, generation });
     },
 
-    /** The catch-all: whatever failed, put the stable version back and end the release with the reason. */
+    /**
+     * The catch-all: whatever failed, put the stable version back and end the release with the reason.
+     * Recover waits for the target like every other step (its own Wait loop, RecoverWait): the release
+     * keeps its service's lock until the target confirms the stable version, or the rollback's deadline passes.
+     */
     async recover({ releaseId, state }) {
       const release = await load(releaseId);
       const [where, error] = Object.entries(state.failure ?? {})[0] ?? ['the workflow', undefined];
@@ -259,12 +296,34 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         await releases.afterTerminal(release);
         return { phase: release.phase };
       }
-      const outcome = await restoreStable(driverOf(release).driver, release);
-      const done = await apply(releaseId, (r, now) => endAfterFailure(r, reason, outcome, now), release);
-      if (done.phase === Phase.succeeded) await store.setStable(done.service, done.artifact.image);
-      log.error('release recovered after an unexpected error', { releaseId, service: done.service, phase: done.phase, reason });
-      await releases.afterTerminal(done);
-      return { phase: done.phase };
+      const now = clock.now();
+      const overdue = release.targetWait?.step === TargetStep.rollback && now >= Date.parse(release.targetWait.deadline);
+      const outcome: RestoreOutcome = overdue
+        ? { kind: 'unrestored', why: Reasons.targetTimedOut(TargetStep.rollback, deadlinesOf(release).rollback, release.targetWait?.seen ?? '') }
+        : await restoreStable(driverOf(release).driver, release);
+      if (outcome.kind === 'pending') {
+        const waiting = await apply(
+          releaseId,
+          (r, at) =>
+            markWaitingOnTarget(
+              r.phase === Phase.rollingBack ? r : beginRollback(r, reason, at, r.deployed ? Phase.rolledBack : Phase.failed),
+              TargetStep.rollback,
+              outcome.seen,
+              outcome.state,
+              at,
+              outcome.askAgainSeconds,
+            ),
+          release,
+        );
+        const due = Date.parse(waiting.targetWait?.checkedAt ?? '') + (waiting.targetWait?.askAgainSeconds ?? TARGET_POLL_SECONDS) * 1000;
+        const waitSeconds = Math.max(1, Math.ceil((due - now) / 1000));
+        return { phase: waiting.phase, waitSeconds, until: new Date(now + waitSeconds * 1000).toISOString() };
+      }
+      const ended = await apply(releaseId, (r, at) => endAfterFailure(r, reason, outcome, at), release);
+      if (ended.phase === Phase.succeeded) await store.setStable(ended.service, ended.artifact.image);
+      log.error('release recovered after an unexpected error', { releaseId, service: ended.service, phase: ended.phase, reason });
+      await releases.afterTerminal(ended);
+      return { phase: ended.phase };
     },
   };
 

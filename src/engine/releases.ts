@@ -364,7 +364,9 @@ export function createReleaseService(deps: EngineDeps) {
     const unfinished = await store.listUnfinished();
     for (const stale of unfinished.filter((r) => r.phase !== Phase.queued)) {
       const svc = serviceNamed(deps, stale.service);
-      const outcome: RestoreOutcome = svc ? await restoreStable(deps.driverFor(svc), stale) : { kind: 'restored' };
+      const restored: RestoreOutcome = svc ? await restoreStable(deps.driverFor(svc), stale) : { kind: 'restored' };
+      // Local drivers answer at once; a target still on its way back is not restored yet.
+      const outcome = restored.kind === 'pending' ? { kind: 'unrestored' as const, why: restored.seen } : restored;
       if (outcome.kind === 'unrestored')
         log.error('could not restore the stable version of an interrupted release', { releaseId: stale.id, error: outcome.why });
       const { release } = await store.update(stale.id, (r) => ({

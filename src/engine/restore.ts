@@ -8,7 +8,15 @@ import { AlreadyFinalizedError, messageOf } from '../core/errors.js';
  */
 export async function restoreStable(driver: TrafficDriver, release: Release): Promise<RestoreOutcome> {
   try {
-    await driver.rollback(release);
+    const progress = await driver.rollback(release);
+    if (!progress.done) {
+      return {
+        kind: 'pending',
+        seen: progress.seen,
+        ...(progress.state ? { state: progress.state } : {}),
+        ...(progress.askAgainSeconds !== undefined ? { askAgainSeconds: progress.askAgainSeconds } : {}),
+      };
+    }
     return { kind: 'restored' };
   } catch (failure) {
     if (failure instanceof AlreadyFinalizedError) return { kind: 'finalized' };

@@ -3,6 +3,35 @@ import type { PreflightCheck } from '../core/preflight.js';
 import type { Release } from '../core/release.js';
 import type { Change } from '../core/task-diff.js';
 
+export type DriverState = Readonly<Record<string, string>>;
+
+/**
+ * How far a call that the target completes on its own clock got. No call waits for the target: it
+ * starts something or reads its progress and answers at once; the workflow's Wait loop does the
+ * waiting, up to a deadline the core derives from the service (src/core/target-waits.ts).
+ */
+export type Progress =
+  | { readonly done: true; readonly state?: DriverState }
+  | {
+      readonly done: false;
+      /** What the target is doing now, for people (the timeline, the release view). */
+      readonly seen: string;
+      readonly state?: DriverState;
+      /** Ask again this soon (a step that needs only a fresh read), instead of the usual poll interval. */
+      readonly askAgainSeconds?: number;
+    };
+
+/** The target got there (with state to keep, if any). */
+export const done = (state?: DriverState): Progress => (state ? { done: true, state } : { done: true });
+
+/** The target is on its way: the workflow waits and asks again. */
+export const notYet = (seen: string, state?: DriverState, askAgainSeconds?: number): Progress => ({
+  done: false,
+  seen,
+  ...(state ? { state } : {}),
+  ...(askAgainSeconds !== undefined ? { askAgainSeconds } : {}),
+});
+
 /**
  * Where traffic actually moves: one adapter per real system (local processes behind the
  * built-in proxy, ECS through CodeDeploy). Every method is idempotent: the workflow retries them.
@@ -10,10 +39,12 @@ import type { Change } from '../core/task-diff.js';
 export interface TrafficDriver {
   readonly capabilities: DriverCapabilities;
   /**
-   * Starts the new version with 0% of production traffic and waits until it is ready. May return
-   * state to keep with the release (for example a deployment id) for the later calls.
+   * Starts the new version with 0% of production traffic, or reads how far it got: `done` once it is
+   * ready. A target that gets there on its own clock (ECS scaling up and passing health checks) answers
+   * `pending` at once and the workflow asks again later: no call waits for it. State returned with
+   * either answer (a deployment id, the configuration to restore) is stored before the next call.
    */
-  deploy(release: Release): Promise<Readonly<Record<string, string>> | void>;
+  deploy(release: Release): Promise<Progress>;
   /**
    * Sends `percent` of production traffic to the new version. May return state to keep with the
    * release from now on (an ECS rolling update's deployment starts with its first batch).
@@ -21,10 +52,10 @@ export interface TrafficDriver {
   setWeight(release: Release, percent: number): Promise<Readonly<Record<string, string>> | void>;
   /** The live percentage of production traffic on the new version. */
   verify(release: Release): Promise<number>;
-  /** All traffic back to the stable version; the new version is stopped and removed. */
-  rollback(release: Release): Promise<void>;
-  /** The new version becomes the stable one; the old version is drained and removed. */
-  finalize(release: Release): Promise<void>;
+  /** All traffic back to the stable version; the new version is stopped and removed. `pending` until the target confirms it. */
+  rollback(release: Release): Promise<Progress>;
+  /** The new version becomes the stable one; the old version is drained and removed. `pending` until the target confirms it. */
+  finalize(release: Release): Promise<Progress>;
   /**
    * Read-only checks that the target is ready for a release, before anything moves (the first
    * step of every release, and `switchyard verify`). Drivers with nothing to check leave it out.

@@ -178,8 +178,44 @@ export function buildDefinition({
         Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' }],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recoveryError', Next: State.recoveryFailed }],
       },
-      // The error may have struck after the driver finished the release: then it did ship.
-      [State.recovered]: ended('$.recovered.phase'),
+      // The target is still on its way back: wait (a callback, like Wait, so the local engine's clock
+      // jumps too), then Recover asks again. Otherwise the error may have struck after the driver
+      // finished the release: then it did ship.
+      [State.recovered]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.recovered.waitSeconds', IsPresent: true, Next: State.prepareRecoverWait }],
+        Default: State.recoveredEnd,
+      },
+      [State.recoveredEnd]: ended('$.recovered.phase'),
+      [State.prepareRecoverWait]: {
+        Type: 'Pass',
+        Parameters: {
+          'releaseId.$': '$.releaseId',
+          'failure.$': '$.failure',
+          action: { type: 'wait', 'until.$': '$.recovered.until' },
+          Payload: { 'timeoutSeconds.$': '$.recovered.waitSeconds' },
+        },
+        Next: State.recoverWait,
+      },
+      [State.recoverWait]: {
+        Type: 'Task',
+        Resource: `arn:${partition}:states:::lambda:invoke.waitForTaskToken`,
+        Parameters: {
+          FunctionName: functionArn,
+          Payload: {
+            task: 'wait' satisfies TaskName,
+            'releaseId.$': '$.releaseId',
+            'until.$': '$.action.until',
+            'timeoutSeconds.$': '$.Payload.timeoutSeconds',
+            'taskToken.$': '$$.Task.Token',
+          },
+        },
+        TimeoutSecondsPath: '$.Payload.timeoutSeconds',
+        ResultPath: null,
+        Retry: retry(),
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: State.recover }],
+        Next: State.recover,
+      },
       [State.recoveryFailed]: {
         Type: 'Fail',
         Error: 'Switchyard.RecoveryFailed',

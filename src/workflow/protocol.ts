@@ -27,6 +27,9 @@ export const State = {
   recover: 'Recover',
   recovered: 'Recovered',
   recoveryFailed: 'RecoveryFailed',
+  recoveredEnd: 'RecoveredEnd',
+  prepareRecoverWait: 'PrepareRecoverWait',
+  recoverWait: 'RecoverWait',
   continueAsNew: 'ContinueAsNew',
   continued: 'Continued',
 } as const;
@@ -90,7 +93,8 @@ export interface TaskOutputs {
   readonly rollback: void;
   readonly finalize: void;
   readonly continueAsNew: void;
-  readonly recover: { readonly phase: Phase };
+  /** The phase the release is in; `waitSeconds` when the target is still on its way back (RecoverWait, then Recover again). */
+  readonly recover: { readonly phase: Phase; readonly waitSeconds?: number; readonly until?: string };
 }
 
 /** One handler per task, each typed by its own input and output. */
@@ -143,6 +147,7 @@ export const HISTORY_EVENTS = { Task: 5, Choice: 2, Pass: 2, Wait: 3, Succeed: 2
 export const CALLBACK_STATES = {
   [State.requestApproval]: 'requestApproval',
   [State.wait]: 'wait',
+  [State.recoverWait]: 'wait',
 } as const satisfies Partial<Record<StateName, TaskName>>;
 
 export type CallbackTaskName = (typeof CALLBACK_STATES)[keyof typeof CALLBACK_STATES];

@@ -2,7 +2,7 @@ import { LOCAL_CAPABILITIES, type DriverCapabilities } from '../../src/core/capa
 import type { GateSpec, Observation } from '../../src/core/gates.js';
 import type { Release } from '../../src/core/release.js';
 import type { MetricsSource } from '../../src/ports/metrics-source.js';
-import { type TrafficDriver } from '../../src/ports/traffic-driver.js';
+import { done, type Progress, type TrafficDriver } from '../../src/ports/traffic-driver.js';
 import { AlreadyFinalizedError, DeployError } from '../../src/core/errors.js';
 
 export type DriverMethod = 'deploy' | 'setWeight' | 'verify' | 'rollback' | 'finalize';
@@ -49,10 +49,11 @@ export class MemoryDriver implements TrafficDriver {
     }
   }
 
-  async deploy(release: Release): Promise<void> {
+  async deploy(release: Release): Promise<Progress> {
     await this.enter('deploy', release);
     if (this.broken.has(release.artifact.image)) throw new DeployError(`readiness probe GET /ready never succeeded within 5s: connection refused`);
     this.state(release.service).candidate = release.artifact.image;
+    return done();
   }
 
   async setWeight(release: Release, percent: number): Promise<void> {
@@ -67,7 +68,7 @@ export class MemoryDriver implements TrafficDriver {
     return this.state(release.service).weight;
   }
 
-  async rollback(release: Release): Promise<void> {
+  async rollback(release: Release): Promise<Progress> {
     await this.enter('rollback', release);
     const s = this.state(release.service);
     if (s.stable === release.artifact.image && s.candidate === undefined) throw new AlreadyFinalizedError(`${release.artifact.image} was already finalized`);
@@ -75,16 +76,18 @@ export class MemoryDriver implements TrafficDriver {
       s.weight = 0;
       delete s.candidate;
     }
+    return done();
   }
 
-  async finalize(release: Release): Promise<void> {
+  async finalize(release: Release): Promise<Progress> {
     await this.enter('finalize', release);
     const s = this.state(release.service);
-    if (s.stable === release.artifact.image && s.candidate === undefined) return; // idempotent, like the real drivers
+    if (s.stable === release.artifact.image && s.candidate === undefined) return done(); // idempotent, like the real drivers
     if (s.candidate !== release.artifact.image || s.weight !== 100) throw new Error(`cannot finalize ${release.artifact.image}: ${s.weight}% on it`);
     s.stable = release.artifact.image;
     s.weight = 0;
     delete s.candidate;
+    return done();
   }
 }
 

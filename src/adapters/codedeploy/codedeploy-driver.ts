@@ -12,7 +12,7 @@ import { appSpecFor, deploymentConfigFor, pinnedImage } from '../../resources/co
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget } from '../../config/schema.js';
-import { type TrafficDriver } from '../../ports/traffic-driver.js';
+import { done, notYet, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { awsCall, translateAwsError } from '../aws/errors.js';
 import type { Log } from '../../ports/log.js';
 import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../../core/errors.js';
@@ -41,12 +41,6 @@ export interface CodeDeployDriverOptions {
   /** For the pre-flight checks: the gates' alarms and the current image in ECR. @default no pre-flight checks */
   readonly preflight?: { readonly cloudwatch: Lazy<CloudWatchClient>; readonly ecr: Lazy<ECRClient>; readonly alarms: readonly string[] };
   readonly log?: Log;
-  /** Pause between polls of the deployment; tests set it to 0. */
-  readonly pollMs?: number;
-  /** How long one call may wait for CodeDeploy before handing back to the workflow to retry. */
-  readonly maxWaitMs?: number;
-  /** How to wait between reads (tests let CodeDeploy's virtual clock run instead). @default pollMs of real time */
-  readonly sleep?: () => Promise<void>;
 }
 
 function description(release: Release): string {
@@ -61,19 +55,7 @@ function description(release: Release): string {
  */
 export class CodeDeployDriver implements TrafficDriver {
   readonly capabilities = CODEDEPLOY_CAPABILITIES;
-  private readonly pollMs: number;
-  private readonly maxWaitMs: number;
-
-  constructor(private readonly options: CodeDeployDriverOptions) {
-    this.pollMs = options.pollMs ?? 5000;
-    // A task may run 120 s (the definition's taskTimeoutSeconds): a call waits at most half of that,
-    // then hands back (TransientError) so the workflow retries with backoff instead of timing out.
-    this.maxWaitMs = options.maxWaitMs ?? 60 * 1000;
-  }
-
-  private sleep(): Promise<void> {
-    return this.options.sleep ? this.options.sleep() : new Promise((r) => setTimeout(r, this.pollMs));
-  }
+  constructor(private readonly options: CodeDeployDriverOptions) {}
 
   private cd(): Promise<CodeDeployClient> {
     return resolveLazy(this.options.codedeploy);
@@ -171,24 +153,26 @@ export class CodeDeployDriver implements TrafficDriver {
     return { deploymentId: created.deploymentId, ...revisions };
   }
 
-  async deploy(release: Release): Promise<Record<string, string>> {
-    const known = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release));
-    // A retried deploy finds its deployment again; the revisions' ARNs are then read from it only for the diff.
-    const state: Record<string, string> = known ? { ...release.driverState, deploymentId: known } : await this.createDeployment(release);
-    const deploymentId = state['deploymentId']!;
-    // Ready: the green task set is installed and, with a ready wait, holds at 0% (test traffic only).
-    // Without a ready wait CodeDeploy goes straight on to shifting once green is installed.
-    const id = deploymentId;
-    await this.waitForAsync(
-      id,
-      async (info) =>
-        info.status === 'Ready' ||
-        info.status === 'Succeeded' ||
-        ((info.status === 'InProgress' || info.status === 'Baking') && (await this.target(id)).installed),
-      'the new task set to be ready',
-      true,
-    );
-    return state;
+  /**
+   * Creates the deployment (its id is stored at once), then reads how far it got: ready once the green
+   * task set is installed and, with a ready wait, holds at 0% (test traffic only). Without a ready wait
+   * CodeDeploy goes straight on to shifting once green is installed. No call waits for CodeDeploy.
+   */
+  async deploy(release: Release): Promise<Progress> {
+    const stored = release.driverState?.['deploymentId'];
+    if (!stored) {
+      // A retried deploy finds its deployment again (its creation may not have been stored); the revisions' ARNs are read from it only for the diff.
+      const found = await this.existingDeployment(release);
+      const state = found ? { ...release.driverState, deploymentId: found } : await this.createDeployment(release);
+      return notYet(`CodeDeploy deployment ${state['deploymentId'] ?? ''} created`, state, 1);
+    }
+    const info = await this.info(stored);
+    if (info.status === 'Failed' || info.status === 'Stopped') throw new DeployError(CodeDeployDriver.reason(info));
+    const ready =
+      info.status === 'Ready' ||
+      info.status === 'Succeeded' ||
+      ((info.status === 'InProgress' || info.status === 'Baking') && (await this.target(stored)).installed);
+    return ready ? done() : notYet(`CodeDeploy deployment ${stored} is ${info.status ?? 'starting'}: installing the new task set`);
   }
 
   private deploymentId(release: Release): string {
@@ -210,24 +194,6 @@ export class CodeDeployDriver implements TrafficDriver {
     const code = info.errorInformation?.code ?? '';
     const readable = CODEDEPLOY_REASONS[code] ?? `CodeDeploy reported ${code || 'no error code'}`;
     return `CodeDeploy deployment ${info.deploymentId} ${info.status}: ${readable}${info.errorInformation?.message ? ` (${info.errorInformation.message})` : ''}`;
-  }
-
-  private waitFor(deploymentId: string, done: (info: DeploymentInfo) => boolean, what: string, deploying = false): Promise<DeploymentInfo> {
-    return this.waitForAsync(deploymentId, async (info) => done(info), what, deploying);
-  }
-
-  private async waitForAsync(deploymentId: string, done: (info: DeploymentInfo) => Promise<boolean>, what: string, deploying = false): Promise<DeploymentInfo> {
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      const info = await this.info(deploymentId);
-      if (info.status === 'Failed' || info.status === 'Stopped') {
-        const reason = CodeDeployDriver.reason(info);
-        throw deploying ? new DeployError(reason) : new TargetFailedError(reason);
-      }
-      if (await done(info)) return info;
-      if (Date.now() > deadline) throw new TransientError(`still waiting for ${what} in deployment ${deploymentId} (${info.status})`);
-      await this.sleep();
-    }
   }
 
   /** The deployment target as CodeDeploy reports it: green's traffic weight, target group, install state. */
@@ -287,58 +253,51 @@ export class CodeDeployDriver implements TrafficDriver {
     return (await this.target(deploymentId)).greenWeight;
   }
 
-  async rollback(release: Release): Promise<void> {
-    const deploymentId = release.driverState?.['deploymentId'];
-    if (!deploymentId) return; // nothing was created: nothing to undo
+  async rollback(release: Release): Promise<Progress> {
+    const deploymentId = release.driverState?.['deploymentId'] ?? (await this.existingDeployment(release));
+    if (!deploymentId) return done(); // nothing was created: nothing to undo
     const info = await this.info(deploymentId);
     if (info.status === 'Succeeded')
       throw new AlreadyFinalizedError(
         `deployment ${deploymentId} already succeeded; the old version is gone, so start a release of the previous image instead`,
       );
-    if (info.status !== 'Stopped' && info.status !== 'Failed') {
-      const { StopDeploymentCommand } = await codedeploySdk();
-      try {
-        await (await this.cd()).send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
-      } catch (error) {
-        // Already stopping or finished between our read and the stop: fine.
-        if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException'))
-          throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
+    const stopped = info.status === 'Stopped' || info.status === 'Failed';
+    if (!stopped) {
+      if (release.driverState?.['stopRequested'] !== deploymentId) {
+        const { StopDeploymentCommand } = await codedeploySdk();
+        try {
+          await (await this.cd()).send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
+        } catch (error) {
+          // Already stopping or finished between our read and the stop: fine.
+          if (!(error instanceof Error && error.name === 'DeploymentAlreadyCompletedException'))
+            throw translateAwsError(error, 'codedeploy:StopDeployment', deploymentId);
+        }
       }
+      return notYet(`CodeDeploy deployment ${deploymentId} is stopping (${info.status ?? ''})`, { deploymentId, stopRequested: deploymentId });
     }
     // Stopped is not rolled back: only a green task set with no production traffic is.
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      const now = await this.info(deploymentId);
-      const stopped = now.status === 'Stopped' || now.status === 'Failed';
-      const green = stopped ? (await this.target(deploymentId)).greenWeight : undefined;
-      if (green === 0) return;
-      if (Date.now() > deadline) {
-        throw new TransientError(
-          stopped
-            ? `deployment ${deploymentId} is ${now.status} but the new version still has ${green}% of production traffic`
-            : `deployment ${deploymentId} is still stopping (${now.status})`,
-        );
-      }
-      await this.sleep();
-    }
+    const green = (await this.target(deploymentId)).greenWeight;
+    return green === 0 ? done() : notYet(`deployment ${deploymentId} is ${info.status} but the new version still has ${green}% of production traffic`);
   }
 
-  async finalize(release: Release): Promise<void> {
+  async finalize(release: Release): Promise<Progress> {
     const deploymentId = this.deploymentId(release);
     const info = await this.info(deploymentId);
-    if (info.status === 'Succeeded') return;
+    if (info.status === 'Succeeded') return done();
     if (info.status === 'Failed' || info.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(info));
-    const { ContinueDeploymentCommand } = await codedeploySdk();
-    try {
-      // End the termination wait: the blue task set is removed now.
-      await (await this.cd()).send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
-    } catch (error) {
-      // No termination wait configured (or not in it yet): CodeDeploy finishes by itself.
-      const benign =
-        error instanceof Error &&
-        ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
-      if (!benign) throw translateAwsError(error, 'codedeploy:ContinueDeployment', deploymentId);
+    if (release.driverState?.['terminationContinued'] !== deploymentId) {
+      const { ContinueDeploymentCommand } = await codedeploySdk();
+      try {
+        // End the termination wait: the blue task set is removed now.
+        await (await this.cd()).send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
+      } catch (error) {
+        // No termination wait configured (or not in it yet): CodeDeploy finishes by itself.
+        const benign =
+          error instanceof Error &&
+          ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
+        if (!benign) throw translateAwsError(error, 'codedeploy:ContinueDeployment', deploymentId);
+      }
     }
-    await this.waitFor(deploymentId, (i) => i.status === 'Succeeded', 'the deployment to succeed');
+    return notYet(`CodeDeploy deployment ${deploymentId} is ${info.status ?? ''}: removing the old task set`, { terminationContinued: deploymentId });
   }
 }

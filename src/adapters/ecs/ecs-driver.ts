@@ -7,7 +7,7 @@ import type { Release } from '../../core/release.js';
 import type { Change } from '../../core/task-diff.js';
 import type { PreflightCheck } from '../../core/preflight.js';
 import type { Log } from '../../ports/log.js';
-import type { TrafficDriver } from '../../ports/traffic-driver.js';
+import { done, notYet, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { awsCall } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import { pinnedImage } from '../../resources/codedeploy.js';
@@ -37,12 +37,6 @@ export interface EcsDriverOptions {
   readonly alarms?: readonly string[];
   readonly ecs: Lazy<ECSClient>;
   readonly log?: Log;
-  /** Pause between reads of the service deployment; tests set it to 0. */
-  readonly pollMs?: number;
-  /** How long one call may wait for ECS before handing back to the workflow to retry. */
-  readonly maxWaitMs?: number;
-  /** How to wait between reads (tests let a virtual clock run instead). @default pollMs of real time */
-  readonly sleep?: () => Promise<void>;
 }
 
 /** Why a service deployment is not going forward, for people. */
@@ -67,16 +61,11 @@ function pausedHook(d: ServiceDeployment): string | undefined {
  */
 export class EcsDriver implements TrafficDriver {
   readonly capabilities: DriverCapabilities;
-  private readonly pollMs: number;
-  private readonly maxWaitMs: number;
   private readonly rolling: boolean;
 
   constructor(private readonly options: EcsDriverOptions) {
     this.capabilities = capabilitiesFor('ecs', options.plan.strategy);
     this.rolling = options.plan.strategy === 'rolling';
-    this.pollMs = options.pollMs ?? 5000;
-    // A task may run 120 s (the definition's taskTimeoutSeconds): wait at most half of it, then hand back.
-    this.maxWaitMs = options.maxWaitMs ?? 60 * 1000;
   }
 
   private client(): Promise<ECSClient> {
@@ -100,23 +89,28 @@ export class EcsDriver implements TrafficDriver {
     return described.services?.[0];
   }
 
-  private sleep(): Promise<void> {
-    return this.options.sleep ? this.options.sleep() : new Promise((r) => setTimeout(r, this.pollMs));
-  }
-
   /**
    * What ECS runs the release with: its own strategy, Switchyard's PAUSE hooks, no bakes of its own.
    * The release's own plan decides the shape (an undo or an expedited release has its own).
+   * UpdateService merges: a member left out keeps its value, so every member Switchyard changes is
+   * sent, and restoring sends them back explicitly ({@link restoredConfiguration}).
    */
-  deploymentConfiguration(original: DeploymentConfiguration | undefined, plan: Plan = this.options.plan): DeploymentConfiguration {
+  deploymentConfiguration(original: DeploymentConfiguration | undefined, plan: Plan = this.options.plan, desiredCount = 1): DeploymentConfiguration {
+    const { canaryConfiguration: _c, linearConfiguration: _l, earlySuccessCriteria, ...rest } = original ?? {};
     if (this.rolling) {
       const surge = trafficStops(plan)[0] ?? 100;
       const alarms = this.options.alarms ?? [];
+      // ECS rounds maximumPercent down and minimumHealthyPercent up (DeploymentConfiguration, SDK
+      // model): with 2 tasks and 125% it could start no task and, at 100%, stop none. At least one
+      // task above the desired count, always.
+      const oneMore = Math.ceil((100 * (desiredCount + 1)) / Math.max(1, desiredCount));
       return {
-        ...original,
+        ...rest,
+        // earlySuccessCriteria is for the rolling strategy only (DeploymentEarlySuccessCriteria): the user's stays.
+        ...(earlySuccessCriteria ? { earlySuccessCriteria } : {}),
         strategy: 'ROLLING',
         // New tasks start before old ones stop: up to a batch above the desired count.
-        maximumPercent: Math.min(200, 100 + Math.ceil(surge)),
+        maximumPercent: Math.min(200, Math.max(100 + Math.ceil(surge), oneMore)),
         minimumHealthyPercent: 100 - this.options.target.maxUnavailable,
         deploymentCircuitBreaker: { enable: true, rollback: true },
         ...(alarms.length > 0 ? { alarms: { alarmNames: [...alarms], enable: true, rollback: true } } : {}),
@@ -131,7 +125,6 @@ export class EcsDriver implements TrafficDriver {
     };
     // The user's own Lambda hooks stay; another PAUSE hook would hold ECS where Switchyard does not look.
     const theirs = (original?.lifecycleHooks ?? []).filter((h) => h.targetType !== 'PAUSE');
-    const { canaryConfiguration: _c, linearConfiguration: _l, ...rest } = original ?? {};
     return {
       ...rest,
       strategy: stops.length === 0 ? 'BLUE_GREEN' : stops.length === 1 ? 'CANARY' : 'LINEAR',
@@ -140,6 +133,17 @@ export class EcsDriver implements TrafficDriver {
       ...(stops.length > 1 ? { linearConfiguration: { stepPercent: stops[0], stepBakeTimeInMinutes: 0 } } : {}),
       lifecycleHooks: [...theirs, ours],
     };
+  }
+
+  /**
+   * The user's own configuration as it was when the release started, to send back. UpdateService
+   * merges, so an omitted `lifecycleHooks` would keep Switchyard's PAUSE hook: it is always sent,
+   * empty when the user had none. Canary and linear settings are read by ECS only under their own
+   * strategy (SDK model: "Only valid when the deployment strategy is CANARY"/"LINEAR"); the user's
+   * are sent back when they had them.
+   */
+  static restoredConfiguration(original: DeploymentConfiguration): DeploymentConfiguration {
+    return { ...original, lifecycleHooks: original.lifecycleHooks ?? [] };
   }
 
   private async describe(arn: string): Promise<ServiceDeployment> {
@@ -179,74 +183,94 @@ export class EcsDriver implements TrafficDriver {
     return target?.requestedProductionTrafficWeight ?? 0;
   }
 
-  /** A deployment this release already started (the call may have been retried after UpdateService). */
-  private async existing(release: Release): Promise<Record<string, string> | undefined> {
-    const { ListServiceDeploymentsCommand } = await ecsSdk();
-    const { cluster, service, containerName } = this.options.target;
-    const running = await runningRevision(await this.client(), cluster, service);
-    const image = running.definition.containerDefinitions?.find((c) => c.name === containerName)?.image;
-    if (image !== pinnedImage(release)) return undefined;
-    const arn = await this.activeDeployment();
-    if (!arn) return undefined;
-    // The user's own configuration is what the deployment before ours ran with: put back at the end.
-    const all = await this.call('ecs:ListServiceDeployments', this.where, (ecs) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service })));
-    const before = all.serviceDeployments?.find((d) => d.serviceDeploymentArn !== arn && !ACTIVE.includes(d.status as (typeof ACTIVE)[number]));
-    const original = before?.serviceDeploymentArn ? (await this.describe(before.serviceDeploymentArn)).deploymentConfiguration : undefined;
-    return { serviceDeploymentArn: arn, taskDefinition: running.arn, ...(original ? { originalConfiguration: JSON.stringify(original) } : {}) };
+  /**
+   * The service deployment this release started, when its ARN was never stored (the call that
+   * started it ended before answering): the service runs the release's revision (or, when even
+   * that was not stored, a revision with the release's image) and ECS names a current deployment.
+   */
+  private async findOurs(release: Release, service?: Service): Promise<string | undefined> {
+    const current = service ?? (await this.describeService());
+    if (!current?.taskDefinition || !current.currentServiceDeployment) return undefined;
+    const ours = release.driverState?.['taskDefinition'];
+    if (ours !== undefined ? current.taskDefinition !== ours : (await this.imageOf(current.taskDefinition)) !== pinnedImage(release)) return undefined;
+    return current.currentServiceDeployment;
   }
 
-  /** Registers the release's revision and starts the service deployment (UpdateService). */
-  private async start(release: Release, state: Record<string, string>): Promise<Record<string, string>> {
-    const { UpdateServiceCommand } = await ecsSdk();
-    const { cluster, service } = this.options.target;
+  private async imageOf(taskDefinition: string): Promise<string | undefined> {
+    const { DescribeTaskDefinitionCommand } = await ecsSdk();
+    const out = await this.call('ecs:DescribeTaskDefinition', taskDefinition, (ecs) => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })));
+    return out.taskDefinition?.containerDefinitions?.find((c) => c.name === this.options.target.containerName)?.image;
+  }
+
+  /**
+   * Registers the release's revision and keeps, with it, what the end of the release needs and must
+   * not re-derive later: the revision that ran before and the service's own deployment configuration.
+   */
+  private async register(release: Release): Promise<Record<string, string>> {
+    const { cluster, service, containerName, taskDefinition: source } = this.options.target;
     const current = await this.describeService();
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
-    const running = await this.activeDeployment();
-    if (running) {
-      // Ours would have been found by `existing`: this one was started outside Switchyard.
-      throw new DeployError(
-        `service deployment ${running.split('/').pop() ?? running} of ${this.where} is in progress outside Switchyard; let it finish or stop it, then release again`,
-      );
-    }
     if (current.deploymentController?.type && current.deploymentController.type !== 'ECS') {
       throw new DeployError(
         `ECS service ${service} uses the ${current.deploymentController.type} deployment controller; the ecs driver needs ECS (use the codedeploy driver for CODE_DEPLOY)`,
       );
     }
+    const ecs = await this.client();
+    const running = await runningRevision(ecs, cluster, service);
+    const taskDefinition = await registerRevision(ecs, nextRevision(running.definition, running.tags, containerName, pinnedImage(release), source));
+    return {
+      taskDefinition,
+      previousTaskDefinition: running.arn,
+      originalConfiguration: JSON.stringify(current.deploymentConfiguration ?? {}),
+    };
+  }
+
+  /**
+   * Starts the service deployment (UpdateService), once: a deployment that is already ours is taken
+   * up again; one started outside Switchyard is refused, after a second look (reads lag writes: the
+   * first look may not show the service's revision as ours yet).
+   */
+  private async start(release: Release, state: Readonly<Record<string, string>>): Promise<Progress> {
+    const current = await this.describeService();
+    if (!current) throw new DeployError(`ECS service ${this.options.target.service} was not found in cluster ${this.options.target.cluster}`);
+    const ours = await this.findOurs(release, current);
+    const alternate = current.loadBalancers?.[0]?.advancedConfiguration?.alternateTargetGroupArn;
+    const production = current.loadBalancers?.[0]?.targetGroupArn;
+    // ECS registers the new version in the alternate target group and swaps the roles once it succeeds.
+    const green = this.rolling ? production : alternate;
+    const started = (arn: string): Record<string, string> => ({ ...state, serviceDeploymentArn: arn, ...(green ? { greenTargetGroup: green } : {}) });
+    if (ours) return notYet(`ECS service deployment ${shortArn(ours)} started`, started(ours), 1);
+    const running = await this.activeDeployment();
+    if (running) {
+      if (state['outsideDeployment'] === running) {
+        throw new DeployError(
+          `service deployment ${shortArn(running)} of ${this.where} is in progress outside Switchyard; let it finish or stop it, then release again`,
+        );
+      }
+      return notYet(`a service deployment (${shortArn(running)}) is in progress on ${this.where}; looking again`, { outsideDeployment: running }, 5);
+    }
+    const { UpdateServiceCommand } = await ecsSdk();
+    const { cluster, service } = this.options.target;
+    const original = JSON.parse(state['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
     const updated = await this.call('ecs:UpdateService', this.where, (ecs) =>
       ecs.send(
         new UpdateServiceCommand({
           cluster,
           service,
           taskDefinition: state['taskDefinition'],
-          deploymentConfiguration: this.deploymentConfiguration(current.deploymentConfiguration, release.plan),
+          deploymentConfiguration: this.deploymentConfiguration(original, release.plan, current.desiredCount ?? 1),
           // The revision the service already runs (a release of the image it serves, nothing else
           // changed): UpdateService alone would start nothing, so ask for the deployment.
           ...(current.taskDefinition === state['taskDefinition'] ? { forceNewDeployment: true } : {}),
         }),
       ),
     );
-    const arn = updated.service?.currentServiceDeployment ?? (await this.activeDeployment());
-    if (!arn) throw new DeployError('UpdateService started no service deployment');
-    // ECS registers the new version in the alternate target group and swaps the roles once it succeeds.
-    const alternate = current.loadBalancers?.[0]?.advancedConfiguration?.alternateTargetGroupArn;
-    const production = current.loadBalancers?.[0]?.targetGroupArn;
-    const green = this.rolling ? production : alternate;
-    this.options.log?.info('started service deployment', { releaseId: release.id, serviceDeploymentArn: arn, taskDefinition: state['taskDefinition'] });
-    return {
-      ...state,
-      serviceDeploymentArn: arn,
-      originalConfiguration: JSON.stringify(current.deploymentConfiguration ?? {}),
-      ...(green ? { greenTargetGroup: green } : {}),
-    };
-  }
-
-  private async register(release: Release): Promise<Record<string, string>> {
-    const { cluster, service, containerName, taskDefinition: source } = this.options.target;
-    const ecs = await this.client();
-    const running = await runningRevision(ecs, cluster, service);
-    const taskDefinition = await registerRevision(ecs, nextRevision(running.definition, running.tags, containerName, pinnedImage(release), source));
-    return { taskDefinition, previousTaskDefinition: running.arn };
+    this.options.log?.info('started service deployment', { releaseId: release.id, taskDefinition: state['taskDefinition'] });
+    // The write's own answer names the deployment; a later read may not show it yet.
+    const arn = updated.service?.currentServiceDeployment;
+    return arn
+      ? notYet(`ECS service deployment ${shortArn(arn)} started`, started(arn), 5)
+      : notYet('UpdateService sent; ECS has not named the deployment yet', state, 5);
   }
 
   /**
@@ -291,28 +315,33 @@ export class EcsDriver implements TrafficDriver {
   /** The mutating half of deploy (registers the revision, starts the service deployment), for dry runs. */
   async startDeployment(release: Release): Promise<Record<string, string>> {
     const registered = await this.register(release);
-    return this.rolling ? registered : this.start(release, registered);
+    if (this.rolling) return registered;
+    const started = await this.start({ ...release, driverState: registered }, registered);
+    return { ...registered, ...started.state };
   }
 
-  async deploy(release: Release): Promise<Record<string, string>> {
-    if (this.rolling) {
+  /**
+   * One step towards the new version being ready with 0% of production, never a wait: register the
+   * revision (stored at once), start the service deployment (stored at once), then read where ECS is
+   * until our hook holds it after test traffic. ECS takes minutes for that (tasks start, then the
+   * target group's health checks: 30 s x 5 by default): the workflow waits between reads.
+   */
+  async deploy(release: Release): Promise<Progress> {
+    const state = release.driverState ?? {};
+    if (!state['taskDefinition']) {
+      const registered = await this.register(release);
       // A rolling update gives new tasks production traffic as soon as they are healthy: nothing starts
       // before the first batch is asked for (setWeight), so an approval before traffic holds everything.
-      return release.driverState?.['taskDefinition'] ? { ...release.driverState } : this.register(release);
+      return this.rolling ? done(registered) : notYet(`revision ${shortArn(registered['taskDefinition'] ?? '')} registered`, registered, 1);
     }
-    const state = this.arn(release)
-      ? { ...release.driverState }
-      : ((await this.existing(release)) ?? (await this.start(release, await this.register(release))));
-    const arn = state['serviceDeploymentArn']!;
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      const d = await this.describe(arn);
-      if (FAILED.has(d.status ?? '')) throw new DeployError(ecsReason(d));
-      // Ready: the new revision is up with the test traffic, held by our hook before any production traffic.
-      if (pausedHook(d) && this.weightOf(d) === 0) return state;
-      if (Date.now() > deadline) throw new TransientError(`still waiting for the new revision to be ready (${d.lifecycleStage ?? d.status})`);
-      await this.sleep();
-    }
+    if (this.rolling) return done();
+    const arn = this.arn(release);
+    if (!arn) return this.start(release, state);
+    const d = await this.describe(arn);
+    if (FAILED.has(d.status ?? '')) throw new DeployError(ecsReason(d));
+    // Ready: the new revision is up with the test traffic, held by our hook before any production traffic.
+    if (pausedHook(d) && this.weightOf(d) === 0) return done();
+    return notYet(stageOf(d));
   }
 
   /** The new version's target group's name (the alternate one; rolling: the service's only one), for its ALB metrics. */
@@ -327,37 +356,46 @@ export class EcsDriver implements TrafficDriver {
     return before && after ? revisionChanges(await this.client(), before, after) : [];
   }
 
-  private async continueHook(arn: string, hookId: string, action: 'CONTINUE' | 'ROLLBACK'): Promise<void> {
+  /**
+   * Answers our paused hook once: a read right after a continue may still show it awaiting (ECS reads
+   * are eventually consistent), and ECS refuses a second continue of the same hook. The hook is known
+   * by its id and the stage and weight it paused at; "not awaiting" for it means it was answered.
+   */
+  private async answerHook(release: Release, arn: string, d: ServiceDeployment, action: 'CONTINUE' | 'ROLLBACK'): Promise<Record<string, string> | undefined> {
+    const hookId = pausedHook(d);
+    if (!hookId) return undefined;
+    const key = `${hookId}@${d.lifecycleStage ?? ''}@${this.weightOf(d)}`;
+    if (release.driverState?.['answeredHook'] === key) return {};
     const { ContinueServiceDeploymentCommand } = await ecsSdk();
-    await this.call('ecs:ContinueServiceDeployment', arn, (ecs) =>
-      ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action })),
-    );
+    try {
+      await this.call('ecs:ContinueServiceDeployment', arn, (ecs) =>
+        ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action })),
+      );
+    } catch (error) {
+      // Answered already (by our own earlier call whose answer was lost): the hook is no longer awaiting.
+      const refused =
+        error instanceof Error && ['InvalidParameterException', 'ClientException'].includes(error.name) && /AWAITING_ACTION|awaiting/i.test(error.message);
+      if (!refused) throw error;
+    }
+    return { answeredHook: key };
   }
 
   async setWeight(release: Release, percent: number): Promise<Record<string, string> | void> {
     if (this.rolling) return this.roll(release);
     const arn = this.arn(release);
     if (!arn) throw new Error(`release ${release.id} has no ECS service deployment`);
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      const d = await this.describe(arn);
-      if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
-      const hook = pausedHook(d);
-      const weight = this.weightOf(d);
-      // Arrived and held: ECS waits at our hook before its next step (or after the last one).
-      if (weight >= percent && (hook || d.status === 'SUCCESSFUL')) return;
-      if (hook) await this.continueHook(arn, hook, 'CONTINUE');
-      // ECS is on its way: the workflow reads the weight back and asks again if it is not there yet.
-      else if (Date.now() > deadline) return;
-      else await this.sleep();
-    }
+    const d = await this.describe(arn);
+    if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
+    // Arrived and held: ECS waits at our hook before its next step (or after the last one).
+    if (this.weightOf(d) >= percent && (pausedHook(d) || d.status === 'SUCCESSFUL')) return;
+    // ECS moves on from the hook by itself; the workflow reads the weight back and asks again until it is there.
+    return (await this.answerHook(release, arn, d, 'CONTINUE')) ?? undefined;
   }
 
   /**
    * Rolling: the first batch starts ECS's rolling update and ECS replaces the rest on its own; the
    * call returns at once, so the workflow watches the gates while tasks are replaced and reads the
-   * share back every little while. The deployment's ARN comes back as state for the release; a
-   * retry after UpdateService finds it again.
+   * share back every little while.
    */
   private async roll(release: Release): Promise<Record<string, string> | void> {
     const arn = this.arn(release);
@@ -366,7 +404,9 @@ export class EcsDriver implements TrafficDriver {
       if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
       return;
     }
-    return { ...release.driverState, ...((await this.existing(release)) ?? (await this.start(release, { ...release.driverState }))) };
+    const state = release.driverState ?? {};
+    const started = await this.start(release, state);
+    return { ...state, ...started.state };
   }
 
   async verify(release: Release): Promise<number> {
@@ -377,101 +417,107 @@ export class EcsDriver implements TrafficDriver {
     return this.weightOf(d);
   }
 
-  /** Puts the service's deployment configuration back as the user had it. */
-  private async restoreConfiguration(release: Release): Promise<void> {
+  /**
+   * Puts the service's deployment configuration back as the user had it when the release started
+   * (stored then, never re-derived), once; then waits for whatever ECS does with it. The UpdateService
+   * reference says updating the deployment configuration makes ECS start new tasks with it: whether
+   * or not a deployment starts, the step ends only once the service runs no deployment.
+   */
+  private async restore(release: Release, arn: string): Promise<Progress> {
     const original = release.driverState?.['originalConfiguration'];
-    if (original === undefined) return;
-    const { UpdateServiceCommand } = await ecsSdk();
-    const { cluster, service } = this.options.target;
-    // deploymentConfiguration alone does not start a service deployment (UpdateService API reference).
-    await this.call('ecs:UpdateService', this.where, (ecs) =>
-      ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration: JSON.parse(original) as DeploymentConfiguration })),
-    );
+    if (original === undefined) return done();
+    if (release.driverState?.['restored'] !== arn) {
+      const { UpdateServiceCommand } = await ecsSdk();
+      const { cluster, service } = this.options.target;
+      const deploymentConfiguration = EcsDriver.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration);
+      await this.call('ecs:UpdateService', this.where, (ecs) => ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration })));
+      return notYet('the service’s own deployment configuration sent back', { restored: arn }, 5);
+    }
+    const rollout = (await this.describeService())?.deployments?.find((d) => d.rolloutState === 'IN_PROGRESS');
+    return rollout ? notYet(`ECS is applying the service’s own configuration (${rollout.taskDefinition ?? ''})`) : done();
   }
 
-  async rollback(release: Release): Promise<void> {
-    const arn = this.arn(release);
-    if (!arn) return; // nothing started: nothing to undo
-    let d = await this.describe(arn);
+  /**
+   * One step of a rollback, never a wait: ask ECS once to roll back (our hook answered with ROLLBACK,
+   * or StopServiceDeployment), then read until ECS says ROLLBACK_SUCCESSFUL, then restore the
+   * configuration. A deployment whose start was never stored is found by the release's revision.
+   */
+  async rollback(release: Release): Promise<Progress> {
+    const arn = this.arn(release) ?? (await this.findOurs(release));
+    if (!arn) return done(); // nothing started: nothing to undo
+    const state = { serviceDeploymentArn: arn };
+    const d = await this.describe(arn);
     if (d.status === 'SUCCESSFUL') {
-      if (!this.rolling || (await this.finalized(release))) {
+      if (!this.rolling || release.driverState?.['restored'] === arn) {
         throw new AlreadyFinalizedError(
           `ECS service deployment ${arn} already succeeded and the previous revision is gone; release the previous image to go back`,
         );
       }
-      // ECS finished the rolling update before the release did (its final bake): deploy the previous revision again.
+      // ECS finished the rolling update before the release did (its alarm bake): deploy the previous revision again.
       return this.redeployPrevious(release);
     }
     if (d.status === 'STOPPED') return this.redeployPrevious(release);
-    if (!FAILED.has(d.status ?? '')) {
-      const hook = pausedHook(d);
-      if (hook) await this.continueHook(arn, hook, 'ROLLBACK');
-      else {
-        const { StopServiceDeploymentCommand } = await ecsSdk();
-        await this.call('ecs:StopServiceDeployment', arn, (ecs) =>
-          ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })),
-        );
-      }
+    // Rolled back is ECS saying so, not a request accepted: only then is the traffic back.
+    if (d.status === 'ROLLBACK_SUCCESSFUL') return withState(await this.restore(release, arn), state);
+    if (d.status === 'ROLLBACK_FAILED') throw new TransientError(`${ecsReason(d)}; trying again`);
+    if (FAILED.has(d.status ?? '') || release.driverState?.['rollbackRequested'] === arn) {
+      return notYet(`ECS is rolling back (${d.status ?? ''}, ${this.weightOf(d)}% on the new version)`, state);
     }
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      d = await this.describe(arn);
-      // Rolled back is ECS saying so, not a request accepted: only then is the traffic back.
-      if (d.status === 'ROLLBACK_SUCCESSFUL') return this.restoreConfiguration(release);
-      if (d.status === 'ROLLBACK_FAILED') throw new TransientError(`${ecsReason(d)}; trying again`);
-      if (Date.now() > deadline) throw new TransientError(`ECS is still rolling back (${d.status}, ${this.weightOf(d)}% on the new version)`);
-      await this.sleep();
-    }
-  }
-
-  /** The release finished: the service runs with the user's own configuration again. */
-  private async finalized(release: Release): Promise<boolean> {
-    const current = JSON.stringify((await this.describeService())?.deploymentConfiguration ?? {});
-    return current === release.driverState?.['originalConfiguration'];
-  }
-
-  /** Deploys the revision that ran before the release (a deployment ECS completed or was stopped outside Switchyard). */
-  private async redeployPrevious(release: Release): Promise<void> {
-    const previous = release.driverState?.['previousTaskDefinition'];
-    if (!previous) throw new TargetFailedError('the previous task definition is not known; release the previous image to go back');
-    const { UpdateServiceCommand } = await ecsSdk();
-    const { cluster, service } = this.options.target;
-    const current = await this.describeService();
-    if (current?.taskDefinition !== previous) {
-      await this.call('ecs:UpdateService', this.where, (ecs) =>
-        ecs.send(
-          new UpdateServiceCommand({
-            cluster,
-            service,
-            taskDefinition: previous,
-            deploymentConfiguration: JSON.parse(release.driverState?.['originalConfiguration'] ?? '{}') as DeploymentConfiguration,
-          }),
-        ),
+    const answered = await this.answerHook(release, arn, d, 'ROLLBACK');
+    if (!answered) {
+      const { StopServiceDeploymentCommand } = await ecsSdk();
+      await this.call('ecs:StopServiceDeployment', arn, (ecs) =>
+        ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })),
       );
     }
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      const now = await this.describeService();
-      const done = now?.deployments?.length === 1 && now.deployments[0]?.taskDefinition === previous && now.deployments[0]?.rolloutState === 'COMPLETED';
-      if (done) return;
-      if (Date.now() > deadline) throw new TransientError(`ECS is still bringing back ${previous}`);
-      await this.sleep();
-    }
+    return notYet('rollback asked of ECS', { ...state, ...answered, rollbackRequested: arn }, 5);
   }
 
-  async finalize(release: Release): Promise<void> {
+  /** Deploys the revision that ran before the release (a deployment ECS completed or was stopped outside Switchyard), once; then reads. */
+  private async redeployPrevious(release: Release): Promise<Progress> {
+    const previous = release.driverState?.['previousTaskDefinition'];
+    if (!previous) throw new TargetFailedError('the previous task definition is not known; release the previous image to go back');
+    const current = await this.describeService();
+    if (release.driverState?.['redeployed'] !== previous && current?.taskDefinition !== previous) {
+      const { UpdateServiceCommand } = await ecsSdk();
+      const { cluster, service } = this.options.target;
+      const original = JSON.parse(release.driverState?.['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
+      await this.call('ecs:UpdateService', this.where, (ecs) =>
+        ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: previous, deploymentConfiguration: EcsDriver.restoredConfiguration(original) })),
+      );
+      return notYet(`bringing back ${shortArn(previous)}`, { redeployed: previous }, 5);
+    }
+    const back =
+      current?.deployments?.length === 1 && current.deployments[0]?.taskDefinition === previous && current.deployments[0]?.rolloutState === 'COMPLETED';
+    return back ? done() : notYet(`ECS is bringing back ${shortArn(previous)}`);
+  }
+
+  /**
+   * One step towards the end, never a wait: past the last shift our hook holds ECS; answer it once,
+   * then read until ECS says SUCCESSFUL (its clean-up waits out the old target group's deregistration
+   * delay, 300 s by default; a rolling update with alarms adds ECS's own bake), then restore the configuration.
+   */
+  async finalize(release: Release): Promise<Progress> {
     const arn = this.arn(release);
     if (!arn) throw new Error(`release ${release.id} has no ECS service deployment`);
-    const deadline = Date.now() + this.maxWaitMs;
-    for (;;) {
-      const d = await this.describe(arn);
-      if (d.status === 'SUCCESSFUL') return this.restoreConfiguration(release);
-      if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
-      // Past the last shift, held by our hook: let ECS bake 0 minutes and clean up the old revision.
-      const hook = pausedHook(d);
-      if (hook && this.weightOf(d) === 100) await this.continueHook(arn, hook, 'CONTINUE');
-      else if (Date.now() > deadline) throw new TransientError(`still waiting for ECS to finish (${d.lifecycleStage ?? d.status})`);
-      else await this.sleep();
-    }
+    const d = await this.describe(arn);
+    if (d.status === 'SUCCESSFUL') return this.restore(release, arn);
+    if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
+    const answered = pausedHook(d) && this.weightOf(d) === 100 ? await this.answerHook(release, arn, d, 'CONTINUE') : undefined;
+    return notYet(stageOf(d), answered);
   }
+}
+
+function shortArn(arn: string): string {
+  return arn.split('/').pop() ?? arn;
+}
+
+/** Where a deployment is, for people. */
+function stageOf(d: ServiceDeployment): string {
+  return `ECS service deployment ${shortArn(d.serviceDeploymentArn ?? '')} is ${d.status ?? ''}${d.lifecycleStage ? ` (${d.lifecycleStage})` : ''}`;
+}
+
+/** A step's answer with more state to keep. */
+function withState(progress: Progress, state: Readonly<Record<string, string>>): Progress {
+  return { ...progress, state: { ...state, ...progress.state } };
 }

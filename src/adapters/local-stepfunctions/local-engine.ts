@@ -119,7 +119,7 @@ export class LocalEngine implements Workflow {
       return (await waiting) as Awaited<ReturnType<LocalHandler>>;
     };
     let waits = 0;
-    overrides[State.wait] = async (input) => {
+    overrides[State.wait] = overrides[State.recoverWait] = async (input) => {
       const { Payload } = input as unknown as { Payload: TaskInputOf<'wait'> };
       const taskToken = `${Payload.taskToken || executionName}/wait-${++waits}`;
       const woken = this.waitForCallback(taskToken);

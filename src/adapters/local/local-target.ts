@@ -6,7 +6,7 @@ import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import { PROCESS_HEALTH_GATE } from '../../config/config.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import type { ServiceHealth } from '../../ports/traffic-driver.js';
-import { type TrafficDriver } from '../../ports/traffic-driver.js';
+import { done, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { WeightedProxy } from './proxy.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
 import type { ProcessRecords } from './process-records.js';
@@ -238,9 +238,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     return c;
   }
 
-  async deploy(release: Release): Promise<void> {
+  /** Local processes get ready within the call (their readiness probe has its own short timeout): always done. */
+  async deploy(release: Release): Promise<Progress> {
     const version = release.artifact.image;
-    if (this.candidate?.version === version && !this.candidate.crash) return;
+    if (this.candidate?.version === version && !this.candidate.crash) return done();
     if (this.candidate) await this.retire(this.candidate);
     this.candidate = undefined;
     // Rolling: only the first batch starts now (test traffic only); the rest replace old replicas batch by batch.
@@ -248,6 +249,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     const generation = await this.launch(version, count);
     this.candidate = generation;
     this.proxy.setTestVersion(generation.label);
+    return done();
   }
 
   async setWeight(release: Release, percent: number): Promise<void> {
@@ -277,7 +279,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     return this.proxy.weightOf(this.candidateOf(release).label);
   }
 
-  async rollback(release: Release): Promise<void> {
+  async rollback(release: Release): Promise<Progress> {
     if (this.stable?.version === release.artifact.image && this.candidate === undefined) {
       // Finalized already: the old version is gone, so "rolling back" would only pretend.
       throw new AlreadyFinalizedError(
@@ -300,12 +302,13 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       this.candidate = undefined;
       await this.retire(candidate);
     }
+    return done();
   }
 
-  async finalize(release: Release): Promise<void> {
+  async finalize(release: Release): Promise<Progress> {
     const candidate = this.candidate;
     if (!candidate) {
-      if (this.stable?.version === release.artifact.image) return; // already finalized
+      if (this.stable?.version === release.artifact.image) return done(); // already finalized
       throw new Error(`${release.artifact.image} is not deployed for ${this.options.service}`);
     }
     this.candidateOf(release);
@@ -315,6 +318,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     this.stable = candidate;
     this.candidate = undefined;
     if (old) await this.retire(old);
+    return done();
   }
 
   async observe(release: Release, gates: readonly GateSpec[], now: number): Promise<Observation[]> {

@@ -29,9 +29,6 @@ driverContract('the CodeDeploy driver', async () => {
     plan: service.plan,
     ecs: mocks.ecs as unknown as ECSClient,
     codedeploy: mocks.cd as unknown as CodeDeployClient,
-    maxWaitMs: 500,
-    // CodeDeploy's clock runs while the driver waits for it (green's task set takes INSTALL_SECONDS).
-    sleep: async () => clock.advanceBy(1000),
   });
   const of = (image: string) => [...fake.deployments.keys()].filter((id) => fake.deployments.get(id)?.description.includes(image));
   return {

@@ -55,8 +55,6 @@ const driver = () =>
     plan: canaryPlan,
     ecs: ecs as unknown as ECSClient,
     codedeploy: cd as unknown as CodeDeployClient,
-    pollMs: 0,
-    maxWaitMs: 200,
   });
 
 beforeEach(() => {

@@ -60,9 +60,6 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
         ecs: ecs as unknown as ECSClient,
         codedeploy: cd as unknown as CodeDeployClient,
         preflight: { cloudwatch: cw as unknown as CloudWatchClient, ecr: mocks.ecr as unknown as ECRClient, alarms: ['api-5xx'] },
-        maxWaitMs: 500,
-        // CodeDeploy's clock runs while the driver waits for it (a second per read).
-        sleep: async () => clock.advanceBy(1000),
       });
       drivers.set(svc.name, d);
     }

@@ -21,9 +21,6 @@ function subject(strategy: Record<string, unknown>) {
       plan: service.plan,
       hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
       ecs: ecsMock as unknown as ECSClient,
-      maxWaitMs: 200,
-      // ECS's clock runs while the driver waits for it (a second per read).
-      sleep: async () => clock.advanceBy(1000),
     });
     const full = (image: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${image}`;
     const of = (image: string) => fake.deployments.filter((d) => fake.image(d.target) === full(image));

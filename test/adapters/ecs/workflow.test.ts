@@ -14,6 +14,7 @@ import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { ALTERNATE_TG, FAKE_ECS_TARGET, FakeEcs, STABLE_IMAGE, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
+import { settle } from '../../support/driver-contract.js';
 import { dryRunRelease, verifyTargets } from '../../../src/composition/aws-verify.js';
 
 const cw = mockClient(CloudWatchClient);
@@ -79,9 +80,6 @@ function start(overrides: Record<string, unknown>): { rt: LocalRuntime; service:
     hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
     alarms: ['api-5xx'],
     ecs: ecsMock as unknown as ECSClient,
-    maxWaitMs: 300,
-    // ECS's clock runs while the driver waits for it: a second per read.
-    sleep: async () => clock.advanceBy(1000),
   });
   const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
   const metrics = new CloudWatchMetrics({
@@ -204,15 +202,15 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
         clock.now(),
       ),
     };
-    const state = await driver.deploy(release);
-    const deployed = { ...release, driverState: state };
+    const deployed = await settle({ elapse: (ms) => clock.advanceBy(ms) }, release, (r) => driver.deploy(r));
+    const state = deployed.driverState ?? {};
     const hook = current().lifecycleHookDetails?.find((h) => h.status === 'AWAITING_ACTION');
     // Let ECS go on by itself into the traffic shift, as if Switchyard had just continued it.
     fake.continue(state['serviceDeploymentArn']!, hook!.hookId!, 'CONTINUE');
     fake.continue(state['serviceDeploymentArn']!, current().lifecycleHookDetails!.find((h) => h.status === 'AWAITING_ACTION')!.hookId!, 'CONTINUE');
     clock.advanceBy(1000);
     expect(current().lifecycleStage).toBe('PRODUCTION_TRAFFIC_SHIFT');
-    await driver.rollback(deployed);
+    await settle({ elapse: (ms) => clock.advanceBy(ms) }, deployed, (r) => driver.rollback(r));
     expect(calls('StopServiceDeployment')).toEqual([{ serviceDeploymentArn: state['serviceDeploymentArn'], stopType: 'ROLLBACK' }]);
     expect(fake.latest()?.status).toBe('ROLLBACK_SUCCESSFUL');
   });
