@@ -83,6 +83,13 @@ export interface JudgeSide {
   readonly latency?: readonly number[];
 }
 
+/** Both versions' counts in one period of the judge, stamped with the period's start (ISO 8601). */
+export interface JudgePeriod {
+  readonly start: string;
+  readonly candidate: JudgeSide;
+  readonly baseline: JudgeSide;
+}
+
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 export interface Datapoint {
@@ -102,7 +109,13 @@ export type Observation =
       /** Upper bounds (seconds) of the latency bins. */
       readonly bounds?: readonly number[];
       /** Both versions, period by period, since the step began (oldest first). */
-      readonly periods: readonly { readonly start: string; readonly candidate: JudgeSide; readonly baseline: JudgeSide }[];
+      readonly periods: readonly JudgePeriod[];
+      /**
+       * When the step began (ISO 8601), where periods are cut on the source's own boundaries rather
+       * than at the step's start (CloudWatch: whole minutes): the first period may then begin before
+       * the step. Without it, periods are taken to begin at the step's start, one after the other.
+       */
+      readonly stepStart?: string;
     }
   | { readonly gate: string; readonly kind: 'error'; readonly message: string };
 
@@ -221,10 +234,19 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
 function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, stepSeconds: number | undefined): GateResult {
-  const warmup = Math.ceil(gate.warmupSeconds / gate.periodSeconds);
-  const observation = { ...observed, periods: observed.periods.slice(warmup) };
-  // Periods are whole and aligned to the step's start: period i (counting the warm-up) ends at (i + 1)·period.
-  let fractions = stepSeconds ? observation.periods.map((_, i) => ((warmup + i + 1) * gate.periodSeconds) / stepSeconds) : undefined;
+  const periodMs = gate.periodSeconds * 1000;
+  const stepStart = observed.stepStart !== undefined ? Date.parse(observed.stepStart) : undefined;
+  // Where each period ends, in ms after the step began: from its stamp where the source says when the
+  // step began, else periods are whole and aligned to the step's start (period i ends at (i + 1)·period).
+  const endsAfterStart = observed.periods.map((p, i) => (stepStart !== undefined ? Date.parse(p.start) + periodMs - stepStart : (i + 1) * periodMs));
+  // Warm-up: every period with any part in the step's first warmupSeconds is left out (with periods
+  // aligned to the step's start, the first ceil(warmup / period)). A first period that began before
+  // the step is left out with it when there is a warm-up, and judged for the part of the bake it
+  // covers when there is none. Fixed in advance, never by the counts, so the test stays valid.
+  const warm = endsAfterStart.map((e) => e - periodMs < gate.warmupSeconds * 1000 && e > 0 && gate.warmupSeconds > 0);
+  const kept = observed.periods.filter((_, i) => !warm[i]);
+  const observation = { ...observed, periods: kept };
+  let fractions = stepSeconds ? endsAfterStart.filter((_, i) => !warm[i]).map((e) => e / 1000 / stepSeconds) : undefined;
   const counts: CountPeriod[] =
     gate.signal === 'errors'
       ? observation.periods.map((p) => ({
