@@ -21,6 +21,19 @@ const SYMBOL: Record<Comparison, string> = {
 export const TARGET_METRICS = ['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'] as const;
 export type TargetMetric = (typeof TARGET_METRICS)[number];
 
+/**
+ * Metrics of the whole load balancer, not of one version. HTTPCode_ELB_5XX_Count counts the 5xx the
+ * load balancer generated itself (502 when a target crashed or reset the connection, 504 when it
+ * hung): they have the LoadBalancer dimension only, no TargetGroup (ELB user guide, CloudWatch
+ * metrics for your Application Load Balancer), so no per-version gate and not the judge sees them.
+ */
+export const LOAD_BALANCER_METRICS = ['HTTPCode_ELB_5XX_Count'] as const;
+export type LoadBalancerMetric = (typeof LOAD_BALANCER_METRICS)[number];
+
+export function isTargetMetric(metric: MetricGate['metric']): metric is TargetMetric {
+  return typeof metric === 'string' && (TARGET_METRICS as readonly string[]).includes(metric);
+}
+
 export interface CustomMetric {
   readonly namespace: string;
   readonly metricName: string;
@@ -35,8 +48,8 @@ export interface AlarmGate {
 export interface MetricGate {
   readonly kind: 'metric';
   readonly name: string;
-  /** A target metric of the new version, or any CloudWatch metric. */
-  readonly metric: TargetMetric | CustomMetric;
+  /** A target metric of the new version, a metric of the whole load balancer, or any CloudWatch metric. */
+  readonly metric: TargetMetric | LoadBalancerMetric | CustomMetric;
   /** Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99. */
   readonly statistic: string;
   readonly comparison: Comparison;

@@ -1,6 +1,6 @@
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
-import type { Datapoint, GateSpec, JudgeGate, JudgePeriod, MetricGate, Observation } from '../../core/gates.js';
+import { isTargetMetric, type Datapoint, type GateSpec, type JudgeGate, type JudgePeriod, type MetricGate, type Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget, EcsTarget } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
@@ -29,6 +29,8 @@ interface Planned {
   readonly gate: MetricGate;
   readonly valueId: string;
   readonly samplesId: string;
+  /** A count that publishes nothing when zero: each period with samples and no value is a 0. */
+  readonly zeroWhenMissing?: boolean;
 }
 
 /**
@@ -204,7 +206,7 @@ export class CloudWatchMetrics implements MetricsSource {
     const queries: MetricDataQuery[] = [];
     const planned: Planned[] = [];
     const problems: Observation[] = [];
-    const needsTargetGroup = gates.some((g) => typeof g.metric === 'string');
+    const needsTargetGroup = gates.some((g) => isTargetMetric(g.metric));
     const greenName = needsTargetGroup ? await this.options.greenTargetGroup(release) : undefined;
     const tg = this.options.target.targetGroups?.find((t) => greenName !== undefined && t.targetGroup.split('/')[1] === greenName);
     gates.forEach((gate, i) => {
@@ -220,6 +222,26 @@ export class CloudWatchMetrics implements MetricsSource {
         queries.push({ Id: valueId, MetricStat: { Metric: metric, Period: period, Stat: gate.statistic }, ReturnData: true });
         queries.push({ Id: samplesId, MetricStat: { Metric: metric, Period: period, Stat: 'SampleCount' }, ReturnData: true });
         planned.push({ gate, valueId, samplesId });
+        return;
+      }
+      if (gate.metric === 'HTTPCode_ELB_5XX_Count') {
+        // The load balancer's own 5xx (crashes, resets, hangs of any version): LoadBalancer dimension
+        // only (ELB user guide, CloudWatch metrics for your Application Load Balancer). Its requests are
+        // the samples; a period with requests and no datapoint had no such error ("no data for a
+        // metric, the metric is not reported", same page), so it counts as 0, not as no data.
+        const loadBalancer = this.options.target.targetGroups?.[0]?.loadBalancer;
+        if (!loadBalancer) {
+          problems.push({ gate: gate.name, kind: 'error', message: 'HTTPCode_ELB_5XX_Count needs target.targetGroups (their load balancer) in the config' });
+          return;
+        }
+        const lb = (name: string) => ({
+          Metric: { Namespace: 'AWS/ApplicationELB', MetricName: name, Dimensions: [{ Name: 'LoadBalancer', Value: loadBalancer }] },
+          Period: period,
+          Stat: 'Sum',
+        });
+        queries.push({ Id: samplesId, MetricStat: lb('RequestCount'), ReturnData: true });
+        queries.push({ Id: valueId, MetricStat: lb('HTTPCode_ELB_5XX_Count'), ReturnData: true });
+        planned.push({ gate, valueId, samplesId, zeroWhenMissing: true });
         return;
       }
       if (!tg) {
@@ -285,6 +307,7 @@ export class CloudWatchMetrics implements MetricsSource {
       ...planned.map((p): Observation => {
         const values = series(p.valueId);
         const samples = series(p.samplesId);
+        if (p.zeroWhenMissing) for (const t of samples.keys()) if (!values.has(t)) values.set(t, 0);
         const datapoints: Datapoint[] = [...values.entries()]
           .sort(([a], [b]) => a - b)
           .map(([t, value]) => ({ timestamp: new Date(t).toISOString(), value, samples: samples.get(t) ?? 0 }));

@@ -391,6 +391,43 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     expect(seen.map((p) => p.start)).toEqual(Array.from({ length: 15 }, (_, m) => new Date(minute(m)).toISOString()));
   });
 
+  it('a gate on the load balancer’s own 5xx reads the 502s of a crash (no target group sees them) by LoadBalancer, and a minute with requests and none as 0', async () => {
+    const { clock, fake, traffic } = setup();
+    const source = new CloudWatchMetrics({ client: fakeCloudWatchClient(fake), target, greenTargetGroup: async () => 'api-green' });
+    const gate: GateSpec = {
+      kind: 'metric',
+      name: 'lb-5xx',
+      metric: 'HTTPCode_ELB_5XX_Count',
+      statistic: 'Sum',
+      comparison: 'GreaterThanThreshold',
+      threshold: 5,
+      periodSeconds: 60,
+      evaluationPeriods: 5,
+      minSamples: 1,
+    };
+    traffic(at('12:30:00'), at('12:40:00'), 0, 0);
+    // 12:34: the new version's tasks crash; the load balancer answers 502 for 20 s of its traffic.
+    fake.serveEverySecond(greenTg, at('12:34:10'), at('12:34:30'), { requests: 10, elbErrors: 10 });
+    const check = async (now: number) => {
+      clock.advanceTo(now);
+      const [obs] = await source.observe(release, [gate], now);
+      return { obs, result: assessGate(gate, obs, now) };
+    };
+    // By 12:40 the minutes up to 12:36 are published: the crash minute holds the 502s, every other
+    // minute with requests and no load balancer error is a 0 (not missing, which reads as no data).
+    const { obs } = await check(at('12:40:00'));
+    expect(obs?.kind === 'metric' && obs.datapoints.slice(0, 3)).toEqual([
+      { timestamp: new Date(at('12:34:00')).toISOString(), value: 200, samples: 6200 },
+      { timestamp: new Date(at('12:35:00')).toISOString(), value: 0, samples: 6000 },
+      { timestamp: new Date(at('12:36:00')).toISOString(), value: 0, samples: 6000 },
+    ]);
+    const input = fake.calls.at(-1)!;
+    expect(input.MetricDataQueries?.map((q) => [q.MetricStat?.Metric?.MetricName, q.MetricStat?.Metric?.Dimensions])).toEqual([
+      ['RequestCount', [{ Name: 'LoadBalancer', Value: 'app/prod/999' }]],
+      ['HTTPCode_ELB_5XX_Count', [{ Name: 'LoadBalancer', Value: 'app/prod/999' }]],
+    ]);
+  });
+
   it('never judges one minute in two steps: the step before never sees the minute the next one starts in', async () => {
     const { traffic, observe } = setup();
     traffic(at('12:30:00'), at('12:45:00'), 1, 9);
