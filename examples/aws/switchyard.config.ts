@@ -44,6 +44,16 @@ export default defineConfig({
             evaluationPeriods: 2,
             minSamples: 50,
           },
+          {
+            // The load balancer's own 502/504s (a task that crashed, reset or hung): no target group
+            // sees them, so neither error-rate nor the judge does. Any version's, not only the new one's.
+            name: 'lb-5xx',
+            metric: 'HTTPCode_ELB_5XX_Count',
+            statistic: 'Sum',
+            comparison: 'GreaterThanThreshold',
+            threshold: 10,
+            period: '5m',
+          },
         ],
         checkInterval: '30s',
         // ECS waits at Switchyard's pause hook, so an undecided bake can ask a person.

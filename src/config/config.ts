@@ -2,7 +2,7 @@ import type { Person } from '../core/people.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
-import type { GateSpec } from '../core/gates.js';
+import { isTargetMetric, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
   compilePlan,
@@ -189,6 +189,41 @@ function gateSpecs(service: ParsedService): GateSpec[] {
   ];
 }
 
+/**
+ * What a gate on the load balancer's own metrics needs. HTTPCode_ELB_* counts have the LoadBalancer
+ * (and AvailabilityZone) dimension only, never TargetGroup, and CloudWatch's dimensions take ARN
+ * suffixes such as app/prod/0123456789abcdef (ELB user guide, CloudWatch metrics for your Application
+ * Load Balancer): a query with a TargetGroup or a whole ARN finds no data, and the gate would never fail.
+ */
+function loadBalancerMetricIssues(m: { metric: MetricGate['metric']; statistic: string }, balancers: readonly string[]): string[] {
+  const issues: string[] = [];
+  if (m.metric === 'HTTPCode_ELB_5XX_Count') {
+    if (balancers.length !== 1)
+      issues.push(
+        balancers.length === 0
+          ? 'HTTPCode_ELB_5XX_Count is read on the load balancer of target.targetGroups: list them, [{ targetGroup, loadBalancer }, ...]'
+          : `HTTPCode_ELB_5XX_Count is read on one load balancer, and target.targetGroups name ${balancers.length} (${balancers.join(', ')}); use { namespace: "AWS/ApplicationELB", metricName: "HTTPCode_ELB_5XX_Count", dimensions: { LoadBalancer } } per load balancer`,
+      );
+    if (m.statistic !== 'Sum') issues.push(`HTTPCode_ELB_5XX_Count is a count: use statistic "Sum" (errors per period), not "${m.statistic}"`);
+    return issues;
+  }
+  if (typeof m.metric === 'string' || m.metric.namespace !== 'AWS/ApplicationELB') return issues;
+  const dims = m.metric.dimensions ?? {};
+  if (/^HTTPCode_ELB_/.test(m.metric.metricName) && 'TargetGroup' in dims)
+    issues.push(
+      `${m.metric.metricName} has no TargetGroup dimension (the load balancer generated these errors, no target answered them): remove TargetGroup and keep LoadBalancer, or use metric: "HTTPCode_ELB_5XX_Count"`,
+    );
+  for (const name of ['LoadBalancer', 'TargetGroup'] as const) {
+    const value = dims[name];
+    const pattern = name === 'LoadBalancer' ? /^(app|net|gwy)\/[^/]+\/[0-9a-f]+$/ : /^targetgroup\/[^/]+\/[0-9a-f]+$/;
+    if (value !== undefined && !pattern.test(value))
+      issues.push(
+        `dimensions.${name} must be the ARN suffix CloudWatch uses, such as ${name === 'LoadBalancer' ? '"app/prod/0123456789abcdef"' : '"targetgroup/api-blue/0123456789abcdef"'}, not "${value}"`,
+      );
+  }
+  return issues;
+}
+
 /** High-resolution CloudWatch metrics may also be read at these periods; everything else in multiples of 60 s. */
 const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
 
@@ -240,10 +275,10 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       });
     }
     service.gates.metrics.forEach((m, i) => {
-      if (typeof m.metric !== 'string')
+      if (!isTargetMetric(m.metric))
         issues.push({
           path: at('gates', 'metrics', i, 'metric'),
-          message: `the local driver measures only ${['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'].join(', ')}; custom CloudWatch metrics need an AWS driver (ecs or codedeploy)`,
+          message: `the local driver measures only ${TARGET_METRICS.join(', ')}; load balancer and custom CloudWatch metrics need an AWS driver (ecs or codedeploy)`,
         });
     });
     if (service.target.testPort === service.target.port) {
@@ -251,7 +286,6 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     }
   }
   const judge = service.gates.judge;
-  const aws = service.target.driver !== 'local';
   if (service.target.driver === 'ecs' && judge && service.strategy.type === 'rolling') {
     issues.push({
       path: at('gates', 'judge'),
@@ -280,10 +314,13 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     const periodIssue = cloudWatchPeriodIssue(judge.period, true);
     if (periodIssue) issues.push({ path: at('gates', 'judge', 'period'), message: periodIssue });
   }
-  if (aws) {
+  if (service.target.driver !== 'local') {
+    const balancers = [...new Set((service.target.targetGroups ?? []).map((t) => t.loadBalancer))];
     service.gates.metrics.forEach((m, i) => {
-      const issue = cloudWatchPeriodIssue(m.period, typeof m.metric === 'string');
+      const alb = typeof m.metric === 'string' || m.metric.namespace === 'AWS/ApplicationELB';
+      const issue = cloudWatchPeriodIssue(m.period, alb);
       if (issue) issues.push({ path: at('gates', 'metrics', i, 'period'), message: issue });
+      issues.push(...loadBalancerMetricIssues(m, balancers).map((message) => ({ path: at('gates', 'metrics', i), message })));
     });
   }
   if (service.strategy.type === 'steps') {

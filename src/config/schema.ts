@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { LIMITS } from '../core/plan.js';
 import { parseDuration } from '../core/duration.js';
-import { TARGET_METRICS } from '../core/gates.js';
+import { LOAD_BALANCER_METRICS, TARGET_METRICS } from '../core/gates.js';
 
 /**
  * The schema of `switchyard.config.ts`. Every object is strict: an unknown key is an error, so a
@@ -258,14 +258,16 @@ const metricGate = z.strictObject({
   name: name('gate'),
   metric: z.union(
     [
-      z.enum(TARGET_METRICS),
+      z.enum([...TARGET_METRICS, ...LOAD_BALANCER_METRICS]),
       z.strictObject({
         namespace: text('a CloudWatch namespace'),
         metricName: text('a CloudWatch metric name'),
         dimensions: z.record(z.string(), z.string()).optional(),
       }),
     ],
-    { error: `must be one of ${TARGET_METRICS.join(', ')} (the new version's target metrics) or { namespace, metricName, dimensions }` },
+    {
+      error: `must be one of ${TARGET_METRICS.join(', ')} (the new version's target metrics), ${LOAD_BALANCER_METRICS.join(', ')} (the whole load balancer's) or { namespace, metricName, dimensions }`,
+    },
   ),
   statistic,
   comparison,

@@ -21,6 +21,19 @@ const SYMBOL: Record<Comparison, string> = {
 export const TARGET_METRICS = ['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'] as const;
 export type TargetMetric = (typeof TARGET_METRICS)[number];
 
+/**
+ * Metrics of the whole load balancer, not of one version. HTTPCode_ELB_5XX_Count counts the 5xx the
+ * load balancer generated itself (502 when a target crashed or reset the connection, 504 when it
+ * hung): they have the LoadBalancer dimension only, no TargetGroup (ELB user guide, CloudWatch
+ * metrics for your Application Load Balancer), so no per-version gate and not the judge sees them.
+ */
+export const LOAD_BALANCER_METRICS = ['HTTPCode_ELB_5XX_Count'] as const;
+export type LoadBalancerMetric = (typeof LOAD_BALANCER_METRICS)[number];
+
+export function isTargetMetric(metric: MetricGate['metric']): metric is TargetMetric {
+  return typeof metric === 'string' && (TARGET_METRICS as readonly string[]).includes(metric);
+}
+
 export interface CustomMetric {
   readonly namespace: string;
   readonly metricName: string;
@@ -35,8 +48,8 @@ export interface AlarmGate {
 export interface MetricGate {
   readonly kind: 'metric';
   readonly name: string;
-  /** A target metric of the new version, or any CloudWatch metric. */
-  readonly metric: TargetMetric | CustomMetric;
+  /** A target metric of the new version, a metric of the whole load balancer, or any CloudWatch metric. */
+  readonly metric: TargetMetric | LoadBalancerMetric | CustomMetric;
   /** Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99. */
   readonly statistic: string;
   readonly comparison: Comparison;
@@ -83,6 +96,13 @@ export interface JudgeSide {
   readonly latency?: readonly number[];
 }
 
+/** Both versions' counts in one period of the judge, stamped with the period's start (ISO 8601). */
+export interface JudgePeriod {
+  readonly start: string;
+  readonly candidate: JudgeSide;
+  readonly baseline: JudgeSide;
+}
+
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 export interface Datapoint {
@@ -102,7 +122,13 @@ export type Observation =
       /** Upper bounds (seconds) of the latency bins. */
       readonly bounds?: readonly number[];
       /** Both versions, period by period, since the step began (oldest first). */
-      readonly periods: readonly { readonly start: string; readonly candidate: JudgeSide; readonly baseline: JudgeSide }[];
+      readonly periods: readonly JudgePeriod[];
+      /**
+       * When the step began (ISO 8601), where periods are cut on the source's own boundaries rather
+       * than at the step's start (CloudWatch: whole minutes): the first period may then begin before
+       * the step. Without it, periods are taken to begin at the step's start, one after the other.
+       */
+      readonly stepStart?: string;
     }
   | { readonly gate: string; readonly kind: 'error'; readonly message: string };
 
@@ -221,10 +247,19 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
 function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, stepSeconds: number | undefined): GateResult {
-  const warmup = Math.ceil(gate.warmupSeconds / gate.periodSeconds);
-  const observation = { ...observed, periods: observed.periods.slice(warmup) };
-  // Periods are whole and aligned to the step's start: period i (counting the warm-up) ends at (i + 1)·period.
-  let fractions = stepSeconds ? observation.periods.map((_, i) => ((warmup + i + 1) * gate.periodSeconds) / stepSeconds) : undefined;
+  const periodMs = gate.periodSeconds * 1000;
+  const stepStart = observed.stepStart !== undefined ? Date.parse(observed.stepStart) : undefined;
+  // Where each period ends, in ms after the step began: from its stamp where the source says when the
+  // step began, else periods are whole and aligned to the step's start (period i ends at (i + 1)·period).
+  const endsAfterStart = observed.periods.map((p, i) => (stepStart !== undefined ? Date.parse(p.start) + periodMs - stepStart : (i + 1) * periodMs));
+  // Warm-up: every period with any part in the step's first warmupSeconds is left out (with periods
+  // aligned to the step's start, the first ceil(warmup / period)). A first period that began before
+  // the step is left out with it when there is a warm-up, and judged for the part of the bake it
+  // covers when there is none. Fixed in advance, never by the counts, so the test stays valid.
+  const warm = endsAfterStart.map((e) => e - periodMs < gate.warmupSeconds * 1000 && e > 0 && gate.warmupSeconds > 0);
+  const kept = observed.periods.filter((_, i) => !warm[i]);
+  const observation = { ...observed, periods: kept };
+  let fractions = stepSeconds ? endsAfterStart.filter((_, i) => !warm[i]).map((e) => e / 1000 / stepSeconds) : undefined;
   const counts: CountPeriod[] =
     gate.signal === 'errors'
       ? observation.periods.map((p) => ({

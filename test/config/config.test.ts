@@ -403,3 +403,68 @@ describe('config: errors name the path, what is wrong and what is valid', () => 
     await expect(loadConfig('nope/switchyard.config.ts')).rejects.toThrow('the file does not exist; pass --config');
   });
 });
+
+describe('config: a gate on the load balancer’s own 5xx (HTTPCode_ELB_5XX_Count, LoadBalancer dimension only)', () => {
+  const targetGroups = [
+    { targetGroup: 'targetgroup/api-blue/0123456789abcdef', loadBalancer: 'app/prod/0123456789abcdef' },
+    { targetGroup: 'targetgroup/api-green/fedcba9876543210', loadBalancer: 'app/prod/0123456789abcdef' },
+  ];
+  const elb5xx = { name: 'lb-5xx', metric: 'HTTPCode_ELB_5XX_Count', statistic: 'Sum', comparison: 'GreaterThanThreshold', threshold: 5 };
+  const custom = (dimensions: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+    ...elb5xx,
+    metric: { namespace: 'AWS/ApplicationELB', metricName: 'HTTPCode_ELB_5XX_Count', dimensions },
+    ...extra,
+  });
+
+  it('is accepted on the ecs and codedeploy drivers, read on the load balancer of target.targetGroups', () => {
+    for (const service of [ecs({ target: { ...ECS_TARGET, targetGroups }, gates: { metrics: [elb5xx] } })]) {
+      const [svc] = resolveConfig({ services: [service] }).services;
+      expect(svc?.settings.gates).toContainEqual(
+        expect.objectContaining({ kind: 'metric', name: 'lb-5xx', metric: 'HTTPCode_ELB_5XX_Count', statistic: 'Sum' }),
+      );
+    }
+    const cd = codedeploy({ gates: { metrics: [elb5xx] } });
+    expect(() => resolveConfig({ services: [{ ...cd, target: { ...cd.target, targetGroups } }] })).not.toThrow();
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'on the local driver',
+      { services: [local({ gates: { metrics: [elb5xx] } })] },
+      'services[0].gates.metrics[0].metric: the local driver measures only RequestCount, HTTPCode_Target_5XX_Count, TargetResponseTime, ErrorRate; load balancer and custom CloudWatch metrics need an AWS driver',
+    ],
+    [
+      'without target groups to find the load balancer',
+      { services: [ecs({ gates: { metrics: [elb5xx] } })] },
+      'services[0].gates.metrics[0]: HTTPCode_ELB_5XX_Count is read on the load balancer of target.targetGroups: list them',
+    ],
+    [
+      'with a statistic other than Sum',
+      { services: [ecs({ target: { ...ECS_TARGET, targetGroups }, gates: { metrics: [{ ...elb5xx, statistic: 'Average' }] } })] },
+      'services[0].gates.metrics[0]: HTTPCode_ELB_5XX_Count is a count: use statistic "Sum" (errors per period), not "Average"',
+    ],
+    [
+      'as a custom metric by TargetGroup (it has none: no data, a gate that never fails)',
+      {
+        services: [ecs({ gates: { metrics: [custom({ LoadBalancer: 'app/prod/0123456789abcdef', TargetGroup: 'targetgroup/api-green/fedcba9876543210' })] } })],
+      },
+      'services[0].gates.metrics[0]: HTTPCode_ELB_5XX_Count has no TargetGroup dimension',
+    ],
+    [
+      'with a whole ARN where CloudWatch takes its suffix',
+      {
+        services: [
+          ecs({ gates: { metrics: [custom({ LoadBalancer: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/prod/0123456789abcdef' })] } }),
+        ],
+      },
+      'services[0].gates.metrics[0]: dimensions.LoadBalancer must be the ARN suffix CloudWatch uses, such as "app/prod/0123456789abcdef"',
+    ],
+    [
+      'at a period CloudWatch does not have for load balancer metrics',
+      { services: [ecs({ gates: { metrics: [custom({ LoadBalancer: 'app/prod/0123456789abcdef' }, { period: '10s' })] } })] },
+      'services[0].gates.metrics[0].period: CloudWatch reads load balancer metrics only in whole minutes',
+    ],
+  ])('is refused %s, with the reason', (_what, raw, message) => {
+    expect(problems(raw)).toEqual([expect.stringContaining(message)]);
+  });
+});

@@ -1,6 +1,6 @@
 import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
-import type { Datapoint, GateSpec, JudgeGate, MetricGate, Observation } from '../../core/gates.js';
+import { isTargetMetric, type Datapoint, type GateSpec, type JudgeGate, type JudgePeriod, type MetricGate, type Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { CodeDeployTarget, EcsTarget } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
@@ -13,6 +13,15 @@ export interface CloudWatchMetricsOptions {
   readonly greenTargetGroup: (release: Release) => Promise<string | undefined>;
 }
 
+/** The load balancer's metrics are regular resolution: one datapoint a minute at most (MetricStat.Period). */
+const ALB_MINUTE_SECONDS = 60;
+const MINUTE_MS = 60_000;
+/**
+ * The latest a load balancer's minute becomes readable after it ends (it sends every 60 s; CloudWatch
+ * shows it 60-180 s after the minute). Past this, a minute without datapoints had no traffic.
+ */
+export const ALB_PUBLISH_DELAY_MS = 180_000;
+
 /** Imported on first use: a cold start does not load the CloudWatch SDK. */
 const cloudwatchSdk = () => import('@aws-sdk/client-cloudwatch');
 
@@ -20,6 +29,8 @@ interface Planned {
   readonly gate: MetricGate;
   readonly valueId: string;
   readonly samplesId: string;
+  /** A count that publishes nothing when zero: each period with samples and no value is a 0. */
+  readonly zeroWhenMissing?: boolean;
 }
 
 /**
@@ -62,10 +73,26 @@ export class CloudWatchMetrics implements MetricsSource {
       };
     }
     const periodMs = gate.periodSeconds * 1000;
-    const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
-    // Whole periods only, aligned to the step's start (CloudWatch aligns to the start time given).
-    const whole = Math.floor((now - from) / periodMs);
-    if (whole <= 0) return { gate: gate.name, kind: 'judge', periods: [] };
+    const stepStart = Date.parse(release.stepStartedAt ?? release.updatedAt);
+    // CloudWatch cuts time only on whole minutes: GetMetricData rounds a StartTime under 15 days old
+    // down to the minute and stamps 60 s datapoints on whole minutes (SDK model,
+    // GetMetricDataInput.StartTime), so a step that began at 12:32:34 cannot be asked for from
+    // 12:32:34. Periods are therefore cut on period-aligned boundaries (floor(t / period)), and the
+    // rule for the first one is: the period holding the step's start counts in this step. That keeps
+    // the judge valid: (1) no other step can have judged it, as every check of the step before ran
+    // before this period ended, and only ended periods are read; (2) the test compares the two
+    // versions inside each period given that period's own request counts, which stay the right
+    // weights whatever share of the period ran at the step before's traffic split; (3) the core is
+    // told when the step began (stepStart), so this partial period is spent on as the part of the
+    // bake it really is, and counts as warm-up when the step has one. Starting at the first whole
+    // period instead would drop up to a period of the step's traffic that no step ever looks at.
+    const first = Math.floor(stepStart / periodMs) * periodMs;
+    // Only ended periods: one still running would be judged again once it has more requests.
+    const end = Math.floor(now / periodMs) * periodMs;
+    const base = { gate: gate.name, kind: 'judge' as const, stepStart: new Date(stepStart).toISOString() };
+    if (end <= first) return { ...base, periods: [] };
+    // Read in minutes whatever the judge's period, so that whether each minute is published can be
+    // told apart (a longer CloudWatch period would sum a published minute with an unpublished one).
     const sum = (id: string, metric: string, tg: { targetGroup: string; loadBalancer: string }): MetricDataQuery => ({
       Id: id,
       MetricStat: {
@@ -77,7 +104,7 @@ export class CloudWatchMetrics implements MetricsSource {
             { Name: 'LoadBalancer', Value: tg.loadBalancer },
           ],
         },
-        Period: gate.periodSeconds,
+        Period: ALB_MINUTE_SECONDS,
         Stat: 'Sum',
       },
       ReturnData: true,
@@ -90,40 +117,46 @@ export class CloudWatchMetrics implements MetricsSource {
     ];
     let results: MetricDataResult[];
     try {
-      results = await this.getMetricData(queries, new Date(from), new Date(from + whole * periodMs));
+      results = await this.getMetricData(queries, new Date(first), new Date(end));
     } catch (error) {
       return { gate: gate.name, kind: 'error', message: translateAwsError(error, 'cloudwatch:GetMetricData', release.service).message };
     }
-    // A period without traffic publishes no datapoint: it counts as zero requests, zero errors.
-    const find = (id: string, t: number) => {
-      for (const r of results.filter((x) => x.Id === id)) {
-        const k = r.Timestamps?.findIndex((ts) => ts.getTime() === t) ?? -1;
-        if (k >= 0) return r.Values?.[k] ?? 0;
-      }
-      return undefined;
-    };
-    const at = (id: string, t: number) => find(id, t) ?? 0;
-    // But the load balancer sends its metrics every 60 s (ELB's documentation), so the latest periods
-    // may simply not be published yet: trailing periods with no request count on either side are
-    // left for a later check rather than judged as empty (they would be looked at again with their
-    // counts, a second look the test does not allow for).
-    let published = whole;
-    while (
-      published > 0 &&
-      find('newRequests', from + (published - 1) * periodMs) === undefined &&
-      find('stableRequests', from + (published - 1) * periodMs) === undefined
-    ) {
-      published--;
+    // Each datapoint by the minute it is stamped on (floor(timestamp / 60 s)), never by exact time.
+    const minutes = new Map<string, Map<number, number>>();
+    for (const r of results) {
+      const m = minutes.get(r.Id ?? '') ?? new Map<number, number>();
+      r.Timestamps?.forEach((ts, k) => {
+        const minute = Math.floor(ts.getTime() / MINUTE_MS);
+        m.set(minute, (m.get(minute) ?? 0) + (r.Values?.[k] ?? 0));
+      });
+      minutes.set(r.Id ?? '', m);
     }
-    const periods = Array.from({ length: published }, (_, i) => {
-      const t = from + i * periodMs;
-      return {
+    const value = (id: string, minute: number) => minutes.get(id)?.get(minute);
+    // Whether a minute can still change. The load balancer "measures and sends its metrics in
+    // 60-second intervals" and reports nothing for a minute without requests or for a metric without
+    // data (ELB user guide, CloudWatch metrics for your Application Load Balancer); a minute arrives
+    // 60-180 s after it ends, not always in order. So a minute with no datapoint is "not yet", never
+    // zero, until the latest delay has passed (then it was quiet: zero requests, zero errors); a
+    // minute with any datapoint of a load balancer has that load balancer's whole batch in.
+    const balancers = [...new Set([green.loadBalancer, blue.loadBalancer])];
+    const sent = (lb: string, minute: number) =>
+      queries.some((q) => q.MetricStat?.Metric?.Dimensions?.some((d) => d.Value === lb) && value(q.Id!, minute) !== undefined);
+    const settled = (minute: number) => (minute + 1) * MINUTE_MS + ALB_PUBLISH_DELAY_MS <= now || balancers.every((lb) => sent(lb, minute));
+    const perPeriod = periodMs / MINUTE_MS;
+    const periods: JudgePeriod[] = [];
+    // Oldest first, stopping at the first period not wholly in: a period is judged once, with its
+    // final counts, and every later check sees the same periods again plus newer ones.
+    for (let t = first; t < end; t += periodMs) {
+      const inPeriod = Array.from({ length: perPeriod }, (_, i) => t / MINUTE_MS + i);
+      if (!inPeriod.every(settled)) break;
+      const total = (id: string) => inPeriod.reduce((s, minute) => s + (value(id, minute) ?? 0), 0);
+      periods.push({
         start: new Date(t).toISOString(),
-        candidate: { requests: at('newRequests', t), errors: at('newErrors', t) },
-        baseline: { requests: at('stableRequests', t), errors: at('stableErrors', t) },
-      };
-    });
-    return { gate: gate.name, kind: 'judge', periods };
+        candidate: { requests: total('newRequests'), errors: total('newErrors') },
+        baseline: { requests: total('stableRequests'), errors: total('stableErrors') },
+      });
+    }
+    return { ...base, periods };
   }
 
   private async alarms(names: string[]): Promise<Observation[]> {
@@ -173,7 +206,7 @@ export class CloudWatchMetrics implements MetricsSource {
     const queries: MetricDataQuery[] = [];
     const planned: Planned[] = [];
     const problems: Observation[] = [];
-    const needsTargetGroup = gates.some((g) => typeof g.metric === 'string');
+    const needsTargetGroup = gates.some((g) => isTargetMetric(g.metric));
     const greenName = needsTargetGroup ? await this.options.greenTargetGroup(release) : undefined;
     const tg = this.options.target.targetGroups?.find((t) => greenName !== undefined && t.targetGroup.split('/')[1] === greenName);
     gates.forEach((gate, i) => {
@@ -189,6 +222,26 @@ export class CloudWatchMetrics implements MetricsSource {
         queries.push({ Id: valueId, MetricStat: { Metric: metric, Period: period, Stat: gate.statistic }, ReturnData: true });
         queries.push({ Id: samplesId, MetricStat: { Metric: metric, Period: period, Stat: 'SampleCount' }, ReturnData: true });
         planned.push({ gate, valueId, samplesId });
+        return;
+      }
+      if (gate.metric === 'HTTPCode_ELB_5XX_Count') {
+        // The load balancer's own 5xx (crashes, resets, hangs of any version): LoadBalancer dimension
+        // only (ELB user guide, CloudWatch metrics for your Application Load Balancer). Its requests are
+        // the samples; a period with requests and no datapoint had no such error ("no data for a
+        // metric, the metric is not reported", same page), so it counts as 0, not as no data.
+        const loadBalancer = this.options.target.targetGroups?.[0]?.loadBalancer;
+        if (!loadBalancer) {
+          problems.push({ gate: gate.name, kind: 'error', message: 'HTTPCode_ELB_5XX_Count needs target.targetGroups (their load balancer) in the config' });
+          return;
+        }
+        const lb = (name: string) => ({
+          Metric: { Namespace: 'AWS/ApplicationELB', MetricName: name, Dimensions: [{ Name: 'LoadBalancer', Value: loadBalancer }] },
+          Period: period,
+          Stat: 'Sum',
+        });
+        queries.push({ Id: samplesId, MetricStat: lb('RequestCount'), ReturnData: true });
+        queries.push({ Id: valueId, MetricStat: lb('HTTPCode_ELB_5XX_Count'), ReturnData: true });
+        planned.push({ gate, valueId, samplesId, zeroWhenMissing: true });
         return;
       }
       if (!tg) {
@@ -254,6 +307,7 @@ export class CloudWatchMetrics implements MetricsSource {
       ...planned.map((p): Observation => {
         const values = series(p.valueId);
         const samples = series(p.samplesId);
+        if (p.zeroWhenMissing) for (const t of samples.keys()) if (!values.has(t)) values.set(t, 0);
         const datapoints: Datapoint[] = [...values.entries()]
           .sort(([a], [b]) => a - b)
           .map(([t, value]) => ({ timestamp: new Date(t).toISOString(), value, samples: samples.get(t) ?? 0 }));

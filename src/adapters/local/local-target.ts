@@ -1,6 +1,6 @@
 import { LOCAL_CAPABILITIES } from '../../core/capabilities.js';
 import { trafficStops } from '../../core/plan.js';
-import type { GateSpec, Observation } from '../../core/gates.js';
+import { isTargetMetric, type GateSpec, type Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import { PROCESS_HEALTH_GATE } from '../../config/config.js';
@@ -349,7 +349,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
           }),
         };
       }
-      if (typeof gate.metric !== 'string') return { gate: gate.name, kind: 'error', message: 'custom CloudWatch metrics are not available in local mode' };
+      if (!isTargetMetric(gate.metric)) return { gate: gate.name, kind: 'error', message: 'CloudWatch metrics are not available in local mode' };
       if (!candidate) return { gate: gate.name, kind: 'metric', datapoints: [] };
       return {
         gate: gate.name,

@@ -3,7 +3,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
 import { compilePlan, createRelease, type GateSpec } from '../../../src/core/index.js';
-import { assessGate } from '../../../src/core/gates.js';
+import { assessGate, type JudgeGate, type JudgePeriod } from '../../../src/core/gates.js';
+import { VirtualClock } from '../../../src/ports/clock.js';
+import { FakeCloudWatch, fakeCloudWatchClient } from '../../support/fake-cloudwatch.js';
 import { resolveConfig } from '../../../src/config/config.js';
 import { settings, T0, codedeployTarget } from '../../support/releases.js';
 
@@ -269,5 +271,173 @@ describe('the judge on the ecs driver: the production and alternate target group
       ['stableRequests', 'targetgroup/api-blue/0123456789abcdef'],
       ['stableErrors', 'targetgroup/api-blue/0123456789abcdef'],
     ]);
+  });
+});
+
+describe('the judge on AWS against a CloudWatch fake (whole minutes, published 60-180 s late; virtual time)', () => {
+  const blueTg = { loadBalancer: 'app/prod/999', targetGroup: 'targetgroup/api-blue/111' };
+  const greenTg = { loadBalancer: 'app/prod/999', targetGroup: 'targetgroup/api-green/222' };
+  const at = (hms: string) => Date.parse(`2026-03-02T${hms}Z`);
+  const judgeGate = (warmupSeconds: number): JudgeGate => ({
+    kind: 'judge',
+    name: 'judge-errors',
+    signal: 'errors',
+    alpha: 0.05,
+    tolerance: 0.2,
+    periodSeconds: 60,
+    warmupSeconds,
+    latencyFloorSeconds: 0.005,
+  });
+  const setup = (seed = 1) => {
+    const clock = new VirtualClock(at('12:20:00'));
+    const fake = new FakeCloudWatch(clock, { seed });
+    const source = new CloudWatchMetrics({ client: fakeCloudWatchClient(fake), target, greenTargetGroup: async () => 'api-green' });
+    /** Steady traffic over [from, to): the new version 10 requests a second, the stable one 90, with their errors per second. */
+    const traffic = (from: number, to: number, newErrors: number, stableErrors: number) => {
+      fake.serveEverySecond(greenTg, from, to, { requests: 10, targetErrors: newErrors });
+      fake.serveEverySecond(blueTg, from, to, { requests: 90, targetErrors: stableErrors });
+    };
+    const observe = async (stepStartedAt: number, now: number, gate = judgeGate(0)) => {
+      clock.advanceTo(now);
+      const [obs] = await source.observe({ ...release, stepStartedAt: new Date(stepStartedAt).toISOString() }, [gate], now);
+      if (obs?.kind !== 'judge') throw new Error(`expected the judge's counts, got ${JSON.stringify(obs)}`);
+      return obs;
+    };
+    return { clock, fake, traffic, observe };
+  };
+
+  it('fails a version answering 30% of requests with 5xx in a bake that starts at 12:32:34 (not on a whole minute)', async () => {
+    const { traffic, observe } = setup();
+    const step = at('12:32:34');
+    // 3 of the new version's 10 requests a second fail; 1 in 90 of the stable one's.
+    traffic(at('12:30:00'), at('12:45:00'), 3, 1);
+    const gate = judgeGate(10);
+    let failedAt: number | undefined;
+    for (let now = step + 60_000; now <= step + 600_000 && failedAt === undefined; now += 60_000) {
+      const obs = await observe(step, now, gate);
+      if (assessGate(gate, obs, now, { stepSeconds: 600 }).verdict === 'fail') failedAt = now;
+    }
+    // Caught within the bake: the minutes published by then were judged, not 0 periods (inconclusive, passed).
+    expect(failedAt).toBeDefined();
+    expect(failedAt! - step).toBeLessThanOrEqual(300_000);
+  });
+
+  it('asks from the minute holding the step start, and that minute counts in this step with all its requests', async () => {
+    const { fake, traffic, observe } = setup();
+    const step = at('12:32:34');
+    traffic(at('12:30:00'), at('12:40:00'), 0, 0);
+    const obs = await observe(step, at('12:40:00'));
+    const input = fake.calls.at(-1)!;
+    expect(input.StartTime).toEqual(new Date(at('12:32:00')));
+    expect(input.EndTime).toEqual(new Date(at('12:40:00')));
+    expect(input.MetricDataQueries?.every((q) => q.MetricStat?.Period === 60)).toBe(true);
+    expect(obs.stepStart).toBe(new Date(step).toISOString());
+    // 12:32 to 12:36 are published 180 s after they end at the latest; 12:37 may or may not be.
+    expect(obs.periods.slice(0, 5).map((p) => [p.start, p.candidate.requests, p.baseline.requests])).toEqual(
+      ['12:32', '12:33', '12:34', '12:35', '12:36'].map((m) => [new Date(at(`${m}:00`)).toISOString(), 600, 5400]),
+    );
+  });
+
+  it('the minute holding the step start is warm-up when the step has one, and else judged as the part of the bake it covers', () => {
+    const period = (start: string, requests: number, errors: number) => ({
+      start: new Date(at(start)).toISOString(),
+      candidate: { requests, errors },
+      baseline: { requests: 9 * requests, errors: 0 },
+    });
+    // The first minute alone holds 8 errors of the new version's; the stable one none.
+    const obs = {
+      gate: 'judge-errors',
+      kind: 'judge' as const,
+      stepStart: new Date(at('12:32:34')).toISOString(),
+      periods: [period('12:32:00', 600, 8), period('12:33:00', 600, 0)],
+    };
+    const now = at('12:34:00');
+    expect(assessGate(judgeGate(10), obs, now, { stepSeconds: 600 }).evidence.events).toBe(0);
+    expect(assessGate(judgeGate(0), obs, now, { stepSeconds: 600 }).evidence.events).toBe(8);
+    // Spent on as 26 s of a 600 s bake, not as a whole minute of it.
+    const whole = { ...obs, stepStart: new Date(at('12:32:00')).toISOString() };
+    expect(assessGate(judgeGate(0), obs, now, { stepSeconds: 600 }).evidence.alphaAllowed).toBeLessThan(
+      assessGate(judgeGate(0), whole, now, { stepSeconds: 600 }).evidence.alphaAllowed!,
+    );
+  });
+
+  it('never judges a minute before it is published, nor one minute twice across checks; a quiet minute counts as empty', async () => {
+    // A seed under which a later minute is published before an earlier one (the load balancer's
+    // minutes are not promised in order).
+    const { fake, traffic, observe } = setup(3);
+    const step = at('12:30:00');
+    traffic(at('12:30:00'), at('12:35:00'), 1, 9);
+    // 12:35 is quiet on both target groups: no datapoint at all.
+    traffic(at('12:36:00'), at('12:45:00'), 1, 9);
+    const minute = (m: number) => at('12:30:00') + m * 60_000;
+    const overtaken = Array.from({ length: 14 }, (_, m) => m).filter(
+      (m) => fake.publishedAt(greenTg.loadBalancer, minute(m)) > fake.publishedAt(greenTg.loadBalancer, minute(m + 1)),
+    );
+    expect(overtaken.length).toBeGreaterThan(0);
+    let seen: JudgePeriod[] = [];
+    for (let now = step + 10_000; now <= at('12:48:00'); now += 10_000) {
+      const obs = await observe(step, now);
+      // What was judged before is judged again unchanged; only newer minutes are added.
+      expect(obs.periods.slice(0, seen.length)).toEqual(seen);
+      seen = [...obs.periods];
+      for (const p of obs.periods) {
+        const quiet = Date.parse(p.start) === minute(5);
+        expect([p.start, p.candidate.requests, p.candidate.errors, p.baseline.requests]).toEqual([p.start, ...(quiet ? [0, 0, 0] : [600, 60, 5400])]);
+        // Judged only once CloudWatch answers for it.
+        expect(fake.publishedAt(greenTg.loadBalancer, Date.parse(p.start))).toBeLessThanOrEqual(now);
+      }
+    }
+    // By the end every minute of the step up to 12:45 is in, the quiet one as empty.
+    expect(seen.map((p) => p.start)).toEqual(Array.from({ length: 15 }, (_, m) => new Date(minute(m)).toISOString()));
+  });
+
+  it('a gate on the load balancer’s own 5xx reads the 502s of a crash (no target group sees them) by LoadBalancer, and a minute with requests and none as 0', async () => {
+    const { clock, fake, traffic } = setup();
+    const source = new CloudWatchMetrics({ client: fakeCloudWatchClient(fake), target, greenTargetGroup: async () => 'api-green' });
+    const gate: GateSpec = {
+      kind: 'metric',
+      name: 'lb-5xx',
+      metric: 'HTTPCode_ELB_5XX_Count',
+      statistic: 'Sum',
+      comparison: 'GreaterThanThreshold',
+      threshold: 5,
+      periodSeconds: 60,
+      evaluationPeriods: 5,
+      minSamples: 1,
+    };
+    traffic(at('12:30:00'), at('12:40:00'), 0, 0);
+    // 12:34: the new version's tasks crash; the load balancer answers 502 for 20 s of its traffic.
+    fake.serveEverySecond(greenTg, at('12:34:10'), at('12:34:30'), { requests: 10, elbErrors: 10 });
+    const check = async (now: number) => {
+      clock.advanceTo(now);
+      const [obs] = await source.observe(release, [gate], now);
+      return { obs, result: assessGate(gate, obs, now) };
+    };
+    // By 12:40 the minutes up to 12:36 are published: the crash minute holds the 502s, every other
+    // minute with requests and no load balancer error is a 0 (not missing, which reads as no data).
+    const { obs } = await check(at('12:40:00'));
+    expect(obs?.kind === 'metric' && obs.datapoints.slice(0, 3)).toEqual([
+      { timestamp: new Date(at('12:34:00')).toISOString(), value: 200, samples: 6200 },
+      { timestamp: new Date(at('12:35:00')).toISOString(), value: 0, samples: 6000 },
+      { timestamp: new Date(at('12:36:00')).toISOString(), value: 0, samples: 6000 },
+    ]);
+    const input = fake.calls.at(-1)!;
+    expect(input.MetricDataQueries?.map((q) => [q.MetricStat?.Metric?.MetricName, q.MetricStat?.Metric?.Dimensions])).toEqual([
+      ['RequestCount', [{ Name: 'LoadBalancer', Value: 'app/prod/999' }]],
+      ['HTTPCode_ELB_5XX_Count', [{ Name: 'LoadBalancer', Value: 'app/prod/999' }]],
+    ]);
+  });
+
+  it('never judges one minute in two steps: the step before never sees the minute the next one starts in', async () => {
+    const { traffic, observe } = setup();
+    traffic(at('12:30:00'), at('12:45:00'), 1, 9);
+    const first = at('12:30:00');
+    const second = at('12:32:34');
+    const before = new Set<string>();
+    for (let now = first + 10_000; now <= second; now += 10_000) for (const p of (await observe(first, now)).periods) before.add(p.start);
+    const after = new Set<string>();
+    for (let now = second; now <= at('12:42:00'); now += 10_000) for (const p of (await observe(second, now)).periods) after.add(p.start);
+    expect([...after][0]).toBe(new Date(at('12:32:00')).toISOString());
+    expect([...before].filter((s) => after.has(s))).toEqual([]);
   });
 });
