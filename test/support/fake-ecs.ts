@@ -1059,25 +1059,28 @@ export const FAKE_ECS_TARGET = {
   ],
 } as const;
 
-/** Answers the ECS SDK mock from the fake (through its SDK view: throttling, read lag, the task guard). */
+/**
+ * Answers the ECS SDK mock from the fake (through its SDK view: throttling, read lag, the task guard).
+ * Every answer is a promise and every refusal a rejection, as with the real client.
+ */
 export function installFakeEcs(fake: FakeEcs): void {
   ecsMock.reset();
-  ecsMock.on(DescribeServicesCommand).callsFake((i: { cluster?: string; services?: string[] }) => fake.sdkDescribeServices(i));
-  ecsMock.on(DescribeTaskDefinitionCommand).callsFake((i: { taskDefinition: string; include?: string[] }) => {
+  ecsMock.on(DescribeServicesCommand).callsFake(async (i: { cluster?: string; services?: string[] }) => fake.sdkDescribeServices(i));
+  ecsMock.on(DescribeTaskDefinitionCommand).callsFake(async (i: { taskDefinition: string; include?: string[] }) => {
     fake.sdkCall('DescribeTaskDefinition');
     const td = fake.resolveTaskDefinition(i.taskDefinition);
     if (!td) throw refused('ClientException', `Unable to describe task definition ${i.taskDefinition}`);
     return { taskDefinition: structuredClone(td.definition), ...(i.include?.includes('TAGS') && td.tags ? { tags: td.tags } : {}) };
   });
-  ecsMock.on(RegisterTaskDefinitionCommand).callsFake((i: RegisterTaskDefinitionCommandInput) => {
+  ecsMock.on(RegisterTaskDefinitionCommand).callsFake(async (i: RegisterTaskDefinitionCommandInput) => {
     fake.sdkCall('RegisterTaskDefinition');
     return { taskDefinition: { taskDefinitionArn: fake.register(structuredClone(i)) } };
   });
-  ecsMock.on(UpdateServiceCommand).callsFake((i: UpdateServiceCommandInput) => fake.sdkUpdateService(structuredClone(i)));
-  ecsMock.on(ListServiceDeploymentsCommand).callsFake((i: ListServiceDeploymentsCommandInput) => fake.sdkListServiceDeployments(i));
-  ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((i: { serviceDeploymentArns: string[] }) => fake.sdkDescribeServiceDeployments(i));
+  ecsMock.on(UpdateServiceCommand).callsFake(async (i: UpdateServiceCommandInput) => fake.sdkUpdateService(structuredClone(i)));
+  ecsMock.on(ListServiceDeploymentsCommand).callsFake(async (i: ListServiceDeploymentsCommandInput) => fake.sdkListServiceDeployments(i));
+  ecsMock.on(DescribeServiceDeploymentsCommand).callsFake(async (i: { serviceDeploymentArns: string[] }) => fake.sdkDescribeServiceDeployments(i));
   ecsMock
     .on(ContinueServiceDeploymentCommand)
-    .callsFake((i: { serviceDeploymentArn: string; hookId: string; action?: string }) => fake.sdkContinueServiceDeployment(i));
-  ecsMock.on(StopServiceDeploymentCommand).callsFake((i: { serviceDeploymentArn: string; stopType?: string }) => fake.sdkStopServiceDeployment(i));
+    .callsFake(async (i: { serviceDeploymentArn: string; hookId: string; action?: string }) => fake.sdkContinueServiceDeployment(i));
+  ecsMock.on(StopServiceDeploymentCommand).callsFake(async (i: { serviceDeploymentArn: string; stopType?: string }) => fake.sdkStopServiceDeployment(i));
 }
