@@ -245,7 +245,7 @@ describe('the fake ECS keeps ECS rules', () => {
 });
 
 describe('the hostile profile (seeded, deterministic)', () => {
-  const BLUE_GREEN = { deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0, lifecycleHooks: [PAUSE_AFTER_SCALE_UP] } } as const;
+  const BLUE_GREEN: FakeEcsOptions = { deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 0, lifecycleHooks: [PAUSE_AFTER_SCALE_UP] } };
 
   it('reads lag one call behind writes: right after a continue the hook still shows AWAITING_ACTION', async () => {
     const { deploy, at, send } = setUp({ profile: 'hostile', ...BLUE_GREEN });
