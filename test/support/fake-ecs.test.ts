@@ -210,6 +210,10 @@ describe('the fake ECS keeps ECS rules', () => {
     await starts.send(() => ecs.send(new UpdateServiceCommand({ ...SERVICE, deploymentConfiguration: { maximumPercent: 150 } })));
     expect(starts.fake.deployments).toHaveLength(1);
     expect(starts.fake.deployments[0]!.target).toBe(starts.fake.service.taskDefinition);
+    // The same configuration again, keys in another order, changes nothing and starts nothing.
+    await starts.send(() => ecs.send(new UpdateServiceCommand({ ...SERVICE, deploymentConfiguration: { ...starts.fake.service.deploymentConfiguration } })));
+    await starts.send(() => ecs.send(new UpdateServiceCommand({ ...SERVICE, deploymentConfiguration: { maximumPercent: 150, strategy: 'ROLLING' } })));
+    expect(starts.fake.deployments).toHaveLength(1);
     const quiet = setUp({ rules: { configUpdateStartsDeployment: false } });
     await quiet.send(() => ecs.send(new UpdateServiceCommand({ ...SERVICE, deploymentConfiguration: { maximumPercent: 150 } })));
     expect(quiet.fake.deployments).toHaveLength(0);

@@ -121,7 +121,7 @@ export interface FakeEcsRules {
    * An UpdateService that changes only the deployment configuration starts a service deployment with the
    * same task definition ("When you update any of these parameters, Amazon ECS starts new tasks with the
    * new configuration", UpdateService API reference). `false`: only a new task definition (or
-   * forceNewDeployment) starts one.
+   * forceNewDeployment) starts one. Sending the configuration the service already has starts nothing.
    */
   readonly configUpdateStartsDeployment: boolean;
   /**
@@ -218,6 +218,13 @@ export const MAX_DESCRIBES_PER_TASK = 3;
 
 function refused(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+}
+
+/** JSON with sorted keys: two configurations that differ only in key order are the same configuration. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 /** mulberry32: small, seeded, deterministic. */
@@ -586,7 +593,7 @@ export class FakeEcs {
       const merged: DeploymentConfiguration = this.rules.mergesUpdates ? { ...this.service.deploymentConfiguration } : {};
       for (const [key, value] of Object.entries(given)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
       this.validate(merged);
-      configChanged = JSON.stringify(merged) !== JSON.stringify(this.service.deploymentConfiguration);
+      configChanged = canonical(merged) !== canonical(this.service.deploymentConfiguration);
       this.service.deploymentConfiguration = merged;
     }
     // A new revision starts a service deployment; the same one with forceNewDeployment; a changed deployment
