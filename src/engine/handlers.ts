@@ -185,7 +185,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       let started: Readonly<Record<string, string>> | void = undefined;
       const shifted = await orRollBack(release, TargetFailedError, async () => {
         started = await driver.setWeight(release, action.percent);
-        live = await driver.verify(started ? { ...release, driverState: started } : release);
+        live = await driver.verify(withDriverState(release, started ?? undefined));
       });
       if (!shifted) return;
       await apply(

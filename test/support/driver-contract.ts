@@ -23,8 +23,6 @@ export interface DriverSubject {
   close(): Promise<void>;
 }
 
-const HOUR = 3600_000;
-
 /**
  * Runs a step the way the workflow does: one call, and while the target says "not yet", the state it
  * returned is kept, the target's clock runs for the workflow's poll interval, and the step is asked
@@ -41,23 +39,35 @@ export async function settle(subject: Pick<DriverSubject, 'elapse'>, release: Re
   throw new Error(`the target never finished (${release.id})`);
 }
 
+/** The image name each release of the suite was made from, as `live` takes it. */
+const imageOf = new Map<string, string>();
+
 /** Deploys `image` and returns the release as the engine would store it after the Deploy task. */
 async function deployed(subject: DriverSubject, image: string): Promise<Release> {
+  imageOf.set(subject.release(image).id, image);
   const release = await settle(subject, subject.release(image), (r) => subject.driver.deploy(r));
   return markDeployed(release, T0);
 }
 
-/** Sets a weight the way the workflow does: state the driver hands back is kept with the release. */
+/**
+ * Sets a weight the way the workflow does: state the driver hands back is kept with the release, and
+ * a target that moves on its own clock (ECS leaving a hook, CodeDeploy's interval) is asked again
+ * after the workflow's poll interval until it reads `percent` or more.
+ */
 async function shift(subject: DriverSubject, release: Release, percent: number): Promise<Release> {
-  const state = await subject.driver.setWeight(release, percent);
-  return state ? { ...release, driverState: { ...release.driverState, ...state } } : release;
+  let current = release;
+  for (let asks = 0; asks < 400; asks++) {
+    current = withDriverState(current, (await subject.driver.setWeight(current, percent)) ?? undefined);
+    // Both the driver's reading and the target itself: a driver that claims a share early fails here.
+    if ((await subject.driver.verify(current)) >= percent && (await subject.live(imageOf.get(release.id) ?? '')) >= percent) return current;
+    subject.elapse(TARGET_POLL_SECONDS * 1000);
+  }
+  throw new Error(`the target never reached ${percent}% (${release.id})`);
 }
 
-/** Takes the release to 100% the way the workflow does: a first step, the target's interval, then 100. */
+/** Takes the release to 100% the way the workflow does: a first step, then 100. */
 async function toFull(subject: DriverSubject, release: Release): Promise<Release> {
-  const first = await shift(subject, release, 10);
-  subject.elapse(HOUR);
-  return shift(subject, first, 100);
+  return shift(subject, await shift(subject, release, 10), 100);
 }
 
 /**
@@ -98,12 +108,12 @@ export function driverContract(name: string, make: () => Promise<DriverSubject>,
       'setWeight moves production traffic and verify reads back what the target shows; a retried setWeight changes nothing',
       withSubject(async (subject) => {
         const release = await shift(subject, await deployed(subject, 'app:2'), 10);
-        // A target that moves on its own (CodeDeploy's timer, ECS replacing tasks) gets a minute to get there.
-        if (!subject.driver.capabilities.holds) subject.elapse(60_000);
         const live = await subject.live('app:2');
         if (subject.driver.capabilities.arbitrarySteps) expect(live).toBe(10);
         else expect(live).toBeGreaterThanOrEqual(10);
-        expect(await subject.driver.verify(release)).toBe(live);
+        // A driver that shifts on its own reads the target a moment later than `live` did.
+        if (subject.driver.capabilities.holds) expect(await subject.driver.verify(release)).toBe(live);
+        else expect(await subject.driver.verify(release)).toBeGreaterThanOrEqual(10);
         await shift(subject, release, 10);
         expect(await subject.live('app:2')).toBe(live);
       }),

@@ -591,7 +591,13 @@ export class FakeEcs {
     let configChanged = false;
     if (given) {
       const merged: DeploymentConfiguration = this.rules.mergesUpdates ? { ...this.service.deploymentConfiguration } : {};
-      for (const [key, value] of Object.entries(given)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+      for (const [key, value] of Object.entries(given)) {
+        if (value === undefined) continue;
+        // An empty structure clears the member. ASSUMED, not documented: the API has no other way to remove
+        // one, and `switchyard probe` is where a live account settles it (docs/aws-behaviours.md).
+        if (isEmptyStructure(value)) delete (merged as Record<string, unknown>)[key];
+        else (merged as Record<string, unknown>)[key] = value;
+      }
       this.validate(merged);
       configChanged = canonical(merged) !== canonical(this.service.deploymentConfiguration);
       this.service.deploymentConfiguration = merged;
@@ -1090,4 +1096,9 @@ export function installFakeEcs(fake: FakeEcs): void {
     .on(ContinueServiceDeploymentCommand)
     .callsFake(async (i: { serviceDeploymentArn: string; hookId: string; action?: string }) => fake.sdkContinueServiceDeployment(i));
   ecsMock.on(StopServiceDeploymentCommand).callsFake(async (i: { serviceDeploymentArn: string; stopType?: string }) => fake.sdkStopServiceDeployment(i));
+}
+
+/** `{}`: a structure with no members (lists are values: `lifecycleHooks: []` clears the hooks by being empty). */
+function isEmptyStructure(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }

@@ -71,10 +71,19 @@ describe('the workflow definition', () => {
   });
 
   it('the end states compare with the succeeded phase, a real phase name', () => {
-    for (const state of [STATE.finished, STATE.recovered]) {
+    for (const state of [STATE.finished, STATE.recoveredEnd]) {
       const [choice] = states[state]?.['Choices'] as { StringEquals: string; Next: string }[];
       expect(choice).toMatchObject({ StringEquals: 'succeeded', Next: STATE.released });
       expect(ALL_PHASES).toContain(choice?.StringEquals);
     }
+  });
+
+  it('a recovery still waiting for the target loops through RecoverWait back to Recover; only then does the release end', () => {
+    const [waiting] = states[STATE.recovered]?.['Choices'] as { Variable: string; IsPresent: boolean; Next: string }[];
+    expect(waiting).toEqual({ Variable: '$.recovered.waitSeconds', IsPresent: true, Next: STATE.prepareRecoverWait });
+    expect(states[STATE.recovered]?.['Default']).toBe(STATE.recoveredEnd);
+    expect(states[STATE.prepareRecoverWait]?.['Next']).toBe(STATE.recoverWait);
+    expect(states[STATE.recoverWait]?.['Next']).toBe(STATE.recover);
+    expect(states[STATE.recoverWait]?.['Catch']).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: STATE.recover }]);
   });
 });

@@ -15,7 +15,7 @@ import type { CodeDeployTarget } from '../../config/schema.js';
 import { done, notYet, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { awsCall, translateAwsError } from '../aws/errors.js';
 import type { Log } from '../../ports/log.js';
-import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../../core/errors.js';
+import { AlreadyFinalizedError, DeployError, TargetFailedError } from '../../core/errors.js';
 
 /** Readable outcomes for CodeDeploy's error codes. */
 export const CODEDEPLOY_REASONS: Readonly<Record<string, string>> = {

@@ -138,12 +138,21 @@ export class EcsDriver implements TrafficDriver {
   /**
    * The user's own configuration as it was when the release started, to send back. UpdateService
    * merges, so an omitted `lifecycleHooks` would keep Switchyard's PAUSE hook: it is always sent,
-   * empty when the user had none. Canary and linear settings are read by ECS only under their own
-   * strategy (SDK model: "Only valid when the deployment strategy is CANARY"/"LINEAR"); the user's
-   * are sent back when they had them.
+   * empty when the user had none. Canary and linear settings are sent back as the user had them, or
+   * empty to clear Switchyard's (ECS reads them only under their own strategy, SDK model: "Only valid
+   * when the deployment strategy is CANARY"; that an empty structure clears one is for
+   * `switchyard probe` to confirm on a live account).
    */
-  static restoredConfiguration(original: DeploymentConfiguration): DeploymentConfiguration {
-    return { ...original, lifecycleHooks: original.lifecycleHooks ?? [] };
+  restoredConfiguration(original: DeploymentConfiguration): DeploymentConfiguration {
+    // A rolling release hands the alarm gates to ECS: the user's own alarms come back, or alarms off.
+    const handedAlarms = this.rolling && (this.options.alarms ?? []).length > 0;
+    return {
+      ...original,
+      lifecycleHooks: original.lifecycleHooks ?? [],
+      canaryConfiguration: original.canaryConfiguration ?? {},
+      linearConfiguration: original.linearConfiguration ?? {},
+      ...(original.alarms ? { alarms: original.alarms } : handedAlarms ? { alarms: { alarmNames: [], enable: false, rollback: false } } : {}),
+    };
   }
 
   private async describe(arn: string): Promise<ServiceDeployment> {
@@ -240,14 +249,14 @@ export class EcsDriver implements TrafficDriver {
     const green = this.rolling ? production : alternate;
     const started = (arn: string): Record<string, string> => ({ ...state, serviceDeploymentArn: arn, ...(green ? { greenTargetGroup: green } : {}) });
     if (ours) return notYet(`ECS service deployment ${shortArn(ours)} started`, started(ours), 1);
+    // Another deployment in progress that changes the revision (started outside Switchyard): the
+    // release waits for it, up to its deploy deadline, then says which one held it.
+    // A deployment that only re-applies a configuration to the revision the service runs (every deployment
+    // of the service on one task definition) changes no version: the new one replaces it, as ECS does.
     const running = await this.activeDeployment();
-    if (running) {
-      if (state['outsideDeployment'] === running) {
-        throw new DeployError(
-          `service deployment ${shortArn(running)} of ${this.where} is in progress outside Switchyard; let it finish or stop it, then release again`,
-        );
-      }
-      return notYet(`a service deployment (${shortArn(running)}) is in progress on ${this.where}; looking again`, { outsideDeployment: running }, 5);
+    const sameRevision = (current.deployments ?? []).every((d) => d.taskDefinition === current.taskDefinition);
+    if (running && !sameRevision) {
+      return notYet(`service deployment ${shortArn(running)} of ${this.where} is in progress outside this release; waiting for it to end`);
     }
     const { UpdateServiceCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
@@ -419,9 +428,8 @@ export class EcsDriver implements TrafficDriver {
 
   /**
    * Puts the service's deployment configuration back as the user had it when the release started
-   * (stored then, never re-derived), once; then waits for whatever ECS does with it. The UpdateService
-   * reference says updating the deployment configuration makes ECS start new tasks with it: whether
-   * or not a deployment starts, the step ends only once the service runs no deployment.
+   * (stored then, never re-derived), once. The UpdateService reference says updating the deployment
+   * configuration makes ECS start new tasks with it: whether or not that happens does not matter here.
    */
   private async restore(release: Release, arn: string): Promise<Progress> {
     const original = release.driverState?.['originalConfiguration'];
@@ -429,12 +437,13 @@ export class EcsDriver implements TrafficDriver {
     if (release.driverState?.['restored'] !== arn) {
       const { UpdateServiceCommand } = await ecsSdk();
       const { cluster, service } = this.options.target;
-      const deploymentConfiguration = EcsDriver.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration);
+      const deploymentConfiguration = this.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration);
       await this.call('ecs:UpdateService', this.where, (ecs) => ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration })));
-      return notYet('the service’s own deployment configuration sent back', { restored: arn }, 5);
+      return notYet('the service’s own deployment configuration sent back', { restored: arn }, 1);
     }
-    const rollout = (await this.describeService())?.deployments?.find((d) => d.rolloutState === 'IN_PROGRESS');
-    return rollout ? notYet(`ECS is applying the service’s own configuration (${rollout.taskDefinition ?? ''})`) : done();
+    // Sent: whatever ECS does with it (a deployment of the same revision, or nothing) changes no traffic,
+    // and the next release waits for a deployment in progress before it starts its own.
+    return done();
   }
 
   /**
@@ -483,7 +492,7 @@ export class EcsDriver implements TrafficDriver {
       const { cluster, service } = this.options.target;
       const original = JSON.parse(release.driverState?.['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
       await this.call('ecs:UpdateService', this.where, (ecs) =>
-        ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: previous, deploymentConfiguration: EcsDriver.restoredConfiguration(original) })),
+        ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: previous, deploymentConfiguration: this.restoredConfiguration(original) })),
       );
       return notYet(`bringing back ${shortArn(previous)}`, { redeployed: previous }, 5);
     }

@@ -94,7 +94,10 @@ describe('CodeDeploy driver: deploy', () => {
   });
 
   it('registers the current task definition with the image pinned by digest, read-only fields stripped, tags kept', async () => {
-    expect(await driver().deploy(release())).toMatchObject({ deploymentId: 'd-ABC', taskDefinition: expect.stringContaining('task-definition/') as string });
+    // Created and answered at once (the id is stored before anything can time out); ready on the next read.
+    const first = await driver().deploy(release());
+    expect(first).toMatchObject({ done: false, state: { deploymentId: 'd-ABC', taskDefinition: expect.stringContaining('task-definition/') as string } });
+    expect(await driver().deploy({ ...release(), driverState: first.state ?? {} })).toEqual({ done: true });
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0]?.args[0].input).toEqual({
       taskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:41',
       include: ['TAGS'],
@@ -159,7 +162,7 @@ describe('CodeDeploy driver: deploy', () => {
     cd.on(GetDeploymentCommand, { deploymentId: 'd-OLD' }).resolves({
       deploymentInfo: { deploymentId: 'd-OLD', status: 'Ready', description: `Switchyard release r-1 of ${release().artifact.image}` },
     });
-    expect(await driver().deploy(release())).toEqual({ deploymentId: 'd-OLD' });
+    expect(await driver().deploy(release())).toMatchObject({ done: false, state: { deploymentId: 'd-OLD' } });
     expect(cd.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
 
@@ -234,13 +237,16 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
     await expect(driver().finalize(deployed())).rejects.toThrow(reason);
   });
 
-  it('rollback is StopDeployment with autoRollbackEnabled, and waits for the stop', async () => {
+  it('rollback is StopDeployment with autoRollbackEnabled, asked once; done when CodeDeploy has stopped and green has no traffic', async () => {
     cd.on(GetDeploymentCommand)
       .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'InProgress' } })
       .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
     cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
     targets(0);
-    await driver().rollback(deployed());
+    const asked = await driver().rollback(deployed());
+    expect(asked).toMatchObject({ done: false, state: { stopRequested: 'd-ABC' } });
+    expect(await driver().rollback({ ...deployed(), driverState: { ...deployed().driverState, ...asked.state } })).toEqual({ done: true });
+    expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(1);
     expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-ABC', autoRollbackEnabled: true });
   });
 
@@ -250,27 +256,39 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
       .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
     cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
     targets(10);
-    const error = await driver()
-      .rollback(deployed())
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TransientError);
-    expect((error as Error).message).toBe('deployment d-ABC is Stopped but the new version still has 10% of production traffic');
+    const asked = await driver().rollback(deployed());
+    const after = await driver().rollback({ ...deployed(), driverState: { ...deployed().driverState, ...asked.state } });
+    expect(after).toEqual({ done: false, seen: 'deployment d-ABC is Stopped but the new version still has 10% of production traffic' });
   });
 
   it('rollback with nothing deployed, or an already stopped deployment, calls nothing that changes state', async () => {
-    await driver().rollback(release());
+    cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    expect(await driver().rollback(release())).toEqual({ done: true });
     cd.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Stopped' } });
     targets(0);
-    await driver().rollback(deployed());
+    expect(await driver().rollback(deployed())).toEqual({ done: true });
     expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(0);
   });
 
-  it('finalize ends the termination wait and waits for success', async () => {
+  it('rollback finds and stops a deployment whose creation was never stored (the call that created it ended first)', async () => {
+    cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-LOST'] });
+    cd.on(GetDeploymentCommand, { deploymentId: 'd-LOST' }).resolves({
+      deploymentInfo: { deploymentId: 'd-LOST', status: 'InProgress', description: `Switchyard release r-1 of ${release().artifact.image}` },
+    });
+    cd.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    expect(await driver().rollback(release())).toMatchObject({ done: false, state: { deploymentId: 'd-LOST', stopRequested: 'd-LOST' } });
+    expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-LOST', autoRollbackEnabled: true });
+  });
+
+  it('finalize ends the termination wait once, then reads until CodeDeploy says Succeeded', async () => {
     cd.on(GetDeploymentCommand)
       .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Ready' } })
       .resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Succeeded' } });
     cd.on(ContinueDeploymentCommand).resolves({});
-    await driver().finalize(deployed());
+    const asked = await driver().finalize(deployed());
+    expect(asked).toMatchObject({ done: false, state: { terminationContinued: 'd-ABC' } });
+    expect(await driver().finalize({ ...deployed(), driverState: { ...deployed().driverState, ...asked.state } })).toEqual({ done: true });
+    expect(cd.commandCalls(ContinueDeploymentCommand)).toHaveLength(1);
     expect(cd.commandCalls(ContinueDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-ABC', deploymentWaitType: 'TERMINATION_WAIT' });
   });
 });

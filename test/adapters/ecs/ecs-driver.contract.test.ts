@@ -50,9 +50,8 @@ function subject(strategy: Record<string, unknown>) {
         service.plan.strategy === 'rolling' && of(image).length === 0
           ? [...fake.taskDefinitions.keys()].filter((arn) => fake.image(arn) === full(image)).length
           : of(image).length,
-      // Blue/green steps move in seconds as the driver polls (an hour at a hook would time it out);
-      // a rolling update replaces tasks on ECS's own clock.
-      elapse: (ms: number) => (service.plan.strategy === 'rolling' ? clock.advanceBy(ms) : undefined),
+      // ECS's own clock runs only while the workflow waits between calls.
+      elapse: (ms: number) => clock.advanceBy(ms),
       close: async () => undefined,
     };
   };

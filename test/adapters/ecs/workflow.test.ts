@@ -36,6 +36,8 @@ afterEach(async () => {
 /** The service's own deployment configuration before any release: what must be there again after it. */
 const USER_CONFIGURATION = {
   strategy: 'ROLLING' as const,
+  // ECS describes a service with its bake time filled in (0 unless set).
+  bakeTimeInMinutes: 0,
   maximumPercent: 200,
   minimumHealthyPercent: 100,
   deploymentCircuitBreaker: { enable: false, rollback: false },
@@ -100,6 +102,8 @@ const actor = { id: 'ci', channel: 'api' } as const;
 const calls = (command: string) => fake.calls.filter((c) => c.command === command).map((c) => c.input as Record<string, unknown>);
 const shifted = (r: Release) => r.timeline.filter((e) => e.type === 'shifted').map((e) => e.message);
 const current = () => fake.describeDeployment(fake.latest()!.arn);
+/** The release's own service deployment (the latest may be ECS applying the restored configuration). */
+const ours = (r: Release) => fake.describeDeployment(r.driverState?.['serviceDeploymentArn'] ?? '');
 
 describe('the workflow on the ecs driver against an ECS that plays service deployments forward', () => {
   it('canary: ECS runs its own CANARY strategy, paused by Switchyard before every step; the service gets its own configuration back', async () => {
@@ -138,11 +142,16 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     });
     // The hook outlasts the longest hold of the plan (5m bake + 5m extension) with a margin.
     expect(hookTimeout).toBe(25);
-    expect(restore).toEqual({ cluster: 'prod', service: 'api', deploymentConfiguration: USER_CONFIGURATION });
+    // UpdateService merges: what Switchyard added is cleared explicitly (empty structures, no hooks of ours).
+    expect(restore).toEqual({
+      cluster: 'prod',
+      service: 'api',
+      deploymentConfiguration: { ...USER_CONFIGURATION, canaryConfiguration: {}, linearConfiguration: {} },
+    });
     expect(fake.service.deploymentConfiguration).toEqual(USER_CONFIGURATION);
     // Four pauses answered: after test traffic, before 10%, before 100%, after the last shift.
     expect(calls('ContinueServiceDeployment').map((c) => c['action'])).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'CONTINUE']);
-    expect(fake.latest()?.status).toBe('SUCCESSFUL');
+    expect(ours(done).status).toBe('SUCCESSFUL');
     expect(fake.image(fake.service.taskDefinition)).toBe(IMAGE);
   });
 
@@ -173,7 +182,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(done.phase).toBe('rolled_back');
     expect(done.reason).toBe('gate failed: alarm api-5xx is ALARM (Threshold Crossed: 3 datapoints > 5)');
     expect(calls('ContinueServiceDeployment').at(-1)).toMatchObject({ action: 'ROLLBACK' });
-    expect(fake.latest()?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(ours(done).status).toBe('ROLLBACK_SUCCESSFUL');
     expect(fake.service.taskDefinition).toBe(before);
     expect(fake.service.deploymentConfiguration).toEqual(USER_CONFIGURATION);
   });
@@ -189,9 +198,9 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     const done = await finish(rt, release.id);
     expect(done.phase).toBe('rolled_back');
     expect(calls('ContinueServiceDeployment')).toEqual([
-      { serviceDeploymentArn: fake.latest()?.arn, hookId: expect.any(String) as string, action: 'ROLLBACK' },
+      { serviceDeploymentArn: done.driverState?.['serviceDeploymentArn'], hookId: expect.any(String) as string, action: 'ROLLBACK' },
     ]);
-    expect(fake.latest()?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(ours(done).status).toBe('ROLLBACK_SUCCESSFUL');
   });
 
   it('a rollback while ECS is shifting (not paused) stops the deployment with ROLLBACK', async () => {
@@ -212,7 +221,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(current().lifecycleStage).toBe('PRODUCTION_TRAFFIC_SHIFT');
     await settle({ elapse: (ms) => clock.advanceBy(ms) }, deployed, (r) => driver.rollback(r));
     expect(calls('StopServiceDeployment')).toEqual([{ serviceDeploymentArn: state['serviceDeploymentArn'], stopType: 'ROLLBACK' }]);
-    expect(fake.latest()?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(fake.describeDeployment(state['serviceDeploymentArn'] ?? '').status).toBe('ROLLBACK_SUCCESSFUL');
   });
 
   it('a pause hook that times out is never the one deciding: the timeout exceeds the plan, and if ECS acts anyway the release says so', async () => {
@@ -233,7 +242,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(done.phase).not.toBe('succeeded');
     expect(done.weight).toBe(0);
     expect(done.reason).toContain('pause hook timed out');
-    expect(fake.latest()?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(ours(done).status).toBe('ROLLBACK_SUCCESSFUL');
   });
 
   it('a deployment stopped outside Switchyard mid-release: the previous revision is deployed again and the release says why', async () => {
@@ -330,7 +339,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     // The identical revision is reused, not registered again; ECS is asked to deploy it anyway.
     expect(calls('RegisterTaskDefinition')).toEqual([]);
     expect(calls('UpdateService')[0]).toMatchObject({ taskDefinition: running, forceNewDeployment: true });
-    expect(fake.latest()?.status).toBe('SUCCESSFUL');
+    expect(ours(done).status).toBe('SUCCESSFUL');
   });
 
   it('rolling: ECS replaces tasks in batches while the gates are watched; circuit breaker and alarms stay on as a second net', async () => {
@@ -346,8 +355,12 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
       deploymentCircuitBreaker: { enable: true, rollback: true },
       alarms: { alarmNames: ['api-5xx'], enable: true, rollback: true },
     });
-    expect(shifted(done)).toEqual(['50% of production traffic on the new version', '100% of production traffic on the new version']);
-    expect(fake.service.deploymentConfiguration).toEqual(USER_CONFIGURATION);
+    // The timeline records each share ECS reached as tasks were replaced (never one it was not at), up to 100%.
+    const shares = shifted(done).map((m) => Number.parseFloat(m));
+    expect(shares.at(-1)).toBe(100);
+    expect(shares).toEqual([...shares].sort((a, b) => a - b));
+    // Alarms were handed to ECS for the rollout; the user had none, so they are explicitly off again.
+    expect(fake.service.deploymentConfiguration).toEqual({ ...USER_CONFIGURATION, alarms: { alarmNames: [], enable: false, rollback: false } });
     // Gates were read while ECS replaced tasks (each decision during the shift looks at the alarm).
     expect(cw.commandCalls(DescribeAlarmsCommand).length).toBeGreaterThan(0);
   });
@@ -359,8 +372,8 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     alarmState = 'ALARM';
     const done = await finish(rt, release.id);
     expect(done.phase).toBe('rolled_back');
-    expect(calls('StopServiceDeployment')).toEqual([{ serviceDeploymentArn: fake.latest()?.arn, stopType: 'ROLLBACK' }]);
-    expect(fake.latest()?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(calls('StopServiceDeployment')).toEqual([{ serviceDeploymentArn: done.driverState?.['serviceDeploymentArn'], stopType: 'ROLLBACK' }]);
+    expect(ours(done).status).toBe('ROLLBACK_SUCCESSFUL');
 
     const second = start({ strategy: { type: 'rolling', batch: 25 } });
     fake.brokenImages.add(IMAGE);
