@@ -71,11 +71,7 @@ export async function sigv4Headers(request: {
   const { method, url, headers, body } = request;
   const region = signingRegion(url, request.region);
   if (!region)
-    throw new ApiError(
-      0,
-      'usage',
-      `${url.host} names no region to sign in (it is not an execute-api host): set AWS_REGION (or --region) to the API's region`,
-    );
+    throw new ApiError(0, 'usage', `${url.host} names no region to sign in (it is not an execute-api host): set AWS_REGION (or --region) to the API's region`);
   const signer = new SignatureV4({ service: 'execute-api', region, credentials: request.credentials ?? defaultProvider(), sha256: Sha256 });
   const signed = await signer.sign({
     method,

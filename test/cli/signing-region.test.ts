@@ -49,7 +49,7 @@ describe('the CLI signs in the region of the execute-api host it calls', () => {
   it('a host that names no region, and no region configured, is a clear error', async () => {
     const url = new URL('https://releases.example.com/services');
     await expect(sigv4Headers({ method: 'GET', url, headers: { host: url.host }, credentials })).rejects.toThrow(
-      'releases.example.com names no region to sign in (it is not an execute-api host): set AWS_REGION (or --region) to the API\'s region',
+      "releases.example.com names no region to sign in (it is not an execute-api host): set AWS_REGION (or --region) to the API's region",
     );
   });
 

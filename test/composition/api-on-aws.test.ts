@@ -42,7 +42,13 @@ function apiAsOnAws(target: Record<string, unknown>, strategy: Record<string, un
     clock: new VirtualClock(),
     // No `adapters`: the API function's wiring (noDrivers).
   });
-  const app = createApp({ releases: runtime.releases, store: runtime.store, services: runtime.services, clock: new VirtualClock(), authenticate: bearerAuthenticator(TOKEN) });
+  const app = createApp({
+    releases: runtime.releases,
+    store: runtime.store,
+    services: runtime.services,
+    clock: new VirtualClock(),
+    authenticate: bearerAuthenticator(TOKEN),
+  });
   const post = (body: unknown) =>
     app.request('/releases', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { name, post };

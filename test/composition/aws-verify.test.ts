@@ -77,7 +77,12 @@ describe('switchyard verify', () => {
             taskDefinition,
             deploymentConfiguration: {
               lifecycleHooks: [
-                { hookTargetArn: 'arn:aws:lambda:eu-west-1:123456789012:function:smoke', roleArn: HOOK_ROLE, targetType: 'AWS_LAMBDA', lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'] },
+                {
+                  hookTargetArn: 'arn:aws:lambda:eu-west-1:123456789012:function:smoke',
+                  roleArn: HOOK_ROLE,
+                  targetType: 'AWS_LAMBDA',
+                  lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'],
+                },
               ],
             },
           },

@@ -291,9 +291,10 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
     }
     for (const other of ['someone-elses-family', 'checkout-api-admin', 'paymentsX']) {
       expect(await decide(policies, ['ecs:RegisterTaskDefinition', arn('ecs', `task-definition/${other}:1`)]), other).not.toBe('Allowed');
-      expect(await decide(policies, ['ecs:TagResource', arn('ecs', `task-definition/${other}:1`), { 'ecs:CreateAction': 'RegisterTaskDefinition' }]), other).not.toBe(
-        'Allowed',
-      );
+      expect(
+        await decide(policies, ['ecs:TagResource', arn('ecs', `task-definition/${other}:1`), { 'ecs:CreateAction': 'RegisterTaskDefinition' }]),
+        other,
+      ).not.toBe('Allowed');
     }
   });
 

@@ -24,8 +24,18 @@ describe('partitions and hosts, not literals', () => {
 
   // Each partition: an ARN, a service host, and the console link (Logs Insights is built on it).
   it.each([
-    ['eu-west-1', 'arn:aws:ecs:eu-west-1', 'ecs.eu-west-1.amazonaws.com', 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:logs-insights'],
-    ['cn-north-1', 'arn:aws-cn:ecs:cn-north-1', 'ecs.cn-north-1.amazonaws.com.cn', 'https://cn-north-1.console.amazonaws.cn/cloudwatch/home?region=cn-north-1#logsV2:logs-insights'],
+    [
+      'eu-west-1',
+      'arn:aws:ecs:eu-west-1',
+      'ecs.eu-west-1.amazonaws.com',
+      'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:logs-insights',
+    ],
+    [
+      'cn-north-1',
+      'arn:aws-cn:ecs:cn-north-1',
+      'ecs.cn-north-1.amazonaws.com.cn',
+      'https://cn-north-1.console.amazonaws.cn/cloudwatch/home?region=cn-north-1#logsV2:logs-insights',
+    ],
     [
       'us-gov-west-1',
       'arn:aws-us-gov:ecs:us-gov-west-1',

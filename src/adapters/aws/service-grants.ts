@@ -23,11 +23,7 @@ const ecsSdk = () => import('@aws-sdk/client-ecs');
  * - The task definition family the config names (`target.family`, or the template's) must be the
  *   one the service runs: the stack scopes ecs:RegisterTaskDefinition to it.
  */
-export async function serviceGrantChecks(
-  svc: ServiceConfig,
-  config: Pick<SwitchyardConfig, 'services'>,
-  ecs: Lazy<ECSClient>,
-): Promise<PreflightCheck[]> {
+export async function serviceGrantChecks(svc: ServiceConfig, config: Pick<SwitchyardConfig, 'services'>, ecs: Lazy<ECSClient>): Promise<PreflightCheck[]> {
   const target = svc.target;
   if (target.driver === 'local') return [];
   const index = config.services.findIndex((s) => s.name === svc.name);
