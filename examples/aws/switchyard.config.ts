@@ -24,6 +24,8 @@ export default defineConfig({
         ],
         // What a release changes besides the image; the approval message shows the diff.
         taskDefinition: { overrides: { environment: { LOG_LEVEL: 'info' } } },
+        // Its task definition family: the stack lets Switchyard register revisions of this family only.
+        family: 'checkout-api',
         // The only roles Switchyard may pass to ECS (the task definition's task and execution roles).
         passRoles: ['arn:aws:iam::123456789012:role/checkout-api-task', 'arn:aws:iam::123456789012:role/checkout-api-execution'],
         // Its containers' awslogs group: `switchyard logs`, the dashboard and approvals read it.
@@ -73,6 +75,7 @@ export default defineConfig({
         cluster: 'prod',
         service: 'search',
         containerName: 'app',
+        family: 'search',
         passRoles: ['arn:aws:iam::123456789012:role/search-task', 'arn:aws:iam::123456789012:role/search-execution'],
         logGroup: '/ecs/search',
       },
@@ -91,6 +94,7 @@ export default defineConfig({
         deploymentGroup: 'payments-prod',
         containerName: 'app',
         containerPort: 8443,
+        family: 'payments',
         passRoles: ['arn:aws:iam::123456789012:role/payments-task', 'arn:aws:iam::123456789012:role/payments-execution'],
       },
       trigger: { repository: 'payments', tagPattern: 'release-*' },

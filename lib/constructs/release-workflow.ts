@@ -8,6 +8,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { SwitchyardConfig } from '../../src/config/config.js';
 import { deploymentConfigFor } from '../../src/resources/codedeploy.js';
+import { ECS_SERVICE, ECS_TASKS, passRoleGrant, taskDefinitionScopes } from '../../src/resources/ecs-grants.js';
 import { buildDefinition } from '../../src/workflow/definition.js';
 import { nagString } from './nag.js';
 import { keepLogicalId } from './stable-ids.js';
@@ -53,7 +54,7 @@ export class ReleaseWorkflow extends Construct {
       description: 'Switchyard release workflow tasks',
       timeout: Duration.minutes(15),
       wildcardReason:
-        'ecs:RegisterTaskDefinition, ecs:DescribeTaskDefinition, cloudwatch:GetMetricData and iam:PassRole (conditioned on ecs-tasks) support no resource-level permissions',
+        'ecs:DescribeTaskDefinition and cloudwatch:GetMetricData support no resource-level permissions; iam:PassRole on * (conditioned on ecs-tasks) only when a service names no roles',
     });
     keepLogicalId(this.function.logGroup, 'WorkflowLogs8B0907C7');
     // The workflow starts queued releases, and completes approvals decided before their token was stored.
@@ -115,19 +116,23 @@ export class ReleaseWorkflow extends Construct {
       stack.formatArn({ service, resource, resourceName, arnFormat });
     const add = (actions: string[], resources: string[], conditions?: Record<string, Record<string, string | string[]>>) =>
       fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources, ...(conditions ? { conditions } : {}) }));
+    const taskDefinitionArns = taskDefinitionScopes(config).map((scope) => arn('ecs', 'task-definition', scope));
     add(
       ['ecs:DescribeServices'],
       aws.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`)),
     );
-    // Task definitions have no resource-level permissions for these two calls.
-    add(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
-    add(['ecs:TagResource'], [arn('ecs', 'task-definition', '*')], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
-    // Only the roles the task definitions (and ECS's Lambda hooks) name, when the config names them.
-    // Scoped when every service names its roles; one that does not needs any role (to ECS tasks only).
-    const scoped = aws.every((t) => passRolesOf(t).length > 0);
-    const roles = [...new Set(aws.flatMap((t) => passRolesOf(t)))];
-    if (scoped) add(['iam:PassRole'], roles, { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } });
-    else add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // DescribeTaskDefinition takes no resource type; RegisterTaskDefinition takes `task-definition`
+    // (Service Authorization Reference), so it is scoped to each service's family's revisions
+    // (`task-definition/<family>:*`), or to any family when a service's family is not in the config.
+    add(['ecs:DescribeTaskDefinition'], ['*']);
+    add(['ecs:RegisterTaskDefinition'], taskDefinitionArns);
+    add(['ecs:TagResource'], taskDefinitionArns, { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
+    // Only the roles the config names (task definitions' roles, and the services' Lambda lifecycle
+    // hook roles that UpdateService passes back to ECS), to ECS tasks and ECS. When some service names
+    // none, any role may also be passed to ECS tasks (never to ECS: hook roles must be listed).
+    const grant = passRoleGrant(config);
+    if (grant.roles.length > 0) add(['iam:PassRole'], [...grant.roles], { StringEquals: { 'iam:PassedToService': [ECS_TASKS, ECS_SERVICE] } });
+    if (grant.anyRoleToTasks) add(['iam:PassRole'], ['*'], { StringEquals: { 'iam:PassedToService': ECS_TASKS } });
     if (native.length > 0) {
       const services = native.map((t) => arn('ecs', 'service', `${t.cluster}/${t.service}`));
       // UpdateService and ListServiceDeployments take the service; the deployment calls take the service
@@ -189,17 +194,16 @@ export class ReleaseWorkflow extends Construct {
         reason: `ECS names each service deployment of ${t.cluster}/${t.service} when it starts; the ARN is scoped to that service's deployments.`,
       });
     }
-    Validations.of(this.function.fn).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'task-definition', '*'))}]`,
-      reason:
-        'Tags are carried over to the task definition revision registered at release time, whose ARN is not known in advance; limited to RegisterTaskDefinition by condition.',
-    });
+    // Registering a revision names its number only when it exists: each family's revisions (or any
+    // family's, when a service's family is not in the config) are the narrowest resource.
+    for (const resource of taskDefinitionScopes(config)) {
+      Validations.of(this.function.fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'task-definition', resource))}]`,
+        reason:
+          resource === '*'
+            ? 'ecs:RegisterTaskDefinition (and tagging the revision it registers) on any family: a service in the config names no task definition family (target.family); set it to scope this to task-definition/<family>:*.'
+            : `ecs:RegisterTaskDefinition (and tagging the revision it registers) on the revisions of family ${resource.slice(0, -2)}, whose numbers are known only once registered.`,
+      });
+    }
   }
-}
-
-/** The IAM roles a target's releases pass to ECS: listed in the config, and named by its task-definition template. */
-function passRolesOf(target: Exclude<SwitchyardConfig['services'][number]['target'], { driver: 'local' }>): string[] {
-  const template = target.taskDefinition && 'template' in target.taskDefinition ? target.taskDefinition.template : undefined;
-  const named = typeof template === 'object' ? [template['taskRoleArn'], template['executionRoleArn']].filter((r): r is string => typeof r === 'string') : [];
-  return [...(target.passRoles ?? []), ...named];
 }

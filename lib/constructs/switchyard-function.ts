@@ -11,6 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { nagString } from './nag.js';
 
+/** The Step Functions callback calls: completing a task that waits for its token. */
+export const CALLBACK_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'] as const;
+const CALLBACK_WILDCARD_REASON =
+  'states:SendTaskSuccess/Failure/Heartbeat list no resource type in the Service Authorization Reference, so they are also granted on *; the task token is the capability.';
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** esbuild options of every Switchyard bundle (also used by `npm run bench:bundles`). */
@@ -177,9 +182,14 @@ export class SwitchyardFunction extends Construct {
   grantWorkflow(stateMachineArn: string, { callbacks }: { callbacks: boolean }): void {
     this.fn.addToRolePolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
     // By the known ARN, not the state machine's token, which would make a dependency cycle.
-    if (callbacks)
-      this.fn.addToRolePolicy(
-        new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [stateMachineArn] }),
-      );
+    // Both the state machine ARN and `*`: the Service Authorization Reference lists no resource type
+    // for SendTaskSuccess/Failure/Heartbeat (so `*` is what it evaluates), while field evidence shows
+    // AWS evaluating them against the state machine ARN (aws/aws-cdk PR 8486; CDK's grantTaskResponse
+    // scopes to it). Granting both is correct under either reading; the task token, which only a
+    // running task of this state machine hands out, is the real capability.
+    if (callbacks) {
+      this.fn.addToRolePolicy(new PolicyStatement({ actions: [...CALLBACK_ACTIONS], resources: [stateMachineArn, '*'] }));
+      Validations.of(this.fn).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: CALLBACK_WILDCARD_REASON });
+    }
   }
 }

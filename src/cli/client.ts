@@ -38,19 +38,40 @@ export interface ApiAuth {
   readonly actor?: string;
 }
 
+/** An API Gateway host names its region: `<api-id>.execute-api.<region>.<dns suffix>` (and VPC endpoint forms, `…execute-api.<region>.vpce.…`). */
+const EXECUTE_API_HOST = /(?:^|\.)execute-api\.([a-z]{2,}(?:-[a-z]+)+-\d+)\./;
+
+/**
+ * The region to sign a request to `url` in. SigV4 must sign in the region of the host it calls
+ * (AWS SigV4 documentation: the credential scope's region is the endpoint's; aws-facts, December
+ * 2026): an `execute-api` host names it (`https://abc.execute-api.eu-west-1.amazonaws.com` ->
+ * eu-west-1, also `.amazonaws.com.cn` hosts), and it wins over AWS_REGION or --region, which only
+ * serve a host that names no region (a custom domain). Undefined when neither says.
+ *
+ * @example signingRegion(new URL('https://abc.execute-api.cn-north-1.amazonaws.com.cn/prod'), 'us-east-1') // 'cn-north-1'
+ */
+export function signingRegion(url: URL, configured: string | undefined): string | undefined {
+  return EXECUTE_API_HOST.exec(url.hostname)?.[1] ?? configured;
+}
+
 /**
  * Signs a request to an IAM-authorized API Gateway API (SigV4, service `execute-api`) with the
- * environment's AWS credentials (or the ones given), and returns the headers to send.
+ * environment's AWS credentials (or the ones given), and returns the headers to send. The region
+ * signed in is the host's when the host names one (see signingRegion), else `region`.
  */
 export async function sigv4Headers(request: {
   readonly method: string;
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
-  readonly region: string;
+  /** For a host that names no region (a custom domain). */
+  readonly region?: string;
   readonly credentials?: AwsCredentialIdentityProvider;
 }): Promise<Record<string, string>> {
-  const { method, url, headers, body, region } = request;
+  const { method, url, headers, body } = request;
+  const region = signingRegion(url, request.region);
+  if (!region)
+    throw new ApiError(0, 'usage', `${url.host} names no region to sign in (it is not an execute-api host): set AWS_REGION (or --region) to the API's region`);
   const signer = new SignatureV4({ service: 'execute-api', region, credentials: request.credentials ?? defaultProvider(), sha256: Sha256 });
   const signed = await signer.sign({
     method,
@@ -179,7 +200,8 @@ export class ApiClient {
       headers['authorization'] = `Bearer ${this.auth.jwt}`;
     } else {
       // Without a token: SigV4 for the IAM-authorized API; local mode's reads need no credentials.
-      const region = this.auth.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+      // The host's region when it names one: signing in AWS_REGION's would be refused by a host elsewhere.
+      const region = signingRegion(url, this.auth.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION']);
       const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
       if (!region && !loopback)
         throw new ApiError(0, 'usage', 'set AWS_REGION (or --region) to sign requests for the IAM-authorized API, or pass --token (local mode) or --jwt');

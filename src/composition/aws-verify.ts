@@ -4,6 +4,7 @@ import { dryRunClient, type RecordedCall } from '../adapters/aws/dry-run.js';
 
 export type { RecordedCall } from '../adapters/aws/dry-run.js';
 import { resolveLazy } from '../adapters/aws/lazy.js';
+import { serviceGrantChecks } from '../adapters/aws/service-grants.js';
 import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import type { PreflightCheck } from '../core/preflight.js';
@@ -69,7 +70,9 @@ export async function verifyTargets(
         : svc.target.driver === 'ecs'
           ? await ecsDriverFor(svc, used).preflight()
           : [];
-    results.push({ service: svc.name, driver: svc.target.driver, checks });
+    // What the stack's grants assume about the live service (hook roles passable, the family registered).
+    const grants = await serviceGrantChecks(svc, config, used.ecs);
+    results.push({ service: svc.name, driver: svc.target.driver, checks: [...checks, ...grants] });
   }
   return results;
 }

@@ -135,6 +135,17 @@ const passRoles = z
   .optional();
 
 /**
+ * The task definition family the service's revisions are registered in (the family of the task
+ * definition the service runs now): the stack scopes ecs:RegisterTaskDefinition to
+ * `task-definition/<family>:*`. Left out: the template's `family`, else any family in the account and
+ * region; `switchyard verify` names the family to set.
+ */
+const family = z
+  .string({ error: 'must be a task definition family name' })
+  .regex(/^[A-Za-z0-9_-]{1,255}$/, { error: 'must be a task definition family name (letters, digits, - and _), such as "checkout-api"' })
+  .optional();
+
+/**
  * The CloudWatch Logs group the service's containers log to (their `awslogs-group`): the stack lets
  * Switchyard read it for `switchyard logs`, the dashboard and approvals' error lines. Left out: not readable.
  */
@@ -154,6 +165,7 @@ export const codedeployTargetSchema = z.strictObject({
   /** The blue and green target groups, for the per-version ALB metrics. */
   targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (blue and green)' }).optional(),
   taskDefinition: taskDefinition.optional(),
+  family,
   passRoles,
   logGroup,
 });
@@ -167,6 +179,7 @@ export const ecsTargetSchema = z.strictObject({
   /** Blue/green, canary and linear: the production and alternate target groups, for the per-version ALB metrics and the judge. */
   targetGroups: z.array(targetGroup).max(2, { error: 'at most two target groups (production and alternate)' }).optional(),
   taskDefinition: taskDefinition.optional(),
+  family,
   passRoles,
   logGroup,
   /** Rolling: the share of tasks that may be below the desired count while replacing (minimumHealthyPercent = 100 - this). */

@@ -4,7 +4,7 @@ import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { IdempotencyKeyReusedError, messageOf, ValidationError } from '../core/errors.js';
 import { expeditePlan, undoPlan, type Plan } from '../core/plan.js';
-import { validatePlan } from '../core/capabilities.js';
+import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
 import {
   cancelQueued,
   markFailed,
@@ -156,14 +156,19 @@ export function createReleaseService(deps: EngineDeps) {
     return (await store.getStable(svc.name)) ?? (svc.target.driver === 'local' ? svc.target.initialVersion : undefined);
   }
 
-  /** The plan a release runs: the service's, an undo's, or the service's expedited (checked against the driver). */
+  /**
+   * The plan a release runs: the service's, an undo's, or the service's expedited (checked against
+   * the driver's capabilities). The capabilities come from the pure `capabilitiesFor(driver, strategy)`,
+   * never from a driver instance: the API function on AWS has no drivers (they run only in the
+   * workflow function), so asking it for one failed every expedited release there (issue 22, defect 7).
+   */
   function planFor(svc: ServiceConfig, input: StartInput): Plan {
     if (input.plan) return input.plan;
     if (!input.expedite) return svc.plan;
     if (input.expedite.reason.trim() === '') throw new ValidationError('body.reason: an expedited release needs a reason (it goes in the timeline)');
-    const driver = deps.driverFor(svc);
-    const plan = expeditePlan(svc.plan, svc.settings.gatePolicy.checkIntervalSeconds, driver.capabilities.durationGranularitySeconds);
-    const issues = validatePlan(plan, driver.capabilities);
+    const capabilities = capabilitiesFor(svc.target.driver, svc.plan.strategy);
+    const plan = expeditePlan(svc.plan, svc.settings.gatePolicy.checkIntervalSeconds, capabilities.durationGranularitySeconds);
+    const issues = validatePlan(plan, capabilities);
     if (issues.length > 0)
       throw new ValidationError(
         `body.expedite: the ${svc.target.driver} driver cannot run ${svc.name}'s plan expedited: ${issues.map((i) => i.message).join('; ')}`,

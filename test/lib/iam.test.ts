@@ -120,13 +120,14 @@ function workflowCalls(
   alarms: readonly string[],
   configName: string,
   repository: string,
+  family: string,
 ): Call[] {
   const deploymentGroup = arn('codedeploy', `deploymentgroup:${application}/${group}`);
   return [
     ['ecs:DescribeServices', arn('ecs', `service/${cluster}/${service}`)],
     ['ecs:DescribeTaskDefinition', '*'],
-    ['ecs:RegisterTaskDefinition', '*'],
-    ['ecs:TagResource', arn('ecs', `task-definition/${service}:42`), { 'ecs:CreateAction': 'RegisterTaskDefinition' }],
+    ['ecs:RegisterTaskDefinition', arn('ecs', `task-definition/${family}:42`)],
+    ['ecs:TagResource', arn('ecs', `task-definition/${family}:42`), { 'ecs:CreateAction': 'RegisterTaskDefinition' }],
     ['iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/${service}-task`, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }],
     ['codedeploy:CreateDeployment', deploymentGroup],
     ['codedeploy:GetDeployment', deploymentGroup],
@@ -160,19 +161,21 @@ const storeCalls = (): Call[] => {
 };
 
 /** What the ecs driver calls for one service (ECS native deployments), with the roles it passes. */
-function ecsCalls(service: string, cluster: string, roles: readonly string[]): Call[] {
+function ecsCalls(service: string, cluster: string, family: string, roles: readonly string[]): Call[] {
   const svc = arn('ecs', `service/${cluster}/${service}`);
   const deployment = arn('ecs', `service-deployment/${cluster}/${service}/sd-EZe5RNVLH6PP`);
   return [
     ['ecs:DescribeServices', svc],
     ['ecs:DescribeTaskDefinition', '*'],
-    ['ecs:RegisterTaskDefinition', '*'],
+    ['ecs:RegisterTaskDefinition', arn('ecs', `task-definition/${family}:7`)],
     ['ecs:UpdateService', svc],
     ['ecs:ListServiceDeployments', svc],
     ['ecs:DescribeServiceDeployments', deployment],
     ['ecs:ContinueServiceDeployment', deployment],
     ['ecs:StopServiceDeployment', deployment],
     ...roles.map((r): Call => ['iam:PassRole', r, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }]),
+    // A Lambda lifecycle hook's role, which UpdateService passes back to ECS.
+    ...roles.map((r): Call => ['iam:PassRole', r, { 'iam:PassedToService': 'ecs.amazonaws.com' }]),
   ];
 }
 
@@ -182,7 +185,7 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
     const calls: Call[] = [];
     for (const svc of config.services) {
       if (svc.target.driver !== 'ecs') continue;
-      calls.push(...ecsCalls(svc.target.service, svc.target.cluster, svc.target.passRoles ?? []));
+      calls.push(...ecsCalls(svc.target.service, svc.target.cluster, svc.target.family ?? 'no-family-in-the-example', svc.target.passRoles ?? []));
     }
     expect(calls.length).toBeGreaterThan(8);
     const refused: string[] = [];
@@ -217,6 +220,7 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
           alarms,
           deploymentConfigFor(svc.plan).name,
           svc.trigger?.repository ?? svc.name,
+          svc.target.family ?? 'no-family-in-the-example',
         ),
       );
     }
@@ -274,12 +278,45 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
     }
   });
 
-  it('callbacks: SendTaskSuccess is scoped to the state machine (the reference data lists no resource type; CDK’s grantTaskResponse scopes it so and it works), never granted on *', () => {
-    // The API completes approvals and the waits a steer ends; the workflow ends its own wait when a steer came first.
-    for (const prefix of ['ReleaseApiFunction', 'ReleaseWorkflowFunction']) {
-      const statements = policiesOf(prefix).flatMap((p) => p.Statement as { Action: string | string[]; Resource: unknown }[]);
-      const callback = statements.find((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
-      expect(callback?.Resource, prefix).toBe(arn('states', 'stateMachine:Switchyard-release'));
+  it('ecs:RegisterTaskDefinition takes a task-definition resource: each service registers revisions of its own family, and no other', async () => {
+    const policies = policiesOf('ReleaseWorkflowFunction');
+    const families = config.services.flatMap((s) => (s.target.driver !== 'local' && s.target.family ? [s.target.family] : []));
+    expect(families).toEqual(['checkout-api', 'search', 'payments']);
+    for (const family of families) {
+      expect(await decide(policies, ['ecs:RegisterTaskDefinition', arn('ecs', `task-definition/${family}:12`)]), family).toBe('Allowed');
+      expect(
+        await decide(policies, ['ecs:TagResource', arn('ecs', `task-definition/${family}:12`), { 'ecs:CreateAction': 'RegisterTaskDefinition' }]),
+        family,
+      ).toBe('Allowed');
     }
+    for (const other of ['someone-elses-family', 'checkout-api-admin', 'paymentsX']) {
+      expect(await decide(policies, ['ecs:RegisterTaskDefinition', arn('ecs', `task-definition/${other}:1`)]), other).not.toBe('Allowed');
+      expect(
+        await decide(policies, ['ecs:TagResource', arn('ecs', `task-definition/${other}:1`), { 'ecs:CreateAction': 'RegisterTaskDefinition' }]),
+        other,
+      ).not.toBe('Allowed');
+    }
+  });
+
+  it('callbacks: SendTaskSuccess/Failure/Heartbeat are granted on the state machine ARN and on *, and allowed under either reading', async () => {
+    // The Service Authorization Reference lists no resource type for these actions (so IAM would
+    // evaluate `*`), while field evidence (aws/aws-cdk PR 8486; CDK's grantTaskResponse) shows AWS
+    // evaluating them against the state machine ARN. Both are granted, so either reading allows them;
+    // the task token, which only this state machine's running tasks hand out, is the capability.
+    // The API completes approvals and the waits a steer ends; the workflow ends its own wait when a steer came first.
+    const machine = arn('states', 'stateMachine:Switchyard-release');
+    for (const prefix of ['ReleaseApiFunction', 'ReleaseWorkflowFunction']) {
+      const policies = policiesOf(prefix);
+      const statements = policies.flatMap((p) => p.Statement as { Action: string | string[]; Resource: unknown }[]);
+      const callback = statements.find((s) => [s.Action].flat().includes('states:SendTaskSuccess'));
+      expect(callback?.Resource, prefix).toEqual([machine, '*']);
+      // The reference data's reading: the simulator evaluates these actions on `*` only (it refuses a
+      // request naming an ARN for them), so a grant on the state machine ARN alone was never allowed.
+      for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'])
+        expect(await decide(policies, [action, '*']), `${prefix}: ${action} on *`).toBe('Allowed');
+      // The field reading (evaluation against the state machine ARN) is the statement's first resource, above.
+    }
+    // The ECR trigger only starts executions: it completes no task.
+    expect(await decide(policiesOf('EcrTriggerFunction'), ['states:SendTaskSuccess', '*'])).not.toBe('Allowed');
   });
 });

@@ -231,3 +231,30 @@ describe('the CDK stack with a JWT authorizer and no Slack', () => {
     }
   });
 });
+
+describe('the CDK stack when a service names no roles and no family', () => {
+  it('still lets the listed roles (Lambda hook roles among them) go to ECS, passes any role to ECS tasks only, and registers any family', async () => {
+    const { config, raw } = await loadConfigWithSource('examples/aws/switchyard.config.ts');
+    const mixed = {
+      ...config,
+      services: config.services.map((s) =>
+        s.name === 'search' && s.target.driver === 'ecs' ? { ...s, target: { ...s.target, passRoles: undefined, family: undefined } } : s,
+      ),
+    };
+    const mixedApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new SwitchyardStack(mixedApp, 'SwitchyardMixed', { config: mixed, rawConfig: raw, env: { account: '123456789012', region: 'eu-west-1' } });
+    const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')) as {
+      Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] } };
+    }[];
+    const passRole = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s) => [s.Action].flat().includes('iam:PassRole'));
+    expect(passRole.map((s) => [s.Resource, s.Condition])).toEqual([
+      [
+        expect.arrayContaining(['arn:aws:iam::123456789012:role/checkout-api-task', 'arn:aws:iam::123456789012:role/payments-task']),
+        { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } },
+      ],
+      ['*', { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } }],
+    ]);
+    const register = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).find((s) => [s.Action].flat().includes('ecs:RegisterTaskDefinition'));
+    expect(JSON.stringify(register?.Resource)).toContain(':task-definition/*');
+  });
+});

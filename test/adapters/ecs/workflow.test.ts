@@ -400,7 +400,14 @@ describe('switchyard verify and release --dry-run on the ecs driver', () => {
   it('verify passes on a ready service and says what to change on one that is not', async () => {
     const { service } = start({});
     const config = resolveConfig({
-      services: [{ name: service.name, target: FAKE_ECS_TARGET, strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] } }],
+      // The fake service's own Lambda hook passes role/hooks back to ECS: the stack must be allowed to pass it.
+      services: [
+        {
+          name: service.name,
+          target: { ...FAKE_ECS_TARGET, passRoles: ['arn:aws:iam::123456789012:role/hooks'] },
+          strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] },
+        },
+      ],
     });
     const [ok] = await verifyTargets(config, { clients: clients() as never });
     expect(ok?.checks.every((c) => c.ok)).toBe(true);
