@@ -119,6 +119,15 @@ export interface ProbeOptions {
   readonly deregistrationDelaySeconds?: number;
   /** Progress lines for a person. */
   readonly log?: (line: string) => void;
+  /** Aborting (Ctrl-C) ends the probe at its next call or wait; the configuration is still put back. */
+  readonly signal?: AbortSignal;
+}
+
+/** The ECS client, made on first use (the SDK loads only when the probe runs); the SDK retries throttling too. */
+export function defaultProbeClient(region?: string): () => Promise<ECSClient> {
+  let made: Promise<ECSClient> | undefined;
+  return () =>
+    (made ??= import('@aws-sdk/client-ecs').then(({ ECSClient }) => new ECSClient({ retryMode: 'adaptive', maxAttempts: 5, ...(region ? { region } : {}) })));
 }
 
 /** The PAUSE hook the probe adds: after SCALE_UP, rolled back by ECS itself if the probe dies and nobody continues it. */
@@ -159,8 +168,7 @@ export class ProbeRefusedError extends Error {
   override readonly name = 'ProbeRefusedError';
 }
 
-export const PROBE_REFUSAL =
-  'switchyard probe changes the service (a configuration update and two releases): run it on a terminal to confirm, or pass --yes';
+export const PROBE_REFUSAL = 'switchyard probe changes the service (a configuration update and two releases): run it on a terminal to confirm, or pass --yes';
 
 /**
  * Whether to go on: `--yes` goes; on a terminal the person is asked (y/N, anything but y/yes declines);
@@ -215,6 +223,8 @@ class Probe {
   /** Deployments the probe caused, oldest first. */
   readonly started: string[] = [];
   active: string | undefined;
+  /** Set once the probe is putting the configuration back: an abort no longer interrupts. */
+  restoring = false;
   private client: ECSClient | undefined;
 
   constructor(private readonly o: ProbeOptions) {
@@ -226,16 +236,28 @@ class Probe {
     this.o.log?.(line);
   }
 
+  private checkAborted(): void {
+    if (this.o.signal?.aborted && !this.restoring) throw new ProbeError('interrupted');
+  }
+
+  /** Every wait of the probe: on the injected clock, and interruptible until the restore begins. */
+  async wait(ms: number): Promise<void> {
+    this.checkAborted();
+    await this.o.sleep(ms);
+    this.checkAborted();
+  }
+
   /** One ECS call; throttling and AWS-side failures are retried with backoff (up to 8 tries), anything else is thrown. */
   async send<T>(command: unknown, what: string): Promise<T> {
     this.client ??= await resolveLazy(this.o.ecs);
+    this.checkAborted();
     for (let attempt = 1; ; attempt++) {
       try {
         return (await this.client.send(command as never)) as T;
       } catch (error) {
         const translated = translateAwsError(error, what, `${this.o.cluster}/${this.o.service}`);
         if (!(translated instanceof TransientError) || attempt >= 8) throw translated;
-        await this.o.sleep(Math.min(200 * 2 ** attempt, 10_000));
+        await this.wait(Math.min(200 * 2 ** attempt, 10_000));
       }
     }
   }
@@ -326,7 +348,7 @@ class Probe {
       const fresh = (await this.listDeployments()).arns.find((d) => !known.has(d.arn));
       if (fresh) return fresh.arn;
       if (this.o.clock.now() >= deadline) return undefined;
-      await this.o.sleep(this.pollMs);
+      await this.wait(this.pollMs);
     }
   }
 
@@ -398,7 +420,7 @@ class Probe {
         }
       }
       if (this.o.clock.now() >= deadline) throw new ProbeError(`${name} did not end within ${Math.round((deadline - start) / 60_000)} min`);
-      await this.o.sleep(this.pollMs);
+      await this.wait(this.pollMs);
     }
   }
 
@@ -412,7 +434,7 @@ class Probe {
       const stale = status === 'AWAITING_ACTION' || d === undefined;
       if (reads === 1) staleImmediately = stale;
       if (!stale) return { staleImmediately, readsUntilConsistent: reads, secondsUntilConsistent: this.since(start) };
-      await this.o.sleep(1000);
+      await this.wait(1000);
     }
     return { staleImmediately, readsUntilConsistent: 61, secondsUntilConsistent: this.since(start) };
   }
@@ -427,7 +449,7 @@ class Probe {
       while (this.o.clock.now() < deadline) {
         const status = (await this.describeDeployment(arn))?.status;
         if (status && TERMINAL.has(status)) return undefined;
-        await this.o.sleep(this.pollMs);
+        await this.wait(this.pollMs);
       }
       return `the stopped deployment ${arn} had not ended after 10 min`;
     } catch (error) {
@@ -454,7 +476,9 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   const originalConfig = original.deploymentConfiguration ?? {};
   const strategy = originalConfig.strategy ?? 'ROLLING';
   if ((original.deploymentController?.type ?? 'ECS') !== 'ECS')
-    throw new ProbeError(`service ${options.service} uses the ${original.deploymentController?.type} deployment controller; the probe needs ECS native deployments`);
+    throw new ProbeError(
+      `service ${options.service} uses the ${original.deploymentController?.type} deployment controller; the probe needs ECS native deployments`,
+    );
   if (!HOOK_STRATEGIES.has(strategy))
     throw new ProbeError(
       `service ${options.service} uses the ${strategy} strategy; the probe needs BLUE_GREEN, CANARY or LINEAR (lifecycle hooks, an alternate target group)`,
@@ -506,6 +530,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   }
 
   // 4. Always: the deploymentConfiguration the service had, lifecycleHooks explicit (UpdateService merges).
+  probe.restoring = true;
   const stopProblem = error ? await probe.stopActive() : undefined;
   const restoreConfig = restoringConfiguration(originalConfig);
   let restore: ProbeReport['restore'];
@@ -515,7 +540,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
     let after = await probe.describeService();
     // A read right after the write may show the configuration before it: read again a few times.
     for (let i = 0; i < 5 && canonical(restoringConfiguration(after.deploymentConfiguration ?? {})) !== canonical(restoreConfig); i++) {
-      await options.sleep(1000);
+      await probe.wait(1000);
       after = await probe.describeService();
     }
     const matches = canonical(restoringConfiguration(after.deploymentConfiguration ?? {})) === canonical(restoreConfig);
@@ -551,7 +576,11 @@ function combine(verdicts: readonly Verdict[]): Verdict {
 }
 
 /** Turns what the run saw into one verdict per row (pure: the tests feed it the fake's observations). */
-export function assess(releases: readonly ProbeRelease[], obs: ProbeReport['observations'], options: Pick<ProbeOptions, 'pollMs' | 'healthCheckSeconds' | 'deregistrationDelaySeconds'>): RowResult[] {
+export function assess(
+  releases: readonly ProbeRelease[],
+  obs: ProbeReport['observations'],
+  options: Pick<ProbeOptions, 'pollMs' | 'healthCheckSeconds' | 'deregistrationDelaySeconds'>,
+): RowResult[] {
   const poll = (options.pollMs ?? 5000) / 1000;
   const health = options.healthCheckSeconds ?? 150;
   const drain = options.deregistrationDelaySeconds ?? 300;

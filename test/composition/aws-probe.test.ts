@@ -35,7 +35,7 @@ function setUp(options: FakeEcsOptions = {}) {
   const fake = new FakeEcs(clock, { deploymentConfiguration: BLUE_GREEN, ...options });
   installFakeEcs(fake);
   const before = structuredClone(fake.service.deploymentConfiguration);
-  const run = () =>
+  const run = (extra: Partial<Parameters<typeof runProbe>[0]> = {}) =>
     runProbe({
       cluster: 'prod',
       service: 'api',
@@ -43,6 +43,7 @@ function setUp(options: FakeEcsOptions = {}) {
       clock,
       // The probe's every wait moves the fake's virtual clock: no wall-clock time, no races.
       sleep: async (ms) => clock.advanceBy(ms),
+      ...extra,
     });
   return { clock, fake, before, run };
 }
@@ -180,6 +181,16 @@ describe('switchyard probe against the ECS fake', () => {
     expectRestored(fake, before, report);
   });
 
+  it('interrupted (Ctrl-C) while a hook waits: the deployment is stopped and the configuration put back', async () => {
+    const { fake, before, run } = setUp({ profile: 'hostile', seed: 6 });
+    const controller = new AbortController();
+    const report = await run({ signal: controller.signal, log: (line) => line.includes('AWAITING_ACTION') && controller.abort() });
+    expect(report.error).toBe('interrupted');
+    expect(report.releases).toEqual([]);
+    expect(fake.deployments[0]?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expectRestored(fake, before, report);
+  });
+
   it('refuses a service whose strategy has no lifecycle hooks, before changing anything', async () => {
     const { fake, run } = setUp({ deploymentConfiguration: { strategy: 'ROLLING', maximumPercent: 200, minimumHealthyPercent: 100 } });
     await expect(run()).rejects.toThrow(/uses the ROLLING strategy; the probe needs BLUE_GREEN, CANARY or LINEAR/);
@@ -213,7 +224,13 @@ describe('switchyard probe asks before changing anything', () => {
       const child = spawn(process.execPath, ['bin/switchyard.js', 'probe', '--cluster', 'sandbox', '--service', 'api-probe', '--region', 'eu-west-1'], {
         stdio: ['ignore', 'pipe', 'pipe'],
         // No credentials: were anything sent, it would fail differently.
-        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'switchyard-test-no-such-profile', AWS_EC2_METADATA_DISABLED: 'true' },
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: '',
+          AWS_SECRET_ACCESS_KEY: '',
+          AWS_PROFILE: 'switchyard-test-no-such-profile',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
       });
       let out = '';
       let err = '';
