@@ -106,6 +106,7 @@ export function program(): Command {
     .requiredOption('--service <service>', 'the sandbox ECS service (ECS controller; BLUE_GREEN, CANARY or LINEAR with an alternate target group)')
     .option('--region <region>', 'AWS region (default AWS_REGION)')
     .option('--yes', 'do not ask (for CI); without it the probe asks on a terminal and refuses elsewhere')
+    .option('--dry-run', 'change nothing: read the service and print every call that would change it, with its input')
     .addOption(new Option('--report <file>', 'where the JSON report goes').default('switchyard-probe.json'))
     .addOption(new Option('--poll <seconds>', 'how often a running deployment is read').default('5'))
     .addOption(new Option('--health-check-seconds <seconds>', "the target groups' HealthCheckIntervalSeconds x HealthyThresholdCount").default('150'))

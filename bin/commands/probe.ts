@@ -8,6 +8,7 @@ import {
   Verdict,
   confirmProbe,
   defaultProbeClient,
+  probeDryRun,
   probePlan,
   runProbe,
   type ProbeReport,
@@ -20,6 +21,7 @@ export interface ProbeCommandOptions {
   readonly service: string;
   readonly region?: string;
   readonly yes?: boolean;
+  readonly dryRun?: boolean;
   readonly report: string;
   readonly poll: string;
   readonly healthCheckSeconds: string;
@@ -49,6 +51,18 @@ export async function probe(o: ProbeCommandOptions): Promise<void> {
   const healthCheckSeconds = seconds('--health-check-seconds', o.healthCheckSeconds);
   const deregistrationDelaySeconds = seconds('--deregistration-delay', o.deregistrationDelay);
   const region = o.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+  if (o.dryRun) {
+    const calls = await probeDryRun({
+      cluster: o.cluster,
+      service: o.service,
+      ecs: defaultProbeClient(region),
+      clock: systemClock,
+      sleep: (ms) => wait(ms),
+    }).catch((error: unknown) => (error instanceof ProbeError ? usage(error.message) : Promise.reject(error)));
+    process.stdout.write(`dry run: nothing is changed. switchyard probe would make these calls that change ${o.service}, in order:\n`);
+    for (const call of calls) process.stdout.write(`  ecs ${call.command} ${JSON.stringify(call.input)}\n`);
+    return;
+  }
   process.stdout.write(`${probePlan(o.cluster, o.service).join('\n')}\n  Region: ${region ?? '(the SDK default)'}; report: ${resolve(o.report)}\n`);
   try {
     if (!(await confirmProbe({ yes: Boolean(o.yes), isTTY: Boolean(process.stdin.isTTY), ask }))) {

@@ -185,7 +185,8 @@ export function probePlan(cluster: string, service: string): string[] {
   return [
     `switchyard probe will change the ECS service ${service} in cluster ${cluster} (use a SANDBOX service, never production):`,
     `  1. read the service and its deploymentConfiguration (kept, to put back at the end)`,
-    `  2. UpdateService with only deploymentConfiguration, adding a PAUSE hook at POST_SCALE_UP (30 min, ROLLBACK on timeout);`,
+    `  2. UpdateService with only deploymentConfiguration, its lifecycleHooks replaced by one PAUSE hook at POST_SCALE_UP`,
+    `     (30 min, ROLLBACK on timeout);`,
     `     if ECS starts a deployment for it, continue the hook and wait for it to end`,
     `  3. release 1: re-register the running task definition with ${PROBE_ENV}=1 (same image) and UpdateService to it,`,
     `     leaving lifecycleHooks out (does ECS keep them?); continue each PAUSE hook; wait for SUCCESSFUL`,
@@ -204,6 +205,37 @@ const canonical = (value: unknown): string =>
 /** The configuration that puts `original` back over a merging UpdateService: lifecycleHooks always explicit. */
 export function restoringConfiguration(original: DeploymentConfiguration): DeploymentConfiguration {
   return { ...structuredClone(original), lifecycleHooks: structuredClone(original.lifecycleHooks ?? []) };
+}
+
+/**
+ * The three configurations the probe sends, from the service's own: with the probe's PAUSE hook in place
+ * of the service's hooks; the same with `lifecycleHooks` left out (release 1, the merge check); and the
+ * restore, the original with `lifecycleHooks` explicit.
+ */
+export function probeConfigurations(original: DeploymentConfiguration): {
+  probe: DeploymentConfiguration;
+  withoutHooks: DeploymentConfiguration;
+  restore: DeploymentConfiguration;
+} {
+  const probe: DeploymentConfiguration = { ...structuredClone(original), lifecycleHooks: [PROBE_HOOK] };
+  const { lifecycleHooks: _left, ...withoutHooks } = structuredClone(probe);
+  return { probe, withoutHooks, restore: restoringConfiguration(original) };
+}
+
+/** The no-op revision n: the task definition as described, read-only fields dropped, PROBE_ENV=n in every container. */
+export function noOpRevision(
+  described: { taskDefinition?: Record<string, unknown>; tags?: { key?: string; value?: string }[] },
+  n: number,
+): RegisterTaskDefinitionCommandInput {
+  const copy: Record<string, unknown> = structuredClone(described.taskDefinition ?? {});
+  for (const field of DROPPED_TASK_DEFINITION_FIELDS) delete copy[field];
+  const input = copy as unknown as RegisterTaskDefinitionCommandInput;
+  input.containerDefinitions = (input.containerDefinitions ?? []).map((c) => ({
+    ...c,
+    environment: [...(c.environment ?? []).filter((e) => e.name !== PROBE_ENV), { name: PROBE_ENV, value: String(n) }],
+  }));
+  if (described.tags && described.tags.length > 0) input.tags = structuredClone(described.tags);
+  return input;
 }
 
 /** The production target group of the load balancer that has an alternate one (blue/green), if any. */
@@ -312,20 +344,17 @@ class Probe {
   }
 
   /** The running task definition re-registered with PROBE_ENV=n in every container: the same image, a new revision. */
-  async registerNoOp(taskDefinition: string, n: number): Promise<string> {
+  async describeTaskDefinition(taskDefinition: string) {
     const out = await this.send<{ taskDefinition?: Record<string, unknown>; tags?: { key?: string; value?: string }[] }>(
       new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }),
       'ecs:DescribeTaskDefinition',
     );
     if (!out.taskDefinition) throw new ProbeError(`task definition ${taskDefinition} could not be read`);
-    const copy: Record<string, unknown> = structuredClone(out.taskDefinition);
-    for (const field of DROPPED_TASK_DEFINITION_FIELDS) delete copy[field];
-    const input = copy as unknown as RegisterTaskDefinitionCommandInput;
-    input.containerDefinitions = (input.containerDefinitions ?? []).map((c) => ({
-      ...c,
-      environment: [...(c.environment ?? []).filter((e) => e.name !== PROBE_ENV), { name: PROBE_ENV, value: String(n) }],
-    }));
-    if (out.tags && out.tags.length > 0) input.tags = out.tags;
+    return out;
+  }
+
+  async registerNoOp(taskDefinition: string, n: number): Promise<string> {
+    const input = noOpRevision(await this.describeTaskDefinition(taskDefinition), n);
     const registered = await this.send<{ taskDefinition?: { taskDefinitionArn?: string } }>(
       new RegisterTaskDefinitionCommand(input),
       'ecs:RegisterTaskDefinition',
@@ -461,6 +490,55 @@ class Probe {
 const hasProbeHook = (config: DeploymentConfiguration) =>
   (config.lifecycleHooks ?? []).some((h) => h.targetType === 'PAUSE' && (h.lifecycleStages ?? []).includes('POST_SCALE_UP'));
 
+/** Reads the service and refuses, before anything changes, one the probe cannot drive. */
+async function probeable(probe: Probe, service: string): Promise<{ original: Service; taskDefinition: string }> {
+  const original = await probe.describeService();
+  const strategy = original.deploymentConfiguration?.strategy ?? 'ROLLING';
+  if ((original.deploymentController?.type ?? 'ECS') !== 'ECS')
+    throw new ProbeError(`service ${service} uses the ${original.deploymentController?.type} deployment controller; the probe needs ECS native deployments`);
+  if (!HOOK_STRATEGIES.has(strategy))
+    throw new ProbeError(
+      `service ${service} uses the ${strategy} strategy; the probe needs BLUE_GREEN, CANARY or LINEAR (lifecycle hooks, an alternate target group)`,
+    );
+  if (!original.taskDefinition) throw new ProbeError(`service ${service} has no task definition`);
+  return { original, taskDefinition: original.taskDefinition };
+}
+
+/** One call the probe would make, with its exact input (`<…>` marks what only a live run learns). */
+export interface PlannedCall {
+  readonly command: string;
+  readonly input: unknown;
+}
+
+const LATER = (what: string) => `<${what}, known during the run>`;
+
+/**
+ * `switchyard probe --dry-run`: reads the service and its task definition (reads change nothing) and
+ * returns every call that would change something, in order, with its exact input; sends none of them.
+ */
+export async function probeDryRun(options: Pick<ProbeOptions, 'cluster' | 'service' | 'ecs' | 'clock' | 'sleep'>): Promise<PlannedCall[]> {
+  const probe = new Probe(options);
+  const { original, taskDefinition } = await probeable(probe, options.service);
+  const configs = probeConfigurations(original.deploymentConfiguration ?? {});
+  const described = await probe.describeTaskDefinition(taskDefinition);
+  const at = { cluster: options.cluster, service: options.service };
+  const continueHook = (n: string) => ({
+    command: 'ContinueServiceDeployment',
+    input: { serviceDeploymentArn: LATER(`the ${n} deployment`), hookId: LATER('the waiting hook'), action: 'CONTINUE' },
+  });
+  return [
+    { command: 'UpdateService', input: { ...at, deploymentConfiguration: configs.probe } },
+    continueHook('configuration-only (if ECS starts one)'),
+    { command: 'RegisterTaskDefinition', input: noOpRevision(described, 1) },
+    { command: 'UpdateService', input: { ...at, taskDefinition: LATER('revision 1'), deploymentConfiguration: configs.withoutHooks } },
+    continueHook('release 1'),
+    { command: 'RegisterTaskDefinition', input: noOpRevision(described, 2) },
+    { command: 'UpdateService', input: { ...at, taskDefinition: LATER('revision 2'), deploymentConfiguration: configs.probe } },
+    continueHook('release 2'),
+    { command: 'UpdateService', input: { ...at, deploymentConfiguration: configs.restore } },
+  ];
+}
+
 /**
  * Runs the probe and returns its report; it never leaves the service with the probe's configuration:
  * whatever fails, the original deploymentConfiguration is sent back (and read back to compare).
@@ -472,21 +550,10 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   const probe = new Probe(options);
   const { clock } = options;
   const startedAt = new Date(clock.now()).toISOString();
-  const original = await probe.describeService();
+  const { original, taskDefinition: running0 } = await probeable(probe, options.service);
   const originalConfig = original.deploymentConfiguration ?? {};
-  const strategy = originalConfig.strategy ?? 'ROLLING';
-  if ((original.deploymentController?.type ?? 'ECS') !== 'ECS')
-    throw new ProbeError(
-      `service ${options.service} uses the ${original.deploymentController?.type} deployment controller; the probe needs ECS native deployments`,
-    );
-  if (!HOOK_STRATEGIES.has(strategy))
-    throw new ProbeError(
-      `service ${options.service} uses the ${strategy} strategy; the probe needs BLUE_GREEN, CANARY or LINEAR (lifecycle hooks, an alternate target group)`,
-    );
-  if (!original.taskDefinition) throw new ProbeError(`service ${options.service} has no task definition`);
-
-  const probeConfig: DeploymentConfiguration = { ...structuredClone(originalConfig), lifecycleHooks: [PROBE_HOOK] };
-  const { lifecycleHooks: _omitted, ...probeConfigWithoutHooks } = probeConfig;
+  const configs = probeConfigurations(originalConfig);
+  const probeConfig = configs.probe;
   let error: unknown;
   try {
     // 1. A configuration-only update: does ECS start a deployment for it?
@@ -499,16 +566,16 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
     if (!sameAlready) probe.observations.configurationOnlyStartedDeployment = configDeployment !== undefined;
     if (configDeployment) {
       known.add(configDeployment);
-      await probe.drive('configuration-only deployment', configDeployment, original.taskDefinition, start, tgBefore);
+      await probe.drive('configuration-only deployment', configDeployment, running0, start, tgBefore);
     }
 
     // 2. Release 1 leaves lifecycleHooks out (merge check); release 2 sends them.
-    let running = original.taskDefinition;
+    let running = running0;
     for (const n of [1, 2]) {
       const taskDefinition = await probe.registerNoOp(running, n);
       tgBefore = productionTargetGroup(await probe.describeService());
       start = clock.now();
-      const answer = await probe.update({ taskDefinition, deploymentConfiguration: n === 1 ? probeConfigWithoutHooks : probeConfig });
+      const answer = await probe.update({ taskDefinition, deploymentConfiguration: n === 1 ? configs.withoutHooks : probeConfig });
       const arn = await probe.newDeployment(answer, known, 5 * 60_000);
       if (!arn) throw new ProbeError(`release ${n}: UpdateService to ${taskDefinition} started no deployment that ListServiceDeployments shows`);
       known.add(arn);
@@ -532,7 +599,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   // 4. Always: the deploymentConfiguration the service had, lifecycleHooks explicit (UpdateService merges).
   probe.restoring = true;
   const stopProblem = error ? await probe.stopActive() : undefined;
-  const restoreConfig = restoringConfiguration(originalConfig);
+  const restoreConfig = configs.restore;
   let restore: ProbeReport['restore'];
   let taskDefinitionAfter: string | undefined;
   try {

@@ -12,6 +12,7 @@ import {
   PROBE_REFUSAL,
   ProbeRefusedError,
   confirmProbe,
+  probeDryRun,
   restoringConfiguration,
   runProbe,
   type ProbeReport,
@@ -189,6 +190,34 @@ describe('switchyard probe against the ECS fake', () => {
     expect(report.releases).toEqual([]);
     expect(fake.deployments[0]?.status).toBe('ROLLBACK_SUCCESSFUL');
     expectRestored(fake, before, report);
+  });
+
+  it('--dry-run reads only and lists every change with the exact input a run sends', async () => {
+    const { fake, clock, before, run } = setUp({ seed: 2 });
+    const planned = await probeDryRun({ cluster: 'prod', service: 'api', ecs: new ECSClient({ region: 'eu-west-1' }), clock, sleep: async () => {} });
+    expect(fake.calls).toEqual([]);
+    expect(planned.map((c) => c.command)).toEqual([
+      'UpdateService',
+      'ContinueServiceDeployment',
+      'RegisterTaskDefinition',
+      'UpdateService',
+      'ContinueServiceDeployment',
+      'RegisterTaskDefinition',
+      'UpdateService',
+      'ContinueServiceDeployment',
+      'UpdateService',
+    ]);
+    await run();
+    const sent = fake.calls.filter((c) => c.command !== 'ContinueServiceDeployment');
+    const plannedChanges = planned.filter((c) => c.command !== 'ContinueServiceDeployment');
+    // Same inputs, except what only the run learns (the revisions' ARNs).
+    expect(sent.map((c) => c.command)).toEqual([...plannedChanges.map((c) => c.command)]);
+    sent.forEach((c, i) => {
+      const { taskDefinition: _sent, ...sentRest } = c.input as { taskDefinition?: string };
+      const { taskDefinition: _planned, ...plannedRest } = plannedChanges[i]!.input as { taskDefinition?: string };
+      expect(sentRest).toEqual(plannedRest);
+    });
+    expect(plannedChanges.at(-1)?.input).toEqual({ cluster: 'prod', service: 'api', deploymentConfiguration: { ...before, lifecycleHooks: [] } });
   });
 
   it('refuses a service whose strategy has no lifecycle hooks, before changing anything', async () => {
