@@ -6,6 +6,7 @@ import { EXIT_CODES_HELP, usage } from './exit.js';
 // do not load the API client, the AWS SDK or local mode.
 const apiCommands = () => import('./commands/api.js');
 const configCommands = () => import('./commands/local.js');
+const probeCommand = () => import('./commands/probe.js');
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -95,6 +96,22 @@ export function program(): Command {
     .option('--dry-run', 'send nothing: print each call with its input')
     .option('--json', 'print JSON')
     .action(async (o: { config: string; service?: string; dryRun?: boolean; json?: boolean }) => (await configCommands()).verify(o.config, o));
+
+  cli
+    .command('probe')
+    .description(
+      'live check of the ECS behaviours Switchyard relies on, on a SANDBOX service (never production): two no-op blue/green releases with a PAUSE hook; the deploymentConfiguration is always put back (exit 1 when a behaviour is violated or a step failed)',
+    )
+    .requiredOption('--cluster <cluster>', 'the ECS cluster')
+    .requiredOption('--service <service>', 'the sandbox ECS service (ECS controller; BLUE_GREEN, CANARY or LINEAR with an alternate target group)')
+    .option('--region <region>', 'AWS region (default AWS_REGION)')
+    .option('--yes', 'do not ask (for CI); without it the probe asks on a terminal and refuses elsewhere')
+    .option('--dry-run', 'change nothing: read the service and print every call that would change it, with its input')
+    .addOption(new Option('--report <file>', 'where the JSON report goes').default('switchyard-probe.json'))
+    .addOption(new Option('--poll <seconds>', 'how often a running deployment is read').default('5'))
+    .addOption(new Option('--health-check-seconds <seconds>', "the target groups' HealthCheckIntervalSeconds x HealthyThresholdCount").default('150'))
+    .addOption(new Option('--deregistration-delay <seconds>', "the target groups' deregistration_delay.timeout_seconds").default('300'))
+    .action(async (o) => (await probeCommand()).probe(o));
 
   withApi(
     cli
