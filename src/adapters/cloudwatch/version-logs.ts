@@ -6,7 +6,7 @@ import type { Release } from '../../core/release.js';
 import type { LogLine, LogQuery, VersionLogs } from '../../ports/logs.js';
 import { awsCall as call } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
-import { partitionOf } from '../../resources/partition.js';
+import { consoleUrl } from '../../resources/partition.js';
 
 /**
  * A release's logs on AWS, through CloudWatch Logs: the service's own log group (named by the
@@ -39,11 +39,11 @@ const ecsSdk = () => import('@aws-sdk/client-ecs');
  * A CloudWatch Logs Insights console link for the same lines (the console's URL format: the query
  * detail `~(…)` with `*` for `%` inside it and `$` for `%` around it).
  */
-export function insightsUrl(region: string, group: string, query: string, startSecondsAgo: number): string {
+export function insightsUrl(region: string, group: string, query: string, startSecondsAgo: number): string | undefined {
   const inner = (s: string) => encodeURIComponent(s).replace(/%/g, '*');
   const detail = `~(end~0~start~-${Math.max(60, Math.ceil(startSecondsAgo))}~timeType~'RELATIVE~unit~'seconds~editorString~'${inner(query)}~source~(~'${inner(group)}))`;
-  const host = partitionOf(region).partition === 'aws-cn' ? `${region}.console.amazonaws.cn` : `${region}.console.aws.amazon.com`;
-  return `https://${host}/cloudwatch/home?region=${region}#logsV2:logs-insights${encodeURIComponent(`?queryDetail=${detail}`).replace(/%/g, '$')}`;
+  // The partition's own console (GovCloud's is console.amazonaws-us-gov.com); none in the isolated partitions.
+  return consoleUrl(region, 'cloudwatch/home', `logsV2:logs-insights${encodeURIComponent(`?queryDetail=${detail}`).replace(/%/g, '$')}`);
 }
 
 export function cloudWatchVersionLogs(options: CloudWatchVersionLogsOptions): VersionLogs & { insights(query: LogQuery): Promise<string | undefined> } {

@@ -105,5 +105,10 @@ describe('a release’s logs on AWS (CloudWatch Logs)', () => {
     expect(link).toMatch(/^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\$3FqueryDetail\$3D/);
     expect(decodeURIComponent(link!.replace(/\$/g, '%')).replace(/\*/g, '%')).toContain("source~(~'%2Fecs%2Fapi)");
     expect(insightsUrl('cn-north-1', 'g', 'fields @message', 60)).toContain('https://cn-north-1.console.amazonaws.cn/');
+    // GovCloud has its own console host (the region goes in the query), the isolated partitions none.
+    expect(insightsUrl('us-gov-west-1', 'g', 'fields @message', 60)).toMatch(
+      /^https:\/\/console\.amazonaws-us-gov\.com\/cloudwatch\/home\?region=us-gov-west-1#logsV2:logs-insights/,
+    );
+    expect(insightsUrl('us-iso-east-1', 'g', 'fields @message', 60)).toBeUndefined();
   });
 });
