@@ -6,7 +6,7 @@ import { preflightFailures } from '../core/preflight.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { TARGET_POLL_SECONDS, TargetStep } from '../core/target-waits.js';
-import { done, type Progress } from '../ports/traffic-driver.js';
+import { done, notYet, type Progress } from '../ports/traffic-driver.js';
 import {
   beginRollback,
   deadlinesOf,
@@ -19,6 +19,7 @@ import {
   markDeployed,
   markFinalized,
   markLeaseRenewed,
+  markShiftInProgress,
   markRolledBack,
   MAX_ERROR_LINES,
   ERROR_LINE_MATCH,
@@ -35,6 +36,23 @@ import { EXECUTION_LIMITS, isTaskName, type CaughtError, type TaskHandlers, type
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
 import { executionName, type ReleaseService } from './releases.js';
 import { restoreStable } from './restore.js';
+
+/** A shift whose target could not be read: recorded as still on its way (not an error of the release). */
+class ShiftUnread extends Error {}
+
+/**
+ * One step of a target that finishes on its own clock. A read the target refused for now (throttled,
+ * a hiccup on AWS's side) is not a failure of the step: it is "not yet", and the workflow asks again
+ * after its poll interval, within the step's deadline, instead of spending its task retries on it.
+ */
+async function stepOf(call: () => Promise<Progress>): Promise<Progress> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TransientError) return notYet(`the target could not be read just now (${error.message})`);
+    throw error;
+  }
+}
 
 /** Lambda errors arrive with a JSON Cause; local ones with the message itself. */
 function causeOf(error: CaughtError | undefined): string {
@@ -157,7 +175,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const deployed = await orRollBack(
         release,
         DeployError,
-        async () => void (progress = await driverOf(release).driver.deploy(release)),
+        async () => void (progress = await stepOf(() => driverOf(release).driver.deploy(release))),
         Reasons.deployFailed,
         Phase.failed,
       );
@@ -183,15 +201,25 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const { driver } = driverOf(release);
       let live = 0;
       let started: Readonly<Record<string, string>> | void = undefined;
+      const exact = landsExactly(driver.capabilities, release.plan);
       const shifted = await orRollBack(release, TargetFailedError, async () => {
-        started = await driver.setWeight(release, action.percent);
-        live = await driver.verify(withDriverState(release, started ?? undefined));
+        try {
+          started = await driver.setWeight(release, action.percent);
+          live = await driver.verify(withDriverState(release, started ?? undefined));
+        } catch (error) {
+          // A target that shifts on its own clock and could not be read (throttled): still on its way, ask again later.
+          if (exact || !(error instanceof TransientError)) throw error;
+          await apply(releaseId, (r, now) => markShiftInProgress(r, action.percent, action.nextStep, r.weight, now), release);
+          throw new ShiftUnread();
+        }
+      }).catch((error: unknown) => {
+        if (error instanceof ShiftUnread) return false;
+        throw error;
       });
       if (!shifted) return;
       await apply(
         releaseId,
         (r, now) => {
-          const exact = landsExactly(driver.capabilities, r.plan);
           const kept: Readonly<Record<string, string>> | undefined = started ?? undefined;
           const next = recordShift(kept ? { ...r, driverState: { ...r.driverState, ...kept } } : r, action.percent, action.nextStep, live, exact, now);
           // The weight did not take: nothing is written, and the workflow retries the shift.
@@ -235,7 +263,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
     async rollback({ releaseId }) {
       const release = await load(releaseId);
       if (isTerminal(release.phase)) return;
-      const progress = await driverOf(release).driver.rollback(release);
+      const progress = await stepOf(() => driverOf(release).driver.rollback(release));
       if (!progress.done) {
         await apply(
           releaseId,
@@ -262,7 +290,11 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         if (isTerminal(release.phase)) return;
         // A retry after the driver finalized calls it again: drivers make finalize idempotent.
         let progress: Progress = done();
-        const finalized = await orRollBack(release, TargetFailedError, async () => void (progress = await driverOf(release).driver.finalize(release)));
+        const finalized = await orRollBack(
+          release,
+          TargetFailedError,
+          async () => void (progress = await stepOf(() => driverOf(release).driver.finalize(release))),
+        );
         if (!finalized) return;
         const answer: Progress = progress;
         if (!answer.done) {

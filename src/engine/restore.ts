@@ -1,6 +1,6 @@
 import type { Release, RestoreOutcome } from '../core/release.js';
 import { type TrafficDriver } from '../ports/traffic-driver.js';
-import { AlreadyFinalizedError, messageOf } from '../core/errors.js';
+import { AlreadyFinalizedError, TransientError, messageOf } from '../core/errors.js';
 
 /**
  * Puts the stable version back after a failure and says how it went; the core
@@ -20,6 +20,8 @@ export async function restoreStable(driver: TrafficDriver, release: Release): Pr
     return { kind: 'restored' };
   } catch (failure) {
     if (failure instanceof AlreadyFinalizedError) return { kind: 'finalized' };
+    // Throttled or a hiccup on the target's side: nothing is known yet; Recover asks again after a wait.
+    if (failure instanceof TransientError) return { kind: 'pending', seen: `the target could not be read just now (${failure.message})` };
     return { kind: 'unrestored', why: messageOf(failure) };
   }
 }

@@ -23,6 +23,24 @@ const ecsSdk = () => import('@aws-sdk/client-ecs');
  */
 export const PAUSE_STAGES = ['POST_TEST_TRAFFIC_SHIFT', 'PRE_PRODUCTION_TRAFFIC_SHIFT', 'POST_PRODUCTION_TRAFFIC_SHIFT'] as const;
 
+/**
+ * What a service has for a deployment configuration member nobody set, sent to clear what Switchyard
+ * set there (ECS API reference, DeploymentConfiguration: maximumPercent 200 and minimumHealthyPercent
+ * 100 for REPLICA services, strategy ROLLING, the circuit breaker and alarms off, no bake, no hooks).
+ * That an empty structure clears canary and linear settings is an assumption `switchyard probe` settles.
+ */
+const ECS_UNSET: Required<Omit<DeploymentConfiguration, 'earlySuccessCriteria'>> = {
+  strategy: 'ROLLING',
+  maximumPercent: 200,
+  minimumHealthyPercent: 100,
+  deploymentCircuitBreaker: { enable: false, rollback: false },
+  alarms: { alarmNames: [], enable: false, rollback: false },
+  bakeTimeInMinutes: 0,
+  lifecycleHooks: [],
+  canaryConfiguration: {},
+  linearConfiguration: {},
+};
+
 /** Statuses in which ECS is taking (or took) the service back to the previous revision, or gave up. */
 const FAILED = new Set(['STOPPED', 'STOP_REQUESTED', 'ROLLBACK_REQUESTED', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED']);
 const ACTIVE = ['PENDING', 'IN_PROGRESS'] as const;
@@ -137,22 +155,15 @@ export class EcsDriver implements TrafficDriver {
 
   /**
    * The user's own configuration as it was when the release started, to send back. UpdateService
-   * merges, so an omitted `lifecycleHooks` would keep Switchyard's PAUSE hook: it is always sent,
-   * empty when the user had none. Canary and linear settings are sent back as the user had them, or
-   * empty to clear Switchyard's (ECS reads them only under their own strategy, SDK model: "Only valid
-   * when the deployment strategy is CANARY"; that an empty structure clears one is for
-   * `switchyard probe` to confirm on a live account).
+   * merges (an omitted member keeps its value), so every member Switchyard set for the release is
+   * sent back explicitly: the user's value, or what ECS has when the member was never set
+   * ({@link ECS_UNSET}). So no PAUSE hook, canary step, circuit breaker or alarm of Switchyard's stays.
    */
   restoredConfiguration(original: DeploymentConfiguration): DeploymentConfiguration {
-    // A rolling release hands the alarm gates to ECS: the user's own alarms come back, or alarms off.
-    const handedAlarms = this.rolling && (this.options.alarms ?? []).length > 0;
-    return {
-      ...original,
-      lifecycleHooks: original.lifecycleHooks ?? [],
-      canaryConfiguration: original.canaryConfiguration ?? {},
-      linearConfiguration: original.linearConfiguration ?? {},
-      ...(original.alarms ? { alarms: original.alarms } : handedAlarms ? { alarms: { alarmNames: [], enable: false, rollback: false } } : {}),
-    };
+    const ours = this.deploymentConfiguration(original);
+    // earlySuccessCriteria is never Switchyard's (only the user's own is kept): nothing to clear there.
+    const cleared = Object.fromEntries(Object.keys(ours).flatMap((key) => (key in ECS_UNSET ? [[key, ECS_UNSET[key as keyof typeof ECS_UNSET]]] : [])));
+    return { ...cleared, lifecycleHooks: [], ...original };
   }
 
   private async describe(arn: string): Promise<ServiceDeployment> {

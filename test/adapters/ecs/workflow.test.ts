@@ -146,7 +146,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(restore).toEqual({
       cluster: 'prod',
       service: 'api',
-      deploymentConfiguration: { ...USER_CONFIGURATION, canaryConfiguration: {}, linearConfiguration: {} },
+      deploymentConfiguration: { ...USER_CONFIGURATION, canaryConfiguration: {} },
     });
     expect(fake.service.deploymentConfiguration).toEqual(USER_CONFIGURATION);
     // Four pauses answered: after test traffic, before 10%, before 100%, after the last shift.

@@ -1,0 +1,208 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { DeploymentConfiguration, ECSClient } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
+import { startLocalDynamo, type LocalDynamo } from '../../../src/adapters/dynamodb/dynalite.js';
+import { DynamoReleaseStore } from '../../../src/adapters/dynamodb/dynamo-store.js';
+import { EcsDriver } from '../../../src/adapters/ecs/ecs-driver.js';
+import { createLocalRuntime, type LocalRuntime } from '../../../src/composition/local-runtime.js';
+import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config.js';
+import type { Release } from '../../../src/core/release.js';
+import { VirtualClock } from '../../../src/ports/clock.js';
+import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
+import { FAKE_ECS_TARGET, FakeEcs, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';
+import { releaseFinished, releaseUntil } from '../../support/poll.js';
+
+/**
+ * Releases on the ecs driver against an ECS that keeps AWS's default clocks (tasks start in 30-90 s,
+ * health checks take 150 s, deregistration 300 s), UpdateService's merges, ECS's rounding of task
+ * counts, and, in the hostile profile, reads that lag writes, throttling bursts and lists in no order.
+ * Every case runs two releases in a row on one fake service (state carried from one release to the
+ * next is where defects hide), and after each the service's own deployment configuration is exactly
+ * what it was. No driver call may poll: the fake counts describes per call and fails it at the 4th.
+ */
+
+const cw = mockClient(CloudWatchClient);
+let dynamo: LocalDynamo;
+let runtime: LocalRuntime | undefined;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+});
+afterAll(async () => dynamo.close());
+afterEach(async () => {
+  await runtime?.engine.stop();
+  runtime = undefined;
+});
+
+const image = (n: number) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:${String(n).repeat(64)}`;
+
+/** A rolling service with the user's own Lambda hook, as teams run them (as DescribeServices shows it: every member filled in). */
+const WITH_HOOK: DeploymentConfiguration = {
+  strategy: 'ROLLING',
+  bakeTimeInMinutes: 0,
+  maximumPercent: 200,
+  minimumHealthyPercent: 100,
+  deploymentCircuitBreaker: { enable: true, rollback: true },
+  alarms: { alarmNames: [], enable: false, rollback: false },
+  lifecycleHooks: [
+    {
+      targetType: 'AWS_LAMBDA',
+      hookTargetArn: 'arn:aws:lambda:eu-west-1:123456789012:function:smoke',
+      roleArn: 'arn:aws:iam::123456789012:role/hooks',
+      lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'],
+    },
+  ],
+};
+/** A service with no hooks at all, ECS's defaults as DescribeServices shows them. */
+const NO_HOOKS: DeploymentConfiguration = {
+  strategy: 'ROLLING',
+  bakeTimeInMinutes: 0,
+  maximumPercent: 200,
+  minimumHealthyPercent: 100,
+  deploymentCircuitBreaker: { enable: false, rollback: false },
+  alarms: { alarmNames: [], enable: false, rollback: false },
+};
+
+const STRATEGIES = {
+  'blue-green': { type: 'blue-green', bake: '2m' },
+  canary: { type: 'canary', steps: [{ percent: 10, bake: '2m' }], finalBake: '1m' },
+  linear: { type: 'linear', stepPercent: 50, interval: '2m', finalBake: '1m' },
+  rolling: { type: 'rolling', batch: 50 },
+} as const;
+
+let counter = 0;
+function start(
+  strategy: keyof typeof STRATEGIES,
+  desiredCount: number,
+  profile: 'aws' | 'hostile',
+  user: DeploymentConfiguration,
+  seed = 1,
+  extra: Record<string, unknown> = {},
+) {
+  counter++;
+  const clock = new VirtualClock();
+  const fake = new FakeEcs(clock, { desiredCount, profile, seed, deploymentConfiguration: structuredClone(user) });
+  installFakeEcs(fake);
+  cw.reset();
+  cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: 'OK', StateReason: 'ok' }] });
+  const [service] = resolveConfig({
+    services: [
+      {
+        name: `api-${counter}`,
+        target: { ...FAKE_ECS_TARGET, passRoles: ['arn:aws:iam::123456789012:role/hooks'] },
+        strategy: STRATEGIES[strategy],
+        gates: { alarms: ['api-5xx'], checkInterval: '1m' },
+        ...extra,
+      },
+    ],
+  }).services;
+  if (!service || service.target.driver !== 'ecs') throw new Error('no ecs service');
+  const driver = new EcsDriver({
+    service: service.name,
+    target: service.target,
+    plan: service.plan,
+    hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
+    alarms: ['api-5xx'],
+    ecs: ecsMock as unknown as ECSClient,
+  });
+  const metrics = new CloudWatchMetrics({
+    client: cw as unknown as CloudWatchClient,
+    target: service.target,
+    greenTargetGroup: async (r) => driver.greenTargetGroup(r),
+  });
+  const rt = createLocalRuntime(
+    {
+      services: [service],
+      store: new DynamoReleaseStore(dynamo.client, dynamo.tableName),
+      clock,
+      driverFor: () => guarded(driver, fake),
+      metricsFor: () => metrics,
+    },
+    { virtualClock: clock, retryIntervalMs: 1 },
+  );
+  runtime = rt;
+  return { rt, service, fake, clock };
+}
+
+/** The driver with the fake's polling guard around every call: a call that describes the same thing a 4th time fails. */
+function guarded(driver: EcsDriver, fake: FakeEcs): TrafficDriver {
+  return new Proxy(driver, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        fake.beginTask(String(key));
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          fake.endTask();
+        }
+      };
+    },
+  });
+}
+
+const actor = { id: 'ci', channel: 'api' } as const;
+
+/** A configuration as a person reads it: no hooks and an empty list of hooks say the same (Switchyard sends `[]` to clear its own). */
+function described(config: DeploymentConfiguration): DeploymentConfiguration {
+  const { lifecycleHooks, ...rest } = config;
+  return lifecycleHooks && lifecycleHooks.length > 0 ? { ...rest, lifecycleHooks } : rest;
+}
+
+async function releaseOf(rt: LocalRuntime, service: string, img: string): Promise<Release> {
+  const { release } = await rt.releases.startRelease({ service, image: img, actor });
+  return releaseFinished(rt.deps.store, rt.engine, release.id);
+}
+
+const CASES = (['aws', 'hostile'] as const).flatMap((profile) =>
+  (Object.keys(STRATEGIES) as (keyof typeof STRATEGIES)[]).flatMap((strategy) => [1, 2, 10].map((tasks) => ({ profile, strategy, tasks }))),
+);
+
+describe('the ecs driver against ECS as it really behaves (AWS default clocks; hostile: lagging reads, throttling, no list order)', () => {
+  it.each(CASES)(
+    '$profile · $strategy · $tasks task(s): two releases in a row succeed and the service gets its own configuration back',
+    async ({ profile, strategy, tasks }) => {
+      const user = tasks === 2 ? WITH_HOOK : NO_HOOKS;
+      const { rt, service, fake } = start(strategy, tasks, profile, user, tasks);
+      for (const n of [2, 3]) {
+        const done = await releaseOf(rt, service.name, image(n));
+        expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: 'succeeded', reason: undefined });
+        expect(fake.image(fake.service.taskDefinition)).toBe(image(n));
+        expect(described(fake.service.deploymentConfiguration)).toEqual(described(user));
+      }
+      expect(fake.pollingViolations).toEqual([]);
+    },
+  );
+
+  it.each(['aws', 'hostile'] as const)(
+    '%s: a rollback, then an undo, each leave the service with its own configuration and the right revision',
+    async (profile) => {
+      // An approval after the first step holds the release there (not the wall clock) for the person's rollback.
+      const { rt, service, fake } = start('canary', 2, profile, WITH_HOOK, 7, { approvals: { at: ['after-first-step'], timeout: '1h' } });
+      await rt.deps.store.setStable(service.name, fake.image(fake.service.taskDefinition) ?? '');
+      const original = fake.image(fake.service.taskDefinition);
+      const { release: firstRelease } = await rt.releases.startRelease({ service: service.name, image: image(2), actor });
+      await releaseUntil(rt.deps.store, firstRelease.id, (r) => r.phase === 'awaiting_approval');
+      await rt.releases.act(firstRelease.id, 'approve', { id: 'lead', channel: 'api' });
+      expect((await releaseFinished(rt.deps.store, rt.engine, firstRelease.id)).phase).toBe('succeeded');
+      // The second release is rolled back by a person while 10% of production is on it.
+      const { release } = await rt.releases.startRelease({ service: service.name, image: image(3), actor });
+      await releaseUntil(rt.deps.store, release.id, (r) => r.phase === 'awaiting_approval' && r.weight === 10);
+      await rt.releases.act(release.id, 'rollback', { id: 'lead', channel: 'api' });
+      const rolledBack = await releaseFinished(rt.deps.store, rt.engine, release.id);
+      expect(rolledBack.phase).toBe('rolled_back');
+      expect(fake.image(fake.service.taskDefinition)).toBe(image(2));
+      expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
+      // Undo of the first release (the last that succeeded): back to what it replaced.
+      const { release: undo } = await rt.releases.undo(service.name, { id: 'lead', channel: 'api' });
+      const undone = await releaseFinished(rt.deps.store, rt.engine, undo.id);
+      expect(undone.phase).toBe('succeeded');
+      expect(fake.image(fake.service.taskDefinition)).toBe(original);
+      expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
+      expect(fake.pollingViolations).toEqual([]);
+    },
+  );
+});
