@@ -15,6 +15,7 @@ import {
   type StrategySpec,
 } from '../core/plan.js';
 import type { ReleaseSettings } from '../core/release.js';
+import { AWS_DEFAULT_CLOCKS, targetDeadlines, type TargetDeadlines } from '../core/target-waits.js';
 import {
   configSchema,
   type CodeDeployTarget,
@@ -379,6 +380,9 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     },
     approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },
     pauseTimeoutSeconds: service.approvals.timeout,
+    // How long each step may wait for an AWS target: from the service's clocks (AWS's defaults
+    // unless stated) and its plan, or the deadlines it states. Local targets answer within the call.
+    ...(service.target.driver !== 'local' ? { deadlines: deadlinesFor(service.target, plan) } : {}),
   };
   if (service.target.driver === 'ecs' && plan.strategy !== 'rolling') {
     const minutes = ecsHookTimeoutMinutes(plan, settings);
@@ -458,4 +462,20 @@ export function resolveConfig(raw: unknown, source = 'config'): SwitchyardConfig
     services,
     people: parsed.data.people,
   };
+}
+
+/** The deadlines of a service's waits on its AWS target (core/target-waits.ts), with what the config states. */
+function deadlinesFor(target: EcsTarget | CodeDeployTarget, plan: Plan): TargetDeadlines {
+  const c = target.clocks ?? {};
+  return targetDeadlines(
+    {
+      taskStartSeconds: c.taskStart ?? AWS_DEFAULT_CLOCKS.taskStartSeconds,
+      healthCheckIntervalSeconds: c.healthCheckInterval ?? AWS_DEFAULT_CLOCKS.healthCheckIntervalSeconds,
+      healthyThreshold: c.healthyThreshold ?? AWS_DEFAULT_CLOCKS.healthyThreshold,
+      deregistrationDelaySeconds: c.deregistrationDelay ?? AWS_DEFAULT_CLOCKS.deregistrationDelaySeconds,
+      alarmBakeSeconds: c.alarmBake ?? AWS_DEFAULT_CLOCKS.alarmBakeSeconds,
+    },
+    plan,
+    target.deadlines ?? {},
+  );
 }

@@ -154,6 +154,35 @@ const logGroup = z
   .regex(/^[\w./#-]{1,512}$/, { error: 'must be a CloudWatch Logs group name such as "/ecs/checkout-api"' })
   .optional();
 
+/**
+ * The service's own clocks where they differ from AWS's defaults (src/core/target-waits.ts): the
+ * deadlines of the release's waits for its target are derived from them and the plan.
+ */
+const clocks = z
+  .strictObject({
+    /** A task from launch to running (image pull, start). @default "90s" */
+    taskStart: duration(1, 3600).optional(),
+    /** The target group's HealthCheckIntervalSeconds. @default "30s" */
+    healthCheckInterval: duration(5, 300).optional(),
+    /** The target group's HealthyThresholdCount. @default 5 */
+    healthyThreshold: z.number({ error: 'must be a whole number from 2 to 10 (the target group HealthyThresholdCount)' }).int().min(2).max(10).optional(),
+    /** The target group's deregistration_delay.timeout_seconds. @default "300s" */
+    deregistrationDelay: duration(0, 3600).optional(),
+    /** ECS's own bake after a rolling deployment with deployment alarms (computed by ECS). @default "10m" */
+    alarmBake: duration(0, 24 * 3600).optional(),
+  })
+  .optional();
+
+/** The most a release waits for its target at each step, when the derived deadline does not fit the service. */
+const deadlines = z
+  .strictObject({
+    deploy: duration(60, 24 * 3600).optional(),
+    shift: duration(60, 7 * 24 * 3600).optional(),
+    finalize: duration(60, 24 * 3600).optional(),
+    rollback: duration(60, 24 * 3600).optional(),
+  })
+  .optional();
+
 export const codedeployTargetSchema = z.strictObject({
   driver: z.literal('codedeploy'),
   cluster: text('an ECS cluster name'),
@@ -168,6 +197,8 @@ export const codedeployTargetSchema = z.strictObject({
   family,
   passRoles,
   logGroup,
+  clocks,
+  deadlines,
 });
 
 /** An ECS service on the default (ECS) deployment controller, released with ECS native deployments. */
@@ -182,6 +213,8 @@ export const ecsTargetSchema = z.strictObject({
   family,
   passRoles,
   logGroup,
+  clocks,
+  deadlines,
   /** Rolling: the share of tasks that may be below the desired count while replacing (minimumHealthyPercent = 100 - this). */
   maxUnavailable: percent(0, 50).default(0),
 });

@@ -29,8 +29,8 @@ export function continueWhenDue(decision: Decision, now: number, budget: Executi
   return { action, release: { ...release, decisionsInGeneration: decisions } };
 }
 
-/** How often the workflow asks a target that shifts on its own timer whether it got there. */
-export const SHIFT_POLL_SECONDS = 30;
+/** How often the workflow asks a target that shifts on its own timer whether it got there: as for every wait on a target. */
+export const SHIFT_POLL_SECONDS = TARGET_POLL_SECONDS;
 
 /** What the workflow does next. One action per loop of decide -> act. */
 export type Action =

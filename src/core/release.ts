@@ -400,8 +400,10 @@ export function deadlinesOf(release: Release): TargetDeadlines {
 /**
  * The target is on its way with `step` (ECS scaling the new version up, draining the old one) and
  * said `seen`: keep the state the driver returned at once (it must survive anything that times
- * out later), and wait. The deadline is set when the wait begins; the timeline says what the
- * target is doing each time that changes, never more.
+ * out later), and wait. The deadline runs from the target's latest accepted request (new driver
+ * state), so a throttled start does not eat the target's own time, and a target that never
+ * accepts one still ends at the deadline. The timeline says what the target is doing each time
+ * that changes, never more.
  */
 export function markWaitingOnTarget(
   release: Release,
@@ -411,7 +413,10 @@ export function markWaitingOnTarget(
   now: number,
   askAgainSeconds?: number,
 ): Release {
-  const current = release.targetWait?.step === step ? release.targetWait : undefined;
+  // The target's clocks run from when it accepted the step's latest request (a deployment started, a
+  // hook answered): state the driver had not returned before restarts the deadline; reads never do.
+  const asked = state !== undefined && Object.entries(state).some(([key, value]) => release.driverState?.[key] !== value);
+  const current = release.targetWait?.step === step && !asked ? release.targetWait : undefined;
   const since = current?.since ?? iso(now);
   const deadline = current?.deadline ?? iso(now + deadlinesOf(release)[step] * 1000);
   const targetWait: TargetWait = { step, since, deadline, checkedAt: iso(now), seen, ...(askAgainSeconds !== undefined ? { askAgainSeconds } : {}) };

@@ -43,11 +43,24 @@ export type TargetStep = (typeof TargetStep)[keyof typeof TargetStep];
 /** The most a release waits for each step, in seconds. */
 export type TargetDeadlines = Readonly<Record<TargetStep, number>>;
 
-/** Room for what the clocks above do not count (API latency, a throttled read, a slow pull). */
-const MARGIN_SECONDS = 300;
+/** The asks a step takes besides its clocks (start it, answer a hook, read the end, put the configuration back). */
+const ASKS_PER_STEP = 3;
 
-/** How often the workflow asks a target that is on its way how far it got. */
-export const TARGET_POLL_SECONDS = 15;
+/**
+ * Room for what the clocks do not count (API latency, throttled reads, a slow pull, a hook answered a
+ * poll late): a step may take twice what its clocks and its asks say, and at least five minutes more.
+ */
+const withRoom = (seconds: number): number => {
+  const expected = seconds + ASKS_PER_STEP * TARGET_POLL_SECONDS;
+  return Math.max(2 * expected, expected + 300);
+};
+
+/**
+ * How often the workflow asks a target that is on its way how far it got. Each ask is about five
+ * state transitions (Decide, Route, the task, PrepareWait, Wait): every 30 s, a 5-minute ECS
+ * scale-up costs about 50 of them, and a release waits at most 30 s longer than the target did.
+ */
+export const TARGET_POLL_SECONDS = 30;
 
 /**
  * The deadlines of a service's waits, from its clocks and its plan.
@@ -58,7 +71,7 @@ export const TARGET_POLL_SECONDS = 15;
  * - finalize and rollback: traffic moves and the other version's tasks are deregistered; a rolling
  *   service goes back batch by batch.
  * @example
- * targetDeadlines(AWS_DEFAULT_CLOCKS, plan).deploy // 540 s: 90 s start + 150 s health checks + 300 s margin
+ * targetDeadlines(AWS_DEFAULT_CLOCKS, plan).deploy // 540 s: 90 s start + 150 s health checks, then room (+300 s)
  */
 export function targetDeadlines(clocks: TargetClocks, plan: Plan, overrides: Partial<TargetDeadlines> = {}): TargetDeadlines {
   const healthy = clocks.taskStartSeconds + clocks.healthCheckIntervalSeconds * clocks.healthyThreshold;
@@ -68,9 +81,9 @@ export function targetDeadlines(clocks: TargetClocks, plan: Plan, overrides: Par
   const longestBake = Math.max(0, ...plan.steps.map((s) => (s.type === 'bake' || s.type === 'analysis' ? s.seconds : 0)));
   const rolling = plan.strategy === 'rolling';
   return {
-    deploy: overrides.deploy ?? healthy + MARGIN_SECONDS,
-    shift: overrides.shift ?? (rolling ? batches * batch + clocks.alarmBakeSeconds : longestBake + healthy) + MARGIN_SECONDS,
-    finalize: overrides.finalize ?? clocks.deregistrationDelaySeconds + (rolling ? clocks.alarmBakeSeconds : 0) + MARGIN_SECONDS,
-    rollback: overrides.rollback ?? (rolling ? batches * batch : clocks.deregistrationDelaySeconds + healthy) + MARGIN_SECONDS,
+    deploy: overrides.deploy ?? withRoom(healthy),
+    shift: overrides.shift ?? withRoom(rolling ? batches * batch + clocks.alarmBakeSeconds : longestBake + healthy),
+    finalize: overrides.finalize ?? withRoom(clocks.deregistrationDelaySeconds + (rolling ? clocks.alarmBakeSeconds : 0)),
+    rollback: overrides.rollback ?? withRoom(rolling ? batches * batch : clocks.deregistrationDelaySeconds + healthy),
   };
 }

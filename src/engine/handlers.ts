@@ -163,7 +163,20 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const { driver } = driverOf(release);
       if (driver.preflight && !release.driverState) {
         // Pre-flight: read-only checks before anything moves; a failure refuses the release with the reason.
-        const failures = preflightFailures(await driver.preflight());
+        let checks: Awaited<ReturnType<NonNullable<typeof driver.preflight>>>;
+        try {
+          checks = await driver.preflight();
+        } catch (error) {
+          // The target could not be read just now (throttled): the checks run again after the poll interval.
+          if (!(error instanceof TransientError)) throw error;
+          await apply(
+            releaseId,
+            (r, now) => markWaitingOnTarget(r, TargetStep.deploy, `pre-flight checks could not read the target (${error.message})`, undefined, now),
+            release,
+          );
+          return;
+        }
+        const failures = preflightFailures(checks);
         if (failures) {
           await apply(releaseId, (r, now) => beginRollback(r, Reasons.preflightFailed(failures), now, Phase.failed), release);
           log.warn('pre-flight checks failed', { releaseId, service: release.service, failures });

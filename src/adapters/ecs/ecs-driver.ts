@@ -446,15 +446,19 @@ export class EcsDriver implements TrafficDriver {
     const original = release.driverState?.['originalConfiguration'];
     if (original === undefined) return done();
     if (release.driverState?.['restored'] !== arn) {
-      const { UpdateServiceCommand } = await ecsSdk();
-      const { cluster, service } = this.options.target;
-      const deploymentConfiguration = this.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration);
-      await this.call('ecs:UpdateService', this.where, (ecs) => ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration })));
+      await this.sendBack(original);
       return notYet('the service’s own deployment configuration sent back', { restored: arn }, 1);
     }
     // Sent: whatever ECS does with it (a deployment of the same revision, or nothing) changes no traffic,
     // and the next release waits for a deployment in progress before it starts its own.
     return done();
+  }
+
+  private async sendBack(original: string): Promise<void> {
+    const { UpdateServiceCommand } = await ecsSdk();
+    const { cluster, service } = this.options.target;
+    const deploymentConfiguration = this.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration);
+    await this.call('ecs:UpdateService', this.where, (ecs) => ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration })));
   }
 
   /**
@@ -469,6 +473,9 @@ export class EcsDriver implements TrafficDriver {
     const d = await this.describe(arn);
     if (d.status === 'SUCCESSFUL') {
       if (!this.rolling || release.driverState?.['restored'] === arn) {
+        // Too late to go back, but the service must not keep Switchyard's hooks: its configuration goes back first.
+        const original = release.driverState?.['originalConfiguration'];
+        if (original !== undefined && release.driverState?.['restored'] !== arn) await this.sendBack(original);
         throw new AlreadyFinalizedError(
           `ECS service deployment ${arn} already succeeded and the previous revision is gone; release the previous image to go back`,
         );

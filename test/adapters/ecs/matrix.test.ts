@@ -24,6 +24,8 @@ import { releaseFinished, releaseUntil } from '../../support/poll.js';
  */
 
 const cw = mockClient(CloudWatchClient);
+/** Shifts every case's seed, to try other hostile worlds: `MATRIX_SEED=7 npx vitest run test/adapters/ecs/matrix.test.ts`. */
+const SEED = Number(process.env['MATRIX_SEED'] ?? 0);
 let dynamo: LocalDynamo;
 let runtime: LocalRuntime | undefined;
 
@@ -166,7 +168,7 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
     '$profile · $strategy · $tasks task(s): two releases in a row succeed and the service gets its own configuration back',
     async ({ profile, strategy, tasks }) => {
       const user = tasks === 2 ? WITH_HOOK : NO_HOOKS;
-      const { rt, service, fake } = start(strategy, tasks, profile, user, tasks);
+      const { rt, service, fake } = start(strategy, tasks, profile, user, tasks + SEED);
       for (const n of [2, 3]) {
         const done = await releaseOf(rt, service.name, image(n));
         expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: 'succeeded', reason: undefined });
@@ -181,7 +183,7 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
     '%s: a rollback, then an undo, each leave the service with its own configuration and the right revision',
     async (profile) => {
       // An approval after the first step holds the release there (not the wall clock) for the person's rollback.
-      const { rt, service, fake } = start('canary', 2, profile, WITH_HOOK, 7, { approvals: { at: ['after-first-step'], timeout: '1h' } });
+      const { rt, service, fake } = start('canary', 2, profile, WITH_HOOK, 7 + SEED, { approvals: { at: ['after-first-step'], timeout: '1h' } });
       await rt.deps.store.setStable(service.name, fake.image(fake.service.taskDefinition) ?? '');
       const original = fake.image(fake.service.taskDefinition);
       const { release: firstRelease } = await rt.releases.startRelease({ service: service.name, image: image(2), actor });
