@@ -218,6 +218,11 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const shifted = await orRollBack(release, TargetFailedError, async () => {
         try {
           started = await driver.setWeight(release, action.percent);
+          // What the driver asked of the target (a hook answered) is kept now, whatever happens next.
+          if (started && Object.keys(started).length > 0) {
+            const asked: Readonly<Record<string, string>> = started;
+            await apply(releaseId, (r) => withDriverState(r, asked), release);
+          }
           live = await driver.verify(withDriverState(release, started ?? undefined));
         } catch (error) {
           // A target that shifts on its own clock and could not be read (throttled): still on its way, ask again later.

@@ -385,17 +385,21 @@ export class EcsDriver implements TrafficDriver {
     const hookId = pausedHook(d);
     if (!hookId) return undefined;
     const key = `${hookId}@${d.lifecycleStage ?? ''}@${this.weightOf(d)}`;
-    if (release.driverState?.['answeredHook'] === key) return {};
+    // A ROLLBACK is never skipped on our own record: the hook we see may be one we continued (a stale read).
+    if (action === 'CONTINUE' && release.driverState?.['answeredHook'] === key) return {};
     const { ContinueServiceDeploymentCommand } = await ecsSdk();
     try {
       await this.call('ecs:ContinueServiceDeployment', arn, (ecs) =>
         ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action })),
       );
     } catch (error) {
-      // Answered already (by our own earlier call whose answer was lost): the hook is no longer awaiting.
+      // Answered already (by our own earlier call whose answer was lost, or the read was stale): the hook is
+      // no longer awaiting. For CONTINUE that is done; a ROLLBACK did not happen, so the caller stops the
+      // deployment instead.
       const refused =
         error instanceof Error && ['InvalidParameterException', 'ClientException'].includes(error.name) && /AWAITING_ACTION|awaiting/i.test(error.message);
       if (!refused) throw error;
+      if (action === 'ROLLBACK') return undefined;
     }
     return { answeredHook: key };
   }
@@ -487,15 +491,22 @@ export class EcsDriver implements TrafficDriver {
     // Rolled back is ECS saying so, not a request accepted: only then is the traffic back.
     if (d.status === 'ROLLBACK_SUCCESSFUL') return withState(await this.restore(release, arn), state);
     if (d.status === 'ROLLBACK_FAILED') throw new TransientError(`${ecsReason(d)}; trying again`);
-    if (FAILED.has(d.status ?? '') || release.driverState?.['rollbackRequested'] === arn) {
-      return notYet(`ECS is rolling back (${d.status ?? ''}, ${this.weightOf(d)}% on the new version)`, state);
-    }
-    const answered = await this.answerHook(release, arn, d, 'ROLLBACK');
+    if (FAILED.has(d.status ?? '')) return notYet(`ECS is rolling back (${d.status ?? ''}, ${this.weightOf(d)}% on the new version)`, state);
+    // Asked before, yet ECS still goes forward (the request did not take, or this read is stale): ask
+    // again, with StopServiceDeployment, which ECS accepts while the deployment is in progress.
+    const answered = release.driverState?.['rollbackRequested'] === arn ? undefined : await this.answerHook(release, arn, d, 'ROLLBACK');
     if (!answered) {
       const { StopServiceDeploymentCommand } = await ecsSdk();
-      await this.call('ecs:StopServiceDeployment', arn, (ecs) =>
-        ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })),
-      );
+      try {
+        await this.call('ecs:StopServiceDeployment', arn, (ecs) =>
+          ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })),
+        );
+      } catch (error) {
+        // ECS refuses to stop a deployment that is no longer in progress (already rolling back, or over:
+        // StopServiceDeployment's ConflictException): the read was stale; the next read says where it is.
+        if (!(error instanceof Error && ['ConflictException', 'InvalidParameterException'].includes(error.name))) throw error;
+        return notYet(`ECS did not take the stop (${error.message}); reading again`, { ...state, rollbackRequested: arn }, 5);
+      }
     }
     return notYet('rollback asked of ECS', { ...state, ...answered, rollbackRequested: arn }, 5);
   }

@@ -11,7 +11,7 @@ import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config
 import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
-import { FAKE_ECS_TARGET, FakeEcs, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';
+import { FAKE_ECS_TARGET, FakeEcs, ecsMock, installFakeEcs, type FakeEcsTimings } from '../../support/fake-ecs.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
 
 /**
@@ -75,17 +75,29 @@ const STRATEGIES = {
 } as const;
 
 let counter = 0;
+
+interface Twists {
+  /** Settings of the service's config beyond its strategy. */
+  readonly extra?: Record<string, unknown>;
+  /** ECS's clocks, where a test needs them slower. */
+  readonly timings?: Partial<FakeEcsTimings>;
+  /** A driver call that throws an unexpected error once (the workflow's catch-all, Recover, takes over). */
+  readonly failOnce?: { readonly method: keyof TrafficDriver; readonly when: (release: Release) => boolean };
+  /** Sees every lock release (the test reads ECS's state at that moment). */
+  readonly onUnlock?: (releaseId: string) => void;
+}
+
 function start(
   strategy: keyof typeof STRATEGIES,
   desiredCount: number,
   profile: 'aws' | 'hostile',
   user: DeploymentConfiguration,
   seed = 1,
-  extra: Record<string, unknown> = {},
+  { extra = {}, timings, failOnce, onUnlock }: Twists = {},
 ) {
   counter++;
   const clock = new VirtualClock();
-  const fake = new FakeEcs(clock, { desiredCount, profile, seed, deploymentConfiguration: structuredClone(user) });
+  const fake = new FakeEcs(clock, { desiredCount, profile, seed, deploymentConfiguration: structuredClone(user), ...(timings ? { timings } : {}) });
   installFakeEcs(fake);
   cw.reset();
   cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: 'OK', StateReason: 'ok' }] });
@@ -114,12 +126,41 @@ function start(
     target: service.target,
     greenTargetGroup: async (r) => driver.greenTargetGroup(r),
   });
+  const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
+  const watchedStore = onUnlock
+    ? new Proxy(store, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver) as unknown;
+          if (key !== 'releaseLock' || typeof value !== 'function') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+          return async (svc: string, owner: string) => {
+            onUnlock(owner);
+            return (value as (s: string, o: string) => Promise<void>).call(target, svc, owner);
+          };
+        },
+      })
+    : store;
+  let failed = false;
+  const failing = failOnce
+    ? new Proxy(guarded(driver, fake), {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver) as unknown;
+          if (key !== failOnce.method || typeof value !== 'function') return value;
+          return async (release: Release, ...rest: unknown[]) => {
+            if (!failed && failOnce.when(release)) {
+              failed = true;
+              throw new Error(`${String(key)} broke unexpectedly`);
+            }
+            return (value as (...a: unknown[]) => Promise<unknown>).call(target, release, ...rest);
+          };
+        },
+      })
+    : guarded(driver, fake);
   const rt = createLocalRuntime(
     {
       services: [service],
-      store: new DynamoReleaseStore(dynamo.client, dynamo.tableName),
+      store: watchedStore,
       clock,
-      driverFor: () => guarded(driver, fake),
+      driverFor: () => failing,
       metricsFor: () => metrics,
     },
     { virtualClock: clock, retryIntervalMs: 1 },
@@ -183,7 +224,7 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
     '%s: a rollback, then an undo, each leave the service with its own configuration and the right revision',
     async (profile) => {
       // An approval after the first step holds the release there (not the wall clock) for the person's rollback.
-      const { rt, service, fake } = start('canary', 2, profile, WITH_HOOK, 7 + SEED, { approvals: { at: ['after-first-step'], timeout: '1h' } });
+      const { rt, service, fake } = start('canary', 2, profile, WITH_HOOK, 7 + SEED, { extra: { approvals: { at: ['after-first-step'], timeout: '1h' } } });
       await rt.deps.store.setStable(service.name, fake.image(fake.service.taskDefinition) ?? '');
       const original = fake.image(fake.service.taskDefinition);
       const { release: firstRelease } = await rt.releases.startRelease({ service: service.name, image: image(2), actor });
@@ -205,6 +246,35 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
       expect(fake.image(fake.service.taskDefinition)).toBe(original);
       expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
       expect(fake.pollingViolations).toEqual([]);
+    },
+  );
+
+  it.each(['aws', 'hostile'] as const)(
+    '%s: an unexpected error mid-release: Recover rolls ECS back and keeps the service’s lock until ECS says so; the next release then starts at once',
+    async (profile) => {
+      let statusAtUnlock: string | undefined;
+      const { rt, service, fake } = start('canary', 2, profile, WITH_HOOK, 3 + SEED, {
+        // A slow rollback (the green tasks drain): Recover must wait it out, not give up and free the lock.
+        timings: { rollback: 400 },
+        failOnce: { method: 'verify', when: (r) => r.weight === 10 },
+        // The release's own service deployment is the service's first (later ones re-apply configurations).
+        onUnlock: () => {
+          const ours = fake.deployments[0];
+          statusAtUnlock ??= ours ? fake.describeDeployment(ours.arn).status : 'none started';
+        },
+      });
+      const { release } = await rt.releases.startRelease({ service: service.name, image: image(2), actor });
+      const done = await releaseFinished(rt.deps.store, rt.engine, release.id);
+      expect({ phase: done.phase, reason: done.reason }).toEqual({
+        phase: 'rolled_back',
+        reason: expect.stringContaining('verify broke unexpectedly') as string,
+      });
+      // The lock was given back only once ECS had put the stable version back.
+      expect(statusAtUnlock).toBe('ROLLBACK_SUCCESSFUL');
+      expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
+      const next = await releaseOf(rt, service.name, image(3));
+      expect({ phase: next.phase, reason: next.reason }).toEqual({ phase: 'succeeded', reason: undefined });
+      expect(next.timeline.map((e) => e.message).join('\n')).not.toContain('outside this release');
     },
   );
 });
