@@ -37,6 +37,9 @@ import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
 import { executionName, type ReleaseService } from './releases.js';
 import { restoreStable } from './restore.js';
 
+/** The most times Recover asks the target during one rollback deadline (see recover). */
+const RECOVER_ASKS = 400;
+
 /** A shift whose target could not be read: recorded as still on its way (not an error of the release). */
 class ShiftUnread extends Error {}
 
@@ -365,7 +368,11 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
             ),
           release,
         );
-        const due = Date.parse(waiting.targetWait?.checkedAt ?? '') + (waiting.targetWait?.askAgainSeconds ?? TARGET_POLL_SECONDS) * 1000;
+        // Recover's own loop (RecoverWait -> Recover) never hands over to a new execution: it asks at most
+        // RECOVER_ASKS times over the rollback's deadline, whatever its length, so it stays far inside
+        // Step Functions' 25,000 history events (about 14 an ask).
+        const every = Math.max(TARGET_POLL_SECONDS, Math.ceil(deadlinesOf(waiting).rollback / RECOVER_ASKS));
+        const due = Date.parse(waiting.targetWait?.checkedAt ?? '') + (waiting.targetWait?.askAgainSeconds ?? every) * 1000;
         const waitSeconds = Math.max(1, Math.ceil((due - now) / 1000));
         return { phase: waiting.phase, waitSeconds, until: new Date(now + waitSeconds * 1000).toISOString() };
       }

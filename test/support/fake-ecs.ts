@@ -591,13 +591,7 @@ export class FakeEcs {
     let configChanged = false;
     if (given) {
       const merged: DeploymentConfiguration = this.rules.mergesUpdates ? { ...this.service.deploymentConfiguration } : {};
-      for (const [key, value] of Object.entries(given)) {
-        if (value === undefined) continue;
-        // An empty structure clears the member. ASSUMED, not documented: the API has no other way to remove
-        // one, and `switchyard probe` is where a live account settles it (docs/aws-behaviours.md).
-        if (isEmptyStructure(value)) delete (merged as Record<string, unknown>)[key];
-        else (merged as Record<string, unknown>)[key] = value;
-      }
+      for (const [key, value] of Object.entries(given)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
       this.validate(merged);
       configChanged = canonical(merged) !== canonical(this.service.deploymentConfiguration);
       this.service.deploymentConfiguration = merged;
@@ -1098,7 +1092,18 @@ export function installFakeEcs(fake: FakeEcs): void {
   ecsMock.on(StopServiceDeploymentCommand).callsFake(async (i: { serviceDeploymentArn: string; stopType?: string }) => fake.sdkStopServiceDeployment(i));
 }
 
-/** `{}`: a structure with no members (lists are values: `lifecycleHooks: []` clears the hooks by being empty). */
-function isEmptyStructure(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+/**
+ * A configuration as ECS applies it: no hooks and an empty list of hooks say the same (Switchyard sends
+ * `[]` to clear its own), and canary or linear settings count only under their own strategy ("Only valid
+ * when the deployment strategy is CANARY", SDK model; UpdateService keeps them otherwise, and has no way to
+ * remove them: an empty one means ECS's defaults).
+ */
+export function asEcsApplies(config: DeploymentConfiguration): DeploymentConfiguration {
+  const { lifecycleHooks, canaryConfiguration, linearConfiguration, ...rest } = config;
+  return {
+    ...rest,
+    ...(lifecycleHooks && lifecycleHooks.length > 0 ? { lifecycleHooks } : {}),
+    ...(config.strategy === 'CANARY' && canaryConfiguration ? { canaryConfiguration } : {}),
+    ...(config.strategy === 'LINEAR' && linearConfiguration ? { linearConfiguration } : {}),
+  };
 }

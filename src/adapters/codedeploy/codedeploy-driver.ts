@@ -285,17 +285,20 @@ export class CodeDeployDriver implements TrafficDriver {
     const info = await this.info(deploymentId);
     if (info.status === 'Succeeded') return done();
     if (info.status === 'Failed' || info.status === 'Stopped') throw new TargetFailedError(CodeDeployDriver.reason(info));
-    if (release.driverState?.['terminationContinued'] !== deploymentId) {
-      const { ContinueDeploymentCommand } = await codedeploySdk();
-      try {
-        // End the termination wait: the blue task set is removed now.
-        await (await this.cd()).send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
-      } catch (error) {
-        // No termination wait configured (or not in it yet): CodeDeploy finishes by itself.
-        const benign =
-          error instanceof Error &&
-          ['DeploymentIsNotInReadyStateException', 'InvalidDeploymentWaitTypeException', 'DeploymentAlreadyCompletedException'].includes(error.name);
-        if (!benign) throw translateAwsError(error, 'codedeploy:ContinueDeployment', deploymentId);
+    if (release.driverState?.['terminationContinued'] === deploymentId)
+      return notYet(`CodeDeploy deployment ${deploymentId} is ${info.status ?? ''}: removing the old task set`);
+    const { ContinueDeploymentCommand } = await codedeploySdk();
+    try {
+      // End the termination wait: the blue task set is removed now.
+      await (await this.cd()).send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      // Not in its termination wait yet (an AfterAllowTraffic hook still running): ask again on the next read.
+      if (name === 'DeploymentIsNotInReadyStateException')
+        return notYet(`CodeDeploy deployment ${deploymentId} is not in its termination wait yet (${info.status ?? ''})`);
+      // No termination wait configured, or over already: CodeDeploy finishes by itself.
+      if (name !== 'InvalidDeploymentWaitTypeException' && name !== 'DeploymentAlreadyCompletedException') {
+        throw translateAwsError(error, 'codedeploy:ContinueDeployment', deploymentId);
       }
     }
     return notYet(`CodeDeploy deployment ${deploymentId} is ${info.status ?? ''}: removing the old task set`, { terminationContinued: deploymentId });

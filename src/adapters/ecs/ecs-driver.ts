@@ -27,9 +27,9 @@ export const PAUSE_STAGES = ['POST_TEST_TRAFFIC_SHIFT', 'PRE_PRODUCTION_TRAFFIC_
  * What a service has for a deployment configuration member nobody set, sent to clear what Switchyard
  * set there (ECS API reference, DeploymentConfiguration: maximumPercent 200 and minimumHealthyPercent
  * 100 for REPLICA services, strategy ROLLING, the circuit breaker and alarms off, no bake, no hooks).
- * That an empty structure clears canary and linear settings is an assumption `switchyard probe` settles.
+ * Canary and linear settings have no "unset" (an empty one means ECS's defaults): see restoredConfiguration.
  */
-const ECS_UNSET: Required<Omit<DeploymentConfiguration, 'earlySuccessCriteria'>> = {
+const ECS_UNSET: Required<Omit<DeploymentConfiguration, 'earlySuccessCriteria' | 'canaryConfiguration' | 'linearConfiguration'>> = {
   strategy: 'ROLLING',
   maximumPercent: 200,
   minimumHealthyPercent: 100,
@@ -37,13 +37,29 @@ const ECS_UNSET: Required<Omit<DeploymentConfiguration, 'earlySuccessCriteria'>>
   alarms: { alarmNames: [], enable: false, rollback: false },
   bakeTimeInMinutes: 0,
   lifecycleHooks: [],
-  canaryConfiguration: {},
-  linearConfiguration: {},
 };
+
+/** How many reads, one workflow wait apart, a rollback makes for a deployment whose start was asked but not recorded. */
+const LOOKS_FOR_A_START = 4;
+
+/**
+ * A paused hook as Switchyard answers it once: its id, which ECS makes unique each time a pause hook is
+ * reached ("unique identifier for this hook execution", ECS developer guide, pause lifecycle hooks).
+ */
+function hookKey(d: ServiceDeployment): string {
+  return pausedHook(d) ?? '';
+}
+
+/** Switchyard's own PAUSE hook (on exactly its stages), as left on a service by an earlier release. */
+function carriesOurHook(config: DeploymentConfiguration | undefined): boolean {
+  const ours = [...PAUSE_STAGES].sort().join();
+  return (config?.lifecycleHooks ?? []).some((h) => h.targetType === 'PAUSE' && [...(h.lifecycleStages ?? [])].sort().join() === ours);
+}
 
 /** Statuses in which ECS is taking (or took) the service back to the previous revision, or gave up. */
 const FAILED = new Set(['STOPPED', 'STOP_REQUESTED', 'ROLLBACK_REQUESTED', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED']);
-const ACTIVE = ['PENDING', 'IN_PROGRESS'] as const;
+/** A deployment still changing the service (going forward, or being stopped or rolled back): the next release waits for it. */
+const ACTIVE = ['PENDING', 'IN_PROGRESS', 'STOP_REQUESTED', 'ROLLBACK_REQUESTED', 'ROLLBACK_IN_PROGRESS'] as const;
 
 export interface EcsDriverOptions {
   readonly service: string;
@@ -159,11 +175,19 @@ export class EcsDriver implements TrafficDriver {
    * sent back explicitly: the user's value, or what ECS has when the member was never set
    * ({@link ECS_UNSET}). So no PAUSE hook, canary step, circuit breaker or alarm of Switchyard's stays.
    */
-  restoredConfiguration(original: DeploymentConfiguration): DeploymentConfiguration {
-    const ours = this.deploymentConfiguration(original);
+  restoredConfiguration(original: DeploymentConfiguration, plan: Plan = this.options.plan): DeploymentConfiguration {
+    const ours = this.deploymentConfiguration(original, plan);
     // earlySuccessCriteria is never Switchyard's (only the user's own is kept): nothing to clear there.
     const cleared = Object.fromEntries(Object.keys(ours).flatMap((key) => (key in ECS_UNSET ? [[key, ECS_UNSET[key as keyof typeof ECS_UNSET]]] : [])));
-    return { ...cleared, lifecycleHooks: [], ...original };
+    const restored: DeploymentConfiguration = { ...cleared, lifecycleHooks: [], ...original };
+    // Canary and linear settings are "only valid" under their own strategy (SDK model), and an empty one
+    // means ECS's defaults, not none: they go back only with their strategy; otherwise ECS ignores them.
+    const { canaryConfiguration, linearConfiguration, ...rest } = restored;
+    return {
+      ...rest,
+      ...(restored.strategy === 'CANARY' && canaryConfiguration ? { canaryConfiguration } : {}),
+      ...(restored.strategy === 'LINEAR' && linearConfiguration ? { linearConfiguration } : {}),
+    };
   }
 
   private async describe(arn: string): Promise<ServiceDeployment> {
@@ -226,10 +250,17 @@ export class EcsDriver implements TrafficDriver {
    * Registers the release's revision and keeps, with it, what the end of the release needs and must
    * not re-derive later: the revision that ran before and the service's own deployment configuration.
    */
-  private async register(release: Release): Promise<Record<string, string>> {
+  private async register(release: Release): Promise<Record<string, string> | { readonly leftover: string }> {
     const { cluster, service, containerName, taskDefinition: source } = this.options.target;
     const current = await this.describeService();
     if (!current) throw new DeployError(`ECS service ${service} was not found in cluster ${cluster}`);
+    // The configuration read now is what this release puts back at its end: never Switchyard's own
+    // from an earlier release (a read that lags that release's restore, or a restore that failed).
+    if (carriesOurHook(current.deploymentConfiguration)) {
+      return {
+        leftover: `the service still shows Switchyard's pause hook from an earlier release (a read that lags its restore, or a restore that failed); if it stays, remove the PAUSE hook on ${PAUSE_STAGES.join(', ')} from the service's deployment configuration`,
+      };
+    }
     if (current.deploymentController?.type && current.deploymentController.type !== 'ECS') {
       throw new DeployError(
         `ECS service ${service} uses the ${current.deploymentController.type} deployment controller; the ecs driver needs ECS (use the codedeploy driver for CODE_DEPLOY)`,
@@ -269,6 +300,9 @@ export class EcsDriver implements TrafficDriver {
     if (running && !sameRevision) {
       return notYet(`service deployment ${shortArn(running)} of ${this.where} is in progress outside this release; waiting for it to end`);
     }
+    // Marked (and stored) before UpdateService is sent: a rollback then knows a deployment may exist
+    // even when its ARN was never stored, and looks for it instead of concluding nothing started.
+    if (state['startAsked'] !== state['taskDefinition']) return notYet('starting the service deployment', { startAsked: state['taskDefinition'] ?? '' }, 1);
     const { UpdateServiceCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
     const original = JSON.parse(state['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
@@ -335,8 +369,10 @@ export class EcsDriver implements TrafficDriver {
   /** The mutating half of deploy (registers the revision, starts the service deployment), for dry runs. */
   async startDeployment(release: Release): Promise<Record<string, string>> {
     const registered = await this.register(release);
+    if ('leftover' in registered) throw new DeployError(registered.leftover);
     if (this.rolling) return registered;
-    const started = await this.start({ ...release, driverState: registered }, registered);
+    const asked = { ...registered, startAsked: registered['taskDefinition'] ?? '' };
+    const started = await this.start({ ...release, driverState: asked }, asked);
     return { ...registered, ...started.state };
   }
 
@@ -350,6 +386,7 @@ export class EcsDriver implements TrafficDriver {
     const state = release.driverState ?? {};
     if (!state['taskDefinition']) {
       const registered = await this.register(release);
+      if ('leftover' in registered) return notYet(registered.leftover);
       // A rolling update gives new tasks production traffic as soon as they are healthy: nothing starts
       // before the first batch is asked for (setWeight), so an approval before traffic holds everything.
       return this.rolling ? done(registered) : notYet(`revision ${shortArn(registered['taskDefinition'] ?? '')} registered`, registered, 1);
@@ -384,7 +421,7 @@ export class EcsDriver implements TrafficDriver {
   private async answerHook(release: Release, arn: string, d: ServiceDeployment, action: 'CONTINUE' | 'ROLLBACK'): Promise<Record<string, string> | undefined> {
     const hookId = pausedHook(d);
     if (!hookId) return undefined;
-    const key = `${hookId}@${d.lifecycleStage ?? ''}@${this.weightOf(d)}`;
+    const key = hookKey(d);
     // A ROLLBACK is never skipped on our own record: the hook we see may be one we continued (a stale read).
     if (action === 'CONTINUE' && release.driverState?.['answeredHook'] === key) return {};
     const { ContinueServiceDeploymentCommand } = await ecsSdk();
@@ -393,13 +430,12 @@ export class EcsDriver implements TrafficDriver {
         ecs.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action })),
       );
     } catch (error) {
-      // Answered already (by our own earlier call whose answer was lost, or the read was stale): the hook is
-      // no longer awaiting. For CONTINUE that is done; a ROLLBACK did not happen, so the caller stops the
-      // deployment instead.
-      const refused =
-        error instanceof Error && ['InvalidParameterException', 'ClientException'].includes(error.name) && /AWAITING_ACTION|awaiting/i.test(error.message);
+      // Refused (the hook was answered already, by our own call whose answer was lost, or the read was
+      // stale): nothing is recorded, so the next ask reads again and answers a hook still awaiting. A
+      // ROLLBACK that did not happen makes the caller stop the deployment instead.
+      const refused = error instanceof Error && ['InvalidParameterException', 'ClientException'].includes(error.name);
       if (!refused) throw error;
-      if (action === 'ROLLBACK') return undefined;
+      return action === 'ROLLBACK' ? undefined : {};
     }
     return { answeredHook: key };
   }
@@ -412,8 +448,20 @@ export class EcsDriver implements TrafficDriver {
     if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
     // Arrived and held: ECS waits at our hook before its next step (or after the last one).
     if (this.weightOf(d) >= percent && (pausedHook(d) || d.status === 'SUCCESSFUL')) return;
+    // Arrived, though the weight does not say so yet: the weight is a snapshot that may lag (SDK model,
+    // ServiceRevisionSummary.requestedProductionTrafficWeight). ECS pauses before every production step
+    // (and, the first time, after test traffic too), each pause a new hookId; once this shift let go as
+    // many hooks as stand before its step, a new one awaiting means ECS made the step and holds there.
+    // Answering it would skip the bake.
+    const hook = pausedHook(d);
+    const [forPercent, ...letGo] = (release.driverState?.['letGo'] ?? '').split('|');
+    const mine = forPercent === String(percent) ? letGo : [];
+    const before = release.weight === 0 ? 2 : 1;
+    if (hook && mine.length >= before && !mine.includes(hook)) return;
     // ECS moves on from the hook by itself; the workflow reads the weight back and asks again until it is there.
-    return (await this.answerHook(release, arn, d, 'CONTINUE')) ?? undefined;
+    const answered = await this.answerHook(release, arn, d, 'CONTINUE');
+    if (!answered?.['answeredHook'] || mine.includes(answered['answeredHook'])) return answered ?? undefined;
+    return { ...answered, letGo: [String(percent), ...mine, answered['answeredHook']].join('|') };
   }
 
   /**
@@ -446,11 +494,11 @@ export class EcsDriver implements TrafficDriver {
    * (stored then, never re-derived), once. The UpdateService reference says updating the deployment
    * configuration makes ECS start new tasks with it: whether or not that happens does not matter here.
    */
-  private async restore(release: Release, arn: string): Promise<Progress> {
+  private async restore(release: Release, arn: string, taskDefinition?: string): Promise<Progress> {
     const original = release.driverState?.['originalConfiguration'];
     if (original === undefined) return done();
     if (release.driverState?.['restored'] !== arn) {
-      await this.sendBack(original);
+      await this.sendBack(original, release.plan, taskDefinition);
       return notYet('the service’s own deployment configuration sent back', { restored: arn }, 1);
     }
     // Sent: whatever ECS does with it (a deployment of the same revision, or nothing) changes no traffic,
@@ -458,11 +506,13 @@ export class EcsDriver implements TrafficDriver {
     return done();
   }
 
-  private async sendBack(original: string): Promise<void> {
+  private async sendBack(original: string, plan: Plan, taskDefinition?: string): Promise<void> {
     const { UpdateServiceCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
-    const deploymentConfiguration = this.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration);
-    await this.call('ecs:UpdateService', this.where, (ecs) => ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration })));
+    const deploymentConfiguration = this.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration, plan);
+    await this.call('ecs:UpdateService', this.where, (ecs) =>
+      ecs.send(new UpdateServiceCommand({ cluster, service, deploymentConfiguration, ...(taskDefinition ? { taskDefinition } : {}) })),
+    );
   }
 
   /**
@@ -472,14 +522,23 @@ export class EcsDriver implements TrafficDriver {
    */
   async rollback(release: Release): Promise<Progress> {
     const arn = this.arn(release) ?? (await this.findOurs(release));
-    if (!arn) return done(); // nothing started: nothing to undo
+    if (!arn) {
+      // Nothing started, unless a start was asked: then look again a few times (reads lag writes)
+      // before concluding that UpdateService never took.
+      const asked = release.driverState?.['startAsked'];
+      const looks = Number(release.driverState?.['looksForStart'] ?? '0');
+      if (asked === undefined || looks >= LOOKS_FOR_A_START) return done();
+      return notYet(`looking for the service deployment this release may have started (${looks + 1} of ${LOOKS_FOR_A_START})`, {
+        looksForStart: String(looks + 1),
+      });
+    }
     const state = { serviceDeploymentArn: arn };
     const d = await this.describe(arn);
     if (d.status === 'SUCCESSFUL') {
       if (!this.rolling || release.driverState?.['restored'] === arn) {
         // Too late to go back, but the service must not keep Switchyard's hooks: its configuration goes back first.
         const original = release.driverState?.['originalConfiguration'];
-        if (original !== undefined && release.driverState?.['restored'] !== arn) await this.sendBack(original);
+        if (original !== undefined && release.driverState?.['restored'] !== arn) await this.sendBack(original, release.plan);
         throw new AlreadyFinalizedError(
           `ECS service deployment ${arn} already succeeded and the previous revision is gone; release the previous image to go back`,
         );
@@ -489,8 +548,11 @@ export class EcsDriver implements TrafficDriver {
     }
     if (d.status === 'STOPPED') return this.redeployPrevious(release);
     // Rolled back is ECS saying so, not a request accepted: only then is the traffic back.
-    if (d.status === 'ROLLBACK_SUCCESSFUL') return withState(await this.restore(release, arn), state);
-    if (d.status === 'ROLLBACK_FAILED') throw new TransientError(`${ecsReason(d)}; trying again`);
+    // The configuration goes back with the previous revision named: a configuration update may start a
+    // deployment (UpdateService reference), and it must be of the stable version, whatever the service names.
+    if (d.status === 'ROLLBACK_SUCCESSFUL') return withState(await this.restore(release, arn, release.driverState?.['previousTaskDefinition']), state);
+    // ROLLBACK_FAILED is final (ServiceDeploymentStatus): ECS will not try again, so the previous revision is deployed again.
+    if (d.status === 'ROLLBACK_FAILED') return this.redeployPrevious(release);
     if (FAILED.has(d.status ?? '')) return notYet(`ECS is rolling back (${d.status ?? ''}, ${this.weightOf(d)}% on the new version)`, state);
     // Asked before, yet ECS still goes forward (the request did not take, or this read is stale): ask
     // again, with StopServiceDeployment, which ECS accepts while the deployment is in progress.
@@ -521,7 +583,9 @@ export class EcsDriver implements TrafficDriver {
       const { cluster, service } = this.options.target;
       const original = JSON.parse(release.driverState?.['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
       await this.call('ecs:UpdateService', this.where, (ecs) =>
-        ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: previous, deploymentConfiguration: this.restoredConfiguration(original) })),
+        ecs.send(
+          new UpdateServiceCommand({ cluster, service, taskDefinition: previous, deploymentConfiguration: this.restoredConfiguration(original, release.plan) }),
+        ),
       );
       return notYet(`bringing back ${shortArn(previous)}`, { redeployed: previous }, 5);
     }

@@ -280,6 +280,19 @@ describe('CodeDeploy driver: traffic, rollback, finalize', () => {
     expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-LOST', autoRollbackEnabled: true });
   });
 
+  it('finalize asks again while CodeDeploy is not in its termination wait yet (an AfterAllowTraffic hook still runs), never giving up the continue', async () => {
+    cd.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-ABC', status: 'InProgress' } });
+    cd.on(ContinueDeploymentCommand)
+      .rejectsOnce(Object.assign(new Error('not ready'), { name: 'DeploymentIsNotInReadyStateException' }))
+      .resolves({});
+    const early = await driver().finalize(deployed());
+    expect(early).toMatchObject({ done: false });
+    expect(early.state).toBeUndefined();
+    const continued = await driver().finalize(deployed());
+    expect(continued).toMatchObject({ done: false, state: { terminationContinued: 'd-ABC' } });
+    expect(cd.commandCalls(ContinueDeploymentCommand)).toHaveLength(2);
+  });
+
   it('finalize ends the termination wait once, then reads until CodeDeploy says Succeeded', async () => {
     cd.on(GetDeploymentCommand)
       .resolvesOnce({ deploymentInfo: { deploymentId: 'd-ABC', status: 'Ready' } })

@@ -11,7 +11,7 @@ import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config
 import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
-import { FAKE_ECS_TARGET, FakeEcs, ecsMock, installFakeEcs, type FakeEcsTimings } from '../../support/fake-ecs.js';
+import { FAKE_ECS_TARGET, FakeEcs, asEcsApplies, ecsMock, installFakeEcs, type FakeEcsTimings } from '../../support/fake-ecs.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
 
 /**
@@ -189,12 +189,6 @@ function guarded(driver: EcsDriver, fake: FakeEcs): TrafficDriver {
 
 const actor = { id: 'ci', channel: 'api' } as const;
 
-/** A configuration as a person reads it: no hooks and an empty list of hooks say the same (Switchyard sends `[]` to clear its own). */
-function described(config: DeploymentConfiguration): DeploymentConfiguration {
-  const { lifecycleHooks, ...rest } = config;
-  return lifecycleHooks && lifecycleHooks.length > 0 ? { ...rest, lifecycleHooks } : rest;
-}
-
 async function releaseOf(rt: LocalRuntime, service: string, img: string): Promise<Release> {
   const { release } = await rt.releases.startRelease({ service, image: img, actor });
   return releaseFinished(rt.deps.store, rt.engine, release.id);
@@ -214,7 +208,7 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
         const done = await releaseOf(rt, service.name, image(n));
         expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: 'succeeded', reason: undefined });
         expect(fake.image(fake.service.taskDefinition)).toBe(image(n));
-        expect(described(fake.service.deploymentConfiguration)).toEqual(described(user));
+        expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(asEcsApplies(user));
       }
       expect(fake.pollingViolations).toEqual([]);
     },
@@ -238,13 +232,13 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
       const rolledBack = await releaseFinished(rt.deps.store, rt.engine, release.id);
       expect(rolledBack.phase).toBe('rolled_back');
       expect(fake.image(fake.service.taskDefinition)).toBe(image(2));
-      expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
+      expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(WITH_HOOK);
       // Undo of the first release (the last that succeeded): back to what it replaced.
       const { release: undo } = await rt.releases.undo(service.name, { id: 'lead', channel: 'api' });
       const undone = await releaseFinished(rt.deps.store, rt.engine, undo.id);
       expect(undone.phase).toBe('succeeded');
       expect(fake.image(fake.service.taskDefinition)).toBe(original);
-      expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
+      expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(WITH_HOOK);
       expect(fake.pollingViolations).toEqual([]);
     },
   );
@@ -271,7 +265,7 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
       });
       // The lock was given back only once ECS had put the stable version back.
       expect(statusAtUnlock).toBe('ROLLBACK_SUCCESSFUL');
-      expect(fake.service.deploymentConfiguration).toEqual(WITH_HOOK);
+      expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(WITH_HOOK);
       const next = await releaseOf(rt, service.name, image(3));
       expect({ phase: next.phase, reason: next.reason }).toEqual({ phase: 'succeeded', reason: undefined });
       expect(next.timeline.map((e) => e.message).join('\n')).not.toContain('outside this release');

@@ -12,7 +12,7 @@ import { createLocalRuntime, type LocalRuntime } from '../../../src/composition/
 import { ecsHookTimeoutMinutes, resolveConfig, type ServiceConfig } from '../../../src/config/config.js';
 import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
-import { ALTERNATE_TG, FAKE_ECS_TARGET, FakeEcs, STABLE_IMAGE, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';
+import { ALTERNATE_TG, FAKE_ECS_TARGET, FakeEcs, STABLE_IMAGE, asEcsApplies, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
 import { settle } from '../../support/driver-contract.js';
 import { dryRunRelease, verifyTargets } from '../../../src/composition/aws-verify.js';
@@ -146,9 +146,9 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(restore).toEqual({
       cluster: 'prod',
       service: 'api',
-      deploymentConfiguration: { ...USER_CONFIGURATION, canaryConfiguration: {} },
+      deploymentConfiguration: USER_CONFIGURATION,
     });
-    expect(fake.service.deploymentConfiguration).toEqual(USER_CONFIGURATION);
+    expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(USER_CONFIGURATION);
     // Four pauses answered: after test traffic, before 10%, before 100%, after the last shift.
     expect(calls('ContinueServiceDeployment').map((c) => c['action'])).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'CONTINUE']);
     expect(ours(done).status).toBe('SUCCESSFUL');
@@ -184,7 +184,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(calls('ContinueServiceDeployment').at(-1)).toMatchObject({ action: 'ROLLBACK' });
     expect(ours(done).status).toBe('ROLLBACK_SUCCESSFUL');
     expect(fake.service.taskDefinition).toBe(before);
-    expect(fake.service.deploymentConfiguration).toEqual(USER_CONFIGURATION);
+    expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(USER_CONFIGURATION);
   });
 
   it('a rollback requested while ECS is paused for a person answers the hook with ROLLBACK', async () => {
@@ -360,7 +360,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(shares.at(-1)).toBe(100);
     expect(shares).toEqual([...shares].sort((a, b) => a - b));
     // Alarms were handed to ECS for the rollout; the user had none, so they are explicitly off again.
-    expect(fake.service.deploymentConfiguration).toEqual({ ...USER_CONFIGURATION, alarms: { alarmNames: [], enable: false, rollback: false } });
+    expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual({ ...USER_CONFIGURATION, alarms: { alarmNames: [], enable: false, rollback: false } });
     // Gates were read while ECS replaced tasks (each decision during the shift looks at the alarm).
     expect(cw.commandCalls(DescribeAlarmsCommand).length).toBeGreaterThan(0);
   });
