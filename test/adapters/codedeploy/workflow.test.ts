@@ -1,4 +1,13 @@
-import { FAKE_TARGET, FakeCodeDeploy, INSTALL_SECONDS, installFakeAws, mocks } from '../../support/fake-codedeploy.js';
+import {
+  FAKE_TARGET,
+  FakeCodeDeploy,
+  INSTALL_SECONDS,
+  TERMINATION_SECONDS,
+  installFakeAws,
+  mocks,
+  type FakeCodeDeployOptions,
+} from '../../support/fake-codedeploy.js';
+import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -31,10 +40,13 @@ afterEach(async () => {
 });
 
 let counter = 0;
-function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; service: ServiceConfig; clock: VirtualClock } {
+function start(
+  overrides: Record<string, unknown>,
+  fakeOptions: FakeCodeDeployOptions = {},
+): { runtime: LocalRuntime; service: ServiceConfig; clock: VirtualClock } {
   counter++;
   const clock = new VirtualClock();
-  fake = new FakeCodeDeploy(clock);
+  fake = new FakeCodeDeploy(clock, fakeOptions);
   alarmState = 'OK';
   installFakeAws(fake, () => alarmState);
   const config = resolveConfig({
@@ -64,7 +76,7 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
       drivers.set(svc.name, d);
     }
     if (!d) throw new Error('no driver');
-    return d;
+    return guarded(d);
   };
   const metricsFor = (svc: ServiceConfig) => {
     if (svc.target.driver !== 'codedeploy') throw new Error('no metrics');
@@ -78,6 +90,24 @@ function start(overrides: Record<string, unknown>): { runtime: LocalRuntime; ser
   const [service] = config.services;
   if (!service) throw new Error('no service');
   return { runtime, service, clock };
+}
+
+/** The driver with the fake's polling guard around every call: a call that reads one deployment a 4th time fails. */
+function guarded(driver: CodeDeployDriver): TrafficDriver & Pick<CodeDeployDriver, 'greenTargetGroup'> {
+  return new Proxy(driver, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        fake.beginTask(String(key));
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          fake.endTask();
+        }
+      };
+    },
+  });
 }
 
 const until = (rt: LocalRuntime, id: string, predicate: (r: Release) => boolean) => releaseUntil(rt.deps.store, id, predicate);
@@ -153,7 +183,8 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     // CodeDeploy's canary interval was waited out, not skipped: 100% came 10 minutes after the shift began.
     const full = done.timeline.find((e) => e.type === 'shifted' && e.message.startsWith('100%'));
     expect(Date.parse(full?.at ?? '') - shiftStart).toBeGreaterThanOrEqual(10 * 60_000);
-    expect(clock.now() - shiftStart).toBeLessThan(12 * 60_000);
+    // Then the old task set drains for the deregistration delay, and no longer.
+    expect(clock.now() - shiftStart).toBeLessThan(12 * 60_000 + TERMINATION_SECONDS * 1000);
     expect(done.timeline.map((e) => e.type)).not.toContain('rollback_started');
   });
 
@@ -198,5 +229,19 @@ describe('the workflow with the AWS adapters against a CodeDeploy that plays dep
     expect(done.reason).toBe(
       'CodeDeploy deployment d-1 Stopped: the deployment was stopped outside Switchyard (console, CLI or API) (Stopped from the console)',
     );
+  });
+});
+
+describe('CodeDeploy as it really behaves (AWS default clocks; hostile: reads lag writes, throttling bursts)', () => {
+  it.each(['aws', 'hostile'] as const)('%s: two releases in a row on one deployment group succeed, and no call polls', async (profile) => {
+    const { runtime: rt, service } = start({}, { profile, seed: 5 });
+    for (const image of ['api:2', 'api:3']) {
+      const { release } = await rt.releases.startRelease({ service: service.name, image, actor });
+      const done = await finish(rt, release.id);
+      expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: 'succeeded', reason: undefined });
+    }
+    expect([...fake.deployments.values()].map((d) => d.status)).toEqual(['Succeeded', 'Succeeded']);
+    expect(fake.pollingViolations).toEqual([]);
+    if (profile === 'hostile') expect(fake.throttled.length).toBeGreaterThan(0);
   });
 });
