@@ -1,3 +1,4 @@
+import { registerable } from '../adapters/aws/task-definition.js';
 import {
   ContinueServiceDeploymentCommand,
   DescribeServiceDeploymentsCommand,
@@ -144,16 +145,6 @@ export const PROBE_ENV = 'SWITCHYARD_PROBE';
 const TASK_START_MAX_SECONDS = 90;
 const HOOK_STRATEGIES = new Set(['BLUE_GREEN', 'CANARY', 'LINEAR']);
 const TERMINAL = new Set(['SUCCESSFUL', 'STOPPED', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED']);
-const DROPPED_TASK_DEFINITION_FIELDS = [
-  'taskDefinitionArn',
-  'revision',
-  'status',
-  'requiresAttributes',
-  'compatibilities',
-  'registeredAt',
-  'registeredBy',
-  'deregisteredAt',
-] as const;
 
 /** The probe could not run, or a step failed: the message says which (the configuration is restored first). */
 export class ProbeError extends Error {
@@ -227,15 +218,15 @@ export function noOpRevision(
   described: { taskDefinition?: Record<string, unknown>; tags?: { key?: string; value?: string }[] },
   n: number,
 ): RegisterTaskDefinitionCommandInput {
-  const copy: Record<string, unknown> = structuredClone(described.taskDefinition ?? {});
-  for (const field of DROPPED_TASK_DEFINITION_FIELDS) delete copy[field];
-  const input = copy as unknown as RegisterTaskDefinitionCommandInput;
-  input.containerDefinitions = (input.containerDefinitions ?? []).map((c) => ({
-    ...c,
-    environment: [...(c.environment ?? []).filter((e) => e.name !== PROBE_ENV), { name: PROBE_ENV, value: String(n) }],
-  }));
-  if (described.tags && described.tags.length > 0) input.tags = structuredClone(described.tags);
-  return input;
+  // The running revision as RegisterTaskDefinition takes it (the release path's own rule), one variable changed.
+  const input = registerable(structuredClone(described.taskDefinition ?? {}), described.tags);
+  return {
+    ...input,
+    containerDefinitions: (input.containerDefinitions ?? []).map((c) => ({
+      ...c,
+      environment: [...(c.environment ?? []).filter((e) => e.name !== PROBE_ENV), { name: PROBE_ENV, value: String(n) }],
+    })),
+  };
 }
 
 /** The production target group of the load balancer that has an alternate one (blue/green), if any. */

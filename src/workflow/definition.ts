@@ -70,6 +70,26 @@ export function buildDefinition({
     Catch: [toRecover(state)],
     Next: next,
   });
+  /** A wait as a callback (the wait task registers its token, a steer completes it; else its timeout ends it), then `next`. */
+  const waitState = (next: StateName, Catch: Json[]): Json => ({
+    Type: 'Task',
+    Resource: `arn:${partition}:states:::lambda:invoke.waitForTaskToken`,
+    Parameters: {
+      FunctionName: functionArn,
+      Payload: {
+        task: 'wait' satisfies TaskName,
+        'releaseId.$': '$.releaseId',
+        'until.$': '$.action.until',
+        'timeoutSeconds.$': '$.Payload.timeoutSeconds',
+        'taskToken.$': '$$.Task.Token',
+      },
+    },
+    TimeoutSecondsPath: '$.Payload.timeoutSeconds',
+    ResultPath: null,
+    Retry: retry(),
+    Catch,
+    Next: next,
+  });
   // One choice per action type, generated from ROUTES: nothing `decide` returns goes unrouted.
   const routes = Object.entries(ROUTES).map(([type, next]) => ({ Variable: '$.action.type', StringEquals: type, Next: next }));
   const ended = (variable: string): Json => ({
@@ -96,25 +116,7 @@ export function buildDefinition({
         Parameters: { 'releaseId.$': '$.releaseId', 'action.$': '$.action', Payload: { 'timeoutSeconds.$': '$.action.seconds' } },
         Next: State.wait,
       },
-      [State.wait]: {
-        Type: 'Task',
-        Resource: `arn:${partition}:states:::lambda:invoke.waitForTaskToken`,
-        Parameters: {
-          FunctionName: functionArn,
-          Payload: {
-            task: 'wait' satisfies TaskName,
-            'releaseId.$': '$.releaseId',
-            'until.$': '$.action.until',
-            'timeoutSeconds.$': '$.Payload.timeoutSeconds',
-            'taskToken.$': '$$.Task.Token',
-          },
-        },
-        TimeoutSecondsPath: '$.Payload.timeoutSeconds',
-        ResultPath: null,
-        Retry: retry(),
-        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: State.decide }, toRecover(State.wait)],
-        Next: State.decide,
-      },
+      [State.wait]: waitState(State.decide, [{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: State.decide }, toRecover(State.wait)]),
       [State.prepareApproval]: {
         Type: 'Pass',
         Parameters: { 'releaseId.$': '$.releaseId', 'action.$': '$.action', Payload: { 'timeoutSeconds.$': '$.action.timeoutSeconds' } },
@@ -197,25 +199,7 @@ export function buildDefinition({
         },
         Next: State.recoverWait,
       },
-      [State.recoverWait]: {
-        Type: 'Task',
-        Resource: `arn:${partition}:states:::lambda:invoke.waitForTaskToken`,
-        Parameters: {
-          FunctionName: functionArn,
-          Payload: {
-            task: 'wait' satisfies TaskName,
-            'releaseId.$': '$.releaseId',
-            'until.$': '$.action.until',
-            'timeoutSeconds.$': '$.Payload.timeoutSeconds',
-            'taskToken.$': '$$.Task.Token',
-          },
-        },
-        TimeoutSecondsPath: '$.Payload.timeoutSeconds',
-        ResultPath: null,
-        Retry: retry(),
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: State.recover }],
-        Next: State.recover,
-      },
+      [State.recoverWait]: waitState(State.recover, [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: State.recover }]),
       [State.recoveryFailed]: {
         Type: 'Fail',
         Error: 'Switchyard.RecoveryFailed',

@@ -7,7 +7,6 @@ import {
   mocks,
   type FakeCodeDeployOptions,
 } from '../../support/fake-codedeploy.js';
-import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -21,6 +20,7 @@ import { DynamoReleaseStore } from '../../../src/adapters/dynamodb/dynamo-store.
 import { resolveConfig, type ServiceConfig } from '../../../src/config/config.js';
 import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
+import { guardedByTask } from '../../support/task-guard.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
 import { createLocalRuntime, type LocalRuntime } from '../../../src/composition/local-runtime.js';
 
@@ -76,7 +76,7 @@ function start(
       drivers.set(svc.name, d);
     }
     if (!d) throw new Error('no driver');
-    return guarded(d);
+    return guardedByTask(d, fake);
   };
   const metricsFor = (svc: ServiceConfig) => {
     if (svc.target.driver !== 'codedeploy') throw new Error('no metrics');
@@ -90,24 +90,6 @@ function start(
   const [service] = config.services;
   if (!service) throw new Error('no service');
   return { runtime, service, clock };
-}
-
-/** The driver with the fake's polling guard around every call: a call that reads one deployment a 4th time fails. */
-function guarded(driver: CodeDeployDriver): TrafficDriver & Pick<CodeDeployDriver, 'greenTargetGroup'> {
-  return new Proxy(driver, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        fake.beginTask(String(key));
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        } finally {
-          fake.endTask();
-        }
-      };
-    },
-  });
 }
 
 const until = (rt: LocalRuntime, id: string, predicate: (r: Release) => boolean) => releaseUntil(rt.deps.store, id, predicate);

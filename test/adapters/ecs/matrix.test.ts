@@ -12,6 +12,7 @@ import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
 import { FAKE_ECS_TARGET, FakeEcs, asEcsApplies, ecsMock, installFakeEcs, type FakeEcsTimings } from '../../support/fake-ecs.js';
+import { guardedByTask } from '../../support/task-guard.js';
 import { releaseFinished, releaseUntil } from '../../support/poll.js';
 
 /**
@@ -141,7 +142,7 @@ function start(
     : store;
   let failed = false;
   const failing = failOnce
-    ? new Proxy(guarded(driver, fake), {
+    ? new Proxy(guardedByTask(driver, fake), {
         get(target, key, receiver) {
           const value = Reflect.get(target, key, receiver) as unknown;
           if (key !== failOnce.method || typeof value !== 'function') return value;
@@ -154,7 +155,7 @@ function start(
           };
         },
       })
-    : guarded(driver, fake);
+    : guardedByTask(driver, fake);
   const rt = createLocalRuntime(
     {
       services: [service],
@@ -167,24 +168,6 @@ function start(
   );
   runtime = rt;
   return { rt, service, fake, clock };
-}
-
-/** The driver with the fake's polling guard around every call: a call that describes the same thing a 4th time fails. */
-function guarded(driver: EcsDriver, fake: FakeEcs): TrafficDriver {
-  return new Proxy(driver, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        fake.beginTask(String(key));
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        } finally {
-          fake.endTask();
-        }
-      };
-    },
-  });
 }
 
 const actor = { id: 'ci', channel: 'api' } as const;
