@@ -372,7 +372,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         // RECOVER_ASKS times over the rollback's deadline, whatever its length, so it stays far inside
         // Step Functions' 25,000 history events (about 14 an ask).
         const every = Math.max(TARGET_POLL_SECONDS, Math.ceil(deadlinesOf(waiting).rollback / RECOVER_ASKS));
-        const due = Date.parse(waiting.targetWait?.checkedAt ?? '') + (waiting.targetWait?.askAgainSeconds ?? every) * 1000;
+        const due = Date.parse(waiting.targetWait?.checkedAt ?? '') + Math.max(waiting.targetWait?.askAgainSeconds ?? every, every) * 1000;
         const waitSeconds = Math.max(1, Math.ceil((due - now) / 1000));
         return { phase: waiting.phase, waitSeconds, until: new Date(now + waitSeconds * 1000).toISOString() };
       }

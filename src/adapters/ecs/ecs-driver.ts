@@ -42,6 +42,18 @@ const ECS_UNSET: Required<Omit<DeploymentConfiguration, 'earlySuccessCriteria' |
 /** How many reads, one workflow wait apart, a rollback makes for a deployment whose start was asked but not recorded. */
 const LOOKS_FOR_A_START = 4;
 
+/** JSON with object keys sorted, to compare what ECS shows with what was sent. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
 /**
  * A paused hook as Switchyard answers it once: its id, which ECS makes unique each time a pause hook is
  * reached ("unique identifier for this hook execution", ECS developer guide, pause lifecycle hooks).
@@ -200,6 +212,20 @@ export class EcsDriver implements TrafficDriver {
     return d;
   }
 
+  /**
+   * A deployment changing the service outside this release, said for people; undefined when there is none.
+   * One that only re-applies a configuration to the revision the service runs (every deployment of the
+   * service on one task definition) changes no version: a release replaces it, as ECS does.
+   */
+  private async outsideDeployment(service?: Service): Promise<string | undefined> {
+    const current = service ?? (await this.describeService());
+    const running = await this.activeDeployment();
+    const sameRevision = (current?.deployments ?? []).every((d) => d.taskDefinition === current?.taskDefinition);
+    return running && !sameRevision
+      ? `service deployment ${shortArn(running)} of ${this.where} is in progress outside this release; waiting for it to end`
+      : undefined;
+  }
+
   /** The service deployment in progress on the service (pending or running), if any. */
   private async activeDeployment(): Promise<string | undefined> {
     const { ListServiceDeploymentsCommand } = await ecsSdk();
@@ -295,14 +321,23 @@ export class EcsDriver implements TrafficDriver {
     // release waits for it, up to its deploy deadline, then says which one held it.
     // A deployment that only re-applies a configuration to the revision the service runs (every deployment
     // of the service on one task definition) changes no version: the new one replaces it, as ECS does.
-    const running = await this.activeDeployment();
-    const sameRevision = (current.deployments ?? []).every((d) => d.taskDefinition === current.taskDefinition);
-    if (running && !sameRevision) {
-      return notYet(`service deployment ${shortArn(running)} of ${this.where} is in progress outside this release; waiting for it to end`);
-    }
+    const busy = await this.outsideDeployment(current);
+    if (busy) return notYet(busy);
     // Marked (and stored) before UpdateService is sent: a rollback then knows a deployment may exist
     // even when its ARN was never stored, and looks for it instead of concluding nothing started.
-    if (state['startAsked'] !== state['taskDefinition']) return notYet('starting the service deployment', { startAsked: state['taskDefinition'] ?? '' }, 1);
+    // With the marker, what the end of the release goes back to is read again from this same read, the one
+    // that found no other deployment under way (one may have come and gone since the revision was registered).
+    if (state['startAsked'] !== state['taskDefinition']) {
+      return notYet(
+        'starting the service deployment',
+        {
+          startAsked: state['taskDefinition'] ?? '',
+          ...(current.taskDefinition && current.taskDefinition !== state['taskDefinition'] ? { previousTaskDefinition: current.taskDefinition } : {}),
+          ...(carriesOurHook(current.deploymentConfiguration) ? {} : { originalConfiguration: JSON.stringify(current.deploymentConfiguration ?? {}) }),
+        },
+        1,
+      );
+    }
     const { UpdateServiceCommand } = await ecsSdk();
     const { cluster, service } = this.options.target;
     const original = JSON.parse(state['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
@@ -385,6 +420,10 @@ export class EcsDriver implements TrafficDriver {
   async deploy(release: Release): Promise<Progress> {
     const state = release.driverState ?? {};
     if (!state['taskDefinition']) {
+      // The revision is built from, and the end of the release goes back to, what the service runs when no
+      // other deployment is changing it: wait for one in progress first.
+      const busy = await this.outsideDeployment();
+      if (busy) return notYet(busy);
       const registered = await this.register(release);
       if ('leftover' in registered) return notYet(registered.leftover);
       // A rolling update gives new tasks production traffic as soon as they are healthy: nothing starts
@@ -418,12 +457,17 @@ export class EcsDriver implements TrafficDriver {
    * are eventually consistent), and ECS refuses a second continue of the same hook. The hook is known
    * by its id and the stage and weight it paused at; "not awaiting" for it means it was answered.
    */
-  private async answerHook(release: Release, arn: string, d: ServiceDeployment, action: 'CONTINUE' | 'ROLLBACK'): Promise<Record<string, string> | undefined> {
+  private async answerHook(
+    release: Release,
+    arn: string,
+    d: ServiceDeployment,
+    action: 'CONTINUE' | 'ROLLBACK',
+  ): Promise<{ readonly hook: string; readonly state: Record<string, string> } | undefined> {
     const hookId = pausedHook(d);
     if (!hookId) return undefined;
     const key = hookKey(d);
     // A ROLLBACK is never skipped on our own record: the hook we see may be one we continued (a stale read).
-    if (action === 'CONTINUE' && release.driverState?.['answeredHook'] === key) return {};
+    if (action === 'CONTINUE' && release.driverState?.['answeredHook'] === key) return { hook: key, state: {} };
     const { ContinueServiceDeploymentCommand } = await ecsSdk();
     try {
       await this.call('ecs:ContinueServiceDeployment', arn, (ecs) =>
@@ -434,10 +478,13 @@ export class EcsDriver implements TrafficDriver {
       // stale): nothing is recorded, so the next ask reads again and answers a hook still awaiting. A
       // ROLLBACK that did not happen makes the caller stop the deployment instead.
       const refused = error instanceof Error && ['InvalidParameterException', 'ClientException'].includes(error.name);
-      if (!refused) throw error;
-      return action === 'ROLLBACK' ? undefined : {};
+      // An answer lost on the way back (throttled, a 5xx, a timeout): the continue may have taken. It counts
+      // as let go (so a new hook after it is not answered blindly) and is sent again if the hook still awaits.
+      const unknown = error instanceof TransientError;
+      if (!refused && !(unknown && action === 'CONTINUE')) throw error;
+      return action === 'ROLLBACK' ? undefined : { hook: key, state: {} };
     }
-    return { answeredHook: key };
+    return { hook: key, state: { answeredHook: key } };
   }
 
   async setWeight(release: Release, percent: number): Promise<Record<string, string> | void> {
@@ -454,14 +501,28 @@ export class EcsDriver implements TrafficDriver {
     // many hooks as stand before its step, a new one awaiting means ECS made the step and holds there.
     // Answering it would skip the bake.
     const hook = pausedHook(d);
-    const [forPercent, ...letGo] = (release.driverState?.['letGo'] ?? '').split('|');
+    const [forPercent, from, ...letGo] = (release.driverState?.['letGo'] ?? '').split('|');
     const mine = forPercent === String(percent) ? letGo : [];
-    const before = release.weight === 0 ? 2 : 1;
-    if (hook && mine.length >= before && !mine.includes(hook)) return;
+    const start = forPercent === String(percent) ? Number(from) : release.weight;
+    if (hook && mine.length >= this.hooksBefore(release.plan, start, percent) && !mine.includes(hook)) return;
     // ECS moves on from the hook by itself; the workflow reads the weight back and asks again until it is there.
     const answered = await this.answerHook(release, arn, d, 'CONTINUE');
-    if (!answered?.['answeredHook'] || mine.includes(answered['answeredHook'])) return answered ?? undefined;
-    return { ...answered, letGo: [String(percent), ...mine, answered['answeredHook']].join('|') };
+    // A continue ECS refused counts as let go too (our own earlier call whose answer was lost).
+    if (!answered || mine.includes(answered.hook)) return answered?.state;
+    return { ...answered.state, letGo: [String(percent), String(start), ...mine, answered.hook].join('|') };
+  }
+
+  /**
+   * The pause hooks ECS stands at between `from`% and the step that reaches `to`%: one before every
+   * production step (PRE_PRODUCTION_TRAFFIC_SHIFT), and, from 0%, the one after test traffic. The steps
+   * are ECS's for the release's own plan: one canary step, equal linear steps, or all at once.
+   */
+  hooksBefore(plan: Plan, from: number, to: number): number {
+    const stops = trafficStops(plan);
+    const first = stops[0];
+    const steps =
+      first === undefined ? [100] : stops.length === 1 ? [first, 100] : [...Array.from({ length: Math.ceil(100 / first) - 1 }, (_, i) => (i + 1) * first), 100];
+    return (from === 0 ? 1 : 0) + steps.filter((w) => w > from && w <= to).length;
   }
 
   /**
@@ -497,13 +558,21 @@ export class EcsDriver implements TrafficDriver {
   private async restore(release: Release, arn: string, taskDefinition?: string): Promise<Progress> {
     const original = release.driverState?.['originalConfiguration'];
     if (original === undefined) return done();
+    const current = await this.describeService();
     if (release.driverState?.['restored'] !== arn) {
-      await this.sendBack(original, release.plan, taskDefinition);
+      // The stable revision is named only when the service names another: an update must never point the
+      // service at a revision that may since be INACTIVE, nor start a deployment of the new version.
+      await this.sendBack(original, release.plan, taskDefinition !== undefined && current?.taskDefinition !== taskDefinition ? taskDefinition : undefined);
       return notYet('the service’s own deployment configuration sent back', { restored: arn }, 1);
     }
-    // Sent: whatever ECS does with it (a deployment of the same revision, or nothing) changes no traffic,
-    // and the next release waits for a deployment in progress before it starts its own.
-    return done();
+    // Done once a read shows it (reads lag writes): the next release must never take this release's
+    // configuration for the user's. Whether ECS starts a deployment with it changes no traffic.
+    const restored = this.restoredConfiguration(JSON.parse(original) as DeploymentConfiguration, release.plan);
+    const shown = current?.deploymentConfiguration as Record<string, unknown> | undefined;
+    const same = Object.entries(restored).every(
+      ([key, value]) => canonical(shown?.[key]) === canonical(value) || (key === 'lifecycleHooks' && canonical(value) === '[]' && shown?.[key] === undefined),
+    );
+    return same ? done() : notYet('waiting for ECS to show the service’s own configuration again');
   }
 
   private async sendBack(original: string, plan: Plan, taskDefinition?: string): Promise<void> {
@@ -552,11 +621,11 @@ export class EcsDriver implements TrafficDriver {
     // deployment (UpdateService reference), and it must be of the stable version, whatever the service names.
     if (d.status === 'ROLLBACK_SUCCESSFUL') return withState(await this.restore(release, arn, release.driverState?.['previousTaskDefinition']), state);
     // ROLLBACK_FAILED is final (ServiceDeploymentStatus): ECS will not try again, so the previous revision is deployed again.
-    if (d.status === 'ROLLBACK_FAILED') return this.redeployPrevious(release);
+    if (d.status === 'ROLLBACK_FAILED') return this.redeployPrevious(release, true);
     if (FAILED.has(d.status ?? '')) return notYet(`ECS is rolling back (${d.status ?? ''}, ${this.weightOf(d)}% on the new version)`, state);
     // Asked before, yet ECS still goes forward (the request did not take, or this read is stale): ask
     // again, with StopServiceDeployment, which ECS accepts while the deployment is in progress.
-    const answered = release.driverState?.['rollbackRequested'] === arn ? undefined : await this.answerHook(release, arn, d, 'ROLLBACK');
+    const answered = release.driverState?.['rollbackRequested'] === arn ? undefined : (await this.answerHook(release, arn, d, 'ROLLBACK'))?.state;
     if (!answered) {
       const { StopServiceDeploymentCommand } = await ecsSdk();
       try {
@@ -574,17 +643,24 @@ export class EcsDriver implements TrafficDriver {
   }
 
   /** Deploys the revision that ran before the release (a deployment ECS completed or was stopped outside Switchyard), once; then reads. */
-  private async redeployPrevious(release: Release): Promise<Progress> {
+  private async redeployPrevious(release: Release, force = false): Promise<Progress> {
     const previous = release.driverState?.['previousTaskDefinition'];
     if (!previous) throw new TargetFailedError('the previous task definition is not known; release the previous image to go back');
     const current = await this.describeService();
-    if (release.driverState?.['redeployed'] !== previous && current?.taskDefinition !== previous) {
+    // After ROLLBACK_FAILED the service may already name the previous revision without running it: deploy it anyway.
+    if (release.driverState?.['redeployed'] !== previous && (force || current?.taskDefinition !== previous)) {
       const { UpdateServiceCommand } = await ecsSdk();
       const { cluster, service } = this.options.target;
       const original = JSON.parse(release.driverState?.['originalConfiguration'] ?? '{}') as DeploymentConfiguration;
       await this.call('ecs:UpdateService', this.where, (ecs) =>
         ecs.send(
-          new UpdateServiceCommand({ cluster, service, taskDefinition: previous, deploymentConfiguration: this.restoredConfiguration(original, release.plan) }),
+          new UpdateServiceCommand({
+            cluster,
+            service,
+            taskDefinition: previous,
+            deploymentConfiguration: this.restoredConfiguration(original, release.plan),
+            ...(force ? { forceNewDeployment: true } : {}),
+          }),
         ),
       );
       return notYet(`bringing back ${shortArn(previous)}`, { redeployed: previous }, 5);
@@ -606,7 +682,7 @@ export class EcsDriver implements TrafficDriver {
     if (d.status === 'SUCCESSFUL') return this.restore(release, arn);
     if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
     const answered = pausedHook(d) && this.weightOf(d) === 100 ? await this.answerHook(release, arn, d, 'CONTINUE') : undefined;
-    return notYet(stageOf(d), answered);
+    return notYet(stageOf(d), answered?.state);
   }
 }
 

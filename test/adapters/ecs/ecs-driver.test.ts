@@ -1,4 +1,10 @@
-import { DescribeServiceDeploymentsCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import {
+  ContinueServiceDeploymentCommand,
+  DescribeServiceDeploymentsCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type ECSClient,
+} from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { EcsDriver, PAUSE_STAGES } from '../../../src/adapters/ecs/ecs-driver.js';
 import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config.js';
@@ -103,5 +109,61 @@ describe('the ecs driver where AWS is harsher than the friendly path', () => {
     expect(progress).toMatchObject({ done: false, state: { redeployed: ready.driverState?.['previousTaskDefinition'] } });
     const redeploy = ecsMock.commandCalls(UpdateServiceCommand).at(-1)?.args[0].input;
     expect(redeploy?.taskDefinition).toBe(ready.driverState?.['previousTaskDefinition']);
+  });
+
+  it.each([
+    { name: 'blue-green', strategy: { type: 'blue-green' }, from: 0, to: 100, hooks: 2 },
+    { name: 'canary, first step', strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] }, from: 0, to: 10, hooks: 2 },
+    { name: 'canary, promote before traffic', strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] }, from: 0, to: 100, hooks: 3 },
+    { name: 'canary, to 100%', strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }] }, from: 10, to: 100, hooks: 1 },
+    { name: 'linear, one step', strategy: { type: 'linear', stepPercent: 20, interval: '2m' }, from: 20, to: 40, hooks: 1 },
+    { name: 'linear, promote from 20%', strategy: { type: 'linear', stepPercent: 20, interval: '2m' }, from: 20, to: 100, hooks: 4 },
+  ])(
+    '$name: a shift from $from% to $to% lets go $hooks pause hooks (one before each ECS step, one after test traffic from 0%)',
+    ({ strategy, from, to, hooks }) => {
+      const { driver, release } = setup(strategy);
+      expect(driver.hooksBefore(release.plan, from, to)).toBe(hooks);
+    },
+  );
+
+  it('a continue whose answer was lost (ECS refuses the repeat) still counts as let go: with a lagging weight the bake is not skipped', async () => {
+    const { fake, driver, release, elapse } = setup();
+    const ready = markDeployed(await settle(elapse, release, (r) => driver.deploy(r)), T0);
+    ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((i: { serviceDeploymentArns: string[] }) => ({
+      serviceDeployments: i.serviceDeploymentArns.map((arn) => {
+        const d = fake.describeDeployment(arn);
+        return { ...d, targetServiceRevision: { ...d.targetServiceRevision, requestedProductionTrafficWeight: 0 } };
+      }),
+    }));
+    // The second continue (the hook before the 10% step) reaches ECS, but its answer is lost.
+    let continues = 0;
+    ecsMock.on(ContinueServiceDeploymentCommand).callsFake((i: { serviceDeploymentArn: string; hookId: string; action?: string }) => {
+      const answer = fake.continue(i.serviceDeploymentArn, i.hookId, i.action);
+      if (++continues === 2) throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $metadata: { httpStatusCode: 500 } });
+      return answer;
+    });
+    let current: Release = ready;
+    for (let ask = 0; ask < 20; ask++) {
+      try {
+        current = withDriverState(current, (await driver.setWeight(current, 10)) ?? undefined);
+      } catch {
+        // The workflow retries the task; the stale read then shows the hook it already let go.
+      }
+      elapse.elapse(30_000);
+    }
+    const truth = fake.describeDeployment(fake.latest()!.arn);
+    expect(truth.targetServiceRevision?.requestedProductionTrafficWeight).toBe(10);
+    expect(truth.lifecycleHookDetails?.at(-1)?.status).toBe('AWAITING_ACTION');
+  });
+
+  it('a release that began while another deployment changed the service goes back, at its end, to what the service ran once that one ended', async () => {
+    const { fake, driver, release, elapse } = setup();
+    // Someone else's deployment of revision 2 is under way when the release begins.
+    const theirs = fake.register({ family: 'api', containerDefinitions: [{ name: 'app', image: IMAGE.replace('2'.repeat(64), '7'.repeat(64)) }] });
+    fake.update({ cluster: 'prod', service: 'api', taskDefinition: theirs });
+    expect((await driver.deploy(release)).done).toBe(false);
+    expect(ecsMock.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    const ready = await settle(elapse, release, (r) => driver.deploy(r));
+    expect(ready.driverState?.['previousTaskDefinition']).toBe(theirs);
   });
 });

@@ -254,4 +254,20 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
       expect(next.timeline.map((e) => e.message).join('\n')).not.toContain('outside this release');
     },
   );
+
+  it.each(['aws', 'hostile'] as const)(
+    '%s: promote while held at 20% of a linear release goes through every ECS step to 100% and succeeds',
+    async (profile) => {
+      const { rt, service, fake } = start('linear', 2, profile, WITH_HOOK, 11 + SEED, {
+        extra: { strategy: { type: 'linear', stepPercent: 20, interval: '2m' }, approvals: { at: ['after-first-step'], timeout: '1h' } },
+      });
+      const { release } = await rt.releases.startRelease({ service: service.name, image: image(2), actor });
+      await releaseUntil(rt.deps.store, release.id, (r) => r.phase === 'awaiting_approval' && r.weight === 20);
+      await rt.releases.act(release.id, 'promote', { id: 'lead', channel: 'api' });
+      const done = await releaseFinished(rt.deps.store, rt.engine, release.id);
+      expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: 'succeeded', reason: undefined });
+      expect(fake.image(fake.service.taskDefinition)).toBe(image(2));
+      expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(WITH_HOOK);
+    },
+  );
 });
