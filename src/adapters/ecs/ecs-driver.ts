@@ -437,7 +437,7 @@ export class EcsDriver implements TrafficDriver {
     if (FAILED.has(d.status ?? '')) throw new DeployError(ecsReason(d));
     // Ready: the new revision is up with the test traffic, held by our hook before any production traffic.
     if (pausedHook(d) && this.weightOf(d) === 0) return done();
-    return notYet(stageOf(d));
+    return notYet(stageOf(d), progressOf(d));
   }
 
   /** The new version's target group's name (the alternate one; rolling: the service's only one), for its ALB metrics. */
@@ -682,7 +682,7 @@ export class EcsDriver implements TrafficDriver {
     if (d.status === 'SUCCESSFUL') return this.restore(release, arn);
     if (FAILED.has(d.status ?? '')) throw new TargetFailedError(ecsReason(d));
     const answered = pausedHook(d) && this.weightOf(d) === 100 ? await this.answerHook(release, arn, d, 'CONTINUE') : undefined;
-    return notYet(stageOf(d), answered?.state);
+    return notYet(stageOf(d), { ...progressOf(d), ...answered?.state });
   }
 }
 
@@ -693,6 +693,15 @@ function shortArn(arn: string): string {
 /** Where a deployment is, for people. */
 function stageOf(d: ServiceDeployment): string {
   return `ECS service deployment ${shortArn(d.serviceDeploymentArn ?? '')} is ${d.status ?? ''}${d.lifecycleStage ? ` (${d.lifecycleStage})` : ''}`;
+}
+
+/**
+ * How far ECS got, as state: a change restarts the step's deadline (core: new driver state is a target
+ * that took a step), so a big service scaling up task by task, or a stage ECS moves on from, is never
+ * cut off, while a deployment stuck on one stage with no task coming up still meets its deadline.
+ */
+function progressOf(d: ServiceDeployment): Record<string, string> {
+  return { ecsProgress: `${d.lifecycleStage ?? d.status ?? ''}/${d.targetServiceRevision?.runningTaskCount ?? 0}` };
 }
 
 /** A step's answer with more state to keep. */

@@ -270,4 +270,14 @@ describe('the ecs driver against ECS as it really behaves (AWS default clocks; h
       expect(asEcsApplies(fake.service.deploymentConfiguration)).toEqual(WITH_HOOK);
     },
   );
+
+  it('a big service whose tasks come up one by one for longer than the deploy deadline still deploys: each task up is progress', async () => {
+    // Ten tasks starting over 20 minutes (a slow pull, capacity scaling out): far past the 11-minute deadline.
+    const { rt, service, fake } = start('blue-green', 10, 'aws', NO_HOOKS, 3 + SEED, { timings: { taskStartMin: 60, taskStartMax: 1200 } });
+    const done = await releaseOf(rt, service.name, image(2));
+    expect({ phase: done.phase, reason: done.reason }).toEqual({ phase: 'succeeded', reason: undefined });
+    expect(fake.image(fake.service.taskDefinition)).toBe(image(2));
+    const deployed = done.timeline.find((e) => e.type === 'deployed');
+    expect(Date.parse(deployed?.at ?? '') - Date.parse(done.createdAt)).toBeGreaterThan(done.settings.deadlines!.deploy * 1000);
+  });
 });
