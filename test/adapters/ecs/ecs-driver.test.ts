@@ -43,6 +43,16 @@ function setup(strategy: Record<string, unknown> = { type: 'canary', steps: [{ p
   return { fake, driver, release, clock, elapse };
 }
 
+/** From now on ECS's weight snapshot reads 0 whatever the step (SDK: "may not reflect real-time changes"). */
+function lagWeights(fake: FakeEcs): void {
+  ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((i: { serviceDeploymentArns: string[] }) => ({
+    serviceDeployments: i.serviceDeploymentArns.map((arn) => {
+      const d = fake.describeDeployment(arn);
+      return { ...d, targetServiceRevision: { ...d.targetServiceRevision, requestedProductionTrafficWeight: 0 } };
+    }),
+  }));
+}
+
 describe('the ecs driver where AWS is harsher than the friendly path', () => {
   it('never takes Switchyard’s own pause hook, left on the service (a restore not yet visible, or one that failed), as the user’s configuration', async () => {
     const { fake, driver, release } = setup(undefined, {
@@ -64,12 +74,7 @@ describe('the ecs driver where AWS is harsher than the friendly path', () => {
     const { fake, driver, release, elapse } = setup();
     const ready = markDeployed(await settle(elapse, release, (r) => driver.deploy(r)), T0);
     // From here ECS's weight snapshot reads 0 whatever the step (SDK: "may not reflect real-time changes").
-    ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((i: { serviceDeploymentArns: string[] }) => ({
-      serviceDeployments: i.serviceDeploymentArns.map((arn) => {
-        const d = fake.describeDeployment(arn);
-        return { ...d, targetServiceRevision: { ...d.targetServiceRevision, requestedProductionTrafficWeight: 0 } };
-      }),
-    }));
+    lagWeights(fake);
     let current: Release = ready;
     for (let ask = 0; ask < 20; ask++) {
       current = withDriverState(current, (await driver.setWeight(current, 10)) ?? undefined);
@@ -129,12 +134,7 @@ describe('the ecs driver where AWS is harsher than the friendly path', () => {
   it('a continue whose answer was lost (ECS refuses the repeat) still counts as let go: with a lagging weight the bake is not skipped', async () => {
     const { fake, driver, release, elapse } = setup();
     const ready = markDeployed(await settle(elapse, release, (r) => driver.deploy(r)), T0);
-    ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((i: { serviceDeploymentArns: string[] }) => ({
-      serviceDeployments: i.serviceDeploymentArns.map((arn) => {
-        const d = fake.describeDeployment(arn);
-        return { ...d, targetServiceRevision: { ...d.targetServiceRevision, requestedProductionTrafficWeight: 0 } };
-      }),
-    }));
+    lagWeights(fake);
     // The second continue (the hook before the 10% step) reaches ECS, but its answer is lost.
     let continues = 0;
     ecsMock.on(ContinueServiceDeploymentCommand).callsFake((i: { serviceDeploymentArn: string; hookId: string; action?: string }) => {
