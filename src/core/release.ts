@@ -3,7 +3,7 @@ import type { GateResult, GateSpec } from './gates.js';
 import { Phase, canTransition, isTerminal, transition } from './phases.js';
 import type { Plan, TimeoutAction } from './plan.js';
 import { Reasons } from './reasons.js';
-import { AWS_DEFAULT_CLOCKS, targetDeadlines, type TargetDeadlines, type TargetStep } from './target-waits.js';
+import { AWS_DEFAULT_CLOCKS, TARGET_POLL_SECONDS, targetDeadlines, type TargetDeadlines, type TargetStep } from './target-waits.js';
 
 /** Who did something: a person through the API or Slack, or Switchyard itself. */
 export interface Actor {
@@ -422,6 +422,20 @@ export function markWaitingOnTarget(
   const targetWait: TargetWait = { step, since, deadline, checkedAt: iso(now), seen, ...(askAgainSeconds !== undefined ? { askAgainSeconds } : {}) };
   const events = current?.seen === seen ? [] : [{ type: EventKind.waiting, message: Reasons.waitingOnTarget(seen) }];
   return evolve(release, now, { targetWait, ...(state ? { driverState: { ...release.driverState, ...state } } : {}) }, ...events);
+}
+
+/**
+ * Recover's own loop (RecoverWait -> Recover) never hands over to a new execution: it asks the target
+ * at most this many times over a rollback's deadline, whatever its length, so it stays far inside Step
+ * Functions' 25,000 history events per execution (about 14 an ask).
+ */
+export const RECOVER_ASKS = 400;
+
+/** Seconds until Recover asks the target again: the poll interval, spread so a rollback deadline holds at most RECOVER_ASKS asks. */
+export function recoverWaitSeconds(release: Release, now: number): number {
+  const every = Math.max(TARGET_POLL_SECONDS, Math.ceil(deadlinesOf(release).rollback / RECOVER_ASKS));
+  const due = Date.parse(release.targetWait?.checkedAt ?? iso(now)) + Math.max(release.targetWait?.askAgainSeconds ?? every, every) * 1000;
+  return Math.max(1, Math.ceil((due - now) / 1000));
 }
 
 /** State the driver returned with a finished step: kept with what it returned before. */

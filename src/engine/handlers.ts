@@ -5,11 +5,12 @@ import type { Observation } from '../core/gates.js';
 import { preflightFailures } from '../core/preflight.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
-import { TARGET_POLL_SECONDS, TargetStep } from '../core/target-waits.js';
+import { TargetStep } from '../core/target-waits.js';
 import { done, notYet, type Progress } from '../ports/traffic-driver.js';
 import {
   beginRollback,
   deadlinesOf,
+  recoverWaitSeconds,
   markWaitingOnTarget,
   withDriverState,
   type RestoreOutcome,
@@ -36,12 +37,6 @@ import { EXECUTION_LIMITS, isTaskName, type CaughtError, type TaskHandlers, type
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
 import { executionName, type ReleaseService } from './releases.js';
 import { restoreStable } from './restore.js';
-
-/** The most times Recover asks the target during one rollback deadline (see recover). */
-const RECOVER_ASKS = 400;
-
-/** A shift whose target could not be read: recorded as still on its way (not an error of the release). */
-class ShiftUnread extends Error {}
 
 /**
  * One step of a target that finishes on its own clock. A read the target refused for now (throttled,
@@ -218,6 +213,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       let live = 0;
       let started: Readonly<Record<string, string>> | void = undefined;
       const exact = landsExactly(driver.capabilities, release.plan);
+      let unread = false;
       const shifted = await orRollBack(release, TargetFailedError, async () => {
         try {
           started = await driver.setWeight(release, action.percent);
@@ -230,19 +226,18 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
         } catch (error) {
           // A target that shifts on its own clock and could not be read (throttled): still on its way, ask again later.
           if (exact || !(error instanceof TransientError)) throw error;
-          await apply(releaseId, (r, now) => markShiftInProgress(r, action.percent, action.nextStep, r.weight, now), release);
-          throw new ShiftUnread();
+          unread = true;
         }
-      }).catch((error: unknown) => {
-        if (error instanceof ShiftUnread) return false;
-        throw error;
       });
       if (!shifted) return;
+      if (unread) {
+        await apply(releaseId, (r, now) => markShiftInProgress(r, action.percent, action.nextStep, r.weight, now), release);
+        return;
+      }
       await apply(
         releaseId,
         (r, now) => {
-          const kept: Readonly<Record<string, string>> | undefined = started ?? undefined;
-          const next = recordShift(kept ? { ...r, driverState: { ...r.driverState, ...kept } } : r, action.percent, action.nextStep, live, exact, now);
+          const next = recordShift(withDriverState(r, started ?? undefined), action.percent, action.nextStep, live, exact, now);
           // The weight did not take: nothing is written, and the workflow retries the shift.
           if (!next) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
           return next;
@@ -368,12 +363,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
             ),
           release,
         );
-        // Recover's own loop (RecoverWait -> Recover) never hands over to a new execution: it asks at most
-        // RECOVER_ASKS times over the rollback's deadline, whatever its length, so it stays far inside
-        // Step Functions' 25,000 history events (about 14 an ask).
-        const every = Math.max(TARGET_POLL_SECONDS, Math.ceil(deadlinesOf(waiting).rollback / RECOVER_ASKS));
-        const due = Date.parse(waiting.targetWait?.checkedAt ?? '') + Math.max(waiting.targetWait?.askAgainSeconds ?? every, every) * 1000;
-        const waitSeconds = Math.max(1, Math.ceil((due - now) / 1000));
+        const waitSeconds = recoverWaitSeconds(waiting, now);
         return { phase: waiting.phase, waitSeconds, until: new Date(now + waitSeconds * 1000).toISOString() };
       }
       const ended = await apply(releaseId, (r, at) => endAfterFailure(r, reason, outcome, at), release);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.js';
 import { decide } from '../../src/core/decide.js';
-import { beginRollback, markDeployed, markShiftInProgress, markWaitingOnTarget, start, type Release } from '../../src/core/release.js';
+import {
+  beginRollback,
+  markDeployed,
+  markShiftInProgress,
+  markWaitingOnTarget,
+  RECOVER_ASKS,
+  recoverWaitSeconds,
+  start,
+  type Release,
+} from '../../src/core/release.js';
 import { AWS_DEFAULT_CLOCKS, TARGET_POLL_SECONDS, targetDeadlines } from '../../src/core/target-waits.js';
 import { compilePlan } from '../../src/core/plan.js';
 import { canary, release, T0 } from '../support/releases.js';
@@ -116,5 +125,16 @@ describe('the deadline runs from the target’s latest accepted request', () => 
     // The same state again is a read, not a request.
     const read = markWaitingOnTarget(started, 'deploy', 'SCALE_UP', { serviceDeploymentArn: 'sd1' }, T0 + 700 * S);
     expect(read.targetWait?.deadline).toBe(started.targetWait?.deadline);
+  });
+});
+
+describe('Recover’s own wait loop', () => {
+  it('asks every poll interval, spread so a rollback deadline of any length holds at most RECOVER_ASKS asks', () => {
+    const short = markWaitingOnTarget(beginRollback(markDeployed(deploying(), T0), 'x', T0), 'rollback', 'ROLLBACK_IN_PROGRESS', undefined, T0);
+    expect(recoverWaitSeconds(short, T0)).toBe(TARGET_POLL_SECONDS);
+    const week = { ...short, settings: { ...short.settings, deadlines: { deploy: 600, shift: 900, finalize: 600, rollback: 7 * 24 * 3600 } } };
+    expect(recoverWaitSeconds(week, T0)).toBe(Math.ceil((7 * 24 * 3600) / RECOVER_ASKS));
+    // A driver's "ask again at once" never bypasses the spread.
+    expect(recoverWaitSeconds({ ...week, targetWait: { ...week.targetWait!, askAgainSeconds: 1 } }, T0)).toBe(Math.ceil((7 * 24 * 3600) / RECOVER_ASKS));
   });
 });

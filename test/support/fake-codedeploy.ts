@@ -17,6 +17,7 @@ import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { VirtualClock } from '../../src/ports/clock.js';
+import { seeded } from './traffic.js';
 
 /**
  * How long green's task set takes to be ready (CodeDeploy's Install event) on the fake's clock, at AWS's
@@ -69,7 +70,7 @@ export class FakeCodeDeploy {
   stuckGreen: number | undefined;
   private n = 0;
   private readonly hostile: boolean;
-  private seed: number;
+  private readonly random: () => number;
   private burst = 0;
   /** Deployments whose next read shows the state before the last write (hostile). */
   private stale = new Map<string, ReturnType<FakeCodeDeploy['snapshot']>>();
@@ -83,16 +84,7 @@ export class FakeCodeDeploy {
     { profile = 'aws', seed = 1 }: FakeCodeDeployOptions = {},
   ) {
     this.hostile = profile === 'hostile';
-    this.seed = seed;
-  }
-
-  private random(): number {
-    // mulberry32: small, seeded, deterministic.
-    this.seed = (this.seed + 0x6d2b79f5) | 0;
-    let t = this.seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.random = seeded(seed);
   }
 
   /** Every SDK call passes here: in `hostile`, a seeded burst of throttling (one to three calls). */

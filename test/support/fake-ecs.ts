@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { VirtualClock } from '../../src/ports/clock.js';
+import { seeded } from './traffic.js';
 
 /**
  * A stateful ECS that plays service deployments forward on its own (virtual) clock and keeps ECS's
@@ -162,35 +163,25 @@ export interface FakeEcsRules {
 
 export type FakeEcsProfile = 'aws' | 'hostile';
 
+const AWS_RULES: FakeEcsRules = {
+  mergesUpdates: true,
+  configUpdateStartsDeployment: true,
+  readsLag: false,
+  throttles: false,
+  listOrder: 'created',
+  pagesLists: true,
+  roundsTaskCounts: true,
+  waitsForHealthChecks: true,
+  drainsTargets: true,
+  bakesAfterAlarmedRolling: true,
+  refusesRepeatContinue: true,
+  refusesEarlySuccessOutsideRolling: true,
+};
+
 const PROFILES: Record<FakeEcsProfile, FakeEcsRules> = {
-  aws: {
-    mergesUpdates: true,
-    configUpdateStartsDeployment: true,
-    readsLag: false,
-    throttles: false,
-    listOrder: 'created',
-    pagesLists: true,
-    roundsTaskCounts: true,
-    waitsForHealthChecks: true,
-    drainsTargets: true,
-    bakesAfterAlarmedRolling: true,
-    refusesRepeatContinue: true,
-    refusesEarlySuccessOutsideRolling: true,
-  },
-  hostile: {
-    mergesUpdates: true,
-    configUpdateStartsDeployment: true,
-    readsLag: true,
-    throttles: true,
-    listOrder: 'shuffled',
-    pagesLists: true,
-    roundsTaskCounts: true,
-    waitsForHealthChecks: true,
-    drainsTargets: true,
-    bakesAfterAlarmedRolling: true,
-    refusesRepeatContinue: true,
-    refusesEarlySuccessOutsideRolling: true,
-  },
+  aws: AWS_RULES,
+  // On top of AWS's rules: reads lag writes, throttling bursts, lists in no order.
+  hostile: { ...AWS_RULES, readsLag: true, throttles: true, listOrder: 'shuffled' },
 };
 
 export interface FakeEcsOptions {
@@ -225,18 +216,6 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
-}
-
-/** mulberry32: small, seeded, deterministic. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Stage {

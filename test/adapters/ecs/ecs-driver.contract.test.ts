@@ -1,6 +1,6 @@
+import { ecsDriverFor } from '../../../src/composition/aws-drivers.js';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { EcsDriver } from '../../../src/adapters/ecs/ecs-driver.js';
-import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config.js';
+import { resolveConfig } from '../../../src/config/config.js';
 import { createRelease } from '../../../src/core/index.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { driverContract } from '../../support/driver-contract.js';
@@ -15,13 +15,7 @@ function subject(strategy: Record<string, unknown>) {
     const clock = new VirtualClock();
     const fake = new FakeEcs(clock);
     installFakeEcs(fake);
-    const driver = new EcsDriver({
-      service: 'api',
-      target: service.target,
-      plan: service.plan,
-      hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
-      ecs: ecsMock as unknown as ECSClient,
-    });
+    const driver = ecsDriverFor(service, { ecs: ecsMock as unknown as ECSClient });
     const full = (image: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${image}`;
     const of = (image: string) => fake.deployments.filter((d) => fake.image(d.target) === full(image));
     return {

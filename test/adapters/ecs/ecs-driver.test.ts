@@ -1,3 +1,4 @@
+import { ecsDriverFor } from '../../../src/composition/aws-drivers.js';
 import {
   ContinueServiceDeploymentCommand,
   DescribeServiceDeploymentsCommand,
@@ -6,8 +7,8 @@ import {
   type ECSClient,
 } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
-import { EcsDriver, PAUSE_STAGES } from '../../../src/adapters/ecs/ecs-driver.js';
-import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config.js';
+import { PAUSE_STAGES } from '../../../src/adapters/ecs/ecs-driver.js';
+import { resolveConfig } from '../../../src/config/config.js';
 import { createRelease, markDeployed, withDriverState, type Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { settle } from '../../support/driver-contract.js';
@@ -28,13 +29,7 @@ function setup(strategy: Record<string, unknown> = { type: 'canary', steps: [{ p
   installFakeEcs(fake);
   const [service] = resolveConfig({ services: [{ name: 'api', target: FAKE_ECS_TARGET, strategy }] }).services;
   if (!service || service.target.driver !== 'ecs') throw new Error('no ecs service');
-  const driver = new EcsDriver({
-    service: 'api',
-    target: service.target,
-    plan: service.plan,
-    hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
-    ecs: ecsMock as unknown as ECSClient,
-  });
+  const driver = ecsDriverFor(service, { ecs: ecsMock as unknown as ECSClient });
   const release = createRelease(
     { id: 'r1', service: 'api', artifact: { image: IMAGE }, plan: service.plan, settings: service.settings, actor: { id: 'ci', channel: 'api' } },
     T0,

@@ -1,3 +1,4 @@
+import { ecsDriverFor } from '../../../src/composition/aws-drivers.js';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { DeploymentConfiguration, ECSClient } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -5,9 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
 import { startLocalDynamo, type LocalDynamo } from '../../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../../src/adapters/dynamodb/dynamo-store.js';
-import { EcsDriver } from '../../../src/adapters/ecs/ecs-driver.js';
 import { createLocalRuntime, type LocalRuntime } from '../../../src/composition/local-runtime.js';
-import { ecsHookTimeoutMinutes, resolveConfig } from '../../../src/config/config.js';
+import { resolveConfig } from '../../../src/config/config.js';
 import type { Release } from '../../../src/core/release.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import type { TrafficDriver } from '../../../src/ports/traffic-driver.js';
@@ -114,14 +114,7 @@ function start(
     ],
   }).services;
   if (!service || service.target.driver !== 'ecs') throw new Error('no ecs service');
-  const driver = new EcsDriver({
-    service: service.name,
-    target: service.target,
-    plan: service.plan,
-    hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
-    alarms: ['api-5xx'],
-    ecs: ecsMock as unknown as ECSClient,
-  });
+  const driver = ecsDriverFor(service, { ecs: ecsMock as unknown as ECSClient });
   const metrics = new CloudWatchMetrics({
     client: cw as unknown as CloudWatchClient,
     target: service.target,

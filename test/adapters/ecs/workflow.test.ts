@@ -1,3 +1,5 @@
+import { ecsDriverFor } from '../../../src/composition/aws-drivers.js';
+import type { EcsDriver } from '../../../src/adapters/ecs/ecs-driver.js';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -5,7 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
 import { startLocalDynamo, type LocalDynamo } from '../../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../../src/adapters/dynamodb/dynamo-store.js';
-import { EcsDriver } from '../../../src/adapters/ecs/ecs-driver.js';
 import { releaseMessage } from '../../../src/adapters/slack/message.js';
 import { releaseView } from '../../../src/api/views.js';
 import { createLocalRuntime, type LocalRuntime } from '../../../src/composition/local-runtime.js';
@@ -75,14 +76,7 @@ function start(overrides: Record<string, unknown>): { rt: LocalRuntime; service:
   });
   const [service] = config.services;
   if (!service || service.target.driver !== 'ecs') throw new Error('no ecs service');
-  const driver = new EcsDriver({
-    service: service.name,
-    target: service.target,
-    plan: service.plan,
-    hookTimeoutMinutes: ecsHookTimeoutMinutes(service.plan, service.settings),
-    alarms: ['api-5xx'],
-    ecs: ecsMock as unknown as ECSClient,
-  });
+  const driver = ecsDriverFor(service, { ecs: ecsMock as unknown as ECSClient });
   const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
   const metrics = new CloudWatchMetrics({
     client: cw as unknown as CloudWatchClient,
