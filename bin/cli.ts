@@ -72,9 +72,14 @@ export function program(): Command {
     .option('--in-memory', 'keep nothing: store in memory, logs in a temporary folder')
     .option('--demo', 'run the demo: a canary release of the first service to v2 under synthetic load')
     .option('--no-demo', 'start without the demo release')
-    .action(async (o: { config: string; port?: string; dataDir?: string; inMemory?: boolean; demo?: boolean }) =>
+    .option(
+      '--keep-serving',
+      "on SIGTERM (systemctl stop or restart), stop only Switchyard and leave the services' data planes serving: the next start re-attaches (Ctrl-C still stops everything)",
+    )
+    .action(async (o: { config: string; port?: string; dataDir?: string; inMemory?: boolean; demo?: boolean; keepServing?: boolean }) =>
       (await configCommands()).local(o.config, {
         ...(o.port ? { port: o.port } : {}),
+        ...(o.keepServing ? { keepServing: true } : {}),
         ...(o.dataDir ? { dataDir: o.dataDir } : {}),
         ...(o.inMemory ? { inMemory: true } : {}),
         ...(o.demo ? { demo: true } : {}),

@@ -105,6 +105,8 @@ export interface LocalOptions {
   readonly dataDir?: string;
   readonly inMemory?: boolean;
   readonly demo?: boolean;
+  /** SIGTERM lets the data planes go on serving (a restart of Switchyard under systemd). */
+  readonly keepServing?: boolean;
 }
 
 export async function local(file: string, options: LocalOptions): Promise<void> {
@@ -149,11 +151,17 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    write(`\n${signal}: draining and stopping…`);
+    const keep = signal === 'SIGTERM' && options.keepServing === true && !options.inMemory;
+    write(keep ? `\n${signal}: stopping Switchyard; the services keep serving…` : `\n${signal}: draining and stopping…`);
     await load?.stop();
     await stopWatching();
-    await mode.stop();
-    write('Stopped. No process left running.');
+    if (keep) await mode.detach();
+    else await mode.stop();
+    write(
+      keep
+        ? `Stopped. The services' data planes keep serving; start Switchyard again with the same data directory (${mode.dataDir}) to re-attach.`
+        : 'Stopped. No process left running.',
+    );
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

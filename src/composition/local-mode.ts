@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startLocalDynamo, type LocalDynamo } from '../adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
-import { LocalTarget } from '../adapters/local/local-target.js';
+import { DataPlaneTarget, socketPathFor } from '../adapters/local/data-plane-client.js';
 import { ProcessRecords } from '../adapters/local/process-records.js';
 import { dashboardPage } from '../ui/page.js';
 import type { LogQuery, VersionLogs } from '../ports/logs.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import { readSwitchyardLog, readVersionLogs } from '../adapters/local/log-reader.js';
+import { servicesUser } from '../adapters/local/run-as.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { messageOf } from '../core/errors.js';
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
@@ -109,13 +110,18 @@ export interface LocalMode {
   readonly tokenGenerated: boolean;
   readonly dataDir: string;
   readonly logFile: string;
-  readonly targets: ReadonlyMap<string, LocalTarget>;
+  readonly targets: ReadonlyMap<string, DataPlaneTarget>;
   readonly runtime: LocalRuntime;
   readonly services: readonly ServiceConfig[];
   /** Slack notifications and buttons are on. */
   readonly slack: boolean;
-  /** Drains and stops everything; releases in flight are recovered at the next start. */
+  /** Drains and stops everything, the services' data planes included; releases in flight are recovered at the next start. */
   stop(): Promise<void>;
+  /**
+   * Stops Switchyard and leaves the data planes serving the weights they have (a restart of
+   * Switchyard: the next start re-attaches; in-memory runs' data planes stop with it).
+   */
+  detach(): Promise<void>;
 }
 
 /**
@@ -134,6 +140,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   if (services.length === 0) throw new Error('the config has no service with driver "local"; see examples/local/switchyard.config.ts');
 
   const cleanups: (() => Promise<void>)[] = [];
+  // Set by detach(): the data planes are let go, still serving, instead of stopped.
+  let detaching = false;
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     cleanups.length = 0;
@@ -164,29 +172,44 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}),
     });
 
-    // Processes a crashed or killed Switchyard left running would hold ports and serve stale versions.
-    const records = new ProcessRecords(join(dataDir, 'processes'));
-    const reaped = records.reap();
+    // Processes a Switchyard before data planes left running (flat records) would hold ports.
+    const reaped = new ProcessRecords(join(dataDir, 'processes')).reap();
     if (reaped.length > 0) {
       options.onWarning?.(
         `stopped ${reaped.length} service process(es) left running by a previous run: ${reaped.map((r) => `${r.service} ${r.version} (pid ${r.pid})`).join(', ')}`,
       );
     }
-    const targets = new Map<string, LocalTarget>();
+    const runAs = servicesUser(services, options.onWarning);
+    const logDir = join(dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    const lastLines = (service: string) => async (version: string) =>
+      (await readVersionLogs(logDir, { service, version, limit: 8 })).map((l) => `${l.stream}: ${l.message}`);
+    const targets = new Map<string, DataPlaneTarget>();
     for (const svc of services) {
-      if (svc.target.driver !== 'local') continue;
-      const target = new LocalTarget({
+      const config = svc.target;
+      if (config.driver !== 'local') continue;
+      const target = new DataPlaneTarget({
         service: svc.name,
-        config: svc.target,
-        logDir: join(dataDir, 'logs'),
-        records,
-        log,
+        config,
+        socketPath: socketPathFor(dataDir, svc.name, tmpdir()),
+        logDir,
+        recordsDir: join(dataDir, 'processes', svc.name),
+        planeLog: join(dataDir, 'run', `${svc.name}.log`),
+        ephemeral: options.inMemory === true,
         ...(options.ephemeralPorts ? { ephemeralPorts: true } : {}),
+        ...(runAs.get(svc.name) ? { runAs: runAs.get(svc.name) } : {}),
+        stableVersion: async () => (await store.getStable(svc.name)) ?? config.initialVersion,
+        lastLines: lastLines(svc.name),
+        onProblem: (message) => options.onWarning?.(message),
+        log,
       });
-      cleanups.push(() => target.close());
-      await target.start((await store.getStable(svc.name)) ?? svc.target.initialVersion);
       targets.set(svc.name, target);
+      cleanups.push(() => (detaching ? target.detach() : target.stop()));
     }
+    // Every service on its own: one that cannot serve is reported by name and retried while the others serve.
+    const started = await Promise.allSettled([...targets.values()].map((t) => t.start()));
+    const attached = [...targets.keys()].filter((_, i) => started[i]?.status === 'fulfilled' && started[i].value === 'attached');
+    if (attached.length > 0) options.onWarning?.(`re-attached to the data planes still serving ${attached.join(', ')}: their traffic never stopped`);
     const targetOf = (svc: ServiceConfig) => {
       const target = targets.get(svc.name);
       if (!target) throw new Error(`service ${svc.name} has no local target`);
@@ -195,7 +218,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const versionLogs: VersionLogs = async (query) =>
       query.version === 'switchyard' && query.release
         ? readSwitchyardLog(join(dataDir, 'switchyard.log'), query.release.id, query)
-        : readVersionLogs(join(dataDir, 'logs'), query);
+        : readVersionLogs(logDir, query);
     // Known once the API listens (its port may be picked by the system).
     const api: { address?: string } = {};
     const logsLink = async (query: LogQuery) => (api.address && query.release ? `${api.address}/ui#/releases/${query.release.id}/logs` : undefined);
@@ -260,6 +283,12 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       services,
       slack: notifier !== undefined,
       async stop() {
+        await stopAll();
+        await log.close();
+        if (options.inMemory) rmSync(dataDir, { recursive: true, force: true });
+      },
+      async detach() {
+        detaching = true;
         await stopAll();
         await log.close();
         if (options.inMemory) rmSync(dataDir, { recursive: true, force: true });

@@ -83,6 +83,14 @@ export const localTargetSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { error: 'must be a version string such as "v1"' })
     .default('v1'),
   env: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
+  /**
+   * The user the service's processes run as when Switchyard runs as root. Unset, they run as
+   * `nobody`: never as root unless this says "root". Ignored (with a notice) when Switchyard is not root.
+   */
+  user: z
+    .string({ error: 'must be a user name such as "www-data"' })
+    .regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, { error: 'must be a user name such as "www-data"' })
+    .optional(),
 });
 
 const targetGroup = z.strictObject({

@@ -74,6 +74,8 @@ export interface ServiceHealth {
   readonly version?: string;
   readonly replicas: { readonly wanted: number; readonly running: number };
   readonly restarts: number;
+  /** Why it is down or degraded, when known (its data plane stopped, its stable version cannot start). */
+  readonly reason?: string;
 }
 
 // The errors a driver raises (DeployError, TargetFailedError, TransientError, AlreadyFinalizedError)

@@ -36,6 +36,10 @@ export interface LocalTargetOptions {
   readonly log?: Log;
   /** Bind the proxy to free ports instead of the configured ones (tests). */
   readonly ephemeralPorts?: boolean;
+  /** The user and group its processes run as (when the data plane runs as root). */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
+  /** Called when its processes change on their own (a crash, a restart), for those who watch it. */
+  readonly onChange?: () => void;
 }
 
 /**
@@ -156,6 +160,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       index,
       command: config.command,
       ...(config.env ? { env: config.env } : {}),
+      ...(this.options.runAs ? { runAs: this.options.runAs } : {}),
       logDir: this.options.logDir,
       ...(this.options.records ? { records: this.options.records } : {}),
       onExit: (proc, exit) => {
@@ -163,6 +168,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
         const what = `process ${proc.pid} of ${generation.version} exited unexpectedly with ${exit.signal ?? `code ${exit.code}`}`;
         generation.crash ??= what;
         this.options.log?.warn(what, { service, version: generation.version, pid: proc.pid });
+        this.options.onChange?.();
         // The stable version is supervised: a crashed replica is replaced (a new version's crash is a gate's business).
         if (generation === this.stable) void this.replace(generation, proc, index);
       },
@@ -195,6 +201,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     this.proxy.addBackend({ id: `${generation.label}/${fresh.pid}`, version: generation.label, port: fresh.port });
     this.proxy.removeBackend(`${generation.label}/${dead.pid}`);
     this.options.log?.info('restarted a crashed replica', { service: this.options.service, version: generation.version, pid: fresh.pid });
+    this.options.onChange?.();
   }
 
   /**

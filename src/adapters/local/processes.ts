@@ -30,6 +30,8 @@ export interface SpawnOptions {
   readonly index: number;
   readonly command: string | readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Runs the process as this user and group (the caller is root). */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
   readonly logDir: string;
   /** Where running processes are recorded, so a later start can reap what a crash left behind. */
   readonly records?: ProcessRecords;
@@ -69,6 +71,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     // Its own process group: a Ctrl-C in Switchyard's terminal does not reach the service directly;
     // Switchyard drains and stops it in order.
     detached: true,
+    ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
   });
   const pid = child.pid ?? -1;
   if (pid > 0) {

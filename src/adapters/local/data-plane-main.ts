@@ -1,0 +1,22 @@
+/**
+ * The data plane's process: `node data-plane-main.js --socket <path> [--ephemeral]`. Started by the
+ * control plane with an empty environment (no token, no Slack secret, no AWS credential reaches it
+ * or its replicas), in its own session, so a Ctrl-C in Switchyard's terminal or Switchyard's death
+ * does not reach it: it keeps serving until it is told to stop (SIGTERM, or `shutdown` on its socket).
+ */
+import { parseArgs } from 'node:util';
+import { DataPlaneServer } from './data-plane-server.js';
+
+const { values } = parseArgs({ options: { socket: { type: 'string' }, ephemeral: { type: 'boolean', default: false } } });
+if (!values.socket) {
+  process.stderr.write('usage: data-plane-main --socket <path> [--ephemeral]\n');
+  process.exit(2);
+}
+const server = new DataPlaneServer({ socketPath: values.socket, ephemeral: values.ephemeral, onExit: (code) => process.exit(code) });
+const stop = () => void server.shutdown().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+// Its terminal (if any) going away is not a reason to stop serving.
+process.on('SIGHUP', () => undefined);
+await server.listen();
+process.stderr.write(`${new Date().toISOString()} data plane ${process.pid} listening on ${values.socket}\n`);

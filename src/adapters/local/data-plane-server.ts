@@ -1,0 +1,196 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { GateSpec } from '../../core/gates.js';
+import type { Release } from '../../core/release.js';
+import { messageOf } from '../../core/errors.js';
+import { LocalTarget } from './local-target.js';
+import { ProcessRecords } from './process-records.js';
+import {
+  DATA_PLANE_METHODS,
+  readLines,
+  writeLine,
+  type DataPlaneMethod,
+  type DataPlaneRequest,
+  type PlaneSetup,
+  type PlaneState,
+} from './data-plane-protocol.js';
+
+export interface DataPlaneServerOptions {
+  /** The local socket it listens on; only its owner may connect (0600 in a 0700 directory). */
+  readonly socketPath: string;
+  /** Exit when the control plane's connection closes (in-memory runs: nothing would re-attach). */
+  readonly ephemeral: boolean;
+  /** Called once the data plane has stopped everything and should exit. */
+  readonly onExit: (code: number) => void;
+}
+
+/**
+ * The data plane of one service: its proxy and the supervision of its replicas, and nothing else.
+ * The control plane (API, store, workflow, judge, logs, Slack) steers it over a local socket; when
+ * the control plane dies or restarts, this process keeps serving the last weights it was given.
+ */
+export class DataPlaneServer {
+  private target: LocalTarget | undefined;
+  private setup: PlaneSetup | undefined;
+  private configuring: Promise<void> | undefined;
+  private server: Server | undefined;
+  private readonly clients = new Set<Socket>();
+  private stopping = false;
+
+  constructor(private readonly options: DataPlaneServerOptions) {}
+
+  async listen(): Promise<void> {
+    const path = this.options.socketPath;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    rmSync(path, { force: true });
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // Created 0600 from the start: no moment where another user could connect.
+      const umask = process.umask(0o177);
+      server.listen(path, () => {
+        process.umask(umask);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+  }
+
+  private accept(socket: Socket): void {
+    this.clients.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.clients.delete(socket);
+      if (this.options.ephemeral && this.clients.size === 0 && !this.stopping) void this.shutdown().then(() => this.options.onExit(0));
+    });
+    writeLine(socket, { event: 'state', state: this.state() });
+    readLines(socket, (message) => void this.answer(socket, message));
+  }
+
+  /** The state as it is now, to every connected control plane. */
+  private broadcast(): void {
+    const state = this.state();
+    for (const socket of this.clients) writeLine(socket, { event: 'state', state });
+  }
+
+  private async answer(socket: Socket, message: unknown): Promise<void> {
+    const request = message as Partial<DataPlaneRequest>;
+    const id = typeof request.id === 'number' ? request.id : -1;
+    const method = request.method;
+    if (!method || !DATA_PLANE_METHODS.includes(method) || !Array.isArray(request.params)) {
+      writeLine(socket, { id, ok: false, error: { name: 'Error', message: `unknown data plane request ${String(method)}` } });
+      return;
+    }
+    try {
+      const result = await this.call(method, request.params);
+      // The state first: a caller holding the answer holds the state it produced.
+      this.broadcast();
+      writeLine(socket, { id, ok: true, result: result ?? null });
+    } catch (error) {
+      this.broadcast();
+      writeLine(socket, { id, ok: false, error: { name: error instanceof Error ? error.name : 'Error', message: messageOf(error) } });
+    }
+    if (method === 'shutdown') socket.end(() => this.options.onExit(0));
+  }
+
+  private targetFor(method: string): LocalTarget {
+    if (!this.target) throw new Error(`the data plane is not serving yet (${method}); configure it first`);
+    return this.target;
+  }
+
+  private async call(method: DataPlaneMethod, params: readonly unknown[]): Promise<unknown> {
+    const release = params[0] as Release;
+    switch (method) {
+      case 'hello':
+        return this.state();
+      case 'configure':
+        return this.configure(params[0] as PlaneSetup);
+      case 'deploy':
+        return this.targetFor(method).deploy(release);
+      case 'setWeight':
+        return this.targetFor(method).setWeight(release, params[1] as number);
+      case 'verify':
+        return this.targetFor(method).verify(release);
+      case 'rollback':
+        return this.targetFor(method).rollback(release);
+      case 'finalize':
+        return this.targetFor(method).finalize(release);
+      case 'observe':
+        return this.targetFor(method).observe(release, params[1] as GateSpec[], params[2] as number);
+      case 'holdStable':
+        return this.targetFor(method).holdStable();
+      case 'restartProxy':
+        return this.targetFor(method).proxy.restart();
+      case 'shutdown':
+        return this.shutdown();
+    }
+  }
+
+  /**
+   * Starts serving the setup's stable version: once. A second control plane with the same setup
+   * only re-attaches; one with another setup is refused (it shuts this one down and starts anew).
+   */
+  private async configure(setup: PlaneSetup): Promise<PlaneState> {
+    if (this.configuring) await this.configuring.catch(() => undefined);
+    if (this.target) {
+      if (this.setup?.fingerprint !== setup.fingerprint) throw new Error('this data plane serves another configuration of the service');
+      return this.state();
+    }
+    const records = new ProcessRecords(setup.recordsDir);
+    // A data plane killed before this one may have left replicas running: they hold ports.
+    records.reap();
+    const target = new LocalTarget({
+      service: setup.service,
+      config: setup.config,
+      logDir: setup.logDir,
+      records,
+      ...(setup.ephemeralPorts ? { ephemeralPorts: true } : {}),
+      ...(setup.runAs ? { runAs: { uid: setup.runAs.uid, gid: setup.runAs.gid } } : {}),
+      onChange: () => this.broadcast(),
+    });
+    this.configuring = target.start(setup.stableVersion);
+    try {
+      await this.configuring;
+    } catch (error) {
+      await target.close().catch(() => undefined);
+      throw error;
+    } finally {
+      this.configuring = undefined;
+    }
+    this.target = target;
+    this.setup = setup;
+    return this.state();
+  }
+
+  private state(): PlaneState {
+    const t = this.target;
+    if (!t) return { pid: process.pid, traffic: {}, productionPort: 0, pids: [], candidatePids: [], backends: [] };
+    const versions = [t.stableVersion, t.candidateVersion].filter((v): v is string => v !== undefined);
+    return {
+      pid: process.pid,
+      ...(this.setup ? { fingerprint: this.setup.fingerprint } : {}),
+      ...(t.stableVersion !== undefined ? { stable: t.stableVersion } : {}),
+      ...(t.candidateVersion !== undefined ? { candidate: t.candidateVersion } : {}),
+      traffic: t.traffic,
+      productionPort: t.proxy.productionPort,
+      ...(t.proxy.testPortBound !== undefined ? { testPort: t.proxy.testPortBound } : {}),
+      pids: t.pids,
+      candidatePids: t.candidatePids,
+      backends: versions.flatMap((version) => t.backendPorts(version).map((port) => ({ version, port }))),
+      health: t.health(),
+    };
+  }
+
+  /** Drains and stops the replicas, closes the proxy and the socket. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.target?.close().catch(() => undefined);
+    this.target = undefined;
+    // No new connections; the open ones get their answers and are closed by the exit.
+    this.server?.close();
+    rmSync(this.options.socketPath, { force: true });
+  }
+}
