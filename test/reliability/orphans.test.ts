@@ -61,12 +61,12 @@ describe('processes left behind by a Switchyard that died', () => {
     );
     expect(warnings.join('\n')).toContain(`stopped 1 service process(es) left running by a previous run: demo v1 (pid ${pid})`);
     console.log(`crash and restart: the process a killed Switchyard left running (pid ${pid}) was found from its record and stopped at the next start`);
-    // The new run's own processes are recorded, and forgotten when they stop.
+    // The new run's own processes are recorded by their service's data plane, and forgotten when they stop.
     const running = mode.targets.get('demo')?.pids ?? [];
-    expect(readdirSync(join(dataDir, 'processes')).sort()).toEqual(running.map((p) => `${p}.json`).sort());
+    expect(readdirSync(join(dataDir, 'processes', 'demo')).sort()).toEqual(running.map((p) => `${p}.json`).sort());
     await mode.stop();
     mode = undefined;
-    expect(readdirSync(join(dataDir, 'processes'))).toEqual([]);
+    expect(readdirSync(join(dataDir, 'processes', 'demo'))).toEqual([]);
   }, 30_000);
 
   it('a record whose pid now belongs to another process (a reused pid) is forgotten, not killed', () => {
