@@ -115,7 +115,17 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
   const port = portText === undefined ? LOCAL_DEFAULTS.apiPort : Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port must be a port number from 0 to 65535, got "${portText}"`);
   const demo = options.demo === true;
-  const write = (line: string) => process.stdout.write(`${line}\n`);
+  // A reader that went away (`npm start | tee log`, then Ctrl-C kills tee first) must not abort the
+  // shutdown with EPIPE and orphan the services: output stops, the work goes on.
+  let readerGone = false;
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') readerGone = true;
+      else throw error;
+    });
+  const write = (line: string) => {
+    if (!readerGone) process.stdout.write(`${line}\n`);
+  };
 
   write('Starting Switchyard (local mode)…');
   const mode = await startLocalMode({
