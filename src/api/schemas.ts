@@ -164,6 +164,8 @@ export const ServiceSchema = z
         version: z.string().optional(),
         replicas: z.object({ wanted: z.number(), running: z.number() }),
         restarts: z.number(),
+        /** Why it is down or degraded, when known (its data plane stopped, its stable version cannot start). */
+        reason: z.string().optional(),
       })
       .optional(),
   })
