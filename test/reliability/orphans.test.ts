@@ -52,7 +52,7 @@ describe('processes left behind by a Switchyard that died', () => {
       async () => processStartTime(pid),
       (t) => t !== undefined,
     );
-    new ProcessRecords(join(dataDir, 'processes')).add({ pid, service: 'demo', version: 'v1', port: 1, startTime: processStartTime(pid) ?? '' });
+    new ProcessRecords(join(dataDir, 'processes')).add({ pid, service: 'demo', version: 'v1', port: 1, pgid: pid, startTime: processStartTime(pid) ?? '' });
     const warnings: string[] = [];
     mode = await startLocalMode({ config, port: 0, dataDir, ephemeralPorts: true, token: 't', onWarning: (m) => warnings.push(m) });
     await eventually(
@@ -73,7 +73,7 @@ describe('processes left behind by a Switchyard that died', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-orphans-'));
     dirs.push(dataDir);
     const records = new ProcessRecords(join(dataDir, 'processes'));
-    records.add({ pid: process.pid, service: 'demo', version: 'v1', port: 1, startTime: 'not-this-process' });
+    records.add({ pid: process.pid, pgid: process.pid, service: 'demo', version: 'v1', port: 1, startTime: 'not-this-process' });
     expect(records.reap()).toEqual([]);
     expect(alive(process.pid)).toBe(true);
   });

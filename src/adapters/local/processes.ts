@@ -3,7 +3,9 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { processStartTime, type ProcessRecords } from './process-records.js';
+import { dieWithParent } from './parent-death.js';
+import type { ProcessRecords } from './process-records.js';
+import { bootId, groupStillRunning, processStartTime, signalGroup } from './process-table.js';
 
 export interface ProcessExit {
   readonly code: number | null;
@@ -13,6 +15,10 @@ export interface ProcessExit {
 /** One running process of a service version, with its output in a log file. */
 export interface ManagedProcess {
   readonly pid: number;
+  /** Its process group, which it leads (pgid = pid): everything it starts is in it, and is stopped with it. */
+  readonly pgid: number;
+  /** The kernel's start time of `pid` (Linux): members of the group cannot be older. */
+  readonly startTime?: string;
   readonly port: number;
   readonly version: string;
   readonly logFile: string;
@@ -62,21 +68,39 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   mkdirSync(dir, { recursive: true });
   const [program, args] =
     typeof options.command === 'string' ? ['/bin/sh', ['-c', `exec ${options.command}`]] : [options.command[0] ?? '', options.command.slice(1)];
-  const child = spawn(program, args, {
-    // Only what the service's config gives it, plus PORT and VERSION (and PATH, to find its program):
-    // Switchyard's own environment (its API token, Slack secrets, AWS credentials) never reaches a
-    // service, which could otherwise steer its own release.
-    env: { ...(process.env['PATH'] ? { PATH: process.env['PATH'] } : {}), ...options.env, PORT: String(port), VERSION: options.version },
+  // Only what the service's config gives it, plus PORT and VERSION (and PATH, to find its program):
+  // Switchyard's own environment (its API token, Slack secrets, AWS credentials) never reaches a
+  // service, which could otherwise steer its own release.
+  const env: Record<string, string> = {
+    ...(process.env['PATH'] ? { PATH: process.env['PATH'] } : {}),
+    ...options.env,
+    PORT: String(port),
+    VERSION: options.version,
+  };
+  // Killed by the kernel when Switchyard dies, however it dies (see dieWithParent).
+  const [file, argv] = dieWithParent(program, args, env['PATH']);
+  const child = spawn(file, argv, {
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: a Ctrl-C in Switchyard's terminal does not reach the service directly;
-    // Switchyard drains and stops it in order.
+    // Its own session and process group (setsid): a Ctrl-C in Switchyard's terminal does not reach
+    // the service directly (Switchyard drains and stops it in order), and the group holds everything
+    // the service starts (`npm start`: npm, sh, node), so stopping signals the whole group.
     detached: true,
     ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
   });
   const pid = child.pid ?? -1;
+  const startTime = pid > 0 ? processStartTime(pid) : undefined;
   if (pid > 0) {
-    const startTime = processStartTime(pid);
-    options.records?.add({ pid, service: options.service, version: options.version, port, ...(startTime ? { startTime } : {}) });
+    const boot = bootId();
+    options.records?.add({
+      pid,
+      pgid: pid,
+      service: options.service,
+      version: options.version,
+      port,
+      ...(startTime ? { startTime } : {}),
+      ...(boot ? { bootId: boot } : {}),
+    });
   }
   const logFile = join(dir, `${options.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${options.index}-${pid}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -89,7 +113,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   }
   let resolveExit: (exit: ProcessExit) => void = () => undefined;
   const exited = new Promise<ProcessExit>((resolve) => (resolveExit = resolve));
-  const proc: ManagedProcess = { pid, port, version: options.version, logFile, child, stopping: false, exited };
+  const proc: ManagedProcess = { pid, pgid: pid, ...(startTime ? { startTime } : {}), port, version: options.version, logFile, child, stopping: false, exited };
   const onExit = (exit: ProcessExit) => {
     if (proc.exit) return;
     proc.exit = exit;
@@ -100,6 +124,12 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     options.onExit?.(proc, exit);
   };
   child.once('exit', (code, signal) => onExit({ code, signal }));
+  // A wrapper that exits on its own (a crash, `sh -c 'server &'`) leaves its children running, unseen,
+  // on the old version and holding resources: once the leader is gone, the rest of its group goes too.
+  // While Switchyard stops it, stopProcess gives the group its grace instead.
+  child.once('exit', () => {
+    if (!proc.stopping) signalReplica(proc, 'SIGKILL');
+  });
   child.once('error', (error) => {
     logLine(log, { ...base, stream: 'switchyard', message: `could not start: ${error.message}` });
     onExit({ code: 127, signal: null });
@@ -107,15 +137,66 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   return proc;
 }
 
-/** SIGTERM, wait up to `graceMs` for the process to finish its in-flight work, then SIGKILL. */
+/** How often the rest of a group is looked for once its leader has exited (they are not our children: no event). */
+const GROUP_POLL_MS = 20;
+/** How long to wait for a SIGKILLed group to be gone before returning anyway (a process stuck in the kernel). */
+const KILL_WAIT_MS = 5000;
+
+/** True while any process of the replica's group runs (its leader or what the leader started). */
+function replicaRunning(proc: ManagedProcess): boolean {
+  if (!proc.exit) return true;
+  // Windows has no process groups: the leader is all there is.
+  if (process.platform === 'win32' || proc.pgid <= 1) return false;
+  return groupStillRunning(proc.pgid, { pid: proc.pid, ...(proc.startTime ? { startTime: proc.startTime } : {}) });
+}
+
+/**
+ * Sends `signal` to the replica's whole process group. Until the leader has been collected (its
+ * 'exit' event), its pid, which is the group id, cannot be handed to another process; after that,
+ * the group is signalled only while members of it are seen running (see groupStillRunning).
+ */
+function signalReplica(proc: ManagedProcess, signal: NodeJS.Signals): void {
+  if (process.platform === 'win32' || proc.pgid <= 1) {
+    if (!proc.exit) proc.child.kill(signal);
+    return;
+  }
+  if (replicaRunning(proc)) signalGroup(proc.pgid, signal);
+}
+
+/** Resolves after `ms`, or as soon as the leader exits. */
+function leaderExitOr(proc: ManagedProcess, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void proc.exited.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Waits up to `timeoutMs` for the whole group to be gone; true if it is. */
+async function groupGone(proc: ManagedProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!replicaRunning(proc)) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await leaderExitOr(proc, proc.exit ? Math.min(GROUP_POLL_MS, left) : left);
+  }
+}
+
+/**
+ * SIGTERM to the replica's whole process group, wait up to `graceMs` for every process of it to
+ * finish its in-flight work and exit, then SIGKILL to the group. A wrapper (`npm start`, `sh -c`)
+ * and everything it started stop together: signalling the leader alone would leave the server it
+ * started running, on a version that was rolled back, with nothing left to stop it.
+ */
 export async function stopProcess(proc: ManagedProcess, graceMs: number): Promise<ProcessExit> {
   proc.stopping = true;
-  if (proc.exit) return proc.exit;
-  proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    if (!proc.exit) proc.child.kill('SIGKILL');
-  }, graceMs);
-  const exit = await proc.exited;
-  clearTimeout(timer);
-  return exit;
+  signalReplica(proc, 'SIGTERM');
+  if (!(await groupGone(proc, graceMs))) {
+    signalReplica(proc, 'SIGKILL');
+    await groupGone(proc, KILL_WAIT_MS);
+  }
+  return proc.exited;
 }
