@@ -7,12 +7,15 @@ import { processStartTime, ProcessRecords } from '../../src/adapters/local/proce
 import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { eventually } from '../support/poll.js';
+import { killGroup, liveInGroup } from '../support/process-groups.js';
 
 let mode: LocalMode | undefined;
 const dirs: string[] = [];
+const groups: number[] = [];
 afterEach(async () => {
   await mode?.stop();
   mode = undefined;
+  for (const pgid of groups.splice(0)) killGroup(pgid);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -45,22 +48,29 @@ describe('processes left behind by a Switchyard that died', () => {
   it('are recorded while they run, and found and stopped at the next start', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-orphans-'));
     dirs.push(dataDir);
-    // What a SIGKILLed Switchyard leaves: a service process still running, and its record.
-    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
+    // What a SIGKILLed Switchyard leaves: a service run through a wrapper (its own process group, as
+    // Switchyard starts it), the server the wrapper started (it ignores SIGTERM), and its record.
+    const orphan = spawn('sh', ['-c', `"${process.execPath}" "${join(process.cwd(), 'test/fixtures/processes/stubborn.mjs')}" & wait`], {
+      detached: true,
+      stdio: 'ignore',
+    });
     const pid = orphan.pid ?? 0;
+    groups.push(pid);
     await eventually(
-      async () => processStartTime(pid),
-      (t) => t !== undefined,
+      async () => liveInGroup(pid).length,
+      (n) => n === 2,
     );
     new ProcessRecords(join(dataDir, 'processes')).add({ pid, service: 'demo', version: 'v1', port: 1, pgid: pid, startTime: processStartTime(pid) ?? '' });
     const warnings: string[] = [];
     mode = await startLocalMode({ config, port: 0, dataDir, ephemeralPorts: true, token: 't', onWarning: (m) => warnings.push(m) });
     await eventually(
-      async () => alive(pid),
-      (a) => !a,
+      async () => liveInGroup(pid),
+      (left) => left.length === 0,
     );
     expect(warnings.join('\n')).toContain(`stopped 1 service process(es) left running by a previous run: demo v1 (pid ${pid})`);
-    console.log(`crash and restart: the process a killed Switchyard left running (pid ${pid}) was found from its record and stopped at the next start`);
+    console.log(
+      `crash and restart: the process a killed Switchyard left running (pid ${pid}) and the server it started were found from its record and stopped at the next start`,
+    );
     // The new run's own processes are recorded by their service's data plane, and forgotten when they stop.
     const running = mode.targets.get('demo')?.pids ?? [];
     expect(readdirSync(join(dataDir, 'processes', 'demo')).sort()).toEqual(running.map((p) => `${p}.json`).sort());
