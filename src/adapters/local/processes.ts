@@ -137,8 +137,12 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
   return proc;
 }
 
-/** How often the rest of a group is looked for once its leader has exited (they are not our children: no event). */
-const GROUP_POLL_MS = 20;
+/**
+ * How often the rest of a group is looked for once its leader has exited (they are not our children:
+ * no event tells): soon at first, as they usually follow the leader within milliseconds, then less
+ * often, as one that ignores SIGTERM waits out the whole grace and each look reads /proc.
+ */
+const GROUP_POLL_MS = { first: 5, max: 200 };
 /** How long to wait for a SIGKILLed group to be gone before returning anyway (a process stuck in the kernel). */
 const KILL_WAIT_MS = 5000;
 
@@ -177,11 +181,11 @@ function leaderExitOr(proc: ManagedProcess, ms: number): Promise<void> {
 /** Waits up to `timeoutMs` for the whole group to be gone; true if it is. */
 async function groupGone(proc: ManagedProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let pause = GROUP_POLL_MS.first; ; pause = Math.min(GROUP_POLL_MS.max, pause * 2)) {
     if (!replicaRunning(proc)) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await leaderExitOr(proc, proc.exit ? Math.min(GROUP_POLL_MS, left) : left);
+    await leaderExitOr(proc, proc.exit ? Math.min(pause, left) : left);
   }
 }
 
