@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessRecords, reapOrphans } from '../../src/adapters/local/process-records.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from '../../src/adapters/local/processes.js';
 import { eventually } from '../support/poll.js';
-import { firstLine, killGroup, liveInGroup, runTs, see, stillRunning } from '../support/process-groups.js';
+import { commandLine, firstLine, killGroup, liveInGroup, runTs, see, stillRunning } from '../support/process-groups.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/processes');
 const STUBBORN = join(FIXTURES, 'stubborn.mjs');
@@ -57,9 +57,9 @@ const groupGone = (pgid: number) =>
     (members) => `still running in group ${pgid}: ${members.join(', ')}`,
   );
 
-/** A Switchyard stand-in (its own Node process) that starts these replicas; resolves with them once started. */
-async function standIn(logDir: string, root: string | undefined, commands: readonly (readonly string[])[]) {
-  const child = runTs(join(FIXTURES, 'switchyard-stand-in.ts'), [logDir, root ?? '-', ...commands.map((c) => JSON.stringify(c))]);
+/** A data plane stand-in (its own Node process) that starts these replicas; resolves with them once started. */
+async function replicaParent(logDir: string, root: string | undefined, commands: readonly (readonly string[])[]) {
+  const child = runTs(join(FIXTURES, 'replica-parent.ts'), [logDir, root ?? '-', ...commands.map((c) => JSON.stringify(c))]);
   children.push(child);
   const replicas = JSON.parse(await firstLine(child)) as { pid: number }[];
   groups.push(...replicas.map((r) => r.pid));
@@ -85,11 +85,18 @@ describe.skipIf(process.platform !== 'linux')('a replica is stopped with everyth
     await groupGone(proc.pid);
   });
 
-  it('replicas die with the Switchyard process that started them, even when it is killed with SIGKILL', async () => {
-    const { child, replicas } = await standIn(tempDir('switchyard-groups-'), undefined, [
+  it('replicas die with the process that started them (their data plane), even when it is killed with SIGKILL', async () => {
+    const { child, replicas } = await replicaParent(tempDir('switchyard-groups-'), undefined, [
       [node, STUBBORN],
       [node, STUBBORN],
     ]);
+    // Running their program: what a replica runs first (setpriv, where it is used) has set up its death
+    // with its parent by then. A parent killed in the milliseconds before is what the records are for.
+    await eventually(
+      async () => replicas.map((r) => commandLine(r.pid)),
+      (lines) => lines.every((line) => line.includes(STUBBORN)),
+      { timeoutMs: 15_000, intervalMs: 20 },
+    );
     const seen = replicas.map((r) => see(r.pid));
     child.kill('SIGKILL');
     const left = await eventually(
@@ -103,9 +110,9 @@ describe.skipIf(process.platform !== 'linux')('a replica is stopped with everyth
 });
 
 describe.skipIf(process.platform !== 'linux')('what a killed in-memory run (or test run) leaves is reaped at the next start', () => {
-  it('a wrapper’s server, left running after its Switchyard was killed, is stopped by the next start; the records go with it', async () => {
+  it('a wrapper’s server, left running after the process that started it was killed, is stopped by the next start; the records go with it', async () => {
     const root = join(tempDir('switchyard-records-'), 'orphans');
-    const { child, replicas } = await standIn(tempDir('switchyard-groups-'), root, [SH_WRAPPER]);
+    const { child, replicas } = await replicaParent(tempDir('switchyard-groups-'), root, [SH_WRAPPER]);
     const pgid = replicas[0]?.pid ?? 0;
     await groupOf(pgid, 2);
     const wrapper = see(pgid);

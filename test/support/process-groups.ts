@@ -35,6 +35,15 @@ export function stillRunning(seen: Seen): boolean {
   return s !== undefined && s.state !== 'Z' && s.startTime === seen.startTime;
 }
 
+/** The command line a process runs now (empty when it is gone). */
+export function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** Every running (non-zombie) process whose process group is `pgid`. */
 export function liveInGroup(pgid: number): number[] {
   return readdirSync('/proc')

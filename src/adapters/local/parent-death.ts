@@ -6,7 +6,8 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
  * setpriv(1) from util-linux: `setpriv --pdeathsig KILL -- <program> <args>` sets the parent-death
  * signal (prctl(2) PR_SET_PDEATHSIG) and execs the program, which keeps it (it survives execve,
  * except into a set-user-ID or file-capability program: man prctl(2)). Then the kernel kills the
- * replica when Switchyard dies, even by SIGKILL, when nothing of Switchyard's can run.
+ * replica when the process that started it (a service's data plane) dies, even by SIGKILL, when
+ * nothing of that process can run to stop it.
  */
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -48,9 +49,9 @@ function findProgram(program: string, path: string | undefined): string | undefi
  * systems: the records reaped at the next start are the only net there).
  *
  * The parent-death signal is sent when the parent THREAD that forked the child exits (prctl(2)).
- * Node spawns from the thread that calls `spawn`: the main thread, which ends only with the process,
- * so the replica dies exactly when Switchyard does. (Spawned from a worker thread, it would die with
- * that worker.) A parent that dies between fork and setpriv's prctl is missed (setpriv does not
+ * Node forks from the thread that calls `spawn`: the main thread, which ends only with the process,
+ * so the replica dies exactly when its parent process does. (Spawned from a worker thread, it would
+ * die with that worker.) A parent that dies between fork and setpriv's prctl is missed (setpriv does not
  * re-check getppid): that window, and the children a replica starts itself (they do not inherit the
  * signal across fork), are covered by reaping the process group from its record at the next start.
  *

@@ -77,7 +77,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     PORT: String(port),
     VERSION: options.version,
   };
-  // Killed by the kernel when Switchyard dies, however it dies (see dieWithParent).
+  // Killed by the kernel when this process (the service's data plane) dies, however it dies (see dieWithParent).
   const [file, argv] = dieWithParent(program, args, env['PATH']);
   const child = spawn(file, argv, {
     env,
