@@ -13,7 +13,7 @@ const SETPRIV = '/usr/bin/setpriv';
 
 let pdeathsigSupported: boolean | undefined;
 
-/** setpriv is there and knows --pdeathsig (util-linux 2.33 and later); asked once. */
+/** setpriv is there and knows --pdeathsig (read from its --help: an older util-linux lacks it); asked once. */
 function setprivHasPdeathsig(): boolean {
   if (pdeathsigSupported === undefined) {
     if (process.platform !== 'linux') pdeathsigSupported = false;

@@ -130,11 +130,11 @@ function stopGroup(record: ProcessRecord): boolean {
 }
 
 export class ProcessRecords {
-  /** @param dir the folder of records (a data directory's `processes`, or an owner's folder under the per-user root) */
-  constructor(
-    private readonly dir: string,
-    private readonly owner?: ProcessIdentity,
-  ) {}
+  /** The process these records belong to, for records under the per-user root (see {@link ProcessRecords.owned}). */
+  private owner: ProcessIdentity | undefined;
+
+  /** @param dir the folder of records (a data directory's `processes/<service>`, or an owner's folder under the per-user root) */
+  constructor(private readonly dir: string) {}
 
   /**
    * The records of this process's replicas under `root` (see {@link processRecordsRoot}), in a
@@ -144,7 +144,8 @@ export class ProcessRecords {
   static owned(root: string = processRecordsRoot()): ProcessRecords {
     privateDir(root);
     const self = identityOf(process.pid);
-    const records = new ProcessRecords(join(root, `${self.pid}-${self.startTime ?? 'unknown'}`), self);
+    const records = new ProcessRecords(join(root, `${self.pid}-${self.startTime ?? 'unknown'}`));
+    records.owner = self;
     const previous = readOwner(records.dir);
     // The same pid and start time on an earlier boot: what it recorded died with that boot.
     if (previous && (previous.bootId !== self.bootId || previous.startTime !== self.startTime)) rmSync(records.dir, { recursive: true, force: true });
