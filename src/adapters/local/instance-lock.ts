@@ -1,6 +1,6 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ErrorCode, SwitchyardError } from '../../core/errors.js';
+import { ConflictError, ErrorCode, SwitchyardError } from '../../core/errors.js';
 import { createExclusive } from './exclusive-file.js';
 import { identityOf, isRunning, type ProcessIdentity } from './process-table.js';
 
@@ -115,9 +115,10 @@ export function claimDataDir(dataDir: string): DataDirClaim {
     const text = readText(file);
     if (text === undefined) continue;
     const holder = parseHolder(text);
-    // An unreadable lock names nobody who could be running: only a damaged file looks like that.
+    // An unreadable lock names nobody who could be running: only a damaged file looks like that (or,
+    // where hard links are not supported, one being written this very moment: see createExclusive).
     if (holder && isRunning(holder)) throw new AlreadyRunningError(holder.pid, dir);
     removeStale(file, text);
   }
-  throw new Error(`could not claim the data directory ${dir}: its lock ${file} keeps changing; try again`);
+  throw new ConflictError(`could not claim the data directory ${dir}: its lock ${file} keeps changing; try again`);
 }
