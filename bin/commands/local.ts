@@ -144,7 +144,15 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
 
   write(`API        ${mode.apiUrl}   (OpenAPI: ${mode.apiUrl}/openapi.json)`);
   write(`Dashboard  ${mode.apiUrl}/ui   (sign in with the token below)`);
-  write(`Token      ${mode.tokenGenerated ? `${mode.token}   (generated; set SWITCHYARD_TOKEN to choose one)` : '(from SWITCHYARD_TOKEN)'}`);
+  write(
+    `Token      ${
+      process.env['SWITCHYARD_TOKEN']
+        ? '(from SWITCHYARD_TOKEN)'
+        : mode.tokenFile
+          ? `${mode.token}   (${mode.tokenGenerated ? 'generated and ' : ''}kept in ${mode.tokenFile} across restarts; set SWITCHYARD_TOKEN to choose one)`
+          : `${mode.token}   (generated for this run; set SWITCHYARD_TOKEN to choose one)`
+    }`,
+  );
   for (const [name, target] of mode.targets) {
     write(
       `Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`,

@@ -7,13 +7,15 @@ import { join, resolve } from 'node:path';
 import { startLocalDynamo, type LocalDynamo } from '../adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { DataPlaneTarget, socketPathFor } from '../adapters/local/data-plane-client.js';
-import { ProcessRecords } from '../adapters/local/process-records.js';
+import { ProcessRecords, reapOrphans } from '../adapters/local/process-records.js';
 import { dashboardPage } from '../ui/page.js';
 import type { LogQuery, VersionLogs } from '../ports/logs.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
 import { readSwitchyardLog, readVersionLogs } from '../adapters/local/log-reader.js';
 import { servicesUser } from '../adapters/local/run-as.js';
+import { claimDataDir } from '../adapters/local/instance-lock.js';
+import { localToken } from '../adapters/local/local-token.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { messageOf } from '../core/errors.js';
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.js';
@@ -108,6 +110,8 @@ export interface LocalMode {
   readonly apiUrl: string;
   readonly token: string;
   readonly tokenGenerated: boolean;
+  /** Where the token is kept across restarts (absent when it came from the caller or the run keeps nothing). */
+  readonly tokenFile?: string;
   readonly dataDir: string;
   readonly logFile: string;
   readonly targets: ReadonlyMap<string, DataPlaneTarget>;
@@ -139,6 +143,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   if (skipped.length > 0) options.onWarning?.(`local mode runs only services with driver "local"; skipping ${skipped.join(', ')}`);
   if (services.length === 0) throw new Error('the config has no service with driver "local"; see examples/local/switchyard.config.ts');
 
+  // One Switchyard per data directory: a second one would share the store and steal the data planes.
+  const claim = claimDataDir(dataDir);
   const cleanups: (() => Promise<void>)[] = [];
   // Set by detach(): the data planes are let go, still serving, instead of stopped.
   let detaching = false;
@@ -172,8 +178,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       ...(slackApiUrl ? { apiUrl: slackApiUrl } : {}),
     });
 
-    // Processes a Switchyard before data planes left running (flat records) would hold ports.
-    const reaped = new ProcessRecords(join(dataDir, 'processes')).reap();
+    // Processes a Switchyard before data planes left running (flat records) would hold ports, and
+    // what killed in-memory runs left (per-user records whose owner is gone).
+    const reaped = [...new ProcessRecords(join(dataDir, 'processes')).reap(), ...reapOrphans()];
     if (reaped.length > 0) {
       options.onWarning?.(
         `stopped ${reaped.length} service process(es) left running by a previous run: ${reaped.map((r) => `${r.service} ${r.version} (pid ${r.pid})`).join(', ')}`,
@@ -228,8 +235,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     for (const r of recovered)
       options.onWarning?.(`release ${r.id} of ${r.service} was interrupted by the last stop: ${r.phase}, traffic restored to the stable version`);
 
-    const tokenGenerated = !options.token;
-    const token = options.token ?? randomBytes(18).toString('base64url');
+    // Kept in the data directory (0600) across restarts, so an open dashboard and another terminal keep working.
+    const kept = options.token || options.inMemory ? undefined : localToken(dataDir);
+    const tokenGenerated = !options.token && (kept?.created ?? true);
+    const token = options.token ?? kept?.token ?? randomBytes(18).toString('base64url');
     const signingSecret = options.slack?.signingSecret;
     const app = createApp({
       releases: runtime.releases,
@@ -276,6 +285,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       apiUrl: api.address,
       token,
       tokenGenerated,
+      ...(kept ? { tokenFile: kept.file } : {}),
       dataDir,
       logFile: log.file,
       targets,
@@ -286,17 +296,20 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         await stopAll();
         await log.close();
         if (options.inMemory) rmSync(dataDir, { recursive: true, force: true });
+        else claim.release();
       },
       async detach() {
         detaching = true;
         await stopAll();
         await log.close();
         if (options.inMemory) rmSync(dataDir, { recursive: true, force: true });
+        else claim.release();
       },
     };
   } catch (error) {
     await stopAll();
     await log.close();
+    claim.release();
     throw error;
   }
 }

@@ -33,6 +33,7 @@ export interface DataPlaneServerOptions {
 export class DataPlaneServer {
   private target: LocalTarget | undefined;
   private setup: PlaneSetup | undefined;
+  private records: ProcessRecords | undefined;
   private configuring: Promise<void> | undefined;
   private server: Server | undefined;
   private readonly clients = new Set<Socket>();
@@ -138,9 +139,12 @@ export class DataPlaneServer {
       if (this.setup?.fingerprint !== setup.fingerprint) throw new Error('this data plane serves another configuration of the service');
       return this.state();
     }
-    const records = new ProcessRecords(setup.recordsDir);
+    // In-memory runs keep nothing in a data directory: their records live in the per-user folder,
+    // owned by this process, where any later start reaps them once this process is gone.
+    const records = this.options.ephemeral ? ProcessRecords.owned() : new ProcessRecords(setup.recordsDir);
     // A data plane killed before this one may have left replicas running: they hold ports.
-    records.reap();
+    if (!this.options.ephemeral) records.reap();
+    this.records = records;
     const target = new LocalTarget({
       service: setup.service,
       config: setup.config,
@@ -189,6 +193,7 @@ export class DataPlaneServer {
     this.stopping = true;
     await this.target?.close().catch(() => undefined);
     this.target = undefined;
+    this.records?.dispose();
     // No new connections; the open ones get their answers and are closed by the exit.
     this.server?.close();
     rmSync(this.options.socketPath, { force: true });
