@@ -224,7 +224,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (!image) throw new ValidationError(`query.version: release ${id} does not record its stable version; ask for version=new`);
     const query = { service: release.service, version: image, ...(since ? { since } : {}), ...(grep ? { grep } : {}), limit, release };
     const [lines, link] = await Promise.all([logs(query), deps.logsLink?.(query).catch(() => undefined)]);
-    return c.json({ release: id, service: release.service, version: image, lines, ...(link ? { insights: link } : {}) }, 200);
+    return c.json({ release: id, service: release.service, version: image, lines, truncated: lines.truncated, ...(link ? { insights: link } : {}) }, 200);
   });
 
   // Who the credentials are: the dashboard checks a token with it once, at sign-in.

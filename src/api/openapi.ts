@@ -220,6 +220,11 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
                       service: { type: 'string' },
                       version: { type: 'string' },
                       insights: { type: 'string', description: 'On AWS: the same lines in CloudWatch Logs Insights (a console link)' },
+                      truncated: {
+                        type: 'boolean',
+                        description:
+                          'Local mode: the read stopped at its bound (8 MB looked through) before it found `limit` lines; older matching lines may exist (narrow with `since` or `grep`)',
+                      },
                       lines: {
                         type: 'array',
                         items: {

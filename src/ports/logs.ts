@@ -28,5 +28,12 @@ export interface LogQuery {
   readonly release?: Release;
 }
 
+/**
+ * A read's answer: the lines, oldest first. `truncated` is set when the read stopped at its bound on
+ * bytes read before it found `limit` lines (older matching lines may exist; narrow with `since` or
+ * `grep`). An adapter that always reads everything leaves it out.
+ */
+export type LogLines = readonly LogLine[] & { readonly truncated?: boolean };
+
 /** Reads a version's logs. */
-export type VersionLogs = (query: LogQuery) => Promise<readonly LogLine[]>;
+export type VersionLogs = (query: LogQuery) => Promise<LogLines>;

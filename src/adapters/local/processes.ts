@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { ReplicaLogWriter } from './log-writer.js';
 import { dieWithParent } from './parent-death.js';
 import type { ProcessRecords } from './process-records.js';
 import { bootId, groupStillRunning, processStartTime, signalGroup } from './process-table.js';
@@ -57,10 +57,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function logLine(stream: WriteStream, fields: Record<string, unknown>): void {
-  stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
-}
-
 /** Starts one process with PORT, VERSION and its config's env as its whole environment; output goes to a JSON-lines log file. */
 export async function spawnProcess(options: SpawnOptions): Promise<ManagedProcess> {
   const port = await freePort();
@@ -103,14 +99,10 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     });
   }
   const logFile = join(dir, `${options.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${options.index}-${pid}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const base = { service: options.service, version: options.version, pid };
-  for (const [name, stream] of [
-    ['stdout', child.stdout],
-    ['stderr', child.stderr],
-  ] as const) {
-    if (stream) createInterface({ input: stream }).on('line', (message) => logLine(log, { ...base, stream: name, message }));
-  }
+  // Rotated by size, written in batches, bounded in memory (see log-writer.ts).
+  const log = new ReplicaLogWriter({ file: logFile, service: options.service, version: options.version, pid });
+  if (child.stdout) log.attach('stdout', child.stdout);
+  if (child.stderr) log.attach('stderr', child.stderr);
   let resolveExit: (exit: ProcessExit) => void = () => undefined;
   const exited = new Promise<ProcessExit>((resolve) => (resolveExit = resolve));
   const proc: ManagedProcess = { pid, pgid: pid, ...(startTime ? { startTime } : {}), port, version: options.version, logFile, child, stopping: false, exited };
@@ -118,8 +110,8 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     if (proc.exit) return;
     proc.exit = exit;
     options.records?.remove(pid);
-    logLine(log, { ...base, stream: 'switchyard', message: `exited with ${exit.signal ?? `code ${exit.code}`}` });
-    log.end();
+    log.line('switchyard', `exited with ${exit.signal ?? `code ${exit.code}`}`);
+    void log.close();
     resolveExit(exit);
     options.onExit?.(proc, exit);
   };
@@ -131,7 +123,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     if (!proc.stopping) signalReplica(proc, 'SIGKILL');
   });
   child.once('error', (error) => {
-    logLine(log, { ...base, stream: 'switchyard', message: `could not start: ${error.message}` });
+    log.line('switchyard', `could not start: ${error.message}`);
     onExit({ code: 127, signal: null });
   });
   return proc;

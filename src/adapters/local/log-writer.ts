@@ -1,0 +1,324 @@
+import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import { ERROR_LINE_MATCH, MAX_ERROR_LINES } from '../../core/release.js';
+
+/**
+ * One replica's log file grows to this size before it is rotated. 10 MB × 3 files is the bound most
+ * Docker hosts give a container's json-file log (`max-size=10m`, `max-file=3`): enough for a day of a
+ * quiet service, and the most a read ever has to look through for one replica (the findings had a
+ * never-rotated 143 MB file that froze Switchyard on every read).
+ */
+export const VERSION_LOG_FILE_BYTES = 10 * 1024 * 1024;
+/** Rotated files kept besides the live one (`<name>.log.1`, `<name>.log.2`): 30 MB per replica in all. */
+export const VERSION_LOG_ROTATED_FILES = 2;
+/**
+ * Lines waiting for the disk, per replica, before new ones are dropped (and counted). 1 MB is about
+ * a second of a service logging flat out on a slow disk; more would only grow Switchyard's memory
+ * with a backlog no disk catches up on.
+ */
+export const VERSION_LOG_PENDING_BYTES = 1024 * 1024;
+/**
+ * A line longer than this is kept in pieces of this size (Docker's json-file splits at 16 KiB; a
+ * stack trace on one line fits here whole). Without a bound, a child that never prints a newline
+ * would grow the line buffer without end.
+ */
+export const VERSION_LOG_LINE_CHARS = 64 * 1024;
+/**
+ * Error lines each replica keeps in its side index (`<name>.errors`), newest last: what an approval
+ * shows (MAX_ERROR_LINES) and the dashboard's release page (8 lines) are answered from it without
+ * reading the log. 50 lines of at most 64 KiB stay under 4 MB even in the worst case.
+ */
+export const ERROR_INDEX_LINES = Math.max(50, MAX_ERROR_LINES);
+
+/** Which output a line came from; `switchyard` for what Switchyard itself says about the process. */
+export type LogStream = 'stdout' | 'stderr' | 'switchyard';
+
+/** What the writer says in the log itself, so a reader knows what is missing and why. */
+export const LogNotes = {
+  dropped: (count: number) =>
+    `${count} line${count === 1 ? '' : 's'} dropped: the process wrote faster than its log could be saved (${VERSION_LOG_PENDING_BYTES / 1024 / 1024} MB waiting)`,
+  notSaved: (count: number, why: string) => `${count} line${count === 1 ? '' : 's'} dropped: the log could not be written (${why})`,
+} as const;
+
+/** `<file>.<n>`: the n-th newest rotated file of a log (n = 0 is the live file itself). */
+export const rotatedFile = (file: string, n: number) => (n === 0 ? file : `${file}.${n}`);
+/** The side index of a replica's recent error lines: `<dir>/<version>-<replica>-<pid>.errors`. */
+export const errorIndexFile = (file: string) => `${file.replace(/\.log$/, '')}.errors`;
+
+/**
+ * The test a line passes to be an error line: the approval's `grep` (ERROR_LINE_MATCH, matched as the
+ * reader does, case-insensitively). A regular expression tests a line without the lower-cased copy
+ * `toLowerCase().includes()` would make of every line; for the letters of "error" both agree.
+ */
+const errorLine = new RegExp(ERROR_LINE_MATCH.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+
+export interface ReplicaLogOptions {
+  /** The live file, `<dir>/<version>-<replica>-<pid>.log`; rotated files and the error index sit beside it. */
+  readonly file: string;
+  readonly service: string;
+  readonly version: string;
+  readonly pid: number;
+  /** @default VERSION_LOG_FILE_BYTES */
+  readonly maxFileBytes?: number;
+  /** @default VERSION_LOG_ROTATED_FILES */
+  readonly rotatedFiles?: number;
+  /** @default VERSION_LOG_PENDING_BYTES */
+  readonly maxPendingBytes?: number;
+}
+
+interface Input {
+  readonly decoder: StringDecoder;
+  /** `","service":…,"stream":"stdout","message":`: everything of a line after its time and before its message. */
+  readonly middle: string;
+  partial: string;
+}
+
+/**
+ * A replica's JSON-lines log, rotated by size, written in batches.
+ *
+ * Each line is `{"time","service","version","pid","stream","message"}` (what log-reader.ts parses),
+ * built from a template: the message is the only part serialised per line, and the time is read once
+ * per chunk of output. Lines queue in memory and go to the disk in one write per turn of the event
+ * loop, so a chatty process costs a few system calls a second, not one per line.
+ *
+ * Backpressure: lines are dropped, not the child paused. Pausing the pipe would block the child's
+ * own writes (a Node service's stdout to a pipe is synchronous), so a slow disk under Switchyard
+ * would show up as latency of the version under release, and the gates would judge Switchyard's disk
+ * rather than the service. Once `maxPendingBytes` wait for the disk, further lines are counted and
+ * dropped, and one line says how many ({@link LogNotes.dropped}) when writing resumes.
+ *
+ * @example
+ * const log = new ReplicaLogWriter({ file, service: 'shop', version: 'v2', pid: child.pid });
+ * log.attach('stdout', child.stdout);
+ * log.attach('stderr', child.stderr);
+ * child.once('exit', () => { log.line('switchyard', 'exited'); void log.close(); });
+ */
+export class ReplicaLogWriter {
+  private readonly maxFileBytes: number;
+  private readonly rotatedFiles: number;
+  private readonly maxPendingBytes: number;
+  private readonly indexFile: string;
+  private readonly opened: Promise<FileHandle | undefined>;
+  private handle: FileHandle | undefined;
+  private size = 0;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private droppedSinceNote = 0;
+  /** Why the lines counted in droppedSinceNote were lost, when it was not the backlog. */
+  private droppedBecause: string | undefined;
+  private droppedTotal = 0;
+  private readonly recentErrors: string[] = [];
+  private indexDirty = false;
+  private draining: Promise<void> | undefined;
+  private readonly inputs = new Set<Readable>();
+  private closing: Promise<void> | undefined;
+  private chunkTime: string | undefined;
+
+  constructor(private readonly options: ReplicaLogOptions) {
+    this.maxFileBytes = options.maxFileBytes ?? VERSION_LOG_FILE_BYTES;
+    this.rotatedFiles = options.rotatedFiles ?? VERSION_LOG_ROTATED_FILES;
+    // A batch never outgrows a file, so no file ever exceeds maxFileBytes.
+    this.maxPendingBytes = Math.min(options.maxPendingBytes ?? VERSION_LOG_PENDING_BYTES, this.maxFileBytes);
+    this.indexFile = errorIndexFile(options.file);
+    this.opened = this.open().then((handle) => {
+      this.flushSoon();
+      return handle;
+    });
+  }
+
+  /** Lines dropped so far because the disk was slower than the process (or refused them). */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Keeps every line of `input` (a child's stdout or stderr) until it ends. */
+  attach(stream: 'stdout' | 'stderr', input: Readable): void {
+    const state: Input = { decoder: new StringDecoder('utf8'), middle: this.middle(stream), partial: '' };
+    this.inputs.add(input);
+    input.on('data', (chunk: Buffer | string) => this.chunk(state, chunk));
+    const ended = () => {
+      if (!this.inputs.delete(input)) return;
+      const rest = state.partial + state.decoder.end();
+      state.partial = '';
+      if (rest !== '') this.queue(state.middle, this.time(), rest, false);
+      this.chunkTime = undefined;
+      this.flushSoon();
+    };
+    input.once('end', ended);
+    input.once('close', ended);
+    input.once('error', ended);
+  }
+
+  /** One line from Switchyard itself about the process (start failure, exit): never dropped. */
+  line(stream: LogStream, message: string): void {
+    this.queue(this.middle(stream), new Date().toISOString(), message, true);
+    this.flushSoon();
+  }
+
+  /** Resolves once every line queued so far is written (or counted as dropped). */
+  async flushed(): Promise<void> {
+    for (;;) {
+      await this.draining;
+      if (this.pending.length === 0 && !this.indexDirty) return;
+      this.flushSoon();
+    }
+  }
+
+  /**
+   * Writes what is queued and closes the file, once the attached outputs have ended (a child's
+   * last lines can arrive after its exit).
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(
+        [...this.inputs].map(
+          (input) => new Promise<void>((resolve) => (input.readableEnded || input.destroyed ? resolve() : input.once('close', () => resolve()))),
+        ),
+      );
+      await this.flushed();
+      await this.handle?.close().catch(() => undefined);
+      this.handle = undefined;
+    })();
+    return this.closing;
+  }
+
+  private middle(stream: LogStream): string {
+    const { service, version, pid } = this.options;
+    return `","service":${JSON.stringify(service)},"version":${JSON.stringify(version)},"pid":${pid},"stream":"${stream}","message":`;
+  }
+
+  /** One time per chunk of output: every line in it arrived at the same moment. */
+  private time(): string {
+    return (this.chunkTime ??= new Date().toISOString());
+  }
+
+  private chunk(state: Input, chunk: Buffer | string): void {
+    const text = state.partial + (typeof chunk === 'string' ? chunk : state.decoder.write(chunk));
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      this.queue(state.middle, this.time(), text.slice(start, end), false);
+      start = nl + 1;
+    }
+    let rest = text.slice(start);
+    while (rest.length > VERSION_LOG_LINE_CHARS) {
+      this.queue(state.middle, this.time(), rest.slice(0, VERSION_LOG_LINE_CHARS), false);
+      rest = rest.slice(VERSION_LOG_LINE_CHARS);
+    }
+    state.partial = rest;
+    // The next chunk is read in a later callback: it gets its own time.
+    this.chunkTime = undefined;
+    this.flushSoon();
+  }
+
+  private queue(middle: string, time: string, message: string, always: boolean): void {
+    if (!always && this.pendingChars >= this.maxPendingBytes) {
+      this.droppedSinceNote++;
+      this.droppedTotal++;
+      return;
+    }
+    if (this.droppedSinceNote > 0) {
+      const count = this.droppedSinceNote;
+      const note = this.droppedBecause ? LogNotes.notSaved(count, this.droppedBecause) : LogNotes.dropped(count);
+      this.droppedSinceNote = 0;
+      this.droppedBecause = undefined;
+      this.push(`{"time":"${time}${this.middle('switchyard')}${JSON.stringify(note)}}\n`, false);
+    }
+    this.push(`{"time":"${time}${middle}${JSON.stringify(message)}}\n`, errorLine.test(message));
+  }
+
+  private push(line: string, error: boolean): void {
+    this.pending.push(line);
+    this.pendingChars += line.length;
+    if (error) {
+      this.recentErrors.push(line);
+      if (this.recentErrors.length > ERROR_INDEX_LINES) this.recentErrors.shift();
+      this.indexDirty = true;
+    }
+  }
+
+  /** Everything queued in this turn of the event loop goes out in one write. */
+  private flushSoon(): void {
+    if (this.draining || (this.pending.length === 0 && !this.indexDirty)) return;
+    this.draining = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        if (this.pending.length > 0) this.flushSoon();
+      });
+  }
+
+  private async open(): Promise<FileHandle | undefined> {
+    try {
+      await mkdir(dirname(this.options.file), { recursive: true });
+      this.handle = await open(this.options.file, 'a');
+      this.size = (await this.handle.stat()).size;
+      // The same file again (a reused pid): its earlier error lines stay in the index.
+      const earlier = await readFile(this.indexFile, 'utf8').catch(() => '');
+      for (const line of earlier.split('\n')) if (line !== '') this.recentErrors.unshift(`${line}\n`);
+      this.recentErrors.splice(0, Math.max(0, this.recentErrors.length - ERROR_INDEX_LINES));
+      // An index that exists says "this log is indexed", even with no error line yet.
+      this.indexDirty = true;
+      return this.handle;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    await this.opened;
+    while (this.pending.length > 0) {
+      const lines = this.pending;
+      this.pending = [];
+      this.pendingChars = 0;
+      const batch = Buffer.from(lines.length === 1 ? (lines[0] ?? '') : lines.join(''));
+      try {
+        if (!this.handle) throw new Error(`${this.options.file} could not be opened`);
+        if (this.size > 0 && this.size + batch.length > this.maxFileBytes) await this.rotate();
+        for (let offset = 0; offset < batch.length;) offset += (await this.handle.write(batch, offset)).bytesWritten;
+        this.size += batch.length;
+      } catch (error) {
+        // A full disk or a removed folder must not stop Switchyard or its service: the lines are
+        // lost, counted, and the next line queued after them says so.
+        this.droppedSinceNote += lines.length;
+        this.droppedTotal += lines.length;
+        this.droppedBecause = error instanceof Error ? error.message : String(error);
+        break;
+      }
+    }
+    if (this.indexDirty) {
+      this.indexDirty = false;
+      await this.writeIndex();
+    }
+  }
+
+  /** `<name>.log` → `<name>.log.1` → … → dropped after `rotatedFiles`; a new live file is opened. */
+  private async rotate(): Promise<void> {
+    const file = this.options.file;
+    await this.handle?.close();
+    this.handle = undefined;
+    if (this.rotatedFiles === 0) await unlink(file).catch(() => undefined);
+    for (let n = this.rotatedFiles; n >= 1; n--) await rename(rotatedFile(file, n - 1), rotatedFile(file, n)).catch(() => undefined);
+    this.handle = await open(file, 'a');
+    this.size = 0;
+  }
+
+  /** Replaced whole (written aside, then renamed), so a reader never sees half of it. */
+  private async writeIndex(): Promise<void> {
+    const aside = `${this.indexFile}.${process.pid}.tmp`;
+    try {
+      const handle = await open(aside, 'w');
+      try {
+        await handle.writeFile(this.recentErrors.join(''));
+      } finally {
+        await handle.close();
+      }
+      await rename(aside, this.indexFile);
+    } catch {
+      // Without an index the reader scans the log instead: slower, never wrong.
+      await unlink(this.indexFile).catch(() => undefined);
+    }
+  }
+}
