@@ -14,11 +14,13 @@ export const VERSION_LOG_FILE_BYTES = 10 * 1024 * 1024;
 /** Rotated files kept besides the live one (`<name>.log.1`, `<name>.log.2`): 30 MB per replica in all. */
 export const VERSION_LOG_ROTATED_FILES = 2;
 /**
- * Lines waiting for the disk, per replica, before new ones are dropped (and counted). 1 MB is about
- * a second of a service logging flat out on a slow disk; more would only grow Switchyard's memory
- * with a backlog no disk catches up on.
+ * Lines waiting for the disk, per replica, before new ones are dropped (and counted). A burst comes
+ * in whole within one turn of the event loop (a 1 MB dump of state arrives as 1.7 MB of JSON lines
+ * before the first write can start), so 4 MB keeps such a burst on a healthy disk; more would only
+ * grow Switchyard's memory (4 MB a replica, plus the batch being written) with a backlog no disk
+ * catches up on.
  */
-export const VERSION_LOG_PENDING_BYTES = 1024 * 1024;
+export const VERSION_LOG_PENDING_BYTES = 4 * 1024 * 1024;
 /**
  * A line longer than this is kept in pieces of this size (Docker's json-file splits at 16 KiB; a
  * stack trace on one line fits here whole). Without a bound, a child that never prints a newline
@@ -53,6 +55,13 @@ export const errorIndexFile = (file: string) => `${file.replace(/\.log$/, '')}.e
  * `toLowerCase().includes()` would make of every line; for the letters of "error" both agree.
  */
 const errorLine = new RegExp(ERROR_LINE_MATCH.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+
+/**
+ * What JSON must escape in a string (quotes, backslashes, control characters; lone surrogates too,
+ * which JSON.stringify writes as \\u escapes). A newline is not here: it ends a line.
+ */
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u0009\u000b-\u001f\ud800-\udfff]/;
 
 export interface ReplicaLogOptions {
   /** The live file, `<dir>/<version>-<replica>-<pid>.log`; rotated files and the error index sit beside it. */
@@ -114,7 +123,6 @@ export class ReplicaLogWriter {
   private draining: Promise<void> | undefined;
   private readonly inputs = new Set<Readable>();
   private closing: Promise<void> | undefined;
-  private chunkTime: string | undefined;
 
   constructor(private readonly options: ReplicaLogOptions) {
     this.maxFileBytes = options.maxFileBytes ?? VERSION_LOG_FILE_BYTES;
@@ -142,8 +150,10 @@ export class ReplicaLogWriter {
       if (!this.inputs.delete(input)) return;
       const rest = state.partial + state.decoder.end();
       state.partial = '';
-      if (rest !== '') this.queue(state.middle, this.time(), rest, false);
-      this.chunkTime = undefined;
+      if (rest !== '') {
+        const time = new Date().toISOString();
+        this.queue(time, `{"time":"${time}${state.middle}`, rest, false, true);
+      }
       this.flushSoon();
     };
     input.once('end', ended);
@@ -153,7 +163,8 @@ export class ReplicaLogWriter {
 
   /** One line from Switchyard itself about the process (start failure, exit): never dropped. */
   line(stream: LogStream, message: string): void {
-    this.queue(this.middle(stream), new Date().toISOString(), message, true);
+    const time = new Date().toISOString();
+    this.queue(time, `{"time":"${time}${this.middle(stream)}`, message, false, true, true);
     this.flushSoon();
   }
 
@@ -189,31 +200,30 @@ export class ReplicaLogWriter {
     return `","service":${JSON.stringify(service)},"version":${JSON.stringify(version)},"pid":${pid},"stream":"${stream}","message":`;
   }
 
-  /** One time per chunk of output: every line in it arrived at the same moment. */
-  private time(): string {
-    return (this.chunkTime ??= new Date().toISOString());
-  }
-
   private chunk(state: Input, chunk: Buffer | string): void {
     const text = state.partial + (typeof chunk === 'string' ? chunk : state.decoder.write(chunk));
+    // Once per chunk, not per line: every line in it arrived at the same moment, most chunks need
+    // no escaping at all, and most hold no error line.
+    const time = new Date().toISOString();
+    const head = `{"time":"${time}${state.middle}`;
+    const plain = !NEEDS_ESCAPE.test(text);
+    const errors = errorLine.test(text);
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      this.queue(state.middle, this.time(), text.slice(start, end), false);
+      this.queue(time, head, text.slice(start, nl), plain, errors);
       start = nl + 1;
     }
     let rest = text.slice(start);
     while (rest.length > VERSION_LOG_LINE_CHARS) {
-      this.queue(state.middle, this.time(), rest.slice(0, VERSION_LOG_LINE_CHARS), false);
+      this.queue(time, head, rest.slice(0, VERSION_LOG_LINE_CHARS), plain, errors);
       rest = rest.slice(VERSION_LOG_LINE_CHARS);
     }
     state.partial = rest;
-    // The next chunk is read in a later callback: it gets its own time.
-    this.chunkTime = undefined;
     this.flushSoon();
   }
 
-  private queue(middle: string, time: string, message: string, always: boolean): void {
+  /** `head` is the line up to its message; `plain` says the message needs no escaping. */
+  private queue(time: string, head: string, message: string, plain: boolean, mayBeError: boolean, always = false): void {
     if (!always && this.pendingChars >= this.maxPendingBytes) {
       this.droppedSinceNote++;
       this.droppedTotal++;
@@ -226,7 +236,9 @@ export class ReplicaLogWriter {
       this.droppedBecause = undefined;
       this.push(`{"time":"${time}${this.middle('switchyard')}${JSON.stringify(note)}}\n`, false);
     }
-    this.push(`{"time":"${time}${middle}${JSON.stringify(message)}}\n`, errorLine.test(message));
+    // A line ending in CRLF keeps no CR (the escape test above sends it here as not plain).
+    const text = !plain && message.charCodeAt(message.length - 1) === 13 ? message.slice(0, -1) : message;
+    this.push(`${head}${plain ? `"${text}"` : JSON.stringify(text)}}\n`, mayBeError && errorLine.test(text));
   }
 
   private push(line: string, error: boolean): void {
