@@ -27,6 +27,8 @@ export async function stallsDuring<T>(work: () => Promise<T>): Promise<{ result:
   delay.enable();
   try {
     const result = await work();
+    // Work that never yields (a readFileSync) is only seen by the first tick after it: wait for it.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     return { result, stalls: { busyMs, delayMs: delay.max / 1e6 } };
   } finally {
     delay.disable();

@@ -60,7 +60,7 @@ describe('reading a version’s logs across rotated files and replicas', () => {
   });
 
   it.each([
-    ['limit keeps the most recent lines, from two rotated files and both replicas', { limit: 4 }, ['r1 d', 'r0 e Error three', 'r1 e', 'r0 f']],
+    ['limit keeps the most recent lines, from two rotated files and both replicas', { limit: 6 }, ['r1 c', 'r0 d', 'r1 d', 'r0 e Error three', 'r1 e', 'r0 f']],
     ['since keeps only lines after it (exclusive), reaching into rotated files', { since: at(40) }, ['r0 d', 'r1 d', 'r0 e Error three', 'r1 e', 'r0 f']],
     [
       'grep is case-insensitive plain text on the message',
@@ -69,7 +69,7 @@ describe('reading a version’s logs across rotated files and replicas', () => {
     ],
     ['grep looks at the message only, not the other fields', { grep: 'stdout' }, []],
     ['grep and limit: the most recent matches', { grep: 'error', limit: 2 }, ['r1 b error two', 'r0 e Error three']],
-    ['since, grep and limit together', { since: at(20), grep: 'error', limit: 1 }, ['r0 e Error three']],
+    ['since, grep and limit together', { since: at(20), grep: 'error', limit: 2 }, ['r1 b error two', 'r0 e Error three']],
     ['a since after every line gives nothing', { since: at(1000) }, []],
   ])('%s', async (_name, extra, expected) => {
     const { logDir } = await rotatedReplicas();
