@@ -91,12 +91,12 @@ describe('a version that logs far more than its bound', () => {
   it('keeps the disk within the live file and its rotated ones, its newest lines readable; the approval still sees the error line rotated away; no stall', async () => {
     const logDir = tempDir();
     // 256 KB of 100-character lines a burst, 200 bursts (about 90 MB of JSON lines, three times the
-    // bound), a pause for the disk to catch up, a last line, exit.
+    // bound), a last line, exit.
     const script = [
       `console.error('Error: payment declined');`,
       `const burst = Array.from({ length: 2560 }, (_, i) => 'chatter ' + String(i).padStart(5, '0') + ' ' + 'x'.repeat(86)).join('\\n') + '\\n';`,
       `let n = 0;`,
-      `const next = () => { if (n++ < 200) { process.stdout.write(burst); setTimeout(next, 5); } else setTimeout(() => console.log('the last line'), 200); };`,
+      `const next = () => { if (n++ < 200) { process.stdout.write(burst); setTimeout(next, 5); } else console.log('the last line'); };`,
       `next();`,
     ].join('\n');
     const { result, stalls } = await stallsDuring(async () => {
@@ -121,13 +121,12 @@ describe('a version that logs far more than its bound', () => {
     expect(kept).not.toContain('payment declined');
     expect(result.approval.map((l) => [l.stream, l.message])).toEqual([['stderr', 'Error: payment declined']]);
     const newest = await readVersionLogs(logDir, { service: 'shop', version: 'v1', limit: 2 });
-    // The newest lines are kept, unless the disk fell so far behind that they were dropped: then the
-    // line before the exit says how many.
-    expect(newest.map((l) => l.message)).toEqual([expect.stringMatching(/^(the last line|\d+ lines dropped: the process wrote faster)/), 'exited with code 0']);
+    // Nothing is lost on the way: the child waited for the disk instead.
+    expect(newest.map((l) => l.message)).toEqual(['the last line', 'exited with code 0']);
+    expect(kept).not.toContain('lines dropped');
     expect(stalls.busyMs).toBeLessThan(MAX_STALL_MS);
-    const dropped = [...kept.matchAll(/(\d+) lines dropped/g)].reduce((sum, m) => sum + Number(m[1]), 0);
     console.log(
-      `a version logging ~90 MB: ${(logBytes / 1024 / 1024).toFixed(1)} MB on disk, ${dropped} lines dropped, event loop busy at most ${stalls.busyMs.toFixed(1)} ms in one go (timer late by up to ${stalls.delayMs.toFixed(1)} ms)`,
+      `a version logging ~90 MB: ${(logBytes / 1024 / 1024).toFixed(1)} MB on disk, event loop busy at most ${stalls.busyMs.toFixed(1)} ms in one go (timer late by up to ${stalls.delayMs.toFixed(1)} ms)`,
     );
   }, 60_000);
 });

@@ -14,11 +14,11 @@ export const VERSION_LOG_FILE_BYTES = 10 * 1024 * 1024;
 /** Rotated files kept besides the live one (`<name>.log.1`, `<name>.log.2`): 30 MB per replica in all. */
 export const VERSION_LOG_ROTATED_FILES = 2;
 /**
- * Lines waiting for the disk, per replica, before new ones are dropped (and counted). A burst comes
- * in whole within one turn of the event loop (a 1 MB dump of state arrives as 1.7 MB of JSON lines
- * before the first write can start), so 4 MB keeps such a burst on a healthy disk; more would only
- * grow Switchyard's memory (4 MB a replica, plus the batch being written) with a backlog no disk
- * catches up on.
+ * Lines waiting for the disk, per replica, before the writer stops reading the process's output
+ * (until half of it is written). A burst comes in whole within one turn of the event loop (a 1 MB
+ * dump of state arrives as 1.7 MB of JSON lines before the first write can start), so 4 MB takes
+ * such a burst without pausing on a healthy disk; more would only grow Switchyard's memory (4 MB a
+ * replica, plus the batch being written) with a backlog no disk catches up on.
  */
 export const VERSION_LOG_PENDING_BYTES = 4 * 1024 * 1024;
 /**
@@ -39,8 +39,8 @@ export type LogStream = 'stdout' | 'stderr' | 'switchyard';
 
 /** What the writer says in the log itself, so a reader knows what is missing and why. */
 export const LogNotes = {
-  dropped: (count: number) =>
-    `${count} line${count === 1 ? '' : 's'} dropped: the process wrote faster than its log could be saved (${VERSION_LOG_PENDING_BYTES / 1024 / 1024} MB waiting)`,
+  dropped: (count: number, waitingBytes: number) =>
+    `${count} line${count === 1 ? '' : 's'} dropped: the output kept coming while ${waitingBytes >= 1 << 20 ? `${Math.round(waitingBytes / (1 << 20))} MB` : `${Math.round(waitingBytes / 1024)} KB`} waited for the disk`,
   notSaved: (count: number, why: string) => `${count} line${count === 1 ? '' : 's'} dropped: the log could not be written (${why})`,
 } as const;
 
@@ -92,11 +92,15 @@ interface Input {
  * per chunk of output. Lines queue in memory and go to the disk in one write per turn of the event
  * loop, so a chatty process costs a few system calls a second, not one per line.
  *
- * Backpressure: lines are dropped, not the child paused. Pausing the pipe would block the child's
- * own writes (a Node service's stdout to a pipe is synchronous), so a slow disk under Switchyard
- * would show up as latency of the version under release, and the gates would judge Switchyard's disk
- * rather than the service. Once `maxPendingBytes` wait for the disk, further lines are counted and
- * dropped, and one line says how many ({@link LogNotes.dropped}) when writing resumes.
+ * Backpressure: once `maxPendingBytes` wait for the disk, the writer stops reading the process's
+ * output until half of that is written; the pipe fills and the process's next write waits. That is
+ * what its container gets on ECS, whose awslogs driver blocks by default (Docker's `mode=blocking`):
+ * a version that logs faster than its logs can be kept is slowed down, in local mode as in
+ * production, and the gates see it; no line is lost and Switchyard's memory stays bounded. Dropping
+ * instead (Docker's `mode=non-blocking`) would keep the version fast but lose the lines a person
+ * reads at the approval, silently in production terms. Lines are dropped, counted, and named in the
+ * log ({@link LogNotes}) only when the disk refuses them, or when an output that cannot be paused
+ * keeps coming past twice the bound.
  *
  * @example
  * const log = new ReplicaLogWriter({ file, service: 'shop', version: 'v2', pid: child.pid });
@@ -122,6 +126,7 @@ export class ReplicaLogWriter {
   private indexDirty = false;
   private draining: Promise<void> | undefined;
   private readonly inputs = new Set<Readable>();
+  private paused = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ReplicaLogOptions) {
@@ -136,7 +141,7 @@ export class ReplicaLogWriter {
     });
   }
 
-  /** Lines dropped so far because the disk was slower than the process (or refused them). */
+  /** Lines dropped so far: refused by the disk, or past twice the bound from an output that would not pause. */
   get dropped(): number {
     return this.droppedTotal;
   }
@@ -219,19 +224,23 @@ export class ReplicaLogWriter {
       rest = rest.slice(VERSION_LOG_LINE_CHARS);
     }
     state.partial = rest;
+    if (!this.paused && this.pendingChars >= this.maxPendingBytes) {
+      this.paused = true;
+      for (const input of this.inputs) input.pause();
+    }
     this.flushSoon();
   }
 
   /** `head` is the line up to its message; `plain` says the message needs no escaping. */
   private queue(time: string, head: string, message: string, plain: boolean, mayBeError: boolean, always = false): void {
-    if (!always && this.pendingChars >= this.maxPendingBytes) {
+    if (!always && this.pendingChars >= 2 * this.maxPendingBytes) {
       this.droppedSinceNote++;
       this.droppedTotal++;
       return;
     }
     if (this.droppedSinceNote > 0) {
       const count = this.droppedSinceNote;
-      const note = this.droppedBecause ? LogNotes.notSaved(count, this.droppedBecause) : LogNotes.dropped(count);
+      const note = this.droppedBecause ? LogNotes.notSaved(count, this.droppedBecause) : LogNotes.dropped(count, 2 * this.maxPendingBytes);
       this.droppedSinceNote = 0;
       this.droppedBecause = undefined;
       this.push(`{"time":"${time}${this.middle('switchyard')}${JSON.stringify(note)}}\n`, false);
@@ -291,12 +300,20 @@ export class ReplicaLogWriter {
         if (this.size > 0 && this.size + batch.length > this.maxFileBytes) await this.rotate();
         for (let offset = 0; offset < batch.length;) offset += (await this.handle.write(batch, offset)).bytesWritten;
         this.size += batch.length;
+        if (this.paused && this.pendingChars < this.maxPendingBytes / 2) {
+          this.paused = false;
+          for (const input of this.inputs) input.resume();
+        }
       } catch (error) {
         // A full disk or a removed folder must not stop Switchyard or its service: the lines are
         // lost, counted, and the next line queued after them says so.
         this.droppedSinceNote += lines.length;
         this.droppedTotal += lines.length;
         this.droppedBecause = error instanceof Error ? error.message : String(error);
+        if (this.paused) {
+          this.paused = false;
+          for (const input of this.inputs) input.resume();
+        }
         break;
       }
     }
