@@ -5,7 +5,9 @@
  *      and as it does now; how long each took, and how long it held the event loop in one go;
  *  (b) writing: a child printing ~60 MB of lines as fast as it can, through the old pipeline
  *      (readline, JSON.stringify per line, a WriteStream) and the new writer (log-writer.ts): CPU of
- *      Switchyard's process per MB, and how late a 1 ms timer fired (what a proxied request waits).
+ *      Switchyard's process per MB, how late a 1 ms timer fired, and the latency of a quiet HTTP
+ *      service answered by the same event loop (as the proxy's requests are), asked from another
+ *      process every 2 ms (the findings: p99 29 ms → 1.48 s beside a chatty version).
  *
  *   npm run bench:logs
  */
@@ -15,10 +17,13 @@ import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } fro
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { readVersionLogs } from '../src/adapters/local/log-reader.js';
 import { errorIndexFile, ReplicaLogWriter } from '../src/adapters/local/log-writer.js';
+import { percentile } from '../src/core/percentile.js';
 import type { LogLine, LogQuery } from '../src/ports/logs.js';
 
 const LOG_MB = 100;
@@ -104,6 +109,32 @@ async function bigLog(file: string, megabytes: number): Promise<void> {
   await writer.close();
 }
 
+/**
+ * Sequential requests to the quiet service from another process (so its own timing is not on our
+ * event loop), a request every 2 ms until stopped; then the latencies' p50 and p99.
+ */
+function quietClient(port: number): { stop: () => Promise<{ p50: number; p99: number; count: number }> } {
+  const code = [
+    `const http = require('node:http');`,
+    `const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });`,
+    `let stop = false; process.on('SIGTERM', () => (stop = true));`,
+    `const lat = [];`,
+    `const get = () => new Promise((ok, fail) => http.get({ host: '127.0.0.1', port: ${port}, agent }, (r) => { r.resume(); r.on('end', ok); }).on('error', fail));`,
+    `(async () => { while (!stop) { const t = performance.now(); await get(); lat.push(performance.now() - t); await new Promise((r) => setTimeout(r, 2)); } console.log(JSON.stringify(lat)); process.exit(0); })();`,
+  ].join('\n');
+  const child = spawn('node', ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      const latencies = (JSON.parse(out) as number[]).sort((a, b) => a - b);
+      return { p50: percentile(latencies, 50) ?? 0, p99: percentile(latencies, 99) ?? 0, count: latencies.length };
+    },
+  };
+}
+
 const work = mkdtempSync(join(tmpdir(), 'switchyard-bench-logs-'));
 try {
   console.log(`(a) reading a ${LOG_MB} MB log (one file, never rotated; written through the writer, with its index)`);
@@ -127,11 +158,16 @@ try {
     );
   }
 
-  console.log(`(b) a child printing ${CHATTY_MB} MB of 100-character lines as fast as it can`);
+  console.log(`(b) a child printing ${CHATTY_MB} MB of 100-character lines as fast as it can, beside a quiet service in the same process`);
+  // The quiet service: answered by Switchyard's own event loop, as the proxy's requests are.
+  const quiet = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => quiet.listen(0, '127.0.0.1', resolve));
+  const quietPort = (quiet.address() as AddressInfo).port;
   const script = `const b = ('x'.repeat(99) + '\\n').repeat(10000); for (let i = 0; i < ${CHATTY_MB}; i++) process.stdout.write(b);`;
   for (const pipeline of ['old', 'new'] as const) {
     const dir = join(work, `chatty-${pipeline}`);
     await mkdir(dir, { recursive: true });
+    const client = quietClient(quietPort);
     const cpuBefore = process.cpuUsage();
     const run = await measured(async () => {
       const child = spawn('node', ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -153,10 +189,12 @@ try {
       return 0;
     });
     const cpu = process.cpuUsage(cpuBefore);
+    const latency = await client.stop();
     console.log(
-      `    ${`${pipeline} pipeline`.padEnd(14)} ${fmt(run.ms).padStart(6)} ms   Switchyard CPU ${fmt((cpu.user + cpu.system) / 1000 / CHATTY_MB)} ms per MB   timer late by up to ${fmt(run.stallMs)} ms   ${run.result} lines dropped`,
+      `    ${`${pipeline} pipeline`.padEnd(14)} ${fmt(run.ms).padStart(6)} ms   Switchyard CPU ${fmt((cpu.user + cpu.system) / 1000 / CHATTY_MB)} ms per MB   timer late by up to ${fmt(run.stallMs)} ms   quiet service p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms (${latency.count} requests)   ${run.result} lines dropped`,
     );
   }
+  quiet.close();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
