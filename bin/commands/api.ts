@@ -154,6 +154,8 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
 interface LogPage {
   readonly version: string;
   readonly insights?: string;
+  /** The read stopped at its bound on bytes looked through before it found `limit` lines. */
+  readonly truncated?: boolean;
   readonly lines: readonly { time: string; version: string; replica: number; stream: string; message: string }[];
 }
 
@@ -179,6 +181,8 @@ export function logs(id: string, o: ApiOptions & { version?: string; follow?: bo
         if (o.json) out(`${JSON.stringify(l)}\n`);
         else out(`${p.dim(l.time)} ${l.version}#${l.replica} ${l.stream === 'stderr' ? p.red(l.message) : l.message}\n`);
       }
+      if (page.truncated && !o.json)
+        process.stderr.write('older lines not read: the read stopped at its bound on bytes looked through (narrow it with --grep)\n');
     };
     // A service name stands for its active release, else its latest one.
     const release = /^r-/.test(id) ? id : await latestRelease(api, id);
