@@ -327,3 +327,29 @@ describe('HTTP API in local mode: only loopback Host names', () => {
     }
   });
 });
+
+describe('GET /releases/{id}/logs', () => {
+  it('says when the read stopped at its bound (older lines may exist), and says nothing when it did not', async () => {
+    const { call, h: harness, service } = await api();
+    const created = await call('POST', '/releases', { service, image: 'api:1.8.2' }, { actor: 'alice' });
+    const line = { time: '2026-01-01T00:00:00.000Z', service, version: 'api:1.8.2', replica: 0, pid: 1, stream: 'stdout' as const, message: 'hello' };
+    for (const [truncated, expected] of [
+      [true, true],
+      [false, undefined],
+    ] as const) {
+      const app = createApp({
+        releases: harness.releases,
+        store: harness.store,
+        services: harness.services,
+        clock: harness.clock,
+        authenticate: bearerAuthenticator(TOKEN),
+        logs: async () => (truncated ? Object.assign([line], { truncated: true }) : [line]),
+      });
+      const res = await app.request(`/releases/${String(created.body['id'])}/logs`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await res.json()) as { lines: unknown[]; truncated?: boolean };
+      expect(res.status).toBe(200);
+      expect(body.lines).toEqual([line]);
+      expect(body.truncated).toBe(expected);
+    }
+  });
+});
