@@ -34,6 +34,9 @@ export const VERSION_LOG_LINE_CHARS = 64 * 1024;
  */
 export const ERROR_INDEX_LINES = Math.max(50, MAX_ERROR_LINES);
 
+/** How long Switchyard's line about a process (its exit) waits for the process's outputs to end. */
+const NOTE_WAIT_MS = 2000;
+
 /** Which output a line came from; `switchyard` for what Switchyard itself says about the process. */
 export type LogStream = 'stdout' | 'stderr' | 'switchyard';
 
@@ -127,6 +130,9 @@ export class ReplicaLogWriter {
   private draining: Promise<void> | undefined;
   private readonly inputs = new Set<Readable>();
   private paused = false;
+  /** Switchyard's lines about the process, waiting for its outputs to end. */
+  private readonly notes: { readonly stream: LogStream; readonly message: string }[] = [];
+  private notesTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ReplicaLogOptions) {
@@ -159,6 +165,7 @@ export class ReplicaLogWriter {
         const time = new Date().toISOString();
         this.queue(time, `{"time":"${time}${state.middle}`, rest, false, true);
       }
+      if (this.inputs.size === 0 && this.notes.length > 0) this.writeNotes();
       this.flushSoon();
     };
     input.once('end', ended);
@@ -166,10 +173,24 @@ export class ReplicaLogWriter {
     input.once('error', ended);
   }
 
-  /** One line from Switchyard itself about the process (start failure, exit): never dropped. */
+  /**
+   * One line from Switchyard itself about the process (start failure, exit): never dropped. It goes
+   * after the process's own last lines: those can still be in the pipe when its exit is seen (more so
+   * while the writer is not reading it), so the line waits for its outputs to end, at most
+   * NOTE_WAIT_MS (a child the process left behind may hold the pipe open).
+   */
   line(stream: LogStream, message: string): void {
+    this.notes.push({ stream, message });
+    if (this.inputs.size === 0) this.writeNotes();
+    else this.notesTimer ??= setTimeout(() => this.writeNotes(), NOTE_WAIT_MS);
+  }
+
+  private writeNotes(): void {
+    clearTimeout(this.notesTimer);
+    this.notesTimer = undefined;
+    // Timed when written, so the file stays in time order (the reader relies on it).
     const time = new Date().toISOString();
-    this.queue(time, `{"time":"${time}${this.middle(stream)}`, message, false, true, true);
+    for (const { stream, message } of this.notes.splice(0)) this.queue(time, `{"time":"${time}${this.middle(stream)}`, message, false, true, true);
     this.flushSoon();
   }
 
@@ -193,6 +214,7 @@ export class ReplicaLogWriter {
           (input) => new Promise<void>((resolve) => (input.readableEnded || input.destroyed ? resolve() : input.once('close', () => resolve()))),
         ),
       );
+      if (this.notes.length > 0) this.writeNotes();
       await this.flushed();
       await this.handle?.close().catch(() => undefined);
       this.handle = undefined;

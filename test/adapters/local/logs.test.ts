@@ -178,6 +178,19 @@ describe('writing a replica’s log', () => {
     expect(lines).toHaveLength(4);
   });
 
+  it('Switchyard’s line about the exit comes after the process’s last lines, even when they are read after the exit', async () => {
+    const logDir = tempDir();
+    const file = join(logDir, 'shop', 'v1-0-42.log');
+    const { writer, stdout, stderr, close } = pipedWriter(file);
+    stdout.write('working\n');
+    writer.line('switchyard', 'exited with code 1');
+    stderr.write('Error: the last words\n');
+    stdout.write('a line without newline');
+    await close();
+    const lines = await readVersionLogs(logDir, query);
+    expect(lines.map((l) => l.message)).toEqual(['working', 'Error: the last words', 'a line without newline', 'exited with code 1']);
+  });
+
   it('cuts a line longer than 64 KiB into pieces instead of holding it whole (a child that never prints a newline)', async () => {
     const logDir = tempDir();
     const file = join(logDir, 'shop', 'v1-0-42.log');
