@@ -10,9 +10,9 @@ export const LOG_READ_DEFAULT_LINES = 500;
 export const LOG_READ_MAX_LINES = 5000;
 /**
  * The most bytes one read looks through. A grep that matches nothing would otherwise read every
- * replica's 30 MB; 8 MB is under a tenth of a second of reading, in 128 turns of the event loop,
- * and about 40 000 lines of a typical service: far more than a person scrolls. A read that stops
- * here says so (`truncated`).
+ * replica's 30 MB (and every earlier process's); 8 MB took 30–60 ms here (`npm run bench:logs`, a
+ * scan with no index), in 128 turns of the event loop, and holds about 40 000 lines of a typical
+ * service: far more than a person scrolls. A read that stops here says so (`truncated`).
  */
 export const LOG_READ_MAX_BYTES = 8 * 1024 * 1024;
 /** Read from the end in chunks of this size: each costs well under a millisecond of the event loop. */
@@ -53,6 +53,23 @@ interface Budget {
   left: number;
 }
 
+interface BackwardLogOptions {
+  readonly replica: number;
+  /** The live file; its rotated files are `<file>.<n>`. */
+  readonly file: string;
+  /** Which of its files exist: 0 for the live one, n for `<file>.<n>`, ascending (newest first). */
+  readonly segments: readonly number[];
+  /** When its newest file was last written. */
+  readonly newestWrite: Date;
+  readonly judge: Judge;
+  /** Bytes left to read, shared by every log of one read. */
+  readonly budget: Budget;
+  readonly chunkBytes: number;
+  /** The writer's side index of the log's recent error lines, when the query is the one it answers. */
+  readonly index?: string | undefined;
+  readonly since?: string | undefined;
+}
+
 /**
  * One log (a live file and its rotated files, newest first), read from its newest line backwards,
  * a chunk at a time, never further than the shared budget or the first line at or before `since`.
@@ -75,17 +92,22 @@ class BackwardLog {
   private skipping = false;
   private readonly seen = new Set<number>();
 
-  constructor(
-    readonly replica: number,
-    private readonly file: string,
-    private readonly segments: readonly number[],
-    newestWrite: Date,
-    private readonly judge: Judge,
-    private readonly budget: Budget,
-    private readonly chunkBytes: number,
-    private readonly index: string | undefined,
-    since: string | undefined,
-  ) {
+  readonly replica: number;
+  private readonly file: string;
+  private readonly segments: readonly number[];
+  private readonly judge: Judge;
+  private readonly budget: Budget;
+  private readonly chunkBytes: number;
+  private readonly index: string | undefined;
+
+  constructor({ replica, file, segments, newestWrite, judge, budget, chunkBytes, index, since }: BackwardLogOptions) {
+    this.replica = replica;
+    this.file = file;
+    this.segments = segments;
+    this.judge = judge;
+    this.budget = budget;
+    this.chunkBytes = chunkBytes;
+    this.index = index;
     this.bound = new Date(newestWrite.getTime() + MTIME_SLACK_MS).toISOString();
     // Nothing written after `since`: nothing to read.
     if (since !== undefined && this.bound <= since) this.done = true;
@@ -311,17 +333,8 @@ export async function readSwitchyardLog(file: string, releaseId: string, query: 
     return { time, service: query.service, version: 'switchyard', replica: 0, pid: process.pid, stream: 'stdout', message: raw, source: 'switchyard' };
   };
   const budget = { left: options.maxBytes ?? LOG_READ_MAX_BYTES };
-  const log = new BackwardLog(
-    0,
-    file,
-    segments,
-    await newestWrite(file, segments),
-    judge,
-    budget,
-    options.chunkBytes ?? LOG_READ_CHUNK_BYTES,
-    undefined,
-    since,
-  );
+  const chunkBytes = options.chunkBytes ?? LOG_READ_CHUNK_BYTES;
+  const log = new BackwardLog({ replica: 0, file, segments, newestWrite: await newestWrite(file, segments), judge, budget, chunkBytes, since });
   return newestLines([log], clampLimit(query.limit));
 }
 
@@ -381,17 +394,8 @@ export async function readVersionLogs(logDir: string, query: LogQuery, options: 
       const file = join(dir, name);
       const segments = segmentsIn(names, name);
       const index = fromIndex ? errorIndexFile(file) : undefined;
-      return new BackwardLog(
-        replica,
-        file,
-        segments,
-        await newestWrite(file, segments),
-        judge,
-        budget,
-        options.chunkBytes ?? LOG_READ_CHUNK_BYTES,
-        index,
-        since,
-      );
+      const chunkBytes = options.chunkBytes ?? LOG_READ_CHUNK_BYTES;
+      return new BackwardLog({ replica, file, segments, newestWrite: await newestWrite(file, segments), judge, budget, chunkBytes, index, since });
     }),
   );
   return newestLines(logs, limit);

@@ -17,8 +17,8 @@ export const VERSION_LOG_ROTATED_FILES = 2;
  * Lines waiting for the disk, per replica, before the writer stops reading the process's output
  * (until half of it is written). A burst comes in whole within one turn of the event loop (a 1 MB
  * dump of state arrives as 1.7 MB of JSON lines before the first write can start), so 4 MB takes
- * such a burst without pausing on a healthy disk; more would only grow Switchyard's memory (4 MB a
- * replica, plus the batch being written) with a backlog no disk catches up on.
+ * such a burst without pausing on a healthy disk; more would only grow the memory of the service's
+ * data plane (4 MB a replica, plus the batch being written) with a backlog no disk catches up on.
  */
 export const VERSION_LOG_PENDING_BYTES = 4 * 1024 * 1024;
 /**
@@ -99,7 +99,7 @@ interface Input {
  * output until half of that is written; the pipe fills and the process's next write waits. That is
  * what its container gets on ECS, whose awslogs driver blocks by default (Docker's `mode=blocking`):
  * a version that logs faster than its logs can be kept is slowed down, in local mode as in
- * production, and the gates see it; no line is lost and Switchyard's memory stays bounded. Dropping
+ * production, and the gates see it; no line is lost and the writer's memory stays bounded. Dropping
  * instead (Docker's `mode=non-blocking`) would keep the version fast but lose the lines a person
  * reads at the approval, silently in production terms. Lines are dropped, counted, and named in the
  * log ({@link LogNotes}) only when the disk refuses them, or when an output that cannot be paused
