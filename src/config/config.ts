@@ -2,7 +2,7 @@ import type { Person } from '../core/people.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
-import { isTargetMetric, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
+import { isTargetMetric, PROCESS_HEALTH_GATE, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
   compilePlan,
@@ -157,8 +157,7 @@ function userStep(step: Extract<ParsedService['strategy'], { type: 'steps' }>['s
   }
 }
 
-/** Every local service is gated on its new version's processes staying up. */
-export const PROCESS_HEALTH_GATE = 'process-health';
+export { PROCESS_HEALTH_GATE } from '../core/gates.js';
 
 function gateSpecs(service: ParsedService): GateSpec[] {
   return [

@@ -18,6 +18,9 @@ const SYMBOL: Record<Comparison, string> = {
 };
 
 /** Per-version metrics every driver reports, named like the ALB target-group metrics. */
+/** Every local service is gated on its new version's processes staying up. */
+export const PROCESS_HEALTH_GATE = 'process-health';
+
 export const TARGET_METRICS = ['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'ErrorRate'] as const;
 export type TargetMetric = (typeof TARGET_METRICS)[number];
 

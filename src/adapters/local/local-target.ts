@@ -1,9 +1,8 @@
 import { LOCAL_CAPABILITIES } from '../../core/capabilities.js';
 import { trafficStops } from '../../core/plan.js';
-import { isTargetMetric, type GateSpec, type Observation } from '../../core/gates.js';
+import { isTargetMetric, PROCESS_HEALTH_GATE, type GateSpec, type Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
-import { PROCESS_HEALTH_GATE } from '../../config/config.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import type { ServiceHealth } from '../../ports/traffic-driver.js';
 import { done, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
