@@ -1,9 +1,22 @@
 /**
- * The proxy beside its peers: requests per second and CPU per request through Switchyard's proxy,
- * through nginx when it is installed (Debian's `nginx` package), and straight to the backend (the
- * reference), measured in one run with the same load, printed as ratios.
+ * The proxy beside its peers: requests per second and CPU per request through Switchyard's proxy, through
+ * the floor of its runtime (a bare node:http + undici pass-through, bench/support/bare-proxy.ts), through
+ * nginx and through haproxy, all in front of the same backend and measured in one run, printed as ratios
+ * (machines are noisy; ratios measured side by side are what compares).
  *
+ * The load comes from `wrk` (Debian's package): a Node load generator saturates before the proxies do, so
+ * its requests/s say more about itself than about them. Each of wrk, nginx and haproxy that is not
+ * installed is named and left out (without wrk, a Node load generator stands in and the output says so):
+ *
+ *   apt-get update && apt-get install -y wrk nginx haproxy
  *   npm run bench:proxy
+ *
+ * BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set the length of one measurement and how many
+ * rounds run; the targets take turns within a round, so a machine growing busier or quieter during the run
+ * touches every target alike, and each figure is the median of its rounds.
+ *
+ * PROXY_PROFILE=<dir> writes a V8 CPU profile of Switchyard's proxy process there (summarise it with
+ * `npx tsx bench/support/profile-summary.ts <file>`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,20 +27,45 @@ import { createInterface } from 'node:readline';
 import { freePort } from '../src/adapters/local/processes.js';
 
 const CONNECTIONS = 16;
-const SECONDS = 5;
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** utime + stime of a process and its children, in seconds (Linux /proc). */
+interface Target {
+  readonly name: string;
+  readonly port: number;
+  /** The processes whose CPU is the target's own (not the backend's, which is the same for every target). */
+  readonly pids: () => number[];
+}
+
+interface Load {
+  readonly requests: number;
+  /** Answers other than 2xx/3xx plus socket errors: a target failing fast must not look cheap. */
+  readonly failures: number;
+}
+
+interface Sample {
+  readonly rps: number;
+  readonly cpuPerRequestUs: number;
+  readonly failures: number;
+}
+
+const installed = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+const hasWrk = installed('wrk');
+const hasNginx = installed('nginx');
+const hasHaproxy = installed('haproxy');
+
+/** utime + stime of a process and its waited-for children, in seconds (Linux /proc). */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
 }
 
-async function waitFor(port: number): Promise<void> {
+async function waitFor(port: number, path = '/ready'): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/ready' }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
         res.resume();
         resolve(res.statusCode === 200);
       });
@@ -40,40 +78,79 @@ async function waitFor(port: number): Promise<void> {
   throw new Error(`nothing answered on port ${port}`);
 }
 
-/** CONNECTIONS keep-alive clients sending GET / back to back for SECONDS; returns requests completed. */
-async function load(port: number): Promise<number> {
+/** wrk: one thread, CONNECTIONS keep-alive connections, GET / back to back for `seconds`. */
+function wrkLoad(port: number, seconds: number): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => {
+      const requests = /(\d+) requests in/.exec(out);
+      if (!requests) return reject(new Error(`wrk printed no request count:\n${out}`));
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const socketErrors = socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
+      resolve({ requests: Number(requests[1]), failures: non2xx + socketErrors });
+    });
+  });
+}
+
+/** The stand-in without wrk: CONNECTIONS keep-alive clients in this process sending GET / back to back. */
+async function nodeLoad(port: number, seconds: number): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const end = Date.now() + SECONDS * 1000;
-  let done = 0;
+  const end = Date.now() + seconds * 1000;
+  let requests = 0;
+  let failures = 0;
   const client = async () => {
     while (Date.now() < end) {
-      await new Promise<void>((resolve, reject) => {
+      await new Promise<void>((resolve) => {
         const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
           res.resume();
           res.on('end', () => {
-            done++;
+            requests++;
+            if ((res.statusCode ?? 0) >= 400) failures++;
             resolve();
           });
         });
-        req.on('error', reject);
+        req.on('error', () => {
+          failures++;
+          resolve();
+        });
         req.end();
       });
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, client));
   agent.destroy();
-  return done;
+  return { requests, failures };
 }
 
-async function measure(name: string, port: number, pids: number[]): Promise<{ name: string; rps: number; cpuPerRequestUs: number }> {
-  await load(port); // warm up
+const load = hasWrk ? wrkLoad : nodeLoad;
+
+async function measure(target: Target): Promise<Sample> {
+  const pids = target.pids();
   const before = pids.map(cpuSeconds);
-  const requests = await load(port);
+  const { requests, failures } = await load(target.port, SECONDS);
   const cpu = pids.map(cpuSeconds).reduce((sum, c, i) => sum + c - (before[i] ?? 0), 0);
-  return { name, rps: requests / SECONDS, cpuPerRequestUs: (cpu / requests) * 1e6 };
+  return { rps: requests / SECONDS, cpuPerRequestUs: requests === 0 ? Number.NaN : (cpu / requests) * 1e6, failures };
 }
 
 const children: ChildProcess[] = [];
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGTERM');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A Node child that prints its port on its first line of output (the proxy children of bench/support). */
+async function nodeChild(script: string, args: string[], nodeOptions: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const port = Number(await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)));
+  return { child, port };
+}
+
 const backendPort = await freePort();
 const backend = spawn(process.execPath, ['examples/demo-service/server.mjs'], {
   env: { PATH: process.env['PATH'] ?? '', PORT: String(backendPort), VERSION: 'v1', STARTUP_MS: '0' },
@@ -82,58 +159,109 @@ const backend = spawn(process.execPath, ['examples/demo-service/server.mjs'], {
 children.push(backend);
 await waitFor(backendPort);
 
-// PROXY_PROFILE=<dir> writes a V8 CPU profile of the proxy process there (summarise it with
-// `npx tsx bench/support/profile-summary.ts <file>`); PROXY_CHILD=<file> measures another proxy (bench/support/bare-proxy.ts).
+const targets: Target[] = [{ name: 'direct to the backend', port: backendPort, pids: () => [backend.pid ?? 0] }];
+
+const floor = await nodeChild('bench/support/bare-proxy.ts', [String(backendPort)]);
+targets.push({ name: 'floor: bare node:http + undici', port: floor.port, pids: () => [floor.child.pid ?? 0] });
+
 const profileDir = process.env['PROXY_PROFILE'];
-const proxyChild = spawn(
-  process.execPath,
-  [
-    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    '--import',
-    'tsx',
-    process.env['PROXY_CHILD'] ?? 'bench/support/proxy-child.ts',
-    String(backendPort),
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-children.push(proxyChild);
-const proxyPort = Number(await new Promise<string>((resolve) => createInterface({ input: proxyChild.stdout! }).once('line', resolve)));
+const switchyard = await nodeChild('bench/support/proxy-child.ts', [String(backendPort)], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+targets.push({ name: 'Switchyard’s proxy', port: switchyard.port, pids: () => [switchyard.child.pid ?? 0] });
 
-const rows = [await measure('direct to the backend (reference)', backendPort, [backend.pid ?? 0])];
-// The proxy's own CPU only: the backend's is the same in every row.
-rows.push(await measure('through Switchyard’s proxy', proxyPort, [proxyChild.pid ?? 0]));
-
-let nginxDir: string | undefined;
-if (spawnSync('sh', ['-c', 'command -v nginx']).status === 0) {
-  nginxDir = mkdtempSync(join(tmpdir(), 'switchyard-nginx-'));
-  const nginxPort = await freePort();
-  writeFileSync(
-    join(nginxDir, 'nginx.conf'),
-    `worker_processes 1; pid ${nginxDir}/nginx.pid; error_log ${nginxDir}/error.log; events { worker_connections 1024; }
-http { access_log off; upstream b { server 127.0.0.1:${backendPort}; keepalive 32; }
-  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
-  );
-  const nginx = spawn('nginx', ['-c', join(nginxDir, 'nginx.conf'), '-p', nginxDir, '-g', 'daemon off;'], { stdio: 'ignore' });
-  children.push(nginx);
-  await new Promise((r) => setTimeout(r, 500));
-  const workers = spawnSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' })
+/** The pids of a master process and its workers (nginx, haproxy in master-worker mode). */
+const withWorkers = (pid: number) => () => [
+  pid,
+  ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
     .stdout.trim()
     .split('\n')
     .filter(Boolean)
-    .map(Number);
-  rows.push(await measure('through nginx', nginxPort, [nginx.pid ?? 0, ...workers]));
+    .map(Number),
+];
+
+if (hasNginx) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-nginx-'));
+  tempDirs.push(dir);
+  const port = await freePort();
+  // One worker, as each Node proxy here is one process; upstream keep-alive, as Switchyard's pool.
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 1024; }
+http { access_log off; upstream b { server 127.0.0.1:${backendPort}; keepalive 32; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
+  );
+  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], { stdio: 'ignore' });
+  children.push(nginx);
+  await waitFor(port);
+  targets.push({ name: 'nginx', port, pids: withWorkers(nginx.pid ?? 0) });
 }
 
-for (const child of children) child.kill('SIGTERM');
-if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
+if (hasHaproxy) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-haproxy-'));
+  tempDirs.push(dir);
+  const port = await freePort();
+  // One thread; connections to the backend kept alive and shared (http-reuse always), as nginx's and ours are.
+  writeFileSync(
+    join(dir, 'haproxy.cfg'),
+    `global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:${port}
+  default_backend b
+backend b
+  server s1 127.0.0.1:${backendPort}
+`,
+  );
+  const haproxy = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'ignore' });
+  children.push(haproxy);
+  await waitFor(port);
+  targets.push({ name: 'haproxy', port, pids: withWorkers(haproxy.pid ?? 0) });
+}
 
-const [reference] = rows;
-const nginxRow = rows.find((r) => r.name === 'through nginx');
-console.log(`${CONNECTIONS} keep-alive connections, ${SECONDS} s each, one backend (the demo service), measured in one run`);
+for (const target of targets) await load(target.port, 1); // warm up: JIT, pools, connections
+const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
+for (let round = 0; round < ROUNDS; round++) for (const target of targets) samples.get(target)!.push(await measure(target));
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const rows = targets.map((t) => {
+  const s = samples.get(t)!;
+  return {
+    name: t.name,
+    rps: median(s.map((x) => x.rps)),
+    cpu: median(s.map((x) => x.cpuPerRequestUs)),
+    failures: s.reduce((n, x) => n + x.failures, 0),
+  };
+});
+const row = (name: string) => rows.find((r) => r.name === name);
+const floorRow = row('floor: bare node:http + undici')!;
+const ours = row('Switchyard’s proxy')!;
+const nginxRow = row('nginx');
+
+const missing = [!hasWrk && 'wrk', !hasNginx && 'nginx', !hasHaproxy && 'haproxy'].filter(Boolean);
+console.log(
+  `${hasWrk ? 'wrk -t1' : 'a Node load generator (wrk is not installed)'}, ${CONNECTIONS} keep-alive connections, GET /, one backend (the demo service); ` +
+    `${ROUNDS} rounds of ${SECONDS} s per target, medians; CPU is the target's processes only`,
+);
+const fixed = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+console.log(
+  `${'target'.padEnd(32)} ${'requests/s'.padStart(10)} ${'CPU/request'.padStart(12)}  ${'vs. nginx: requests/s, CPU'.padEnd(26)} vs. floor: CPU  failures`,
+);
 for (const r of rows) {
-  const vsNginx = nginxRow ? `  ${(r.rps / nginxRow.rps).toFixed(2)}x nginx's requests/s` : '';
+  const vsNginx = nginxRow ? `${fixed(r.rps / nginxRow.rps)}x, ${fixed(r.cpu / nginxRow.cpu)}x` : '-';
   console.log(
-    `${r.name.padEnd(36)} ${r.rps.toFixed(0).padStart(7)} requests/s  ${r.cpuPerRequestUs.toFixed(0).padStart(5)} µs CPU per request  ${reference ? (r.rps / reference.rps).toFixed(2) : '-'}x direct${vsNginx}`,
+    `${r.name.padEnd(32)} ${r.rps.toFixed(0).padStart(10)} ${`${fixed(r.cpu, 1)} µs`.padStart(12)}  ${vsNginx.padEnd(26)} ${(r.name === 'direct to the backend' ? '-' : `${fixed(r.cpu / floorRow.cpu)}x`).padEnd(14)} ${r.failures}`,
   );
 }
-if (!nginxRow) console.log('(nginx is not installed: `apt-get install nginx` to compare with it; the direct backend is the reference)');
+console.log(`Switchyard’s proxy spends ${fixed(ours.cpu / floorRow.cpu)}x the floor's CPU per request (goal: at most 1.15x, what our own code adds)`);
+if (missing.length > 0) console.log(`not installed, left out: ${missing.join(', ')} (apt-get install -y wrk nginx haproxy)`);
+if (rows.some((r) => r.failures > 0)) console.log('some targets answered errors or dropped connections: their figures are not comparable');
+process.exit(0);
