@@ -3,6 +3,10 @@ import { LatencyHistogram } from './latency-histogram.js';
 
 interface Bucket {
   count: number;
+  /**
+   * Requests the version failed, what the gates count as errors: its 5xx answers, and answers it began and
+   * did not deliver (the proxy records them as 502, 504 or a client's 460 mid-body; see proxy.ts's Exchange).
+   */
   target5xx: number;
   /** Every request's latency (seconds), not a sample: percentiles hold under any load. */
   latencies: LatencyHistogram;
@@ -17,23 +21,40 @@ const KEEP_MS = 30 * 60 * 1000;
  */
 export class VersionMetrics {
   private readonly buckets = new Map<string, Map<number, Bucket>>();
+  /** The bucket each version recorded into last: at any load, the next record almost always goes there too. */
+  private readonly current = new Map<string, { key: number; bucket: Bucket }>();
 
-  record(version: string, status: number, latencyMs: number, at: number): void {
+  /**
+   * Counts one request of a version: its status, its latency and whether it failed (the gates' error count;
+   * by default a 5xx status, the ALB's HTTPCode_Target_5XX_Count).
+   */
+  record(version: string, status: number, latencyMs: number, at: number, failed = status >= 500): void {
+    const key = Math.floor(at / BUCKET_MS);
+    const current = this.current.get(version);
+    let bucket: Bucket;
+    if (current !== undefined && current.key === key) bucket = current.bucket;
+    else {
+      bucket = this.bucketAt(version, key);
+      this.current.set(version, { key, bucket });
+    }
+    bucket.count++;
+    if (failed) bucket.target5xx++;
+    bucket.latencies.record(latencyMs / 1000);
+  }
+
+  private bucketAt(version: string, key: number): Bucket {
     let byTime = this.buckets.get(version);
     if (!byTime) {
       byTime = new Map();
       this.buckets.set(version, byTime);
     }
-    const key = Math.floor(at / BUCKET_MS);
     let bucket = byTime.get(key);
     if (!bucket) {
       bucket = { count: 0, target5xx: 0, latencies: new LatencyHistogram() };
       byTime.set(key, bucket);
       for (const old of byTime.keys()) if (old < key - KEEP_MS / BUCKET_MS) byTime.delete(old);
     }
-    bucket.count++;
-    if (status >= 500) bucket.target5xx++;
-    bucket.latencies.record(latencyMs / 1000);
+    return bucket;
   }
 
   /** Totals of a version over [from, to). */
