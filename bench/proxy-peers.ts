@@ -16,7 +16,10 @@
  * touches every target alike, and each figure is the median of its rounds.
  *
  * PROXY_PROFILE=<dir> writes a V8 CPU profile of Switchyard's proxy process there (summarise it with
- * `npx tsx bench/support/profile-summary.ts <file>`).
+ * `npx tsx bench/support/profile-summary.ts <file>`; the profile of the main thread is the one numbered 0);
+ * BENCH_ONLY=<text> measures only the targets whose name contains it, e.g. when profiling:
+ *
+ *   PROXY_PROFILE=/tmp/prof BENCH_ONLY=Switchyard BENCH_SECONDS=20 BENCH_ROUNDS=1 npm run bench:proxy
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -223,6 +226,8 @@ backend b
   targets.push({ name: 'haproxy', port, pids: withWorkers(haproxy.pid ?? 0) });
 }
 
+const only = process.env['BENCH_ONLY'];
+if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only) || t.name.startsWith('floor')));
 for (const target of targets) await load(target.port, 1); // warm up: JIT, pools, connections
 const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
 for (let round = 0; round < ROUNDS; round++) for (const target of targets) samples.get(target)!.push(await measure(target));
@@ -243,7 +248,7 @@ const rows = targets.map((t) => {
 });
 const row = (name: string) => rows.find((r) => r.name === name);
 const floorRow = row('floor: bare node:http + undici')!;
-const ours = row('Switchyard’s proxy')!;
+const ours = row('Switchyard’s proxy');
 const nginxRow = row('nginx');
 
 const missing = [!hasWrk && 'wrk', !hasNginx && 'nginx', !hasHaproxy && 'haproxy'].filter(Boolean);
@@ -261,7 +266,7 @@ for (const r of rows) {
     `${r.name.padEnd(32)} ${r.rps.toFixed(0).padStart(10)} ${`${fixed(r.cpu, 1)} µs`.padStart(12)}  ${vsNginx.padEnd(26)} ${(r.name === 'direct to the backend' ? '-' : `${fixed(r.cpu / floorRow.cpu)}x`).padEnd(14)} ${r.failures}`,
   );
 }
-console.log(`Switchyard’s proxy spends ${fixed(ours.cpu / floorRow.cpu)}x the floor's CPU per request (goal: at most 1.15x, what our own code adds)`);
+if (ours) console.log(`Switchyard’s proxy spends ${fixed(ours.cpu / floorRow.cpu)}x the floor's CPU per request (goal: at most 1.15x, what our own code adds)`);
 if (missing.length > 0) console.log(`not installed, left out: ${missing.join(', ')} (apt-get install -y wrk nginx haproxy)`);
 if (rows.some((r) => r.failures > 0)) console.log('some targets answered errors or dropped connections: their figures are not comparable');
 process.exit(0);

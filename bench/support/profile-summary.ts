@@ -17,10 +17,13 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; sampl
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const counts = new Map<number, number>();
 for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
-const total = profile.samples.length;
+// Shares of the busy time: samples of the idle loop (waiting for I/O) are left out.
+const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+const total = profile.samples.filter((id) => !idle.has(id)).length;
 const functions = new Map<string, number>();
 const files = new Map<string, number>();
 for (const [id, n] of counts) {
+  if (idle.has(id)) continue;
   const frame = byId.get(id)?.callFrame;
   if (!frame) continue;
   const where = frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(src|bench)\//, '$1/') || '(native)';
@@ -34,5 +37,5 @@ const print = (title: string, m: Map<string, number>) => {
   console.log(title);
   for (const [k, n] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
 };
-print(`self time by function (${total} samples)`, functions);
+print(`self time by function (${total} busy samples)`, functions);
 print('self time by file', files);

@@ -73,11 +73,35 @@ interface Host {
   readonly metrics: VersionMetrics;
   readonly timeoutMs: number;
   /** Exchanges waiting on a backend or streaming its body: what the idle sweep looks at. */
-  readonly active: Set<Exchange>;
+  readonly active: ActiveExchanges;
   pick(test: boolean, exclude: ReadonlySet<string> | undefined, avoidVersion?: string): Backend | undefined;
   pool(backend: Backend): Pool;
   proxyError(): void;
   descriptorError(): void;
+}
+
+/**
+ * The exchanges in flight, as a list threaded through them. Not a Set: a Set that takes in and lets go of
+ * one short-lived object per request made V8's young-generation collections about four times as costly
+ * (measured: 20,000 requests, 120 ms of scavenges against 30 ms), as much CPU as all the proxy's own code.
+ */
+class ActiveExchanges {
+  first: Exchange | undefined;
+
+  add(exchange: Exchange): void {
+    exchange.prev = undefined;
+    exchange.next = this.first;
+    if (this.first) this.first.prev = exchange;
+    this.first = exchange;
+  }
+
+  remove(exchange: Exchange): void {
+    if (exchange.prev) exchange.prev.next = exchange.next;
+    else if (this.first === exchange) this.first = exchange.next;
+    if (exchange.next) exchange.next.prev = exchange.prev;
+    exchange.prev = undefined;
+    exchange.next = undefined;
+  }
 }
 
 const kExchange = Symbol('exchange');
@@ -102,7 +126,7 @@ export class WeightedProxy {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly upgraded = new Set<Duplex>();
-  private readonly active = new Set<Exchange>();
+  private readonly active = new ActiveExchanges();
   private rr = 0;
   /** Requests the proxy could not deliver anywhere (answered 502/503/504 by the proxy itself). */
   proxyErrors = 0;
@@ -155,11 +179,13 @@ export class WeightedProxy {
     const period = Math.min(MAX_SWEEP_MS, Math.max(1, Math.floor(this.timeoutMs / 4)));
     const idlePeriods = Math.ceil(this.timeoutMs / period);
     this.sweeper = setInterval(() => {
-      for (const exchange of this.active) {
+      for (let exchange = this.active.first; exchange !== undefined;) {
+        const next = exchange.next; // a timeout takes the exchange off the list
         if (exchange.busy) {
           exchange.busy = false;
           exchange.idle = 0;
         } else if (++exchange.idle >= idlePeriods) exchange.timeout();
+        exchange = next;
       }
     }, period);
     this.sweeper.unref();
@@ -505,6 +531,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   busy = true;
   /** Sweep periods in a row without activity. */
   idle = 0;
+  /** Neighbours in the proxy's list of exchanges in flight. */
+  prev: Exchange | undefined;
+  next: Exchange | undefined;
   private phase: Phase = Phase.waiting;
   private backend: Backend | undefined;
   private started = 0;
@@ -661,7 +690,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const backend = this.backend!;
     this.phase = Phase.settled;
     backend.inflight--;
-    this.host.active.delete(this);
+    this.host.active.remove(this);
     if (status !== undefined) this.host.metrics.record(backend.version, status, performance.now() - this.started, Date.now(), failed);
   }
 }
