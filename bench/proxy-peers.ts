@@ -11,7 +11,7 @@
  *   apt-get update && apt-get install -y wrk nginx haproxy
  *   npm run bench:proxy
  *
- * BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set the length of one measurement and how many
+ * BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 5) set the length of one measurement and how many
  * rounds run; the targets take turns within a round, so a machine growing busier or quieter during the run
  * touches every target alike, and each figure is the median of its rounds.
  *
@@ -31,7 +31,7 @@ import { freePort } from '../src/adapters/local/processes.js';
 
 const CONNECTIONS = 16;
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface Target {

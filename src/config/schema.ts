@@ -75,7 +75,7 @@ export const localTargetSchema = z.strictObject({
   testPort: port.optional(),
   readiness: readiness.prefault({}),
   drainTimeout: duration(0, 3600).default(10),
-  /** How long a version may take to start answering a request before the proxy answers 504 (the ALB's default idle timeout). */
+  /** How long a version may send nothing (before its headers, mid-body, on a WebSocket) before the proxy ends the request as a 504 (the ALB's default idle timeout). */
   upstreamTimeout: duration(1, 4000).default(60),
   /** The version started at first boot, before any release has succeeded. */
   initialVersion: z

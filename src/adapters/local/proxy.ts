@@ -37,7 +37,11 @@ export const CLIENT_CLOSED = 460;
  * process's `ulimit -n`, ENFILE: the system's) the proxy can neither accept clients nor reach backends,
  * so every request fails while the services behind it are fine: a /healthz that asks only the services
  * says ok. A caller should report the proxy unhealthy while `lastDescriptorErrorAt` is recent (a few
- * seconds: the errors recur as long as the limit is hit, and stop when descriptors are freed).
+ * seconds: the errors recur with every request as long as the limit is hit, and stop when descriptors are
+ * freed). What it counts: a backend connection failing with EMFILE/ENFILE (each request on an open client
+ * connection then answers 502), and an accept failing so when Node hears of it. libuv usually does not say:
+ * it keeps one descriptor in reserve and, at the limit, accepts and closes pending connections with it so
+ * that it does not spin, reporting nothing; the server's 'error' comes only when that reserve is gone.
  */
 export interface ProxyHealth {
   /** Accepts and backend connections that failed for want of a file descriptor (EMFILE, ENFILE), since start. */

@@ -18,6 +18,9 @@ const KEEP_MS = 30 * 60 * 1000;
 /**
  * Per-version request metrics in one-second buckets, named like the ALB's target-group metrics:
  * RequestCount, HTTPCode_Target_5XX_Count, TargetResponseTime (seconds), plus ErrorRate (percent).
+ * What the proxy records differs where the ALB's would let a failing version pass: a request counts when
+ * its body has ended, its latency runs to that end, and the 5xx count includes answers begun but not
+ * delivered (see the Exchange in proxy.ts).
  */
 export class VersionMetrics {
   private readonly buckets = new Map<string, Map<number, Bucket>>();
