@@ -12,8 +12,9 @@
  *   npm run bench:proxy
  *
  * BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 5) set the length of one measurement and how many
- * rounds run; the targets take turns within a round, so a machine growing busier or quieter during the run
- * touches every target alike, and each figure is the median of its rounds.
+ * rounds run. The targets take turns within a round, in reverse order every other round; each ratio is taken
+ * within a round (paired) and the median across rounds printed, so the load of a shared machine, which
+ * drifts over a run, weighs on both sides of a ratio alike.
  *
  * PROXY_PROFILE=<dir> writes a V8 CPU profile of Switchyard's proxy process there (summarise it with
  * `npx tsx bench/support/profile-summary.ts <file>`; the profile of the main thread is the one numbered 0);
@@ -230,43 +231,56 @@ const only = process.env['BENCH_ONLY'];
 if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only) || t.name.startsWith('floor')));
 for (const target of targets) await load(target.port, 1); // warm up: JIT, pools, connections
 const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
-for (let round = 0; round < ROUNDS; round++) for (const target of targets) samples.get(target)!.push(await measure(target));
+// Every other round runs the targets in reverse order, so a machine growing busier or quieter during a round
+// weighs on every target alike.
+for (let round = 0; round < ROUNDS; round++) {
+  for (const target of round % 2 === 0 ? targets : [...targets].reverse()) samples.get(target)!.push(await measure(target));
+}
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+const floorTarget = targets.find((t) => t.name === 'floor: bare node:http + undici')!;
+const nginxTarget = targets.find((t) => t.name === 'nginx');
+/** Ratios are taken within each round (the two measured moments apart), then their median across rounds. */
+const ratios = (t: Target, to: Target, of: (s: Sample) => number): number[] => samples.get(t)!.map((s, round) => of(s) / of(samples.get(to)![round]!));
 const rows = targets.map((t) => {
   const s = samples.get(t)!;
   return {
     name: t.name,
     rps: median(s.map((x) => x.rps)),
     cpu: median(s.map((x) => x.cpuPerRequestUs)),
+    vsFloorCpu: ratios(t, floorTarget, (x) => x.cpuPerRequestUs),
+    vsNginxRps: nginxTarget ? median(ratios(t, nginxTarget, (x) => x.rps)) : Number.NaN,
+    vsNginxCpu: nginxTarget ? median(ratios(t, nginxTarget, (x) => x.cpuPerRequestUs)) : Number.NaN,
     failures: s.reduce((n, x) => n + x.failures, 0),
   };
 });
-const row = (name: string) => rows.find((r) => r.name === name);
-const floorRow = row('floor: bare node:http + undici')!;
-const ours = row('Switchyard’s proxy');
-const nginxRow = row('nginx');
+const ours = rows.find((r) => r.name === 'Switchyard’s proxy');
 
 const missing = [!hasWrk && 'wrk', !hasNginx && 'nginx', !hasHaproxy && 'haproxy'].filter(Boolean);
 console.log(
   `${hasWrk ? 'wrk -t1' : 'a Node load generator (wrk is not installed)'}, ${CONNECTIONS} keep-alive connections, GET /, one backend (the demo service); ` +
-    `${ROUNDS} rounds of ${SECONDS} s per target, medians; CPU is the target's processes only`,
+    `${ROUNDS} rounds of ${SECONDS} s per target; figures are medians across rounds, ratios taken within each round; CPU is the target's processes only`,
 );
 const fixed = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 console.log(
   `${'target'.padEnd(32)} ${'requests/s'.padStart(10)} ${'CPU/request'.padStart(12)}  ${'vs. nginx: requests/s, CPU'.padEnd(26)} vs. floor: CPU  failures`,
 );
 for (const r of rows) {
-  const vsNginx = nginxRow ? `${fixed(r.rps / nginxRow.rps)}x, ${fixed(r.cpu / nginxRow.cpu)}x` : '-';
+  const vsNginx = nginxTarget ? `${fixed(r.vsNginxRps)}x, ${fixed(r.vsNginxCpu)}x` : '-';
   console.log(
-    `${r.name.padEnd(32)} ${r.rps.toFixed(0).padStart(10)} ${`${fixed(r.cpu, 1)} µs`.padStart(12)}  ${vsNginx.padEnd(26)} ${(r.name === 'direct to the backend' ? '-' : `${fixed(r.cpu / floorRow.cpu)}x`).padEnd(14)} ${r.failures}`,
+    `${r.name.padEnd(32)} ${r.rps.toFixed(0).padStart(10)} ${`${fixed(r.cpu, 1)} µs`.padStart(12)}  ${vsNginx.padEnd(26)} ${(r.name === 'direct to the backend' ? '-' : `${fixed(median(r.vsFloorCpu))}x`).padEnd(14)} ${r.failures}`,
   );
 }
-if (ours) console.log(`Switchyard’s proxy spends ${fixed(ours.cpu / floorRow.cpu)}x the floor's CPU per request (goal: at most 1.15x, what our own code adds)`);
+if (ours) {
+  const spread = [...ours.vsFloorCpu].sort((a, b) => a - b);
+  console.log(
+    `Switchyard’s proxy spends ${fixed(median(ours.vsFloorCpu))}x the floor's CPU per request (rounds: ${spread.map((v) => fixed(v)).join(', ')}; goal: at most 1.15x, what our own code adds)`,
+  );
+}
 if (missing.length > 0) console.log(`not installed, left out: ${missing.join(', ')} (apt-get install -y wrk nginx haproxy)`);
 if (rows.some((r) => r.failures > 0)) console.log('some targets answered errors or dropped connections: their figures are not comparable');
 process.exit(0);
