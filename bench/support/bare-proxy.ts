@@ -1,8 +1,7 @@
 /**
  * The floor: the least a proxy on node:http and undici can do (no metrics, no retries, no timeouts,
- * no X-Forwarded-*), to compare Switchyard's proxy with what Node's HTTP machinery costs at all.
- *
- *   PROXY_CHILD=bench/support/bare-proxy.ts npm run bench:proxy
+ * no X-Forwarded-* but -For), to compare Switchyard's proxy with what Node's HTTP machinery costs at all.
+ * A row of every `npm run bench:proxy`.
  */
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
