@@ -200,11 +200,13 @@ describe('the proxy tells the gates what clients saw: a response counts when its
 const openFds = () => readdirSync('/proc/self/fd').length;
 
 /**
- * A backend for upgrades: /ws switches protocols and echoes, /ws-once closes after its first echo; /ws-hang never answers. A closed or
+ * A backend for upgrades: /ws switches protocols and echoes, /ws-once closes after its first echo, /ws-held
+ * switches when `answer()` is called; /ws-hang never answers. A closed or
  * ended connection is closed on its side too, as a WebSocket server does. `open()` counts its sockets.
  */
-async function upgradeBackend(): Promise<{ port: number; open: () => number }> {
+async function upgradeBackend(): Promise<{ port: number; open: () => number; answer: () => void }> {
   const open = new Set<Duplex>();
+  const held: (() => void)[] = [];
   const server = createServer((_req, res) => res.end('no upgrade'));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     open.add(socket);
@@ -212,15 +214,17 @@ async function upgradeBackend(): Promise<{ port: number; open: () => number }> {
     socket.on('end', () => socket.destroy());
     socket.on('error', () => socket.destroy());
     socket.resume(); // read, so that the other side closing is seen
-    if (req.url === '/ws' || req.url === '/ws-once') {
+    const accept = () => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
       // /ws-once closes its side after its first answer.
       socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString()}`, () => req.url === '/ws-once' && socket.end()));
-    }
+    };
+    if (req.url === '/ws' || req.url === '/ws-once') accept();
+    if (req.url === '/ws-held') held.push(accept);
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, open: () => open.size };
+  return { port: (server.address() as AddressInfo).port, open: () => open.size, answer: () => held.splice(0).forEach((a) => a()) };
 }
 
 /** A raw client sending an upgrade request; resolves once connected. */
@@ -274,6 +278,33 @@ describe('upgrades (WebSocket) get the same timeouts and cleanup as plain reques
       (n) => n === 0,
     );
     expect(proxy.inflight('v2')).toBe(0);
+  });
+
+  it('what a client sends before the backend’s answer reaches the backend once the tunnel is up', async () => {
+    const backend = await upgradeBackend();
+    proxy = await proxyTo(backend.port, 60_000);
+    const client = await upgradeClient(proxy.productionPort, '/ws-held');
+    let seen = '';
+    const echoed = new Promise<void>((resolve) =>
+      client.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('echo:early')) resolve();
+      }),
+    );
+    await eventually(
+      async () => backend.open(),
+      (n) => n === 1,
+    ); // the proxy is waiting on the backend's answer
+    client.write('early');
+    backend.answer();
+    await echoed;
+    expect(seen).toMatch(/^HTTP\/1\.1 101 /);
+    client.destroy();
+    const p = proxy;
+    await eventually(
+      async () => p.inflight('v2'),
+      (n) => n === 0,
+    );
   });
 
   it('an established tunnel closes when the backend closes its side', async () => {

@@ -65,6 +65,8 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 const MAX_ATTEMPTS = 3;
 const MAX_SOCKETS_PER_BACKEND = 256;
 const DESCRIPTOR_ERRORS: ReadonlySet<string | undefined> = new Set(['EMFILE', 'ENFILE']);
+/** What an upgrading client may send before the backend's answer is kept for it, at most. */
+const MAX_EARLY_BYTES = 64 * 1024;
 /** The idle sweep runs this often at most; a timeout fires within one period after it is due. */
 const MAX_SWEEP_MS = 1000;
 
@@ -388,7 +390,13 @@ export class WeightedProxy {
     const answer = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
     // What the client sends before the backend answers is kept for it; reading also shows the client leaving.
     const early: Buffer[] = [];
-    const keep = (chunk: Buffer) => void early.push(chunk);
+    let earlyBytes = 0;
+    const keep = (chunk: Buffer) => {
+      early.push(chunk);
+      // A client has little to send before the answer (a WebSocket client waits for 101): past a bound, stop
+      // reading, and the upstream timeout still ends the wait.
+      if ((earlyBytes += chunk.length) > MAX_EARLY_BYTES) socket.pause();
+    };
     socket.on('data', keep);
     const left = () => {
       if (phase !== Phase.waiting) return;
@@ -614,6 +622,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     this.busy = true;
     if (this.res.write(chunk)) return true;
+    if (this.res.destroyed) return false; // the client is gone; its 'close' (next) ends the exchange
     // Backpressure: a slow client pauses the backend's response instead of buffering it here.
     this.waitingOnClient = true;
     this.res.once('drain', onResponseDrain);
