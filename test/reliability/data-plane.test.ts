@@ -125,6 +125,42 @@ describe('services fail independently', () => {
   }, 40_000);
 });
 
+describe('a data plane that hangs', () => {
+  it('is reported (health down, with the reason) while it does not answer, and serves again once it does', async () => {
+    const warnings: string[] = [];
+    mode = await startLocalMode({
+      config: resolveConfig({ services: [service('shop', DEMO)] }),
+      port: 0,
+      inMemory: true,
+      ephemeralPorts: true,
+      token: 't',
+      onWarning: (m) => warnings.push(m),
+    });
+    const shop = mode.targets.get('shop')!;
+    const plane = shop.planePid;
+    process.kill(plane, 'SIGSTOP');
+    try {
+      await eventually(
+        async () => shop.health(),
+        (h) => h.status === 'down',
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(shop.health().reason).toContain('does not answer');
+      expect(warnings.some((w) => w.startsWith('shop: its data plane does not answer'))).toBe(true);
+      expect((await fetch(`${mode.apiUrl}/healthz`)).status).toBe(503);
+    } finally {
+      process.kill(plane, 'SIGCONT');
+    }
+    await eventually(
+      async () => shop.health().status,
+      (s) => s === 'ok',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(shop.planePid).toBe(plane);
+    expect(warnings).toContain('shop serves again (v1)');
+  }, 40_000);
+});
+
 /** Starts `switchyard local` as a user would, and resolves once it is ready. */
 async function startSwitchyard(config: string, dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; out: () => string }> {
   const child = spawn(process.execPath, ['bin/switchyard.js', 'local', '--config', config, '--data-dir', dataDir, '--port', '0', '--keep-serving'], {

@@ -38,6 +38,11 @@ export interface DataPlaneTargetOptions {
 
 /** Backoff between attempts to bring a service's data plane back: 1 s doubling to 30 s. */
 const REVIVE_BACKOFF_MS = { first: 1000, max: 30_000 };
+/** How often the data plane is asked how it serves (its health, a descriptor limit reached, a hang). */
+const HEARTBEAT_MS = 2000;
+/** A data plane that leaves a question unanswered this long is reported as not answering. */
+const UNANSWERED_MS = 10_000;
+const NOT_ANSWERING = 'its data plane does not answer';
 /** How long a started data plane may take to listen (a loaded machine starting Node and its loader). */
 const LISTEN_WITHIN_MS = 30_000;
 
@@ -91,6 +96,8 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   private problem: string | undefined = 'not started yet';
   private attempts = 0;
   private retry: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private beating = false;
   /** Sockets let go on purpose (a data plane replaced): their closing is not a failure. */
   private readonly retired = new WeakSet<Socket>();
 
@@ -265,7 +272,35 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     });
   }
 
+  /** Asks the data plane how it serves, every few seconds: fresh health for /healthz, and a hang noticed. */
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.beating || !this.socket || this.stopping) return;
+    this.beating = true;
+    const hung = setTimeout(() => {
+      if (this.problem !== undefined) return;
+      this.problem = `${NOT_ANSWERING} within ${UNANSWERED_MS / 1000} s`;
+      this.attempts = 1;
+      this.options.onProblem?.(`${this.options.service}: ${this.problem}; its traffic may still flow, but releases wait until it answers`);
+    }, UNANSWERED_MS);
+    try {
+      await this.call('hello', [], true);
+      if (this.problem?.startsWith(NOT_ANSWERING)) this.recovered();
+    } catch {
+      // a closed connection is handled where it closes
+    } finally {
+      clearTimeout(hung);
+      this.beating = false;
+    }
+  }
+
   private recovered(): void {
+    this.startHeartbeat();
     if (this.problem !== undefined && this.attempts > 0)
       this.options.onProblem?.(`${this.options.service} serves again (${this.current.stable ?? 'its stable version'})`);
     this.problem = undefined;
@@ -331,6 +366,7 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
     if (this.socket) {
       const closed = new Promise<void>((resolve) => this.socket?.once('close', () => resolve()));
       await this.call('shutdown', [], true).catch(() => undefined);
@@ -343,6 +379,7 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   async detach(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.end(() => resolve()));

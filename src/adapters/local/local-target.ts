@@ -23,6 +23,9 @@ interface Generation {
   restarts: number;
 }
 
+/** How long after the proxy's last descriptor error the service counts as down. */
+const DESCRIPTOR_ERROR_WINDOW_MS = 10_000;
+
 /** Backoff between restarts of a crashed replica: 0.5 s doubling to 30 s. */
 const RESTART_BACKOFF_MS = { first: 500, max: 30_000 };
 
@@ -212,15 +215,24 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   }
 
   /** The stable version's replicas as they run now: ok, degraded (some down) or down. */
-  health(): ServiceHealth {
+  health(now = Date.now()): ServiceHealth {
     const stable = this.stable;
     const wanted = this.options.config.replicas;
     const running = stable?.processes.filter((p) => !p.exit).length ?? 0;
+    // At the descriptor limit the proxy cannot reach any backend: every request answers 502, so the
+    // service is down whatever its replicas are doing.
+    const { lastDescriptorErrorAt } = this.proxy.health();
+    const outOfDescriptors = lastDescriptorErrorAt !== undefined && now - lastDescriptorErrorAt < DESCRIPTOR_ERROR_WINDOW_MS;
     return {
-      status: running >= wanted ? 'ok' : running > 0 ? 'degraded' : 'down',
+      status: outOfDescriptors || running === 0 ? 'down' : running >= wanted ? 'ok' : 'degraded',
       ...(stable ? { version: stable.version } : {}),
       replicas: { wanted, running },
       restarts: stable?.restarts ?? 0,
+      ...(outOfDescriptors
+        ? {
+            reason: `its proxy ran out of file descriptors (EMFILE) ${Math.round((now - lastDescriptorErrorAt) / 1000)} s ago: requests fail with 502; raise the open-file limit (ulimit -n, or LimitNOFILE= under systemd) or find what holds the connections`,
+          }
+        : {}),
     };
   }
 
