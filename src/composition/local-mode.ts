@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +30,11 @@ import { systemClock } from '../ports/clock.js';
  */
 function usableDataDir(dataDir: string): void {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // The store, Switchyard's log and the services' logs are Switchyard's alone: services (another
+    // user when Switchyard is root) must not read them. Only group and others lose their bits.
+    const mode = statSync(dataDir).mode & 0o777;
+    if ((mode & 0o077) !== 0) chmodSync(dataDir, mode & 0o700);
     const probe = join(dataDir, `.write-test-${process.pid}`);
     writeFileSync(probe, 'ok');
     rmSync(probe);

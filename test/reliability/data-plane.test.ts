@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,6 +159,150 @@ describe('a data plane that hangs', () => {
     expect(shop.planePid).toBe(plane);
     expect(warnings).toContain('shop serves again (v1)');
   }, 40_000);
+});
+
+describe('restarts at bad moments (found by an independent review)', () => {
+  const detachedConfig = (dataDir: string, services: ReturnType<typeof service>[]) =>
+    startLocalMode({ config: resolveConfig({ services }), port: 0, dataDir, ephemeralPorts: true, token: 't', onWarning: () => undefined });
+
+  it('a data plane whose socket was removed is asked to listen again, not doubled: the restart re-attaches and no request fails', async () => {
+    const dataDir = tempDir('switchyard-nosock-');
+    let first: LocalMode | undefined = await detachedConfig(dataDir, [service('shop', DEMO, { replicas: 2 })]);
+    const plane = first.targets.get('shop')!.planePid;
+    const port = first.targets.get('shop')!.proxy.productionPort;
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}/`, requestsPerSecond: 40, concurrency: 2 });
+    load.start();
+    await first.detach();
+    first = undefined;
+    rmSync(join(dataDir, 'run', 'shop.sock'));
+    const warnings: string[] = [];
+    mode = await startLocalMode({
+      config: resolveConfig({ services: [service('shop', DEMO, { replicas: 2 })] }),
+      port: 0,
+      dataDir,
+      ephemeralPorts: true,
+      token: 't',
+      onWarning: (m) => warnings.push(m),
+    });
+    const before = load.stats.sent;
+    await eventually(
+      async () => load.stats.sent,
+      (n) => n >= before + 40,
+      { timeoutMs: 10_000 },
+    );
+    const stats = await load.stop();
+    expect(warnings.join('\n')).toContain('re-attached to the data planes still serving shop');
+    expect(mode.targets.get('shop')!.planePid).toBe(plane);
+    expect(stats.failed).toBe(0);
+  }, 60_000);
+
+  it('Switchyard killed while a rolling batch is in flight: the restore waits for it, then the stable version has all its replicas and the new version none', async () => {
+    const dir = tempDir('switchyard-midroll-');
+    const port = await freePort();
+    const config = join(dir, 'switchyard.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        services: [
+          {
+            ...service('shop', DEMO, { port, replicas: 2, readiness: { path: '/ready', interval: 0, timeout: '10s' }, env: { STARTUP_MS: '2000' } }),
+            strategy: { type: 'rolling', batch: 50, batchBake: '1s', finalBake: '1s' },
+          },
+        ],
+      }),
+    );
+    const dataDir = join(dir, 'data');
+    const first = await startSwitchyard(config, dataDir);
+    const api = /API\s+(http:\/\/\S+)/.exec(first.out())?.[1] ?? '';
+    const auth = { authorization: 'Bearer a-token-of-sixteen-chars', 'content-type': 'application/json' };
+    const { id } = (await (
+      await fetch(`${api}/releases`, { method: 'POST', headers: auth, body: JSON.stringify({ service: 'shop', image: 'v2' }) })
+    ).json()) as {
+      id: string;
+    };
+    // The first batch starts (2 s to get ready): killed in the middle of it.
+    await eventually(
+      async () => ((await (await fetch(`${api}/releases/${id}`, { headers: auth })).json()) as { phase: string }).phase,
+      (phase) => phase === 'shifting',
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const second = await startSwitchyard(config, dataDir);
+    const api2 = /API\s+(http:\/\/\S+)/.exec(second.out())?.[1] ?? '';
+    const health = async () =>
+      (
+        (await (await fetch(`${api2}/services`, { headers: auth })).json()) as {
+          services: { health?: { status: string; version?: string; replicas: { running: number } } }[];
+        }
+      ).services[0]?.health;
+    await eventually(health, (h) => h?.status === 'ok' && h.version === 'v1' && h.replicas.running === 2, { timeoutMs: 30_000, intervalMs: 200 });
+    // Settled: nothing of v2 serves, and it stays so.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await health()).toMatchObject({ status: 'ok', version: 'v1', replicas: { running: 2 } });
+    const versions = new Set<string>();
+    for (let i = 0; i < 20; i++) versions.add((await fetch(`http://127.0.0.1:${port}/`)).headers.get('x-version') ?? '');
+    expect([...versions]).toEqual(['v1']);
+  }, 120_000);
+
+  it('a data plane that hangs does not hold up a start: the other services serve and it is reported', async () => {
+    const dataDir = tempDir('switchyard-hungstart-');
+    const services = [service('shop', DEMO), service('billing', DEMO, { port: 8090 })];
+    const first = await detachedConfig(dataDir, services);
+    const plane = first.targets.get('billing')!.planePid;
+    await first.detach();
+    process.kill(plane, 'SIGSTOP');
+    try {
+      const warnings: string[] = [];
+      mode = await startLocalMode({
+        config: resolveConfig({ services }),
+        port: 0,
+        dataDir,
+        ephemeralPorts: true,
+        token: 't',
+        onWarning: (m) => warnings.push(m),
+      });
+      expect(mode.targets.get('shop')!.health().status).toBe('ok');
+      expect(mode.targets.get('billing')!.health()).toMatchObject({ status: 'down', reason: expect.stringContaining('did not answer') });
+      expect(warnings.some((w) => w.startsWith('billing cannot serve'))).toBe(true);
+    } finally {
+      process.kill(plane, 'SIGCONT');
+    }
+    await eventually(
+      async () => mode!.targets.get('billing')!.health().status,
+      (s) => s === 'ok',
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  }, 90_000);
+
+  it('a socket folder open to other users is refused, never connected to', async () => {
+    const dir = tempDir('switchyard-opendir-');
+    const open = join(dir, 'run');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const { DataPlaneTarget } = await import('../../src/adapters/local/data-plane-client.js');
+    const [shop] = resolveConfig({ services: [service('shop', DEMO)] }).services;
+    if (!shop || shop.target.driver !== 'local') throw new Error('no local service');
+    const problems: string[] = [];
+    const target = new DataPlaneTarget({
+      service: 'shop',
+      config: shop.target,
+      socketPath: join(open, 'shop.sock'),
+      logDir: join(dir, 'logs'),
+      recordsDir: join(dir, 'processes'),
+      planeLog: join(dir, 'plane.log'),
+      ephemeral: true,
+      ephemeralPorts: true,
+      stableVersion: async () => 'v1',
+      onProblem: (m) => problems.push(m),
+    });
+    try {
+      await expect(target.start()).rejects.toThrow(/mode 0777, open to other users/);
+      expect(problems.join('\n')).toContain('shop cannot serve');
+    } finally {
+      await target.stop();
+    }
+  }, 30_000);
 });
 
 /** Starts `switchyard local` as a user would, and resolves once it is ready. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
@@ -12,7 +12,9 @@ import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import type { Log } from '../../ports/log.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import type { Progress, ServiceHealth, TrafficDriver } from '../../ports/traffic-driver.js';
-import { readLines, writeLine, type DataPlaneMethod, type DataPlaneMessage, type PlaneSetup, type PlaneState } from './data-plane-protocol.js';
+import { assertPrivate, UnsafePathError } from './private-path.js';
+import { processStartTime } from './process-table.js';
+import { planePidFile, readLines, writeLine, type DataPlaneMethod, type DataPlaneMessage, type PlaneSetup, type PlaneState } from './data-plane-protocol.js';
 
 export interface DataPlaneTargetOptions {
   readonly service: string;
@@ -43,6 +45,10 @@ const HEARTBEAT_MS = 2000;
 /** A data plane that leaves a question unanswered this long is reported as not answering. */
 const UNANSWERED_MS = 10_000;
 const NOT_ANSWERING = 'its data plane does not answer';
+/** How long a running data plane that lost its socket has to listen again. */
+const RELISTEN_WITHIN_MS = 5000;
+/** How long a question that changes nothing may wait for its answer. */
+const QUICK_ANSWER_MS = 30_000;
 /** How long a started data plane may take to listen (a loaded machine starting Node and its loader). */
 const LISTEN_WITHIN_MS = 30_000;
 
@@ -68,7 +74,31 @@ function dataPlaneCommand(socketPath: string, ephemeral: boolean): { program: st
   return { program: process.execPath, args: [...loader, main, '--socket', socketPath, ...(ephemeral ? ['--ephemeral'] : [])] };
 }
 
+/** The data plane that listens (or listened) on this socket, if that very process still runs. */
+function runningPlane(socketPath: string): { pid: number } | undefined {
+  try {
+    const { pid, startTime } = JSON.parse(readFileSync(planePidFile(socketPath), 'utf8')) as { pid: number; startTime?: string };
+    return startTime !== undefined && processStartTime(pid) === startTime ? { pid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Connects to a data plane's socket, if one of ours is there. A socket another user made (in a
+ * folder they could write) is refused: whoever answers there would be told the service's setup and
+ * asked every gate's observations.
+ */
 function tryConnect(path: string): Promise<Socket | undefined> {
+  assertPrivate(dirname(path), 'directory', "the data plane's socket folder");
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return Promise.resolve(undefined);
+  }
+  if (!stat.isSocket() || stat.uid !== process.getuid?.())
+    throw new UnsafePathError(`${path} is not a socket of this user (uid ${stat.uid}); remove it (rm ${path}) and start again`);
   return new Promise((resolve) => {
     const socket = connect(path);
     socket.once('connect', () => {
@@ -163,7 +193,7 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   private async bringUp(): Promise<'attached' | 'started'> {
     let how: 'attached' | 'started' = 'attached';
     if (!this.socket) {
-      const socket = await tryConnect(this.options.socketPath);
+      const socket = (await tryConnect(this.options.socketPath)) ?? (await this.relistenRunning());
       if (socket) this.use(socket);
     }
     if (this.socket) {
@@ -200,6 +230,26 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   private fingerprint(): string {
     const { config, logDir, recordsDir, ephemeralPorts, runAs } = this.options;
     return JSON.stringify({ config, logDir, recordsDir, ephemeralPorts: ephemeralPorts ?? false, runAs: runAs ?? null });
+  }
+
+  /**
+   * A data plane still serving whose socket is gone (removed by hand or by a cleaner of temporary
+   * files): asked to listen again (SIGUSR2), never doubled, since a second one would fight it for the
+   * port and reap its replicas. One that does not listen again within 5 s is stopped and replaced.
+   */
+  private async relistenRunning(): Promise<Socket | undefined> {
+    const running = runningPlane(this.options.socketPath);
+    if (!running) return undefined;
+    process.kill(running.pid, 'SIGUSR2');
+    const deadline = Date.now() + RELISTEN_WITHIN_MS;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      const socket = await tryConnect(this.options.socketPath);
+      if (socket) return socket;
+    }
+    this.options.onProblem?.(`${this.options.service}: its data plane (pid ${running.pid}) lost its socket and did not listen again; replacing it`);
+    process.kill(running.pid, 'SIGKILL');
+    return undefined;
   }
 
   private async spawnPlane(): Promise<Socket> {
@@ -260,16 +310,46 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     }
   }
 
-  /** One call to the data plane; while it does not serve, a transient failure (the workflow waits and asks again). */
+  /**
+   * One call to the data plane; while it does not serve, a transient failure (the workflow waits and
+   * asks again). Every call has a time limit: a data plane that hangs fails the call as transient,
+   * never the control plane with it.
+   */
   private call(method: DataPlaneMethod, params: readonly unknown[] = [], starting = false): Promise<unknown> {
     const socket = this.socket;
     if (!socket || (!starting && this.problem !== undefined))
       return Promise.reject(new TransientError(`${this.options.service} is not serving: ${this.problem ?? 'its data plane is not connected'}`));
     const id = this.nextId++;
+    const limitMs = this.limitOf(method);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new TransientError(`${this.options.service}: its data plane did not answer ${method} within ${Math.round(limitMs / 1000)} s`));
+      }, limitMs);
+      timer.unref();
+      this.pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
       writeLine(socket, { id, method, params });
     });
+  }
+
+  /**
+   * A call's time limit: what the slowest honest answer takes. Starting or stopping replicas waits
+   * for readiness (each batch) and for drains, so those calls get both, twice, and a minute more.
+   */
+  private limitOf(method: DataPlaneMethod): number {
+    if (method === 'hello') return UNANSWERED_MS;
+    if (method === 'verify' || method === 'observe' || method === 'holdStable' || method === 'restartProxy') return QUICK_ANSWER_MS;
+    const { readiness, drainTimeout } = this.options.config;
+    return 2 * (readiness.timeout + drainTimeout) * 1000 + 60_000;
   }
 
   /** Asks the data plane how it serves, every few seconds: fresh health for /healthz, and a hang noticed. */
@@ -367,10 +447,24 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     this.stopping = true;
     clearTimeout(this.retry);
     clearInterval(this.heartbeat);
-    if (this.socket) {
-      const closed = new Promise<void>((resolve) => this.socket?.once('close', () => resolve()));
-      await this.call('shutdown', [], true).catch(() => undefined);
-      this.socket?.end();
+    const socket = this.socket;
+    if (socket) {
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const answered = await this.call('shutdown', [], true).then(
+        () => true,
+        () => false,
+      );
+      // A data plane that hangs is stopped the hard way; its replicas die with it (parent-death signal).
+      const pid = this.current.pid || runningPlane(this.options.socketPath)?.pid;
+      if (!answered && pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      socket.end();
+      socket.destroy();
       await closed;
     }
   }

@@ -18,5 +18,7 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 // Its terminal (if any) going away is not a reason to stop serving.
 process.on('SIGHUP', () => undefined);
+// A control plane that finds the socket gone asks for a new one: traffic goes on meanwhile.
+process.on('SIGUSR2', () => void server.relisten().catch((error: unknown) => process.stderr.write(`could not listen again: ${String(error)}\n`)));
 await server.listen();
 process.stderr.write(`${new Date().toISOString()} data plane ${process.pid} listening on ${values.socket}\n`);

@@ -62,6 +62,11 @@ export interface PlaneState {
   readonly health?: ServiceHealth;
 }
 
+/** Where a data plane writes its pid and start time: beside its socket. */
+export function planePidFile(socketPath: string): string {
+  return `${socketPath}.pid`;
+}
+
 /** Longest line accepted (a gate observation with many periods is the largest): 16 MiB. */
 const MAX_LINE = 16 * 1024 * 1024;
 

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { GateSpec } from '../../core/gates.js';
@@ -6,8 +6,11 @@ import type { Release } from '../../core/release.js';
 import { messageOf } from '../../core/errors.js';
 import { LocalTarget } from './local-target.js';
 import { ProcessRecords } from './process-records.js';
+import { assertPrivate } from './private-path.js';
+import { processStartTime } from './process-table.js';
 import {
   DATA_PLANE_METHODS,
+  planePidFile,
   readLines,
   writeLine,
   type DataPlaneMethod,
@@ -15,6 +18,21 @@ import {
   type PlaneSetup,
   type PlaneState,
 } from './data-plane-protocol.js';
+
+/** Methods that change processes or weights: run one at a time. */
+const MUTATING: ReadonlySet<DataPlaneMethod> = new Set(['configure', 'deploy', 'setWeight', 'rollback', 'finalize', 'holdStable', 'restartProxy']);
+
+/** Removes a leftover socket of ours; anything else at that path (a link, another user's file) is refused. */
+function removeOwnSocket(path: string): void {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket() || stat.uid !== process.getuid?.()) throw new Error(`${path} is not a socket of this user; remove it and start again`);
+  rmSync(path);
+}
 
 export interface DataPlaneServerOptions {
   /** The local socket it listens on; only its owner may connect (0600 in a 0700 directory). */
@@ -38,25 +56,39 @@ export class DataPlaneServer {
   private server: Server | undefined;
   private readonly clients = new Set<Socket>();
   private stopping = false;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DataPlaneServerOptions) {}
 
   async listen(): Promise<void> {
     const path = this.options.socketPath;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    rmSync(path, { force: true });
+    // Another user's folder (one made first in the system's temporary directory) could swap the socket.
+    assertPrivate(dirname(path), 'directory', "the data plane's socket folder");
+    removeOwnSocket(path);
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      // Created 0600 from the start: no moment where another user could connect.
+      // Created 0600 from the start: no moment where another user could connect (and no chmod,
+      // which would follow a link put in its place).
       const umask = process.umask(0o177);
       server.listen(path, () => {
         process.umask(umask);
+        server.off('error', reject);
         resolve();
       });
     });
-    chmodSync(path, 0o600);
+    // Who serves behind this socket, so a control plane that finds the socket gone asks this process
+    // to listen again instead of starting a second data plane (which would fight it for the port).
+    writeFileSync(planePidFile(path), JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), { mode: 0o600 });
+  }
+
+  /** Listens again on a fresh socket (someone removed the file): the service's traffic never stopped. */
+  async relisten(): Promise<void> {
+    if (this.stopping) return;
+    this.server?.close();
+    await this.listen();
   }
 
   private accept(socket: Socket): void {
@@ -101,7 +133,19 @@ export class DataPlaneServer {
     return this.target;
   }
 
-  private async call(method: DataPlaneMethod, params: readonly unknown[]): Promise<unknown> {
+  /**
+   * Calls that change what runs go one at a time, in order: a restarted control plane's restore
+   * (rollback) waits for the deploy or rolling batch its predecessor left in flight, and then
+   * undoes all of it, instead of racing it.
+   */
+  private call(method: DataPlaneMethod, params: readonly unknown[]): Promise<unknown> {
+    if (!MUTATING.has(method)) return this.run(method, params);
+    const next = this.queue.then(() => this.run(method, params));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(method: DataPlaneMethod, params: readonly unknown[]): Promise<unknown> {
     const release = params[0] as Release;
     switch (method) {
       case 'hello':
@@ -197,5 +241,6 @@ export class DataPlaneServer {
     // No new connections; the open ones get their answers and are closed by the exit.
     this.server?.close();
     rmSync(this.options.socketPath, { force: true });
+    rmSync(planePidFile(this.options.socketPath), { force: true });
   }
 }
