@@ -134,11 +134,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   }
   // Bodies are small JSON objects: a large one is refused before it is read, not parsed into memory.
+  // The unread rest of it is still on the connection: @hono/node-server discards at most 64 MiB or
+  // 500 ms of it and then drops the connection, after having offered to keep it alive, so the
+  // client's next request on it would fail. `Connection: close` tells the client to open a new one,
+  // and Node's server then closes this one (test/reliability/api-limits.test.ts, on a raw socket).
   app.use(
     '*',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB` } }, 413),
+      onError: (c) =>
+        c.json(
+          { error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB; send a JSON object of a few fields` } },
+          413,
+          { connection: 'close' },
+        ),
     }),
   );
   // Nothing new is accepted once the store cannot record it.

@@ -24,7 +24,9 @@ const errors = {
   403: error('The caller may not take this action (approver allowlist, four-eyes, a token acting as someone else)'),
   404: error('No such release'),
   409: error('The action is not valid in the release’s current phase, or the service is busy'),
-  413: error('The body is larger than 64 KiB'),
+  413: error(
+    'The body is larger than 64 KiB; the answer says `Connection: close` and the connection is closed after it, so send the next request on a new one',
+  ),
   415: error('The body is not application/json'),
 };
 
