@@ -1,9 +1,12 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startLocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
+import type { Phase } from '../../src/core/phases.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
+import { canary, release, T0 } from '../support/releases.js';
 
 /**
  * What an attacker's test of local mode found (one process carries production traffic there), each
@@ -108,5 +111,46 @@ describe('a body too large for the API', () => {
     const fresh = await exchange(port, [next], 1);
     expect(fresh.responses[0]?.status).toBe(200);
     expect(await h.store.list({ limit: 10 })).toEqual({ releases: [] });
+  });
+});
+
+describe('lists by phase', () => {
+  it('twenty lists of one phase read the releases they return, not every release of every phase', async () => {
+    const dynamo = await startLocalDynamo();
+    // What the store asks DynamoDB to read: the items each Query examined (ScannedCount), and any Scan.
+    const reads = { items: 0, scans: 0 };
+    dynamo.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === 'ScanCommand') reads.scans++;
+        reads.items += (out.output as { ScannedCount?: number }).ScannedCount ?? 0;
+        return out;
+      },
+      { step: 'initialize', name: 'count-reads' },
+    );
+    try {
+      h = await startHarness([serviceConfig('api')], { dynamo });
+      // 300 releases of history, three of them waiting for a person.
+      const waiting: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const phase: Phase = i % 100 === 50 ? 'awaiting_approval' : 'succeeded';
+        const r = { ...release(canary, { id: `r-history-${i}` }), service: 'api', phase, createdAt: new Date(T0 + i * 1000).toISOString() };
+        await h.store.create(r);
+        if (phase === 'awaiting_approval') waiting.unshift(r.id);
+      }
+      const app = createApp({ releases: h.releases, store: h.store, services: h.services, clock: h.clock, authenticate: bearerAuthenticator(TOKEN) });
+      reads.items = 0;
+      for (let i = 0; i < 20; i++) {
+        const res = await app.request('/releases?phase=awaiting_approval&limit=20');
+        expect(res.status).toBe(200);
+        expect(((await res.json()) as { releases: { id: string }[] }).releases.map((r) => r.id)).toEqual(waiting);
+      }
+      // Before the byPhase index each list read all 300 releases (6000 in all); now each reads its 3.
+      expect(reads).toEqual({ items: 20 * waiting.length, scans: 0 });
+    } finally {
+      await h?.close();
+      h = undefined;
+      await dynamo.close();
+    }
   });
 });
