@@ -130,11 +130,6 @@ export class ReleaseStreams {
     this.limits = { ...STREAM_DEFAULTS, ...deps.options };
   }
 
-  /** Streams open now, and how many releases they follow. */
-  get counts(): { readonly total: number; readonly releases: number } {
-    return { total: this.open, releases: this.watched.size };
-  }
-
   /**
    * Opens a watch of release `id` for `client`, with the release as it is now as its first message.
    * Fails with TooManyStreamsError (429) or StreamCapacityError (503) past a limit, NotFoundError for
