@@ -27,6 +27,8 @@ const app = createApp({
   services: runtime.services,
   clock: systemClock,
   authenticate: apiGatewayAuthenticator(config.people),
+  // No `changes`: the workflow Lambda writes releases in other processes, so this one cannot see them
+  // change; an event stream here reads its release once per interval, one read shared by all its streams.
   logs,
   logsLink: (query) => logs.insights(query),
   log,

@@ -10,7 +10,8 @@ export interface ReleaseTableProps {
 
 /**
  * The single DynamoDB table of releases, locks, queues, approvals and idempotency keys: on
- * demand, point-in-time recovery, TTL, and the two indexes the store queries (src/resources/table.ts).
+ * demand, point-in-time recovery, TTL, and the indexes the store queries (src/resources/table.ts). CloudFormation
+ * adds at most one index to an existing table per update, so a new index comes in a release of its own.
  */
 export class ReleaseTable extends Construct {
   readonly table: Table;

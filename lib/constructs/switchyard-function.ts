@@ -128,7 +128,7 @@ export class SwitchyardFunction extends Construct {
     });
     Validations.of(this.fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagString(stack, `${props.table.tableArn}/index/*`)}]`,
-      reason: 'The store queries the table’s own two indexes (byService, byTime).',
+      reason: 'The store queries the table’s own indexes (byService, byTime, byPhase).',
     });
   }
 

@@ -4,10 +4,11 @@ import { HTTPException } from 'hono/http-exception';
 import type { ServiceConfig } from '../config/config.js';
 import type { Actor } from '../core/release.js';
 import type { ReleaseService } from '../engine/releases.js';
-import type { Releases, ServiceLocks } from '../ports/release-store.js';
+import type { ReleaseChanges, Releases, ServiceLocks } from '../ports/release-store.js';
 import type { ServiceHealth } from '../ports/traffic-driver.js';
 import { answerFor } from './errors.js';
-import type { Authenticator } from './auth.js';
+import { clientKey, type Authenticator } from './auth.js';
+import { ReleaseStreams, type EventStreamOptions } from './event-streams.js';
 import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
 import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, LogQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
@@ -15,7 +16,6 @@ import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
-import { isTerminal } from '../core/phases.js';
 
 /** Every route's path and method, for the 405 answer (the Slack endpoint is mounted by `extend`). */
 const ROUTE_METHODS: readonly [RegExp, string][] = [
@@ -63,8 +63,14 @@ export interface AppDeps {
   readonly servers?: OpenApiOptions['servers'];
   /** The dashboard page (local mode serves it at /ui); left out where the API does not serve it (AWS). */
   readonly ui?: string;
-  /** How often a release's event stream reads the store for changes. @default 500 ms */
-  readonly eventPollMs?: number;
+  /**
+   * Releases as this process writes them (local mode, where every writer is in this process): event
+   * streams follow them through this one subscription. @default none: each release with open streams
+   * is read once per `eventStreams.pollMs` for all of them (AWS, where other Lambdas write releases)
+   */
+  readonly changes?: ReleaseChanges;
+  /** Limits of the event streams, per client and in all (see EventStreamOptions for their defaults and origin). */
+  readonly eventStreams?: EventStreamOptions;
   /** Extra routes mounted on the same app (the Slack interactions endpoint). */
   readonly extend?: (app: Hono<AppEnv>) => void;
 }
@@ -107,6 +113,11 @@ async function jsonBody(c: Context, required: boolean): Promise<unknown> {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log ?? silentLog;
   const app = new Hono<AppEnv>();
+  const streams = new ReleaseStreams({
+    read: (id) => deps.store.get(id),
+    ...(deps.changes ? { changes: deps.changes } : {}),
+    ...(deps.eventStreams ? { options: deps.eventStreams } : {}),
+  });
 
   const requireActor = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const actor = deps.authenticate(c);
@@ -134,11 +145,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   }
   // Bodies are small JSON objects: a large one is refused before it is read, not parsed into memory.
+  // The unread rest of it is still on the connection: @hono/node-server discards at most 64 MiB or
+  // 500 ms of it and then drops the connection, after having offered to keep it alive, so the
+  // client's next request on it would fail. `Connection: close` tells the client to open a new one,
+  // and Node's server then closes this one (test/reliability/api-limits.test.ts, on a raw socket).
   app.use(
     '*',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB` } }, 413),
+      onError: (c) =>
+        c.json(
+          { error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB; send a JSON object of a few fields` } },
+          413,
+          { connection: 'close' },
+        ),
     }),
   );
   // Nothing new is accepted once the store cannot record it.
@@ -231,30 +251,22 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/whoami', requireActor, (c) => c.json({ actor: c.get('actor') }, 200));
 
   // One release, live: the release view each time it changes, as server-sent events, until it ends.
-  app.get('/releases/:id/events', async (c) => {
+  // Credentials as for logs: a stream holds a connection and a place among the streams, so only a
+  // caller who could steer may hold one (the dashboard reads it with fetch and its Authorization header).
+  app.get('/releases/:id/events', requireActor, async (c) => {
     const { id } = parse(IdParamSchema, c.req.param(), 'path');
-    const first = await deps.releases.get(id);
-    const every = deps.eventPollMs ?? 500;
+    const watch = await streams.watch(id, clientKey(c, c.get('actor')));
     return streamSSE(c, async (stream) => {
-      let closed = false;
-      stream.onAbort(() => void (closed = true));
-      let sent = '';
-      let quietSince = Date.now();
-      let release = first;
-      for (;;) {
-        if (release.updatedAt !== sent) {
-          await stream.writeSSE({ event: 'release', data: JSON.stringify(releaseView(release)), id: release.updatedAt });
-          sent = release.updatedAt;
-          quietSince = Date.now();
-        } else if (Date.now() - quietSince > 15_000) {
+      stream.onAbort(() => watch.close());
+      try {
+        for (let message = await watch.next(); message; message = await watch.next()) {
           // A comment line now and then keeps proxies from closing a quiet stream.
-          await stream.write(': still here\n\n');
-          quietSince = Date.now();
+          if (message.kind === 'heartbeat') await stream.write(': still here\n\n');
+          else await stream.writeSSE({ event: 'release', data: message.data, id: message.id });
+          if (message.kind === 'release' && message.final) return;
         }
-        if (closed || isTerminal(release.phase)) return;
-        await stream.sleep(every);
-        if (closed) return;
-        release = (await deps.store.get(id)) ?? release;
+      } finally {
+        watch.close();
       }
     });
   });
@@ -303,6 +315,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         path: c.req.path,
         error: error instanceof Error ? `${error.name}: ${error.message}` : messageOf(error),
       });
+    if (answer.retryAfterSeconds !== undefined) c.header('Retry-After', String(answer.retryAfterSeconds));
     return c.json({ error: { code: answer.code, message: answer.message } }, answer.status);
   });
 

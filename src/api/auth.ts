@@ -57,6 +57,19 @@ export function bearerAuthenticator(token: string, identity: LocalIdentity = {})
   };
 }
 
+/**
+ * Who holds the credentials, for limits per client (open event streams): the person they prove;
+ * else the bearer credential itself, so the shared token is one client whatever label
+ * (`X-Switchyard-Actor`) it adds; else the actor (an IAM principal on AWS). Not the client's
+ * address: in local mode every caller comes from 127.0.0.1.
+ */
+export function clientKey(c: Context, actor: Actor): string {
+  if (actor.person !== undefined) return `person:${actor.person}`;
+  const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
+  if (bearer) return `token:${digest(bearer).toString('base64url').slice(0, 22)}`;
+  return `actor:${actor.id}`;
+}
+
 interface ApiGatewayContext {
   readonly requestContext?: {
     readonly authorizer?: {

@@ -12,6 +12,7 @@ import {
   ServiceSchema,
   StartReleaseSchema,
 } from './schemas.js';
+import { STREAM_DEFAULTS } from './event-streams.js';
 
 type Json = Record<string, unknown>;
 
@@ -24,7 +25,9 @@ const errors = {
   403: error('The caller may not take this action (approver allowlist, four-eyes, a token acting as someone else)'),
   404: error('No such release'),
   409: error('The action is not valid in the release’s current phase, or the service is busy'),
-  413: error('The body is larger than 64 KiB'),
+  413: error(
+    'The body is larger than 64 KiB; the answer says `Connection: close` and the connection is closed after it, so send the next request on a new one',
+  ),
   415: error('The body is not application/json'),
 };
 
@@ -276,11 +279,23 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
         get: {
           operationId: 'releaseEvents',
           summary: 'One release, live: server-sent events, one `release` event (the release view) each time it changes, until it ends',
-          description:
-            'text/event-stream; each event is `event: release` with the same JSON as GET /releases/{id}. Served by local mode and by `switchyard dashboard` (which reads the AWS API for it); API Gateway does not stream.',
+          description: `text/event-stream; each event is \`event: release\` with the same JSON as GET /releases/{id}, and a comment line (\`: still here\`) after ${STREAM_DEFAULTS.heartbeatMs / 1000} s without one. Needs credentials (send \`Authorization\` with fetch: EventSource cannot). At most ${STREAM_DEFAULTS.perClient} open streams per client (the person, or the token) and ${STREAM_DEFAULTS.total} in all, by default; past them the answer is 429 \`too_many_streams\` or 503 \`stream_capacity\` (with Retry-After), naming the limit and what to do. Served by local mode and by \`switchyard dashboard\` (which reads the AWS API for it); API Gateway does not stream.`,
           tags: ['releases'],
+          security,
           parameters: [idParam],
-          responses: { 200: { description: 'The event stream', content: { 'text/event-stream': {} } }, 400: errors[400], 404: errors[404] },
+          responses: {
+            200: { description: 'The event stream', content: { 'text/event-stream': {} } },
+            400: errors[400],
+            401: errors[401],
+            404: errors[404],
+            429: error(
+              `This client already holds ${STREAM_DEFAULTS.perClient} open event streams (\`too_many_streams\`): close one, or read GET /releases/{id}`,
+            ),
+            503: {
+              ...error(`The server already holds ${STREAM_DEFAULTS.total} open event streams (\`stream_capacity\`): retry after the Retry-After seconds`),
+              headers: { 'Retry-After': { description: 'Seconds to wait before asking again', schema: { type: 'integer' } } },
+            },
+          },
         },
       },
       '/whoami': {

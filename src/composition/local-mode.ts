@@ -247,6 +247,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const app = createApp({
       releases: runtime.releases,
       store,
+      changes: store,
       services,
       clock: systemClock,
       authenticate: bearerAuthenticator(token, { people: options.config.people, personTokens: ownTokens }),

@@ -2,7 +2,7 @@ import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
 import type { ServiceConfig } from '../config/config.js';
 import type { NotificationState, SlackSecrets } from '../ports/notifier.js';
 
-import type { Store } from '../ports/release-store.js';
+import type { ReleaseChanges, Store } from '../ports/release-store.js';
 import { notifyingStore } from '../engine/notifying-store.js';
 import type { Log } from '../ports/log.js';
 
@@ -12,15 +12,16 @@ export function slackConfigured(secrets: Partial<SlackSecrets> | undefined): sec
 }
 
 /**
- * Wraps the store so every release change updates its Slack message, when Slack is configured and
- * some service names a channel; otherwise returns the store unchanged.
+ * Wraps the store so every release change is told: to its watchers in this process (the API's event
+ * streams subscribe with `watchReleases`), and to its Slack message when Slack is configured and some
+ * service names a channel.
  */
 export function withSlack(
   store: Store & NotificationState,
   options: { secrets: Partial<SlackSecrets> | undefined; services: readonly ServiceConfig[]; environment: string; apiUrl?: string; log: Log },
-): { store: Store; notifier?: SlackNotifier } {
+): { store: Store & ReleaseChanges; notifier?: SlackNotifier } {
   const channels = new Map(options.services.flatMap((s) => (s.slackChannel ? [[s.name, s.slackChannel] as const] : [])));
-  if (!slackConfigured(options.secrets) || channels.size === 0) return { store };
+  if (!slackConfigured(options.secrets) || channels.size === 0) return { store: notifyingStore(store) };
   const notifier = new SlackNotifier({
     token: options.secrets.botToken,
     ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),

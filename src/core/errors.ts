@@ -33,6 +33,10 @@ export const ErrorCode = {
   conflict: 'conflict',
   /** A downstream system was slow, throttled or briefly unavailable; retry with backoff. */
   transient: 'transient',
+  /** The caller already holds as many open event streams as one client may (HTTP 429). */
+  tooManyStreams: 'too_many_streams',
+  /** The server already holds as many open event streams as it serves in all (HTTP 503). */
+  streamCapacity: 'stream_capacity',
   /** The target itself ended the rollout (stopped outside Switchyard, failed by its alarms). */
   targetFailed: 'target_failed',
   /** The new version could not be deployed (never ready, bad task definition). */
@@ -108,6 +112,18 @@ export class ConflictError extends SwitchyardError {
 export class TransientError extends SwitchyardError {
   override readonly name: string = 'TransientError';
   readonly code: ErrorCode = ErrorCode.transient;
+}
+
+/** A client asked for one more event stream than a client may hold open (HTTP 429). */
+export class TooManyStreamsError extends SwitchyardError {
+  override readonly name: string = 'TooManyStreamsError';
+  readonly code: ErrorCode = ErrorCode.tooManyStreams;
+}
+
+/** The server holds as many event streams as it serves; a new one waits until some end (HTTP 503). */
+export class StreamCapacityError extends SwitchyardError {
+  override readonly name: string = 'StreamCapacityError';
+  readonly code: ErrorCode = ErrorCode.streamCapacity;
 }
 
 /**

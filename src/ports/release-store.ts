@@ -46,6 +46,19 @@ export interface Releases {
   listUnfinished(): Promise<Release[]>;
 }
 
+/**
+ * Releases as this process writes them, for readers that follow them live (the API's event streams):
+ * one subscription serves them all, instead of each reading the store again and again.
+ */
+export interface ReleaseChanges {
+  /**
+   * Calls `listener` with each release right after this process created or changed it, and returns
+   * the function that stops it. Writes by other processes (other Lambdas) are not seen: subscribe
+   * only where every writer of releases runs in this process (local mode).
+   */
+  watchReleases(listener: (release: Release) => void): () => void;
+}
+
 /** One active release per service: a lease-based lock. */
 export interface ServiceLocks {
   /** Takes (or renews) the service's lock for `owner` unless another live owner holds it. */

@@ -11,7 +11,9 @@ import {
   messageOf,
   NotFoundError,
   PermissionError,
+  StreamCapacityError,
   TargetFailedError,
+  TooManyStreamsError,
   TransientError,
   UnknownServiceError,
   ValidationError,
@@ -34,8 +36,14 @@ describe('one error hierarchy, one table of answers', () => {
     [new TargetFailedError('stopped outside Switchyard'), 502, 'target_failed'],
     [new DeployError('never ready'), 502, 'deploy_failed'],
     [new TransientError('throttled'), 503, 'transient'],
+    [new TooManyStreamsError('4 open event streams'), 429, 'too_many_streams'],
   ])('%s -> %i %s, with its message', (error, status, code) => {
     expect(answerFor(error)).toEqual({ status, code, message: error.message, internal: status >= 500 });
+  });
+
+  it('a full server says when to ask again: 503 stream_capacity with Retry-After', () => {
+    const error = new StreamCapacityError('100 open event streams');
+    expect(answerFor(error)).toEqual({ status: 503, code: 'stream_capacity', message: error.message, internal: true, retryAfterSeconds: 60 });
   });
 
   it('an unknown error and a permission our role lacks answer 500 without leaking their message', () => {

@@ -155,6 +155,7 @@ const storeCalls = (): Call[] => {
     ['dynamodb:DeleteItem', table],
     ['dynamodb:Query', `${table}/index/byService`],
     ['dynamodb:Query', `${table}/index/byTime`],
+    ['dynamodb:Query', `${table}/index/byPhase`],
     ['states:StartExecution', arn('states', 'stateMachine:Switchyard-release')],
     ['secretsmanager:GetSecretValue', arn('secretsmanager', 'secret:SlackSecretEA96F13F-AbCdEf')],
   ];

@@ -100,8 +100,31 @@ describe('the CDK stack', () => {
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byService' }), Match.objectLike({ IndexName: 'byTime' })],
+        GlobalSecondaryIndexes: [
+          Match.objectLike({ IndexName: 'byService' }),
+          Match.objectLike({ IndexName: 'byTime' }),
+          Match.objectLike({ IndexName: 'byPhase' }),
+        ],
       },
+    });
+  });
+
+  it('lists by phase query their own index: byPhase, keyed by phase then creation time, with every attribute projected', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'gsi3pk', AttributeType: 'S' },
+        { AttributeName: 'gsi3sk', AttributeType: 'S' },
+      ]),
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: 'byPhase',
+          KeySchema: [
+            { AttributeName: 'gsi3pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi3sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ]),
     });
   });
 

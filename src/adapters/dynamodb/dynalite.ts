@@ -30,7 +30,8 @@ export async function startLocalDynamo({ path, tableName = 'switchyard' }: { pat
     // A request dynalite never answers (its disk failed mid-write) must fail, not hang the caller.
     requestHandler: { requestTimeout: 10_000, connectionTimeout: 2_000, throwOnRequestTimeout: true },
   });
-  await ensureTable(client, tableName);
+  // A table an older Switchyard wrote on disk is rebuilt with the indexes added since (see ensureTable).
+  await ensureTable(client, tableName, path ? { backupFile: `${path}.rebuild.json` } : {});
   return {
     client,
     endpoint,

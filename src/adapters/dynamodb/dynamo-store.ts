@@ -16,6 +16,8 @@ const K = {
   service: (service: string) => key(`SERVICE#${service}`, 'SERVICE'),
   message: (releaseId: string) => key(`MESSAGE#${releaseId}`, 'SLACK'),
 };
+/** The item that says every release item carries its byPhase keys (see `phaseIndexed`). */
+export const PHASE_INDEX_MIGRATION = key('MIGRATION#byPhase', 'MIGRATION');
 const IDEMPOTENCY_TTL_SECONDS = 90 * 24 * 3600;
 const MAX_UPDATE_ATTEMPTS = 20;
 /** Releases remembered for `recent` (a few hundred concurrent releases fit). */
@@ -40,13 +42,33 @@ export class InvalidCursorError extends ValidationError {
 }
 
 /** The keys a page of `list` ends on: the table's and the queried index's, nothing else. */
-type IndexName = 'byService' | 'byTime';
+type IndexName = 'byService' | 'byTime' | 'byPhase';
 const CURSOR_KEYS: Readonly<Record<IndexName, readonly [string, string, string, string]>> = {
   byService: ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
   byTime: ['pk', 'sk', 'gsi2pk', 'gsi2sk'],
+  byPhase: ['pk', 'sk', 'gsi3pk', 'gsi3sk'],
 };
 /** Items read per query when a filter may drop some: a page costs a few reads, not one per release. */
 const FILTERED_PAGE = 100;
+
+/** Which index answers a list: its partition, and the condition it filters by, if any. */
+interface ListPlan {
+  readonly index: IndexName;
+  readonly partition: string;
+  readonly filter?: { readonly attribute: 'phase' | 'gsi1pk'; readonly value: string };
+}
+
+function listPlan({ service, phase }: ListQuery): ListPlan {
+  if (phase === undefined) return service === undefined ? { index: 'byTime', partition: 'RELEASES' } : { index: 'byService', partition: `SERVICE#${service}` };
+  if (service === undefined) return { index: 'byPhase', partition: `PHASE#${phase}` };
+  // Both: an index keys one of them (and CloudFormation adds one index to a table per update, so
+  // existing stacks take byPhase in one deploy). An active phase holds at most an active and a queued
+  // release per service (the service lock), so its byPhase partition is small; a finished phase holds
+  // most of history, where the service's own releases, filtered by phase, are the smaller read.
+  return isTerminal(phase)
+    ? { index: 'byService', partition: `SERVICE#${service}`, filter: { attribute: 'phase', value: phase } }
+    : { index: 'byPhase', partition: `PHASE#${phase}`, filter: { attribute: 'gsi1pk', value: `SERVICE#${service}` } };
+}
 
 /**
  * A cursor is only ever one this store handed out: the exact key of a release item in the queried
@@ -90,6 +112,8 @@ export class DynamoReleaseStore implements Store, NotificationState {
       gsi1sk: `${release.createdAt}#${release.id}`,
       gsi2pk: 'RELEASES',
       gsi2sk: `${release.createdAt}#${release.id}`,
+      gsi3pk: `PHASE#${release.phase}`,
+      gsi3sk: `${release.createdAt}#${release.id}`,
       phase: release.phase,
       version,
       release,
@@ -177,14 +201,13 @@ export class DynamoReleaseStore implements Store, NotificationState {
   }
 
   /**
-   * Newest first, from the service's index or the all-releases one. A phase is a filter, read in
-   * pages of FILTERED_PAGE items: `?phase=…&limit=1` no longer costs one query per stored release.
+   * Newest first, from the index that keys what is asked (see `listPlan`): a service's releases, one
+   * phase's, or all. A filter (service and phase together) reads pages of FILTERED_PAGE items.
    */
   async list(query: ListQuery): Promise<ReleasePage> {
-    const index: IndexName = query.service ? 'byService' : 'byTime';
-    const partition = query.service ? `SERVICE#${query.service}` : 'RELEASES';
+    const { index, partition, filter } = listPlan(query);
+    if (index === 'byPhase') await this.phaseIndexed();
     const [, , pkName] = CURSOR_KEYS[index];
-    const filtered = query.phase !== undefined;
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined = query.cursor ? decodeCursor(query.cursor, index, partition) : undefined;
     do {
@@ -192,10 +215,10 @@ export class DynamoReleaseStore implements Store, NotificationState {
         TableName: this.tableName,
         IndexName: index,
         KeyConditionExpression: `${pkName} = :pk`,
-        ExpressionAttributeValues: { ':pk': partition, ...(filtered ? { ':phase': query.phase } : {}) },
-        ...(filtered ? { FilterExpression: 'phase = :phase' } : {}),
+        ExpressionAttributeValues: { ':pk': partition, ...(filter ? { ':filter': filter.value } : {}) },
+        ...(filter ? { FilterExpression: `${filter.attribute} = :filter` } : {}),
         ScanIndexForward: false,
-        Limit: filtered ? FILTERED_PAGE : query.limit - items.length,
+        Limit: filter ? FILTERED_PAGE : query.limit - items.length,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       };
       const page = await this.doc.send(new QueryCommand(input));
@@ -209,6 +232,63 @@ export class DynamoReleaseStore implements Store, NotificationState {
     const cursor = encodeCursor(next);
     const releases = returned.map((i) => (i as unknown as ReleaseItem).release);
     return cursor ? { releases, cursor } : { releases };
+  }
+
+  /**
+   * Releases written before the byPhase index existed lack its keys, so it would not list them. The
+   * first list that needs the index adds them (a migration on read; releases written since carry the
+   * keys from every put, see `releaseItem`): every release item without them is found through byTime,
+   * which holds all releases, and given its keys by a write conditional on its version (a newer write
+   * has them already). A marker item then records it for the table, and this store remembers it, so
+   * later lists cost nothing more; a migration cut short (a timeout) is taken up by the next list.
+   */
+  private phaseIndex: Promise<void> | undefined;
+
+  private phaseIndexed(): Promise<void> {
+    this.phaseIndex ??= this.backfillPhaseIndex().catch((error: unknown) => {
+      this.phaseIndex = undefined;
+      throw error;
+    });
+    return this.phaseIndex;
+  }
+
+  private async backfillPhaseIndex(): Promise<void> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: PHASE_INDEX_MIGRATION, ConsistentRead: true }));
+    if (Item) return;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byTime',
+          KeyConditionExpression: 'gsi2pk = :pk',
+          FilterExpression: 'attribute_not_exists(gsi3pk)',
+          ProjectionExpression: 'pk, sk, gsi2sk, phase, version',
+          ExpressionAttributeValues: { ':pk': 'RELEASES' },
+          Limit: FILTERED_PAGE,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      await Promise.all(
+        (page.Items ?? []).map((item) =>
+          this.doc
+            .send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: key(String(item['pk']), String(item['sk'])),
+                UpdateExpression: 'SET gsi3pk = :pk, gsi3sk = :sk',
+                ConditionExpression: 'version = :v',
+                ExpressionAttributeValues: { ':pk': `PHASE#${String(item['phase'])}`, ':sk': item['gsi2sk'], ':v': item['version'] },
+              }),
+            )
+            .catch((error: unknown) => {
+              if (!conditionFailed(error)) throw error;
+            }),
+        ),
+      );
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...PHASE_INDEX_MIGRATION, at: new Date().toISOString() } }));
   }
 
   async listUnfinished(): Promise<Release[]> {
