@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { getPriority, setPriority } from 'node:os';
 import { ReplicaLogWriter } from './log-writer.js';
 import { dieWithParent } from './parent-death.js';
 import type { ProcessRecords } from './process-records.js';
@@ -85,6 +86,14 @@ export async function spawnProcess(options: SpawnOptions): Promise<ManagedProces
     ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
   });
   const pid = child.pid ?? -1;
+  // The data plane may run ahead of its replicas (see data-plane-main.ts); they run at the usual priority.
+  if (pid > 0 && getPriority() < 0) {
+    try {
+      setPriority(pid, 0);
+    } catch {
+      // it exited already
+    }
+  }
   const startTime = pid > 0 ? processStartTime(pid) : undefined;
   if (pid > 0) {
     const boot = bootId();
