@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import { bearerAuthenticator } from '../api/auth.js';
 import { readSwitchyardLog, readVersionLogs } from '../adapters/local/log-reader.js';
 import { servicesUser } from '../adapters/local/run-as.js';
 import { claimDataDir } from '../adapters/local/instance-lock.js';
+import { assertPrivate } from '../adapters/local/private-path.js';
 import { localToken } from '../adapters/local/local-token.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { messageOf } from '../core/errors.js';
@@ -31,10 +32,6 @@ import { systemClock } from '../ports/clock.js';
 function usableDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    // The store, Switchyard's log and the services' logs are Switchyard's alone: services (another
-    // user when Switchyard is root) must not read them. Only group and others lose their bits.
-    const mode = statSync(dataDir).mode & 0o777;
-    if ((mode & 0o077) !== 0) chmodSync(dataDir, mode & 0o700);
     const probe = join(dataDir, `.write-test-${process.pid}`);
     writeFileSync(probe, 'ok');
     rmSync(probe);
@@ -44,6 +41,16 @@ function usableDataDir(dataDir: string): void {
       `the data directory ${dataDir} cannot be written (${code}: ${messageOf(error)}); pass --data-dir with a writable directory, or --in-memory to keep nothing`,
     );
   }
+  // Records in it name processes to stop: a folder another user owns (or swapped in) could name any process.
+  const stat = statSync(dataDir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid)
+    throw new Error(`the data directory ${dataDir} belongs to uid ${stat.uid}, not to you (uid ${uid}); pass --data-dir with a directory of your own`);
+  // The store, Switchyard's log and the services' logs are Switchyard's alone: services (another user
+  // when Switchyard is root) must not read them. Only group and others lose their bits.
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) chmodSync(dataDir, mode & 0o700);
+  for (const inner of ['processes', 'run']) assertPrivate(join(dataDir, inner), 'directory', `the data directory's ${inner} folder`);
 }
 
 /** Loopback names only, with any port: what a browser sends for the local API, never a rebinding page's name. */
@@ -202,7 +209,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       const target = new DataPlaneTarget({
         service: svc.name,
         config,
-        socketPath: socketPathFor(dataDir, svc.name, tmpdir()),
+        // As root, a long path's socket goes under /run (root's alone), not the temporary directory, where
+        // any user could make the folder first and keep the service off the air.
+        socketPath: socketPathFor(dataDir, svc.name, process.getuid?.() === 0 && existsSync('/run') ? '/run' : tmpdir()),
         logDir,
         recordsDir: join(dataDir, 'processes', svc.name),
         planeLog: join(dataDir, 'run', `${svc.name}.log`),

@@ -73,7 +73,11 @@ describe('processes left behind by a Switchyard that died', () => {
     );
     // The new run's own processes are recorded by their service's data plane, and forgotten when they stop.
     const running = mode.targets.get('demo')?.pids ?? [];
-    expect(readdirSync(join(dataDir, 'processes', 'demo')).sort()).toEqual(running.map((p) => `${p}.json`).sort());
+    expect(
+      readdirSync(join(dataDir, 'processes', 'demo'))
+        .filter((f) => f.endsWith('.json'))
+        .sort(),
+    ).toEqual(running.map((p) => `${p}.json`).sort());
     await mode.stop();
     mode = undefined;
     expect(readdirSync(join(dataDir, 'processes', 'demo'))).toEqual([]);

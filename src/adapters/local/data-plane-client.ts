@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
@@ -13,8 +13,17 @@ import type { Log } from '../../ports/log.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import type { Progress, ServiceHealth, TrafficDriver } from '../../ports/traffic-driver.js';
 import { assertPrivate, UnsafePathError } from './private-path.js';
-import { processStartTime } from './process-table.js';
-import { planePidFile, readLines, writeLine, type DataPlaneMethod, type DataPlaneMessage, type PlaneSetup, type PlaneState } from './data-plane-protocol.js';
+import { livePlane } from './data-plane-server.js';
+import {
+  planePidFile,
+  planePidRecord,
+  readLines,
+  writeLine,
+  type DataPlaneMethod,
+  type DataPlaneMessage,
+  type PlaneSetup,
+  type PlaneState,
+} from './data-plane-protocol.js';
 
 export interface DataPlaneTargetOptions {
   readonly service: string;
@@ -72,16 +81,6 @@ function dataPlaneCommand(socketPath: string, ephemeral: boolean): { program: st
   const main = join(dirname(here), `data-plane-main${extname(here)}`);
   const loader = extname(here) === '.ts' ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
   return { program: process.execPath, args: [...loader, main, '--socket', socketPath, ...(ephemeral ? ['--ephemeral'] : [])] };
-}
-
-/** The data plane that listens (or listened) on this socket, if that very process still runs. */
-function runningPlane(socketPath: string): { pid: number } | undefined {
-  try {
-    const { pid, startTime } = JSON.parse(readFileSync(planePidFile(socketPath), 'utf8')) as { pid: number; startTime?: string };
-    return startTime !== undefined && processStartTime(pid) === startTime ? { pid } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -238,8 +237,9 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
    * port and reap its replicas. One that does not listen again within 5 s is stopped and replaced.
    */
   private async relistenRunning(): Promise<Socket | undefined> {
-    const running = runningPlane(this.options.socketPath);
-    if (!running) return undefined;
+    const pid = this.runningPlane();
+    if (pid === undefined) return undefined;
+    const running = { pid };
     process.kill(running.pid, 'SIGUSR2');
     const deadline = Date.now() + RELISTEN_WITHIN_MS;
     while (Date.now() < deadline) {
@@ -250,6 +250,11 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     this.options.onProblem?.(`${this.options.service}: its data plane (pid ${running.pid}) lost its socket and did not listen again; replacing it`);
     process.kill(running.pid, 'SIGKILL');
     return undefined;
+  }
+
+  /** The data plane serving this service, if one runs: named beside its socket, or in the service's records. */
+  private runningPlane(): number | undefined {
+    return livePlane(planePidFile(this.options.socketPath)) ?? livePlane(planePidRecord(this.options.recordsDir));
   }
 
   private async spawnPlane(): Promise<Socket> {
@@ -343,13 +348,15 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
 
   /**
    * A call's time limit: what the slowest honest answer takes. Starting or stopping replicas waits
-   * for readiness (each batch) and for drains, so those calls get both, twice, and a minute more.
+   * for readiness (each batch) and for drains, and may wait behind another such call, so those calls
+   * get readiness twice, drains four times, and a minute more.
    */
   private limitOf(method: DataPlaneMethod): number {
     if (method === 'hello') return UNANSWERED_MS;
     if (method === 'verify' || method === 'observe' || method === 'holdStable' || method === 'restartProxy') return QUICK_ANSWER_MS;
     const { readiness, drainTimeout } = this.options.config;
-    return 2 * (readiness.timeout + drainTimeout) * 1000 + 60_000;
+    // Queued behind the rest of a rolling batch (a restore after a restart): readiness twice, drains four times.
+    return (2 * readiness.timeout + 4 * drainTimeout) * 1000 + 60_000;
   }
 
   /** Asks the data plane how it serves, every few seconds: fresh health for /healthz, and a hang noticed. */
@@ -450,12 +457,19 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     const socket = this.socket;
     if (socket) {
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      const answered = await this.call('shutdown', [], true).then(
+      // One that does not answer a hello within its limit hangs: it is not asked to drain (Ctrl-C would wait minutes).
+      const alive = await this.call('hello', [], true).then(
         () => true,
         () => false,
       );
+      const answered =
+        alive &&
+        (await this.call('shutdown', [], true).then(
+          () => true,
+          () => false,
+        ));
       // A data plane that hangs is stopped the hard way; its replicas die with it (parent-death signal).
-      const pid = this.current.pid || runningPlane(this.options.socketPath)?.pid;
+      const pid = this.current.pid || this.runningPlane();
       if (!answered && pid) {
         try {
           process.kill(pid, 'SIGKILL');

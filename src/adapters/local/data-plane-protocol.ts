@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import type { ServiceHealth } from '../../ports/traffic-driver.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 
@@ -62,9 +63,17 @@ export interface PlaneState {
   readonly health?: ServiceHealth;
 }
 
-/** Where a data plane writes its pid and start time: beside its socket. */
+/** Where a data plane writes who it is (pid, start time, boot): beside its socket. */
 export function planePidFile(socketPath: string): string {
   return `${socketPath}.pid`;
+}
+
+/**
+ * The same, in the service's records folder: found even when the socket's folder was removed whole.
+ * Not a `.json` name: the records folder's `.json` files are replicas to reap.
+ */
+export function planePidRecord(recordsDir: string): string {
+  return join(recordsDir, 'data-plane.pid');
 }
 
 /** Longest line accepted (a gate observation with many periods is the largest): 16 MiB. */

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { GateSpec } from '../../core/gates.js';
@@ -7,10 +7,11 @@ import { messageOf } from '../../core/errors.js';
 import { LocalTarget } from './local-target.js';
 import { ProcessRecords } from './process-records.js';
 import { assertPrivate } from './private-path.js';
-import { processStartTime } from './process-table.js';
+import { bootId, processStartTime } from './process-table.js';
 import {
   DATA_PLANE_METHODS,
   planePidFile,
+  planePidRecord,
   readLines,
   writeLine,
   type DataPlaneMethod,
@@ -21,6 +22,23 @@ import {
 
 /** Methods that change processes or weights: run one at a time. */
 const MUTATING: ReadonlySet<DataPlaneMethod> = new Set(['configure', 'deploy', 'setWeight', 'rollback', 'finalize', 'holdStable', 'restartProxy']);
+
+/** Who this process is: pid, kernel start time and boot, so a reused pid is never taken for it. */
+function identity(): string {
+  return JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), boot: bootId() });
+}
+
+/** The pid of the data plane an identity file names, if that very process still runs. */
+export function livePlane(file: string): number | undefined {
+  try {
+    const { pid, startTime, boot } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; startTime?: string; boot?: string };
+    if (startTime === undefined || processStartTime(pid) !== startTime) return undefined;
+    if (boot !== undefined && bootId() !== undefined && boot !== bootId()) return undefined;
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Removes a leftover socket of ours; anything else at that path (a link, another user's file) is refused. */
 function removeOwnSocket(path: string): void {
@@ -81,7 +99,7 @@ export class DataPlaneServer {
     });
     // Who serves behind this socket, so a control plane that finds the socket gone asks this process
     // to listen again instead of starting a second data plane (which would fight it for the port).
-    writeFileSync(planePidFile(path), JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), { mode: 0o600 });
+    writeFileSync(planePidFile(path), identity(), { mode: 0o600 });
   }
 
   /** Listens again on a fresh socket (someone removed the file): the service's traffic never stopped. */
@@ -183,6 +201,10 @@ export class DataPlaneServer {
       if (this.setup?.fingerprint !== setup.fingerprint) throw new Error('this data plane serves another configuration of the service');
       return this.state();
     }
+    // Another data plane that still serves this service (its socket's folder was removed): never two.
+    const other = livePlane(planePidRecord(setup.recordsDir));
+    if (other !== undefined && other !== process.pid)
+      throw new Error(`another data plane (pid ${other}) still serves ${setup.service}; it is asked to listen again or stopped first`);
     // In-memory runs keep nothing in a data directory: their records live in the per-user folder,
     // owned by this process, where any later start reaps them once this process is gone.
     const records = this.options.ephemeral ? ProcessRecords.owned() : new ProcessRecords(setup.recordsDir);
@@ -209,6 +231,7 @@ export class DataPlaneServer {
     }
     this.target = target;
     this.setup = setup;
+    if (!this.options.ephemeral) writeFileSync(planePidRecord(setup.recordsDir), identity(), { mode: 0o600 });
     return this.state();
   }
 
@@ -242,5 +265,6 @@ export class DataPlaneServer {
     this.server?.close();
     rmSync(this.options.socketPath, { force: true });
     rmSync(planePidFile(this.options.socketPath), { force: true });
+    if (this.setup && !this.options.ephemeral) rmSync(planePidRecord(this.setup.recordsDir), { force: true });
   }
 }
