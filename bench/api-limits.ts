@@ -1,6 +1,6 @@
 /**
- * What the API's readers cost the traffic local mode proxies (the attacker's findings): another
- * service's latency through its proxy, sequential keep-alive GETs, while
+ * What the API's readers cost what else local mode serves (the attacker's findings): another
+ * service's latency through its proxy, and the API's own (GET /healthz), sequential keep-alive GETs, while
  *  (a) nothing else happens;
  *  (b) 500 event streams are asked for on a release waiting for approval (125 people's tokens, 4 each);
  *  (c) 20 callers each list releases by phase once a second, with 2,000 releases stored.
@@ -35,13 +35,15 @@ const other = mode.targets.get('other');
 if (!other) throw new Error('no other target');
 const proxyUrl = new URL(`http://127.0.0.1:${other.proxy.productionPort}/`);
 
-async function latencies(n: number): Promise<number[]> {
+const apiUrl = new URL(`${mode.apiUrl}/healthz`);
+
+async function latencies(n: number, url: URL = proxyUrl): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const started = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: proxyUrl.hostname, port: proxyUrl.port, path: '/', agent }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent }, (res) => {
         res.resume();
         res.on('end', resolve);
       });
@@ -59,9 +61,10 @@ async function measure(label: string): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const lat = await latencies(300);
+  const api = await latencies(100, apiUrl);
   delay.disable();
   console.log(
-    `${label.padEnd(58)} other service p50 ${fmt(percentile(lat, 50))} ms  p99 ${fmt(percentile(lat, 99))} ms  event loop delay p99 ${fmt(delay.percentile(99) / 1e6)} ms`,
+    `${label.padEnd(58)} other service p50 ${fmt(percentile(lat, 50))} ms  p99 ${fmt(percentile(lat, 99))} ms  API p50 ${fmt(percentile(api, 50))} ms  p99 ${fmt(percentile(api, 99))} ms  event loop delay p99 ${fmt(delay.percentile(99) / 1e6)} ms`,
   );
 }
 

@@ -6,8 +6,9 @@ import { releaseView } from './views.js';
 
 /**
  * Limits of the event streams (`GET /releases/{id}/events`). Where they come from: an attacker's
- * test of local mode, where one process also proxies production, held 500 streams open and slowed
- * every proxy 30-66x while each stream read the store every 500 ms.
+ * test of local mode, when one process still carried the API and the proxies, held 500 streams open
+ * while each read the store every 500 ms, and every proxy slowed 30-66x. The proxies have their own
+ * processes now; the API, the workflow and the store still share this one.
  */
 export interface EventStreamOptions {
   /**
@@ -17,9 +18,9 @@ export interface EventStreamOptions {
    */
   readonly perClient?: number;
   /**
-   * Open streams in all: a team of 25 people with four tabs each, a fifth of the 500 that hurt, and
-   * each stream costs a socket and a file descriptor (1024 by default per process on Linux) that the
-   * proxies of local mode need too. @default 100
+   * Open streams in all: a team of 25 people with four tabs each, a fifth of the 500 that hurt; each
+   * stream holds a socket, a file descriptor of the 1024 a process gets by default on Linux, which the
+   * store, the logs and the data planes' sockets need too. @default 100
    */
   readonly total?: number;
   /**

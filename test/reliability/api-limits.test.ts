@@ -13,9 +13,9 @@ import { serviceConfig, startHarness, type Harness } from '../support/harness.js
 import { canary, release, T0 } from '../support/releases.js';
 
 /**
- * What an attacker's test of local mode found (one process carries production traffic there), each
- * case as a caller meets it: event streams without credentials or limits, lists by phase that read
- * every release, and a keep-alive connection broken by the body a 413 left unread.
+ * What an attacker's test of local mode found (when one process carried the API and production
+ * traffic), each case as a caller meets it: event streams without credentials or limits, lists by
+ * phase that read every release, and a keep-alive connection broken by the body a 413 left unread.
  */
 
 const TOKEN = 'limits-token-0123456789';
