@@ -206,9 +206,12 @@ export class ReleaseStreams {
    */
   private accept(entry: Watched, release: Release, source: 'read' | 'write'): void {
     const known = entry.latest?.updatedAt;
-    if (known !== undefined && (release.updatedAt < known || (source === 'read' && release.updatedAt === known))) return;
+    if (known !== undefined && release.updatedAt < known) return;
+    const data = JSON.stringify(releaseView(release));
+    // Two writes in the same millisecond share an updatedAt: a read is news when what it shows changed.
+    if (source === 'read' && release.updatedAt === known && data === entry.latest?.message.data) return;
     entry.seq++;
-    const message = { kind: 'release', id: release.updatedAt, data: JSON.stringify(releaseView(release)), final: isTerminal(release.phase) } as const;
+    const message = { kind: 'release', id: release.updatedAt, data, final: isTerminal(release.phase) } as const;
     entry.latest = { seq: entry.seq, updatedAt: release.updatedAt, message };
     for (const watcher of entry.watchers) watcher.notify();
   }
