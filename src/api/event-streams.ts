@@ -117,7 +117,7 @@ export interface ReleaseStreamsDeps {
  * The live releases behind every open event stream. Each release is followed once, however many
  * streams it has: through one subscription to the store's changes where every writer is in this
  * process (local mode), else by one read per `pollMs` per release. Its view is serialized once per
- * change for all its streams. Streams are counted per client and in all, and refused past the limits
+ * change (or per read, without a feed) for all its streams. Streams are counted per client and in all, and refused past the limits
  * with an error that names the limit and what to do.
  */
 export class ReleaseStreams {
@@ -174,7 +174,7 @@ export class ReleaseStreams {
     try {
       const release = await this.deps.read(entry.id);
       if (!release) throw new NotFoundError(`no release with id "${entry.id}"`);
-      this.accept(entry, release, 'read');
+      this.accept(entry, release);
       if (!this.deps.changes) this.poll(entry);
     } finally {
       entry.loading = undefined;
@@ -188,7 +188,7 @@ export class ReleaseStreams {
       entry.timer = undefined;
       void this.deps
         .read(entry.id)
-        .then((release) => release && this.accept(entry, release, 'read'))
+        .then((release) => release && this.accept(entry, release))
         // A failed read is tried again at the next interval, as the streams did before.
         .catch(() => undefined)
         .finally(() => this.poll(entry));
@@ -197,19 +197,19 @@ export class ReleaseStreams {
 
   private changed(release: Release): void {
     const entry = this.watched.get(release.id);
-    if (entry) this.accept(entry, release, 'write');
+    if (entry) this.accept(entry, release);
   }
 
   /**
-   * A write is always news, unless it is older than the view (a slower writer's report arriving
-   * late); a read is news only when the release changed since (its updatedAt).
+   * News is a view that differs from the last one and is not older (a slower writer's report arriving
+   * late). Not a newer updatedAt alone: two writes can share one (the same millisecond, or a virtual
+   * clock that moves only when the workflow waits), and the second may be the release's end.
    */
-  private accept(entry: Watched, release: Release, source: 'read' | 'write'): void {
-    const known = entry.latest?.updatedAt;
-    if (known !== undefined && release.updatedAt < known) return;
+  private accept(entry: Watched, release: Release): void {
+    const known = entry.latest;
+    if (known && release.updatedAt < known.updatedAt) return;
     const data = JSON.stringify(releaseView(release));
-    // Two writes in the same millisecond share an updatedAt: a read is news when what it shows changed.
-    if (source === 'read' && release.updatedAt === known && data === entry.latest?.message.data) return;
+    if (known && data === known.message.data) return;
     entry.seq++;
     const message = { kind: 'release', id: release.updatedAt, data, final: isTerminal(release.phase) } as const;
     entry.latest = { seq: entry.seq, updatedAt: release.updatedAt, message };

@@ -1,4 +1,4 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { startLocalDynamo, type LocalDynamo } from '../../../src/adapters/dynamo
 import { DynamoReleaseStore, PHASE_INDEX_MIGRATION } from '../../../src/adapters/dynamodb/dynamo-store.js';
 import { ensureTable } from '../../../src/adapters/dynamodb/table.js';
 import type { Phase } from '../../../src/core/phases.js';
+import { eventually } from '../../support/poll.js';
 import { ConflictError, NotFoundError } from '../../../src/core/errors.js';
 import { requestRollback, type Release } from '../../../src/core/release.js';
 import { canary, release, T0 } from '../../support/releases.js';
@@ -225,11 +226,8 @@ describe('a table an older Switchyard wrote on disk', () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-table-'));
     const path = join(dir, 'db');
     try {
-      // The older table: only byService and byTime.
-      let local = await startLocalDynamo({ path, tableName: 'legacy' });
-      await local.client.send(new DescribeTableCommand({ TableName: 'legacy' }));
-      const { DeleteTableCommand, CreateTableCommand } = await import('@aws-sdk/client-dynamodb');
-      await local.client.send(new DeleteTableCommand({ TableName: 'legacy' }));
+      // The older table: only byService and byTime (made beside the table start creates, not in its place).
+      let local = await startLocalDynamo({ path, tableName: 'bootstrap' });
       await local.client.send(
         new CreateTableCommand({
           TableName: 'legacy',
@@ -251,6 +249,11 @@ describe('a table an older Switchyard wrote on disk', () => {
             Projection: { ProjectionType: 'ALL' as const },
           })),
         }),
+      );
+      // dynalite makes a table active after its own timer: wait for it, as a caller of CreateTable must.
+      await eventually(
+        () => local.client.send(new DescribeTableCommand({ TableName: 'legacy' })),
+        (d) => d.Table?.TableStatus === 'ACTIVE',
       );
       const old = { ...release(canary, { id: 'r-on-disk' }), phase: 'rolled_back' as Phase };
       await DynamoDBDocumentClient.from(local.client).send(
