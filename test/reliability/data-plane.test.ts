@@ -7,6 +7,7 @@ import { freePort } from '../../src/adapters/local/processes.js';
 import { startLocalMode, type LocalMode } from '../../src/composition/local-mode.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { LoadGenerator } from '../../src/local/load.js';
+import { interruptAll } from '../support/ctrl-c.js';
 import { eventually } from '../support/poll.js';
 
 const DEMO = ['node', 'examples/demo-service/server.mjs'];
@@ -17,15 +18,23 @@ const children: ChildProcess[] = [];
 afterEach(async () => {
   await mode?.stop();
   mode = undefined;
-  // Ctrl-C: Switchyard stops its data planes and their replicas before it exits.
-  for (const child of children.splice(0)) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
-  }
+  await interruptAll(children);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+/** Local mode in memory on free ports, running `services`; what it warns is collected. */
+async function inMemory(services: ReturnType<typeof service>[]): Promise<{ mode: LocalMode; warnings: string[] }> {
+  const warnings: string[] = [];
+  mode = await startLocalMode({
+    config: resolveConfig({ services }),
+    port: 0,
+    inMemory: true,
+    ephemeralPorts: true,
+    token: 't',
+    onWarning: (m) => warnings.push(m),
+  });
+  return { mode, warnings };
+}
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -62,15 +71,7 @@ describe('services fail independently', () => {
       '-e',
       `if (!require('fs').existsSync(${JSON.stringify(fixed)})) { console.error('boom: DATABASE_URL is not set'); process.exit(1) } else import(require('path').resolve('examples/demo-service/server.mjs'))`,
     ];
-    const warnings: string[] = [];
-    mode = await startLocalMode({
-      config: resolveConfig({ services: [service('shop', DEMO), service('billing', flaky, { port: 8090 })] }),
-      port: 0,
-      inMemory: true,
-      ephemeralPorts: true,
-      token: 't',
-      onWarning: (m) => warnings.push(m),
-    });
+    const { mode, warnings } = await inMemory([service('shop', DEMO), service('billing', flaky, { port: 8090 })]);
     const shop = mode.targets.get('shop')!;
     const billing = mode.targets.get('billing')!;
     expect(await status(`http://127.0.0.1:${shop.proxy.productionPort}/`)).toBe(200);
@@ -94,15 +95,7 @@ describe('services fail independently', () => {
   }, 40_000);
 
   it('a killed data plane is an outage of its service only; it is brought back with the stable version', async () => {
-    const warnings: string[] = [];
-    mode = await startLocalMode({
-      config: resolveConfig({ services: [service('shop', DEMO), service('billing', DEMO, { port: 8090 })] }),
-      port: 0,
-      inMemory: true,
-      ephemeralPorts: true,
-      token: 't',
-      onWarning: (m) => warnings.push(m),
-    });
+    const { mode, warnings } = await inMemory([service('shop', DEMO), service('billing', DEMO, { port: 8090 })]);
     const shop = mode.targets.get('shop')!;
     const billing = mode.targets.get('billing')!;
     const [plane, replicas] = [billing.planePid, billing.pids];
@@ -127,15 +120,7 @@ describe('services fail independently', () => {
 
 describe('a data plane that hangs', () => {
   it('is reported (health down, with the reason) while it does not answer, and serves again once it does', async () => {
-    const warnings: string[] = [];
-    mode = await startLocalMode({
-      config: resolveConfig({ services: [service('shop', DEMO)] }),
-      port: 0,
-      inMemory: true,
-      ephemeralPorts: true,
-      token: 't',
-      onWarning: (m) => warnings.push(m),
-    });
+    const { mode, warnings } = await inMemory([service('shop', DEMO)]);
     const shop = mode.targets.get('shop')!;
     const plane = shop.planePid;
     process.kill(plane, 'SIGSTOP');

@@ -4,18 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/adapters/local/processes.js';
+import { interruptAll } from '../support/ctrl-c.js';
 import { eventually } from '../support/poll.js';
 
 // What a newcomer meets in the first minutes: npm start twice, a pipe to tee, a restart.
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
-  }
+  await interruptAll(children);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
