@@ -34,8 +34,10 @@ export default defineConfig({
           { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 1, period: '1m', minSamples: 50 },
         ],
       },
-      approvals: { at: ['before-finalize'], approvers: ['U012ABCDEF'], timeout: '2h' },
+      approvals: { at: ['before-finalize'], approvers: ['alice'], timeout: '2h' },
       notifications: { slack: { channel: 'C0123456789' } },
     },
   ],
+  // Approvers name people; alice proves who she is with her Slack user or her role session.
+  people: [{ name: 'alice', slack: 'U012ABCDEF', iam: ['arn:aws:sts::123456789012:assumed-role/Deployer/alice'] }],
 });

@@ -62,7 +62,7 @@ export default defineConfig({
         onInconclusive: 'pause',
       },
       // With 20% on the new version, ECS paused: a person looks before the rest moves.
-      approvals: { at: ['after-first-step'], approvers: ['U012ABCDEF', 'U034GHIJKL'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
+      approvals: { at: ['after-first-step'], approvers: ['alice', 'bob'], timeout: '2h', onTimeout: 'rollback', fourEyes: true },
       notifications: { slack: { channel: 'C0123456789' } },
       onActiveRelease: 'queue',
     },
@@ -100,9 +100,15 @@ export default defineConfig({
       trigger: { repository: 'payments', tagPattern: 'release-*' },
       strategy: { type: 'blue-green', bake: '15m' },
       gates: { alarms: ['payments-errors'] },
-      approvals: { at: ['before-traffic', 'before-finalize'], approvers: ['U012ABCDEF'], timeout: '1h' },
+      approvals: { at: ['before-traffic', 'before-finalize'], approvers: ['alice'], timeout: '1h' },
       notifications: { slack: { channel: '#payments-releases' } },
       onActiveRelease: 'reject',
     },
+  ],
+  // Approvers name people; each person proves who they are on each channel (Slack, IAM, JWT).
+  // Role sessions are pinned by the role's trust policy (see the README's security section).
+  people: [
+    { name: 'alice', slack: 'U012ABCDEF', iam: ['arn:aws:sts::123456789012:assumed-role/Deployer/alice'] },
+    { name: 'bob', slack: 'U034GHIJKL', iam: ['arn:aws:sts::123456789012:assumed-role/Deployer/bob'] },
   ],
 });

@@ -90,6 +90,17 @@ function parse<T extends z.ZodType>(schema: T, data: unknown, where: string): z.
   throw new ValidationError(message);
 }
 
+/**
+ * The client's `Idempotency-Key`, on every call that changes something: a replay with the same key
+ * returns the first call's result and changes nothing more.
+ */
+function idempotencyKey(c: Context): string | undefined {
+  const key = c.req.header('idempotency-key');
+  if (key !== undefined && !/^[\x21-\x7e]{1,128}$/.test(key))
+    throw new ValidationError('header.Idempotency-Key: must be 1 to 128 printable ASCII characters without spaces (for example a UUID)');
+  return key;
+}
+
 async function jsonBody(c: Context, required: boolean): Promise<unknown> {
   const raw = await c.req.text();
   if (raw.trim() === '') {
@@ -195,8 +206,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.post('/releases', async (c) => {
     const { service, image, expedite, reason } = parse(StartReleaseSchema, await jsonBody(c, true), 'body');
-    const key = c.req.header('idempotency-key');
-    if (key !== undefined && (key.length === 0 || key.length > 128)) throw new ValidationError('header.Idempotency-Key: must be 1 to 128 characters');
+    const key = idempotencyKey(c);
     const { release, created } = await deps.releases.startRelease({
       service,
       image,
@@ -221,11 +231,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.post('/releases/:id/:action', async (c) => {
     const { id, action } = parse(ActionParamSchema, c.req.param(), 'path');
     const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
+    const key = idempotencyKey(c);
     if (action === 'retry') {
-      const { release } = await deps.releases.retry(id, c.get('actor'), comment);
-      return c.json(releaseView(release), 201);
+      const { release, created } = await deps.releases.retry(id, c.get('actor'), comment, key);
+      return c.json(releaseView(release), created ? 201 : 200);
     }
-    const release = await deps.releases.act(id, action, c.get('actor'), comment);
+    const release = await deps.releases.act(id, action, c.get('actor'), comment, key);
     return c.json(releaseView(release), 200);
   });
 
@@ -279,8 +290,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.post('/services/:service/undo', async (c) => {
     const { service } = parse(ServiceParamSchema, c.req.param(), 'path');
     const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
-    const { release } = await deps.releases.undo(service, c.get('actor'), comment);
-    return c.json(releaseView(release), 201);
+    const { release, created } = await deps.releases.undo(service, c.get('actor'), comment, undefined, idempotencyKey(c));
+    return c.json(releaseView(release), created ? 201 : 200);
   });
 
   const document = openApiDocument(deps.servers ? { servers: deps.servers } : {});

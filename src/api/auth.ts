@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { ForbiddenError, ValidationError } from '../core/errors.js';
-import { actorFor, type Person } from '../core/people.js';
+import { actorFor, RESERVED_NAMES, type Person } from '../core/people.js';
 import type { Actor } from '../core/release.js';
 
 /** Who is calling: an actor, or undefined when the credentials are missing or wrong (401). */
@@ -21,10 +21,11 @@ export interface LocalIdentity {
 }
 
 /**
- * Local mode: bearer tokens. The shared token (SWITCHYARD_TOKEN) acts as the machine's operator
- * ("api"); `X-Switchyard-Actor` may give a label for the timeline, but never a configured person's
- * name: a person acts with their own token (people[].localToken), which acts as them alone. With
- * one shared token, local mode cannot tell people apart; with people's tokens it can.
+ * Local mode: bearer tokens. The shared token (SWITCHYARD_TOKEN) proves no person: it acts as
+ * "api", unproven, and may take only what the config grants to anyone (core/authority.ts);
+ * `X-Switchyard-Actor` may give a label for the timeline, but never a configured person's or a
+ * reserved name, and a label grants nothing. A person acts with their own token
+ * (people[].localToken), which acts as them alone.
  */
 export function bearerAuthenticator(token: string, identity: LocalIdentity = {}): Authenticator {
   const expected = digest(token);
@@ -47,13 +48,16 @@ export function bearerAuthenticator(token: string, identity: LocalIdentity = {})
       return actorFor(people, { person: owner }, 'api', owner);
     }
     if (!timingSafeEqual(given, expected)) return undefined;
-    if (named === undefined) return { id: 'api', channel: 'api' };
+    // The shared token proves no person: a label names the caller in the timeline and grants nothing (core/authority.ts).
+    if (named === undefined) return { id: 'api', channel: 'api', proof: { by: 'shared-token' } };
+    if (RESERVED_NAMES.has(named))
+      throw new ForbiddenError(`header.X-Switchyard-Actor: "${named}" is reserved for Switchyard's own actors; choose another label`);
     if (people.some((p) => p.name === named)) {
       throw new ForbiddenError(
         `header.X-Switchyard-Actor: the shared token cannot act as ${named}, a configured person; ${named} acts with their own token (people[].localToken in the config)`,
       );
     }
-    return { id: named, channel: 'api' };
+    return { id: named, channel: 'api', proof: { by: 'shared-token' } };
   };
 }
 

@@ -6,7 +6,7 @@ import type { ReleaseService } from '../engine/releases.js';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { verifySlackSignature } from './slack-signature.js';
 import type { Log } from '../ports/log.js';
-import { InvalidActionError, messageOf, type ErrorCode } from '../core/errors.js';
+import { messageOf, type ErrorCode } from '../core/errors.js';
 import { answerFor } from './errors.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -14,7 +14,10 @@ const PayloadSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]{2,}$/) }),
   response_url: z.url().optional(),
-  actions: z.array(z.object({ action_id: z.enum([...HUMAN_DECISIONS, ...FOLLOW_UPS]), value: z.string().max(200) })).min(1),
+  trigger_id: z.string().max(200).optional(),
+  actions: z
+    .array(z.object({ action_id: z.enum([...HUMAN_DECISIONS, ...FOLLOW_UPS]), value: z.string().max(200), action_ts: z.string().max(64).optional() }))
+    .min(1),
 });
 
 export interface SlackRouteOptions {
@@ -75,21 +78,26 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
     if (!action) return c.json({ error: { code: 'validation_error', message: 'payload.actions: empty' } }, 400);
     const [releaseId = '', approvalId] = action.value.split('|');
     const actor: Actor = actorFor(options.people ?? [], { slack: payload.user.id }, 'slack', payload.user.id);
+    // Slack sends a click again when it got no 200 within 3 s: the same click (its trigger and its
+    // action's time) is one decision, and its replay answers as the first did.
+    const key =
+      payload.trigger_id !== undefined || action.action_ts !== undefined
+        ? `slack:${payload.user.id}:${payload.trigger_id ?? ''}:${action.action_ts ?? ''}`
+        : undefined;
     let answer: SlackAnswer;
     try {
       const before = await options.releases.get(releaseId);
-      // A button from an older approval must not approve a newer one.
-      if ((action.action_id === 'approve' || action.action_id === 'reject') && before.pendingApproval?.id !== approvalId) {
-        throw new InvalidActionError(`that approval of release ${releaseId} is no longer waiting; it was already decided or has expired`);
-      }
       const id = action.action_id;
       if (id === 'retry' || id === 'undo') {
         // Follow-ups of a finished release start a new one (its own message follows).
         const { release } =
-          id === 'retry' ? await options.releases.retry(releaseId, actor) : await options.releases.undo(before.service, actor, undefined, releaseId);
+          id === 'retry'
+            ? await options.releases.retry(releaseId, actor, undefined, key)
+            : await options.releases.undo(before.service, actor, undefined, releaseId, key);
         answer = { ok: true, message: `${id} of ${releaseId} started release ${release.id} (${release.artifact.image}), by <@${payload.user.id}>` };
       } else {
-        await options.releases.act(releaseId, id, actor);
+        // A button from an older approval must not approve a newer one: the engine checks the approval's id.
+        await options.releases.act(releaseId, id, actor, undefined, key, id === 'approve' || id === 'reject' ? (approvalId ?? '') : undefined);
         answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${payload.user.id}>${actor.person ? ` (${actor.person})` : ''}` };
       }
     } catch (error) {

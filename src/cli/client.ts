@@ -157,11 +157,12 @@ export class ApiClient {
     return this.request<T>('GET', this.url(path, query), undefined, options);
   }
 
+  /** Every change carries an idempotency key, the same through this call's own retries: nothing is done twice. */
   async post<T>(path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
-    return this.request<T>('POST', this.url(path), body, options);
+    return this.request<T>('POST', this.url(path), body, { ...options, idempotencyKey: options.idempotencyKey ?? ApiClient.newKey() });
   }
 
-  /** A new idempotency key, so a retried start cannot start two releases. */
+  /** A new idempotency key, so a retried change cannot be applied twice. */
   static newKey(): string {
     return `cli-${randomUUID()}`;
   }

@@ -1,4 +1,5 @@
-import type { Person } from '../core/people.js';
+import { RESERVED_NAMES, type Person } from '../core/people.js';
+import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
@@ -377,7 +378,11 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       maxExtensionSeconds: maxExtension,
       maxErrors: service.gates.maxErrors,
     },
-    approvalRules: { approvers: service.approvals.approvers, fourEyes: service.approvals.fourEyes },
+    approvalRules: {
+      approvers: service.approvals.approvers,
+      fourEyes: service.approvals.fourEyes,
+      ...(service.approvals.authority ? { authority: service.approvals.authority } : {}),
+    },
     pauseTimeoutSeconds: service.approvals.timeout,
     // How long each step may wait for an AWS target: from the service's clocks (AWS's defaults
     // unless stated) and its plan, or the deadlines it states. Local targets answer within the call.
@@ -451,7 +456,13 @@ export function resolveConfig(raw: unknown, source = 'config'): SwitchyardConfig
     names.set(p.name, i);
     const slackOwner = p.slack ? parsed.data.people.findIndex((q) => q.slack === p.slack) : i;
     if (slackOwner !== i) issues.push({ path: `people[${i}].slack`, message: `${p.slack} is already people[${slackOwner}]'s Slack user id` });
+    if (RESERVED_NAMES.has(p.name))
+      issues.push({
+        path: `people[${i}].name`,
+        message: `"${p.name}" is reserved (Switchyard's own actors and the shared token are named ${[...RESERVED_NAMES].join(', ')}); choose another name`,
+      });
   });
+  parsed.data.services.forEach((service, i) => issues.push(...authorityIssues(service, i, names)));
   if (issues.length > 0) throw new ConfigError(issues, source);
   return {
     environment: parsed.data.environment,
@@ -477,4 +488,34 @@ function deadlinesFor(target: EcsTarget | CodeDeployTarget, plan: Plan): TargetD
     plan,
     target.deadlines ?? {},
   );
+}
+
+/**
+ * Approvers name people, never raw ids: a Slack id, an IAM ARN or an email is a way a person proves
+ * who they are (in `people`), and a name that matches nobody (a typo) would guard nothing. Decisions
+ * that ship without the plan's approvals stay an approver's.
+ */
+function authorityIssues(service: ParsedService, index: number, people: ReadonlyMap<string, number>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (...rest: (string | number)[]) => formatPath(['services', index, 'approvals', ...rest]);
+  service.approvals.approvers.forEach((approver, j) => {
+    if (people.has(approver)) return;
+    const known = [...people.keys()];
+    const hint = /^[UW][A-Z0-9]{2,}$/.test(approver)
+      ? `it looks like a Slack user id: add { name: '<their name>', slack: '${approver}' } to people and name them here`
+      : approver.startsWith('arn:')
+        ? `it looks like an IAM principal: add { name: '<their name>', iam: ['${approver}'] } to people and name them here`
+        : approver.includes('@')
+          ? `it looks like an email: add { name: '<their name>', jwt: ['${approver}'] } to people (it counts only when the token says it is verified) and name them here`
+          : `approvers name people from people${known.length > 0 ? ` (${known.join(', ')})` : ' (none is configured)'}`;
+    issues.push({ path: at('approvers', j), message: `"${approver}" is not a configured person; ${hint}` });
+  });
+  for (const [verb, who] of Object.entries(service.approvals.authority ?? {}) as [Verb, Who][]) {
+    if (APPROVERS_ONLY.has(verb) && who !== 'approvers')
+      issues.push({
+        path: at('authority', verb),
+        message: `"${who}" is not allowed: ${verb} ${verb === 'approve' ? 'is what approvers are for' : "ships a version without the plan's approvals"}, so it stays "approvers" (remove the line, or list the people in approvals.approvers)`,
+      });
+  }
+  return issues;
 }

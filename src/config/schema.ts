@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { LIMITS } from '../core/plan.js';
 import { parseDuration } from '../core/duration.js';
 import { LOAD_BALANCER_METRICS, TARGET_METRICS } from '../core/gates.js';
+import { VERBS, WHO, type Verb, type Who } from '../core/authority.js';
 
 /**
  * The schema of `switchyard.config.ts`. Every object is strict: an unknown key is an error, so a
@@ -391,10 +392,18 @@ const approvals = z.strictObject({
   at: z
     .array(z.enum(['before-traffic', 'after-first-step', 'before-finalize'], { error: 'must be "before-traffic", "after-first-step" or "before-finalize"' }))
     .default([]),
-  approvers: z.array(text("an approver: a person's name from `people`, or a raw id (a Slack user id, an IAM ARN)")).default([]),
+  approvers: z.array(text("an approver: a person's name from `people`")).default([]),
   timeout: duration(LIMITS.minDurationSeconds, LIMITS.maxApprovalSeconds).default(3600),
   onTimeout: z.enum(['rollback', 'approve'], { error: 'must be "rollback" or "approve"' }).default('rollback'),
   fourEyes: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Who may take each decision, where it differs from the defaults (core/authority.ts). */
+  authority: z
+    .partialRecord(
+      z.enum(VERBS, { error: `must name a decision: ${VERBS.join(', ')}` }),
+      z.enum(WHO, { error: 'must be "anyone" (any authenticated caller), "people" (a proven person) or "approvers"' }),
+    )
+    .optional()
+    .transform((table) => table as Partial<Record<Verb, Who>> | undefined),
 });
 
 export const serviceSchema = z.strictObject({

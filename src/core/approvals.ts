@@ -1,4 +1,4 @@
-import { whoIs } from './people.js';
+import { mayTake, type Verb } from './authority.js';
 import type { Actor, Release } from './release.js';
 
 /** What a person may decide for a release; also the ids of the Slack buttons. */
@@ -42,13 +42,17 @@ export type RuleCheck = { readonly ok: true } | { readonly ok: false; readonly c
 const ok: RuleCheck = { ok: true };
 
 /**
- * Checks whether `actor` may take `decision` on `release` at `now`.
- * Rollback is a safety action: any authenticated caller may roll back an active release.
+ * Checks whether `actor` may take `decision` on `release` at `now`: first what the release's state
+ * allows, then who may take it ({@link mayTake}, the same rule for every channel).
  */
 export function checkDecision(release: Release, decision: HumanDecision, actor: Actor, now: number): RuleCheck {
-  const rules = release.settings.approvalRules;
-  const isApprover = rules.approvers.length === 0 || rules.approvers.includes(whoIs(actor));
   const phaseNote = `release ${release.id} is ${release.phase}`;
+  const state = stateAllows(release, decision, now, phaseNote);
+  if (!state.ok) return state;
+  return allowed(release, decision, actor);
+}
+
+function stateAllows(release: Release, decision: HumanDecision, now: number, phaseNote: string): RuleCheck {
   switch (decision) {
     case 'approve':
     case 'reject': {
@@ -59,8 +63,6 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
       if (now > Date.parse(pending.expiresAt)) {
         return { ok: false, code: 'conflict', message: `the approval for release ${release.id} expired at ${pending.expiresAt}` };
       }
-      if (!isApprover) return notApprover(release, actor);
-      if (decision === 'approve' && rules.fourEyes && whoIs(actor) === whoIs(release.createdBy)) return fourEyes(actor);
       return ok;
     }
     case 'promote':
@@ -72,8 +74,6 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
         };
       }
       if (release.requests.promote) return { ok: false, code: 'conflict', message: `promote was already requested by ${release.requests.promote.actor.id}` };
-      if (!isApprover) return notApprover(release, actor);
-      if (rules.fourEyes && whoIs(actor) === whoIs(release.createdBy)) return fourEyes(actor);
       return ok;
     case 'rollback':
       if (!ROLLBACKABLE.has(release.phase)) {
@@ -92,18 +92,8 @@ export function checkDecision(release: Release, decision: HumanDecision, actor: 
   }
 }
 
-function notApprover(release: Release, actor: Actor): RuleCheck {
-  return {
-    ok: false,
-    code: 'forbidden',
-    message: `${actor.id} is not an approver for service ${release.service}; allowed: ${release.settings.approvalRules.approvers.join(', ')}`,
-  };
-}
-
-function fourEyes(actor: Actor): RuleCheck {
-  return {
-    ok: false,
-    code: 'forbidden',
-    message: `four-eyes rule: ${actor.id} started this release and cannot approve it; ask another approver`,
-  };
+/** Who may take a decision on this release, under the rules frozen with it. */
+function allowed(release: Release, decision: Verb, actor: Actor): RuleCheck {
+  const check = mayTake(release.settings.approvalRules, decision, actor, release.createdBy);
+  return check.ok ? ok : { ok: false, code: 'forbidden', message: `${check.message} (service ${release.service})` };
 }

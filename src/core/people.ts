@@ -1,4 +1,4 @@
-import type { Actor } from './release.js';
+import type { Actor, Proof } from './actor.js';
 
 /**
  * People, not channel-specific strings: one person is one Slack user, one or more IAM principals,
@@ -41,18 +41,31 @@ export function personFor(people: readonly Person[], claim: Claim): Person | und
   return people.find((p) => (sub !== undefined && p.jwt.includes(sub)) || (email !== undefined && emailVerified === true && p.jwt.includes(email)));
 }
 
+/** Names no person may take: they are Switchyard's own actors and the shared token's. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['api', 'switchyard', 'system', 'ecr', 'anyone', 'people', 'approvers']);
+
+/** What a claim proves, for the audit trail. */
+function proofOf(claim: Claim): Proof {
+  if ('person' in claim) return { by: 'person-token', subject: claim.person };
+  if ('slack' in claim) return { by: 'slack-signature', subject: claim.slack };
+  if ('iam' in claim) return { by: 'sigv4', subject: claim.iam };
+  const { sub, email, emailVerified } = claim.jwt;
+  return {
+    by: 'jwt',
+    subject: [sub, email !== undefined ? `${email} (${emailVerified === true ? 'verified' : 'unverified'})` : undefined].filter(Boolean).join(' '),
+  };
+}
+
 /**
  * The actor for a caller: the person when the claim proves one (their name becomes the id), else
- * the raw identity as given by the channel (an IAM ARN, a JWT subject, a Slack user id).
+ * the raw identity as given by the channel (an IAM ARN, a JWT subject, a Slack user id), unproven:
+ * it may take only what the config grants to anyone (core/authority.ts).
  */
 export function actorFor(people: readonly Person[], claim: Claim, channel: Actor['channel'], raw: string): Actor {
   const person = personFor(people, claim);
-  if (person) return { id: person.name, channel, person: person.name };
-  // An unproven identity that happens to spell a person's name must not pass for them.
-  return { id: people.some((p) => p.name === raw) ? `${channel}:${raw}` : raw, channel };
-}
-
-/** Who the approval rules see: the person, else the raw id. */
-export function whoIs(actor: Actor): string {
-  return actor.person ?? actor.id;
+  const proof = proofOf(claim);
+  if (person) return { id: person.name, channel, person: person.name, proof };
+  // An unproven identity that happens to spell a person's (or a reserved) name must not pass for them.
+  const taken = people.some((p) => p.name === raw) || RESERVED_NAMES.has(raw);
+  return { id: taken ? `${channel}:${raw}` : raw, channel, proof };
 }

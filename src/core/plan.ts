@@ -22,6 +22,7 @@ export type Step =
   | { readonly type: 'finalize' };
 
 export type StepType = Step['type'];
+export type ApprovalStep = Extract<Step, { readonly type: 'approval' }>;
 
 /**
  * The longest a plan can take: every bake and analysis extended to its limit, every approval
@@ -355,23 +356,35 @@ export function longestHoldSeconds(plan: Plan, maxExtensionSeconds: number, inco
   return Math.max(longest, current);
 }
 
-/** The plan of an undo: the previous version, ready, then all traffic at once; no bakes, no approvals. */
-export function undoPlan(): Plan {
-  return compilePlan({ type: 'blue-green', bakeSeconds: 0 });
+/**
+ * The plan of an undo: the previous version, ready, then all traffic at once; no bakes. Under
+ * four-eyes (`keep`: the service plan's first approval), that approval is asked before any traffic
+ * moves: the person who undoes is one pair of eyes, another approver the second.
+ */
+export function undoPlan(keep?: ApprovalStep): Plan {
+  const plan = compilePlan({ type: 'blue-green', bakeSeconds: 0 });
+  return keep ? { ...plan, steps: [keep, ...plan.steps] } : plan;
+}
+
+/** The first approval a plan asks, if any: the one expedite and undo keep under four-eyes. */
+export function firstApproval(plan: Plan): ApprovalStep | undefined {
+  return plan.steps.find((s): s is ApprovalStep => s.type === 'approval');
 }
 
 /**
  * The plan of an expedited release (a hotfix): approvals skipped, every bake or analysis cut to one
  * gate check (`checkSeconds`, in the driver's granularity; or shorter if it was), so the gates still see
- * each step before the next.
+ * each step before the next. Under four-eyes (`keepOneApproval`) the plan's first approval stays where
+ * it was: a hotfix cuts the bakes, not the second pair of eyes.
  */
-export function expeditePlan(plan: Plan, checkSeconds: number, granularitySeconds = 1): Plan {
+export function expeditePlan(plan: Plan, checkSeconds: number, granularitySeconds = 1, keepOneApproval = false): Plan {
   // A driver that waits in whole steps (CodeDeploy: minutes) gets the gate check rounded up to one.
   const oneCheck = Math.ceil(checkSeconds / granularitySeconds) * granularitySeconds;
+  const kept = keepOneApproval ? firstApproval(plan) : undefined;
   return {
     strategy: plan.strategy,
     steps: plan.steps
-      .filter((s) => s.type !== 'approval')
+      .filter((s) => s.type !== 'approval' || s === kept)
       .map((s) => (s.type === 'bake' || s.type === 'analysis' ? { ...s, seconds: Math.min(s.seconds, oneCheck) } : s)),
   };
 }

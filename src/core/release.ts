@@ -1,3 +1,5 @@
+import type { Actor } from './actor.js';
+import type { ApprovalRules } from './authority.js';
 import type { Change } from './task-diff.js';
 import type { GateResult, GateSpec } from './gates.js';
 import { Phase, canTransition, isTerminal, transition } from './phases.js';
@@ -5,15 +7,7 @@ import type { Plan, TimeoutAction } from './plan.js';
 import { Reasons } from './reasons.js';
 import { AWS_DEFAULT_CLOCKS, TARGET_POLL_SECONDS, targetDeadlines, type TargetDeadlines, type TargetStep } from './target-waits.js';
 
-/** Who did something: a person through the API or Slack, or Switchyard itself. */
-export interface Actor {
-  readonly id: string;
-  readonly channel: 'api' | 'slack' | 'ecr' | 'system';
-  /** The configured person this actor proved to be (see core/people.ts); the approval rules compare people. */
-  readonly person?: string;
-}
-
-export const SYSTEM: Actor = { id: 'switchyard', channel: 'system' };
+export { SYSTEM, type Actor, type Proof } from './actor.js';
 
 /** Every kind of timeline event; surfaces (Slack, the API, the CLI) read them from here. */
 export const EventKind = {
@@ -70,13 +64,7 @@ export interface Artifact {
   readonly digest?: string;
 }
 
-/** The rules people must satisfy to decide for a release. */
-export interface ApprovalRules {
-  /** Who may approve, reject or promote; empty means every authenticated caller. */
-  readonly approvers: readonly string[];
-  /** The person who started a release may not approve or promote it. */
-  readonly fourEyes: boolean;
-}
+export type { ApprovalRules } from './authority.js';
 
 export interface GatePolicy {
   /** How often gates are checked during a bake. */

@@ -133,7 +133,7 @@ export async function handleEcrEvent(
     const { release, created } = await deps.releases.startRelease({
       service: svc.name,
       image,
-      actor: { id: `ecr:${repository}`, channel: 'ecr' },
+      actor: { id: `ecr:${repository}`, channel: 'ecr', proof: { by: 'ecr-event', subject: `${repository}@${eventId}` } },
       idempotencyKey: `ecr:${eventId}:${svc.name}`,
     });
     deps.log.info(created ? 'release started from ECR push' : 'duplicate ECR event collapsed', { releaseId: release.id, service: svc.name, image });

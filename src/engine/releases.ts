@@ -3,7 +3,8 @@ import { checkDecision, type HumanDecision } from '../core/approvals.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { IdempotencyKeyReusedError, messageOf, ValidationError } from '../core/errors.js';
-import { expeditePlan, undoPlan, type Plan } from '../core/plan.js';
+import { expeditePlan, firstApproval, undoPlan, type Plan } from '../core/plan.js';
+import { mayTake, type Verb } from '../core/authority.js';
 import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
 import {
   cancelQueued,
@@ -64,6 +65,10 @@ export interface StartInput {
   readonly plan?: Plan;
   /** Duplicate requests with the same key start one release (ECR deliveries, client retries). */
   readonly idempotencyKey?: string;
+  /** The rule's own key (retry and undo: a release is retried or undone once), whatever key the client sent. */
+  readonly onceKey?: string;
+  /** The new release's id, when the caller chose it (under a client's key). */
+  readonly id?: string;
 }
 
 export interface StartResult {
@@ -85,6 +90,28 @@ export function createReleaseService(deps: EngineDeps) {
     const svc = serviceNamed(deps, name);
     if (!svc) throw new UnknownServiceError(`unknown service "${name}"; configured services: ${deps.services.map((s) => s.name).join(', ')}`);
     return svc;
+  }
+
+  /** Refuses a decision the actor may not take on the service (core/authority.ts: one rule for every channel). */
+  function authorize(svc: ServiceConfig, verb: Verb, actor: Actor): void {
+    const check = mayTake(svc.settings.approvalRules, verb, actor);
+    if (!check.ok) throw new ForbiddenError(`${check.message} (service ${svc.name})`);
+  }
+
+  /**
+   * Claims an idempotency key for a decision on a release: true when this call is the first with
+   * it, false when it is a replay of the same decision (whose result the caller returns).
+   * @throws {IdempotencyKeyReusedError} when the key was first used for another decision.
+   */
+  async function claimDecision(key: string, id: string, decision: string): Promise<string | undefined> {
+    const what = `${decision} ${id}`;
+    const mine = `${what} ${randomBytes(6).toString('hex')}`;
+    const first = await store.claimIdempotencyKey(`decision:${key}`, mine, clock.now());
+    if (first === mine) return mine;
+    if (first.startsWith(`${what} `)) return undefined;
+    throw new IdempotencyKeyReusedError(
+      `header.Idempotency-Key: was first used to ${first.split(' ').slice(0, 2).join(' release ')}; use a new key for another decision`,
+    );
   }
 
   async function get(id: string): Promise<Release> {
@@ -167,7 +194,12 @@ export function createReleaseService(deps: EngineDeps) {
     if (!input.expedite) return svc.plan;
     if (input.expedite.reason.trim() === '') throw new ValidationError('body.reason: an expedited release needs a reason (it goes in the timeline)');
     const capabilities = capabilitiesFor(svc.target.driver, svc.plan.strategy);
-    const plan = expeditePlan(svc.plan, svc.settings.gatePolicy.checkIntervalSeconds, capabilities.durationGranularitySeconds);
+    const plan = expeditePlan(
+      svc.plan,
+      svc.settings.gatePolicy.checkIntervalSeconds,
+      capabilities.durationGranularitySeconds,
+      svc.settings.approvalRules.fourEyes,
+    );
     const issues = validatePlan(plan, capabilities);
     if (issues.length > 0)
       throw new ValidationError(
@@ -178,26 +210,36 @@ export function createReleaseService(deps: EngineDeps) {
 
   async function startRelease(input: StartInput): Promise<StartResult> {
     const svc = service(input.service);
+    authorize(svc, 'start', input.actor);
+    if (input.expedite) authorize(svc, 'expedite', input.actor);
     const now = clock.now();
-    const id = newId();
-    if (input.idempotencyKey) {
-      const owner = await store.claimIdempotencyKey(input.idempotencyKey, id, now);
-      if (owner !== id) {
-        const existing = await awaitCreated(owner);
-        // The same key for another release is a client bug: refuse it rather than answer with the first release.
-        if (existing.service !== svc.name || existing.artifact.image !== input.image) {
-          throw new IdempotencyKeyReusedError(
-            `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service} (release ${existing.id}); use a new key for another release`,
-          );
-        }
-        return { release: existing, created: false };
+    const id = input.id ?? newId();
+    // Checked before any key is claimed: a refused request leaves no key behind.
+    const plan = planFor(svc, input);
+    const keys = [input.idempotencyKey, input.onceKey].filter((k): k is string => k !== undefined);
+    const claimed: string[] = [];
+    const forget = () => Promise.all(claimed.map((k) => store.forgetIdempotencyKey(k, id)));
+    for (const key of keys) {
+      const owner = await store.claimIdempotencyKey(key, id, now);
+      if (owner === id) {
+        claimed.push(key);
+        continue;
       }
+      await forget();
+      const existing = await awaitCreated(owner);
+      // The same key for another release is a client bug: refuse it rather than answer with the first release.
+      if (existing.service !== svc.name || existing.artifact.image !== input.image) {
+        throw new IdempotencyKeyReusedError(
+          `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service} (release ${existing.id}); use a new key for another release`,
+        );
+      }
+      return { release: existing, created: false };
     }
     const base = {
       id,
       service: svc.name,
       artifact: parseArtifact(input.image),
-      plan: planFor(svc, input),
+      plan,
       settings: svc.settings,
       actor: input.actor,
       ...(input.origin ? { origin: input.origin } : {}),
@@ -212,15 +254,15 @@ export function createReleaseService(deps: EngineDeps) {
       try {
         await launch(release);
       } catch (error) {
-        // A retry of the same request may try again: the key must not point at the failed release.
-        if (input.idempotencyKey) await store.forgetIdempotencyKey(input.idempotencyKey, id);
+        // A retry of the same request may try again: the keys must not point at the failed release.
+        await forget();
         throw error;
       }
       return { release, created: true };
     }
     const active = (await store.lockOwner(svc.name, now)) ?? 'unknown';
     if (svc.onActiveRelease === 'reject') {
-      if (input.idempotencyKey) await store.forgetIdempotencyKey(input.idempotencyKey, id);
+      await forget();
       throw new ActiveReleaseError(
         `service ${svc.name} already has active release ${active}, and its onActiveRelease policy is "reject": wait for it to finish or roll it back, then try again`,
       );
@@ -237,6 +279,27 @@ export function createReleaseService(deps: EngineDeps) {
     return { release: (await store.get(id)) ?? release, created: true };
   }
 
+  /**
+   * Runs a request that starts a release under the client's idempotency key: a replay returns the
+   * release the first request started, whatever has happened since (an undo that already
+   * succeeded is not undone in turn by its own replay).
+   */
+  async function underKey(key: string | undefined | '', create: (id: string) => Promise<StartResult>): Promise<StartResult> {
+    const id = newId();
+    if (!key) return create(id);
+    const owner = await store.claimIdempotencyKey(key, id, clock.now());
+    if (owner !== id) return { release: await awaitCreated(owner), created: false };
+    try {
+      const result = await create(id);
+      // Answered with an existing release (the rule's own key): the client's key must not name an id that never exists.
+      if (result.release.id !== id) await store.forgetIdempotencyKey(key, id);
+      return result;
+    } catch (error) {
+      await store.forgetIdempotencyKey(key, id);
+      throw error;
+    }
+  }
+
   /** Completes a pending approval's callback so the workflow moves on at once. */
   async function wake(release: Release, status: 'approved' | 'rejected' | 'cancelled', actor: Actor): Promise<void> {
     const pending = release.pendingApproval;
@@ -251,8 +314,25 @@ export function createReleaseService(deps: EngineDeps) {
    * approval rules on the freshest state, recorded with the actor, applied at most once.
    * @throws {ForbiddenError} when the actor may not decide; {@link InvalidActionError} when the phase does not allow it.
    */
-  async function act(id: string, decision: HumanDecision, actor: Actor, comment?: string): Promise<Release> {
+  async function act(id: string, decision: HumanDecision, actor: Actor, comment?: string, idempotencyKey?: string, approvalId?: string): Promise<Release> {
+    if (idempotencyKey === undefined) return decideOnce(id, decision, actor, comment, approvalId);
+    // A replay (a client's retry, Slack delivering the same click again) returns the release, decided once.
+    const claim = await claimDecision(idempotencyKey, id, decision);
+    if (claim === undefined) return get(id);
+    try {
+      return await decideOnce(id, decision, actor, comment, approvalId);
+    } catch (error) {
+      // Refused or failed: nothing was decided, so a retry with the key may try again.
+      await store.forgetIdempotencyKey(`decision:${idempotencyKey}`, claim);
+      throw error;
+    }
+  }
+
+  /** `approvalId`: the approval a button was for; a button from an older approval must not decide a newer one. */
+  async function decideOnce(id: string, decision: HumanDecision, actor: Actor, comment?: string, approvalId?: string): Promise<Release> {
     const before = await get(id);
+    if ((decision === 'approve' || decision === 'reject') && approvalId !== undefined && before.pendingApproval?.id !== approvalId)
+      throw new InvalidActionError(`that approval of release ${id} is no longer waiting; it was already decided or has expired`);
     const refuse = (r: Release) => {
       const check = checkDecision(r, decision, actor, clock.now());
       if (!check.ok) throw check.code === 'forbidden' ? new ForbiddenError(check.message) : new InvalidActionError(check.message);
@@ -299,10 +379,17 @@ export function createReleaseService(deps: EngineDeps) {
   /**
    * Starts a new release of the image of a release that ended without shipping (rolled back,
    * failed, cancelled, superseded): the same service, image and plan, recorded as a retry of it.
+   * A release is retried once: a second retry (two people at once, Slack delivering a click again)
+   * returns the first one's release, with `created` false.
    * @throws {InvalidActionError} when the release is still running or succeeded.
    */
-  async function retry(id: string, actor: Actor, comment?: string): Promise<StartResult> {
+  async function retry(id: string, actor: Actor, comment?: string, idempotencyKey?: string): Promise<StartResult> {
+    return underKey(idempotencyKey && `retry:${id}:${idempotencyKey}`, (newIdFor) => retryAs(newIdFor, id, actor, comment));
+  }
+
+  async function retryAs(newIdFor: string, id: string, actor: Actor, comment?: string): Promise<StartResult> {
     const original = await get(id);
+    authorize(service(original.service), 'retry', actor);
     if (!isTerminal(original.phase) || original.phase === Phase.succeeded) {
       throw new InvalidActionError(
         `release ${id} is ${original.phase}: retry starts again a release that ended without shipping (rolled back, failed, cancelled or superseded)${original.phase === Phase.succeeded ? '; to go back from it, use undo' : ''}`,
@@ -313,22 +400,38 @@ export function createReleaseService(deps: EngineDeps) {
       image: original.artifact.image,
       actor,
       origin: { kind: 'retry', of: id },
+      onceKey: `retry-of:${id}`,
+      id: newIdFor,
       ...(comment ? { comment } : {}),
     });
   }
 
   /**
    * After a release succeeded: returns the service to the version it served before, quickly (the
-   * readiness check, then all traffic at once, no bakes), as a release of its own. With `of`, only
-   * when that release is still the service's last succeeded one.
+   * readiness check, then all traffic at once, no bakes), as a release of its own; under four-eyes
+   * the plan's first approval is kept. An undo of an undo ships again the version the undo took
+   * out, so it goes through the service's plan. With `of`, only when that release is still the
+   * service's last succeeded one. A succeeded release is undone once: a second undo (two people at
+   * once, a click delivered again) returns the first one's release, with `created` false.
    * @throws {ActiveReleaseError} while a release is active (roll that one back instead);
    *   {@link InvalidActionError} when no succeeded release says what came before it.
    */
-  async function undo(serviceName: string, actor: Actor, comment?: string, of?: string): Promise<StartResult> {
+  async function undo(serviceName: string, actor: Actor, comment?: string, of?: string, idempotencyKey?: string): Promise<StartResult> {
+    return underKey(idempotencyKey && `undo:${serviceName}:${idempotencyKey}`, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of));
+  }
+
+  async function undoAs(newIdFor: string, serviceName: string, actor: Actor, comment?: string, of?: string): Promise<StartResult> {
     const svc = service(serviceName);
+    authorize(svc, 'undo', actor);
     const active = await store.lockOwner(svc.name, clock.now());
-    if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
     const last = await lastSucceeded(svc.name);
+    if (last && active) {
+      // The undo of this release may be what holds the service: a replay answers with it.
+      const existing = await store.get(active);
+      if (existing?.origin?.kind === 'undo' && existing.origin.of === last.id && (of === undefined || of === last.id))
+        return { release: existing, created: false };
+    }
+    if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
     if (!last) throw new InvalidActionError(`nothing to undo: service ${svc.name} has no succeeded release`);
     // An undo asked from an older release's message must not undo a newer release instead.
     if (of !== undefined && last.id !== of)
@@ -343,9 +446,21 @@ export function createReleaseService(deps: EngineDeps) {
       image: previous,
       actor,
       origin: { kind: 'undo', of: last.id },
-      plan: undoPlan(),
+      plan: last.origin?.kind === 'undo' ? svc.plan : checkedUndoPlan(svc),
+      onceKey: `undo-of:${last.id}`,
+      id: newIdFor,
       ...(comment ? { comment } : {}),
     });
+  }
+
+  /** The quick plan of an undo, with the plan's first approval under four-eyes, checked against the driver. */
+  function checkedUndoPlan(svc: ServiceConfig): Plan {
+    const kept = svc.settings.approvalRules.fourEyes ? firstApproval(svc.plan) : undefined;
+    const plan = undoPlan(kept);
+    const issues = kept ? validatePlan(plan, capabilitiesFor(svc.target.driver, svc.plan.strategy)) : [];
+    if (issues.length > 0)
+      throw new ValidationError(`the ${svc.target.driver} driver cannot run ${svc.name}'s undo: ${issues.map((i) => i.message).join('; ')}`);
+    return plan;
   }
 
   /** The service's newest succeeded release (the stable one), walking its history a page at a time. */

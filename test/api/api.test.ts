@@ -7,6 +7,8 @@ import { bearerAuthenticator } from '../../src/api/auth.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 
 const TOKEN = 'test-token-123';
+/** People of the config, each with their own token (`<name>-token`). */
+const PEOPLE = ['alice', 'bob', 'carol'];
 let dynamo: LocalDynamo;
 let h: Harness | undefined;
 beforeAll(async () => {
@@ -25,16 +27,23 @@ async function api(
   n++;
   h = await startHarness(
     services.map((s) => ({ ...s, name: `${String(s['name'])}-${n}` })),
-    { dynamo },
+    { dynamo, config: { people: PEOPLE.map((name) => ({ name })) } },
   );
   const harness = h;
-  const app = createApp({ releases: h.releases, store: h.store, services: h.services, clock: h.clock, authenticate: bearerAuthenticator(TOKEN) });
+  const personTokens = new Map(PEOPLE.map((name) => [`${name}-token`, name]));
+  const authenticate = bearerAuthenticator(TOKEN, { people: harness.people, personTokens });
+  const app = createApp({ releases: h.releases, store: h.store, services: h.services, clock: h.clock, authenticate });
   const call = async (
     method: string,
     path: string,
     body?: unknown,
     { actor, token = TOKEN, headers = {} }: { actor?: string; token?: string | null; headers?: Record<string, string> } = {},
   ) => {
+    // A configured person acts with their own token; any other actor is a label on the shared token.
+    if (actor !== undefined && PEOPLE.includes(actor) && token === TOKEN) {
+      token = `${actor}-token`;
+      actor = undefined;
+    }
     const res = await app.request(path, {
       method,
       headers: {
@@ -285,8 +294,9 @@ describe('HTTP API: bad input is refused cleanly and changes nothing', () => {
     const bad = await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice; drop' });
     expect(bad.status).toBe(400);
     expect(bad.body['error']['message']).toContain('header.X-Switchyard-Actor');
-    const { body } = await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' });
-    expect(body['createdBy']).toEqual({ id: 'alice', channel: 'api' });
+    // A label on the shared token names the caller in the timeline, and says it proved no one.
+    const { body } = await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'dave' });
+    expect(body['createdBy']).toEqual({ id: 'dave', channel: 'api', proof: { by: 'shared-token' } });
     const spoof = await call('POST', `/releases/${String(body['id'])}/rollback`, { comment: 'looks fine \u202Eenilno' }, { actor: 'bob' });
     expect(spoof.status).toBe(400);
     expect(spoof.body['error']['message']).toContain('body.comment: must not contain control characters or bidirectional overrides');

@@ -31,7 +31,7 @@ describe('one person across Slack, IAM and JWT', () => {
   });
 
   it('an unproven identity that spells a person’s name does not pass for them', () => {
-    expect(actorFor(people, { jwt: { sub: 'alice' } }, 'api', 'alice')).toEqual({ id: 'api:alice', channel: 'api' });
+    expect(actorFor(people, { jwt: { sub: 'alice' } }, 'api', 'alice')).toEqual({ id: 'api:alice', channel: 'api', proof: { by: 'jwt', subject: 'alice' } });
   });
 });
 
@@ -40,7 +40,9 @@ describe('four-eyes and the allowlist compare people, across channels', () => {
   afterEach(async () => h?.close());
 
   it('alice starts a release through the IAM-authorized API and cannot approve it from Slack; bob can', async () => {
-    h = await startHarness([serviceConfig('pay', { approvals: { at: ['after-first-step'], fourEyes: true, approvers: ['alice', 'bob'] } })]);
+    h = await startHarness([serviceConfig('pay', { approvals: { at: ['after-first-step'], fourEyes: true, approvers: ['alice', 'bob'] } })], {
+      config: { people },
+    });
     const app = createApp({
       releases: h.releases,
       store: h.store,
@@ -87,7 +89,9 @@ describe('local mode: a token acts only as the people it may', () => {
   afterEach(async () => h?.close());
 
   it('the shared token cannot name a configured person; a person’s own token acts as them alone', async () => {
-    h = await startHarness([serviceConfig('web', { approvals: { at: ['after-first-step'], fourEyes: true, approvers: ['alice', 'bob'] } })]);
+    h = await startHarness([serviceConfig('web', { approvals: { at: ['after-first-step'], fourEyes: true, approvers: ['alice', 'bob'] } })], {
+      config: { people },
+    });
     const app = createApp({
       releases: h.releases,
       store: h.store,

@@ -31,12 +31,18 @@ async function setup(overrides: Record<string, unknown> = {}) {
     [
       serviceConfig('checkout', {
         notifications: { slack: { channel: 'C0RELEASES' } },
-        approvals: { at: ['after-first-step'], approvers: ['U0BOB', 'U0AAA'], fourEyes: true },
+        approvals: { at: ['after-first-step'], approvers: ['bob', 'ann'], fourEyes: true },
         ...overrides,
       }),
     ],
     {
-      config: { environment: 'production' },
+      config: {
+        environment: 'production',
+        people: [
+          { name: 'bob', slack: 'U0BOB' },
+          { name: 'ann', slack: 'U0AAA' },
+        ],
+      },
       wrapStore: (store, services) => {
         const wired = withSlack(store, {
           secrets: { signingSecret: SECRET, botToken: TOKEN },
@@ -58,7 +64,13 @@ async function setup(overrides: Record<string, unknown> = {}) {
     clock: { now: () => Date.now() },
     authenticate: bearerAuthenticator('t'),
     extend: (a) =>
-      mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: silentLog }),
+      mountSlackInteractions(a, {
+        signingSecret: async () => SECRET,
+        releases: harness.releases,
+        clock: { now: () => Date.now() },
+        log: silentLog,
+        people: harness.people,
+      }),
   });
   const click = async (
     user: string,
@@ -106,7 +118,7 @@ describe('Slack: one live message per release', () => {
     expect(els.every((b) => b.confirm !== undefined && b.value.length < 100 && !b.value.includes('local:'))).toBe(true);
 
     const answer = await click('U0BOB', 'approve', `${release.id}|${waiting.pendingApproval?.id}`);
-    expect(answer).toEqual({ status: 200, body: { ok: true, message: `approve of ${release.id} applied by <@U0BOB>` } });
+    expect(answer).toEqual({ status: 200, body: { ok: true, message: `approve of ${release.id} applied by <@U0BOB> (bob)` } });
     const done = await h.finish(release.id);
     expect(done.phase).toBe('succeeded');
     await new Promise((r) => setTimeout(r, 100));
@@ -134,7 +146,7 @@ describe('Slack: one live message per release', () => {
     expect((await click('U0AAA', 'rollback', release.id)).body.ok).toBe(true);
     const done = await h.finish(release.id);
     expect(done.phase).toBe('rolled_back');
-    expect(done.reason).toBe('rollback requested by U0AAA');
+    expect(done.reason).toBe('rollback requested by ann');
   });
 });
 
@@ -187,15 +199,15 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
 
   it('an unknown user, an unknown release, an action not valid in the phase and a replayed click each get a clear answer', async () => {
     const { h, slack, click } = await setup();
-    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'U0AAA', channel: 'slack' } });
+    const { release } = await h.releases.startRelease({ service: 'checkout', image: 'checkout:2', actor: { id: 'ann', channel: 'slack', person: 'ann' } });
     const waiting = await h.until(release.id, (r) => r.phase === 'awaiting_approval');
     const value = `${release.id}|${waiting.pendingApproval?.id}`;
     expect((await click('U0EVE', 'approve', value)).body).toEqual({
       ok: false,
       code: 'forbidden',
-      message: 'U0EVE is not an approver for service checkout; allowed: U0BOB, U0AAA',
+      message: 'U0EVE is not an approver: approve needs one of bob, ann; an approver proves who they are as one of people in the config (service checkout)',
     });
-    expect((await click('U0AAA', 'approve', value)).body.message).toContain('four-eyes rule: U0AAA started this release');
+    expect((await click('U0AAA', 'approve', value)).body.message).toContain('four-eyes rule: ann started this release');
     expect((await click('U0BOB', 'approve', 'r-nope|r-nope-a1')).body).toEqual({ ok: false, code: 'not_found', message: 'no release with id "r-nope"' });
     expect((await h.store.get(release.id))?.phase).toBe('awaiting_approval');
     expect((await click('U0BOB', 'approve', value)).body.ok).toBe(true);
@@ -233,10 +245,11 @@ describe('Slack in local mode', () => {
           name: 'demo',
           target: { driver: 'local', command: ['node', 'examples/demo-service/server.mjs'], port: 8080, readiness: { interval: 0 }, env: { STARTUP_MS: '50' } },
           strategy: { type: 'blue-green', bake: '1s' },
-          approvals: { at: ['before-finalize'], approvers: ['U0BOB'] },
+          approvals: { at: ['before-finalize'], approvers: ['bob'] },
           notifications: { slack: { channel: 'C0LOCAL' } },
         },
       ],
+      people: [{ name: 'bob', slack: 'U0BOB' }],
     });
     const mode = await startLocalMode({
       config,

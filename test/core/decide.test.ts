@@ -156,8 +156,8 @@ describe('approval rules', () => {
     r = markDeployed(decide(r, [], T0).release, T0);
     return decide(r, [], T0).release;
   };
-  const bob = { id: 'bob', channel: 'slack' } as const;
-  const alice = { id: 'alice', channel: 'api' } as const;
+  const bob = { id: 'bob', channel: 'slack', person: 'bob' } as const;
+  const alice = { id: 'alice', channel: 'api', person: 'alice' } as const;
 
   it('anyone may approve when no allowlist is set', () => {
     expect(checkDecision(pending(), 'approve', bob, T0)).toEqual({ ok: true });
@@ -167,9 +167,11 @@ describe('approval rules', () => {
     expect(checkDecision(r, 'approve', bob, T0)).toEqual({
       ok: false,
       code: 'forbidden',
-      message: 'bob is not an approver for service checkout-api; allowed: carol',
+      message: 'bob is not an approver: approve needs one of carol (service checkout-api)',
     });
-    expect(checkDecision(r, 'approve', { id: 'carol', channel: 'api' }, T0)).toEqual({ ok: true });
+    expect(checkDecision(r, 'approve', { id: 'carol', channel: 'api', person: 'carol' }, T0)).toEqual({ ok: true });
+    // A label that spells an approver's name proves nothing.
+    expect(checkDecision(r, 'approve', { id: 'carol', channel: 'api', proof: { by: 'shared-token' } }, T0)).toMatchObject({ ok: false, code: 'forbidden' });
   });
   it('four-eyes: the person who started a release cannot approve or promote it, but may reject', () => {
     const r = pending({ settings: { approvalRules: { approvers: [], fourEyes: true } } });

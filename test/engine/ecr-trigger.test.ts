@@ -41,7 +41,7 @@ describe('ECR trigger', () => {
     expect(r.startRelease.mock.calls[0]?.[0]).toEqual({
       service: 'web',
       image: '123456789012.dkr.ecr.us-west-2.amazonaws.com/my-repository-name:latest@sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
-      actor: { id: 'ecr:my-repository-name', channel: 'ecr' },
+      actor: { id: 'ecr:my-repository-name', channel: 'ecr', proof: { by: 'ecr-event', subject: 'my-repository-name@13cde686-328b-6117-af20-0e5566167482' } },
       idempotencyKey: 'ecr:13cde686-328b-6117-af20-0e5566167482:web',
     });
   });

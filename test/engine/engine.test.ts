@@ -4,8 +4,8 @@ import type { Release } from '../../src/core/release.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 import { ActiveReleaseError, TransientError } from '../../src/core/errors.js';
 
-const alice = { id: 'alice', channel: 'api' } as const;
-const bob = { id: 'bob', channel: 'api' } as const;
+const alice = { id: 'alice', channel: 'api', person: 'alice' } as const;
+const bob = { id: 'bob', channel: 'api', person: 'bob' } as const;
 
 let dynamo: LocalDynamo;
 let h: Harness | undefined;
@@ -26,7 +26,7 @@ async function harness(services: Record<string, unknown>[]): Promise<Harness> {
   counter++;
   h = await startHarness(
     services.map((s) => ({ ...s, name: `${String(s['name'])}-${counter}` })),
-    { dynamo },
+    { dynamo, config: { people: [{ name: 'alice' }, { name: 'bob' }] } },
   );
   return h;
 }

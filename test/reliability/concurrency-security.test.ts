@@ -71,8 +71,9 @@ describe('security', () => {
     };
     let notifier: SlackNotifier | undefined;
     h = await startHarness(
-      [serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['U0BOB'] }, notifications: { slack: { channel: 'C1' } } })],
+      [serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['bob'] }, notifications: { slack: { channel: 'C1' } } })],
       {
+        config: { people: [{ name: 'bob', slack: 'U0BOB' }] },
         // Slack points at a closed port: its errors get logged, and must not carry the token.
         wrapStore: (store, services) => {
           const wired = withSlack(store, {
@@ -96,7 +97,13 @@ describe('security', () => {
       authenticate: bearerAuthenticator(BEARER),
       log: capture,
       extend: (a) =>
-        mountSlackInteractions(a, { signingSecret: async () => SECRET, releases: harness.releases, clock: { now: () => Date.now() }, log: capture }),
+        mountSlackInteractions(a, {
+          signingSecret: async () => SECRET,
+          releases: harness.releases,
+          clock: { now: () => Date.now() },
+          log: capture,
+          people: harness.people,
+        }),
     });
     const bodies: string[] = [];
     const call = async (method: string, path: string, init: RequestInit = {}) => {

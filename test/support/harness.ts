@@ -1,5 +1,5 @@
 import type { LogQuery, VersionLogs } from '../../src/ports/logs.js';
-import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
+import { resolveConfig, type ConfiguredPerson, type ServiceConfig } from '../../src/config/config.js';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { DynamoReleaseStore } from '../../src/adapters/dynamodb/dynamo-store.js';
 import { systemClock, VirtualClock } from '../../src/ports/clock.js';
@@ -38,6 +38,8 @@ export interface Harness extends LocalRuntime {
   readonly metrics: ScriptedMetrics;
   readonly clock: VirtualClock;
   readonly services: readonly ServiceConfig[];
+  /** The config's people. */
+  readonly people: readonly ConfiguredPerson[];
   /** Waits for the release's workflow to end and returns the stored release. */
   finish(id: string): Promise<Release>;
   /** Polls the store until `predicate` holds for the release. */
@@ -100,6 +102,7 @@ export async function startHarness(
     metrics,
     clock,
     services: config.services,
+    people: config.people,
     until,
     finish: (id) => releaseFinished(store, runtime.engine, id),
     async close() {

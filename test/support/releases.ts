@@ -41,7 +41,7 @@ export function release(strategy: StrategySpec, opts: { approvals?: ApprovalPoli
       artifact: { image: 'checkout-api:1.8.2' },
       plan: compilePlan(strategy, opts.approvals),
       settings: settings(opts.settings),
-      actor: { id: 'alice', channel: 'api' },
+      actor: { id: 'alice', channel: 'api', person: 'alice' },
     },
     T0,
   );
