@@ -18,7 +18,15 @@ type Block = Record<string, unknown>;
  * (https://docs.slack.dev/reference/block-kit/composition-objects/text-object). Every piece of text
  * Switchyard did not write goes through slackText / slackCode / slackQuote (core/slack-text.ts) too.
  */
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text, verbatim: true });
+const mrkdwn = (text: string, max = 3000) => ({ type: 'mrkdwn', text: text.slice(0, max), verbatim: true });
+
+/**
+ * Slack refuses a whole message whose text object is over its limit (3,000 characters; 2,000 for a
+ * field; 300 for a confirmation's text), and escaping lengthens text (`&` becomes `&amp;`): each
+ * object is cut to its limit, so a long label or reason cannot keep the approval message from posting.
+ */
+const FIELD_MAX = 2000;
+const CONFIRM_MAX = 300;
 
 /** `repo:tag@sha256:abcdef…` -> `repo:tag` and `abcdef1`. */
 export function imageParts(release: Release): { name: string; shortDigest?: string } {
@@ -48,7 +56,7 @@ function button(action: SlackAction, value: string, text: string, style: 'primar
     ...(style ? { style } : {}),
     confirm: {
       title: { type: 'plain_text', text: `${text}?` },
-      text: mrkdwn(confirm),
+      text: mrkdwn(confirm, CONFIRM_MAX),
       confirm: { type: 'plain_text', text },
       deny: { type: 'plain_text', text: 'Cancel' },
     },
@@ -71,7 +79,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
   ];
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: slackPlain(`${release.service} → ${name} (${environment})`).slice(0, 150) } },
-    { type: 'section', fields: fields.map(mrkdwn) },
+    { type: 'section', fields: fields.map((f) => mrkdwn(f, FIELD_MAX)) },
     { type: 'section', text: mrkdwn(`\`${trafficBar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable`) },
   ];
   if (release.gateResults.length > 0) {
@@ -92,7 +100,11 @@ export function releaseMessage(release: Release, environment: string): { text: s
     // What the new version has been complaining about, for the person deciding: the version wrote
     // these lines, so each is escaped and cannot close the code block (``` in a line) to add mrkdwn.
     const lines = release.recentErrors.map((e) => slackCode(`${e.time.slice(11, 19)} ${e.source ? `[${e.source}] ` : ''}${e.message}`));
-    const link = release.recentErrorsLink ? `\n<${release.recentErrorsLink}|All of the new version's logs>` : '';
+    // The link is ours (a console or dashboard address); one that could break out of <…|…> is left out.
+    const link =
+      release.recentErrorsLink && /^https?:\/\/[^\s<>|]+$/.test(release.recentErrorsLink)
+        ? `\n<${release.recentErrorsLink}|All of the new version's logs>`
+        : '';
     const body = `*New version's latest errors*\n\`\`\`${lines.join('\n')}`.slice(0, 2900 - link.length);
     blocks.push({ type: 'section', text: mrkdwn(`${body}\`\`\`${link}`) });
   }

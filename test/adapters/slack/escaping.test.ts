@@ -192,6 +192,34 @@ describe('Slack receives text it shows as typed, never as a ping, a link or mark
     expect(mrkdwn.flatMap(parsed)).toEqual(['<@U0BOB>']);
     expect(mrkdwn.join('\n')).toContain(slackText(`gate failed: ${PING} ${LINK}`));
   });
+
+  it('escaping never makes a text object longer than Slack accepts (the whole message would be refused)', async () => {
+    const notifier = new SlackNotifier({
+      token: 'xoxb-test',
+      apiUrl: `${slack.url}/api/`,
+      environment: 'production',
+      channels: new Map([['checkout-api', 'C0RELEASES']]),
+      state: memoryState(),
+      log: silentLog,
+    });
+    const waiting = hostileRelease();
+    const long = '<&>'.repeat(400);
+    await notifier.releaseChanged({
+      ...waiting,
+      artifact: { image: `checkout-api:${long}` },
+      pendingApproval: { ...waiting.pendingApproval!, label: long },
+      gateResults: [{ ...waiting.gateResults[0]!, summary: long.repeat(3) }],
+    });
+    await notifier.idle();
+    const blocks = JSON.parse(slack.top()[0]!.args['blocks']!) as { fields?: { text: string }[]; elements?: { confirm?: { text: { text: string } } }[] }[];
+    const { mrkdwn } = textsOf(JSON.stringify(blocks));
+    expect(Math.max(...mrkdwn.map((t) => t.length))).toBeLessThanOrEqual(3000);
+    for (const field of blocks.flatMap((b) => b.fields ?? [])) expect(field.text.length).toBeLessThanOrEqual(2000);
+    const confirms = blocks.flatMap((b) => b.elements ?? []).flatMap((e) => (e.confirm ? [e.confirm.text.text] : []));
+    expect(confirms.length).toBeGreaterThan(0);
+    for (const text of confirms) expect(text.length).toBeLessThanOrEqual(300);
+    expect(mrkdwn.flatMap(parsed)).toEqual(["<https://logs.example/insights?release=r1|All of the new version's logs>", '<@U0BOB>']);
+  });
 });
 
 describe("Slack's answers to a click quote nothing it would parse", () => {
