@@ -1,3 +1,5 @@
+import { terminalText } from '../src/core/terminal-text.js';
+
 /**
  * The exit codes of every `switchyard` command (also in `switchyard --help` and the README):
  * scripts and CI branch on them.
@@ -26,6 +28,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   5  the API could not be reached, or failed, after retries`;
 
 export function usage(message: string): never {
-  process.stderr.write(`switchyard: ${message}\n`);
+  // A usage message can quote what the API listed (service names) or a config file said: no control
+  // character of it reaches the terminal; its own line breaks stay.
+  process.stderr.write(`switchyard: ${terminalText(message, { newlines: 'keep' })}\n`);
   process.exit(ExitCode.usage);
 }

@@ -1,7 +1,19 @@
 import { ApiClient, ApiError, describeNetworkError } from '../../src/cli/client.js';
-import { colourWanted, FINAL_PHASES, newEventLines, paint, releaseDetail, releaseTable, type ReleaseSummary, type ReleaseView } from '../../src/cli/render.js';
+import {
+  colourWanted,
+  FINAL_PHASES,
+  logLine,
+  newEventLines,
+  paint,
+  releaseDetail,
+  releaseTable,
+  type LogLine,
+  type ReleaseSummary,
+  type ReleaseView,
+} from '../../src/cli/render.js';
 import { waitForRelease } from '../../src/cli/wait.js';
 import { parseDuration } from '../../src/core/duration.js';
+import { terminalJson, terminalSafe, terminalText } from '../../src/core/terminal-text.js';
 import { ExitCode, usage } from '../exit.js';
 
 /** The options every API command takes (commander's merged global and command options). */
@@ -24,13 +36,16 @@ function client(o: ApiOptions): ApiClient {
   return new ApiClient(
     apiOf(o),
     { ...(token ? { token } : {}), ...(jwt ? { jwt } : {}), ...(o.region ? { region: o.region } : {}), ...(actor ? { actor } : {}) },
-    (line) => process.stderr.write(`${line}\n`),
+    (line) => process.stderr.write(`${terminalText(line)}\n`),
   );
 }
 
 const apiOf = (o: ApiOptions) => o.api ?? process.env['SWITCHYARD_API'] ?? DEFAULT_API;
 const out = (text: string): void => void process.stdout.write(text);
-const json = (value: unknown): void => out(`${JSON.stringify(value, null, 2)}\n`);
+/** What the API answered, as JSON a terminal cannot act on (DEL, C1 and bidi controls written as \u escapes). */
+const json = (value: unknown): void => out(`${terminalJson(value, 2)}\n`);
+/** An error from the API can quote what others wrote (a reason, a label): no control character reaches the terminal. */
+const fail = (message: string): void => void process.stderr.write(`switchyard: ${terminalText(message)}\n`);
 const painter = (o: ApiOptions) => paint(colourWanted(process.stdout, o.color));
 
 /** Runs an API command; turns the API's refusals and network failures into a message and an exit code. */
@@ -40,10 +55,10 @@ async function guarded(o: ApiOptions, run: () => Promise<void>): Promise<void> {
   } catch (error) {
     if (error instanceof ApiError) {
       if (error.status === 0) usage(error.message);
-      process.stderr.write(`switchyard: ${error.message}\n`);
+      fail(error.message);
       process.exit(error.status >= 500 || error.status === 429 ? ExitCode.unreachable : ExitCode.refused);
     }
-    process.stderr.write(`switchyard: ${describeNetworkError(error, apiOf(o))}\n`);
+    fail(describeNetworkError(error, apiOf(o)));
     process.exit(ExitCode.unreachable);
   }
 }
@@ -78,7 +93,7 @@ export function get(id: string, o: ApiOptions & { watch?: boolean; interval?: st
         out(text);
         drawn = text.split('\n').length - 1;
       } else if (o.json) {
-        if (release.timeline.length > seen) out(`${JSON.stringify(release)}\n`);
+        if (release.timeline.length > seen) out(`${terminalJson(release)}\n`);
       } else {
         for (const line of newEventLines(release, seen)) out(`${line}\n`);
       }
@@ -99,14 +114,16 @@ export function release(service: string, image: string, o: ApiOptions & { expedi
       { idempotencyKey: o.idempotencyKey ?? ApiClient.newKey() },
     );
     if (o.json) return json(created);
-    out(`release ${created.id} of ${service} (${image}) started: ${created.phase}\n  follow it: switchyard get ${created.id} --watch\n`);
+    const c = terminalSafe(created);
+    out(`release ${c.id} of ${c.service} (${c.image}) started: ${c.phase}\n  follow it: switchyard get ${c.id} --watch\n`);
   });
 }
 
 export function decide(action: 'approve' | 'reject' | 'promote' | 'rollback', id: string, o: ApiOptions & { comment?: string }): Promise<void> {
   return guarded(o, async () => {
-    const r = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
-    if (o.json) return json(r);
+    const answer = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
+    if (o.json) return json(answer);
+    const r = terminalSafe(answer);
     const done = { approve: 'approved', reject: 'rejected', promote: 'promote requested', rollback: 'rollback requested' }[action];
     out(`${r.id}: ${done}; now ${r.phase}, ${r.traffic.candidate}% on the new version\n`);
   });
@@ -114,17 +131,21 @@ export function decide(action: 'approve' | 'reject' | 'promote' | 'rollback', id
 
 export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<void> {
   return guarded(o, async () => {
-    const r = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/retry`, o.reason ? { comment: o.reason } : undefined);
-    if (o.json) return json(r);
-    out(`release ${r.id} of ${r.service} started again with ${r.image} (retry of ${id}): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
+    const answer = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/retry`, o.reason ? { comment: o.reason } : undefined);
+    if (o.json) return json(answer);
+    const r = terminalSafe(answer);
+    out(
+      `release ${r.id} of ${r.service} started again with ${r.image} (retry of ${terminalText(id)}): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`,
+    );
   });
 }
 
 export function undo(service: string, o: ApiOptions & { reason?: string }): Promise<void> {
   return guarded(o, async () => {
-    const r = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, o.reason ? { comment: o.reason } : undefined);
-    if (o.json) return json(r);
-    out(`release ${r.id} returns ${service} to ${r.image} (undo, no bakes): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
+    const answer = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, o.reason ? { comment: o.reason } : undefined);
+    if (o.json) return json(answer);
+    const r = terminalSafe(answer);
+    out(`release ${r.id} returns ${r.service} to ${r.image} (undo, no bakes): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
   });
 }
 
@@ -142,11 +163,14 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
       ...(token ? { token } : {}),
       ...(o.region ? { region: o.region } : {}),
       timeoutMs: timeout * 1000,
-      log: (line) => out(`${line}\n`),
+      log: (line) => out(`${terminalText(line)}\n`),
     });
     if (o.json) json(result);
-    else if (result.exitCode === 3) out(`timed out waiting for ${result.releaseId ?? 'the release'}\n`);
-    else out(`release ${result.releaseId} ${result.phase}${result.reason ? `: ${result.reason}` : ''}\n`);
+    else {
+      const r = terminalSafe(result);
+      if (r.exitCode === 3) out(`timed out waiting for ${r.releaseId ?? 'the release'}\n`);
+      else out(`release ${r.releaseId} ${r.phase}${r.reason ? `: ${r.reason}` : ''}\n`);
+    }
     process.exit(result.exitCode);
   });
 }
@@ -156,7 +180,7 @@ interface LogPage {
   readonly insights?: string;
   /** The read stopped at its bound on bytes looked through before it found `limit` lines. */
   readonly truncated?: boolean;
-  readonly lines: readonly { time: string; version: string; replica: number; stream: string; message: string }[];
+  readonly lines: readonly LogLine[];
 }
 
 async function latestRelease(api: ApiClient, service: string): Promise<string> {
@@ -178,8 +202,8 @@ export function logs(id: string, o: ApiOptions & { version?: string; follow?: bo
     const p = painter(o);
     const print = (page: LogPage) => {
       for (const l of page.lines) {
-        if (o.json) out(`${JSON.stringify(l)}\n`);
-        else out(`${p.dim(l.time)} ${l.version}#${l.replica} ${l.stream === 'stderr' ? p.red(l.message) : l.message}\n`);
+        if (o.json) out(`${terminalJson(l)}\n`);
+        else out(logLine(l, p));
       }
       if (page.truncated && !o.json)
         process.stderr.write('older lines not read: the read stopped at its bound on bytes looked through (narrow it with --grep)\n');
@@ -194,7 +218,7 @@ export function logs(id: string, o: ApiOptions & { version?: string; follow?: bo
       );
     let page = await ask();
     print(page);
-    if (page.insights && !o.json) process.stderr.write(`full view: ${page.insights}\n`);
+    if (page.insights && !o.json) process.stderr.write(`full view: ${terminalText(page.insights)}\n`);
     if (!o.follow) return;
     const intervalMs = (parseDuration(o.interval ?? '1s') ?? 1) * 1000;
     let since = page.lines.at(-1)?.time;

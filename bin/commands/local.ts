@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { RecordedCall } from '../../src/composition/aws-verify.js';
 import { dryRunRelease, verifyTargets } from '../../src/composition/aws-verify.js';
 import { formatDuration } from '../../src/core/duration.js';
+import { terminalText } from '../../src/core/terminal-text.js';
 import { runDemoRelease, startLoad } from '../../src/local/demo.js';
 import { LOCAL_DEFAULTS, startLocalMode } from '../../src/composition/local-mode.js';
 import { watchReleases } from '../../src/local/progress.js';
@@ -123,8 +124,10 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
       if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') readerGone = true;
       else throw error;
     });
+  // What local mode prints quotes what versions sent (the x-version header in the demo's summary) and
+  // warnings: no control character reaches the terminal; Switchyard's own line breaks stay.
   const write = (line: string) => {
-    if (!readerGone) process.stdout.write(`${line}\n`);
+    if (!readerGone) process.stdout.write(`${terminalText(line, { newlines: 'keep' })}\n`);
   };
 
   write('Starting Switchyard (local mode)…');

@@ -9,6 +9,7 @@ import type { Log } from '../ports/log.js';
 import { messageOf, type ErrorCode } from '../core/errors.js';
 import { answerFor } from './errors.js';
 import type { Clock } from '../ports/clock.js';
+import { slackText } from '../core/slack-text.js';
 
 const PayloadSchema = z.object({
   type: z.literal('block_actions'),
@@ -94,17 +95,26 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
           id === 'retry'
             ? await options.releases.retry(releaseId, actor, undefined, key)
             : await options.releases.undo(before.service, actor, undefined, releaseId, key);
-        answer = { ok: true, message: `${id} of ${releaseId} started release ${release.id} (${release.artifact.image}), by <@${payload.user.id}>` };
+        // The answer is mrkdwn: what Switchyard did not write (ids from the button, the image) is escaped;
+        // the clicker's mention is ours (a Slack user id, checked by the schema above).
+        answer = {
+          ok: true,
+          message: `${id} of ${slackText(releaseId)} started release ${slackText(release.id)} (${slackText(release.artifact.image)}), by <@${payload.user.id}>`,
+        };
       } else {
         // A button from an older approval must not approve a newer one: the engine checks the approval's id.
         await options.releases.act(releaseId, id, actor, undefined, key, id === 'approve' || id === 'reject' ? (approvalId ?? '') : undefined);
-        answer = { ok: true, message: `${action.action_id} of ${releaseId} applied by <@${payload.user.id}>${actor.person ? ` (${actor.person})` : ''}` };
+        answer = {
+          ok: true,
+          message: `${action.action_id} of ${slackText(releaseId)} applied by <@${payload.user.id}>${actor.person ? ` (${slackText(actor.person)})` : ''}`,
+        };
       }
     } catch (error) {
       // Whatever went wrong, the clicker gets an answer, read from the same table as the API's.
       const failure = answerFor(error);
       if (failure.internal) options.log.error('slack action failed', { releaseId, action: action.action_id, error: messageOf(error) });
-      answer = { ok: false, code: failure.code, message: failure.message };
+      // A refusal can quote what others chose (a release id from the button, an actor's label, a reason).
+      answer = { ok: false, code: failure.code, message: slackText(failure.message) };
     }
     options.log.info('slack action', { releaseId, action: action.action_id, user: actor.id, ok: answer.ok });
     await tellUser(payload.response_url, answer.ok ? `:white_check_mark: ${answer.message}` : `:warning: ${answer.message}`, options.log);

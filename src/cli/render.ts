@@ -1,5 +1,6 @@
 import { formatChange } from '../core/task-diff.js';
 import { trafficBar } from '../core/duration.js';
+import { terminalSafe } from '../core/terminal-text.js';
 
 /** What the CLI reads of a release from the API (the API's release view; see GET /openapi.json). */
 export interface ReleaseSummary {
@@ -75,8 +76,15 @@ function phaseText(phase: string, p: Paint): string {
 
 const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
 
+/*
+ * Every renderer here first passes what the API sent through terminalSafe (core/terminal-text.ts): images,
+ * reasons, comments, labels, gate summaries and a version's error lines reach the terminal without a
+ * control character or escape sequence, and on one line each. Colour is added after, by Switchyard.
+ */
+
 /** Releases as a table, one line each. */
-export function releaseTable(releases: readonly ReleaseSummary[], p: Paint): string {
+export function releaseTable(unsafe: readonly ReleaseSummary[], p: Paint): string {
+  const releases = terminalSafe(unsafe);
   if (releases.length === 0) return 'no releases\n';
   const rows = releases.map((r) => [r.id, r.service, r.image, r.phase, `${r.traffic.candidate}%`, time(r.createdAt), r.createdBy.id]);
   const head = ['ID', 'SERVICE', 'IMAGE', 'PHASE', 'NEW', 'CREATED', 'BY'];
@@ -100,7 +108,8 @@ function stepLabel(step: ReleaseView['plan'][number]): string {
 }
 
 /** One release in full, as a person reads it: split, plan with the current step, gates, what waits, timeline. */
-export function releaseDetail(r: ReleaseView, p: Paint): string {
+export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
+  const r = terminalSafe(unsafe);
   const done = FINAL_PHASES.has(r.phase);
   const current = done ? -1 : r.step.index - 1;
   const plan = r.plan.map((s, i) => (i === current ? p.bold(`[${stepLabel(s)}]`) : i < current || done ? p.dim(stepLabel(s)) : stepLabel(s))).join(' → ');
@@ -123,7 +132,9 @@ export function releaseDetail(r: ReleaseView, p: Paint): string {
     lines.push(`gate     ${mark} ${g.gate} ${value}${g.evidence.samples !== undefined ? `, ${g.evidence.samples} samples` : ''}`);
   }
   for (const c of r.changes ?? []) lines.push(`change   ${formatChange(c)}`);
-  if (r.pendingApproval) for (const e of r.recentErrors ?? []) lines.push(p.red(`error    ${time(e.time)} ${e.source ? `[${e.source}] ` : ''}${e.message}`));
+  // The new version wrote these lines: each is labelled as its own, and what it wrote follows the bar.
+  if (r.pendingApproval)
+    for (const e of r.recentErrors ?? []) lines.push(p.red(`error    ${time(e.time)} new version${e.source ? ` [${e.source}]` : ''} │ ${e.message}`));
   if (r.pendingApproval) {
     lines.push(
       p.yellow(
@@ -139,6 +150,26 @@ export function releaseDetail(r: ReleaseView, p: Paint): string {
 }
 
 /** The timeline events of `r` after the first `seen`, as plain lines (for `get --watch` when piped). */
-export function newEventLines(r: ReleaseView, seen: number): string[] {
+export function newEventLines(unsafe: ReleaseView, seen: number): string[] {
+  const r = terminalSafe(unsafe);
   return r.timeline.slice(seen).map((e) => `${time(e.at)} ${r.id} ${e.message}${e.actor ? ` (${e.actor.id})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
+}
+
+/** One line of a version's (or Switchyard's) log, as `switchyard logs` prints it. */
+export interface LogLine {
+  readonly time: string;
+  readonly version: string;
+  readonly replica: number;
+  readonly stream: string;
+  readonly message: string;
+}
+
+/**
+ * A log line for the terminal: time, which version and replica wrote it, then what it wrote, stripped
+ * of control characters and on one line (a line break in it is shown as ↵), so every line on screen
+ * starts with the writer's label.
+ */
+export function logLine(unsafe: LogLine, p: Paint): string {
+  const l = terminalSafe(unsafe);
+  return `${p.dim(l.time)} ${l.version}#${l.replica} │ ${l.stream === 'stderr' ? p.red(l.message) : l.message}\n`;
 }

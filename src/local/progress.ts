@@ -2,6 +2,7 @@ import { trafficBar } from '../core/duration.js';
 import { isTerminal } from '../core/phases.js';
 import type { Release } from '../core/release.js';
 import type { Store } from '../ports/release-store.js';
+import { terminalText } from '../core/terminal-text.js';
 
 function stepText(r: Release): string {
   const total = r.plan.steps.length;
@@ -49,13 +50,15 @@ export function eventLine(message: string, elapsedMs: number): string {
 
 /**
  * Prints every new timeline event of recent releases as it happens, with the split as a bar.
- * Returns a function that stops watching.
+ * Returns a function that stops watching. Each line goes through terminalText: an image name, a
+ * label, a reason or a gate summary cannot bring a control character or a line break to the terminal.
  */
 export function watchReleases(
   store: Store,
-  write: (line: string) => void,
+  writeLine: (line: string) => void,
   { intervalMs = 250, onFinished }: { intervalMs?: number; onFinished?: (r: Release) => void } = {},
 ): () => Promise<void> {
+  const write = (line: string) => writeLine(terminalText(line));
   const seen = new Map<string, number>();
   const started = new Map<string, number>();
   const lastStatus = new Map<string, string>();

@@ -3,12 +3,30 @@ import { FOLLOW_UPS, HUMAN_DECISIONS, offeredDecisions, offeredFollowUps, type F
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
 import { DECISION_EVENTS, type Release, type TimelineEvent } from '../../core/release.js';
+import { slackCode, slackPlain, slackQuote, slackText } from '../../core/slack-text.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */
 export const SLACK_ACTIONS = [...HUMAN_DECISIONS, ...FOLLOW_UPS] as const;
 export type SlackAction = HumanDecision | FollowUp;
 
 type Block = Record<string, unknown>;
+
+/**
+ * A mrkdwn text object. `verbatim: true` because much of what these carry was not written by
+ * Switchyard: Slack then does no automatic parsing of plain text (no URL, channel name or mention is
+ * turned into a link or a ping) and still renders our own markup
+ * (https://docs.slack.dev/reference/block-kit/composition-objects/text-object). Every piece of text
+ * Switchyard did not write goes through slackText / slackCode / slackQuote (core/slack-text.ts) too.
+ */
+const mrkdwn = (text: string, max = 3000) => ({ type: 'mrkdwn', text: text.slice(0, max), verbatim: true });
+
+/**
+ * Slack refuses a whole message whose text object is over its limit (3,000 characters; 2,000 for a
+ * field; 300 for a confirmation's text), and escaping lengthens text (`&` becomes `&amp;`): each
+ * object is cut to its limit, so a long label or reason cannot keep the approval message from posting.
+ */
+const FIELD_MAX = 2000;
+const CONFIRM_MAX = 300;
 
 /** `repo:tag@sha256:abcdef…` -> `repo:tag` and `abcdef1`. */
 export function imageParts(release: Release): { name: string; shortDigest?: string } {
@@ -38,7 +56,7 @@ function button(action: SlackAction, value: string, text: string, style: 'primar
     ...(style ? { style } : {}),
     confirm: {
       title: { type: 'plain_text', text: `${text}?` },
-      text: { type: 'mrkdwn', text: confirm },
+      text: mrkdwn(confirm, CONFIRM_MAX),
       confirm: { type: 'plain_text', text },
       deny: { type: 'plain_text', text: 'Cancel' },
     },
@@ -51,43 +69,50 @@ export function releaseMessage(release: Release, environment: string): { text: s
   const total = release.plan.steps.length;
   const step = Math.min(release.stepIndex + 1, total);
   const emoji = PHASE_EMOJI[release.phase] ?? ':arrows_counterclockwise:';
-  const text = `${emoji} ${release.service} (${environment}): ${name} is ${release.phase.replace('_', ' ')}, ${release.weight}% on the new version`;
+  // The notification text is mrkdwn too (chat.postMessage's `text`): everything in it is escaped.
+  const text = `${emoji} ${slackText(release.service)} (${slackText(environment)}): ${slackText(name)} is ${release.phase.replace('_', ' ')}, ${release.weight}% on the new version`;
   const fields = [
-    `*Image*\n\`${name}\`${shortDigest ? ` (${shortDigest})` : ''}`,
-    `*Strategy*\n${release.plan.strategy}`,
+    `*Image*\n\`${slackCode(name)}\`${shortDigest ? ` (${slackText(shortDigest)})` : ''}`,
+    `*Strategy*\n${slackText(release.plan.strategy)}`,
     `*Phase*\n${release.phase.replace('_', ' ')}`,
     `*Step*\n${isTerminal(release.phase) ? `${total} of ${total}` : `${step} of ${total}`}`,
   ];
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: `${release.service} → ${name} (${environment})`.slice(0, 150) } },
-    { type: 'section', fields: fields.map((f) => ({ type: 'mrkdwn', text: f })) },
-    { type: 'section', text: { type: 'mrkdwn', text: `\`${trafficBar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable` } },
+    { type: 'header', text: { type: 'plain_text', text: slackPlain(`${release.service} → ${name} (${environment})`).slice(0, 150) } },
+    { type: 'section', fields: fields.map((f) => mrkdwn(f, FIELD_MAX)) },
+    { type: 'section', text: mrkdwn(`\`${trafficBar(release.weight)}\` *${release.weight}%* new · ${100 - release.weight}% stable`) },
   ];
   if (release.gateResults.length > 0) {
     const lines = release.gateResults.map(
-      (g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${g.summary}`,
+      (g) => `${g.verdict === 'pass' ? ':large_green_circle:' : g.verdict === 'fail' ? ':red_circle:' : ':white_circle:'} ${slackText(g.summary)}`,
     );
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Gates*\n${lines.join('\n')}`.slice(0, 3000) } });
+    blocks.push({ type: 'section', text: mrkdwn(`*Gates*\n${lines.join('\n')}`.slice(0, 3000)) });
   }
   if (release.changes && release.changes.length > 0 && !isTerminal(release.phase)) {
     // What the person approving is letting through besides the image (env vars, CPU, secrets, sidecars).
-    const shown = release.changes.slice(0, 12).map(formatChange);
+    // Values from the task definition (environment variables, images) are escaped inside the code block.
+    const shown = release.changes.slice(0, 12).map((c) => slackCode(formatChange(c)));
     const more = release.changes.length - shown.length;
     const text = `*Task definition changes*\n\`\`\`${shown.join('\n')}${more > 0 ? `\n… and ${more} more` : ''}\`\`\``;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
+    blocks.push({ type: 'section', text: mrkdwn(text.slice(0, 3000)) });
   }
   if (release.pendingApproval && release.recentErrors && release.recentErrors.length > 0) {
-    // What the new version has been complaining about, for the person deciding.
-    const lines = release.recentErrors.map((e) => `${e.time.slice(11, 19)} ${e.source ? `[${e.source}] ` : ''}${e.message}`);
-    const link = release.recentErrorsLink ? `\n<${release.recentErrorsLink}|All of the new version's logs>` : '';
+    // What the new version has been complaining about, for the person deciding: the version wrote
+    // these lines, so each is escaped and cannot close the code block (``` in a line) to add mrkdwn.
+    const lines = release.recentErrors.map((e) => slackCode(`${e.time.slice(11, 19)} ${e.source ? `[${e.source}] ` : ''}${e.message}`));
+    // The link is ours (a console or dashboard address); one that could break out of <…|…> is left out.
+    const link =
+      release.recentErrorsLink && /^https?:\/\/[^\s<>|]+$/.test(release.recentErrorsLink)
+        ? `\n<${release.recentErrorsLink}|All of the new version's logs>`
+        : '';
     const body = `*New version's latest errors*\n\`\`\`${lines.join('\n')}`.slice(0, 2900 - link.length);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${body}\`\`\`${link}` } });
+    blocks.push({ type: 'section', text: mrkdwn(`${body}\`\`\`${link}`) });
   }
   const decisions = release.timeline.filter((e) => e.actor && DECISION_EVENTS.has(e.type));
   if (decisions.length > 0) {
     blocks.push({
       type: 'context',
-      elements: decisions.slice(-5).map((e) => ({ type: 'mrkdwn', text: e.actor ? `${e.message} (${who(e.actor)})` : e.message })),
+      elements: decisions.slice(-5).map((e) => mrkdwn(e.actor ? `${slackText(e.message)} (${who(e.actor)})` : slackText(e.message))),
     });
   }
   if (isTerminal(release.phase)) {
@@ -99,21 +124,20 @@ export function releaseMessage(release: Release, environment: string): { text: s
             release.id,
             'Undo',
             'danger',
-            `Send ${release.service} straight back to ${release.previous ?? 'the version before'} (readiness check, no bakes)?`,
+            `Send ${slackText(release.service)} straight back to ${release.previous ? slackText(release.previous) : 'the version before'} (readiness check, no bakes)?`,
           )
-        : button('retry', release.id, 'Retry', undefined, `Start a new release of *${name}* for ${release.service}?`),
+        : button('retry', release.id, 'Retry', undefined, `Start a new release of *${slackText(name)}* for ${slackText(release.service)}?`),
     );
     const started = Date.parse(release.createdAt);
     const ended = Date.parse(release.finishedAt ?? release.updatedAt);
     blocks.push({
       type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `${emoji} *${release.phase.replace('_', ' ')}* in ${formatDuration(Math.round((ended - started) / 1000))}${release.reason ? `\n${release.reason}` : ''}`.slice(
+      text: mrkdwn(
+        `${emoji} *${release.phase.replace('_', ' ')}* in ${formatDuration(Math.round((ended - started) / 1000))}${release.reason ? `\n${slackText(release.reason)}` : ''}`.slice(
           0,
           3000,
         ),
-      },
+      ),
     });
     if (followUps.length > 0) blocks.push({ type: 'actions', block_id: `release:${release.id}`, elements: followUps });
   } else {
@@ -122,11 +146,29 @@ export function releaseMessage(release: Release, environment: string): { text: s
     // Only the buttons the release's state allows (the core's rule, shared with the API).
     for (const decision of offeredDecisions(release)) {
       if (decision === 'approve' && pending)
-        buttons.push(button('approve', `${release.id}|${pending.id}`, 'Approve', 'primary', `Approve *${name}* for ${release.service} (${pending.label})?`));
+        buttons.push(
+          button(
+            'approve',
+            `${release.id}|${pending.id}`,
+            'Approve',
+            'primary',
+            `Approve *${slackText(name)}* for ${slackText(release.service)} (${slackText(pending.label)})?`,
+          ),
+        );
       if (decision === 'reject' && pending)
-        buttons.push(button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${name}*? Traffic goes back to the stable version.`));
+        buttons.push(
+          button('reject', `${release.id}|${pending.id}`, 'Reject', 'danger', `Reject *${slackText(name)}*? Traffic goes back to the stable version.`),
+        );
       if (decision === 'promote')
-        buttons.push(button('promote', release.id, 'Promote', undefined, `Skip the remaining steps and send 100% of ${release.service} to *${name}*?`));
+        buttons.push(
+          button(
+            'promote',
+            release.id,
+            'Promote',
+            undefined,
+            `Skip the remaining steps and send 100% of ${slackText(release.service)} to *${slackText(name)}*?`,
+          ),
+        );
       if (decision === 'rollback')
         buttons.push(
           button(
@@ -134,7 +176,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
             release.id,
             release.phase === 'queued' ? 'Cancel' : 'Roll back',
             'danger',
-            `Send 100% of ${release.service} back to the stable version?`,
+            `Send 100% of ${slackText(release.service)} back to the stable version?`,
           ),
         );
     }
@@ -145,12 +187,13 @@ export function releaseMessage(release: Release, environment: string): { text: s
 
 /** Slack users are mentioned; API and system actors are named. */
 function who(actor: { id: string; channel: string }): string {
-  // A Slack user id is mentioned; a configured person (or anyone else) is named.
-  return actor.channel === 'slack' && /^[UW][A-Z0-9]{2,}$/.test(actor.id) ? `<@${actor.id}>` : `${actor.id} via ${actor.channel}`;
+  // A Slack user id (proven by Slack's signature, and of the form that cannot break out) is mentioned;
+  // a configured person, or a label someone chose, is named as text.
+  return actor.channel === 'slack' && /^[UW][A-Z0-9]{2,}$/.test(actor.id) ? `<@${actor.id}>` : `${slackText(actor.id)} via ${actor.channel}`;
 }
 
 /** A thread reply for one timeline event. */
 export function threadReply(event: TimelineEvent): string {
   const time = event.at.slice(11, 19);
-  return `\`${time}\` ${event.message}${event.actor ? ` — ${who(event.actor)}` : ''}${event.comment ? `\n> ${event.comment}` : ''}`;
+  return `\`${slackCode(time)}\` ${slackText(event.message)}${event.actor ? ` — ${who(event.actor)}` : ''}${event.comment ? `\n${slackQuote(event.comment)}` : ''}`;
 }

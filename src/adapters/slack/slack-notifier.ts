@@ -5,6 +5,13 @@ import type { NotificationState, Notifier } from '../../ports/notifier.js';
 import { releaseMessage, threadReply } from './message.js';
 import type { Log } from '../../ports/log.js';
 
+/**
+ * Slack's automatic parsing stays off for every message (its documented default, said explicitly so a
+ * later default cannot change it): a plain "@channel" or "#channel" in text Switchyard did not write
+ * is not turned into a ping or a link. The text itself is escaped where it is built (message.ts).
+ */
+const NO_AUTOMATIC_PARSING = { parse: 'none', link_names: false } as const;
+
 export interface SlackNotifierOptions {
   readonly token: string;
   /** Web API base URL (tests and teams behind a proxy point it elsewhere). @default https://slack.com/api/ */
@@ -74,7 +81,7 @@ export class SlackNotifier implements Notifier {
       if (!(await state.claimMessage(release.id))) return; // another writer is posting it
       let posted;
       try {
-        posted = await this.client.chat.postMessage({ channel, text, blocks: blocks as never, unfurl_links: false });
+        posted = await this.client.chat.postMessage({ channel, text, blocks: blocks as never, unfurl_links: false, ...NO_AUTOMATIC_PARSING });
         if (!posted.ts || !posted.channel) throw new Error('chat.postMessage returned no ts');
       } catch (error) {
         await state.unclaimMessage(release.id);
@@ -83,11 +90,12 @@ export class SlackNotifier implements Notifier {
       await state.saveMessage(release.id, posted.channel, posted.ts);
       ref = { channel: posted.channel, ts: posted.ts, posted: 0 };
     } else {
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks: blocks as never });
+      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks: blocks as never, ...NO_AUTOMATIC_PARSING });
     }
     const fresh = release.timeline.slice(ref.posted);
     if (fresh.length > 0 && (await state.advanceThread(release.id, ref.posted, release.timeline.length))) {
-      for (const event of fresh) await this.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: threadReply(event), unfurl_links: false });
+      for (const event of fresh)
+        await this.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: threadReply(event), unfurl_links: false, ...NO_AUTOMATIC_PARSING });
     }
   }
 }
