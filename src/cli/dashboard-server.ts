@@ -67,7 +67,7 @@ export function apiTarget(base: URL, raw: string): URL | string {
   const target = new URL(`${base.origin}${base.pathname}${path.slice(1)}`);
   if (query) target.search = new URLSearchParams(query).toString();
   if (target.origin !== base.origin || target.pathname !== `${base.pathname}${path.slice(1)}` || target.username || target.password)
-    return `the path would leave the API (${base.origin}${base.pathname})`;
+    return `the path ${JSON.stringify(path.slice(0, 200))} would not reach ${base.origin}${base.pathname} as written (a URL parser rewrites it)`;
   return target;
 }
 
@@ -113,7 +113,19 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
     });
     // An API that hangs must not hold the page (or an event stream's loop) for ever.
     try {
-      const res = await fetch(url, { method, headers: signed, ...(body ? { body } : {}), signal: AbortSignal.timeout(requestTimeoutMs) });
+      // A redirect is not followed: it would carry the signed headers (and the session token) to wherever it points.
+      const res = await fetch(url, {
+        method,
+        headers: signed,
+        ...(body ? { body } : {}),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        const message = `the API answered ${method} ${url.pathname} with a redirect (${res.status}); the dashboard follows none, since it would carry your signature elsewhere`;
+        return { status: 502, body: JSON.stringify({ error: { code: 'bad_gateway', message } }), type: 'application/json' };
+      }
       return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? 'application/json' };
     } catch (error) {
       if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;

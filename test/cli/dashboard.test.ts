@@ -13,6 +13,7 @@ const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDEN
 let standIn: Server;
 let api: string;
 const seen: { method: string; path: string; ok: boolean; reason?: string; body: string }[] = [];
+let redirectTo = 'http://127.0.0.1:1/';
 let release = { id: 'r-1', service: 'checkout-api', phase: 'baking', updatedAt: '2026-11-26T00:00:00.000Z', traffic: { candidate: 10, stable: 90 } };
 
 beforeAll(async () => {
@@ -37,6 +38,7 @@ beforeAll(async () => {
       res.setHeader('content-type', 'application/json');
       if (!verdict.ok) return res.writeHead(403).end(JSON.stringify({ message: `Forbidden: ${verdict.reason}` }));
       if (url.pathname === '/prod/hang') return; // an API that never answers
+      if (url.pathname === '/prod/moved') return res.writeHead(307, { location: redirectTo }).end('{}');
       if (url.pathname === '/prod/services') return res.end(JSON.stringify({ services: [{ name: 'checkout-api' }] }));
       if (url.pathname === '/prod/releases/r-1') return res.end(JSON.stringify(release));
       if (url.pathname === '/prod/releases/r-1/approve' && req.method === 'POST')
@@ -239,6 +241,24 @@ describe('switchyard dashboard signs only for the configured API and its stage, 
       }
       expect(stolen).toEqual([]);
       expect(seen.slice(before)).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a redirect from the API is not followed: the signature and session token go nowhere else', async () => {
+    const d = await dashboard();
+    const origin = new URL(d.url).origin;
+    stolen.length = 0;
+    try {
+      for (const to of [`http://${evil}/steal`, '/other-stage/services']) {
+        redirectTo = to;
+        const res = await raw(origin, '/moved');
+        expect(res.status).toBe(502);
+        expect(res.body).toContain('with a redirect (307); the dashboard follows none');
+      }
+      expect(stolen).toEqual([]);
+      expect(seen.filter((s) => s.path.startsWith('/other-stage'))).toEqual([]);
     } finally {
       await d.close();
     }
