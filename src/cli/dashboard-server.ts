@@ -31,8 +31,45 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 const MAX_BODY = 64 * 1024;
+
+/**
+ * Where a request for `raw` (the request-target exactly as it came, before any parsing) goes: the
+ * configured API's origin and stage (`base`, ending in `/`) plus the request's path, or the reason it
+ * is refused. Nothing is resolved against anything: a path that a URL parser or the signer would
+ * rewrite (`//`, `.` or `..` segments, separators or dots percent-encoded once or twice, backslashes,
+ * control characters) or an absolute URL is refused, and the URL made is checked to still be on the
+ * API's origin, under its stage, with the path asked for, so a signed request goes nowhere else.
+ */
+export function apiTarget(base: URL, raw: string): URL | string {
+  if (!raw.startsWith('/') || raw.startsWith('//'))
+    return `the path must start with a single "/" (an absolute URL or "//host" is not forwarded): ${JSON.stringify(raw.slice(0, 200))}`;
+  // Only printable ASCII: a parser strips tabs and newlines and may read other bytes otherwise.
+  if (!/^[\x21-\x7e]*$/.test(raw)) return 'the path has a space, a control character or a non-ASCII byte';
+  if (raw.includes('#')) return 'the path has a "#"';
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  const query = q === -1 ? '' : raw.slice(q);
+  if (path.includes('\\')) return 'the path has a backslash';
+  const segments = path.slice(1).split('/');
+  for (const segment of segments) {
+    if (segment === '') return 'the path has an empty segment ("//" or a trailing "/")';
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return `the path segment ${JSON.stringify(segment)} is not valid percent-encoding`;
+    }
+    // Once decoded a segment is plain text: "%" (a second encoding), a separator or a dot segment is a trick.
+    if (/[%/\\]/.test(decoded) || /^\.+$/.test(decoded) || [...decoded].some((c) => c <= ' ' || c === '\x7f'))
+      return `the path segment ${JSON.stringify(segment)} is or hides a separator, a dot segment or a second encoding`;
+  }
+  const target = new URL(`${base.origin}${base.pathname}${path.slice(1)}`);
+  if (query) target.search = new URLSearchParams(query).toString();
+  if (target.origin !== base.origin || target.pathname !== `${base.pathname}${path.slice(1)}` || target.username || target.password)
+    return `the path ${JSON.stringify(path.slice(0, 200))} would not reach ${base.origin}${base.pathname} as written (a URL parser rewrites it)`;
+  return target;
+}
 
 /** The request's body, or undefined when it is larger than MAX_BODY (the rest is not kept). */
 function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -57,13 +94,14 @@ const fail = (res: ServerResponse, status: number, code: string, message: string
 
 export async function startDashboard(options: DashboardServerOptions): Promise<DashboardServer> {
   const base = new URL(options.api.endsWith('/') ? options.api : `${options.api}/`);
+  if (!/^https?:$/.test(base.protocol) || base.username || base.password || base.search || base.hash)
+    throw new Error(`--api: "${options.api}" is not an API URL; give the stack's ApiUrl output (https://<id>.execute-api.<region>.amazonaws.com/<stage>)`);
   const page = await dashboardPage('signed');
   const pollMs = options.pollMs ?? 2000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
   /** One signed call to the API; the answer comes back as it is (status, body, type). */
-  async function forward(method: string, path: string, body?: string): Promise<{ status: number; body: string; type: string }> {
-    const url = new URL(path.replace(/^\//, ''), base);
+  async function forward(method: string, url: URL, body?: string): Promise<{ status: number; body: string; type: string }> {
     const headers: Record<string, string> = { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
     const signed = await sigv4Headers({
       method,
@@ -75,7 +113,19 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
     });
     // An API that hangs must not hold the page (or an event stream's loop) for ever.
     try {
-      const res = await fetch(url, { method, headers: signed, ...(body ? { body } : {}), signal: AbortSignal.timeout(requestTimeoutMs) });
+      // A redirect is not followed: it would carry the signed headers (and the session token) to wherever it points.
+      const res = await fetch(url, {
+        method,
+        headers: signed,
+        ...(body ? { body } : {}),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        const message = `the API answered ${method} ${url.pathname} with a redirect (${res.status}); the dashboard follows none, since it would carry your signature elsewhere`;
+        return { status: 502, body: JSON.stringify({ error: { code: 'bad_gateway', message } }), type: 'application/json' };
+      }
       return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? 'application/json' };
     } catch (error) {
       if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;
@@ -90,7 +140,11 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
     req.on('close', () => void (open = false));
     let sent = '';
     while (open) {
-      const answer = await forward('GET', `/releases/${encodeURIComponent(id)}`).catch((error: unknown) => ({ status: 0, body: String(error), type: '' }));
+      const answer = await forward('GET', new URL(`releases/${encodeURIComponent(id)}`, base)).catch((error: unknown) => ({
+        status: 0,
+        body: String(error),
+        type: '',
+      }));
       if (answer.status !== 200) {
         res.write(`event: error\ndata: ${JSON.stringify({ status: answer.status, body: answer.body.slice(0, 500) })}\n\n`);
       } else {
@@ -106,16 +160,30 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
     res.end();
   }
 
+  let port = 0;
   const server: Server = createServer((req, res) => {
     void (async () => {
-      // Loopback names only: a page that rebinds its DNS name to 127.0.0.1 cannot use your credentials.
-      if (!LOOPBACK.test(req.headers.host ?? ''))
-        return fail(res, 403, 'forbidden', `header.Host: "${req.headers.host ?? ''}" is not this dashboard; open it at 127.0.0.1`);
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/ui')) return send(res, 200, page, 'text/html; charset=utf-8');
-      const events_ = /^\/releases\/([A-Za-z0-9_-]{1,80})\/events$/.exec(url.pathname);
+      // This address only: a page that rebinds its DNS name to 127.0.0.1 cannot use your credentials.
+      const here = [`127.0.0.1:${port}`, `localhost:${port}`];
+      const host = (req.headers.host ?? '').toLowerCase();
+      if (!here.includes(host))
+        return fail(res, 403, 'forbidden', `header.Host: "${req.headers.host ?? ''}" is not this dashboard; open it at http://127.0.0.1:${port}/ui`);
+      // A page of another site (another port of this machine included) does not drive it either.
+      const origin = req.headers.origin;
+      if (origin !== undefined && !here.some((h) => origin.toLowerCase() === `http://${h}`))
+        return fail(res, 403, 'forbidden', `header.Origin: "${origin}" is not this dashboard; only its own page calls it`);
+      const site = req.headers['sec-fetch-site'];
+      const raw = req.url ?? '/';
+      const rawPath = raw.split('?')[0];
+      if (req.method === 'GET' && (rawPath === '/' || rawPath === '/ui')) return send(res, 200, page, 'text/html; charset=utf-8');
+      if (site !== undefined && site !== 'same-origin' && site !== 'none')
+        return fail(res, 403, 'forbidden', `header.Sec-Fetch-Site: "${String(site)}": only the dashboard's own page calls the API through it`);
+      const events_ = /^\/releases\/([A-Za-z0-9_-]{1,80})\/events$/.exec(raw);
       if (req.method === 'GET' && events_?.[1]) return events(req, res, events_[1]);
       if (req.method !== 'GET' && req.method !== 'POST') return fail(res, 405, 'method_not_allowed', `${req.method ?? ''} is not used by the dashboard`);
+      // Only the configured API, its stage, and a path no parser or signer rewrites (before any body is read).
+      const target = apiTarget(base, raw);
+      if (typeof target === 'string') return fail(res, 400, 'bad_path', `path: ${target}; the dashboard forwards only to ${base.origin}${base.pathname}`);
       let body: string | undefined;
       if (req.method === 'POST') {
         // A form or text/plain POST from another site is not the dashboard: only JSON goes on, signed.
@@ -125,7 +193,7 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
         if (body === undefined)
           return fail(res, 413, 'payload_too_large', `body: larger than ${MAX_BODY / 1024} KiB; the dashboard sends a comment of a few lines`);
       }
-      const answer = await forward(req.method, `${url.pathname}${url.search}`, body);
+      const answer = await forward(req.method, target, body);
       send(res, answer.status, answer.body, answer.type);
     })().catch((error: unknown) => {
       if (!res.headersSent)
@@ -137,7 +205,7 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
     server.once('error', reject);
     server.listen(options.port ?? 8788, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  ({ port } = server.address() as AddressInfo);
   return {
     url: `http://127.0.0.1:${port}/ui`,
     close: () =>

@@ -247,6 +247,18 @@ const DEFAULT_MAX_EXTENSION_SECONDS = 300;
 /** The longest a release may last: Step Functions' one-year limit on a Standard execution. */
 const MAX_RELEASE_SECONDS = 365 * 24 * 3600;
 
+/** The field that sets a plan's wait between traffic steps: a canary's (one) step bake, a linear interval. */
+function intervalPath(strategy: ParsedService['strategy']): (string | number)[] {
+  if (strategy.type === 'linear') return ['strategy', 'interval'];
+  if (strategy.type === 'canary') return ['strategy', 'steps', 0, 'bake'];
+  if (strategy.type === 'steps') {
+    const first = strategy.steps.findIndex((s) => s.type === 'setWeight' && s.percent > 0);
+    const wait = strategy.steps.findIndex((s, i) => i > first && (s.type === 'bake' || s.type === 'analysis'));
+    if (first !== -1 && wait !== -1) return ['strategy', 'steps', wait, 'duration'];
+  }
+  return ['strategy'];
+}
+
 function resolveService(service: ParsedService, index: number, issues: ConfigIssue[]): ServiceConfig | undefined {
   const at = (...rest: (string | number)[]) => formatPath(['services', index, ...rest]);
   const policy: ApprovalPolicy = { at: service.approvals.at, timeoutSeconds: service.approvals.timeout, onTimeout: service.approvals.onTimeout };
@@ -346,7 +358,9 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     return undefined;
   }
   const capabilities = capabilitiesFor(service.target.driver, plan.strategy);
-  issues.push(...validatePlan(plan, capabilities).map((i) => ({ path: at(...i.path), message: i.message })));
+  issues.push(
+    ...validatePlan(plan, capabilities).map((i) => ({ path: at(...(i.subject === 'interval' ? intervalPath(service.strategy) : i.path)), message: i.message })),
+  );
   const maxExtension = service.gates.maxExtension ?? (capabilities.holds ? DEFAULT_MAX_EXTENSION_SECONDS : 0);
   const longest = worstCaseSeconds(plan, maxExtension);
   if (longest > MAX_RELEASE_SECONDS) {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { LIMITS } from '../core/plan.js';
-import { parseDuration } from '../core/duration.js';
+import { durationSeconds } from '../core/duration.js';
 import { LOAD_BALANCER_METRICS, TARGET_METRICS } from '../core/gates.js';
 import { VERBS, WHO, type Verb, type Who } from '../core/authority.js';
 
@@ -11,13 +11,36 @@ import { VERBS, WHO, type Verb, type Who } from '../core/authority.js';
 
 const durationText = 'a duration such as "30s", "5m", "1h" or a number of seconds';
 
+/**
+ * Why a duration that is not a whole number of seconds is refused, and what to write instead:
+ * Switchyard (its timers, Step Functions' waits, the drivers) counts in whole seconds, so "0.4s"
+ * would silently become no wait at all and "1.5s" a wait of 2s.
+ */
+export function wholeSecondsIssue(value: string | number, seconds: number, min: number): string | undefined {
+  if (Number.isInteger(seconds)) return undefined;
+  const given = JSON.stringify(value);
+  const floor = Math.max(Math.floor(seconds), min);
+  const ceil = Math.max(Math.ceil(seconds), min, 1);
+  const instead = floor === ceil || floor === 0 ? `"${ceil}s"` : `"${floor}s" or "${ceil}s"`;
+  const zero = min === 0 ? ', or "0s" for none' : '';
+  if (seconds < 1)
+    return `is ${given}, less than a second: Switchyard counts durations in whole seconds and would make it ${Math.round(seconds)}s${seconds < 0.5 ? ' (no wait at all)' : ''}; write ${instead}${zero}`;
+  return `is ${given} (${seconds}s), not a whole number of seconds: Switchyard counts durations in whole seconds and would make it ${Math.round(seconds)}s; write ${instead}`;
+}
+
 function duration(min: number = LIMITS.minDurationSeconds, max: number = LIMITS.maxBakeSeconds) {
   return z.union([z.string(), z.number()], { error: `must be ${durationText}` }).transform((value, ctx) => {
-    const seconds = parseDuration(value);
-    if (seconds === undefined) {
+    const exact = durationSeconds(value);
+    if (exact === undefined) {
       ctx.issues.push({ code: 'custom', input: value, message: `must be ${durationText}, got ${JSON.stringify(value)}` });
       return z.NEVER;
     }
+    const fraction = wholeSecondsIssue(value, exact, min);
+    if (fraction) {
+      ctx.issues.push({ code: 'custom', input: value, message: fraction });
+      return z.NEVER;
+    }
+    const seconds = exact;
     if (seconds < min || seconds > max) {
       ctx.issues.push({ code: 'custom', input: value, message: `must be between ${min}s and ${max}s, got ${JSON.stringify(value)} (${seconds}s)` });
       return z.NEVER;

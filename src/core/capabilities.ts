@@ -174,15 +174,19 @@ export function validatePlan(plan: Plan, caps: DriverCapabilities): PlanIssue[] 
     });
   } else if (!caps.shapes.includes(shape.kind)) {
     issues.push({ path: ['strategy'], message: `the ${caps.driver} driver cannot run a ${shape.kind} shift; use one of ${caps.shapes.join(', ')}` });
-  } else if (shape.kind !== 'all-at-once' && shape.intervalSeconds % caps.durationGranularitySeconds !== 0) {
+  } else if (shape.kind !== 'all-at-once' && (shape.intervalSeconds % caps.durationGranularitySeconds !== 0 || shape.intervalSeconds === 0)) {
+    const g = caps.durationGranularitySeconds;
+    const text = (n: number) => (g % 60 === 0 ? `"${(n * g) / 60}m"` : `"${n * g}s"`);
+    const below = Math.floor(shape.intervalSeconds / g);
+    const instead = below === 0 ? text(1) : `${text(below)} or ${text(below + 1)}`;
+    const rounded = Math.round(shape.intervalSeconds / g) * g;
     issues.push({
       path: ['strategy'],
-      message: `the ${caps.driver} driver waits in whole multiples of ${caps.durationGranularitySeconds}s between traffic steps, but the plan waits ${shape.intervalSeconds}s; use for example "${Math.max(1, Math.round(shape.intervalSeconds / caps.durationGranularitySeconds))}m"`,
-    });
-  } else if (shape.kind !== 'all-at-once' && shape.intervalSeconds === 0) {
-    issues.push({
-      path: ['strategy'],
-      message: `the ${caps.driver} driver needs a bake of at least ${caps.durationGranularitySeconds}s after each traffic step`,
+      subject: 'interval',
+      message:
+        shape.intervalSeconds === 0
+          ? `the ${caps.driver} driver needs a bake of at least ${g}s after each traffic step, but the plan waits 0s; write ${instead} or more`
+          : `the ${caps.driver} driver waits in whole multiples of ${g}s between traffic steps, but the plan waits ${shape.intervalSeconds}s, which it would make ${rounded}s${rounded === 0 ? ' (no wait at all)' : ''}; write ${instead}`,
     });
   }
   const first = plan.steps.findIndex((s) => s.type === 'setWeight' && s.percent > 0);

@@ -88,6 +88,8 @@ export interface Plan {
 export interface PlanIssue {
   readonly path: readonly (string | number)[];
   readonly message: string;
+  /** What the issue is about when the path cannot say it: `interval`, the wait between traffic steps (a canary step's bake, a linear interval). */
+  readonly subject?: 'interval';
 }
 
 export class PlanError extends ValidationError {
@@ -208,7 +210,7 @@ function checkLinear(s: Extract<StrategySpec, { type: 'linear' }>): PlanIssue[] 
   if (!(s.stepPercent > 0 && s.stepPercent < 100)) {
     issues.push({ path: ['stepPercent'], message: `must be a percent above 0 and below 100, got ${s.stepPercent} (for example 10)` });
   }
-  if (s.intervalSeconds < LIMITS.minDurationSeconds || s.intervalSeconds > LIMITS.maxBakeSeconds) {
+  if (!durationOk(s.intervalSeconds, LIMITS.maxBakeSeconds)) {
     issues.push({ path: ['interval'], message: durationMessage(s.intervalSeconds, LIMITS.maxBakeSeconds) });
   }
   return issues;
@@ -235,7 +237,14 @@ function checkCanary(s: Extract<StrategySpec, { type: 'canary' }>): PlanIssue[] 
   return issues;
 }
 
+/** A duration the plan can wait exactly: whole seconds (what Step Functions and every driver count in), within limits. */
+function durationOk(seconds: number, max: number): boolean {
+  return Number.isInteger(seconds) && seconds >= LIMITS.minDurationSeconds && seconds <= max;
+}
+
 function durationMessage(seconds: number, max: number): string {
+  if (Number.isFinite(seconds) && seconds >= LIMITS.minDurationSeconds && seconds <= max)
+    return `must be a whole number of seconds, got ${seconds}s, which would be waited as ${Math.round(seconds)}s; use ${Math.floor(seconds)}s or ${Math.ceil(seconds)}s`;
   return `must be between ${LIMITS.minDurationSeconds}s and ${max}s, got ${seconds}s (for example "5m")`;
 }
 
@@ -270,12 +279,12 @@ export function checkPlan(plan: Plan, stepPath: readonly (string | number)[] | n
         break;
       case 'bake':
       case 'analysis':
-        if (!(step.seconds >= LIMITS.minDurationSeconds && step.seconds <= LIMITS.maxBakeSeconds)) {
+        if (!durationOk(step.seconds, LIMITS.maxBakeSeconds)) {
           issues.push({ path: at(i, 'duration'), message: durationMessage(step.seconds, LIMITS.maxBakeSeconds) });
         }
         break;
       case 'approval':
-        if (!(step.timeoutSeconds >= LIMITS.minDurationSeconds && step.timeoutSeconds <= LIMITS.maxApprovalSeconds)) {
+        if (!durationOk(step.timeoutSeconds, LIMITS.maxApprovalSeconds)) {
           issues.push({ path: at(i, 'timeout'), message: durationMessage(step.timeoutSeconds, LIMITS.maxApprovalSeconds) });
         }
         break;

@@ -13,6 +13,7 @@ const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDEN
 let standIn: Server;
 let api: string;
 const seen: { method: string; path: string; ok: boolean; reason?: string; body: string }[] = [];
+let redirectTo = 'http://127.0.0.1:1/';
 let release = { id: 'r-1', service: 'checkout-api', phase: 'baking', updatedAt: '2026-11-26T00:00:00.000Z', traffic: { candidate: 10, stable: 90 } };
 
 beforeAll(async () => {
@@ -37,6 +38,7 @@ beforeAll(async () => {
       res.setHeader('content-type', 'application/json');
       if (!verdict.ok) return res.writeHead(403).end(JSON.stringify({ message: `Forbidden: ${verdict.reason}` }));
       if (url.pathname === '/prod/hang') return; // an API that never answers
+      if (url.pathname === '/prod/moved') return res.writeHead(307, { location: redirectTo }).end('{}');
       if (url.pathname === '/prod/services') return res.end(JSON.stringify({ services: [{ name: 'checkout-api' }] }));
       if (url.pathname === '/prod/releases/r-1') return res.end(JSON.stringify(release));
       if (url.pathname === '/prod/releases/r-1/approve' && req.method === 'POST')
@@ -137,6 +139,182 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
       });
       expect(huge.status).toBe(413);
       expect(((await huge.json()) as { error: { message: string } }).error.message).toMatch(/^body: larger than 64 KiB/);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+/**
+ * The request-target exactly as written (node:net: fetch and http.request would normalise it), and
+ * the answer's status and body. `headers` replace the defaults (Host is this dashboard's).
+ */
+async function raw(origin: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
+  const { connect } = await import('node:net');
+  const { hostname, port } = new URL(origin);
+  const all: Record<string, string> = { host: `${hostname}:${port}`, connection: 'close', ...headers };
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        `${method} ${target} HTTP/1.1\r\n${Object.entries(all)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n`,
+      );
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}
+
+describe('switchyard dashboard signs only for the configured API and its stage, and only for its own page', () => {
+  let attacker: Server;
+  let evil: string;
+  const stolen: string[] = [];
+  beforeAll(async () => {
+    attacker = createServer((req, res) => {
+      stolen.push(`${req.method ?? ''} ${req.url ?? ''} ${req.headers.authorization ?? ''}`);
+      res.end('{}');
+    });
+    await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
+    evil = `127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => new Promise<void>((r) => attacker.close(() => r())));
+
+  const hostile = (): string[] => [
+    `/.///${evil}/steal`,
+    `/./\\${evil}/steal`,
+    `/..//${evil}/steal`,
+    `//${evil}/steal`,
+    `///${evil}/steal`,
+    `/\\\\${evil}/steal`,
+    `/\\${evil}/steal`,
+    `/%2e//${evil}/steal`,
+    `/%2E%2E//${evil}/steal`,
+    `/%5c%5c${evil}/steal`,
+    `/%5C${evil}/steal`,
+    `/%2f%2f${evil}/steal`,
+    `/%2F${evil}/steal`,
+    `/%252f%252f${evil}/steal`,
+    `/%25252e%25252e/steal`,
+    `http://${evil}/steal`,
+    `HTTP://${evil}/prod/services`,
+    `http:\\\\${evil}/steal`,
+    `/../other-stage/services`,
+    `/services/../../other-stage/services`,
+    `/%2e%2e/other-stage/services`,
+    `/.%2e/other-stage/services`,
+    `/%2e./other-stage/services`,
+    `/releases/%2e%2e%2f%2e%2e%2fother-stage%2fservices`,
+    `/releases/r-1/..%2f..%2f..%2fother-stage/approve`,
+    `/releases/%252e%252e/services`,
+    `/./services`,
+    `/services/.`,
+    `/services//`,
+    `/services/`,
+    `/services/%00`,
+    `/services#/../../x`,
+    `*`,
+  ];
+
+  it('a hostile path is a 400 that names the path; neither another host nor another stage receives anything', async () => {
+    const d = await dashboard();
+    const origin = new URL(d.url).origin;
+    const before = seen.length;
+    stolen.length = 0;
+    try {
+      for (const target of hostile()) {
+        const get = await raw(origin, target);
+        expect({ target, status: get.status }).toEqual({ target, status: 400 });
+        // Node's own parser refuses `http:\\…` before the dashboard sees it (a 400 with no body).
+        if (!target.startsWith('http:\\'))
+          expect({ target, body: get.body }).toMatchObject({
+            target,
+            body: expect.stringMatching(/"path: .*the dashboard forwards only to http:\/\/127\.0\.0\.1:\d+\/prod\/"/),
+          });
+        const post = await raw(origin, target, { 'content-type': 'application/json', 'content-length': '2' }, 'POST');
+        expect({ target, status: post.status }).toEqual({ target, status: 400 });
+      }
+      expect(stolen).toEqual([]);
+      expect(seen.slice(before)).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a redirect from the API is not followed: the signature and session token go nowhere else', async () => {
+    const d = await dashboard();
+    const origin = new URL(d.url).origin;
+    stolen.length = 0;
+    try {
+      for (const to of [`http://${evil}/steal`, '/other-stage/services']) {
+        redirectTo = to;
+        const res = await raw(origin, '/moved');
+        expect(res.status).toBe(502);
+        expect(res.body).toContain('with a redirect (307); the dashboard follows none');
+      }
+      expect(stolen).toEqual([]);
+      expect(seen.filter((s) => s.path.startsWith('/other-stage'))).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a normal path goes to the API under its stage, signed with a signature the API accepts', async () => {
+    const d = await dashboard();
+    const origin = new URL(d.url).origin;
+    const before = seen.length;
+    stolen.length = 0;
+    try {
+      const services = await raw(origin, '/services');
+      expect(services.status).toBe(200);
+      expect(services.body).toContain(JSON.stringify({ services: [{ name: 'checkout-api' }] }));
+      const list = await raw(origin, '/releases?service=checkout-api&phase=baking');
+      expect(list.status).toBe(404); // the stand-in has no list route: what matters is where it went and how
+      const one = await raw(origin, '/releases/r-1');
+      expect(one.status).toBe(200);
+      expect(seen.slice(before).map((s) => [s.method, s.path, s.ok])).toEqual([
+        ['GET', '/prod/services', true],
+        ['GET', '/prod/releases?service=checkout-api&phase=baking', true],
+        ['GET', '/prod/releases/r-1', true],
+      ]);
+      expect(stolen).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('another site’s page cannot drive it: Host must be this address, Origin this page, Sec-Fetch-Site not another site', async () => {
+    const d = await dashboard();
+    const origin = new URL(d.url).origin;
+    const { port } = new URL(origin);
+    const before = seen.length;
+    stolen.length = 0;
+    try {
+      for (const headers of <Record<string, string>[]>[
+        { host: 'evil.example' },
+        { host: `evil.example:${port}` },
+        { host: '127.0.0.1:1' },
+        { host: `127.0.0.2:${port}` },
+        { host: `[::1]:${port}` },
+        { origin: 'http://evil.example' },
+        { origin: `http://evil.example:${port}` },
+        { origin: 'http://127.0.0.1:1' },
+        { origin: 'null' },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+      ]) {
+        const res = await raw(origin, '/services', headers);
+        expect({ headers, status: res.status }).toEqual({ headers, status: 403 });
+      }
+      expect(seen.slice(before)).toEqual([]);
+      // Its own page, at either local name, goes through.
+      expect((await raw(origin, '/services', { origin, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+      expect((await raw(origin, '/services', { host: `localhost:${port}`, origin: `http://localhost:${port}` })).status).toBe(200);
     } finally {
       await d.close();
     }

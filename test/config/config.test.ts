@@ -468,3 +468,121 @@ describe('config: a gate on the load balancer’s own 5xx (HTTPCode_ELB_5XX_Coun
     expect(problems(raw)).toEqual([expect.stringContaining(message)]);
   });
 });
+
+describe('config: a duration Switchyard or the driver would round is refused, saying what to write', () => {
+  const steps = (...s: unknown[]) => ({ type: 'steps', steps: s });
+  it.each<[string, unknown, string]>([
+    [
+      'a sub-second canary bake (it would be no bake at all)',
+      { services: [local({ strategy: { type: 'canary', steps: [{ percent: 10, bake: '0.4s' }] } })] },
+      'services[0].strategy.steps[0].bake: is "0.4s", less than a second: Switchyard counts durations in whole seconds and would make it 0s (no wait at all); write "1s", or "0s" for none',
+    ],
+    [
+      'a sub-second blue-green bake given as a number',
+      { services: [local({ strategy: { type: 'blue-green', bake: 0.4 } })] },
+      'services[0].strategy.bake: is 0.4, less than a second',
+    ],
+    [
+      'a sub-second final bake',
+      { services: [local({ strategy: { type: 'canary', steps: [{ percent: 10, bake: '30s' }], finalBake: '0.2s' } })] },
+      'services[0].strategy.finalBake: is "0.2s", less than a second',
+    ],
+    [
+      'a sub-second bake step (bake steps are at least 1s: no "0s" offered)',
+      { services: [local({ strategy: steps({ type: 'setWeight', percent: 10 }, { type: 'bake', duration: '0.4s' }, { type: 'setWeight', percent: 100 }) })] },
+      'services[0].strategy.steps[1].duration: is "0.4s", less than a second: Switchyard counts durations in whole seconds and would make it 0s (no wait at all); write "1s"\n',
+    ],
+    [
+      'an analysis of 1.5s (it would be 2s)',
+      {
+        services: [local({ strategy: steps({ type: 'setWeight', percent: 10 }, { type: 'analysis', duration: '1.5s' }, { type: 'setWeight', percent: 100 }) })],
+      },
+      'services[0].strategy.steps[1].duration: is "1.5s" (1.5s), not a whole number of seconds: Switchyard counts durations in whole seconds and would make it 2s; write "1s" or "2s"',
+    ],
+    [
+      'an approval step timeout in fractions of a second',
+      {
+        services: [local({ strategy: steps({ type: 'approval', timeout: '90.5s' }, { type: 'setWeight', percent: 100 }) })],
+      },
+      'services[0].strategy.steps[0].timeout: is "90.5s" (90.5s), not a whole number of seconds',
+    ],
+    [
+      'an approval timeout of 0.6s (it would be 1s)',
+      { services: [local({ approvals: { at: ['before-traffic'], timeout: '0.6s' } })] },
+      'services[0].approvals.timeout: is "0.6s", less than a second: Switchyard counts durations in whole seconds and would make it 1s; write "1s"',
+    ],
+    [
+      'a linear interval of 0.01m (0.6s)',
+      { services: [local({ strategy: { type: 'linear', stepPercent: 50, interval: '0.01m' } })] },
+      'services[0].strategy.interval: is "0.01m", less than a second',
+    ],
+    [
+      'a gate check interval of 2.5s',
+      { services: [local({ gates: { checkInterval: '2.5s' } })] },
+      'services[0].gates.checkInterval: is "2.5s" (2.5s), not a whole number of seconds: Switchyard counts durations in whole seconds and would make it 3s; write "2s" or "3s"',
+    ],
+    [
+      'a judge period of 0.5s',
+      { services: [local({ gates: { judge: { period: '0.5s' } } })] },
+      'services[0].gates.judge.period: is "0.5s", less than a second',
+    ],
+    [
+      'a local readiness probe every 0.25s',
+      { services: [local({ target: { driver: 'local', command: 'node server.js', port: 8080, readiness: { interval: '0.25s' } } })] },
+      'services[0].target.readiness.interval: is "0.25s", less than a second',
+    ],
+    [
+      'a health check interval of 5.5s, where at least 5s is allowed',
+      { services: [codedeploy({ target: { ...codedeploy().target, clocks: { healthCheckInterval: '5.5s' } } })] },
+      'services[0].target.clocks.healthCheckInterval: is "5.5s" (5.5s), not a whole number of seconds: Switchyard counts durations in whole seconds and would make it 6s; write "5s" or "6s"',
+    ],
+    [
+      'a CodeDeploy canary bake of 90s (CodeDeploy counts in minutes)',
+      { services: [codedeploy({ strategy: { type: 'canary', steps: [{ percent: 10, bake: '90s' }] } })] },
+      'services[0].strategy.steps[0].bake: the codedeploy driver waits in whole multiples of 60s between traffic steps, but the plan waits 90s, which it would make 120s; write "1m" or "2m"',
+    ],
+    [
+      'a CodeDeploy linear interval of 20s (it would be no wait at all)',
+      { services: [codedeploy({ strategy: { type: 'linear', stepPercent: 50, interval: '20s' } })] },
+      'services[0].strategy.interval: the codedeploy driver waits in whole multiples of 60s between traffic steps, but the plan waits 20s, which it would make 0s (no wait at all); write "1m"',
+    ],
+    [
+      'a CodeDeploy canary with no bake between its step and 100%',
+      { services: [codedeploy({ strategy: { type: 'canary', steps: [{ percent: 10, bake: '0s' }] } })] },
+      'services[0].strategy.steps[0].bake: the codedeploy driver needs a bake of at least 60s after each traffic step, but the plan waits 0s; write "1m" or more',
+    ],
+    [
+      'a CodeDeploy steps plan waiting 45s between its traffic steps',
+      {
+        services: [codedeploy({ strategy: steps({ type: 'setWeight', percent: 10 }, { type: 'bake', duration: '45s' }, { type: 'setWeight', percent: 100 }) })],
+      },
+      'services[0].strategy.steps[1].duration: the codedeploy driver waits in whole multiples of 60s between traffic steps, but the plan waits 45s, which it would make 60s; write "1m"',
+    ],
+  ])('%s', (_name, raw, message) => {
+    expect(`${problems(raw).join('\n')}\n`).toContain(message);
+  });
+
+  it('whole seconds however written are fine, and "0s" still means no bake where none is allowed', () => {
+    const [svc] = resolveConfig({
+      services: [
+        local({
+          strategy: {
+            type: 'canary',
+            steps: [
+              { percent: 10, bake: '0.1m' },
+              { percent: 50, bake: '0s' },
+            ],
+            finalBake: '1.5m',
+          },
+          approvals: { timeout: '0.5h' },
+          gates: { checkInterval: '0.25m' },
+        }),
+      ],
+    }).services;
+    expect(svc?.plan.steps.filter((s) => s.type === 'bake').map((s) => (s.type === 'bake' ? s.seconds : 0))).toEqual([6, 90]);
+    expect(svc?.settings.pauseTimeoutSeconds).toBe(1800);
+    expect(svc?.settings.gatePolicy.checkIntervalSeconds).toBe(15);
+    const [cd] = resolveConfig({ services: [codedeploy({ strategy: { type: 'linear', stepPercent: 50, interval: '1.5h' } })] }).services;
+    expect(cd?.plan.steps.find((s) => s.type === 'bake')).toEqual({ type: 'bake', seconds: 5400 });
+  });
+});

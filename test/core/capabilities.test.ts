@@ -33,6 +33,21 @@ describe('validatePlan against CodeDeploy', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]?.message).toContain('whole multiples of 60s');
     expect(issues[0]?.message).toContain('plan waits 90s');
+    expect(issues[0]?.message).toContain('which it would make 120s; write "1m" or "2m"');
+    expect(issues[0]?.subject).toBe('interval');
+  });
+
+  it('refuses a wait between traffic steps that CodeDeploy would round to nothing, saying what to write', () => {
+    const linear = (intervalSeconds: number) => compilePlan({ type: 'linear', stepPercent: 50, intervalSeconds, finalBakeSeconds: 0 });
+    expect(validatePlan(linear(20), CODEDEPLOY_CAPABILITIES).map((i) => i.message)).toEqual([
+      'the codedeploy driver waits in whole multiples of 60s between traffic steps, but the plan waits 20s, which it would make 0s (no wait at all); write "1m"',
+    ]);
+    const canary = compilePlan({ type: 'canary', steps: [{ percent: 10, bakeSeconds: 0 }], finalBakeSeconds: 0 });
+    expect(validatePlan(canary, CODEDEPLOY_CAPABILITIES).map((i) => i.message)).toEqual([
+      'the codedeploy driver needs a bake of at least 60s after each traffic step, but the plan waits 0s; write "1m" or more',
+    ]);
+    // The same waits are exact on a driver that counts in seconds.
+    expect(validatePlan(linear(20), LOCAL_CAPABILITIES)).toEqual([]);
   });
 
   it('refuses uneven steps', () => {

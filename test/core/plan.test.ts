@@ -85,6 +85,21 @@ describe('compilePlan', () => {
     ['a bake over a day', { type: 'steps', steps: [w(10), bake(86401), w(100)] }, 'steps[1].duration: must be between 1s and 86400s, got 86401s'],
     ['a zero bake', { type: 'steps', steps: [w(10), bake(0), w(100)] }, 'steps[1].duration: must be between 1s and 86400s, got 0s'],
     [
+      'a bake of a fraction of a second more than whole seconds (it would be waited as a rounded number)',
+      { type: 'steps', steps: [w(10), bake(1.5), w(100)] },
+      'steps[1].duration: must be a whole number of seconds, got 1.5s, which would be waited as 2s; use 1s or 2s',
+    ],
+    [
+      'an approval timeout in fractions of a second',
+      { type: 'steps', steps: [{ type: 'approval', timeoutSeconds: 600.25, onTimeout: 'rollback', label: 'ship?' }, w(100)] },
+      'steps[0].timeout: must be a whole number of seconds, got 600.25s',
+    ],
+    [
+      'a linear interval in fractions of a second',
+      { type: 'linear', stepPercent: 50, intervalSeconds: 30.5, finalBakeSeconds: 0 },
+      'interval: must be a whole number of seconds, got 30.5s',
+    ],
+    [
       'a canary at 100%',
       { type: 'canary', steps: [{ percent: 100, bakeSeconds: 60 }], finalBakeSeconds: 0 },
       'steps[0].percent: a canary step must be above 0 and below 100, got 100',
