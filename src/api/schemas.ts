@@ -78,8 +78,13 @@ export const ServiceParamSchema = z.object({
   service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be the name of a configured service' }),
 });
 
+/** What proved a caller (the audit trail): the credential the channel checked, and what it named. */
+const ProofSchema = z.object({
+  by: z.enum(['shared-token', 'person-token', 'slack-signature', 'sigv4', 'jwt', 'ecr-event', 'switchyard']),
+  subject: z.string().optional(),
+});
 export const ActorSchema = z
-  .object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']), person: z.string().optional() })
+  .object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']), person: z.string().optional(), proof: ProofSchema.optional() })
   .meta({ id: 'Actor' });
 const GateResultSchema = z.object({
   gate: z.string(),

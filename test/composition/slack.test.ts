@@ -126,7 +126,7 @@ describe('Slack: one live message per release', () => {
     const final = slack.updates().at(-1);
     expect(final?.args['text']).toContain('is succeeded, 100% on the new version');
     expect(final?.args['blocks']).toMatch(/succeeded\* in \d+/);
-    expect(final?.args['blocks']).toContain('approved by U0BOB (<@U0BOB>)');
+    expect(final?.args['blocks']).toContain('approved by bob (<@U0BOB>)');
     // Finished and shipped: the only button left undoes it.
     expect(buttons(final).map((b) => b.action_id)).toEqual(['undo']);
     // The timeline, in order, as thread replies under the one message.

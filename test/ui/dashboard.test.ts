@@ -130,7 +130,7 @@ describe('the dashboard in Chromium', () => {
     // Bob is not an approver: the API refuses, and the card says why, in the API's words.
     await decision.getByRole('button', { name: 'Approve' }).click();
     await p.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => p.locator('#decision-result').textContent()).toContain('bob is not an approver for service demo; allowed: alice');
+    await expect.poll(() => p.locator('#decision-result').textContent()).toContain('bob is not an approver: approve needs one of alice (service demo)');
     expect((await mode.runtime.deps.store.get(release.id))?.phase).toBe('awaiting_approval');
 
     // Alice approves, with the keyboard: the dialog's confirm button takes Enter.

@@ -2,7 +2,7 @@ import { formatChange } from '../../core/task-diff.js';
 import { FOLLOW_UPS, HUMAN_DECISIONS, offeredDecisions, offeredFollowUps, type FollowUp, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
-import { DECISION_EVENTS, type Release, type TimelineEvent } from '../../core/release.js';
+import { DECISION_EVENTS, type Actor, type Release, type TimelineEvent } from '../../core/release.js';
 import { slackCode, slackPlain, slackQuote, slackText } from '../../core/slack-text.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */
@@ -186,10 +186,12 @@ export function releaseMessage(release: Release, environment: string): { text: s
 }
 
 /** Slack users are mentioned; API and system actors are named. */
-function who(actor: { id: string; channel: string }): string {
+function who(actor: Actor): string {
   // A Slack user id (proven by Slack's signature, and of the form that cannot break out) is mentioned;
   // a configured person, or a label someone chose, is named as text.
-  return actor.channel === 'slack' && /^[UW][A-Z0-9]{2,}$/.test(actor.id) ? `<@${actor.id}>` : `${slackText(actor.id)} via ${actor.channel}`;
+  const slackUser = actor.proof?.by === 'slack-signature' ? actor.proof.subject : actor.channel === 'slack' ? actor.id : undefined;
+  const mention = slackUser !== undefined && /^[UW][A-Z0-9]{2,}$/.test(slackUser) ? `<@${slackUser}>` : undefined;
+  return mention ?? `${slackText(actor.id)} via ${actor.channel}${actor.proof?.by === 'shared-token' ? ', shared token' : ''}`;
 }
 
 /** A thread reply for one timeline event. */
