@@ -40,9 +40,36 @@ export interface ReleaseView extends ReleaseSummary {
     readonly at: string;
     readonly type: string;
     readonly message: string;
-    readonly actor?: { readonly id: string };
+    readonly actor?: TimelineActor;
     readonly comment?: string;
   }[];
+}
+
+/** Who took a timeline event's decision, and how they were proven (the audit trail). */
+export interface TimelineActor {
+  readonly id: string;
+  readonly channel?: string;
+  readonly person?: string;
+  readonly proof?: { readonly by: string; readonly subject?: string };
+}
+
+const PROOF_NAMES: Readonly<Record<string, string>> = {
+  'shared-token': 'shared token, unproven',
+  'person-token': 'own token',
+  'slack-signature': 'Slack',
+  sigv4: 'SigV4',
+  jwt: 'JWT',
+  'ecr-event': 'ECR push',
+  switchyard: 'Switchyard',
+};
+
+/** "alice via slack (Slack U012ABC)": the actor, their channel and what proved them. */
+export function actorText(actor: TimelineActor): string {
+  const proof = actor.proof;
+  if (!proof) return actor.id;
+  const how = PROOF_NAMES[proof.by] ?? proof.by;
+  const subject = proof.subject !== undefined && proof.subject !== actor.id ? ` ${proof.subject}` : '';
+  return `${actor.id}${actor.channel !== undefined && actor.channel !== 'system' ? ` via ${actor.channel}` : ''}, ${how}${subject}`;
 }
 
 export const FINAL_PHASES: ReadonlySet<string> = new Set(['succeeded', 'rolled_back', 'failed', 'cancelled', 'superseded']);
@@ -144,7 +171,7 @@ export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
   }
   lines.push('timeline');
   for (const e of r.timeline) {
-    lines.push(`  ${p.dim(time(e.at))} ${e.message}${e.actor ? ` (${e.actor.id})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
+    lines.push(`  ${p.dim(time(e.at))} ${e.message}${e.actor ? ` (${actorText(e.actor)})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -152,7 +179,7 @@ export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
 /** The timeline events of `r` after the first `seen`, as plain lines (for `get --watch` when piped). */
 export function newEventLines(unsafe: ReleaseView, seen: number): string[] {
   const r = terminalSafe(unsafe);
-  return r.timeline.slice(seen).map((e) => `${time(e.at)} ${r.id} ${e.message}${e.actor ? ` (${e.actor.id})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
+  return r.timeline.slice(seen).map((e) => `${time(e.at)} ${r.id} ${e.message}${e.actor ? ` (${actorText(e.actor)})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
 }
 
 /** One line of a version's (or Switchyard's) log, as `switchyard logs` prints it. */

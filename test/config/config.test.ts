@@ -586,3 +586,43 @@ describe('config: a duration Switchyard or the driver would round is refused, sa
     expect(cd?.plan.steps.find((s) => s.type === 'bake')).toEqual({ type: 'bake', seconds: 5400 });
   });
 });
+
+describe('config: approvers name people, and the authority table keeps its floor', () => {
+  const people = [{ name: 'alice', slack: 'U012ABCDEF' }, { name: 'bob' }];
+  const guarded = (approvals: Record<string, unknown>) => ({ services: [local({ approvals: { at: ['before-finalize'], ...approvals } })], people });
+
+  it('refuses an approver that is not a configured person, saying how to make them one', () => {
+    expect(problems(guarded({ approvers: ['U034GHIJKL', 'arn:aws:iam::123456789012:user/carol', 'dave@example.com', 'alcie'] }))).toEqual([
+      `services[0].approvals.approvers[0]: "U034GHIJKL" is not a configured person; it looks like a Slack user id: add { name: '<their name>', slack: 'U034GHIJKL' } to people and name them here`,
+      `services[0].approvals.approvers[1]: "arn:aws:iam::123456789012:user/carol" is not a configured person; it looks like an IAM principal: add { name: '<their name>', iam: ['arn:aws:iam::123456789012:user/carol'] } to people and name them here`,
+      `services[0].approvals.approvers[2]: "dave@example.com" is not a configured person; it looks like an email: add { name: '<their name>', jwt: ['dave@example.com'] } to people (it counts only when the token says it is verified) and name them here`,
+      'services[0].approvals.approvers[3]: "alcie" is not a configured person; approvers name people from people (alice, bob)',
+    ]);
+    expect(() => resolveConfig(guarded({ approvers: ['alice', 'bob'] }))).not.toThrow();
+  });
+
+  it('refuses a person named as Switchyard’s own actors or the shared token', () => {
+    for (const name of ['api', 'switchyard', 'system', 'ecr']) {
+      expect(problems({ services: [local()], people: [{ name }] })).toEqual([
+        `people[0].name: "${name}" is reserved (Switchyard's own actors and the shared token are named api, switchyard, system, ecr, anyone, people, approvers); choose another name`,
+      ]);
+    }
+  });
+
+  it('lets a service change who may start, roll back, reject or promote, never lower who may approve, expedite, undo or retry', () => {
+    const ok = resolveConfig(guarded({ approvers: ['alice'], authority: { start: 'people', rollback: 'people', promote: 'anyone' } }));
+    expect(ok.services[0]?.settings.approvalRules).toEqual({
+      approvers: ['alice'],
+      fourEyes: false,
+      authority: { start: 'people', rollback: 'people', promote: 'anyone' },
+    });
+    expect(problems(guarded({ approvers: ['alice'], authority: { undo: 'anyone', approve: 'people' } }))).toEqual([
+      `services[0].approvals.authority.undo: "anyone" is not allowed: undo ships a version without the plan's approvals, so it stays "approvers" (remove the line, or list the people in approvals.approvers)`,
+      'services[0].approvals.authority.approve: "people" is not allowed: approve is what approvers are for, so it stays "approvers" (remove the line, or list the people in approvals.approvers)',
+    ]);
+    expect(problems(guarded({ authority: { deploy: 'anyone', start: 'everyone' } }))).toEqual([
+      'services[0].approvals.authority.start: must be "anyone" (any authenticated caller), "people" (a proven person) or "approvers"',
+      'services[0].approvals.authority: unknown key "deploy": remove it or check the spelling',
+    ]);
+  });
+});

@@ -20,7 +20,7 @@ export function slackClick(
   user: string,
   action: string,
   value: string,
-  { timestamp, responseUrl }: { timestamp?: number; responseUrl?: string } = {},
+  { timestamp, responseUrl, triggerId, actionTs }: { timestamp?: number; responseUrl?: string; triggerId?: string; actionTs?: string } = {},
 ) {
   const payload = {
     type: 'block_actions',
@@ -28,7 +28,9 @@ export function slackClick(
     channel: { id: 'C0RELEASES' },
     message: { ts: '1700000000.000001' },
     ...(responseUrl ? { response_url: responseUrl } : {}),
-    actions: [{ action_id: action, value, type: 'button' }],
+    // Slack gives every click its own trigger and action time; a click it delivers again keeps both.
+    ...(triggerId ? { trigger_id: triggerId } : {}),
+    actions: [{ action_id: action, value, type: 'button', ...(actionTs ? { action_ts: actionTs } : {}) }],
   };
   return signedSlackRequest(secret, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), timestamp);
 }
