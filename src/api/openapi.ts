@@ -79,16 +79,27 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
     description: 'A release id such as r-mf3k2a1b-9c4d',
     schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,80}$' },
   };
+  const idempotencyKey = {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
+    description: 'Repeat a request with the same key to get the first answer, applied once; the same key for another request is 422',
+  };
   const steer = (action: string, summary: string, description: string) => ({
     post: {
       operationId: `${action}Release`,
       summary,
-      description,
+      description: `${description} Who may: see the authority table (README); a caller who may not is 403.`.trim(),
       tags: ['steer'],
       security,
-      parameters: [idParam],
+      parameters: [idParam, idempotencyKey],
       requestBody: { required: false, content: { 'application/json': { schema: ref('ActionBody') } } },
-      responses: { 200: body('Release', 'Applied; the release as it is now'), ...errors },
+      responses: {
+        200: body('Release', 'Applied (or a replay of the same key); the release as it is now'),
+        ...errors,
+        422: error('The Idempotency-Key was first used for another decision'),
+      },
     },
   });
   const security = [{ localToken: [] }, { sigv4: [] }, { jwt: [] }];
@@ -153,12 +164,17 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
         post: {
           operationId: 'undoService',
           summary: 'Return the service to the version it served before its last succeeded release',
-          description: 'A release of its own: the readiness check, then all traffic at once, no bakes. Refused while a release is active.',
+          description:
+            'A release of its own: the readiness check, then all traffic at once, no bakes (under four-eyes, the plan’s first approval first); an undo of an undo goes through the plan. Needs an approver on a guarded service. Refused while a release is active. A succeeded release is undone once: a second undo returns the first (200).',
           tags: ['steer'],
           security,
-          parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' } }, idempotencyKey],
           requestBody: { required: false, content: { 'application/json': { schema: ref('ActionBody') } } },
-          responses: { 201: body('Release', 'The undo release, started'), ...errors },
+          responses: {
+            201: body('Release', 'The undo release, started'),
+            200: body('Release', 'This release was already undone (or a replay of the same key): that undo'),
+            ...errors,
+          },
         },
       },
       '/releases': {
@@ -174,15 +190,7 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
           summary: 'Start a release (or an expedited one: bakes cut to one gate check, approvals skipped, reason required)',
           tags: ['releases'],
           security,
-          parameters: [
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: false,
-              schema: { type: 'string', minLength: 1, maxLength: 128 },
-              description: 'Repeat a request with the same key to get the same release; the same key with another request is 422',
-            },
-          ],
+          parameters: [idempotencyKey],
           requestBody: { required: true, content: { 'application/json': { schema: ref('StartRelease') } } },
           responses: {
             201: body('Release', 'Created (phase preparing), or queued behind the active release (phase queued)'),
@@ -271,8 +279,13 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
         post: {
           ...steer('retry', '', '').post,
           summary: 'Start a new release of the image of a release that ended without shipping',
-          description: 'For a rolled-back, failed, cancelled or superseded release; recorded as a retry of it.',
-          responses: { 201: body('Release', 'The new release'), ...errors },
+          description:
+            'For a rolled-back, failed, cancelled or superseded release; recorded as a retry of it. Needs an approver on a guarded service. A release is retried once: a second retry returns the first (200).',
+          responses: {
+            201: body('Release', 'The new release'),
+            200: body('Release', 'This release was already retried (or a replay of the same key): that retry'),
+            ...errors,
+          },
         },
       },
       '/releases/{id}/events': {
