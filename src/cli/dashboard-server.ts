@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -9,7 +10,8 @@ import { sigv4Headers } from './client.js';
  * `switchyard dashboard --api <url>`: the dashboard for a Switchyard deployed on AWS, served on this
  * machine (127.0.0.1 only) as Argo's dashboard runs beside kubectl. The page's API calls come here and
  * go on to the API signed with your own AWS credentials (SigV4), so the IAM authorizer stays the only
- * door and nothing new is exposed. API Gateway does not stream, so a release's live events are made
+ * door; on this machine, only the page opened with the session in its address (printed to your
+ * terminal) may use them: other processes and users reach 127.0.0.1 too. API Gateway does not stream, so a release's live events are made
  * here: the release is read every `pollMs` while its page is open, and sent when it changed.
  */
 export interface DashboardServerOptions {
@@ -24,10 +26,14 @@ export interface DashboardServerOptions {
   readonly pollMs?: number;
   /** How long a call to the API may take before the page is told it timed out. @default 30 s */
   readonly requestTimeoutMs?: number;
+  /** The session the page must show on every call. @default a random one, in `url` */
+  readonly session?: string;
 }
 
 export interface DashboardServer {
+  /** The page's address, with the session in its fragment (never sent over the network by the browser). */
   readonly url: string;
+  readonly session: string;
   close(): Promise<void>;
 }
 
@@ -97,12 +103,17 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
   if (!/^https?:$/.test(base.protocol) || base.username || base.password || base.search || base.hash)
     throw new Error(`--api: "${options.api}" is not an API URL; give the stack's ApiUrl output (https://<id>.execute-api.<region>.amazonaws.com/<stage>)`);
   const page = await dashboardPage('signed');
+  const session = options.session ?? randomBytes(24).toString('base64url');
   const pollMs = options.pollMs ?? 2000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
   /** One signed call to the API; the answer comes back as it is (status, body, type). */
-  async function forward(method: string, url: URL, body?: string): Promise<{ status: number; body: string; type: string }> {
-    const headers: Record<string, string> = { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) };
+  async function forward(method: string, url: URL, body?: string, idempotencyKey?: string): Promise<{ status: number; body: string; type: string }> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    };
     const signed = await sigv4Headers({
       method,
       url,
@@ -178,6 +189,11 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       if (req.method === 'GET' && (rawPath === '/' || rawPath === '/ui')) return send(res, 200, page, 'text/html; charset=utf-8');
       if (site !== undefined && site !== 'same-origin' && site !== 'none')
         return fail(res, 403, 'forbidden', `header.Sec-Fetch-Site: "${String(site)}": only the dashboard's own page calls the API through it`);
+      // Every other process on this machine can reach 127.0.0.1 too: only the page opened with the
+      // session in its address (printed to your terminal) gets your signature.
+      const given = req.headers['x-dashboard-session'];
+      if (typeof given !== 'string' || given.length !== session.length || !timingSafeEqual(Buffer.from(given), Buffer.from(session)))
+        return fail(res, 401, 'unauthorized', `header.X-Dashboard-Session: missing or wrong; open the address switchyard dashboard printed (it carries the session)`);
       const events_ = /^\/releases\/([A-Za-z0-9_-]{1,80})\/events$/.exec(raw);
       if (req.method === 'GET' && events_?.[1]) return events(req, res, events_[1]);
       if (req.method !== 'GET' && req.method !== 'POST') return fail(res, 405, 'method_not_allowed', `${req.method ?? ''} is not used by the dashboard`);
@@ -193,7 +209,8 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
         if (body === undefined)
           return fail(res, 413, 'payload_too_large', `body: larger than ${MAX_BODY / 1024} KiB; the dashboard sends a comment of a few lines`);
       }
-      const answer = await forward(req.method, target, body);
+      const key = req.headers['idempotency-key'];
+      const answer = await forward(req.method, target, body, typeof key === 'string' && /^[\x21-\x7e]{1,128}$/.test(key) ? key : undefined);
       send(res, answer.status, answer.body, answer.type);
     })().catch((error: unknown) => {
       if (!res.headersSent)
@@ -207,7 +224,8 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
   });
   ({ port } = server.address() as AddressInfo);
   return {
-    url: `http://127.0.0.1:${port}/ui`,
+    url: `http://127.0.0.1:${port}/ui#session=${session}`,
+    session,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

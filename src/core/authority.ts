@@ -48,9 +48,10 @@ export const DEFAULT_AUTHORITY: AuthorityTable = {
 
 /**
  * Decisions no config may grant below an approver on a guarded service: approving is what approvers
- * are for, and expedite, undo and retry ship a version without (or again through) the approvals.
+ * are for; expedite, promote and undo ship a version without the plan's approvals, retry ships again
+ * one that did not pass.
  */
-export const APPROVERS_ONLY: ReadonlySet<Verb> = new Set(['approve', 'expedite', 'undo', 'retry']);
+export const APPROVERS_ONLY: ReadonlySet<Verb> = new Set(['approve', 'expedite', 'promote', 'undo', 'retry']);
 
 /**
  * Decisions the person who started the release may not take under four-eyes: approving it, and
@@ -65,9 +66,13 @@ const SYSTEM_CHANNELS: ReadonlySet<Actor['channel']> = new Set(['ecr', 'system']
 
 export type Authority = { readonly ok: true } | { readonly ok: false; readonly message: string };
 
-/** The table a service's rules give, the defaults filled in. */
+/**
+ * The table a service's rules give, the defaults filled in. Under four-eyes a release is started by
+ * a proven person (or an image push) by default: one started with the shared token could be approved
+ * by the same human under their own name, and four-eyes could not tell.
+ */
 export function authorityOf(rules: ApprovalRules): AuthorityTable {
-  return { ...DEFAULT_AUTHORITY, ...(rules.authority ?? {}) };
+  return { ...DEFAULT_AUTHORITY, ...(rules.fourEyes ? { start: 'people' as const } : {}), ...(rules.authority ?? {}) };
 }
 
 /** Whether the service has approvers: an unguarded one lets anyone take an approver's decisions. */

@@ -27,18 +27,27 @@ export type Claim =
   /** A person's own local-mode token. */
   | { readonly person: string };
 
+/** `*` matches any run of characters within one part of the ARN: never across a `/` or a `:`. */
 function globMatches(pattern: string, value: string): boolean {
   const parts = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${parts.join('.*')}$`).test(value);
+  return new RegExp(`^${parts.join('[^/:]*')}$`).test(value);
 }
+
+const isEmail = (entry: string): boolean => entry.includes('@');
 
 /** The person a claim proves, if any. */
 export function personFor(people: readonly Person[], claim: Claim): Person | undefined {
   if ('person' in claim) return people.find((p) => p.name === claim.person);
   if ('slack' in claim) return people.find((p) => p.slack === claim.slack);
   if ('iam' in claim) return people.find((p) => p.iam.some((pattern) => globMatches(pattern, claim.iam)));
+  // An entry with an @ is an email, matched only by a verified email claim; any other is a subject.
+  // A subject that looks like an email (some providers let users choose it) proves nothing.
   const { sub, email, emailVerified } = claim.jwt;
-  return people.find((p) => (sub !== undefined && p.jwt.includes(sub)) || (email !== undefined && emailVerified === true && p.jwt.includes(email)));
+  return people.find(
+    (p) =>
+      (sub !== undefined && !sub.includes('@') && p.jwt.includes(sub)) ||
+      (email !== undefined && emailVerified === true && isEmail(email) && p.jwt.includes(email)),
+  );
 }
 
 /** Names no person may take: they are Switchyard's own actors and the shared token's. */

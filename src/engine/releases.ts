@@ -92,6 +92,44 @@ export function createReleaseService(deps: EngineDeps) {
     return svc;
   }
 
+  /**
+   * A client's key, scoped to the caller and the request's kind: one caller's key never answers, or
+   * blocks, another caller's request, nor the rule's own keys (`once:`).
+   */
+  function clientKey(actor: Actor, kind: string, key: string): string {
+    return `client:${actor.person !== undefined ? `person ${actor.person}` : `${actor.channel} ${actor.id}`}:${kind}:${key}`;
+  }
+
+  /**
+   * Claims `key` for the release `id`, or finds the release it names. A rule's key (`once`: a release
+   * is retried or undone once) names one attempt that is alive or shipped: one that ended without
+   * shipping gives the key up, so a new attempt can be made.
+   */
+  async function claimOrFind(key: string, id: string, now: number, once: boolean): Promise<Release | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const owner = await store.claimIdempotencyKey(key, id, now);
+      if (owner === id) return undefined;
+      const existing = await awaitCreated(owner);
+      if (!once || !isTerminal(existing.phase) || existing.phase === Phase.succeeded) return existing;
+      await store.forgetIdempotencyKey(key, owner);
+    }
+    throw new ConflictError('another request is starting the same release; retry in a moment');
+  }
+
+  /** Whether `actor`'s `decision` shows in the release (the first request with a key has been applied). */
+  function applied(release: Release, decision: HumanDecision, actor: Actor): boolean {
+    const mine = (a: Actor | undefined) => a !== undefined && a.id === actor.id && a.channel === actor.channel;
+    switch (decision) {
+      case 'approve':
+      case 'reject':
+        return release.approvals.some((a) => a.decision === (decision === 'approve' ? 'approved' : 'rejected') && mine(a.actor));
+      case 'promote':
+        return mine(release.requests.promote?.actor);
+      case 'rollback':
+        return mine(release.requests.rollback?.actor) || (release.phase === Phase.cancelled && release.timeline.some((e) => e.type === 'cancelled' && mine(e.actor)));
+    }
+  }
+
   /** Refuses a decision the actor may not take on the service (core/authority.ts: one rule for every channel). */
   function authorize(svc: ServiceConfig, verb: Verb, actor: Actor): void {
     const check = mayTake(svc.settings.approvalRules, verb, actor);
@@ -106,7 +144,7 @@ export function createReleaseService(deps: EngineDeps) {
   async function claimDecision(key: string, id: string, decision: string): Promise<string | undefined> {
     const what = `${decision} ${id}`;
     const mine = `${what} ${randomBytes(6).toString('hex')}`;
-    const first = await store.claimIdempotencyKey(`decision:${key}`, mine, clock.now());
+    const first = await store.claimIdempotencyKey(key, mine, clock.now());
     if (first === mine) return mine;
     if (first.startsWith(`${what} `)) return undefined;
     throw new IdempotencyKeyReusedError(
@@ -216,21 +254,21 @@ export function createReleaseService(deps: EngineDeps) {
     const id = input.id ?? newId();
     // Checked before any key is claimed: a refused request leaves no key behind.
     const plan = planFor(svc, input);
-    const keys = [input.idempotencyKey, input.onceKey].filter((k): k is string => k !== undefined);
+    // Key families never meet: a client's key is scoped to the caller, the rule's own keys have theirs.
+    const keys = [...(input.idempotencyKey !== undefined ? [clientKey(input.actor, 'start', input.idempotencyKey)] : []), ...(input.onceKey !== undefined ? [input.onceKey] : [])];
     const claimed: string[] = [];
     const forget = () => Promise.all(claimed.map((k) => store.forgetIdempotencyKey(k, id)));
     for (const key of keys) {
-      const owner = await store.claimIdempotencyKey(key, id, now);
-      if (owner === id) {
+      const existing = await claimOrFind(key, id, now, key === input.onceKey);
+      if (existing === undefined) {
         claimed.push(key);
         continue;
       }
       await forget();
-      const existing = await awaitCreated(owner);
       // The same key for another release is a client bug: refuse it rather than answer with the first release.
-      if (existing.service !== svc.name || existing.artifact.image !== input.image) {
+      if (existing.service !== svc.name || existing.artifact.image !== input.image || Boolean(existing.expedited) !== Boolean(input.expedite)) {
         throw new IdempotencyKeyReusedError(
-          `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service} (release ${existing.id}); use a new key for another release`,
+          `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service}${existing.expedited ? ' expedited' : ''} (release ${existing.id}); use a new key for another release`,
         );
       }
       return { release: existing, created: false };
@@ -284,15 +322,19 @@ export function createReleaseService(deps: EngineDeps) {
    * release the first request started, whatever has happened since (an undo that already
    * succeeded is not undone in turn by its own replay).
    */
-  async function underKey(key: string | undefined | '', create: (id: string) => Promise<StartResult>): Promise<StartResult> {
+  async function underKey(key: string | undefined, create: (id: string) => Promise<StartResult>): Promise<StartResult> {
     const id = newId();
-    if (!key) return create(id);
+    if (key === undefined) return create(id);
     const owner = await store.claimIdempotencyKey(key, id, clock.now());
     if (owner !== id) return { release: await awaitCreated(owner), created: false };
     try {
       const result = await create(id);
-      // Answered with an existing release (the rule's own key): the client's key must not name an id that never exists.
-      if (result.release.id !== id) await store.forgetIdempotencyKey(key, id);
+      if (result.release.id !== id) {
+        // Answered with an existing release (another caller's undo, the rule's own key): the client's key
+        // names that release from now on, so its replay answers the same, never a new release.
+        await store.forgetIdempotencyKey(key, id);
+        await store.claimIdempotencyKey(key, result.release.id, clock.now());
+      }
       return result;
     } catch (error) {
       await store.forgetIdempotencyKey(key, id);
@@ -317,13 +359,18 @@ export function createReleaseService(deps: EngineDeps) {
   async function act(id: string, decision: HumanDecision, actor: Actor, comment?: string, idempotencyKey?: string, approvalId?: string): Promise<Release> {
     if (idempotencyKey === undefined) return decideOnce(id, decision, actor, comment, approvalId);
     // A replay (a client's retry, Slack delivering the same click again) returns the release, decided once.
-    const claim = await claimDecision(idempotencyKey, id, decision);
-    if (claim === undefined) return get(id);
+    const key = clientKey(actor, 'decision', idempotencyKey);
+    const claim = await claimDecision(key, id, decision);
+    if (claim === undefined) {
+      const release = await get(id);
+      if (applied(release, decision, actor)) return release;
+      throw new ConflictError(`the first request with this Idempotency-Key is still being applied; retry in a moment`);
+    }
     try {
       return await decideOnce(id, decision, actor, comment, approvalId);
     } catch (error) {
       // Refused or failed: nothing was decided, so a retry with the key may try again.
-      await store.forgetIdempotencyKey(`decision:${idempotencyKey}`, claim);
+      await store.forgetIdempotencyKey(key, claim);
       throw error;
     }
   }
@@ -384,7 +431,8 @@ export function createReleaseService(deps: EngineDeps) {
    * @throws {InvalidActionError} when the release is still running or succeeded.
    */
   async function retry(id: string, actor: Actor, comment?: string, idempotencyKey?: string): Promise<StartResult> {
-    return underKey(idempotencyKey && `retry:${id}:${idempotencyKey}`, (newIdFor) => retryAs(newIdFor, id, actor, comment));
+    const key = idempotencyKey === undefined ? undefined : clientKey(actor, `retry ${id}`, idempotencyKey);
+    return underKey(key, (newIdFor) => retryAs(newIdFor, id, actor, comment));
   }
 
   async function retryAs(newIdFor: string, id: string, actor: Actor, comment?: string): Promise<StartResult> {
@@ -400,7 +448,7 @@ export function createReleaseService(deps: EngineDeps) {
       image: original.artifact.image,
       actor,
       origin: { kind: 'retry', of: id },
-      onceKey: `retry-of:${id}`,
+      onceKey: `once:retry-of:${id}`,
       id: newIdFor,
       ...(comment ? { comment } : {}),
     });
@@ -417,7 +465,8 @@ export function createReleaseService(deps: EngineDeps) {
    *   {@link InvalidActionError} when no succeeded release says what came before it.
    */
   async function undo(serviceName: string, actor: Actor, comment?: string, of?: string, idempotencyKey?: string): Promise<StartResult> {
-    return underKey(idempotencyKey && `undo:${serviceName}:${idempotencyKey}`, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of));
+    const key = idempotencyKey === undefined ? undefined : clientKey(actor, `undo ${serviceName}`, idempotencyKey);
+    return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of));
   }
 
   async function undoAs(newIdFor: string, serviceName: string, actor: Actor, comment?: string, of?: string): Promise<StartResult> {
@@ -447,7 +496,7 @@ export function createReleaseService(deps: EngineDeps) {
       actor,
       origin: { kind: 'undo', of: last.id },
       plan: last.origin?.kind === 'undo' ? svc.plan : checkedUndoPlan(svc),
-      onceKey: `undo-of:${last.id}`,
+      onceKey: `once:undo-of:${last.id}`,
       id: newIdFor,
       ...(comment ? { comment } : {}),
     });

@@ -28,6 +28,13 @@ describe('one person across Slack, IAM and JWT', () => {
     // An unverified email proves nothing.
     expect(personFor(people, { jwt: { email: 'alice@example.com', emailVerified: false } })).toBeUndefined();
     expect(personFor(people, { jwt: { sub: 'auth0|bob' } })?.name).toBe('bob');
+    // A subject that spells a listed email proves nothing (some providers let users choose it); an email entry needs a verified email claim.
+    expect(personFor(people, { jwt: { sub: 'alice@example.com' } })).toBeUndefined();
+    expect(personFor(people, { jwt: { sub: 'alice@example.com', email: 'alice@example.com', emailVerified: false } })).toBeUndefined();
+    // In an IAM pattern, * stays within one part of the ARN: alice* is not alice-contractor's role session.
+    const star: Person[] = [{ name: 'alice', iam: ['arn:aws:sts::123456789012:assumed-role/Deployer/alice*'], jwt: [] }];
+    expect(personFor(star, { iam: 'arn:aws:sts::123456789012:assumed-role/Deployer/alice-2' })?.name).toBe('alice');
+    expect(personFor(star, { iam: 'arn:aws:sts::123456789012:assumed-role/Deployer/alice/x' })).toBeUndefined();
   });
 
   it('an unproven identity that spells a person’s name does not pass for them', () => {

@@ -12,7 +12,7 @@ import { verifySigV4 } from '../support/sigv4-verifier.js';
 const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 let standIn: Server;
 let api: string;
-const seen: { method: string; path: string; ok: boolean; reason?: string; body: string }[] = [];
+const seen: { method: string; path: string; ok: boolean; reason?: string; body: string; idempotencyKey?: string }[] = [];
 let redirectTo = 'http://127.0.0.1:1/';
 let release = { id: 'r-1', service: 'checkout-api', phase: 'baking', updatedAt: '2026-11-26T00:00:00.000Z', traffic: { candidate: 10, stable: 90 } };
 
@@ -34,6 +34,7 @@ beforeAll(async () => {
         ok: verdict.ok,
         ...(verdict.reason ? { reason: verdict.reason } : {}),
         body,
+        ...(typeof req.headers['idempotency-key'] === 'string' ? { idempotencyKey: req.headers['idempotency-key'] } : {}),
       });
       res.setHeader('content-type', 'application/json');
       if (!verdict.ok) return res.writeHead(403).end(JSON.stringify({ message: `Forbidden: ${verdict.reason}` }));
@@ -51,9 +52,16 @@ beforeAll(async () => {
 });
 afterAll(async () => new Promise<void>((r) => standIn.close(() => r())));
 
+/** The session the page shows on every call (the dashboard prints it in the page's address). */
+const SESSION = 'test-session-0123456789abcdef';
+/** A call as the dashboard's own page makes it: with the session. */
+const call = (url: string, init: RequestInit = {}) =>
+  fetch(url, { ...init, headers: { 'x-dashboard-session': SESSION, ...((init.headers as Record<string, string> | undefined) ?? {}) } });
+
 async function dashboard(secretAccessKey = KEY.secretAccessKey): Promise<DashboardServer> {
   return startDashboard({
     api,
+    session: SESSION,
     region: 'eu-west-1',
     port: 0,
     pollMs: 50,
@@ -69,10 +77,10 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
       const page = await (await fetch(d.url)).text();
       expect(page).toMatch(/<meta name="switchyard-auth" content="signed"/);
       const origin = new URL(d.url).origin;
-      const services = await fetch(`${origin}/services`);
+      const services = await call(`${origin}/services`);
       expect(services.status).toBe(200);
       expect(await services.json()).toEqual({ services: [{ name: 'checkout-api' }] });
-      const approve = await fetch(`${origin}/releases/r-1/approve`, {
+      const approve = await call(`${origin}/releases/r-1/approve`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ comment: 'ship it' }),
@@ -90,7 +98,7 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
     const d = await dashboard();
     try {
       const started = Date.now();
-      const res = await fetch(`${new URL(d.url).origin}/hang`);
+      const res = await call(`${new URL(d.url).origin}/hang`);
       expect(res.status).toBe(504);
       expect(await res.text()).toContain('the API did not answer GET /prod/hang within 0.3 s');
       expect(Date.now() - started).toBeLessThan(5_000);
@@ -102,7 +110,7 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
   it('the stand-in tells a wrong signature apart: the API’s refusal reaches the page as it is', async () => {
     const d = await dashboard('not-the-secret');
     try {
-      const res = await fetch(`${new URL(d.url).origin}/services`);
+      const res = await call(`${new URL(d.url).origin}/services`);
       expect(res.status).toBe(403);
       expect(await res.text()).toContain('signature does not match');
     } finally {
@@ -114,7 +122,7 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
     const d = await dashboard();
     const origin = new URL(d.url).origin;
     try {
-      const res = await fetch(`${origin}/releases/r-1/events`);
+      const res = await call(`${origin}/releases/r-1/events`);
       expect(res.headers.get('content-type')).toBe('text/event-stream');
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let text = '';
@@ -129,10 +137,10 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
         request(`${origin}/services`, { headers: { host: 'evil.example:80' } }, (r) => resolve(r.statusCode ?? 0)).end(),
       );
       expect(status).toBe(403);
-      const form = await fetch(`${origin}/releases/r-1/approve`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+      const form = await call(`${origin}/releases/r-1/approve`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
       expect(form.status).toBe(415);
       // A body larger than the dashboard ever sends is refused as such, not passed on (nor called a failed API).
-      const huge = await fetch(`${origin}/releases/r-1/approve`, {
+      const huge = await call(`${origin}/releases/r-1/approve`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ comment: 'x'.repeat(100 * 1024) }),
@@ -152,7 +160,7 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
 async function raw(origin: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
   const { connect } = await import('node:net');
   const { hostname, port } = new URL(origin);
-  const all: Record<string, string> = { host: `${hostname}:${port}`, connection: 'close', ...headers };
+  const all: Record<string, string> = { host: `${hostname}:${port}`, connection: 'close', 'x-dashboard-session': SESSION, ...headers };
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => {
       socket.write(
@@ -283,6 +291,33 @@ describe('switchyard dashboard signs only for the configured API and its stage, 
         ['GET', '/prod/releases/r-1', true],
       ]);
       expect(stolen).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('another process on this machine, without the session the page was opened with, gets 401 and signs nothing; the page’s idempotency key goes on', async () => {
+    const d = await dashboard();
+    const origin = new URL(d.url).origin;
+    const before = seen.length;
+    try {
+      expect(d.url).toBe(`${origin}/ui#session=${SESSION}`);
+      for (const headers of <Record<string, string>[]>[{ 'x-dashboard-session': '' }, { 'x-dashboard-session': 'test-session-0123456789abcdeX' }]) {
+        expect((await raw(origin, '/services', headers)).status).toBe(401);
+        expect((await raw(origin, '/releases/r-1/approve', { ...headers, 'content-type': 'application/json', 'content-length': '2' }, 'POST')).status).toBe(
+          401,
+        );
+      }
+      expect(seen.length).toBe(before);
+      // The page itself needs no session: it holds nothing until the address gives it one.
+      expect((await fetch(`${origin}/ui`)).status).toBe(200);
+      const approve = await call(`${origin}/releases/r-1/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'page-key-1' },
+        body: '{}',
+      });
+      expect(approve.status).toBe(200);
+      expect(seen.at(-1)).toMatchObject({ path: '/prod/releases/r-1/approve', ok: true, idempotencyKey: 'page-key-1' });
     } finally {
       await d.close();
     }

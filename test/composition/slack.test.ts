@@ -31,7 +31,7 @@ async function setup(overrides: Record<string, unknown> = {}) {
     [
       serviceConfig('checkout', {
         notifications: { slack: { channel: 'C0RELEASES' } },
-        approvals: { at: ['after-first-step'], approvers: ['bob', 'ann'], fourEyes: true },
+        approvals: { at: ['after-first-step'], approvers: ['bob', 'ann'], fourEyes: true, authority: { start: 'anyone' } },
         ...overrides,
       }),
     ],

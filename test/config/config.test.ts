@@ -609,16 +609,17 @@ describe('config: approvers name people, and the authority table keeps its floor
     }
   });
 
-  it('lets a service change who may start, roll back, reject or promote, never lower who may approve, expedite, undo or retry', () => {
-    const ok = resolveConfig(guarded({ approvers: ['alice'], authority: { start: 'people', rollback: 'people', promote: 'anyone' } }));
+  it('lets a service change who may start, roll back or reject, never lower who may approve, expedite, promote, undo or retry', () => {
+    const ok = resolveConfig(guarded({ approvers: ['alice'], authority: { start: 'people', rollback: 'people', reject: 'anyone' } }));
     expect(ok.services[0]?.settings.approvalRules).toEqual({
       approvers: ['alice'],
       fourEyes: false,
-      authority: { start: 'people', rollback: 'people', promote: 'anyone' },
+      authority: { start: 'people', rollback: 'people', reject: 'anyone' },
     });
-    expect(problems(guarded({ approvers: ['alice'], authority: { undo: 'anyone', approve: 'people' } }))).toEqual([
+    expect(problems(guarded({ approvers: ['alice'], authority: { undo: 'anyone', approve: 'people', promote: 'anyone' } }))).toEqual([
       `services[0].approvals.authority.undo: "anyone" is not allowed: undo ships a version without the plan's approvals, so it stays "approvers" (remove the line, or list the people in approvals.approvers)`,
       'services[0].approvals.authority.approve: "people" is not allowed: approve is what approvers are for, so it stays "approvers" (remove the line, or list the people in approvals.approvers)',
+      `services[0].approvals.authority.promote: "anyone" is not allowed: promote ships a version without the plan's approvals, so it stays "approvers" (remove the line, or list the people in approvals.approvers)`,
     ]);
     expect(problems(guarded({ authority: { deploy: 'anyone', start: 'everyone' } }))).toEqual([
       'services[0].approvals.authority.start: must be "anyone" (any authenticated caller), "people" (a proven person) or "approvers"',

@@ -48,6 +48,9 @@ describe('authority: who may take each decision', () => {
 
   it('four-eyes: the person who started a release may not approve or promote it; an unproven caller cannot be told apart', () => {
     const rules: ApprovalRules = { ...guarded, fourEyes: true };
+    // Started by a proven person (or a push) by default: the shared token's holder could approve under their own name.
+    expect(mayTake(rules, 'start', shared)).toMatchObject({ ok: false, message: expect.stringContaining('needs a proven person') });
+    expect(mayTake(rules, 'start', carol)).toEqual(ok);
     expect(mayTake(rules, 'approve', alice, alice)).toMatchObject({
       ok: false,
       message: expect.stringContaining('four-eyes rule: alice started this release'),

@@ -78,9 +78,9 @@ async function world(approvals: Record<string, unknown> = { at: ['after-first-st
     return (await res.json()) as { ok: boolean; code?: string; message: string };
   };
   const releases = async () => (await harness.store.list({ service, limit: 100 })).releases;
-  /** A release of `image` that succeeded: started by the shared token, approved by bob. */
+  /** A release of `image` that succeeded: started by carol (a person, not an approver), approved by bob. */
   const succeeded = async (image: string) => {
-    const started = await call('POST', '/releases', 'shared', { service, image });
+    const started = await call('POST', '/releases', 'carol', { service, image });
     const id = String(started.body['id']);
     await harness.until(id, (r) => r.phase === 'awaiting_approval');
     expect((await call('POST', `/releases/${id}/approve`, 'bob')).status).toBe(200);
@@ -96,7 +96,8 @@ describe('authority: expedite', () => {
     for (const as of ['carol', 'shared', 'shared:release-bot', 'shared:root']) {
       const res = await call('POST', '/releases', as, { service, image: 'pay:hotfix', expedite: true, reason: 'pager' });
       expect(res.status, as).toBe(403);
-      expect(res.body['error']['message']).toContain('expedite needs one of alice, bob');
+      // Under four-eyes the shared token may not even start; carol may start, not expedite.
+      expect(res.body['error']['message']).toMatch(as === 'carol' ? /expedite needs one of alice, bob/ : /start: it needs a proven person/);
     }
     expect(await releases()).toEqual([]);
   });
@@ -158,7 +159,7 @@ describe('authority: undo and retry', () => {
 
   it('retry needs an approver; two retries at once and a Slack retry click delivered twice start one release', async () => {
     const { harness, service, call, click, releases } = await world();
-    const started = await call('POST', '/releases', 'shared', { service, image: 'pay:3' });
+    const started = await call('POST', '/releases', 'carol', { service, image: 'pay:3' });
     const id = String(started.body['id']);
     await harness.until(id, (r) => r.phase === 'awaiting_approval');
     await call('POST', `/releases/${id}/rollback`, 'shared');
@@ -177,7 +178,7 @@ describe('authority: undo and retry', () => {
 describe('authority: every decision applies once, and a replay answers as the first', () => {
   it('an approve click Slack delivers twice, and an API call replayed with its Idempotency-Key, both answer ok and decide once', async () => {
     const { harness, service, call, click } = await world();
-    const started = await call('POST', '/releases', 'shared', { service, image: 'pay:4' });
+    const started = await call('POST', '/releases', 'carol', { service, image: 'pay:4' });
     const id = String(started.body['id']);
     const waiting = await harness.until(id, (r) => r.phase === 'awaiting_approval');
     const value = `${id}|${waiting.pendingApproval?.id}`;
@@ -188,7 +189,7 @@ describe('authority: every decision applies once, and a replay answers as the fi
     const done = await harness.finish(id);
     expect(done.approvals.filter((a) => a.decision === 'approved')).toHaveLength(1);
 
-    const next = await call('POST', '/releases', 'shared', { service, image: 'pay:5' });
+    const next = await call('POST', '/releases', 'carol', { service, image: 'pay:5' });
     const nextId = String(next.body['id']);
     await harness.until(nextId, (r) => r.phase === 'awaiting_approval');
     const key = { 'idempotency-key': 'cli-0b8f6d' };
@@ -196,13 +197,13 @@ describe('authority: every decision applies once, and a replay answers as the fi
     expect((await call('POST', `/releases/${nextId}/rollback`, 'shared', {}, key)).status).toBe(200);
     // Without the key, the second rollback is the conflict it always was; the key reused for another decision is refused.
     expect((await call('POST', `/releases/${nextId}/rollback`, 'shared', {})).status).toBe(409);
-    expect((await call('POST', `/releases/${nextId}/promote`, 'bob', {}, key)).body['error']['code']).toBe('idempotency_key_reused');
+    expect((await call('POST', `/releases/${nextId}/promote`, 'shared', {}, key)).body['error']['code']).toBe('idempotency_key_reused');
   });
 });
 
 describe('authority: the audit trail', () => {
   it('each decision records the person, the channel and how they were proven, in the timeline and in switchyard get', async () => {
-    const { harness, service, call, click } = await world();
+    const { harness, service, call, click } = await world({ at: ['after-first-step'], approvers: ['alice', 'bob'] });
     const started = await call('POST', '/releases', 'shared:ci', { service, image: 'pay:6' });
     const id = String(started.body['id']);
     const waiting = await harness.until(id, (r) => r.phase === 'awaiting_approval');
@@ -219,5 +220,79 @@ describe('authority: the audit trail', () => {
     const printed = releaseDetail(view, paint(false));
     expect(printed).toContain('(ci via api, shared token, unproven)');
     expect(printed).toContain('approved by bob (bob via slack, Slack U0BOB0001)');
+  });
+});
+
+describe('authority: found by the attacker’s review', () => {
+  it('a client’s key cannot block or answer the rule’s own keys, nor another caller’s request', async () => {
+    const { harness, service, call, releases, succeeded } = await world({ at: ['after-first-step'], approvers: ['alice', 'bob'] });
+    await succeeded('pay:1');
+    const last = await succeeded('pay:2');
+    // The shared token plants the undo's key on a release of its own, then rolls it back.
+    const planted = await call('POST', '/releases', 'shared', { service, image: 'pay:1' }, { 'idempotency-key': `undo-of:${last}` });
+    await harness.until(String(planted.body['id']), (r) => r.phase === 'awaiting_approval');
+    await call('POST', `/releases/${String(planted.body['id'])}/rollback`, 'shared');
+    await harness.finish(String(planted.body['id']));
+    const undo = await call('POST', `/services/${service}/undo`, 'alice');
+    expect(undo.status).toBe(201);
+    expect(undo.body['id']).not.toBe(planted.body['id']);
+    expect(undo.body['origin']).toEqual({ kind: 'undo', of: last });
+    // Bob's key, replayed by the shared token, is the shared token's own first request, not bob's answer.
+    await harness.finish(String(undo.body['id']));
+    expect((await releases()).filter((r) => r.origin?.kind === 'undo')).toHaveLength(1);
+  });
+
+  it('an undo that was rolled back does not block the next undo of the same release', async () => {
+    const { harness, service, call, succeeded } = await world({ at: ['after-first-step'], approvers: ['alice', 'bob'], fourEyes: true });
+    await succeeded('pay:1');
+    const last = await succeeded('pay:2');
+    const first = await call('POST', `/services/${service}/undo`, 'alice');
+    await harness.until(String(first.body['id']), (r) => r.phase === 'awaiting_approval');
+    await call('POST', `/releases/${String(first.body['id'])}/rollback`, 'shared:oncall');
+    expect((await harness.finish(String(first.body['id']))).phase).toBe('rolled_back');
+    const second = await call('POST', `/services/${service}/undo`, 'bob');
+    expect(second.status).toBe(201);
+    expect(second.body['id']).not.toBe(first.body['id']);
+    expect(second.body['origin']).toEqual({ kind: 'undo', of: last });
+  });
+
+  it('the second of two simultaneous undos, replayed with its key after the undo succeeded, answers with that undo', async () => {
+    const { harness, service, call, releases, succeeded } = await world({ at: ['after-first-step'], approvers: ['alice', 'bob'] });
+    await succeeded('pay:1');
+    await succeeded('pay:2');
+    const [a, b] = await Promise.all([
+      call('POST', `/services/${service}/undo`, 'alice', undefined, { 'idempotency-key': 'ka' }),
+      call('POST', `/services/${service}/undo`, 'bob', undefined, { 'idempotency-key': 'kb' }),
+    ]);
+    expect(a.body['id']).toBe(b.body['id']);
+    expect((await harness.finish(String(a.body['id']))).phase).toBe('succeeded');
+    const replay = await call('POST', `/services/${service}/undo`, 'bob', undefined, { 'idempotency-key': 'kb' });
+    expect(replay).toMatchObject({ status: 200, body: { id: a.body['id'] } });
+    expect((await releases()).filter((r) => r.origin?.kind === 'undo')).toHaveLength(1);
+  });
+
+  it('a key replayed by another caller is that caller’s own request; one still being applied is a 409, never a false 200', async () => {
+    const { harness, service, call } = await world();
+    const started = await call('POST', '/releases', 'alice', { service, image: 'pay:7' });
+    const id = String(started.body['id']);
+    await harness.until(id, (r) => r.phase === 'awaiting_approval');
+    const key = { 'idempotency-key': 'k-approve' };
+    // Carol may not approve: both of her requests are refused, however they race.
+    const both = await Promise.all([call('POST', `/releases/${id}/approve`, 'carol', {}, key), call('POST', `/releases/${id}/approve`, 'carol', {}, key)]);
+    for (const res of both) expect([403, 409]).toContain(res.status);
+    expect(both.some((r) => r.status === 403)).toBe(true);
+    expect((await call('POST', `/releases/${id}/approve`, 'bob', {}, key)).status).toBe(200);
+    // The shared token with bob's key is not bob's replay (no 200 with bob's answer): it is its own request.
+    const stranger = await call('POST', `/releases/${id}/approve`, 'shared', {}, key);
+    expect(stranger.status).toBe(409);
+    expect(stranger.body['error']['message']).toContain('no approval is waiting');
+  });
+
+  it('under four-eyes the shared token cannot start a release its holder could then approve under their own name', async () => {
+    const { service, call, releases } = await world();
+    const res = await call('POST', '/releases', 'shared', { service, image: 'pay:8' });
+    expect(res.status).toBe(403);
+    expect(res.body['error']['message']).toContain('start: it needs a proven person');
+    expect(await releases()).toEqual([]);
   });
 });
