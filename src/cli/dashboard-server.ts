@@ -193,7 +193,12 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       // session in its address (printed to your terminal) gets your signature.
       const given = req.headers['x-dashboard-session'];
       if (typeof given !== 'string' || given.length !== session.length || !timingSafeEqual(Buffer.from(given), Buffer.from(session)))
-        return fail(res, 401, 'unauthorized', `header.X-Dashboard-Session: missing or wrong; open the address switchyard dashboard printed (it carries the session)`);
+        return fail(
+          res,
+          401,
+          'unauthorized',
+          `header.X-Dashboard-Session: missing or wrong; open the address switchyard dashboard printed (it carries the session)`,
+        );
       const events_ = /^\/releases\/([A-Za-z0-9_-]{1,80})\/events$/.exec(raw);
       if (req.method === 'GET' && events_?.[1]) return events(req, res, events_[1]);
       if (req.method !== 'GET' && req.method !== 'POST') return fail(res, 405, 'method_not_allowed', `${req.method ?? ''} is not used by the dashboard`);

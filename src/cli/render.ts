@@ -179,7 +179,9 @@ export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
 /** The timeline events of `r` after the first `seen`, as plain lines (for `get --watch` when piped). */
 export function newEventLines(unsafe: ReleaseView, seen: number): string[] {
   const r = terminalSafe(unsafe);
-  return r.timeline.slice(seen).map((e) => `${time(e.at)} ${r.id} ${e.message}${e.actor ? ` (${actorText(e.actor)})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
+  return r.timeline
+    .slice(seen)
+    .map((e) => `${time(e.at)} ${r.id} ${e.message}${e.actor ? ` (${actorText(e.actor)})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
 }
 
 /** One line of a version's (or Switchyard's) log, as `switchyard logs` prints it. */

@@ -126,7 +126,9 @@ export function createReleaseService(deps: EngineDeps) {
       case 'promote':
         return mine(release.requests.promote?.actor);
       case 'rollback':
-        return mine(release.requests.rollback?.actor) || (release.phase === Phase.cancelled && release.timeline.some((e) => e.type === 'cancelled' && mine(e.actor)));
+        return (
+          mine(release.requests.rollback?.actor) || (release.phase === Phase.cancelled && release.timeline.some((e) => e.type === 'cancelled' && mine(e.actor)))
+        );
     }
   }
 
@@ -255,7 +257,10 @@ export function createReleaseService(deps: EngineDeps) {
     // Checked before any key is claimed: a refused request leaves no key behind.
     const plan = planFor(svc, input);
     // Key families never meet: a client's key is scoped to the caller, the rule's own keys have theirs.
-    const keys = [...(input.idempotencyKey !== undefined ? [clientKey(input.actor, 'start', input.idempotencyKey)] : []), ...(input.onceKey !== undefined ? [input.onceKey] : [])];
+    const keys = [
+      ...(input.idempotencyKey !== undefined ? [clientKey(input.actor, 'start', input.idempotencyKey)] : []),
+      ...(input.onceKey !== undefined ? [input.onceKey] : []),
+    ];
     const claimed: string[] = [];
     const forget = () => Promise.all(claimed.map((k) => store.forgetIdempotencyKey(k, id)));
     for (const key of keys) {
