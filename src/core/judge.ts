@@ -38,6 +38,11 @@ export interface CountPeriod {
 export interface LatencyBins {
   readonly bounds: readonly number[];
   readonly counts: readonly number[];
+  /**
+   * Sparse: `counts[k]` fell in bin `at[k]` (ascending), the bins left out being empty. Fine bins
+   * (1% wide, thousands of them) travel this way: a period holds at most as many as its requests.
+   */
+  readonly at?: readonly number[];
 }
 
 export interface JudgeSettings {
@@ -64,6 +69,8 @@ export interface JudgeAssessment {
   readonly bound: number;
   /** In a bake of planned length: the exact group-sequential test at the latest look (see `sequentialLooks`). */
   readonly look?: Look;
+  /** In a bake: the look (index in the periods) at which the judge first failed. */
+  readonly failedAtLook?: number;
   readonly requests: { readonly candidate: number; readonly baseline: number };
   readonly events: { readonly candidate: number; readonly baseline: number };
 }
@@ -175,6 +182,26 @@ export interface Look {
   readonly spent: number;
   /** α · spending(fraction of the bake): what may have been spent by this look. */
   readonly allowed: number;
+  /**
+   * With `robust`: the over-dispersion estimated at this look (1: the counts vary as the model says,
+   * 2: twice as much) and the boundary widened by it, `expected` + √dispersion · (`limit` − `expected`).
+   */
+  readonly dispersion?: number;
+  readonly robustLimit?: number;
+}
+
+/** How the group-sequential test decides beyond its exact boundary (each only ever fails less). */
+export interface LookOptions {
+  /** Remembered walks, owned by the caller: a check that sees one more period takes up the last walk. */
+  readonly cache?: JudgeCache;
+  /**
+   * Robust to clustered events: `blocks[i]` numbers the block (a minute, say) period i falls in; the
+   * over-dispersion is estimated from the blocks' variation around the fitted ratio, and the boundary
+   * widened by it (see `dispersionAt`).
+   */
+  readonly blocks?: readonly number[];
+  /** No failure on fewer events on the new version than this, unless the stable version has events too. */
+  readonly minEvents?: number;
 }
 
 /** Mass below this is dropped from the computation, and counted as spent (so the test stays valid). */
@@ -199,9 +226,13 @@ function logFactorial(n: number): number {
  * α; how often the judge is checked does not matter (the looks are the periods, fixed in advance),
  * nor do traffic shares and load moving between periods.
  *
+ * The options only ever fail less than the exact boundary does (a look fails when the count reaches
+ * its boundary and their conditions hold too), so the guarantee stands where the model holds; where
+ * events come in clusters, the widened boundary keeps it approximately (see `dispersionAt`).
+ *
  * `fractions[i]`: how much of the bake's planned length has passed at the end of period i; `r0` the
  * ratio tested against ("r ≤ r0"; 1 for "not worse", others for the interval's lower end).
- * Returns every look, and the first at which the count reached its boundary.
+ * Returns every look, and the first at which the judge fails.
  */
 export function sequentialLooks(
   periods: readonly CountPeriod[],
@@ -209,17 +240,29 @@ export function sequentialLooks(
   alpha: number,
   earlyShare: number = DEFAULT_EARLY_SHARE.errors,
   r0 = 1,
+  options: LookOptions = {},
 ): { looks: Look[]; crossedAt?: number } {
+  const { cache, blocks, minEvents = 0 } = options;
   // A judge checked every second sees the same periods again plus the newest: the walk over the
-  // periods it saw before is taken up where it ended (same result, only faster; see `resumed`).
-  const seen = periods.map((p, i) => `${p.candidate.requests},${p.candidate.events},${p.baseline.requests},${p.baseline.events},${fractions[i] ?? 1}`);
-  const key = `${alpha}|${earlyShare}|${r0}|${seen[0] ?? ''}`;
-  const walk = resumed(key, seen) ?? { dist: new Float64Array([1]), low: 0, events: 0, spent: 0, looks: [] };
+  // periods it saw before is taken up where it ended (same result, only faster; see JudgeCache).
+  const seen = periods.map(
+    (p, i) => `${p.candidate.requests},${p.candidate.events},${p.baseline.requests},${p.baseline.events},${fractions[i] ?? 1},${blocks?.[i] ?? ''}`,
+  );
+  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${minEvents}|${seen[0] ?? ''}`;
+  const walk = cache?.resumed(key, seen) ?? newWalk();
   for (let index = walk.looks.length; index < periods.length; index++) {
-    lookAt(walk, periods[index]!, alpha * spending(fractions[index] ?? 1, earlyShare), r0);
+    lookAt(walk, periods[index]!, alpha * spending(fractions[index] ?? 1, earlyShare), r0, { robust: blocks !== undefined, block: blocks?.[index], minEvents });
   }
-  remember(key, seen, walk);
+  cache?.remember(key, seen, walk);
   return { looks: [...walk.looks], ...(walk.crossedAt !== undefined ? { crossedAt: walk.crossedAt } : {}) };
+}
+
+/** One block's sums (the unit the over-dispersion is estimated from). */
+interface Block {
+  n1: number;
+  n0: number;
+  x1: number;
+  k: number;
 }
 
 /** The walk through the looks: the count's distribution over paths not yet stopped, dist[i] = P(count = low + i). */
@@ -227,13 +270,54 @@ interface Walk {
   dist: Float64Array;
   low: number;
   events: number;
+  baselineEvents: number;
+  /** Σ k·ρ and the blocks so far (for the robust boundary). */
+  expected: number;
+  blocks: Map<number, Block>;
   spent: number;
   crossedAt?: number;
   looks: Look[];
 }
 
+const newWalk = (): Walk => ({ dist: new Float64Array([1]), low: 0, events: 0, baselineEvents: 0, expected: 0, blocks: new Map(), spent: 0, looks: [] });
+
+function copyWalk(walk: Walk): Walk {
+  return { ...walk, dist: walk.dist.slice(), blocks: new Map([...walk.blocks].map(([b, s]) => [b, { ...s }])), looks: [...walk.looks] };
+}
+
+/**
+ * The over-dispersion of the new version's share of events, estimated from the blocks so far
+ * (Pearson's X² over its degrees of freedom, the quasi-likelihood estimate: McCullagh & Nelder,
+ * Generalized Linear Models, 2nd ed., §4.5 and ch. 9): each block's events on the new version against
+ * what the fitted ratio predicts, given the block's total and requests. Fitted, not r0, so a version
+ * worse by a constant ratio does not count as dispersion. At least 1 (the exact test's own variance),
+ * and 1 with fewer than three blocks with events (nothing to estimate it from yet).
+ */
+export function dispersionAt(blocks: Iterable<Block>, r0 = 1): number {
+  const used = [...blocks].filter((b) => b.k > 0 && b.n1 > 0 && b.n0 > 0);
+  if (used.length < 3) return 1;
+  const x1 = used.reduce((s, b) => s + b.x1, 0);
+  const k = used.reduce((s, b) => s + b.k, 0);
+  const n1 = used.reduce((s, b) => s + b.n1, 0);
+  const n0 = used.reduce((s, b) => s + b.n0, 0);
+  // The ratio fitted to all blocks (a half event on each side keeps it finite), never below r0.
+  const fitted = Math.max(r0, ((x1 + 0.5) / n1 / ((k - x1 + 0.5) / n0)) * r0);
+  let x2 = 0;
+  for (const b of used) {
+    const rho = share(fitted, b.n1, b.n0);
+    x2 += (b.x1 - b.k * rho) ** 2 / (b.k * rho * (1 - rho));
+  }
+  return Math.max(1, x2 / (used.length - 1));
+}
+
 /** Adds one period to the walk and looks at its end, with `allowed` α spent by then at most. */
-function lookAt(walk: Walk, p: CountPeriod, allowed: number, r0: number): void {
+function lookAt(
+  walk: Walk,
+  p: CountPeriod,
+  allowed: number,
+  r0: number,
+  { robust: widened, block, minEvents }: { robust: boolean; block: number | undefined; minEvents: number },
+): void {
   const k = p.candidate.events + p.baseline.events;
   if (p.candidate.requests > 0 && p.baseline.requests > 0 && k > 0) {
     const rho = share(r0, p.candidate.requests, p.baseline.requests);
@@ -258,6 +342,12 @@ function lookAt(walk: Walk, p: CountPeriod, allowed: number, r0: number): void {
     }
     walk.low += from;
     walk.events += p.candidate.events;
+    walk.baselineEvents += p.baseline.events;
+    walk.expected += k * rho;
+    if (widened && block !== undefined) {
+      const b = walk.blocks.get(block) ?? { n1: 0, n0: 0, x1: 0, k: 0 };
+      walk.blocks.set(block, { n1: b.n1 + p.candidate.requests, n0: b.n0 + p.baseline.requests, x1: b.x1 + p.candidate.events, k: b.k + k });
+    }
     // Drop the negligible bottom of the distribution, counted as spent.
     let cut = 0;
     let dropped = 0;
@@ -275,74 +365,126 @@ function lookAt(walk: Walk, p: CountPeriod, allowed: number, r0: number): void {
     tail += dist[i]!;
     limit = walk.low + i;
   }
-  if (walk.crossedAt === undefined && walk.events >= limit) walk.crossedAt = walk.looks.length;
+  let robust: Pick<Look, 'dispersion' | 'robustLimit'> = {};
+  let fails = walk.events >= limit;
+  if (widened) {
+    // Clustered events (a bad minute on one side, a retry storm) vary more than the model allows: the
+    // boundary is widened around the expected count by the square root of the estimated dispersion.
+    const dispersion = dispersionAt(walk.blocks.values(), r0);
+    const robustLimit = Math.ceil(walk.expected + Math.sqrt(dispersion) * (limit - walk.expected) - 1e-9);
+    robust = { dispersion, robustLimit };
+    fails &&= walk.events >= robustLimit;
+  }
+  // Too little evidence: a lone error on a small share, with none on stable to compare it with.
+  if (walk.events < minEvents && walk.baselineEvents === 0) fails = false;
+  if (walk.crossedAt === undefined && fails) walk.crossedAt = walk.looks.length;
   if (limit - walk.low < dist.length) {
     walk.dist = limit > walk.low ? dist.slice(0, limit - walk.low) : new Float64Array([0]);
     walk.spent += tail;
   }
-  walk.looks.push({ events: walk.events, limit, spent: walk.spent, allowed });
+  walk.looks.push({ events: walk.events, limit, spent: walk.spent, allowed, ...robust });
 }
 
-/** Walks ended at the last call, by test (α, spending, r0, first period); 128 at most (a few per gate of each running release). */
-const walks = new Map<string, { seen: readonly string[]; walk: Walk }>();
-const WALKS_KEPT = 128;
+/**
+ * Walks remembered between checks, by test (α, spending, r0, options, first period): a judge checked
+ * every second sees the same periods again plus the newest, and its walk is taken up where it ended.
+ * The caller owns it (one per engine, say), so the core keeps no hidden state; without one, every
+ * check walks from the first period.
+ */
+export class JudgeCache {
+  private readonly walks = new Map<string, { seen: readonly string[]; walk: Walk }>();
 
-/** A copy of the walk remembered under `key`, if the periods it went through begin `seen`. */
-function resumed(key: string, seen: readonly string[]): Walk | undefined {
-  const kept = walks.get(key);
-  if (!kept || kept.seen.length > seen.length || kept.seen.some((s, i) => s !== seen[i])) return undefined;
-  return { ...kept.walk, dist: kept.walk.dist.slice(), looks: [...kept.walk.looks] };
-}
+  /** @param size walks kept at most (a few per judged gate of each running release). */
+  constructor(private readonly size = 128) {}
 
-function remember(key: string, seen: readonly string[], walk: Walk): void {
-  walks.delete(key);
-  walks.set(key, { seen, walk: { ...walk, dist: walk.dist.slice(), looks: [...walk.looks] } });
-  if (walks.size > WALKS_KEPT) walks.delete(walks.keys().next().value!);
+  /** A copy of the walk remembered under `key`, if the periods it went through begin `seen`. */
+  resumed(key: string, seen: readonly string[]): Walk | undefined {
+    const kept = this.walks.get(key);
+    if (!kept || kept.seen.length > seen.length || kept.seen.some((s, i) => s !== seen[i])) return undefined;
+    return copyWalk(kept.walk);
+  }
+
+  remember(key: string, seen: readonly string[], walk: Walk): void {
+    this.walks.delete(key);
+    this.walks.set(key, { seen, walk: copyWalk(walk) });
+    if (this.walks.size > this.size) this.walks.delete(this.walks.keys().next().value!);
+  }
 }
 
 /** Log-spaced ratios the interval is read from. */
 const GRID = Array.from({ length: 241 }, (_, i) => (i === 120 ? 1 : Math.exp(Math.log(1 / 64) + (i / 240) * Math.log(64 * 64))));
 
+/** How a judgement is made beyond α and the alternatives (see `LookOptions`). */
+export interface JudgeOptions extends LookOptions {
+  /** In a bake of planned length: how much of it has passed at the end of each period. */
+  readonly fractions?: readonly number[];
+}
+
+/** The largest grid ratio below 1: the interval's lower end while the judge has not failed. */
+const BELOW_ONE = GRID[119]!;
+
 /**
  * The judge's assessment of all periods so far. In a bake of planned length, pass `fractions` (how
- * much of it has passed at the end of each period): it fails when the exact group-sequential test
- * (`sequentialLooks`) reaches its boundary at any look. Without (no planned length, e.g. while a
- * target shifts on its own), it fails when the mixture e-value reaches 1/α (Ville's inequality).
+ * much of it has passed at the end of each period): it fails when the group-sequential test
+ * (`sequentialLooks`, with the options' conditions) fails at any look. Without (no planned length,
+ * e.g. while a target shifts on its own), it fails when the mixture e-value reaches 1/α (Ville's
+ * inequality), and the new version has at least `minEvents` events or the stable one has some too.
  */
 export function judgeCounts(
   periods: readonly CountPeriod[],
   settings: JudgeSettings,
   alternatives: readonly number[] = ERROR_ALTERNATIVES,
-  { fractions }: { fractions?: readonly number[] } = {},
+  { fractions, ...options }: JudgeOptions = {},
 ): JudgeAssessment {
   const bound = 1 / settings.alpha;
   const sum = (pick: (p: CountPeriod) => number) => periods.reduce((s, p) => s + pick(p), 0);
   const requests = { candidate: sum((p) => p.candidate.requests), baseline: sum((p) => p.baseline.requests) };
   const events = { candidate: sum((p) => p.candidate.events), baseline: sum((p) => p.baseline.events) };
   const worse = eValue(periods, 1, 'up', alternatives);
-  // The lower end: in a bake, the largest ratio r0 the group-sequential test of "r ≤ r0" has
-  // rejected so far (a repeated confidence bound, Jennison & Turnbull), else the largest the
-  // e-value rejects (a confidence sequence); so it is at or above 1 exactly when the judge fails.
+  const enough = events.candidate >= (options.minEvents ?? 0) || events.baseline > 0;
+  const planned = fractions ? sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare, 1, options) : undefined;
+  const look = planned?.looks.at(-1);
+  const failed = planned ? planned.crossedAt !== undefined : worse >= bound && enough;
+  // The lower end: the largest ratio r0 the same test rejects (in a bake, the group-sequential test of
+  // "r ≤ r0", a repeated confidence bound, Jennison & Turnbull; else the e-value, a confidence
+  // sequence), so it is at or above 1 exactly when the judge fails. In a bake it is searched only once
+  // the judge has failed (each ratio tried is a walk over every period, which a check that only needs
+  // the verdict should not pay for); before, it is the confidence sequence's end, at most just below 1.
   // The upper end: the smallest ratio the e-value for "r ≥ r0" rejects, below 1 + tolerance exactly
-  // when the judge passes. Each one-sided at 1 − α. Read from the grid (by bisection: rejecting r0
-  // rejects every smaller ratio), each end the nearest grid ratio the test rejects, so the interval
-  // printed is never narrower than the true one.
-  const rejects = fractions
-    ? (r0: number) => sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare, r0).crossedAt !== undefined
-    : (r0: number) => eValue(periods, r0, 'up', alternatives) >= bound;
-  const lowerCount = partitionPoint(GRID, rejects);
-  const lower = lowerCount === 0 ? 0 : GRID[lowerCount - 1]!;
-  const upperIndex = GRID.findLastIndex((r) => eValue(periods, r, 'down') < bound);
-  const upper = upperIndex < 0 ? GRID[0]! : upperIndex >= GRID.length - 1 ? Infinity : GRID[upperIndex + 1]!;
+  // when the judge passes. Each one-sided at 1 − α. Read from the grid by bisection (rejecting r0
+  // rejects every smaller ratio, and the "r ≥ r0" test every larger one), each end the nearest grid
+  // ratio the test rejects, so the interval printed is never narrower than the true one.
+  const mixtureRejects = (r0: number) => eValue(periods, r0, 'up', alternatives) >= bound;
+  let lower: number;
+  if (!fractions) {
+    const count = enough ? partitionPoint(GRID, mixtureRejects) : 0;
+    lower = count === 0 ? 0 : GRID[count - 1]!;
+  } else if (failed) {
+    const above = GRID.slice(120);
+    const rejects = (r0: number) => sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare, r0, options).crossedAt !== undefined;
+    lower = above[Math.max(0, partitionPoint(above, rejects) - 1)]!;
+  } else {
+    const count = partitionPoint(GRID, mixtureRejects);
+    lower = Math.min(BELOW_ONE, count === 0 ? 0 : GRID[count - 1]!);
+  }
+  const notRejected = partitionPoint(GRID, (r) => eValue(periods, r, 'down') < bound);
+  const upper = notRejected === 0 ? GRID[0]! : notRejected >= GRID.length ? Infinity : GRID[notRejected]!;
   const ratio =
     events.candidate > 0 && events.baseline > 0 && requests.candidate > 0 && requests.baseline > 0
       ? events.candidate / requests.candidate / (events.baseline / requests.baseline)
       : undefined;
-  const planned = fractions ? sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare) : undefined;
-  const look = planned?.looks.at(-1);
-  const failed = planned ? planned.crossedAt !== undefined : worse >= bound;
   const verdict = failed ? 'fail' : eValue(periods, 1 + settings.tolerance, 'down') >= bound ? 'pass' : 'inconclusive';
-  return { verdict, ...(ratio !== undefined ? { ratio } : {}), interval: [lower, upper], eValue: worse, bound, ...(look ? { look } : {}), requests, events };
+  return {
+    verdict,
+    ...(ratio !== undefined ? { ratio } : {}),
+    interval: [lower, upper],
+    eValue: worse,
+    bound,
+    ...(look ? { look } : {}),
+    ...(planned?.crossedAt !== undefined ? { failedAtLook: planned.crossedAt } : {}),
+    requests,
+    events,
+  };
 }
 
 /** How many leading items of `sorted` satisfy `holds` (which holds for a prefix of them), by bisection. */
@@ -362,19 +504,27 @@ export function binQuantile(bins: LatencyBins, quantile: number): number | undef
   const total = bins.counts.reduce((a, b) => a + b, 0);
   if (total === 0) return undefined;
   let seen = 0;
-  for (let i = 0; i < bins.counts.length; i++) {
-    seen += bins.counts[i]!;
-    if (seen >= quantile * total) return bins.bounds[i];
+  for (let k = 0; k < bins.counts.length; k++) {
+    seen += bins.counts[k]!;
+    if (seen >= quantile * total) return bins.bounds[bins.at?.[k] ?? k];
   }
   return bins.bounds.at(-1);
 }
 
+/**
+ * Bounds computed as m · (1 + tolerance) land on a bin's edge up to rounding (the bins are geometric):
+ * an edge within this relative distance of a threshold is taken as the threshold itself, not as the
+ * bin below it (which pushed the threshold a whole bin up: "20%" acted as 44% with 20% bins).
+ */
+const EDGE = 1e-9;
+
 /** Requests in `bins` certainly slower than `threshold` (the whole bin above it), or possibly slower (any part above it). */
 export function slowerThan(bins: LatencyBins, threshold: number, count: 'certainly' | 'possibly' = 'possibly'): number {
   let n = 0;
-  for (let i = 0; i < bins.counts.length; i++) {
-    const above = count === 'certainly' ? i > 0 && bins.bounds[i - 1]! >= threshold : bins.bounds[i]! > threshold;
-    if (above) n += bins.counts[i]!;
+  for (let k = 0; k < bins.counts.length; k++) {
+    const i = bins.at?.[k] ?? k;
+    const above = count === 'certainly' ? i > 0 && bins.bounds[i - 1]! >= threshold * (1 - EDGE) : bins.bounds[i]! > threshold * (1 + EDGE);
+    if (above) n += bins.counts[k]!;
   }
   return n;
 }
@@ -403,9 +553,10 @@ export interface LatencyTolerance {
  */
 export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance): CountPeriod[] {
   const out: CountPeriod[] = [];
-  let history: LatencyBins | undefined;
+  // The stable version's requests per bin over the periods so far (dense: one count per bin).
+  let history: number[] | undefined;
   for (const p of periods) {
-    const median = history ? binQuantile(history, 0.5) : undefined;
+    const median = history ? binQuantile({ bounds: p.baseline.bounds, counts: history }, 0.5) : undefined;
     if (median !== undefined) {
       const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
       const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
@@ -414,7 +565,9 @@ export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: Late
         baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, median, 'possibly') },
       });
     }
-    history = history ? { bounds: history.bounds, counts: history.counts.map((c, i) => c + (p.baseline.counts[i] ?? 0)) } : p.baseline;
+    const counts = history ?? p.baseline.bounds.map(() => 0);
+    p.baseline.counts.forEach((c, k) => (counts[p.baseline.at?.[k] ?? k]! += c));
+    history = counts;
   }
   return out;
 }
