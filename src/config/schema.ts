@@ -360,7 +360,7 @@ const gates = z.strictObject({
         .gt(0, { error: 'must be above 0' })
         .max(0.2, { error: 'must be at most 0.2 (a false rollback in one release of five)' })
         .default(0.05),
-      tolerance: z.number({ error: 'must be a number such as 0.2 (20% worse)' }).gt(0).max(10).default(0.2),
+      tolerance: z.number({ error: 'must be a number such as 0.1 (10% worse)' }).gt(0).max(10).default(0.1),
       /** Errors: no rollback on fewer errors on the new version than this while the stable version has none. */
       minErrors: z.number({ error: 'must be a whole number such as 3' }).int().min(1).max(1000).default(3),
       period: duration(1, 3600).default(10),

@@ -85,11 +85,11 @@ export interface JudgeGate {
   /** The release's α: the largest chance that the judge rolls back a release whose new version is not worse. */
   readonly alpha: number;
   /**
-   * How many tests share the release's α: the judged steps of the plan times the signals
-   * (`judgedTests` in judge.ts). Each test is run at α / tests, so their false alarms add up to α at most.
+   * The part of the release's α this gate's test gets at each judged step (`shareJudgeAlpha`): its
+   * signal's weight, over the judged steps of the plan. The tests' false alarms add up to α at most.
    * @default 1
    */
-  readonly tests?: number;
+  readonly alphaShare?: number;
   /** Errors: no rollback on fewer errors on the new version than this, unless the stable version has errors too. @default 1 */
   readonly minErrors?: number;
   /** The smallest regression worth stopping for (0.2: 20% worse); a bake may end early below it. */
@@ -271,35 +271,44 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
 /**
- * How many tests of the judge a release runs: for every judged step of the plan (a bake or analysis
- * watching a judge gate while the stable version still takes traffic), one per signal; and where the
- * target shifts on its own (`shiftsWatched`), one per signal for the watch over each shift. A bake
- * extended past its planned length spends nothing more, so it adds no test.
+ * How many steps of a plan the judge tests: every bake or analysis watching a judge gate while the
+ * stable version still takes traffic, and where the target shifts on its own (`shiftsWatched`) every
+ * shift it watches. A bake extended past its planned length spends nothing more, so it adds nothing.
  */
-export function judgedTests(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[], shiftsWatched: boolean): number {
+export function judgedSteps(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[], shiftsWatched: boolean): number {
   const judges = gates.filter((g) => g.kind === 'judge').map((g) => g.name);
+  if (judges.length === 0) return 0;
   let weight = 0;
-  let tests = 0;
+  let steps = 0;
   for (const step of plan.steps) {
     if (step.type === 'setWeight') {
       // While the target moves from `weight` to the step's percent on its own, both versions take traffic.
-      if (shiftsWatched && step.percent > 0 && weight < 100) tests += judges.length;
+      if (shiftsWatched && step.percent > 0 && weight < 100) steps++;
       weight = step.percent;
     } else if ((step.type === 'bake' || step.type === 'analysis') && weight < 100) {
-      tests += step.type === 'analysis' && step.gates ? judges.filter((j) => step.gates!.includes(j)).length : judges.length;
+      if (step.type === 'bake' || !step.gates || judges.some((j) => step.gates!.includes(j))) steps++;
     }
   }
-  return Math.max(1, tests);
+  return steps;
 }
 
 /**
- * The release's α shared among its judge's tests (Bonferroni): each judge gate is told how many tests
- * share it, so the chance that any of them rolls back a release whose new version is not worse is at
- * most α, whatever the number of bakes and signals.
+ * How a judged step's part of α is shared between the signals. Slow requests are common (about half
+ * of them count), so a small part of α leaves the latency signal most of its power; errors are rare
+ * and need most of it (`npm run bench:judge`, docs/judge.md).
+ */
+export const SIGNAL_WEIGHT = { errors: 0.8, latency: 0.2 } as const;
+
+/**
+ * The release's α shared among its judge's tests (Bonferroni): each judged step gets α / steps, shared
+ * between the signals by SIGNAL_WEIGHT, so the chance that any test of the release rolls back a new
+ * version that is not worse is at most α, whatever the number of bakes and signals.
  */
 export function shareJudgeAlpha(gates: readonly GateSpec[], plan: Pick<Plan, 'steps'>, shiftsWatched: boolean): GateSpec[] {
-  const tests = judgedTests(plan, gates, shiftsWatched);
-  return gates.map((g) => (g.kind === 'judge' ? { ...g, tests } : g));
+  const steps = Math.max(1, judgedSteps(plan, gates, shiftsWatched));
+  const signals = gates.filter((g): g is JudgeGate => g.kind === 'judge');
+  const total = signals.reduce((sum, g) => sum + SIGNAL_WEIGHT[g.signal], 0);
+  return gates.map((g) => (g.kind === 'judge' ? { ...g, alphaShare: SIGNAL_WEIGHT[g.signal] / total / steps } : g));
 }
 
 /** Periods are grouped into blocks of a minute (or one period, if longer) to estimate over-dispersion: a bad minute is one unit. */
@@ -344,7 +353,7 @@ export function judgeObservation(
   ends = ends.slice(ends.length - counts.length);
   const a = judgeCounts(
     counts,
-    { alpha: gate.alpha / (gate.tests ?? 1), tolerance: gate.tolerance, earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal] },
+    { alpha: gate.alpha * (gate.alphaShare ?? 1), tolerance: gate.tolerance, earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal] },
     gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES,
     {
       ...(stepSeconds ? { fractions: ends.map((e) => e / 1000 / stepSeconds) } : {}),
