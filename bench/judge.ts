@@ -18,7 +18,7 @@ import { judgeObservation, type JudgeGate, type JudgePeriod, type Observation } 
 import { JudgeCache, judgeCounts, type CountPeriod } from '../src/core/judge.js';
 import { VersionMetrics } from '../src/adapters/local/version-metrics.js';
 import { JUDGE_LATENCY_BINS } from '../src/adapters/local/local-target.js';
-import { binomial, poisson, seeded } from '../test/support/traffic.js';
+import { beta, binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
 const RELEASES = Number(process.env['RELEASES'] ?? 1000);
@@ -79,22 +79,6 @@ const ECS = judgeGates({
 
 // ---------------------------------------------------------------------------------------------
 // Traffic.
-
-/** A Gamma(shape) draw (Marsaglia & Tsang), for Beta draws. */
-function gamma(random: () => number, shape: number): number {
-  if (shape < 1) return gamma(random, shape + 1) * Math.pow(random() || 1e-12, 1 / shape);
-  const d = shape - 1 / 3;
-  const c = 1 / Math.sqrt(9 * d);
-  for (;;) {
-    const z = Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
-    const v = (1 + c * z) ** 3;
-    if (v > 0 && Math.log(random() || 1e-12) < 0.5 * z * z + d - d * v + d * Math.log(v)) return d * v;
-  }
-}
-function beta(random: () => number, mean: number, concentration: number): number {
-  const a = gamma(random, mean * concentration);
-  return a / (a + gamma(random, (1 - mean) * concentration));
-}
 
 interface Traffic {
   readonly share: number;
