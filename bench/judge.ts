@@ -104,11 +104,18 @@ interface Second {
 }
 
 /** One bake: counts per second, and (with latency) the local driver's own metrics of both versions. */
-function bake(random: () => number, t: Traffic): { seconds: Second[]; metrics?: VersionMetrics } {
+function bake(random: () => number, t: Traffic): Run {
   const metrics = t.latencyScale !== undefined ? new VersionMetrics() : undefined;
   const seconds: Second[] = [];
   let p1 = BASE_ERROR * (t.errorRatio ?? 1);
   let p0 = BASE_ERROR;
+  // The stable version's ten minutes before the step (all the traffic): what the local driver sends as history.
+  const history = Array.from({ length: 10 }, () => {
+    const p = t.clustered ? beta(random, BASE_ERROR, t.clustered) : BASE_ERROR;
+    const requests = poisson(random, RPS * 60 * (t.sticky ? 0.95 : 1));
+    const client = t.sticky === 'stable' || t.sticky === 'split' ? poisson(random, RPS * 60 * 0.05) : 0;
+    return { requests: requests + client, errors: binomial(random, requests, p) + client };
+  });
   for (let s = 0; s < BAKE; s++) {
     if (t.clustered && s % 60 === 0) {
       p1 = beta(random, BASE_ERROR, t.clustered) * (t.errorRatio ?? 1);
@@ -137,7 +144,12 @@ function bake(random: () => number, t: Traffic): { seconds: Second[]; metrics?: 
     }
     seconds.push(second);
   }
-  return { seconds, ...(metrics ? { metrics } : {}) };
+  return { seconds, history, ...(metrics ? { metrics } : {}) };
+}
+interface Run {
+  readonly seconds: Second[];
+  readonly metrics?: VersionMetrics;
+  readonly history?: readonly { requests: number; errors: number }[];
 }
 function latency(random: () => number, scale: number): number {
   const z = Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
@@ -145,7 +157,7 @@ function latency(random: () => number, scale: number): number {
 }
 
 /** The observation a gate check gets: as the local driver builds it, or CloudWatch's whole minutes (`offset`). */
-function observation(gate: JudgeGate, run: { seconds: Second[]; metrics?: VersionMetrics }, offset?: number): Extract<Observation, { kind: 'judge' }> {
+function observation(gate: JudgeGate, run: Run, offset?: number): Extract<Observation, { kind: 'judge' }> {
   const p = gate.periodSeconds;
   if (gate.signal === 'latency') {
     const m = run.metrics!;
@@ -178,11 +190,17 @@ function observation(gate: JudgeGate, run: { seconds: Second[]; metrics?: Versio
     if (start < 0) b.requests += Math.round(-start * RPS); // the minute's part before the step: stable only
     periods.push({ start: new Date(T0 + start * 1000).toISOString(), candidate: c, baseline: b });
   }
-  return { gate: gate.name, kind: 'judge', periods, ...(offset !== undefined ? { stepStart: new Date(T0).toISOString() } : {}) };
+  // CloudWatch (`offset`): the AWS driver sends no history yet; the local driver does.
+  return {
+    gate: gate.name,
+    kind: 'judge',
+    periods,
+    ...(offset !== undefined ? { stepStart: new Date(T0).toISOString() } : run.history ? { history: run.history } : {}),
+  };
 }
 
 /** Seconds into the bake at which a check (after every period) first sees the gate fail; undefined: never. */
-function judged(gate: JudgeGate, run: { seconds: Second[]; metrics?: VersionMetrics }, offset?: number): number | undefined {
+function judged(gate: JudgeGate, run: Run, offset?: number): number | undefined {
   const a = judgeObservation(gate, observation(gate, run, offset), { stepSeconds: BAKE });
   return a.failedAtLook === undefined ? undefined : a.periodEnds[a.failedAtLook]! / 1000;
 }

@@ -153,6 +153,11 @@ export type Observation =
        * the step. Without it, periods are taken to begin at the step's start, one after the other.
        */
       readonly stepStart?: string;
+      /**
+       * The stable version's requests and errors per minute before the step (oldest first, up to
+       * ten): how much its errors vary from minute to minute, known from the step's first look on.
+       */
+      readonly history?: readonly { readonly requests: number; readonly errors: number }[];
     }
   | { readonly gate: string; readonly kind: 'error'; readonly message: string };
 
@@ -360,6 +365,7 @@ export function judgeObservation(
       ...(judgeCache ? { cache: judgeCache } : {}),
       blocks: ends.map((e) => Math.floor((e - Math.min(e, periodMs)) / Math.max(BLOCK_MS, periodMs))),
       minEvents: gate.signal === 'errors' ? (gate.minErrors ?? 1) : 0,
+      ...(gate.signal === 'errors' && observed.history ? { history: observed.history.map((h) => ({ requests: h.requests, events: h.errors })) } : {}),
     },
   );
   return { ...a, periodEnds: ends };

@@ -121,22 +121,37 @@ export function share(r: number, candidateRequests: number, baselineRequests: nu
  * The mixture e-value against H0 "ratio ≤ r0" (`direction` up) or "ratio ≥ r0" (down): the average
  * over the grid of alternatives of the product, over periods, of Binomial likelihood ratios.
  */
-export function eValue(periods: readonly CountPeriod[], r0: number, direction: 'up' | 'down', alternatives: readonly number[] = ERROR_ALTERNATIVES): number {
+export function eValue(
+  periods: readonly CountPeriod[],
+  r0: number,
+  direction: 'up' | 'down',
+  alternatives: readonly number[] = ERROR_ALTERNATIVES,
+  remembered?: { readonly cache: JudgeCache; readonly seen: readonly string[] },
+): number {
   const multipliers = direction === 'up' ? alternatives : DOWN;
-  const logs = multipliers.map(() => 0);
-  for (const p of periods) {
-    const n1 = p.candidate.requests;
-    const n0 = p.baseline.requests;
-    const x1 = p.candidate.events;
-    const x0 = p.baseline.events;
-    if (n1 <= 0 || n0 <= 0 || x1 + x0 === 0) continue;
-    const rho0 = share(r0, n1, n0);
-    multipliers.forEach((m, i) => {
-      const q = share(r0 * m, n1, n0);
-      logs[i]! += x1 * Math.log(q / rho0) + x0 * Math.log((1 - q) / (1 - rho0));
-    });
+  const add = (logs: number[], from: number) => {
+    for (let index = from; index < periods.length; index++) {
+      const p = periods[index]!;
+      const n1 = p.candidate.requests;
+      const n0 = p.baseline.requests;
+      const x1 = p.candidate.events;
+      const x0 = p.baseline.events;
+      if (n1 <= 0 || n0 <= 0 || x1 + x0 === 0) continue;
+      const rho0 = share(r0, n1, n0);
+      multipliers.forEach((m, i) => {
+        const q = share(r0 * m, n1, n0);
+        logs[i]! += x1 * Math.log(q / rho0) + x0 * Math.log((1 - q) / (1 - rho0));
+      });
+    }
+  };
+  if (!remembered) {
+    const logs = multipliers.map(() => 0);
+    add(logs, 0);
+    return meanOfExps(logs);
   }
-  return meanOfExps(logs);
+  // A check with one more period adds that period's terms to the sums the last check ended with.
+  const key = `e|${direction}|${multipliers.join(',')}|${r0}|${remembered.seen[0] ?? ''}`;
+  return meanOfExps(remembered.cache.sums(key, remembered.seen, multipliers.length, add));
 }
 
 /** The mean of exp(l) over `logs`, kept finite (capped at the largest double) so it can be stored. */
@@ -202,7 +217,12 @@ export interface LookOptions {
   readonly blocks?: readonly number[];
   /** No failure on fewer events on the new version than this, unless the stable version has events too. */
   readonly minEvents?: number;
+  /** With `blocks`: the stable version's events per minute before the step, for the dispersion from the first look on. */
+  readonly history?: readonly HistoryBlock[];
 }
+
+/** One period's counts as a string: what a remembered computation compares to know it saw the same period. */
+const signature = (p: CountPeriod) => `${p.candidate.requests},${p.candidate.events},${p.baseline.requests},${p.baseline.events}`;
 
 /** Mass below this is dropped from the computation, and counted as spent (so the test stays valid). */
 const NEGLIGIBLE = 1e-14;
@@ -242,16 +262,20 @@ export function sequentialLooks(
   r0 = 1,
   options: LookOptions = {},
 ): { looks: Look[]; crossedAt?: number } {
-  const { cache, blocks, minEvents = 0 } = options;
+  const { cache, blocks, minEvents = 0, history = [] } = options;
   // A judge checked every second sees the same periods again plus the newest: the walk over the
   // periods it saw before is taken up where it ended (same result, only faster; see JudgeCache).
-  const seen = periods.map(
-    (p, i) => `${p.candidate.requests},${p.candidate.events},${p.baseline.requests},${p.baseline.events},${fractions[i] ?? 1},${blocks?.[i] ?? ''}`,
-  );
-  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${minEvents}|${seen[0] ?? ''}`;
+  const seen = periods.map((p, i) => `${signature(p)},${fractions[i] ?? 1},${blocks?.[i] ?? ''}`);
+  const past = history.map((h) => `${h.requests}/${h.events}`).join(',');
+  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${minEvents}|${past}|${seen[0] ?? ''}`;
   const walk = cache?.resumed(key, seen) ?? newWalk();
   for (let index = walk.looks.length; index < periods.length; index++) {
-    lookAt(walk, periods[index]!, alpha * spending(fractions[index] ?? 1, earlyShare), r0, { robust: blocks !== undefined, block: blocks?.[index], minEvents });
+    lookAt(walk, periods[index]!, alpha * spending(fractions[index] ?? 1, earlyShare), r0, {
+      robust: blocks !== undefined,
+      block: blocks?.[index],
+      minEvents,
+      history,
+    });
   }
   cache?.remember(key, seen, walk);
   return { looks: [...walk.looks], ...(walk.crossedAt !== undefined ? { crossedAt: walk.crossedAt } : {}) };
@@ -285,36 +309,45 @@ function copyWalk(walk: Walk): Walk {
   return { ...walk, dist: walk.dist.slice(), blocks: new Map([...walk.blocks].map(([b, s]) => [b, { ...s }])), looks: [...walk.looks] };
 }
 
+/** The stable version's counts in one minute before the step: its own variation, measured before the new version takes traffic. */
+export interface HistoryBlock {
+  readonly requests: number;
+  readonly events: number;
+}
+
 /**
- * How much more the test's statistic varies than the model says, from the versions' own variation
- * between blocks (a minute each: a bad minute is one unit). Each version's dispersion is Pearson's X²
- * of its events per block around its own rate, over its degrees of freedom (the quasi-likelihood
- * estimate: McCullagh & Nelder, Generalized Linear Models, 2nd ed., §4.5 and ch. 9); around its own
- * rate, so a version worse by a constant ratio does not count as dispersion. The stable version's is
- * measured (it has most of the events); the new version's is taken as the same clustering per request
- * (dispersion − 1 grows with a side's requests in a block). The new version's events less their
- * expected share, x₁ − ρ·k, then vary (1 − ρ)·φ₁ + ρ·φ₀ times as much as the Binomial model says.
- * At least 1, and 1 with fewer than three blocks with events (nothing to estimate it from yet).
- */
-/**
- * The dispersion assumed before three blocks are seen (the first two minutes): one bad minute cannot be
- * told from a regression by its own counts, so the first looks ask for more (chosen in `npm run bench:judge`).
+ * The dispersion assumed while fewer than three minutes of the stable version are known (no history
+ * before the step, and the step's first two minutes): one bad minute cannot be told from a
+ * regression by its own counts, so the first looks ask for more.
  */
 export const UNMEASURED_DISPERSION = 1.5;
 
-export function dispersionAt(blocks: Iterable<Block>, r0 = 1): number {
+/**
+ * How much more the test's statistic varies than the model says, from the stable version's own
+ * variation between minutes (a bad minute is one unit), before the step (`history`) and during it.
+ * The stable version's events per minute are modelled as over-dispersed counts, variance μ + c·μ²
+ * (the negative binomial's: a rate that itself varies from minute to minute, by a factor of
+ * relative variance c), and c is estimated by moments from Pearson's X² around its own rate
+ * (E[X²] ≈ (B − 1) + c·Σμ; Breslow 1984, the quasi-likelihood estimate of McCullagh & Nelder,
+ * Generalized Linear Models, 2nd ed., §9.2). Around its own rate, so a new version worse by a
+ * constant ratio does not count as dispersion; c is per request, so it holds at any traffic split.
+ * The new version's events are taken to cluster as much (same c): in a block with μ₁ and μ₀ events
+ * expected, the new version's events less their expected share, x₁ − ρ·k, vary (1 − ρ)·(1 + c·μ₁) +
+ * ρ·(1 + c·μ₀) times as much as the Binomial model says. At least 1.
+ */
+export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly HistoryBlock[] = []): number {
   const used = [...blocks].filter((b) => b.n1 > 0 && b.n0 > 0);
-  if (used.length < 3) return UNMEASURED_DISPERSION;
+  const stable = [...history.filter((h) => h.requests > 0).map((h) => ({ n: h.requests, x: h.events })), ...used.map((b) => ({ n: b.n0, x: b.k - b.x1 }))];
+  if (stable.length < 3 || used.length === 0) return used.length === 0 ? 1 : UNMEASURED_DISPERSION;
+  const rate = stable.reduce((s, b) => s + b.x, 0) / stable.reduce((s, b) => s + b.n, 0);
+  if (rate === 0) return 1;
+  const x2 = stable.reduce((s, b) => s + (b.x - b.n * rate) ** 2 / (b.n * rate), 0);
+  const c = Math.max(0, (x2 - (stable.length - 1)) / stable.reduce((s, b) => s + b.n * rate, 0));
+  // The step's blocks so far: events expected per block on each side, and the new version's share of them.
   const n1 = used.reduce((s, b) => s + b.n1, 0);
   const n0 = used.reduce((s, b) => s + b.n0, 0);
-  const x0 = used.reduce((s, b) => s + b.k - b.x1, 0);
-  if (x0 === 0) return 1;
-  const rate = x0 / n0;
-  const x2 = used.reduce((s, b) => s + (b.k - b.x1 - b.n0 * rate) ** 2 / (b.n0 * rate), 0);
-  const stable = Math.max(1, x2 / (used.length - 1));
-  const candidate = 1 + ((stable - 1) * n1) / n0;
   const rho = share(r0, n1, n0);
-  return (1 - rho) * candidate + rho * stable;
+  return (1 - rho) * (1 + (c * r0 * rate * n1) / used.length) + rho * (1 + (c * rate * n0) / used.length);
 }
 
 /** Adds one period to the walk and looks at its end, with `allowed` α spent by then at most. */
@@ -323,7 +356,7 @@ function lookAt(
   p: CountPeriod,
   allowed: number,
   r0: number,
-  { robust: widened, block, minEvents }: { robust: boolean; block: number | undefined; minEvents: number },
+  { robust: widened, block, minEvents, history }: { robust: boolean; block: number | undefined; minEvents: number; history: readonly HistoryBlock[] },
 ): void {
   const k = p.candidate.events + p.baseline.events;
   if (widened && block !== undefined && p.candidate.requests > 0 && p.baseline.requests > 0) {
@@ -379,7 +412,7 @@ function lookAt(
   if (widened) {
     // Clustered events (a bad minute on one side, a retry storm) vary more than the model allows: the
     // boundary is widened around the expected count by the square root of the estimated dispersion.
-    const dispersion = dispersionAt(walk.blocks.values(), r0);
+    const dispersion = dispersionAt(walk.blocks.values(), r0, history);
     const robustLimit = Math.ceil(walk.expected + Math.sqrt(dispersion) * (limit - walk.expected) - 1e-9);
     robust = { dispersion, robustLimit };
     fails &&= walk.events >= robustLimit;
@@ -402,6 +435,7 @@ function lookAt(
  */
 export class JudgeCache {
   private readonly walks = new Map<string, { seen: readonly string[]; walk: Walk }>();
+  private readonly logs = new Map<string, { seen: readonly string[]; logs: readonly number[] }>();
 
   /** @param size walks kept at most (a few per judged gate of each running release). */
   constructor(private readonly size = 128) {}
@@ -417,6 +451,22 @@ export class JudgeCache {
     this.walks.delete(key);
     this.walks.set(key, { seen, walk: copyWalk(walk) });
     if (this.walks.size > this.size) this.walks.delete(this.walks.keys().next().value!);
+  }
+
+  /**
+   * Running sums (an e-value's logs) remembered under `key`: taken up where they ended if the periods
+   * they went through begin `seen`, else started from zeros; `add` adds the periods from a given index on.
+   */
+  sums(key: string, seen: readonly string[], size: number, add: (logs: number[], from: number) => void): number[] {
+    const kept = this.logs.get(key);
+    const fits = kept !== undefined && kept.seen.length <= seen.length && kept.seen.every((s, i) => s === seen[i]);
+    const logs = fits ? [...kept.logs] : Array.from({ length: size }, () => 0);
+    add(logs, fits ? kept.seen.length : 0);
+    this.logs.delete(key);
+    this.logs.set(key, { seen, logs: [...logs] });
+    // The bisections of the interval visit a handful of ratios per gate: room for them all.
+    if (this.logs.size > this.size * 16) this.logs.delete(this.logs.keys().next().value!);
+    return logs;
   }
 }
 
@@ -449,7 +499,9 @@ export function judgeCounts(
   const sum = (pick: (p: CountPeriod) => number) => periods.reduce((s, p) => s + pick(p), 0);
   const requests = { candidate: sum((p) => p.candidate.requests), baseline: sum((p) => p.baseline.requests) };
   const events = { candidate: sum((p) => p.candidate.events), baseline: sum((p) => p.baseline.events) };
-  const worse = eValue(periods, 1, 'up', alternatives);
+  const remembered = options.cache ? { cache: options.cache, seen: periods.map(signature) } : undefined;
+  const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered);
+  const worse = e(1, 'up');
   const enough = events.candidate >= (options.minEvents ?? 0) || events.baseline > 0;
   const planned = fractions ? sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare, 1, options) : undefined;
   const look = planned?.looks.at(-1);
@@ -463,7 +515,7 @@ export function judgeCounts(
   // when the judge passes. Each one-sided at 1 − α. Read from the grid by bisection (rejecting r0
   // rejects every smaller ratio, and the "r ≥ r0" test every larger one), each end the nearest grid
   // ratio the test rejects, so the interval printed is never narrower than the true one.
-  const mixtureRejects = (r0: number) => eValue(periods, r0, 'up', alternatives) >= bound;
+  const mixtureRejects = (r0: number) => e(r0, 'up') >= bound;
   let lower: number;
   if (!fractions) {
     const count = enough ? partitionPoint(GRID, mixtureRejects) : 0;
@@ -476,13 +528,13 @@ export function judgeCounts(
     const count = partitionPoint(GRID, mixtureRejects);
     lower = Math.min(BELOW_ONE, count === 0 ? 0 : GRID[count - 1]!);
   }
-  const notRejected = partitionPoint(GRID, (r) => eValue(periods, r, 'down') < bound);
+  const notRejected = partitionPoint(GRID, (r) => e(r, 'down') < bound);
   const upper = notRejected === 0 ? GRID[0]! : notRejected >= GRID.length ? Infinity : GRID[notRejected]!;
   const ratio =
     events.candidate > 0 && events.baseline > 0 && requests.candidate > 0 && requests.baseline > 0
       ? events.candidate / requests.candidate / (events.baseline / requests.baseline)
       : undefined;
-  const verdict = failed ? 'fail' : eValue(periods, 1 + settings.tolerance, 'down') >= bound ? 'pass' : 'inconclusive';
+  const verdict = failed ? 'fail' : e(1 + settings.tolerance, 'down') >= bound ? 'pass' : 'inconclusive';
   return {
     verdict,
     ...(ratio !== undefined ? { ratio } : {}),
@@ -562,11 +614,18 @@ export interface LatencyTolerance {
  */
 export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance): CountPeriod[] {
   const out: CountPeriod[] = [];
-  // The stable version's requests per bin over the periods so far (dense: one count per bin).
+  // The stable version's requests per bin over the periods so far (dense: one count per bin), and its
+  // median bin, moved as counts are added rather than searched for again (fine bins: thousands of them).
   let history: number[] | undefined;
+  let total = 0;
+  let at = 0;
+  let below = 0;
   for (const p of periods) {
-    const median = history ? binQuantile({ bounds: p.baseline.bounds, counts: history }, 0.5) : undefined;
-    if (median !== undefined) {
+    if (history && total > 0) {
+      // The first bin where the count so far reaches half the requests: binQuantile(history, 0.5).
+      while (at < history.length - 1 && below + history[at]! < 0.5 * total) below += history[at++]!;
+      while (at > 0 && below >= 0.5 * total) below -= history[--at]!;
+      const median = p.baseline.bounds[at]!;
       const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
       const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
       out.push({
@@ -574,9 +633,14 @@ export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: Late
         baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, median, 'possibly') },
       });
     }
-    const counts = history ?? p.baseline.bounds.map(() => 0);
-    p.baseline.counts.forEach((c, k) => (counts[p.baseline.at?.[k] ?? k]! += c));
-    history = counts;
+    history ??= p.baseline.bounds.map(() => 0);
+    for (let k = 0; k < p.baseline.counts.length; k++) {
+      const bin = p.baseline.at?.[k] ?? k;
+      const c = p.baseline.counts[k]!;
+      history[bin]! += c;
+      total += c;
+      if (bin < at) below += c;
+    }
   }
   return out;
 }

@@ -10,7 +10,7 @@ import {
   type JudgePeriod,
   type Observation,
 } from '../../src/core/gates.js';
-import { JudgeCache, latencyCounts, sequentialLooks, type CountPeriod } from '../../src/core/judge.js';
+import { binQuantile, JudgeCache, latencyCounts, sequentialLooks, slowerThan, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
 import type { Step } from '../../src/core/plan.js';
 import { beta, binomial, poisson, seeded, simulateCounts } from '../support/traffic.js';
 
@@ -228,5 +228,46 @@ describe('latency at bin edges', () => {
     const [judged] = latencyCounts(periods, { tolerance: 0.2, floorSeconds: 0 });
     // Every request of the new version lies above the median's bin edge times 1.2: all count.
     expect(judged!.candidate.events).toBe(100);
+  });
+});
+
+describe('latency with fine bins, sparse', () => {
+  it('property: the median followed from period to period is the one searched for in the whole history, sparse or dense', () => {
+    const bounds = Array.from({ length: 40 }, (_, i) => 0.001 * 1.01 ** i);
+    const sparse = (counts: number[]): LatencyBins => {
+      const at = counts.flatMap((c, i) => (c > 0 ? [i] : []));
+      return { bounds, counts: at.map((i) => counts[i]!), at };
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.array(fc.nat(5), { minLength: 40, maxLength: 40 }), fc.array(fc.nat(5), { minLength: 40, maxLength: 40 })), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        (raw) => {
+          const tolerance = { tolerance: 0.1, floorSeconds: 0 };
+          const got = latencyCounts(
+            raw.map(([c, b]) => ({ candidate: sparse(c), baseline: sparse(b) })),
+            tolerance,
+          );
+          // The reference: the median of the dense history, searched for again at every period.
+          const expected: CountPeriod[] = [];
+          const history = bounds.map(() => 0);
+          for (const [c, b] of raw) {
+            const median = binQuantile({ bounds, counts: history }, 0.5);
+            if (median !== undefined) {
+              const dense = (counts: number[]) => ({ bounds, counts });
+              expected.push({
+                candidate: { requests: c.reduce((x, y) => x + y, 0), events: slowerThan(dense(c), median * 1.1, 'certainly') },
+                baseline: { requests: b.reduce((x, y) => x + y, 0), events: slowerThan(dense(b), median, 'possibly') },
+              });
+            }
+            b.forEach((n, i) => (history[i]! += n));
+          }
+          expect(got).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -362,10 +362,15 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
             size: JUDGE_LATENCY_BOUNDS.length,
           });
         const baseline = side(stable.label);
+        // The stable version's last ten minutes before the step: how much its errors vary from minute to minute.
+        const history = Array.from({ length: 10 }, (_, k) => this.proxy.metrics.totals(stable.label, from - (10 - k) * 60_000, from - (9 - k) * 60_000))
+          .filter((t) => t.count > 0)
+          .map((t) => ({ requests: t.count, errors: t.target5xx }));
         return {
           gate: gate.name,
           kind: 'judge',
           bounds: JUDGE_LATENCY_BOUNDS,
+          history,
           periods: side(candidate.label).map((c, i) => {
             const b = baseline[i] ?? { requests: 0, errors: 0, latency: [], latencyAt: [] };
             return {
