@@ -342,12 +342,21 @@ export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly 
   const rate = stable.reduce((s, b) => s + b.x, 0) / stable.reduce((s, b) => s + b.n, 0);
   if (rate === 0) return 1;
   const x2 = stable.reduce((s, b) => s + (b.x - b.n * rate) ** 2 / (b.n * rate), 0);
-  const c = Math.max(0, (x2 - (stable.length - 1)) / stable.reduce((s, b) => s + b.n * rate, 0));
+  // Only where the variation is beyond chance (X² past its 95th percentile under the model): where the
+  // model holds, the estimate's own noise would otherwise widen the boundary for nothing.
+  const df = stable.length - 1;
+  const c = x2 > chiSquare95(df) ? (x2 - df) / stable.reduce((s, b) => s + b.n * rate, 0) : 0;
   // The step's blocks so far: events expected per block on each side, and the new version's share of them.
   const n1 = used.reduce((s, b) => s + b.n1, 0);
   const n0 = used.reduce((s, b) => s + b.n0, 0);
   const rho = share(r0, n1, n0);
   return (1 - rho) * (1 + (c * r0 * rate * n1) / used.length) + rho * (1 + (c * rate * n0) / used.length);
+}
+
+/** The 95th percentile of χ² with `df` degrees of freedom (Wilson & Hilferty's approximation, within 1% from 3 on). */
+function chiSquare95(df: number): number {
+  const c = 2 / (9 * df);
+  return df * (1 - c + 1.6449 * Math.sqrt(c)) ** 3;
 }
 
 /** Adds one period to the walk and looks at its end, with `allowed` α spent by then at most. */

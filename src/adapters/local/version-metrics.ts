@@ -27,6 +27,16 @@ export class VersionMetrics {
   private readonly buckets = new Map<string, Map<number, Bucket>>();
   /** The bucket each version recorded into last: at any load, the next record almost always goes there too. */
   private readonly current = new Map<string, { key: number; bucket: Bucket }>();
+  /** Whole periods already summed for the judge (by version, length, start and bins), oldest first. */
+  private readonly closed = new Map<string, { start: number; requests: number; errors: number; latency: number[]; latencyAt: number[] }>();
+  /** The end of the newest second recorded: periods ending by then are complete. */
+  private newest = 0;
+
+  private remember(key: string, period: { start: number; requests: number; errors: number; latency: number[]; latencyAt: number[] }): void {
+    this.closed.set(key, period);
+    // Two hours of 1 s periods, for two versions and both signals' reads: older ones are read again if asked.
+    if (this.closed.size > 4 * (KEEP_MS / BUCKET_MS)) this.closed.delete(this.closed.keys().next().value!);
+  }
 
   /**
    * Counts one request of a version: its status, its latency and whether it failed (the gates' error count;
@@ -34,6 +44,8 @@ export class VersionMetrics {
    */
   record(version: string, status: number, latencyMs: number, at: number, failed = status >= 500): void {
     const key = Math.floor(at / BUCKET_MS);
+    // A period is complete once requests end two seconds after it (they count in the second they end).
+    this.newest = Math.max(this.newest, key * BUCKET_MS);
     const current = this.current.get(version);
     let bucket: Bucket;
     if (current !== undefined && current.key === key) bucket = current.bucket;
@@ -92,9 +104,17 @@ export class VersionMetrics {
     const periodMs = periodSeconds * 1000;
     // Only whole periods: a period still filling would count its last seconds twice as it grows.
     for (let start = from; start + periodMs <= now; start += periodMs) {
-      const b = this.totals(version, start, start + periodMs);
-      const { at, counts } = b.latencies.sparse(bins.first, bins.size);
-      out.push({ start, requests: b.count, errors: b.target5xx, latency: counts, latencyAt: at });
+      // A whole period never changes (a request counts in the second it ends): each is summed once,
+      // not at every check of a long bake.
+      const key = `${version}|${periodMs}|${start}|${bins.first}|${bins.size}`;
+      let period = this.closed.get(key);
+      if (!period) {
+        const b = this.totals(version, start, start + periodMs);
+        const { at, counts } = b.latencies.sparse(bins.first, bins.size);
+        period = { start, requests: b.count, errors: b.target5xx, latency: counts, latencyAt: at };
+        if (start + periodMs <= this.newest - BUCKET_MS) this.remember(key, period);
+      }
+      out.push(period);
     }
     return out;
   }

@@ -96,4 +96,18 @@ describe('latencies as a histogram', () => {
     );
     expect(a.verdict).toBe('fail');
   });
+
+  it('a period still open when read is read again later with every request; a closed one is summed once and stays the same', () => {
+    const metrics = new VersionMetrics();
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const bins = { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BINS.bounds.length };
+    metrics.record('v2', 200, 50, t0 + 500);
+    expect(metrics.periods('v2', 1, t0, t0 + 1000, bins)[0]!.requests).toBe(1);
+    metrics.record('v2', 500, 50, t0 + 900); // the same second, read before it ended
+    expect(metrics.periods('v2', 1, t0, t0 + 1000, bins)[0]).toMatchObject({ requests: 2, errors: 1 });
+    metrics.record('v2', 200, 50, t0 + 5000);
+    const closed = metrics.periods('v2', 1, t0, t0 + 5000, bins);
+    expect(metrics.periods('v2', 1, t0, t0 + 5000, bins)).toEqual(closed);
+    expect(closed.map((p) => p.requests)).toEqual([2, 0, 0, 0, 0]);
+  });
 });
