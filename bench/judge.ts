@@ -114,7 +114,8 @@ function bake(random: () => number, t: Traffic): Run {
     const p = t.clustered ? beta(random, BASE_ERROR, t.clustered) : BASE_ERROR;
     const requests = poisson(random, RPS * 60 * (t.sticky ? 0.95 : 1));
     const client = t.sticky === 'stable' || t.sticky === 'split' ? poisson(random, RPS * 60 * 0.05) : 0;
-    return { requests: requests + client, errors: binomial(random, requests, p) + client };
+    // With `errorsAt` (no errors on stable during the step), none before it either.
+    return { requests: requests + client, errors: (t.errorsAt ? 0 : binomial(random, requests, p)) + client };
   });
   for (let s = 0; s < BAKE; s++) {
     if (t.clustered && s % 60 === 0) {
