@@ -78,8 +78,8 @@ export interface JudgeAssessment {
 /**
  * Alternatives the mixture averages over, as multiples of the null ratio (evidence for "worse"). The
  * mixture is the test where no bake length is planned (gates watched while a target shifts on its
- * own) and gives the interval's lower end. Of the grids tried on the benchmark's traffic, [1.5, 2, 3, 5]
- * did best (a seven-point grid from 1.1 to 10 caught 2x in 57% of bakes, these four in 65%).
+ * own) and gives the interval's lower end. Of the grids tried on the benchmark's traffic, these four
+ * did best (the comparison: docs/judge.md).
  */
 export const ERROR_ALTERNATIVES: readonly number[] = [1.5, 2, 3, 5];
 
@@ -87,12 +87,10 @@ export const ERROR_ALTERNATIVES: readonly number[] = [1.5, 2, 3, 5];
  * How α is spent over a bake of planned length T (`spending`): for errors, a quarter over its first
  * 2/15 (80 s of a 10-minute bake: gross regressions, caught within a minute or two), the rest rising
  * as (t/T)⁴ towards its end (errors are rare: subtle regressions need the whole bake's counts). Chosen
- * by simulating 1,000 releases per case over a grid of shapes (`python3 bench/support/judge-spending.py`):
- * a 2x regression caught in 83% of 10-minute bakes and 4x in a median 73–80 s, where spending in
- * proportion to time caught 4x in 90 s, and one look at the end (all of α) caught 2x in 83% but 4x only
- * at the end. Latency events are common (about half the requests), so the first minutes already carry
- * what a slowdown worth stopping for shows: three quarters early (in `npm run bench:judge`, +20%
- * latency caught in a median 80 s instead of 180 s with a quarter, still no false alarm).
+ * by simulating a grid of shapes (`python3 bench/support/judge-spending.py`; figures in docs/judge.md):
+ * gross and subtle regressions both caught, where spending in proportion to time was slower on gross
+ * ones and one look at the end caught them only at the end. Latency events are common (about half the
+ * requests), so the first minutes already carry what a slowdown worth stopping for shows: three quarters early.
  */
 export const DEFAULT_EARLY_SHARE = { errors: 0.25, latency: 0.75 } as const;
 export const EARLY_UNTIL = 2 / 15;
@@ -105,8 +103,7 @@ export function spending(u: number, earlyShare: number = DEFAULT_EARLY_SHARE.err
 
 /**
  * Latency events are common (about half the requests), so a worthwhile slowdown moves their share
- * by less: the latency signal averages over smaller alternatives (with only 1.5x and up it caught
- * +20% latency in 16% of bakes in `npm run bench:judge`).
+ * by less: the latency signal averages over smaller alternatives (1.5x and up missed most +20% slowdowns).
  */
 export const LATENCY_ALTERNATIVES: readonly number[] = [1.1, 1.2, 1.35, 1.5, 2, 3];
 /** And as fractions of it (evidence for "better": passing early, the interval's upper end). */
