@@ -1,239 +1,487 @@
 /**
- * The canary judge beside the gates teams use today, on seeded simulated traffic: 40 requests/s,
- * 10% on the new version, a stable error rate of 0.5%, a 10-minute bake, RELEASES releases per case.
- * For each method: the share of releases it rolls back, and the median time to roll back.
+ * The canary judge on the product path: the gates a user gets from `resolveConfig` (the defaults:
+ * alpha 0.05 per release, tolerance 20%, 10 s periods, 10 s warm-up, minErrors 3), observations built
+ * as the local driver builds them (its VersionMetrics, the proxy's 1% latency buckets) or as
+ * CloudWatch's aligned minutes give them, judged by `judgeObservation` (what every gate check runs).
+ * Seeded simulated traffic: 40 requests/s, a stable error rate of 0.5%, latencies lognormal around
+ * 50 ms; RELEASES releases per case, each rate printed with its standard error.
  *
- *  - judge: Switchyard's group-sequential test (alpha 0.05 spent over the bake; errors: a quarter in its
- *    first 80 s, latency: three quarters), looking at the end of every period: 10 s, and every second;
- *  - threshold: error rate of the new version over the last minute above 1% (and 2%), at least 50
- *    requests, checked every minute;
- *  - Mann-Whitney (Kayenta's test): one-sided, one-minute error-rate buckets of new versus stable,
- *    re-run every minute, and run once at the end; alpha 0.05.
+ * A check runs after every period (10 s periods checked every 10 s, 1 s periods every second): the
+ * judge fails at the first look whose boundary the counts reach, and a check sees it at that look.
+ * Comparators on the same streams: thresholds on the new version's error rate over the last minute
+ * (at least 50 requests, checked every minute) and Mann-Whitney on one-minute buckets (Kayenta's test).
  *
- * Cases: no regression (A/A), the new version's error rate 2x and 4x the stable one's, and 20%
- * more latency and none (the judge's latency signal, tolerance 5% and floor 1 ms, against Mann-Whitney on
- * one-minute mean latencies).
- *
- *   npm run bench:judge
+ *   npm run bench:judge              (RELEASES=300 for a quick look)
  */
-import {
-  DEFAULT_EARLY_SHARE,
-  judgeCounts,
-  LATENCY_ALTERNATIVES,
-  latencyCounts,
-  sequentialLooks,
-  type CountPeriod,
-  type LatencyBins,
-} from '../src/core/judge.js';
-import { binomial, poisson, seeded } from '../test/support/traffic.js';
+import { resolveConfig } from '../src/config/config.js';
+import { judgeObservation, type JudgeGate, type JudgePeriod, type Observation } from '../src/core/gates.js';
+import { JudgeCache, judgeCounts, type CountPeriod } from '../src/core/judge.js';
+import { VersionMetrics } from '../src/adapters/local/version-metrics.js';
+import { JUDGE_LATENCY_BINS } from '../src/adapters/local/local-target.js';
+import { beta, binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
 const RELEASES = Number(process.env['RELEASES'] ?? 1000);
 const RPS = 40;
-const SHARE = 0.1;
 const BASE_ERROR = 0.005;
-const BAKE_SECONDS = 600;
-const ALPHA = 0.05;
-/** To stop for +20% latency, the tolerance must be below it: 5% of the stable median, floor 1 ms. */
-const LATENCY_TOLERANCE = { tolerance: 0.05, floorSeconds: 0.001 };
+const BAKE = 600;
+const T0 = Date.parse('2026-01-01T00:00:00Z');
 
+// ---------------------------------------------------------------------------------------------
+// The product's gates.
+
+const localTarget = { driver: 'local', command: ['node', 'server.mjs'], port: 18080 };
+function judgeGates(service: Record<string, unknown>): { errors: JudgeGate; latency?: JudgeGate } {
+  const config = resolveConfig({ environment: 'bench', services: [{ name: 'svc', ...service }] });
+  const gates = config.services[0]!.settings.gates.filter((g): g is JudgeGate => g.kind === 'judge');
+  const latency = gates.find((g) => g.signal === 'latency');
+  return { errors: gates.find((g) => g.signal === 'errors')!, ...(latency ? { latency } : {}) };
+}
+/** A release with two judged bakes (10%, then 50%), errors and latency: the judge's α shared by four tests. */
+const TWO_BAKES = judgeGates({
+  target: localTarget,
+  strategy: {
+    type: 'canary',
+    steps: [
+      { percent: 10, bake: '10m' },
+      { percent: 50, bake: '10m' },
+    ],
+    finalBake: '1m',
+  },
+  gates: { judge: {} },
+});
+/** The set-up of issue 25's check: a 10% canary baking 10 minutes, then 100% (one judged bake, two signals). */
+const ONE_BAKE = judgeGates({
+  target: localTarget,
+  strategy: { type: 'canary', steps: [{ percent: 10, bake: '10m' }], finalBake: '1m' },
+  gates: { judge: {} },
+});
+const ONE_BAKE_1S = judgeGates({
+  target: localTarget,
+  strategy: { type: 'canary', steps: [{ percent: 10, bake: '10m' }], finalBake: '1m' },
+  gates: { judge: { period: '1s' }, checkInterval: '1s' },
+});
+/** On AWS (ecs, CloudWatch's minutes): errors only, and the shifts ECS makes on its own are watched too. */
+const ECS = judgeGates({
+  target: {
+    driver: 'ecs',
+    cluster: 'prod',
+    service: 'svc',
+    containerName: 'app',
+    targetGroups: [
+      { targetGroup: 'targetgroup/blue/0123456789abcdef', loadBalancer: 'app/prod/0123456789abcdef' },
+      { targetGroup: 'targetgroup/green/fedcba9876543210', loadBalancer: 'app/prod/0123456789abcdef' },
+    ],
+  },
+  strategy: { type: 'canary', steps: [{ percent: 10, bake: '10m' }], finalBake: '1m' },
+  gates: { judge: { signals: ['errors'], period: '1m' } },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Traffic.
+
+interface Traffic {
+  readonly share: number;
+  readonly errorRatio?: number;
+  /** Per-version clustered errors: each version's error probability drawn per minute, Beta with this concentration around 0.5%. */
+  readonly clustered?: number;
+  /** One client sending 5% of the requests, all failing: stuck to one version ('new' or 'stable'), or routed per request ('split'). */
+  readonly sticky?: 'new' | 'stable' | 'split';
+  /** The new version's latencies times this (undefined: no latency recorded). */
+  readonly latencyScale?: number;
+  /** Seconds before a step's first whole CloudWatch minute (the step starts mid-minute). */
+  readonly offset?: number;
+  /** Exactly these errors on the new version at these seconds, none on stable (else drawn). */
+  readonly errorsAt?: readonly number[];
+}
+
+/** One second of both versions' counts. */
 interface Second {
-  readonly n1: number;
-  readonly x1: number;
-  readonly n0: number;
-  readonly x0: number;
-  /** Latency histograms (only in the latency case). */
-  readonly l1?: number[];
-  readonly l0?: number[];
+  n1: number;
+  x1: number;
+  n0: number;
+  x0: number;
 }
 
-/** Latency bins 2% wide from 5 ms (fine enough for a 5% tolerance). */
-const GROWTH = 1.02;
-const BOUNDS = Array.from({ length: 350 }, (_, i) => 0.005 * Math.pow(GROWTH, i));
-function latencySample(random: () => number, scale: number): number {
-  // Lognormal around 50 ms (sigma 0.5), times `scale`.
-  const z = Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
-  return 0.05 * Math.exp(0.5 * z) * scale;
-}
-function bin(counts: number[], seconds: number): void {
-  const at = Math.max(0, Math.ceil(Math.log(seconds / 0.005) / Math.log(GROWTH)));
-  counts[Math.min(BOUNDS.length - 1, at)]!++;
-}
-
-function simulate(random: () => number, errorRatio: number, latencyScale: number | undefined): Second[] {
-  const out: Second[] = [];
-  for (let t = 0; t < BAKE_SECONDS; t++) {
-    const total = poisson(random, RPS);
-    const n1 = binomial(random, total, SHARE);
-    const n0 = total - n1;
-    const second: Second = { n1, x1: binomial(random, n1, BASE_ERROR * errorRatio), n0, x0: binomial(random, n0, BASE_ERROR) };
-    if (latencyScale !== undefined) {
-      const l1 = BOUNDS.map(() => 0);
-      const l0 = BOUNDS.map(() => 0);
-      for (let i = 0; i < n1; i++) bin(l1, latencySample(random, latencyScale));
-      for (let i = 0; i < n0; i++) bin(l0, latencySample(random, 1));
-      out.push({ ...second, l1, l0 });
-    } else out.push(second);
+/** One bake: counts per second, and (with latency) the local driver's own metrics of both versions. */
+function bake(random: () => number, t: Traffic): Run {
+  const metrics = t.latencyScale !== undefined ? new VersionMetrics() : undefined;
+  const seconds: Second[] = [];
+  let p1 = BASE_ERROR * (t.errorRatio ?? 1);
+  let p0 = BASE_ERROR;
+  // The stable version's ten minutes before the step (all the traffic): what the local driver sends as history.
+  const history = Array.from({ length: 10 }, () => {
+    const p = t.clustered ? beta(random, BASE_ERROR, t.clustered) : BASE_ERROR;
+    const requests = poisson(random, RPS * 60 * (t.sticky ? 0.95 : 1));
+    const client = t.sticky === 'stable' || t.sticky === 'split' ? poisson(random, RPS * 60 * 0.05) : 0;
+    // With `errorsAt` (no errors on stable during the step), none before it either.
+    return { requests: requests + client, errors: (t.errorsAt ? 0 : binomial(random, requests, p)) + client };
+  });
+  for (let s = 0; s < BAKE; s++) {
+    if (t.clustered && s % 60 === 0) {
+      p1 = beta(random, BASE_ERROR, t.clustered) * (t.errorRatio ?? 1);
+      p0 = beta(random, BASE_ERROR, t.clustered);
+    }
+    const total = poisson(random, RPS * (t.sticky ? 0.95 : 1));
+    const n1 = binomial(random, total, t.share);
+    const second = { n1, x1: 0, n0: total - n1, x0: 0 };
+    if (t.errorsAt) second.x1 = t.errorsAt.filter((e) => e === s).length;
+    else {
+      second.x1 = binomial(random, n1, Math.min(1, p1));
+      second.x0 = binomial(random, second.n0, p0);
+    }
+    if (t.sticky) {
+      const client = poisson(random, RPS * 0.05);
+      const toNew = t.sticky === 'new' ? client : t.sticky === 'stable' ? 0 : binomial(random, client, t.share);
+      second.n1 += toNew;
+      second.x1 += toNew;
+      second.n0 += client - toNew;
+      second.x0 += client - toNew;
+    }
+    if (metrics) {
+      const at = T0 + s * 1000;
+      for (let i = 0; i < second.n1; i++) metrics.record('new', i < second.x1 ? 500 : 200, latency(random, t.latencyScale!), at + random() * 999);
+      for (let i = 0; i < second.n0; i++) metrics.record('stable', i < second.x0 ? 500 : 200, latency(random, 1), at + random() * 999);
+    }
+    seconds.push(second);
   }
-  return out;
+  return { seconds, history, ...(metrics ? { metrics } : {}) };
+}
+interface Run {
+  readonly seconds: Second[];
+  readonly metrics?: VersionMetrics;
+  readonly history?: readonly { requests: number; errors: number }[];
+}
+function latency(random: () => number, scale: number): number {
+  const z = Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
+  return 50 * Math.exp(0.5 * z) * scale; // ms
 }
 
-/** Groups seconds into periods of `seconds`. */
-function periods(run: Second[], seconds: number): Second[][] {
-  const out: Second[][] = [];
-  for (let i = 0; i + seconds <= run.length; i += seconds) out.push(run.slice(i, i + seconds));
-  return out;
+/** The observation a gate check gets: as the local driver builds it, or CloudWatch's whole minutes (`offset`). */
+function observation(gate: JudgeGate, run: Run, offset?: number): Extract<Observation, { kind: 'judge' }> {
+  const p = gate.periodSeconds;
+  if (gate.signal === 'latency') {
+    const m = run.metrics!;
+    const side = (label: string) => m.periods(label, p, T0, T0 + BAKE * 1000, { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BINS.bounds.length });
+    const base = side('stable');
+    return {
+      gate: gate.name,
+      kind: 'judge',
+      bounds: JUDGE_LATENCY_BINS.bounds,
+      periods: side('new').map((c, i) => ({
+        start: new Date(c.start).toISOString(),
+        candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
+        baseline: { requests: base[i]!.requests, errors: base[i]!.errors, latency: base[i]!.latency, latencyAt: base[i]!.latencyAt },
+      })),
+    };
+  }
+  // Periods cut from `-offset` seconds (CloudWatch: whole minutes, the first begun before the step, with stable traffic only).
+  const from = offset !== undefined ? -offset : 0;
+  const periods: JudgePeriod[] = [];
+  for (let start = from; start + p <= BAKE; start += p) {
+    const c = { requests: 0, errors: 0 };
+    const b = { requests: 0, errors: 0 };
+    for (let s = Math.max(0, start); s < start + p; s++) {
+      const x = run.seconds[s]!;
+      c.requests += x.n1;
+      c.errors += x.x1;
+      b.requests += x.n0;
+      b.errors += x.x0;
+    }
+    if (start < 0) b.requests += Math.round(-start * RPS); // the minute's part before the step: stable only
+    periods.push({ start: new Date(T0 + start * 1000).toISOString(), candidate: c, baseline: b });
+  }
+  // CloudWatch (`offset`): the AWS driver sends no history yet; the local driver does.
+  return {
+    gate: gate.name,
+    kind: 'judge',
+    periods,
+    ...(offset !== undefined ? { stepStart: new Date(T0).toISOString() } : run.history ? { history: run.history } : {}),
+  };
 }
-const sum = (xs: Second[], f: (s: Second) => number) => xs.reduce((a, s) => a + f(s), 0);
-const sumBins = (xs: Second[], f: (s: Second) => number[] | undefined) =>
-  xs.reduce(
-    (acc, s) => acc.map((c, i) => c + (f(s)?.[i] ?? 0)),
-    BOUNDS.map(() => 0),
-  );
 
-/** Seconds until the judge rolls back (checked at the end of every period), or undefined. */
-function judge(run: Second[], periodSeconds: number, signal: 'errors' | 'latency'): number | undefined {
-  const ps = periods(run, periodSeconds);
-  const counts: CountPeriod[] =
-    signal === 'errors'
-      ? ps.map((p) => ({
-          candidate: { requests: sum(p, (s) => s.n1), events: sum(p, (s) => s.x1) },
-          baseline: { requests: sum(p, (s) => s.n0), events: sum(p, (s) => s.x0) },
-        }))
-      : latencyCounts(
-          ps.map((p) => ({
-            candidate: { bounds: BOUNDS, counts: sumBins(p, (s) => s.l1) } as LatencyBins,
-            baseline: { bounds: BOUNDS, counts: sumBins(p, (s) => s.l0) },
-          })),
-          LATENCY_TOLERANCE,
-        );
-  // latencyCounts skips the first period (no threshold yet): its periods start one later.
-  const offset = signal === 'latency' ? 1 : 0;
-  // A look at the end of every period, spending alpha over the bake as the judge does in one.
-  const fractions = counts.map((_, i) => ((i + 1 + offset) * periodSeconds) / BAKE_SECONDS);
-  const { crossedAt } = sequentialLooks(counts, fractions, ALPHA, DEFAULT_EARLY_SHARE[signal]);
-  return crossedAt === undefined ? undefined : (crossedAt + 1 + offset) * periodSeconds;
+/** Seconds into the bake at which a check (after every period) first sees the gate fail; undefined: never. */
+function judged(gate: JudgeGate, run: Run, offset?: number): number | undefined {
+  const a = judgeObservation(gate, observation(gate, run, offset), { stepSeconds: BAKE });
+  return a.failedAtLook === undefined ? undefined : a.periodEnds[a.failedAtLook]! / 1000;
 }
 
-/** Seconds until the threshold gate trips (error rate over the last minute above `limit`, at least 50 requests). */
-function threshold(run: Second[], limit: number): number | undefined {
-  for (let minute = 1; minute * 60 <= run.length; minute++) {
-    const window = run.slice((minute - 1) * 60, minute * 60);
-    const n = sum(window, (s) => s.n1);
-    if (n >= 50 && sum(window, (s) => s.x1) / n > limit) return minute * 60;
+/** The same test without the widening for clustered errors and without minErrors (the judge before issue 25, at the same α). */
+function exact(gate: JudgeGate, run: { seconds: Second[] }): number | undefined {
+  const p = gate.periodSeconds;
+  const counts: CountPeriod[] = [];
+  for (let start = 0; start + p <= BAKE; start += p) {
+    const w = run.seconds.slice(start, start + p);
+    const sum = (f: (s: Second) => number) => w.reduce((a, s) => a + f(s), 0);
+    if (start + p > gate.warmupSeconds)
+      counts.push({ candidate: { requests: sum((s) => s.n1), events: sum((s) => s.x1) }, baseline: { requests: sum((s) => s.n0), events: sum((s) => s.x0) } });
+  }
+  const ends = counts.map((_, i) => BAKE - (counts.length - 1 - i) * p);
+  const a = judgeCounts(counts, { alpha: gate.alpha * (gate.alphaShare ?? 1), tolerance: gate.tolerance, earlyShare: 0.25 }, undefined, {
+    fractions: ends.map((e) => e / BAKE),
+  });
+  return a.failedAtLook === undefined ? undefined : ends[a.failedAtLook];
+}
+
+/** The new version's error rate over the last minute above `limit` (at least 50 requests), checked every minute. */
+function threshold(run: { seconds: Second[] }, limit: number): number | undefined {
+  for (let minute = 1; minute * 60 <= BAKE; minute++) {
+    const w = run.seconds.slice((minute - 1) * 60, minute * 60);
+    const n = w.reduce((a, s) => a + s.n1, 0);
+    if (n >= 50 && w.reduce((a, s) => a + s.x1, 0) / n > limit) return minute * 60;
   }
   return undefined;
 }
 
-/** Seconds until Mann-Whitney on one-minute buckets rejects (re-run every minute, or once at the end). */
-function mannWhitney(run: Second[], signal: 'errors' | 'latency', once: boolean): number | undefined {
-  const minutes = periods(run, 60);
-  const value = (m: Second[], side: 1 | 0) => {
-    if (signal === 'errors') {
-      const n = sum(m, (s) => (side ? s.n1 : s.n0));
-      return n === 0 ? 0 : sum(m, (s) => (side ? s.x1 : s.x0)) / n;
+/** Mann-Whitney on one-minute buckets (error rates, or mean latencies), re-run every minute or once at the end, alpha 0.05. */
+function mannWhitney(run: { seconds: Second[]; metrics?: VersionMetrics }, signal: 'errors' | 'latency', once: boolean): number | undefined {
+  const minutes = BAKE / 60;
+  const value = (m: number, side: 'new' | 'stable') => {
+    if (signal === 'latency') {
+      const t = run.metrics!.totals(side, T0 + m * 60_000, T0 + (m + 1) * 60_000);
+      return t.count === 0 ? 0 : t.latencies.sum / t.count;
     }
-    const bins = sumBins(m, (s) => (side ? s.l1 : s.l0));
-    const n = bins.reduce((a, b) => a + b, 0);
-    return n === 0 ? 0 : bins.reduce((a, c, i) => a + c * BOUNDS[i]!, 0) / n;
+    const w = run.seconds.slice(m * 60, (m + 1) * 60);
+    const n = w.reduce((a, s) => a + (side === 'new' ? s.n1 : s.n0), 0);
+    return n === 0 ? 0 : w.reduce((a, s) => a + (side === 'new' ? s.x1 : s.x0), 0) / n;
   };
-  for (let k = once ? minutes.length : 2; k <= minutes.length; k++) {
-    const seen = minutes.slice(0, k);
+  for (let k = once ? minutes : 2; k <= minutes; k++) {
+    const seen = Array.from({ length: k }, (_, m) => m);
     if (
       mannWhitneyP(
-        seen.map((m) => value(m, 1)),
-        seen.map((m) => value(m, 0)),
-      ) < ALPHA
+        seen.map((m) => value(m, 'new')),
+        seen.map((m) => value(m, 'stable')),
+      ) < 0.05
     )
       return k * 60;
   }
   return undefined;
 }
 
-const CASES = [
-  { name: 'A/A (no regression)', errorRatio: 1, latency: undefined },
-  { name: 'error rate 2x', errorRatio: 2, latency: undefined },
-  { name: 'error rate 4x', errorRatio: 4, latency: undefined },
-  { name: 'latency A/A', errorRatio: 1, latency: 1 },
-  { name: 'latency +20%', errorRatio: 1, latency: 1.2 },
-] as const;
+// ---------------------------------------------------------------------------------------------
+// Reporting.
 
-const median = (xs: number[]) => {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-};
-
-console.log(
-  `${RELEASES} seeded releases per case: ${RPS} requests/s, ${SHARE * 100}% on the new version, stable error rate ${BASE_ERROR * 100}%, ${BAKE_SECONDS / 60}-minute bake, alpha ${ALPHA}`,
-);
-console.log(`${'case'.padEnd(22)}${'method'.padEnd(44)}rolled back   median time to roll back`);
-for (const c of CASES) {
-  const random = seeded(c.errorRatio * 1000 + (c.latency ?? 0) * 10);
-  const signal = c.latency === undefined ? 'errors' : 'latency';
-  const methods: [string, (run: Second[]) => number | undefined][] = [
-    ['judge, checked every 10 s', (r) => judge(r, 10, signal)],
-    ['judge, checked every second', (r) => judge(r, 1, signal)],
-    ...(signal === 'errors'
-      ? ([
-          ['threshold: error rate > 1% over 1 min, every min', (r: Second[]) => threshold(r, 0.01)],
-          ['threshold: error rate > 2% over 1 min, every min', (r: Second[]) => threshold(r, 0.02)],
-        ] as [string, (run: Second[]) => number | undefined][])
-      : []),
-    ['Mann-Whitney on 1-min buckets, re-run every min', (r) => mannWhitney(r, signal, false)],
-    ['Mann-Whitney on 1-min buckets, once at the end', (r) => mannWhitney(r, signal, true)],
-  ];
-  const times = methods.map(() => [] as number[]);
-  for (let i = 0; i < RELEASES; i++) {
-    const run = simulate(random, c.errorRatio, c.latency);
-    methods.forEach(([, method], m) => {
-      const t = method(run);
-      if (t !== undefined) times[m]!.push(t);
+const rate = (hits: number, n: number) => `${((100 * hits) / n).toFixed(1)}% ± ${((100 * Math.sqrt((hits / n) * (1 - hits / n))) / Math.sqrt(n)).toFixed(1)}`;
+const median = (xs: number[]) => (xs.length === 0 ? undefined : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
+/** `methods` over `runs` releases, each a list of bakes; a release is rolled back when a method fails in any of its bakes. */
+function report(name: string, goal: string, runs: number, draw: (i: number) => (() => number | undefined)[], labels: string[]): void {
+  const times = labels.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    const methods = draw(i);
+    methods.forEach((m, k) => {
+      const t = m();
+      if (t !== undefined) times[k]!.push(t);
     });
   }
-  methods.forEach(([name], m) => {
-    const share = times[m]!.length / RELEASES;
-    const med = median(times[m]!);
-    console.log(`${c.name.padEnd(22)}${name.padEnd(44)}${`${(share * 100).toFixed(1)}%`.padStart(11)}   ${med === undefined ? '-' : `${med} s`}`);
+  labels.forEach((label, k) => {
+    const med = median(times[k]!);
+    console.log(
+      `${(k === 0 ? name : '').padEnd(40)}${label.padEnd(46)}${rate(times[k]!.length, runs).padStart(14)}  ${(med === undefined ? '-' : `${med} s`).padStart(7)}  ${k === 0 ? goal : ''}`,
+    );
   });
 }
+const first = (...ts: (number | undefined)[]) => {
+  const defined = ts.filter((t): t is number => t !== undefined);
+  return defined.length === 0 ? undefined : Math.min(...defined);
+};
 
-/**
- * What one check costs: the judge's whole assessment (verdict, interval, evidence) at the end of a
- * 10-minute bake of 200 requests/s with 1 s periods, latency signal (about half the requests count):
- * the first check of these periods, and a check with one more period after it (the walk so far is
- * taken up again). Medians of 5.
- */
+console.log(`${RELEASES} seeded releases per case; ${RPS} requests/s, stable error rate ${BASE_ERROR * 100}%, 10-minute bakes, alpha 0.05 per release`);
+const part = (g: JudgeGate) => (g.alpha * (g.alphaShare ?? 1)).toFixed(4);
+console.log(
+  `alpha per test: two judged bakes, errors ${part(TWO_BAKES.errors)} and latency ${part(TWO_BAKES.latency!)}; one bake ${part(ONE_BAKE.errors)} and ${part(ONE_BAKE.latency!)}; ecs canary (errors, its shifts watched too) ${part(ECS.errors)}`,
+);
+console.log(`${'case'.padEnd(40)}${'method'.padEnd(46)}${'rolled back'.padStart(14)}  ${'median'.padStart(7)}  goal`);
+
+const COMPARATORS = ['error rate > 1% (1 min)', 'error rate > 2% (1 min)', 'Mann-Whitney errors, re-run every min', 'Mann-Whitney errors, once at the end'];
+const comparators = (runs: { seconds: Second[] }[]) => [
+  () => first(...runs.map((r) => threshold(r, 0.01))),
+  () => first(...runs.map((r) => threshold(r, 0.02))),
+  () => first(...runs.map((r) => mannWhitney(r, 'errors', false))),
+  () => first(...runs.map((r) => mannWhitney(r, 'errors', true))),
+];
+
+// A/A, one release with two judged bakes (10%, 50%), errors and latency: false rollbacks per release.
 {
-  const random = seeded(77);
-  const run = simulate(random, 1, 1.1);
-  // Scale the load to 200 requests/s: five seconds of simulated traffic per period.
-  const periodsOf = (n: number) =>
-    latencyCounts(
-      Array.from({ length: n }, (_, i) => {
-        const five = run.slice((i * 5) % (run.length - 5), ((i * 5) % (run.length - 5)) + 5);
-        return { candidate: { bounds: BOUNDS, counts: sumBins(five, (s) => s.l1) }, baseline: { bounds: BOUNDS, counts: sumBins(five, (s) => s.l0) } };
-      }),
-      LATENCY_TOLERANCE,
+  const random = seeded(1);
+  report(
+    'A/A, 2 bakes x (errors + latency)',
+    '<= 5% (+2 SE)',
+    RELEASES,
+    () => {
+      const runs = [bake(random, { share: 0.1, latencyScale: 1 }), bake(random, { share: 0.5, latencyScale: 1 })];
+      const judge = first(...runs.flatMap((r) => [judged(TWO_BAKES.errors, r), judged(TWO_BAKES.latency!, r)]));
+      return [
+        () => judge,
+        ...comparators(runs),
+        () => first(...runs.map((r) => mannWhitney(r, 'latency', false))),
+        () => first(...runs.map((r) => mannWhitney(r, 'latency', true))),
+      ];
+    },
+    ['judge (product defaults)', ...COMPARATORS, 'Mann-Whitney latency, re-run every min', 'Mann-Whitney latency, once at the end'],
+  );
+}
+
+// A/A with per-version clustered errors, and with one sticky always-failing client.
+const A_A: [string, { clustered?: number; sticky?: 'sticky' | 'split' }, number][] = [
+  ['A/A, clustered errors (Beta, 1 min)', { clustered: Number(process.env['CLUSTER'] ?? 1000) }, 2],
+  ['A/A, sticky failing client (ALB)', { sticky: 'sticky' }, 3],
+  ['A/A, failing client, per-request routing', { sticky: 'split' }, 4],
+];
+for (const [name, traffic, seed] of A_A) {
+  const random = seeded(seed);
+  report(
+    `${name}, 2 bakes`,
+    '<= 6%',
+    RELEASES,
+    () => {
+      // A sticky client lands on the new version with the first step's weight, and stays there.
+      const sticky = traffic.sticky === undefined ? undefined : traffic.sticky === 'split' ? 'split' : random() < 0.1 ? 'new' : 'stable';
+      const t: Partial<Traffic> = { ...(traffic.clustered ? { clustered: traffic.clustered } : {}), ...(sticky ? { sticky } : {}) };
+      const runs = [bake(random, { share: 0.1, ...t }), bake(random, { share: 0.5, ...t })];
+      const judge = first(...runs.map((r) => judged(TWO_BAKES.errors, r)));
+      return [() => judge, () => first(...runs.map((r) => exact(TWO_BAKES.errors, r))), ...comparators(runs)];
+    },
+    ['judge errors (product defaults)', 'same alpha, no widening, no minErrors', ...COMPARATORS],
+  );
+}
+
+// Power: 2x and 4x errors, one 10% canary bake of 10 minutes (the judge's α shared by two signals).
+for (const ratio of [2, 4]) {
+  const random = seeded(10 + ratio);
+  report(
+    `error rate ${ratio}x, 10% canary`,
+    ratio === 2 ? '>= 80%' : 'median < 90 s (10 s, 1 s), < 150 s (60 s)',
+    RELEASES,
+    () => {
+      const run = bake(random, { share: 0.1, errorRatio: ratio });
+      const offset = Math.floor(random() * 60);
+      const aligned = bake(random, { share: 0.1, errorRatio: ratio });
+      return [
+        () => judged(ONE_BAKE.errors, run),
+        () => judged(ONE_BAKE_1S.errors, run),
+        () => judged(ECS.errors, aligned, offset),
+        () => exact(ONE_BAKE.errors, run),
+        () => judged(TWO_BAKES.errors, run),
+        ...comparators([run]),
+      ];
+    },
+    [
+      'judge, 10 s periods (checks)',
+      'judge, 1 s periods (checks)',
+      'judge on ecs, CloudWatch minutes',
+      'same alpha, no widening, no minErrors',
+      'judge as in a release of 2 judged bakes',
+      ...COMPARATORS,
+    ],
+  );
+}
+
+// Latency +20% on the local defaults (tolerance 20%... a slowdown of more than 20% is what it stops for).
+{
+  const random = seeded(20);
+  report(
+    'latency +20%, 10% canary',
+    '>= 90%',
+    RELEASES,
+    () => {
+      const run = bake(random, { share: 0.1, latencyScale: 1.2 });
+      return [() => judged(ONE_BAKE.latency!, run), () => mannWhitney(run, 'latency', false), () => mannWhitney(run, 'latency', true)];
+    },
+    ['judge (local defaults, 1% bins)', 'Mann-Whitney latency, re-run every min', 'Mann-Whitney latency, once at the end'],
+  );
+}
+
+// One error on the new version, none on stable, at a 1% share.
+{
+  const random = seeded(30);
+  const run = bake(random, { share: 0.01, errorsAt: [60] });
+  const minOne = { ...ONE_BAKE.errors, minErrors: 1 };
+  console.log(
+    `${'one error on new, none on stable, 1%'.padEnd(40)}judge (minErrors ${ONE_BAKE.errors.minErrors}): ${judged(ONE_BAKE.errors, run) === undefined ? 'no rollback' : 'rolled back'}; with minErrors 1: ${judged(minOne, run) === undefined ? 'no rollback' : `rolled back at ${judged(minOne, run)} s`}   goal: no rollback`,
+  );
+}
+
+// minErrors, chosen by measurement: power against the lone-error case.
+{
+  console.log('\nminErrors (one 10% canary bake, 10 s periods): 2x caught, 4x median, lone errors at 1% (1..4 errors on new, none on stable) rolled back');
+  for (const minErrors of [1, 2, 3, 5]) {
+    const gate = { ...ONE_BAKE.errors, minErrors };
+    const random = seeded(40);
+    let caught2 = 0;
+    const t4: number[] = [];
+    const n = Math.ceil(RELEASES / 2);
+    for (let i = 0; i < n; i++) {
+      if (judged(gate, bake(random, { share: 0.1, errorRatio: 2 })) !== undefined) caught2++;
+      const t = judged(gate, bake(random, { share: 0.1, errorRatio: 4 }));
+      if (t !== undefined) t4.push(t);
+    }
+    const lone = [1, 2, 3, 4].map((k) => judged(gate, bake(random, { share: 0.01, errorsAt: Array.from({ length: k }, (_, j) => 60 + 20 * j) })) !== undefined);
+    console.log(
+      `  minErrors ${minErrors}: 2x ${rate(caught2, n)}, 4x median ${median(t4)} s, lone errors rolled back: ${lone.map((r, k) => `${k + 1}: ${r ? 'yes' : 'no'}`).join(', ')}`,
     );
-  const counts = periodsOf(BAKE_SECONDS);
-  const fractions = counts.map((_, i) => (i + 2) / BAKE_SECONDS);
-  const settings = { alpha: ALPHA, tolerance: 0.05, earlyShare: DEFAULT_EARLY_SHARE.latency };
+  }
+}
+
+// What a check costs: a 1-hour bake, 1 s periods, 200 requests/s, both signals (the control plane's work).
+{
+  const gates = judgeGates({
+    target: localTarget,
+    strategy: { type: 'canary', steps: [{ percent: 10, bake: '60m' }], finalBake: '1m' },
+    gates: { judge: { period: '1s' }, checkInterval: '1s' },
+  });
+  const random = seeded(50);
+  const metrics = new VersionMetrics();
+  const HOUR = 3600;
+  const counts: Second[] = [];
+  for (let s = 0; s < HOUR; s++) {
+    const total = poisson(random, 200);
+    const n1 = binomial(random, total, 0.1);
+    const x1 = binomial(random, n1, BASE_ERROR);
+    const x0 = binomial(random, total - n1, BASE_ERROR);
+    counts.push({ n1, x1, n0: total - n1, x0 });
+    for (let i = 0; i < n1; i++) metrics.record('new', i < x1 ? 500 : 200, latency(random, 1), T0 + s * 1000 + random() * 999);
+    for (let i = 0; i < total - n1; i++) metrics.record('stable', i < x0 ? 500 : 200, latency(random, 1), T0 + s * 1000 + random() * 999);
+  }
+  const run = { seconds: counts, metrics };
+  const obsAt = (gate: JudgeGate, seconds: number) => {
+    const o = observationFor(gate, run, seconds);
+    return o;
+  };
+  const cache = new JudgeCache();
   const time = (f: () => void) => {
     const t = performance.now();
     f();
     return performance.now() - t;
   };
-  const cold: number[] = [];
-  const warm: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    // A different first period each round, so nothing is remembered from the round before.
-    const shifted = [{ ...counts[0]!, candidate: { ...counts[0]!.candidate, requests: counts[0]!.candidate.requests + k + 1 } }, ...counts.slice(1)];
-    cold.push(time(() => judgeCounts(shifted.slice(0, -1), settings, LATENCY_ALTERNATIVES, { fractions: fractions.slice(0, -1) })));
-    warm.push(time(() => judgeCounts(shifted, settings, LATENCY_ALTERNATIVES, { fractions })));
-  }
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
+  const check = (seconds: number) => {
+    const e = obsAt(gates.errors, seconds);
+    const l = obsAt(gates.latency!, seconds);
+    return time(() => {
+      judgeObservation(gates.errors, e, { stepSeconds: HOUR, judgeCache: cache });
+      judgeObservation(gates.latency!, l, { stepSeconds: HOUR, judgeCache: cache });
+    });
+  };
+  const cold = check(HOUR - 5);
+  const warm = [HOUR - 4, HOUR - 3, HOUR - 2, HOUR - 1, HOUR].map(check);
+  const observe = time(() => obsAt(gates.latency!, HOUR));
   console.log(
-    `\none check at the end of a 10-minute bake, 200 requests/s, 1 s periods, latency: first ${mid(cold).toFixed(0)} ms, next (one more period) ${mid(warm).toFixed(0)} ms (${(mid(cold) / mid(warm)).toFixed(1)}x faster)`,
+    `\none check at the end of a 1-hour bake, 1 s periods, 200 requests/s, errors + latency: ${median(warm)!.toFixed(1)} ms (median of 5, the walks remembered from the check before; goal <= 50 ms); the first check after a restart ${cold.toFixed(0)} ms; building the latency observation (data plane) ${observe.toFixed(0)} ms`,
   );
+}
+
+/** The latency or errors observation of the first `seconds` of a long bake (the cost case). */
+function observationFor(gate: JudgeGate, run: { seconds: Second[]; metrics: VersionMetrics }, seconds: number): Extract<Observation, { kind: 'judge' }> {
+  const bins = { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BINS.bounds.length };
+  const side = (label: string) => run.metrics.periods(label, gate.periodSeconds, T0, T0 + seconds * 1000, bins);
+  const base = side('stable');
+  return {
+    gate: gate.name,
+    kind: 'judge',
+    bounds: JUDGE_LATENCY_BINS.bounds,
+    periods: side('new').map((c, i) => ({
+      start: new Date(c.start).toISOString(),
+      candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
+      baseline: { requests: base[i]!.requests, errors: base[i]!.errors, latency: base[i]!.latency, latencyAt: base[i]!.latencyAt },
+    })),
+  };
 }

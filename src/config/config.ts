@@ -2,8 +2,8 @@ import { RESERVED_NAMES, type Person } from '../core/people.js';
 import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
-import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
-import { isTargetMetric, PROCESS_HEALTH_GATE, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
+import { capabilitiesFor, landsExactly, validatePlan } from '../core/capabilities.js';
+import { isTargetMetric, PROCESS_HEALTH_GATE, shareJudgeAlpha, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
   compilePlan,
@@ -184,6 +184,7 @@ function gateSpecs(service: ParsedService): GateSpec[] {
       periodSeconds: service.gates.judge!.period,
       warmupSeconds: service.gates.judge!.warmup,
       latencyFloorSeconds: service.gates.judge!.latencyFloorMs / 1000,
+      minErrors: service.gates.judge!.minErrors,
       ...(service.gates.judge!.earlyShare !== undefined ? { earlyShare: service.gates.judge!.earlyShare } : {}),
       ...(service.gates.judge!.earlyPass !== undefined ? { earlyPassAfterSeconds: service.gates.judge!.earlyPass } : {}),
     })),
@@ -385,7 +386,8 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     }
   }
   const settings: ReleaseSettings = {
-    gates,
+    // One α for the release, shared among the judge's tests (bakes × signals, and the shifts it watches).
+    gates: shareJudgeAlpha(gates, plan, !landsExactly(capabilities, plan)),
     gatePolicy: {
       checkIntervalSeconds: service.gates.checkInterval,
       onInconclusive: service.gates.onInconclusive,

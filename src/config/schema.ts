@@ -370,7 +370,8 @@ const gates = z.strictObject({
   maxErrors: z.number({ error: 'must be a whole number' }).int().min(0).max(100).default(3),
   /**
    * The canary judge: the new version against the stable one in the same periods, with an
-   * anytime-valid sequential test (false alarms at most `alpha`, however often it is checked).
+   * anytime-valid sequential test. `alpha` is per release: it is shared among every judged bake and
+   * signal, so a release whose new version is not worse rolls back by the judge with chance at most `alpha`.
    */
   judge: z
     .strictObject({
@@ -383,7 +384,9 @@ const gates = z.strictObject({
         .gt(0, { error: 'must be above 0' })
         .max(0.2, { error: 'must be at most 0.2 (a false rollback in one release of five)' })
         .default(0.05),
-      tolerance: z.number({ error: 'must be a number such as 0.2 (20% worse)' }).gt(0).max(10).default(0.2),
+      tolerance: z.number({ error: 'must be a number such as 0.1 (10% worse)' }).gt(0).max(10).default(0.1),
+      /** Errors: no rollback on fewer errors on the new version than this while the stable version has none. */
+      minErrors: z.number({ error: 'must be a whole number such as 3' }).int().min(1).max(1000).default(3),
       period: duration(1, 3600).default(10),
       /** Left out at the start of each step: a version that just received traffic is cold. */
       warmup: duration(0, 3600).default(10),

@@ -1,3 +1,4 @@
+import type { JudgeCache } from './judge.js';
 import { assessGates, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
@@ -87,16 +88,23 @@ function rollback(release: Release, reason: string, now: number, endAs?: 'failed
   return { action: { type: 'rollback', reason: next.reason ?? reason }, release: next };
 }
 
+/** What `decide` may be given beside the release, its observations and the time. */
+export interface DecideOptions {
+  /** The judge's remembered walks (see JudgeCache), owned by the caller. */
+  readonly judgeCache?: JudgeCache;
+}
+
 /**
  * Decides the next action of a release. Pure and deterministic: the same release, observations and
  * time always give the same decision. Time comes in as `now` (epoch ms), never read.
  *
  * @param observations gate observations for {@link gatesToObserve}; missing ones count as errors.
+ * @param options.judgeCache the judge's remembered walks, owned by the caller: checks are faster, decisions the same.
  * @example
  * const { action, release: next } = decide(release, observations, Date.parse('2026-01-01T00:00:00Z'));
  * if (action.type === 'shift') await driver.setWeight(next, action.percent);
  */
-export function decide(release: Release, observations: readonly Observation[], now: number): Decision {
+export function decide(release: Release, observations: readonly Observation[], now: number, options: DecideOptions = {}): Decision {
   if (isTerminal(release.phase)) return { action: { type: 'done', phase: release.phase }, release };
   if (release.phase === Phase.queued) {
     throw new Error(`release ${release.id} is queued: it has no workflow until the service's lock is free`);
@@ -117,7 +125,7 @@ export function decide(release: Release, observations: readonly Observation[], n
     return onTarget(next, { type: 'deploy' }, now, (why) => rollback(next, Reasons.deployFailed(why), now, Phase.failed));
   }
   const pending = release.shiftInProgress;
-  if (pending) return decideShifting(release, pending, observations, now);
+  if (pending) return decideShifting(release, pending, observations, now, options);
   const steps = release.plan.steps;
   const finalizeIndex = steps.length - 1;
   if (release.requests.promote && release.stepIndex < finalizeIndex) {
@@ -131,9 +139,9 @@ export function decide(release: Release, observations: readonly Observation[], n
       );
       return { action: { type: 'shift', percent: 100, nextStep: finalizeIndex }, release: next };
     }
-    return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now);
+    return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now, options);
   }
-  return decideStep(release, observations, now);
+  return decideStep(release, observations, now, options);
 }
 
 /**
@@ -141,7 +149,13 @@ export function decide(release: Release, observations: readonly Observation[], n
  * again, never block a task on it. The gates are watched meanwhile: a gate that fails rolls back at
  * once; too little data or a failed query waits for the bake that follows the shift.
  */
-function decideShifting(release: Release, pending: NonNullable<Release['shiftInProgress']>, observations: readonly Observation[], now: number): Decision {
+function decideShifting(
+  release: Release,
+  pending: NonNullable<Release['shiftInProgress']>,
+  observations: readonly Observation[],
+  now: number,
+  options: DecideOptions,
+): Decision {
   const poll = Date.parse(pending.checkedAt) + SHIFT_POLL_SECONDS * 1000;
   let current = release;
   // A shift has a deadline too: a rollout that makes no progress (ECS rounding a batch to no task) never holds the service for ever.
@@ -151,7 +165,7 @@ function decideShifting(release: Release, pending: NonNullable<Release['shiftInP
   }
   const gates = release.settings.gates;
   if (gates.length > 0) {
-    const results = assessGates(gates, observations, now);
+    const results = assessGates(gates, observations, now, { ...options });
     current = evolve(release, now, withGateResults(release, results));
     if (results.some((r) => r.verdict === 'fail')) return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
   }
@@ -168,7 +182,7 @@ function advance(release: Release, now: number): Release {
   });
 }
 
-function decideStep(release: Release, observations: readonly Observation[], now: number): Decision {
+function decideStep(release: Release, observations: readonly Observation[], now: number, options: DecideOptions): Decision {
   const steps = release.plan.steps;
   const step = steps[release.stepIndex];
   if (step === undefined) {
@@ -177,13 +191,13 @@ function decideStep(release: Release, observations: readonly Observation[], now:
   }
   switch (step.type) {
     case 'setWeight': {
-      if (release.weight === step.percent) return decideStep(advance(release, now), observations, now);
+      if (release.weight === step.percent) return decideStep(advance(release, now), observations, now, options);
       const next = evolve(release, now, { phase: Phase.shifting }, { type: EventKind.shifting, message: Reasons.shifting(release.weight, step.percent) });
       return { action: { type: 'shift', percent: step.percent, nextStep: release.stepIndex + 1 }, release: next };
     }
     case 'bake':
     case 'analysis':
-      return decideBake(release, step, observations, now);
+      return decideBake(release, step, observations, now, options);
     case 'approval':
       return decideApproval(release, PauseReason.step, step.label, step.timeoutSeconds, step.onTimeout, now);
     case 'finalize': {
@@ -209,7 +223,7 @@ function decideApproval(
   const record = release.approvals.findLast((a) => a.id === id);
   if (record) {
     if (record.decision === 'approved' || (record.decision === 'expired' && onTimeout === 'approve')) {
-      return decideStep(advance(release, now), [], now);
+      return decideStep(advance(release, now), [], now, {});
     }
     const why = record.decision === 'rejected' ? Reasons.rejected(record.actor?.id ?? 'unknown') : Reasons.approvalExpired(onTimeout);
     return rollback(release, why, now);
@@ -240,7 +254,13 @@ function summarize(results: readonly GateResult[], verdict: GateResult['verdict'
     .join('; ');
 }
 
-function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'analysis' }>, observations: readonly Observation[], now: number): Decision {
+function decideBake(
+  release: Release,
+  step: Extract<Step, { type: 'bake' | 'analysis' }>,
+  observations: readonly Observation[],
+  now: number,
+  options: DecideOptions,
+): Decision {
   const policy = release.settings.gatePolicy;
   const gates = stepGates(release, step);
   const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
@@ -251,7 +271,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
   if (gates.length > 0 && now > startedAt) {
     // The judge spends its α over the bake's planned length (an extension spends nothing more).
-    const results = assessGates(gates, observations, now, { stepSeconds: step.seconds });
+    const results = assessGates(gates, observations, now, { ...options, stepSeconds: step.seconds });
     // A judge that has no verdict yet found no regression: it never holds a bake past its end.
     const judges = gates.filter((g): g is JudgeGate => g.kind === 'judge');
     const verdict = overallVerdict(results.filter((r) => !(r.verdict === 'inconclusive' && judges.some((j) => j.name === r.gate))));
@@ -281,7 +301,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
           ),
         },
       );
-      return decideStep(advance(passed, now), [], now);
+      return decideStep(advance(passed, now), [], now, options);
     }
     if (now >= end && verdict !== 'pass') {
       // Too little data (or a flaky query) when the bake ends: extend it, up to the limit.
@@ -297,7 +317,7 @@ function decideBake(release: Release, step: Extract<Step, { type: 'bake' | 'anal
       return wait(current, now + extra * 1000, now);
     }
   }
-  if (now >= end) return decideStep(advance(current, now), [], now);
+  if (now >= end) return decideStep(advance(current, now), [], now, options);
   const nextCheck = gates.length > 0 ? Math.min(end, now + policy.checkIntervalSeconds * 1000) : end;
   return wait(current, nextCheck, now);
 }

@@ -1,4 +1,14 @@
-import { DEFAULT_EARLY_SHARE, ERROR_ALTERNATIVES, judgeCounts, LATENCY_ALTERNATIVES, latencyCounts, type CountPeriod } from './judge.js';
+import {
+  DEFAULT_EARLY_SHARE,
+  ERROR_ALTERNATIVES,
+  judgeCounts,
+  LATENCY_ALTERNATIVES,
+  latencyCounts,
+  type CountPeriod,
+  type JudgeAssessment,
+  type JudgeCache,
+} from './judge.js';
+import type { Plan } from './plan.js';
 
 /**
  * Gate assessment: observations (alarm states, metric datapoints with sample counts) become a
@@ -72,7 +82,16 @@ export interface JudgeGate {
   readonly name: string;
   /** errors: the 5xx rate; latency: the share of requests slower than the stable version's median. */
   readonly signal: 'errors' | 'latency';
+  /** The release's α: the largest chance that the judge rolls back a release whose new version is not worse. */
   readonly alpha: number;
+  /**
+   * The part of the release's α this gate's test gets at each judged step (`shareJudgeAlpha`): its
+   * signal's weight, over the judged steps of the plan. The tests' false alarms add up to α at most.
+   * @default 1
+   */
+  readonly alphaShare?: number;
+  /** Errors: no rollback on fewer errors on the new version than this, unless the stable version has errors too. @default 1 */
+  readonly minErrors?: number;
   /** The smallest regression worth stopping for (0.2: 20% worse); a bake may end early below it. */
   readonly tolerance: number;
   readonly periodSeconds: number;
@@ -97,6 +116,8 @@ export interface JudgeSide {
   readonly errors: number;
   /** Requests per latency bin (`bounds` of the observation). */
   readonly latency?: readonly number[];
+  /** Sparse: `latency[k]` requests fell in bin `latencyAt[k]` (ascending); bins left out are empty. */
+  readonly latencyAt?: readonly number[];
 }
 
 /** Both versions' counts in one period of the judge, stamped with the period's start (ISO 8601). */
@@ -132,6 +153,11 @@ export type Observation =
        * the step. Without it, periods are taken to begin at the step's start, one after the other.
        */
       readonly stepStart?: string;
+      /**
+       * The stable version's requests and errors per minute before the step (oldest first, up to
+       * ten): how much its errors vary from minute to minute, known from the step's first look on.
+       */
+      readonly history?: readonly { readonly requests: number; readonly errors: number }[];
     }
   | { readonly gate: string; readonly kind: 'error'; readonly message: string };
 
@@ -207,7 +233,7 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
   }
   if (gate.kind === 'judge') {
     if (observation.kind !== 'judge') return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected both versions' counts`, at };
-    return assessJudge(gate, observation, at, context.stepSeconds);
+    return assessJudge(gate, observation, at, context);
   }
   if (observation.kind !== 'metric') {
     return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected metric datapoints, got ${observation.kind} data`, at };
@@ -249,41 +275,104 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
 
 const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2) : r.toFixed(0));
 
-function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, stepSeconds: number | undefined): GateResult {
+/**
+ * How many steps of a plan the judge tests: every bake or analysis watching a judge gate while the
+ * stable version still takes traffic, and where the target shifts on its own (`shiftsWatched`) every
+ * shift it watches. A bake extended past its planned length spends nothing more, so it adds nothing.
+ */
+export function judgedSteps(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[], shiftsWatched: boolean): number {
+  const judges = gates.filter((g) => g.kind === 'judge').map((g) => g.name);
+  if (judges.length === 0) return 0;
+  let weight = 0;
+  let steps = 0;
+  for (const step of plan.steps) {
+    if (step.type === 'setWeight') {
+      // While the target moves from `weight` to the step's percent on its own, both versions take traffic.
+      if (shiftsWatched && step.percent > 0 && weight < 100) steps++;
+      weight = step.percent;
+    } else if ((step.type === 'bake' || step.type === 'analysis') && weight < 100) {
+      if (step.type === 'bake' || !step.gates || judges.some((j) => step.gates!.includes(j))) steps++;
+    }
+  }
+  return steps;
+}
+
+/**
+ * How a judged step's part of α is shared between the signals. Slow requests are common (about half
+ * of them count), so a small part of α leaves the latency signal most of its power; errors are rare
+ * and need most of it (`npm run bench:judge`, docs/judge.md).
+ */
+export const SIGNAL_WEIGHT = { errors: 0.8, latency: 0.2 } as const;
+
+/**
+ * The release's α shared among its judge's tests (Bonferroni): each judged step gets α / steps, shared
+ * between the signals by SIGNAL_WEIGHT, so the chance that any test of the release rolls back a new
+ * version that is not worse is at most α, whatever the number of bakes and signals.
+ */
+export function shareJudgeAlpha(gates: readonly GateSpec[], plan: Pick<Plan, 'steps'>, shiftsWatched: boolean): GateSpec[] {
+  const steps = Math.max(1, judgedSteps(plan, gates, shiftsWatched));
+  const signals = gates.filter((g): g is JudgeGate => g.kind === 'judge');
+  const total = signals.reduce((sum, g) => sum + SIGNAL_WEIGHT[g.signal], 0);
+  return gates.map((g) => (g.kind === 'judge' ? { ...g, alphaShare: SIGNAL_WEIGHT[g.signal] / total / steps } : g));
+}
+
+/** Periods are grouped into blocks of a minute (or one period, if longer) to estimate over-dispersion: a bad minute is one unit. */
+const BLOCK_MS = 60_000;
+
+/**
+ * The judge's assessment of one observation, with the look at which it first failed: what a gate
+ * check shows, and what a simulation of checks after every period needs (`npm run bench:judge`).
+ */
+export function judgeObservation(
+  gate: JudgeGate,
+  observed: Extract<Observation, { kind: 'judge' }>,
+  { stepSeconds, judgeCache }: AssessContext = {},
+): JudgeAssessment & { readonly periodEnds: readonly number[] } {
   const periodMs = gate.periodSeconds * 1000;
   const stepStart = observed.stepStart !== undefined ? Date.parse(observed.stepStart) : undefined;
   // Where each period ends, in ms after the step began: from its stamp where the source says when the
   // step began, else periods are whole and aligned to the step's start (period i ends at (i + 1)·period).
   const endsAfterStart = observed.periods.map((p, i) => (stepStart !== undefined ? Date.parse(p.start) + periodMs - stepStart : (i + 1) * periodMs));
-  // Warm-up: every period with any part in the step's first warmupSeconds is left out (with periods
-  // aligned to the step's start, the first ceil(warmup / period)). A first period that began before
-  // the step is left out with it when there is a warm-up, and judged for the part of the bake it
-  // covers when there is none. Fixed in advance, never by the counts, so the test stays valid.
-  const warm = endsAfterStart.map((e) => e - periodMs < gate.warmupSeconds * 1000 && e > 0 && gate.warmupSeconds > 0);
+  // Warm-up: periods that end within the step's first warmupSeconds are left out (with periods aligned
+  // to the step's start, the first floor(warmup / period)); a warm-up shorter than a period leaves
+  // nothing out (with CloudWatch's minutes, a 10 s warm-up used to cost the whole first minute). Fixed
+  // in advance, never by the counts, so the test stays valid.
+  const warm = endsAfterStart.map((e) => e <= gate.warmupSeconds * 1000 + 1e-6 && gate.warmupSeconds > 0);
   const kept = observed.periods.filter((_, i) => !warm[i]);
-  const observation = { ...observed, periods: kept };
-  let fractions = stepSeconds ? endsAfterStart.filter((_, i) => !warm[i]).map((e) => e / 1000 / stepSeconds) : undefined;
+  let ends = endsAfterStart.filter((_, i) => !warm[i]);
   const counts: CountPeriod[] =
     gate.signal === 'errors'
-      ? observation.periods.map((p) => ({
+      ? kept.map((p) => ({
           candidate: { requests: p.candidate.requests, events: p.candidate.errors },
           baseline: { requests: p.baseline.requests, events: p.baseline.errors },
         }))
       : latencyCounts(
-          observation.periods.map((p) => {
-            const bounds = observation.bounds ?? [];
-            return { candidate: { bounds, counts: p.candidate.latency ?? [] }, baseline: { bounds, counts: p.baseline.latency ?? [] } };
+          kept.map((p) => {
+            const bounds = observed.bounds ?? [];
+            const side = (s: JudgeSide) => ({ bounds, counts: s.latency ?? [], ...(s.latencyAt ? { at: s.latencyAt } : {}) });
+            return { candidate: side(p.candidate), baseline: side(p.baseline) };
           }),
           { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
         );
   // latencyCounts judges no first period (its threshold comes from the periods before).
-  if (fractions) fractions = fractions.slice(fractions.length - counts.length);
+  ends = ends.slice(ends.length - counts.length);
   const a = judgeCounts(
     counts,
-    { alpha: gate.alpha, tolerance: gate.tolerance, earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal] },
+    { alpha: gate.alpha * (gate.alphaShare ?? 1), tolerance: gate.tolerance, earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal] },
     gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES,
-    fractions ? { fractions } : {},
+    {
+      ...(stepSeconds ? { fractions: ends.map((e) => e / 1000 / stepSeconds) } : {}),
+      ...(judgeCache ? { cache: judgeCache } : {}),
+      blocks: ends.map((e) => Math.floor((e - Math.min(e, periodMs)) / Math.max(BLOCK_MS, periodMs))),
+      minEvents: gate.signal === 'errors' ? (gate.minErrors ?? 1) : 0,
+      ...(gate.signal === 'errors' && observed.history ? { history: observed.history.map((h) => ({ requests: h.requests, events: h.errors })) } : {}),
+    },
   );
+  return { ...a, periodEnds: ends };
+}
+
+function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, context: AssessContext): GateResult {
+  const a = judgeObservation(gate, observed, context);
   const what = gate.signal === 'errors' ? 'error rate' : 'share of requests slower than the stable median (+ tolerance)';
   const point = a.ratio !== undefined ? ratioText(a.ratio) : a.events.candidate > 0 ? '∞ (none on stable)' : 'n/a (no events yet)';
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
@@ -312,6 +401,8 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
 /** What the assessment is for: in a bake or analysis, its planned length in seconds (the judge spends α over it). */
 export interface AssessContext {
   readonly stepSeconds?: number;
+  /** The judge's remembered walks, owned by the caller (see JudgeCache): checks go faster, verdicts are the same. */
+  readonly judgeCache?: JudgeCache;
 }
 
 /** Assesses every gate; missing observations count as errors. */

@@ -2,6 +2,7 @@ import { landsExactly } from '../core/capabilities.js';
 import { continueWhenDue, decide, gatesToObserve } from '../core/decide.js';
 import { DeployError, NotFoundError, TargetFailedError, TransientError, messageOf } from '../core/errors.js';
 import type { Observation } from '../core/gates.js';
+import { JudgeCache } from '../core/judge.js';
 import { preflightFailures } from '../core/preflight.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
@@ -73,6 +74,8 @@ function causeOf(error: CaughtError | undefined): string {
 export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseService) {
   const { store, clock } = deps;
   const log = deps.log ?? silentLog;
+  // The judge's walks, remembered from one check to the next (same verdicts, a check costs one period).
+  const judgeCache = new JudgeCache();
   const budget = {
     decisions: deps.executionBudget?.decisions ?? EXECUTION_LIMITS.decisionsPerExecution,
     seconds: deps.executionBudget?.seconds ?? EXECUTION_LIMITS.continueAfterSeconds,
@@ -141,7 +144,7 @@ export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseServic
       const { release, result } = await store.update(
         releaseId,
         (r) => {
-          const d = continueWhenDue(decide(r, observations, now), now, budget);
+          const d = continueWhenDue(decide(r, observations, now, { judgeCache }), now, budget);
           // The service's lock is renewed only when its lease needs it, not on every decision.
           const renew = d.action.type !== 'done' && leaseRenewalDue(d.release, now, LOCK_LEASE_SECONDS);
           return { release: renew ? markLeaseRenewed(d.release, now) : d.release, result: { action: d.action, renew } };

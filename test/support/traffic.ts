@@ -63,3 +63,21 @@ export function simulateCounts(c: TrafficCase, random: () => number): CountPerio
   }
   return out;
 }
+
+/** A Gamma(shape) draw (Marsaglia & Tsang; boosted below shape 1). */
+export function gamma(random: () => number, shape: number): number {
+  if (shape < 1) return gamma(random, shape + 1) * Math.pow(random() || 1e-12, 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const z = Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
+    const v = (1 + c * z) ** 3;
+    if (v > 0 && Math.log(random() || 1e-12) < 0.5 * z * z + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+/** A Beta draw with this mean and concentration (a + b): clustered error probabilities. */
+export function beta(random: () => number, mean: number, concentration: number): number {
+  const a = gamma(random, mean * concentration);
+  return a / (a + gamma(random, (1 - mean) * concentration));
+}

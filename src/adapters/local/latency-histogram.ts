@@ -56,14 +56,27 @@ export class LatencyHistogram {
     return this.max;
   }
 
-  /** The samples counted into coarser bins: `counts[i]` took at most `bounds[i]` seconds (the last bin takes the rest). */
-  binned(bounds: readonly number[]): number[] {
-    const counts = bounds.map(() => 0);
+  /**
+   * The histogram's own buckets from `smallest` to `largest` seconds: their upper bounds, and the
+   * number of the first. The canary judge reads latency in these bins, at the precision kept here.
+   */
+  static buckets(smallest: number, largest: number): { readonly first: number; readonly bounds: readonly number[] } {
+    const first = LatencyHistogram.index(smallest);
+    const last = LatencyHistogram.index(largest);
+    return { first, bounds: Array.from({ length: last - first + 1 }, (_, k) => LatencyHistogram.upper(first + k)) };
+  }
+
+  /**
+   * The samples per bucket, sparse and ascending, numbered from bucket `first` (see `buckets`): those
+   * below it counted in bin 0, those past the `size`-th in the last.
+   */
+  sparse(first: number, size: number): { at: number[]; counts: number[] } {
+    const byBin = new Map<number, number>();
     for (const [i, n] of this.buckets) {
-      const value = LatencyHistogram.upper(i);
-      const at = bounds.findIndex((b) => value <= b * (1 + LatencyHistogram.PRECISION));
-      counts[at < 0 ? bounds.length - 1 : at]! += n;
+      const k = Math.min(size - 1, Math.max(0, i - first));
+      byBin.set(k, (byBin.get(k) ?? 0) + n);
     }
-    return counts;
+    const at = [...byBin.keys()].sort((a, b) => a - b);
+    return { at, counts: at.map((k) => byBin.get(k)!) };
   }
 }

@@ -10,6 +10,7 @@ import { WeightedProxy } from './proxy.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
 import type { ProcessRecords } from './process-records.js';
 import { waitReady } from './readiness.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { Log } from '../../ports/log.js';
 import { AlreadyFinalizedError, DeployError, messageOf } from '../../core/errors.js';
 
@@ -48,8 +49,12 @@ export interface LocalTargetOptions {
  * One local service: its processes and the proxy in front of them. It is the service's traffic
  * driver (deploy, setWeight, verify, rollback, finalize) and its metrics source.
  */
-/** Latency bins of the judge's histograms: 0.5 ms to 60 s, about 20% apart. */
-export const JUDGE_LATENCY_BOUNDS: readonly number[] = Array.from({ length: 65 }, (_, i) => 0.0005 * Math.pow(1.2, i));
+/**
+ * Latency bins of the judge: the proxy's own histogram buckets (1% wide) from 0.1 ms to 60 s, sent
+ * sparse. Coarser bins cost the judge its latency signal: with 20% bins, +20% was never caught.
+ */
+export const JUDGE_LATENCY_BINS = LatencyHistogram.buckets(0.0001, 60);
+const JUDGE_LATENCY_BOUNDS = JUDGE_LATENCY_BINS.bounds;
 
 export class LocalTarget implements TrafficDriver, MetricsSource {
   readonly capabilities = LOCAL_CAPABILITIES;
@@ -351,18 +356,27 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
         const stable = this.stable;
         if (!candidate || !stable) return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BOUNDS, periods: [] };
         const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
-        const side = (label: string) => this.proxy.metrics.periods(label, gate.periodSeconds, from, now, JUDGE_LATENCY_BOUNDS);
+        const side = (label: string) =>
+          this.proxy.metrics.periods(label, gate.periodSeconds, from, now, {
+            first: JUDGE_LATENCY_BINS.first,
+            size: JUDGE_LATENCY_BOUNDS.length,
+          });
         const baseline = side(stable.label);
+        // The stable version's last ten minutes before the step: how much its errors vary from minute to minute.
+        const history = Array.from({ length: 10 }, (_, k) => this.proxy.metrics.totals(stable.label, from - (10 - k) * 60_000, from - (9 - k) * 60_000))
+          .filter((t) => t.count > 0)
+          .map((t) => ({ requests: t.count, errors: t.target5xx }));
         return {
           gate: gate.name,
           kind: 'judge',
           bounds: JUDGE_LATENCY_BOUNDS,
+          history,
           periods: side(candidate.label).map((c, i) => {
-            const b = baseline[i] ?? { requests: 0, errors: 0, latency: [] };
+            const b = baseline[i] ?? { requests: 0, errors: 0, latency: [], latencyAt: [] };
             return {
               start: new Date(c.start).toISOString(),
-              candidate: { requests: c.requests, errors: c.errors, latency: c.latency },
-              baseline: { requests: b.requests, errors: b.errors, latency: b.latency },
+              candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
+              baseline: { requests: b.requests, errors: b.errors, latency: b.latency, latencyAt: b.latencyAt },
             };
           }),
         };

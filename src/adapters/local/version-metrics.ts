@@ -13,7 +13,8 @@ interface Bucket {
 }
 
 const BUCKET_MS = 1000;
-const KEEP_MS = 30 * 60 * 1000;
+/** Two hours: the judge reads every period of a bake since its start, and a bake of an hour must not lose its first half. */
+const KEEP_MS = 2 * 60 * 60 * 1000;
 
 /**
  * Per-version request metrics in one-second buckets, named like the ALB's target-group metrics:
@@ -26,6 +27,16 @@ export class VersionMetrics {
   private readonly buckets = new Map<string, Map<number, Bucket>>();
   /** The bucket each version recorded into last: at any load, the next record almost always goes there too. */
   private readonly current = new Map<string, { key: number; bucket: Bucket }>();
+  /** Whole periods already summed for the judge (by version, length, start and bins), oldest first. */
+  private readonly closed = new Map<string, { start: number; requests: number; errors: number; latency: number[]; latencyAt: number[] }>();
+  /** The end of the newest second recorded: periods ending by then are complete. */
+  private newest = 0;
+
+  private remember(key: string, period: { start: number; requests: number; errors: number; latency: number[]; latencyAt: number[] }): void {
+    this.closed.set(key, period);
+    // Two hours of 1 s periods, for two versions and both signals' reads: older ones are read again if asked.
+    if (this.closed.size > 4 * (KEEP_MS / BUCKET_MS)) this.closed.delete(this.closed.keys().next().value!);
+  }
 
   /**
    * Counts one request of a version: its status, its latency and whether it failed (the gates' error count;
@@ -33,6 +44,8 @@ export class VersionMetrics {
    */
   record(version: string, status: number, latencyMs: number, at: number, failed = status >= 500): void {
     const key = Math.floor(at / BUCKET_MS);
+    // A period is complete once requests end two seconds after it (they count in the second they end).
+    this.newest = Math.max(this.newest, key * BUCKET_MS);
     const current = this.current.get(version);
     let bucket: Bucket;
     if (current !== undefined && current.key === key) bucket = current.bucket;
@@ -63,34 +76,45 @@ export class VersionMetrics {
   /** Totals of a version over [from, to). */
   totals(version: string, from: number, to: number): Bucket {
     const out: Bucket = { count: 0, target5xx: 0, latencies: new LatencyHistogram() };
-    for (const [key, b] of this.buckets.get(version) ?? []) {
-      const t = key * BUCKET_MS;
-      if (t >= from && t < to) {
-        out.count += b.count;
-        out.target5xx += b.target5xx;
-        out.latencies.merge(b.latencies);
-      }
+    const byTime = this.buckets.get(version);
+    // The seconds of the window, looked up one by one: a judge asks for every period of a long bake.
+    for (let key = Math.ceil(from / BUCKET_MS); byTime && key * BUCKET_MS < to; key++) {
+      const b = byTime.get(key);
+      if (!b) continue;
+      out.count += b.count;
+      out.target5xx += b.target5xx;
+      out.latencies.merge(b.latencies);
     }
     return out;
   }
 
   /**
    * Per-period counts of a version from `from` to `now` (periods aligned to `from`): requests,
-   * 5xx answers and the latency histogram in `bounds` bins. What the canary judge compares.
+   * 5xx answers and the latency histogram in the histogram's own 1% buckets from bucket `bins.first`
+   * (`LatencyHistogram.buckets`), sparse. What the canary judge compares.
    */
   periods(
     version: string,
     periodSeconds: number,
     from: number,
     now: number,
-    bounds: readonly number[],
-  ): { start: number; requests: number; errors: number; latency: number[] }[] {
-    const out: { start: number; requests: number; errors: number; latency: number[] }[] = [];
+    bins: { readonly first: number; readonly size: number },
+  ): { start: number; requests: number; errors: number; latency: number[]; latencyAt: number[] }[] {
+    const out: { start: number; requests: number; errors: number; latency: number[]; latencyAt: number[] }[] = [];
     const periodMs = periodSeconds * 1000;
     // Only whole periods: a period still filling would count its last seconds twice as it grows.
     for (let start = from; start + periodMs <= now; start += periodMs) {
-      const b = this.totals(version, start, start + periodMs);
-      out.push({ start, requests: b.count, errors: b.target5xx, latency: b.latencies.binned(bounds) });
+      // A whole period never changes (a request counts in the second it ends): each is summed once,
+      // not at every check of a long bake.
+      const key = `${version}|${periodMs}|${start}|${bins.first}|${bins.size}`;
+      let period = this.closed.get(key);
+      if (!period) {
+        const b = this.totals(version, start, start + periodMs);
+        const { at, counts } = b.latencies.sparse(bins.first, bins.size);
+        period = { start, requests: b.count, errors: b.target5xx, latency: counts, latencyAt: at };
+        if (start + periodMs <= this.newest - BUCKET_MS) this.remember(key, period);
+      }
+      out.push(period);
     }
     return out;
   }

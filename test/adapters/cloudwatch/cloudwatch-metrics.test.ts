@@ -338,7 +338,7 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     );
   });
 
-  it('the minute holding the step start is warm-up when the step has one, and else judged as the part of the bake it covers', () => {
+  it('the minute holding the step start is left out only by a warm-up it ends within (a 10 s warm-up costs it nothing), and judged as the part of the bake it covers', () => {
     const period = (start: string, requests: number, errors: number) => ({
       start: new Date(at(start)).toISOString(),
       candidate: { requests, errors },
@@ -352,7 +352,9 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
       periods: [period('12:32:00', 600, 8), period('12:33:00', 600, 0)],
     };
     const now = at('12:34:00');
-    expect(assessGate(judgeGate(10), obs, now, { stepSeconds: 600 }).evidence.events).toBe(0);
+    // It ends 26 s into the step: a 30 s warm-up leaves it out, the default 10 s does not (issue 25).
+    expect(assessGate(judgeGate(30), obs, now, { stepSeconds: 600 }).evidence.events).toBe(0);
+    expect(assessGate(judgeGate(10), obs, now, { stepSeconds: 600 }).evidence.events).toBe(8);
     expect(assessGate(judgeGate(0), obs, now, { stepSeconds: 600 }).evidence.events).toBe(8);
     // Spent on as 26 s of a 600 s bake, not as a whole minute of it.
     const whole = { ...obs, stepStart: new Date(at('12:32:00')).toISOString() };
