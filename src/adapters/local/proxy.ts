@@ -3,6 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VersionMetrics } from './version-metrics.js';
+import type { Router } from './router.js';
 
 export interface Backend {
   readonly id: string;
@@ -50,6 +51,8 @@ export interface ProxyHealth {
   readonly lastDescriptorErrorAt: number | undefined;
   /** Client connections open now, upgraded (WebSocket) ones included: each holds a descriptor. */
   readonly connections: number;
+  /** Why the data plane cannot serve now (HAProxy's process is gone and not back yet), if it cannot. */
+  readonly failure?: string;
 }
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -121,7 +124,7 @@ type TrackedResponse = ServerResponse & { [kExchange]?: Exchange };
  * nothing of it was sent. Per-version metrics feed the local gates: a request counts once its
  * answer has ended (see `Exchange`), so the gates see what clients saw.
  */
-export class WeightedProxy {
+export class WeightedProxy implements Router {
   readonly metrics = new VersionMetrics();
   private backends: Backend[] = [];
   private weights = new Map<string, number>();
