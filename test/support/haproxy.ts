@@ -2,6 +2,8 @@ import { describe } from 'vitest';
 import { findHaproxy, haproxyVersion } from '../../src/adapters/local/haproxy-router.js';
 import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { PRODUCTION_BACKEND } from '../../src/adapters/local/haproxy-config.js';
+import type { Router, RouterOptions } from '../../src/adapters/local/router.js';
+import { createRouter } from '../../src/adapters/local/routers.js';
 
 const binary = findHaproxy();
 const version = binary ? haproxyVersion(binary) : undefined;
@@ -32,4 +34,21 @@ export async function liveShares(adminSocket: string): Promise<Map<number, numbe
   const out = new Map<number, number>();
   for (const s of serving) if (total > 0) out.set(Number(s.address.split(':').pop()), (100 * s.weight) / total);
   return out;
+}
+
+/**
+ * The data planes a router-level suite runs on: the built-in proxy always, HAProxy when installed (a missing
+ * one is said once, by name). Metrics from HAProxy arrive with its next counter read (within a second), so
+ * suites read them with `eventually`.
+ */
+export function routersUnderTest(): [string, (options: Omit<RouterOptions, 'readinessPath'> & { readinessPath?: string }) => Router][] {
+  const builtin: [string, (options: Omit<RouterOptions, 'readinessPath'>) => Router] = [
+    'the built-in proxy',
+    (options) => createRouter(undefined, { readinessPath: '/ready', ...options }),
+  ];
+  if (haproxyMissing) {
+    process.stderr.write(`skipping the HAProxy runs of this suite: ${haproxyMissing}\n`);
+    return [builtin];
+  }
+  return [builtin, ['HAProxy', (options) => createRouter({ type: 'haproxy', binary: 'haproxy' }, { readinessPath: '/ready', ...options })]];
 }

@@ -407,7 +407,7 @@ export class HaproxyRouter implements Router {
     return { descriptorErrors: 0, lastDescriptorErrorAt: undefined, connections: 0, ...(this.failure ? { failure: this.failure } : {}) };
   }
 
-  /** Reads the per-server counters into per-version counts (requests; 5xx, failed responses and client aborts as errors). */
+  /** Reads the per-server counters into per-version counts (requests; 5xx and failed responses, HAProxy's own 502 and 504, as errors). */
   private async readCounters(): Promise<void> {
     const stats = await this.admin.serverStats();
     const now = Date.now();
@@ -420,7 +420,8 @@ export class HaproxyRouter implements Router {
       // A counter that went down belongs to a new server of that name (HAProxy restarted): count it all.
       const delta = (now: number, then: number | undefined) => (then === undefined || now < then ? now : now - then);
       const requests = delta(s.total, before?.total);
-      const failed = delta(s.http5xx, before?.http5xx) + delta(s.responseErrors, before?.responseErrors) + delta(s.clientAborts, before?.clientAborts);
+      // Client aborts are not all the version's: one mid-body is (counted from its log line, see logLine).
+      const failed = delta(s.http5xx, before?.http5xx) + delta(s.responseErrors, before?.responseErrors);
       this.metrics.count(version, requests, failed, now);
     }
   }
@@ -470,7 +471,7 @@ export class HaproxyRouter implements Router {
   }
 
   private logLine(line: string): void {
-    const [, server, status, active] = line.split('|');
+    const [, server, status, active, termination] = line.split('|');
     if (server === undefined || status === undefined || active === undefined) return;
     if (server === '<NOSRV>') {
       if (status.startsWith('5')) this.noServerAnswers++;
@@ -478,7 +479,11 @@ export class HaproxyRouter implements Router {
     }
     const version = this.versionOf.get(server);
     const ms = Number(active);
-    if (version !== undefined && ms >= 0) this.metrics.recordLatency(version, ms, Date.now());
+    if (version === undefined) return;
+    if (ms >= 0) this.metrics.recordLatency(version, ms, Date.now());
+    // The client left while the body was on its way (CD): an answer begun and not delivered, which the
+    // built-in proxy counts against the version (the ALB's 460). One that left before any answer is not.
+    if (termination?.startsWith('CD')) this.metrics.count(version, 0, 1, Date.now());
   }
 
   /** Kills HAProxy and starts it again with every server and weight (what a crash and restart look like to clients). */
