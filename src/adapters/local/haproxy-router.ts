@@ -203,7 +203,6 @@ export class HaproxyRouter implements Router {
       }
       await new Promise((r) => setTimeout(r, 25));
     }
-    this.failure = undefined;
   }
 
   /** Runs changes to HAProxy's runtime state one at a time. */
@@ -448,10 +447,11 @@ export class HaproxyRouter implements Router {
     try {
       await this.exclusive(async () => {
         await this.spawn(binary);
-        this.restarts++;
         await this.reconcile();
       });
       this.follow();
+      this.restarts++;
+      this.failure = undefined;
     } catch (error) {
       this.failure = `HAProxy could not be started again: ${messageOf(error)}`;
     }
@@ -483,7 +483,9 @@ export class HaproxyRouter implements Router {
     if (ms >= 0) this.metrics.recordLatency(version, ms, Date.now());
     // The client left while the body was on its way (CD): an answer begun and not delivered, which the
     // built-in proxy counts against the version (the ALB's 460). One that left before any answer is not.
-    if (termination?.startsWith('CD')) this.metrics.count(version, 0, 1, Date.now());
+    // The same for a body the replica stopped sending past the idle timeout (sD): HAProxy's counters show
+    // no error for it (a 200 had begun), its client saw a cut answer.
+    if (termination?.startsWith('CD') || termination?.startsWith('sD')) this.metrics.count(version, 0, 1, Date.now());
   }
 
   /** Kills HAProxy and starts it again with every server and weight (what a crash and restart look like to clients). */
@@ -493,10 +495,11 @@ export class HaproxyRouter implements Router {
     await this.exclusive(async () => {
       if (this.pid !== undefined) await stopPid(this.pid, 'SIGKILL');
       await this.spawn(binary);
-      this.restarts++;
       await this.reconcile();
     });
     this.follow();
+    this.restarts++;
+    this.failure = undefined;
   }
 
   async close(): Promise<void> {
