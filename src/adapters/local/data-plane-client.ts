@@ -155,6 +155,10 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   get candidatePids(): number[] {
     return [...this.current.candidatePids];
   }
+  /** HAProxy's admin socket (its runtime API), when HAProxy is the service's data plane. */
+  get adminSocket(): string | undefined {
+    return this.current.adminSocket;
+  }
   /** The data plane's own process id (0 when none runs). */
   get planePid(): number {
     return this.current.pid;

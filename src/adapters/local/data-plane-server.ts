@@ -253,6 +253,7 @@ export class DataPlaneServer {
       candidatePids: t.candidatePids,
       backends: versions.flatMap((version) => t.backendPorts(version).map((port) => ({ version, port }))),
       health: t.health(),
+      ...(t.proxy.adminSocket !== undefined ? { adminSocket: t.proxy.adminSocket } : {}),
     };
   }
 

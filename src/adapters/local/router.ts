@@ -24,6 +24,8 @@ export interface Router {
   readonly productionPort: number;
   /** The test route's port, once started, when the service has one. */
   readonly testPortBound: number | undefined;
+  /** Where an operator reaches the data plane's own runtime API (HAProxy's admin socket), when it has one. */
+  readonly adminSocket?: string;
   start(): Promise<void>;
   addBackend(backend: RouterBackend): Promise<void> | void;
   /** Stops routing new requests to a version; in-flight ones carry on. */

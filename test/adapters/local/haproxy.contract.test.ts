@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DataPlaneTarget, socketPathFor } from '../../../src/adapters/local/data-plane-client.js';
 import { driverContract } from '../../support/driver-contract.js';
 import { describeWithHaproxy, liveShares } from '../../support/haproxy.js';
@@ -27,7 +27,7 @@ describeWithHaproxy('the local driver with HAProxy as its data plane', () => {
         stableVersion: async () => 'app:1',
       });
       await target.start();
-      const admin = join(dirname(socketPath), 'demo.data-plane', 'haproxy.sock');
+      const admin = target.adminSocket ?? '';
       return {
         driver: target,
         release: (image) => contractRelease(service, image),
