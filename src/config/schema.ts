@@ -69,6 +69,8 @@ export const dataPlaneSchema = z.discriminatedUnion(
       type: z.literal('haproxy'),
       /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. */
       binary: text('the haproxy program, such as "/usr/sbin/haproxy"').default('haproxy'),
+      /** HAProxy's threads (nbthread). @default one per CPU, HAProxy's own default */
+      threads: z.number({ error: 'must be a whole number of threads from 1 to 64' }).int().min(1).max(64).optional(),
     }),
   ],
   { error: 'must be { type: "builtin" } or { type: "haproxy" }' },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import { HaproxyAdmin, HaproxyCommandError, type ServerStat } from './haproxy-admin.js';
-import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, TEST_BACKEND } from './haproxy-config.js';
+import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PREFIX, SLOTS, TEST_BACKEND } from './haproxy-config.js';
 import { dieWithParent } from './parent-death.js';
 import { freePort } from './processes.js';
 import type { ProxyHealth } from './proxy.js';
@@ -23,6 +23,8 @@ const MIN_VERSION = [2, 6] as const;
 export interface HaproxyRouterOptions extends RouterOptions {
   /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. @default 'haproxy' */
   readonly binary?: string;
+  /** HAProxy's threads (nbthread). @default one per CPU */
+  readonly threads?: number;
 }
 
 interface Server {
@@ -31,6 +33,8 @@ interface Server {
   readonly name: string;
   readonly version: string;
   readonly port: number;
+  /** A slot declared in the configuration (kept-alive connections), or a server added at run time. */
+  readonly slot: boolean;
   draining: boolean;
 }
 
@@ -94,6 +98,8 @@ export class HaproxyRouter implements Router {
   private readonly leftovers = new Set<string>();
   private readonly last = new Map<string, ServerStat>();
   private readonly prefix = `r${Date.now().toString(36)}`;
+  /** The configured slots no replica holds, lowest first. */
+  private readonly freeSlots: string[] = Array.from({ length: SLOTS }, (_, i) => `${SLOT_PREFIX}${i + 1}`);
   private count = 0;
 
   private readonly dir: string;
@@ -149,6 +155,7 @@ export class HaproxyRouter implements Router {
       ...(this.testPortBound !== undefined ? { testPort: this.testPortBound } : {}),
       upstreamTimeoutMs: this.options.upstreamTimeoutMs,
       readinessPath: this.options.readinessPath,
+      ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
       ...(process.getuid?.() === 0 ? { dropTo: { uid: 65534, gid: 65534 } } : {}),
     });
     const running = await this.runningPid();
@@ -221,12 +228,21 @@ export class HaproxyRouter implements Router {
     const stats = await this.admin.serverStats();
     this.applied.clear();
     for (const s of stats) this.last.set(`${s.backend}/${s.server}`, s); // counted from here on
-    const present = new Set(stats.map((s) => `${s.backend}/${s.server}`));
+    // Present with the replica's address and out of maintenance: kept as it is (an attach); else set up again.
+    const present = new Set(stats.filter((s) => s.status !== 'MAINT').map((s) => `${s.backend}/${s.server}@${s.address}`));
     for (const server of this.servers.values()) {
-      for (const backend of this.backends()) if (!present.has(`${backend}/${server.name}`)) await this.addServer(backend, server);
+      for (const backend of this.backends())
+        if (!present.has(`${backend}/${server.name}@127.0.0.1:${server.port}`) || backend === TEST_BACKEND) await this.addServer(backend, server);
       if (server.draining) await this.setState(server, 'drain');
     }
-    for (const s of stats) if (![...this.servers.values()].some((server) => server.name === s.server)) this.leftovers.add(s.server);
+    const mine = new Set([...this.servers.values()].map((server) => server.name));
+    for (const s of stats) {
+      if (mine.has(s.server)) continue;
+      // A slot no replica of this data plane holds is put in maintenance; a server added at run time is deleted.
+      if (s.server.startsWith(SLOT_PREFIX)) {
+        if (s.status !== 'MAINT') await this.admin.expect(`set server ${s.backend}/${s.server} state maint`);
+      } else this.leftovers.add(s.server);
+    }
     await this.applyWeights();
     await this.applyTestRoute();
     await this.deleteLeftovers();
@@ -238,7 +254,12 @@ export class HaproxyRouter implements Router {
 
   /** Adds a server in maintenance with no weight, starts its health checks, then opens it (production only). */
   private async addServer(backend: string, server: Server): Promise<void> {
-    await this.admin.expect(addServerCommand(backend, server.name, server.port, 0), /^New server registered\.$/);
+    if (server.slot) {
+      // A slot in maintenance: its replica's address, no weight yet, then health checks.
+      await this.admin.expect(`set server ${backend}/${server.name} state maint`);
+      await this.admin.expect(`set server ${backend}/${server.name} addr 127.0.0.1 port ${server.port}`, /^(IP changed from|no need to change the addr).*$/s);
+      await this.admin.expect(`set server ${backend}/${server.name} weight 0`);
+    } else await this.admin.expect(addServerCommand(backend, server.name, server.port, 0), /^New server registered\.$/);
     await this.admin.expect(`enable health ${backend}/${server.name}`);
     if (backend === PRODUCTION_BACKEND) await this.admin.expect(`set server ${backend}/${server.name} state ready`);
   }
@@ -290,7 +311,8 @@ export class HaproxyRouter implements Router {
   }
 
   addBackend(backend: RouterBackend): Promise<void> {
-    const server: Server = { ...backend, name: `${this.prefix}-${++this.count}`, draining: false };
+    const slot = this.freeSlots.shift();
+    const server: Server = { ...backend, name: slot ?? `${this.prefix}-${++this.count}`, slot: slot !== undefined, draining: false };
     this.servers.set(backend.id, server);
     this.versionOf.set(server.name, server.version);
     if (!this.started) return Promise.resolve();
@@ -364,7 +386,9 @@ export class HaproxyRouter implements Router {
       for (const s of leaving) {
         for (const backend of this.backends()) await this.admin.expect(`set server ${backend}/${s.name} state maint`);
         this.applied.delete(s.name);
-        this.leftovers.add(s.name);
+        // A slot goes back to the pool (its counters were read above: what it counts next is its next replica's).
+        if (s.slot) this.freeSlots.push(s.name);
+        else this.leftovers.add(s.name);
       }
       await this.deleteLeftovers();
     });

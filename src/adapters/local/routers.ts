@@ -12,7 +12,7 @@ const ROUTERS: { readonly [K in DataPlaneChoice['type']]: (choice: Extract<DataP
       upstreamTimeoutMs: options.upstreamTimeoutMs,
       ...(options.testPort !== undefined ? { testPort: options.testPort } : {}),
     }),
-  haproxy: (choice, options) => new HaproxyRouter({ ...options, binary: choice.binary }),
+  haproxy: (choice, options) => new HaproxyRouter({ ...options, binary: choice.binary, ...(choice.threads !== undefined ? { threads: choice.threads } : {}) }),
 };
 
 /** The router (data plane adapter) a service's config chooses: the built-in proxy unless it says otherwise. */
