@@ -129,7 +129,7 @@ describeWithHaproxy('HAProxy as the data plane tells the gates what clients saw'
       (failure) => failure !== undefined || router.restarts > 0,
       { timeoutMs: 10_000 },
     );
-    if (down !== undefined) expect(down).toMatch(/HAProxy \(pid \d+\) is not running/);
+    if (down !== undefined) expect(down).toMatch(/HAProxy is not running/);
     await eventually(
       async () => router.restarts,
       (n) => n === 1,

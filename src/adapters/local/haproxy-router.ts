@@ -7,6 +7,7 @@ import { HaproxyAdmin, HaproxyCommandError, type ServerStat } from './haproxy-ad
 import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PREFIX, SLOTS, TEST_BACKEND } from './haproxy-config.js';
 import { dieWithParent } from './parent-death.js';
 import { freePort } from './processes.js';
+import { processStartTime } from './process-table.js';
 import type { ProxyHealth } from './proxy.js';
 import type { Router, RouterBackend, RouterOptions } from './router.js';
 import { VersionMetrics } from './version-metrics.js';
@@ -107,6 +108,7 @@ export class HaproxyRouter implements Router {
   private readonly admin: HaproxyAdmin;
   private child: ChildProcess | undefined;
   private pid: number | undefined;
+  private pidStart: string | undefined;
   private started = false;
   private closed = false;
   private failure: string | undefined;
@@ -162,6 +164,7 @@ export class HaproxyRouter implements Router {
     if (running !== undefined && readIfAny(this.configFile) === text) {
       // An HAProxy of this service with this very configuration serves already: attach, reconcile below.
       this.pid = running;
+      this.pidStart = processStartTime(running);
     } else {
       if (running !== undefined) await stopPid(running);
       writeFileSync(this.configFile, text, { mode: 0o600 });
@@ -172,6 +175,11 @@ export class HaproxyRouter implements Router {
     this.follow();
     this.poller = setInterval(() => void this.poll(binary), POLL_MS);
     this.poller.unref();
+  }
+
+  /** The HAProxy this router started or attached to still runs (the same process: its start time is checked, not only its pid). */
+  private running(): boolean {
+    return this.pid !== undefined && alive(this.pid) && (this.pidStart === undefined || processStartTime(this.pid) === this.pidStart);
   }
 
   /** The pid of the HAProxy answering on this router's admin socket, if one does. */
@@ -195,10 +203,13 @@ export class HaproxyRouter implements Router {
     closeSync(out);
     this.child = child;
     this.pid = child.pid;
+    this.pidStart = child.pid !== undefined ? processStartTime(child.pid) : undefined;
     let exited: string | undefined;
     child.once('exit', (code, signal) => {
       exited = signal ?? `code ${code}`;
       if (this.child === child) this.child = undefined;
+      // Never signalled again: its pid may be another process's by then.
+      if (this.pid === child.pid) this.pid = undefined;
     });
     child.once('error', (error) => (exited = error.message));
     const deadline = Date.now() + START_TIMEOUT_MS;
@@ -459,7 +470,7 @@ export class HaproxyRouter implements Router {
         if (this.leftovers.size > 0) await this.deleteLeftovers();
       });
     } catch (error) {
-      if (!this.closed && this.pid !== undefined && !alive(this.pid)) await this.revive(binary, messageOf(error));
+      if (!this.closed && !this.running()) await this.revive(binary, messageOf(error));
     } finally {
       this.polling = false;
     }
@@ -467,7 +478,7 @@ export class HaproxyRouter implements Router {
 
   /** HAProxy died (killed, crashed): started again with the same configuration, then given every server and weight. */
   private async revive(binary: string, why: string): Promise<void> {
-    this.failure = `HAProxy (pid ${this.pid}) is not running (${why}); starting it again`;
+    this.failure = `HAProxy is not running (${why}); starting it again`;
     try {
       await this.exclusive(async () => {
         await this.spawn(binary);
@@ -517,7 +528,7 @@ export class HaproxyRouter implements Router {
     const binary = findHaproxy(this.options.binary ?? 'haproxy');
     if (!binary) throw new DeployError('HAProxy is no longer installed');
     await this.exclusive(async () => {
-      if (this.pid !== undefined) await stopPid(this.pid, 'SIGKILL');
+      if (this.running()) await stopPid(this.pid!, 'SIGKILL');
       await this.spawn(binary);
       await this.reconcile();
     });
@@ -531,7 +542,7 @@ export class HaproxyRouter implements Router {
     clearInterval(this.poller);
     this.stopFollowing?.();
     await this.queue.catch(() => undefined);
-    if (this.pid !== undefined) await stopPid(this.pid);
+    if (this.running()) await stopPid(this.pid!);
     rmSync(this.admin.socketPath, { force: true });
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
