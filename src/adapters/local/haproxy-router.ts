@@ -8,8 +8,7 @@ import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PRE
 import { dieWithParent } from './parent-death.js';
 import { freePort } from './processes.js';
 import { processStartTime } from './process-table.js';
-import type { ProxyHealth } from './proxy.js';
-import type { Router, RouterBackend, RouterOptions } from './router.js';
+import type { ProxyHealth, Router, RouterBackend, RouterOptions } from './router.js';
 import { VersionMetrics } from './version-metrics.js';
 
 /** HAProxy's largest server weight: per-server weights are scaled so the heaviest gets it (finest split). */
