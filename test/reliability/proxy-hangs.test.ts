@@ -47,11 +47,7 @@ function get(port: number, path: string, { abort }: { abort?: Promise<void> } = 
 
 /** A metric of a version over the last minute, once the data plane has counted it (HAProxy's counters are read every second). */
 async function metric(name: string, statistic: string, until: (value: number | undefined) => boolean): Promise<number | undefined> {
-  return eventually(
-    async () => proxy?.metrics.datapoints('v2', name, statistic, 60, 1, Date.now())[0]?.value,
-    until,
-    { timeoutMs: 10_000 },
-  );
+  return eventually(async () => proxy?.metrics.datapoints('v2', name, statistic, 60, 1, Date.now())[0]?.value, until, { timeoutMs: 10_000 });
 }
 
 describe.each(routersUnderTest())('a hanging version is visible to the gates and cannot starve %s', (_name, makeRouter) => {
