@@ -1,8 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { HaproxyRouter } from '../../src/adapters/local/haproxy-router.js';
+import { freePort } from '../../src/adapters/local/processes.js';
+import { LoadGenerator } from '../../src/local/load.js';
 import { describeWithHaproxy } from '../support/haproxy.js';
 import { eventually } from '../support/poll.js';
 
@@ -142,5 +147,75 @@ describeWithHaproxy('HAProxy as the data plane tells the gates what clients saw'
     expect(router.weightOf(label)).toBe(100);
     const ok = await fetchBody('/ok');
     expect(ok).toEqual({ status: 200, complete: true });
+  });
+});
+
+describeWithHaproxy('HAProxy as the data plane: a replica that dies, a data plane that finds HAProxy running', () => {
+  const started: { close: () => Promise<void> }[] = [];
+  afterAll(async () => {
+    for (const s of started.reverse()) await s.close();
+  });
+
+  /** A replica answering every request with its name; `crash()` closes its listener and every connection at once. */
+  async function replica(name: string): Promise<{ port: number; crash: () => void }> {
+    const server = createServer((_req, res) => res.end(name));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    started.push({ close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) });
+    return { port: (server.address() as AddressInfo).port, crash: () => (server.close(), server.closeAllConnections()) };
+  }
+
+  it('a replica that dies under load fails no GET: HAProxy sends its requests to the other replica', async () => {
+    const [a, b] = [await replica('a'), await replica('b')];
+    const r = new HaproxyRouter({ name: 't', port: 0, upstreamTimeoutMs: 5000, readinessPath: '/ready' });
+    started.push(r);
+    await r.addBackend({ id: 'v/a', version: 'v', port: a.port });
+    await r.addBackend({ id: 'v/b', version: 'v', port: b.port });
+    await r.setWeights({ v: 100 });
+    await r.start();
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${r.productionPort}/`, requestsPerSecond: 200, concurrency: 8 });
+    load.start();
+    await eventually(
+      async () => load.stats.sent,
+      (n) => n >= 100,
+      { timeoutMs: 10_000 },
+    );
+    a.crash();
+    const atCrash = load.stats.sent;
+    await eventually(
+      async () => load.stats.sent,
+      (n) => n >= atCrash + 200,
+      { timeoutMs: 15_000 },
+    );
+    const stats = await load.stop();
+    expect(stats.failed).toBe(0);
+  });
+
+  it('a data plane that starts and finds its HAProxy running attaches to it (no second HAProxy, no outage) and reconciles its servers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-hx-attach-'));
+    started.push({ close: async () => rmSync(dir, { recursive: true, force: true }) });
+    const [old, fresh] = [await replica('old'), await replica('fresh')];
+    const port = await freePort();
+    const options = { name: 't', port, upstreamTimeoutMs: 5000, readinessPath: '/ready', stateDir: dir };
+    const first = new HaproxyRouter(options);
+    await first.addBackend({ id: 'v1/1', version: 'v1', port: old.port });
+    await first.setWeights({ v1: 100 });
+    await first.start();
+    const admin = new HaproxyAdmin(first.adminSocket);
+    const pid = /^Pid: (\d+)$/m.exec(await admin.run('show info'))?.[1];
+    // The first data plane is gone without stopping HAProxy (as after a crash where its death signal did not reach it).
+    const gone = first as unknown as { closed: boolean; poller: NodeJS.Timeout; stopFollowing?: () => void };
+    gone.closed = true;
+    clearInterval(gone.poller);
+    gone.stopFollowing?.();
+    const second = new HaproxyRouter(options);
+    started.push(second);
+    await second.addBackend({ id: 'v1/2', version: 'v1', port: fresh.port });
+    await second.setWeights({ v1: 100 });
+    await second.start();
+    expect(/^Pid: (\d+)$/m.exec(await admin.run('show info'))?.[1]).toBe(pid);
+    const serving = (await admin.serverStats()).filter((s) => s.backend === 'production' && s.status === 'UP' && s.weight > 0);
+    expect(serving.map((s) => s.address)).toEqual([`127.0.0.1:${fresh.port}`]);
+    const answer = await fetch(`http://127.0.0.1:${port}/`);
+    expect(await answer.text()).toBe('fresh');
   });
 });

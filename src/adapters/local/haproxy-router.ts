@@ -134,6 +134,20 @@ export class HaproxyRouter implements Router {
     return this.admin.socketPath;
   }
 
+  /** The HAProxy this folder's last router started, if that very process still runs (pid and start time). */
+  private recordedPid(): number | undefined {
+    try {
+      const { pid, startTime } = JSON.parse(readFileSync(this.pidFile, 'utf8')) as { pid: number; startTime?: string };
+      return startTime !== undefined && processStartTime(pid) === startTime ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private get pidFile(): string {
+    return join(this.dir, 'haproxy.pid');
+  }
+
   private get configFile(): string {
     return join(this.dir, 'haproxy.cfg');
   }
@@ -160,6 +174,10 @@ export class HaproxyRouter implements Router {
       ...(process.getuid?.() === 0 ? { dropTo: { uid: 65534, gid: 65534 } } : {}),
     });
     const running = await this.runningPid();
+    // One that runs and does not answer (its admin socket removed) would share the port with a new one
+    // (HAProxy binds with SO_REUSEPORT) and serve its stale servers: it is stopped first.
+    const recorded = this.recordedPid();
+    if (recorded !== undefined && recorded !== running) await stopPid(recorded);
     if (running !== undefined && readIfAny(this.configFile) === text) {
       // An HAProxy of this service with this very configuration serves already: attach, reconcile below.
       this.pid = running;
@@ -203,6 +221,7 @@ export class HaproxyRouter implements Router {
     this.child = child;
     this.pid = child.pid;
     this.pidStart = child.pid !== undefined ? processStartTime(child.pid) : undefined;
+    if (child.pid !== undefined) writeFileSync(this.pidFile, JSON.stringify({ pid: child.pid, startTime: this.pidStart }), { mode: 0o600 });
     let exited: string | undefined;
     child.once('exit', (code, signal) => {
       exited = signal ?? `code ${code}`;
