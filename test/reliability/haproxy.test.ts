@@ -157,11 +157,15 @@ describeWithHaproxy('HAProxy as the data plane: a replica that dies, a data plan
   });
 
   /** A replica answering every request with its name; `crash()` closes its listener and every connection at once. */
-  async function replica(name: string): Promise<{ port: number; crash: () => void }> {
-    const server = createServer((_req, res) => res.end(name));
+  async function replica(name: string): Promise<{ port: number; crash: () => void; seen: () => Record<string, unknown> }> {
+    let headers: Record<string, unknown> = {};
+    const server = createServer((req, res) => {
+      if (req.url !== '/ready') headers = req.headers;
+      res.end(name);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     started.push({ close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) });
-    return { port: (server.address() as AddressInfo).port, crash: () => (server.close(), server.closeAllConnections()) };
+    return { port: (server.address() as AddressInfo).port, crash: () => (server.close(), server.closeAllConnections()), seen: () => headers };
   }
 
   it('a replica that dies under load fails no GET: HAProxy sends its requests to the other replica', async () => {
@@ -217,5 +221,12 @@ describeWithHaproxy('HAProxy as the data plane: a replica that dies, a data plan
     expect(serving.map((s) => s.address)).toEqual([`127.0.0.1:${fresh.port}`]);
     const answer = await fetch(`http://127.0.0.1:${port}/`);
     expect(await answer.text()).toBe('fresh');
+    // The replica sees the X-Forwarded-* headers the built-in proxy sets.
+    expect(fresh.seen()).toMatchObject({
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': `127.0.0.1:${port}`,
+      'x-forwarded-port': String(port),
+    });
   });
 });

@@ -89,11 +89,8 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
     '',
-    `frontend ${PRODUCTION_BACKEND}`,
-    `  bind ${host}:${options.productionPort}`,
-    `  default_backend ${PRODUCTION_BACKEND}`,
-    '',
-    ...(options.testPort !== undefined ? [`frontend ${TEST_BACKEND}`, `  bind ${host}:${options.testPort}`, `  default_backend ${TEST_BACKEND}`, ''] : []),
+    ...frontend(PRODUCTION_BACKEND, `${host}:${options.productionPort}`),
+    ...(options.testPort !== undefined ? frontend(TEST_BACKEND, `${host}:${options.testPort}`) : []),
     ...[PRODUCTION_BACKEND, ...(options.testPort !== undefined ? [TEST_BACKEND] : [])].flatMap((name) => [
       `backend ${name}`,
       // roundrobin: weights change at run time, and servers can be added and deleted (HAProxy 2.6).
@@ -107,6 +104,23 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     ]),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A frontend, with the X-Forwarded-* headers the built-in proxy sets (a service moved from one data plane
+ * to the other sees the same): the client appended to X-Forwarded-For, Proto, Host and Port replaced.
+ */
+function frontend(name: string, bind: string): string[] {
+  return [
+    `frontend ${name}`,
+    `  bind ${bind}`,
+    '  option forwardfor',
+    '  http-request set-header X-Forwarded-Proto http',
+    '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
+    '  http-request set-header X-Forwarded-Port %[dst_port]',
+    `  default_backend ${name}`,
+    '',
+  ];
 }
 
 /** The `add server` line of one replica in one backend: health-checked on the readiness path. */
