@@ -82,6 +82,23 @@ describeWithHaproxy('local mode with HAProxy as the data plane, end to end under
     expect(target.pids).toHaveLength(2);
   });
 
+  it('a rolling release replaces the replicas a batch at a time through HAProxy’s slots: zero failed requests, only the new replicas serving at the end', async () => {
+    const service = demoService({ type: 'rolling', batch: 25, batchBake: '1s', finalBake: '1s' });
+    const { mode, target, load } = await start({ ...service, target: { ...service.target, replicas: 4 } });
+    const { release } = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v2', actor: person });
+    const done = await until(mode, release.id, ended, 40_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = await load.stop();
+    expect(done.phase).toBe('succeeded');
+    expect(stats.failed).toBe(0);
+    expect(stats.servedBy.get('v1')).toBeGreaterThan(0);
+    expect(stats.servedBy.get('v2')).toBeGreaterThan(0);
+    // HAProxy itself: the four new replicas share production, and nothing else takes any.
+    const shares = await liveShares(target.adminSocket ?? '');
+    expect([...shares.keys()].sort()).toEqual(target.backendPorts('v2').sort());
+    expect(Math.round([...shares.values()].reduce((a, b) => a + b, 0))).toBe(100);
+  }, 60_000);
+
   it('a faulty version is rolled back by its gate on HAProxy’s counters; errors come only from it', async () => {
     const { mode, target, load } = await start(
       demoService({
