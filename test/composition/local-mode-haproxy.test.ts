@@ -54,6 +54,9 @@ describeWithHaproxy('local mode with HAProxy as the data plane, end to end under
     await until(mode, first.id, (r) => r.phase === 'baking');
     expect(await share('v2')).toBe(10);
     expect(await share('v1')).toBe(90);
+    // The test route serves the new version only.
+    const tested = await fetch(`http://127.0.0.1:${target.proxy.testPortBound}/`);
+    expect(tested.headers.get('x-version')).toBe('v2');
     await eventually(
       async () => load.stats.servedBy.get('v2') ?? 0,
       (n) => n >= 5,
@@ -62,6 +65,7 @@ describeWithHaproxy('local mode with HAProxy as the data plane, end to end under
     await mode.runtime.releases.act(first.id, 'rollback', person);
     expect((await until(mode, first.id, ended)).phase).toBe('rolled_back');
     expect(await share('v1')).toBe(100);
+    expect((await fetch(`http://127.0.0.1:${target.proxy.testPortBound}/`)).status).toBe(503); // no new version: nothing to test
 
     const second = (await mode.runtime.releases.startRelease({ service: 'demo', image: 'v3', actor: person })).release;
     await until(mode, second.id, (r) => r.phase === 'baking');

@@ -283,12 +283,14 @@ export class HaproxyRouter implements Router {
 
   /** Adds a server in maintenance with no weight, starts its health checks, then opens it (production only). */
   private async addServer(backend: string, server: Server): Promise<void> {
+    // Production weights follow the split (applyWeights); the test route's servers all weigh the same.
+    const weight = backend === TEST_BACKEND ? 1 : 0;
     if (server.slot) {
       // A slot in maintenance: its replica's address, no weight yet, then health checks.
       await this.admin.expect(`set server ${backend}/${server.name} state maint`);
       await this.admin.expect(`set server ${backend}/${server.name} addr 127.0.0.1 port ${server.port}`, /^(IP changed from|no need to change the addr).*$/s);
-      await this.admin.expect(`set server ${backend}/${server.name} weight 0`);
-    } else await this.admin.expect(addServerCommand(backend, server.name, server.port, 0), /^New server registered\.$/);
+      await this.admin.expect(`set server ${backend}/${server.name} weight ${weight}`);
+    } else await this.admin.expect(addServerCommand(backend, server.name, server.port, weight), /^New server registered\.$/);
     await this.admin.expect(`enable health ${backend}/${server.name}`);
     if (backend === PRODUCTION_BACKEND) await this.admin.expect(`set server ${backend}/${server.name} state ready`);
   }
