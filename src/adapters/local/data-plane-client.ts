@@ -69,6 +69,8 @@ const ERRORS: Readonly<Record<string, new (message: string) => Error>> = {
   NotReadyError: DeployError,
   AlreadyFinalizedError,
   TransientError,
+  // HAProxy's runtime API did not take a change (HAProxy restarting): transient, the workflow retries it.
+  HaproxyCommandError: TransientError,
   TargetFailedError,
 };
 
