@@ -118,6 +118,8 @@ export class HaproxyRouter implements Router {
   private queue: Promise<unknown> = Promise.resolve();
   /** Requests HAProxy answered with no server to send them to (503 `<NOSRV>`): no version to count them against. */
   noServerAnswers = 0;
+  private reviveFailures = 0;
+  private nextRevive = 0;
   restarts = 0;
 
   constructor(private readonly options: HaproxyRouterOptions) {
@@ -498,7 +500,9 @@ export class HaproxyRouter implements Router {
 
   /** HAProxy died (killed, crashed): started again with the same configuration, then given every server and weight. */
   private async revive(binary: string, why: string): Promise<void> {
-    this.failure = `HAProxy is not running (${why}); starting it again`;
+    // One that cannot start (its port taken, its binary gone) is tried again 1 s, 2 s, 4 s ... 30 s apart.
+    if (Date.now() < this.nextRevive) return;
+    this.failure ??= `HAProxy is not running (${why}); starting it again`;
     try {
       await this.exclusive(async () => {
         await this.spawn(binary);
@@ -507,8 +511,10 @@ export class HaproxyRouter implements Router {
       this.follow();
       this.restarts++;
       this.failure = undefined;
+      this.reviveFailures = 0;
     } catch (error) {
       this.failure = `HAProxy could not be started again: ${messageOf(error)}`;
+      this.nextRevive = Date.now() + Math.min(30_000, 1000 * 2 ** this.reviveFailures++);
     }
   }
 
