@@ -46,10 +46,13 @@ interface Load {
   readonly requests: number;
   /** Answers other than 2xx/3xx plus socket errors: a target failing fast must not look cheap. */
   readonly failures: number;
+  /** Median latency as wrk reports it (NaN without wrk). */
+  readonly p50Ms: number;
 }
 
 interface Sample {
   readonly rps: number;
+  readonly p50Ms: number;
   readonly cpuPerRequestUs: number;
   readonly failures: number;
 }
@@ -85,7 +88,9 @@ async function waitFor(port: number, path = '/ready'): Promise<void> {
 /** wrk: one thread, CONNECTIONS keep-alive connections, GET / back to back for `seconds`. */
 function wrkLoad(port: number, seconds: number): Promise<Load> {
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -95,7 +100,9 @@ function wrkLoad(port: number, seconds: number): Promise<Load> {
       const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
       const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       const socketErrors = socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
-      resolve({ requests: Number(requests[1]), failures: non2xx + socketErrors });
+      const p50 = /^\s*50%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
+      const p50Ms = p50 ? Number(p50[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[p50[2]!]! : Number.NaN;
+      resolve({ requests: Number(requests[1]), failures: non2xx + socketErrors, p50Ms });
     });
   });
 }
@@ -127,7 +134,7 @@ async function nodeLoad(port: number, seconds: number): Promise<Load> {
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, client));
   agent.destroy();
-  return { requests, failures };
+  return { requests, failures, p50Ms: Number.NaN };
 }
 
 const load = hasWrk ? wrkLoad : nodeLoad;
@@ -135,9 +142,9 @@ const load = hasWrk ? wrkLoad : nodeLoad;
 async function measure(target: Target): Promise<Sample> {
   const pids = target.pids();
   const before = pids.map(cpuSeconds);
-  const { requests, failures } = await load(target.port, SECONDS);
+  const { requests, failures, p50Ms } = await load(target.port, SECONDS);
   const cpu = pids.map(cpuSeconds).reduce((sum, c, i) => sum + c - (before[i] ?? 0), 0);
-  return { rps: requests / SECONDS, cpuPerRequestUs: requests === 0 ? Number.NaN : (cpu / requests) * 1e6, failures };
+  return { rps: requests / SECONDS, p50Ms, cpuPerRequestUs: requests === 0 ? Number.NaN : (cpu / requests) * 1e6, failures };
 }
 
 const children: ChildProcess[] = [];
@@ -225,6 +232,25 @@ backend b
   children.push(haproxy);
   await waitFor(port);
   targets.push({ name: 'haproxy', port, pids: withWorkers(haproxy.pid ?? 0) });
+
+  // The same HAProxy as Switchyard's data plane: configured once by Switchyard, the backend added through
+  // the runtime API, every request logged to the ring Switchyard follows, counters read every second,
+  // health checks on; at rest, and with the split changing every second as during a release.
+  for (const [name, mode] of [
+    ['haproxy driven by Switchyard', 'rest'],
+    ['haproxy by Switchyard, releasing', 'release'],
+  ] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/support/haproxy-child.ts', String(backendPort), mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const [childPort, haproxyPid] = (await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)))
+      .split(' ')
+      .map(Number);
+    await waitFor(childPort!);
+    // Its CPU: HAProxy's and the router's (the log reader and the counter reads are part of the price).
+    targets.push({ name, port: childPort!, pids: () => [haproxyPid ?? 0, child.pid ?? 0] });
+  }
 }
 
 const only = process.env['BENCH_ONLY'];
@@ -279,6 +305,15 @@ if (ours) {
   const spread = [...ours.vsFloorCpu].sort((a, b) => a - b);
   console.log(
     `Switchyard’s proxy spends ${fixed(median(ours.vsFloorCpu))}x the floor's CPU per request (rounds: ${spread.map((v) => fixed(v)).join(', ')}; goal: at most 1.15x, what our own code adds)`,
+  );
+}
+const byHand = targets.find((t) => t.name === 'haproxy');
+for (const driven of targets.filter((t) => t.name === 'haproxy driven by Switchyard' || t.name === 'haproxy by Switchyard, releasing')) {
+  if (!byHand) break;
+  const rps = median(ratios(driven, byHand, (x) => x.rps));
+  const p50 = median(ratios(driven, byHand, (x) => x.p50Ms));
+  console.log(
+    `HAProxy driven by Switchyard${driven.name.includes('releasing') ? ', during a release (split changing every second)' : ', at rest'}: ${fixed(rps)}x the requests/s of the same HAProxy configured by hand, p50 latency ${fixed(p50)}x (goal: at least 0.9x, p50 within 1.10x)`,
   );
 }
 if (missing.length > 0) console.log(`not installed, left out: ${missing.join(', ')} (apt-get install -y wrk nginx haproxy)`);

@@ -10,6 +10,9 @@
  *   npm run bench:steering
  */
 import { startLocalDynamo } from '../src/adapters/dynamodb/dynalite.js';
+import type { DataPlaneTarget } from '../src/adapters/local/data-plane-client.js';
+import { HaproxyAdmin } from '../src/adapters/local/haproxy-admin.js';
+import { findHaproxy } from '../src/adapters/local/haproxy-router.js';
 import { startLocalMode } from '../src/composition/local-mode.js';
 import { resolveConfig } from '../src/config/config.js';
 import type { HumanDecision } from '../src/core/approvals.js';
@@ -73,31 +76,42 @@ async function measure(label: string, path: Path): Promise<void> {
 
 console.log('Steering mid-bake, gate check interval 60 s, bake 10 min');
 
-// (a) local mode, real processes behind the proxy.
-const mode = await startLocalMode({
-  config: resolveConfig({
-    services: [
-      {
-        name: 'demo',
-        target: demoTarget(),
-        strategy,
-        gates,
-      },
-    ],
-  }),
-  port: 0,
-  inMemory: true,
-  ephemeralPorts: true,
-  token: 'bench',
-});
-const target = mode.targets.get('demo')!;
-await measure('(a) local engine, real processes', {
-  releases: mode.runtime.releases,
-  store: mode.runtime.deps.store,
-  moved: (decision, image) =>
-    until(() => ((decision === 'rollback' ? !target.traffic[image] : target.traffic[image] === 100 || target.stableVersion === image) ? true : undefined)),
-});
-await mode.stop();
+/** Local mode with one data plane: the demo service's production split, as that data plane applies it. */
+async function localMode(label: string, dataPlane: Record<string, unknown> | undefined, applied: (target: DataPlaneTarget, image: string) => Promise<number>) {
+  const mode = await startLocalMode({
+    config: resolveConfig({ services: [{ name: 'demo', target: demoTarget(dataPlane ? { dataPlane } : {}), strategy, gates }] }),
+    port: 0,
+    inMemory: true,
+    ephemeralPorts: true,
+    token: 'bench',
+  });
+  const target = mode.targets.get('demo')!;
+  await measure(label, {
+    releases: mode.runtime.releases,
+    store: mode.runtime.deps.store,
+    moved: (decision, image) =>
+      until(async () => {
+        const share = await applied(target, image);
+        // Promote: 100% on the new version, or finalized already (the old version gone).
+        return (decision === 'rollback' ? share === 0 : share === 100 || target.stableVersion === image) ? true : undefined;
+      }),
+  });
+  await mode.stop();
+}
+
+// (a) local mode, real processes behind the built-in proxy.
+await localMode('(a) local engine, real processes', undefined, async (target, image) => target.traffic[image] ?? 0);
+
+// (a') the same with HAProxy as the data plane: the split read from HAProxy's runtime API (its servers' weights).
+if (findHaproxy()) {
+  await localMode("(a') the same, HAProxy data plane", { type: 'haproxy' }, async (target, image) => {
+    const stats = (await new HaproxyAdmin(target.adminSocket ?? '').serverStats()).filter((s) => s.backend === 'production' && s.status === 'UP');
+    const total = stats.reduce((n, s) => n + s.weight, 0);
+    const ports = new Set(target.backendPorts(image).map((p) => `127.0.0.1:${p}`));
+    const mine = stats.filter((s) => ports.has(s.address)).reduce((n, s) => n + s.weight, 0);
+    return total === 0 ? 0 : Math.round((100 * mine) / total);
+  });
+} else console.log("    (a') HAProxy data plane: left out, HAProxy is not installed (apt-get install haproxy)");
 
 // (b) the Step Functions adapter.
 const dynamo = await startLocalDynamo();

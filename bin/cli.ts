@@ -76,14 +76,29 @@ export function program(): Command {
       '--keep-serving',
       "on SIGTERM (systemctl stop or restart), stop only Switchyard and leave the services' data planes serving: the next start re-attaches (Ctrl-C still stops everything)",
     )
-    .action(async (o: { config: string; port?: string; dataDir?: string; inMemory?: boolean; demo?: boolean; keepServing?: boolean }) =>
-      (await configCommands()).local(o.config, {
-        ...(o.port ? { port: o.port } : {}),
-        ...(o.keepServing ? { keepServing: true } : {}),
-        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-        ...(o.inMemory ? { inMemory: true } : {}),
-        ...(o.demo ? { demo: true } : {}),
-      }),
+    .addOption(
+      new Option('--data-plane <type>', "the data plane of every local service whose config names none: the built-in proxy, or the system's HAProxy (2.6+)")
+        .choices(['builtin', 'haproxy'])
+        .env('SWITCHYARD_DATA_PLANE'),
+    )
+    .action(
+      async (o: {
+        config: string;
+        port?: string;
+        dataDir?: string;
+        inMemory?: boolean;
+        demo?: boolean;
+        keepServing?: boolean;
+        dataPlane?: 'builtin' | 'haproxy';
+      }) =>
+        (await configCommands()).local(o.config, {
+          ...(o.dataPlane ? { dataPlane: o.dataPlane } : {}),
+          ...(o.port ? { port: o.port } : {}),
+          ...(o.keepServing ? { keepServing: true } : {}),
+          ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+          ...(o.inMemory ? { inMemory: true } : {}),
+          ...(o.demo ? { demo: true } : {}),
+        }),
     );
 
   cli

@@ -108,6 +108,8 @@ export interface LocalOptions {
   readonly demo?: boolean;
   /** SIGTERM lets the data planes go on serving (a restart of Switchyard under systemd). */
   readonly keepServing?: boolean;
+  /** The data plane of every local service whose config names none. */
+  readonly dataPlane?: 'builtin' | 'haproxy';
 }
 
 export async function local(file: string, options: LocalOptions): Promise<void> {
@@ -136,6 +138,7 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
     port,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.inMemory ? { inMemory: true } : {}),
+    ...(options.dataPlane ? { dataPlane: options.dataPlane === 'haproxy' ? { type: 'haproxy', binary: 'haproxy' } : { type: 'builtin' } } : {}),
     ...(process.env['SWITCHYARD_TOKEN'] ? { token: process.env['SWITCHYARD_TOKEN'] } : {}),
     slack: {
       ...(process.env['SLACK_SIGNING_SECRET'] ? { signingSecret: process.env['SLACK_SIGNING_SECRET'] } : {}),

@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { DataPlaneChoice } from '../config/schema.js';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -112,6 +113,8 @@ export interface LocalModeOptions {
   readonly token?: string;
   /** Bind every proxy to free ports instead of the configured ones (tests). */
   readonly ephemeralPorts?: boolean;
+  /** The data plane of every local service whose config names none (`switchyard local --data-plane`). @default the built-in proxy */
+  readonly dataPlane?: DataPlaneChoice;
   readonly onWarning?: (message: string) => void;
   /** Slack app secrets (from SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN); Slack is off without them. */
   readonly slack?: { readonly signingSecret?: string; readonly botToken?: string; readonly apiUrl?: string };
@@ -204,8 +207,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       (await readVersionLogs(logDir, { service, version, limit: 8 })).map((l) => `${l.stream}: ${l.message}`);
     const targets = new Map<string, DataPlaneTarget>();
     for (const svc of services) {
-      const config = svc.target;
-      if (config.driver !== 'local') continue;
+      if (svc.target.driver !== 'local') continue;
+      const config = svc.target.dataPlane || !options.dataPlane ? svc.target : { ...svc.target, dataPlane: options.dataPlane };
       const target = new DataPlaneTarget({
         service: svc.name,
         config,

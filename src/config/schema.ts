@@ -81,6 +81,25 @@ const readiness = z.strictObject({
     .default(1),
 });
 
+/**
+ * What serves a local service's ports and steers its traffic: the built-in proxy (nothing to install) or
+ * the system's HAProxy, configured once and then driven through its runtime API (docs/haproxy.md).
+ */
+export const dataPlaneSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('builtin') }),
+    z.strictObject({
+      type: z.literal('haproxy'),
+      /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. */
+      binary: text('the haproxy program, such as "/usr/sbin/haproxy"').default('haproxy'),
+      /** HAProxy's threads (nbthread). @default one per CPU, HAProxy's own default */
+      threads: z.number({ error: 'must be a whole number of threads from 1 to 64' }).int().min(1).max(64).optional(),
+    }),
+  ],
+  { error: 'must be { type: "builtin" } or { type: "haproxy" }' },
+);
+
 export const localTargetSchema = z.strictObject({
   driver: z.literal('local'),
   /** The command that starts one process of the service; PORT and VERSION are set in its environment. */
@@ -115,6 +134,8 @@ export const localTargetSchema = z.strictObject({
     .string({ error: 'must be a user name such as "www-data"' })
     .regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, { error: 'must be a user name such as "www-data"' })
     .optional(),
+  /** The data plane in front of the processes. @default the built-in proxy, or `switchyard local --data-plane` for every service */
+  dataPlane: dataPlaneSchema.optional(),
 });
 
 const targetGroup = z.strictObject({
@@ -488,6 +509,7 @@ export type SwitchyardConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedService = z.output<typeof serviceSchema>;
 export type LocalTarget = z.output<typeof localTargetSchema>;
+export type DataPlaneChoice = z.output<typeof dataPlaneSchema>;
 export type CodeDeployTarget = z.output<typeof codedeployTargetSchema>;
 export type EcsTarget = z.output<typeof ecsTargetSchema>;
 export type TaskDefinitionSource = NonNullable<CodeDeployTarget['taskDefinition']>;

@@ -8,6 +8,7 @@ import { startLocalMode, type LocalMode } from '../../src/composition/local-mode
 import { resolveConfig } from '../../src/config/config.js';
 import { LoadGenerator } from '../../src/local/load.js';
 import { interruptAll } from '../support/ctrl-c.js';
+import { haproxyMissing } from '../support/haproxy.js';
 import { eventually } from '../support/poll.js';
 
 const DEMO = ['node', 'examples/demo-service/server.mjs'];
@@ -325,12 +326,19 @@ async function startSwitchyard(config: string, dataDir: string, env: Record<stri
   return { child, out: () => out };
 }
 
-describe('the data plane outlives the control plane', () => {
+/** Both data planes; HAProxy's run is left out (and said so) only where HAProxy is not installed. */
+const DATA_PLANES: [string, Record<string, unknown>][] = [
+  ['the built-in proxy', {}],
+  ...(haproxyMissing ? [] : ([['HAProxy', { dataPlane: { type: 'haproxy' } }]] as [string, Record<string, unknown>][])),
+];
+if (haproxyMissing) process.stderr.write(`skipping the HAProxy run of "the data plane outlives the control plane": ${haproxyMissing}\n`);
+
+describe.each(DATA_PLANES)('the data plane outlives the control plane (%s)', (_name, dataPlane) => {
   it('SIGKILL of Switchyard under load fails no request; a restart re-attaches without an outage; Ctrl-C then stops everything', async () => {
     const dir = tempDir('switchyard-cp-');
     const port = await freePort();
     const config = join(dir, 'switchyard.config.json');
-    writeFileSync(config, JSON.stringify({ services: [service('shop', DEMO, { port, replicas: 2 })] }));
+    writeFileSync(config, JSON.stringify({ services: [service('shop', DEMO, { port, replicas: 2, ...dataPlane })] }));
     const dataDir = join(dir, 'data');
     const first = await startSwitchyard(config, dataDir);
     const load = new LoadGenerator({ url: `http://127.0.0.1:${port}/`, requestsPerSecond: 20, concurrency: 2 });

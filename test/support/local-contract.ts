@@ -1,10 +1,10 @@
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
 import { createRelease, type Release } from '../../src/core/index.js';
-import type { LocalTarget as LocalTargetConfig } from '../../src/config/schema.js';
+import type { DataPlaneChoice, LocalTarget as LocalTargetConfig } from '../../src/config/schema.js';
 import { T0 } from './releases.js';
 
 /** The demo service as the local driver's contract suites run it: one replica, a canary plan, real processes. */
-export function contractService(): { service: ServiceConfig; target: LocalTargetConfig } {
+export function contractService(dataPlane?: DataPlaneChoice): { service: ServiceConfig; target: LocalTargetConfig } {
   const [service] = resolveConfig({
     services: [
       {
@@ -17,6 +17,7 @@ export function contractService(): { service: ServiceConfig; target: LocalTarget
           readiness: { path: '/ready', interval: 0, timeout: '5s' },
           drainTimeout: '1s',
           env: { STARTUP_MS: '10' },
+          ...(dataPlane ? { dataPlane } : {}),
         },
         strategy: { type: 'canary', steps: [{ percent: 10, bake: '1m' }] },
       },

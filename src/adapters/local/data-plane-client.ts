@@ -69,6 +69,8 @@ const ERRORS: Readonly<Record<string, new (message: string) => Error>> = {
   NotReadyError: DeployError,
   AlreadyFinalizedError,
   TransientError,
+  // HAProxy's runtime API did not take a change (HAProxy restarting): transient, the workflow retries it.
+  HaproxyCommandError: TransientError,
   TargetFailedError,
 };
 
@@ -154,6 +156,10 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
   }
   get candidatePids(): number[] {
     return [...this.current.candidatePids];
+  }
+  /** HAProxy's admin socket (its runtime API), when HAProxy is the service's data plane. */
+  get adminSocket(): string | undefined {
+    return this.current.adminSocket;
   }
   /** The data plane's own process id (0 when none runs). */
   get planePid(): number {

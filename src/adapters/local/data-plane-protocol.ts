@@ -61,6 +61,8 @@ export interface PlaneState {
   readonly candidatePids: readonly number[];
   readonly backends: readonly { readonly version: string; readonly port: number }[];
   readonly health?: ServiceHealth;
+  /** HAProxy's admin socket (its runtime API), when HAProxy is the data plane. */
+  readonly adminSocket?: string;
 }
 
 /** Where a data plane writes who it is (pid, start time, boot): beside its socket. */

@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { GateSpec } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
 import { messageOf } from '../../core/errors.js';
@@ -219,6 +219,8 @@ export class DataPlaneServer {
       ...(setup.ephemeralPorts ? { ephemeralPorts: true } : {}),
       ...(setup.runAs ? { runAs: { uid: setup.runAs.uid, gid: setup.runAs.gid } } : {}),
       onChange: () => this.broadcast(),
+      // Beside its socket (a private folder): HAProxy's configuration and admin socket, when it is the data plane.
+      stateDir: join(dirname(this.options.socketPath), `${setup.service}.data-plane`),
     });
     this.configuring = target.start(setup.stableVersion);
     try {
@@ -251,6 +253,7 @@ export class DataPlaneServer {
       candidatePids: t.candidatePids,
       backends: versions.flatMap((version) => t.backendPorts(version).map((port) => ({ version, port }))),
       health: t.health(),
+      ...(t.proxy.adminSocket !== undefined ? { adminSocket: t.proxy.adminSocket } : {}),
     };
   }
 

@@ -6,7 +6,8 @@ import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import type { ServiceHealth } from '../../ports/traffic-driver.js';
 import { done, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
-import { WeightedProxy } from './proxy.js';
+import type { Router } from './router.js';
+import { createRouter } from './routers.js';
 import { spawnProcess, stopProcess, type ManagedProcess } from './processes.js';
 import type { ProcessRecords } from './process-records.js';
 import { waitReady } from './readiness.js';
@@ -43,6 +44,8 @@ export interface LocalTargetOptions {
   readonly runAs?: { readonly uid: number; readonly gid: number };
   /** Called when its processes change on their own (a crash, a restart), for those who watch it. */
   readonly onChange?: () => void;
+  /** A private folder for the data plane's own files (HAProxy's configuration and admin socket). @default a temporary one */
+  readonly stateDir?: string;
 }
 
 /**
@@ -58,18 +61,21 @@ const JUDGE_LATENCY_BOUNDS = JUDGE_LATENCY_BINS.bounds;
 
 export class LocalTarget implements TrafficDriver, MetricsSource {
   readonly capabilities = LOCAL_CAPABILITIES;
-  readonly proxy: WeightedProxy;
+  /** The data plane in front of the processes: the built-in proxy or HAProxy (see router.ts). */
+  readonly proxy: Router;
   private stable: Generation | undefined;
   private candidate: Generation | undefined;
   private generation = 0;
   private closed = false;
 
   constructor(private readonly options: LocalTargetOptions) {
-    this.proxy = new WeightedProxy({
+    this.proxy = createRouter(options.config.dataPlane, {
       name: options.service,
       port: options.ephemeralPorts ? 0 : options.config.port,
       upstreamTimeoutMs: options.config.upstreamTimeout * 1000,
+      readinessPath: options.config.readiness.path,
       ...(options.config.testPort !== undefined ? { testPort: options.ephemeralPorts ? 0 : options.config.testPort } : {}),
+      ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
     });
   }
 
@@ -103,7 +109,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     // The stable version is ready before the proxy listens: a (re)start never answers 503 meanwhile.
     const generation = await this.launch(stableVersion);
     this.stable = generation;
-    this.proxy.setWeights({ [generation.label]: 100 });
+    await this.proxy.setWeights({ [generation.label]: 100 });
     await this.proxy.start();
   }
 
@@ -126,13 +132,13 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       throw new DeployError(`${generation.version} never became ready: ${messageOf(error)}`);
     }
     generation.processes.push(...fresh);
-    for (const p of fresh) this.proxy.addBackend({ id: `${generation.label}/${p.pid}`, version: generation.label, port: p.port });
+    for (const p of fresh) await this.proxy.addBackend({ id: `${generation.label}/${p.pid}`, version: generation.label, port: p.port });
   }
 
   /** Takes replicas out of routing until `keep` are left (in-flight requests carry on); returns them for {@link stopDetached}. */
-  private detach(generation: Generation, keep: number): ManagedProcess[] {
+  private async detach(generation: Generation, keep: number): Promise<ManagedProcess[]> {
     const leaving = generation.processes.splice(keep);
-    for (const p of leaving) this.proxy.drainBackend(`${generation.label}/${p.pid}`);
+    for (const p of leaving) await this.proxy.drainBackend(`${generation.label}/${p.pid}`);
     return leaving;
   }
 
@@ -142,15 +148,15 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     const graceMs = this.options.config.drainTimeout * 1000;
     await this.proxy.waitBackendsIdle(ids, graceMs);
     await Promise.all(leaving.map((p) => stopProcess(p, graceMs)));
-    for (const id of ids) this.proxy.removeBackend(id);
+    for (const id of ids) await this.proxy.removeBackend(id);
   }
 
   /** Rolling: production is shared by ready replicas, one share each, whichever version they run. */
-  private weighByReplicas(candidate: Generation, stable: Generation | undefined): void {
+  private async weighByReplicas(candidate: Generation, stable: Generation | undefined): Promise<void> {
     const n = candidate.processes.length;
     const o = stable?.processes.length ?? 0;
     const newShare = o === 0 ? 100 : Math.round((1000 * n) / (n + o)) / 10;
-    this.proxy.setWeights({ ...(stable && o > 0 ? { [stable.label]: 100 - newShare } : {}), [candidate.label]: newShare });
+    await this.proxy.setWeights({ ...(stable && o > 0 ? { [stable.label]: 100 - newShare } : {}), [candidate.label]: newShare });
   }
 
   /** Rolling: the new version's replicas at `percent` of the desired count (whole replicas, rounded up). */
@@ -205,8 +211,13 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     const at = generation.processes.indexOf(dead);
     if (at >= 0) generation.processes[at] = fresh;
     else generation.processes.push(fresh);
-    this.proxy.addBackend({ id: `${generation.label}/${fresh.pid}`, version: generation.label, port: fresh.port });
-    this.proxy.removeBackend(`${generation.label}/${dead.pid}`);
+    try {
+      await this.proxy.addBackend({ id: `${generation.label}/${fresh.pid}`, version: generation.label, port: fresh.port });
+      await this.proxy.removeBackend(`${generation.label}/${dead.pid}`);
+    } catch (error) {
+      // The data plane itself is being restarted (HAProxy's supervision reconciles its servers when it is back).
+      this.options.log?.warn('could not route to a restarted replica yet', { service: this.options.service, error: messageOf(error) });
+    }
     this.options.log?.info('restarted a crashed replica', { service: this.options.service, version: generation.version, pid: fresh.pid });
     this.options.onChange?.();
   }
@@ -215,8 +226,8 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
    * Sends all production traffic to the stable version now, whatever a release had shifted, and
    * keeps both versions' processes (for when Switchyard cannot record a release any more: its store failed).
    */
-  holdStable(): void {
-    if (this.stable) this.proxy.setWeights({ [this.stable.label]: 100 });
+  async holdStable(): Promise<void> {
+    if (this.stable) await this.proxy.setWeights({ [this.stable.label]: 100 });
   }
 
   /** The stable version's replicas as they run now: ok, degraded (some down) or down. */
@@ -226,10 +237,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     const running = stable?.processes.filter((p) => !p.exit).length ?? 0;
     // At the descriptor limit the proxy cannot reach any backend: every request answers 502, so the
     // service is down whatever its replicas are doing.
-    const { lastDescriptorErrorAt } = this.proxy.health();
+    const { lastDescriptorErrorAt, failure } = this.proxy.health();
     const outOfDescriptors = lastDescriptorErrorAt !== undefined && now - lastDescriptorErrorAt < DESCRIPTOR_ERROR_WINDOW_MS;
     return {
-      status: outOfDescriptors || running === 0 ? 'down' : running >= wanted ? 'ok' : 'degraded',
+      status: outOfDescriptors || failure !== undefined || running === 0 ? 'down' : running >= wanted ? 'ok' : 'degraded',
       ...(stable ? { version: stable.version } : {}),
       replicas: { wanted, running },
       restarts: stable?.restarts ?? 0,
@@ -237,7 +248,9 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
         ? {
             reason: `its proxy ran out of file descriptors (EMFILE) ${Math.round((now - lastDescriptorErrorAt) / 1000)} s ago: requests fail with 502; raise the open-file limit (ulimit -n, or LimitNOFILE= under systemd) or find what holds the connections`,
           }
-        : {}),
+        : failure !== undefined
+          ? { reason: failure }
+          : {}),
     };
   }
 
@@ -248,10 +261,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
 
   /** No new requests, in-flight ones finish (up to the drain timeout), then SIGTERM and SIGKILL. */
   private async retire(generation: Generation): Promise<void> {
-    this.proxy.drain(generation.label);
+    await this.proxy.drain(generation.label);
     await this.proxy.waitIdle(generation.label, this.options.config.drainTimeout * 1000);
     await this.stop(generation);
-    this.proxy.removeVersion(generation.label);
+    await this.proxy.removeVersion(generation.label);
   }
 
   private candidateOf(release: Release): Generation {
@@ -271,7 +284,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     const count = release.plan.strategy === 'rolling' ? this.replicasAt(trafficStops(release.plan)[0] ?? 100) : this.options.config.replicas;
     const generation = await this.launch(version, count);
     this.candidate = generation;
-    this.proxy.setTestVersion(generation.label);
+    await this.proxy.setTestVersion(generation.label);
     return done();
   }
 
@@ -280,7 +293,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     const stable = this.stable;
     if (release.plan.strategy === 'rolling') return this.roll(candidate, stable, percent);
     if (!stable && percent < 100) throw new Error(`no stable version of ${this.options.service} to share traffic with`);
-    this.proxy.setWeights({ ...(stable ? { [stable.label]: 100 - percent } : {}), [candidate.label]: percent });
+    await this.proxy.setWeights({ ...(stable ? { [stable.label]: 100 - percent } : {}), [candidate.label]: percent });
   }
 
   /**
@@ -290,10 +303,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   private async roll(candidate: Generation, stable: Generation | undefined, percent: number): Promise<void> {
     const keep = this.options.config.replicas - this.replicasAt(percent);
     await this.grow(candidate, this.replicasAt(percent));
-    this.weighByReplicas(candidate, stable);
+    await this.weighByReplicas(candidate, stable);
     if (stable && stable.processes.length > keep) {
-      const leaving = this.detach(stable, keep);
-      this.weighByReplicas(candidate, stable);
+      const leaving = await this.detach(stable, keep);
+      await this.weighByReplicas(candidate, stable);
       await this.stopDetached(stable, leaving);
     }
   }
@@ -312,16 +325,16 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
     if (!this.stable || this.stable.processes.every((p) => p.exit)) {
       // The stable version is gone (crashed, replaced by a rolling release, or this is a fresh start): bring it back first.
       const version = this.stable?.version ?? this.options.config.initialVersion;
-      if (this.stable) this.proxy.removeVersion(this.stable.label);
+      if (this.stable) await this.proxy.removeVersion(this.stable.label);
       this.stable = await this.launch(version);
     } else if (this.stable.processes.length < this.options.config.replicas) {
       // A rolling release replaced some of its replicas: start them again, ready before traffic returns.
       await this.grow(this.stable, this.options.config.replicas);
     }
-    this.proxy.setWeights({ [this.stable.label]: 100 });
+    await this.proxy.setWeights({ [this.stable.label]: 100 });
     const candidate = this.candidate;
     if (candidate && candidate.version === release.artifact.image) {
-      this.proxy.setTestVersion(undefined);
+      await this.proxy.setTestVersion(undefined);
       this.candidate = undefined;
       await this.retire(candidate);
     }
@@ -335,8 +348,8 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       throw new Error(`${release.artifact.image} is not deployed for ${this.options.service}`);
     }
     this.candidateOf(release);
-    this.proxy.setWeights({ [candidate.label]: 100 });
-    this.proxy.setTestVersion(undefined);
+    await this.proxy.setWeights({ [candidate.label]: 100 });
+    await this.proxy.setTestVersion(undefined);
     const old = this.stable;
     this.stable = candidate;
     this.candidate = undefined;

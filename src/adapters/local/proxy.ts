@@ -3,6 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VersionMetrics } from './version-metrics.js';
+import type { ProxyHealth, Router } from './router.js';
 
 export interface Backend {
   readonly id: string;
@@ -32,25 +33,7 @@ export interface ProxyOptions {
 /** Status recorded for a request its client gave up on before the answer was complete (the ALB's 460). */
 export const CLIENT_CLOSED = 460;
 
-/**
- * What the proxy knows of its own health, for the caller's /healthz. At the descriptor limit (EMFILE: the
- * process's `ulimit -n`, ENFILE: the system's) the proxy can neither accept clients nor reach backends,
- * so every request fails while the services behind it are fine: a /healthz that asks only the services
- * says ok. A caller should report the proxy unhealthy while `lastDescriptorErrorAt` is recent (a few
- * seconds: the errors recur with every request as long as the limit is hit, and stop when descriptors are
- * freed). What it counts: a backend connection failing with EMFILE/ENFILE (each request on an open client
- * connection then answers 502), and an accept failing so when Node hears of it. libuv usually does not say:
- * it keeps one descriptor in reserve and, at the limit, accepts and closes pending connections with it so
- * that it does not spin, reporting nothing; the server's 'error' comes only when that reserve is gone.
- */
-export interface ProxyHealth {
-  /** Accepts and backend connections that failed for want of a file descriptor (EMFILE, ENFILE), since start. */
-  readonly descriptorErrors: number;
-  /** When the last one happened (ms since the epoch); undefined when none has. */
-  readonly lastDescriptorErrorAt: number | undefined;
-  /** Client connections open now, upgraded (WebSocket) ones included: each holds a descriptor. */
-  readonly connections: number;
-}
+export type { ProxyHealth } from './router.js';
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -121,7 +104,7 @@ type TrackedResponse = ServerResponse & { [kExchange]?: Exchange };
  * nothing of it was sent. Per-version metrics feed the local gates: a request counts once its
  * answer has ended (see `Exchange`), so the gates see what clients saw.
  */
-export class WeightedProxy {
+export class WeightedProxy implements Router {
   readonly metrics = new VersionMetrics();
   private backends: Backend[] = [];
   private weights = new Map<string, number>();

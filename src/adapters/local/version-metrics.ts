@@ -58,6 +58,22 @@ export class VersionMetrics {
     bucket.latencies.record(latencyMs / 1000);
   }
 
+  /**
+   * Adds counts without latencies: a data plane that counts requests and errors in one place (HAProxy's
+   * per-server counters) and times them in another (its log lines, see {@link recordLatency}).
+   */
+  count(version: string, requests: number, failed: number, at: number): void {
+    if (requests <= 0 && failed <= 0) return;
+    const bucket = this.bucketAt(version, Math.floor(at / BUCKET_MS));
+    bucket.count += Math.max(0, requests);
+    bucket.target5xx += Math.max(0, failed);
+  }
+
+  /** Adds one request's latency without counting the request (see {@link count}). */
+  recordLatency(version: string, latencyMs: number, at: number): void {
+    this.bucketAt(version, Math.floor(at / BUCKET_MS)).latencies.record(latencyMs / 1000);
+  }
+
   private bucketAt(version: string, key: number): Bucket {
     let byTime = this.buckets.get(version);
     if (!byTime) {

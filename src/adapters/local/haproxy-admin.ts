@@ -1,0 +1,151 @@
+import { connect, type Socket } from 'node:net';
+import { TransientError } from '../../core/errors.js';
+
+/**
+ * HAProxy's runtime API refused a command or could not be reached (HAProxy restarting): the message says
+ * which command and HAProxy's answer. Transient: the data plane's supervision brings HAProxy back and a
+ * retried call applies the whole state again.
+ */
+export class HaproxyCommandError extends TransientError {
+  override readonly name: string = 'HaproxyCommandError';
+}
+
+/** How long one runtime API command may take: they are answered in microseconds when HAProxy runs. */
+const COMMAND_TIMEOUT_MS = 5000;
+
+/**
+ * HAProxy's runtime API on its admin socket (the "stats socket ... level admin" of the configuration):
+ * one connection per command, as `socat` uses it; HAProxy answers and closes.
+ */
+export class HaproxyAdmin {
+  constructor(readonly socketPath: string) {}
+
+  /** Sends one command and returns HAProxy's answer (text; empty for most `set` commands). */
+  run(command: string): Promise<string> {
+    if (/[\n;]/.test(command)) return Promise.reject(new HaproxyCommandError(`one runtime API command at a time: ${JSON.stringify(command)}`));
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.socketPath);
+      let answer = '';
+      const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new HaproxyCommandError(`HAProxy's admin socket ${this.socketPath}: ${error.message} (${command})`, { cause: error }));
+      });
+      socket.on('close', (hadError) => {
+        clearTimeout(timer);
+        if (!hadError) resolve(answer);
+      });
+      socket.end(`${command}\n`);
+    });
+  }
+
+  /** Sends a command whose success HAProxy answers with nothing (or `expect`); anything else is its refusal. */
+  async expect(command: string, expect: RegExp = /^$/): Promise<void> {
+    const answer = (await this.run(command)).trim();
+    if (!expect.test(answer)) throw new HaproxyCommandError(`HAProxy refused "${command}": ${answer || 'no answer'}`);
+  }
+
+  /** Whether HAProxy answers on the socket now. */
+  async answers(): Promise<boolean> {
+    try {
+      return (await this.run('show info')).includes('Pid:');
+    } catch {
+      return false;
+    }
+  }
+
+  /** Per-server counters (`show stat`, servers only), one record per backend and server. */
+  async serverStats(): Promise<ServerStat[]> {
+    return parseServerStats(await this.run('show stat -1 4 -1'));
+  }
+
+  /**
+   * Follows a ring's events as they come (`show events <ring> -w -n`: new ones only), one line at a time,
+   * until the returned stop is called or HAProxy closes the session; `onEnd` says it ended.
+   */
+  follow(ring: string, onLine: (line: string) => void, onEnd: () => void): () => void {
+    const socket: Socket = connect(this.socketPath);
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`show events ${ring} -w -n\n`));
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        onLine(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', onEnd);
+    return () => {
+      socket.removeListener('close', onEnd);
+      socket.destroy();
+    };
+  }
+}
+
+/** The counters of one server in one backend, as `show stat` gives them. */
+export interface ServerStat {
+  readonly backend: string;
+  readonly server: string;
+  /** UP, DOWN, MAINT, DRAIN, NOLB, ... (with a check's progress, e.g. "UP 1/3", cut off). */
+  readonly status: string;
+  readonly weight: number;
+  /** Its address, `127.0.0.1:<port>`. */
+  readonly address: string;
+  /** Requests (streams) on it now, and waiting in its queue. */
+  readonly current: number;
+  readonly queued: number;
+  /** Requests it was given, since it was added. */
+  readonly total: number;
+  readonly http5xx: number;
+  /** Responses that failed (HAProxy answered 502 or 504 in its name). */
+  readonly responseErrors: number;
+  readonly connectionErrors: number;
+  /** Transfers the client aborted. */
+  readonly clientAborts: number;
+}
+
+/** Parses `show stat`'s CSV by its header, so a column HAProxy adds in a later version changes nothing. */
+export function parseServerStats(csv: string): ServerStat[] {
+  const [header, ...rows] = csv.split('\n').filter((line) => line.length > 0);
+  if (!header?.startsWith('# ')) throw new HaproxyCommandError(`show stat did not answer with its CSV: ${csv.slice(0, 200)}`);
+  const columns = header.slice(2).split(',');
+  const at = (name: string) => columns.indexOf(name);
+  const ix = {
+    px: at('pxname'),
+    sv: at('svname'),
+    status: at('status'),
+    weight: at('weight'),
+    scur: at('scur'),
+    qcur: at('qcur'),
+    stot: at('stot'),
+    h5: at('hrsp_5xx'),
+    eresp: at('eresp'),
+    econ: at('econ'),
+    cli: at('cli_abrt'),
+    addr: at('addr'),
+  };
+  const num = (cells: string[], i: number) => (i >= 0 ? Number(cells[i]) || 0 : 0);
+  return rows
+    .map((row) => row.split(','))
+    .filter((cells) => cells[ix.sv] !== 'BACKEND' && cells[ix.sv] !== 'FRONTEND')
+    .map((cells) => ({
+      backend: cells[ix.px] ?? '',
+      server: cells[ix.sv] ?? '',
+      status: (cells[ix.status] ?? '').split(' ')[0] ?? '',
+      weight: num(cells, ix.weight),
+      address: cells[ix.addr] ?? '',
+      current: num(cells, ix.scur),
+      queued: num(cells, ix.qcur),
+      total: num(cells, ix.stot),
+      http5xx: num(cells, ix.h5),
+      responseErrors: num(cells, ix.eresp),
+      connectionErrors: num(cells, ix.econ),
+      clientAborts: num(cells, ix.cli),
+    }));
+}

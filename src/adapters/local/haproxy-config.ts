@@ -1,0 +1,129 @@
+/**
+ * HAProxy's configuration for one service, written once when its data plane starts: a frontend on
+ * the production port and one on the test port, one backend each with no server in it. Every replica
+ * is added, weighted, drained and removed afterwards through the runtime API (haproxy-router.ts), so
+ * nothing here changes during a release and HAProxy is never reloaded.
+ */
+
+/** The ring HAProxy writes its per-request log lines to; the data plane reads it on the admin socket. */
+export const LOG_RING = 'switchyard';
+export const PRODUCTION_BACKEND = 'production';
+export const TEST_BACKEND = 'test';
+
+/**
+ * Servers declared in each backend, disabled, for replicas to take: HAProxy 2.6 keeps no idle connection
+ * to a server added at run time (`add server`), so each request through one opens a new connection, a
+ * quarter of the throughput measured with wrk. A slot is given its replica's address at run time
+ * (`set server ... addr`) and keeps its connections alive like any configured server. Two versions of 16
+ * replicas and replacements in flight fit; past that, `add server` takes over.
+ */
+export const SLOTS = 40;
+export const SLOT_PREFIX = 'slot';
+
+/**
+ * One line per request: backend, server, status, active time (ms, request received to response ended)
+ * and the termination state. `%s` is `<NOSRV>` when HAProxy found no server to send the request to.
+ */
+export const LOG_FORMAT = '%b|%s|%ST|%Ta|%ts';
+
+export interface HaproxyConfigOptions {
+  readonly service: string;
+  readonly adminSocket: string;
+  readonly productionPort: number;
+  readonly testPort?: number;
+  readonly host?: string;
+  /** Idle timeout towards backends (and a client that stops reading), as the built-in proxy's. */
+  readonly upstreamTimeoutMs: number;
+  /** The replicas' readiness path: HAProxy's health checks ask it. */
+  readonly readinessPath: string;
+  /** HAProxy's threads (nbthread). @default one per CPU */
+  readonly threads?: number;
+  /** When the data plane runs as root: HAProxy drops to this user and group after binding. */
+  readonly dropTo?: { readonly uid: number; readonly gid: number };
+}
+
+/** The configuration text; deterministic, so a data plane that finds an HAProxy running can tell it is its own. */
+export function haproxyConfig(options: HaproxyConfigOptions): string {
+  const host = options.host ?? '127.0.0.1';
+  // What goes into the file is checked, not escaped: a path with a quote or a line break is refused.
+  if (!/^\/[A-Za-z0-9._~!&()*+,;=:@%/?-]*$/.test(options.readinessPath))
+    throw new Error(
+      `HAProxy's health check cannot ask the readiness path ${JSON.stringify(options.readinessPath)}: use letters, digits and URL punctuation (no space, quote, # or backslash)`,
+    );
+  if (!/^[^'\\]+$/.test(options.adminSocket) || [...options.adminSocket].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127))
+    throw new Error(`HAProxy cannot take the admin socket path ${JSON.stringify(options.adminSocket)}: it has a quote or a control character`);
+  const idle = `${Math.max(1, Math.round(options.upstreamTimeoutMs))}ms`;
+  const lines = [
+    `# Switchyard's data plane for ${options.service}: written once, then steered only through the runtime API.`,
+    '# Do not edit: the next start writes it again.',
+    'global',
+    `  stats socket '${options.adminSocket}' mode 600 level admin`,
+    // The log reader's session on the admin socket waits for events: it must not be timed out.
+    '  stats timeout 24h',
+    `  log ring@${LOG_RING} local0 info`,
+    ...(options.threads !== undefined ? [`  nbthread ${options.threads}`] : []),
+    ...(options.dropTo ? [`  uid ${options.dropTo.uid}`, `  gid ${options.dropTo.gid}`] : []),
+    '',
+    `ring ${LOG_RING}`,
+    '  format raw',
+    // 4 MiB: about 60,000 requests of backlog, seconds of it at any load a single server sees.
+    '  size 4194304',
+    '',
+    'defaults',
+    '  mode http',
+    '  log global',
+    `  log-format "${LOG_FORMAT}"`,
+    '  option dontlognull',
+    // A client that leaves takes its upstream request with it, as with the built-in proxy.
+    '  option abortonclose',
+    '  timeout connect 2s',
+    `  timeout client ${idle}`,
+    `  timeout server ${idle}`,
+    `  timeout tunnel ${idle}`,
+    '  timeout http-request 30s',
+    '  timeout http-keep-alive 5s',
+    '  timeout queue 5s',
+    // A replica that refuses a connection (crashed, stopping) is skipped for another one; a GET or HEAD
+    // it closed without answering is sent again elsewhere. Nothing else is repeated.
+    '  retries 3',
+    '  option redispatch 1',
+    '  retry-on conn-failure empty-response',
+    '',
+    ...frontend(PRODUCTION_BACKEND, `${host}:${options.productionPort}`),
+    ...(options.testPort !== undefined ? frontend(TEST_BACKEND, `${host}:${options.testPort}`) : []),
+    ...[PRODUCTION_BACKEND, ...(options.testPort !== undefined ? [TEST_BACKEND] : [])].flatMap((name) => [
+      `backend ${name}`,
+      // roundrobin: weights change at run time, and servers can be added and deleted (HAProxy 2.6).
+      '  balance roundrobin',
+      `  option httpchk GET ${options.readinessPath}`,
+      // Port 9 (discard) until a replica takes the slot; disabled (maintenance) until then.
+      `  server-template ${SLOT_PREFIX} 1-${SLOTS} 127.0.0.1:9 disabled weight 0 check inter 1s fall 2 rise 1`,
+      // Only a GET or HEAD is sent again after the replica got it (empty-response above).
+      '  http-request disable-l7-retry if !METH_GET',
+      '',
+    ]),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A frontend, with the X-Forwarded-* headers the built-in proxy sets (a service moved from one data plane
+ * to the other sees the same): the client appended to X-Forwarded-For, Proto, Host and Port replaced.
+ */
+function frontend(name: string, bind: string): string[] {
+  return [
+    `frontend ${name}`,
+    `  bind ${bind}`,
+    '  option forwardfor',
+    '  http-request set-header X-Forwarded-Proto http',
+    '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
+    '  http-request set-header X-Forwarded-Port %[dst_port]',
+    `  default_backend ${name}`,
+    '',
+  ];
+}
+
+/** The `add server` line of one replica in one backend: health-checked on the readiness path. */
+export function addServerCommand(backend: string, server: string, port: number, weight: number): string {
+  return `add server ${backend}/${server} 127.0.0.1:${port} weight ${weight} check inter 1s fall 2 rise 1`;
+}

@@ -1,0 +1,54 @@
+import { describe } from 'vitest';
+import { findHaproxy, haproxyVersion } from '../../src/adapters/local/haproxy-router.js';
+import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
+import { PRODUCTION_BACKEND } from '../../src/adapters/local/haproxy-config.js';
+import type { Router, RouterOptions } from '../../src/adapters/local/router.js';
+import { createRouter } from '../../src/adapters/local/routers.js';
+
+const binary = findHaproxy();
+const version = binary ? haproxyVersion(binary) : undefined;
+
+/** Why the HAProxy suites cannot run here, or undefined when they can: only a missing (or too old) HAProxy. */
+export const haproxyMissing: string | undefined = !binary
+  ? 'HAProxy is not installed (apt-get install haproxy; .ci/run installs it when run as root)'
+  : version && 'problem' in version
+    ? version.problem
+    : undefined;
+
+/** `describe`, or `describe.skip` with the reason printed once, when this machine has no HAProxy 2.6+. */
+export function describeWithHaproxy(name: string, body: () => void): void {
+  if (haproxyMissing) {
+    process.stderr.write(`skipping "${name}": ${haproxyMissing}\n`);
+    describe.skip(`${name} (skipped: ${haproxyMissing})`, body);
+  } else describe(name, body);
+}
+
+/**
+ * The production split as HAProxy itself applies it, read from its runtime API (`show stat`), never from
+ * Switchyard: percent per replica port, from the weights of the servers that take new requests.
+ */
+export async function liveShares(adminSocket: string): Promise<Map<number, number>> {
+  const stats = await new HaproxyAdmin(adminSocket).serverStats();
+  const serving = stats.filter((s) => s.backend === PRODUCTION_BACKEND && s.status === 'UP');
+  const total = serving.reduce((n, s) => n + s.weight, 0);
+  const out = new Map<number, number>();
+  for (const s of serving) if (total > 0) out.set(Number(s.address.split(':').pop()), (100 * s.weight) / total);
+  return out;
+}
+
+/**
+ * The data planes a router-level suite runs on: the built-in proxy always, HAProxy when installed (a missing
+ * one is said once, by name). Metrics from HAProxy arrive with its next counter read (within a second), so
+ * suites read them with `eventually`.
+ */
+export function routersUnderTest(): [string, (options: Omit<RouterOptions, 'readinessPath'> & { readinessPath?: string }) => Router][] {
+  const builtin: [string, (options: Omit<RouterOptions, 'readinessPath'>) => Router] = [
+    'the built-in proxy',
+    (options) => createRouter(undefined, { readinessPath: '/ready', ...options }),
+  ];
+  if (haproxyMissing) {
+    process.stderr.write(`skipping the HAProxy runs of this suite: ${haproxyMissing}\n`);
+    return [builtin];
+  }
+  return [builtin, ['HAProxy', (options) => createRouter({ type: 'haproxy', binary: 'haproxy' }, { readinessPath: '/ready', ...options })]];
+}
