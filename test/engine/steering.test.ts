@@ -63,7 +63,7 @@ async function steerMidBake(path: Path, decision: HumanDecision): Promise<{ done
   const { release } = await path.releases.startRelease({ service: path.service, image: 'api:v2', actor: { id: 'ci', channel: 'api' } });
   // Baking at 10%, with its wait registered: the workflow sleeps until the next check, a minute away.
   await releaseUntil(path.store, release.id, (r) => r.phase === 'baking' && r.weight === 10 && r.wake !== undefined && 'token' in r.wake, {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
   });
   const asked = Date.now();
   await path.releases.act(release.id, decision, bob);
@@ -83,7 +83,7 @@ describe.each([
     expect(done.phase).toBe('rolled_back');
     expect(path.driver.state(path.service).weight).toBe(0);
     expect(done.timeline.find((e) => e.type === 'rollback_requested')?.actor).toEqual(bob);
-  }, 30_000);
+  }, 90_000);
 
   it('a promote mid-bake skips the remaining bakes and finalizes before the next check', async () => {
     const path = await make();
@@ -91,7 +91,7 @@ describe.each([
     expect(done.phase).toBe('succeeded');
     expect(done.weight).toBe(100);
     expect(path.driver.state(path.service).stable).toBe('api:v2');
-  }, 30_000);
+  }, 90_000);
 });
 
 it('on Step Functions the wake is a SendTaskSuccess with the token the waiting task registered', async () => {
@@ -99,16 +99,16 @@ it('on Step Functions the wake is a SendTaskSuccess with the token the waiting t
   await steerMidBake(path, 'rollback');
   const sent = path.sfn.sfn.commandCalls(SendTaskSuccess).map((c) => c.args[0].input);
   expect(sent.some((input) => JSON.parse(input.output ?? '{}').woken === true && input.taskToken?.includes('/wait-'))).toBe(true);
-}, 30_000);
+}, 90_000);
 
 it('on Step Functions a token whose wait has ended is refused (TaskTimedOut), as AWS refuses it, and the adapter lets it pass', async () => {
   const { runtime, sfn, engine, close } = awsRuntimeOnFake({ config: resolveConfig({ services: [bakingService(`steer-${++n}`)] }), dynamo });
   closers.push(close);
   const { release } = await runtime.releases.startRelease({ service: `steer-${n}`, image: 'api:v2', actor: { id: 'ci', channel: 'api' } });
-  const baking = await releaseUntil(runtime.store, release.id, (r) => r.phase === 'baking' && r.wake !== undefined && 'token' in r.wake, { timeoutMs: 10_000 });
+  const baking = await releaseUntil(runtime.store, release.id, (r) => r.phase === 'baking' && r.wake !== undefined && 'token' in r.wake, { timeoutMs: 30_000 });
   const token = (baking.wake as { token: string }).token;
   await engine.sendTaskSuccess(token, { woken: true }); // the wait ends (as its timeout would end it)
   await expect(runtime.deps.workflow.sendTaskSuccess(token, { woken: true })).resolves.toBeUndefined();
   expect(sfn.refusedTokens).toEqual([token]);
   expect(engine.isClosed(token)).toBe(true);
-}, 30_000);
+}, 90_000);

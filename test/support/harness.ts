@@ -55,6 +55,7 @@ export async function startHarness(
     config: extra = {},
     definition,
     executionBudget,
+    maxHistoryEvents,
     realTime = false,
     logs,
     logsLink,
@@ -65,6 +66,8 @@ export async function startHarness(
     config?: Record<string, unknown>;
     definition?: DefinitionOptions;
     executionBudget?: { decisions?: number; seconds?: number };
+    /** History events one execution may hold (the local engine's limit; default Step Functions' 25,000). */
+    maxHistoryEvents?: number;
     /** Run on the system clock: waits take their real time (for what must happen within seconds). */
     realTime?: boolean;
     /** The versions' logs the engine reads (error lines for approvals), and the link to their full view. */
@@ -91,7 +94,12 @@ export async function startHarness(
       ...(logsLink ? { logsLink } : {}),
       ...(logsWaitMs !== undefined ? { logsWaitMs } : {}),
     },
-    { ...(realTime ? {} : { virtualClock: clock }), retryIntervalMs: 1, ...(definition ? { definition } : {}) },
+    {
+      ...(realTime ? {} : { virtualClock: clock }),
+      retryIntervalMs: 1,
+      ...(definition ? { definition } : {}),
+      ...(maxHistoryEvents !== undefined ? { maxHistoryEvents } : {}),
+    },
   );
   const until = (id: string, predicate: (r: Release) => boolean, timeoutMs = 10_000) => releaseUntil(store, id, predicate, { timeoutMs });
   return {

@@ -15,6 +15,12 @@ export interface LocalEngineOptions {
   readonly log?: Log;
   /** Task timeouts of the definition (tests shorten them to exercise States.Timeout). */
   readonly definition?: DefinitionOptions;
+  /**
+   * History events one execution may hold before it fails as Step Functions fails it (default
+   * EXECUTION_LIMITS.maxHistoryEvents, AWS's 25,000). Tests scale it down with the decision budget, so a
+   * release past one execution's history costs hundreds of decisions instead of thousands.
+   */
+  readonly maxHistoryEvents?: number;
 }
 
 export interface ExecutionRecord {
@@ -178,8 +184,9 @@ export class LocalEngine implements Workflow {
           record.transitions++;
           // History as Step Functions keeps it; past its limit the execution fails, uncatchable, as it would there.
           record.historyEvents += event.type === 'StateRetried' ? HISTORY_EVENTS.retry : HISTORY_EVENTS[types.get(event.state.name) ?? 'Task'];
-          if (record.historyEvents > EXECUTION_LIMITS.maxHistoryEvents && !record.error) {
-            record.error = `States.HistoryLimit: the execution reached ${EXECUTION_LIMITS.maxHistoryEvents} history events`;
+          const maxHistoryEvents = this.options.maxHistoryEvents ?? EXECUTION_LIMITS.maxHistoryEvents;
+          if (record.historyEvents > maxHistoryEvents && !record.error) {
+            record.error = `States.HistoryLimit: the execution reached ${maxHistoryEvents} history events`;
             execution.abort();
           }
         }
