@@ -8,6 +8,7 @@ import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { TargetStep } from '../core/target-waits.js';
 import { done, notYet, type Progress } from '../ports/traffic-driver.js';
+import type { EndPhase, Release } from '../core/release.js';
 import {
   beginRollback,
   deadlinesOf,
@@ -16,23 +17,18 @@ import {
   withDriverState,
   type RestoreOutcome,
   endAfterFailure,
-  holdWith,
-  leaseRenewalDue,
   markDeployed,
   markFinalized,
-  markLeaseRenewed,
   markShiftInProgress,
   markRolledBack,
-  MAX_ERROR_LINES,
-  ERROR_LINE_MATCH,
-  errorLinesFrom,
-  evolve,
   recordShift,
   recordApproval,
-  SYSTEM,
-  type EndPhase,
-  type Release,
-} from '../core/release.js';
+} from '../core/transitions.js';
+import { holdWith } from '../core/wake.js';
+import { leaseRenewalDue, markLeaseRenewed } from '../core/lease.js';
+import { MAX_ERROR_LINES, ERROR_LINE_MATCH, errorLinesFrom } from '../core/evidence.js';
+import { evolve } from '../core/timeline.js';
+import { SYSTEM } from '../core/actor.js';
 import { silentLog } from '../ports/log.js';
 import { EXECUTION_LIMITS, isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';

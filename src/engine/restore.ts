@@ -1,4 +1,5 @@
-import type { Release, RestoreOutcome } from '../core/release.js';
+import type { Release } from '../core/release.js';
+import type { RestoreOutcome } from '../core/transitions.js';
 import { type TrafficDriver } from '../ports/traffic-driver.js';
 import { AlreadyFinalizedError, TransientError, messageOf } from '../core/errors.js';
 
