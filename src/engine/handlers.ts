@@ -31,7 +31,7 @@ import { evolve } from '../core/timeline.js';
 import { SYSTEM } from '../core/actor.js';
 import { silentLog } from '../ports/log.js';
 import { EXECUTION_LIMITS, isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
-import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type WorkflowStore } from './deps.js';
 import { executionName, type ReleaseService } from './releases.js';
 import { restoreStable } from './restore.js';
 
@@ -67,7 +67,7 @@ function causeOf(error: CaughtError | undefined): string {
  * (`markShifted` on a shifted release returns it unchanged), so a retried task is harmless.
  * The Lambda and the local engine call these same functions through {@link WorkflowHandlers.run}.
  */
-export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseService) {
+export function createWorkflowHandlers(deps: EngineDeps<WorkflowStore>, releases: ReleaseService) {
   const { store, clock } = deps;
   const log = deps.log ?? silentLog;
   // The judge's walks, remembered from one check to the next (same verdicts, a check costs one period).

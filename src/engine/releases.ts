@@ -24,7 +24,7 @@ import type { Actor } from '../core/actor.js';
 import { parseArtifact } from '../core/artifact.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
-import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type ReleaseServiceStore } from './deps.js';
 import { ConflictError, ActiveReleaseError, ForbiddenError, InvalidActionError, NotFoundError, UnknownServiceError } from '../core/errors.js';
 import { silentLog } from '../ports/log.js';
 
@@ -74,7 +74,7 @@ export interface StartResult {
  * The use cases behind the API, Slack and the ECR trigger: start releases (with the per-service
  * lock and queue) and apply people's decisions exactly once.
  */
-export function createReleaseService(deps: EngineDeps) {
+export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
   const { store, workflow, clock } = deps;
   const log = deps.log ?? silentLog;
   const newId = deps.newId ?? (() => newReleaseId(clock.now()));

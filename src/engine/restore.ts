@@ -5,7 +5,7 @@ import { AlreadyFinalizedError, TransientError, messageOf } from '../core/errors
 
 /**
  * Puts the stable version back after a failure and says how it went; the core
- * (`endAfterFailure` in src/core/release.ts) decides what that means for the release.
+ * (`endAfterFailure` in src/core/transitions.ts) decides what that means for the release.
  */
 export async function restoreStable(driver: TrafficDriver, release: Release): Promise<RestoreOutcome> {
   try {
