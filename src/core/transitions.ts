@@ -265,22 +265,29 @@ export function recordApproval(
   );
 }
 
-export function requestPromote(release: Release, actor: Actor, now: number, comment?: string): Release {
+/** What a person's request asks of the workflow, and how the timeline says it. */
+const REQUESTS = {
+  promote: { type: EventKind.promoteRequested, message: Reasons.promoteRequested },
+  rollback: { type: EventKind.rollbackRequested, message: Reasons.rollbackRequested },
+} as const;
+
+/** Records a person's request, which the workflow acts on at its next decision (wake.ts wakes it for that). */
+function request(release: Release, kind: keyof typeof REQUESTS, actor: Actor, now: number, comment?: string): Release {
+  const { type, message } = REQUESTS[kind];
   return evolve(
     release,
     now,
-    { requests: { ...release.requests, promote: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
-    { type: EventKind.promoteRequested, message: Reasons.promoteRequested(actor.id), actor, ...(comment ? { comment } : {}) },
+    { requests: { ...release.requests, [kind]: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
+    { type, message: message(actor.id), actor, ...(comment ? { comment } : {}) },
   );
 }
 
+export function requestPromote(release: Release, actor: Actor, now: number, comment?: string): Release {
+  return request(release, 'promote', actor, now, comment);
+}
+
 export function requestRollback(release: Release, actor: Actor, now: number, comment?: string): Release {
-  return evolve(
-    release,
-    now,
-    { requests: { ...release.requests, rollback: { actor, at: iso(now), ...(comment ? { comment } : {}) } } },
-    { type: EventKind.rollbackRequested, message: Reasons.rollbackRequested(actor.id), actor, ...(comment ? { comment } : {}) },
-  );
+  return request(release, 'rollback', actor, now, comment);
 }
 
 /** A queued release withdrawn before it started: nothing was deployed, nothing to undo. */
