@@ -11,7 +11,8 @@ import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startLocalMode } from '../src/composition/local-mode.js';
 import { resolveConfig } from '../src/config/config.js';
-import { compilePlan, createRelease } from '../src/core/index.js';
+import { compilePlan } from '../src/core/plan.js';
+import { createRelease } from '../src/core/transitions.js';
 import { percentile } from '../src/core/percentile.js';
 
 const STREAMS = 500;

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type * as z from 'zod';
 import { HTTPException } from 'hono/http-exception';
 import type { ServiceConfig } from '../config/config.js';
-import type { Actor } from '../core/release.js';
+import type { Actor } from '../core/actor.js';
 import type { ReleaseService } from '../engine/releases.js';
 import type { ReleaseChanges, Releases, ServiceLocks } from '../ports/release-store.js';
 import type { ServiceHealth } from '../ports/traffic-driver.js';

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { ForbiddenError, ValidationError } from '../core/errors.js';
 import { actorFor, RESERVED_NAMES, type Person } from '../core/people.js';
-import type { Actor } from '../core/release.js';
+import type { Actor } from '../core/actor.js';
 
 /** Who is calling: an actor, or undefined when the credentials are missing or wrong (401). */
 export type Authenticator = (c: Context) => Actor | undefined;

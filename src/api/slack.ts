@@ -1,7 +1,7 @@
 import { actorFor, type Person } from '../core/people.js';
 import type { Env, Hono } from 'hono';
 import * as z from 'zod';
-import type { Actor } from '../core/release.js';
+import type { Actor } from '../core/actor.js';
 import type { ReleaseService } from '../engine/releases.js';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { verifySlackSignature } from './slack-signature.js';

@@ -8,8 +8,9 @@ import { serviceGrantChecks } from '../adapters/aws/service-grants.js';
 import { CodeDeployDriver } from '../adapters/codedeploy/codedeploy-driver.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import type { PreflightCheck } from '../core/preflight.js';
-import { createRelease } from '../core/release.js';
-import { executionName, parseArtifact } from '../engine/releases.js';
+import { createRelease } from '../core/transitions.js';
+import { parseArtifact } from '../core/artifact.js';
+import { executionName } from '../engine/releases.js';
 import { defaultDriverClients, ecsDriverFor, type DriverClients } from './aws-drivers.js';
 
 export interface VerifyResult {

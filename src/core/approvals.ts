@@ -1,5 +1,6 @@
 import { mayTake, type Verb } from './authority.js';
-import type { Actor, Release } from './release.js';
+import type { Release } from './release.js';
+import type { Actor } from './actor.js';
 
 /** What a person may decide for a release; also the ids of the Slack buttons. */
 export const HUMAN_DECISIONS = ['approve', 'reject', 'promote', 'rollback'] as const;

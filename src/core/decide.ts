@@ -3,7 +3,10 @@ import { assessGates, overallVerdict, type GateResult, type GateSpec, type Judge
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
-import { beginRollback, deadlinesOf, EventKind, evolve, markFailed, PauseReason, withGateResults, type Release } from './release.js';
+import { PauseReason, type Release } from './release.js';
+import { beginRollback, deadlinesOf, markFailed } from './transitions.js';
+import { EventKind, evolve } from './timeline.js';
+import { withGateResults } from './evidence.js';
 import { TARGET_POLL_SECONDS, TargetStep } from './target-waits.js';
 
 /** When a release's current execution must hand over to a new one. */

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
 import { ecrRegistry } from '../resources/partition.js';
-import { parseArtifact, type ReleaseService } from './releases.js';
+import type { ReleaseService } from './releases.js';
+import { imageReference, parseArtifact } from '../core/artifact.js';
 import type { Log } from '../ports/log.js';
 
 /** The EventBridge event ECR sends for an image action (only the fields Switchyard reads). */
@@ -113,7 +114,7 @@ export async function handleEcrEvent(
     deps.log.info('ignored event', { reason, repository, tag });
     return { outcome: 'ignored', reason };
   }
-  const image = `${ecrRegistry(account, region)}/${repository}${tag ? `:${tag}` : ''}@${digest}`;
+  const image = imageReference(`${ecrRegistry(account, region)}/${repository}`, tag, digest);
   const releases: { service: string; releaseId: string; created: boolean }[] = [];
   const skipped: { service: string; reason: string }[] = [];
   for (const svc of services) {

@@ -8,6 +8,7 @@ import { isTerminal, Phase } from '../core/phases.js';
 import { Reasons } from '../core/reasons.js';
 import { TargetStep } from '../core/target-waits.js';
 import { done, notYet, type Progress } from '../ports/traffic-driver.js';
+import type { EndPhase, Release } from '../core/release.js';
 import {
   beginRollback,
   deadlinesOf,
@@ -16,26 +17,21 @@ import {
   withDriverState,
   type RestoreOutcome,
   endAfterFailure,
-  holdWith,
-  leaseRenewalDue,
   markDeployed,
   markFinalized,
-  markLeaseRenewed,
   markShiftInProgress,
   markRolledBack,
-  MAX_ERROR_LINES,
-  ERROR_LINE_MATCH,
-  errorLinesFrom,
-  evolve,
   recordShift,
   recordApproval,
-  SYSTEM,
-  type EndPhase,
-  type Release,
-} from '../core/release.js';
+} from '../core/transitions.js';
+import { holdWith } from '../core/wake.js';
+import { leaseRenewalDue, markLeaseRenewed } from '../core/lease.js';
+import { MAX_ERROR_LINES, ERROR_LINE_MATCH, errorLinesFrom } from '../core/evidence.js';
+import { evolve } from '../core/timeline.js';
+import { SYSTEM } from '../core/actor.js';
 import { silentLog } from '../ports/log.js';
 import { EXECUTION_LIMITS, isTaskName, type CaughtError, type TaskHandlers, type TaskInput, type TaskOutputs, type TaskRunner } from '../workflow/protocol.js';
-import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type WorkflowStore } from './deps.js';
 import { executionName, type ReleaseService } from './releases.js';
 import { restoreStable } from './restore.js';
 
@@ -71,7 +67,7 @@ function causeOf(error: CaughtError | undefined): string {
  * (`markShifted` on a shifted release returns it unchanged), so a retried task is harmless.
  * The Lambda and the local engine call these same functions through {@link WorkflowHandlers.run}.
  */
-export function createWorkflowHandlers(deps: EngineDeps, releases: ReleaseService) {
+export function createWorkflowHandlers(deps: EngineDeps<WorkflowStore>, releases: ReleaseService) {
   const { store, clock } = deps;
   const log = deps.log ?? silentLog;
   // The judge's walks, remembered from one check to the next (same verdicts, a check costs one period).

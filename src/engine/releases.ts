@@ -6,6 +6,7 @@ import { IdempotencyKeyReusedError, messageOf, ValidationError } from '../core/e
 import { expeditePlan, firstApproval, undoPlan, type Plan } from '../core/plan.js';
 import { mayTake, type Verb } from '../core/authority.js';
 import { capabilitiesFor, validatePlan } from '../core/capabilities.js';
+import type { Origin, Release } from '../core/release.js';
 import {
   cancelQueued,
   markFailed,
@@ -16,28 +17,20 @@ import {
   requestRollback,
   start,
   supersede,
-  takeWake,
-  type Actor,
-  type Artifact,
-  type Origin,
-  type Release,
   type RestoreOutcome,
-} from '../core/release.js';
+} from '../core/transitions.js';
+import { takeWake } from '../core/wake.js';
+import type { Actor } from '../core/actor.js';
+import { parseArtifact } from '../core/artifact.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
-import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps } from './deps.js';
+import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type ReleaseServiceStore } from './deps.js';
 import { ConflictError, ActiveReleaseError, ForbiddenError, InvalidActionError, NotFoundError, UnknownServiceError } from '../core/errors.js';
 import { silentLog } from '../ports/log.js';
 
 /** Time-sortable, URL-safe release ids such as `r-mf3k2a1b-9c4d`. */
 export function newReleaseId(now: number = Date.now()): string {
   return `r-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Splits `repo:tag` / `repo@sha256:...` into the artifact; the digest pins the image once known. */
-export function parseArtifact(image: string): Artifact {
-  const at = image.indexOf('@sha256:');
-  return at >= 0 ? { image, digest: image.slice(at + 1) } : { image };
 }
 
 /**
@@ -81,7 +74,7 @@ export interface StartResult {
  * The use cases behind the API, Slack and the ECR trigger: start releases (with the per-service
  * lock and queue) and apply people's decisions exactly once.
  */
-export function createReleaseService(deps: EngineDeps) {
+export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
   const { store, workflow, clock } = deps;
   const log = deps.log ?? silentLog;
   const newId = deps.newId ?? (() => newReleaseId(clock.now()));

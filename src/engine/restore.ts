@@ -1,10 +1,11 @@
-import type { Release, RestoreOutcome } from '../core/release.js';
+import type { Release } from '../core/release.js';
+import type { RestoreOutcome } from '../core/transitions.js';
 import { type TrafficDriver } from '../ports/traffic-driver.js';
 import { AlreadyFinalizedError, TransientError, messageOf } from '../core/errors.js';
 
 /**
  * Puts the stable version back after a failure and says how it went; the core
- * (`endAfterFailure` in src/core/release.ts) decides what that means for the release.
+ * (`endAfterFailure` in src/core/transitions.ts) decides what that means for the release.
  */
 export async function restoreStable(driver: TrafficDriver, release: Release): Promise<RestoreOutcome> {
   try {

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { DeployError } from '../core/errors.js';
 import { shiftShape, type Plan } from '../core/plan.js';
 import type { PreflightCheck } from '../core/preflight.js';
-import type { Release } from '../core/release.js';
 
 /*
  * What Switchyard asks of CodeDeploy, by name and shape: the traffic configs a plan needs and the
@@ -48,16 +47,6 @@ export function deploymentConfigFor(plan: Plan): { name: string; create?: Create
     case 'custom':
       throw new DeployError(`CodeDeploy cannot run this plan: ${shape.reason}`);
   }
-}
-
-/** `repo:tag@sha256:…` -> `repo@sha256:…`: the task definition pins the exact image. */
-export function pinnedImage(release: Release): string {
-  const { image, digest } = release.artifact;
-  if (!digest) return image;
-  const repo = image.split('@')[0] ?? image;
-  const lastSlash = repo.lastIndexOf('/');
-  const colon = repo.indexOf(':', lastSlash + 1);
-  return `${colon >= 0 ? repo.slice(0, colon) : repo}@${digest}`;
 }
 
 export interface AppSpecInput {

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CODEDEPLOY_CAPABILITIES,
-  LOCAL_CAPABILITIES,
-  capabilitiesFor,
-  compilePlan,
-  landsExactly,
-  validatePlan,
-  type ApprovalPolicy,
-  type StrategySpec,
-} from '../../src/core/index.js';
+import { CODEDEPLOY_CAPABILITIES, LOCAL_CAPABILITIES, capabilitiesFor, landsExactly, validatePlan } from '../../src/core/capabilities.js';
+import { compilePlan, type ApprovalPolicy, type StrategySpec } from '../../src/core/plan.js';
 
 const approvals = (at: ApprovalPolicy['at']): ApprovalPolicy => ({ at, timeoutSeconds: 600, onTimeout: 'rollback' });
 

@@ -1,18 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  checkDecision,
-  decide,
-  endAfterFailure,
-  isTerminal,
-  markDeployed,
-  markShifted,
-  offeredDecisions,
-  recordApproval,
-  requestPromote,
-  type Release,
-  type StrategySpec,
-} from '../../src/core/index.js';
+import { checkDecision, offeredDecisions } from '../../src/core/approvals.js';
+import { decide } from '../../src/core/decide.js';
+import { endAfterFailure, markDeployed, markShifted, recordApproval, requestPromote } from '../../src/core/transitions.js';
+import { isTerminal } from '../../src/core/phases.js';
+import type { Release } from '../../src/core/release.js';
+import type { StrategySpec } from '../../src/core/plan.js';
 import { T0, canary, release } from '../support/releases.js';
 import { simulate } from '../support/simulate.js';
 

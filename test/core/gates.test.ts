@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessGate, assessGates, overallVerdict, type GateSpec, type MetricGate, type Observation } from '../../src/core/index.js';
+import { assessGate, assessGates, overallVerdict, type GateSpec, type MetricGate, type Observation } from '../../src/core/gates.js';
 import { T0, errorRateGate } from '../support/releases.js';
 
 const at = (secondsAgo: number) => new Date(T0 - secondsAgo * 1000).toISOString();

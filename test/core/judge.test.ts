@@ -5,7 +5,7 @@ import { seeded, simulateCounts } from '../support/traffic.js';
 import { decide } from '../../src/core/decide.js';
 import { mannWhitneyP } from '../../bench/support/mann-whitney.js';
 import type { JudgeGate, Observation } from '../../src/core/gates.js';
-import { markDeployed, markShifted } from '../../src/core/release.js';
+import { markDeployed, markShifted } from '../../src/core/transitions.js';
 import { canary, release, T0 } from '../support/releases.js';
 
 const period = (n1: number, x1: number, n0: number, x0: number): CountPeriod => ({

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALL_PHASES, IllegalTransitionError, canTransition, isTerminal, transition, type Phase } from '../../src/core/index.js';
+import { ALL_PHASES, IllegalTransitionError, canTransition, isTerminal, transition, type Phase } from '../../src/core/phases.js';
 
 describe('phases', () => {
   it.each<[Phase, Phase]>([

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePlan, PlanError, shiftShape, type Step, type StrategySpec } from '../../src/core/index.js';
-import { expeditePlan, longestHoldSeconds } from '../../src/core/plan.js';
+import { expeditePlan, longestHoldSeconds, compilePlan, PlanError, shiftShape, type Step, type StrategySpec } from '../../src/core/plan.js';
 
 const w = (percent: number): Step => ({ type: 'setWeight', percent });
 const bake = (seconds: number): Step => ({ type: 'bake', seconds });

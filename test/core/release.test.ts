@@ -3,14 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { checkDecision, offeredDecisions } from '../../src/core/approvals.js';
 import { decide, gatesToObserve, SHIFT_POLL_SECONDS } from '../../src/core/decide.js';
 import { Phase } from '../../src/core/phases.js';
+import type { Release } from '../../src/core/release.js';
+import { GATE_HISTORY_POINTS, withGateResults } from '../../src/core/evidence.js';
 import {
-  GATE_HISTORY_POINTS,
-  withGateResults,
   beginRollback,
-  leaseRenewalDue,
   markDeployed,
   markFinalized,
-  markLeaseRenewed,
   markRolledBack,
   markShifted,
   markShiftInProgress,
@@ -18,10 +16,9 @@ import {
   recordShift,
   requestPromote,
   requestRollback,
-  holdWith,
-  takeWake,
-  type Release,
-} from '../../src/core/release.js';
+} from '../../src/core/transitions.js';
+import { leaseRenewalDue, markLeaseRenewed } from '../../src/core/lease.js';
+import { holdWith, takeWake } from '../../src/core/wake.js';
 import { canary, release, T0 } from '../support/releases.js';
 import { simulate } from '../support/simulate.js';
 

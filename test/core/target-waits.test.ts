@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/config.js';
 import { decide } from '../../src/core/decide.js';
-import {
-  beginRollback,
-  markDeployed,
-  markShiftInProgress,
-  markWaitingOnTarget,
-  RECOVER_ASKS,
-  recoverWaitSeconds,
-  start,
-  type Release,
-} from '../../src/core/release.js';
+import type { Release } from '../../src/core/release.js';
+import { beginRollback, markDeployed, markShiftInProgress, markWaitingOnTarget, RECOVER_ASKS, recoverWaitSeconds, start } from '../../src/core/transitions.js';
 import { AWS_DEFAULT_CLOCKS, TARGET_POLL_SECONDS, targetDeadlines } from '../../src/core/target-waits.js';
 import { compilePlan } from '../../src/core/plan.js';
 import { canary, release, T0 } from '../support/releases.js';

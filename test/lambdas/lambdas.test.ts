@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { loadConfigWithSource } from '../../src/config/load.js';
-import { createRelease } from '../../src/core/release.js';
+import { createRelease } from '../../src/core/transitions.js';
 
 // The store talks through the DocumentClient: mock it there (no call leaves the process).
 const ddb = mockClient(DynamoDBDocumentClient);

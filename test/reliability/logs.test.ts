@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readVersionLogs } from '../../src/adapters/local/log-reader.js';
 import { VERSION_LOG_FILE_BYTES, VERSION_LOG_ROTATED_FILES } from '../../src/adapters/local/log-writer.js';
 import { spawnProcess, type ManagedProcess } from '../../src/adapters/local/processes.js';
-import { ERROR_LINE_MATCH, MAX_ERROR_LINES } from '../../src/core/release.js';
+import { ERROR_LINE_MATCH, MAX_ERROR_LINES } from '../../src/core/evidence.js';
 import { at, filesIn } from '../support/log-files.js';
 import { stallsDuring } from '../support/event-loop.js';
 import { eventually } from '../support/poll.js';

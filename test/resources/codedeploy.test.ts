@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DeployError } from '../../src/core/errors.js';
-import { compilePlan, createRelease, type StrategySpec } from '../../src/core/index.js';
-import { appSpecFor, deploymentConfigFor, deploymentGroupFits, pinnedImage } from '../../src/resources/codedeploy.js';
+import { compilePlan, type StrategySpec } from '../../src/core/plan.js';
+import { createRelease } from '../../src/core/transitions.js';
+import { pinnedImage } from '../../src/core/artifact.js';
+import { appSpecFor, deploymentConfigFor, deploymentGroupFits } from '../../src/resources/codedeploy.js';
 import { settings, T0 } from '../support/releases.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;

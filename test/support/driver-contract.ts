@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlreadyFinalizedError } from '../../src/core/errors.js';
-import { markDeployed, withDriverState, type Release } from '../../src/core/release.js';
+import type { Release } from '../../src/core/release.js';
+import { markDeployed, withDriverState } from '../../src/core/transitions.js';
 import { TARGET_POLL_SECONDS } from '../../src/core/target-waits.js';
 import type { Progress, TrafficDriver } from '../../src/ports/traffic-driver.js';
 import { T0 } from './releases.js';

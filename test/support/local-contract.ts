@@ -1,5 +1,6 @@
 import { resolveConfig, type ServiceConfig } from '../../src/config/config.js';
-import { createRelease, type Release } from '../../src/core/index.js';
+import { createRelease } from '../../src/core/transitions.js';
+import type { Release } from '../../src/core/release.js';
 import type { DataPlaneChoice, LocalTarget as LocalTargetConfig } from '../../src/config/schema.js';
 import { T0 } from './releases.js';
 

@@ -1,4 +1,5 @@
-import { compilePlan, createRelease } from '../../src/core/index.js';
+import { compilePlan } from '../../src/core/plan.js';
+import { createRelease } from '../../src/core/transitions.js';
 import { driverContract } from './driver-contract.js';
 import { MemoryDriver } from './memory-driver.js';
 import { canary, settings, T0 } from './releases.js';

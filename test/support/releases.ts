@@ -1,13 +1,8 @@
 import type { CodeDeployTarget } from '../../src/config/schema.js';
-import {
-  compilePlan,
-  createRelease,
-  type ApprovalPolicy,
-  type MetricGate,
-  type Release,
-  type ReleaseSettings,
-  type StrategySpec,
-} from '../../src/core/index.js';
+import { compilePlan, type ApprovalPolicy, type StrategySpec } from '../../src/core/plan.js';
+import { createRelease } from '../../src/core/transitions.js';
+import type { MetricGate } from '../../src/core/gates.js';
+import type { Release, ReleaseSettings } from '../../src/core/release.js';
 
 export const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 

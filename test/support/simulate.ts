@@ -1,8 +1,5 @@
 import {
   beginRollback,
-  decide,
-  gatesToObserve,
-  offeredDecisions,
   markDeployed,
   markFinalized,
   markRolledBack,
@@ -10,11 +7,12 @@ import {
   recordApproval,
   requestPromote,
   requestRollback,
-  type Action,
-  type Observation,
-  type Phase,
-  type Release,
-} from '../../src/core/index.js';
+} from '../../src/core/transitions.js';
+import { decide, gatesToObserve, type Action } from '../../src/core/decide.js';
+import { offeredDecisions } from '../../src/core/approvals.js';
+import type { Observation } from '../../src/core/gates.js';
+import type { Phase } from '../../src/core/phases.js';
+import type { Release } from '../../src/core/release.js';
 
 /** What the world answers while a release runs, step by step. */
 export interface Script {

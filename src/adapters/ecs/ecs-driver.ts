@@ -10,7 +10,7 @@ import type { Log } from '../../ports/log.js';
 import { done, notYet, type Progress, type TrafficDriver } from '../../ports/traffic-driver.js';
 import { awsCall } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
-import { pinnedImage } from '../../resources/codedeploy.js';
+import { pinnedImage } from '../../core/artifact.js';
 import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../aws/task-definition.js';
 
 /** The SDK module is imported on first use: the workflow function's cold start skips it. */

@@ -1,6 +1,6 @@
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ERROR_LINE_MATCH } from '../../core/release.js';
+import { ERROR_LINE_MATCH } from '../../core/evidence.js';
 import type { LogLine, LogLines, LogQuery } from '../../ports/logs.js';
 import { ERROR_INDEX_LINES, errorIndexFile, rotatedFile } from './log-writer.js';
 

@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { ERROR_LINE_MATCH, MAX_ERROR_LINES } from '../../core/release.js';
+import { ERROR_LINE_MATCH, MAX_ERROR_LINES } from '../../core/evidence.js';
 
 /**
  * One replica's log file grows to this size before it is rotated. 10 MB × 3 files is the bound most

@@ -2,7 +2,9 @@ import { formatChange } from '../../core/task-diff.js';
 import { FOLLOW_UPS, HUMAN_DECISIONS, offeredDecisions, offeredFollowUps, type FollowUp, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
 import { isTerminal } from '../../core/phases.js';
-import { DECISION_EVENTS, type Actor, type Release, type TimelineEvent } from '../../core/release.js';
+import type { Release } from '../../core/release.js';
+import { DECISION_EVENTS, type TimelineEvent } from '../../core/timeline.js';
+import type { Actor } from '../../core/actor.js';
 import { slackCode, slackPlain, slackQuote, slackText } from '../../core/slack-text.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */

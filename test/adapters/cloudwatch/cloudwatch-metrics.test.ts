@@ -2,8 +2,9 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../../src/adapters/cloudwatch/cloudwatch-metrics.js';
-import { compilePlan, createRelease, type GateSpec } from '../../../src/core/index.js';
-import { assessGate, type JudgeGate, type JudgePeriod } from '../../../src/core/gates.js';
+import { compilePlan } from '../../../src/core/plan.js';
+import { createRelease } from '../../../src/core/transitions.js';
+import { assessGate, type JudgeGate, type JudgePeriod, type GateSpec } from '../../../src/core/gates.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { FakeCloudWatch, fakeCloudWatchClient } from '../../support/fake-cloudwatch.js';
 import { resolveConfig } from '../../../src/config/config.js';

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cloudWatchVersionLogs, insightsUrl } from '../../../src/adapters/cloudwatch/version-logs.js';
 import { resolveConfig } from '../../../src/config/config.js';
-import { createRelease, markDeployed } from '../../../src/core/index.js';
+import { createRelease, markDeployed } from '../../../src/core/transitions.js';
 
 const logs = mockClient(CloudWatchLogsClient);
 const ecs = mockClient(ECSClient);

@@ -3,7 +3,7 @@ import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { CodeDeployDriver } from '../../../src/adapters/codedeploy/codedeploy-driver.js';
 import { resolveConfig } from '../../../src/config/config.js';
-import { createRelease } from '../../../src/core/index.js';
+import { createRelease } from '../../../src/core/transitions.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { driverContract } from '../../support/driver-contract.js';
 import { T0 } from '../../support/releases.js';

@@ -13,7 +13,9 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Regi
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CodeDeployDriver } from '../../../src/adapters/codedeploy/codedeploy-driver.js';
-import { compilePlan, createRelease, type Release } from '../../../src/core/index.js';
+import { compilePlan } from '../../../src/core/plan.js';
+import { createRelease } from '../../../src/core/transitions.js';
+import type { Release } from '../../../src/core/release.js';
 import { settings, T0 } from '../../support/releases.js';
 import { TargetFailedError, TransientError, PermissionError } from '../../../src/core/errors.js';
 

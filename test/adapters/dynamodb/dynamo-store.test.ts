@@ -10,7 +10,8 @@ import { ensureTable } from '../../../src/adapters/dynamodb/table.js';
 import type { Phase } from '../../../src/core/phases.js';
 import { eventually } from '../../support/poll.js';
 import { ConflictError, NotFoundError } from '../../../src/core/errors.js';
-import { requestRollback, type Release } from '../../../src/core/release.js';
+import type { Release } from '../../../src/core/release.js';
+import { requestRollback } from '../../../src/core/transitions.js';
 import { canary, release, T0 } from '../../support/releases.js';
 
 let dynamo: LocalDynamo;

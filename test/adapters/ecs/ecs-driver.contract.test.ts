@@ -1,7 +1,7 @@
 import { ecsDriverFor } from '../../../src/composition/aws-drivers.js';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { resolveConfig } from '../../../src/config/config.js';
-import { createRelease } from '../../../src/core/index.js';
+import { createRelease } from '../../../src/core/transitions.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { driverContract } from '../../support/driver-contract.js';
 import { FAKE_ECS_TARGET, FakeEcs, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';

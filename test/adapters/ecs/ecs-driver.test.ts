@@ -9,7 +9,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { PAUSE_STAGES } from '../../../src/adapters/ecs/ecs-driver.js';
 import { resolveConfig } from '../../../src/config/config.js';
-import { createRelease, markDeployed, withDriverState, type Release } from '../../../src/core/release.js';
+import type { Release } from '../../../src/core/release.js';
+import { createRelease, markDeployed, withDriverState } from '../../../src/core/transitions.js';
 import { VirtualClock } from '../../../src/ports/clock.js';
 import { settle } from '../../support/driver-contract.js';
 import { FAKE_ECS_TARGET, FakeEcs, ecsMock, installFakeEcs } from '../../support/fake-ecs.js';

@@ -200,7 +200,7 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
   it('a rollback while ECS is shifting (not paused) stops the deployment with ROLLBACK', async () => {
     const { service, clock, driver } = start({});
     const release = {
-      ...(await import('../../../src/core/index.js')).createRelease(
+      ...(await import('../../../src/core/transitions.js')).createRelease(
         { id: 'r-shift', service: service.name, artifact: { image: IMAGE }, plan: service.plan, settings: service.settings, actor },
         clock.now(),
       ),
