@@ -56,6 +56,8 @@ export interface TimelineEvent {
   readonly message: string;
   readonly actor?: Actor;
   readonly comment?: string;
+  /** Percent of production traffic on the new version after this event, on the events that changed it (a chart draws these numbers). */
+  readonly weight?: number;
 }
 
 export interface Artifact {
@@ -457,7 +459,7 @@ export function markShifted(release: Release, percent: number, nextStep: number,
     release,
     now,
     { weight: percent, stepIndex: nextStep, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 }, shiftInProgress: undefined },
-    { type: EventKind.shifted, message: Reasons.shifted(percent) },
+    { type: EventKind.shifted, message: Reasons.shifted(percent), weight: percent },
   );
 }
 
@@ -473,7 +475,7 @@ export function markShifted(release: Release, percent: number, nextStep: number,
 export function markShiftInProgress(release: Release, percent: number, nextStep: number, live: number, now: number): Release {
   const pending = release.shiftInProgress;
   const since = pending?.percent === percent ? pending.since : iso(now);
-  const events = release.weight === live ? [] : [{ type: EventKind.shifted, message: Reasons.shifted(live) }];
+  const events = release.weight === live ? [] : [{ type: EventKind.shifted, message: Reasons.shifted(live), weight: live }];
   return evolve(release, now, { weight: live, shiftInProgress: { percent, nextStep, since, checkedAt: iso(now) } }, ...events);
 }
 
@@ -498,7 +500,7 @@ export function markRolledBack(release: Release, now: number): Release {
     rolling,
     now,
     { phase: endAs, weight: 0, pendingApproval: undefined, shiftInProgress: undefined, targetWait: undefined },
-    { type: endAs, message },
+    { type: endAs, message, weight: 0 },
   );
 }
 
