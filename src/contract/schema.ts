@@ -23,11 +23,25 @@ export const ActorSchema = z
   .object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']), person: z.string().optional(), proof: ProofSchema.optional() })
   .meta({ id: 'Actor' });
 
+/** What a gate read, as numbers (core/gates.ts `Evidence`); further fields may follow. */
+const EvidenceSchema = z
+  .object({
+    value: z.number().optional(),
+    threshold: z.number().optional(),
+    comparison: z.string().optional(),
+    windowSeconds: z.number().optional(),
+    samples: z.number().optional(),
+    alarmState: z.string().optional(),
+    ratio: z.number().optional(),
+    interval: z.tuple([z.number(), z.number().nullable()]).readonly().optional(),
+  })
+  .catchall(z.unknown());
+
 const GateResultSchema = z.object({
   gate: z.string(),
   verdict: z.enum(['pass', 'fail', 'inconclusive', 'error']),
   summary: z.string(),
-  evidence: z.record(z.string(), z.unknown()),
+  evidence: EvidenceSchema,
   at: z.string(),
 });
 
