@@ -28,7 +28,10 @@ export const LAYERS = {
     may: ['core', 'ports', 'config', 'workflow', 'resources'],
     why: 'the engine talks to the world through ports; adapters are wired in src/composition',
   },
-  adapters: { may: ['core', 'ports', 'config', 'workflow', 'resources', 'contract'], why: 'an adapter implements a port; it never calls the engine or the API' },
+  adapters: {
+    may: ['core', 'ports', 'config', 'workflow', 'resources', 'contract'],
+    why: 'an adapter implements a port; it never calls the engine or the API',
+  },
   api: { may: ['core', 'ports', 'config', 'engine', 'contract'], why: 'the API calls use cases; adapters are wired in src/composition' },
   cli: { may: ['core', 'ports', 'config', 'ui', 'contract'], why: 'the CLI talks to the API over HTTP (and serves the dashboard page beside it)' },
   ui: { may: [], why: 'the dashboard page is a static file and its loader' },
@@ -82,6 +85,32 @@ export default tseslint.config(
   {
     files: ['**/*.{js,mjs}'],
     languageOptions: { globals: { process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+  },
+  // The dashboard's script runs in the browser, as it is (no build step).
+  {
+    files: ['src/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'sessionStorage',
+          'fetch',
+          'crypto',
+          'URLSearchParams',
+          'FormData',
+          'AbortController',
+          'TextDecoderStream',
+          'setInterval',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
   {
     rules: {

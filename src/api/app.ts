@@ -61,8 +61,14 @@ export interface AppDeps {
   readonly storageFault?: () => string | undefined;
   /** Where the API is served, for the OpenAPI document. @default local mode's address */
   readonly servers?: OpenApiOptions['servers'];
-  /** The dashboard page (local mode serves it at /ui); left out where the API does not serve it (AWS). */
-  readonly ui?: string;
+  /**
+   * The dashboard's files by path (`/ui` and its stylesheet and script) and the headers they are served
+   * with (src/ui/page.ts: its Content-Security-Policy and the rest); local mode serves them, AWS does not.
+   */
+  readonly ui?: {
+    readonly files: Readonly<Record<string, { readonly body: string; readonly type: string }>>;
+    readonly headers: Readonly<Record<string, string>>;
+  };
   /**
    * Releases as this process writes them (local mode, where every writer is in this process): event
    * streams follow them through this one subscription. @default none: each release with open streams
@@ -288,8 +294,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   if (deps.ui !== undefined) {
-    const page = deps.ui.replace('__AUTH__', 'bearer');
-    app.get('/ui', (c) => c.html(page, 200, { 'cache-control': 'no-store', 'x-frame-options': 'DENY' }));
+    const { files, headers } = deps.ui;
+    for (const [path, file] of Object.entries(files)) app.get(path, (c) => c.body(file.body, 200, { ...headers, 'content-type': file.type }));
   }
 
   app.post('/services/:service/undo', async (c) => {
