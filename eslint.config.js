@@ -22,20 +22,24 @@ export const LAYERS = {
   ports: { may: ['core'], why: 'ports are interfaces over the core' },
   config: { may: ['core'], why: 'config is validated data for the core' },
   workflow: { may: ['core'], why: 'the workflow protocol and definition speak only the core' },
+  contract: { may: ['core'], why: 'the wire contract is the release view every screen renders, made from the core’s answers alone' },
   resources: { may: ['core', 'config'], why: 'resource names and shapes are pure facts shared by adapters and the CDK stack' },
   engine: {
     may: ['core', 'ports', 'config', 'workflow', 'resources'],
     why: 'the engine talks to the world through ports; adapters are wired in src/composition',
   },
-  adapters: { may: ['core', 'ports', 'config', 'workflow', 'resources'], why: 'an adapter implements a port; it never calls the engine or the API' },
-  api: { may: ['core', 'ports', 'config', 'engine'], why: 'the API calls use cases; adapters are wired in src/composition' },
-  cli: { may: ['core', 'ports', 'config', 'ui'], why: 'the CLI talks to the API over HTTP (and serves the dashboard page beside it)' },
+  adapters: {
+    may: ['core', 'ports', 'config', 'workflow', 'resources', 'contract'],
+    why: 'an adapter implements a port; it never calls the engine or the API',
+  },
+  api: { may: ['core', 'ports', 'config', 'engine', 'contract'], why: 'the API calls use cases; adapters are wired in src/composition' },
+  cli: { may: ['core', 'ports', 'config', 'ui', 'contract'], why: 'the CLI talks to the API over HTTP (and serves the dashboard page beside it)' },
   ui: { may: [], why: 'the dashboard page is a static file and its loader' },
   composition: {
-    may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api', 'ui'],
+    may: ['core', 'ports', 'config', 'workflow', 'resources', 'engine', 'adapters', 'api', 'ui', 'contract'],
     why: 'composition wires adapters into the engine and the API',
   },
-  local: { may: ['core', 'ports', 'config', 'engine', 'composition'], why: 'the local demo uses the wired local mode, never an adapter directly' },
+  local: { may: ['core', 'ports', 'config', 'engine', 'composition', 'contract'], why: 'the local demo uses the wired local mode, never an adapter directly' },
 };
 
 const layerPattern = (layer) => `^(\\.\\./)+(src/)?${layer}(/|\\.js$)`;
@@ -64,7 +68,7 @@ const OUTSIDE_SRC = {
     may: ['core', 'ports', 'config', 'workflow', 'engine', 'api', 'composition'],
     why: 'entry points wire through src/composition and call use cases',
   },
-  bin: { may: ['core', 'config', 'cli', 'local', 'composition'], why: 'entry points only wire through src/composition' },
+  bin: { may: ['core', 'config', 'cli', 'local', 'composition', 'contract'], why: 'entry points only wire through src/composition' },
 };
 
 function outsideRules(folder) {
@@ -81,6 +85,32 @@ export default tseslint.config(
   {
     files: ['**/*.{js,mjs}'],
     languageOptions: { globals: { process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+  },
+  // The dashboard's script runs in the browser, as it is (no build step).
+  {
+    files: ['src/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'sessionStorage',
+          'fetch',
+          'crypto',
+          'URLSearchParams',
+          'FormData',
+          'AbortController',
+          'TextDecoderStream',
+          'setInterval',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
   {
     rules: {

@@ -24,6 +24,18 @@ function withApi(command: Command): Command {
     .option('--no-color', 'no colour (also when NO_COLOR is set, or the output is not a terminal)');
 }
 
+/**
+ * What people type from other release tools (Argo's `abort`, `kubectl rollout status`), and the
+ * Switchyard command that does it: an unknown command named here is answered with its Switchyard name.
+ */
+export const OTHER_NAMES: Readonly<Record<string, string>> = {
+  abort: 'rollback <id> (Switchyard stops a release by rolling it back: traffic returns to the stable version)',
+  cancel: 'rollback <id> (a queued release is cancelled by it)',
+  status: 'get <release|service> (one release, --watch to follow it) or list (recent releases)',
+  show: 'get <release|service>',
+  describe: 'get <release|service>',
+};
+
 const configOption = () => new Option('--config <file>', 'config file').default('switchyard.config.ts');
 
 export function program(): Command {
@@ -41,6 +53,13 @@ export function program(): Command {
       // commander's own exits: help and version are fine (0), anything else is a usage error (2).
       process.exit(error.exitCode === 0 ? 0 : 2);
     });
+  // An unknown command: its Switchyard name when it is another tool's word, else commander's own suggestion.
+  cli.on('command:*', (operands: string[]) => {
+    const name = operands[0] ?? '';
+    const ours = Object.hasOwn(OTHER_NAMES, name) ? OTHER_NAMES[name] : undefined;
+    if (ours !== undefined) cli.error(`error: unknown command '${name}'\n(Did you mean switchyard ${ours}?)`, { code: 'commander.unknownCommand' });
+    (cli as unknown as { unknownCommand(): void }).unknownCommand();
+  });
 
   cli
     .command('dashboard')
@@ -145,9 +164,12 @@ export function program(): Command {
   withApi(
     cli
       .command('get')
-      .description('one release: split, plan and current step, gates, what waits for a person, timeline')
-      .argument('<id>', 'release id')
-      .option('-w, --watch', 'follow it live until it ends (redraws on a terminal; prints new events when piped); exit 0 succeeded, 1 not')
+      .description('one release: split, plan and current step, gates, what waits for a person and until when, what you may do, timeline')
+      .argument('<release|service>', 'a release id, or a service name (its active release, else its latest)')
+      .option(
+        '-w, --watch',
+        'follow it live until it ends (redraws in place within the terminal, newest events kept; prints new events as lines when piped); exit 0 succeeded, 1 not',
+      )
       .option('--interval <duration>', 'how often --watch asks (default 1s)'),
   ).action(async (id: string, o) => (await apiCommands()).get(id, o));
 

@@ -1,7 +1,7 @@
 import { ApiClient, ApiError, describeNetworkError } from '../../src/cli/client.js';
 import {
   colourWanted,
-  FINAL_PHASES,
+  fitToScreen,
   logLine,
   newEventLines,
   paint,
@@ -75,9 +75,11 @@ export function history(service: string, o: ApiOptions & { limit?: string }): Pr
   return list({ ...o, service, limit: o.limit ?? '50' });
 }
 
-export function get(id: string, o: ApiOptions & { watch?: boolean; interval?: string }): Promise<void> {
+export function get(idOrService: string, o: ApiOptions & { watch?: boolean; interval?: string }): Promise<void> {
   return guarded(o, async () => {
     const api = client(o);
+    // A service name stands for its active release, else its latest one (as for logs).
+    const id = /^r-/.test(idOrService) ? idOrService : await latestRelease(api, idOrService);
     const read = () => api.get<ReleaseView>(`releases/${encodeURIComponent(id)}`, {}, { retryForMs: o.watch ? 60_000 : 10_000 });
     let release = await read();
     if (!o.watch) return o.json ? json(release) : out(releaseDetail(release, painter(o)));
@@ -88,7 +90,9 @@ export function get(id: string, o: ApiOptions & { watch?: boolean; interval?: st
     let seen = 0;
     for (;;) {
       if (tty) {
-        const text = releaseDetail(release, painter(o));
+        // Fitted to the terminal as it is now (it may have been resized): no line wraps, so moving up
+        // `drawn` lines always reaches the first, and nothing is pushed into the scrollback.
+        const text = fitToScreen(releaseDetail(release, painter(o)), { rows: process.stdout.rows ?? 24, columns: process.stdout.columns ?? 80 });
         if (drawn > 0) out(`\u001b[${drawn}A\u001b[0J`);
         out(text);
         drawn = text.split('\n').length - 1;
@@ -98,7 +102,7 @@ export function get(id: string, o: ApiOptions & { watch?: boolean; interval?: st
         for (const line of newEventLines(release, seen)) out(`${line}\n`);
       }
       seen = release.timeline.length;
-      if (FINAL_PHASES.has(release.phase)) process.exit(release.phase === 'succeeded' ? ExitCode.ok : ExitCode.unsuccessful);
+      if (release.final) process.exit(release.phase === 'succeeded' ? ExitCode.ok : ExitCode.unsuccessful);
       await new Promise((r) => setTimeout(r, intervalMs));
       release = await read();
     }

@@ -3,6 +3,7 @@ import type * as z from 'zod';
 import { HTTPException } from 'hono/http-exception';
 import type { ServiceConfig } from '../config/config.js';
 import type { Actor } from '../core/actor.js';
+import type { Release } from '../core/release.js';
 import type { ReleaseService } from '../engine/releases.js';
 import type { ReleaseChanges, Releases, ServiceLocks } from '../ports/release-store.js';
 import type { ServiceHealth } from '../ports/traffic-driver.js';
@@ -61,8 +62,14 @@ export interface AppDeps {
   readonly storageFault?: () => string | undefined;
   /** Where the API is served, for the OpenAPI document. @default local mode's address */
   readonly servers?: OpenApiOptions['servers'];
-  /** The dashboard page (local mode serves it at /ui); left out where the API does not serve it (AWS). */
-  readonly ui?: string;
+  /**
+   * The dashboard's files by path (`/ui` and its stylesheet and script) and the headers they are served
+   * with (src/ui/page.ts: its Content-Security-Policy and the rest); local mode serves them, AWS does not.
+   */
+  readonly ui?: {
+    readonly files: Readonly<Record<string, { readonly body: string; readonly type: string }>>;
+    readonly headers: Readonly<Record<string, string>>;
+  };
   /**
    * Releases as this process writes them (local mode, where every writer is in this process): event
    * streams follow them through this one subscription. @default none: each release with open streams
@@ -129,6 +136,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...(deps.changes ? { changes: deps.changes } : {}),
     ...(deps.eventStreams ? { options: deps.eventStreams } : {}),
   });
+
+  /** The release as this caller sees it now: the decisions offered are the ones they may take. */
+  const view = (c: Context<AppEnv>, release: Release) =>
+    releaseView(release, { now: deps.clock.now(), viewer: c.get('actor') ?? deps.authenticate(c) ?? 'nobody' });
 
   const requireActor = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const actor = deps.authenticate(c);
@@ -214,7 +225,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       ...(key ? { idempotencyKey: key } : {}),
       ...(expedite && reason ? { expedite: { reason } } : {}),
     });
-    return c.json(releaseView(release), created ? 201 : 200);
+    return c.json(view(c, release), created ? 201 : 200);
   });
 
   app.get('/releases', async (c) => {
@@ -225,7 +236,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/releases/:id', async (c) => {
     const { id } = parse(IdParamSchema, c.req.param(), 'path');
-    return c.json(releaseView(await deps.releases.get(id)), 200);
+    return c.json(view(c, await deps.releases.get(id)), 200);
   });
 
   app.post('/releases/:id/:action', async (c) => {
@@ -234,10 +245,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const key = idempotencyKey(c);
     if (action === 'retry') {
       const { release, created } = await deps.releases.retry(id, c.get('actor'), comment, key);
-      return c.json(releaseView(release), created ? 201 : 200);
+      return c.json(view(c, release), created ? 201 : 200);
     }
     const release = await deps.releases.act(id, action, c.get('actor'), comment, key);
-    return c.json(releaseView(release), 200);
+    return c.json(view(c, release), 200);
   });
 
   // Logs can hold what a service prints about its users: they need credentials, unlike the release views.
@@ -273,7 +284,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         for (let message = await watch.next(); message; message = await watch.next()) {
           // A comment line now and then keeps proxies from closing a quiet stream.
           if (message.kind === 'heartbeat') await stream.write(': still here\n\n');
-          else await stream.writeSSE({ event: 'release', data: message.data, id: message.id });
+          // The shared view is made once per change; each stream sends it as its own caller sees it.
+          else await stream.writeSSE({ event: 'release', data: JSON.stringify(view(c, message.release)), id: message.id });
           if (message.kind === 'release' && message.final) return;
         }
       } finally {
@@ -283,15 +295,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   if (deps.ui !== undefined) {
-    const page = deps.ui.replace('__AUTH__', 'bearer');
-    app.get('/ui', (c) => c.html(page, 200, { 'cache-control': 'no-store', 'x-frame-options': 'DENY' }));
+    const { files, headers } = deps.ui;
+    for (const [path, file] of Object.entries(files)) app.get(path, (c) => c.body(file.body, 200, { ...headers, 'content-type': file.type }));
   }
 
   app.post('/services/:service/undo', async (c) => {
     const { service } = parse(ServiceParamSchema, c.req.param(), 'path');
     const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
     const { release, created } = await deps.releases.undo(service, c.get('actor'), comment, undefined, idempotencyKey(c));
-    return c.json(releaseView(release), created ? 201 : 200);
+    return c.json(view(c, release), created ? 201 : 200);
   });
 
   const document = openApiDocument(deps.servers ? { servers: deps.servers } : {});

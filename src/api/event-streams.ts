@@ -34,8 +34,12 @@ export interface EventStreamOptions {
 
 export const STREAM_DEFAULTS = { perClient: 4, total: 100, pollMs: 500, heartbeatMs: 15_000 } as const;
 
-/** What a stream sends next: the release as it is now (its view, serialized once for every stream), or a heartbeat. */
-export type StreamMessage = { readonly kind: 'release'; readonly id: string; readonly data: string; readonly final: boolean } | { readonly kind: 'heartbeat' };
+/**
+ * What a stream sends next: the release as it is now (its view for nobody in particular, serialized once
+ * for every stream to tell news from a repeat; each stream renders it for its caller), or a heartbeat.
+ */
+export type StreamMessage =
+  { readonly kind: 'release'; readonly id: string; readonly data: string; readonly final: boolean; readonly release: Release } | { readonly kind: 'heartbeat' };
 
 const HEARTBEAT: StreamMessage = { kind: 'heartbeat' };
 
@@ -211,7 +215,7 @@ export class ReleaseStreams {
     const data = JSON.stringify(releaseView(release));
     if (known && data === known.message.data) return;
     entry.seq++;
-    const message = { kind: 'release', id: release.updatedAt, data, final: isTerminal(release.phase) } as const;
+    const message = { kind: 'release', id: release.updatedAt, data, final: isTerminal(release.phase), release } as const;
     entry.latest = { seq: entry.seq, updatedAt: release.updatedAt, message };
     for (const watcher of entry.watchers) watcher.notify();
   }

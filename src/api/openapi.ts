@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CountdownSchema, PhaseSchema } from '../contract/schema.js';
 import {
   ActionBodySchema,
   ActorSchema,
@@ -54,6 +55,8 @@ function componentSchemas(): Record<string, Json> {
   return {
     ...generate('output', {
       Actor: ActorSchema,
+      Phase: PhaseSchema,
+      Countdown: CountdownSchema,
       ReleaseSummary: ReleaseSummarySchema,
       Error: ErrorSchema,
       Release: ReleaseViewSchema,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ALL_PHASES } from '../core/phases.js';
+import { ReleaseSummarySchema } from '../contract/schema.js';
 
 /** Image references: `repo[:tag][@sha256:digest]`, optionally with a registry host. */
 export const IMAGE_PATTERN =
@@ -78,75 +79,8 @@ export const ServiceParamSchema = z.object({
   service: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be the name of a configured service' }),
 });
 
-/** What proved a caller (the audit trail): the credential the channel checked, and what it named. */
-const ProofSchema = z.object({
-  by: z.enum(['shared-token', 'person-token', 'slack-signature', 'sigv4', 'jwt', 'ecr-event', 'switchyard']),
-  subject: z.string().optional(),
-});
-export const ActorSchema = z
-  .object({ id: z.string(), channel: z.enum(['api', 'slack', 'ecr', 'system']), person: z.string().optional(), proof: ProofSchema.optional() })
-  .meta({ id: 'Actor' });
-const GateResultSchema = z.object({
-  gate: z.string(),
-  verdict: z.enum(['pass', 'fail', 'inconclusive', 'error']),
-  summary: z.string(),
-  evidence: z.record(z.string(), z.unknown()),
-  at: z.string(),
-});
-
-export const ReleaseSummarySchema = z
-  .object({
-    id: z.string(),
-    service: z.string(),
-    image: z.string(),
-    phase: z.string(),
-    traffic: z.object({ candidate: z.number(), stable: z.number() }),
-    step: z.object({ index: z.number(), total: z.number() }),
-    createdAt: z.string(),
-    createdBy: ActorSchema,
-    finishedAt: z.string().optional(),
-    reason: z.string().optional(),
-    /** Why the release exists beyond a new image: it undoes or retries another release. */
-    origin: z.object({ kind: z.enum(['undo', 'retry']), of: z.string() }).optional(),
-    /** A hotfix: bakes cut to one gate check, approvals skipped, for this reason. */
-    expedited: z.object({ reason: z.string() }).optional(),
-    /** What the service served when the release started (where `undo` goes back to). */
-    previous: z.string().optional(),
-  })
-  .meta({ id: 'ReleaseSummary' });
-
-export const ReleaseViewSchema = ReleaseSummarySchema.extend({
-  digest: z.string().optional(),
-  strategy: z.string(),
-  plan: z.array(z.record(z.string(), z.unknown())),
-  gateResults: z.array(GateResultSchema),
-  /** What the release changes in the task definition besides the image, against the running revision. */
-  changes: z.array(z.object({ path: z.string(), before: z.string().optional(), after: z.string().optional() })).optional(),
-  /** Each gate's recent readings, oldest first: value (the judge: its ratio), limit or interval, verdict. */
-  gateHistory: z
-    .record(
-      z.string(),
-      z.array(
-        z.object({
-          at: z.string(),
-          value: z.number(),
-          threshold: z.number().optional(),
-          lower: z.number().optional(),
-          upper: z.number().nullable().optional(),
-          verdict: z.string(),
-        }),
-      ),
-    )
-    .optional(),
-  /** The new version's most recent error lines, read when a person was asked to decide. */
-  recentErrors: z.array(z.object({ time: z.string(), message: z.string(), source: z.string().optional() })).optional(),
-  /** Where all of the new version's logs are. */
-  recentErrorsLink: z.string().optional(),
-  pendingApproval: z.object({ id: z.string(), label: z.string(), requestedAt: z.string(), expiresAt: z.string(), onTimeout: z.string() }).optional(),
-  approvals: z.array(z.record(z.string(), z.unknown())),
-  timeline: z.array(z.object({ at: z.string(), type: z.string(), message: z.string(), actor: ActorSchema.optional(), comment: z.string().optional() })),
-  updatedAt: z.string(),
-}).meta({ id: 'Release' });
+// The release's views are the wire contract's (src/contract/schema.ts): the API, the CLI and the dashboard read one shape.
+export { ActorSchema, ReleaseSummarySchema, ReleaseViewSchema } from '../contract/schema.js';
 
 export const ReleaseListSchema = z.object({ releases: z.array(ReleaseSummarySchema), cursor: z.string().optional() }).meta({ id: 'ReleaseList' });
 

@@ -2,54 +2,18 @@ import type * as z from 'zod';
 import type { ServiceConfig } from '../config/config.js';
 import type { Release } from '../core/release.js';
 import type { ServiceHealth } from '../ports/traffic-driver.js';
-import type { ReleaseSummarySchema, ReleaseViewSchema, ServiceSchema } from './schemas.js';
+import type { ServiceSchema } from './schemas.js';
+import { toReleaseSummary, toReleaseView, type ReleaseSummary, type ReleaseView, type ViewOptions } from '../contract/index.js';
 
-/** What people see of a release in lists. */
-export function releaseSummary(r: Release): z.infer<typeof ReleaseSummarySchema> {
-  return {
-    id: r.id,
-    service: r.service,
-    image: r.artifact.image,
-    phase: r.phase,
-    traffic: { candidate: r.weight, stable: 100 - r.weight },
-    step: { index: Math.min(r.stepIndex + 1, r.plan.steps.length), total: r.plan.steps.length },
-    createdAt: r.createdAt,
-    createdBy: r.createdBy,
-    ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
-    ...(r.reason ? { reason: r.reason } : {}),
-    ...(r.origin ? { origin: { ...r.origin } } : {}),
-    ...(r.expedited ? { expedited: { ...r.expedited } } : {}),
-    ...(r.previous ? { previous: r.previous } : {}),
-  };
-}
+/** What people see of a release in lists (the wire contract's summary). */
+export const releaseSummary = (r: Release): ReleaseSummary => toReleaseSummary(r);
 
-/** One release in full: plan, split, gates, approvals, timeline. Never a task token. */
-export function releaseView(r: Release): z.infer<typeof ReleaseViewSchema> {
-  return {
-    ...releaseSummary(r),
-    ...(r.artifact.digest ? { digest: r.artifact.digest } : {}),
-    strategy: r.plan.strategy,
-    plan: r.plan.steps.map((s) => ({ ...s })),
-    gateResults: r.gateResults.map((g) => ({ ...g, evidence: { ...g.evidence } })),
-    ...(r.changes ? { changes: r.changes.map((c) => ({ ...c })) } : {}),
-    ...(r.gateHistory ? { gateHistory: Object.fromEntries(Object.entries(r.gateHistory).map(([k, v]) => [k, v.map((p) => ({ ...p }))])) } : {}),
-    ...(r.recentErrors ? { recentErrors: r.recentErrors.map((e) => ({ ...e })) } : {}),
-    ...(r.recentErrorsLink ? { recentErrorsLink: r.recentErrorsLink } : {}),
-    ...(r.pendingApproval
-      ? {
-          pendingApproval: {
-            id: r.pendingApproval.id,
-            label: r.pendingApproval.label,
-            requestedAt: r.pendingApproval.requestedAt,
-            expiresAt: r.pendingApproval.expiresAt,
-            onTimeout: r.pendingApproval.onTimeout,
-          },
-        }
-      : {}),
-    approvals: r.approvals.map((a) => ({ ...a })),
-    timeline: r.timeline.map((e) => ({ ...e })),
-    updatedAt: r.updatedAt,
-  };
+/**
+ * One release in full, as `viewer` sees it at `now` (the wire contract's view: the decisions offered
+ * to this caller, countdowns, series as numbers). @default made at the release's last change, for nobody
+ */
+export function releaseView(r: Release, options: ViewOptions = { now: Date.parse(r.updatedAt) }): ReleaseView {
+  return toReleaseView(r, options);
 }
 
 export function serviceView(s: ServiceConfig, activeRelease?: string, health?: ServiceHealth): z.infer<typeof ServiceSchema> {

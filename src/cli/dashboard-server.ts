@@ -2,8 +2,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { isTerminal, type Phase } from '../core/phases.js';
-import { dashboardPage } from '../ui/page.js';
+import type { ReleaseView } from '../contract/schema.js';
+import { dashboardFiles } from '../ui/page.js';
 import { sigv4Headers } from './client.js';
 
 /**
@@ -102,7 +102,7 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
   const base = new URL(options.api.endsWith('/') ? options.api : `${options.api}/`);
   if (!/^https?:$/.test(base.protocol) || base.username || base.password || base.search || base.hash)
     throw new Error(`--api: "${options.api}" is not an API URL; give the stack's ApiUrl output (https://<id>.execute-api.<region>.amazonaws.com/<stage>)`);
-  const page = await dashboardPage('signed');
+  const ui = await dashboardFiles('signed');
   const session = options.session ?? randomBytes(24).toString('base64url');
   const pollMs = options.pollMs ?? 2000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
@@ -159,12 +159,12 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       if (answer.status !== 200) {
         res.write(`event: error\ndata: ${JSON.stringify({ status: answer.status, body: answer.body.slice(0, 500) })}\n\n`);
       } else {
-        const release = JSON.parse(answer.body) as { updatedAt: string; phase: Phase };
+        const release = JSON.parse(answer.body) as Pick<ReleaseView, 'updatedAt' | 'final'>;
         if (release.updatedAt !== sent) {
           res.write(`event: release\nid: ${release.updatedAt}\ndata: ${answer.body.replace(/\n/g, '')}\n\n`);
           sent = release.updatedAt;
         }
-        if (isTerminal(release.phase)) break;
+        if (release.final) break;
       }
       await new Promise((r) => setTimeout(r, pollMs));
     }
@@ -186,7 +186,13 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       const site = req.headers['sec-fetch-site'];
       const raw = req.url ?? '/';
       const rawPath = raw.split('?')[0];
-      if (req.method === 'GET' && (rawPath === '/' || rawPath === '/ui')) return send(res, 200, page, 'text/html; charset=utf-8');
+      // The page and its files, under the same Content-Security-Policy as local mode's (src/ui/page.ts).
+      const asked = rawPath === '/' ? '/ui' : (rawPath ?? '');
+      const file = req.method === 'GET' && Object.hasOwn(ui.files, asked) ? ui.files[asked] : undefined;
+      if (file) {
+        res.writeHead(200, { ...ui.headers, 'content-type': file.type });
+        return void res.end(file.body);
+      }
       if (site !== undefined && site !== 'same-origin' && site !== 'none')
         return fail(res, 403, 'forbidden', `header.Sec-Fetch-Site: "${String(site)}": only the dashboard's own page calls the API through it`);
       // Every other process on this machine can reach 127.0.0.1 too: only the page opened with the

@@ -1,49 +1,10 @@
 import { formatChange } from '../core/task-diff.js';
-import { trafficBar } from '../core/duration.js';
+import { formatDuration, trafficBar } from '../core/duration.js';
 import { terminalSafe } from '../core/terminal-text.js';
 
-/** What the CLI reads of a release from the API (the API's release view; see GET /openapi.json). */
-export interface ReleaseSummary {
-  readonly id: string;
-  readonly service: string;
-  readonly image: string;
-  readonly phase: string;
-  readonly traffic: { readonly candidate: number; readonly stable: number };
-  readonly step: { readonly index: number; readonly total: number };
-  readonly createdAt: string;
-  readonly createdBy: { readonly id: string; readonly channel: string };
-  readonly finishedAt?: string;
-  readonly reason?: string;
-  readonly kind?: string;
-}
-
-export interface ReleaseView extends ReleaseSummary {
-  readonly strategy: string;
-  readonly plan: readonly { readonly type: string; readonly percent?: number; readonly seconds?: number; readonly label?: string }[];
-  readonly gateResults: readonly {
-    readonly gate: string;
-    readonly verdict: string;
-    readonly summary?: string;
-    readonly evidence: {
-      readonly value?: number;
-      readonly comparison?: string;
-      readonly threshold?: number;
-      readonly alarmState?: string;
-      readonly samples?: number;
-      readonly interval?: readonly [number, number | null];
-    };
-  }[];
-  readonly pendingApproval?: { readonly id: string; readonly label: string; readonly expiresAt: string; readonly onTimeout: string };
-  readonly changes?: readonly { readonly path: string; readonly before?: string; readonly after?: string }[];
-  readonly recentErrors?: readonly { readonly time: string; readonly message: string; readonly source?: string }[];
-  readonly timeline: readonly {
-    readonly at: string;
-    readonly type: string;
-    readonly message: string;
-    readonly actor?: TimelineActor;
-    readonly comment?: string;
-  }[];
-}
+/** What the CLI reads of a release from the API: the wire contract (see GET /openapi.json). */
+import type { ReleaseSummary, ReleaseView } from '../contract/schema.js';
+export type { ReleaseSummary, ReleaseView };
 
 /** Who took a timeline event's decision, and how they were proven (the audit trail). */
 export interface TimelineActor {
@@ -71,8 +32,6 @@ export function actorText(actor: TimelineActor): string {
   const subject = proof.subject !== undefined && proof.subject !== actor.id ? ` ${proof.subject}` : '';
   return `${actor.id}${actor.channel !== undefined && actor.channel !== 'system' ? ` via ${actor.channel}` : ''}, ${how}${subject}`;
 }
-
-export const FINAL_PHASES: ReadonlySet<string> = new Set(['succeeded', 'rolled_back', 'failed', 'cancelled', 'superseded']);
 
 /** Colour on a terminal only, never when NO_COLOR is set (https://no-color.org) or --no-color is given. */
 export interface Paint {
@@ -127,23 +86,15 @@ export function releaseTable(unsafe: readonly ReleaseSummary[], p: Paint): strin
   return [p.bold(line(head)), ...rows.map((row) => line(row, true))].join('\n') + '\n';
 }
 
-function stepLabel(step: ReleaseView['plan'][number]): string {
-  if (step.type === 'setWeight') return `${step.percent}%`;
-  if (step.type === 'bake' || step.type === 'analysis') return `${step.type} ${step.seconds}s`;
-  if (step.type === 'approval') return `approval (${step.label ?? ''})`;
-  return step.type;
-}
-
 /** One release in full, as a person reads it: split, plan with the current step, gates, what waits, timeline. */
 export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
   const r = terminalSafe(unsafe);
-  const done = FINAL_PHASES.has(r.phase);
-  const current = done ? -1 : r.step.index - 1;
-  const plan = r.plan.map((s, i) => (i === current ? p.bold(`[${stepLabel(s)}]`) : i < current || done ? p.dim(stepLabel(s)) : stepLabel(s))).join(' → ');
+  const plan = r.steps.map((s) => (s.status === 'current' ? p.bold(`[${s.label}]`) : s.status === 'done' ? p.dim(s.label) : s.label)).join(' → ');
   const lines = [
     `${p.bold(r.id)}  ${r.service} ${r.image}  ${phaseText(r.phase, p)}${r.reason ? `: ${r.reason}` : ''}`,
     `traffic  ${trafficBar(r.traffic.candidate)} ${r.traffic.candidate}% new, ${r.traffic.stable}% stable`,
     `plan     ${r.strategy}: ${plan}`,
+    `time     ${r.final ? 'took' : 'running for'} ${formatDuration(r.durationSeconds)}${r.countdown && !r.pendingApproval ? `; ${r.countdown.label} ends in ${formatDuration(r.countdown.remainingSeconds)} (${time(r.countdown.endsAt)})` : ''}`,
   ];
   for (const g of r.gateResults) {
     const mark = g.verdict === 'pass' ? p.green('✓') : g.verdict === 'fail' ? p.red('✗') : p.yellow('?');
@@ -163,12 +114,17 @@ export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
   if (r.pendingApproval)
     for (const e of r.recentErrors ?? []) lines.push(p.red(`error    ${time(e.time)} new version${e.source ? ` [${e.source}]` : ''} │ ${e.message}`));
   if (r.pendingApproval) {
+    const left = r.countdown?.kind === 'approval' ? `, ${formatDuration(r.countdown.remainingSeconds)} left` : '';
     lines.push(
       p.yellow(
-        `waiting  for approval "${r.pendingApproval.label}" until ${time(r.pendingApproval.expiresAt)} (then ${r.pendingApproval.onTimeout}): switchyard approve ${r.id}`,
+        `waiting  for approval "${r.pendingApproval.label}" until ${time(r.pendingApproval.expiresAt)}${left} (then ${r.pendingApproval.onTimeout})${r.decisions.includes('approve') ? `: switchyard approve ${r.id}` : ''}`,
       ),
     );
   }
+  // What this caller may do now, as the API offered it; and what the release's rules keep from them.
+  const commands = [...r.decisions, ...r.followUps].map((a) => (a === 'undo' ? `switchyard undo ${r.service}` : `switchyard ${a} ${r.id}`));
+  if (commands.length > 0) lines.push(`you may  ${commands.join(' · ')}`);
+  for (const w of r.withheld) lines.push(p.dim(`not you  ${w.action}: ${w.why}`));
   lines.push('timeline');
   for (const e of r.timeline) {
     lines.push(`  ${p.dim(time(e.at))} ${e.message}${e.actor ? ` (${actorText(e.actor)})` : ''}${e.comment ? `: "${e.comment}"` : ''}`);
@@ -201,4 +157,48 @@ export interface LogLine {
 export function logLine(unsafe: LogLine, p: Paint): string {
   const l = terminalSafe(unsafe);
   return `${p.dim(l.time)} ${l.version}#${l.replica} │ ${l.stream === 'stderr' ? p.red(l.message) : l.message}\n`;
+}
+
+// eslint-disable-next-line no-control-regex -- colour sequences are what is matched here
+const ESCAPE = /^\u001b\[[0-9;]*m/;
+
+/** `line` cut to `columns` visible characters (colour sequences kept, not counted), with … where it was cut. */
+function fitLine(line: string, columns: number): string {
+  let width = 0;
+  let out = '';
+  let coloured = false;
+  for (let i = 0; i < line.length;) {
+    const escape = ESCAPE.exec(line.slice(i))?.[0];
+    if (escape) {
+      out += escape;
+      coloured = true;
+      i += escape.length;
+      continue;
+    }
+    const char = String.fromCodePoint(line.codePointAt(i)!);
+    if (width + 1 > columns) return `${out.slice(0, out.length - 1)}…${coloured ? '\u001b[0m' : ''}`;
+    out += char;
+    width += 1;
+    i += char.length;
+  }
+  return out;
+}
+
+/**
+ * A release's detail fitted to a terminal of `rows` x `columns` (for `get --watch`): every line cut to
+ * the width, so none wraps; and when it is too tall, the oldest timeline events left out (the newest
+ * kept, with a line saying how many were left out), leaving the last row for the cursor.
+ */
+export function fitToScreen(text: string, { rows, columns }: { rows: number; columns: number }): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const room = Math.max(1, rows - 1);
+  let kept = lines;
+  if (lines.length > room) {
+    const start = lines.indexOf('timeline') + 1;
+    const head = start > 0 ? lines.slice(0, start) : lines.slice(0, room);
+    const events = start > 0 ? lines.slice(start) : [];
+    const fit = Math.max(0, room - head.length - 1);
+    kept = fit > 0 ? [...head, `  … ${events.length - fit} earlier events`, ...events.slice(-fit)] : head.slice(0, room);
+  }
+  return kept.map((l) => fitLine(l, Math.max(2, columns))).join('\n') + '\n';
 }

@@ -1,5 +1,4 @@
 import { ApiClient, describeNetworkError, isTransientNetworkError } from './client.js';
-import { FINAL_PHASES } from './render.js';
 
 export interface WaitOptions {
   readonly api: string;
@@ -27,6 +26,8 @@ interface Summary {
   id: string;
   image: string;
   phase: string;
+  /** The release has ended (the wire contract says so; see src/contract). */
+  final: boolean;
   reason?: string;
   traffic?: { candidate: number };
 }
@@ -64,7 +65,7 @@ export async function waitForRelease(options: WaitOptions): Promise<WaitResult> 
       const line = `${release.id} ${release.phase}${release.traffic ? ` (${release.traffic.candidate}% on the new version)` : ''}`;
       if (line !== last) log(line);
       last = line;
-      if (FINAL_PHASES.has(release.phase)) {
+      if (release.final) {
         return {
           exitCode: release.phase === 'succeeded' ? 0 : 1,
           releaseId: release.id,

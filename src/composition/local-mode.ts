@@ -9,7 +9,7 @@ import { startLocalDynamo, type LocalDynamo } from '../adapters/dynamodb/dynalit
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { DataPlaneTarget, socketPathFor } from '../adapters/local/data-plane-client.js';
 import { ProcessRecords, reapOrphans } from '../adapters/local/process-records.js';
-import { dashboardPage } from '../ui/page.js';
+import { dashboardFiles } from '../ui/page.js';
 import type { LogQuery, VersionLogs } from '../ports/logs.js';
 import { createApp } from '../api/app.js';
 import { bearerAuthenticator } from '../api/auth.js';
@@ -267,7 +267,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       health: (name) => targets.get(name)?.health(),
       storageFault: () => storageFault,
       logs: versionLogs,
-      ui: await dashboardPage('bearer'),
+      ui: await dashboardFiles('bearer'),
       log,
       ...(notifier && signingSecret
         ? {

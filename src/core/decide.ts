@@ -257,6 +257,11 @@ function summarize(results: readonly GateResult[], verdict: GateResult['verdict'
     .join('; ');
 }
 
+/** When the current bake or analysis ends (ms): its planned length plus the extensions inconclusive gates took. */
+export function bakeEnd(release: Release, step: Extract<Step, { type: 'bake' | 'analysis' }>): number {
+  return Date.parse(release.stepStartedAt ?? release.updatedAt) + (step.seconds + release.bake.extendedSeconds) * 1000;
+}
+
 function decideBake(
   release: Release,
   step: Extract<Step, { type: 'bake' | 'analysis' }>,
@@ -267,7 +272,7 @@ function decideBake(
   const policy = release.settings.gatePolicy;
   const gates = stepGates(release, step);
   const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
-  const end = startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
+  const end = bakeEnd(release, step);
   let current =
     release.phase === Phase.baking
       ? release

@@ -53,6 +53,8 @@ export interface TimelineEvent {
   readonly message: string;
   readonly actor?: Actor;
   readonly comment?: string;
+  /** Percent of production traffic on the new version after this event, on the events that changed it (a chart draws these numbers). */
+  readonly weight?: number;
 }
 
 /** What {@link evolve} reads and writes of a release: its phase and its timeline. */

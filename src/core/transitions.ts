@@ -144,7 +144,7 @@ export function markShifted(release: Release, percent: number, nextStep: number,
     release,
     now,
     { weight: percent, stepIndex: nextStep, stepStartedAt: iso(now), bake: { extendedSeconds: 0, errors: 0 }, shiftInProgress: undefined },
-    { type: EventKind.shifted, message: Reasons.shifted(percent) },
+    { type: EventKind.shifted, message: Reasons.shifted(percent), weight: percent },
   );
 }
 
@@ -155,7 +155,7 @@ export function markShifted(release: Release, percent: number, nextStep: number,
 export function markShiftInProgress(release: Release, percent: number, nextStep: number, live: number, now: number): Release {
   const pending = release.shiftInProgress;
   const since = pending?.percent === percent ? pending.since : iso(now);
-  const events = release.weight === live ? [] : [{ type: EventKind.shifted, message: Reasons.shifted(live) }];
+  const events = release.weight === live ? [] : [{ type: EventKind.shifted, message: Reasons.shifted(live), weight: live }];
   return evolve(release, now, { weight: live, shiftInProgress: { percent, nextStep, since, checkedAt: iso(now) } }, ...events);
 }
 
@@ -185,7 +185,7 @@ export function markRolledBack(release: Release, now: number): Release {
     rolling,
     now,
     { phase: endAs, weight: 0, pendingApproval: undefined, shiftInProgress: undefined, targetWait: undefined },
-    { type: endAs, message },
+    { type: endAs, message, weight: 0 },
   );
 }
 

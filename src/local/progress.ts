@@ -1,21 +1,16 @@
 import { trafficBar } from '../core/duration.js';
 import { isTerminal } from '../core/phases.js';
+import { viewSteps } from '../contract/release-view.js';
 import type { Release } from '../core/release.js';
 import type { Store } from '../ports/release-store.js';
 import { terminalText } from '../core/terminal-text.js';
 
+/** The step as the contract labels it (src/contract/steps.ts), the same words as the CLI and the dashboard. */
 function stepText(r: Release): string {
-  const total = r.plan.steps.length;
-  const index = Math.min(r.stepIndex, total - 1);
-  const step = r.plan.steps[index];
-  const what = !step
-    ? ''
-    : step.type === 'setWeight'
-      ? `set ${step.percent}%`
-      : step.type === 'bake' || step.type === 'analysis'
-        ? `${step.type} ${step.seconds}s`
-        : step.type;
-  return isTerminal(r.phase) ? `${total}/${total}` : `step ${index + 1}/${total} ${what}`;
+  const steps = viewSteps(r);
+  const index = steps.findIndex((s) => s.status === 'current');
+  if (index === -1) return `${steps.filter((s) => s.status === 'done').length}/${steps.length}`;
+  return `step ${index + 1}/${steps.length} ${steps[index]?.label ?? ''}`;
 }
 
 function gateText(r: Release): string {

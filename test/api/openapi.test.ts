@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
 import { openApiDocument } from '../../src/api/openapi.js';
+import { ALL_PHASES } from '../../src/core/phases.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 
 /**
@@ -89,17 +90,40 @@ describe('the OpenAPI document', () => {
     check('Release', started.body);
     const id = (started.body as { id: string }).id;
     await h.until(id, (r) => r.phase === 'awaiting_approval');
-    check('Release', (await call('GET', `/releases/${id}`)).body);
+    const waiting = (await call('GET', `/releases/${id}`)).body as {
+      phase: string;
+      final: boolean;
+      decisions: string[];
+      countdown?: { kind: string; endsAt: string };
+    };
+    check('Release', waiting);
+    // The core's answers travel with the view: the buttons bob may press, and when the approval runs out.
+    expect(waiting).toMatchObject({ phase: 'awaiting_approval', final: false, decisions: ['approve', 'reject', 'promote', 'rollback'] });
+    expect(waiting.countdown?.kind).toBe('approval');
     check('ReleaseList', (await call('GET', '/releases?limit=5')).body);
     check('ServiceList', (await call('GET', '/services')).body);
     check('Release', (await call('POST', `/releases/${id}/approve`, { comment: 'ok' })).body);
     const done = await h.finish(id);
-    check('Release', (await call('GET', `/releases/${done.id}`)).body);
+    const finished = (await call('GET', `/releases/${done.id}`)).body as {
+      final: boolean;
+      decisions: string[];
+      followUps: string[];
+      trafficSeries: { candidate: number }[];
+    };
+    check('Release', finished);
+    expect(finished).toMatchObject({ final: true, decisions: [], followUps: ['undo'] });
+    expect(finished.trafficSeries.at(-1)?.candidate).toBe(100);
     check('Error', (await call('GET', '/releases/r-missing')).body);
     check('Error', (await call('POST', '/releases', { service: 'api' })).body);
     const undo = await call('POST', '/services/api/undo');
     expect(undo.status).toBe(201);
     check('Release', undo.body);
+  });
+
+  it('sends the phase as an enum of the core’s phases, not any string', () => {
+    const doc = openApiDocument() as unknown as Doc;
+    expect((doc.components.schemas['Phase'] as { enum: string[] }).enum).toEqual([...ALL_PHASES]);
+    expect(JSON.stringify(doc.components.schemas['ReleaseSummary'])).toContain('"phase":{"$ref":"#/components/schemas/Phase"}');
   });
 
   it('is browsable: /docs lists every operation, with no external requests', async () => {

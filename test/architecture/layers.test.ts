@@ -82,3 +82,30 @@ describe('the module graph', () => {
     expect(cycles).toEqual([]);
   });
 });
+
+describe('one home per rule: the screens render the wire contract', () => {
+  it('src/contract imports only the core, and every screen may import it', () => {
+    expect(LAYERS['contract']?.may).toEqual(['core']);
+    for (const screen of ['api', 'cli', 'local', 'adapters']) expect(LAYERS[screen]?.may).toContain('contract');
+  });
+
+  // The CLI, the dashboard, the terminal progress and Slack: none lists the phases, labels steps or reads the core's sentences.
+  const screens = [
+    'src/cli/render.ts',
+    'src/cli/wait.ts',
+    'src/cli/dashboard-server.ts',
+    'src/ui/dashboard.js',
+    'src/local/progress.ts',
+    'src/adapters/slack/message.ts',
+  ];
+  it.each(screens)('%s restates no rule of the core', async (file) => {
+    const source = await readFile(file, 'utf8');
+    // A list of two or more phase names is a copy of the core's sets (final, promotable, …).
+    expect(source).not.toMatch(
+      /'(succeeded|rolled_back|failed|cancelled|superseded|queued|baking)',\s*'(succeeded|rolled_back|failed|cancelled|superseded|queued|baking)'/,
+    );
+    expect(source).not.toMatch(/FINAL/);
+    expect(source).not.toMatch(/of production traffic on the new version\//);
+    expect(source).not.toMatch(/type === 'setWeight'/);
+  });
+});

@@ -77,6 +77,15 @@ describe('switchyard dashboard: the page locally, its API calls signed with your
       const page = await (await fetch(d.url)).text();
       expect(page).toMatch(/<meta name="switchyard-auth" content="signed"/);
       const origin = new URL(d.url).origin;
+      // The page and its files come with the same policy as local mode's: no inline script or style.
+      for (const path of ['/ui', '/ui/dashboard.js', '/ui/dashboard.css']) {
+        const res = await fetch(`${origin}${path}`);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+        expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      }
       const services = await call(`${origin}/services`);
       expect(services.status).toBe(200);
       expect(await services.json()).toEqual({ services: [{ name: 'checkout-api' }] });

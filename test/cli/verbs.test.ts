@@ -71,7 +71,14 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     expect(listed.out).toMatch(new RegExp(`${first}\\s+shop\\s+v2\\s+baking\\s+20%`));
     const got = await cli(['get', first]);
     expect(got.out).toContain('traffic  ████░░░░░░░░░░░░░░░░ 20% new, 80% stable');
-    expect(got.out).toContain('[bake 600s]');
+    expect(got.out).toContain('[bake 10m]');
+    // What the API offers this caller, as commands; and when the bake ends.
+    expect(got.out).toContain(`you may  switchyard promote ${first} · switchyard rollback ${first}`);
+    expect(got.out).toMatch(/bake 10m ends in \d+m/);
+    // A service name stands for its active release (as for logs).
+    const byService = await cli(['get', 'shop']);
+    expect(byService.code, byService.err).toBe(0);
+    expect(byService.out.split('\n')[0]).toContain(first);
 
     // rollback mid-bake (60 s check interval): traffic returns at once, by the person named.
     const asked = Date.now();
@@ -121,6 +128,15 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     const typo = await cli(['rolback', 'r-1']);
     expect(typo.code).toBe(2);
     expect(typo.err).toContain('(Did you mean rollback?)');
+
+    // Other tools' words get their Switchyard names.
+    const abort = await cli(['abort', 'r-1']);
+    expect(abort.code).toBe(2);
+    expect(abort.err).toContain("unknown command 'abort'");
+    expect(abort.err).toContain('Did you mean switchyard rollback <id>');
+    const status = await cli(['status', 'shop']);
+    expect(status.code).toBe(2);
+    expect(status.err).toContain('Did you mean switchyard get <release|service> (one release, --watch to follow it) or list');
 
     const missing = await cli(['get', 'r-nope']);
     expect(missing.code).toBe(4);

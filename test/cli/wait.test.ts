@@ -47,7 +47,7 @@ describe('switchyard wait (for CI)', () => {
     const fake = createServer((req, res) => {
       seen = req.headers;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'r-1', image: 'x', phase: 'succeeded' }));
+      res.end(JSON.stringify({ id: 'r-1', image: 'x', phase: 'succeeded', final: true }));
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
     const saved = { ...process.env };
@@ -87,7 +87,7 @@ describe('switchyard wait through a flaky network', () => {
           return;
         }
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'r-1', image: 'x', phase: 'succeeded' }));
+        res.end(JSON.stringify({ id: 'r-1', image: 'x', phase: 'succeeded', final: true }));
       });
       s.listen(port, '127.0.0.1');
       flaky = s;

@@ -9,6 +9,8 @@ import { LoadGenerator } from '../../src/local/load.js';
 import { launchChromium } from '../support/chromium.js';
 import { demoTarget } from '../support/demo.js';
 import { releaseUntil } from '../support/poll.js';
+import { toReleaseView } from '../../src/contract/index.js';
+import type { Actor } from '../../src/core/actor.js';
 
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against local mode
@@ -22,6 +24,8 @@ let mode: LocalMode;
 let load: LoadGenerator;
 let browser: Browser;
 const external: string[] = [];
+/** Whatever the browser refused under the Content-Security-Policy, and any error the page threw. */
+const violations: string[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -64,6 +68,7 @@ afterAll(async () => {
   await load?.stop();
   await mode?.stop();
   expect(external).toEqual([]);
+  expect(violations).toEqual([]);
 });
 
 async function page(): Promise<Page> {
@@ -73,6 +78,10 @@ async function page(): Promise<Page> {
   p.on('request', (r) => {
     if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) external.push(r.url());
   });
+  p.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  p.on('pageerror', (e) => violations.push(e.message));
   return p;
 }
 
@@ -83,7 +92,38 @@ async function signIn(p: Page, token: string): Promise<void> {
   await p.getByRole('heading', { name: 'Services' }).waitFor();
 }
 
+/** The buttons the decision card shows are exactly the contract's offer to this caller, in its order. */
+async function expectOffered(p: Page, id: string, viewer: Actor): Promise<string[]> {
+  const expected = async () => {
+    const r = await mode.runtime.deps.store.get(id);
+    const view = toReleaseView(r!, { now: Date.now(), viewer });
+    return [...view.decisions, ...view.followUps];
+  };
+  const shown = () => p.locator('#decision [data-action]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action')));
+  await expect.poll(async () => JSON.stringify(await shown()) === JSON.stringify(await expected()), { timeout: 10_000 }).toBe(true);
+  return (await shown()) as string[];
+}
+
+const alice: Actor = { id: 'alice', channel: 'api', person: 'alice' };
+const bob: Actor = { id: 'bob', channel: 'api', person: 'bob' };
+
 describe('the dashboard in Chromium', () => {
+  it('is served as files with a Content-Security-Policy that allows no inline script or style, nosniff and no referrer', async () => {
+    for (const path of ['/ui', '/ui/dashboard.js', '/ui/dashboard.css']) {
+      const res = await fetch(`${mode.apiUrl}${path}`);
+      expect(res.status, path).toBe(200);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("style-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+    const html = await (await fetch(`${mode.apiUrl}/ui`)).text();
+    expect(html).not.toMatch(/<script>|<script type="module">|<style|style="/);
+  });
+
   it('a wrong token is refused at sign-in, with the reason', async () => {
     const p = await page();
     await p.goto(`${mode.apiUrl}/ui`);
@@ -127,10 +167,21 @@ describe('the dashboard in Chromium', () => {
       copyFileSync(shot, process.env['SCREENSHOT']);
     }
 
-    // Bob is not an approver: the API refuses, and the card says why, in the API's words.
-    await decision.getByRole('button', { name: 'Approve' }).click();
-    await p.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => p.locator('#decision-result').textContent()).toContain('bob is not an approver: approve needs one of alice (service demo)');
+    // Bob is not an approver: he is offered only what he may take, and the card says why, in the core's words.
+    expect(await expectOffered(p, release.id, bob)).toEqual(['rollback']);
+    expect(await decision.textContent()).toContain('Approve: bob is not an approver: approve needs one of alice (service demo)');
+    expect(await decision.locator('.countdown').textContent()).toMatch(/approval \(after-first-step\): \d+m( \d+s)? left/);
+
+    // A release queued behind it is offered no Promote: only what the core allows a queued release (cancel, by rolling back).
+    const queued = await mode.runtime.releases.startRelease({ service: 'demo', image: 'v4', actor: { id: 'ci', channel: 'api' } });
+    expect(queued.release.phase).toBe('queued');
+    await p.goto(`${mode.apiUrl}/ui#/releases/${queued.release.id}`);
+    await p.locator('main[data-phase="queued"]').waitFor();
+    expect(await expectOffered(p, queued.release.id, bob)).toEqual(['rollback']);
+    await mode.runtime.releases.act(queued.release.id, 'rollback', { id: 'ci', channel: 'api' });
+    await releaseUntil(mode.runtime.deps.store, queued.release.id, (r) => r.phase === 'cancelled');
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    await p.locator('main[data-phase="awaiting_approval"]').waitFor();
     expect((await mode.runtime.deps.store.get(release.id))?.phase).toBe('awaiting_approval');
 
     // Alice approves, with the keyboard: the dialog's confirm button takes Enter.
@@ -138,6 +189,7 @@ describe('the dashboard in Chromium', () => {
     await signIn(p, ALICE);
     await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
     await p.locator('main[data-phase="awaiting_approval"]').waitFor();
+    expect(await expectOffered(p, release.id, alice)).toEqual(['approve', 'reject', 'promote', 'rollback']);
     await p.getByRole('region', { name: 'decision' }).getByRole('button', { name: 'Approve' }).focus();
     await p.keyboard.press('Enter');
     await p.getByLabel('Comment (optional)').fill('looks good on 20%');
@@ -145,6 +197,9 @@ describe('the dashboard in Chromium', () => {
     await p.keyboard.press('Enter');
     await p.locator('main[data-phase="succeeded"]').waitFor({ timeout: 30_000 });
     expect(await p.locator('#traffic-chart svg').getAttribute('data-last')).toBe('100');
+    // Finished: the follow-up the contract offers (undo), and how long it took.
+    expect(await expectOffered(p, release.id, alice)).toEqual(['undo']);
+    expect(await p.locator('.duration').textContent()).toMatch(/^took \d+/);
     const timeline = await p.getByRole('region', { name: 'timeline' }).textContent();
     expect(timeline).toContain('alice');
     expect(timeline).toContain('looks good on 20%');
@@ -170,6 +225,13 @@ describe('the dashboard in Chromium', () => {
     await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
     await p.getByRole('region', { name: 'traffic' }).waitFor();
     expect(await p.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // Chart text keeps the page's size on a phone (it is HTML beside the drawing, not scaled with it).
+    const smallest = await p.evaluate<number>(
+      "Math.min(...[...document.querySelectorAll('#traffic-chart .axis, #traffic-chart .axis span')].map((e) => parseFloat(getComputedStyle(e).fontSize)))",
+    );
+    expect(smallest).toBeGreaterThanOrEqual(11);
+    // A rolled-back release offers Retry to an approver; its buttons keep apart.
+    expect(await expectOffered(p, release.id, alice)).toEqual(['retry']);
     await p.close();
   }, 90_000);
 });

@@ -1,10 +1,10 @@
 import { formatChange } from '../../core/task-diff.js';
-import { FOLLOW_UPS, HUMAN_DECISIONS, offeredDecisions, offeredFollowUps, type FollowUp, type HumanDecision } from '../../core/approvals.js';
+import { FOLLOW_UPS, HUMAN_DECISIONS, type FollowUp, type HumanDecision } from '../../core/approvals.js';
 import { formatDuration, trafficBar } from '../../core/duration.js';
-import { isTerminal } from '../../core/phases.js';
-import type { Release } from '../../core/release.js';
+import { toReleaseView } from '../../contract/release-view.js';
+import { type Actor } from '../../core/actor.js';
+import { type Release } from '../../core/release.js';
 import { DECISION_EVENTS, type TimelineEvent } from '../../core/timeline.js';
-import type { Actor } from '../../core/actor.js';
 import { slackCode, slackPlain, slackQuote, slackText } from '../../core/slack-text.js';
 
 /** The buttons of a release message; the value carries short ids, never a task token. */
@@ -68,8 +68,10 @@ function button(action: SlackAction, value: string, text: string, style: 'primar
 /** The one message of a release, as it stands now. */
 export function releaseMessage(release: Release, environment: string): { text: string; blocks: Block[] } {
   const { name, shortDigest } = imageParts(release);
-  const total = release.plan.steps.length;
-  const step = Math.min(release.stepIndex + 1, total);
+  // The contract's view, for everyone in the channel: each click is checked for its clicker by the API's rule.
+  const view = toReleaseView(release, { now: Date.parse(release.updatedAt), viewer: 'everyone' });
+  const total = view.step.total;
+  const current = view.steps.find((s) => s.status === 'current');
   const emoji = PHASE_EMOJI[release.phase] ?? ':arrows_counterclockwise:';
   // The notification text is mrkdwn too (chat.postMessage's `text`): everything in it is escaped.
   const text = `${emoji} ${slackText(release.service)} (${slackText(environment)}): ${slackText(name)} is ${release.phase.replace('_', ' ')}, ${release.weight}% on the new version`;
@@ -77,7 +79,8 @@ export function releaseMessage(release: Release, environment: string): { text: s
     `*Image*\n\`${slackCode(name)}\`${shortDigest ? ` (${slackText(shortDigest)})` : ''}`,
     `*Strategy*\n${slackText(release.plan.strategy)}`,
     `*Phase*\n${release.phase.replace('_', ' ')}`,
-    `*Step*\n${isTerminal(release.phase) ? `${total} of ${total}` : `${step} of ${total}`}`,
+    `*Step*\n${view.final ? `${total} of ${total}` : `${view.step.index} of ${total}${current ? `: ${slackText(current.label)}` : ''}`}`,
+    ...(view.countdown ? [`*Until*\n${slackText(view.countdown.label)} ends ${view.countdown.endsAt.slice(11, 16)} UTC`] : []),
   ];
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: slackPlain(`${release.service} → ${name} (${environment})`).slice(0, 150) } },
@@ -90,7 +93,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
     );
     blocks.push({ type: 'section', text: mrkdwn(`*Gates*\n${lines.join('\n')}`.slice(0, 3000)) });
   }
-  if (release.changes && release.changes.length > 0 && !isTerminal(release.phase)) {
+  if (release.changes && release.changes.length > 0 && !view.final) {
     // What the person approving is letting through besides the image (env vars, CPU, secrets, sidecars).
     // Values from the task definition (environment variables, images) are escaped inside the code block.
     const shown = release.changes.slice(0, 12).map((c) => slackCode(formatChange(c)));
@@ -117,9 +120,9 @@ export function releaseMessage(release: Release, environment: string): { text: s
       elements: decisions.slice(-5).map((e) => mrkdwn(e.actor ? `${slackText(e.message)} (${who(e.actor)})` : slackText(e.message))),
     });
   }
-  if (isTerminal(release.phase)) {
+  if (view.final) {
     // What a person may start from here: undo a release that shipped, retry one that did not.
-    const followUps = offeredFollowUps(release).map((f) =>
+    const followUps = view.followUps.map((f) =>
       f === 'undo'
         ? button(
             'undo',
@@ -146,7 +149,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
     const buttons: Block[] = [];
     const pending = release.pendingApproval;
     // Only the buttons the release's state allows (the core's rule, shared with the API).
-    for (const decision of offeredDecisions(release)) {
+    for (const decision of view.decisions) {
       if (decision === 'approve' && pending)
         buttons.push(
           button(

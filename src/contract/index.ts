@@ -1,0 +1,3 @@
+export * from './schema.js';
+export * from './steps.js';
+export * from './release-view.js';
