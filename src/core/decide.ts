@@ -1,5 +1,5 @@
 import type { JudgeCache } from './judge.js';
-import { assessGates, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
+import { assessGates, isBeforeTraffic, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
@@ -56,12 +56,21 @@ export interface Decision {
 
 const iso = (now: number): string => new Date(now).toISOString();
 
-/** The gates watched by a step: analysis steps may name a subset, bakes watch them all. */
+/**
+ * The gates watched while traffic is on the new version: all but the webhooks that run before traffic
+ * (a smoke test against the test route is asked once, in the plan's first step, not in every bake).
+ */
+export function watchedGates(release: Release): readonly GateSpec[] {
+  const gates = release.settings.gates;
+  return gates.some(isBeforeTraffic) ? gates.filter((g) => !isBeforeTraffic(g)) : gates;
+}
+
+/** The gates watched by a step: analysis steps may name a subset (any gate, by name), bakes watch them all. */
 export function stepGates(release: Release, step: Step | undefined): readonly GateSpec[] {
   if (step === undefined) return [];
-  if (step.type === 'bake') return release.settings.gates;
+  if (step.type === 'bake') return watchedGates(release);
   if (step.type === 'analysis') {
-    return step.gates ? release.settings.gates.filter((g) => step.gates?.includes(g.name)) : release.settings.gates;
+    return step.gates ? release.settings.gates.filter((g) => step.gates?.includes(g.name)) : watchedGates(release);
   }
   return [];
 }
@@ -74,7 +83,7 @@ export function gatesToObserve(release: Release): readonly GateSpec[] {
   if (isTerminal(release.phase) || release.phase === Phase.rollingBack || release.requests.rollback || !release.deployed) return [];
   if (release.requests.promote) return [];
   // A target moving on its own (CodeDeploy's timer, ECS replacing tasks) is watched the whole way.
-  if (release.shiftInProgress) return release.settings.gates;
+  if (release.shiftInProgress) return watchedGates(release);
   return stepGates(release, release.plan.steps[release.stepIndex]);
 }
 
@@ -163,7 +172,7 @@ function decideShifting(
   if (now - Date.parse(pending.since) >= limit * 1000) {
     return rollback(release, Reasons.targetTimedOut(TargetStep.shift, limit, `${release.weight}% of production on the new version`), now);
   }
-  const gates = release.settings.gates;
+  const gates = watchedGates(release);
   if (gates.length > 0) {
     const results = assessGates(gates, observations, now, { ...options });
     current = evolve(release, now, withGateResults(release, results));
