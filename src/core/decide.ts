@@ -79,11 +79,14 @@ export function stepGates(release: Release, step: Step | undefined): readonly Ga
  * The gates whose observations `decide` needs now: those of the current bake or analysis step,
  * unless the release is finished or rolling back. The caller collects them and passes them in.
  */
-export function gatesToObserve(release: Release): readonly GateSpec[] {
+export function gatesToObserve(release: Release, now?: number): readonly GateSpec[] {
   if (isTerminal(release.phase) || release.phase === Phase.rollingBack || release.requests.rollback || !release.deployed) return [];
   if (release.requests.promote) return [];
   // A target moving on its own (CodeDeploy's timer, ECS replacing tasks) is watched the whole way.
   if (release.shiftInProgress) return watchedGates(release);
+  // At the very start of a step nothing is assessed yet (see decideBake): reading now would be wasted,
+  // and a webhook (a smoke or load test) would run once for nothing.
+  if (now !== undefined && (release.stepStartedAt === undefined || now <= Date.parse(release.stepStartedAt))) return [];
   return stepGates(release, release.plan.steps[release.stepIndex]);
 }
 
@@ -272,12 +275,18 @@ function decideBake(
 ): Decision {
   const policy = release.settings.gatePolicy;
   const gates = stepGates(release, step);
-  const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
+  // The plan's first step has no recorded start (deploying is not a step): it starts now, and is recorded so.
+  const startedAt = release.stepStartedAt !== undefined ? Date.parse(release.stepStartedAt) : now;
   const end = startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
   let current =
     release.phase === Phase.baking
       ? release
-      : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
+      : evolve(
+          release,
+          now,
+          { phase: Phase.baking, ...(release.stepStartedAt === undefined ? { stepStartedAt: iso(now) } : {}) },
+          { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) },
+        );
   if (gates.length > 0 && now > startedAt) {
     // The judge spends its α over the bake's planned length (an extension spends nothing more).
     const results = assessGates(gates, observations, now, { ...options, stepSeconds: step.seconds });
