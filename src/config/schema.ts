@@ -397,7 +397,10 @@ const webhookUrl = z.string({ error: 'must be an http or https URL such as "http
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     ctx.addIssue({ code: 'custom', message: `must be an http or https URL, got the ${url.protocol.replace(':', '')} scheme in ${JSON.stringify(value)}` });
   else if (url.username || url.password)
-    ctx.addIssue({ code: 'custom', message: 'must not carry credentials (user:password@): the request is signed with the secret of secretEnv or secretArn instead' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not carry credentials (user:password@): the request is signed with the secret of secretEnv or secretArn instead',
+    });
 });
 const webhook = z.strictObject({
   name: name('gate'),
@@ -417,7 +420,9 @@ const webhook = z.strictObject({
   /** The longest Switchyard waits for the answer; slower is an error (a decision must stay well inside its task's 2 minutes). */
   timeout: duration(1, 60).default(10),
   when: z
-    .enum(['before-traffic', 'bake'], { error: 'must be "before-traffic" (once, against the test route, before any production traffic) or "bake" (in every bake)' })
+    .enum(['before-traffic', 'bake'], {
+      error: 'must be "before-traffic" (once, against the test route, before any production traffic) or "bake" (in every bake)',
+    })
     .default('bake'),
 });
 

@@ -81,7 +81,11 @@ export function webhookObservation(gate: string, answer: { status: number; body:
   try {
     parsed = JSON.parse(answer.body);
   } catch {
-    return { gate, kind: 'error', message: `webhook answered HTTP ${status} with a body that is not JSON${excerpt(answer.body)}; expected {"verdict": "pass" | "fail" | "inconclusive"}` };
+    return {
+      gate,
+      kind: 'error',
+      message: `webhook answered HTTP ${status} with a body that is not JSON${excerpt(answer.body)}; expected {"verdict": "pass" | "fail" | "inconclusive"}`,
+    };
   }
   const verdict = typeof parsed === 'object' && parsed !== null ? (parsed as { verdict?: unknown }).verdict : undefined;
   if (!VERDICTS.includes(verdict as (typeof VERDICTS)[number]))

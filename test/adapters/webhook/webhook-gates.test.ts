@@ -14,8 +14,18 @@ afterEach(async () => {
 async function setUp(mode: ReceiverMode, gateOverrides: Partial<WebhookGate> = {}, options: Partial<ConstructorParameters<typeof WebhookGates>[0]> = {}) {
   const receiver = await startReceiver(SECRET, mode);
   receivers.push(receiver);
-  const gate: WebhookGate = { kind: 'webhook', name: 'smoke', url: receiver.url, secret: { env: 'SMOKE' }, timeoutSeconds: 5, when: 'before-traffic', ...gateOverrides };
-  const inner = { observe: async (_r: unknown, gates: readonly GateSpec[]): Promise<Observation[]> => gates.map((g) => ({ gate: g.name, kind: 'metric', datapoints: [] })) };
+  const gate: WebhookGate = {
+    kind: 'webhook',
+    name: 'smoke',
+    url: receiver.url,
+    secret: { env: 'SMOKE' },
+    timeoutSeconds: 5,
+    when: 'before-traffic',
+    ...gateOverrides,
+  };
+  const inner = {
+    observe: async (_r: unknown, gates: readonly GateSpec[]): Promise<Observation[]> => gates.map((g) => ({ gate: g.name, kind: 'metric', datapoints: [] })),
+  };
   const hooks = new WebhookGates({ inner, secretOf: async () => SECRET, environment: 'staging', testUrl: () => 'http://127.0.0.1:8081/', ...options });
   const r = markDeployed(release({ type: 'blue-green', bakeSeconds: 60 }, { settings: { gates: [gate, errorRateGate] } }), T0);
   return { receiver, gate, hooks, r };
