@@ -14,7 +14,7 @@ const runtime = createAwsRuntime({
   clients: defaultClients(),
   log,
   slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']),
-  adapters: awsAdapters(defaultDriverClients(), log),
+  adapters: awsAdapters(defaultDriverClients(), log, config.environment),
   // The new version's error lines go with each approval.
   logs: versionLogs,
   logsLink: (query) => versionLogs.insights(query),

@@ -6,6 +6,7 @@ import { dryRunRelease, verifyTargets } from '../../src/composition/aws-verify.j
 import { formatDuration } from '../../src/core/duration.js';
 import { terminalText } from '../../src/core/terminal-text.js';
 import { runDemoRelease, startLoad } from '../../src/local/demo.js';
+import { startDemoReceivers, type SmokeReceiver } from '../../src/local/smoke-receiver.js';
 import { LOCAL_DEFAULTS, startLocalMode } from '../../src/composition/local-mode.js';
 import { watchReleases } from '../../src/local/progress.js';
 import { ExitCode, usage } from '../exit.js';
@@ -133,6 +134,10 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
   };
 
   write('Starting Switchyard (local mode)…');
+  // The demo's webhook gate needs someone to answer it: a smoke test of the test route, in this process.
+  const receivers: SmokeReceiver[] = demo
+    ? await startDemoReceivers(config).catch((error: unknown) => usage(`the demo's smoke-test receiver could not start: ${messageOf(error)}`))
+    : [];
   const mode = await startLocalMode({
     config,
     port,
@@ -164,6 +169,7 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
       `Service    ${name}: http://127.0.0.1:${target.proxy.productionPort}/ ${target.proxy.testPortBound ? `(test route http://127.0.0.1:${target.proxy.testPortBound}/) ` : ''}serving ${target.stableVersion}`,
     );
   }
+  for (const r of receivers) write(`Webhook    ${r.url}   (the demo's smoke test of the test route, signed with a secret made for this run)`);
   write(
     `Slack      ${mode.slack ? `on: messages in the services' channels, buttons at ${mode.apiUrl}/slack/interactions` : 'off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, and notifications.slack.channel per service)'}`,
   );
@@ -179,6 +185,7 @@ export async function local(file: string, options: LocalOptions): Promise<void> 
     write(keep ? `\n${signal}: stopping Switchyard; the services keep serving…` : `\n${signal}: draining and stopping…`);
     await load?.stop();
     await stopWatching();
+    await Promise.all(receivers.map((r) => r.close()));
     if (keep) await mode.detach();
     else await mode.stop();
     write(

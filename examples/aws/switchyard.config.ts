@@ -57,6 +57,17 @@ export default defineConfig({
             period: '5m',
           },
         ],
+        // A check of your own in every bake (docs/webhook-gates.md): the workflow function POSTs the
+        // release's context, signed with the secret in Secrets Manager, and takes the verdict it answers.
+        webhooks: [
+          {
+            name: 'checkout-probe',
+            url: 'https://ci.example.com/hooks/checkout-probe',
+            secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:checkout-probe-webhook-AbCdEf',
+            timeout: '10s',
+            when: 'bake',
+          },
+        ],
         checkInterval: '30s',
         // ECS waits at Switchyard's pause hook, so an undecided bake can ask a person.
         onInconclusive: 'pause',

@@ -39,6 +39,10 @@ export default defineConfig({
             minSamples: 10,
           },
         ],
+        // Before any production traffic, a smoke test against the test route (docs/webhook-gates.md). With
+        // `--demo` and the secret unset, Switchyard answers it itself (src/local/smoke-receiver.ts); point
+        // the URL at your own receiver and export the secret to use yours.
+        webhooks: [{ name: 'smoke', url: 'http://127.0.0.1:8790/smoke', secretEnv: 'DEMO_SMOKE_WEBHOOK_SECRET', timeout: '5s', when: 'before-traffic' }],
         checkInterval: '2s',
         onInconclusive: 'fail',
         maxExtension: '10s',

@@ -188,6 +188,9 @@ export class ReleaseWorkflow extends Construct {
         alarms.map((a) => arn('cloudwatch', 'alarm', a, ArnFormat.COLON_RESOURCE_NAME)),
       );
     add(['cloudwatch:GetMetricData'], ['*']);
+    // Webhook gates: the workflow function reads their shared secrets, the ones the config names and no other.
+    const secrets = webhookSecretResources(config);
+    if (secrets.length > 0) add(['secretsmanager:GetSecretValue'], secrets);
     for (const t of config.services.flatMap((svc) => (svc.target.driver === 'ecs' ? [svc.target] : []))) {
       Validations.of(this.function.fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagString(stack, arn('ecs', 'service-deployment', `${t.cluster}/${t.service}/*`))}]`,
@@ -206,4 +209,14 @@ export class ReleaseWorkflow extends Construct {
       });
     }
   }
+}
+
+/**
+ * The Secrets Manager ARNs of the config's webhook gates, as IAM matches them. A complete ARN ends
+ * with the six characters Secrets Manager adds to the name; a partial one (without them) is matched
+ * with `-??????`, as the Secrets Manager user guide advises, so it never matches a longer name.
+ */
+export function webhookSecretResources(config: SwitchyardConfig): string[] {
+  const arns = config.services.flatMap((s) => s.settings.gates.flatMap((g) => (g.kind === 'webhook' && 'secretArn' in g.secret ? [g.secret.secretArn] : [])));
+  return [...new Set(arns.flatMap((arn) => (/-[A-Za-z0-9]{6}$/.test(arn) ? [arn, `${arn}-??????`] : [`${arn}-??????`])))];
 }

@@ -9,6 +9,7 @@ import { ecsHookTimeoutMinutes, type ServiceConfig } from '../config/config.js';
 import { EcsDriver } from '../adapters/ecs/ecs-driver.js';
 import { CLIENT_DEFAULTS, type AdapterRegistry } from './aws.js';
 import type { Log } from '../ports/log.js';
+import { secretsManagerWebhookSecrets, withWebhookGates } from './webhooks.js';
 
 export interface DriverClients {
   readonly ecs: Lazy<ECSClient>;
@@ -47,7 +48,7 @@ export function ecsDriverFor(svc: ServiceConfig, clients: Pick<DriverClients, 'e
 }
 
 /** One adapter pair per driver kind, chosen from this map (not an if-chain). Used by the workflow function. */
-export function awsAdapters(clients: DriverClients, log: Log): AdapterRegistry {
+export function awsAdapters(clients: DriverClients, log: Log, environment = 'production'): AdapterRegistry {
   const byDriver: Record<ServiceConfig['target']['driver'], AdapterRegistry> = {
     codedeploy: (svc) => {
       if (svc.target.driver !== 'codedeploy') throw new Error(`service ${svc.name} is not a codedeploy service`);
@@ -73,5 +74,10 @@ export function awsAdapters(clients: DriverClients, log: Log): AdapterRegistry {
       throw new Error(`service ${svc.name} uses the local driver, which runs only in local mode (switchyard local)`);
     },
   };
-  return (svc) => byDriver[svc.target.driver](svc);
+  // Webhook gates are called from the workflow function (outgoing only), their secrets read from Secrets Manager.
+  const secretOf = secretsManagerWebhookSecrets();
+  return (svc) => {
+    const { driver, metrics } = byDriver[svc.target.driver](svc);
+    return { driver, metrics: withWebhookGates(svc, metrics, { secretOf, environment }) };
+  };
 }

@@ -25,6 +25,8 @@ import { mountSlackInteractions } from '../api/slack.js';
 import { withSlack } from './slack.js';
 import { FileLog } from '../adapters/log/file-log.js';
 import { systemClock } from '../ports/clock.js';
+import { envWebhookSecrets, missingWebhookSecrets, withWebhookGates } from './webhooks.js';
+import type { MetricsSource } from '../ports/metrics-source.js';
 
 /**
  * The data directory exists and takes writes, or start stops here with what is wrong and what to
@@ -245,7 +247,23 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     // Known once the API listens (its port may be picked by the system).
     const api: { address?: string } = {};
     const logsLink = async (query: LogQuery) => (api.address && query.release ? `${api.address}/ui#/releases/${query.release.id}/logs` : undefined);
-    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: targetOf, log, logs: versionLogs, logsLink });
+    // Webhook gates are called from here, the control plane, with their secrets from the environment.
+    const env = options.env ?? process.env;
+    for (const missing of missingWebhookSecrets(services, env)) options.onWarning?.(missing);
+    const testUrl = (release: { service: string }) => {
+      const port = targets.get(release.service)?.proxy.testPortBound;
+      return port === undefined ? undefined : `http://${LOCAL_DEFAULTS.host}:${port}/`;
+    };
+    const sources = new Map<string, MetricsSource>();
+    const metricsOf = (svc: ServiceConfig): MetricsSource => {
+      let source = sources.get(svc.name);
+      if (!source) {
+        source = withWebhookGates(svc, targetOf(svc), { secretOf: envWebhookSecrets(env), environment: options.config.environment, testUrl });
+        sources.set(svc.name, source);
+      }
+      return source;
+    };
+    const runtime = createLocalRuntime({ services, store, clock: systemClock, driverFor: targetOf, metricsFor: metricsOf, log, logs: versionLogs, logsLink });
     cleanups.push(() => runtime.engine.stop());
     const recovered = await runtime.releases.recoverInterrupted();
     for (const r of recovered)

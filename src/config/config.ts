@@ -3,7 +3,7 @@ import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { capabilitiesFor, landsExactly, validatePlan } from '../core/capabilities.js';
-import { isTargetMetric, PROCESS_HEALTH_GATE, shareJudgeAlpha, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
+import { isBeforeTraffic, isTargetMetric, PROCESS_HEALTH_GATE, shareJudgeAlpha, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
   compilePlan,
@@ -14,6 +14,7 @@ import {
   type Plan,
   type Step,
   type StrategySpec,
+  withPreTrafficCheck,
 } from '../core/plan.js';
 import type { ReleaseSettings } from '../core/release.js';
 import { AWS_DEFAULT_CLOCKS, targetDeadlines, type TargetDeadlines } from '../core/target-waits.js';
@@ -188,7 +189,41 @@ function gateSpecs(service: ParsedService): GateSpec[] {
       ...(service.gates.judge!.earlyShare !== undefined ? { earlyShare: service.gates.judge!.earlyShare } : {}),
       ...(service.gates.judge!.earlyPass !== undefined ? { earlyPassAfterSeconds: service.gates.judge!.earlyPass } : {}),
     })),
+    ...service.gates.webhooks.map((w): GateSpec => ({
+      kind: 'webhook',
+      name: w.name,
+      url: w.url,
+      // Checked in webhookIssues: exactly one is set. The secret's value never enters the config.
+      secret: w.secretArn !== undefined ? { secretArn: w.secretArn } : { env: w.secretEnv ?? '' },
+      timeoutSeconds: w.timeout,
+      when: w.when,
+    })),
   ];
+}
+
+/** Where a webhook's secret is read must fit where the workflow runs: the environment locally, Secrets Manager on AWS. */
+function webhookIssues(service: ParsedService, at: (...rest: (string | number)[]) => string): ConfigIssue[] {
+  const local = service.target.driver === 'local';
+  return service.gates.webhooks.flatMap((w, i): ConfigIssue[] => {
+    const path = at('gates', 'webhooks', i);
+    if (w.secretEnv !== undefined && w.secretArn !== undefined)
+      return [{ path, message: 'has both secretEnv and secretArn: the secret is read from one place; keep one' }];
+    if (local && w.secretEnv === undefined)
+      return [
+        {
+          path: `${path}.secretEnv`,
+          message: `is required: local mode reads the webhook's shared secret from an environment variable, for example secretEnv: "${w.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_WEBHOOK_SECRET" (never the secret itself in the config)`,
+        },
+      ];
+    if (!local && w.secretArn === undefined)
+      return [
+        {
+          path: `${path}.secretArn`,
+          message: `is required: on AWS the workflow function reads the webhook's shared secret from Secrets Manager, for example secretArn: "arn:aws:secretsmanager:<region>:<account>:secret:${w.name}-webhook-AbCdEf"${w.secretEnv !== undefined ? ' (secretEnv is for local mode)' : ''}`,
+        },
+      ];
+    return [];
+  });
 }
 
 /**
@@ -275,6 +310,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     });
   }
   const gates = gateSpecs(service);
+  issues.push(...webhookIssues(service, at));
   const names = new Set<string>();
   gates.forEach((g) => {
     if (names.has(g.name)) issues.push({ path: at('gates'), message: `gate "${g.name}" is defined twice; gate names must be unique` });
@@ -352,7 +388,11 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
   }
   let plan: Plan;
   try {
-    plan = compilePlan(spec, policy);
+    // Webhooks that run before traffic get the plan's first step: an analysis at 0%, against the test route.
+    plan = withPreTrafficCheck(
+      compilePlan(spec, policy),
+      gates.filter(isBeforeTraffic).map((g) => g.name),
+    );
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;
     issues.push(...error.issues.map((i) => ({ path: at('strategy', ...i.path), message: i.message })));

@@ -381,9 +381,56 @@ const metricGate = z.strictObject({
   minSamples: z.number({ error: 'must be a whole number of samples' }).int().min(0, { error: 'must be 0 or more' }).default(1),
 });
 
+/**
+ * A webhook gate (docs/webhook-gates.md): a URL Switchyard calls with the release's context, signed
+ * with a shared secret that is read from an environment variable (local mode) or a Secrets Manager
+ * secret (AWS), never written here. The answer's verdict counts like every gate's.
+ */
+const webhookUrl = z.string({ error: 'must be an http or https URL such as "https://ci.example.com/hooks/smoke"' }).superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be an http or https URL such as "https://ci.example.com/hooks/smoke", got ${JSON.stringify(value)}` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    ctx.addIssue({ code: 'custom', message: `must be an http or https URL, got the ${url.protocol.replace(':', '')} scheme in ${JSON.stringify(value)}` });
+  else if (url.username || url.password)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not carry credentials (user:password@): the request is signed with the secret of secretEnv or secretArn instead',
+    });
+});
+const webhook = z.strictObject({
+  name: name('gate'),
+  url: webhookUrl,
+  /** Local mode: the environment variable holding the shared secret. */
+  secretEnv: z
+    .string({ error: 'must be the name of an environment variable' })
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be the name of an environment variable such as "SMOKE_WEBHOOK_SECRET"' })
+    .optional(),
+  /** AWS: the Secrets Manager secret holding the shared secret (its whole SecretString); the workflow function may read it. */
+  secretArn: z
+    .string({ error: 'must be a Secrets Manager secret ARN' })
+    .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+      error: 'must be a Secrets Manager secret ARN such as "arn:aws:secretsmanager:eu-west-1:123456789012:secret:smoke-webhook-AbCdEf"',
+    })
+    .optional(),
+  /** The longest Switchyard waits for the answer; slower is an error (a decision must stay well inside its task's 2 minutes). */
+  timeout: duration(1, 60).default(10),
+  when: z
+    .enum(['before-traffic', 'bake'], {
+      error: 'must be "before-traffic" (once, against the test route, before any production traffic) or "bake" (in every bake)',
+    })
+    .default('bake'),
+});
+
 const gates = z.strictObject({
   alarms: z.array(text('a CloudWatch alarm name')).max(100, { error: 'at most 100 alarms' }).default([]),
   metrics: z.array(metricGate).max(100, { error: 'at most 100 metric gates' }).default([]),
+  /** Checks of your own behind a URL (a smoke test before traffic, a check in every bake): docs/webhook-gates.md. */
+  webhooks: z.array(webhook).max(10, { error: 'at most 10 webhooks' }).default([]),
   checkInterval: duration(1, 3600).default(60),
   onInconclusive: z.enum(['pause', 'fail'], { error: 'must be "pause" (ask a person) or "fail" (roll back)' }).default('fail'),
   /** @default 5m where the driver can hold traffic, 0 where it cannot (resolved per driver) */

@@ -1,5 +1,5 @@
 import type { JudgeCache } from './judge.js';
-import { assessGates, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
+import { assessGates, isBeforeTraffic, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
@@ -59,12 +59,21 @@ export interface Decision {
 
 const iso = (now: number): string => new Date(now).toISOString();
 
-/** The gates watched by a step: analysis steps may name a subset, bakes watch them all. */
+/**
+ * The gates watched while traffic is on the new version: all but the webhooks that run before traffic
+ * (a smoke test against the test route is asked once, in the plan's first step, not in every bake).
+ */
+export function watchedGates(release: Release): readonly GateSpec[] {
+  const gates = release.settings.gates;
+  return gates.some(isBeforeTraffic) ? gates.filter((g) => !isBeforeTraffic(g)) : gates;
+}
+
+/** The gates watched by a step: analysis steps may name a subset (any gate, by name), bakes watch them all. */
 export function stepGates(release: Release, step: Step | undefined): readonly GateSpec[] {
   if (step === undefined) return [];
-  if (step.type === 'bake') return release.settings.gates;
+  if (step.type === 'bake') return watchedGates(release);
   if (step.type === 'analysis') {
-    return step.gates ? release.settings.gates.filter((g) => step.gates?.includes(g.name)) : release.settings.gates;
+    return step.gates ? release.settings.gates.filter((g) => step.gates?.includes(g.name)) : watchedGates(release);
   }
   return [];
 }
@@ -73,11 +82,14 @@ export function stepGates(release: Release, step: Step | undefined): readonly Ga
  * The gates whose observations `decide` needs now: those of the current bake or analysis step,
  * unless the release is finished or rolling back. The caller collects them and passes them in.
  */
-export function gatesToObserve(release: Release): readonly GateSpec[] {
+export function gatesToObserve(release: Release, now?: number): readonly GateSpec[] {
   if (isTerminal(release.phase) || release.phase === Phase.rollingBack || release.requests.rollback || !release.deployed) return [];
   if (release.requests.promote) return [];
   // A target moving on its own (CodeDeploy's timer, ECS replacing tasks) is watched the whole way.
-  if (release.shiftInProgress) return release.settings.gates;
+  if (release.shiftInProgress) return watchedGates(release);
+  // At the very start of a step nothing is assessed yet (see decideBake): reading now would be wasted,
+  // and a webhook (a smoke or load test) would run once for nothing.
+  if (now !== undefined && (release.stepStartedAt === undefined || now <= Date.parse(release.stepStartedAt))) return [];
   return stepGates(release, release.plan.steps[release.stepIndex]);
 }
 
@@ -166,7 +178,7 @@ function decideShifting(
   if (now - Date.parse(pending.since) >= limit * 1000) {
     return rollback(release, Reasons.targetTimedOut(TargetStep.shift, limit, `${release.weight}% of production on the new version`), now);
   }
-  const gates = release.settings.gates;
+  const gates = watchedGates(release);
   if (gates.length > 0) {
     const results = assessGates(gates, observations, now, { ...options });
     current = evolve(release, now, withGateResults(release, results));
@@ -258,8 +270,12 @@ function summarize(results: readonly GateResult[], verdict: GateResult['verdict'
 }
 
 /** When the current bake or analysis ends (ms): its planned length plus the extensions inconclusive gates took. */
-export function bakeEnd(release: Release, step: Extract<Step, { type: 'bake' | 'analysis' }>): number {
-  return Date.parse(release.stepStartedAt ?? release.updatedAt) + (step.seconds + release.bake.extendedSeconds) * 1000;
+export function bakeEnd(
+  release: Release,
+  step: Extract<Step, { type: 'bake' | 'analysis' }>,
+  startedAt: number = Date.parse(release.stepStartedAt ?? release.updatedAt),
+): number {
+  return startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
 }
 
 function decideBake(
@@ -271,12 +287,18 @@ function decideBake(
 ): Decision {
   const policy = release.settings.gatePolicy;
   const gates = stepGates(release, step);
-  const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
-  const end = bakeEnd(release, step);
+  // The plan's first step has no recorded start (deploying is not a step): it starts now, and is recorded so.
+  const startedAt = release.stepStartedAt !== undefined ? Date.parse(release.stepStartedAt) : now;
+  const end = bakeEnd(release, step, startedAt);
   let current =
     release.phase === Phase.baking
       ? release
-      : evolve(release, now, { phase: Phase.baking }, { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) });
+      : evolve(
+          release,
+          now,
+          { phase: Phase.baking, ...(release.stepStartedAt === undefined ? { stepStartedAt: iso(now) } : {}) },
+          { type: EventKind.baking, message: Reasons.bakeStarted(step.seconds) },
+        );
   if (gates.length > 0 && now > startedAt) {
     // The judge spends its α over the bake's planned length (an extension spends nothing more).
     const results = assessGates(gates, observations, now, { ...options, stepSeconds: step.seconds });

@@ -108,7 +108,33 @@ export interface JudgeGate {
   readonly earlyShare?: number;
 }
 
-export type GateSpec = AlarmGate | MetricGate | JudgeGate;
+/** When a webhook gate is called: once against the test route before any production traffic, or in every bake. */
+export const WebhookWhen = { beforeTraffic: 'before-traffic', bake: 'bake' } as const;
+export type WebhookWhen = (typeof WebhookWhen)[keyof typeof WebhookWhen];
+
+/**
+ * A check the user runs (a smoke or load test, a business check) behind a URL: Switchyard calls it
+ * with the release's context, signed with a shared secret, and takes its verdict (docs/webhook-gates.md).
+ * The secret itself is never part of the gate: only where to read it.
+ */
+export interface WebhookGate {
+  readonly kind: 'webhook';
+  readonly name: string;
+  /** http or https. */
+  readonly url: string;
+  /** Where the shared secret is read: an environment variable (local mode) or a Secrets Manager secret (AWS). */
+  readonly secret: { readonly env: string } | { readonly secretArn: string };
+  /** An answer slower than this is an error, counted like a failed metric read. */
+  readonly timeoutSeconds: number;
+  readonly when: WebhookWhen;
+}
+
+export type GateSpec = AlarmGate | MetricGate | JudgeGate | WebhookGate;
+
+/** A webhook that runs before traffic is checked in the plan's first step (an analysis at 0%), never in bakes. */
+export function isBeforeTraffic(gate: GateSpec): boolean {
+  return gate.kind === 'webhook' && gate.when === WebhookWhen.beforeTraffic;
+}
 
 /** One side's counts of one period, as the judge's observation carries them. */
 export interface JudgeSide {
@@ -159,6 +185,17 @@ export type Observation =
        */
       readonly history?: readonly { readonly requests: number; readonly errors: number }[];
     }
+  | {
+      readonly gate: string;
+      readonly kind: 'webhook';
+      /** The receiver's verdict, from a 2xx answer with a well-formed body. */
+      readonly verdict: 'pass' | 'fail' | 'inconclusive';
+      /** The receiver's own words, if it gave any (cut to a line). */
+      readonly summary?: string;
+      /** The HTTP status and how long the answer took. */
+      readonly status: number;
+      readonly durationMs: number;
+    }
   | { readonly gate: string; readonly kind: 'error'; readonly message: string };
 
 export interface Evidence {
@@ -181,6 +218,9 @@ export interface Evidence {
   readonly alphaSpent?: number;
   readonly alphaAllowed?: number;
   readonly baselineSamples?: number;
+  /** A webhook: the HTTP status of its answer and how long it took. */
+  readonly httpStatus?: number;
+  readonly durationMs?: number;
 }
 
 export interface GateResult {
@@ -230,6 +270,17 @@ export function assessGate(gate: GateSpec, observation: Observation | undefined,
     const verdict: Verdict = observation.state === 'ALARM' ? 'fail' : observation.state === 'OK' ? 'pass' : 'inconclusive';
     const why = observation.reason ? ` (${observation.reason})` : '';
     return { gate: gate.name, verdict, evidence: { alarmState: observation.state }, summary: `alarm ${gate.name} is ${observation.state}${why}`, at };
+  }
+  if (gate.kind === 'webhook') {
+    if (observation.kind !== 'webhook') return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected a webhook's answer`, at };
+    const said = observation.summary ? `: ${observation.summary}` : '';
+    return {
+      gate: gate.name,
+      verdict: observation.verdict,
+      evidence: { httpStatus: observation.status, durationMs: observation.durationMs },
+      summary: `webhook ${gate.name} answered ${observation.verdict} (HTTP ${observation.status}, ${observation.durationMs} ms)${said}`,
+      at,
+    };
   }
   if (gate.kind === 'judge') {
     if (observation.kind !== 'judge') return { gate: gate.name, verdict: 'error', evidence: {}, summary: `${gate.name}: expected both versions' counts`, at };

@@ -366,6 +366,21 @@ export function longestHoldSeconds(plan: Plan, maxExtensionSeconds: number, inco
 }
 
 /**
+ * The plan with a check before any production traffic: an analysis step at 0% as its first step
+ * (before a `before-traffic` approval, so the person approving sees its verdict), watching the named
+ * gates only. The new version is deployed and serves the test route, nothing else: a smoke test that
+ * fails there rolls back a release no user has seen. It lasts one gate check (`seconds`); gates
+ * that cannot decide are retried like any bake's (extended up to maxExtension, then onInconclusive).
+ * @example
+ * withPreTrafficCheck(compilePlan({ type: 'blue-green', bakeSeconds: 300 }), ['smoke'])
+ * // steps: analysis 1s [smoke], setWeight 100, bake 300, finalize
+ */
+export function withPreTrafficCheck(plan: Plan, gates: readonly string[], seconds: number = LIMITS.minDurationSeconds): Plan {
+  if (gates.length === 0) return plan;
+  return { ...plan, steps: [{ type: 'analysis', seconds, gates: [...gates] }, ...plan.steps] };
+}
+
+/**
  * The plan of an undo: the previous version, ready, then all traffic at once; no bakes. Under
  * four-eyes (`keep`: the service plan's first approval), that approval is asked before any traffic
  * moves: the person who undoes is one pair of eyes, another approver the second.

@@ -118,7 +118,7 @@ export function createWorkflowHandlers(deps: EngineDeps<WorkflowStore>, releases
   }
 
   async function observe(release: Release, now: number): Promise<Observation[]> {
-    const gates = gatesToObserve(release);
+    const gates = gatesToObserve(release, now);
     if (gates.length === 0) return [];
     try {
       return await driverOf(release).metrics.observe(release, gates, now);

@@ -269,6 +269,23 @@ describe('IAM by policy simulation (Service Authorization Reference data)', () =
     }
   });
 
+  it('webhook gates: the workflow role reads the secrets the config names, and no other; the API and the trigger read none', async () => {
+    const secrets = config.services.flatMap((s) =>
+      s.settings.gates.flatMap((g) => (g.kind === 'webhook' && 'secretArn' in g.secret ? [g.secret.secretArn] : [])),
+    );
+    expect(secrets).toEqual([arn('secretsmanager', 'secret:checkout-probe-webhook-AbCdEf')]);
+    const workflow = policiesOf('ReleaseWorkflowFunction');
+    for (const secret of secrets) expect(await decide(workflow, ['secretsmanager:GetSecretValue', secret]), secret).toBe('Allowed');
+    for (const other of [
+      arn('secretsmanager', 'secret:someone-elses-secret-AbCdEf'),
+      arn('secretsmanager', 'secret:checkout-probe-webhook-AbCdEf-extra-XyZ123'),
+    ])
+      expect(await decide(workflow, ['secretsmanager:GetSecretValue', other]), other).not.toBe('Allowed');
+    for (const prefix of ['ReleaseApiFunction', 'EcrTriggerFunction'])
+      for (const secret of secrets)
+        expect(await decide(policiesOf(prefix), ['secretsmanager:GetSecretValue', secret]), `${prefix}: ${secret}`).not.toBe('Allowed');
+  });
+
   it('the API and the trigger may start executions and use the store, and nothing of the targets', async () => {
     for (const prefix of ['ReleaseApiFunction', 'EcrTriggerFunction']) {
       const policies = policiesOf(prefix);

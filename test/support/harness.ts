@@ -9,6 +9,7 @@ import type { Store } from '../../src/ports/release-store.js';
 import type { DefinitionOptions } from '../../src/workflow/definition.js';
 import { MemoryDriver, ScriptedMetrics } from './memory-driver.js';
 import { releaseFinished, releaseUntil } from './poll.js';
+import type { MetricsSource } from '../../src/ports/metrics-source.js';
 
 export const gate = {
   name: 'error-rate',
@@ -60,6 +61,7 @@ export async function startHarness(
     logs,
     logsLink,
     logsWaitMs,
+    wrapMetrics,
   }: {
     dynamo?: LocalDynamo;
     wrapStore?: (store: DynamoReleaseStore, services: readonly ServiceConfig[]) => Store;
@@ -74,6 +76,8 @@ export async function startHarness(
     logs?: VersionLogs;
     logsLink?: (query: LogQuery) => Promise<string | undefined>;
     logsWaitMs?: number;
+    /** What the engine reads gates through, around the scripted metrics (webhook gates, for example). */
+    wrapMetrics?: (metrics: MetricsSource, service: ServiceConfig) => MetricsSource;
   } = {},
 ): Promise<Harness> {
   const db = dynamo ?? (await startLocalDynamo());
@@ -88,7 +92,7 @@ export async function startHarness(
       store: wrapStore ? wrapStore(store, config.services) : store,
       clock: realTime ? systemClock : clock,
       driverFor: () => driver,
-      metricsFor: () => metrics,
+      metricsFor: wrapMetrics ? (svc) => wrapMetrics(metrics, svc) : () => metrics,
       ...(executionBudget ? { executionBudget } : {}),
       ...(logs ? { logs } : {}),
       ...(logsLink ? { logsLink } : {}),

@@ -394,6 +394,8 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
           }),
         };
       }
+      // Webhooks are called beside the data plane (composition/webhooks.ts), never read from it.
+      if (gate.kind === 'webhook') return { gate: gate.name, kind: 'error', message: 'a webhook gate is not a metric of the data plane' };
       if (!isTargetMetric(gate.metric)) return { gate: gate.name, kind: 'error', message: 'CloudWatch metrics are not available in local mode' };
       if (!candidate) return { gate: gate.name, kind: 'metric', datapoints: [] };
       return {
