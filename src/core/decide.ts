@@ -1,5 +1,5 @@
 import type { JudgeCache } from './judge.js';
-import { assessGates, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
+import { assessGates, overallVerdict, withStoredDefaults, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
@@ -166,7 +166,7 @@ function decideShifting(
   if (now - Date.parse(pending.since) >= limit * 1000) {
     return rollback(release, Reasons.targetTimedOut(TargetStep.shift, limit, `${release.weight}% of production on the new version`), now);
   }
-  const gates = release.settings.gates;
+  const gates = withStoredDefaults(release.settings.gates, release.settings.gates, release.plan);
   if (gates.length > 0) {
     const results = assessGates(gates, observations, now, { ...options });
     current = evolve(release, now, withGateResults(release, results));
@@ -265,7 +265,7 @@ function decideBake(
   options: DecideOptions,
 ): Decision {
   const policy = release.settings.gatePolicy;
-  const gates = stepGates(release, step);
+  const gates = withStoredDefaults(stepGates(release, step), release.settings.gates, release.plan);
   const startedAt = Date.parse(release.stepStartedAt ?? release.updatedAt);
   const end = startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
   let current =

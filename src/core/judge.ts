@@ -124,8 +124,12 @@ export function eValue(
   direction: 'up' | 'down',
   alternatives: readonly number[] = ERROR_ALTERNATIVES,
   remembered?: { readonly cache: JudgeCache; readonly seen: readonly string[] },
+  dispersion = 1,
 ): number {
   const multipliers = direction === 'up' ? alternatives : DOWN;
+  // Over-dispersed counts: each likelihood ratio tempered by the dispersion (the quasi-likelihood's
+  // power 1/φ), so a burst weighs as the evidence it is, not as φ times more.
+  const tempered = (logs: readonly number[]) => meanOfExps(dispersion === 1 ? logs : logs.map((l) => l / dispersion));
   const add = (logs: number[], from: number) => {
     for (let index = from; index < periods.length; index++) {
       const p = periods[index]!;
@@ -144,11 +148,11 @@ export function eValue(
   if (!remembered) {
     const logs = multipliers.map(() => 0);
     add(logs, 0);
-    return meanOfExps(logs);
+    return tempered(logs);
   }
   // A check with one more period adds that period's terms to the sums the last check ended with.
   const key = `e|${direction}|${multipliers.join(',')}|${r0}|${remembered.seen[0] ?? ''}`;
-  return meanOfExps(remembered.cache.sums(key, remembered.seen, multipliers.length, add));
+  return tempered(remembered.cache.sums(key, remembered.seen, multipliers.length, add));
 }
 
 /** The mean of exp(l) over `logs`, kept finite (capped at the largest double) so it can be stored. */
@@ -426,6 +430,18 @@ function batchesOf(xs: readonly { n: number; x: number }[], minutes: number): { 
   return out;
 }
 
+/** The periods' sums per block (every period with traffic on both sides), as the walk keeps them. */
+function blockSums(periods: readonly CountPeriod[], blocks: readonly number[]): Map<number, Block> {
+  const sums = new Map<number, Block>();
+  periods.forEach((p, i) => {
+    const block = blocks[i];
+    if (block === undefined || p.candidate.requests <= 0 || p.baseline.requests <= 0) return;
+    const b = sums.get(block) ?? { n1: 0, n0: 0, x1: 0, k: 0 };
+    sums.set(block, { n1: b.n1 + p.candidate.requests, n0: b.n0 + p.baseline.requests, x1: b.x1 + p.candidate.events, k: b.k + p.candidate.events + p.baseline.events });
+  });
+  return sums;
+}
+
 /** Adds one period to the walk and looks at its end, with `allowed` α spent by then at most. */
 function lookAt(
   walk: Walk,
@@ -576,7 +592,11 @@ export function judgeCounts(
   const requests = { candidate: sum((p) => p.candidate.requests), baseline: sum((p) => p.baseline.requests) };
   const events = { candidate: sum((p) => p.candidate.events), baseline: sum((p) => p.baseline.events) };
   const remembered = options.cache ? { cache: options.cache, seen: periods.map(signature) } : undefined;
-  const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered);
+  // Where no bake length is planned (a watched shift), the mixture is widened as the bake's boundary
+  // is: by the dispersion of the blocks so far (at least UNMEASURED_DISPERSION before three minutes
+  // of the stable version are known; on AWS no history comes with the step).
+  const dispersion = options.blocks ? dispersionAt(blockSums(periods, options.blocks).values(), 1, options.history ?? []) : 1;
+  const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered, dispersion);
   const worse = e(1, 'up');
   const enough = events.candidate >= (options.minEvents ?? 0) || events.baseline > 0;
   const planned = fractions ? sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare, 1, options) : undefined;
@@ -688,7 +708,7 @@ export interface LatencyTolerance {
  * again. Bins are counted so that this holds with coarse bins too: the new version's events only
  * where a whole bin lies above m + δ, the stable version's wherever a bin reaches above m.
  */
-export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance): CountPeriod[] {
+export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance, effective?: number[]): CountPeriod[] {
   const out: CountPeriod[] = [];
   // The stable version's requests per bin over the periods so far (dense: one count per bin), and its
   // median bin, moved as counts are added rather than searched for again (fine bins: thousands of them).
@@ -703,6 +723,8 @@ export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: Late
       while (at > 0 && below >= 0.5 * total) below -= history[--at]!;
       const median = p.baseline.bounds[at]!;
       const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
+      // The tolerance in effect (the floor may raise it): what a verdict may claim, period by period.
+      effective?.push(median > 0 ? slowdown / median : Infinity);
       const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
       out.push({
         candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, median + slowdown, 'certainly') },
