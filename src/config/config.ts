@@ -184,7 +184,7 @@ function gateSpecs(service: ParsedService): GateSpec[] {
       tolerance: service.gates.judge!.tolerance,
       periodSeconds: service.gates.judge!.period,
       warmupSeconds: service.gates.judge!.warmup,
-      latencyFloorSeconds: service.gates.judge!.latencyFloorMs / 1000,
+      latencyFloorSeconds: (service.gates.judge!.latencyFloorMs ?? (service.target.driver === 'local' ? 0 : 5)) / 1000,
       minErrors: service.gates.judge!.minErrors,
       ...(service.gates.judge!.earlyShare !== undefined ? { earlyShare: service.gates.judge!.earlyShare } : {}),
       ...(service.gates.judge!.earlyPass !== undefined ? { earlyPassAfterSeconds: service.gates.judge!.earlyPass } : {}),

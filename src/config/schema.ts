@@ -458,8 +458,12 @@ const gates = z.strictObject({
       period: duration(1, 3600).default(10),
       /** Left out at the start of each step: a version that just received traffic is cold. */
       warmup: duration(0, 3600).default(10),
-      /** Latency: a slowdown smaller than this (milliseconds) is never worth stopping for. */
-      latencyFloorMs: z.number({ error: 'must be a number of milliseconds such as 5' }).min(0).max(60_000).default(5),
+      /**
+       * Latency: a slowdown smaller than this (milliseconds) is never worth stopping for. Default: 0 on
+       * the local driver (its histograms are 1% wide: the tolerance alone is measurable), 5 elsewhere
+       * (coarser latency data); the verdict reports the tolerance in effect, floor included.
+       */
+      latencyFloorMs: z.number({ error: 'must be a number of milliseconds such as 5' }).min(0).max(60_000).optional(),
       /** End a bake early once the judge passes, after at least this much of it. */
       earlyPass: duration(1, LIMITS.maxBakeSeconds).optional(),
       /**

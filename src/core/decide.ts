@@ -1,5 +1,5 @@
 import type { JudgeCache } from './judge.js';
-import { assessGates, isBeforeTraffic, overallVerdict, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
+import { assessGates, isBeforeTraffic, overallVerdict, withStoredDefaults, type GateResult, type GateSpec, type JudgeGate, type Observation } from './gates.js';
 import { Phase, isTerminal } from './phases.js';
 import type { Step } from './plan.js';
 import { Reasons } from './reasons.js';
@@ -178,7 +178,7 @@ function decideShifting(
   if (now - Date.parse(pending.since) >= limit * 1000) {
     return rollback(release, Reasons.targetTimedOut(TargetStep.shift, limit, `${release.weight}% of production on the new version`), now);
   }
-  const gates = watchedGates(release);
+  const gates = withStoredDefaults(watchedGates(release), release.settings.gates, release.plan);
   if (gates.length > 0) {
     const results = assessGates(gates, observations, now, { ...options });
     current = evolve(release, now, withGateResults(release, results));
@@ -286,7 +286,7 @@ function decideBake(
   options: DecideOptions,
 ): Decision {
   const policy = release.settings.gatePolicy;
-  const gates = stepGates(release, step);
+  const gates = withStoredDefaults(stepGates(release, step), release.settings.gates, release.plan);
   // The plan's first step has no recorded start (deploying is not a step): it starts now, and is recorded so.
   const startedAt = release.stepStartedAt !== undefined ? Date.parse(release.stepStartedAt) : now;
   const end = bakeEnd(release, step, startedAt);

@@ -87,10 +87,11 @@ export interface JudgeGate {
   /**
    * The part of the release's α this gate's test gets at each judged step (`shareJudgeAlpha`): its
    * signal's weight, over the judged steps of the plan. The tests' false alarms add up to α at most.
-   * @default 1
+   * Releases stored before it existed get it from their stored plan (`withStoredDefaults`).
+   * @default its signal's weight over the judged steps of the stored plan, each shift counted as watched
    */
   readonly alphaShare?: number;
-  /** Errors: no rollback on fewer errors on the new version than this, unless the stable version has errors too. @default 1 */
+  /** Errors: no rollback on fewer errors on the new version than this, unless the stable version has errors too. @default DEFAULT_MIN_ERRORS (3) */
   readonly minErrors?: number;
   /** The smallest regression worth stopping for (0.2: 20% worse); a bake may end early below it. */
   readonly tolerance: number;
@@ -367,6 +368,25 @@ export function shareJudgeAlpha(gates: readonly GateSpec[], plan: Pick<Plan, 'st
   return gates.map((g) => (g.kind === 'judge' ? { ...g, alphaShare: SIGNAL_WEIGHT[g.signal] / total / steps } : g));
 }
 
+/** The configuration's default minErrors, and what a release stored before it existed is judged with. */
+export const DEFAULT_MIN_ERRORS = 3;
+
+/**
+ * Judge gates of a release stored before alphaShare and minErrors existed, given the current safe
+ * defaults: α shared over the judged steps of its stored plan (every shift counted as watched, the
+ * smaller share: the driver that ran it may no longer be known), minErrors DEFAULT_MIN_ERRORS.
+ * `all`: every gate of the release (the share depends on them all); `gates` those being assessed.
+ */
+export function withStoredDefaults(gates: readonly GateSpec[], all: readonly GateSpec[], plan: Pick<Plan, 'steps'>): GateSpec[] {
+  if (!gates.some((g) => g.kind === 'judge' && (g.alphaShare === undefined || g.minErrors === undefined))) return [...gates];
+  const shared = shareJudgeAlpha(all, plan, true);
+  return gates.map((g) => {
+    if (g.kind !== 'judge') return g;
+    const share = (shared.find((s) => s.name === g.name) as JudgeGate | undefined)?.alphaShare ?? SIGNAL_WEIGHT[g.signal];
+    return { ...g, alphaShare: g.alphaShare ?? share, minErrors: g.minErrors ?? DEFAULT_MIN_ERRORS };
+  });
+}
+
 /** Periods are grouped into blocks of a minute (or one period, if longer) to estimate over-dispersion: a bad minute is one unit. */
 const BLOCK_MS = 60_000;
 
@@ -378,7 +398,7 @@ export function judgeObservation(
   gate: JudgeGate,
   observed: Extract<Observation, { kind: 'judge' }>,
   { stepSeconds, judgeCache }: AssessContext = {},
-): JudgeAssessment & { readonly periodEnds: readonly number[] } {
+): JudgeAssessment & { readonly periodEnds: readonly number[]; readonly tolerance: number } {
   const periodMs = gate.periodSeconds * 1000;
   const stepStart = observed.stepStart !== undefined ? Date.parse(observed.stepStart) : undefined;
   // Where each period ends, in ms after the step began: from its stamp where the source says when the
@@ -391,6 +411,7 @@ export function judgeObservation(
   const warm = endsAfterStart.map((e) => e <= gate.warmupSeconds * 1000 + 1e-6 && gate.warmupSeconds > 0);
   const kept = observed.periods.filter((_, i) => !warm[i]);
   let ends = endsAfterStart.filter((_, i) => !warm[i]);
+  const effective: number[] = [];
   const counts: CountPeriod[] =
     gate.signal === 'errors'
       ? kept.map((p) => ({
@@ -404,22 +425,33 @@ export function judgeObservation(
             return { candidate: side(p.candidate), baseline: side(p.baseline) };
           }),
           { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
+          effective,
         );
   // latencyCounts judges no first period (its threshold comes from the periods before).
   ends = ends.slice(ends.length - counts.length);
   const a = judgeCounts(
     counts,
-    { alpha: gate.alpha * (gate.alphaShare ?? 1), tolerance: gate.tolerance, earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal] },
+    // Without a share (a release stored before it existed, assessed outside decide): one judged step's.
+    // Latency: the tolerance is in the events already (the new version's requests slower than the
+    // stable median + δ), so "within tolerance" is a ratio below 1, not below 1 + tolerance (which
+    // passed a +10% slowdown a fifth of the time at tolerance 0.1).
+    {
+      alpha: gate.alpha * (gate.alphaShare ?? SIGNAL_WEIGHT[gate.signal]),
+      tolerance: gate.signal === 'errors' ? gate.tolerance : 0,
+      earlyShare: gate.earlyShare ?? DEFAULT_EARLY_SHARE[gate.signal],
+    },
     gate.signal === 'errors' ? ERROR_ALTERNATIVES : LATENCY_ALTERNATIVES,
     {
       ...(stepSeconds ? { fractions: ends.map((e) => e / 1000 / stepSeconds) } : {}),
       ...(judgeCache ? { cache: judgeCache } : {}),
       blocks: ends.map((e) => Math.floor((e - Math.min(e, periodMs)) / Math.max(BLOCK_MS, periodMs))),
-      minEvents: gate.signal === 'errors' ? (gate.minErrors ?? 1) : 0,
+      minEvents: gate.signal === 'errors' ? (gate.minErrors ?? DEFAULT_MIN_ERRORS) : 0,
       ...(gate.signal === 'errors' && observed.history ? { history: observed.history.map((h) => ({ requests: h.requests, events: h.errors })) } : {}),
     },
   );
-  return { ...a, periodEnds: ends };
+  // The tolerance a verdict may claim: the largest in effect over the periods (the floor included).
+  const tolerance = gate.signal === 'errors' || effective.length === 0 ? gate.tolerance : Math.max(gate.tolerance, ...effective);
+  return { ...a, periodEnds: ends, tolerance };
 }
 
 function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'judge' }>, at: string, context: AssessContext): GateResult {
@@ -427,7 +459,7 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
   const what = gate.signal === 'errors' ? 'error rate' : 'share of requests slower than the stable median (+ tolerance)';
   const point = a.ratio !== undefined ? ratioText(a.ratio) : a.events.candidate > 0 ? '∞ (none on stable)' : 'n/a (no events yet)';
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
-  const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(gate.tolerance * 100)}%` : 'no verdict yet';
+  const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(a.tolerance * 100)}%` : 'no verdict yet';
   const events = gate.signal === 'errors' ? 'errors' : 'slow requests';
   const test = a.look
     ? `${a.look.events} ${events} on new, ${a.look.limit} fail now`

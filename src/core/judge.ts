@@ -124,8 +124,12 @@ export function eValue(
   direction: 'up' | 'down',
   alternatives: readonly number[] = ERROR_ALTERNATIVES,
   remembered?: { readonly cache: JudgeCache; readonly seen: readonly string[] },
+  dispersion = 1,
 ): number {
   const multipliers = direction === 'up' ? alternatives : DOWN;
+  // Over-dispersed counts: each likelihood ratio tempered by the dispersion (the quasi-likelihood's
+  // power 1/φ), so a burst weighs as the evidence it is, not as φ times more.
+  const tempered = (logs: readonly number[]) => meanOfExps(dispersion === 1 ? logs : logs.map((l) => l / dispersion));
   const add = (logs: number[], from: number) => {
     for (let index = from; index < periods.length; index++) {
       const p = periods[index]!;
@@ -144,11 +148,11 @@ export function eValue(
   if (!remembered) {
     const logs = multipliers.map(() => 0);
     add(logs, 0);
-    return meanOfExps(logs);
+    return tempered(logs);
   }
   // A check with one more period adds that period's terms to the sums the last check ended with.
   const key = `e|${direction}|${multipliers.join(',')}|${r0}|${remembered.seen[0] ?? ''}`;
-  return meanOfExps(remembered.cache.sums(key, remembered.seen, multipliers.length, add));
+  return tempered(remembered.cache.sums(key, remembered.seen, multipliers.length, add));
 }
 
 /** The mean of exp(l) over `logs`, kept finite (capped at the largest double) so it can be stored. */
@@ -320,40 +324,127 @@ export interface HistoryBlock {
 export const UNMEASURED_DISPERSION = 1.5;
 
 /**
+ * Minutes of the stable version's history left out of the estimate when their Pearson residual²
+ * exceeds this many times the robust scale of the others' (a 5-sigma minute): one bad minute before
+ * the step (a deploy of something else, a dependency's hiccup) is not the variation the step will see,
+ * and would otherwise widen every look of the step (issue 25 review: a 20%-error minute in the
+ * history left a 10x regression uncaught).
+ */
+export const HISTORY_OUTLIER = 25;
+
+/**
+ * Block lengths (in minutes) the over-dispersion is estimated at: errors that come in bursts lasting
+ * several minutes make sums over the step vary by the design effect 1 + (m − 1)·ρ (Kish 1965) beyond
+ * what independent minutes would, so the variation is measured over batches of 1, 2, 3 and 5 minutes
+ * (batch means) and the largest inflation is taken (conservative).
+ */
+export const BATCH_MINUTES: readonly number[] = [1, 2, 3, 5];
+
+/**
  * How much more the test's statistic varies than the model says, from the stable version's own
  * variation between minutes (a bad minute is one unit), before the step (`history`) and during it.
- * The stable version's events per minute are modelled as over-dispersed counts, variance μ + c·μ²
- * (the negative binomial's: a rate that itself varies from minute to minute, by a factor of
- * relative variance c), and c is estimated by moments from Pearson's X² around its own rate
+ * The stable version's events per batch of minutes are modelled as over-dispersed counts, variance
+ * μ + c·μ² (the negative binomial's: a rate that itself varies, by a factor of relative variance c,
+ * and stays for a while), and c is estimated by moments from Pearson's X² around its own rate
  * (E[X²] ≈ (B − 1) + c·Σμ; Breslow 1984, the quasi-likelihood estimate of McCullagh & Nelder,
  * Generalized Linear Models, 2nd ed., §9.2). Around its own rate, so a new version worse by a
  * constant ratio does not count as dispersion; c is per request, so it holds at any traffic split.
- * The new version's events are taken to cluster as much (same c): in a block with μ₁ and μ₀ events
+ * The new version's events are taken to cluster as much (same c): in a batch with μ₁ and μ₀ events
  * expected, the new version's events less their expected share, x₁ − ρ·k, vary (1 − ρ)·(1 + c·μ₁) +
- * ρ·(1 + c·μ₀) times as much as the Binomial model says. At least 1.
+ * ρ·(1 + c·μ₀) times as much as the Binomial model says. Estimated at every batch length of
+ * BATCH_MINUTES with three batches or more (a batch spanning at most the step so far), the largest
+ * taken: bursts that last minutes are measured at their own length. History minutes far outside the
+ * others' variation (HISTORY_OUTLIER) are left out first. At least 1.
  */
 export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly HistoryBlock[] = []): number {
   const used = [...blocks].filter((b) => b.n1 > 0 && b.n0 > 0);
-  const stable = [...history.filter((h) => h.requests > 0).map((h) => ({ n: h.requests, x: h.events })), ...used.map((b) => ({ n: b.n0, x: b.k - b.x1 }))];
-  if (stable.length < 3 || used.length === 0) return used.length === 0 ? 1 : UNMEASURED_DISPERSION;
+  const inStep = used.map((b) => ({ n: b.n0, x: b.k - b.x1 }));
+  const past = history.filter((h) => h.requests > 0).map((h) => ({ n: h.requests, x: h.events }));
+  if (past.length + inStep.length < 3 || used.length === 0) return used.length === 0 ? 1 : UNMEASURED_DISPERSION;
+  const stable = [...withoutOutliers(past, inStep), ...inStep];
+  if (stable.length < 3) return UNMEASURED_DISPERSION;
   const rate = stable.reduce((s, b) => s + b.x, 0) / stable.reduce((s, b) => s + b.n, 0);
   if (rate === 0) return 1;
-  const x2 = stable.reduce((s, b) => s + (b.x - b.n * rate) ** 2 / (b.n * rate), 0);
-  // Only where the variation is beyond chance (X² past its 95th percentile under the model): where the
-  // model holds, the estimate's own noise would otherwise widen the boundary for nothing.
-  const df = stable.length - 1;
-  const c = x2 > chiSquare95(df) ? (x2 - df) / stable.reduce((s, b) => s + b.n * rate, 0) : 0;
-  // The step's blocks so far: events expected per block on each side, and the new version's share of them.
+  // The step's minutes so far: events expected per minute on each side, and the new version's share of them.
   const n1 = used.reduce((s, b) => s + b.n1, 0);
   const n0 = used.reduce((s, b) => s + b.n0, 0);
   const rho = share(r0, n1, n0);
-  return (1 - rho) * (1 + (c * r0 * rate * n1) / used.length) + rho * (1 + (c * rate * n0) / used.length);
+  // The new version's minutes vary too, around its own rate (a constant ratio is not dispersion):
+  // twice the minutes of the step to measure the variation from.
+  const candidate = used.map((b) => ({ n: b.n1, x: b.x1 }));
+  const candidateRate = candidate.reduce((s, b) => s + b.x, 0) / n1;
+  let largest = 1;
+  for (const minutes of BATCH_MINUTES) {
+    const stableBatches = batchesOf(stable, minutes);
+    if (stableBatches.length < 3) break;
+    const candidateBatches = candidateRate > 0 ? batchesOf(candidate, minutes) : [];
+    const pearson = (bs: readonly { n: number; x: number }[], r: number) => bs.reduce((s, b) => s + (b.x - b.n * r) ** 2 / (b.n * r), 0);
+    const withCandidate = candidateBatches.length >= 2;
+    const x2 = pearson(stableBatches, rate) + (withCandidate ? pearson(candidateBatches, candidateRate) : 0);
+    const df = stableBatches.length - 1 + (withCandidate ? candidateBatches.length - 1 : 0);
+    const inBatches = stableBatches.reduce((s, b) => s + b.n * rate, 0) + (withCandidate ? candidateBatches.reduce((s, b) => s + b.n * candidateRate, 0) : 0);
+    // An upper estimate (X² scaled to its lower quartile under the model), not only where X² is past a
+    // percentile: with some 20 minutes known, bursts that last minutes leave few batches, and the
+    // point estimate fell short of the true variation often enough to double the false alarms.
+    const c = Math.max(0, ((x2 * df) / chiSquareQuantile(df, -0.6745) - df) / inBatches);
+    // A burst correlates the step's minutes over at most the step so far.
+    const span = Math.min(minutes, used.length);
+    const d = (1 - rho) * (1 + (c * r0 * rate * n1 * span) / used.length) + rho * (1 + (c * rate * n0 * span) / used.length);
+    largest = Math.max(largest, d);
+  }
+  return largest;
 }
 
-/** The 95th percentile of χ² with `df` degrees of freedom (Wilson & Hilferty's approximation, within 1% from 3 on). */
-function chiSquare95(df: number): number {
+/**
+ * The history minutes within HISTORY_OUTLIER times the robust scale of the Pearson residuals²
+ * (median over all minutes, history and step, against the median rate; median of χ²₁ is 0.455).
+ */
+function withoutOutliers(past: readonly { n: number; x: number }[], inStep: readonly { n: number; x: number }[]): { n: number; x: number }[] {
+  const all = [...past, ...inStep];
+  const middle = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const h = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[h]! : (sorted[h - 1]! + sorted[h]!) / 2;
+  };
+  const pooled = all.reduce((s, b) => s + b.x, 0) / all.reduce((s, b) => s + b.n, 0);
+  const rate = middle(all.map((b) => b.x / b.n)) || pooled;
+  if (!(rate > 0)) return [...past];
+  const z2 = (b: { n: number; x: number }) => (b.x - b.n * rate) ** 2 / (b.n * rate);
+  const scale = Math.max(1, middle(all.map(z2)) / 0.455);
+  return past.filter((b) => z2(b) <= HISTORY_OUTLIER * scale);
+}
+
+/** The quantile of χ² with `df` degrees of freedom at the standard normal's `z` (Wilson & Hilferty's approximation). */
+function chiSquareQuantile(df: number, z: number): number {
   const c = 2 / (9 * df);
-  return df * (1 - c + 1.6449 * Math.sqrt(c)) ** 3;
+  return df * Math.max(0.05, 1 - c + z * Math.sqrt(c)) ** 3;
+}
+
+/** Whole batches of `minutes` consecutive minutes, counted back from the newest. */
+function batchesOf(xs: readonly { n: number; x: number }[], minutes: number): { n: number; x: number }[] {
+  const out: { n: number; x: number }[] = [];
+  for (let end = xs.length; end - minutes >= 0; end -= minutes) {
+    const part = xs.slice(end - minutes, end);
+    out.push({ n: part.reduce((s, b) => s + b.n, 0), x: part.reduce((s, b) => s + b.x, 0) });
+  }
+  return out;
+}
+
+/** The periods' sums per block (every period with traffic on both sides), as the walk keeps them. */
+function blockSums(periods: readonly CountPeriod[], blocks: readonly number[]): Map<number, Block> {
+  const sums = new Map<number, Block>();
+  periods.forEach((p, i) => {
+    const block = blocks[i];
+    if (block === undefined || p.candidate.requests <= 0 || p.baseline.requests <= 0) return;
+    const b = sums.get(block) ?? { n1: 0, n0: 0, x1: 0, k: 0 };
+    sums.set(block, {
+      n1: b.n1 + p.candidate.requests,
+      n0: b.n0 + p.baseline.requests,
+      x1: b.x1 + p.candidate.events,
+      k: b.k + p.candidate.events + p.baseline.events,
+    });
+  });
+  return sums;
 }
 
 /** Adds one period to the walk and looks at its end, with `allowed` α spent by then at most. */
@@ -506,7 +597,11 @@ export function judgeCounts(
   const requests = { candidate: sum((p) => p.candidate.requests), baseline: sum((p) => p.baseline.requests) };
   const events = { candidate: sum((p) => p.candidate.events), baseline: sum((p) => p.baseline.events) };
   const remembered = options.cache ? { cache: options.cache, seen: periods.map(signature) } : undefined;
-  const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered);
+  // Where no bake length is planned (a watched shift), the mixture is widened as the bake's boundary
+  // is: by the dispersion of the blocks so far (at least UNMEASURED_DISPERSION before three minutes
+  // of the stable version are known; on AWS no history comes with the step).
+  const dispersion = options.blocks ? dispersionAt(blockSums(periods, options.blocks).values(), 1, options.history ?? []) : 1;
+  const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered, dispersion);
   const worse = e(1, 'up');
   const enough = events.candidate >= (options.minEvents ?? 0) || events.baseline > 0;
   const planned = fractions ? sequentialLooks(periods, fractions, settings.alpha, settings.earlyShare, 1, options) : undefined;
@@ -618,7 +713,7 @@ export interface LatencyTolerance {
  * again. Bins are counted so that this holds with coarse bins too: the new version's events only
  * where a whole bin lies above m + δ, the stable version's wherever a bin reaches above m.
  */
-export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance): CountPeriod[] {
+export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance, effective?: number[]): CountPeriod[] {
   const out: CountPeriod[] = [];
   // The stable version's requests per bin over the periods so far (dense: one count per bin), and its
   // median bin, moved as counts are added rather than searched for again (fine bins: thousands of them).
@@ -633,6 +728,8 @@ export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: Late
       while (at > 0 && below >= 0.5 * total) below -= history[--at]!;
       const median = p.baseline.bounds[at]!;
       const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
+      // The tolerance in effect (the floor may raise it): what a verdict may claim, period by period.
+      effective?.push(median > 0 ? slowdown / median : Infinity);
       const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
       out.push({
         candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, median + slowdown, 'certainly') },

@@ -263,6 +263,8 @@ describe('the judge in a bake (decide)', () => {
     periodSeconds: 10,
     warmupSeconds: 0,
     latencyFloorSeconds: 0.005,
+    alphaShare: 1,
+    minErrors: 1,
     ...(earlyPassAfterSeconds !== undefined ? { earlyPassAfterSeconds } : {}),
   });
   /** At 10%, baking 300 s since T0. */
