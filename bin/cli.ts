@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { EXIT_CODES_HELP, usage } from './exit.js';
 
 // Every command's implementation is imported only when that command runs: `--help` and `validate`
@@ -8,7 +8,8 @@ const apiCommands = () => import('./commands/api.js');
 const configCommands = () => import('./commands/local.js');
 const probeCommand = () => import('./commands/probe.js');
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// The package's own package.json, from the sources (bin/) as from the compiled CLI (dist/bin/).
+const version = (createRequire(import.meta.url)('@switchyard-release/switchyard/package.json') as { version: string }).version;
 
 /** The options of every command that talks to the API. */
 function withApi(command: Command): Command {
