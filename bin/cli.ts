@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT_CODES_HELP, usage } from './exit.js';
 
@@ -7,6 +7,7 @@ import { EXIT_CODES_HELP, usage } from './exit.js';
 const apiCommands = () => import('./commands/api.js');
 const configCommands = () => import('./commands/local.js');
 const probeCommand = () => import('./commands/probe.js');
+const completionCommand = () => import('./commands/completion.js');
 
 // The package's own package.json, from the sources (bin/) as from the compiled CLI (dist/bin/).
 const version = (createRequire(import.meta.url)('@switchyard-release/switchyard/package.json') as { version: string }).version;
@@ -227,6 +228,14 @@ export function program(): Command {
       .option('--release <id>', 'or wait for this release id')
       .option('--timeout <duration>', 'give up after this long (default 60m)'),
   ).action(async (o) => (await apiCommands()).wait(o));
+
+  cli
+    .command('completion')
+    .description('print a shell completion script (bash or zsh); load it with: source <(switchyard completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh') => {
+      process.stdout.write((await completionCommand()).completionScript(cli, shell));
+    });
 
   return cli;
 }
