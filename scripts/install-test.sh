@@ -141,11 +141,12 @@ switchyard completion zsh >"$scratch/completion.zsh"
 expect "$scratch/completion.zsh" "#compdef switchyard"
 step "completion"
 
-# 6. The demo, in a directory with no config of its own, to its success; then Ctrl-C.
+# 6. The demo, in a directory with no config of its own, to its success; then Ctrl-C (node itself, so that
+# $! is its process).
 demo="$scratch/demo"
 mkdir "$demo"
 cd "$demo"
-switchyard local --demo --port 0 >"$scratch/demo.log" 2>&1 &
+node "$app/node_modules/.bin/switchyard" local --demo --port 0 >"$scratch/demo.log" 2>&1 &
 demo_pid=$!
 for _ in $(seq 1 120); do
   grep -q '^Summary' "$scratch/demo.log" && break
