@@ -1,5 +1,5 @@
-import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { Argument, Command, Option } from 'commander';
+import { createRequire } from 'node:module';
 import { EXIT_CODES_HELP, usage } from './exit.js';
 
 // Every command's implementation is imported only when that command runs: `--help` and `validate`
@@ -7,8 +7,10 @@ import { EXIT_CODES_HELP, usage } from './exit.js';
 const apiCommands = () => import('./commands/api.js');
 const configCommands = () => import('./commands/local.js');
 const probeCommand = () => import('./commands/probe.js');
+const completionCommand = () => import('./commands/completion.js');
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// The package's own package.json, from the sources (bin/) as from the compiled CLI (dist/bin/).
+const version = (createRequire(import.meta.url)('@switchyard-release/switchyard/package.json') as { version: string }).version;
 
 /** The options of every command that talks to the API. */
 function withApi(command: Command): Command {
@@ -248,6 +250,14 @@ export function program(): Command {
       .option('--release <id>', 'or wait for this release id')
       .option('--timeout <duration>', 'give up after this long (default 60m)'),
   ).action(async (o) => (await apiCommands()).wait(o));
+
+  cli
+    .command('completion')
+    .description('print a shell completion script (bash or zsh); load it with: source <(switchyard completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh') => {
+      process.stdout.write((await completionCommand()).completionScript(cli, shell));
+    });
 
   return cli;
 }

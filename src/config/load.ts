@@ -1,12 +1,13 @@
 import { messageOf } from '../core/errors.js';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, resolveConfig, type SwitchyardConfig } from './config.js';
 
 /**
- * Loads and validates a config file: `.ts`/`.mts`/`.js`/`.mjs` exporting `defineConfig({...})` as
- * default (TypeScript files load through tsx, which `switchyard` and `cdk` run under), or `.json`.
+ * Loads and validates a config file: `.ts`/`.mts`/`.cts`/`.js`/`.mjs`/`.cjs` exporting `defineConfig({...})` as
+ * default, or `.json`. TypeScript files load through tsx's scoped import, wherever the file is (a directory
+ * with or without a package.json, `"type": "module"` or not) and whether or not tsx is registered.
  * @throws {ConfigError} when the file is missing, cannot be loaded, or is invalid.
  */
 export async function loadConfig(file: string): Promise<SwitchyardConfig> {
@@ -18,23 +19,61 @@ export async function loadConfigWithSource(file: string): Promise<{ config: Swit
   const path = resolve(file);
   let raw: unknown;
   try {
+    await access(path);
+  } catch {
+    throw new ConfigError([{ path: '(file)', message: 'the file does not exist; pass --config with the path of your switchyard.config.ts' }], file);
+  }
+  try {
     if (extname(path) === '.json') {
       raw = JSON.parse(await readFile(path, 'utf8'));
     } else {
-      const mod: { default?: unknown } = await import(pathToFileURL(path).href);
-      raw = mod.default;
+      raw = defaultExport(await importModule(path));
       if (raw === undefined) throw new Error('it has no default export; write `export default defineConfig({ ... })`');
     }
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
-        ? 'the file does not exist; pass --config with the path of your switchyard.config.ts'
-        : messageOf(error);
-    throw new ConfigError([{ path: '(file)', message: reason }], file);
+    throw new ConfigError([{ path: '(file)', message: loadFailure(error) }], file);
   }
   raw = await readTemplates(raw, dirname(path), file);
   return { config: resolveConfig(raw, file), raw };
 }
+
+const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
+
+/**
+ * A TypeScript config through tsx's `tsImport`: a plain `import()` of a `.ts` file outside an ESM package
+ * fails on Node 20.19+ ("Cannot require() ES Module ... in a cycle") even with tsx registered.
+ */
+async function importModule(path: string): Promise<unknown> {
+  const url = pathToFileURL(path).href;
+  if (!TYPESCRIPT.has(extname(path))) return import(url);
+  const { tsImport } = await import('tsx/esm/api');
+  return tsImport(url, import.meta.url);
+}
+
+/** The config a module exports: ESM `export default`, or the same compiled to CommonJS (`exports.default`, `module.exports`). */
+function defaultExport(mod: unknown): unknown {
+  let value = (mod as { default?: unknown } | undefined)?.default;
+  // CommonJS seen from ESM: the namespace's default is module.exports, which holds the real default.
+  if (value !== null && typeof value === 'object' && '__esModule' in value && 'default' in value) value = (value as { default?: unknown }).default;
+  return value;
+}
+
+/** Why a config file that exists could not be loaded, with the fix when it is a missing package. */
+function loadFailure(error: unknown): string {
+  const message = messageOf(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    const name = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+    if (name === PACKAGE || name?.startsWith(`${PACKAGE}/`))
+      return `it imports ${PACKAGE}, which is not installed where the config is: run \`npm install --save-dev ${PACKAGE}\` in its directory (${message.split('\n')[0]})`;
+    return `it imports something that cannot be found: ${message.split('\n')[0]}`;
+  }
+  if (/Cannot use import statement outside a module|Unexpected token 'export'/.test(message))
+    return `${message}: a .js config written with import/export needs "type": "module" in the nearest package.json; or name it .mjs, or write it in TypeScript (.ts)`;
+  return message;
+}
+
+const PACKAGE = '@switchyard-release/switchyard';
 
 /**
  * Task-definition templates named by path are read now, relative to the config file, and put in the

@@ -1,0 +1,232 @@
+import type { Argument, Command, Option } from 'commander';
+
+/**
+ * `switchyard completion bash|zsh`: a completion script generated from the program itself (its commands,
+ * their options and the values an option or argument accepts), so it never lags behind the CLI.
+ *
+ *   bash: `source <(switchyard completion bash)` in ~/.bashrc
+ *   zsh:  `source <(switchyard completion zsh)` in ~/.zshrc, after compinit
+ */
+export const SHELLS = ['bash', 'zsh'] as const;
+export type Shell = (typeof SHELLS)[number];
+
+/** What an option's or argument's value completes to: fixed words, file names, or nothing. */
+type ValueCompletion = { readonly kind: 'words'; readonly words: readonly string[] } | { readonly kind: 'files' } | { readonly kind: 'none' };
+
+interface OptionSpec {
+  /** Its spellings: `-w`, `--watch`. */
+  readonly names: readonly string[];
+  readonly description: string;
+  /** Undefined when it takes no value. */
+  readonly value?: ValueCompletion;
+}
+
+interface CommandSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly options: readonly OptionSpec[];
+  /** Positional arguments in order (only their value completion matters). */
+  readonly args: readonly ValueCompletion[];
+}
+
+/** Names that hold a path: `<file>`, `<dir>`, `--config`, `--report`. */
+const FILE_VALUE = /<(?:file|dir|path)[^>]*>|\[(?:file|dir|path)[^\]]*\]/i;
+
+function valueOf(option: Option): ValueCompletion | undefined {
+  if (!option.required && !option.optional) return undefined;
+  if (option.argChoices) return { kind: 'words', words: option.argChoices };
+  return FILE_VALUE.test(option.flags) ? { kind: 'files' } : { kind: 'none' };
+}
+
+function argumentValue(argument: Argument): ValueCompletion {
+  if (argument.argChoices) return { kind: 'words', words: argument.argChoices };
+  return FILE_VALUE.test(`<${argument.name()}>`) ? { kind: 'files' } : { kind: 'none' };
+}
+
+function optionSpecs(command: Command): OptionSpec[] {
+  const help = command.createHelp();
+  return help.visibleOptions(command).map((option) => ({
+    names: [option.short, option.long].filter((n): n is string => Boolean(n)),
+    description: option.description,
+    ...(valueOf(option) ? { value: valueOf(option) } : {}),
+  }));
+}
+
+/** The program as data: the top level's options, and every visible command (with `help`). */
+export function describe(program: Command): { readonly options: readonly OptionSpec[]; readonly commands: readonly CommandSpec[] } {
+  const help = program.createHelp();
+  const commands = help.visibleCommands(program).map((command) => ({
+    name: command.name(),
+    description: command.description(),
+    options: optionSpecs(command),
+    args:
+      command.name() === 'help'
+        ? [{ kind: 'words' as const, words: help.visibleCommands(program).map((c) => c.name()) }]
+        : command.registeredArguments.map(argumentValue),
+  }));
+  return { options: optionSpecs(program), commands };
+}
+
+export function completionScript(program: Command, shell: Shell): string {
+  return shell === 'bash' ? bashScript(program) : zshScript(program);
+}
+
+/** A word safe inside single quotes in both shells. */
+const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+function bashScript(program: Command): string {
+  const name = program.name();
+  const fn = `_${name.replace(/[^A-Za-z0-9_]/g, '_')}_completion`;
+  const { options, commands } = describe(program);
+  const words = (specs: readonly OptionSpec[]) => specs.flatMap((o) => o.names).join(' ');
+  const valueCase = (specs: readonly OptionSpec[], indent: string) => {
+    const lines: string[] = [];
+    for (const spec of specs) {
+      if (!spec.value) continue;
+      const names = spec.names.join('|');
+      if (spec.value.kind === 'words') lines.push(`${indent}${names}) COMPREPLY=($(compgen -W ${quote(spec.value.words.join(' '))} -- "$cur")); return ;;`);
+      else if (spec.value.kind === 'files') lines.push(`${indent}${names}) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
+      else lines.push(`${indent}${names}) return ;;`);
+    }
+    return lines;
+  };
+  const perCommand = commands.flatMap((command) => [
+    `    ${command.name})`,
+    `      opts=${quote(words(command.options))}`,
+    `      valued=${quote(
+      command.options
+        .filter((o) => o.value)
+        .flatMap((o) => o.names)
+        .join(' '),
+    )}`,
+    '      case "$prev" in',
+    ...valueCase(command.options, '        '),
+    '      esac',
+    '      ;;',
+  ]);
+  const perArgument = commands.flatMap((command) =>
+    command.args.flatMap((arg, n) =>
+      arg.kind === 'words'
+        ? [`    "${command.name} ${n}") COMPREPLY=($(compgen -W ${quote(arg.words.join(' '))} -- "$cur")) ;;`]
+        : arg.kind === 'files'
+          ? [`    "${command.name} ${n}") compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;`]
+          : [],
+    ),
+  );
+  return `# ${name} completion for bash, generated by \`${name} completion bash\`.
+# Load it in the current shell with: source <(${name} completion bash)
+# and for every new shell add that line to ~/.bashrc.
+${fn}() {
+  local cur prev cmd="" opts="" valued="" i j n=0 skip=""
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  prev=""
+  (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  COMPREPLY=()
+  # The command: the first word after the program's name that is not an option.
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "\${COMP_WORDS[i]}" in
+      -*) ;;
+      *) cmd="\${COMP_WORDS[i]}"; break ;;
+    esac
+  done
+  if [[ -z "$cmd" ]]; then
+    if [[ "$cur" == -* ]]; then
+      COMPREPLY=($(compgen -W ${quote(words(options))} -- "$cur"))
+    else
+      COMPREPLY=($(compgen -W ${quote(commands.map((c) => c.name).join(' '))} -- "$cur"))
+    fi
+    return
+  fi
+  # The command's options, and the value of the option just typed.
+  case "$cmd" in
+${perCommand.join('\n')}
+    *) return ;;
+  esac
+  if [[ "$cur" == -* ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    return
+  fi
+  # Otherwise a positional argument: count those before this word (an option's value is not one).
+  for ((j = i + 1; j < COMP_CWORD; j++)); do
+    if [[ -n "$skip" ]]; then skip=""; continue; fi
+    case "\${COMP_WORDS[j]}" in
+      --*=*) ;;
+      -*) [[ " $valued " == *" \${COMP_WORDS[j]} "* ]] && skip=1 ;;
+      *) n=$((n + 1)) ;;
+    esac
+  done
+  case "$cmd $n" in
+${perArgument.join('\n')}
+  esac
+}
+complete -F ${fn} ${name}
+`;
+}
+
+/** Text inside a zsh `_arguments` or `_describe` spec: brackets and colons escaped, one line. */
+const zshText = (text: string) =>
+  text
+    .replace(/\s+/g, ' ')
+    .replace(/\\/g, '\\\\')
+    .replace(/([[\]:])/g, '\\$1');
+
+function zshValue(value: ValueCompletion | undefined): string {
+  if (!value) return '';
+  if (value.kind === 'words') return `: :(${value.words.join(' ')})`;
+  if (value.kind === 'files') return ': :_files';
+  return ': : ';
+}
+
+function zshOption(spec: OptionSpec): string[] {
+  const value = zshValue(spec.value);
+  const exclusive = spec.names.length > 1 ? `(${spec.names.join(' ')})` : '';
+  return spec.names.map((n) => quote(`${exclusive}${n}[${zshText(spec.description)}]${value}`));
+}
+
+function zshScript(program: Command): string {
+  const name = program.name();
+  const fn = `_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const { options, commands } = describe(program);
+  const perCommand = commands.flatMap((command) => {
+    const args = command.args.map((arg, i) => quote(`${i + 1}: :${arg.kind === 'words' ? `(${arg.words.join(' ')})` : arg.kind === 'files' ? '_files' : ' '}`));
+    return [
+      `        ${command.name})`,
+      `          _arguments -s \\`,
+      ...[...command.options.flatMap(zshOption), ...args].map((s) => `            ${s} \\`),
+      '          ;;',
+    ];
+  });
+  return `#compdef ${name}
+# ${name} completion for zsh, generated by \`${name} completion zsh\`.
+# Load it with: source <(${name} completion zsh)   (in ~/.zshrc, after compinit)
+# or save it as _${name} in a directory of $fpath.
+${fn}() {
+  local curcontext="$curcontext" state line
+  typeset -A opt_args
+  local -a commands
+  commands=(
+${commands.map((c) => `    ${quote(`${zshText(c.name)}:${zshText(c.description)}`)}`).join('\n')}
+  )
+  _arguments -C \\
+${options
+  .flatMap(zshOption)
+  .map((s) => `    ${s} \\`)
+  .join('\n')}
+    '1: :->command' \\
+    '*:: :->args' && return
+  case $state in
+    command) _describe -t commands '${name} command' commands ;;
+    args)
+      case $words[1] in
+${perCommand.join('\n')}
+      esac
+      ;;
+  esac
+}
+if [[ "\${funcstack[1]}" == "${fn}" ]]; then
+  ${fn} "$@"
+else
+  compdef ${fn} ${name}
+fi
+`;
+}
