@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The published package's build (npm runs it as `prepack`; `postpack` runs it with --clean):
 //   dist/src, dist/bin   the sources compiled by tsc (tsconfig.build.json), with .d.ts files
-//   dist/src/ui/         the dashboard's page, read at run time next to page.js
+//   dist/src/ui/         the dashboard's files, read at run time next to page.js
 //   dist/demo.config.js  examples/local/switchyard.config.ts with the demo service's path made absolute,
 //                        so `switchyard local --demo` works in any directory
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -22,8 +22,9 @@ if (tsc.status !== 0) {
   process.exit(1);
 }
 
+// The dashboard's files (html, css, js), read at run time next to page.js.
 mkdirSync(join(dist, 'src/ui'), { recursive: true });
-copyFileSync(join(root, 'src/ui/dashboard.html'), join(dist, 'src/ui/dashboard.html'));
+for (const file of readdirSync(join(root, 'src/ui')).filter((f) => !f.endsWith('.ts'))) copyFileSync(join(root, 'src/ui', file), join(dist, 'src/ui', file));
 
 const { tsImport } = await import('tsx/esm/api');
 const example = 'examples/local/switchyard.config.ts';
