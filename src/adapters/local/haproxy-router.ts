@@ -39,7 +39,7 @@ const MIN_VERSION = [2, 6] as const;
 /** How long the every-second reads (counters, in-flight requests) wait for HAProxy's answer. */
 const POLL_TIMEOUT_MS = 1500;
 /** Reads in a row HAProxy did not answer (it runs, but is stopped or hung) before it is killed and started again. */
-const UNANSWERED_LIMIT = 3;
+const UNANSWERED_LIMIT = 2;
 /** How long a 503 HAProxy answered for want of a server keeps the data plane reported down. */
 const NO_SERVER_WINDOW_MS = 10_000;
 /** The user HAProxy runs as when the data plane runs as root: its own, shared with no service (they run as nobody or their target.user). */
