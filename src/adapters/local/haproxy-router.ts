@@ -455,7 +455,8 @@ export class HaproxyRouter implements Router {
     const free = allSlots().filter((name) => !busy.has(name) && !taken.has(name));
     const moving: Server[] = [];
     for (const server of pending) {
-      if (!server.slot) taken.add(server.name); // a name of this router's own: no live server has it
+      if (!server.slot)
+        taken.add(server.name); // a name of this router's own: no live server has it
       else if (free.includes(server.name) && !taken.has(server.name)) rename(server, server.name, true);
       else moving.push(server);
     }
@@ -714,7 +715,9 @@ export class HaproxyRouter implements Router {
     }
     const wanted = [...this.servers.values()].some((s) => !s.draining && (this.weights.get(s.version) ?? 0) > 0);
     this.noServerUp =
-      wanted && !serving ? `HAProxy has no server up in production (${production.join(', ') || 'every server in maintenance'}): requests are answered 503` : undefined;
+      wanted && !serving
+        ? `HAProxy has no server up in production (${production.join(', ') || 'every server in maintenance'}): requests are answered 503`
+        : undefined;
   }
 
   /** Every second: the counters, the leftovers, and HAProxy itself (restarted, reconciled, when it died). */
