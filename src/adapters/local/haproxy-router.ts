@@ -38,8 +38,12 @@ const START_TIMEOUT_MS = 10_000;
 const MIN_VERSION = [2, 6] as const;
 /** How long the every-second reads (counters, in-flight requests) wait for HAProxy's answer. */
 const POLL_TIMEOUT_MS = 1500;
-/** Reads in a row HAProxy did not answer (it runs, but is stopped or hung) before it is killed and started again. */
-const UNANSWERED_LIMIT = 2;
+/**
+ * Reads in a row HAProxy did not answer before it is killed and started again: stopped by a signal (its
+ * state says so), or running and hung for longer (a busy machine can delay one answer, never ten).
+ */
+const UNANSWERED_STOPPED = 2;
+const UNANSWERED_HUNG = 10;
 /** How long a 503 HAProxy answered for want of a server keeps the data plane reported down. */
 const NO_SERVER_WINDOW_MS = 10_000;
 /** The user HAProxy runs as when the data plane runs as root: its own, shared with no service (they run as nobody or their target.user). */
@@ -165,17 +169,19 @@ export function haproxyVersion(binary: string): { version: string } | { problem:
  * The HAProxy data plane: the system's HAProxy in front of the replicas, configured once (frontends,
  * empty backends) and then driven only through its runtime API: `add server` / `del server` as
  * replicas come and go, `set server ... weight` for the split, `set server ... state drain|ready|maint`
- * to drain and to open the test route, health checks on the readiness path. No reload, ever.
+ * to drain and to open the test route. No live health check: Switchyard supervises readiness itself, as
+ * with the built-in proxy. No reload, ever.
  *
- * Signals for the gates come from HAProxy itself: its per-server counters (`show stat`: requests, 5xx,
- * failed responses, client aborts) read every second into per-version counts, and each request's active
- * time from its log lines (a ring the data plane follows on the admin socket) into the latency
- * histograms. A 502 or 504 HAProxy answers because a replica crashed or hung is a failed response of
- * that replica's server, so it counts against its version, as the built-in proxy's do.
+ * Signals for the gates come from HAProxy itself: its per-server counters (`show stat`: attempts, 5xx,
+ * failed responses and connections, attempts retried or redispatched) read every second into per-version
+ * counts, and each request's time from its log lines (a ring the data plane follows on the admin socket)
+ * into the latency histograms. Every attempt that failed on a replica counts against its version, also
+ * when HAProxy then answered the client from another one, so the gates see what the version did.
  *
- * HAProxy runs as a child of the data plane and dies with it, as the replicas do (nothing would serve
- * behind it otherwise); it survives Switchyard's control plane. Found running at start (its admin socket
- * answers with the same configuration), it is attached to and reconciled instead of started again.
+ * HAProxy runs as a child of the data plane (as root, as its own user) and dies with it, as the replicas
+ * do (nothing would serve behind it otherwise); it survives Switchyard's control plane. Found running at
+ * start (its admin socket answers with the same configuration), it is attached to and reconciled, its live
+ * servers adopted as they are, instead of started again. Stopped or hung, it is killed and started again.
  */
 export class HaproxyRouter implements Router {
   readonly metrics = new VersionMetrics();
@@ -734,7 +740,7 @@ export class HaproxyRouter implements Router {
     } catch (error) {
       if (this.closed) return;
       if (!this.running()) await this.revive(binary, messageOf(error));
-      else if (++this.unanswered >= UNANSWERED_LIMIT) {
+      else if (++this.unanswered >= (stopped(this.pid!) ? UNANSWERED_STOPPED : UNANSWERED_HUNG)) {
         // It runs and does not answer (stopped by a signal, hung): killed, and started again.
         this.silent = `HAProxy (pid ${this.pid}) did not answer on its admin socket ${this.unanswered} times in a row (${messageOf(error)}); starting it again`;
         await this.exclusive(() => stopPid(this.pid!, 'SIGKILL'));
@@ -840,6 +846,15 @@ function readIfAny(file: string): string {
     return readFileSync(file, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** The process is stopped by a signal (SIGSTOP, SIGTSTP, SIGTTOU...): its state in /proc is T (or t, traced). */
+function stopped(pid: number): boolean {
+  try {
+    return /^[Tt]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop() ?? '');
+  } catch {
+    return false;
   }
 }
 
