@@ -286,8 +286,8 @@ describeWithHaproxy('HAProxy as the data plane: a replica that dies, a data plan
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-hx-attach-'));
     started.push({ close: async () => rmSync(dir, { recursive: true, force: true }) });
     const [old, fresh] = [await replica('old'), await replica('fresh')];
-    const port = await freePort();
-    const options = { name: 't', port, upstreamTimeoutMs: 5000, readinessPath: '/ready', stateDir: dir };
+    const [port, testPort] = [await freePort(), await freePort()];
+    const options = { name: 't', port, testPort, upstreamTimeoutMs: 5000, readinessPath: '/ready', stateDir: dir };
     const first = new HaproxyRouter(options);
     await first.addBackend({ id: 'v1/1', version: 'v1', port: old.port });
     await first.setWeights({ v1: 100 });
@@ -317,12 +317,21 @@ describeWithHaproxy('HAProxy as the data plane: a replica that dies, a data plan
     expect(/^Pid: (\d+)$/m.exec(await admin.run('show info'))?.[1]).toBe(pid);
     const serving = (await admin.serverStats()).filter((s) => s.backend === 'production' && s.status === 'UP' && s.weight > 0);
     expect(serving.map((s) => s.address)).toEqual([`127.0.0.1:${fresh.port}`]);
-    // A third attaches knowing the replica that serves: it adopts that live server as it is.
+    // A third attaches knowing the replica that serves: it adopts that live server as it is, and the test
+    // route serving it stays open all along (it used to be closed and opened again at every attach).
+    await second.setTestVersion('v1');
+    const tests = new LoadGenerator({ url: `http://127.0.0.1:${testPort}/`, requestsPerSecond: 400, concurrency: 8 });
+    tests.start();
+    await eventually(
+      async () => tests.stats.sent,
+      (n) => n >= 20,
+    );
     abandon(second);
     const third = new HaproxyRouter(options);
     started.push(third);
     await third.addBackend({ id: 'v1/2', version: 'v1', port: fresh.port });
     await third.setWeights({ v1: 100 });
+    await third.setTestVersion('v1');
     await third.start();
     const now = (await admin.serverStats()).filter((s) => s.backend === 'production' && s.status === 'UP' && s.weight > 0);
     expect(now.map((s) => [s.server, s.address])).toEqual(serving.map((s) => [s.server, s.address]));
@@ -332,6 +341,7 @@ describeWithHaproxy('HAProxy as the data plane: a replica that dies, a data plan
       (n) => n >= seen + 40,
     );
     expect((await load.stop()).failed).toBe(0);
+    expect((await tests.stop()).failed).toBe(0);
     const answer = await fetch(`http://127.0.0.1:${port}/`);
     expect(await answer.text()).toBe('fresh');
     // The replica sees the X-Forwarded-* headers the built-in proxy sets.
