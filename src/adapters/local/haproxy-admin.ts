@@ -21,12 +21,12 @@ export class HaproxyAdmin {
   constructor(readonly socketPath: string) {}
 
   /** Sends one command and returns HAProxy's answer (text; empty for most `set` commands). */
-  run(command: string): Promise<string> {
+  run(command: string, timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
     if (/[\n;]/.test(command)) return Promise.reject(new HaproxyCommandError(`one runtime API command at a time: ${JSON.stringify(command)}`));
     return new Promise((resolve, reject) => {
       const socket = connect(this.socketPath);
       let answer = '';
-      const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+      const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => (answer += chunk));
       socket.on('error', (error) => {
@@ -48,17 +48,17 @@ export class HaproxyAdmin {
   }
 
   /** Whether HAProxy answers on the socket now. */
-  async answers(): Promise<boolean> {
+  async answers(timeoutMs?: number): Promise<boolean> {
     try {
-      return (await this.run('show info')).includes('Pid:');
+      return (await this.run('show info', timeoutMs)).includes('Pid:');
     } catch {
       return false;
     }
   }
 
   /** Per-server counters (`show stat`, servers only), one record per backend and server. */
-  async serverStats(): Promise<ServerStat[]> {
-    return parseServerStats(await this.run('show stat -1 4 -1'));
+  async serverStats(timeoutMs?: number): Promise<ServerStat[]> {
+    return parseServerStats(await this.run('show stat -1 4 -1', timeoutMs));
   }
 
   /**
@@ -92,7 +92,7 @@ export class HaproxyAdmin {
 export interface ServerStat {
   readonly backend: string;
   readonly server: string;
-  /** UP, DOWN, MAINT, DRAIN, NOLB, ... (with a check's progress, e.g. "UP 1/3", cut off). */
+  /** UP, DOWN, MAINT, DRAIN, NOLB, ... (with a check's progress, e.g. "UP 1/3", cut off; "no check" is UP). */
   readonly status: string;
   readonly weight: number;
   /** Its address, `127.0.0.1:<port>`. */
@@ -106,6 +106,10 @@ export interface ServerStat {
   /** Responses that failed (HAProxy answered 502 or 504 in its name). */
   readonly responseErrors: number;
   readonly connectionErrors: number;
+  /** Attempts on it that failed and were tried again on it (`wretr`; an L7 retry counts twice). */
+  readonly retries: number;
+  /** Attempts on it that failed and were sent to another server (`wredis`). */
+  readonly redispatches: number;
   /** Transfers the client aborted. */
   readonly clientAborts: number;
 }
@@ -127,6 +131,8 @@ export function parseServerStats(csv: string): ServerStat[] {
     h5: at('hrsp_5xx'),
     eresp: at('eresp'),
     econ: at('econ'),
+    wretr: at('wretr'),
+    wredis: at('wredis'),
     cli: at('cli_abrt'),
     addr: at('addr'),
   };
@@ -137,7 +143,8 @@ export function parseServerStats(csv: string): ServerStat[] {
     .map((cells) => ({
       backend: cells[ix.px] ?? '',
       server: cells[ix.sv] ?? '',
-      status: (cells[ix.status] ?? '').split(' ')[0] ?? '',
+      // A server with no health check (Switchyard's) serves when not in maintenance or draining: "no check" is UP.
+      status: cells[ix.status] === 'no check' ? 'UP' : ((cells[ix.status] ?? '').split(' ')[0] ?? ''),
       weight: num(cells, ix.weight),
       address: cells[ix.addr] ?? '',
       current: num(cells, ix.scur),
@@ -146,6 +153,8 @@ export function parseServerStats(csv: string): ServerStat[] {
       http5xx: num(cells, ix.h5),
       responseErrors: num(cells, ix.eresp),
       connectionErrors: num(cells, ix.econ),
+      retries: num(cells, ix.wretr),
+      redispatches: num(cells, ix.wredis),
       clientAborts: num(cells, ix.cli),
     }));
 }

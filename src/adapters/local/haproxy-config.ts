@@ -21,10 +21,13 @@ export const SLOTS = 40;
 export const SLOT_PREFIX = 'slot';
 
 /**
- * One line per request: backend, server, status, active time (ms, request received to response ended)
- * and the termination state. `%s` is `<NOSRV>` when HAProxy found no server to send the request to.
+ * One line per request: backend, server, status, active time (ms, request received to response ended),
+ * the termination state, the retries (`%rc`: `+N` when the request was sent to another server), the last
+ * attempt's response time and transfer time (`%Tr`, `%Td`: the latency of a retried request's final
+ * attempt alone) and the server's port (`%sp`: a slot's late lines are told from its next replica's).
+ * `%s` is `<NOSRV>` when HAProxy found no server to send the request to.
  */
-export const LOG_FORMAT = '%b|%s|%ST|%Ta|%ts';
+export const LOG_FORMAT = '%b|%s|%ST|%Ta|%ts|%rc|%Tr|%Td|%sp';
 
 export interface HaproxyConfigOptions {
   readonly service: string;
@@ -34,22 +37,14 @@ export interface HaproxyConfigOptions {
   readonly host?: string;
   /** Idle timeout towards backends (and a client that stops reading), as the built-in proxy's. */
   readonly upstreamTimeoutMs: number;
-  /** The replicas' readiness path: HAProxy's health checks ask it. */
-  readonly readinessPath: string;
   /** HAProxy's threads (nbthread). @default one per CPU */
   readonly threads?: number;
-  /** When the data plane runs as root: HAProxy drops to this user and group after binding. */
-  readonly dropTo?: { readonly uid: number; readonly gid: number };
 }
 
 /** The configuration text; deterministic, so a data plane that finds an HAProxy running can tell it is its own. */
 export function haproxyConfig(options: HaproxyConfigOptions): string {
   const host = options.host ?? '127.0.0.1';
   // What goes into the file is checked, not escaped: a path with a quote or a line break is refused.
-  if (!/^\/[A-Za-z0-9._~!&()*+,;=:@%/?-]*$/.test(options.readinessPath))
-    throw new Error(
-      `HAProxy's health check cannot ask the readiness path ${JSON.stringify(options.readinessPath)}: use letters, digits and URL punctuation (no space, quote, # or backslash)`,
-    );
   if (!/^[^'\\]+$/.test(options.adminSocket) || [...options.adminSocket].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127))
     throw new Error(`HAProxy cannot take the admin socket path ${JSON.stringify(options.adminSocket)}: it has a quote or a control character`);
   const idle = `${Math.max(1, Math.round(options.upstreamTimeoutMs))}ms`;
@@ -58,11 +53,16 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     '# Do not edit: the next start writes it again.',
     'global',
     `  stats socket '${options.adminSocket}' mode 600 level admin`,
-    // The log reader's session on the admin socket waits for events: it must not be timed out.
-    '  stats timeout 24h',
+    // A session left idle on the admin socket (a forgotten socat) is closed soon, and there is room for
+    // many: the data plane's own commands are never kept waiting for a free one. (The log reader's
+    // session, waiting for events, is not idle: it is not timed out.)
+    '  stats timeout 30s',
+    '  stats maxconn 100',
+    // The ports are HAProxy's alone: a second HAProxy (an orphan, another Switchyard) binding them fails
+    // with EADDRINUSE, as the built-in proxy does, instead of sharing the traffic (SO_REUSEPORT).
+    '  noreuseport',
     `  log ring@${LOG_RING} local0 info`,
     ...(options.threads !== undefined ? [`  nbthread ${options.threads}`] : []),
-    ...(options.dropTo ? [`  uid ${options.dropTo.uid}`, `  gid ${options.dropTo.gid}`] : []),
     '',
     `ring ${LOG_RING}`,
     '  format raw',
@@ -84,7 +84,8 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     '  timeout http-keep-alive 5s',
     '  timeout queue 5s',
     // A replica that refuses a connection (crashed, stopping) is skipped for another one; a GET or HEAD
-    // it closed without answering is sent again elsewhere. Nothing else is repeated.
+    // it closed without answering is sent again elsewhere. Nothing else is repeated. Every failed attempt
+    // counts against the version that failed it (its server's wretr, wredis, econ, eresp: see readCounters).
     '  retries 3',
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
@@ -95,9 +96,11 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
       `backend ${name}`,
       // roundrobin: weights change at run time, and servers can be added and deleted (HAProxy 2.6).
       '  balance roundrobin',
-      `  option httpchk GET ${options.readinessPath}`,
+      // No health checks: Switchyard supervises readiness itself (a replica takes traffic once ready, a
+      // replica that exits is replaced), as with the built-in proxy. A check with its own timeout would take
+      // a healthy but slow-to-check replica out of service, and its clients would get HAProxy's 503.
       // Port 9 (discard) until a replica takes the slot; disabled (maintenance) until then.
-      `  server-template ${SLOT_PREFIX} 1-${SLOTS} 127.0.0.1:9 disabled weight 0 check inter 1s fall 2 rise 1`,
+      `  server-template ${SLOT_PREFIX} 1-${SLOTS} 127.0.0.1:9 disabled weight 0`,
       // Only a GET or HEAD is sent again after the replica got it (empty-response above).
       '  http-request disable-l7-retry if !METH_GET',
       '',
@@ -123,7 +126,7 @@ function frontend(name: string, bind: string): string[] {
   ];
 }
 
-/** The `add server` line of one replica in one backend: health-checked on the readiness path. */
+/** The `add server` line of one replica in one backend (no health check: see the backends above). */
 export function addServerCommand(backend: string, server: string, port: number, weight: number): string {
-  return `add server ${backend}/${server} 127.0.0.1:${port} weight ${weight} check inter 1s fall 2 rise 1`;
+  return `add server ${backend}/${server} 127.0.0.1:${port} weight ${weight}`;
 }

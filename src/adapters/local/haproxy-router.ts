@@ -1,7 +1,24 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  type Stats,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import { HaproxyAdmin, HaproxyCommandError, type ServerStat } from './haproxy-admin.js';
 import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PREFIX, SLOTS, TEST_BACKEND } from './haproxy-config.js';
@@ -19,6 +36,19 @@ const POLL_MS = 1000;
 const START_TIMEOUT_MS = 10_000;
 /** Oldest HAProxy with `add server` / `del server` in its runtime API. */
 const MIN_VERSION = [2, 6] as const;
+/** How long the every-second reads (counters, in-flight requests) wait for HAProxy's answer. */
+const POLL_TIMEOUT_MS = 1500;
+/**
+ * Reads in a row HAProxy did not answer before it is killed and started again: stopped by a signal (its
+ * state says so), or running and hung for longer (a busy machine can delay one answer, never ten).
+ */
+const UNANSWERED_STOPPED = 2;
+const UNANSWERED_HUNG = 10;
+/** How long a 503 HAProxy answered for want of a server keeps the data plane reported down. */
+const NO_SERVER_WINDOW_MS = 10_000;
+/** The user HAProxy runs as when the data plane runs as root: its own, shared with no service (they run as nobody or their target.user). */
+export const HAPROXY_USER = 'switchyard-haproxy';
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface HaproxyRouterOptions extends RouterOptions {
   /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. @default 'haproxy' */
@@ -29,12 +59,12 @@ export interface HaproxyRouterOptions extends RouterOptions {
 
 interface Server {
   readonly id: string;
-  /** Its name in both backends: unique to this router's lifetime, so it never meets a server an earlier data plane left. */
-  readonly name: string;
+  /** Its name in both backends: a slot, or a name unique to this router's lifetime (an added server). */
+  name: string;
   readonly version: string;
   readonly port: number;
   /** A slot declared in the configuration (kept-alive connections), or a server added at run time. */
-  readonly slot: boolean;
+  slot: boolean;
   draining: boolean;
 }
 
@@ -54,6 +84,75 @@ export function findHaproxy(program = 'haproxy', path = process.env['PATH']): st
   return undefined;
 }
 
+/** A user's uid and gid, from id(1); undefined when there is no such user. */
+function idsOf(name: string): { uid: number; gid: number } | undefined {
+  const read = (flag: string) => {
+    const out = spawnSync('id', [flag, name], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    return out.status === 0 ? Number(out.stdout.trim()) : undefined;
+  };
+  const [uid, gid] = [read('-u'), read('-g')];
+  return uid === undefined || gid === undefined || !Number.isInteger(uid) || !Number.isInteger(gid) ? undefined : { uid, gid };
+}
+
+/**
+ * The user HAProxy runs as, when the data plane runs as root: `switchyard-haproxy`, created (a system user
+ * with no home and no shell) when missing. Not `nobody`: any process running as nobody (a service's, by
+ * default) could otherwise stop HAProxy with a signal. Undefined when not root: HAProxy runs as Switchyard's user.
+ */
+export function haproxyUser(uid = process.getuid?.()): { uid: number; gid: number } | undefined {
+  if (uid !== 0) return undefined;
+  const found = idsOf(HAPROXY_USER);
+  if (found) return found;
+  const useradd = findHaproxy('useradd');
+  const made = useradd
+    ? spawnSync(useradd, ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', HAPROXY_USER], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      })
+    : undefined;
+  const ids = idsOf(HAPROXY_USER);
+  if (!ids)
+    throw new DeployError(
+      `HAProxy runs as its own user "${HAPROXY_USER}" when Switchyard is root, and it could not be created (${(made?.stderr || made?.error?.message || 'no useradd').trim().slice(0, 200)}): create it with useradd --system ${HAPROXY_USER}`,
+    );
+  return ids;
+}
+
+/**
+ * A folder only `owner` (or this process's user) can enter: created, or checked when it exists. Root
+ * replaces one that is not so (it is in a shared /tmp); anyone else refuses to use it.
+ */
+function privateFolder(path: string, owner: { uid: number; gid: number } | undefined): void {
+  const uid = owner?.uid ?? process.getuid?.();
+  let found: Stats | undefined;
+  try {
+    found = lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (found) {
+    if (found.isDirectory() && found.uid === uid && (found.mode & 0o777) === 0o700) return;
+    if (process.getuid?.() !== 0) throw new DeployError(`${path} should be a folder private to this user (mode 0700): remove it`);
+    rmSync(path, { recursive: true, force: true });
+  }
+  // Created by this process in a sticky folder: nobody else can replace it before it changes hands.
+  mkdirSync(path, { mode: 0o700 });
+  if (owner) chownSync(path, owner.uid, owner.gid);
+}
+
+/** Writes a file anew (never through a link someone left in its place) owned by `owner`. */
+function writeOwned(path: string, text: string, owner: { uid: number; gid: number }): void {
+  rmSync(path, { force: true });
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fchownSync(fd, owner.uid, owner.gid);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The installed HAProxy's version, or why it cannot serve as a data plane. */
 export function haproxyVersion(binary: string): { version: string } | { problem: string } {
   const out = spawnSync(binary, ['-v'], { encoding: 'utf8', timeout: 5000, env: {} });
@@ -70,17 +169,19 @@ export function haproxyVersion(binary: string): { version: string } | { problem:
  * The HAProxy data plane: the system's HAProxy in front of the replicas, configured once (frontends,
  * empty backends) and then driven only through its runtime API: `add server` / `del server` as
  * replicas come and go, `set server ... weight` for the split, `set server ... state drain|ready|maint`
- * to drain and to open the test route, health checks on the readiness path. No reload, ever.
+ * to drain and to open the test route. No live health check: Switchyard supervises readiness itself, as
+ * with the built-in proxy. No reload, ever.
  *
- * Signals for the gates come from HAProxy itself: its per-server counters (`show stat`: requests, 5xx,
- * failed responses, client aborts) read every second into per-version counts, and each request's active
- * time from its log lines (a ring the data plane follows on the admin socket) into the latency
- * histograms. A 502 or 504 HAProxy answers because a replica crashed or hung is a failed response of
- * that replica's server, so it counts against its version, as the built-in proxy's do.
+ * Signals for the gates come from HAProxy itself: its per-server counters (`show stat`: attempts, 5xx,
+ * failed responses and connections, attempts retried or redispatched) read every second into per-version
+ * counts, and each request's time from its log lines (a ring the data plane follows on the admin socket)
+ * into the latency histograms. Every attempt that failed on a replica counts against its version, also
+ * when HAProxy then answered the client from another one, so the gates see what the version did.
  *
- * HAProxy runs as a child of the data plane and dies with it, as the replicas do (nothing would serve
- * behind it otherwise); it survives Switchyard's control plane. Found running at start (its admin socket
- * answers with the same configuration), it is attached to and reconciled instead of started again.
+ * HAProxy runs as a child of the data plane (as root, as its own user) and dies with it, as the replicas
+ * do (nothing would serve behind it otherwise); it survives Switchyard's control plane. Found running at
+ * start (its admin socket answers with the same configuration), it is attached to and reconciled, its live
+ * servers adopted as they are, instead of started again. Stopped or hung, it is killed and started again.
  */
 export class HaproxyRouter implements Router {
   readonly metrics = new VersionMetrics();
@@ -88,8 +189,15 @@ export class HaproxyRouter implements Router {
   testPortBound: number | undefined;
 
   private readonly servers = new Map<string, Server>();
-  /** Server name to version label, kept after a server is removed: its last counters and log lines still count. */
+  /** Server name to version label, kept after a server is removed: its last counters still count. */
   private readonly versionOf = new Map<string, string>();
+  /**
+   * Server name and port to version label, for log lines: a slot's late lines (a request that ended after
+   * its replica was removed) count against that replica's version, not the next one given the slot.
+   */
+  private readonly versionAt = new Map<string, string>();
+  /** Per server: attempts and failed attempts read from its counters, and the failures counted so far. */
+  private readonly tally = new Map<string, { attempts: number; failures: number; counted: number }>();
   private weights = new Map<string, number>();
   private testVersion: string | undefined;
   /** Weight and test-route state applied in HAProxy, per server name: only changes are sent. */
@@ -99,12 +207,20 @@ export class HaproxyRouter implements Router {
   private readonly last = new Map<string, ServerStat>();
   private readonly prefix = `r${Date.now().toString(36)}`;
   /** The configured slots no replica holds, lowest first. */
-  private readonly freeSlots: string[] = Array.from({ length: SLOTS }, (_, i) => `${SLOT_PREFIX}${i + 1}`);
+  private freeSlots: string[] = allSlots();
   private count = 0;
 
   private readonly dir: string;
   private readonly ownDir: boolean;
+  /**
+   * A folder in the system's temporary folder, stable for this state folder, holding HAProxy's admin
+   * socket (and, as root, the configuration HAProxy reads): where HAProxy, running as its own user, can
+   * write, and where a socket path fits its 107 bytes. Undefined when the state folder serves (not root, short path).
+   */
+  private readonly socketDir: string | undefined;
   private readonly admin: HaproxyAdmin;
+  private user: { uid: number; gid: number } | undefined;
+  private text = '';
   private child: ChildProcess | undefined;
   private pid: number | undefined;
   private pidStart: string | undefined;
@@ -116,8 +232,14 @@ export class HaproxyRouter implements Router {
   private stopFollowing: (() => void) | undefined;
   /** Changes to HAProxy's runtime state go one at a time (a crash replacement runs beside a release's calls). */
   private queue: Promise<unknown> = Promise.resolve();
-  /** Requests HAProxy answered with no server to send them to (503 `<NOSRV>`): no version to count them against. */
+  /** Production requests HAProxy answered with no server to send them to (503 `<NOSRV>`): reported in health(). */
   noServerAnswers = 0;
+  private lastNoServerAt: number | undefined;
+  /** Why production has no server up in HAProxy while a version should serve, read at the last poll. */
+  private noServerUp: string | undefined;
+  /** Polls in a row HAProxy (running) did not answer, and why. */
+  private unanswered = 0;
+  private silent: string | undefined;
   private reviveFailures = 0;
   private nextRevive = 0;
   restarts = 0;
@@ -127,8 +249,11 @@ export class HaproxyRouter implements Router {
     this.dir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'switchyard-haproxy-'));
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     // A unix socket path holds at most 107 bytes, and HAProxy binds a temporary `<path>.<pid>.tmp` first.
+    // As root, HAProxy (its own user) cannot enter the state folder: its socket goes to a folder it owns.
     const socket = join(this.dir, 'haproxy.sock');
-    this.admin = new HaproxyAdmin(Buffer.byteLength(socket) <= 90 ? socket : join(mkdtempSync(join(tmpdir(), 'sy-hx-')), 'a.sock'));
+    const shared = process.getuid?.() === 0 || Buffer.byteLength(socket) > 90;
+    this.socketDir = shared ? join(tmpdir(), `sy-hx-${createHash('sha256').update(resolve(this.dir)).digest('hex').slice(0, 16)}`) : undefined;
+    this.admin = new HaproxyAdmin(this.socketDir !== undefined ? join(this.socketDir, 'a.sock') : socket);
   }
 
   /** The admin socket HAProxy listens on (the runtime API), for tools and tests that read it directly. */
@@ -165,16 +290,17 @@ export class HaproxyRouter implements Router {
     if ('problem' in version) throw new DeployError(version.problem);
     this.productionPort = this.options.port === 0 ? await freePort() : this.options.port;
     if (this.options.testPort !== undefined) this.testPortBound = this.options.testPort === 0 ? await freePort() : this.options.testPort;
+    this.user = haproxyUser();
+    if (this.socketDir !== undefined) privateFolder(this.socketDir, this.user);
     const text = haproxyConfig({
       service: this.options.name,
       adminSocket: this.admin.socketPath,
       productionPort: this.productionPort,
       ...(this.testPortBound !== undefined ? { testPort: this.testPortBound } : {}),
       upstreamTimeoutMs: this.options.upstreamTimeoutMs,
-      readinessPath: this.options.readinessPath,
       ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
-      ...(process.getuid?.() === 0 ? { dropTo: { uid: 65534, gid: 65534 } } : {}),
     });
+    this.text = text;
     const running = await this.runningPid();
     // One that runs and does not answer (its admin socket removed) would share the port with a new one
     // (HAProxy binds with SO_REUSEPORT) and serve its stale servers: it is stopped first.
@@ -212,12 +338,29 @@ export class HaproxyRouter implements Router {
     }
   }
 
+  /**
+   * How HAProxy is started: killed by the kernel with its data plane (a parent-death signal), as the
+   * replicas are. As root, as its own user from the start (setpriv, with only the capability to bind a
+   * port below 1024): a process that changes its own user loses its parent-death signal, so HAProxy's own
+   * `user`/`uid` would leave it running, and serving stale servers, after a killed data plane.
+   */
+  private command(binary: string, path: string): [string, string[]] {
+    const user = this.user;
+    if (!user) return dieWithParent(binary, ['-db', '-f', this.configFile], path);
+    if (!findHaproxy(SETPRIV)) throw new DeployError(`HAProxy is started as ${HAPROXY_USER} with ${SETPRIV} (util-linux), which is not installed`);
+    // As its own user HAProxy cannot read the state folder: its configuration is written where its socket is.
+    const config = join(this.socketDir!, 'haproxy.cfg');
+    writeOwned(config, this.text, user);
+    const ids = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups'];
+    const caps = ['--inh-caps', '+net_bind_service', '--ambient-caps', '+net_bind_service'];
+    return [SETPRIV, [...ids, ...caps, '--pdeathsig', 'KILL', '--', binary, '-db', '-f', config]];
+  }
+
   private async spawn(binary: string): Promise<void> {
     const logFile = join(this.dir, 'haproxy.log');
-    const out = openSync(logFile, 'a', 0o600);
     const path = process.env['PATH'] ?? '/usr/bin:/bin';
-    // Killed by the kernel with its data plane, as the replicas are (see dieWithParent).
-    const [file, args] = dieWithParent(binary, ['-db', '-f', this.configFile], path);
+    const [file, args] = this.command(binary, path);
+    const out = openSync(logFile, 'a', 0o600);
     const child = spawn(file, args, { stdio: ['ignore', out, out], detached: true, env: { PATH: path } });
     closeSync(out);
     this.child = child;
@@ -254,47 +397,101 @@ export class HaproxyRouter implements Router {
    * Makes HAProxy's servers, weights and test route what this router holds: servers it lacks are added,
    * servers it has that this router does not know (an earlier data plane's) are removed. Used at start,
    * on attach, and after HAProxy was restarted.
+   *
+   * Attaching to an HAProxy that serves must not interrupt it: a live server with a replica's address is
+   * that replica's (adopted as it is, never set up again); the others take slots no live server uses;
+   * weights are applied before any server this router does not know is taken out of service.
    */
   private async reconcile(): Promise<void> {
     const stats = await this.admin.serverStats();
     this.applied.clear();
     for (const s of stats) this.last.set(`${s.backend}/${s.server}`, s); // counted from here on
-    // Present with the replica's address and out of maintenance: kept as it is (an attach); else set up again.
-    const present = new Set(stats.filter((s) => s.status !== 'MAINT').map((s) => `${s.backend}/${s.server}@${s.address}`));
+    const unknown = this.adopt(stats);
+    const live = (backend: string, name: string) => stats.find((s) => s.backend === backend && s.server === name);
     for (const server of this.servers.values()) {
-      for (const backend of this.backends())
-        if (!present.has(`${backend}/${server.name}@127.0.0.1:${server.port}`) || backend === TEST_BACKEND) await this.addServer(backend, server);
-      if (server.draining) await this.setState(server, 'drain');
+      for (const backend of this.backends()) {
+        const found = live(backend, server.name);
+        const same = found !== undefined && found.address === `127.0.0.1:${server.port}`;
+        // Production: serving with the replica's address; the test route: the address (its state follows below).
+        if (same && (backend === TEST_BACKEND || found.status !== 'MAINT')) {
+          if (backend === PRODUCTION_BACKEND) this.applied.set(server.name, { ...this.applied.get(server.name), weight: found.weight });
+          continue;
+        }
+        await this.addServer(backend, server);
+      }
     }
-    const mine = new Set([...this.servers.values()].map((server) => server.name));
+    // This router's servers take their share first; only then is anything taken out of service.
+    await this.applyWeights();
+    await this.applyTestRoute();
+    for (const server of this.servers.values()) if (server.draining) await this.setState(server, 'drain');
     for (const s of stats) {
-      if (mine.has(s.server)) continue;
+      if (!unknown.has(s.server)) continue;
       // A slot no replica of this data plane holds is put in maintenance; a server added at run time is deleted.
       if (s.server.startsWith(SLOT_PREFIX)) {
         if (s.status !== 'MAINT') await this.admin.expect(`set server ${s.backend}/${s.server} state maint`);
       } else this.leftovers.add(s.server);
     }
-    await this.applyWeights();
-    await this.applyTestRoute();
+    const held = new Set([...this.servers.values()].map((server) => server.name));
+    this.freeSlots = allSlots().filter((name) => !held.has(name));
     await this.deleteLeftovers();
+  }
+
+  /**
+   * Gives this router's servers their names in the HAProxy found: the live slot serving a replica's address
+   * is that replica's; any other keeps its slot if no live server uses it, else takes a free one (or is
+   * added at run time past the slots). Returns the names of the servers found that are none of this router's.
+   */
+  private adopt(stats: readonly ServerStat[]): Set<string> {
+    const production = stats.filter((s) => s.backend === PRODUCTION_BACKEND);
+    const busy = new Set(production.filter((s) => s.status !== 'MAINT').map((s) => s.server));
+    const taken = new Set<string>();
+    const rename = (server: Server, name: string, slot: boolean) => {
+      server.name = name;
+      server.slot = slot;
+      taken.add(name);
+      this.versionOf.set(name, server.version);
+      this.versionAt.set(`${name}:${server.port}`, server.version);
+    };
+    const pending: Server[] = [];
+    for (const server of this.servers.values()) {
+      const match = production.find((s) => s.status !== 'MAINT' && s.address === `127.0.0.1:${server.port}` && !taken.has(s.server));
+      if (match) rename(server, match.server, match.server.startsWith(SLOT_PREFIX));
+      else pending.push(server);
+    }
+    const free = allSlots().filter((name) => !busy.has(name) && !taken.has(name));
+    const moving: Server[] = [];
+    for (const server of pending) {
+      if (!server.slot)
+        taken.add(server.name); // a name of this router's own: no live server has it
+      else if (free.includes(server.name) && !taken.has(server.name)) rename(server, server.name, true);
+      else moving.push(server);
+    }
+    for (const server of moving) {
+      const slot = free.find((name) => !taken.has(name));
+      if (slot !== undefined) rename(server, slot, true);
+      else rename(server, `${this.prefix}-${++this.count}`, false);
+    }
+    return new Set(stats.map((s) => s.server).filter((name) => !taken.has(name)));
   }
 
   private backends(): string[] {
     return this.testPortBound !== undefined || this.options.testPort !== undefined ? [PRODUCTION_BACKEND, TEST_BACKEND] : [PRODUCTION_BACKEND];
   }
 
-  /** Adds a server in maintenance with no weight, starts its health checks, then opens it (production only). */
+  /** Adds a server in maintenance with no weight, then opens it (production only: the test route follows applyTestRoute). */
   private async addServer(backend: string, server: Server): Promise<void> {
     // Production weights follow the split (applyWeights); the test route's servers all weigh the same.
     const weight = backend === TEST_BACKEND ? 1 : 0;
     if (server.slot) {
-      // A slot in maintenance: its replica's address, no weight yet, then health checks.
+      // A slot in maintenance: its replica's address, no weight yet.
       await this.admin.expect(`set server ${backend}/${server.name} state maint`);
       await this.admin.expect(`set server ${backend}/${server.name} addr 127.0.0.1 port ${server.port}`, /^(IP changed from|no need to change the addr).*$/s);
       await this.admin.expect(`set server ${backend}/${server.name} weight ${weight}`);
     } else await this.admin.expect(addServerCommand(backend, server.name, server.port, weight), /^New server registered\.$/);
-    await this.admin.expect(`enable health ${backend}/${server.name}`);
-    if (backend === PRODUCTION_BACKEND) await this.admin.expect(`set server ${backend}/${server.name} state ready`);
+    if (backend === PRODUCTION_BACKEND) {
+      this.applied.set(server.name, { ...this.applied.get(server.name), weight: 0 });
+      await this.admin.expect(`set server ${backend}/${server.name} state ready`);
+    } else this.applied.set(server.name, { ...this.applied.get(server.name), test: 'maint' });
   }
 
   private async setState(server: Server, state: 'ready' | 'drain' | 'maint'): Promise<void> {
@@ -348,6 +545,9 @@ export class HaproxyRouter implements Router {
     const server: Server = { ...backend, name: slot ?? `${this.prefix}-${++this.count}`, slot: slot !== undefined, draining: false };
     this.servers.set(backend.id, server);
     this.versionOf.set(server.name, server.version);
+    this.versionAt.set(`${server.name}:${server.port}`, server.version);
+    this.tally.delete(`${PRODUCTION_BACKEND}/${server.name}`);
+    this.tally.delete(`${TEST_BACKEND}/${server.name}`);
     if (!this.started) return Promise.resolve();
     return this.exclusive(async () => {
       for (const name of this.backends()) await this.addServer(name, server);
@@ -384,15 +584,18 @@ export class HaproxyRouter implements Router {
     return this.until(new Set([...this.servers.values()].filter((s) => s.version === version).map((s) => s.name)), timeoutMs);
   }
 
-  /** Until HAProxy has no request in flight or queued on these servers (read from `show stat`). */
+  /**
+   * Until HAProxy has no request in flight or queued on these servers (read from `show stat`). HAProxy not
+   * answering while it runs (stopped, its sessions all taken) says nothing: waited on, up to the timeout.
+   */
   private async until(names: ReadonlySet<string>, timeoutMs: number): Promise<boolean> {
     if (names.size === 0 || !this.started) return true;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const busy = await this.admin
-        .serverStats()
+        .serverStats(Math.max(100, Math.min(POLL_TIMEOUT_MS, deadline - Date.now())))
         .then((stats) => stats.some((s) => names.has(s.server) && s.current + s.queued > 0))
-        .catch(() => false); // HAProxy gone: nothing is in flight through it
+        .catch(() => this.running()); // HAProxy gone: nothing is in flight through it; running: unknown
       if (!busy) return true;
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 20));
@@ -419,6 +622,7 @@ export class HaproxyRouter implements Router {
       for (const s of leaving) {
         for (const backend of this.backends()) await this.admin.expect(`set server ${backend}/${s.name} state maint`);
         this.applied.delete(s.name);
+        for (const backend of this.backends()) this.tally.delete(`${backend}/${s.name}`);
         // A slot goes back to the pool (its counters were read above: what it counts next is its next replica's).
         if (s.slot) this.freeSlots.push(s.name);
         else this.leftovers.add(s.name);
@@ -459,27 +663,67 @@ export class HaproxyRouter implements Router {
     return this.exclusive(() => this.applyTestRoute());
   }
 
-  health(): ProxyHealth {
-    return { descriptorErrors: 0, lastDescriptorErrorAt: undefined, connections: 0, ...(this.failure ? { failure: this.failure } : {}) };
+  /**
+   * Why the data plane cannot serve, if it cannot: HAProxy not running or not answering, production with
+   * no server up while a version should serve, or HAProxy answering 503 for want of a server lately.
+   */
+  health(now = Date.now()): ProxyHealth {
+    const noServer =
+      this.lastNoServerAt !== undefined && now - this.lastNoServerAt < NO_SERVER_WINDOW_MS
+        ? `HAProxy answered ${this.noServerAnswers} request(s) with 503 for want of a server (the last ${Math.round((now - this.lastNoServerAt) / 1000)} s ago)`
+        : undefined;
+    const failure = this.failure ?? this.silent ?? this.noServerUp ?? noServer;
+    return { descriptorErrors: 0, lastDescriptorErrorAt: undefined, connections: 0, ...(failure !== undefined ? { failure } : {}) };
   }
 
-  /** Reads the per-server counters into per-version counts (requests; 5xx and failed responses, HAProxy's own 502 and 504, as errors). */
-  private async readCounters(): Promise<void> {
-    const stats = await this.admin.serverStats();
+  /**
+   * Reads the per-server counters into per-version counts. Requests: the attempts each server was given
+   * (`stot`). Errors: every attempt that failed there, whether or not HAProxy then answered the client from
+   * another server (a retry, `wretr`; a redispatch, `wredis`), and those it answered as failed (refused
+   * connections `econ`, failed responses `eresp`: its own 502 and 504, the server's 5xx). A version that
+   * accepts a readiness check and fails everything else so fails its gates, though its clients were
+   * answered by another version. The failures of a server never count above its attempts (an L7 retry
+   * counts twice in `wretr`).
+   */
+  private async readCounters(timeoutMs?: number): Promise<void> {
+    const stats = await this.admin.serverStats(timeoutMs);
     const now = Date.now();
+    let serving = false;
+    const production: string[] = [];
     for (const s of stats) {
       const key = `${s.backend}/${s.server}`;
       const before = this.last.get(key);
       this.last.set(key, s);
+      if (s.backend === PRODUCTION_BACKEND && s.status !== 'MAINT') {
+        production.push(`${s.server} ${s.status} weight ${s.weight}`);
+        if (s.status === 'UP' && s.weight > 0) serving = true;
+      }
       const version = this.versionOf.get(s.server);
       if (!version) continue;
       // A counter that went down belongs to a new server of that name (HAProxy restarted): count it all.
-      const delta = (now: number, then: number | undefined) => (then === undefined || now < then ? now : now - then);
+      const reset = before === undefined || s.total < before.total;
+      const delta = (now: number, then: number | undefined) => (reset || then === undefined || now < then ? now : now - then);
       const requests = delta(s.total, before?.total);
       // Client aborts are not all the version's: one mid-body is (counted from its log line, see logLine).
-      const failed = delta(s.http5xx, before?.http5xx) + delta(s.responseErrors, before?.responseErrors);
+      const failures =
+        delta(s.http5xx, before?.http5xx) +
+        delta(s.responseErrors, before?.responseErrors) +
+        delta(s.connectionErrors, before?.connectionErrors) +
+        delta(s.retries, before?.retries) +
+        delta(s.redispatches, before?.redispatches);
+      let tally = this.tally.get(key);
+      if (!tally || reset) this.tally.set(key, (tally = { attempts: 0, failures: 0, counted: 0 }));
+      tally.attempts += requests;
+      tally.failures += failures;
+      const failed = Math.min(tally.failures, tally.attempts) - tally.counted;
+      tally.counted += failed;
       this.metrics.count(version, requests, failed, now);
     }
+    const wanted = [...this.servers.values()].some((s) => !s.draining && (this.weights.get(s.version) ?? 0) > 0);
+    this.noServerUp =
+      wanted && !serving
+        ? `HAProxy has no server up in production (${production.join(', ') || 'every server in maintenance'}): requests are answered 503`
+        : undefined;
   }
 
   /** Every second: the counters, the leftovers, and HAProxy itself (restarted, reconciled, when it died). */
@@ -488,11 +732,22 @@ export class HaproxyRouter implements Router {
     this.polling = true;
     try {
       await this.exclusive(async () => {
-        await this.readCounters();
+        await this.readCounters(POLL_TIMEOUT_MS);
+        this.unanswered = 0;
+        this.silent = undefined;
         if (this.leftovers.size > 0) await this.deleteLeftovers();
       });
     } catch (error) {
-      if (!this.closed && !this.running()) await this.revive(binary, messageOf(error));
+      if (this.closed) return;
+      if (!this.running()) await this.revive(binary, messageOf(error));
+      else if (++this.unanswered >= (stopped(this.pid!) ? UNANSWERED_STOPPED : UNANSWERED_HUNG)) {
+        // It runs and does not answer (stopped by a signal, hung): killed, and started again.
+        this.silent = `HAProxy (pid ${this.pid}) did not answer on its admin socket ${this.unanswered} times in a row (${messageOf(error)}); starting it again`;
+        await this.exclusive(() => stopPid(this.pid!, 'SIGKILL'));
+        this.unanswered = 0;
+        await this.revive(binary, this.silent);
+        if (this.failure === undefined) this.silent = undefined;
+      } else this.silent = `HAProxy (pid ${this.pid}) does not answer on its admin socket (${messageOf(error)})`;
     } finally {
       this.polling = false;
     }
@@ -526,21 +781,28 @@ export class HaproxyRouter implements Router {
       (line) => this.logLine(line),
       () => {
         this.stopFollowing = undefined;
-        if (!this.closed) setTimeout(() => !this.closed && !this.stopFollowing && this.follow(), 200).unref();
+        // Ended when idle past `stats timeout` (nothing logged): followed again at once.
+        if (!this.closed) setTimeout(() => !this.closed && !this.stopFollowing && this.follow(), 20).unref();
       },
     );
   }
 
   private logLine(line: string): void {
-    const [, server, status, active, termination] = line.split('|');
+    const [backend, server, status, active, termination, retries, response, transfer, port] = line.split('|');
     if (server === undefined || status === undefined || active === undefined) return;
     if (server === '<NOSRV>') {
-      if (status.startsWith('5')) this.noServerAnswers++;
+      if (status.startsWith('5') && backend === PRODUCTION_BACKEND) {
+        this.noServerAnswers++;
+        this.lastNoServerAt = Date.now();
+      }
       return;
     }
-    const version = this.versionOf.get(server);
-    const ms = Number(active);
+    const version = port !== undefined ? this.versionAt.get(`${server}:${port}`) : this.versionOf.get(server);
     if (version === undefined) return;
+    // A request tried elsewhere first: the time its failed attempts took is not this version's; its own
+    // attempt's is (response and transfer). A request that failed here is timed whole.
+    const retried = retries !== undefined && retries !== '0' && Number(response) >= 0;
+    const ms = retried ? Number(response) + Math.max(0, Number(transfer)) : Number(active);
     if (ms >= 0) this.metrics.recordLatency(version, ms, Date.now());
     // The client left while the body was on its way (CD): an answer begun and not delivered, which the
     // built-in proxy counts against the version (the ALB's 460). One that left before any answer is not.
@@ -570,8 +832,13 @@ export class HaproxyRouter implements Router {
     await this.queue.catch(() => undefined);
     if (this.running()) await stopPid(this.pid!);
     rmSync(this.admin.socketPath, { force: true });
+    if (this.socketDir !== undefined) rmSync(this.socketDir, { recursive: true, force: true });
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function allSlots(): string[] {
+  return Array.from({ length: SLOTS }, (_, i) => `${SLOT_PREFIX}${i + 1}`);
 }
 
 function readIfAny(file: string): string {
@@ -579,6 +846,15 @@ function readIfAny(file: string): string {
     return readFileSync(file, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** The process is stopped by a signal (SIGSTOP, SIGTSTP, SIGTTOU...): its state in /proc is T (or t, traced). */
+function stopped(pid: number): boolean {
+  try {
+    return /^[Tt]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop() ?? '');
+  } catch {
+    return false;
   }
 }
 
