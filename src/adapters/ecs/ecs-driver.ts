@@ -14,7 +14,7 @@ import { pinnedImage } from '../../resources/codedeploy.js';
 import { nextRevision, registerRevision, revisionChanges, runningRevision } from '../aws/task-definition.js';
 
 /** The SDK module is imported on first use: the workflow function's cold start skips it. */
-const ecsSdk = () => import('@aws-sdk/client-ecs');
+const ecsSdk = () => import('../aws/ecs-sdk.js');
 
 /**
  * The stages where Switchyard's PAUSE hook holds ECS: after test traffic (the new version ready,
