@@ -2,25 +2,15 @@ import { handle } from 'hono/aws-lambda';
 import { createApp } from '../src/api/app.js';
 import { apiGatewayAuthenticator } from '../src/api/auth.js';
 import { mountSlackInteractions } from '../src/api/slack.js';
-import { awsVersionLogs, bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
+import { createLambdaRuntime, runtimeEcsSdk } from '../src/composition/aws.js';
 import { createLogger } from './logger.js';
 import { systemClock } from '../src/ports/clock.js';
 
 const { log } = createLogger('switchyard-api');
-const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);
-const config = bundledConfig();
-const logs = awsVersionLogs(config);
-const runtime = createAwsRuntime({
-  config,
-  tableName: env('TABLE_NAME'),
-  stateMachineArn: env('STATE_MACHINE_ARN'),
-  clients: defaultClients(),
-  log,
-  slack,
-  logs,
-  logsLink: (query) => logs.insights(query),
-});
-const signingSecret = slack?.signingSecret;
+// Versions' logs read tasks with the runtime's own ECS SDK: this function bundles no AWS client.
+const runtime = await createLambdaRuntime({ log, versionLogs: runtimeEcsSdk });
+const { config, logs } = runtime;
+const signingSecret = runtime.slack?.signingSecret;
 const app = createApp({
   releases: runtime.releases,
   store: runtime.store,
@@ -29,8 +19,7 @@ const app = createApp({
   authenticate: apiGatewayAuthenticator(config.people),
   // No `changes`: the workflow Lambda writes releases in other processes, so this one cannot see them
   // change; an event stream here reads its release once per interval, one read shared by all its streams.
-  logs,
-  logsLink: (query) => logs.insights(query),
+  ...(logs ? { logs, logsLink: (query) => logs.insights(query) } : {}),
   log,
   // Authenticated by Slack's signature (API Gateway lets this one route through without IAM/JWT).
   extend: (a) =>

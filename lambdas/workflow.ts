@@ -1,23 +1,15 @@
 import type { Context } from 'aws-lambda';
-import { awsVersionLogs, bundledConfig, createAwsRuntime, defaultClients, env, loadSlackSecrets } from '../src/composition/aws.js';
-import { awsAdapters, defaultDriverClients } from '../src/composition/aws-drivers.js';
+import { createLambdaRuntime } from '../src/composition/aws.js';
+import { awsAdapters, bundledEcsSdk, defaultDriverClients } from '../src/composition/aws-drivers.js';
 import type { TaskInput } from '../src/workflow/protocol.js';
 import { createLogger } from './logger.js';
 
 const { logger, log } = createLogger('switchyard-workflow');
-const config = bundledConfig();
-const versionLogs = awsVersionLogs(config);
-const runtime = createAwsRuntime({
-  config,
-  tableName: env('TABLE_NAME'),
-  stateMachineArn: env('STATE_MACHINE_ARN'),
-  clients: defaultClients(),
+const runtime = await createLambdaRuntime({
   log,
-  slack: await loadSlackSecrets(process.env['SLACK_SECRET_ARN']),
-  adapters: awsAdapters(defaultDriverClients(), log, config.environment),
-  // The new version's error lines go with each approval.
-  logs: versionLogs,
-  logsLink: (query) => versionLogs.insights(query),
+  adapters: (config) => awsAdapters(defaultDriverClients(), log, config.environment),
+  // The new version's error lines go with each approval; ECS's SDK is the one this function bundles.
+  versionLogs: bundledEcsSdk,
 });
 
 /** Every Task state of the release workflow invokes this function with `{ task, releaseId, ... }`. */

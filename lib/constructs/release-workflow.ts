@@ -12,7 +12,7 @@ import { ECS_SERVICE, ECS_TASKS, passRoleGrant, taskDefinitionScopes } from '../
 import { buildDefinition } from '../../src/workflow/definition.js';
 import { nagString } from './nag.js';
 import { keepLogicalId } from './stable-ids.js';
-import { SwitchyardFunction, type FunctionSettings } from './switchyard-function.js';
+import { SwitchyardFunction, WORKFLOW_BUNDLED_SDKS, type FunctionSettings } from './switchyard-function.js';
 
 export interface ReleaseWorkflowProps extends FunctionSettings {
   /** The state machine's name, fixed so its ARN is known before it exists (the function needs it). */
@@ -52,6 +52,7 @@ export class ReleaseWorkflow extends Construct {
       ...props,
       entry: 'workflow.ts',
       description: 'Switchyard release workflow tasks',
+      bundledSdks: WORKFLOW_BUNDLED_SDKS,
       timeout: Duration.minutes(15),
       wildcardReason:
         'ecs:DescribeTaskDefinition and cloudwatch:GetMetricData support no resource-level permissions; iam:PassRole on * (conditioned on ecs-tasks) only when a service names no roles',

@@ -27,22 +27,36 @@ export const BUNDLING = {
   mainFields: ['module', 'main'],
   // ESM bundles still meet CommonJS dependencies that call require().
   banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
-  // The Lambda Node.js runtime ships AWS SDK v3; bundling those clients again would only add weight.
-  // Not ECS's: the runtime's copy may predate ECS native deployments (ContinueServiceDeployment,
-  // DescribeServiceDeployments, lifecycle hooks), so @aws-sdk/client-ecs (and the @aws-sdk/core it
-  // needs) is bundled with the functions that call it.
+  // The Lambda Node.js runtime ships AWS SDK v3; bundling those clients again would only add weight
+  // (and load time). A function bundles a client only where the runtime's copy may be too old for
+  // the calls it makes: see `bundledSdks` and WORKFLOW_BUNDLED_SDKS.
   externalModules: [
     '@aws-sdk/client-cloudwatch',
+    '@aws-sdk/client-cloudwatch-logs',
     '@aws-sdk/client-codedeploy',
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',
     '@aws-sdk/util-dynamodb',
     '@aws-sdk/client-ecr',
+    '@aws-sdk/client-ecs',
     '@aws-sdk/client-sfn',
     '@aws-sdk/client-secrets-manager',
     '@aws-sdk/credential-provider-node',
   ],
 } as const;
+
+/**
+ * The clients the workflow function bundles instead of the runtime's: ECS's, since the runtime's copy may
+ * predate ECS native deployments (ContinueServiceDeployment, DescribeServiceDeployments, lifecycle hooks);
+ * the @aws-sdk/core it needs comes with it. Only the commands in src/adapters/aws/ecs-sdk.ts are kept.
+ * The API reads versions' tasks (ListTasks, DescribeTasks) with the runtime's copy.
+ */
+export const WORKFLOW_BUNDLED_SDKS = ['@aws-sdk/client-ecs'] as const;
+
+/** A function's esbuild externals: the runtime's SDK clients, less those it bundles. */
+export function externalModules(bundledSdks: readonly string[] = []): string[] {
+  return BUNDLING.externalModules.filter((m) => !bundledSdks.includes(m));
+}
 
 /** The config compiled into a bundle, as esbuild `define` wants it. */
 export function defineConfig(config: unknown): Record<string, string> {
@@ -74,6 +88,8 @@ export interface SwitchyardFunctionProps extends FunctionSettings {
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** AWS SDK clients bundled instead of the Lambda runtime's (see {@link WORKFLOW_BUNDLED_SDKS}). @default none */
+  readonly bundledSdks?: readonly string[];
 }
 
 /**
@@ -109,7 +125,7 @@ export class SwitchyardFunction extends Construct {
         ...BUNDLING,
         format: OutputFormat.ESM,
         mainFields: [...BUNDLING.mainFields],
-        externalModules: [...BUNDLING.externalModules],
+        externalModules: externalModules(props.bundledSdks),
         define: defineConfig(props.rawConfig),
         forceDockerBundling: false,
       },

@@ -14,26 +14,10 @@ import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
 import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, LogQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
-import { ErrorCode, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
+import { ErrorCode, errorBody, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
 import { bodyLimit } from 'hono/body-limit';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import { streamSSE } from 'hono/streaming';
-
-/** Every route's path and method, for the 405 answer (the Slack endpoint is mounted by `extend`). */
-const ROUTE_METHODS: readonly [RegExp, string][] = [
-  [/^\/healthz$/, 'GET'],
-  [/^\/services$/, 'GET'],
-  [/^\/services\/[^/]+\/undo$/, 'POST'],
-  [/^\/releases$/, 'GET'],
-  [/^\/releases$/, 'POST'],
-  [/^\/releases\/[^/]+$/, 'GET'],
-  [/^\/releases\/[^/]+\/logs$/, 'GET'],
-  [/^\/releases\/[^/]+\/events$/, 'GET'],
-  [/^\/whoami$/, 'GET'],
-  [/^\/ui$/, 'GET'],
-  [/^\/releases\/[^/]+\/(approve|reject|promote|rollback|retry)$/, 'POST'],
-  [/^\/openapi\.json$/, 'GET'],
-  [/^\/docs$/, 'GET'],
-];
 
 /** The largest request body the API reads (a release request or a comment is well under 2 KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -131,6 +115,19 @@ async function jsonBody(c: Context, required: boolean): Promise<unknown> {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log ?? silentLog;
   const app = new Hono<AppEnv>();
+  // A known path asked with the wrong method is 405 with the methods it takes (Allow), not 404; Hono
+  // reads them from the routes themselves, the Slack endpoint mounted by `extend` included.
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json(
+          errorBody(ErrorCode.methodNotAllowed, `${c.req.method} is not allowed on ${c.req.path}; use ${methods.filter((m) => m !== 'HEAD').join(' or ')}`),
+          405,
+          { Allow: methods.join(', ') },
+        ),
+    }),
+  );
   const streams = new ReleaseStreams({
     read: (id) => deps.store.get(id),
     ...(deps.changes ? { changes: deps.changes } : {}),
@@ -154,12 +151,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       const host = c.req.header('host') ?? '';
       if (!allowedHost(host)) {
         return c.json(
-          {
-            error: {
-              code: ErrorCode.forbidden,
-              message: `header.Host: "${host}" is not this API; it answers only 127.0.0.1, localhost or [::1] (DNS rebinding protection)`,
-            },
-          },
+          errorBody(ErrorCode.forbidden, `header.Host: "${host}" is not this API; it answers only 127.0.0.1, localhost or [::1] (DNS rebinding protection)`),
           403,
         );
       }
@@ -176,11 +168,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) =>
-        c.json(
-          { error: { code: ErrorCode.payloadTooLarge, message: `body: is larger than ${MAX_BODY_BYTES / 1024} KiB; send a JSON object of a few fields` } },
-          413,
-          { connection: 'close' },
-        ),
+        c.json(errorBody(ErrorCode.payloadTooLarge, `body: is larger than ${MAX_BODY_BYTES / 1024} KiB; send a JSON object of a few fields`), 413, {
+          connection: 'close',
+        }),
     }),
   );
   // Nothing new is accepted once the store cannot record it.
@@ -188,17 +178,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const fault = deps.storageFault?.();
     if (fault !== undefined)
       return c.json(
-        {
-          error: {
-            code: ErrorCode.transient,
-            message: `the store cannot record anything (${fault}); production stays on the stable versions; fix the disk and restart Switchyard`,
-          },
-        },
+        errorBody(
+          ErrorCode.transient,
+          `the store cannot record anything (${fault}); production stays on the stable versions; fix the disk and restart Switchyard`,
+        ),
         503,
       );
     await next();
   };
-  for (const path of ['/releases', '/releases/*', '/services/*']) app.on('POST', path, requireStore, requireActor);
+  // Middleware for every method (Hono's method-not-allowed reads the app's routes: a POST-only guard on
+  // `/releases/*` would count as a POST route of every path under it).
+  for (const path of ['/releases', '/releases/*', '/services/*'])
+    app.use(path, (c, next) => (c.req.method === 'POST' ? requireStore(c, () => requireActor(c, next)) : next()));
 
   // Not ok while a service Switchyard runs has no stable replica serving (local mode restarts them).
   app.get('/healthz', (c) => {
@@ -239,7 +230,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(view(c, await deps.releases.get(id)), 200);
   });
 
-  app.post('/releases/:id/:action', async (c) => {
+  // Only the actions there are make a route (so PUT on another path under a release is 404, not 405).
+  app.post(`/releases/:id/:action{${ActionParamSchema.shape.action.options.join('|')}}`, async (c) => {
     const { id, action } = parse(ActionParamSchema, c.req.param(), 'path');
     const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
     const key = idempotencyKey(c);
@@ -256,11 +248,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const { id } = parse(IdParamSchema, c.req.param(), 'path');
     const { version, since, grep, limit } = parse(LogQuerySchema, c.req.query(), 'query');
     const logs = deps.logs;
-    if (!logs)
-      return c.json(
-        { error: { code: 'not_implemented', message: 'logs are kept by local mode; on AWS read the service’s log group in CloudWatch Logs' } },
-        501,
-      );
+    if (!logs) return c.json(errorBody('not_implemented', 'logs are kept by local mode; on AWS read the service’s log group in CloudWatch Logs'), 501);
     const release = await deps.releases.get(id);
     const image = version === 'switchyard' ? 'switchyard' : version === 'stable' ? release.previous : release.artifact.image;
     if (!image) throw new ValidationError(`query.version: release ${id} does not record its stable version; ask for version=new`);
@@ -311,25 +299,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const docs = docsPage(document);
   app.get('/docs', (c) => c.html(docs, 200));
 
+  // Any other action: POST says which there are (400); another method finds no route (404). A route for
+  // every method, which Hono's method-not-allowed leaves out of the methods a path takes.
+  app.all('/releases/:id/:action', (c) => {
+    if (c.req.method === 'POST') parse(ActionParamSchema, c.req.param(), 'path');
+    return c.notFound();
+  });
+
   deps.extend?.(app);
 
-  app.notFound((c) => {
-    // A known path asked with the wrong method is 405 with the methods it takes, not 404.
-    const allowed = ROUTE_METHODS.filter(([pattern]) => pattern.test(c.req.path)).map(([, method]) => method);
-    if (allowed.length > 0) {
-      c.header('Allow', allowed.join(', '));
-      return c.json(
-        { error: { code: ErrorCode.methodNotAllowed, message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}` } },
-        405,
-      );
-    }
-    return c.json({ error: { code: ErrorCode.notFound, message: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json` } }, 404);
-  });
+  app.notFound((c) => c.json(errorBody(ErrorCode.notFound, `no route ${c.req.method} ${c.req.path}; see GET /openapi.json`), 404));
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
       const code = error.status === 401 ? 'unauthorized' : error.status === 400 ? 'validation_error' : 'http_error';
-      return c.json({ error: { code, message: error.message } }, error.status);
+      return c.json(errorBody(code, error.message), error.status);
     }
     const answer = answerFor(error);
     if (answer.internal)
@@ -339,7 +323,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         error: error instanceof Error ? `${error.name}: ${error.message}` : messageOf(error),
       });
     if (answer.retryAfterSeconds !== undefined) c.header('Retry-After', String(answer.retryAfterSeconds));
-    return c.json({ error: { code: answer.code, message: answer.message } }, answer.status);
+    return c.json(errorBody(answer.code, answer.message), answer.status);
   });
 
   return app;

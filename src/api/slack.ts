@@ -6,7 +6,7 @@ import type { ReleaseService } from '../engine/releases.js';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { verifySlackSignature } from './slack-signature.js';
 import type { Log } from '../ports/log.js';
-import { messageOf, type ErrorCode } from '../core/errors.js';
+import { messageOf, type ErrorCode, errorBody } from '../core/errors.js';
 import { answerFor } from './errors.js';
 import type { Clock } from '../ports/clock.js';
 import { slackText } from '../core/slack-text.js';
@@ -62,21 +62,21 @@ export function mountSlackInteractions<E extends Env>(app: Hono<E>, options: Sla
   app.post('/slack/interactions', async (c) => {
     const raw = await c.req.text();
     const secret = await options.signingSecret();
-    if (!secret) return c.json({ error: { code: 'not_configured', message: 'Slack is not configured: set the signing secret' } }, 404);
+    if (!secret) return c.json(errorBody('not_configured', 'Slack is not configured: set the signing secret'), 404);
     const check = verifySlackSignature(secret, c.req.header('x-slack-request-timestamp'), raw, c.req.header('x-slack-signature'), options.clock.now());
     if (!check.ok) {
       options.log.warn('refused a Slack request', { reason: check.reason });
-      return c.json({ error: { code: 'unauthorized', message: `Slack signature refused: ${check.reason}` } }, 401);
+      return c.json(errorBody('unauthorized', `Slack signature refused: ${check.reason}`), 401);
     }
     let payload: z.infer<typeof PayloadSchema>;
     try {
       const form = new URLSearchParams(raw);
       payload = PayloadSchema.parse(JSON.parse(form.get('payload') ?? ''));
     } catch {
-      return c.json({ error: { code: 'validation_error', message: 'payload: expected a block_actions interaction with a Switchyard button' } }, 400);
+      return c.json(errorBody('validation_error', 'payload: expected a block_actions interaction with a Switchyard button'), 400);
     }
     const [action] = payload.actions;
-    if (!action) return c.json({ error: { code: 'validation_error', message: 'payload.actions: empty' } }, 400);
+    if (!action) return c.json(errorBody('validation_error', 'payload.actions: empty'), 400);
     const [releaseId = '', approvalId] = action.value.split('|');
     const actor: Actor = actorFor(options.people ?? [], { slack: payload.user.id }, 'slack', payload.user.id);
     // Slack sends a click again when it got no 200 within 3 s: the same click (its trigger and its

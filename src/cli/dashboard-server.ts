@@ -1,3 +1,4 @@
+import { errorBody } from '../core/errors.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,7 +97,7 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
   res.end(body);
 }
 
-const fail = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, JSON.stringify({ error: { code, message } }));
+const fail = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, JSON.stringify(errorBody(code, message)));
 
 export async function startDashboard(options: DashboardServerOptions): Promise<DashboardServer> {
   const base = new URL(options.api.endsWith('/') ? options.api : `${options.api}/`);
@@ -135,13 +136,13 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
       if (res.status >= 300 && res.status < 400) {
         await res.body?.cancel();
         const message = `the API answered ${method} ${url.pathname} with a redirect (${res.status}); the dashboard follows none, since it would carry your signature elsewhere`;
-        return { status: 502, body: JSON.stringify({ error: { code: 'bad_gateway', message } }), type: 'application/json' };
+        return { status: 502, body: JSON.stringify(errorBody('bad_gateway', message)), type: 'application/json' };
       }
       return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? 'application/json' };
     } catch (error) {
       if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;
       const message = `the API did not answer ${method} ${url.pathname} within ${requestTimeoutMs / 1000} s`;
-      return { status: 504, body: JSON.stringify({ error: { code: 'gateway_timeout', message } }), type: 'application/json' };
+      return { status: 504, body: JSON.stringify(errorBody('gateway_timeout', message)), type: 'application/json' };
     }
   }
 

@@ -23,10 +23,16 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   return () => (made ??= make());
 }
 
+/**
+ * ECS's SDK as the workflow function bundles it: the commands Switchyard calls, nothing else (the Lambda
+ * runtime's copy may predate ECS native deployments, so the stack bundles this one).
+ */
+export const bundledEcsSdk = () => import('../adapters/aws/ecs-sdk.js');
+
 /** Clients made on first use: their SDKs load only when a release first needs them. */
 export function defaultDriverClients(): DriverClients {
   return {
-    ecs: once(async () => new (await import('@aws-sdk/client-ecs')).ECSClient(CLIENT_DEFAULTS)),
+    ecs: once(async () => new (await bundledEcsSdk()).ECSClient(CLIENT_DEFAULTS)),
     codedeploy: once(async () => new (await import('@aws-sdk/client-codedeploy')).CodeDeployClient(CLIENT_DEFAULTS)),
     cloudwatch: once(async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(CLIENT_DEFAULTS)),
     ecr: once(async () => new (await import('@aws-sdk/client-ecr')).ECRClient(CLIENT_DEFAULTS)),

@@ -19,7 +19,7 @@ import {
 import { resolveLazy, type Lazy } from '../adapters/aws/lazy.js';
 import { translateAwsError } from '../adapters/aws/errors.js';
 import { TransientError } from '../core/errors.js';
-import type { Clock } from '../ports/clock.js';
+import { poll, type Clock } from '../ports/clock.js';
 
 /**
  * `switchyard probe`: a live check of the ECS behaviours Switchyard relies on (docs/aws-behaviours.md),
@@ -363,13 +363,12 @@ class Probe {
   async newDeployment(answer: Service | undefined, known: ReadonlySet<string>, waitMs: number): Promise<string | undefined> {
     const fromAnswer = answer?.currentServiceDeployment;
     if (fromAnswer && !known.has(fromAnswer)) return fromAnswer;
-    const deadline = this.o.clock.now() + waitMs;
-    for (;;) {
-      const fresh = (await this.listDeployments()).arns.find((d) => !known.has(d.arn));
-      if (fresh) return fresh.arn;
-      if (this.o.clock.now() >= deadline) return undefined;
-      await this.wait(this.pollMs);
-    }
+    return poll(async () => (await this.listDeployments()).arns.find((d) => !known.has(d.arn))?.arn, {
+      withinMs: waitMs,
+      everyMs: this.pollMs,
+      clock: this.o.clock,
+      pause: (ms) => this.wait(ms),
+    });
   }
 
   /**

@@ -15,8 +15,11 @@ import { cloudWatchVersionLogs } from '../adapters/cloudwatch/version-logs.js';
 import type { Log } from '../ports/log.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 
+import { loadSlackSecrets } from '../adapters/secrets-manager/slack-secrets.js';
+import type { EcsTaskReads } from '../adapters/aws/ecs-sdk.js';
+
 /** Entry points read the Slack secret through composition, like every other adapter. */
-export { loadSlackSecrets } from '../adapters/secrets-manager/slack-secrets.js';
+export { loadSlackSecrets };
 
 /** Set at bundle time by the CDK stack (esbuild `define`): the config the stack was deployed with. */
 declare const __SWITCHYARD_CONFIG__: string | undefined;
@@ -110,8 +113,14 @@ export function env(name: string): string {
   return value;
 }
 
-/** CloudWatch Logs for the logs API and approvals' error lines (clients made on first use). */
-export function awsVersionLogs(config: SwitchyardConfig) {
+/** ECS's SDK as the Lambda runtime has it: enough for reading versions' tasks (functions that do not bundle ECS's). */
+export const runtimeEcsSdk = (): Promise<EcsTaskReads> => import('@aws-sdk/client-ecs');
+
+/**
+ * CloudWatch Logs for the logs API and approvals' error lines (clients made on first use), with ECS's
+ * commands from `ecsSdk`: the runtime's ({@link runtimeEcsSdk}) or a bundled copy.
+ */
+export function awsVersionLogs(config: SwitchyardConfig, ecsSdk: () => Promise<EcsTaskReads>) {
   const region = process.env['AWS_REGION'] ?? 'us-east-1';
   const group = process.env['SWITCHYARD_LOG_GROUP'];
   return cloudWatchVersionLogs({
@@ -119,6 +128,41 @@ export function awsVersionLogs(config: SwitchyardConfig) {
     region,
     ...(group ? { switchyardLogGroup: group } : {}),
     logs: async () => new (await import('@aws-sdk/client-cloudwatch-logs')).CloudWatchLogsClient(CLIENT_DEFAULTS),
-    ecs: async () => new (await import('@aws-sdk/client-ecs')).ECSClient(CLIENT_DEFAULTS),
+    ecs: async () => new (await ecsSdk()).ECSClient(CLIENT_DEFAULTS),
+    ecsSdk,
   });
+}
+
+/** What a Lambda entry point chooses; everything else every Switchyard function shares. */
+export interface LambdaRuntimeOptions {
+  readonly log: Log;
+  /** The drivers (the workflow function's), made from the bundled config. @default noDrivers */
+  readonly adapters?: (config: SwitchyardConfig) => AdapterRegistry;
+  /**
+   * ECS's SDK for reading versions' logs (the logs API, approvals' error lines): the runtime's
+   * ({@link runtimeEcsSdk}) or the bundled subset. @default no version logs
+   */
+  readonly versionLogs?: () => Promise<EcsTaskReads>;
+}
+
+/**
+ * The runtime of every Switchyard Lambda: the config compiled into the bundle, the store and the
+ * workflow named by the stack's environment, the SDK clients every function needs, Slack when its
+ * secret is configured. Entry points add only what is theirs (drivers, version logs) and their handler.
+ */
+export async function createLambdaRuntime({ log, adapters, versionLogs }: LambdaRuntimeOptions) {
+  const config = bundledConfig();
+  const slack = await loadSlackSecrets(process.env['SLACK_SECRET_ARN']);
+  const logs = versionLogs ? awsVersionLogs(config, versionLogs) : undefined;
+  const runtime = createAwsRuntime({
+    config,
+    tableName: env('TABLE_NAME'),
+    stateMachineArn: env('STATE_MACHINE_ARN'),
+    clients: defaultClients(),
+    log,
+    slack,
+    ...(adapters ? { adapters: adapters(config) } : {}),
+    ...(logs ? { logs, logsLink: (query: LogQuery) => logs.insights(query) } : {}),
+  });
+  return { ...runtime, config, slack, logs };
 }

@@ -2,7 +2,7 @@ import { RESERVED_NAMES, type Person } from '../core/people.js';
 import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
-import { capabilitiesFor, landsExactly, validatePlan } from '../core/capabilities.js';
+import { capabilitiesFor, ECS_MAX_HOLD_MINUTES, landsExactly, validatePlan } from '../core/capabilities.js';
 import { isBeforeTraffic, isTargetMetric, PROCESS_HEALTH_GATE, shareJudgeAlpha, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
@@ -119,7 +119,7 @@ function strategySpec(s: ParsedService['strategy']): StrategySpec {
  * timeoutInMinutes). Switchyard sets each hook's timeout above the longest the plan can hold ECS at
  * one step, plus this margin for the workflow's own delays, so a hook never expires first.
  */
-export const ECS_HOOK_LIMITS = { maxMinutes: 20_160, marginMinutes: 15 } as const;
+export const ECS_HOOK_LIMITS = { maxMinutes: ECS_MAX_HOLD_MINUTES, marginMinutes: 15 } as const;
 
 /** The PAUSE hooks' timeout for a plan: the longest hold between two traffic moves, plus the margin. */
 export function ecsHookTimeoutMinutes(plan: Plan, settings: Pick<ReleaseSettings, 'gatePolicy' | 'pauseTimeoutSeconds'>): number {
@@ -316,7 +316,10 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     if (names.has(g.name)) issues.push({ path: at('gates'), message: `gate "${g.name}" is defined twice; gate names must be unique` });
     names.add(g.name);
   });
-  if (service.target.driver === 'local') {
+  // The driver's rules are its capabilities (core/capabilities.ts): nothing below asks which driver it is.
+  const capabilities = capabilitiesFor(service.target.driver, spec.type);
+  const aws = 'cluster' in service.target ? service.target : undefined;
+  if (capabilities.gatesRead === 'target') {
     if (service.gates.alarms.length > 0) {
       issues.push({
         path: at('gates', 'alarms'),
@@ -328,44 +331,34 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       if (!isTargetMetric(m.metric))
         issues.push({
           path: at('gates', 'metrics', i, 'metric'),
-          message: `the local driver measures only ${TARGET_METRICS.join(', ')}; load balancer and custom CloudWatch metrics need an AWS driver (ecs or codedeploy)`,
+          message: `the ${capabilities.driver} driver measures only ${TARGET_METRICS.join(', ')}; load balancer and custom CloudWatch metrics need an AWS driver (ecs or codedeploy)`,
         });
     });
-    if (service.target.testPort === service.target.port) {
-      issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
-    }
+  }
+  if ('testPort' in service.target && service.target.testPort === service.target.port) {
+    issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
   }
   const judge = service.gates.judge;
-  if (service.target.driver === 'ecs' && judge && service.strategy.type === 'rolling') {
-    issues.push({
-      path: at('gates', 'judge'),
-      message:
-        'a rolling update has no second target group: old and new tasks sit behind the same one, so CloudWatch cannot tell their requests apart and the judge has no stable side to compare with. Use strategy "canary" or "linear" on the ecs driver (two target groups), or metric gates',
-    });
-  }
-  if (service.target.driver !== 'local' && judge) {
-    const driver = service.target.driver;
-    if (judge.signals.includes('latency'))
+  const support = capabilities.judge;
+  if (judge && support.unavailable) issues.push({ path: at('gates', 'judge'), message: support.unavailable });
+  if (judge && capabilities.gatesRead === 'cloudwatch') {
+    if (judge.signals.some((signal) => !support.signals.includes(signal)) && support.signalsWhy)
       issues.push({
         path: at('gates', 'judge', 'signals'),
-        message: `the ${driver} driver can judge errors only: CloudWatch publishes the load balancer's latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)`,
+        message: `the ${capabilities.driver} driver can judge ${support.signals.join(' and ')} only: ${support.signalsWhy}`,
       });
-    if ((service.target.targetGroups ?? []).length !== 2)
+    if (support.bothTargetGroups && (aws?.targetGroups ?? []).length !== 2)
       issues.push({
         path: at('target', 'targetGroups'),
         message:
           'the judge compares the blue and the green target group side by side: list both, [{ targetGroup, loadBalancer }, { targetGroup, loadBalancer }]',
       });
-    if (judge.earlyPass !== undefined && driver === 'codedeploy')
-      issues.push({
-        path: at('gates', 'judge', 'earlyPass'),
-        message: 'CodeDeploy moves to its next traffic step on its own timer, so a bake cannot end early on the codedeploy driver; remove earlyPass',
-      });
+    if (judge.earlyPass !== undefined && support.noEarlyPass) issues.push({ path: at('gates', 'judge', 'earlyPass'), message: support.noEarlyPass });
     const periodIssue = cloudWatchPeriodIssue(judge.period, true);
     if (periodIssue) issues.push({ path: at('gates', 'judge', 'period'), message: periodIssue });
   }
-  if (service.target.driver !== 'local') {
-    const balancers = [...new Set((service.target.targetGroups ?? []).map((t) => t.loadBalancer))];
+  if (capabilities.gatesRead === 'cloudwatch') {
+    const balancers = [...new Set((aws?.targetGroups ?? []).map((t) => t.loadBalancer))];
     service.gates.metrics.forEach((m, i) => {
       const alb = typeof m.metric === 'string' || m.metric.namespace === 'AWS/ApplicationELB';
       const issue = cloudWatchPeriodIssue(m.period, alb);
@@ -398,7 +391,6 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     issues.push(...error.issues.map((i) => ({ path: at('strategy', ...i.path), message: i.message })));
     return undefined;
   }
-  const capabilities = capabilitiesFor(service.target.driver, plan.strategy);
   issues.push(
     ...validatePlan(plan, capabilities).map((i) => ({ path: at(...(i.subject === 'interval' ? intervalPath(service.strategy) : i.path)), message: i.message })),
   );
@@ -427,7 +419,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
   }
   const settings: ReleaseSettings = {
     // One α for the release, shared among the judge's tests (bakes × signals, and the shifts it watches).
-    gates: shareJudgeAlpha(gates, plan, !landsExactly(capabilities, plan)),
+    gates: shareJudgeAlpha(gates, plan, landsExactly(capabilities, plan)),
     gatePolicy: {
       checkIntervalSeconds: service.gates.checkInterval,
       onInconclusive: service.gates.onInconclusive,
@@ -442,23 +434,23 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     pauseTimeoutSeconds: service.approvals.timeout,
     // How long each step may wait for an AWS target: from the service's clocks (AWS's defaults
     // unless stated) and its plan, or the deadlines it states. Local targets answer within the call.
-    ...(service.target.driver !== 'local' ? { deadlines: deadlinesFor(service.target, plan) } : {}),
+    ...(capabilities.waitsForTarget && aws ? { deadlines: deadlinesFor(aws, plan) } : {}),
   };
-  if (service.target.driver === 'ecs' && plan.strategy !== 'rolling') {
+  if (capabilities.maxHoldMinutes !== undefined) {
     const minutes = ecsHookTimeoutMinutes(plan, settings);
-    if (minutes > ECS_HOOK_LIMITS.maxMinutes) {
+    if (minutes > capabilities.maxHoldMinutes) {
       issues.push({
         path: at('strategy'),
         message: `ECS holds a deployment at one pause hook for at most ${ECS_HOOK_LIMITS.maxMinutes} minutes (14 days), but this plan may hold it ${minutes - ECS_HOOK_LIMITS.marginMinutes} minutes at one step (bakes extended, approvals waiting until they expire); shorten the bakes or approval timeouts between two traffic steps`,
       });
     }
   }
-  if (service.target.driver !== 'local' && service.target.taskDefinition && 'template' in service.target.taskDefinition) {
-    const template = service.target.taskDefinition.template;
+  if (capabilities.taskDefinitions && aws?.taskDefinition && 'template' in aws.taskDefinition) {
+    const template = aws.taskDefinition.template;
     const problem =
       typeof template === 'string'
         ? `is the path "${template}", which only loadConfig reads (relative to the config file); pass the task definition object itself when resolving a config object`
-        : templateIssues(template, service.target.containerName);
+        : templateIssues(template, aws.containerName);
     if (problem) issues.push({ path: at('target', 'taskDefinition', 'template'), message: problem });
   }
   return {

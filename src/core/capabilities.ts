@@ -38,7 +38,56 @@ export interface DriverCapabilities {
   readonly holds: boolean;
   /** Traffic percentages must be whole numbers (CodeDeploy's canaryPercentage and linearPercentage are integers). */
   readonly wholePercentages: boolean;
+  /**
+   * What the gates read: `target`, the driver's own measure of the traffic it serves (local mode's
+   * proxy: no CloudWatch alarm, only its metrics); `cloudwatch`, alarms and CloudWatch metrics, with
+   * CloudWatch's periods and the load balancer's dimensions.
+   */
+  readonly gatesRead: 'target' | 'cloudwatch';
+  /** What the canary judge can do on this driver (or why it cannot run). */
+  readonly judge: JudgeSupport;
+  /**
+   * Each step waits for the target up to a deadline from the target's clocks (an AWS target answers a
+   * call at once and gets there on its own; a local one answers within the call).
+   */
+  readonly waitsForTarget: boolean;
+  /** The release's revision is a task definition the driver registers (a template is checked up front). */
+  readonly taskDefinitions: boolean;
+  /** The longest the target holds one step for Switchyard, in minutes (ECS's pause hook: 14 days); none: no limit. */
+  readonly maxHoldMinutes?: number;
 }
+
+/** What the canary judge can do on a driver. */
+export interface JudgeSupport {
+  /** The signals it can compare. */
+  readonly signals: readonly ('errors' | 'latency')[];
+  /** Why the other signals cannot be compared, when some cannot. */
+  readonly signalsWhy?: string;
+  /** Why a bake cannot end early on this driver, when it cannot. */
+  readonly noEarlyPass?: string;
+  /** It compares the blue and the green target group side by side: both must be listed. */
+  readonly bothTargetGroups: boolean;
+  /** Why the judge cannot run on this driver at all, when it cannot. */
+  readonly unavailable?: string;
+}
+
+/** CloudWatch publishes the load balancer's latency as per-period statistics: only errors can be judged. */
+const CLOUDWATCH_JUDGE: JudgeSupport = {
+  signals: ['errors'],
+  signalsWhy:
+    'CloudWatch publishes the load balancer\'s latency as per-period statistics, not the distributions the latency signal compares; use signals: ["errors"] (and a metric gate on TargetResponseTime)',
+  bothTargetGroups: true,
+};
+
+/** A rolling update has no second target group: its judge has no stable side to compare with. */
+const NO_ROLLING_JUDGE: JudgeSupport = {
+  ...CLOUDWATCH_JUDGE,
+  unavailable:
+    'a rolling update has no second target group: old and new tasks sit behind the same one, so CloudWatch cannot tell their requests apart and the judge has no stable side to compare with. Use strategy "canary" or "linear" on the ecs driver (two target groups), or metric gates',
+};
+
+/** ECS holds a deployment at one pause hook for at most 14 days (ECS API reference, hook timeoutConfiguration). */
+export const ECS_MAX_HOLD_MINUTES = 20_160;
 
 export const LOCAL_CAPABILITIES: DriverCapabilities = {
   driver: 'local',
@@ -49,6 +98,10 @@ export const LOCAL_CAPABILITIES: DriverCapabilities = {
   testTraffic: true,
   holds: true,
   wholePercentages: false,
+  gatesRead: 'target',
+  judge: { signals: ['errors', 'latency'], bothTargetGroups: false },
+  waitsForTarget: false,
+  taskDefinitions: false,
 };
 
 export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
@@ -60,6 +113,13 @@ export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
   testTraffic: true,
   holds: false,
   wholePercentages: true,
+  gatesRead: 'cloudwatch',
+  judge: {
+    ...CLOUDWATCH_JUDGE,
+    noEarlyPass: 'CodeDeploy moves to its next traffic step on its own timer, so a bake cannot end early on the codedeploy driver; remove earlyPass',
+  },
+  waitsForTarget: true,
+  taskDefinitions: true,
 };
 
 /**
@@ -81,6 +141,11 @@ export const ECS_CAPABILITIES: DriverCapabilities = {
   percentStep: 0.1,
   canaryPercent: [0.1, 99.9],
   linearPercent: [3, 99.9],
+  gatesRead: 'cloudwatch',
+  judge: CLOUDWATCH_JUDGE,
+  waitsForTarget: true,
+  taskDefinitions: true,
+  maxHoldMinutes: ECS_MAX_HOLD_MINUTES,
 };
 
 /**
@@ -96,6 +161,10 @@ export const ECS_ROLLING_CAPABILITIES: DriverCapabilities = {
   testTraffic: false,
   holds: false,
   wholePercentages: false,
+  gatesRead: 'cloudwatch',
+  judge: NO_ROLLING_JUDGE,
+  waitsForTarget: true,
+  taskDefinitions: true,
 };
 
 /** What a driver can do for a plan of this strategy (the ecs driver runs rolling plans differently). */

@@ -51,6 +51,20 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * The body of every error answer over HTTP (the API, the Slack endpoint, the dashboard's proxy): one
+ * shape, built in one place, so a client reads `error.code` the same way everywhere.
+ * @example
+ * c.json(errorBody(ErrorCode.notFound, 'no route GET /x'), 404)
+ */
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
 /** The base of every project error: a message for people, a code for programs, the cause kept. */
 export abstract class SwitchyardError extends Error {
   abstract readonly code: ErrorCode;

@@ -329,10 +329,10 @@ const ratioText = (r: number) => (r === Infinity ? '∞' : r < 10 ? r.toFixed(2)
 
 /**
  * How many steps of a plan the judge tests: every bake or analysis watching a judge gate while the
- * stable version still takes traffic, and where the target shifts on its own (`shiftsWatched`) every
- * shift it watches. A bake extended past its planned length spends nothing more, so it adds nothing.
+ * stable version still takes traffic, and where a shift does not land exactly (`landsExactly` false: the
+ * target shifts on its own) every shift it watches. A bake extended past its planned length spends nothing more, so it adds nothing.
  */
-export function judgedSteps(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[], shiftsWatched: boolean): number {
+export function judgedSteps(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[], landsExactly: boolean): number {
   const judges = gates.filter((g) => g.kind === 'judge').map((g) => g.name);
   if (judges.length === 0) return 0;
   let weight = 0;
@@ -340,7 +340,7 @@ export function judgedSteps(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[
   for (const step of plan.steps) {
     if (step.type === 'setWeight') {
       // While the target moves from `weight` to the step's percent on its own, both versions take traffic.
-      if (shiftsWatched && step.percent > 0 && weight < 100) steps++;
+      if (!landsExactly && step.percent > 0 && weight < 100) steps++;
       weight = step.percent;
     } else if ((step.type === 'bake' || step.type === 'analysis') && weight < 100) {
       if (step.type === 'bake' || !step.gates || judges.some((j) => step.gates!.includes(j))) steps++;
@@ -361,8 +361,8 @@ export const SIGNAL_WEIGHT = { errors: 0.8, latency: 0.2 } as const;
  * between the signals by SIGNAL_WEIGHT, so the chance that any test of the release rolls back a new
  * version that is not worse is at most α, whatever the number of bakes and signals.
  */
-export function shareJudgeAlpha(gates: readonly GateSpec[], plan: Pick<Plan, 'steps'>, shiftsWatched: boolean): GateSpec[] {
-  const steps = Math.max(1, judgedSteps(plan, gates, shiftsWatched));
+export function shareJudgeAlpha(gates: readonly GateSpec[], plan: Pick<Plan, 'steps'>, landsExactly: boolean): GateSpec[] {
+  const steps = Math.max(1, judgedSteps(plan, gates, landsExactly));
   const signals = gates.filter((g): g is JudgeGate => g.kind === 'judge');
   const total = signals.reduce((sum, g) => sum + SIGNAL_WEIGHT[g.signal], 0);
   return gates.map((g) => (g.kind === 'judge' ? { ...g, alphaShare: SIGNAL_WEIGHT[g.signal] / total / steps } : g));

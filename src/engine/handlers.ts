@@ -211,7 +211,7 @@ export function createWorkflowHandlers(deps: EngineDeps<WorkflowStore>, releases
       const { driver } = driverOf(release);
       let live = 0;
       let started: Readonly<Record<string, string>> | void = undefined;
-      const exact = landsExactly(driver.capabilities, release.plan);
+      const exactly = landsExactly(driver.capabilities, release.plan);
       let unread = false;
       const shifted = await orRollBack(release, TargetFailedError, async () => {
         try {
@@ -224,7 +224,7 @@ export function createWorkflowHandlers(deps: EngineDeps<WorkflowStore>, releases
           live = await driver.verify(withDriverState(release, started ?? undefined));
         } catch (error) {
           // A target that shifts on its own clock and could not be read (throttled): still on its way, ask again later.
-          if (exact || !(error instanceof TransientError)) throw error;
+          if (exactly || !(error instanceof TransientError)) throw error;
           unread = true;
         }
       });
@@ -236,7 +236,7 @@ export function createWorkflowHandlers(deps: EngineDeps<WorkflowStore>, releases
       await apply(
         releaseId,
         (r, now) => {
-          const next = recordShift(withDriverState(r, started ?? undefined), action.percent, action.nextStep, live, exact, now);
+          const next = recordShift(withDriverState(r, started ?? undefined), action.percent, action.nextStep, live, exactly, now);
           // The weight did not take: nothing is written, and the workflow retries the shift.
           if (!next) throw new TransientError(`the driver reports ${live}% on the new version after setting ${action.percent}%`);
           return next;

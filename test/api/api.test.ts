@@ -154,6 +154,19 @@ describe('HTTP API', () => {
     expect((await call('GET', '/nothing-here')).status).toBe(404);
   });
 
+  it('405 with an Allow header for a known path asked with a method it does not take; 404 for paths no route has', async () => {
+    const { app } = await api();
+    const res = await app.request('/releases/r-1', { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(await res.json()).toEqual({ error: { code: 'method_not_allowed', message: 'DELETE is not allowed on /releases/r-1; use GET' } });
+    const releases = await app.request('/releases', { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(releases.status).toBe(405);
+    expect(releases.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
+    // A write guard on every path under /releases is not a route: PUT on a path no route has stays 404.
+    expect((await app.request('/releases/r-1/timeline', { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+  });
+
   it('GET /releases lists newest first, filters and paginates', async () => {
     const { call, h, service } = await api([serviceConfig('api', { strategy: { type: 'blue-green', bake: '1m' } })]);
     const ids: string[] = [];

@@ -55,11 +55,11 @@ describe('one alpha per release', () => {
   ];
 
   it.each([
-    ['a 10% canary then 100%', canary(10), false, 1],
-    ['10%, 50%, then 100%', canary(10, 50), false, 2],
-    ['10%, 50%, then 100%, on a target that shifts on its own (each shift watched)', canary(10, 50), true, 5],
-  ])('%s: judged steps', (_name, steps, shiftsWatched, expected) => {
-    expect(judgedSteps({ steps }, judges, shiftsWatched)).toBe(expected);
+    ['a 10% canary then 100%', canary(10), true, 1],
+    ['10%, 50%, then 100%', canary(10, 50), true, 2],
+    ['10%, 50%, then 100%, on a target that shifts on its own (each shift watched)', canary(10, 50), false, 5],
+  ])('%s: judged steps', (_name, steps, landsExactly, expected) => {
+    expect(judgedSteps({ steps }, judges, landsExactly)).toBe(expected);
   });
 
   it('property: whatever the plan and the signals, the tests a release runs spend its alpha at most', () => {
@@ -69,8 +69,8 @@ describe('one alpha per release', () => {
       fc.constant<Step>({ type: 'analysis', seconds: 300, gates: ['judge-errors'] }),
     );
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 12 }), fc.subarray([...judges], { minLength: 1 }), fc.boolean(), (steps, gates, shiftsWatched) => {
-        const shared = shareJudgeAlpha(gates, { steps }, shiftsWatched).filter((g): g is JudgeGate => g.kind === 'judge');
+      fc.property(fc.array(step, { maxLength: 12 }), fc.subarray([...judges], { minLength: 1 }), fc.boolean(), (steps, gates, landsExactly) => {
+        const shared = shareJudgeAlpha(gates, { steps }, landsExactly).filter((g): g is JudgeGate => g.kind === 'judge');
         const perTest = (name: string) => {
           const g = shared.find((s) => s.name === name);
           return g ? g.alpha * (g.alphaShare ?? 1) : 0;
@@ -80,7 +80,7 @@ describe('one alpha per release', () => {
         let weight = 0;
         for (const s of steps) {
           if (s.type === 'setWeight') {
-            if (shiftsWatched && s.percent > 0 && weight < 100) spent += perTest('judge-errors') + perTest('judge-latency');
+            if (!landsExactly && s.percent > 0 && weight < 100) spent += perTest('judge-errors') + perTest('judge-latency');
             weight = s.percent;
           } else if (s.type === 'bake' && weight < 100) spent += perTest('judge-errors') + perTest('judge-latency');
           else if (s.type === 'analysis' && weight < 100) spent += perTest('judge-errors');
@@ -92,7 +92,7 @@ describe('one alpha per release', () => {
   });
 
   it('a healthy release with two judged bakes (10%, then 50%) is rolled back by judge-errors at most its share of alpha', () => {
-    const [errors] = shareJudgeAlpha(judges, { steps: canary(10, 50) }, false) as JudgeGate[];
+    const [errors] = shareJudgeAlpha(judges, { steps: canary(10, 50) }, true) as JudgeGate[];
     const random = seeded(2501);
     const RUNS = 400;
     let rolledBack = 0;

@@ -9,7 +9,7 @@ import { resolveLazy, type Lazy } from './lazy.js';
 /** Check names, as `switchyard verify` prints them. */
 export const GRANT_CHECKS = { hookRoles: 'lifecycle hook roles passable', family: 'task definition family' } as const;
 
-const ecsSdk = () => import('@aws-sdk/client-ecs');
+const ecsSdk = () => import('./ecs-sdk.js');
 
 /**
  * What the stack's IAM grants assume about a service, checked against the live service (one

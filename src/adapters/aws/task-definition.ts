@@ -12,7 +12,7 @@ import { awsCall as call } from './errors.js';
  */
 
 /** The SDK module is imported on first use: the workflow function's cold start skips it. */
-const ecsSdk = () => import('@aws-sdk/client-ecs');
+const ecsSdk = () => import('./ecs-sdk.js');
 
 /** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not accept. */
 const READ_ONLY_FIELDS = [

@@ -6,6 +6,7 @@ import type { Release } from '../../core/release.js';
 import type { LogLine, LogQuery, VersionLogs } from '../../ports/logs.js';
 import { awsCall as call } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
+import type { EcsTaskReads } from '../aws/ecs-sdk.js';
 import { consoleUrl } from '../../resources/partition.js';
 
 /**
@@ -18,6 +19,12 @@ export interface CloudWatchVersionLogsOptions {
   readonly services: readonly ServiceConfig[];
   readonly logs: Lazy<CloudWatchLogsClient>;
   readonly ecs: Lazy<ECSClient>;
+  /**
+   * Where ECS's commands come from: the Lambda runtime's own SDK in a function that does not bundle
+   * ECS's (these reads are old calls every copy has), the bundled subset (../aws/ecs-sdk.ts) in one
+   * that does. A dynamic import of the package in this file would keep all of a bundled client.
+   */
+  readonly ecsSdk: () => Promise<EcsTaskReads>;
   readonly region: string;
   /** Switchyard's own workflow function's log group. */
   readonly switchyardLogGroup?: string;
@@ -33,7 +40,6 @@ interface LogTarget {
 }
 
 const logsSdk = () => import('@aws-sdk/client-cloudwatch-logs');
-const ecsSdk = () => import('@aws-sdk/client-ecs');
 
 /**
  * A CloudWatch Logs Insights console link for the same lines (the console's URL format: the query
@@ -52,7 +58,7 @@ export function cloudWatchVersionLogs(options: CloudWatchVersionLogsOptions): Ve
   async function logTarget(svc: ServiceConfig, taskDefinition: string): Promise<LogTarget> {
     const target = svc.target;
     if (target.driver === 'local') throw new ValidationError(`service ${svc.name} runs locally; its logs are in local mode`);
-    const { DescribeTaskDefinitionCommand } = await ecsSdk();
+    const { DescribeTaskDefinitionCommand } = await options.ecsSdk();
     const ecs = await resolveLazy(options.ecs);
     const { taskDefinition: td } = await call('ecs:DescribeTaskDefinition', taskDefinition, () =>
       ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })),
@@ -71,7 +77,7 @@ export function cloudWatchVersionLogs(options: CloudWatchVersionLogsOptions): Ve
   async function tasksOf(svc: ServiceConfig, taskDefinition: string): Promise<Task[]> {
     if (svc.target.driver === 'local') return [];
     const { cluster, service } = svc.target;
-    const { ListTasksCommand, DescribeTasksCommand } = await ecsSdk();
+    const { ListTasksCommand, DescribeTasksCommand } = await options.ecsSdk();
     const ecs = await resolveLazy(options.ecs);
     const arns: string[] = [];
     for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {

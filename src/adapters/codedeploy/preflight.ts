@@ -96,7 +96,7 @@ export async function codedeployPreflight(options: PreflightOptions): Promise<Pr
       })),
     );
   }
-  const ecsSdk = await import('@aws-sdk/client-ecs');
+  const ecsSdk = await import('../aws/ecs-sdk.js');
   const ecs = await resolveLazy(options.ecs);
   checks.push(
     ...(await checked('current task definition', async () => {

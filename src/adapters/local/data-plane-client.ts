@@ -24,6 +24,7 @@ import {
   type PlaneSetup,
   type PlaneState,
 } from './data-plane-protocol.js';
+import { poll } from '../../ports/clock.js';
 
 export interface DataPlaneTargetOptions {
   readonly service: string;
@@ -247,12 +248,8 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     if (pid === undefined) return undefined;
     const running = { pid };
     process.kill(running.pid, 'SIGUSR2');
-    const deadline = Date.now() + RELISTEN_WITHIN_MS;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      const socket = await tryConnect(this.options.socketPath);
-      if (socket) return socket;
-    }
+    const socket = await poll(() => tryConnect(this.options.socketPath), { withinMs: RELISTEN_WITHIN_MS, everyMs: 50 });
+    if (socket) return socket;
     this.options.onProblem?.(`${this.options.service}: its data plane (pid ${running.pid}) lost its socket and did not listen again; replacing it`);
     process.kill(running.pid, 'SIGKILL');
     return undefined;
@@ -282,13 +279,14 @@ export class DataPlaneTarget implements TrafficDriver, MetricsSource {
     } finally {
       closeSync(out);
     }
-    const deadline = Date.now() + LISTEN_WITHIN_MS;
-    while (Date.now() < deadline) {
-      if (exited) throw new Error(`the data plane of ${this.options.service} exited with ${exited} before it listened (see ${this.options.planeLog})`);
-      const socket = await tryConnect(this.options.socketPath);
-      if (socket) return socket;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const socket = await poll(
+      () => {
+        if (exited) throw new Error(`the data plane of ${this.options.service} exited with ${exited} before it listened (see ${this.options.planeLog})`);
+        return tryConnect(this.options.socketPath);
+      },
+      { withinMs: LISTEN_WITHIN_MS, everyMs: 50 },
+    );
+    if (socket) return socket;
     throw new Error(`the data plane of ${this.options.service} did not listen within ${LISTEN_WITHIN_MS / 1000} s (see ${this.options.planeLog})`);
   }
 

@@ -27,6 +27,7 @@ import { freePort } from './processes.js';
 import { processStartTime } from './process-table.js';
 import type { ProxyHealth, Router, RouterBackend, RouterOptions } from './router.js';
 import { VersionMetrics } from './version-metrics.js';
+import { poll } from '../../ports/clock.js';
 
 /** HAProxy's largest server weight: per-server weights are scaled so the heaviest gets it (finest split). */
 const MAX_WEIGHT = 256;
@@ -375,14 +376,14 @@ export class HaproxyRouter implements Router {
       if (this.pid === child.pid) this.pid = undefined;
     });
     child.once('error', (error) => (exited = error.message));
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await this.admin.answers())) {
-      if (exited !== undefined || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        const said = readIfAny(logFile).trim().split('\n').slice(-5).join('\n');
-        throw new DeployError(`HAProxy did not start for ${this.options.name} (${exited ?? 'no answer on its admin socket'}): ${said}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
+    const up = await poll(async () => ((await this.admin.answers()) ? true : exited !== undefined ? false : undefined), {
+      withinMs: START_TIMEOUT_MS,
+      everyMs: 25,
+    });
+    if (!up) {
+      child.kill('SIGKILL');
+      const said = readIfAny(logFile).trim().split('\n').slice(-5).join('\n');
+      throw new DeployError(`HAProxy did not start for ${this.options.name} (${exited ?? 'no answer on its admin socket'}): ${said}`);
     }
   }
 
@@ -590,16 +591,17 @@ export class HaproxyRouter implements Router {
    */
   private async until(names: ReadonlySet<string>, timeoutMs: number): Promise<boolean> {
     if (names.size === 0 || !this.started) return true;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const busy = await this.admin
-        .serverStats(Math.max(100, Math.min(POLL_TIMEOUT_MS, deadline - Date.now())))
-        .then((stats) => stats.some((s) => names.has(s.server) && s.current + s.queued > 0))
-        .catch(() => this.running()); // HAProxy gone: nothing is in flight through it; running: unknown
-      if (!busy) return true;
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const idle = await poll(
+      async (leftMs) => {
+        const busy = await this.admin
+          .serverStats(Math.max(100, Math.min(POLL_TIMEOUT_MS, leftMs)))
+          .then((stats) => stats.some((s) => names.has(s.server) && s.current + s.queued > 0))
+          .catch(() => this.running()); // HAProxy gone: nothing is in flight through it; running: unknown
+        return busy ? undefined : true;
+      },
+      { withinMs: timeoutMs, everyMs: 20 },
+    );
+    return idle ?? false;
   }
 
   removeBackend(id: string): Promise<void> {
@@ -874,17 +876,15 @@ async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM'): Promise
   } catch {
     return;
   }
-  const deadline = Date.now() + 3000;
-  while (alive(pid)) {
-    if (Date.now() > deadline) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        return;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  const gone = () => (alive(pid) ? undefined : true);
+  if (await poll(gone, { withinMs: 3000, everyMs: 20 })) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
   }
+  // After SIGKILL the kernel ends it: wait as long as that takes.
+  await poll(gone, { withinMs: Number.POSITIVE_INFINITY, everyMs: 20 });
 }
 
 export { HaproxyCommandError };

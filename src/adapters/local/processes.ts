@@ -7,6 +7,7 @@ import { ReplicaLogWriter } from './log-writer.js';
 import { dieWithParent } from './parent-death.js';
 import type { ProcessRecords } from './process-records.js';
 import { bootId, groupStillRunning, processStartTime, signalGroup } from './process-table.js';
+import { poll } from '../../ports/clock.js';
 
 export interface ProcessExit {
   readonly code: number | null;
@@ -181,13 +182,13 @@ function leaderExitOr(proc: ManagedProcess, ms: number): Promise<void> {
 
 /** Waits up to `timeoutMs` for the whole group to be gone; true if it is. */
 async function groupGone(proc: ManagedProcess, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let pause = GROUP_POLL_MS.first; ; pause = Math.min(GROUP_POLL_MS.max, pause * 2)) {
-    if (!replicaRunning(proc)) return true;
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    await leaderExitOr(proc, proc.exit ? Math.min(pause, left) : left);
-  }
+  // While the leader lives, its exit ends the wait; then the rest of the group is polled, backing off.
+  const gone = await poll(() => (replicaRunning(proc) ? undefined : true), {
+    withinMs: timeoutMs,
+    everyMs: (looks) => (proc.exit ? Math.min(GROUP_POLL_MS.max, GROUP_POLL_MS.first * 2 ** (looks - 1)) : timeoutMs),
+    pause: (ms) => leaderExitOr(proc, ms),
+  });
+  return gone ?? false;
 }
 
 /**

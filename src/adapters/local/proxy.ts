@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VersionMetrics } from './version-metrics.js';
 import type { ProxyHealth, Router } from './router.js';
+import { poll } from '../../ports/clock.js';
 
 export interface Backend {
   readonly id: string;
@@ -246,12 +247,8 @@ export class WeightedProxy implements Router {
   }
 
   private async until(which: (b: Backend) => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.backends.some((b) => which(b) && b.inflight > 0)) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return true;
+    const idle = () => (this.backends.some((b) => which(b) && b.inflight > 0) ? undefined : true);
+    return (await poll(idle, { withinMs: timeoutMs, everyMs: 10 })) ?? false;
   }
 
   removeBackend(id: string): void {

@@ -1,5 +1,6 @@
 import { DeployError, messageOf } from '../../core/errors.js';
 import type { ManagedProcess } from './processes.js';
+import { poll } from '../../ports/clock.js';
 
 export interface ReadinessProbe {
   readonly path: string;
@@ -25,24 +26,21 @@ const FIRST_PAUSE_MS = 25;
  * interval), so a fast service is ready in milliseconds, not after a whole interval.
  */
 export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Promise<void> {
-  const deadline = Date.now() + probe.timeout * 1000;
   const pause = probe.interval > 0 ? probe.interval * 1000 : 100;
   let successes = 0;
   let backoff = Math.min(FIRST_PAUSE_MS, pause);
   let lastError = 'no probe answered yet';
-  while (Date.now() < deadline) {
+  const probeOnce = async (leftMs: number): Promise<true | undefined> => {
     if (proc.exit) {
       throw new NotReadyError(
         `process ${proc.pid} of ${proc.version} exited with ${proc.exit.signal ?? `code ${proc.exit.code}`} before it was ready (log: ${proc.logFile})`,
       );
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${proc.port}${probe.path}`, {
-        signal: AbortSignal.timeout(Math.min(2000, Math.max(100, deadline - Date.now()))),
-      });
+      const res = await fetch(`http://127.0.0.1:${proc.port}${probe.path}`, { signal: AbortSignal.timeout(Math.min(2000, Math.max(100, leftMs))) });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) {
-        if (++successes >= probe.successThreshold) return;
+        if (++successes >= probe.successThreshold) return true;
       } else {
         successes = 0;
         lastError = `HTTP ${res.status}`;
@@ -52,11 +50,15 @@ export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe): Pr
       const cause = (error as { cause?: { code?: string } }).cause;
       lastError = cause?.code ?? messageOf(error);
     }
-    // Consecutive successes are spaced by the interval; failures back off from a short first pause.
+    return undefined;
+  };
+  // Consecutive successes are spaced by the interval; failures back off from a short first pause.
+  const next = () => {
     const wait = successes > 0 ? pause : backoff;
     if (successes === 0) backoff = Math.min(backoff * 2, pause);
-    await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(0, deadline - Date.now()))));
-  }
+    return wait;
+  };
+  if (await poll(probeOnce, { withinMs: probe.timeout * 1000, everyMs: next })) return;
   throw new NotReadyError(
     `readiness probe GET ${probe.path} on port ${proc.port} never succeeded within ${probe.timeout}s; last error: ${lastError} (log: ${proc.logFile})`,
   );

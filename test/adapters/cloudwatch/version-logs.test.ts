@@ -30,6 +30,7 @@ const adapter = () =>
     switchyardLogGroup: '/aws/lambda/switchyard-workflow',
     logs: logs as unknown as CloudWatchLogsClient,
     ecs: ecs as unknown as ECSClient,
+    ecsSdk: () => import('@aws-sdk/client-ecs'),
   });
 
 beforeEach(() => {

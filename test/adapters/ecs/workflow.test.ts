@@ -22,7 +22,11 @@ const cw = mockClient(CloudWatchClient);
 let dynamo: LocalDynamo;
 let runtime: LocalRuntime | undefined;
 let fake: FakeEcs;
-let alarmState: 'OK' | 'ALARM' = 'OK';
+/**
+ * Whether the alarm fires, asked when the gates read it: a condition on what ECS shows at that read,
+ * never set by the test after a wall-clock poll (on a loaded machine the release would be past it).
+ */
+let alarmFiring: () => boolean = () => false;
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:' + '2'.repeat(64);
 
 beforeAll(async () => {
@@ -58,11 +62,14 @@ function start(overrides: Record<string, unknown>): { rt: LocalRuntime; service:
   const clock = new VirtualClock();
   fake = new FakeEcs(clock, { deploymentConfiguration: structuredClone(USER_CONFIGURATION) });
   installFakeEcs(fake);
-  alarmState = 'OK';
+  alarmFiring = () => false;
   cw.reset();
-  cw.on(DescribeAlarmsCommand).callsFake(() => ({
-    MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState, StateReason: alarmState === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }],
-  }));
+  cw.on(DescribeAlarmsCommand).callsFake(() => {
+    const alarmState = alarmFiring() ? 'ALARM' : 'OK';
+    return {
+      MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState, StateReason: alarmState === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }],
+    };
+  });
   const config = resolveConfig({
     services: [
       {
@@ -98,17 +105,31 @@ const shifted = (r: Release) => r.timeline.filter((e) => e.type === 'shifted').m
 const current = () => fake.describeDeployment(fake.latest()!.arn);
 /** The release's own service deployment (the latest may be ECS applying the restored configuration). */
 const ours = (r: Release) => fake.describeDeployment(r.driverState?.['serviceDeploymentArn'] ?? '');
+/** ECS holds the release's deployment at `percent`% (or more) of production, paused at our hook: Switchyard bakes there. */
+const heldAt = (percent: number) => {
+  const d = fake.latest() && current();
+  return (
+    d?.status === 'IN_PROGRESS' &&
+    (d.targetServiceRevision?.requestedProductionTrafficWeight ?? 0) >= percent &&
+    (d.lifecycleHookDetails ?? []).some((h) => h.status === 'AWAITING_ACTION')
+  );
+};
 
 describe('the workflow on the ecs driver against an ECS that plays service deployments forward', () => {
   it('canary: ECS runs its own CANARY strategy, paused by Switchyard before every step; the service gets its own configuration back', async () => {
     const { rt, service } = start({});
+    // What ECS shows while Switchyard bakes at 10%, taken when the gates are read then (not after a wall-clock poll).
+    let whileBaking: ReturnType<typeof current> | undefined;
+    alarmFiring = () => {
+      if (fake.latest() && (current().targetServiceRevision?.requestedProductionTrafficWeight ?? 0) === 10) whileBaking ??= structuredClone(current());
+      return false;
+    };
     const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
-    const baking = await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 10);
-    // Held by the PAUSE hook before the next step while Switchyard bakes: ECS's own bake is 0.
-    expect(current()).toMatchObject({ status: 'IN_PROGRESS', lifecycleStage: 'PRE_PRODUCTION_TRAFFIC_SHIFT' });
-    expect(current().lifecycleHookDetails?.at(-1)?.status).toBe('AWAITING_ACTION');
-    expect(baking.driverState?.['greenTargetGroup']).toBe(ALTERNATE_TG);
     const done = await finish(rt, release.id);
+    // Held by the PAUSE hook before the next step while Switchyard bakes: ECS's own bake is 0.
+    expect(whileBaking).toMatchObject({ status: 'IN_PROGRESS', lifecycleStage: 'PRE_PRODUCTION_TRAFFIC_SHIFT' });
+    expect(whileBaking?.lifecycleHookDetails?.at(-1)?.status).toBe('AWAITING_ACTION');
+    expect(done.driverState?.['greenTargetGroup']).toBe(ALTERNATE_TG);
     expect(done.phase).toBe('succeeded');
     expect(shifted(done)).toEqual(['10% of production traffic on the new version', '100% of production traffic on the new version']);
     const [update, restore] = calls('UpdateService');
@@ -169,9 +190,9 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
   it('an alarm firing mid-shift rolls back through the paused hook (ContinueServiceDeployment ROLLBACK) to the exact previous revision', async () => {
     const { rt, service } = start({ strategy: { type: 'linear', stepPercent: 25, interval: '3m', finalBake: '1m' } });
     const before = fake.service.taskDefinition;
+    // The alarm fires once ECS holds 50% for the bake, whenever the gates read it then.
+    alarmFiring = () => heldAt(50);
     const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
-    await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 50);
-    alarmState = 'ALARM';
     const done = await finish(rt, release.id);
     expect(done.phase).toBe('rolled_back');
     expect(done.reason).toBe('gate failed: alarm api-5xx is ALARM (Threshold Crossed: 3 datapoints > 5)');
@@ -242,10 +263,18 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
   it('a deployment stopped outside Switchyard mid-release: the previous revision is deployed again and the release says why', async () => {
     const { rt, service } = start({ strategy: { type: 'linear', stepPercent: 50, interval: '2m', finalBake: '1m' } });
     const before = fake.service.taskDefinition;
+    // Stopped in the console while ECS holds 50% for the bake: done when the gates are read there, not after a wall-clock poll.
+    let stopped = false;
+    alarmFiring = () => {
+      if (!stopped && heldAt(50)) {
+        stopped = true;
+        fake.stopOutside(fake.latest()!.arn);
+      }
+      return false;
+    };
     const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
-    await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 50);
-    fake.stopOutside(fake.latest()!.arn);
     const done = await finish(rt, release.id);
+    expect(stopped).toBe(true);
     expect(done.phase).toBe('rolled_back');
     expect(done.reason).toContain('stopped by a user in the console');
     expect(calls('UpdateService').at(-1)).toMatchObject({ taskDefinition: before, deploymentConfiguration: USER_CONFIGURATION });
@@ -360,10 +389,10 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
   });
 
   it('rolling: an alarm while tasks are replaced stops the update with ROLLBACK; a broken image trips the circuit breaker', async () => {
-    const { rt, service } = start({ strategy: { type: 'rolling', batch: 25 } });
+    const { rt, service, driver } = start({ strategy: { type: 'rolling', batch: 25 } });
+    // The alarm fires once a quarter of the tasks run the new version, while ECS still replaces the rest.
+    alarmFiring = () => fake.latest() !== undefined && current().status === 'IN_PROGRESS' && driver.weightOf(current()) >= 25;
     const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
-    await until(rt, release.id, (r) => r.weight >= 25);
-    alarmState = 'ALARM';
     const done = await finish(rt, release.id);
     expect(done.phase).toBe('rolled_back');
     expect(calls('StopServiceDeployment')).toEqual([{ serviceDeploymentArn: done.driverState?.['serviceDeploymentArn'], stopType: 'ROLLBACK' }]);
