@@ -17,7 +17,7 @@ import { resolveConfig } from '../src/config/config.js';
 import { judgeObservation, type JudgeGate, type JudgePeriod, type Observation } from '../src/core/gates.js';
 import { JudgeCache, judgeCounts, type CountPeriod } from '../src/core/judge.js';
 import { VersionMetrics } from '../src/adapters/local/version-metrics.js';
-import { JUDGE_LATENCY_BINS } from '../src/adapters/local/local-target.js';
+import { JUDGE_LATENCY_BINS, judgePeriods } from '../src/adapters/local/local-target.js';
 import { beta, binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
 
@@ -161,19 +161,7 @@ function latency(random: () => number, scale: number): number {
 function observation(gate: JudgeGate, run: Run, offset?: number): Extract<Observation, { kind: 'judge' }> {
   const p = gate.periodSeconds;
   if (gate.signal === 'latency') {
-    const m = run.metrics!;
-    const side = (label: string) => m.periods(label, p, T0, T0 + BAKE * 1000, { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BINS.bounds.length });
-    const base = side('stable');
-    return {
-      gate: gate.name,
-      kind: 'judge',
-      bounds: JUDGE_LATENCY_BINS.bounds,
-      periods: side('new').map((c, i) => ({
-        start: new Date(c.start).toISOString(),
-        candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
-        baseline: { requests: base[i]!.requests, errors: base[i]!.errors, latency: base[i]!.latency, latencyAt: base[i]!.latencyAt },
-      })),
-    };
+    return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BINS.bounds, periods: judgePeriods(run.metrics!, 'new', 'stable', p, T0, T0 + BAKE * 1000) };
   }
   // Periods cut from `-offset` seconds (CloudWatch: whole minutes, the first begun before the step, with stable traffic only).
   const from = offset !== undefined ? -offset : 0;
@@ -471,17 +459,6 @@ for (const ratio of [2, 4]) {
 
 /** The latency or errors observation of the first `seconds` of a long bake (the cost case). */
 function observationFor(gate: JudgeGate, run: { seconds: Second[]; metrics: VersionMetrics }, seconds: number): Extract<Observation, { kind: 'judge' }> {
-  const bins = { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BINS.bounds.length };
-  const side = (label: string) => run.metrics.periods(label, gate.periodSeconds, T0, T0 + seconds * 1000, bins);
-  const base = side('stable');
-  return {
-    gate: gate.name,
-    kind: 'judge',
-    bounds: JUDGE_LATENCY_BINS.bounds,
-    periods: side('new').map((c, i) => ({
-      start: new Date(c.start).toISOString(),
-      candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
-      baseline: { requests: base[i]!.requests, errors: base[i]!.errors, latency: base[i]!.latency, latencyAt: base[i]!.latencyAt },
-    })),
-  };
+  const periods = judgePeriods(run.metrics, 'new', 'stable', gate.periodSeconds, T0, T0 + seconds * 1000);
+  return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BINS.bounds, periods };
 }

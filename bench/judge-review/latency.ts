@@ -1,6 +1,6 @@
 import { seeded, gatesOf, localTarget, judgeObservation, binomial, poisson, pct, T0 } from './common.js';
 import { VersionMetrics } from '../../src/adapters/local/version-metrics.js';
-import { JUDGE_LATENCY_BINS } from '../../src/adapters/local/local-target.js';
+import { JUDGE_LATENCY_BINS, judgePeriods } from '../../src/adapters/local/local-target.js';
 import type { JudgeGate, Observation } from '../../src/core/gates.js';
 const N = Number(process.env.N ?? 200);
 const RPS = 40,
@@ -26,18 +26,11 @@ function run(random: () => number, median: number, sigma: number, scale: number)
   return m;
 }
 function observation(gate: JudgeGate, m: VersionMetrics, upTo = BAKE): Extract<Observation, { kind: 'judge' }> {
-  const side = (label: string) =>
-    m.periods(label, gate.periodSeconds, T0, T0 + upTo * 1000, { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BINS.bounds.length });
-  const base = side('stable');
   return {
     gate: gate.name,
     kind: 'judge',
     bounds: JUDGE_LATENCY_BINS.bounds,
-    periods: side('new').map((c, i) => ({
-      start: new Date(c.start).toISOString(),
-      candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
-      baseline: { requests: base[i]!.requests, errors: base[i]!.errors, latency: base[i]!.latency, latencyAt: base[i]!.latencyAt },
-    })),
+    periods: judgePeriods(m, 'new', 'stable', gate.periodSeconds, T0, T0 + upTo * 1000),
   };
 }
 const cases: [number, number, number][] = (process.env.CASES ?? '50,0.5,1.2;50,1.0,1.2;20,0.5,1.2;20,0.5,1.3;50,0.5,1.1;50,0.5,1.0')

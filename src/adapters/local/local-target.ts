@@ -1,6 +1,7 @@
 import { LOCAL_CAPABILITIES } from '../../core/capabilities.js';
 import { trafficStops } from '../../core/plan.js';
-import { isTargetMetric, PROCESS_HEALTH_GATE, type GateSpec, type Observation } from '../../core/gates.js';
+import { isTargetMetric, PROCESS_HEALTH_GATE, type GateSpec, type JudgePeriod, type Observation } from '../../core/gates.js';
+import type { VersionMetrics } from './version-metrics.js';
 import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
@@ -58,6 +59,23 @@ export interface LocalTargetOptions {
  */
 export const JUDGE_LATENCY_BINS = LatencyHistogram.buckets(0.0001, 60);
 const JUDGE_LATENCY_BOUNDS = JUDGE_LATENCY_BINS.bounds;
+
+/**
+ * The judge's periods from `from` to `to`: both versions' counts and 1% latency buckets, the same
+ * windows on both sides (the benchmark reads them through this too, so it measures the product path).
+ */
+export function judgePeriods(metrics: VersionMetrics, candidate: string, stable: string, periodSeconds: number, from: number, to: number): JudgePeriod[] {
+  const side = (label: string) => metrics.periods(label, periodSeconds, from, to, { first: JUDGE_LATENCY_BINS.first, size: JUDGE_LATENCY_BOUNDS.length });
+  const baseline = side(stable);
+  return side(candidate).map((c, i) => {
+    const b = baseline[i] ?? { requests: 0, errors: 0, latency: [], latencyAt: [] };
+    return {
+      start: new Date(c.start).toISOString(),
+      candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
+      baseline: { requests: b.requests, errors: b.errors, latency: b.latency, latencyAt: b.latencyAt },
+    };
+  });
+}
 
 export class LocalTarget implements TrafficDriver, MetricsSource {
   readonly capabilities = LOCAL_CAPABILITIES;
@@ -369,12 +387,6 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
         const stable = this.stable;
         if (!candidate || !stable) return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BOUNDS, periods: [] };
         const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
-        const side = (label: string) =>
-          this.proxy.metrics.periods(label, gate.periodSeconds, from, now, {
-            first: JUDGE_LATENCY_BINS.first,
-            size: JUDGE_LATENCY_BOUNDS.length,
-          });
-        const baseline = side(stable.label);
         // The stable version's last ten minutes before the step: how much its errors vary from minute to minute.
         const history = Array.from({ length: 10 }, (_, k) => this.proxy.metrics.totals(stable.label, from - (10 - k) * 60_000, from - (9 - k) * 60_000))
           .filter((t) => t.count > 0)
@@ -384,14 +396,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
           kind: 'judge',
           bounds: JUDGE_LATENCY_BOUNDS,
           history,
-          periods: side(candidate.label).map((c, i) => {
-            const b = baseline[i] ?? { requests: 0, errors: 0, latency: [], latencyAt: [] };
-            return {
-              start: new Date(c.start).toISOString(),
-              candidate: { requests: c.requests, errors: c.errors, latency: c.latency, latencyAt: c.latencyAt },
-              baseline: { requests: b.requests, errors: b.errors, latency: b.latency, latencyAt: b.latencyAt },
-            };
-          }),
+          periods: judgePeriods(this.proxy.metrics, candidate.label, stable.label, gate.periodSeconds, from, now),
         };
       }
       // Webhooks are called beside the data plane (composition/webhooks.ts), never read from it.
