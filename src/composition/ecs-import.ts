@@ -44,14 +44,30 @@ export async function readEcsService(
   { clients, alarms = true }: { clients?: ImportClients; alarms?: boolean } = {},
 ): Promise<ImportedService> {
   const used = clients ?? importClients(ref.region);
-  return importEcsService({ ecs: used.ecs, ...(alarms ? { cloudwatch: used.cloudwatch } : {}), cluster: ref.cluster, service: ref.service, ...(ref.region ? { region: ref.region } : {}) });
+  return importEcsService({
+    ecs: used.ecs,
+    ...(alarms ? { cloudwatch: used.cloudwatch } : {}),
+    cluster: ref.cluster,
+    service: ref.service,
+    ...(ref.region ? { region: ref.region } : {}),
+  });
 }
 
 /**
  * `switchyard init --from-ecs`: the commented config of one ECS service, read (only) from ECS and CloudWatch.
  * @example await initFromEcs({ from: 'prod/checkout-api', region: 'eu-west-1' })
  */
-export async function initFromEcs({ from, region, name, clients }: { from: string; region?: string; name?: string; clients?: ImportClients }): Promise<Scaffold> {
+export async function initFromEcs({
+  from,
+  region,
+  name,
+  clients,
+}: {
+  from: string;
+  region?: string;
+  name?: string;
+  clients?: ImportClients;
+}): Promise<Scaffold> {
   const parsed = parseServiceRef(from);
   const ref = { ...parsed, ...(region ? { region } : {}) };
   const imported = await readEcsService(ref, clients ? { clients } : {});

@@ -133,7 +133,9 @@ function strategyOf(facts: EcsServiceFacts): Strategy {
               `the service's maximumPercent (${d.maximumPercent ?? 200}) lets ECS replace ${batch}% of the tasks at once, so each batch is ${batch}%: smaller batches (for example 25) let the gates see a fault before it reaches every task`,
             ]
           : []),
-        ...(unavailable > 50 ? [`minimumHealthyPercent ${d.minimumHealthyPercent} allows ${unavailable}% of the tasks down; Switchyard allows at most 50 (maxUnavailable)`] : []),
+        ...(unavailable > 50
+          ? [`minimumHealthyPercent ${d.minimumHealthyPercent} allows ${unavailable}% of the tasks down; Switchyard allows at most 50 (maxUnavailable)`]
+          : []),
       ];
       return {
         value: { type: 'rolling', batch, finalBake: minutes(d.bakeTimeInMinutes, '0s') },
@@ -156,12 +158,15 @@ export function ecsScaffold(facts: EcsServiceFacts, { name = facts.service }: { 
       `ECS service ${where} uses the CODE_DEPLOY deployment controller; init writes blocks for the ecs driver (ECS native deployments). Write a codedeploy block by hand (application, deploymentGroup: docs/drivers.md), or move the service to ECS native deployments, which AWS now recommends`,
     );
   if (facts.controller !== 'ECS')
-    throw new ValidationError(`ECS service ${where} uses the ${facts.controller} deployment controller; Switchyard releases ECS (native) and CODE_DEPLOY services only`);
+    throw new ValidationError(
+      `ECS service ${where} uses the ${facts.controller} deployment controller; Switchyard releases ECS (native) and CODE_DEPLOY services only`,
+    );
   const todos = new Map<string, string>();
   const at = (field: string) => `services[0].${field}`;
   const lb = facts.loadBalancers[0];
   const essential = facts.containers.filter((c) => c.essential);
-  const container = facts.containers.find((c) => c.name === lb?.containerName) ?? (essential.length === 1 ? essential[0] : (essential[0] ?? facts.containers[0]));
+  const container =
+    facts.containers.find((c) => c.name === lb?.containerName) ?? (essential.length === 1 ? essential[0] : (essential[0] ?? facts.containers[0]));
   if (!container) throw new ValidationError(`task definition ${facts.taskDefinitionArn} of ${where} has no container`);
   if (!lb?.containerName && facts.containers.length > 1)
     todos.set(

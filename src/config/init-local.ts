@@ -74,11 +74,26 @@ export function localScaffold(specs: readonly LocalServiceSpec[]): Scaffold {
         drainTimeout: '10s',
         initialVersion: 'v1',
       },
-      strategy: { type: 'canary', steps: [{ percent: 10, bake: '1m' }, { percent: 50, bake: '1m' }], finalBake: '1m' },
+      strategy: {
+        type: 'canary',
+        steps: [
+          { percent: 10, bake: '1m' },
+          { percent: 50, bake: '1m' },
+        ],
+        finalBake: '1m',
+      },
       gates: {
         metrics: [
           { name: 'error-rate', metric: 'ErrorRate', statistic: 'Average', comparison: 'GreaterThanThreshold', threshold: 5, period: '10s', minSamples: 10 },
-          { name: 'latency-p99', metric: 'TargetResponseTime', statistic: 'p99', comparison: 'GreaterThanThreshold', threshold: 1, period: '10s', minSamples: 10 },
+          {
+            name: 'latency-p99',
+            metric: 'TargetResponseTime',
+            statistic: 'p99',
+            comparison: 'GreaterThanThreshold',
+            threshold: 1,
+            period: '10s',
+            minSamples: 10,
+          },
         ],
         checkInterval: '5s',
         onInconclusive: 'fail',

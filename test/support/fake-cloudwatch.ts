@@ -1,6 +1,11 @@
 import {
   CloudWatchClient,
+  DescribeAlarmsCommand,
   GetMetricDataCommand,
+  type CompositeAlarm,
+  type DescribeAlarmsCommandInput,
+  type DescribeAlarmsCommandOutput,
+  type MetricAlarm,
   type GetMetricDataCommandInput,
   type GetMetricDataCommandOutput,
   type MetricDataQuery,
@@ -217,5 +222,54 @@ export function fakeCloudWatchClient(fake: FakeCloudWatch): CloudWatchClient {
   mockClient(client)
     .on(GetMetricDataCommand)
     .callsFake((i: GetMetricDataCommandInput) => fake.getMetricData(i));
+  return client;
+}
+
+/**
+ * CloudWatch's alarm list as DescribeAlarms answers it, with its rules (SDK model, `DescribeAlarmsInput`):
+ * MaxRecords from 1 to 100 (default 50), a NextToken per page; composite alarms only when AlarmTypes asks
+ * for them (metric alarms only when AlarmTypes is left out); AlarmNames (at most 100) filters by name.
+ */
+export class FakeAlarms {
+  /** Every DescribeAlarms input, in order. */
+  readonly calls: DescribeAlarmsCommandInput[] = [];
+
+  constructor(
+    readonly metricAlarms: MetricAlarm[] = [],
+    readonly compositeAlarms: CompositeAlarm[] = [],
+  ) {}
+
+  describeAlarms(input: DescribeAlarmsCommandInput): DescribeAlarmsCommandOutput {
+    this.calls.push(structuredClone(input));
+    const max = input.MaxRecords ?? 50;
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw refused('InvalidParameterValueException', `MaxRecords must be from 1 to 100, got ${max}`);
+    if ((input.AlarmNames?.length ?? 0) > 100)
+      throw refused('InvalidParameterValueException', 'The collection AlarmNames must not have a size greater than 100.');
+    const types = input.AlarmTypes ?? ['MetricAlarm'];
+    const named = (name: string | undefined) => !input.AlarmNames || input.AlarmNames.includes(name ?? '');
+    const all: ({ kind: 'metric'; alarm: MetricAlarm } | { kind: 'composite'; alarm: CompositeAlarm })[] = [
+      ...(types.includes('MetricAlarm') ? this.metricAlarms.filter((a) => named(a.AlarmName)).map((alarm) => ({ kind: 'metric' as const, alarm })) : []),
+      ...(types.includes('CompositeAlarm')
+        ? this.compositeAlarms.filter((a) => named(a.AlarmName)).map((alarm) => ({ kind: 'composite' as const, alarm }))
+        : []),
+    ];
+    const from = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
+    if (!Number.isInteger(from) || from < 0) throw refused('InvalidNextToken', 'The service cannot find the NextToken.');
+    const page = all.slice(from, from + max);
+    return {
+      MetricAlarms: page.flatMap((p) => (p.kind === 'metric' ? [structuredClone(p.alarm)] : [])),
+      CompositeAlarms: page.flatMap((p) => (p.kind === 'composite' ? [structuredClone(p.alarm)] : [])),
+      ...(from + max < all.length ? { NextToken: Buffer.from(String(from + max)).toString('base64url') } : {}),
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
+}
+
+/** A CloudWatch client (this instance mocked) whose DescribeAlarms is `fake`. */
+export function fakeAlarmsClient(fake: FakeAlarms): CloudWatchClient {
+  const client = new CloudWatchClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  mockClient(client)
+    .on(DescribeAlarmsCommand)
+    .callsFake((i: DescribeAlarmsCommandInput) => fake.describeAlarms(i));
   return client;
 }

@@ -191,6 +191,8 @@ export interface FakeEcsOptions {
   readonly controller?: string;
   /** Whether the load balancer has an advancedConfiguration (alternate target group). @default true */
   readonly advanced?: boolean;
+  /** Whether the service is behind a load balancer at all (`loadBalancers: []` when not). @default true */
+  readonly loadBalanced?: boolean;
   /** @default 4 */
   readonly desiredCount?: number;
   /** @default 'aws' */
@@ -292,6 +294,7 @@ export class FakeEcs {
     currentServiceDeployment?: string;
     controller: string;
     advanced: boolean;
+    loadBalanced: boolean;
   };
   /** Images whose tasks never become healthy (the rolling circuit breaker trips). */
   brokenImages = new Set<string>();
@@ -347,6 +350,7 @@ export class FakeEcs {
       },
       controller: options.controller ?? 'ECS',
       advanced: options.advanced ?? true,
+      loadBalanced: options.loadBalanced ?? true,
     };
   }
 
@@ -912,22 +916,24 @@ export class FakeEcs {
       deploymentConfiguration: structuredClone(this.service.deploymentConfiguration),
       deploymentController: { type: this.service.controller as 'ECS' },
       desiredCount: this.desiredCount,
-      loadBalancers: [
-        {
-          targetGroupArn: PRODUCTION_TG,
-          containerName: 'app',
-          containerPort: 8080,
-          ...(this.service.advanced
-            ? {
-                advancedConfiguration: {
-                  alternateTargetGroupArn: ALTERNATE_TG,
-                  productionListenerRule: 'arn:aws:elasticloadbalancing:rule/prod',
-                  roleArn: 'arn:aws:iam::123456789012:role/ecs-lb',
-                },
-              }
-            : {}),
-        },
-      ],
+      loadBalancers: !this.service.loadBalanced
+        ? []
+        : [
+            {
+              targetGroupArn: PRODUCTION_TG,
+              containerName: 'app',
+              containerPort: 8080,
+              ...(this.service.advanced
+                ? {
+                    advancedConfiguration: {
+                      alternateTargetGroupArn: ALTERNATE_TG,
+                      productionListenerRule: 'arn:aws:elasticloadbalancing:rule/prod',
+                      roleArn: 'arn:aws:iam::123456789012:role/ecs-lb',
+                    },
+                  }
+                : {}),
+            },
+          ],
       ...(this.service.currentServiceDeployment ? { currentServiceDeployment: this.service.currentServiceDeployment } : {}),
       deployments: over
         ? [{ status: 'PRIMARY', taskDefinition: this.service.taskDefinition, rolloutState: 'COMPLETED' as const }]

@@ -39,7 +39,8 @@ export function importError(error: unknown, action: string, resource: string, re
       `${action} could not be sent: no AWS credentials were found (${message}); set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is attached`,
       { cause: error },
     );
-  if (/Region is missing/i.test(message)) return new ValidationError(`${action} could not be sent: no AWS region; pass --region or set AWS_REGION`, { cause: error });
+  if (/Region is missing/i.test(message))
+    return new ValidationError(`${action} could not be sent: no AWS region; pass --region or set AWS_REGION`, { cause: error });
   if (name === 'ClusterNotFoundException')
     return new NotFoundError(
       `ECS cluster ${resource.split('/')[0]} was not found${region ? ` in ${region}` : ''} (${action}); check the name and the region (--region, AWS_REGION)`,
@@ -100,13 +101,20 @@ export function alarmFacts(alarm: MetricAlarm, cluster: string, service: string,
       const balancer = dims.get('LoadBalancer');
       return { name: alarm.AlarmName ?? '', why: `TargetGroup dimension ${group}`, targetGroup: group, ...(balancer ? { loadBalancer: balancer } : {}) };
     }
-    if (dims.get('ServiceName') === service && dims.get('ClusterName') === cluster) return { name: alarm.AlarmName ?? '', why: 'ClusterName and ServiceName dimensions' };
+    if (dims.get('ServiceName') === service && dims.get('ClusterName') === cluster)
+      return { name: alarm.AlarmName ?? '', why: 'ClusterName and ServiceName dimensions' };
   }
   return undefined;
 }
 
 /** The account's metric alarms that name the service or its target groups (DescribeAlarms, page by page). */
-async function serviceAlarms(cloudwatch: CloudWatchClient, cluster: string, service: string, groups: readonly string[], region?: string): Promise<AlarmFacts[]> {
+async function serviceAlarms(
+  cloudwatch: CloudWatchClient,
+  cluster: string,
+  service: string,
+  groups: readonly string[],
+  region?: string,
+): Promise<AlarmFacts[]> {
   const { DescribeAlarmsCommand } = await cloudwatchSdk();
   const found: AlarmFacts[] = [];
   let token: string | undefined;
@@ -152,7 +160,10 @@ export async function importEcsService({
     ...(lb.containerName ? { containerName: lb.containerName } : {}),
     ...(lb.containerPort !== undefined ? { containerPort: lb.containerPort } : {}),
   }));
-  const groups = loadBalancers.flatMap((lb) => [lb.targetGroupArn, lb.alternateTargetGroupArn]).filter((g): g is string => g !== undefined).map(targetGroupSuffix);
+  const groups = loadBalancers
+    .flatMap((lb) => [lb.targetGroupArn, lb.alternateTargetGroupArn])
+    .filter((g): g is string => g !== undefined)
+    .map(targetGroupSuffix);
   // The deployment's own alarms first: the user already trusts them to stop a deployment.
   const alarms: AlarmFacts[] = (config.alarms?.alarmNames ?? []).map((name) => ({ name, why: 'an alarm of the service deploymentConfiguration' }));
   let alarmsUnread: string | undefined;
@@ -186,7 +197,9 @@ export async function importEcsService({
       ...(config.strategy ? { strategy: config.strategy } : {}),
       ...(config.bakeTimeInMinutes !== undefined ? { bakeTimeInMinutes: config.bakeTimeInMinutes } : {}),
       ...(config.canaryConfiguration?.canaryPercent !== undefined ? { canaryPercent: config.canaryConfiguration.canaryPercent } : {}),
-      ...(config.canaryConfiguration?.canaryBakeTimeInMinutes !== undefined ? { canaryBakeTimeInMinutes: config.canaryConfiguration.canaryBakeTimeInMinutes } : {}),
+      ...(config.canaryConfiguration?.canaryBakeTimeInMinutes !== undefined
+        ? { canaryBakeTimeInMinutes: config.canaryConfiguration.canaryBakeTimeInMinutes }
+        : {}),
       ...(config.linearConfiguration?.stepPercent !== undefined ? { linearStepPercent: config.linearConfiguration.stepPercent } : {}),
       ...(config.linearConfiguration?.stepBakeTimeInMinutes !== undefined
         ? { linearStepBakeTimeInMinutes: config.linearConfiguration.stepBakeTimeInMinutes }
