@@ -173,10 +173,9 @@ export function releaseDiffText(diff: ReleaseDiff): string[] {
     ...a.points.map((p) => `  ${p.label}: waits up to ${formatDuration(p.timeoutSeconds)}, then ${p.onTimeout === 'approve' ? 'goes on' : 'rolls back'}`),
   );
   lines.push(`  who may approve: ${a.whoMay.approve}${a.fourEyes ? ' (four-eyes: not the person who started the release)' : ''}`);
-  lines.push(
-    `  who may decide:  ${VERBS.filter((v) => v !== 'approve')
-      .map((v) => `${v} ${a.whoMay[v]}`)
-      .join('; ')}`,
-  );
+  // The other decisions, grouped by who may take them.
+  const groups = new Map<string, Verb[]>();
+  for (const verb of VERBS.filter((v) => v !== 'approve')) groups.set(a.whoMay[verb], [...(groups.get(a.whoMay[verb]) ?? []), verb]);
+  lines.push(...[...groups].map(([who, verbs]) => `  ${verbs.join(', ')}: ${who}`));
   return lines;
 }
