@@ -146,7 +146,7 @@ export function program(): Command {
     .command('diff')
     .description('what a release would change, reading only: the task definition (or command and version), the plan, the gates and who may approve')
     .argument('<service>', 'the service, as named in the config')
-    .argument('<image|file>', 'the image to release (repo:tag or repo@sha256:…), or a task definition JSON file')
+    .argument('<file|image>', 'a task definition JSON file (*.json), or the image to release (repo:tag or repo@sha256:…)')
     .addOption(configOption())
     .option('--region <region>', 'AWS services: the region to read the running task definition in (default: AWS_REGION or the profile)')
     .option('--json', 'print JSON')
