@@ -7,7 +7,7 @@ import { initFromEcs, parseServiceRef, type ImportClients } from '../../src/comp
 import { loadConfig } from '../../src/config/load.js';
 import { NotFoundError, PermissionError, TransientError, ValidationError } from '../../src/core/errors.js';
 import { VirtualClock } from '../../src/ports/clock.js';
-import { FakeAlarms, fakeAlarmsClient } from '../support/fake-cloudwatch.js';
+import { FakeAlarms, fakeCloudWatchClient } from '../support/fake-cloudwatch.js';
 import { ecsMock, FakeEcs, installFakeEcs, type FakeEcsOptions } from '../support/fake-ecs.js';
 
 // Written where the package resolves to this checkout (as a user's project resolves it once installed).
@@ -36,7 +36,7 @@ function setup(options: FakeEcsOptions, metricAlarms: MetricAlarm[] = []) {
   fake = new FakeEcs(new VirtualClock(), options);
   installFakeEcs(fake);
   alarms = new FakeAlarms([...others, ...metricAlarms]);
-  clients = { ecs: new ECSClient({ region: 'eu-west-1' }), cloudwatch: fakeAlarmsClient(alarms) };
+  clients = { ecs: new ECSClient({ region: 'eu-west-1' }), cloudwatch: fakeCloudWatchClient(undefined, alarms) };
 }
 beforeEach(() => setup({}));
 
@@ -136,7 +136,7 @@ describe('switchyard init --from-ecs', () => {
         $metadata: { httpStatusCode: 403 },
       });
     };
-    const scaffold = await initFromEcs({ from: 'prod/api', clients: { ...clients, cloudwatch: fakeAlarmsClient(denied) } });
+    const scaffold = await initFromEcs({ from: 'prod/api', clients: { ...clients, cloudwatch: fakeCloudWatchClient(undefined, denied) } });
     expect(todos(scaffold)['gates.alarms']).toContain(
       'CloudWatch alarms could not be listed (your AWS credentials may not call cloudwatch:DescribeAlarms on the alarms of the region',
     );

@@ -214,14 +214,14 @@ function evaluate(q: MetricDataQuery, series: Map<string, Map<number, number>>):
 }
 
 /**
- * A CloudWatch client whose GetMetricData is `fake` (the instance is mocked, not the class, so a test
- * file may also mock CloudWatchClient for other calls).
+ * A CloudWatch client whose GetMetricData is `fake` and whose DescribeAlarms is `alarms` (the instance is
+ * mocked, not the class, so a test file may also mock CloudWatchClient for other calls).
  */
-export function fakeCloudWatchClient(fake: FakeCloudWatch): CloudWatchClient {
+export function fakeCloudWatchClient(fake: FakeCloudWatch | undefined, alarms?: FakeAlarms): CloudWatchClient {
   const client = new CloudWatchClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  mockClient(client)
-    .on(GetMetricDataCommand)
-    .callsFake((i: GetMetricDataCommandInput) => fake.getMetricData(i));
+  const mock = mockClient(client);
+  if (fake) mock.on(GetMetricDataCommand).callsFake((i: GetMetricDataCommandInput) => fake.getMetricData(i));
+  if (alarms) mock.on(DescribeAlarmsCommand).callsFake((i: DescribeAlarmsCommandInput) => alarms.describeAlarms(i));
   return client;
 }
 
@@ -263,13 +263,4 @@ export class FakeAlarms {
       $metadata: { httpStatusCode: 200 },
     };
   }
-}
-
-/** A CloudWatch client (this instance mocked) whose DescribeAlarms is `fake`. */
-export function fakeAlarmsClient(fake: FakeAlarms): CloudWatchClient {
-  const client = new CloudWatchClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  mockClient(client)
-    .on(DescribeAlarmsCommand)
-    .callsFake((i: DescribeAlarmsCommandInput) => fake.describeAlarms(i));
-  return client;
 }
