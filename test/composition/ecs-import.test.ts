@@ -168,7 +168,7 @@ describe('switchyard init --from-ecs', () => {
     [
       'a cluster that does not exist',
       'staging/api',
-      Object.assign(new Error('Cluster not found.'), { name: 'ClusterNotFoundException', $metadata: { httpStatusCode: 400 } }),
+      undefined, // the fake ECS refuses an unknown cluster, as ECS does
       NotFoundError,
       'ECS cluster staging was not found (ecs:DescribeServices); check the name and the region',
     ],

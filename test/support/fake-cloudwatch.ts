@@ -226,9 +226,10 @@ export function fakeCloudWatchClient(fake: FakeCloudWatch | undefined, alarms?: 
 }
 
 /**
- * CloudWatch's alarm list as DescribeAlarms answers it, with its rules (SDK model, `DescribeAlarmsInput`):
- * MaxRecords from 1 to 100 (default 50), a NextToken per page; composite alarms only when AlarmTypes asks
- * for them (metric alarms only when AlarmTypes is left out); AlarmNames (at most 100) filters by name.
+ * CloudWatch's alarm list as DescribeAlarms answers it, with its rules: composite alarms only when
+ * AlarmTypes asks for them, metric alarms only when it is left out (SDK model, `DescribeAlarmsInput.AlarmTypes`);
+ * MaxRecords from 1 to 100 with a NextToken per page, AlarmNames at most 100 (CloudWatch API reference,
+ * DescribeAlarms; the default page of 50 is not documented, so code should always send MaxRecords).
  */
 export class FakeAlarms {
   /** Every DescribeAlarms input, in order. */

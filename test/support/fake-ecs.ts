@@ -38,7 +38,7 @@ import { seeded } from './traffic.js';
  *   3..100 (both in multiples of 0.1), bakes over 1440 minutes, blue/green without an alternate target
  *   group, earlySuccessCriteria outside ROLLING, a new task definition on a CODE_DEPLOY service,
  *   continuing a hook that is not waiting (so a second continue of one hookId), stopping a deployment
- *   that is over.
+ *   that is over, describing services in a cluster that does not exist (ClusterNotFoundException).
  * - The `hostile` profile adds, seeded and deterministic: reads one call behind writes, bursts of
  *   ThrottlingException, ListServiceDeployments in shuffled order.
  * - `beginTask(name)` / `endTask()` guard "no task waits on AWS": describing one service deployment, or
@@ -973,6 +973,8 @@ export class FakeEcs {
   /** DescribeServices as the SDK sees it. */
   sdkDescribeServices(input: { cluster?: string; services?: string[] }) {
     this.gate('DescribeServices');
+    // A cluster that does not exist is an error, not a failure entry (ECS API reference, DescribeServices errors).
+    if (input.cluster !== undefined && input.cluster !== CLUSTER) throw refused('ClusterNotFoundException', 'Cluster not found.');
     if (input.cluster !== CLUSTER || input.services?.[0] !== SERVICE) return { services: [], failures: [{ arn: input.services?.[0], reason: 'MISSING' }] };
     this.countRead(`the service ${SERVICE}`);
     const stale = this.staleService;
