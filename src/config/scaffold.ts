@@ -64,6 +64,8 @@ export interface ScaffoldNotes {
 /** A generated config, ready to write: its text, and the TODOs a person must settle. */
 export interface Scaffold {
   readonly text: string;
+  /** The config the text holds, without its commented-out fields: what the loader will see. */
+  readonly config: ConfigValue;
   readonly todos: readonly { readonly path: string; readonly text: string }[];
 }
 
@@ -174,7 +176,8 @@ export function enabled(value: ConfigValue): ConfigValue {
  * @throws {ConfigError} when the config is invalid (the facts given cannot make a valid service).
  */
 export function renderConfigFile(config: { readonly [key: string]: ConfigValue | Disabled }, header: readonly string[], notes: ScaffoldNotes): Scaffold {
-  resolveConfig(enabled(config), 'the generated config');
+  const live = enabled(config);
+  resolveConfig(live, 'the generated config');
   const body = block(config, [], notes, '');
   const text = [
     "import { defineConfig } from '@switchyard-release/switchyard';",
@@ -185,5 +188,5 @@ export function renderConfigFile(config: { readonly [key: string]: ConfigValue |
     `export default defineConfig(${body});`,
     '',
   ].join('\n');
-  return { text, todos: [...notes.todos].map(([path, todo]) => ({ path, text: todo })) };
+  return { text, config: live, todos: [...notes.todos].map(([path, todo]) => ({ path, text: todo })) };
 }

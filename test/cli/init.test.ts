@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /** Runs the switchyard command as a user would. */
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/switchyard.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/switchyard.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -57,6 +57,15 @@ describe('switchyard init and diff, from the command line', () => {
     const half = await run(['init', '--service', 'api', '--port', '8080', '--dry-run']);
     expect(half.code).toBe(2);
     expect(half.err).toContain('--service, --command and --port go together');
+    // No AWS region anywhere: the call is named, and what to do (no endpoint is reachable here anyway).
+    const { AWS_REGION: _r, AWS_DEFAULT_REGION: _d, AWS_PROFILE: _p, ...rest } = process.env;
+    const noRegion = await run(['init', '--from-ecs', 'prod/api', '--dry-run'], {
+      ...rest,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/nonexistent',
+    });
+    expect(noRegion.code).toBe(2);
+    expect(noRegion.err).toContain('switchyard: ecs:DescribeServices could not be sent: no AWS region; pass --region or set AWS_REGION');
   }, 60_000);
 
   it('diff of a local service prints the version change, the plan and the gates (--json for machines), exit 0', async () => {
