@@ -69,9 +69,23 @@ export interface Scaffold {
   readonly todos: readonly { readonly path: string; readonly text: string }[];
 }
 
-/** A string as a TypeScript literal, single-quoted like the rest of the project. */
+/** A string as a TypeScript literal, single-quoted like the rest of the project; control characters escaped. */
 function literal(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
+  const escaped = text
+    .replace(/\\/g, '\\\\')
+    .replace(/'/g, "\\'")
+    // eslint-disable-next-line no-control-regex -- what AWS returned may hold any character
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `'${escaped}'`;
+}
+
+/**
+ * Text inside a comment: what AWS returned (alarm and container names) is data, so it can neither end
+ * the comment (a line break, `*\/`) nor carry control characters into the file.
+ */
+function commentText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- what AWS returned may hold any character
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/\*\//g, '* /');
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -110,7 +124,7 @@ function annotated(value: ConfigValue | Disabled, path: readonly (string | numbe
 function wrap(text: string, prefix: string): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
+  for (const word of commentText(text).split(' ')) {
     if (line !== '' && prefix.length + line.length + word.length + 1 > WIDTH) {
       lines.push(`${prefix}${line}`);
       line = word;
@@ -183,7 +197,7 @@ export function renderConfigFile(config: { readonly [key: string]: ConfigValue |
     "import { defineConfig } from '@switchyard-release/switchyard';",
     '',
     '/**',
-    ...header.map((line) => (line === '' ? ' *' : ` * ${line}`)),
+    ...header.map((line) => (line === '' ? ' *' : ` * ${commentText(line)}`)),
     ' */',
     `export default defineConfig(${body});`,
     '',

@@ -127,6 +127,15 @@ describe('switchyard init --from-ecs', () => {
     expect(todos(scaffold)['target.containerName']).toContain('app was chosen (the first) among app, log-router');
   });
 
+  it('names from AWS are data: an alarm name that would end a comment or a string stays a name in the written file', async () => {
+    const hostile = "api-5xx */ process.exit(3) /*\n'); process.exit(4); ('";
+    setup({}, [alarm(hostile, { ClusterName: 'prod', ServiceName: 'api' }, 'AWS/ECS')]);
+    const scaffold = await initFromEcs({ from: 'prod/api', clients });
+    const { alarms: gates } = await written('hostile', scaffold.text);
+    expect(gates).toEqual([hostile]);
+    expect(scaffold.text).not.toMatch(/^\s*'?\); process\.exit/m);
+  });
+
   it('CloudWatch it may not read: the service is still imported, and the alarms are marked to fill in with the reason', async () => {
     setup({});
     const denied = new FakeAlarms();
