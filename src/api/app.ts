@@ -11,7 +11,16 @@ import { answerFor } from './errors.js';
 import { clientKey, type Authenticator } from './auth.js';
 import { ReleaseStreams, type EventStreamOptions } from './event-streams.js';
 import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
-import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, LogQuerySchema, ServiceParamSchema, StartReleaseSchema, UndoBodySchema } from './schemas.js';
+import {
+  ActionBodySchema,
+  ActionParamSchema,
+  IdParamSchema,
+  ListQuerySchema,
+  LogQuerySchema,
+  ServiceParamSchema,
+  StartReleaseSchema,
+  UndoBodySchema,
+} from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, errorBody, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';

@@ -61,7 +61,10 @@ export const UndoBodySchema = ActionBodySchema.extend({
     error: 'expedite applies to an undo with "to" (an undo without it is already quick: readiness check, then all traffic at once)',
     path: ['expedite'],
   })
-  .refine((body) => !body.expedite || (body.comment ?? '').trim() !== '', { error: 'an expedited undo needs a reason (it goes in the timeline)', path: ['comment'] })
+  .refine((body) => !body.expedite || (body.comment ?? '').trim() !== '', {
+    error: 'an expedited undo needs a reason (it goes in the timeline)',
+    path: ['comment'],
+  })
   .meta({ id: 'UndoBody' });
 
 export const ListQuerySchema = z.object({

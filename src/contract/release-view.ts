@@ -104,7 +104,13 @@ export function countdownOf(r: Release, now: number): Countdown | undefined {
     const until = r.paused.until;
     return until === undefined
       ? undefined
-      : { kind: CountdownKind.hold, label: "paused: the target's hold limit", since: r.paused.at, endsAt: until, remainingSeconds: remaining(Date.parse(until)) };
+      : {
+          kind: CountdownKind.hold,
+          label: "paused: the target's hold limit",
+          since: r.paused.at,
+          endsAt: until,
+          remainingSeconds: remaining(Date.parse(until)),
+        };
   }
   const wait = r.targetWait;
   if (wait)

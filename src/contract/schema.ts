@@ -140,9 +140,7 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
    * Set while a person holds the release at its current bake: who, since when, why, how much of the bake
    * is left for when it resumes, and the latest it may stay paused (a driver's limit; absent: indefinitely).
    */
-  paused: z
-    .object({ by: ActorSchema, at: z.string(), comment: z.string().optional(), bakeLeftSeconds: z.number(), until: z.string().optional() })
-    .optional(),
+  paused: z.object({ by: ActorSchema, at: z.string(), comment: z.string().optional(), bakeLeftSeconds: z.number(), until: z.string().optional() }).optional(),
   approvals: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(
     z.object({

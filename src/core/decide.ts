@@ -174,7 +174,13 @@ export const PAUSED_WAIT_SECONDS = 3600;
  * or a failed query changes nothing while paused: the bake decides once it resumes. A target that
  * holds a step only so long (ECS's PAUSE hook) is rolled back at its limit, never left to decide.
  */
-function decidePaused(release: Release, paused: NonNullable<Release['paused']>, observations: readonly Observation[], now: number, options: DecideOptions): Decision {
+function decidePaused(
+  release: Release,
+  paused: NonNullable<Release['paused']>,
+  observations: readonly Observation[],
+  now: number,
+  options: DecideOptions,
+): Decision {
   const until = paused.until === undefined ? Infinity : Date.parse(paused.until);
   if (now >= until) {
     const hold = release.settings.hold;

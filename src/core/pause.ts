@@ -49,7 +49,8 @@ export function pauseRefusal(release: Release, now: number): string | undefined 
   if (release.requests.rollback || release.requests.promote) {
     return `${note}: ${release.requests.rollback ? 'rollback' : 'promote'} was already requested, so there is nothing to hold`;
   }
-  if (release.pendingApproval) return `${note}: it already waits for a person (approve or reject it); an approval holds the release until it is decided or expires`;
+  if (release.pendingApproval)
+    return `${note}: it already waits for a person (approve or reject it); an approval holds the release until it is decided or expires`;
   const hold = release.settings.hold;
   if (hold === undefined) return `release ${release.id} was created before pause existed; roll it back or let it finish`;
   if (!hold.can) return `release ${release.id} cannot be paused: ${hold.why}`;

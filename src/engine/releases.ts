@@ -493,7 +493,14 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
    * @throws {ActiveReleaseError} while a release is active (roll that one back instead);
    *   {@link InvalidActionError} when no succeeded release says what came before it.
    */
-  async function undo(serviceName: string, actor: Actor, comment?: string, of?: string, idempotencyKey?: string, options: UndoOptions = {}): Promise<StartResult> {
+  async function undo(
+    serviceName: string,
+    actor: Actor,
+    comment?: string,
+    of?: string,
+    idempotencyKey?: string,
+    options: UndoOptions = {},
+  ): Promise<StartResult> {
     const kind = `undo ${serviceName}${options.to !== undefined ? ` to ${options.to}${options.expedite ? ' expedited' : ''}` : ''}`;
     const key = idempotencyKey === undefined ? undefined : clientKey(actor, kind, idempotencyKey);
     return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of, options));

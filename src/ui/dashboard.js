@@ -175,7 +175,11 @@ const ACTIONS = {
   reject: { text: 'Reject', cls: 'danger', ask: 'Reject: all traffic goes back to the stable version.' },
   promote: { text: 'Promote', cls: '', ask: 'Skip the remaining steps and send 100% to the new version?' },
   rollback: { text: 'Roll back', cls: 'danger', ask: 'Send 100% back to the stable version now?' },
-  pause: { text: 'Pause', cls: '', ask: 'Hold the release at this step until someone resumes it? The bake stops counting; a failing gate still rolls it back.' },
+  pause: {
+    text: 'Pause',
+    cls: '',
+    ask: 'Hold the release at this step until someone resumes it? The bake stops counting; a failing gate still rolls it back.',
+  },
   resume: { text: 'Resume', cls: 'primary', ask: 'Let the release go on? The bake continues with the time it had left.' },
   retry: { text: 'Retry', cls: 'primary', ask: 'Start a new release of this image, with the whole plan?' },
   undo: { text: 'Undo', cls: 'danger', ask: 'Return the service to the version it served before this release, at once (no bakes)?' },
