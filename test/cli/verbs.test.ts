@@ -199,8 +199,11 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     expect(back.code, back.err).toBe(0);
     expect(back.out).toMatch(/returns shop to v1 \(undo, through the plan\)/);
     const id = /release (r-\S+)/.exec(back.out)?.[1] ?? '';
-    await cli(['abort', id]);
-    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back' || r.phase === 'cancelled', { timeoutMs: 20_000 });
+    // Shipped at once, so the service serves v1 again for the tests that follow.
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'baking', { timeoutMs: 15_000 });
+    expect((await cli(['promote', id])).code).toBe(0);
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'succeeded', { timeoutMs: 20_000 });
+    expect(mode.targets.get('shop')?.stableVersion).toBe('v1');
   }, 90_000);
 
   it('an expedited release skips approvals and cuts bakes to one gate check, with its reason in the timeline', async () => {
