@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
+import type { MetricsSource } from '../../src/ports/metrics-source.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 
 const TOKEN = 'test-token-123';
@@ -26,11 +27,12 @@ async function api(
     // Started by the shared token in most cases here: four-eyes would have starts proven by default.
     serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['bob'], fourEyes: true, authority: { start: 'anyone' } } }),
   ],
+  wrapMetrics?: (metrics: MetricsSource) => MetricsSource,
 ) {
   n++;
   h = await startHarness(
     services.map((s) => ({ ...s, name: `${String(s['name'])}-${n}` })),
-    { dynamo, config: { people: PEOPLE.map((name) => ({ name })) } },
+    { dynamo, config: { people: PEOPLE.map((name) => ({ name })) }, ...(wrapMetrics ? { wrapMetrics } : {}) },
   );
   const harness = h;
   const personTokens = new Map(PEOPLE.map((name) => [`${name}-token`, name]));
@@ -384,7 +386,15 @@ describe('HTTP API: pause, resume and undo --to', () => {
   const guardedService = () => [serviceConfig('api', { approvals: { approvers: ['bob'] } })];
 
   it('pause holds a bake (anyone may), a replay of its key answers once, resume needs an approver and the release goes on', async () => {
-    const { call, h, service } = await api(guardedService());
+    // The bake's first gate check waits until the pause is in: no race with the workflow's virtual time.
+    let letGo = () => {};
+    const paused10 = new Promise<void>((resolve) => (letGo = resolve));
+    const { call, h, service } = await api(guardedService(), (metrics) => ({
+      observe: async (release, gates, now) => {
+        if (release.weight === 10) await paused10;
+        return metrics.observe(release, gates, now);
+      },
+    }));
     const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
     const baking = await h.until(id, (r) => r.phase === 'baking' && r.weight === 10);
     const key = { 'idempotency-key': 'pause-1' };
@@ -398,6 +408,7 @@ describe('HTTP API: pause, resume and undo --to', () => {
     expect(replay.status).toBe(200);
     const twice = await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' });
     expect(twice).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('already paused by carol') } } });
+    letGo();
 
     // Well past the 5-minute bake (virtual time), the release still stands where it was paused.
     const pausedAt = Date.parse(paused.body['paused']['at'] as string);
