@@ -164,7 +164,8 @@ export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<
 }
 
 export function undo(service: string, o: ApiOptions & { reason?: string; to?: string; expedite?: boolean }): Promise<void> {
-  if (o.expedite && !o.to) usage('--expedite applies to undo --to <version> (an undo without --to is already quick: readiness check, then all traffic at once)');
+  if (o.expedite && !o.to)
+    usage('--expedite applies to undo --to <version> (an undo without --to is already quick: readiness check, then all traffic at once)');
   if (o.expedite && !o.reason) usage('--expedite needs --reason "<why this undo skips its bakes>" (it goes in the timeline)');
   return guarded(o, async () => {
     const body = { ...(o.reason ? { comment: o.reason } : {}), ...(o.to ? { to: o.to } : {}), ...(o.expedite ? { expedite: true } : {}) };
