@@ -34,6 +34,8 @@ export interface ReleaseSettings {
   readonly pauseTimeoutSeconds: number;
   /** The most the release waits for its target at each step (target-waits.ts). @default derived from AWS's default clocks and the plan */
   readonly deadlines?: TargetDeadlines;
+  /** How long a person may pause at one step beyond the plan's hold, where the driver limits holds (ECS). @default 0 */
+  readonly maxPauseSeconds?: number;
   /** Whether its driver can hold a bake for a person (pause.ts); a release stored before pause existed cannot be paused. */
   readonly hold?: HoldSupport;
 }

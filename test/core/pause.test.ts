@@ -6,7 +6,8 @@ import type { Observation } from '../../src/core/gates.js';
 import { pauseRefusal, pauseRelease, resumeRelease } from '../../src/core/pause.js';
 import type { Release } from '../../src/core/release.js';
 import { markDeployed, markRolledBack, markShifted, requestRollback } from '../../src/core/transitions.js';
-import { holdSupport } from '../../src/config/config.js';
+import { ecsHookTimeoutMinutes, holdSupport, resolveConfig } from '../../src/config/config.js';
+import { FAKE_ECS_TARGET } from '../support/fake-ecs.js';
 import { toReleaseView } from '../../src/contract/release-view.js';
 import { T0, canary, release } from '../support/releases.js';
 
@@ -178,5 +179,24 @@ describe('pause: refused with the reason where there is nothing to hold', () => 
   it('a release stored before pause existed says so', () => {
     const { r: baking, now } = bakingAt10({ settings: {} });
     expect(pauseRefusal(baking, now)).toMatch(/created before pause existed/);
+  });
+});
+
+describe('approvals.maxPause: room for a pause on ECS', () => {
+  const ecs = (
+    approvals: Record<string, unknown>,
+    strategy: Record<string, unknown> = { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
+  ) => resolveConfig({ services: [{ name: 'api', target: FAKE_ECS_TARGET, strategy, approvals }] }).services[0]!;
+
+  it('is added to the PAUSE hooks’ timeout, and a pause may use it', () => {
+    const plain = ecs({});
+    const roomy = ecs({ maxPause: '4h' });
+    expect(ecsHookTimeoutMinutes(roomy.plan, roomy.settings) - ecsHookTimeoutMinutes(plain.plan, plain.settings)).toBe(240);
+    expect(roomy.settings.hold).toMatchObject({ can: true, limitSeconds: (plain.settings.hold as { limitSeconds: number }).limitSeconds + 4 * 3600 });
+  });
+
+  it('is refused where the driver cannot hold, and beyond the 14 days ECS allows at one hook', () => {
+    expect(() => ecs({ maxPause: '1h' }, { type: 'rolling', batch: 50 })).toThrow(/approvals\.maxPause.*cannot be paused; leave maxPause out/s);
+    expect(() => ecs({ maxPause: '14d' })).toThrow(/ECS holds a deployment at one pause hook for at most 20160 minutes/);
   });
 });
