@@ -8,6 +8,8 @@ const apiCommands = () => import('./commands/api.js');
 const configCommands = () => import('./commands/local.js');
 const probeCommand = () => import('./commands/probe.js');
 const completionCommand = () => import('./commands/completion.js');
+const initCommand = () => import('./commands/init.js');
+const diffCommand = () => import('./commands/diff.js');
 
 // The package's own package.json, from the sources (bin/) as from the compiled CLI (dist/bin/).
 const version = (createRequire(import.meta.url)('@switchyard-release/switchyard/package.json') as { version: string }).version;
@@ -49,7 +51,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      `\n${EXIT_CODES_HELP}\n\nExamples:\n  npm start                                   the demo\n  switchyard local --config switchyard.config.ts\n  switchyard get r-mf3k2a1b-9c4d --watch\n  switchyard rollback r-mf3k2a1b-9c4d -m "error budget"`,
+      `\n${EXIT_CODES_HELP}\n\nExamples:\n  npm start                                   the demo\n  switchyard init --local 'api=node server.js:8080:/healthz'\n  switchyard local --config switchyard.config.ts\n  switchyard get r-mf3k2a1b-9c4d --watch\n  switchyard rollback r-mf3k2a1b-9c4d -m "error budget"`,
     )
     .exitOverride((error) => {
       // commander's own exits: help and version are fine (0), anything else is a usage error (2).
@@ -121,6 +123,34 @@ export function program(): Command {
           ...(o.demo ? { demo: true } : {}),
         }),
     );
+
+  cli
+    .command('init')
+    .description(
+      'write a commented config: for local services (--local, or --service --command --port), or for an ECS service read from AWS (--from-ecs), read-only',
+    )
+    .addOption(new Option('--local <spec...>', 'local services, each name=command:port[:/readiness-path], e.g. "api=node server.js:8080:/healthz"'))
+    .option('--service <name>', 'one local service: its name (with --command and --port)')
+    .option('--command <command>', 'one local service: the command that starts one process (it must listen on $PORT)')
+    .option('--port <port>', 'one local service: the public port the proxy listens on')
+    .option('--ready <path>', 'one local service: the readiness path (default /ready)')
+    .option('--from-ecs <cluster/service>', 'an ECS service (or its ARN): reads it, its task definition and its alarms, and writes its ecs block')
+    .option('--name <name>', 'with --from-ecs: the service name in the config (default: the ECS service name)')
+    .option('--region <region>', 'with --from-ecs: the AWS region (default: AWS_REGION or the profile)')
+    .addOption(new Option('--out <file>', 'where to write it').default('switchyard.config.ts'))
+    .option('--force', 'replace the file if it exists')
+    .option('--dry-run', 'print the config instead of writing it')
+    .action(async (o) => (await initCommand()).init(o));
+
+  cli
+    .command('diff')
+    .description('what a release would change, reading only: the task definition (or command and version), the plan, the gates and who may approve')
+    .argument('<service>', 'the service, as named in the config')
+    .argument('<file|image>', 'a task definition JSON file (*.json), or the image to release (repo:tag or repo@sha256:…)')
+    .addOption(configOption())
+    .option('--region <region>', 'AWS services: the region to read the running task definition in (default: AWS_REGION or the profile)')
+    .option('--json', 'print JSON')
+    .action(async (service: string, what: string, o) => (await diffCommand()).diff(service, what, o));
 
   cli
     .command('validate')

@@ -2,7 +2,8 @@
 # The install test: what a new user does, from the packed tarball, in an empty directory.
 #   npm pack (prepack compiles dist/), then in a scratch directory: npm install <tarball>, switchyard --help,
 #   a .ts, .mts, .js (CommonJS and ESM) and .json config validated, a config that cannot find the package,
-#   `import { defineConfig }` type-checked by tsc, the bash completion, and `switchyard local --demo` run to
+#   `import { defineConfig }` type-checked by tsc, the bash completion, `switchyard init` (printed, then written
+#   and validated, never over a file) and `switchyard diff`, and `switchyard local --demo` run to
 #   the demo's success and stopped with Ctrl-C (SIGINT).
 # Usage: scripts/install-test.sh            (KEEP=1 keeps the scratch directory)
 # Needs: node 20+, npm (installs use the npm cache first), bash. Ports: the demo's 8080 and 8081; the API on a free port.
@@ -141,7 +142,29 @@ switchyard completion zsh >"$scratch/completion.zsh"
 expect "$scratch/completion.zsh" "#compdef switchyard"
 step "completion"
 
-# 6. The demo, in a directory with no config of its own, to its success; then Ctrl-C (node itself, so that
+# 6. switchyard init, as a first step: printed (nothing written), then written in a new directory of the
+# project and validated; a second init never replaces the file; diff previews a release of it.
+mkdir "$app/first"
+cd "$app/first"
+switchyard init --local 'api=node server.js:8080:/healthz' --dry-run >"$scratch/init-dry.txt"
+expect "$scratch/init-dry.txt" "import { defineConfig } from '@switchyard-release/switchyard';"
+[ ! -e switchyard.config.ts ] || fail "init --dry-run wrote switchyard.config.ts"
+switchyard init --local 'api=node server.js:8080:/healthz' 'web=node web.js:9000' >"$scratch/init.txt"
+expect "$scratch/init.txt" "Wrote switchyard.config.ts: 1 line marked TODO(switchyard init) to check"
+switchyard validate >"$scratch/init-validate.txt"
+expect "$scratch/init-validate.txt" "api (local, canary): 10% -> bake 1m -> 50% -> bake 1m -> 100% -> bake 1m -> finalize"
+expect "$scratch/init-validate.txt" "switchyard.config.ts: 2 service(s), valid"
+status=0
+switchyard init --local 'api=node server.js:8080' >"$scratch/init-again.txt" 2>&1 || status=$?
+[ "$status" = 2 ] || fail "init over an existing file: exit $status, expected 2"
+expect "$scratch/init-again.txt" "switchyard.config.ts already exists; nothing was written"
+switchyard diff api v2 >"$scratch/diff.txt"
+expect "$scratch/diff.txt" "Version    v1 -> v2"
+expect "$scratch/diff.txt" "Plan (canary)   10% -> bake 1m -> 50%"
+cd "$app"
+step "init written and validated, diff"
+
+# 7. The demo, in a directory with no config of its own, to its success; then Ctrl-C (node itself, so that
 # $! is its process).
 demo="$scratch/demo"
 mkdir "$demo"

@@ -49,6 +49,9 @@ describe('switchyard completion', () => {
     // An option's value is not taken for a command or an argument.
     expect(bashComplete(bash, 'get', '--interval', '')).toEqual([]);
     expect(bashComplete(bash, '--v')).toEqual(['--version']);
+    // init and diff: their options, and a task definition file as diff's second argument.
+    expect(bashComplete(bash, 'init', '--fr')).toEqual(['--from-ecs']);
+    expect(bash).toContain('"diff 1") compopt -o filenames');
   });
 
   it.runIf(hasShell('zsh'))('zsh: the script parses', () => {
