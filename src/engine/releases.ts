@@ -523,9 +523,9 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
       )
         return { release: existing, created: false };
     }
-    if (options.to !== undefined) return undoTo(newIdFor, svc, options.to, actor, comment, active, last, options.expedite === true);
     if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
     if (!last) throw new InvalidActionError(`nothing to undo: service ${svc.name} has no succeeded release`);
+    if (options.to !== undefined) return undoTo(newIdFor, svc, options.to, actor, comment, last, options.expedite === true);
     // An undo asked from an older release's message must not undo a newer release instead.
     if (of !== undefined && last.id !== of)
       throw new InvalidActionError(`release ${of} is no longer what ${svc.name} serves (release ${last.id} succeeded since); undo that one instead`);
@@ -559,12 +559,9 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     to: string,
     actor: Actor,
     comment: string | undefined,
-    active: string | undefined,
-    last: Release | undefined,
+    last: Release,
     expedite: boolean,
   ): Promise<StartResult> {
-    if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
-    if (!last) throw new InvalidActionError(`nothing to undo: service ${svc.name} has no succeeded release`);
     if (expedite && (comment ?? '').trim() === '') throw new ValidationError('body.comment: an expedited undo needs a reason (it goes in the timeline)');
     const wanted = parseArtifact(to);
     const earlier = (await servedVersions(svc.name)).filter((image) => !sameImage(parseArtifact(image), last.artifact));
