@@ -29,11 +29,11 @@ function withApi(command: Command): Command {
 }
 
 /**
- * What people type from other release tools (Argo's `abort`, `kubectl rollout status`), and the
- * Switchyard command that does it: an unknown command named here is answered with its Switchyard name.
+ * What people type from other release tools (`kubectl rollout status`), and the Switchyard command that
+ * does it: an unknown command named here is answered with its Switchyard name. Argo's `abort` is a
+ * working alias of rollback (see program()).
  */
 export const OTHER_NAMES: Readonly<Record<string, string>> = {
-  abort: 'rollback <id> (Switchyard stops a release by rolling it back: traffic returns to the stable version)',
   cancel: 'rollback <id> (a queued release is cancelled by it)',
   status: 'get <release|service> (one release, --watch to follow it) or list (recent releases)',
   show: 'get <release|service>',
@@ -225,20 +225,35 @@ export function program(): Command {
     ['approve', 'approve the approval a release waits for'],
     ['reject', 'reject the approval a release waits for: it rolls back'],
     ['promote', 'skip the remaining steps, bakes and approvals: straight to 100% and finalize'],
-    ['rollback', 'roll the release back now: traffic returns to the stable version'],
+    ['rollback', 'roll the release back now: traffic returns to the stable version (alias: abort, as in Argo Rollouts)'],
   ] as const) {
-    withApi(cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline')).action(
-      async (id: string, o) => (await apiCommands()).decide(action, id, o),
-    );
+    const command = cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline');
+    // Argo Rollouts users type `abort`: here it rolls back, as Argo's abort returns traffic to the stable version.
+    if (action === 'rollback') command.alias('abort');
+    withApi(command).action(async (id: string, o) => (await apiCommands()).decide(action, id, o));
+  }
+  for (const [action, what] of [
+    ['pause', "hold a release at its current bake until someone resumes it (the bake's clock stops; gates still watched, a failing gate still rolls back)"],
+    ['resume', 'let a paused release go on: its bake continues with the time it had left'],
+  ] as const) {
+    withApi(
+      cli
+        .command(action)
+        .description(what)
+        .argument('<release|service>', 'a release id, or a service name (its active release)')
+        .option('-m, --comment <text>', 'a comment for the timeline'),
+    ).action(async (id: string, o) => (await apiCommands()).decide(action, id, o));
   }
 
   withApi(
     cli
       .command('undo')
       .description(
-        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), as a release of its own',
+        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), or with --to to an older version it served, as a release of its own',
       )
       .argument('<service>', 'the service')
+      .option('--to <version>', 'an older version the service served (an image of one of its succeeded releases), through the plan')
+      .option('--expedite', 'with --to: bakes cut to one gate check, approvals skipped (one kept under four-eyes); needs --reason')
       .option('--reason <why>', 'why, for the timeline'),
   ).action(async (service: string, o) => (await apiCommands()).undo(service, o));
 

@@ -12,7 +12,7 @@ import {
   type ReleaseView,
 } from '../../src/cli/render.js';
 import { waitForRelease } from '../../src/cli/wait.js';
-import { parseDuration } from '../../src/core/duration.js';
+import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { terminalJson, terminalSafe, terminalText } from '../../src/core/terminal-text.js';
 import { ExitCode, usage } from '../exit.js';
 
@@ -123,14 +123,33 @@ export function release(service: string, image: string, o: ApiOptions & { expedi
   });
 }
 
-export function decide(action: 'approve' | 'reject' | 'promote' | 'rollback', id: string, o: ApiOptions & { comment?: string }): Promise<void> {
+export type DecideAction = 'approve' | 'reject' | 'promote' | 'rollback' | 'pause' | 'resume';
+
+/** `idOrService`: a release id; for pause and resume also a service name (its active release). */
+export function decide(action: DecideAction, idOrService: string, o: ApiOptions & { comment?: string }): Promise<void> {
   return guarded(o, async () => {
-    const answer = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
+    const api = client(o);
+    const id = /^r-/.test(idOrService) || (action !== 'pause' && action !== 'resume') ? idOrService : await activeRelease(api, idOrService);
+    const answer = await api.post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
     if (o.json) return json(answer);
     const r = terminalSafe(answer);
-    const done = { approve: 'approved', reject: 'rejected', promote: 'promote requested', rollback: 'rollback requested' }[action];
+    const done = {
+      approve: 'approved',
+      reject: 'rejected',
+      promote: 'promote requested',
+      rollback: 'rollback requested',
+      pause: `paused${r.paused ? ` with ${formatDuration(r.paused.bakeLeftSeconds)} of the bake left${r.paused.until ? ` (the target holds it at most until ${r.paused.until})` : ''}` : ''}`,
+      resume: 'resumed',
+    }[action];
     out(`${r.id}: ${done}; now ${r.phase}, ${r.traffic.candidate}% on the new version\n`);
   });
+}
+
+/** The service's active release: pause and resume act on a running release, never on the latest finished one. */
+async function activeRelease(api: ApiClient, service: string): Promise<string> {
+  const found = await serviceOf(api, service);
+  if (!found.activeRelease) usage(`service ${service} has no active release to pause or resume`);
+  return found.activeRelease;
 }
 
 export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<void> {
@@ -144,12 +163,17 @@ export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<
   });
 }
 
-export function undo(service: string, o: ApiOptions & { reason?: string }): Promise<void> {
+export function undo(service: string, o: ApiOptions & { reason?: string; to?: string; expedite?: boolean }): Promise<void> {
+  if (o.expedite && !o.to)
+    usage('--expedite applies to undo --to <version> (an undo without --to is already quick: readiness check, then all traffic at once)');
+  if (o.expedite && !o.reason) usage('--expedite needs --reason "<why this undo skips its bakes>" (it goes in the timeline)');
   return guarded(o, async () => {
-    const answer = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, o.reason ? { comment: o.reason } : undefined);
+    const body = { ...(o.reason ? { comment: o.reason } : {}), ...(o.to ? { to: o.to } : {}), ...(o.expedite ? { expedite: true } : {}) };
+    const answer = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, Object.keys(body).length > 0 ? body : undefined);
     if (o.json) return json(answer);
     const r = terminalSafe(answer);
-    out(`release ${r.id} returns ${r.service} to ${r.image} (undo, no bakes): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
+    const how = !o.to ? 'undo, no bakes' : o.expedite ? 'undo, expedited' : 'undo, through the plan';
+    out(`release ${r.id} returns ${r.service} to ${r.image} (${how}): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
   });
 }
 
@@ -187,10 +211,16 @@ interface LogPage {
   readonly lines: readonly LogLine[];
 }
 
-async function latestRelease(api: ApiClient, service: string): Promise<string> {
+/** The service named (exit 2 with the services there are when none is). */
+async function serviceOf(api: ApiClient, service: string): Promise<{ name: string; activeRelease?: string }> {
   const { services } = await api.get<{ services: { name: string; activeRelease?: string }[] }>('services');
   const found = services.find((s) => s.name === service);
   if (!found) usage(`"${service}" is neither a release id (r-…) nor a service; services: ${services.map((s) => s.name).join(', ')}`);
+  return found;
+}
+
+async function latestRelease(api: ApiClient, service: string): Promise<string> {
+  const found = await serviceOf(api, service);
   if (found.activeRelease) return found.activeRelease;
   const { releases } = await api.get<{ releases: { id: string }[] }>('releases', { service, limit: 1 });
   const latest = releases[0]?.id;

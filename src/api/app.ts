@@ -11,7 +11,16 @@ import { answerFor } from './errors.js';
 import { clientKey, type Authenticator } from './auth.js';
 import { ReleaseStreams, type EventStreamOptions } from './event-streams.js';
 import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
-import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, LogQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
+import {
+  ActionBodySchema,
+  ActionParamSchema,
+  IdParamSchema,
+  ListQuerySchema,
+  LogQuerySchema,
+  ServiceParamSchema,
+  StartReleaseSchema,
+  UndoBodySchema,
+} from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, errorBody, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
@@ -289,8 +298,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.post('/services/:service/undo', async (c) => {
     const { service } = parse(ServiceParamSchema, c.req.param(), 'path');
-    const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
-    const { release, created } = await deps.releases.undo(service, c.get('actor'), comment, undefined, idempotencyKey(c));
+    const { comment, to, expedite } = parse(UndoBodySchema, await jsonBody(c, false), 'body');
+    const options = { ...(to !== undefined ? { to } : {}), ...(expedite ? { expedite } : {}) };
+    const { release, created } = await deps.releases.undo(service, c.get('actor'), comment, undefined, idempotencyKey(c), options);
     return c.json(view(c, release), created ? 201 : 200);
   });
 

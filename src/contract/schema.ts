@@ -45,7 +45,7 @@ const GateResultSchema = z.object({
   at: z.string(),
 });
 
-/** A decision a person may take on a running release (approve, reject, promote, rollback). */
+/** A decision a person may take on a running release (approve, reject, promote, rollback, pause, resume). */
 export const DecisionSchema = z.enum(HUMAN_DECISIONS);
 /** What a person may start from a finished release: undo a succeeded one, retry one that did not ship. */
 export const FollowUpSchema = z.enum(FOLLOW_UPS);
@@ -54,8 +54,11 @@ export const FollowUpSchema = z.enum(FOLLOW_UPS);
 export const StepStatus = { done: 'done', current: 'current', next: 'next' } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
-/** What a countdown waits for: a bake or analysis to end, a person to answer, the target (ECS, CodeDeploy) to finish a step. */
-export const CountdownKind = { bake: 'bake', analysis: 'analysis', approval: 'approval', target: 'target' } as const;
+/**
+ * What a countdown waits for: a bake or analysis to end, a person to answer, the target (ECS, CodeDeploy)
+ * to finish a step, or a paused release's hold to reach the target's limit (ECS's PAUSE hook).
+ */
+export const CountdownKind = { bake: 'bake', analysis: 'analysis', approval: 'approval', target: 'target', hold: 'hold' } as const;
 export type CountdownKind = (typeof CountdownKind)[keyof typeof CountdownKind];
 
 export const CountdownSchema = z
@@ -133,6 +136,11 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
   /** Where all of the new version's logs are. */
   recentErrorsLink: z.string().optional(),
   pendingApproval: z.object({ id: z.string(), label: z.string(), requestedAt: z.string(), expiresAt: z.string(), onTimeout: z.string() }).optional(),
+  /**
+   * Set while a person holds the release at its current bake: who, since when, why, how much of the bake
+   * is left for when it resumes, and the latest it may stay paused (a driver's limit; absent: indefinitely).
+   */
+  paused: z.object({ by: ActorSchema, at: z.string(), comment: z.string().optional(), bakeLeftSeconds: z.number(), until: z.string().optional() }).optional(),
   approvals: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(
     z.object({

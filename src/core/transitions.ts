@@ -211,7 +211,7 @@ export function beginRollback(release: Release, reason: string, now: number, end
     release,
     now,
     // A wait for a deploy or a finalize ends here: the rollback waits on its own.
-    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined, targetWait: undefined },
+    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined, targetWait: undefined, paused: undefined },
     { type: EventKind.rollbackStarted, message: Reasons.rollingBack(reason), ...(actor ? { actor } : {}) },
   );
 }
@@ -222,7 +222,7 @@ export function markFailed(release: Release, reason: string, now: number): Relea
   return evolve(
     release,
     now,
-    { phase: Phase.failed, reason, pendingApproval: undefined, targetWait: undefined },
+    { phase: Phase.failed, reason, pendingApproval: undefined, targetWait: undefined, paused: undefined },
     { type: EventKind.failed, message: Reasons.failed(reason) },
   );
 }

@@ -175,6 +175,12 @@ const ACTIONS = {
   reject: { text: 'Reject', cls: 'danger', ask: 'Reject: all traffic goes back to the stable version.' },
   promote: { text: 'Promote', cls: '', ask: 'Skip the remaining steps and send 100% to the new version?' },
   rollback: { text: 'Roll back', cls: 'danger', ask: 'Send 100% back to the stable version now?' },
+  pause: {
+    text: 'Pause',
+    cls: '',
+    ask: 'Hold the release at this step until someone resumes it? The bake stops counting; a failing gate still rolls it back.',
+  },
+  resume: { text: 'Resume', cls: 'primary', ask: 'Let the release go on? The bake continues with the time it had left.' },
   retry: { text: 'Retry', cls: 'primary', ask: 'Start a new release of this image, with the whole plan?' },
   undo: { text: 'Undo', cls: 'danger', ask: 'Return the service to the version it served before this release, at once (no bakes)?' },
 };
@@ -197,7 +203,8 @@ function decisionCard(r) {
     .map((g) => `<li class="${g.verdict === 'pass' ? 'ok' : g.verdict === 'fail' ? 'bad' : 'warn'}">${esc(g.summary ?? `${g.gate}: ${g.verdict}`)}</li>`)
     .join('');
   return `<section class="card ${r.pendingApproval ? 'decision' : ''}" aria-label="decision" id="decision">
-  <h2>${r.pendingApproval ? `Waiting for a person: ${esc(r.pendingApproval.label)}` : 'Steer this release'}</h2>
+  <h2>${r.pendingApproval ? `Waiting for a person: ${esc(r.pendingApproval.label)}` : r.paused ? `Paused by ${esc(r.paused.by.id)}` : 'Steer this release'}</h2>
+  ${r.paused ? `<p class="paused">Held at ${esc(r.traffic.candidate)}% since ${esc(time(r.paused.at))}${r.paused.comment ? ` (“${esc(r.paused.comment)}”)` : ''}; ${esc(duration(r.paused.bakeLeftSeconds))} of the bake left when it resumes.${r.paused.until ? ` The target holds at most until ${esc(time(r.paused.until))}, then the release rolls back.` : ''}</p>` : ''}
   ${r.pendingApproval ? `<p>Until ${esc(time(r.pendingApproval.expiresAt))}, then <strong>${esc(r.pendingApproval.onTimeout)}</strong>. ${esc(r.traffic.candidate)}% of production is on the new version.</p>` : ''}
   ${r.countdown ? `<p class="countdown" data-ends="${esc(r.countdown.endsAt)}" data-label="${esc(r.countdown.label)}">${esc(countdownText(r.countdown))}</p>` : ''}
   ${gates ? `<p><strong>Evidence</strong> (the gates, the new version against its limits and the stable version):</p><ul>${gates}</ul>` : ''}

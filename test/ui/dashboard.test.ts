@@ -44,6 +44,14 @@ beforeAll(async () => {
         },
         approvals: { at: ['after-first-step'], approvers: ['alice'], timeout: '10m' },
       },
+      {
+        // A long bake with nothing to watch: it stands still for as long as a person looks at it.
+        name: 'hold',
+        target: demoTarget({ port: 8090, readiness: { path: '/ready', interval: 0, timeout: '5s' }, env: { STARTUP_MS: '50' } }),
+        strategy: { type: 'canary', steps: [{ percent: 20, bake: '10m' }], finalBake: '1s' },
+        gates: { metrics: [], checkInterval: '60s' },
+        approvals: { approvers: ['alice'] },
+      },
     ],
     people: [
       { name: 'alice', localToken: 'ALICE_TOKEN' },
@@ -207,6 +215,30 @@ describe('the dashboard in Chromium', () => {
     expect(done.approvals.at(-1)?.actor?.id).toBe('alice');
     await p.close();
   }, 90_000);
+
+  it('pauses a bake from the decision card and resumes it: the buttons are the contract’s, the card says who paused it', async () => {
+    const p = await page();
+    await signIn(p, ALICE);
+    const { release } = await mode.runtime.releases.startRelease({ service: 'hold', image: 'v2', actor: { id: 'ci', channel: 'api' } });
+    await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.phase === 'baking' && r.weight === 20, { timeoutMs: 30_000 });
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    await p.locator('main[data-phase="baking"]').waitFor();
+    expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'pause']);
+    const decision = p.getByRole('region', { name: 'decision' });
+    await decision.getByRole('button', { name: 'Pause' }).click();
+    await p.getByLabel('Comment (optional)').fill('checking a report');
+    await p.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Paused by alice');
+    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); 9m( \d+s)? of the bake left when it resumes\./);
+    expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'resume']);
+    await decision.getByRole('button', { name: 'Resume' }).click();
+    await p.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+    const resumed = await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.timeline.some((e) => e.type === 'resumed'), { timeoutMs: 10_000 });
+    expect(resumed.paused).toBeUndefined();
+    await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Steer this release');
+    await mode.runtime.releases.act(release.id, 'rollback', alice);
+    await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.phase === 'rolled_back', { timeoutMs: 30_000 });
+  });
 
   it('shows the faulty version’s error lines on its release and in the logs view; history filters by phase', async () => {
     const p = await page();
