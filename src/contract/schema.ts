@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { ALL_PHASES } from '../core/phases.js';
+import { CountdownKind } from './kinds.js';
+
+export { CountdownKind, StepStatus } from './kinds.js';
 
 /**
  * The one wire contract: a release as every screen receives it (the API's answers and event stream,
@@ -49,14 +52,6 @@ const GateResultSchema = z.object({
 export const DecisionSchema = z.enum(HUMAN_DECISIONS);
 /** What a person may start from a finished release: undo a succeeded one, retry one that did not ship. */
 export const FollowUpSchema = z.enum(FOLLOW_UPS);
-
-/** The step states a plan shows: done, the one being worked on, still to come. */
-export const StepStatus = { done: 'done', current: 'current', next: 'next' } as const;
-export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
-
-/** What a countdown waits for: a bake or analysis to end, a person to answer, the target (ECS, CodeDeploy) to finish a step. */
-export const CountdownKind = { bake: 'bake', analysis: 'analysis', approval: 'approval', target: 'target' } as const;
-export type CountdownKind = (typeof CountdownKind)[keyof typeof CountdownKind];
 
 export const CountdownSchema = z
   .object({
