@@ -202,7 +202,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/services', async (c) => {
     const now = deps.clock.now();
-    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, await deps.store.lockOwner(s.name, now), deps.health?.(s.name))));
+    const viewer = deps.authenticate(c) ?? 'nobody';
+    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, viewer, await deps.store.lockOwner(s.name, now), deps.health?.(s.name))));
     return c.json({ services }, 200);
   });
 

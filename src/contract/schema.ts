@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { ALL_PHASES } from '../core/phases.js';
 import { CountdownKind } from './kinds.js';
+import { START_ACTIONS } from './service-offer.js';
 
 export { CountdownKind, StepStatus } from './kinds.js';
 
@@ -147,3 +148,10 @@ export type ReleaseView = z.infer<typeof ReleaseViewSchema>;
 export type Countdown = z.infer<typeof CountdownSchema>;
 export type ViewStep = ReleaseView['steps'][number];
 export type TimelineActor = z.infer<typeof ActorSchema>;
+
+/** What a caller may start on a service (contract/service-offer.ts), with what their authority keeps from them and why. */
+export const StartOfferSchema = z.object({
+  /** What this caller may start now: `start` through the whole plan, `expedite` with fewer steps. The buttons to show. */
+  starts: z.array(z.enum(START_ACTIONS)),
+  withheld: z.array(z.object({ action: z.enum(START_ACTIONS), why: z.string() })),
+});
