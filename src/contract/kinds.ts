@@ -7,3 +7,7 @@ export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 /** What a countdown waits for: a bake or analysis to end, a person to answer, the target (ECS, CodeDeploy) to finish a step. */
 export const CountdownKind = { bake: 'bake', analysis: 'analysis', approval: 'approval', target: 'target' } as const;
 export type CountdownKind = (typeof CountdownKind)[keyof typeof CountdownKind];
+
+/** What a caller may start on a service: a release through its whole plan, or an expedited one. */
+export const START_ACTIONS = ['start', 'expedite'] as const;
+export type StartAction = (typeof START_ACTIONS)[number];

@@ -1,10 +1,9 @@
 import * as z from 'zod';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { ALL_PHASES } from '../core/phases.js';
-import { CountdownKind } from './kinds.js';
-import { START_ACTIONS } from './service-offer.js';
+import { CountdownKind, START_ACTIONS } from './kinds.js';
 
-export { CountdownKind, StepStatus } from './kinds.js';
+export { CountdownKind, START_ACTIONS, StepStatus, type StartAction } from './kinds.js';
 
 /**
  * The one wire contract: a release as every screen receives it (the API's answers and event stream,

@@ -1,9 +1,6 @@
 import { mayTake, type ApprovalRules } from '../core/authority.js';
+import type { StartAction } from './kinds.js';
 import type { Viewer } from './release-view.js';
-
-/** What a caller may start on a service: a release through its whole plan, or an expedited one. */
-export const START_ACTIONS = ['start', 'expedite'] as const;
-export type StartAction = (typeof START_ACTIONS)[number];
 
 export interface StartOffer {
   /** What this caller may start now (their authority allows it): the buttons to show. */
