@@ -1,9 +1,10 @@
 /**
  * Each Lambda bundle's size and its cold module-load time, built with the stack's own esbuild
- * options and externals, beside the cold load of the SDK clients the function loads at start
- * (DynamoDB and Step Functions, from the runtime) measured in the same runs, alternately (this
- * machine's load changes by the second). Goal: every bundle under 500 KB minified and loading within
- * 1.3x of its clients alone.
+ * options, externals and compiled-in config, beside the cold load of the SDK clients the function
+ * loads at start (DynamoDB and Step Functions, from the runtime): each run is a new node process that
+ * loads the clients, then the bundle, timing both in wall-clock and CPU time (a busy machine swings the
+ * first far more than the second). Goal: every bundle under 500 KB minified and loading within 1.3x of
+ * its clients alone. The load average is printed with the figures.
  *
  *   npm run bench:bundles
  */
