@@ -267,7 +267,9 @@ describe('the dashboard in Chromium', () => {
     await signIn(p, SHARED);
     expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], ledger: [] });
     expect(await p.getByRole('region', { name: 'service ledger' }).textContent()).toContain('Start: the shared token cannot start: it needs a proven person');
-    expect(await p.getByRole('region', { name: 'service demo' }).textContent()).toContain('Expedite: the shared token is not an approver: expedite needs one of alice');
+    expect(await p.getByRole('region', { name: 'service demo' }).textContent()).toContain(
+      'Expedite: the shared token is not an approver: expedite needs one of alice',
+    );
 
     // Alice, an approver, is offered both; an expedite without a reason is refused in the API's words.
     await p.evaluate('sessionStorage.clear()');
