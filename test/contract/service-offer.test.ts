@@ -19,6 +19,7 @@ describe('offeredStarts: what a caller may start on a service, by the core’s a
     ['four-eyes, a person who is no approver', fourEyes, bob, ['start'], ['expedite']],
     ['start reserved to approvers, another person', startsOnlyByApprovers, bob, [], ['start']],
     ['no credentials', unguarded, 'nobody', [], []],
+    ['a view shown to many (each click checked)', fourEyes, 'everyone', ['start'], []],
   ] as const)('%s', (_, rules, viewer, starts, withheld) => {
     const offer = offeredStarts('checkout-api', rules, viewer);
     expect(offer.starts).toEqual(starts);
