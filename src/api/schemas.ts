@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ALL_PHASES } from '../core/phases.js';
-import { ReleaseSummarySchema } from '../contract/schema.js';
+import { ReleaseSummarySchema, StartOfferSchema } from '../contract/schema.js';
 
 /** Image references: `repo[:tag][@sha256:digest]`, optionally with a registry host. */
 export const IMAGE_PATTERN =
@@ -119,6 +119,8 @@ export const ServiceSchema = z
     fourEyes: z.boolean(),
     onActiveRelease: z.enum(['queue', 'reject']),
     activeRelease: z.string().optional(),
+    /** What this caller may start on the service (nothing without credentials). */
+    offer: StartOfferSchema,
     /** Where Switchyard runs the service (local mode): its stable replicas as they run now. */
     health: z
       .object({

@@ -2,13 +2,12 @@ import { RESERVED_NAMES, type Person } from '../core/people.js';
 import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
-import { capabilitiesFor, ECS_MAX_HOLD_MINUTES, landsExactly, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
+import { capabilitiesFor, landsExactly, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
 import { isBeforeTraffic, isTargetMetric, PROCESS_HEALTH_GATE, shareJudgeAlpha, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
   compilePlan,
   formatPath,
-  longestHoldSeconds,
   worstCaseSeconds,
   type ApprovalPolicy,
   type Plan,
@@ -27,6 +26,7 @@ import {
   type ParsedService,
   type SwitchyardConfigInput,
 } from './schema.js';
+import { ECS_HOOK_LIMITS, ecsHookTimeoutMinutes, IMAGE_PLACEHOLDER } from './runtime.js';
 
 /**
  * Typed identity for `switchyard.config.ts`, so editors complete and check every field.
@@ -114,20 +114,7 @@ function strategySpec(s: ParsedService['strategy']): StrategySpec {
   }
 }
 
-/**
- * ECS PAUSE hooks time out after 1 to 20,160 minutes (DeploymentLifecycleHookTimeoutConfiguration,
- * timeoutInMinutes). Switchyard sets each hook's timeout above the longest the plan can hold ECS at
- * one step, plus this margin for the workflow's own delays, so a hook never expires first.
- */
-export const ECS_HOOK_LIMITS = { maxMinutes: ECS_MAX_HOLD_MINUTES, marginMinutes: 15 } as const;
-
-/** The PAUSE hooks' timeout for a plan: the longest hold between two traffic moves, plus the margin. */
-export function ecsHookTimeoutMinutes(plan: Plan, settings: Pick<ReleaseSettings, 'gatePolicy' | 'pauseTimeoutSeconds' | 'maxPauseSeconds'>): number {
-  const inconclusivePause = settings.gatePolicy.onInconclusive === 'pause' ? settings.pauseTimeoutSeconds : 0;
-  // A person's pause (approvals.maxPause) is a hold the plan does not know of: the hooks must outlast it too.
-  const hold = longestHoldSeconds(plan, settings.gatePolicy.maxExtensionSeconds, inconclusivePause) + (settings.maxPauseSeconds ?? 0);
-  return Math.ceil(hold / 60) + ECS_HOOK_LIMITS.marginMinutes;
-}
+export { ECS_HOOK_LIMITS, ecsHookTimeoutMinutes, IMAGE_PLACEHOLDER };
 
 /**
  * Whether a person can pause this service's releases (hold a bake), from its driver's capabilities.
@@ -160,9 +147,6 @@ function templateIssues(template: Record<string, unknown>, containerName: string
     return `container "${containerName}" must have image "${IMAGE_PLACEHOLDER}": the release puts its pinned image there`;
   return undefined;
 }
-
-/** Where a task definition template takes the release's image (pinned by digest). */
-export const IMAGE_PLACEHOLDER = '{{image}}';
 
 function userStep(step: Extract<ParsedService['strategy'], { type: 'steps' }>['steps'][number], index: number): Step {
   switch (step.type) {

@@ -4,7 +4,8 @@ import { mayTake } from '../core/authority.js';
 import { bakeEnd } from '../core/decide.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import type { Release } from '../core/release.js';
-import { CountdownKind, StepStatus, type Countdown, type ReleaseSummary, type ReleaseView, type ViewStep } from './schema.js';
+import { CountdownKind, StepStatus } from './kinds.js';
+import type { Countdown, ReleaseSummary, ReleaseView, ViewStep } from './schema.js';
 import { stepLabel } from './steps.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();

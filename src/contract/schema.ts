@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { ALL_PHASES } from '../core/phases.js';
+import { CountdownKind, START_ACTIONS } from './kinds.js';
+
+export { CountdownKind, START_ACTIONS, StepStatus, type StartAction } from './kinds.js';
 
 /**
  * The one wire contract: a release as every screen receives it (the API's answers and event stream,
@@ -49,17 +52,6 @@ const GateResultSchema = z.object({
 export const DecisionSchema = z.enum(HUMAN_DECISIONS);
 /** What a person may start from a finished release: undo a succeeded one, retry one that did not ship. */
 export const FollowUpSchema = z.enum(FOLLOW_UPS);
-
-/** The step states a plan shows: done, the one being worked on, still to come. */
-export const StepStatus = { done: 'done', current: 'current', next: 'next' } as const;
-export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
-
-/**
- * What a countdown waits for: a bake or analysis to end, a person to answer, the target (ECS, CodeDeploy)
- * to finish a step, or a paused release's hold to reach the target's limit (ECS's PAUSE hook).
- */
-export const CountdownKind = { bake: 'bake', analysis: 'analysis', approval: 'approval', target: 'target', hold: 'hold' } as const;
-export type CountdownKind = (typeof CountdownKind)[keyof typeof CountdownKind];
 
 export const CountdownSchema = z
   .object({
@@ -160,3 +152,10 @@ export type ReleaseView = z.infer<typeof ReleaseViewSchema>;
 export type Countdown = z.infer<typeof CountdownSchema>;
 export type ViewStep = ReleaseView['steps'][number];
 export type TimelineActor = z.infer<typeof ActorSchema>;
+
+/** What a caller may start on a service (contract/service-offer.ts), with what their authority keeps from them and why. */
+export const StartOfferSchema = z.object({
+  /** What this caller may start now: `start` through the whole plan, `expedite` with fewer steps. The buttons to show. */
+  starts: z.array(z.enum(START_ACTIONS)),
+  withheld: z.array(z.object({ action: z.enum(START_ACTIONS), why: z.string() })),
+});
