@@ -57,16 +57,12 @@ async function guarded(o: ApiOptions, run: () => Promise<void>, reportFailure?: 
   try {
     await run();
   } catch (error) {
-    const usageError = error instanceof ApiError && error.status === 0;
     const message = error instanceof ApiError ? error.message : describeNetworkError(error, apiOf(o));
-    const code =
-      error instanceof ApiError && !usageError && error.status !== 429 && error.status < 500
-        ? ExitCode.refused
-        : usageError
-          ? ExitCode.usage
-          : ExitCode.unreachable;
+    // Status 0: the client refused before sending (a usage error); 5xx and 429: the API failed or was busy.
+    const status = error instanceof ApiError ? error.status : undefined;
+    const code = status === 0 ? ExitCode.usage : status === undefined || status >= 500 || status === 429 ? ExitCode.unreachable : ExitCode.refused;
     await reportFailure?.(code, message);
-    if (usageError) usage(message);
+    if (code === ExitCode.usage) usage(message);
     fail(message);
     process.exit(code);
   }
@@ -229,7 +225,11 @@ export async function ci(o: CiCommandOptions): Promise<void> {
       out(`${terminalText(`${result.releaseId ?? 'no release'}: ${result.outcome}`)}\n`);
       process.exit(result.exitCode);
     },
-    (code, message) => write({ outcome: CI_FAILURE_OUTCOME[code] ?? 'error', summary: failureMarkdown(inputs.service, message) }),
+    // A usage error (no region to sign in) sent nothing, like bad input: no output, as docs/ci.md says.
+    async (code, message) => {
+      const outcome = CI_FAILURE_OUTCOME[code];
+      if (outcome) await write({ outcome, summary: failureMarkdown(inputs.service, message) });
+    },
   );
 }
 
