@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, describeNetworkError } from '../../src/cli/client.js';
+import { ApiClient, ApiError, describeNetworkError, type ApiAuth } from '../../src/cli/client.js';
 import {
   colourWanted,
   fitToScreen,
@@ -30,15 +30,16 @@ export interface ApiOptions {
 
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
-function client(o: ApiOptions): ApiClient {
+/** How a command proves itself to the API: the options, else their environment variables. */
+function authOf(o: ApiOptions): ApiAuth {
   const token = o.token ?? process.env['SWITCHYARD_TOKEN'];
   const jwt = o.jwt ?? process.env['SWITCHYARD_JWT'];
   const actor = o.as ?? process.env['SWITCHYARD_ACTOR'];
-  return new ApiClient(
-    apiOf(o),
-    { ...(token ? { token } : {}), ...(jwt ? { jwt } : {}), ...(o.region ? { region: o.region } : {}), ...(actor ? { actor } : {}) },
-    (line) => process.stderr.write(`${terminalText(line)}\n`),
-  );
+  return { ...(token ? { token } : {}), ...(jwt ? { jwt } : {}), ...(o.region ? { region: o.region } : {}), ...(actor ? { actor } : {}) };
+}
+
+function client(o: ApiOptions): ApiClient {
+  return new ApiClient(apiOf(o), authOf(o), (line) => process.stderr.write(`${terminalText(line)}\n`));
 }
 
 const apiOf = (o: ApiOptions) => o.api ?? process.env['SWITCHYARD_API'] ?? DEFAULT_API;
@@ -203,7 +204,6 @@ export async function ci(o: CiCommandOptions): Promise<void> {
   const { ciInputs, failureMarkdown, runCi, writeGithubFiles } = await import('../../src/cli/ci.js');
   const inputs = ciInputs(o);
   if (typeof inputs === 'string') usage(inputs);
-  const token = o.token ?? process.env['SWITCHYARD_TOKEN'];
   const files = { ...(o.outputs ? { outputs: o.outputs } : {}), ...(o.summary ? { summary: o.summary } : {}) };
   const write = async (result: Parameters<typeof writeGithubFiles>[1]) => {
     try {
@@ -218,11 +218,13 @@ export async function ci(o: CiCommandOptions): Promise<void> {
       const result = await runCi({
         ...inputs,
         api: apiOf(o),
-        auth: { ...(token ? { token } : {}), ...(o.region ? { region: o.region } : {}) },
-        log: (line) => out(`${terminalText(line)}\n`),
+        auth: authOf(o),
+        // With --json, stdout is the result alone; progress goes to stderr.
+        log: (line) => (o.json ? process.stderr : process.stdout).write(`${terminalText(line)}\n`),
       });
       await write(result);
-      out(`${terminalText(`${result.releaseId ?? 'no release'}: ${result.outcome}`)}\n`);
+      if (o.json) json({ releaseId: result.releaseId, outcome: result.outcome, exitCode: result.exitCode });
+      else out(`${terminalText(`${result.releaseId ?? 'no release'}: ${result.outcome}`)}\n`);
       process.exit(result.exitCode);
     },
     // A usage error (no region to sign in) sent nothing, like bad input: no output, as docs/ci.md says.

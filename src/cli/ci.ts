@@ -17,7 +17,8 @@ export interface CiOptions {
   /** Wait for the outcome (else: start, and report the release as it is). */
   readonly wait: boolean;
   readonly timeoutMs: number;
-  readonly auth?: Pick<ApiAuth, 'token' | 'region'>;
+  /** The token, JWT or region to sign in, and the actor label (local mode), as for every API command. */
+  readonly auth?: ApiAuth;
   readonly pollMs?: number;
   readonly log?: (line: string) => void;
 }
@@ -90,11 +91,14 @@ export async function runCi(o: CiOptions): Promise<CiResult> {
     o.log?.(`release ${started.id} of ${started.service} (${started.image}) started: ${started.phase}`);
     if (!o.wait) return report(api, { exitCode: 0, releaseId, outcome: started.phase }, started);
   }
+  // The wait only reads: a JWT is sent as the bearer token it is; SigV4 signs in the same region.
+  const bearer = o.auth?.token ?? o.auth?.jwt;
   const waited = await waitForRelease({
     api: o.api,
     service: o.service,
     ...(releaseId ? { releaseId } : { digest: o.digest }),
-    ...o.auth,
+    ...(bearer ? { token: bearer } : {}),
+    ...(o.auth?.region ? { region: o.auth.region } : {}),
     timeoutMs: o.timeoutMs,
     ...(o.pollMs ? { pollMs: o.pollMs } : {}),
     ...(o.log ? { log: o.log } : {}),

@@ -142,6 +142,7 @@ describe('switchyard ci (the GitHub Action’s script) against the real API', ()
 
 describe('switchyard ci: bad input and a release that outlasts the timeout (a stand-in API)', () => {
   let requests = 0;
+  const authorizations = new Set<string>();
   let standIn: Server;
   let standInApi: string;
   // A canary release baking at 10%, as the API's view: contract-valid, and it never ends.
@@ -151,6 +152,7 @@ describe('switchyard ci: bad input and a release that outlasts the timeout (a st
   beforeAll(async () => {
     standIn = createServer((req, res) => {
       requests++;
+      authorizations.add(req.headers.authorization ?? '');
       req.resume();
       res.writeHead(req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(baking));
@@ -161,10 +163,15 @@ describe('switchyard ci: bad input and a release that outlasts the timeout (a st
   afterAll(() => new Promise((r) => standIn.close(r)));
 
   it('times out: exit 3, outcome timed_out, the release id, and the summary of where it stands', async () => {
-    const run = await step(['--service', 'checkout-api', '--image', 'checkout-api:1.8.2', '--timeout', '1s', '--interval', '0.1s'], {
+    // A JWT (the JWT authorizer) instead of the token, and --json: the result alone on stdout.
+    const run = await step(['--service', 'checkout-api', '--image', 'checkout-api:1.8.2', '--timeout', '1s', '--interval', '0.1s', '--json'], {
       SWITCHYARD_API: standInApi,
+      SWITCHYARD_TOKEN: '',
+      SWITCHYARD_JWT: 'eyJhbGciOi.jwt.sig',
     });
     expect(run.code, run.err).toBe(3);
+    expect(JSON.parse(run.out)).toEqual({ releaseId: 'r-baking-1', outcome: 'timed_out', exitCode: 3 });
+    expect([...authorizations]).toEqual(['Bearer eyJhbGciOi.jwt.sig']);
     expect(run.outputs).toEqual({ 'release-id': 'r-baking-1', outcome: 'timed_out' });
     expect(run.summary).toContain('### ⏳ checkout-api: release `r-baking-1` baking');
     expect(run.summary).toContain('| traffic | 10% new, 90% stable |');
