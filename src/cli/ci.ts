@@ -85,8 +85,8 @@ export async function runCi(o: CiOptions): Promise<CiResult> {
   const api = new ApiClient(o.api, o.auth ?? {}, (line) => o.log?.(line));
   let releaseId: string | undefined;
   if (o.image !== undefined) {
-    // One key for this start and its retries: a lost answer never starts a second release.
-    const started = await api.post<ReleaseView>('releases', { service: o.service, image: o.image }, { idempotencyKey: `ci-${randomUUID()}` });
+    // post() sends one idempotency key with this start and its retries: a lost answer never starts a second release.
+    const started = await api.post<ReleaseView>('releases', { service: o.service, image: o.image });
     releaseId = started.id;
     o.log?.(`release ${started.id} of ${started.service} (${started.image}) started: ${started.phase}`);
     if (!o.wait) return report(api, { exitCode: 0, releaseId, outcome: started.phase }, started);
