@@ -202,7 +202,10 @@ export function program(): Command {
         '-w, --watch',
         'follow it live until it ends (redraws in place within the terminal, newest events kept; prints new events as lines when piped); exit 0 succeeded, 1 not',
       )
-      .option('--interval <duration>', 'how often --watch asks (default 1s)'),
+      .option('--interval <duration>', 'how often --watch asks (default 1s)')
+      .addOption(
+        new Option('--format <format>', 'markdown: the release as GitHub-flavoured Markdown (a CI job summary, a pull request comment)').choices(['markdown']),
+      ),
   ).action(async (id: string, o) => (await apiCommands()).get(id, o));
 
   withApi(
@@ -295,6 +298,22 @@ export function program(): Command {
       .option('--release <id>', 'or wait for this release id')
       .option('--timeout <duration>', 'give up after this long (default 60m)'),
   ).action(async (o) => (await apiCommands()).wait(o));
+
+  withApi(
+    cli
+      .command('ci')
+      .description(
+        'one CI step (the GitHub Action runs it): start a release of --image, or follow the one an ECR push of --digest started; wait for the outcome; write the step outputs (release-id, outcome) to $GITHUB_OUTPUT and a Markdown summary to $GITHUB_STEP_SUMMARY; exit codes as wait',
+      )
+      .option('--service <name>', 'the service, as named in the config')
+      .option('--image <image>', 'start a release of this image: repo:tag or repo@sha256:…')
+      .option('--digest <sha256:…>', 'or follow the release an ECR push of this digest started')
+      .option('--wait <true|false>', 'wait for the outcome (default true)')
+      .option('--timeout <duration>', 'give up waiting after this long (default 60m): exit 3')
+      .option('--interval <duration>', 'how often to ask the API while waiting (default 5s)')
+      .addOption(new Option('--outputs <file>', 'append the step outputs here').env('GITHUB_OUTPUT'))
+      .addOption(new Option('--summary <file>', 'append the Markdown summary here').env('GITHUB_STEP_SUMMARY')),
+  ).action(async (o) => (await apiCommands()).ci(o));
 
   cli
     .command('completion')
