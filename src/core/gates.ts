@@ -426,6 +426,7 @@ export function judgeObservation(
           }),
           { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
           effective,
+          judgeCache,
         );
   // latencyCounts judges no first period (its threshold comes from the periods before).
   ends = ends.slice(ends.length - counts.length);

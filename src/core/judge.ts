@@ -533,6 +533,7 @@ function lookAt(
 export class JudgeCache {
   private readonly walks = new Map<string, { seen: readonly string[]; walk: Walk }>();
   private readonly logs = new Map<string, { seen: readonly string[]; logs: readonly number[] }>();
+  private readonly latencies = new Map<string, LatencyState>();
 
   /** @param size walks kept at most (a few per judged gate of each running release). */
   constructor(private readonly size = 128) {}
@@ -548,6 +549,28 @@ export class JudgeCache {
     this.walks.delete(key);
     this.walks.set(key, { seen, walk: copyWalk(walk) });
     if (this.walks.size > this.size) this.walks.delete(this.walks.keys().next().value!);
+  }
+
+  /** A copy of the latency counts remembered under `key`, if the periods they went through begin `periods`. */
+  latency(key: string, periods: readonly LatencyPeriod[]): LatencyState | undefined {
+    const kept = this.latencies.get(key);
+    if (!kept || kept.seen.length > periods.length) return undefined;
+    // Every period's bins share one array of bounds, as a rule: compared once, not per period.
+    const checked = new Map<readonly number[], readonly number[]>();
+    const same = (x: readonly number[], y: readonly number[]) => {
+      if (x === y || checked.get(x) === y) return true;
+      if (!sameNumbers(x, y)) return false;
+      checked.set(x, y);
+      return true;
+    };
+    for (let i = kept.seen.length - 1; i >= 0; i--) if (!samePeriod(kept.seen[i]!, periods[i]!, same)) return undefined;
+    return copyLatencyState(kept);
+  }
+
+  rememberLatency(key: string, state: LatencyState): void {
+    this.latencies.delete(key);
+    this.latencies.set(key, copyLatencyState(state));
+    if (this.latencies.size > this.size) this.latencies.delete(this.latencies.keys().next().value!);
   }
 
   /**
@@ -713,37 +736,75 @@ export interface LatencyTolerance {
  * again. Bins are counted so that this holds with coarse bins too: the new version's events only
  * where a whole bin lies above m + δ, the stable version's wherever a bin reaches above m.
  */
-export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance, effective?: number[]): CountPeriod[] {
-  const out: CountPeriod[] = [];
-  // The stable version's requests per bin over the periods so far (dense: one count per bin), and its
-  // median bin, moved as counts are added rather than searched for again (fine bins: thousands of them).
-  let history: number[] | undefined;
-  let total = 0;
-  let at = 0;
-  let below = 0;
-  for (const p of periods) {
-    if (history && total > 0) {
-      // The first bin where the count so far reaches half the requests: binQuantile(history, 0.5).
-      while (at < history.length - 1 && below + history[at]! < 0.5 * total) below += history[at++]!;
-      while (at > 0 && below >= 0.5 * total) below -= history[--at]!;
-      const median = p.baseline.bounds[at]!;
-      const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
-      // The tolerance in effect (the floor may raise it): what a verdict may claim, period by period.
-      effective?.push(median > 0 ? slowdown / median : Infinity);
-      const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
-      out.push({
-        candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, median + slowdown, 'certainly') },
-        baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, median, 'possibly') },
-      });
-    }
-    history ??= p.baseline.bounds.map(() => 0);
-    for (let k = 0; k < p.baseline.counts.length; k++) {
-      const bin = p.baseline.at?.[k] ?? k;
-      const c = p.baseline.counts[k]!;
-      history[bin]! += c;
-      total += c;
-      if (bin < at) below += c;
-    }
+export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance, effective?: number[], cache?: JudgeCache): CountPeriod[] {
+  // A judge checked every second sees the same periods again plus the newest: the counts of the
+  // periods it saw before are taken up where they ended (same result, only faster; see JudgeCache).
+  const key = `latency|${tolerance.tolerance}|${tolerance.floorSeconds}|${periods.length > 0 ? latencySignature(periods[0]!) : ''}`;
+  const state = cache?.latency(key, periods) ?? newLatencyState();
+  for (let index = state.seen.length; index < periods.length; index++) addLatencyPeriod(state, periods[index]!, tolerance);
+  cache?.rememberLatency(key, state);
+  effective?.push(...state.effective);
+  return [...state.out];
+}
+
+/** One period's totals as a string: part of a remembered computation's key (the periods themselves are compared in full). */
+const latencySignature = (p: LatencyPeriod) => `${p.candidate.counts.length},${p.baseline.counts.length},${p.baseline.at?.[0] ?? 0}`;
+
+/** Where `latencyCounts` is after some periods: the stable version's requests per bin so far and its median bin. */
+interface LatencyState {
+  seen: LatencyPeriod[];
+  out: CountPeriod[];
+  effective: number[];
+  /** The stable version's requests per bin over the periods so far (dense: one count per bin). */
+  history?: number[];
+  total: number;
+  /** Its median bin so far, moved as counts are added rather than searched for again (fine bins: thousands of them). */
+  at: number;
+  /** Its requests in the bins below `at`. */
+  below: number;
+}
+
+const newLatencyState = (): LatencyState => ({ seen: [], out: [], effective: [], total: 0, at: 0, below: 0 });
+
+function copyLatencyState(state: LatencyState): LatencyState {
+  return { ...state, seen: [...state.seen], out: [...state.out], effective: [...state.effective], ...(state.history ? { history: [...state.history] } : {}) };
+}
+
+/** Equal arrays: the same one, or equal item by item (an observation may come over a socket). */
+function sameNumbers(x: readonly number[] | undefined, y: readonly number[] | undefined): boolean {
+  return x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((v, i) => v === y[i]));
+}
+
+/** The same period: the same counts in the same bins (bounds compared once per pair of arrays, in `same`). */
+function samePeriod(a: LatencyPeriod, b: LatencyPeriod, same: (x: readonly number[], y: readonly number[]) => boolean): boolean {
+  const bins = (x: LatencyBins, y: LatencyBins) => sameNumbers(x.counts, y.counts) && sameNumbers(x.at, y.at) && same(x.bounds, y.bounds);
+  return a === b || (bins(a.candidate, b.candidate) && bins(a.baseline, b.baseline));
+}
+
+/** Adds one period to `state` (see `latencyCounts`). */
+function addLatencyPeriod(state: LatencyState, p: LatencyPeriod, tolerance: LatencyTolerance): void {
+  const { history, total } = state;
+  if (history && total > 0) {
+    // The first bin where the count so far reaches half the requests: binQuantile(history, 0.5).
+    while (state.at < history.length - 1 && state.below + history[state.at]! < 0.5 * total) state.below += history[state.at++]!;
+    while (state.at > 0 && state.below >= 0.5 * total) state.below -= history[--state.at]!;
+    const median = p.baseline.bounds[state.at]!;
+    const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
+    // The tolerance in effect (the floor may raise it): what a verdict may claim, period by period.
+    state.effective.push(median > 0 ? slowdown / median : Infinity);
+    const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
+    state.out.push({
+      candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, median + slowdown, 'certainly') },
+      baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, median, 'possibly') },
+    });
   }
-  return out;
+  const dense = (state.history ??= p.baseline.bounds.map(() => 0));
+  for (let k = 0; k < p.baseline.counts.length; k++) {
+    const bin = p.baseline.at?.[k] ?? k;
+    const c = p.baseline.counts[k]!;
+    dense[bin]! += c;
+    state.total += c;
+    if (bin < state.at) state.below += c;
+  }
+  state.seen.push(p);
 }

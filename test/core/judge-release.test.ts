@@ -270,4 +270,35 @@ describe('latency with fine bins, sparse', () => {
       { numRuns: 200 },
     );
   });
+  it('property: with a cache, checks that see one more period, the same periods over a socket or a changed past give what a fresh computation gives', () => {
+    const bounds = Array.from({ length: 40 }, (_, i) => 0.001 * 1.01 ** i);
+    const sparse = (counts: number[]): LatencyBins => {
+      const at = counts.flatMap((c, i) => (c > 0 ? [i] : []));
+      return { bounds, counts: at.map((i) => counts[i]!), at };
+    };
+    const bins = fc.array(fc.nat(5), { minLength: 40, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bins, bins), { minLength: 2, maxLength: 12 }), fc.nat(11), bins, (raw, changed, other) => {
+        const tolerance = { tolerance: 0.1, floorSeconds: 0 };
+        const periods = raw.map(([c, b]) => ({ candidate: sparse(c), baseline: sparse(b) }));
+        const cache = new JudgeCache();
+        const fresh = (ps: typeof periods) => {
+          const effective: number[] = [];
+          return { counts: latencyCounts(ps, tolerance, effective), effective };
+        };
+        const cached = (ps: typeof periods) => {
+          const effective: number[] = [];
+          return { counts: latencyCounts(ps, tolerance, effective, cache), effective };
+        };
+        for (let n = 1; n <= periods.length; n++) expect(cached(periods.slice(0, n))).toEqual(fresh(periods.slice(0, n)));
+        // The same periods as the data plane sends them (new arrays, equal items).
+        const copied = JSON.parse(JSON.stringify(periods)) as typeof periods;
+        expect(cached(copied)).toEqual(fresh(periods));
+        // A past that is not the one remembered (another release's gate, say) is counted afresh.
+        const altered = periods.map((p, i) => (i === changed % periods.length ? { ...p, baseline: sparse(other) } : p));
+        expect(cached(altered)).toEqual(fresh(altered));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
