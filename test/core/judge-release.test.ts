@@ -160,6 +160,52 @@ describe('robust to clustered errors', () => {
   });
 });
 
+describe('one always-failing client (5% of the requests)', () => {
+  // 40 requests/s, a 10% canary baking 10 minutes, 0.5% errors on both versions, and one client whose
+  // every request fails. `held`: the share of the client's requests the new version gets.
+  const bakeWith = (random: () => number, held: number | undefined): CountPeriod[] =>
+    Array.from({ length: 60 }, () => {
+      const total = poisson(random, 38);
+      const n1 = binomial(random, total, 0.1);
+      const client = poisson(random, 20);
+      // Routed per request (the local proxies: a weighted draw, HAProxy's roundrobin), or held on one version.
+      const toNew = held === undefined ? binomial(random, client, 0.1) : Math.round(client * held);
+      return {
+        candidate: { requests: n1 + toNew, events: binomial(random, n1, 0.005) + toNew },
+        baseline: { requests: total - n1 + client - toNew, events: binomial(random, total - n1, 0.005) + client - toNew },
+      };
+    });
+  const [errors] = shareJudgeAlpha(
+    judges,
+    {
+      steps: [
+        { type: 'setWeight', percent: 10 },
+        { type: 'bake', seconds: 600 },
+        { type: 'setWeight', percent: 100 },
+      ],
+    },
+    true,
+  ) as JudgeGate[];
+
+  it('routed per request, as local mode routes every request: a healthy version is rolled back at most its share of alpha', () => {
+    const random = seeded(2510);
+    const RUNS = 300;
+    let rolledBack = 0;
+    for (let run = 0; run < RUNS; run++)
+      if (judgeObservation(errors!, observed(bakeWith(random, undefined)), { stepSeconds: 600 }).verdict === 'fail') rolledBack++;
+    const share = errors!.alpha * errors!.alphaShare!;
+    expect(rolledBack / RUNS).toBeLessThanOrEqual(share + 3 * Math.sqrt((share * (1 - share)) / RUNS));
+  });
+
+  it('held on the new version (an ALB’s stickiness, on AWS): counts cannot tell it from a regression, and the judge rolls back (the documented limit)', () => {
+    const random = seeded(2511);
+    const rolledBack = Array.from({ length: 20 }, () => judgeObservation(errors!, observed(bakeWith(random, 1)), { stepSeconds: 600 }).verdict).filter(
+      (v) => v === 'fail',
+    );
+    expect(rolledBack).toHaveLength(20);
+  });
+});
+
 describe('a minimum of evidence', () => {
   // A 1% share: 40 requests/s, no errors on stable, one error on the new version 70 s into the bake.
   const lone = Array.from({ length: 60 }, (_, i): CountPeriod => ({
