@@ -220,6 +220,15 @@ export interface LookOptions {
   readonly minEvents?: number;
   /** With `blocks`: the stable version's events per minute before the step, for the dispersion from the first look on. */
   readonly history?: readonly HistoryBlock[];
+  /**
+   * What an event is. `counts` (errors: rare): Poisson counts, so given a period's total k the new
+   * version's events are Binomial(k, ρ). `requests` (latency: each request is slow or not, about half
+   * of them are): given the period's total, the new version's events are Hypergeometric (Fisher's
+   * exact conditional test, the two sides' requests fixed), whose variance is the Binomial's times
+   * (N − k)/(N − 1), N the period's requests: about half when half the requests are events. The
+   * Binomial's overstated it and cost latency most of its power at wide spread. @default 'counts'
+   */
+  readonly events?: 'counts' | 'requests';
 }
 
 /** One period's counts as a string: what a remembered computation compares to know it saw the same period. */
@@ -263,12 +272,12 @@ export function sequentialLooks(
   r0 = 1,
   options: LookOptions = {},
 ): { looks: Look[]; crossedAt?: number } {
-  const { cache, blocks, minEvents = 0, history = [] } = options;
+  const { cache, blocks, minEvents = 0, history = [], events = 'counts' } = options;
   // A judge checked every second sees the same periods again plus the newest: the walk over the
   // periods it saw before is taken up where it ended (same result, only faster; see JudgeCache).
   const seen = periods.map((p, i) => `${signature(p)},${fractions[i] ?? 1},${blocks?.[i] ?? ''}`);
   const past = history.map((h) => `${h.requests}/${h.events}`).join(',');
-  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${minEvents}|${past}|${seen[0] ?? ''}`;
+  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${events}|${minEvents}|${past}|${seen[0] ?? ''}`;
   const walk = cache?.resumed(key, seen) ?? newWalk();
   for (let index = walk.looks.length; index < periods.length; index++) {
     lookAt(walk, periods[index]!, alpha * spending(fractions[index] ?? 1, earlyShare), r0, {
@@ -276,6 +285,7 @@ export function sequentialLooks(
       block: blocks?.[index],
       minEvents,
       history,
+      events,
     });
   }
   cache?.remember(key, seen, walk);
@@ -356,7 +366,7 @@ export const BATCH_MINUTES: readonly number[] = [1, 2, 3, 5];
  * taken: bursts that last minutes are measured at their own length. History minutes far outside the
  * others' variation (HISTORY_OUTLIER) are left out first. At least 1.
  */
-export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly HistoryBlock[] = []): number {
+export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly HistoryBlock[] = [], events: 'counts' | 'requests' = 'counts'): number {
   const used = [...blocks].filter((b) => b.n1 > 0 && b.n0 > 0);
   const inStep = used.map((b) => ({ n: b.n0, x: b.k - b.x1 }));
   const past = history.filter((h) => h.requests > 0).map((h) => ({ n: h.requests, x: h.events }));
@@ -378,7 +388,9 @@ export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly 
     const stableBatches = batchesOf(stable, minutes);
     if (stableBatches.length < 3) break;
     const candidateBatches = candidateRate > 0 ? batchesOf(candidate, minutes) : [];
-    const pearson = (bs: readonly { n: number; x: number }[], r: number) => bs.reduce((s, b) => s + (b.x - b.n * r) ** 2 / (b.n * r), 0);
+    // Around the model's own variance: a count's μ, a request's yes-or-no μ·(1 − rate) (LookOptions.events).
+    const perRequest = (r: number) => (events === 'requests' ? Math.max(1e-9, 1 - r) : 1);
+    const pearson = (bs: readonly { n: number; x: number }[], r: number) => bs.reduce((s, b) => s + (b.x - b.n * r) ** 2 / (b.n * r * perRequest(r)), 0);
     const withCandidate = candidateBatches.length >= 2;
     const x2 = pearson(stableBatches, rate) + (withCandidate ? pearson(candidateBatches, candidateRate) : 0);
     const df = stableBatches.length - 1 + (withCandidate ? candidateBatches.length - 1 : 0);
@@ -453,7 +465,13 @@ function lookAt(
   p: CountPeriod,
   allowed: number,
   r0: number,
-  { robust: widened, block, minEvents, history }: { robust: boolean; block: number | undefined; minEvents: number; history: readonly HistoryBlock[] },
+  {
+    robust: widened,
+    block,
+    minEvents,
+    history,
+    events,
+  }: { robust: boolean; block: number | undefined; minEvents: number; history: readonly HistoryBlock[]; events: 'counts' | 'requests' },
 ): void {
   const k = p.candidate.events + p.baseline.events;
   if (widened && block !== undefined && p.candidate.requests > 0 && p.baseline.requests > 0) {
@@ -463,16 +481,28 @@ function lookAt(
     walk.blocks.set(block, { n1: b.n1 + p.candidate.requests, n0: b.n0 + p.baseline.requests, x1: b.x1 + p.candidate.events, k: b.k + k });
   }
   if (p.candidate.requests > 0 && p.baseline.requests > 0 && k > 0) {
-    const rho = share(r0, p.candidate.requests, p.baseline.requests);
-    // Binomial(k, ρ) within 8 standard deviations of its mean; the far tails are counted as spent.
-    const spread = Math.ceil(8 * Math.sqrt(k * rho * (1 - rho))) + 8;
-    const from = Math.max(0, Math.floor(k * rho) - spread);
-    const to = Math.min(k, Math.ceil(k * rho) + spread);
+    const n1 = p.candidate.requests;
+    const n0 = p.baseline.requests;
+    const rho = share(r0, n1, n0);
+    // Requests as events, "not worse" (r0 = 1): Hypergeometric (see LookOptions.events). Other ratios
+    // (the interval's lower end) keep the Binomial, whose wider law only widens the interval.
+    const hypergeometric = events === 'requests' && r0 === 1;
+    const n = n1 + n0;
+    const variance = k * rho * (1 - rho) * (hypergeometric ? (n - k) / Math.max(1, n - 1) : 1);
+    // The law within 8 standard deviations of its mean; the far tails are counted as spent.
+    const spread = Math.ceil(8 * Math.sqrt(variance)) + 8;
+    const from = Math.max(0, Math.floor(k * rho) - spread, hypergeometric ? k - n0 : 0);
+    const to = Math.min(k, Math.ceil(k * rho) + spread, hypergeometric ? n1 : k);
     const pmf = new Float64Array(to - from + 1);
-    const base = logFactorial(k);
+    const choose = (a: number, b: number) => logFactorial(a) - logFactorial(b) - logFactorial(a - b);
+    const base = hypergeometric ? choose(n, k) : logFactorial(k);
     let kept = 0;
     for (let i = from; i <= to; i++) {
-      pmf[i - from] = Math.exp(base - logFactorial(i) - logFactorial(k - i) + i * Math.log(rho) + (k - i) * Math.log1p(-rho));
+      pmf[i - from] = Math.exp(
+        hypergeometric
+          ? choose(n1, i) + choose(n0, k - i) - base
+          : base - logFactorial(i) - logFactorial(k - i) + i * Math.log(rho) + (k - i) * Math.log1p(-rho),
+      );
       kept += pmf[i - from]!;
     }
     const dist = walk.dist;
@@ -509,7 +539,7 @@ function lookAt(
   if (widened) {
     // Clustered events (a bad minute on one side, a retry storm) vary more than the model allows: the
     // boundary is widened around the expected count by the square root of the estimated dispersion.
-    const dispersion = dispersionAt(walk.blocks.values(), r0, history);
+    const dispersion = dispersionAt(walk.blocks.values(), r0, history, events);
     const robustLimit = Math.ceil(walk.expected + Math.sqrt(dispersion) * (limit - walk.expected) - 1e-9);
     robust = { dispersion, robustLimit };
     fails &&= walk.events >= robustLimit;
@@ -623,7 +653,7 @@ export function judgeCounts(
   // Where no bake length is planned (a watched shift), the mixture is widened as the bake's boundary
   // is: by the dispersion of the blocks so far (at least UNMEASURED_DISPERSION before three minutes
   // of the stable version are known; on AWS no history comes with the step).
-  const dispersion = options.blocks ? dispersionAt(blockSums(periods, options.blocks).values(), 1, options.history ?? []) : 1;
+  const dispersion = options.blocks ? dispersionAt(blockSums(periods, options.blocks).values(), 1, options.history ?? [], options.events) : 1;
   const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered, dispersion);
   const worse = e(1, 'up');
   const enough = events.candidate >= (options.minEvents ?? 0) || events.baseline > 0;

@@ -206,6 +206,46 @@ describe('one always-failing client (5% of the requests)', () => {
   });
 });
 
+describe('latency: events that are requests (each slow or not)', () => {
+  it('given the totals, the new version’s are Hypergeometric (Fisher’s exact test), not Binomial: exact boundaries against reference values', () => {
+    // One period: 40 requests on the new version, 360 on stable, 200 of them slow; all of α at this look.
+    // Reference: exact rational sums in Python (math.comb, fractions.Fraction).
+    const period: CountPeriod = { candidate: { requests: 40, events: 20 }, baseline: { requests: 360, events: 180 } };
+    const requests = sequentialLooks([period], [1], 0.05, 0.25, 1, { events: 'requests' }).looks[0]!;
+    expect(requests.limit).toBe(26);
+    expect(requests.spent).toBeCloseTo(0.03282936354087661, 12);
+    const counts = sequentialLooks([period], [1], 0.05).looks[0]!;
+    expect(counts.limit).toBe(28);
+    expect(counts.spent).toBeCloseTo(0.04342849961061078, 12);
+  });
+
+  it('a healthy version is failed at most α of the time, and a slower one far more often than the Binomial model did', () => {
+    const random = seeded(2520);
+    const RUNS = 200;
+    const bake = (slow: number) =>
+      Array.from({ length: 60 }, (): CountPeriod => {
+        const total = poisson(random, 400);
+        const n1 = binomial(random, total, 0.1);
+        return {
+          candidate: { requests: n1, events: binomial(random, n1, slow) },
+          baseline: { requests: total - n1, events: binomial(random, total - n1, 0.5) },
+        };
+      });
+    const fractions = Array.from({ length: 60 }, (_, i) => (i + 1) / 60);
+    const fails = (counts: CountPeriod[], events: 'counts' | 'requests') =>
+      sequentialLooks(counts, fractions, 0.05, 0.75, 1, { events, blocks: counts.map((_, i) => Math.floor(i / 6)) }).crossedAt !== undefined;
+    let healthy = 0;
+    let slower = { requests: 0, counts: 0 };
+    for (let run = 0; run < RUNS; run++) {
+      if (fails(bake(0.5), 'requests')) healthy++;
+      const slow = bake(0.53);
+      slower = { requests: slower.requests + (fails(slow, 'requests') ? 1 : 0), counts: slower.counts + (fails(slow, 'counts') ? 1 : 0) };
+    }
+    expect(healthy / RUNS).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / RUNS));
+    expect(slower.requests).toBeGreaterThan(slower.counts * 1.5); // 218 against 100 in 400 runs
+  });
+});
+
 describe('a minimum of evidence', () => {
   // A 1% share: 40 requests/s, no errors on stable, one error on the new version 70 s into the bake.
   const lone = Array.from({ length: 60 }, (_, i): CountPeriod => ({
