@@ -1,4 +1,4 @@
-import { beta, seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, failsShift, pct } from './common.js';
+import { beta, seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, failsShift, pct, minutesOf } from './common.js';
 const N = Number(process.env.N ?? 300);
 const RPS = 40,
   BASE = 0.005;
@@ -49,10 +49,7 @@ for (let i = 0; i < N; i++) {
       () => BASE,
       (s) => pre[s]!,
     );
-    const history = Array.from({ length: 10 }, (_, m) => {
-      const w = preSecs.slice(m * 60, m * 60 + 60);
-      return { requests: w.reduce((a, s) => a + s.n0, 0), errors: w.reduce((a, s) => a + s.x0, 0) };
-    });
+    const history = minutesOf(preSecs);
     const t1 = track(720),
       t0 = track(720);
     if (mode !== 'local') {

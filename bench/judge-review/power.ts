@@ -2,7 +2,7 @@
 // errors, one judged bake, the local driver's ten minutes of history; on ecs CloudWatch's minutes from a
 // random second): share of bakes caught and the median time, 10 s and 1 s periods and ecs minutes.
 //   N=200 RATIOS=4,2 npx tsx bench/judge-review/power.ts
-import { seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, pct } from './common.js';
+import { seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, pct, minutesOf } from './common.js';
 const N = Number(process.env.N ?? 200);
 const RPS = 40,
   BASE = 0.005;
@@ -23,10 +23,7 @@ for (const ratio of (process.env.RATIOS ?? '4,2').split(',').map(Number)) {
       () => BASE,
       () => BASE,
     );
-    const history = Array.from({ length: 10 }, (_, m) => {
-      const w = pre.slice(m * 60, m * 60 + 60);
-      return { requests: w.reduce((a, s) => a + s.n0, 0), errors: w.reduce((a, s) => a + s.x0, 0) };
-    });
+    const history = minutesOf(pre);
     const secs = seconds(
       random,
       RPS,
