@@ -3,6 +3,7 @@ const N = Number(process.env.N ?? 300);
 const RPS = 40,
   BASE = 0.005;
 const persist = Number(process.env.PERSIST ?? 60); // seconds a per-version error probability lasts
+const HISTORY = 60 * Number(process.env.HISTORY ?? 10); // seconds of the stable version before the step (the local driver sends 10 minutes)
 const kappa = Number(process.env.KAPPA ?? 1000);
 const mode = process.env.MODE ?? 'local';
 const plan = {
@@ -40,12 +41,12 @@ for (let i = 0; i < N; i++) {
   let fail = false;
   for (const share of mode === 'local' ? [0.1, 0.5] : [0.1]) {
     // ten minutes before the step: the stable version (all traffic before step 1, 90% before step 2), same clustering
-    const pre = track(600);
+    const pre = track(HISTORY);
     const preSecs = seconds(
       random,
       RPS,
       share === 0.1 ? 0 : 0.1,
-      600,
+      HISTORY,
       () => BASE,
       (s) => pre[s]!,
     );

@@ -1,7 +1,7 @@
 // Power of the errors judge at issue 25's set-up (a 10% canary baking 10 minutes, 40 requests/s, 0.5%
 // errors, one judged bake, the local driver's ten minutes of history; on ecs CloudWatch's minutes from a
 // random second): share of bakes caught and the median time, 10 s and 1 s periods and ecs minutes.
-//   N=200 RATIOS=4,2 npx tsx bench/judge-review/power.ts
+//   N=200 RATIOS=4,2 HISTORY=10 npx tsx bench/judge-review/power.ts   (HISTORY: minutes of the stable version before the step)
 import { seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, pct, minutesOf } from './common.js';
 const N = Number(process.env.N ?? 200);
 const RPS = 40,
@@ -19,7 +19,7 @@ for (const ratio of (process.env.RATIOS ?? '4,2').split(',').map(Number)) {
       random,
       RPS,
       0,
-      600,
+      60 * Number(process.env.HISTORY ?? 10),
       () => BASE,
       () => BASE,
     );
