@@ -10,7 +10,8 @@
  * the period's total k, the new version's share of the events is Binomial(k, ρ) with
  * ρ(r) = r·n_new / (r·n_new + n_stable) and r = λ_new / λ_stable, the ratio the judge estimates. So
  * only the two counts per period are needed, and traffic shares and load may change from period to
- * period.
+ * period. Latency's events (requests slower than a threshold, about half of them) are each request's
+ * yes or no: given the total, Hypergeometric instead (Fisher's exact test; see LookOptions.events).
  *
  * Two tests of "r ≤ r0" on that model:
  *  - in a bake of planned length, an exact group-sequential test (`sequentialLooks`): α spent over
