@@ -8,6 +8,8 @@ const apiCommands = () => import('./commands/api.js');
 const configCommands = () => import('./commands/local.js');
 const probeCommand = () => import('./commands/probe.js');
 const completionCommand = () => import('./commands/completion.js');
+const initCommand = () => import('./commands/init.js');
+const diffCommand = () => import('./commands/diff.js');
 
 // The package's own package.json, from the sources (bin/) as from the compiled CLI (dist/bin/).
 const version = (createRequire(import.meta.url)('@switchyard-release/switchyard/package.json') as { version: string }).version;
@@ -27,11 +29,11 @@ function withApi(command: Command): Command {
 }
 
 /**
- * What people type from other release tools (Argo's `abort`, `kubectl rollout status`), and the
- * Switchyard command that does it: an unknown command named here is answered with its Switchyard name.
+ * What people type from other release tools (`kubectl rollout status`), and the Switchyard command that
+ * does it: an unknown command named here is answered with its Switchyard name. Argo's `abort` is a
+ * working alias of rollback (see program()).
  */
 export const OTHER_NAMES: Readonly<Record<string, string>> = {
-  abort: 'rollback <id> (Switchyard stops a release by rolling it back: traffic returns to the stable version)',
   cancel: 'rollback <id> (a queued release is cancelled by it)',
   status: 'get <release|service> (one release, --watch to follow it) or list (recent releases)',
   show: 'get <release|service>',
@@ -49,7 +51,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      `\n${EXIT_CODES_HELP}\n\nExamples:\n  npm start                                   the demo\n  switchyard local --config switchyard.config.ts\n  switchyard get r-mf3k2a1b-9c4d --watch\n  switchyard rollback r-mf3k2a1b-9c4d -m "error budget"`,
+      `\n${EXIT_CODES_HELP}\n\nExamples:\n  npm start                                   the demo\n  switchyard init --local 'api=node server.js:8080:/healthz'\n  switchyard local --config switchyard.config.ts\n  switchyard get r-mf3k2a1b-9c4d --watch\n  switchyard rollback r-mf3k2a1b-9c4d -m "error budget"`,
     )
     .exitOverride((error) => {
       // commander's own exits: help and version are fine (0), anything else is a usage error (2).
@@ -123,6 +125,34 @@ export function program(): Command {
     );
 
   cli
+    .command('init')
+    .description(
+      'write a commented config: for local services (--local, or --service --command --port), or for an ECS service read from AWS (--from-ecs), read-only',
+    )
+    .addOption(new Option('--local <spec...>', 'local services, each name=command:port[:/readiness-path], e.g. "api=node server.js:8080:/healthz"'))
+    .option('--service <name>', 'one local service: its name (with --command and --port)')
+    .option('--command <command>', 'one local service: the command that starts one process (it must listen on $PORT)')
+    .option('--port <port>', 'one local service: the public port the proxy listens on')
+    .option('--ready <path>', 'one local service: the readiness path (default /ready)')
+    .option('--from-ecs <cluster/service>', 'an ECS service (or its ARN): reads it, its task definition and its alarms, and writes its ecs block')
+    .option('--name <name>', 'with --from-ecs: the service name in the config (default: the ECS service name)')
+    .option('--region <region>', 'with --from-ecs: the AWS region (default: AWS_REGION or the profile)')
+    .addOption(new Option('--out <file>', 'where to write it').default('switchyard.config.ts'))
+    .option('--force', 'replace the file if it exists')
+    .option('--dry-run', 'print the config instead of writing it')
+    .action(async (o) => (await initCommand()).init(o));
+
+  cli
+    .command('diff')
+    .description('what a release would change, reading only: the task definition (or command and version), the plan, the gates and who may approve')
+    .argument('<service>', 'the service, as named in the config')
+    .argument('<file|image>', 'a task definition JSON file (*.json), or the image to release (repo:tag or repo@sha256:…)')
+    .addOption(configOption())
+    .option('--region <region>', 'AWS services: the region to read the running task definition in (default: AWS_REGION or the profile)')
+    .option('--json', 'print JSON')
+    .action(async (service: string, what: string, o) => (await diffCommand()).diff(service, what, o));
+
+  cli
     .command('validate')
     .description("check a config file and print each service's plan (exit 2 when it is invalid)")
     .addOption(configOption())
@@ -172,7 +202,10 @@ export function program(): Command {
         '-w, --watch',
         'follow it live until it ends (redraws in place within the terminal, newest events kept; prints new events as lines when piped); exit 0 succeeded, 1 not',
       )
-      .option('--interval <duration>', 'how often --watch asks (default 1s)'),
+      .option('--interval <duration>', 'how often --watch asks (default 1s)')
+      .addOption(
+        new Option('--format <format>', 'markdown: the release as GitHub-flavoured Markdown (a CI job summary, a pull request comment)').choices(['markdown']),
+      ),
   ).action(async (id: string, o) => (await apiCommands()).get(id, o));
 
   withApi(
@@ -195,20 +228,35 @@ export function program(): Command {
     ['approve', 'approve the approval a release waits for'],
     ['reject', 'reject the approval a release waits for: it rolls back'],
     ['promote', 'skip the remaining steps, bakes and approvals: straight to 100% and finalize'],
-    ['rollback', 'roll the release back now: traffic returns to the stable version'],
+    ['rollback', 'roll the release back now: traffic returns to the stable version (alias: abort, as in Argo Rollouts)'],
   ] as const) {
-    withApi(cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline')).action(
-      async (id: string, o) => (await apiCommands()).decide(action, id, o),
-    );
+    const command = cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline');
+    // Argo Rollouts users type `abort`: here it rolls back, as Argo's abort returns traffic to the stable version.
+    if (action === 'rollback') command.alias('abort');
+    withApi(command).action(async (id: string, o) => (await apiCommands()).decide(action, id, o));
+  }
+  for (const [action, what] of [
+    ['pause', "hold a release at its current bake until someone resumes it (the bake's clock stops; gates still watched, a failing gate still rolls back)"],
+    ['resume', 'let a paused release go on: its bake continues with the time it had left'],
+  ] as const) {
+    withApi(
+      cli
+        .command(action)
+        .description(what)
+        .argument('<release|service>', 'a release id, or a service name (its active release)')
+        .option('-m, --comment <text>', 'a comment for the timeline'),
+    ).action(async (id: string, o) => (await apiCommands()).decide(action, id, o));
   }
 
   withApi(
     cli
       .command('undo')
       .description(
-        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), as a release of its own',
+        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), or with --to to an older version it served, as a release of its own',
       )
       .argument('<service>', 'the service')
+      .option('--to <version>', 'an older version the service served (an image of one of its succeeded releases), through the plan')
+      .option('--expedite', 'with --to: bakes cut to one gate check, approvals skipped (one kept under four-eyes); needs --reason')
       .option('--reason <why>', 'why, for the timeline'),
   ).action(async (service: string, o) => (await apiCommands()).undo(service, o));
 
@@ -250,6 +298,22 @@ export function program(): Command {
       .option('--release <id>', 'or wait for this release id')
       .option('--timeout <duration>', 'give up after this long (default 60m)'),
   ).action(async (o) => (await apiCommands()).wait(o));
+
+  withApi(
+    cli
+      .command('ci')
+      .description(
+        'one CI step (the GitHub Action runs it): start a release of --image, or follow the one an ECR push of --digest started; wait for the outcome; write the step outputs (release-id, outcome) to $GITHUB_OUTPUT and a Markdown summary to $GITHUB_STEP_SUMMARY; exit codes as wait',
+      )
+      .option('--service <name>', 'the service, as named in the config')
+      .option('--image <image>', 'start a release of this image: repo:tag or repo@sha256:…')
+      .option('--digest <sha256:…>', 'or follow the release an ECR push of this digest started')
+      .option('--wait <true|false>', 'wait for the outcome (default true)')
+      .option('--timeout <duration>', 'give up waiting after this long (default 60m): exit 3')
+      .option('--interval <duration>', 'how often to ask the API while waiting (default 5s)')
+      .addOption(new Option('--outputs <file>', 'append the step outputs here').env('GITHUB_OUTPUT'))
+      .addOption(new Option('--summary <file>', 'append the Markdown summary here').env('GITHUB_STEP_SUMMARY')),
+  ).action(async (o) => (await apiCommands()).ci(o));
 
   cli
     .command('completion')

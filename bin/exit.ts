@@ -1,3 +1,4 @@
+import { messageOf, NotFoundError, PermissionError, TransientError, ValidationError } from '../src/core/errors.js';
 import { terminalText } from '../src/core/terminal-text.js';
 
 /**
@@ -32,4 +33,16 @@ export function usage(message: string): never {
   // character of it reaches the terminal; its own line breaks stay.
   process.stderr.write(`switchyard: ${terminalText(message, { newlines: 'keep' })}\n`);
   process.exit(ExitCode.usage);
+}
+
+/**
+ * Exits for an error of a command that reads AWS itself (init --from-ecs, diff): bad input 2, refused by
+ * AWS (not found, not allowed) 4, throttled or unreachable 5. Anything else is rethrown.
+ */
+export function exitForError(error: unknown): never {
+  if (error instanceof ValidationError) usage(error.message);
+  process.stderr.write(`switchyard: ${terminalText(messageOf(error), { newlines: 'keep' })}\n`);
+  if (error instanceof NotFoundError || error instanceof PermissionError) process.exit(ExitCode.refused);
+  if (error instanceof TransientError) process.exit(ExitCode.unreachable);
+  throw error;
 }

@@ -40,7 +40,7 @@ describe('switchyard completion', () => {
   });
 
   it.runIf(hasShell('bash'))('bash: completes a command name, an option, an option value and an argument', () => {
-    expect(bashComplete(bash, 're')).toEqual(['release', 'reject', 'retry']);
+    expect(bashComplete(bash, 're')).toEqual(['release', 'reject', 'resume', 'retry']);
     expect(bashComplete(bash, 'local', '--data-')).toEqual(['--data-dir', '--data-plane']);
     expect(bashComplete(bash, 'local', '--data-plane', 'h')).toEqual(['haproxy']);
     expect(bashComplete(bash, 'get', '-w', '--js')).toEqual(['--json']);
@@ -49,6 +49,9 @@ describe('switchyard completion', () => {
     // An option's value is not taken for a command or an argument.
     expect(bashComplete(bash, 'get', '--interval', '')).toEqual([]);
     expect(bashComplete(bash, '--v')).toEqual(['--version']);
+    // init and diff: their options, and a task definition file as diff's second argument.
+    expect(bashComplete(bash, 'init', '--fr')).toEqual(['--from-ecs']);
+    expect(bash).toContain('"diff 1") compopt -o filenames');
   });
 
   it.runIf(hasShell('zsh'))('zsh: the script parses', () => {

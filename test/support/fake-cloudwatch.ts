@@ -1,6 +1,11 @@
 import {
   CloudWatchClient,
+  DescribeAlarmsCommand,
   GetMetricDataCommand,
+  type CompositeAlarm,
+  type DescribeAlarmsCommandInput,
+  type DescribeAlarmsCommandOutput,
+  type MetricAlarm,
   type GetMetricDataCommandInput,
   type GetMetricDataCommandOutput,
   type MetricDataQuery,
@@ -209,13 +214,54 @@ function evaluate(q: MetricDataQuery, series: Map<string, Map<number, number>>):
 }
 
 /**
- * A CloudWatch client whose GetMetricData is `fake` (the instance is mocked, not the class, so a test
- * file may also mock CloudWatchClient for other calls).
+ * A CloudWatch client whose GetMetricData is `fake` and whose DescribeAlarms is `alarms` (the instance is
+ * mocked, not the class, so a test file may also mock CloudWatchClient for other calls).
  */
-export function fakeCloudWatchClient(fake: FakeCloudWatch): CloudWatchClient {
+export function fakeCloudWatchClient(fake: FakeCloudWatch | undefined, alarms?: FakeAlarms): CloudWatchClient {
   const client = new CloudWatchClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  mockClient(client)
-    .on(GetMetricDataCommand)
-    .callsFake((i: GetMetricDataCommandInput) => fake.getMetricData(i));
+  const mock = mockClient(client);
+  if (fake) mock.on(GetMetricDataCommand).callsFake((i: GetMetricDataCommandInput) => fake.getMetricData(i));
+  if (alarms) mock.on(DescribeAlarmsCommand).callsFake((i: DescribeAlarmsCommandInput) => alarms.describeAlarms(i));
   return client;
+}
+
+/**
+ * CloudWatch's alarm list as DescribeAlarms answers it, with its rules: composite alarms only when
+ * AlarmTypes asks for them, metric alarms only when it is left out (SDK model, `DescribeAlarmsInput.AlarmTypes`);
+ * MaxRecords from 1 to 100 with a NextToken per page, AlarmNames at most 100 (CloudWatch API reference,
+ * DescribeAlarms; the default page of 50 is not documented, so code should always send MaxRecords).
+ */
+export class FakeAlarms {
+  /** Every DescribeAlarms input, in order. */
+  readonly calls: DescribeAlarmsCommandInput[] = [];
+
+  constructor(
+    readonly metricAlarms: MetricAlarm[] = [],
+    readonly compositeAlarms: CompositeAlarm[] = [],
+  ) {}
+
+  describeAlarms(input: DescribeAlarmsCommandInput): DescribeAlarmsCommandOutput {
+    this.calls.push(structuredClone(input));
+    const max = input.MaxRecords ?? 50;
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw refused('InvalidParameterValueException', `MaxRecords must be from 1 to 100, got ${max}`);
+    if ((input.AlarmNames?.length ?? 0) > 100)
+      throw refused('InvalidParameterValueException', 'The collection AlarmNames must not have a size greater than 100.');
+    const types = input.AlarmTypes ?? ['MetricAlarm'];
+    const named = (name: string | undefined) => !input.AlarmNames || input.AlarmNames.includes(name ?? '');
+    const all: ({ kind: 'metric'; alarm: MetricAlarm } | { kind: 'composite'; alarm: CompositeAlarm })[] = [
+      ...(types.includes('MetricAlarm') ? this.metricAlarms.filter((a) => named(a.AlarmName)).map((alarm) => ({ kind: 'metric' as const, alarm })) : []),
+      ...(types.includes('CompositeAlarm')
+        ? this.compositeAlarms.filter((a) => named(a.AlarmName)).map((alarm) => ({ kind: 'composite' as const, alarm }))
+        : []),
+    ];
+    const from = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
+    if (!Number.isInteger(from) || from < 0) throw refused('InvalidNextToken', 'The service cannot find the NextToken.');
+    const page = all.slice(from, from + max);
+    return {
+      MetricAlarms: page.flatMap((p) => (p.kind === 'metric' ? [structuredClone(p.alarm)] : [])),
+      CompositeAlarms: page.flatMap((p) => (p.kind === 'composite' ? [structuredClone(p.alarm)] : [])),
+      ...(from + max < all.length ? { NextToken: Buffer.from(String(from + max)).toString('base64url') } : {}),
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
 }

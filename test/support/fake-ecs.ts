@@ -38,7 +38,7 @@ import { seeded } from './traffic.js';
  *   3..100 (both in multiples of 0.1), bakes over 1440 minutes, blue/green without an alternate target
  *   group, earlySuccessCriteria outside ROLLING, a new task definition on a CODE_DEPLOY service,
  *   continuing a hook that is not waiting (so a second continue of one hookId), stopping a deployment
- *   that is over.
+ *   that is over, describing services in a cluster that does not exist (ClusterNotFoundException).
  * - The `hostile` profile adds, seeded and deterministic: reads one call behind writes, bursts of
  *   ThrottlingException, ListServiceDeployments in shuffled order.
  * - `beginTask(name)` / `endTask()` guard "no task waits on AWS": describing one service deployment, or
@@ -191,6 +191,8 @@ export interface FakeEcsOptions {
   readonly controller?: string;
   /** Whether the load balancer has an advancedConfiguration (alternate target group). @default true */
   readonly advanced?: boolean;
+  /** Whether the service is behind a load balancer at all (`loadBalancers: []` when not). @default true */
+  readonly loadBalanced?: boolean;
   /** @default 4 */
   readonly desiredCount?: number;
   /** @default 'aws' */
@@ -292,6 +294,7 @@ export class FakeEcs {
     currentServiceDeployment?: string;
     controller: string;
     advanced: boolean;
+    loadBalanced: boolean;
   };
   /** Images whose tasks never become healthy (the rolling circuit breaker trips). */
   brokenImages = new Set<string>();
@@ -347,6 +350,7 @@ export class FakeEcs {
       },
       controller: options.controller ?? 'ECS',
       advanced: options.advanced ?? true,
+      loadBalanced: options.loadBalanced ?? true,
     };
   }
 
@@ -912,22 +916,24 @@ export class FakeEcs {
       deploymentConfiguration: structuredClone(this.service.deploymentConfiguration),
       deploymentController: { type: this.service.controller as 'ECS' },
       desiredCount: this.desiredCount,
-      loadBalancers: [
-        {
-          targetGroupArn: PRODUCTION_TG,
-          containerName: 'app',
-          containerPort: 8080,
-          ...(this.service.advanced
-            ? {
-                advancedConfiguration: {
-                  alternateTargetGroupArn: ALTERNATE_TG,
-                  productionListenerRule: 'arn:aws:elasticloadbalancing:rule/prod',
-                  roleArn: 'arn:aws:iam::123456789012:role/ecs-lb',
-                },
-              }
-            : {}),
-        },
-      ],
+      loadBalancers: !this.service.loadBalanced
+        ? []
+        : [
+            {
+              targetGroupArn: PRODUCTION_TG,
+              containerName: 'app',
+              containerPort: 8080,
+              ...(this.service.advanced
+                ? {
+                    advancedConfiguration: {
+                      alternateTargetGroupArn: ALTERNATE_TG,
+                      productionListenerRule: 'arn:aws:elasticloadbalancing:rule/prod',
+                      roleArn: 'arn:aws:iam::123456789012:role/ecs-lb',
+                    },
+                  }
+                : {}),
+            },
+          ],
       ...(this.service.currentServiceDeployment ? { currentServiceDeployment: this.service.currentServiceDeployment } : {}),
       deployments: over
         ? [{ status: 'PRIMARY', taskDefinition: this.service.taskDefinition, rolloutState: 'COMPLETED' as const }]
@@ -967,6 +973,8 @@ export class FakeEcs {
   /** DescribeServices as the SDK sees it. */
   sdkDescribeServices(input: { cluster?: string; services?: string[] }) {
     this.gate('DescribeServices');
+    // A cluster that does not exist is an error, not a failure entry (ECS API reference, DescribeServices errors).
+    if (input.cluster !== undefined && input.cluster !== CLUSTER) throw refused('ClusterNotFoundException', 'Cluster not found.');
     if (input.cluster !== CLUSTER || input.services?.[0] !== SERVICE) return { services: [], failures: [{ arn: input.services?.[0], reason: 'MISSING' }] };
     this.countRead(`the service ${SERVICE}`);
     const stale = this.staleService;

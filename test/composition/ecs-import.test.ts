@@ -1,0 +1,200 @@
+import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { initFromEcs, parseServiceRef, type ImportClients } from '../../src/composition/ecs-import.js';
+import { loadConfig } from '../../src/config/load.js';
+import { NotFoundError, PermissionError, TransientError, ValidationError } from '../../src/core/errors.js';
+import { VirtualClock } from '../../src/ports/clock.js';
+import { FakeAlarms, fakeCloudWatchClient } from '../support/fake-cloudwatch.js';
+import { ecsMock, FakeEcs, installFakeEcs, type FakeEcsOptions } from '../support/fake-ecs.js';
+
+// Written where the package resolves to this checkout (as a user's project resolves it once installed).
+mkdirSync('.switchyard', { recursive: true });
+const dir = mkdtempSync(join('.switchyard', 'init-ecs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const LB = 'app/prod/0123456789abcdef';
+const BLUE = 'targetgroup/api-blue/0123456789abcdef';
+const GREEN = 'targetgroup/api-green/fedcba9876543210';
+
+const alarm = (name: string, dims: Record<string, string>, namespace = 'AWS/ApplicationELB'): MetricAlarm => ({
+  AlarmName: name,
+  Namespace: namespace,
+  MetricName: 'HTTPCode_Target_5XX_Count',
+  Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
+  StateValue: 'OK',
+});
+/** An account's other alarms: more than one page of DescribeAlarms, none of them the service's. */
+const others = Array.from({ length: 140 }, (_, i) => alarm(`other-${i}`, { LoadBalancer: LB, TargetGroup: `targetgroup/other-${i}/0123456789abcdef` }));
+
+let fake: FakeEcs;
+let alarms: FakeAlarms;
+let clients: ImportClients;
+function setup(options: FakeEcsOptions, metricAlarms: MetricAlarm[] = []) {
+  fake = new FakeEcs(new VirtualClock(), options);
+  installFakeEcs(fake);
+  alarms = new FakeAlarms([...others, ...metricAlarms]);
+  clients = { ecs: new ECSClient({ region: 'eu-west-1' }), cloudwatch: fakeCloudWatchClient(undefined, alarms) };
+}
+beforeEach(() => setup({}));
+
+/** Writes the generated file and loads it through the real loader, as `switchyard validate` would. */
+async function written(name: string, text: string) {
+  const file = join(dir, `${name}.config.ts`);
+  writeFileSync(file, text);
+  const config = await loadConfig(file);
+  const [service] = config.services;
+  if (!service || service.target.driver !== 'ecs') throw new Error('expected one ecs service');
+  return { service, target: service.target, alarms: service.settings.gates.flatMap((g) => (g.kind === 'alarm' ? [g.name] : [])) };
+}
+
+/** What the file marks for a person, by field; each is written in the file at its field. */
+function todos(scaffold: { text: string; todos: readonly { path: string; text: string }[] }): Record<string, string> {
+  expect(scaffold.text.split('\n').filter((line) => line.includes('// TODO(switchyard init): '))).toHaveLength(scaffold.todos.length);
+  return Object.fromEntries(scaffold.todos.map((t) => [t.path.replace('services[0].', ''), t.text]));
+}
+
+describe('switchyard init --from-ecs', () => {
+  it('a blue/green service: cluster, service, container, both target groups with their load balancer, its bake and its alarms', async () => {
+    setup(
+      {
+        deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 10, alarms: { alarmNames: ['api-deploy-alarm'], enable: true, rollback: true } },
+      },
+      [
+        alarm('api-blue-5xx', { LoadBalancer: LB, TargetGroup: BLUE }),
+        alarm('api-cpu', { ClusterName: 'prod', ServiceName: 'api' }, 'AWS/ECS'),
+        alarm('web-cpu', { ClusterName: 'prod', ServiceName: 'web' }, 'AWS/ECS'),
+      ],
+    );
+    const scaffold = await initFromEcs({ from: 'prod/api', clients });
+    const { service, target, alarms: gates } = await written('blue-green', scaffold.text);
+    expect(service.name).toBe('api');
+    expect(service.plan.strategy).toBe('blue-green');
+    expect(service.plan.steps).toContainEqual({ type: 'bake', seconds: 600 });
+    expect(target).toMatchObject({ cluster: 'prod', service: 'api', containerName: 'app', family: 'api' });
+    expect(target.targetGroups).toEqual([
+      { targetGroup: BLUE, loadBalancer: LB },
+      { targetGroup: GREEN, loadBalancer: LB },
+    ]);
+    expect(target.passRoles).toEqual(['arn:aws:iam::123456789012:role/api-task', 'arn:aws:iam::123456789012:role/api-execution']);
+    expect(gates).toEqual(['api-deploy-alarm', 'api-blue-5xx', 'api-cpu']);
+    expect(scaffold.text).toContain('The container listens on 8080 behind the load balancer');
+    expect(scaffold.text).toContain('api-blue-5xx: TargetGroup dimension targetgroup/api-blue/0123456789abcdef');
+    // The alarms were read page by page (more than 100 in the account), metric alarms only.
+    expect(alarms.calls.map((c) => [c.MaxRecords, c.AlarmTypes, Boolean(c.NextToken)])).toEqual([
+      [100, ['MetricAlarm'], false],
+      [100, ['MetricAlarm'], true],
+    ]);
+    // What is settled carries no TODO; the trigger is the image's ECR repository, its tag pattern to narrow.
+    expect(service.trigger).toEqual({ repository: 'api', tagPattern: '*', untagged: false });
+    expect(Object.keys(todos(scaffold)).sort()).toEqual(['target.family', 'trigger']);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('a rolling service without alarms: the batch from maximumPercent, the load balancer and the gates marked to fill in', async () => {
+    setup({});
+    const scaffold = await initFromEcs({ from: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/api', name: 'search', clients });
+    const { service, target, alarms: gates } = await written('rolling', scaffold.text);
+    expect(service.name).toBe('search');
+    expect(service.plan.strategy).toBe('rolling');
+    expect(target).toMatchObject({ cluster: 'prod', service: 'api', containerName: 'app', maxUnavailable: 0 });
+    // ECS names the target group but not its load balancer: written commented out, to be completed.
+    expect(target.targetGroups).toBeUndefined();
+    expect(scaffold.text).toContain(`//   { targetGroup: '${BLUE}', loadBalancer: 'app/<load balancer name>/<id>' },`);
+    expect(gates).toEqual([]);
+    const marked = todos(scaffold);
+    expect(marked['strategy']).toContain('lets ECS replace 100% of the tasks at once, so each batch is 100%');
+    expect(marked['target.targetGroups']).toContain('the load balancer of targetgroup/api-blue/0123456789abcdef');
+    expect(marked['gates']).toContain('no CloudWatch alarm names its target groups or the service');
+    expect(marked['target.family']).toContain('app does not log with awslogs, so no logGroup is written');
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('a service with no load balancer: no target groups, alarms on its ECS dimensions, the container choice marked', async () => {
+    setup({ loadBalanced: false, deploymentConfiguration: { strategy: 'ROLLING', maximumPercent: 125, minimumHealthyPercent: 75 } }, [
+      alarm('worker-cpu', { ClusterName: 'prod', ServiceName: 'api' }, 'AWS/ECS'),
+    ]);
+    const scaffold = await initFromEcs({ from: 'prod/api', clients });
+    const { service, target, alarms: gates } = await written('no-lb', scaffold.text);
+    expect(service.plan.strategy).toBe('rolling');
+    expect(service.plan.steps.filter((s) => s.type === 'setWeight').map((s) => (s.type === 'setWeight' ? s.percent : 0))).toEqual([25, 50, 75, 100]);
+    expect(target.targetGroups).toBeUndefined();
+    expect(target.maxUnavailable).toBe(25);
+    expect(scaffold.text).not.toContain('targetGroups');
+    expect(gates).toEqual(['worker-cpu']);
+    expect(todos(scaffold)['target.containerName']).toContain('app was chosen (the first) among app, log-router');
+  });
+
+  it('names from AWS are data: an alarm name that would end a comment or a string stays a name in the written file', async () => {
+    const hostile = "api-5xx */ process.exit(3) /*\n'); process.exit(4); ('";
+    setup({}, [alarm(hostile, { ClusterName: 'prod', ServiceName: 'api' }, 'AWS/ECS')]);
+    const scaffold = await initFromEcs({ from: 'prod/api', clients });
+    const { alarms: gates } = await written('hostile', scaffold.text);
+    expect(gates).toEqual([hostile]);
+    expect(scaffold.text).not.toMatch(/^\s*'?\); process\.exit/m);
+  });
+
+  it('CloudWatch it may not read: the service is still imported, and the alarms are marked to fill in with the reason', async () => {
+    setup({});
+    const denied = new FakeAlarms();
+    denied.describeAlarms = () => {
+      throw Object.assign(new Error('User is not authorized to perform: cloudwatch:DescribeAlarms'), {
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      });
+    };
+    const scaffold = await initFromEcs({ from: 'prod/api', clients: { ...clients, cloudwatch: fakeCloudWatchClient(undefined, denied) } });
+    expect(todos(scaffold)['gates.alarms']).toContain(
+      'CloudWatch alarms could not be listed (your AWS credentials may not call cloudwatch:DescribeAlarms on the alarms of the region',
+    );
+    await written('no-alarms', scaffold.text);
+  });
+
+  it.each([
+    [
+      'a service that does not exist',
+      'prod/nope',
+      undefined,
+      NotFoundError,
+      'ECS service nope was not found in cluster prod (ecs:DescribeServices answered MISSING)',
+    ],
+    [
+      'access denied',
+      'prod/api',
+      Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }),
+      PermissionError,
+      'your AWS credentials may not call ecs:DescribeServices on prod/api',
+    ],
+    [
+      'throttling',
+      'prod/api',
+      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }),
+      TransientError,
+      "ecs:DescribeServices on prod/api was throttled or failed on AWS's side after the SDK's retries (ThrottlingException); run it again in a minute",
+    ],
+    [
+      'a cluster that does not exist',
+      'staging/api',
+      undefined, // the fake ECS refuses an unknown cluster, as ECS does
+      NotFoundError,
+      'ECS cluster staging was not found (ecs:DescribeServices); check the name and the region',
+    ],
+  ])('%s: a clear error naming the call, nothing written', async (_case, from, error, kind, message) => {
+    if (error) ecsMock.on(DescribeServicesCommand).rejects(error);
+    const attempt = initFromEcs({ from, clients });
+    await expect(attempt).rejects.toBeInstanceOf(kind);
+    await expect(attempt).rejects.toThrow(message);
+  });
+
+  it('a CodeDeploy service is refused with what to do instead; a malformed reference names the forms it takes', async () => {
+    setup({ controller: 'CODE_DEPLOY' });
+    await expect(initFromEcs({ from: 'prod/api', clients })).rejects.toThrow(
+      'ECS service prod/api uses the CODE_DEPLOY deployment controller; init writes blocks for the ecs driver',
+    );
+    expect(() => parseServiceRef('prod')).toThrow(ValidationError);
+    expect(() => parseServiceRef('prod')).toThrow('--from-ecs "prod": write <cluster>/<service>');
+    expect(parseServiceRef('arn:aws:ecs:eu-west-1:123456789012:service/prod/api')).toEqual({ cluster: 'prod', service: 'api', region: 'eu-west-1' });
+  });
+});

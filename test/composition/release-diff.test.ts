@@ -1,0 +1,125 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ImportClients } from '../../src/composition/ecs-import.js';
+import { releaseDiff, releaseDiffText } from '../../src/composition/release-diff.js';
+import { resolveConfig } from '../../src/config/config.js';
+import { NotFoundError, ValidationError } from '../../src/core/errors.js';
+import { VirtualClock } from '../../src/ports/clock.js';
+import { ecsMock, FAKE_ECS_TARGET, FakeEcs, installFakeEcs, STABLE_IMAGE } from '../support/fake-ecs.js';
+
+const config = resolveConfig({
+  services: [
+    {
+      name: 'api',
+      target: { ...FAKE_ECS_TARGET, taskDefinition: { overrides: { environment: { LOG_LEVEL: 'info' } } } },
+      strategy: { type: 'linear', stepPercent: 20, interval: '3m', finalBake: '10m' },
+      gates: { alarms: ['api-5xx'] },
+      approvals: { at: ['after-first-step'], approvers: ['alice', 'bob'], timeout: '2h', fourEyes: true },
+    },
+    {
+      name: 'web',
+      target: { driver: 'local', command: ['node', 'server.js'], port: 8080, initialVersion: 'v3' },
+      strategy: { type: 'blue-green', bake: '1m' },
+    },
+    { name: 'gone', target: { ...FAKE_ECS_TARGET, service: 'gone' }, strategy: { type: 'blue-green' } },
+  ],
+  people: [{ name: 'alice' }, { name: 'bob' }],
+});
+
+const NEW_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:${'1'.repeat(64)}`;
+let fake: FakeEcs;
+let clients: ImportClients;
+beforeEach(() => {
+  fake = new FakeEcs(new VirtualClock());
+  installFakeEcs(fake);
+  // A diff reads no alarms: CloudWatch must not be called.
+  const cloudwatch = { send: () => Promise.reject(new Error('diff must not call CloudWatch')) } as unknown as CloudWatchClient;
+  clients = { ecs: new ECSClient({ region: 'eu-west-1' }), cloudwatch };
+});
+
+/** The ECS calls the diff sent, by name: reads only. */
+const sent = () => ecsMock.calls().map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ''));
+
+describe('switchyard diff on ECS (reading the running task definition)', () => {
+  it('an image: the task-definition changes (image, the configured overrides), the plan, the gates and who may approve; nothing written', async () => {
+    const diff = await releaseDiff(config, 'api', { image: NEW_IMAGE }, { clients });
+    expect(diff.change).toEqual({
+      kind: 'task-definition',
+      running: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/api:1',
+      changes: [
+        { path: 'containerDefinitions[app].image', before: STABLE_IMAGE, after: NEW_IMAGE },
+        { path: 'containerDefinitions[app].environment[LOG_LEVEL]', after: '{"name":"LOG_LEVEL","value":"info"}' },
+      ],
+      truncated: false,
+    });
+    expect(diff.plan.labels).toEqual([
+      '20%',
+      'bake 3m',
+      'approval (after-first-step)',
+      '40%',
+      'bake 3m',
+      '60%',
+      'bake 3m',
+      '80%',
+      'bake 3m',
+      '100%',
+      'bake 10m',
+      'finalize',
+    ]);
+    expect(diff.gates).toEqual([{ name: 'api-5xx', kind: 'alarm', text: 'CloudWatch alarm api-5xx in ALARM fails it' }]);
+    expect(diff.approvals.points).toEqual([{ label: 'after-first-step', timeoutSeconds: 7200, onTimeout: 'rollback' }]);
+    expect(diff.approvals.whoMay).toMatchObject({
+      approve: 'alice, bob',
+      rollback: 'anyone authenticated',
+      start: 'a proven person (one of people in the config)',
+    });
+    const text = releaseDiffText(diff).join('\n');
+    expect(text).toContain(`  ~ containerDefinitions[app].image: ${STABLE_IMAGE} → ${NEW_IMAGE}`);
+    expect(text).toContain('  who may approve: alice, bob (four-eyes: not the person who started the release)');
+    // Reading only: no revision registered, no service updated.
+    expect(fake.calls).toEqual([]);
+    expect(sent()).toEqual(['DescribeServices', 'DescribeTaskDefinition']);
+  });
+
+  it('a task definition file: its differences from the running revision, read-only fields and order ignored', async () => {
+    const running = fake.resolveTaskDefinition('api')!.definition;
+    const file = {
+      ...structuredClone(running),
+      cpu: '512',
+      containerDefinitions: [...structuredClone(running.containerDefinitions ?? [])].reverse().map((c) => (c.name === 'app' ? { ...c, image: 'api:2' } : c)),
+    };
+    const diff = await releaseDiff(config, 'api', { file: 'taskdef.json', taskDefinition: file as Record<string, unknown> }, { clients });
+    expect(diff.change.kind === 'task-definition' && diff.change.changes.map((c) => c.path)).toEqual(['cpu', 'containerDefinitions[app].image']);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('the running image again changes nothing, and says so', async () => {
+    const same = resolveConfig({ services: [{ name: 'api', target: FAKE_ECS_TARGET, strategy: { type: 'blue-green' } }] });
+    const diff = await releaseDiff(same, 'api', { image: STABLE_IMAGE }, { clients });
+    expect(diff.change.kind === 'task-definition' && diff.change.changes).toEqual([]);
+    expect(releaseDiffText(diff)).toContain('  no change: the release would register the same revision');
+  });
+
+  it('a service ECS does not have: NotFound naming the call; an unknown name lists the configured ones', async () => {
+    await expect(releaseDiff(config, 'gone', { image: NEW_IMAGE }, { clients })).rejects.toThrow(NotFoundError);
+    await expect(releaseDiff(config, 'gone', { image: NEW_IMAGE }, { clients })).rejects.toThrow('(ecs:DescribeServices answered MISSING)');
+    await expect(releaseDiff(config, 'nope', { image: NEW_IMAGE }, { clients })).rejects.toThrow('unknown service "nope"; configured services: api, web, gone');
+  });
+});
+
+describe('switchyard diff on a local service', () => {
+  it('the version and the command that runs it; the plan and gates as configured; AWS never asked', async () => {
+    const diff = await releaseDiff(config, 'web', { image: 'v4' }, { clients });
+    expect(diff.change).toEqual({ kind: 'local', command: 'node server.js', from: 'v3', to: 'v4' });
+    expect(diff.gates.map((g) => g.name)).toEqual(['process-health']);
+    expect(releaseDiffText(diff)).toContain('Version    v3 -> v4   (v3 is the version at first start; `switchyard get web` shows the one running)');
+    expect(ecsMock.calls()).toEqual([]);
+  });
+
+  it('a task definition file for a local service is refused with what to pass instead', async () => {
+    const attempt = releaseDiff(config, 'web', { file: 'taskdef.json', taskDefinition: {} }, { clients });
+    await expect(attempt).rejects.toThrow(ValidationError);
+    await expect(attempt).rejects.toThrow('taskdef.json: web is a local service, which runs a command, not a task definition; pass the version to release');
+  });
+});
