@@ -1,4 +1,4 @@
-import { seeded, gatesOf, localTarget, seconds, obs, failsBake, pct, minutesOf } from './common.js';
+import { seeded, gatesOf, localTarget, seconds, obs, failsBake, pct, minutesOf, canarySeconds } from './common.js';
 const N = Number(process.env.N ?? 300);
 const RPS = 40,
   BASE = 0.005;
@@ -18,14 +18,7 @@ for (const blip of [0, 0.02, 0.05, 0.2])
         (s) => (blip > 0 && s >= 300 && s < 360 ? blip : BASE),
       );
       const history = minutesOf(pre);
-      const secs = seconds(
-        random,
-        RPS,
-        0.1,
-        600,
-        () => BASE * ratio,
-        () => BASE,
-      );
+      const secs = canarySeconds(random, ratio);
       const f = failsBake(g, obs(g, secs, { history }), 600);
       if (f !== undefined) {
         caught++;

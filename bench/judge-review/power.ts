@@ -2,7 +2,7 @@
 // errors, one judged bake, the local driver's ten minutes of history; on ecs CloudWatch's minutes from a
 // random second): share of bakes caught and the median time, 10 s and 1 s periods and ecs minutes.
 //   N=200 RATIOS=4,2 HISTORY=10 npx tsx bench/judge-review/power.ts   (HISTORY: minutes of the stable version before the step)
-import { seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, pct, minutesOf } from './common.js';
+import { seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, pct, minutesOf, canarySeconds } from './common.js';
 const N = Number(process.env.N ?? 200);
 const RPS = 40,
   BASE = 0.005;
@@ -24,14 +24,7 @@ for (const ratio of (process.env.RATIOS ?? '4,2').split(',').map(Number)) {
       () => BASE,
     );
     const history = minutesOf(pre);
-    const secs = seconds(
-      random,
-      RPS,
-      0.1,
-      600,
-      () => BASE * ratio,
-      () => BASE,
-    );
+    const secs = canarySeconds(random, ratio);
     const a = failsBake(g10, obs(g10, secs, { history }), 600);
     if (a !== undefined) caught.local10.push(a);
     const b = failsBake(g1, obs(g1, secs, { history }), 600);
