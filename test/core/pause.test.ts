@@ -9,6 +9,7 @@ import { createRelease, markDeployed, markRolledBack, markShifted, requestRollba
 import { ecsHookTimeoutMinutes, holdSupport, resolveConfig } from '../../src/config/config.js';
 import { FAKE_ECS_TARGET } from '../support/fake-ecs.js';
 import { toReleaseView } from '../../src/contract/release-view.js';
+import { releaseMessage } from '../../src/adapters/slack/message.js';
 import { T0, canary, release } from '../support/releases.js';
 
 /**
@@ -224,7 +225,9 @@ describe('approvals.maxPause: room for a pause on ECS', () => {
     const tight = ecs({});
     const at10 = runUntil(ecsRelease(tight), T0, (r) => r.weight === 10 && r.phase === 'baking');
     const now = at10.now + 30_000;
-    expect(pauseRefusal(at10.r, now)).toMatch(/cannot be paused: .*at least 5 minutes are needed, or the pause would end in a rollback.*Set approvals\.maxPause/);
+    expect(pauseRefusal(at10.r, now)).toMatch(
+      /cannot be paused: .*at least 5 minutes are needed, or the pause would end in a rollback.*Set approvals\.maxPause/,
+    );
     expect(checkDecision(at10.r, 'pause', alice, now).ok).toBe(false);
     expect(offeredDecisions(at10.r, now)).not.toContain('pause');
 
@@ -232,6 +235,14 @@ describe('approvals.maxPause: room for a pause on ECS', () => {
     const r = runUntil(ecsRelease(roomy), T0, (x) => x.weight === 10 && x.phase === 'baking');
     expect(pauseRefusal(r.r, r.now + 30_000)).toBeUndefined();
     const paused = pauseRelease(r.r, alice, r.now + 30_000);
+    // The view, Slack's confirm and the dashboard say how long a pause may last before it rolls back.
+    const offered = { ...r.r, updatedAt: new Date(r.now + 30_000).toISOString() };
+    expect(toReleaseView(offered, { now: r.now + 30_000, viewer: 'everyone' }).pauseUntil).toBe(paused.paused?.until);
+    const confirm = JSON.stringify(releaseMessage(offered, 'prod').blocks);
+    expect(confirm).toMatch(
+      /at 10% for at most 59m 30s \(until 01:05 UTC\)\? The target holds this step no longer: unless someone resumes it by then, the release rolls back/,
+    );
+    expect(toReleaseView(bakingAt10().r, { now: bakingAt10().now, viewer: 'everyone' }).pauseUntil).toBeUndefined();
     // maxPause's hour, less the 30 s the step has already held.
     expect(Date.parse(paused.paused?.until ?? '') - (r.now + 30_000)).toBe(3570_000);
   });
