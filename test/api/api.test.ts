@@ -472,4 +472,51 @@ describe('HTTP API: pause, resume and undo --to', () => {
     expect((expedited.body['plan'] as { type: string; seconds?: number }[]).filter((s) => s.type === 'bake').map((s) => s.seconds)).toEqual([30, 30]);
     expect((await h.finish(expedited.body['id'] as string)).phase).toBe('succeeded');
   }, 90_000);
+
+  /** Ships `images` one after another through the whole plan. */
+  async function shipped(call: Awaited<ReturnType<typeof api>>['call'], h: Harness, service: string, images: string[]) {
+    for (const image of images) {
+      const id = (await call('POST', '/releases', { service, image }, { actor: 'alice' })).body['id'] as string;
+      expect((await h.finish(id)).phase).toBe('succeeded');
+    }
+  }
+
+  it('one undo at a time: two undo --to at once give one 201 and one 409; an undo that asks for something else than the running one is refused', async () => {
+    const { call, h, service } = await api(guardedService());
+    await shipped(call, h, service, ['api:1', 'api:2', 'api:3']);
+    const undo = (body: unknown) => call('POST', `/services/${service}/undo`, body, { actor: 'bob' });
+    const both = await Promise.all([undo({ to: 'api:1', comment: 'api:2 has the bug too' }), undo({ to: 'api:2', comment: 'only api:3 is bad' })]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    const running = both.find((r) => r.status === 201)!.body;
+    expect(both.find((r) => r.status === 409)!.body['error']['message']).toMatch(/has an active release .*roll it back/);
+    // A plain undo (back to api:2) and an expedited one are other requests than the running undo --to: 409, never its release.
+    const target = running['image'] as string;
+    for (const other of [{ comment: 'back to api:2 please' }, { to: target, expedite: true, comment: 'incident 7' }]) {
+      const answer = await undo(other);
+      expect(answer).toMatchObject({ status: 409, body: { error: { message: expect.stringMatching(/active release .*roll it back/) } } });
+    }
+    // The same request again (another click) answers with the running release.
+    expect(await undo({ to: target })).toMatchObject({ status: 200, body: { id: running['id'] } });
+    await call('POST', `/releases/${running['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(running['id'] as string);
+    expect((await h.store.list({ service, limit: 100 })).releases).toHaveLength(4);
+  }, 90_000);
+
+  it('an Idempotency-Key reused for undo --to another version is refused (422), as start refuses it', async () => {
+    const { call, h, service } = await api(guardedService());
+    await shipped(call, h, service, ['api:1', 'api:2', 'api:3']);
+    const key = { 'idempotency-key': 'undo-k1' };
+    const first = await call('POST', `/services/${service}/undo`, { to: 'api:1' }, { actor: 'bob', headers: key });
+    expect(first.status).toBe(201);
+    await call('POST', `/releases/${first.body['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(first.body['id'] as string);
+    const second = await call('POST', `/services/${service}/undo`, { to: 'api:2' }, { actor: 'bob', headers: key });
+    expect(second).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused', message: expect.stringContaining('undo to api:1') } } });
+    // Its replay still answers with the first.
+    expect(await call('POST', `/services/${service}/undo`, { to: 'api:1' }, { actor: 'bob', headers: key })).toMatchObject({
+      status: 200,
+      body: { id: first.body['id'] },
+    });
+    expect((await h.store.list({ service, limit: 100 })).releases).toHaveLength(4);
+  }, 90_000);
 });
