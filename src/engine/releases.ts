@@ -119,8 +119,8 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     throw new ConflictError('another request is starting the same release; retry in a moment');
   }
 
-  /** Whether `actor`'s `decision` shows in the release (the first request with a key has been applied). */
-  function applied(release: Release, decision: HumanDecision, actor: Actor): boolean {
+  /** Whether `actor`'s `decision` shows in the release (the first request with a key has been applied), in an event from `since` on. */
+  function applied(release: Release, decision: HumanDecision, actor: Actor, since: number): boolean {
     const mine = (a: Actor | undefined) => a !== undefined && a.id === actor.id && a.channel === actor.channel;
     switch (decision) {
       case 'approve':
@@ -135,7 +135,7 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
       case 'pause':
       case 'resume': {
         const kind = decision === 'pause' ? EventKind.paused : EventKind.resumed;
-        return release.timeline.some((e) => e.type === kind && mine(e.actor));
+        return release.timeline.slice(since).some((e) => e.type === kind && mine(e.actor));
       }
     }
   }
@@ -147,16 +147,17 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
   }
 
   /**
-   * Claims an idempotency key for a decision on a release: true when this call is the first with
-   * it, false when it is a replay of the same decision (whose result the caller returns).
+   * Claims an idempotency key for a decision on a release: `claim` when this call is the first with
+   * it, none when it is a replay of the same decision (whose result the caller returns); `since`: the
+   * timeline's length when the first request claimed it.
    * @throws {IdempotencyKeyReusedError} when the key was first used for another decision.
    */
-  async function claimDecision(key: string, id: string, decision: string): Promise<string | undefined> {
+  async function claimDecision(key: string, id: string, decision: string, mark: number): Promise<{ claim?: string; since: number }> {
     const what = `${decision} ${id}`;
-    const mine = `${what} ${randomBytes(6).toString('hex')}`;
+    const mine = `${what} ${randomBytes(6).toString('hex')} @${mark}`;
     const first = await store.claimIdempotencyKey(key, mine, clock.now());
-    if (first === mine) return mine;
-    if (first.startsWith(`${what} `)) return undefined;
+    if (first === mine) return { claim: mine, since: mark };
+    if (first.startsWith(`${what} `)) return { since: Number(/ @(\d+)$/.exec(first)?.[1] ?? 0) };
     throw new IdempotencyKeyReusedError(
       `header.Idempotency-Key: was first used to ${first.split(' ').slice(0, 2).join(' release ')}; use a new key for another decision`,
     );
@@ -389,10 +390,13 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     if (idempotencyKey === undefined) return decideOnce(id, decision, actor, comment, approvalId);
     // A replay (a client's retry, Slack delivering the same click again) returns the release, decided once.
     const key = clientKey(actor, 'decision', idempotencyKey);
-    const claim = await claimDecision(key, id, decision);
+    // Where the timeline stood when the key was claimed: only an event after it is this request's (a
+    // pause and resume may come and go several times, each an event of the same kind by the same person).
+    const mark = (await get(id)).timeline.length;
+    const { claim, since } = await claimDecision(key, id, decision, mark);
     if (claim === undefined) {
       const release = await get(id);
-      if (applied(release, decision, actor)) return release;
+      if (applied(release, decision, actor, since)) return release;
       throw new ConflictError(`the first request with this Idempotency-Key is still being applied; retry in a moment`);
     }
     try {

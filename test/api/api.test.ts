@@ -473,6 +473,31 @@ describe('HTTP API: pause, resume and undo --to', () => {
     expect((await h.finish(expedited.body['id'] as string)).phase).toBe('succeeded');
   }, 90_000);
 
+  it('a resume retried while its first request is still being applied answers 409, not "applied" from an earlier resume', async () => {
+    let letGo = () => {};
+    const hold = new Promise<void>((resolve) => (letGo = resolve));
+    const { call, h, service } = await api(guardedService(), (metrics) => ({
+      observe: async (release, gates, now) => {
+        if (release.weight === 10) await hold;
+        return metrics.observe(release, gates, now);
+      },
+    }));
+    const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
+    await h.until(id, (r) => r.phase === 'baking' && r.weight === 10);
+    expect((await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' })).status).toBe(200);
+    expect((await call('POST', `/releases/${id}/resume`, undefined, { actor: 'bob' })).status).toBe(200);
+    expect((await call('POST', `/releases/${id}/pause`, { comment: 'second report' }, { actor: 'carol' })).status).toBe(200);
+    // bob's Resume with key K: its first request has claimed the key (at the timeline as it is now) and not yet resumed.
+    const length = (await h.store.get(id))!.timeline.length;
+    await h.store.claimIdempotencyKey('client:person bob:decision:K', `resume ${id} 0123456789ab @${length}`, h.clock.now());
+    const retry = await call('POST', `/releases/${id}/resume`, undefined, { actor: 'bob', headers: { 'idempotency-key': 'K' } });
+    expect(retry).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('still being applied') } } });
+    expect((await h.store.get(id))!.paused).toMatchObject({ by: { id: 'carol' } });
+    letGo();
+    await call('POST', `/releases/${id}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(id);
+  }, 90_000);
+
   /** Ships `images` one after another through the whole plan. */
   async function shipped(call: Awaited<ReturnType<typeof api>>['call'], h: Harness, service: string, images: string[]) {
     for (const image of images) {
