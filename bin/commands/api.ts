@@ -15,7 +15,7 @@ import type { RawCiInputs } from '../../src/cli/ci.js';
 import { waitForRelease } from '../../src/cli/wait.js';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { terminalJson, terminalSafe, terminalText } from '../../src/core/terminal-text.js';
-import { ExitCode, usage } from '../exit.js';
+import { ExitCode, refused, usage } from '../exit.js';
 
 /** The options every API command takes (commander's merged global and command options). */
 export interface ApiOptions {
@@ -156,7 +156,10 @@ export function decide(action: DecideAction, idOrService: string, o: ApiOptions 
 /** The service's active release: pause and resume act on a running release, never on the latest finished one. */
 async function activeRelease(api: ApiClient, service: string): Promise<string> {
   const found = await serviceOf(api, service);
-  if (!found.activeRelease) usage(`service ${service} has no active release to pause or resume`);
+  if (!found.activeRelease)
+    refused(
+      `service ${service} has no active release to pause or resume (pause holds a running release at its bake; switchyard get ${service} shows its latest)`,
+    );
   return found.activeRelease;
 }
 
