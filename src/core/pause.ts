@@ -89,6 +89,9 @@ export function pauseRefusal(release: Release, now: number): string | undefined 
 
 /** Why `release` cannot be resumed, or undefined when it can. */
 export function resumeRefusal(release: Release): string | undefined {
+  const requested = release.requests.rollback ? 'rollback' : release.requests.promote ? 'promote' : undefined;
+  if (release.paused && requested !== undefined)
+    return `release ${release.id}: ${requested} was already requested, so there is nothing to resume (the release ${requested === 'rollback' ? 'rolls back' : 'is promoted'} instead)`;
   if (release.paused) return undefined;
   return `release ${release.id} is ${release.phase} and not paused, so there is nothing to resume`;
 }

@@ -23,7 +23,7 @@ import { takeWake } from '../core/wake.js';
 import { pauseRelease, resumeRelease } from '../core/pause.js';
 import { EventKind } from '../core/timeline.js';
 import type { Actor } from '../core/actor.js';
-import { parseArtifact, sameImage } from '../core/artifact.js';
+import { namesImage, parseArtifact, sameImage } from '../core/artifact.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type ReleaseServiceStore } from './deps.js';
@@ -526,7 +526,7 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     const key = idempotencyKey === undefined ? undefined : clientKey(actor, kind, idempotencyKey);
     const to = options.to;
     const reused = (first: Release) =>
-      to !== undefined && (!sameImage(first.artifact, parseArtifact(to)) || Boolean(first.expedited) !== (options.expedite === true))
+      to !== undefined && (!namesImage(first.artifact, parseArtifact(to)) || Boolean(first.expedited) !== (options.expedite === true))
         ? describeUndo(first)
         : undefined;
     return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of, options), reused);
@@ -546,7 +546,7 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     const expedite = options.expedite === true;
     if (Boolean(existing.expedited) !== expedite) return false;
     const image = options.to !== undefined ? parseArtifact(options.to) : last.previous !== undefined ? parseArtifact(last.previous) : undefined;
-    if (image === undefined || !sameImage(existing.artifact, image)) return false;
+    if (image === undefined || !namesImage(existing.artifact, image)) return false;
     const plan =
       options.to === undefined
         ? undoPlanOf(svc, last)
@@ -625,9 +625,10 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     const wanted = parseArtifact(to);
     const earlier = (await servedVersions(svc.name)).filter((image) => !sameImage(parseArtifact(image), last.artifact));
     const choices = earlier.length > 0 ? earlier.join(', ') : 'none recorded';
-    if (sameImage(last.artifact, wanted))
+    if (namesImage(last.artifact, wanted))
       throw new InvalidActionError(`body.to: ${svc.name} serves ${last.artifact.image} now (release ${last.id}); name a version it served before: ${choices}`);
-    const match = earlier.find((image) => sameImage(parseArtifact(image), wanted));
+    // Newest first: a tag served pinned to several digests names the latest of them.
+    const match = earlier.find((image) => sameImage(parseArtifact(image), wanted)) ?? earlier.find((image) => namesImage(parseArtifact(image), wanted));
     if (match === undefined) throw new InvalidActionError(`body.to: ${svc.name} never served ${to}; undo goes back to a version it served before: ${choices}`);
     return startRelease({
       service: svc.name,

@@ -544,4 +544,18 @@ describe('HTTP API: pause, resume and undo --to', () => {
     });
     expect((await h.store.list({ service, limit: 100 })).releases).toHaveLength(4);
   }, 90_000);
+
+  it('undo --to a tag finds the version served pinned by digest under it (the latest, if several)', async () => {
+    const { call, h, service } = await api(guardedService());
+    const D = (c: string) => `sha256:${c.repeat(64)}`;
+    await shipped(call, h, service, [`api:1@${D('a')}`, `api:1@${D('c')}`, `api:2@${D('b')}`]);
+    const undo = (to: string) => call('POST', `/services/${service}/undo`, { to }, { actor: 'bob' });
+    expect(await undo('api:2')).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('serves api:2@') } } });
+    const byTag = await undo('api:1');
+    expect(byTag).toMatchObject({ status: 201, body: { image: `api:1@${D('c')}` } });
+    await call('POST', `/releases/${byTag.body['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(byTag.body['id'] as string);
+    // The digest names the older one exactly.
+    expect(await undo(`api@${D('a')}`)).toMatchObject({ status: 201, body: { image: `api:1@${D('a')}` } });
+  }, 90_000);
 });

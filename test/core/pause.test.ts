@@ -5,7 +5,7 @@ import { decide, gatesToObserve, type Action } from '../../src/core/decide.js';
 import type { Observation } from '../../src/core/gates.js';
 import { MIN_PAUSE_SECONDS, pauseRefusal, pauseRelease, resumeRelease } from '../../src/core/pause.js';
 import type { Release } from '../../src/core/release.js';
-import { createRelease, markDeployed, markRolledBack, markShifted, requestRollback } from '../../src/core/transitions.js';
+import { createRelease, markDeployed, markRolledBack, markShifted, requestPromote, requestRollback } from '../../src/core/transitions.js';
 import { ecsHookTimeoutMinutes, holdSupport, resolveConfig } from '../../src/config/config.js';
 import { FAKE_ECS_TARGET } from '../support/fake-ecs.js';
 import { toReleaseView } from '../../src/contract/release-view.js';
@@ -180,6 +180,60 @@ describe('pause: refused with the reason where there is nothing to hold', () => 
   it('a release stored before pause existed says so', () => {
     const { r: baking, now } = bakingAt10({ settings: {} });
     expect(pauseRefusal(baking, now)).toMatch(/created before pause existed/);
+  });
+});
+
+describe('pause: what a hold does not do', () => {
+  it('resume is refused once a rollback or a promote was requested, with the reason', () => {
+    const { r: baking, now } = bakingAt10();
+    const paused = pauseRelease(baking, alice, now);
+    for (const [request, word] of [
+      [requestRollback, 'rollback'],
+      [requestPromote, 'promote'],
+    ] as const) {
+      const requested = request(paused, bob, now + 1000);
+      expect(checkDecision(requested, 'resume', bob, now + 2000)).toMatchObject({
+        ok: false,
+        message: expect.stringContaining(`${word} was already requested, so there is nothing to resume`),
+      });
+      expect(offeredDecisions(requested, now + 2000)).not.toContain('resume');
+    }
+  });
+
+  it('a before-traffic webhook is not called while the check before traffic is paused; it runs once after resume', () => {
+    const svc = resolveConfig({
+      services: [
+        {
+          name: 'api',
+          target: { driver: 'local', command: 'true', port: 9000 },
+          strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
+          gates: { webhooks: [{ name: 'load-test', url: 'https://ci.example.com/load', secretEnv: 'S', when: 'before-traffic' }] },
+        },
+      ],
+    }).services[0]!;
+    const r0 = createRelease({ id: 'r1', service: 'api', artifact: { image: 'api:2' }, plan: svc.plan, settings: svc.settings, actor: alice }, T0);
+    const at0 = runUntil(r0, T0, (x) => x.phase === 'baking');
+    expect(at0.r.weight).toBe(0);
+    const webhookRuns = (from: Release, start: number, end: number) => {
+      let calls = 0;
+      let r = from;
+      let now = start;
+      while (now < end && r.weight === 0 && r.phase !== 'rolled_back') {
+        const gates = gatesToObserve(r, now);
+        calls += gates.filter((g) => g.name === 'load-test').length;
+        const observations = gates.map((g) => ({ gate: g.name, kind: 'webhook', verdict: 'pass', status: 200, durationMs: 5 }) as unknown as Observation);
+        const d = decide(r, observations, now);
+        r = d.action.type === 'shift' ? markShifted(d.release, d.action.percent, d.action.nextStep, now) : d.release;
+        now = d.action.type === 'wait' ? Date.parse(d.action.until) : now + 1000;
+      }
+      return { calls, r, now };
+    };
+    const held = webhookRuns(pauseRelease(at0.r, alice, at0.now), at0.now, at0.now + 3_600_000);
+    expect(held.calls).toBe(0);
+    expect(held.r).toMatchObject({ phase: 'baking', weight: 0 });
+    const after = webhookRuns(resumeRelease(held.r, bob, held.now), held.now, held.now + 3_600_000);
+    expect(after.calls).toBe(1);
+    expect(after.r.weight).toBe(10);
   });
 });
 
