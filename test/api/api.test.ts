@@ -385,18 +385,27 @@ describe('GET /releases/{id}/logs', () => {
 describe('HTTP API: pause, resume and undo --to', () => {
   const guardedService = () => [serviceConfig('api', { approvals: { approvers: ['bob'] } })];
 
-  it('pause holds a bake (anyone may), a replay of its key answers once, resume needs an approver and the release goes on', async () => {
-    // The bake's first gate check waits until the pause is in: no race with the workflow's virtual time.
+  /**
+   * A release of api:2 baking at 10%, its first gate check held until `letGo`: what a person does
+   * meanwhile races nothing on the workflow's virtual time.
+   */
+  async function bakingAt10() {
     let letGo = () => {};
-    const paused10 = new Promise<void>((resolve) => (letGo = resolve));
+    const held = new Promise<void>((resolve) => (letGo = resolve));
     const { call, h, service } = await api(guardedService(), (metrics) => ({
       observe: async (release, gates, now) => {
-        if (release.weight === 10) await paused10;
+        if (release.weight === 10) await held;
         return metrics.observe(release, gates, now);
       },
     }));
     const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
     const baking = await h.until(id, (r) => r.phase === 'baking' && r.weight === 10);
+    return { call, h, id, baking, letGo };
+  }
+
+  it('pause holds a bake (anyone may), a replay of its key answers once, resume needs an approver and the release goes on', async () => {
+    // The bake's first gate check waits until the pause is in: no race with the workflow's virtual time.
+    const { call, h, id, baking, letGo } = await bakingAt10();
     const key = { 'idempotency-key': 'pause-1' };
     const paused = await call('POST', `/releases/${id}/pause`, { comment: 'customer report' }, { actor: 'carol', headers: key });
     expect(paused.status).toBe(200);
@@ -474,16 +483,7 @@ describe('HTTP API: pause, resume and undo --to', () => {
   }, 90_000);
 
   it('a resume retried while its first request is still being applied answers 409, not "applied" from an earlier resume', async () => {
-    let letGo = () => {};
-    const hold = new Promise<void>((resolve) => (letGo = resolve));
-    const { call, h, service } = await api(guardedService(), (metrics) => ({
-      observe: async (release, gates, now) => {
-        if (release.weight === 10) await hold;
-        return metrics.observe(release, gates, now);
-      },
-    }));
-    const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
-    await h.until(id, (r) => r.phase === 'baking' && r.weight === 10);
+    const { call, h, id, letGo } = await bakingAt10();
     expect((await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' })).status).toBe(200);
     expect((await call('POST', `/releases/${id}/resume`, undefined, { actor: 'bob' })).status).toBe(200);
     expect((await call('POST', `/releases/${id}/pause`, { comment: 'second report' }, { actor: 'carol' })).status).toBe(200);
