@@ -24,6 +24,8 @@ beforeAll(async () => {
           gates: { metrics: [], checkInterval: '60s' },
           approvals: { at: ['before-finalize'], timeout: '10m' },
         },
+        // A service may be named like a release (r-…): the CLI asks the API which it is.
+        { name: 'r-api', target: demoTarget({ port: 8081 }), strategy: { type: 'blue-green', bake: '1s' }, gates: { metrics: [] } },
       ],
     }),
     port: 0,
@@ -256,9 +258,13 @@ describe('switchyard logs', () => {
     // A service name stands for its active release.
     const byService = await cli(['logs', 'shop', '--grep', 'simulated failure']);
     expect(byService.out).toMatch(/v9-faulty#0 .*simulated failure on GET \/checkout/);
+    // "r-api" is one of the services: the CLI takes it as that service, not as a release id.
+    const rService = await cli(['pause', 'r-api']);
+    expect(rService.code).toBe(4);
+    expect(rService.err).toContain('service r-api has no active release to pause or resume');
     const unknown = await cli(['logs', 'no-such-service']);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('"no-such-service" is neither a release id (r-…) nor a service; services: shop');
+    expect(unknown.err).toContain('"no-such-service" is neither a release id (r-…) nor a service; services: shop, r-api');
     const stable = await cli(['logs', id, '--version', 'stable', '--json']);
     expect(stable.out).toContain('"version":"v1"');
     const anonymous = await cli(['logs', id], { SWITCHYARD_TOKEN: '' });
