@@ -89,7 +89,10 @@ describe('switchyard init --from-ecs', () => {
     ]);
     // What is settled carries no TODO; the trigger is the image's ECR repository, its tag pattern to narrow.
     expect(service.trigger).toEqual({ repository: 'api', tagPattern: '*', untagged: false });
-    expect(Object.keys(todos(scaffold)).sort()).toEqual(['target.family', 'trigger']);
+    const marked = todos(scaffold);
+    expect(Object.keys(marked).sort()).toEqual(['target.containerName', 'target.family', 'trigger']);
+    // Two essential containers (log-router's essential is ECS's default, true): the choice is said.
+    expect(marked['target.containerName']).toContain('app was chosen (the load balancer sends traffic to it) among app, log-router');
     expect(fake.calls).toEqual([]);
   });
 

@@ -43,10 +43,28 @@ describe('switchyard init --from-ecs: the strategy from ECS deploymentConfigurat
       undefined,
     ],
     [
-      'CANARY with no bake: 5m written and marked',
-      { strategy: 'CANARY', canaryPercent: 20, canaryBakeTimeInMinutes: 0 },
-      ['20%', 'bake 5m', '100%', 'bake 5m', 'finalize'],
-      'ECS bakes the canary 0 minutes',
+      "CANARY with no canaryConfiguration: ECS's defaults, 5% baked 10m",
+      { strategy: 'CANARY', bakeTimeInMinutes: 5 },
+      ['5%', 'bake 10m', '100%', 'bake 5m', 'finalize'],
+      undefined,
+    ],
+    [
+      'CANARY with an explicit 0-minute bake: kept, not taken for unset',
+      { strategy: 'CANARY', canaryPercent: 20, canaryBakeTimeInMinutes: 0, bakeTimeInMinutes: 0 },
+      ['20%', '100%', 'finalize'],
+      undefined,
+    ],
+    [
+      "LINEAR with no linearConfiguration: ECS's defaults, 10% every 6m",
+      { strategy: 'LINEAR', bakeTimeInMinutes: 1 },
+      ['10%', 'bake 6m', '20%', 'bake 6m', '30%', 'bake 6m', '40%', 'bake 6m', '50%', 'bake 6m', '60%', 'bake 6m', '70%', 'bake 6m', '80%', 'bake 6m', '90%', 'bake 6m', '100%', 'bake 1m', 'finalize'],
+      undefined,
+    ],
+    [
+      'LINEAR with steps 0 minutes apart: 1s written and marked',
+      { strategy: 'LINEAR', linearStepPercent: 50, linearStepBakeTimeInMinutes: 0, bakeTimeInMinutes: 1 },
+      ['50%', 'bake 1s', '100%', 'bake 1m', 'finalize'],
+      "ECS waits 0 minutes between steps; Switchyard's interval is at least 1s",
     ],
     [
       'LINEAR 25% every 4m',
