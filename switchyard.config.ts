@@ -12,18 +12,25 @@ export default defineConfig({
     {
       name: 'checkout-api',
       target: {
-        driver: 'codedeploy',
+        // ECS native deployments (the service's deployment controller is ECS, the default), which AWS now
+        // recommends over CodeDeploy: Switchyard holds ECS with a PAUSE hook at every step it owns, so a
+        // bake, a gate or an approval may stand at any step. Moving from CodeDeploy: docs/drivers.md.
+        driver: 'ecs',
         cluster: 'prod',
         service: 'checkout-api',
-        application: 'checkout-api',
-        deploymentGroup: 'checkout-api-prod',
         containerName: 'app',
-        containerPort: 8080,
-        // Blue and green target groups (ARN suffixes), for the per-version ALB metrics.
+        // The production and alternate target groups (ARN suffixes) of the service's blue/green
+        // settings, for the per-version ALB metrics.
         targetGroups: [
           { targetGroup: 'targetgroup/checkout-blue/0123456789abcdef', loadBalancer: 'app/prod-alb/0123456789abcdef' },
           { targetGroup: 'targetgroup/checkout-green/fedcba9876543210', loadBalancer: 'app/prod-alb/0123456789abcdef' },
         ],
+        // Its task definition family: the stack lets Switchyard register revisions of this family only.
+        family: 'checkout-api',
+        // The only roles Switchyard may pass to ECS (the task definition's task and execution roles).
+        passRoles: ['arn:aws:iam::123456789012:role/checkout-api-task', 'arn:aws:iam::123456789012:role/checkout-api-execution'],
+        // Its containers' awslogs group: `switchyard logs`, the dashboard and approvals read it.
+        logGroup: '/ecs/checkout-api',
       },
       // Every push of a v* tag to this ECR repository starts a release.
       trigger: { repository: 'checkout-api', tagPattern: 'v*' },

@@ -29,11 +29,11 @@ function withApi(command: Command): Command {
 }
 
 /**
- * What people type from other release tools (Argo's `abort`, `kubectl rollout status`), and the
- * Switchyard command that does it: an unknown command named here is answered with its Switchyard name.
+ * What people type from other release tools (`kubectl rollout status`), and the Switchyard command that
+ * does it: an unknown command named here is answered with its Switchyard name. Argo's `abort` is a
+ * working alias of rollback (see program()).
  */
 export const OTHER_NAMES: Readonly<Record<string, string>> = {
-  abort: 'rollback <id> (Switchyard stops a release by rolling it back: traffic returns to the stable version)',
   cancel: 'rollback <id> (a queued release is cancelled by it)',
   status: 'get <release|service> (one release, --watch to follow it) or list (recent releases)',
   show: 'get <release|service>',
@@ -202,7 +202,10 @@ export function program(): Command {
         '-w, --watch',
         'follow it live until it ends (redraws in place within the terminal, newest events kept; prints new events as lines when piped); exit 0 succeeded, 1 not',
       )
-      .option('--interval <duration>', 'how often --watch asks (default 1s)'),
+      .option('--interval <duration>', 'how often --watch asks (default 1s)')
+      .addOption(
+        new Option('--format <format>', 'markdown: the release as GitHub-flavoured Markdown (a CI job summary, a pull request comment)').choices(['markdown']),
+      ),
   ).action(async (id: string, o) => (await apiCommands()).get(id, o));
 
   withApi(
@@ -225,20 +228,35 @@ export function program(): Command {
     ['approve', 'approve the approval a release waits for'],
     ['reject', 'reject the approval a release waits for: it rolls back'],
     ['promote', 'skip the remaining steps, bakes and approvals: straight to 100% and finalize'],
-    ['rollback', 'roll the release back now: traffic returns to the stable version'],
+    ['rollback', 'roll the release back now: traffic returns to the stable version (alias: abort, as in Argo Rollouts)'],
   ] as const) {
-    withApi(cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline')).action(
-      async (id: string, o) => (await apiCommands()).decide(action, id, o),
-    );
+    const command = cli.command(action).description(what).argument('<id>', 'release id').option('-m, --comment <text>', 'a comment for the timeline');
+    // Argo Rollouts users type `abort`: here it rolls back, as Argo's abort returns traffic to the stable version.
+    if (action === 'rollback') command.alias('abort');
+    withApi(command).action(async (id: string, o) => (await apiCommands()).decide(action, id, o));
+  }
+  for (const [action, what] of [
+    ['pause', "hold a release at its current bake until someone resumes it (the bake's clock stops; gates still watched, a failing gate still rolls back)"],
+    ['resume', 'let a paused release go on: its bake continues with the time it had left'],
+  ] as const) {
+    withApi(
+      cli
+        .command(action)
+        .description(what)
+        .argument('<release|service>', 'a release id, or a service name (its active release)')
+        .option('-m, --comment <text>', 'a comment for the timeline'),
+    ).action(async (id: string, o) => (await apiCommands()).decide(action, id, o));
   }
 
   withApi(
     cli
       .command('undo')
       .description(
-        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), as a release of its own',
+        'after a release succeeded: return the service to the previous stable version now (readiness check, immediate shift, no bakes), or with --to to an older version it served, as a release of its own',
       )
       .argument('<service>', 'the service')
+      .option('--to <version>', 'an older version the service served (an image of one of its succeeded releases), through the plan')
+      .option('--expedite', 'with --to: bakes cut to one gate check, approvals skipped (one kept under four-eyes); needs --reason')
       .option('--reason <why>', 'why, for the timeline'),
   ).action(async (service: string, o) => (await apiCommands()).undo(service, o));
 
@@ -280,6 +298,22 @@ export function program(): Command {
       .option('--release <id>', 'or wait for this release id')
       .option('--timeout <duration>', 'give up after this long (default 60m)'),
   ).action(async (o) => (await apiCommands()).wait(o));
+
+  withApi(
+    cli
+      .command('ci')
+      .description(
+        'one CI step (the GitHub Action runs it): start a release of --image, or follow the one an ECR push of --digest started; wait for the outcome; write the step outputs (release-id, outcome) to $GITHUB_OUTPUT and a Markdown summary to $GITHUB_STEP_SUMMARY; exit codes as wait',
+      )
+      .option('--service <name>', 'the service, as named in the config')
+      .option('--image <image>', 'start a release of this image: repo:tag or repo@sha256:…')
+      .option('--digest <sha256:…>', 'or follow the release an ECR push of this digest started')
+      .option('--wait <true|false>', 'wait for the outcome (default true)')
+      .option('--timeout <duration>', 'give up waiting after this long (default 60m): exit 3')
+      .option('--interval <duration>', 'how often to ask the API while waiting (default 5s)')
+      .addOption(new Option('--outputs <file>', 'append the step outputs here').env('GITHUB_OUTPUT'))
+      .addOption(new Option('--summary <file>', 'append the Markdown summary here').env('GITHUB_STEP_SUMMARY')),
+  ).action(async (o) => (await apiCommands()).ci(o));
 
   cli
     .command('completion')

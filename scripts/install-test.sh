@@ -3,8 +3,8 @@
 #   npm pack (prepack compiles dist/), then in a scratch directory: npm install <tarball>, switchyard --help,
 #   a .ts, .mts, .js (CommonJS and ESM) and .json config validated, a config that cannot find the package,
 #   `import { defineConfig }` type-checked by tsc, the bash completion, `switchyard init` (printed, then written
-#   and validated, never over a file) and `switchyard diff`, and `switchyard local --demo` run to
-#   the demo's success and stopped with Ctrl-C (SIGINT).
+#   and validated, never over a file) and `switchyard diff`, and `switchyard local --demo` run to the demo's
+#   success, `switchyard ci` and `get --format markdown` against it, and Ctrl-C (SIGINT).
 # Usage: scripts/install-test.sh            (KEEP=1 keeps the scratch directory)
 # Needs: node 20+, npm (installs use the npm cache first), bash. Ports: the demo's 8080 and 8081; the API on a free port.
 set -euo pipefail
@@ -178,6 +178,26 @@ for _ in $(seq 1 120); do
 done
 expect "$scratch/demo.log" "Summary    succeeded in"
 expect "$scratch/demo.log" " 0 failed;"
+step "demo succeeded"
+
+# 7. The GitHub Action's command against the demo's API (reads only, so the demo stops as before): the
+# demo's release as Markdown, and `ci` following a push that never came: exit 3, with its outputs and
+# summary written where GitHub reads them.
+api="$(awk '/^API /{print $2; exit}' "$scratch/demo.log")"
+switchyard get demo --api "$api" --format markdown >"$scratch/release.md"
+expect "$scratch/release.md" "### ✅ demo: release"
+expect "$scratch/release.md" "#### Timeline"
+status=0
+GITHUB_OUTPUT="$scratch/ci-output" GITHUB_STEP_SUMMARY="$scratch/ci-summary.md" switchyard ci --api "$api" --service demo \
+  --digest "sha256:$(printf '0%.0s' $(seq 1 64))" --timeout 2s --interval 0.5s >"$scratch/ci.txt" 2>&1 || status=$?
+[ "$status" = 3 ] || {
+  cat "$scratch/ci.txt" >&2
+  fail "switchyard ci for a digest never pushed: exit $status, expected 3"
+}
+expect "$scratch/ci-output" "timed_out"
+expect "$scratch/ci-summary.md" "No release of this digest started within the timeout"
+step "the GitHub Action's command (ci) and get --format markdown against the demo's API"
+
 kill -INT "$demo_pid"
 for _ in $(seq 1 30); do
   kill -0 "$demo_pid" 2>/dev/null || break
@@ -188,6 +208,6 @@ wait "$demo_pid" || fail "the demo exited with $?"
 demo_pid=""
 expect "$scratch/demo.log" "Stopped. No process left running."
 grep '^Summary' "$scratch/demo.log"
-step "demo succeeded and stopped"
+step "demo stopped"
 
 echo "install test: passed in $((SECONDS - started)) s"

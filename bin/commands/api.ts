@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, describeNetworkError } from '../../src/cli/client.js';
+import { ApiClient, ApiError, describeNetworkError, type ApiAuth } from '../../src/cli/client.js';
 import {
   colourWanted,
   fitToScreen,
@@ -11,8 +11,9 @@ import {
   type ReleaseSummary,
   type ReleaseView,
 } from '../../src/cli/render.js';
+import type { RawCiInputs } from '../../src/cli/ci.js';
 import { waitForRelease } from '../../src/cli/wait.js';
-import { parseDuration } from '../../src/core/duration.js';
+import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { terminalJson, terminalSafe, terminalText } from '../../src/core/terminal-text.js';
 import { ExitCode, usage } from '../exit.js';
 
@@ -29,15 +30,16 @@ export interface ApiOptions {
 
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
-function client(o: ApiOptions): ApiClient {
+/** How a command proves itself to the API: the options, else their environment variables. */
+function authOf(o: ApiOptions): ApiAuth {
   const token = o.token ?? process.env['SWITCHYARD_TOKEN'];
   const jwt = o.jwt ?? process.env['SWITCHYARD_JWT'];
   const actor = o.as ?? process.env['SWITCHYARD_ACTOR'];
-  return new ApiClient(
-    apiOf(o),
-    { ...(token ? { token } : {}), ...(jwt ? { jwt } : {}), ...(o.region ? { region: o.region } : {}), ...(actor ? { actor } : {}) },
-    (line) => process.stderr.write(`${terminalText(line)}\n`),
-  );
+  return { ...(token ? { token } : {}), ...(jwt ? { jwt } : {}), ...(o.region ? { region: o.region } : {}), ...(actor ? { actor } : {}) };
+}
+
+function client(o: ApiOptions): ApiClient {
+  return new ApiClient(apiOf(o), authOf(o), (line) => process.stderr.write(`${terminalText(line)}\n`));
 }
 
 const apiOf = (o: ApiOptions) => o.api ?? process.env['SWITCHYARD_API'] ?? DEFAULT_API;
@@ -48,18 +50,22 @@ const json = (value: unknown): void => out(`${terminalJson(value, 2)}\n`);
 const fail = (message: string): void => void process.stderr.write(`switchyard: ${terminalText(message)}\n`);
 const painter = (o: ApiOptions) => paint(colourWanted(process.stdout, o.color));
 
-/** Runs an API command; turns the API's refusals and network failures into a message and an exit code. */
-async function guarded(o: ApiOptions, run: () => Promise<void>): Promise<void> {
+/**
+ * Runs an API command; turns the API's refusals and network failures into a message and an exit code.
+ * `reportFailure` (CI) records the failure, with the exit code it ends with, before the process exits.
+ */
+async function guarded(o: ApiOptions, run: () => Promise<void>, reportFailure?: (exitCode: number, message: string) => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
-    if (error instanceof ApiError) {
-      if (error.status === 0) usage(error.message);
-      fail(error.message);
-      process.exit(error.status >= 500 || error.status === 429 ? ExitCode.unreachable : ExitCode.refused);
-    }
-    fail(describeNetworkError(error, apiOf(o)));
-    process.exit(ExitCode.unreachable);
+    const message = error instanceof ApiError ? error.message : describeNetworkError(error, apiOf(o));
+    // Status 0: the client refused before sending (a usage error); 5xx and 429: the API failed or was busy.
+    const status = error instanceof ApiError ? error.status : undefined;
+    const code = status === 0 ? ExitCode.usage : status === undefined || status >= 500 || status === 429 ? ExitCode.unreachable : ExitCode.refused;
+    await reportFailure?.(code, message);
+    if (code === ExitCode.usage) usage(message);
+    fail(message);
+    process.exit(code);
   }
 }
 
@@ -75,13 +81,15 @@ export function history(service: string, o: ApiOptions & { limit?: string }): Pr
   return list({ ...o, service, limit: o.limit ?? '50' });
 }
 
-export function get(idOrService: string, o: ApiOptions & { watch?: boolean; interval?: string }): Promise<void> {
+export function get(idOrService: string, o: ApiOptions & { watch?: boolean; interval?: string; format?: 'markdown' }): Promise<void> {
+  if (o.format && (o.watch || o.json)) usage('--format markdown prints the release once: leave out --watch and --json');
   return guarded(o, async () => {
     const api = client(o);
     // A service name stands for its active release, else its latest one (as for logs).
     const id = /^r-/.test(idOrService) ? idOrService : await latestRelease(api, idOrService);
     const read = () => api.get<ReleaseView>(`releases/${encodeURIComponent(id)}`, {}, { retryForMs: o.watch ? 60_000 : 10_000 });
     let release = await read();
+    if (o.format === 'markdown') return out((await import('../../src/cli/markdown.js')).releaseMarkdown(release));
     if (!o.watch) return o.json ? json(release) : out(releaseDetail(release, painter(o)));
     const intervalMs = (parseDuration(o.interval ?? '1s') ?? 1) * 1000;
     // A terminal gets the whole view, redrawn in place; a pipe gets each new event as a line (and JSON lines with --json).
@@ -123,14 +131,33 @@ export function release(service: string, image: string, o: ApiOptions & { expedi
   });
 }
 
-export function decide(action: 'approve' | 'reject' | 'promote' | 'rollback', id: string, o: ApiOptions & { comment?: string }): Promise<void> {
+export type DecideAction = 'approve' | 'reject' | 'promote' | 'rollback' | 'pause' | 'resume';
+
+/** `idOrService`: a release id; for pause and resume also a service name (its active release). */
+export function decide(action: DecideAction, idOrService: string, o: ApiOptions & { comment?: string }): Promise<void> {
   return guarded(o, async () => {
-    const answer = await client(o).post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
+    const api = client(o);
+    const id = /^r-/.test(idOrService) || (action !== 'pause' && action !== 'resume') ? idOrService : await activeRelease(api, idOrService);
+    const answer = await api.post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
     if (o.json) return json(answer);
     const r = terminalSafe(answer);
-    const done = { approve: 'approved', reject: 'rejected', promote: 'promote requested', rollback: 'rollback requested' }[action];
+    const done = {
+      approve: 'approved',
+      reject: 'rejected',
+      promote: 'promote requested',
+      rollback: 'rollback requested',
+      pause: `paused${r.paused ? ` with ${formatDuration(r.paused.bakeLeftSeconds)} of the bake left${r.paused.until ? ` (the target holds it at most until ${r.paused.until})` : ''}` : ''}`,
+      resume: 'resumed',
+    }[action];
     out(`${r.id}: ${done}; now ${r.phase}, ${r.traffic.candidate}% on the new version\n`);
   });
+}
+
+/** The service's active release: pause and resume act on a running release, never on the latest finished one. */
+async function activeRelease(api: ApiClient, service: string): Promise<string> {
+  const found = await serviceOf(api, service);
+  if (!found.activeRelease) usage(`service ${service} has no active release to pause or resume`);
+  return found.activeRelease;
 }
 
 export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<void> {
@@ -144,12 +171,17 @@ export function retry(id: string, o: ApiOptions & { reason?: string }): Promise<
   });
 }
 
-export function undo(service: string, o: ApiOptions & { reason?: string }): Promise<void> {
+export function undo(service: string, o: ApiOptions & { reason?: string; to?: string; expedite?: boolean }): Promise<void> {
+  if (o.expedite && !o.to)
+    usage('--expedite applies to undo --to <version> (an undo without --to is already quick: readiness check, then all traffic at once)');
+  if (o.expedite && !o.reason) usage('--expedite needs --reason "<why this undo skips its bakes>" (it goes in the timeline)');
   return guarded(o, async () => {
-    const answer = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, o.reason ? { comment: o.reason } : undefined);
+    const body = { ...(o.reason ? { comment: o.reason } : {}), ...(o.to ? { to: o.to } : {}), ...(o.expedite ? { expedite: true } : {}) };
+    const answer = await client(o).post<ReleaseView>(`services/${encodeURIComponent(service)}/undo`, Object.keys(body).length > 0 ? body : undefined);
     if (o.json) return json(answer);
     const r = terminalSafe(answer);
-    out(`release ${r.id} returns ${r.service} to ${r.image} (undo, no bakes): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
+    const how = !o.to ? 'undo, no bakes' : o.expedite ? 'undo, expedited' : 'undo, through the plan';
+    out(`release ${r.id} returns ${r.service} to ${r.image} (${how}): ${r.phase}\n  follow it: switchyard get ${r.id} --watch\n`);
   });
 }
 
@@ -179,6 +211,54 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
   });
 }
 
+/** The options of `switchyard ci`, as the GitHub Action passes its inputs. */
+export interface CiCommandOptions extends ApiOptions, RawCiInputs {
+  readonly outputs?: string;
+  readonly summary?: string;
+}
+
+/** What `ci` reports as its outcome when the API refused or could not be reached (exit 4 or 5). */
+const CI_FAILURE_OUTCOME: Readonly<Record<number, string>> = { [ExitCode.refused]: 'refused', [ExitCode.unreachable]: 'unreachable' };
+
+/**
+ * `switchyard ci`: what the GitHub Action runs. Every input is checked before anything is sent; each
+ * message names the option and the action's input it comes from.
+ */
+export async function ci(o: CiCommandOptions): Promise<void> {
+  const { ciInputs, failureMarkdown, runCi, writeGithubFiles } = await import('../../src/cli/ci.js');
+  const inputs = ciInputs(o);
+  if (typeof inputs === 'string') usage(inputs);
+  const files = { ...(o.outputs ? { outputs: o.outputs } : {}), ...(o.summary ? { summary: o.summary } : {}) };
+  const write = async (result: Parameters<typeof writeGithubFiles>[1]) => {
+    try {
+      await writeGithubFiles(files, result);
+    } catch (error) {
+      fail(`could not write the step's outputs or summary: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  await guarded(
+    o,
+    async () => {
+      const result = await runCi({
+        ...inputs,
+        api: apiOf(o),
+        auth: authOf(o),
+        // With --json, stdout is the result alone; progress goes to stderr.
+        log: (line) => (o.json ? process.stderr : process.stdout).write(`${terminalText(line)}\n`),
+      });
+      await write(result);
+      if (o.json) json({ releaseId: result.releaseId, outcome: result.outcome, exitCode: result.exitCode });
+      else out(`${terminalText(`${result.releaseId ?? 'no release'}: ${result.outcome}`)}\n`);
+      process.exit(result.exitCode);
+    },
+    // A usage error (no region to sign in) sent nothing, like bad input: no output, as docs/ci.md says.
+    async (code, message) => {
+      const outcome = CI_FAILURE_OUTCOME[code];
+      if (outcome) await write({ outcome, summary: failureMarkdown(inputs.service, message) });
+    },
+  );
+}
+
 interface LogPage {
   readonly version: string;
   readonly insights?: string;
@@ -187,10 +267,16 @@ interface LogPage {
   readonly lines: readonly LogLine[];
 }
 
-async function latestRelease(api: ApiClient, service: string): Promise<string> {
+/** The service named (exit 2 with the services there are when none is). */
+async function serviceOf(api: ApiClient, service: string): Promise<{ name: string; activeRelease?: string }> {
   const { services } = await api.get<{ services: { name: string; activeRelease?: string }[] }>('services');
   const found = services.find((s) => s.name === service);
   if (!found) usage(`"${service}" is neither a release id (r-…) nor a service; services: ${services.map((s) => s.name).join(', ')}`);
+  return found;
+}
+
+async function latestRelease(api: ApiClient, service: string): Promise<string> {
+  const found = await serviceOf(api, service);
   if (found.activeRelease) return found.activeRelease;
   const { releases } = await api.get<{ releases: { id: string }[] }>('releases', { service, limit: 1 });
   const latest = releases[0]?.id;

@@ -1,5 +1,5 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import type { SwitchyardConfig } from '../../src/config/config.js';
+import { resolveConfig, type SwitchyardConfig } from '../../src/config/config.js';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -58,9 +58,12 @@ export function externalModules(bundledSdks: readonly string[] = []): string[] {
   return BUNDLING.externalModules.filter((m) => !bundledSdks.includes(m));
 }
 
-/** The config compiled into a bundle, as esbuild `define` wants it. */
-export function defineConfig(config: unknown): Record<string, string> {
-  return { __SWITCHYARD_CONFIG__: JSON.stringify(JSON.stringify(config)) };
+/**
+ * The config compiled into a bundle, as esbuild `define` wants it: validated and resolved here, at
+ * synth, so a Lambda reads it as it is and never loads the config's schema (zod) at cold start.
+ */
+export function defineConfig(rawConfig: unknown): Record<string, string> {
+  return { __SWITCHYARD_CONFIG__: JSON.stringify(JSON.stringify(resolveConfig(rawConfig, 'the config compiled into the Lambdas'))) };
 }
 
 /** What every Switchyard function shares: the config compiled in, the environment, the store and Slack. */

@@ -11,7 +11,16 @@ import { answerFor } from './errors.js';
 import { clientKey, type Authenticator } from './auth.js';
 import { ReleaseStreams, type EventStreamOptions } from './event-streams.js';
 import { docsPage, openApiDocument, type OpenApiOptions } from './openapi.js';
-import { ActionBodySchema, ActionParamSchema, IdParamSchema, ListQuerySchema, LogQuerySchema, ServiceParamSchema, StartReleaseSchema } from './schemas.js';
+import {
+  ActionBodySchema,
+  ActionParamSchema,
+  IdParamSchema,
+  ListQuerySchema,
+  LogQuerySchema,
+  ServiceParamSchema,
+  StartReleaseSchema,
+  UndoBodySchema,
+} from './schemas.js';
 import { releaseSummary, releaseView, serviceView } from './views.js';
 import { silentLog, type Log } from '../ports/log.js';
 import { ErrorCode, errorBody, messageOf, UnsupportedMediaTypeError, ValidationError } from '../core/errors.js';
@@ -202,7 +211,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/services', async (c) => {
     const now = deps.clock.now();
-    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, await deps.store.lockOwner(s.name, now), deps.health?.(s.name))));
+    const viewer = deps.authenticate(c) ?? 'nobody';
+    const services = await Promise.all(deps.services.map(async (s) => serviceView(s, viewer, await deps.store.lockOwner(s.name, now), deps.health?.(s.name))));
     return c.json({ services }, 200);
   });
 
@@ -289,15 +299,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.post('/services/:service/undo', async (c) => {
     const { service } = parse(ServiceParamSchema, c.req.param(), 'path');
-    const { comment } = parse(ActionBodySchema, await jsonBody(c, false), 'body');
-    const { release, created } = await deps.releases.undo(service, c.get('actor'), comment, undefined, idempotencyKey(c));
+    const { comment, to, expedite } = parse(UndoBodySchema, await jsonBody(c, false), 'body');
+    const options = { ...(to !== undefined ? { to } : {}), ...(expedite ? { expedite } : {}) };
+    const { release, created } = await deps.releases.undo(service, c.get('actor'), comment, undefined, idempotencyKey(c), options);
     return c.json(view(c, release), created ? 201 : 200);
   });
 
-  const document = openApiDocument(deps.servers ? { servers: deps.servers } : {});
-  app.get('/openapi.json', (c) => c.json(document, 200));
-  const docs = docsPage(document);
-  app.get('/docs', (c) => c.html(docs, 200));
+  // Made on first request, not at start: converting every schema to JSON Schema is a good share of a
+  // Lambda's cold start, and most invocations never ask for the document.
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  let docs: string | undefined;
+  const theDocument = () => (document ??= openApiDocument(deps.servers ? { servers: deps.servers } : {}));
+  app.get('/openapi.json', (c) => c.json(theDocument(), 200));
+  app.get('/docs', (c) => c.html((docs ??= docsPage(theDocument())), 200));
 
   // Any other action: POST says which there are (400); another method finds no route (404). A route for
   // every method, which Hono's method-not-allowed leaves out of the methods a path takes.

@@ -12,6 +12,7 @@ import {
   ServiceListSchema,
   ServiceSchema,
   StartReleaseSchema,
+  UndoBodySchema,
 } from './schemas.js';
 import { STREAM_DEFAULTS } from './event-streams.js';
 
@@ -64,7 +65,7 @@ function componentSchemas(): Record<string, Json> {
       Service: ServiceSchema,
       ServiceList: ServiceListSchema,
     }),
-    ...generate('input', { StartRelease: StartReleaseSchema, ActionBody: ActionBodySchema }),
+    ...generate('input', { StartRelease: StartReleaseSchema, ActionBody: ActionBodySchema, UndoBody: UndoBodySchema }),
   };
 }
 
@@ -166,13 +167,13 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
       '/services/{service}/undo': {
         post: {
           operationId: 'undoService',
-          summary: 'Return the service to the version it served before its last succeeded release',
+          summary: 'Return the service to the version it served before its last succeeded release, or to an older one (`to`)',
           description:
-            'A release of its own: the readiness check, then all traffic at once, no bakes (under four-eyes, the plan’s first approval first); an undo of an undo goes through the plan. Needs an approver on a guarded service. Refused while a release is active. A succeeded release is undone once: a second undo returns the first (200).',
+            'A release of its own: the readiness check, then all traffic at once, no bakes (under four-eyes, the plan’s first approval first); an undo of an undo goes through the plan. With `to`, a version the service served before (an image of one of its succeeded releases, or what it served before one): through the service’s plan, or with `expedite` (and a `comment` saying why) bakes cut to one gate check and approvals skipped, one kept under four-eyes; a version it never served is 409 with the versions it did serve. Needs an approver on a guarded service (and expedite’s authority with `expedite`). Refused while a release is active. A succeeded release is undone once: a second undo returns the first (200).',
           tags: ['steer'],
           security,
           parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' } }, idempotencyKey],
-          requestBody: { required: false, content: { 'application/json': { schema: ref('ActionBody') } } },
+          requestBody: { required: false, content: { 'application/json': { schema: ref('UndoBody') } } },
           responses: {
             201: body('Release', 'The undo release, started'),
             200: body('Release', 'This release was already undone (or a replay of the same key): that undo'),
@@ -277,6 +278,16 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
         'rollback',
         'Roll the release back now',
         'Any authenticated caller, in any active phase except finalize (409). Acts at once, whatever the gate interval.',
+      ),
+      '/releases/{id}/pause': steer(
+        'pause',
+        'Hold the release at its current bake, indefinitely, until resumed',
+        'During a bake or analysis only, on a driver that can hold traffic where it is (local; ecs canary, linear and blue/green, up to ECS’s PAUSE hook timeout: the view’s `paused.until`). The bake’s clock stops; the gates are still watched and a failing gate still rolls back. Refused (409) with the reason when there is nothing to hold (queued, deploying, shifting, awaiting approval, finalizing, finished) or the driver cannot hold (codedeploy, ecs rolling). Any authenticated caller by default.',
+      ),
+      '/releases/{id}/resume': steer(
+        'resume',
+        'Let a paused release go on: the bake continues with the time it had left',
+        'Acts at once. 409 when the release is not paused. Needs an approver on a guarded service by default.',
       ),
       '/releases/{id}/retry': {
         post: {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ALL_PHASES } from '../core/phases.js';
-import { ReleaseSummarySchema } from '../contract/schema.js';
+import { ReleaseSummarySchema, StartOfferSchema } from '../contract/schema.js';
 
 /** Image references: `repo[:tag][@sha256:digest]`, optionally with a registry host. */
 export const IMAGE_PATTERN =
@@ -46,6 +46,27 @@ export const ActionBodySchema = z
   })
   .meta({ id: 'ActionBody' });
 
+export const UndoBodySchema = ActionBodySchema.extend({
+  /** A version the service served before (an image of one of its succeeded releases): undo goes back to it instead of the previous one. */
+  to: z
+    .string({ error: 'must be an image the service served before, such as "checkout-api:1.8.1"' })
+    .min(1, { error: 'must be an image the service served before, such as "checkout-api:1.8.1"' })
+    .max(512, { error: 'must be at most 512 characters' })
+    .regex(IMAGE_PATTERN, { error: 'must be an image reference such as "checkout-api:1.8.1" or "repo@sha256:<64 hex>"' })
+    .optional(),
+  /** With `to`: expedited (bakes cut to one gate check, approvals skipped but one under four-eyes); `comment` says why. */
+  expedite: z.boolean({ error: 'must be true or false' }).optional(),
+})
+  .refine((body) => !body.expedite || body.to !== undefined, {
+    error: 'expedite applies to an undo with "to" (an undo without it is already quick: readiness check, then all traffic at once)',
+    path: ['expedite'],
+  })
+  .refine((body) => !body.expedite || (body.comment ?? '').trim() !== '', {
+    error: 'an expedited undo needs a reason (it goes in the timeline)',
+    path: ['comment'],
+  })
+  .meta({ id: 'UndoBody' });
+
 export const ListQuerySchema = z.object({
   service: z.string().max(63).optional(),
   phase: z.enum(ALL_PHASES as [string, ...string[]], { error: `must be one of ${ALL_PHASES.join(', ')}` }).optional(),
@@ -72,7 +93,9 @@ export const IdParamSchema = z.object({
 });
 
 export const ActionParamSchema = IdParamSchema.extend({
-  action: z.enum(['approve', 'reject', 'promote', 'rollback', 'retry'], { error: 'must be approve, reject, promote, rollback or retry' }),
+  action: z.enum(['approve', 'reject', 'promote', 'rollback', 'pause', 'resume', 'retry'], {
+    error: 'must be approve, reject, promote, rollback, pause, resume or retry',
+  }),
 });
 
 export const ServiceParamSchema = z.object({
@@ -96,6 +119,8 @@ export const ServiceSchema = z
     fourEyes: z.boolean(),
     onActiveRelease: z.enum(['queue', 'reject']),
     activeRelease: z.string().optional(),
+    /** What this caller may start on the service (nothing without credentials). */
+    offer: StartOfferSchema,
     /** Where Switchyard runs the service (local mode): its stable replicas as they run now. */
     health: z
       .object({

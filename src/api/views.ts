@@ -3,7 +3,7 @@ import type { ServiceConfig } from '../config/config.js';
 import type { Release } from '../core/release.js';
 import type { ServiceHealth } from '../ports/traffic-driver.js';
 import type { ServiceSchema } from './schemas.js';
-import { toReleaseSummary, toReleaseView, type ReleaseSummary, type ReleaseView, type ViewOptions } from '../contract/index.js';
+import { offeredStarts, toReleaseSummary, toReleaseView, type ReleaseSummary, type ReleaseView, type Viewer, type ViewOptions } from '../contract/index.js';
 
 /** What people see of a release in lists (the wire contract's summary). */
 export const releaseSummary = (r: Release): ReleaseSummary => toReleaseSummary(r);
@@ -16,7 +16,8 @@ export function releaseView(r: Release, options: ViewOptions = { now: Date.parse
   return toReleaseView(r, options);
 }
 
-export function serviceView(s: ServiceConfig, activeRelease?: string, health?: ServiceHealth): z.infer<typeof ServiceSchema> {
+/** A service as `viewer` sees it: its config, what runs, and what this caller may start on it. */
+export function serviceView(s: ServiceConfig, viewer: Viewer, activeRelease?: string, health?: ServiceHealth): z.infer<typeof ServiceSchema> {
   return {
     name: s.name,
     driver: s.target.driver,
@@ -28,6 +29,7 @@ export function serviceView(s: ServiceConfig, activeRelease?: string, health?: S
     fourEyes: s.settings.approvalRules.fourEyes,
     onActiveRelease: s.onActiveRelease,
     ...(activeRelease ? { activeRelease } : {}),
+    offer: offeredStarts(s.name, s.settings.approvalRules, viewer),
     ...(health ? { health: { ...health, replicas: { ...health.replicas } } } : {}),
   };
 }

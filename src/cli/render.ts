@@ -121,6 +121,14 @@ export function releaseDetail(unsafe: ReleaseView, p: Paint): string {
       ),
     );
   }
+  if (r.paused) {
+    const until = r.paused.until ? `; the target holds at most until ${time(r.paused.until)}, then it rolls back` : '';
+    lines.push(
+      p.yellow(
+        `paused   by ${actorText(r.paused.by)} since ${time(r.paused.at)}${r.paused.comment ? `: "${r.paused.comment}"` : ''}; ${formatDuration(r.paused.bakeLeftSeconds)} of the bake left${until}${r.decisions.includes('resume') ? `: switchyard resume ${r.id}` : ''}`,
+      ),
+    );
+  }
   // What this caller may do now, as the API offered it; and what the release's rules keep from them.
   const commands = [...r.decisions, ...r.followUps].map((a) => (a === 'undo' ? `switchyard undo ${r.service}` : `switchyard ${a} ${r.id}`));
   if (commands.length > 0) lines.push(`you may  ${commands.join(' · ')}`);

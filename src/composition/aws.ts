@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoReleaseStore } from '../adapters/dynamodb/dynamo-store.js';
 import { StepFunctionsWorkflow } from '../adapters/stepfunctions/sfn-workflow.js';
-import { resolveConfig, type ServiceConfig, type SwitchyardConfig } from '../config/config.js';
+import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import type { EngineDeps } from '../engine/deps.js';
 import { createWorkflowHandlers } from '../engine/handlers.js';
 import { createReleaseService } from '../engine/releases.js';
@@ -21,14 +21,18 @@ import type { EcsTaskReads } from '../adapters/aws/ecs-sdk.js';
 /** Entry points read the Slack secret through composition, like every other adapter. */
 export { loadSlackSecrets };
 
-/** Set at bundle time by the CDK stack (esbuild `define`): the config the stack was deployed with. */
+/** Set at bundle time by the CDK stack (esbuild `define`): the config the stack was deployed with, resolved at synth. */
 declare const __SWITCHYARD_CONFIG__: string | undefined;
 
-/** The config compiled into the bundle, or SWITCHYARD_CONFIG_JSON when run unbundled (tests). */
+/**
+ * The config compiled into the bundle, or SWITCHYARD_CONFIG_JSON when run unbundled (tests): in both,
+ * a config already validated and resolved (what `resolveConfig` returns), read as it is. Validating it
+ * again here would load the config's schema (zod) into every cold start.
+ */
 export function bundledConfig(): SwitchyardConfig {
-  const raw = typeof __SWITCHYARD_CONFIG__ !== 'undefined' ? __SWITCHYARD_CONFIG__ : process.env['SWITCHYARD_CONFIG_JSON'];
-  if (!raw) throw new Error('no Switchyard config in this bundle: deploy with `cdk deploy`, or set SWITCHYARD_CONFIG_JSON');
-  return resolveConfig(JSON.parse(raw), 'bundled config');
+  const resolved = typeof __SWITCHYARD_CONFIG__ !== 'undefined' ? __SWITCHYARD_CONFIG__ : process.env['SWITCHYARD_CONFIG_JSON'];
+  if (!resolved) throw new Error('no Switchyard config in this bundle: deploy with `cdk deploy`, or set SWITCHYARD_CONFIG_JSON to a resolved config');
+  return JSON.parse(resolved) as SwitchyardConfig;
 }
 
 /** The clients every function needs. The workflow function adds the drivers' (see ./drivers.ts). */

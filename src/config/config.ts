@@ -2,13 +2,12 @@ import { RESERVED_NAMES, type Person } from '../core/people.js';
 import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
-import { capabilitiesFor, ECS_MAX_HOLD_MINUTES, landsExactly, validatePlan } from '../core/capabilities.js';
+import { capabilitiesFor, landsExactly, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
 import { isBeforeTraffic, isTargetMetric, PROCESS_HEALTH_GATE, shareJudgeAlpha, TARGET_METRICS, type GateSpec, type MetricGate } from '../core/gates.js';
 import {
   PlanError,
   compilePlan,
   formatPath,
-  longestHoldSeconds,
   worstCaseSeconds,
   type ApprovalPolicy,
   type Plan,
@@ -16,7 +15,7 @@ import {
   type StrategySpec,
   withPreTrafficCheck,
 } from '../core/plan.js';
-import type { ReleaseSettings } from '../core/release.js';
+import type { HoldSupport, ReleaseSettings } from '../core/release.js';
 import { AWS_DEFAULT_CLOCKS, targetDeadlines, type TargetDeadlines } from '../core/target-waits.js';
 import {
   configSchema,
@@ -27,6 +26,7 @@ import {
   type ParsedService,
   type SwitchyardConfigInput,
 } from './schema.js';
+import { ECS_HOOK_LIMITS, ecsHookTimeoutMinutes, IMAGE_PLACEHOLDER } from './runtime.js';
 
 /**
  * Typed identity for `switchyard.config.ts`, so editors complete and check every field.
@@ -114,18 +114,26 @@ function strategySpec(s: ParsedService['strategy']): StrategySpec {
   }
 }
 
-/**
- * ECS PAUSE hooks time out after 1 to 20,160 minutes (DeploymentLifecycleHookTimeoutConfiguration,
- * timeoutInMinutes). Switchyard sets each hook's timeout above the longest the plan can hold ECS at
- * one step, plus this margin for the workflow's own delays, so a hook never expires first.
- */
-export const ECS_HOOK_LIMITS = { maxMinutes: ECS_MAX_HOLD_MINUTES, marginMinutes: 15 } as const;
+export { ECS_HOOK_LIMITS, ecsHookTimeoutMinutes, IMAGE_PLACEHOLDER };
 
-/** The PAUSE hooks' timeout for a plan: the longest hold between two traffic moves, plus the margin. */
-export function ecsHookTimeoutMinutes(plan: Plan, settings: Pick<ReleaseSettings, 'gatePolicy' | 'pauseTimeoutSeconds'>): number {
-  const inconclusivePause = settings.gatePolicy.onInconclusive === 'pause' ? settings.pauseTimeoutSeconds : 0;
-  const hold = longestHoldSeconds(plan, settings.gatePolicy.maxExtensionSeconds, inconclusivePause);
-  return Math.ceil(hold / 60) + ECS_HOOK_LIMITS.marginMinutes;
+/**
+ * Whether a person can pause this service's releases (hold a bake), from its driver's capabilities.
+ * On ECS the hold is Switchyard's PAUSE hook left unanswered, which ECS rolls back when its timeout
+ * expires: a pause lasts at most until then, less the margin kept for the workflow's own delays.
+ */
+export function holdSupport(
+  capabilities: DriverCapabilities,
+  plan: Plan,
+  settings: Pick<ReleaseSettings, 'gatePolicy' | 'pauseTimeoutSeconds' | 'maxPauseSeconds'>,
+): HoldSupport {
+  if (!capabilities.holds) return { can: false, why: capabilities.noHoldWhy ?? `the ${capabilities.driver} driver cannot hold traffic where it is` };
+  if (capabilities.maxHoldMinutes === undefined) return { can: true };
+  const minutes = ecsHookTimeoutMinutes(plan, settings);
+  return {
+    can: true,
+    limitSeconds: (minutes - ECS_HOOK_LIMITS.marginMinutes) * 60,
+    limitWhy: `ECS rolls a deployment back when Switchyard's PAUSE hook times out, after ${minutes} minutes at one traffic step (the longest this plan holds a step, plus approvals.maxPause, plus ${ECS_HOOK_LIMITS.marginMinutes} minutes)`,
+  };
 }
 
 /** The task definition template's problems: it must name the released container and hold the image placeholder. */
@@ -139,9 +147,6 @@ function templateIssues(template: Record<string, unknown>, containerName: string
     return `container "${containerName}" must have image "${IMAGE_PLACEHOLDER}": the release puts its pinned image there`;
   return undefined;
 }
-
-/** Where a task definition template takes the release's image (pinned by digest). */
-export const IMAGE_PLACEHOLDER = '{{image}}';
 
 function userStep(step: Extract<ParsedService['strategy'], { type: 'steps' }>['steps'][number], index: number): Step {
   switch (step.type) {
@@ -416,8 +421,11 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
     if (service.gates.maxExtension !== undefined && service.gates.maxExtension > 0) {
       issues.push({ path: at('gates', 'maxExtension'), message: `${why}, so a bake cannot be extended; use "0s" (or leave it out)` });
     }
+    if (service.approvals.maxPause > 0) {
+      issues.push({ path: at('approvals', 'maxPause'), message: `${why}, so a release on it cannot be paused; leave maxPause out` });
+    }
   }
-  const settings: ReleaseSettings = {
+  let settings: ReleaseSettings = {
     // One α for the release, shared among the judge's tests (bakes × signals, and the shifts it watches).
     gates: shareJudgeAlpha(gates, plan, landsExactly(capabilities, plan)),
     gatePolicy: {
@@ -432,16 +440,18 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
       ...(service.approvals.authority ? { authority: service.approvals.authority } : {}),
     },
     pauseTimeoutSeconds: service.approvals.timeout,
+    ...(service.approvals.maxPause > 0 ? { maxPauseSeconds: service.approvals.maxPause } : {}),
     // How long each step may wait for an AWS target: from the service's clocks (AWS's defaults
     // unless stated) and its plan, or the deadlines it states. Local targets answer within the call.
     ...(capabilities.waitsForTarget && aws ? { deadlines: deadlinesFor(aws, plan) } : {}),
   };
+  settings = { ...settings, hold: holdSupport(capabilities, plan, settings) };
   if (capabilities.maxHoldMinutes !== undefined) {
     const minutes = ecsHookTimeoutMinutes(plan, settings);
     if (minutes > capabilities.maxHoldMinutes) {
       issues.push({
         path: at('strategy'),
-        message: `ECS holds a deployment at one pause hook for at most ${ECS_HOOK_LIMITS.maxMinutes} minutes (14 days), but this plan may hold it ${minutes - ECS_HOOK_LIMITS.marginMinutes} minutes at one step (bakes extended, approvals waiting until they expire); shorten the bakes or approval timeouts between two traffic steps`,
+        message: `ECS holds a deployment at one pause hook for at most ${ECS_HOOK_LIMITS.maxMinutes} minutes (14 days), but this plan may hold it ${minutes - ECS_HOOK_LIMITS.marginMinutes} minutes at one step (bakes extended, approvals waiting until they expire, approvals.maxPause); shorten the bakes, the approval timeouts between two traffic steps or maxPause`,
       });
     }
   }

@@ -494,6 +494,11 @@ const approvals = z.strictObject({
   timeout: duration(LIMITS.minDurationSeconds, LIMITS.maxApprovalSeconds).default(3600),
   onTimeout: z.enum(['rollback', 'approve'], { error: 'must be "rollback" or "approve"' }).default('rollback'),
   fourEyes: z.boolean({ error: 'must be true or false' }).default(false),
+  /**
+   * ecs driver: how long a person may pause a release at one step beyond what its plan holds there. ECS
+   * rolls back a PAUSE hook that times out, so Switchyard adds this to the hooks' timeout (at most 14 days in all).
+   */
+  maxPause: duration(0, 14 * 24 * 3600).default(0),
   /** Who may take each decision, where it differs from the defaults (core/authority.ts). */
   authority: z
     .partialRecord(

@@ -4,7 +4,8 @@ import { mayTake } from '../core/authority.js';
 import { bakeEnd } from '../core/decide.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import type { Release } from '../core/release.js';
-import { CountdownKind, StepStatus, type Countdown, type ReleaseSummary, type ReleaseView, type ViewStep } from './schema.js';
+import { CountdownKind, StepStatus } from './kinds.js';
+import type { Countdown, ReleaseSummary, ReleaseView, ViewStep } from './schema.js';
 import { stepLabel } from './steps.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -65,9 +66,9 @@ type Offer = { readonly decisions: HumanDecision[]; readonly followUps: FollowUp
  */
 export function offeredTo(r: Release, viewer: Viewer, now: number): Offer {
   if (viewer === 'nobody') return { decisions: [], followUps: [], withheld: [] };
-  if (viewer === 'everyone') return { decisions: offeredDecisions(r), followUps: offeredFollowUps(r), withheld: [] };
+  if (viewer === 'everyone') return { decisions: offeredDecisions(r, now), followUps: offeredFollowUps(r), withheld: [] };
   const offer: Offer = { decisions: [], followUps: [], withheld: [] };
-  for (const decision of offeredDecisions(r)) {
+  for (const decision of offeredDecisions(r, now)) {
     const check = checkDecision(r, decision, viewer, now);
     if (check.ok) offer.decisions.push(decision);
     // A conflict is the state (an approval that just expired): nothing to offer or explain.
@@ -99,6 +100,19 @@ export function countdownOf(r: Release, now: number): Countdown | undefined {
       remainingSeconds: remaining(endsAt),
     };
   }
+  if (r.paused) {
+    // The bake's clock stands still while paused: the only thing that ends a pause on its own is the target's limit.
+    const until = r.paused.until;
+    return until === undefined
+      ? undefined
+      : {
+          kind: CountdownKind.hold,
+          label: "paused: the target's hold limit",
+          since: r.paused.at,
+          endsAt: until,
+          remainingSeconds: remaining(Date.parse(until)),
+        };
+  }
   const wait = r.targetWait;
   if (wait)
     return { kind: CountdownKind.target, label: wait.step, since: wait.since, endsAt: wait.deadline, remainingSeconds: remaining(Date.parse(wait.deadline)) };
@@ -114,6 +128,19 @@ export function countdownOf(r: Release, now: number): Countdown | undefined {
     };
   }
   return undefined;
+}
+
+/** Who holds a paused release, and the bake time it resumes with. */
+function pausedView(r: Release, paused: NonNullable<Release['paused']>, now: number): NonNullable<ReleaseView['paused']> {
+  const step = r.plan.steps[r.stepIndex];
+  const left = step?.type === 'bake' || step?.type === 'analysis' ? bakeEnd(r, step, undefined, now) - now : 0;
+  return {
+    by: paused.by,
+    at: paused.at,
+    ...(paused.comment ? { comment: paused.comment } : {}),
+    bakeLeftSeconds: Math.max(0, Math.ceil(left / 1000)),
+    ...(paused.until ? { until: paused.until } : {}),
+  };
 }
 
 /**
@@ -163,6 +190,7 @@ export function toReleaseView(r: Release, { now, viewer = 'nobody' }: ViewOption
           },
         }
       : {}),
+    ...(r.paused ? { paused: pausedView(r, r.paused, now) } : {}),
     approvals: r.approvals.map((a) => ({ ...a })),
     timeline: r.timeline.map((e) => ({ ...e })),
     updatedAt: r.updatedAt,

@@ -1,6 +1,9 @@
 import * as z from 'zod';
 import { FOLLOW_UPS, HUMAN_DECISIONS } from '../core/approvals.js';
 import { ALL_PHASES } from '../core/phases.js';
+import { CountdownKind, START_ACTIONS } from './kinds.js';
+
+export { CountdownKind, START_ACTIONS, StepStatus, type StartAction } from './kinds.js';
 
 /**
  * The one wire contract: a release as every screen receives it (the API's answers and event stream,
@@ -45,18 +48,10 @@ const GateResultSchema = z.object({
   at: z.string(),
 });
 
-/** A decision a person may take on a running release (approve, reject, promote, rollback). */
+/** A decision a person may take on a running release (approve, reject, promote, rollback, pause, resume). */
 export const DecisionSchema = z.enum(HUMAN_DECISIONS);
 /** What a person may start from a finished release: undo a succeeded one, retry one that did not ship. */
 export const FollowUpSchema = z.enum(FOLLOW_UPS);
-
-/** The step states a plan shows: done, the one being worked on, still to come. */
-export const StepStatus = { done: 'done', current: 'current', next: 'next' } as const;
-export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
-
-/** What a countdown waits for: a bake or analysis to end, a person to answer, the target (ECS, CodeDeploy) to finish a step. */
-export const CountdownKind = { bake: 'bake', analysis: 'analysis', approval: 'approval', target: 'target' } as const;
-export type CountdownKind = (typeof CountdownKind)[keyof typeof CountdownKind];
 
 export const CountdownSchema = z
   .object({
@@ -133,6 +128,11 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
   /** Where all of the new version's logs are. */
   recentErrorsLink: z.string().optional(),
   pendingApproval: z.object({ id: z.string(), label: z.string(), requestedAt: z.string(), expiresAt: z.string(), onTimeout: z.string() }).optional(),
+  /**
+   * Set while a person holds the release at its current bake: who, since when, why, how much of the bake
+   * is left for when it resumes, and the latest it may stay paused (a driver's limit; absent: indefinitely).
+   */
+  paused: z.object({ by: ActorSchema, at: z.string(), comment: z.string().optional(), bakeLeftSeconds: z.number(), until: z.string().optional() }).optional(),
   approvals: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(
     z.object({
@@ -152,3 +152,10 @@ export type ReleaseView = z.infer<typeof ReleaseViewSchema>;
 export type Countdown = z.infer<typeof CountdownSchema>;
 export type ViewStep = ReleaseView['steps'][number];
 export type TimelineActor = z.infer<typeof ActorSchema>;
+
+/** What a caller may start on a service (contract/service-offer.ts), with what their authority keeps from them and why. */
+export const StartOfferSchema = z.object({
+  /** What this caller may start now: `start` through the whole plan, `expedite` with fewer steps. The buttons to show. */
+  starts: z.array(z.enum(START_ACTIONS)),
+  withheld: z.array(z.object({ action: z.enum(START_ACTIONS), why: z.string() })),
+});

@@ -1,9 +1,10 @@
 import { mayTake, type Verb } from './authority.js';
+import { pauseRefusal, resumeRefusal } from './pause.js';
 import type { Release } from './release.js';
 import type { Actor } from './actor.js';
 
 /** What a person may decide for a release; also the ids of the Slack buttons. */
-export const HUMAN_DECISIONS = ['approve', 'reject', 'promote', 'rollback'] as const;
+export const HUMAN_DECISIONS = ['approve', 'reject', 'promote', 'rollback', 'pause', 'resume'] as const;
 export type HumanDecision = (typeof HUMAN_DECISIONS)[number];
 
 /** Phases in which promote (skip the remaining steps) applies. */
@@ -18,13 +19,16 @@ function finalizing(release: Release): boolean {
 
 /**
  * The decisions the release's state allows right now, whoever asks (the actor rules come on top,
- * in {@link checkDecision}). Surfaces use it to offer only buttons that can work.
+ * in {@link checkDecision}). Surfaces use it to offer only buttons that can work. `now` decides
+ * whether a pause still fits the target's hold limit (ECS); without it, pause is offered by state.
  */
-export function offeredDecisions(release: Release): HumanDecision[] {
+export function offeredDecisions(release: Release, now?: number): HumanDecision[] {
   const out: HumanDecision[] = [];
   if (release.pendingApproval) out.push('approve', 'reject');
   if (PROMOTABLE.has(release.phase) && !release.requests.promote) out.push('promote');
   if (ROLLBACKABLE.has(release.phase) && !release.requests.rollback && !finalizing(release)) out.push('rollback');
+  if (pauseRefusal(release, now ?? Date.parse(release.updatedAt)) === undefined) out.push('pause');
+  if (resumeRefusal(release) === undefined && !release.requests.rollback) out.push('resume');
   return out;
 }
 
@@ -90,6 +94,14 @@ function stateAllows(release: Release, decision: HumanDecision, now: number, pha
         };
       }
       return ok;
+    case 'pause': {
+      const why = pauseRefusal(release, now);
+      return why === undefined ? ok : { ok: false, code: 'conflict', message: why };
+    }
+    case 'resume': {
+      const why = resumeRefusal(release);
+      return why === undefined ? ok : { ok: false, code: 'conflict', message: why };
+    }
   }
 }
 

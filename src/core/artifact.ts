@@ -16,6 +16,11 @@ export function parseArtifact(image: string): Artifact {
   return at >= 0 ? { image, digest: image.slice(at + 1) } : { image };
 }
 
+/** Whether two artifacts are the same image: the same reference, or the same digest. */
+export function sameImage(a: Artifact, b: Artifact): boolean {
+  return a.image === b.image || (a.digest !== undefined && a.digest === b.digest);
+}
+
 /**
  * The image reference of `repository` (with its registry host), its tag if it has one, pinned by `digest`.
  * @example imageReference('123456789012.dkr.ecr.eu-west-1.amazonaws.com/api', '1.8.2', 'sha256:ab…') // '…/api:1.8.2@sha256:ab…'

@@ -7,7 +7,7 @@ import type { Actor } from './actor.js';
  */
 
 /** Every decision a caller can take about a service's releases. */
-export const VERBS = ['start', 'expedite', 'approve', 'reject', 'promote', 'rollback', 'undo', 'retry'] as const;
+export const VERBS = ['start', 'expedite', 'approve', 'reject', 'promote', 'rollback', 'pause', 'resume', 'undo', 'retry'] as const;
 export type Verb = (typeof VERBS)[number];
 
 /**
@@ -32,7 +32,9 @@ export interface ApprovalRules {
 
 /**
  * The defaults. Starting goes through the plan (its bakes and approvals guard it), and rolling back
- * is the safety action: anyone may. Everything that decides for the plan, skips it or repeats a
+ * is the safety action: anyone may. Pausing is a safety action too (it only stops the plan moving,
+ * with the gates still watched): anyone may. Resuming lets the plan ship the version on, as an
+ * approval does: an approver's. Everything that decides for the plan, skips it or repeats a
  * release is an approver's.
  */
 export const DEFAULT_AUTHORITY: AuthorityTable = {
@@ -42,6 +44,8 @@ export const DEFAULT_AUTHORITY: AuthorityTable = {
   reject: 'approvers',
   promote: 'approvers',
   rollback: 'anyone',
+  pause: 'anyone',
+  resume: 'approvers',
   undo: 'approvers',
   retry: 'approvers',
 };

@@ -36,6 +36,8 @@ export interface DriverCapabilities {
    * be asked mid-shift. CodeDeploy cannot: it moves to its next step on its own timer.
    */
   readonly holds: boolean;
+  /** Why a person cannot pause a release on this driver (when `holds` is false): what holds it, and what to do instead. */
+  readonly noHoldWhy?: string;
   /** Traffic percentages must be whole numbers (CodeDeploy's canaryPercentage and linearPercentage are integers). */
   readonly wholePercentages: boolean;
   /**
@@ -112,6 +114,8 @@ export const CODEDEPLOY_CAPABILITIES: DriverCapabilities = {
   durationGranularitySeconds: 60,
   testTraffic: true,
   holds: false,
+  noHoldWhy:
+    'CodeDeploy moves through its traffic steps on its own timer and no API holds or skips an interval, so the codedeploy driver cannot hold a bake; roll it back, or use the ecs driver (ECS deployments with PAUSE hooks) to pause at any step',
   wholePercentages: true,
   gatesRead: 'cloudwatch',
   judge: {
@@ -160,6 +164,8 @@ export const ECS_ROLLING_CAPABILITIES: DriverCapabilities = {
   durationGranularitySeconds: 1,
   testTraffic: false,
   holds: false,
+  noHoldWhy:
+    'ECS replaces the tasks of a rolling update on its own, with no hook to hold it between batches; roll it back, or use strategy "canary" or "linear" on the ecs driver (PAUSE hooks) to pause at any step',
   wholePercentages: false,
   gatesRead: 'cloudwatch',
   judge: NO_ROLLING_JUDGE,

@@ -149,14 +149,54 @@ export function decide(release: Release, observations: readonly Observation[], n
       const next = evolve(
         release,
         now,
-        { phase: Phase.promoting, pendingApproval: undefined },
+        { phase: Phase.promoting, pendingApproval: undefined, paused: undefined },
         { type: EventKind.shifting, message: Reasons.shifting(release.weight, 100) },
       );
       return { action: { type: 'shift', percent: 100, nextStep: finalizeIndex }, release: next };
     }
-    return decide(evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined }), observations, now, options);
+    return decide(
+      evolve(release, now, { stepIndex: finalizeIndex, stepStartedAt: iso(now), pendingApproval: undefined, paused: undefined }),
+      observations,
+      now,
+      options,
+    );
   }
+  if (release.paused) return decidePaused(release, release.paused, observations, now, options);
   return decideStep(release, observations, now, options);
+}
+
+/** How long a paused release with no gate to watch waits before it looks again (a resume wakes it at once). */
+export const PAUSED_WAIT_SECONDS = 3600;
+
+/**
+ * A person holds the release (pause.ts): no step starts and the bake's clock stands still, but the
+ * gates are still watched and a failing one rolls back, as in any bake (safety first). Too little data
+ * or a failed query changes nothing while paused: the bake decides once it resumes. A target that
+ * holds a step only so long (ECS's PAUSE hook) is rolled back at its limit, never left to decide.
+ */
+function decidePaused(
+  release: Release,
+  paused: NonNullable<Release['paused']>,
+  observations: readonly Observation[],
+  now: number,
+  options: DecideOptions,
+): Decision {
+  const until = paused.until === undefined ? Infinity : Date.parse(paused.until);
+  if (now >= until) {
+    const hold = release.settings.hold;
+    return rollback(release, Reasons.holdLimitReached(paused.until ?? iso(until), (hold?.can === true && hold.limitWhy) || 'its limit per step'), now);
+  }
+  const step = release.plan.steps[release.stepIndex];
+  const gates = withStoredDefaults(stepGates(release, step), release.settings.gates, release.plan);
+  let current = release;
+  if (gates.length > 0) {
+    const stepSeconds = step?.type === 'bake' || step?.type === 'analysis' ? step.seconds : undefined;
+    const results = assessGates(gates, observations, now, { ...options, ...(stepSeconds !== undefined ? { stepSeconds } : {}) });
+    current = evolve(release, now, withGateResults(release, results));
+    if (results.some((r) => r.verdict === 'fail')) return rollback(current, Reasons.gateFailed(summarize(results, 'fail')), now);
+  }
+  const every = gates.length > 0 ? release.settings.gatePolicy.checkIntervalSeconds : PAUSED_WAIT_SECONDS;
+  return wait(current, Math.min(now + every * 1000, until), now);
 }
 
 /**
@@ -269,13 +309,18 @@ function summarize(results: readonly GateResult[], verdict: GateResult['verdict'
     .join('; ');
 }
 
-/** When the current bake or analysis ends (ms): its planned length plus the extensions inconclusive gates took. */
+/**
+ * When the current bake or analysis ends (ms): its planned length plus the extensions inconclusive
+ * gates took and the time it spent paused (pause.ts). While paused it is the end if resumed now.
+ */
 export function bakeEnd(
   release: Release,
   step: Extract<Step, { type: 'bake' | 'analysis' }>,
   startedAt: number = Date.parse(release.stepStartedAt ?? release.updatedAt),
+  now?: number,
 ): number {
-  return startedAt + (step.seconds + release.bake.extendedSeconds) * 1000;
+  const pausing = release.paused && now !== undefined ? Math.max(0, now - Date.parse(release.paused.at)) : 0;
+  return startedAt + (step.seconds + release.bake.extendedSeconds + (release.bake.pausedSeconds ?? 0)) * 1000 + pausing;
 }
 
 function decideBake(

@@ -29,6 +29,10 @@ export const Reasons = {
   approvalExpired: (onTimeout: string) => `approval expired; timeout action: ${onTimeout}`,
   promoteRequested: (who: string) => `promote requested by ${who}: skipping the remaining steps`,
   rollbackRequested: (who: string) => `rollback requested by ${who}`,
+  paused: (who: string, bakeLeft: number, until?: string) =>
+    `paused by ${who}: held at this step with ${bakeLeft}s of the bake left; gates still watched (a failing gate still rolls back)${until ? `; the target holds at most until ${until}, then the release rolls back` : ''}`,
+  resumed: (who: string, pausedSeconds: number) => `resumed by ${who} after ${pausedSeconds}s paused: the bake continues where it stopped`,
+  holdLimitReached: (until: string, why: string) => `paused past the target's hold limit (${until}): ${why}; rolling back rather than let the target decide`,
   rollingBack: (why: string) => `rolling back: ${why}`,
   rollbackUnspecified: 'rollback',
   rolledBack: 'rolled back: 100% of production traffic on the stable version',

@@ -34,6 +34,26 @@ export interface ReleaseSettings {
   readonly pauseTimeoutSeconds: number;
   /** The most the release waits for its target at each step (target-waits.ts). @default derived from AWS's default clocks and the plan */
   readonly deadlines?: TargetDeadlines;
+  /** How long a person may pause at one step beyond the plan's hold, where the driver limits holds (ECS). @default 0 */
+  readonly maxPauseSeconds?: number;
+  /** Whether its driver can hold a bake for a person (pause.ts); a release stored before pause existed cannot be paused. */
+  readonly hold?: HoldSupport;
+}
+
+/**
+ * Whether a release's driver keeps traffic where it is while a person holds the release (pause):
+ * indefinitely, or for at most `limitSeconds` at one traffic step (ECS rolls back a PAUSE hook that
+ * times out); or not at all, and why.
+ */
+export type HoldSupport = { readonly can: true; readonly limitSeconds?: number; readonly limitWhy?: string } | { readonly can: false; readonly why: string };
+
+/** A person holds the release at its current bake (pause.ts): nothing moves until someone resumes it. */
+export interface Paused {
+  readonly by: Actor;
+  readonly at: string;
+  readonly comment?: string;
+  /** The driver's limit: past it the release rolls back rather than let the target decide behind its back. */
+  readonly until?: string;
 }
 
 /** Why a release waits for a person: an approval step of the plan, or gates that stayed inconclusive. */
@@ -71,6 +91,8 @@ export interface Request {
 export interface BakeState {
   readonly extendedSeconds: number;
   readonly errors: number;
+  /** Time the bake spent paused (pause.ts): its end moves by as much, so it resumes with the time it had left. */
+  readonly pausedSeconds?: number;
 }
 
 export type EndPhase = typeof Phase.rolledBack | typeof Phase.failed | typeof Phase.cancelled;
@@ -108,6 +130,8 @@ export interface Release {
   /** Each gate's recent readings, oldest first (at most GATE_HISTORY_POINTS each): what a chart draws. */
   readonly gateHistory?: GateHistory;
   readonly pendingApproval?: PendingApproval;
+  /** Set while a person holds the release at its current bake (pause.ts). */
+  readonly paused?: Paused;
   readonly approvals: readonly ApprovalRecord[];
   readonly requests: { readonly promote?: Request; readonly rollback?: Request };
   /** Set when rolling back: the phase the release ends in once traffic is restored. */

@@ -25,6 +25,8 @@ export const EventKind = {
   expired: 'expired',
   promoteRequested: 'promote_requested',
   rollbackRequested: 'rollback_requested',
+  paused: 'paused',
+  resumed: 'resumed',
   rollbackStarted: 'rollback_started',
   rolledBack: 'rolled_back',
   finalizing: 'finalizing',
@@ -44,6 +46,8 @@ export const DECISION_EVENTS: ReadonlySet<EventKind> = new Set([
   EventKind.rejected,
   EventKind.promoteRequested,
   EventKind.rollbackRequested,
+  EventKind.paused,
+  EventKind.resumed,
   EventKind.cancelled,
 ]);
 

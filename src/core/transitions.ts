@@ -161,14 +161,14 @@ export function markShiftInProgress(release: Release, percent: number, nextStep:
 
 /**
  * What the target's read-back weight means for a shift to `percent`. A driver that runs its own
- * shift pattern (CodeDeploy, `holdsAnyWeight` false) may already be past the step, or still on its
+ * shift pattern (CodeDeploy, `landsExactly` false) may already be past the step, or still on its
  * way (then the release waits and asks again); a driver that sets weights exactly must show exactly
  * `percent`, or the shift did not take (undefined: the caller retries it). The release always
  * records the weight the target reports, never only the one it was asked for.
  */
-export function recordShift(release: Release, percent: number, nextStep: number, live: number, holdsAnyWeight: boolean, now: number): Release | undefined {
-  if (holdsAnyWeight ? live === percent : live >= percent) return markShifted(release, live, nextStep, now);
-  return holdsAnyWeight ? undefined : markShiftInProgress(release, percent, nextStep, live, now);
+export function recordShift(release: Release, percent: number, nextStep: number, live: number, landsExactly: boolean, now: number): Release | undefined {
+  if (landsExactly ? live === percent : live >= percent) return markShifted(release, live, nextStep, now);
+  return landsExactly ? undefined : markShiftInProgress(release, percent, nextStep, live, now);
 }
 
 /**
@@ -211,7 +211,7 @@ export function beginRollback(release: Release, reason: string, now: number, end
     release,
     now,
     // A wait for a deploy or a finalize ends here: the rollback waits on its own.
-    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined, targetWait: undefined },
+    { phase: Phase.rollingBack, reason, endAs: end, pendingApproval: undefined, targetWait: undefined, paused: undefined },
     { type: EventKind.rollbackStarted, message: Reasons.rollingBack(reason), ...(actor ? { actor } : {}) },
   );
 }
@@ -222,7 +222,7 @@ export function markFailed(release: Release, reason: string, now: number): Relea
   return evolve(
     release,
     now,
-    { phase: Phase.failed, reason, pendingApproval: undefined, targetWait: undefined },
+    { phase: Phase.failed, reason, pendingApproval: undefined, targetWait: undefined, paused: undefined },
     { type: EventKind.failed, message: Reasons.failed(reason) },
   );
 }

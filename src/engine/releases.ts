@@ -20,8 +20,10 @@ import {
   type RestoreOutcome,
 } from '../core/transitions.js';
 import { takeWake } from '../core/wake.js';
+import { pauseRelease, resumeRelease } from '../core/pause.js';
+import { EventKind } from '../core/timeline.js';
 import type { Actor } from '../core/actor.js';
-import { parseArtifact } from '../core/artifact.js';
+import { parseArtifact, sameImage } from '../core/artifact.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type ReleaseServiceStore } from './deps.js';
@@ -62,6 +64,14 @@ export interface StartInput {
   readonly onceKey?: string;
   /** The new release's id, when the caller chose it (under a client's key). */
   readonly id?: string;
+}
+
+/** Where `undo` goes: by default the version served before the last succeeded release, in one quick step. */
+export interface UndoOptions {
+  /** A version the service served before: undo goes back to it, through the service's plan. */
+  readonly to?: string;
+  /** With `to`: expedited (bakes cut to one gate check, approvals skipped but one under four-eyes); needs a reason. */
+  readonly expedite?: boolean;
 }
 
 export interface StartResult {
@@ -122,6 +132,11 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
         return (
           mine(release.requests.rollback?.actor) || (release.phase === Phase.cancelled && release.timeline.some((e) => e.type === 'cancelled' && mine(e.actor)))
         );
+      case 'pause':
+      case 'resume': {
+        const kind = decision === 'pause' ? EventKind.paused : EventKind.resumed;
+        return release.timeline.some((e) => e.type === kind && mine(e.actor));
+      }
     }
   }
 
@@ -406,10 +421,19 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
       await store.dequeue(release.service, id);
       return release;
     }
+    if (decision === 'pause') {
+      // Nothing to wake: the workflow's next decision finds the release paused and holds it there.
+      const { release } = await store.update(id, (r) => {
+        refuse(r);
+        return { release: pauseRelease(r, actor, clock.now(), comment), result: undefined };
+      });
+      log.info('release paused', { releaseId: id, service: release.service, actor: actor.id });
+      return release;
+    }
     let token: string | undefined;
     const { release } = await store.update(id, (r) => {
       refuse(r);
-      const requested = decision === 'promote' ? requestPromote(r, actor, clock.now(), comment) : requestRollback(r, actor, clock.now(), comment);
+      const requested = STEERS[decision](r, actor, clock.now(), comment);
       const taken = takeWake(requested);
       token = taken.token;
       return { release: taken.release, result: undefined };
@@ -420,6 +444,13 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     log.info(`${decision} requested`, { releaseId: id, service: release.service, actor: actor.id });
     return release;
   }
+
+  /** The steers that wake the workflow so it acts at once: promote and rollback (requests), resume (the bake goes on). */
+  const STEERS: Record<'promote' | 'rollback' | 'resume', (r: Release, actor: Actor, now: number, comment?: string) => Release> = {
+    promote: requestPromote,
+    rollback: requestRollback,
+    resume: resumeRelease,
+  };
 
   /**
    * Starts a new release of the image of a release that ended without shipping (rolled back,
@@ -462,24 +493,39 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
    * @throws {ActiveReleaseError} while a release is active (roll that one back instead);
    *   {@link InvalidActionError} when no succeeded release says what came before it.
    */
-  async function undo(serviceName: string, actor: Actor, comment?: string, of?: string, idempotencyKey?: string): Promise<StartResult> {
-    const key = idempotencyKey === undefined ? undefined : clientKey(actor, `undo ${serviceName}`, idempotencyKey);
-    return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of));
+  async function undo(
+    serviceName: string,
+    actor: Actor,
+    comment?: string,
+    of?: string,
+    idempotencyKey?: string,
+    options: UndoOptions = {},
+  ): Promise<StartResult> {
+    const kind = `undo ${serviceName}${options.to !== undefined ? ` to ${options.to}${options.expedite ? ' expedited' : ''}` : ''}`;
+    const key = idempotencyKey === undefined ? undefined : clientKey(actor, kind, idempotencyKey);
+    return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of, options));
   }
 
-  async function undoAs(newIdFor: string, serviceName: string, actor: Actor, comment?: string, of?: string): Promise<StartResult> {
+  async function undoAs(newIdFor: string, serviceName: string, actor: Actor, comment?: string, of?: string, options: UndoOptions = {}): Promise<StartResult> {
     const svc = service(serviceName);
     authorize(svc, 'undo', actor);
+    if (options.expedite) authorize(svc, 'expedite', actor);
     const active = await store.lockOwner(svc.name, clock.now());
     const last = await lastSucceeded(svc.name);
     if (last && active) {
       // The undo of this release may be what holds the service: a replay answers with it.
       const existing = await store.get(active);
-      if (existing?.origin?.kind === 'undo' && existing.origin.of === last.id && (of === undefined || of === last.id))
+      if (
+        existing?.origin?.kind === 'undo' &&
+        existing.origin.of === last.id &&
+        (of === undefined || of === last.id) &&
+        (options.to === undefined || sameImage(existing.artifact, parseArtifact(options.to)))
+      )
         return { release: existing, created: false };
     }
     if (active) throw new ActiveReleaseError(`service ${svc.name} has active release ${active}: roll it back (switchyard rollback ${active}) instead of undo`);
     if (!last) throw new InvalidActionError(`nothing to undo: service ${svc.name} has no succeeded release`);
+    if (options.to !== undefined) return undoTo(newIdFor, svc, options.to, actor, comment, last, options.expedite === true);
     // An undo asked from an older release's message must not undo a newer release instead.
     if (of !== undefined && last.id !== of)
       throw new InvalidActionError(`release ${of} is no longer what ${svc.name} serves (release ${last.id} succeeded since); undo that one instead`);
@@ -498,6 +544,57 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
       id: newIdFor,
       ...(comment ? { comment } : {}),
     });
+  }
+
+  /**
+   * Undo to a version the service served before (`undo --to`): an image of one of its succeeded releases,
+   * or what it served before one. Through the service's plan (a version that old earns its bakes
+   * again), or expedited under the authority rules (bakes cut to one gate check; under four-eyes the
+   * plan's first approval stays).
+   * @throws {InvalidActionError} for a version it never served (with those it did) or the one it serves now.
+   */
+  async function undoTo(
+    newIdFor: string,
+    svc: ServiceConfig,
+    to: string,
+    actor: Actor,
+    comment: string | undefined,
+    last: Release,
+    expedite: boolean,
+  ): Promise<StartResult> {
+    if (expedite && (comment ?? '').trim() === '') throw new ValidationError('body.comment: an expedited undo needs a reason (it goes in the timeline)');
+    const wanted = parseArtifact(to);
+    const earlier = (await servedVersions(svc.name)).filter((image) => !sameImage(parseArtifact(image), last.artifact));
+    const choices = earlier.length > 0 ? earlier.join(', ') : 'none recorded';
+    if (sameImage(last.artifact, wanted))
+      throw new InvalidActionError(`body.to: ${svc.name} serves ${last.artifact.image} now (release ${last.id}); name a version it served before: ${choices}`);
+    const match = earlier.find((image) => sameImage(parseArtifact(image), wanted));
+    if (match === undefined) throw new InvalidActionError(`body.to: ${svc.name} never served ${to}; undo goes back to a version it served before: ${choices}`);
+    return startRelease({
+      service: svc.name,
+      image: match,
+      actor,
+      origin: { kind: 'undo', of: last.id },
+      onceKey: `once:undo-of:${last.id}:to:${match}`,
+      id: newIdFor,
+      ...(expedite ? { expedite: { reason: comment ?? '' } } : {}),
+      ...(comment ? { comment } : {}),
+    });
+  }
+
+  /**
+   * The versions the service served, newest first: each succeeded release's image, and what it served
+   * before its first one. Walks its whole history a page at a time.
+   */
+  async function servedVersions(serviceName: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ service: serviceName, limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const r of page.releases.filter((x) => x.phase === Phase.succeeded)) out.push(r.artifact.image, ...(r.previous ? [r.previous] : []));
+      cursor = page.cursor;
+    } while (cursor);
+    return [...new Set(out)];
   }
 
   /** The quick plan of an undo, with the plan's first approval under four-eyes, checked against the driver. */

@@ -152,7 +152,8 @@ async function home() {
     .map(
       (s) => `<section class="card" aria-label="service ${esc(s.name)}"><h2>${esc(s.name)} <span class="muted">${esc(s.driver)}, ${esc(s.strategy)}</span></h2>
     ${s.health ? `<p>${s.health.status === 'ok' ? '<span class="ok">●</span>' : '<span class="bad">●</span>'} ${esc(s.health.version ?? '')} · ${esc(s.health.replicas.running)}/${esc(s.health.replicas.wanted)} replicas</p>` : ''}
-    <p>${s.activeRelease ? `active: <a href="#/releases/${esc(s.activeRelease)}">${esc(s.activeRelease)}</a>` : '<span class="muted">no active release</span>'}</p></section>`,
+    <p>${s.activeRelease ? `active: <a href="#/releases/${esc(s.activeRelease)}">${esc(s.activeRelease)}</a>` : '<span class="muted">no active release</span>'}</p>
+    ${startForm(s)}</section>`,
     )
     .join('')}</div>
   <section class="card"><h1>Releases</h1>
@@ -163,6 +164,7 @@ async function home() {
   <table><thead><tr><th>release</th><th>service</th><th>image</th><th>started</th><th>phase</th><th>new</th></tr></thead><tbody>
   ${list.releases.map((r) => `<tr><td><a href="#/releases/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.service)}</td><td>${esc(r.image)}</td><td title="${esc(r.createdAt)}">${esc(ago(r.createdAt))} by ${esc(r.createdBy.id)}</td><td><span class="phase ${esc(r.phase)}">${esc(r.phase.replace('_', ' '))}</span></td><td>${esc(r.traffic.candidate)}%</td></tr>`).join('') || '<tr><td colspan="6" class="muted">no releases</td></tr>'}
   </tbody></table></section>`;
+  for (const form of main.querySelectorAll('form.start')) form.addEventListener('submit', (e) => void start(e));
   document.getElementById('filters').addEventListener('change', (e) => {
     const form = new FormData(e.currentTarget);
     location.hash = `#/?${new URLSearchParams([...form].filter(([, v]) => v))}`;
@@ -170,11 +172,54 @@ async function home() {
   status.textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
+/**
+ * The start form of a service, only where the API offers this caller a start (the service view's `offer`):
+ * an image and Start; a reason and Expedite only where expedite is offered too; what is withheld, and why.
+ */
+function startForm(s) {
+  const { starts, withheld } = s.offer;
+  const why = withheld.length ? `<ul class="muted withheld">${withheld.map((w) => `<li>${esc(START_TEXT[w.action])}: ${esc(w.why)}</li>`).join('')}</ul>` : '';
+  if (!starts.includes('start')) return why;
+  const id = (field) => `start-${field}-${esc(s.name)}`;
+  return `<form class="start" data-service="${esc(s.name)}" aria-label="start a release of ${esc(s.name)}">
+    <label for="${id('image')}">Image</label>
+    <input id="${id('image')}" name="image" required maxlength="512" autocomplete="off" spellcheck="false" placeholder="${esc(s.health?.version ?? 'repository:tag')}">
+    ${starts.includes('expedite') ? `<label for="${id('reason')}">Reason to expedite (fewer steps, one approval)</label><input id="${id('reason')}" name="reason" maxlength="1000" autocomplete="off">` : ''}
+    <div class="actions"><button type="submit" class="primary" value="start">${START_TEXT.start}</button>${starts.includes('expedite') ? `<button type="submit" value="expedite">${START_TEXT.expedite}</button>` : ''}</div>
+    <div class="start-result" role="alert"></div></form>${why}`;
+}
+const START_TEXT = { start: 'Start', expedite: 'Expedite' };
+
+/** Starts a release from a service's form, as the CLI does (POST /releases, with an Idempotency-Key); then follows it. */
+async function start(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const expedite = e.submitter?.value === 'expedite';
+  const image = form.elements.image.value.trim();
+  const reason = form.elements.reason?.value.trim();
+  const result = form.querySelector('.start-result');
+  try {
+    const body = { service: form.dataset.service, image, ...(expedite ? { expedite: true, ...(reason ? { reason } : {}) } : {}) };
+    const release = await api('/releases', { method: 'POST', body: JSON.stringify(body) });
+    location.hash = `#/releases/${encodeURIComponent(release.id)}`;
+  } catch (error) {
+    if (error.status === 401 && AUTH === 'bearer') return login(() => route());
+    // The API's own words: a bad image reference, a missing reason, an active release, who may start.
+    result.innerHTML = `<div class="error"><strong>${esc(START_TEXT[expedite ? 'expedite' : 'start'])} refused${error.status ? ` (${error.status})` : ''}:</strong> ${esc(error.message)}</div>`;
+  }
+}
+
 const ACTIONS = {
   approve: { text: 'Approve', cls: 'primary', ask: 'Let the release go on past this step?' },
   reject: { text: 'Reject', cls: 'danger', ask: 'Reject: all traffic goes back to the stable version.' },
   promote: { text: 'Promote', cls: '', ask: 'Skip the remaining steps and send 100% to the new version?' },
   rollback: { text: 'Roll back', cls: 'danger', ask: 'Send 100% back to the stable version now?' },
+  pause: {
+    text: 'Pause',
+    cls: '',
+    ask: 'Hold the release at this step until someone resumes it? The bake stops counting; a failing gate still rolls it back.',
+  },
+  resume: { text: 'Resume', cls: 'primary', ask: 'Let the release go on? The bake continues with the time it had left.' },
   retry: { text: 'Retry', cls: 'primary', ask: 'Start a new release of this image, with the whole plan?' },
   undo: { text: 'Undo', cls: 'danger', ask: 'Return the service to the version it served before this release, at once (no bakes)?' },
 };
@@ -197,7 +242,8 @@ function decisionCard(r) {
     .map((g) => `<li class="${g.verdict === 'pass' ? 'ok' : g.verdict === 'fail' ? 'bad' : 'warn'}">${esc(g.summary ?? `${g.gate}: ${g.verdict}`)}</li>`)
     .join('');
   return `<section class="card ${r.pendingApproval ? 'decision' : ''}" aria-label="decision" id="decision">
-  <h2>${r.pendingApproval ? `Waiting for a person: ${esc(r.pendingApproval.label)}` : 'Steer this release'}</h2>
+  <h2>${r.pendingApproval ? `Waiting for a person: ${esc(r.pendingApproval.label)}` : r.paused ? `Paused by ${esc(r.paused.by.id)}` : 'Steer this release'}</h2>
+  ${r.paused ? `<p class="paused">Held at ${esc(r.traffic.candidate)}% since ${esc(time(r.paused.at))}${r.paused.comment ? ` (“${esc(r.paused.comment)}”)` : ''}; ${esc(duration(r.paused.bakeLeftSeconds))} of the bake left when it resumes.${r.paused.until ? ` The target holds at most until ${esc(time(r.paused.until))}, then the release rolls back.` : ''}</p>` : ''}
   ${r.pendingApproval ? `<p>Until ${esc(time(r.pendingApproval.expiresAt))}, then <strong>${esc(r.pendingApproval.onTimeout)}</strong>. ${esc(r.traffic.candidate)}% of production is on the new version.</p>` : ''}
   ${r.countdown ? `<p class="countdown" data-ends="${esc(r.countdown.endsAt)}" data-label="${esc(r.countdown.label)}">${esc(countdownText(r.countdown))}</p>` : ''}
   ${gates ? `<p><strong>Evidence</strong> (the gates, the new version against its limits and the stable version):</p><ul>${gates}</ul>` : ''}
@@ -373,7 +419,10 @@ setInterval(() => {
     !document.hidden &&
     (location.hash === '' || location.hash.startsWith('#/?') || location.hash === '#/') &&
     !document.querySelector('dialog[open]') &&
-    document.activeElement?.tagName !== 'SELECT'
+    document.activeElement?.tagName !== 'SELECT' &&
+    // Never under someone's typing: a start form being filled in, or one that says why it was refused.
+    ![...document.querySelectorAll('form.start input')].some((i) => i.value !== '' || i === document.activeElement) &&
+    !document.querySelector('.start-result .error')
   )
     void home().catch(() => undefined);
 }, 10_000);

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalDynamo, type LocalDynamo } from '../../src/adapters/dynamodb/dynalite.js';
 import { createApp } from '../../src/api/app.js';
 import { bearerAuthenticator } from '../../src/api/auth.js';
+import type { MetricsSource } from '../../src/ports/metrics-source.js';
 import { serviceConfig, startHarness, type Harness } from '../support/harness.js';
 
 const TOKEN = 'test-token-123';
@@ -26,11 +27,12 @@ async function api(
     // Started by the shared token in most cases here: four-eyes would have starts proven by default.
     serviceConfig('api', { approvals: { at: ['after-first-step'], approvers: ['bob'], fourEyes: true, authority: { start: 'anyone' } } }),
   ],
+  wrapMetrics?: (metrics: MetricsSource) => MetricsSource,
 ) {
   n++;
   h = await startHarness(
     services.map((s) => ({ ...s, name: `${String(s['name'])}-${n}` })),
-    { dynamo, config: { people: PEOPLE.map((name) => ({ name })) } },
+    { dynamo, config: { people: PEOPLE.map((name) => ({ name })) }, ...(wrapMetrics ? { wrapMetrics } : {}) },
   );
   const harness = h;
   const personTokens = new Map(PEOPLE.map((name) => [`${name}-token`, name]));
@@ -378,4 +380,96 @@ describe('GET /releases/{id}/logs', () => {
       expect(body.truncated).toBe(expected);
     }
   });
+});
+
+describe('HTTP API: pause, resume and undo --to', () => {
+  const guardedService = () => [serviceConfig('api', { approvals: { approvers: ['bob'] } })];
+
+  it('pause holds a bake (anyone may), a replay of its key answers once, resume needs an approver and the release goes on', async () => {
+    // The bake's first gate check waits until the pause is in: no race with the workflow's virtual time.
+    let letGo = () => {};
+    const paused10 = new Promise<void>((resolve) => (letGo = resolve));
+    const { call, h, service } = await api(guardedService(), (metrics) => ({
+      observe: async (release, gates, now) => {
+        if (release.weight === 10) await paused10;
+        return metrics.observe(release, gates, now);
+      },
+    }));
+    const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
+    const baking = await h.until(id, (r) => r.phase === 'baking' && r.weight === 10);
+    const key = { 'idempotency-key': 'pause-1' };
+    const paused = await call('POST', `/releases/${id}/pause`, { comment: 'customer report' }, { actor: 'carol', headers: key });
+    expect(paused.status).toBe(200);
+    expect(paused.body['paused']).toMatchObject({ by: { id: 'carol' }, comment: 'customer report' });
+    expect(paused.body['decisions']).not.toContain('pause');
+    // carol may not resume (an approver's decision): the view says so instead of offering a button.
+    expect(paused.body['withheld']).toEqual(expect.arrayContaining([{ action: 'resume', why: expect.stringContaining('carol is not an approver') }]));
+    const replay = await call('POST', `/releases/${id}/pause`, { comment: 'customer report' }, { actor: 'carol', headers: key });
+    expect(replay.status).toBe(200);
+    const twice = await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' });
+    expect(twice).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('already paused by carol') } } });
+    letGo();
+
+    // Well past the 5-minute bake (virtual time), the release still stands where it was paused.
+    const pausedAt = Date.parse(paused.body['paused']['at'] as string);
+    const held = await h.until(id, (r) => Date.parse(r.updatedAt) > pausedAt + 15 * 60_000, 60_000);
+    expect(held).toMatchObject({ phase: 'baking', weight: 10, stepIndex: baking.stepIndex });
+    expect(held.timeline.filter((e) => e.type === 'paused')).toHaveLength(1);
+
+    const byCarol = await call('POST', `/releases/${id}/resume`, undefined, { actor: 'carol' });
+    expect(byCarol).toMatchObject({ status: 403, body: { error: { code: 'forbidden', message: expect.stringContaining('resume needs one of bob') } } });
+    const resumed = await call('POST', `/releases/${id}/resume`, { comment: 'all clear' }, { actor: 'bob' });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body['timeline'].at(-1)).toMatchObject({ type: 'resumed', actor: { id: 'bob' }, comment: 'all clear' });
+    const done = await h.finish(id);
+    expect(done.phase).toBe('succeeded');
+    const again = await call('POST', `/releases/${id}/resume`, undefined, { actor: 'bob' });
+    expect(again).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('not paused') } } });
+  }, 90_000);
+
+  it('409 with the reason when there is nothing to hold: an approval already waits, or the release is over', async () => {
+    const { call, h, service } = await api();
+    const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
+    await h.until(id, (r) => r.phase === 'awaiting_approval');
+    const waiting = await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' });
+    expect(waiting).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('already waits for a person') } } });
+    await call('POST', `/releases/${id}/rollback`, undefined, { actor: 'carol' });
+    await h.finish(id);
+    const over = await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' });
+    expect(over).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('has nothing to hold') } } });
+    expect((await h.store.get(id))?.paused).toBeUndefined();
+  });
+
+  it('undo --to: a version the service served, through its plan or expedited; one it never served is refused with those it did', async () => {
+    const { call, h, service } = await api(guardedService());
+    for (const image of ['api:1', 'api:2', 'api:3']) {
+      const id = (await call('POST', '/releases', { service, image }, { actor: 'alice' })).body['id'] as string;
+      expect((await h.finish(id)).phase).toBe('succeeded');
+    }
+    const undo = (body: unknown, actor = 'bob') => call('POST', `/services/${service}/undo`, body, { actor });
+    const never = await undo({ to: 'api:9' });
+    expect(never).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining(`${service} never served api:9`) } } });
+    expect(never.body['error']['message']).toMatch(/it served before: api:2, api:1/);
+    const current = await undo({ to: 'api:3' });
+    expect(current).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('serves api:3 now') } } });
+    expect(await undo({ to: 'api:1' }, 'carol')).toMatchObject({ status: 403 });
+    expect(await undo({ to: 'api:1', expedite: true })).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('needs a reason') } } });
+    expect(await undo({ expedite: true, comment: 'x' })).toMatchObject({ status: 400 });
+    // Nothing was started by the refusals.
+    expect(await h.store.lockOwner(service, h.clock.now())).toBeUndefined();
+
+    const through = await undo({ to: 'api:1', comment: 'api:2 and api:3 share the bug' });
+    expect(through.status).toBe(201);
+    expect(through.body).toMatchObject({ image: 'api:1', origin: { kind: 'undo' } });
+    // Through the service's plan: its bakes, not the quick undo's single shift.
+    expect((through.body['plan'] as { type: string }[]).filter((s) => s.type === 'bake')).toHaveLength(2);
+    await call('POST', `/releases/${through.body['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(through.body['id'] as string);
+
+    const expedited = await undo({ to: 'api:1', expedite: true, comment: 'incident 42' });
+    expect(expedited.status).toBe(201);
+    expect(expedited.body).toMatchObject({ image: 'api:1', expedited: { reason: 'incident 42' } });
+    expect((expedited.body['plan'] as { type: string; seconds?: number }[]).filter((s) => s.type === 'bake').map((s) => s.seconds)).toEqual([30, 30]);
+    expect((await h.finish(expedited.body['id'] as string)).phase).toBe('succeeded');
+  }, 90_000);
 });

@@ -51,6 +51,8 @@ describe('the OpenAPI document', () => {
         'POST /releases/{id}/reject',
         'POST /releases/{id}/promote',
         'POST /releases/{id}/rollback',
+        'POST /releases/{id}/pause',
+        'POST /releases/{id}/resume',
         'POST /releases/{id}/retry',
         'GET /openapi.json',
         'GET /docs',

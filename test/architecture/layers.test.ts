@@ -92,6 +92,8 @@ describe('one home per rule: the screens render the wire contract', () => {
   // The CLI, the dashboard, the terminal progress and Slack: none lists the phases, labels steps or reads the core's sentences.
   const screens = [
     'src/cli/render.ts',
+    'src/cli/markdown.ts',
+    'src/cli/ci.ts',
     'src/cli/wait.ts',
     'src/cli/dashboard-server.ts',
     'src/ui/dashboard.js',

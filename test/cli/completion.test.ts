@@ -40,7 +40,7 @@ describe('switchyard completion', () => {
   });
 
   it.runIf(hasShell('bash'))('bash: completes a command name, an option, an option value and an argument', () => {
-    expect(bashComplete(bash, 're')).toEqual(['release', 'reject', 'retry']);
+    expect(bashComplete(bash, 're')).toEqual(['release', 'reject', 'resume', 'retry']);
     expect(bashComplete(bash, 'local', '--data-')).toEqual(['--data-dir', '--data-plane']);
     expect(bashComplete(bash, 'local', '--data-plane', 'h')).toEqual(['haproxy']);
     expect(bashComplete(bash, 'get', '-w', '--js')).toEqual(['--json']);

@@ -129,11 +129,11 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     expect(typo.code).toBe(2);
     expect(typo.err).toContain('(Did you mean rollback?)');
 
-    // Other tools' words get their Switchyard names.
-    const abort = await cli(['abort', 'r-1']);
-    expect(abort.code).toBe(2);
-    expect(abort.err).toContain("unknown command 'abort'");
-    expect(abort.err).toContain('Did you mean switchyard rollback <id>');
+    // Other tools' words get their Switchyard names (Argo's abort is a working alias of rollback, tested above).
+    const cancel = await cli(['cancel', 'r-1']);
+    expect(cancel.code).toBe(2);
+    expect(cancel.err).toContain("unknown command 'cancel'");
+    expect(cancel.err).toContain('Did you mean switchyard rollback <id>');
     const status = await cli(['status', 'shop']);
     expect(status.code).toBe(2);
     expect(status.err).toContain('Did you mean switchyard get <release|service> (one release, --watch to follow it) or list');
@@ -158,6 +158,53 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     const version = await cli(['--version']);
     expect(version.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   }, 60_000);
+
+  it('pause <service> holds a bake, resume lets it go on, abort rolls back as rollback does; undo --to refuses a version never served', async () => {
+    const started = json<{ id: string }>(await cli(['release', 'shop', 'v3', '--json']));
+    await releaseUntil(mode.runtime.deps.store, started.id, (r) => r.phase === 'baking' && r.weight === 20, { timeoutMs: 15_000 });
+    const paused = await cli(['pause', 'shop', '-m', 'checking a report', '--as', 'alice']);
+    expect(paused.code, paused.err).toBe(0);
+    expect(paused.out).toMatch(new RegExp(`^${started.id}: paused with 9m( \\d+s)? of the bake left; now baking, 20% on the new version`));
+    const got = await cli(['get', started.id]);
+    expect(got.out).toMatch(/paused {3}by alice .* since .*: "checking a report"; 9m( \d+s)? of the bake left: switchyard resume /);
+    expect(got.out).toContain(`switchyard resume ${started.id}`);
+    const twice = await cli(['pause', started.id]);
+    expect(twice.code).toBe(4);
+    expect(twice.err).toContain('already paused by alice');
+    const resumed = await cli(['resume', started.id, '-m', 'all clear']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.out).toContain(`${started.id}: resumed; now baking, 20% on the new version`);
+
+    // abort: Argo's word, Switchyard's rollback.
+    const aborted = await cli(['abort', started.id, '-m', 'not today']);
+    expect(aborted.code, aborted.err).toBe(0);
+    expect(aborted.out).toContain(`${started.id}: rollback requested`);
+    await releaseUntil(mode.runtime.deps.store, started.id, (r) => r.phase === 'rolled_back', { timeoutMs: 20_000 });
+
+    const none = await cli(['pause', 'shop']);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('service shop has no active release to pause or resume');
+    // A release that shipped (promote skips the bake and the approval), then undo --to the version before it.
+    const shipped = json<{ id: string }>(await cli(['release', 'shop', 'v4', '--json']));
+    await releaseUntil(mode.runtime.deps.store, shipped.id, (r) => r.phase === 'baking', { timeoutMs: 15_000 });
+    expect((await cli(['promote', shipped.id])).code).toBe(0);
+    await releaseUntil(mode.runtime.deps.store, shipped.id, (r) => r.phase === 'succeeded', { timeoutMs: 20_000 });
+    const never = await cli(['undo', 'shop', '--to', 'v9']);
+    expect(never.code).toBe(4);
+    expect(never.err).toMatch(/shop never served v9; undo goes back to a version it served before: (\S+, )*v1\b/);
+    const expediteAlone = await cli(['undo', 'shop', '--expedite']);
+    expect(expediteAlone.code).toBe(2);
+    expect(expediteAlone.err).toContain('--expedite applies to undo --to <version>');
+    const back = await cli(['undo', 'shop', '--to', 'v1', '--reason', 'v4 has a bug']);
+    expect(back.code, back.err).toBe(0);
+    expect(back.out).toMatch(/returns shop to v1 \(undo, through the plan\)/);
+    const id = /release (r-\S+)/.exec(back.out)?.[1] ?? '';
+    // Shipped at once, so the service serves v1 again for the tests that follow.
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'baking', { timeoutMs: 15_000 });
+    expect((await cli(['promote', id])).code).toBe(0);
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'succeeded', { timeoutMs: 20_000 });
+    expect(mode.targets.get('shop')?.stableVersion).toBe('v1');
+  }, 90_000);
 
   it('an expedited release skips approvals and cuts bakes to one gate check, with its reason in the timeline', async () => {
     const run = await cli(['release', 'shop', 'v7', '--expedite', '--reason', 'hotfix for INC-42', '--json']);

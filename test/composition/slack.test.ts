@@ -212,6 +212,12 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
     expect((await click('U0AAA', 'approve', value)).body.message).toContain('four-eyes rule: ann started this release');
     expect((await click('U0BOB', 'approve', 'r-nope|r-nope-a1')).body).toEqual({ ok: false, code: 'not_found', message: 'no release with id "r-nope"' });
     expect((await h.store.get(release.id))?.phase).toBe('awaiting_approval');
+    // Pause from Slack: the same rule as the API's, in its words (an approval already holds the release).
+    expect((await click('U0BOB', 'pause', release.id)).body).toMatchObject({
+      ok: false,
+      code: 'invalid_action',
+      message: expect.stringContaining('it already waits for a person (approve or reject it)'),
+    });
     expect((await click('U0BOB', 'approve', value)).body.ok).toBe(true);
     const replay = await click('U0BOB', 'approve', value);
     expect(replay.body.ok).toBe(false);
@@ -224,7 +230,7 @@ describe('Slack: the interactions endpoint refuses what it must, and changes not
       code: 'invalid_action',
       message: `release ${release.id} is succeeded; only an active release can be rolled back`,
     });
-    expect(ephemeralTexts(slack).filter((t) => t.startsWith(':warning:')).length).toBeGreaterThanOrEqual(5);
+    expect(ephemeralTexts(slack).filter((t) => t.startsWith(':warning:')).length).toBeGreaterThanOrEqual(6);
   });
 
   it('malformed payloads get 400', async () => {

@@ -100,6 +100,8 @@ describe('authority: who may take each decision', () => {
       reject: 'approvers',
       promote: 'approvers',
       rollback: 'anyone',
+      pause: 'anyone',
+      resume: 'approvers',
       undo: 'approvers',
       retry: 'approvers',
     });

@@ -4,6 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
+import { defineConfig } from '../../lib/constructs/switchyard-function.js';
+import { ConfigError, resolveConfig } from '../../src/config/config.js';
 import { loadConfigWithSource } from '../../src/config/load.js';
 import { createRelease } from '../../src/core/transitions.js';
 
@@ -22,7 +24,8 @@ const context = {
 beforeAll(async () => {
   const { raw } = await loadConfigWithSource('examples/aws/switchyard.config.ts');
   Object.assign(process.env, {
-    SWITCHYARD_CONFIG_JSON: JSON.stringify(raw),
+    // What the stack compiles into each bundle: the config resolved at synth.
+    SWITCHYARD_CONFIG_JSON: JSON.stringify(resolveConfig(raw)),
     TABLE_NAME: 'switchyard',
     STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Switchyard-release',
     AWS_REGION: 'eu-west-1',
@@ -57,6 +60,23 @@ function apiEvent(method: string, path: string, authorizer?: Record<string, unkn
     isBase64Encoded: false,
   };
 }
+
+describe('the config compiled into each bundle', () => {
+  it.each(['examples/aws/switchyard.config.ts', 'examples/local/switchyard.config.ts', 'examples/local/judge.config.ts', 'examples/local/rolling.config.ts'])(
+    '%s: is the resolved config, and JSON loses none of it (a Lambda reads it without validating again)',
+    async (file) => {
+      const { raw } = await loadConfigWithSource(file);
+      const compiled = JSON.parse(JSON.parse(defineConfig(raw)['__SWITCHYARD_CONFIG__'] ?? '""') as string) as unknown;
+      expect(compiled).toStrictEqual(JSON.parse(JSON.stringify(resolveConfig(raw))));
+      expect(compiled).toEqual(resolveConfig(raw));
+    },
+  );
+
+  it('a config that does not validate stops the synth with its problems, before anything is bundled', () => {
+    expect(() => defineConfig({ services: [{ name: 'x' }] })).toThrow(ConfigError);
+    expect(() => defineConfig({ services: [{ name: 'x' }] })).toThrow(/services\[0\]|services\.0/);
+  });
+});
 
 describe('the Lambda entry points', () => {
   it('api: serves the Hono app through API Gateway; mutations need the authorizer identity', async () => {

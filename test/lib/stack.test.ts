@@ -281,3 +281,24 @@ describe('the CDK stack when a service names no roles and no family', () => {
     expect(JSON.stringify(register?.Resource)).toContain(':task-definition/*');
   });
 });
+
+describe('the CDK stack of the root switchyard.config.ts (what `npx cdk deploy` reads)', () => {
+  it('deploys its service on ECS native deployments, with zero cdk-nag findings and no CodeDeploy permission', async () => {
+    const { config, raw } = await loadConfigWithSource('switchyard.config.ts');
+    expect(config.services.map((s) => [s.name, s.target.driver])).toEqual([['checkout-api', 'ecs']]);
+    const rootApp = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const rootStack = new SwitchyardStack(rootApp, 'Switchyard', { config, rawConfig: raw, env: { account: '123456789012', region: 'eu-west-1' } });
+    Validations.of(rootApp).addPlugins(new AwsSolutionsChecks(rootApp));
+    const t = Template.fromStack(rootStack);
+    const report = JSON.parse(readFileSync(join(rootApp.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports?: { violations?: { ruleName: string }[] }[];
+    };
+    expect((report.pluginReports ?? []).flatMap((p) => p.violations ?? []).map((v) => v.ruleName)).toEqual([]);
+    const granted = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const find = (action: string) => granted.filter((s) => actions(s).includes(action));
+    expect(JSON.stringify(find('ecs:ContinueServiceDeployment')[0]?.Resource)).toContain('service-deployment/prod/checkout-api/*');
+    expect(granted.flatMap(actions).filter((a) => a.startsWith('codedeploy:'))).toEqual([]);
+  });
+});

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AlreadyFinalizedError } from '../../src/core/errors.js';
 import type { Release } from '../../src/core/release.js';
 import { markDeployed, withDriverState } from '../../src/core/transitions.js';
+import { ECS_HOOK_LIMITS, holdSupport } from '../../src/config/config.js';
+import { pauseRefusal } from '../../src/core/pause.js';
 import { TARGET_POLL_SECONDS } from '../../src/core/target-waits.js';
 import type { Progress, TrafficDriver } from '../../src/ports/traffic-driver.js';
 import { T0 } from './releases.js';
@@ -39,6 +41,8 @@ export async function settle(subject: Pick<DriverSubject, 'elapse'>, release: Re
   }
   throw new Error(`the target never finished (${release.id})`);
 }
+
+const HOUR = 3_600_000;
 
 /** The image name each release of the suite was made from, as `live` takes it. */
 const imageOf = new Map<string, string>();
@@ -150,6 +154,38 @@ export function driverContract(name: string, make: () => Promise<DriverSubject>,
         const finalized = await settle(subject, release, (r) => subject.driver.finalize(r));
         expect(await subject.live('app:2')).toBe(100);
         await settle(subject, finalized, (r) => subject.driver.finalize(r));
+        expect(await subject.live('app:2')).toBe(100);
+      }),
+      timeout,
+    );
+
+    it(
+      'pause: a driver that holds keeps traffic where it is, untouched, as long as a pause may last; one that cannot moves on by itself, and pause is refused with why',
+      withSubject(async (subject) => {
+        const release = await shift(subject, await deployed(subject, 'app:2'), 10);
+        const hold = holdSupport(subject.driver.capabilities, release.plan, release.settings);
+        // The service's config says what its driver says.
+        if (release.settings.hold) expect(release.settings.hold).toEqual(hold);
+        const live = await subject.live('app:2');
+        if (!hold.can) {
+          expect(pauseRefusal(release, T0)).toBe(`release ${release.id} cannot be paused: ${hold.why}`);
+          // The reason is real: left alone, the target moves on its own clock.
+          subject.elapse(HOUR);
+          expect(await subject.live('app:2')).toBeGreaterThan(live);
+          return;
+        }
+        // Held to a minute before its limit (a week where there is none): the target's clock runs, Switchyard calls nothing.
+        subject.elapse(((hold.limitSeconds ?? 7 * 24 * 3600) - 60) * 1000);
+        expect(await subject.live('app:2')).toBe(live);
+        expect(await subject.driver.verify(release)).toBe(live);
+        if (hold.limitSeconds !== undefined) {
+          // The limit is real: past it and the margin, the target decides by itself (why a pause ends in a rollback first).
+          subject.elapse((ECS_HOOK_LIMITS.marginMinutes + 2) * 60_000);
+          expect(await subject.live('app:2')).toBe(0);
+          return;
+        }
+        // Resumed: the next step goes through.
+        await shift(subject, release, 100);
         expect(await subject.live('app:2')).toBe(100);
       }),
       timeout,

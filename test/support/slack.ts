@@ -46,6 +46,10 @@ export class SlackStandIn {
   ephemeral: { text: string }[] = [];
   /** Answer the next N calls with 429 (Retry-After: 1) or 500. */
   failNext: { status: 429 | 500; count: number } | undefined;
+  /** Answer the next call 200 `{ ok: false, error }`, as Slack refuses a call (e.g. `channel_not_found`). */
+  refuseNext: string | undefined;
+  /** The Content-Type of every recorded call. */
+  contentTypes: string[] = [];
   private server: Server;
   private n = 0;
   url = '';
@@ -68,7 +72,14 @@ export class SlackStandIn {
           res.end(JSON.stringify({ ok: false, error: this.failNext.status === 429 ? 'ratelimited' : 'internal_error' }));
           return;
         }
+        if (this.refuseNext) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: false, error: this.refuseNext }));
+          this.refuseNext = undefined;
+          return;
+        }
         const method = (req.url ?? '').replace(/^\/api\//, '');
+        this.contentTypes.push(req.headers['content-type'] ?? '');
         const args = Object.fromEntries(new URLSearchParams(body)) as Record<string, string>;
         this.calls.push({ method, args: { ...args, auth: req.headers.authorization ?? '' } });
         res.writeHead(200, { 'content-type': 'application/json' });

@@ -18,6 +18,7 @@ import type { Actor } from '../../src/core/actor.js';
  * release view's screenshot to docs/dashboard.png for the README.
  */
 
+const SHARED = 'shared-token-0123456789';
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789ab';
 let mode: LocalMode;
@@ -44,6 +45,21 @@ beforeAll(async () => {
         },
         approvals: { at: ['after-first-step'], approvers: ['alice'], timeout: '10m' },
       },
+      {
+        // A long bake with nothing to watch: it stands still for as long as a person looks at it.
+        name: 'hold',
+        target: demoTarget({ port: 8090, readiness: { path: '/ready', interval: 0, timeout: '5s' }, env: { STARTUP_MS: '50' } }),
+        strategy: { type: 'canary', steps: [{ percent: 20, bake: '10m' }], finalBake: '1s' },
+        gates: { metrics: [], checkInterval: '60s' },
+        approvals: { approvers: ['alice'] },
+      },
+      // Four-eyes: only a proven person may start it (the shared token may not).
+      {
+        name: 'ledger',
+        target: demoTarget({ port: 8092, env: { STARTUP_MS: '50' } }),
+        strategy: { type: 'canary', steps: [{ percent: 50, bake: '1s' }], finalBake: '1s' },
+        approvals: { approvers: ['alice'], fourEyes: true },
+      },
     ],
     people: [
       { name: 'alice', localToken: 'ALICE_TOKEN' },
@@ -55,7 +71,7 @@ beforeAll(async () => {
     port: 0,
     inMemory: true,
     ephemeralPorts: true,
-    token: 'shared-token-0123456789',
+    token: SHARED,
     env: { ALICE_TOKEN: ALICE, BOB_TOKEN: BOB },
   });
   const target = mode.targets.get('demo');
@@ -102,6 +118,24 @@ async function expectOffered(p: Page, id: string, viewer: Actor): Promise<string
   const shown = () => p.locator('#decision [data-action]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-action')));
   await expect.poll(async () => JSON.stringify(await shown()) === JSON.stringify(await expected()), { timeout: 10_000 }).toBe(true);
   return (await shown()) as string[];
+}
+
+/** Each service's start buttons are exactly what the API's service view offers this token, in its order. */
+async function expectStarts(p: Page, token: string): Promise<Record<string, string[]>> {
+  const res = await fetch(`${mode.apiUrl}/services`, { headers: { authorization: `Bearer ${token}` } });
+  const { services } = (await res.json()) as { services: { name: string; offer: { starts: string[] } }[] };
+  const offered = Object.fromEntries(services.map((s) => [s.name, s.offer.starts]));
+  const shown = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        services.map(async (s) => {
+          const buttons = p.getByRole('region', { name: `service ${s.name}` }).locator('form.start button');
+          return [s.name, await buttons.evaluateAll((b) => b.map((x) => x.getAttribute('value')))] as const;
+        }),
+      ),
+    );
+  await expect.poll(async () => JSON.stringify(await shown()) === JSON.stringify(offered), { timeout: 10_000 }).toBe(true);
+  return offered;
 }
 
 const alice: Actor = { id: 'alice', channel: 'api', person: 'alice' };
@@ -208,6 +242,30 @@ describe('the dashboard in Chromium', () => {
     await p.close();
   }, 90_000);
 
+  it('pauses a bake from the decision card and resumes it: the buttons are the contract’s, the card says who paused it', async () => {
+    const p = await page();
+    await signIn(p, ALICE);
+    const { release } = await mode.runtime.releases.startRelease({ service: 'hold', image: 'v2', actor: { id: 'ci', channel: 'api' } });
+    await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.phase === 'baking' && r.weight === 20, { timeoutMs: 30_000 });
+    await p.goto(`${mode.apiUrl}/ui#/releases/${release.id}`);
+    await p.locator('main[data-phase="baking"]').waitFor();
+    expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'pause']);
+    const decision = p.getByRole('region', { name: 'decision' });
+    await decision.getByRole('button', { name: 'Pause' }).click();
+    await p.getByLabel('Comment (optional)').fill('checking a report');
+    await p.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Paused by alice');
+    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); 9m( \d+s)? of the bake left when it resumes\./);
+    expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'resume']);
+    await decision.getByRole('button', { name: 'Resume' }).click();
+    await p.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+    const resumed = await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.timeline.some((e) => e.type === 'resumed'), { timeoutMs: 10_000 });
+    expect(resumed.paused).toBeUndefined();
+    await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Steer this release');
+    await mode.runtime.releases.act(release.id, 'rollback', alice);
+    await releaseUntil(mode.runtime.deps.store, release.id, (r) => r.phase === 'rolled_back', { timeoutMs: 30_000 });
+  });
+
   it('shows the faulty version’s error lines on its release and in the logs view; history filters by phase', async () => {
     const p = await page();
     await signIn(p, ALICE);
@@ -232,6 +290,46 @@ describe('the dashboard in Chromium', () => {
     expect(smallest).toBeGreaterThanOrEqual(11);
     // A rolled-back release offers Retry to an approver; its buttons keep apart.
     expect(await expectOffered(p, release.id, alice)).toEqual(['retry']);
+    await p.close();
+  }, 90_000);
+
+  it('offers Start (and Expedite) on a service only where the API offers it, and starts a release with an Idempotency-Key', async () => {
+    const p = await page();
+    // The shared token may start demo (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
+    await signIn(p, SHARED);
+    expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], ledger: [] });
+    expect(await p.getByRole('region', { name: 'service ledger' }).textContent()).toContain('Start: the shared token cannot start: it needs a proven person');
+    expect(await p.getByRole('region', { name: 'service demo' }).textContent()).toContain(
+      'Expedite: the shared token is not an approver: expedite needs one of alice',
+    );
+
+    // Alice, an approver, is offered both; an expedite without a reason is refused in the API's words.
+    await p.evaluate('sessionStorage.clear()');
+    await signIn(p, ALICE);
+    expect(await expectStarts(p, ALICE)).toEqual({ demo: ['start', 'expedite'], ledger: ['start', 'expedite'] });
+    const posts: { body: unknown; key: string | undefined }[] = [];
+    p.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/releases') posts.push({ body: r.postDataJSON(), key: r.headers()['idempotency-key'] });
+    });
+    const form = p.getByRole('form', { name: 'start a release of demo' });
+    await form.getByLabel('Image').fill('v5');
+    await form.getByRole('button', { name: 'Expedite' }).click();
+    await expect.poll(() => form.locator('.start-result').textContent()).toContain('an expedited release needs a reason');
+    expect((await mode.runtime.deps.store.list({ limit: 50, service: 'demo' })).releases.some((r) => r.artifact.image === 'v5')).toBe(false);
+
+    // Start: a POST /releases with an Idempotency-Key of its own, then the page follows the new release.
+    await form.getByRole('button', { name: 'Start' }).click();
+    await p.locator('main[data-phase]').waitFor({ timeout: 15_000 });
+    const id = decodeURIComponent(new URL(p.url()).hash.replace('#/releases/', ''));
+    const started = await mode.runtime.deps.store.get(id);
+    expect(started?.artifact.image).toBe('v5');
+    expect(started?.createdBy.person).toBe('alice');
+    expect(posts).toHaveLength(2); // the refused expedite, then the start
+    expect(posts[1]?.body).toEqual({ service: 'demo', image: 'v5' });
+    expect(posts[1]?.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(posts[1]?.key).not.toBe(posts[0]?.key);
+    await mode.runtime.releases.act(id, 'rollback', { id: 'ci', channel: 'api' });
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back' || r.phase === 'cancelled', { timeoutMs: 30_000 });
     await p.close();
   }, 90_000);
 });

@@ -1,5 +1,5 @@
 import type { ECSClient, RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
-import { IMAGE_PLACEHOLDER } from '../../config/config.js';
+import { IMAGE_PLACEHOLDER } from '../../config/runtime.js';
 import type { TaskDefinitionSource } from '../../config/schema.js';
 import { DeployError, PermissionError, TransientError } from '../../core/errors.js';
 import { diffTaskDefinitions, type Change } from '../../core/task-diff.js';

@@ -81,6 +81,7 @@ export function releaseMessage(release: Release, environment: string): { text: s
     `*Phase*\n${release.phase.replace('_', ' ')}`,
     `*Step*\n${view.final ? `${total} of ${total}` : `${view.step.index} of ${total}${current ? `: ${slackText(current.label)}` : ''}`}`,
     ...(view.countdown ? [`*Until*\n${slackText(view.countdown.label)} ends ${view.countdown.endsAt.slice(11, 16)} UTC`] : []),
+    ...(view.paused ? [`*Paused*\nby ${who(view.paused.by)}, ${formatDuration(view.paused.bakeLeftSeconds)} of the bake left`] : []),
   ];
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: slackPlain(`${release.service} → ${name} (${environment})`).slice(0, 150) } },
@@ -174,6 +175,18 @@ export function releaseMessage(release: Release, environment: string): { text: s
             `Skip the remaining steps and send 100% of ${slackText(release.service)} to *${slackText(name)}*?`,
           ),
         );
+      if (decision === 'pause')
+        buttons.push(
+          button(
+            'pause',
+            release.id,
+            'Pause',
+            undefined,
+            `Hold *${slackText(name)}* at ${release.weight}% until someone resumes it? Its bake stops counting; a failing gate still rolls it back.`,
+          ),
+        );
+      if (decision === 'resume')
+        buttons.push(button('resume', release.id, 'Resume', 'primary', `Let *${slackText(name)}* go on? Its bake continues with the time it had left.`));
       if (decision === 'rollback')
         buttons.push(
           button(

@@ -1,9 +1,9 @@
 import { messageOf } from '../../core/errors.js';
-import { WebClient } from '@slack/web-api';
 import type { Release } from '../../core/release.js';
 import type { NotificationState, Notifier } from '../../ports/notifier.js';
 import { releaseMessage, threadReply } from './message.js';
 import type { Log } from '../../ports/log.js';
+import { SlackWebApi } from './slack-web-api.js';
 
 /**
  * Slack's automatic parsing stays off for every message (its documented default, said explicitly so a
@@ -27,19 +27,15 @@ export interface SlackNotifierOptions {
 
 /**
  * One Slack message per release, posted once and then updated in place (chat.update), with the
- * timeline as thread replies. Rate limits (429 + Retry-After) are honoured by the Web API client;
+ * timeline as thread replies. Rate limits (429 + Retry-After) are honoured by {@link SlackWebApi};
  * any failure is logged and swallowed, and a slow Slack is abandoned after the budget.
  */
 export class SlackNotifier implements Notifier {
-  readonly client: WebClient;
+  readonly client: SlackWebApi;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly options: SlackNotifierOptions) {
-    this.client = new WebClient(options.token, {
-      ...(options.apiUrl ? { slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/` } : {}),
-      retryConfig: { retries: 2, factor: 1, minTimeout: 100, maxTimeout: 1000 },
-      timeout: options.budgetMs ?? 2500,
-    });
+    this.client = new SlackWebApi({ token: options.token, ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}), timeoutMs: options.budgetMs ?? 2500 });
   }
 
   async releaseChanged(release: Release): Promise<void> {
@@ -81,7 +77,7 @@ export class SlackNotifier implements Notifier {
       if (!(await state.claimMessage(release.id))) return; // another writer is posting it
       let posted;
       try {
-        posted = await this.client.chat.postMessage({ channel, text, blocks: blocks as never, unfurl_links: false, ...NO_AUTOMATIC_PARSING });
+        posted = await this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, ...NO_AUTOMATIC_PARSING });
         if (!posted.ts || !posted.channel) throw new Error('chat.postMessage returned no ts');
       } catch (error) {
         await state.unclaimMessage(release.id);
@@ -90,7 +86,7 @@ export class SlackNotifier implements Notifier {
       await state.saveMessage(release.id, posted.channel, posted.ts);
       ref = { channel: posted.channel, ts: posted.ts, posted: 0 };
     } else {
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks: blocks as never, ...NO_AUTOMATIC_PARSING });
+      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks, ...NO_AUTOMATIC_PARSING });
     }
     const fresh = release.timeline.slice(ref.posted);
     if (fresh.length > 0 && (await state.advanceThread(release.id, ref.posted, release.timeline.length))) {

@@ -12,7 +12,7 @@ import { canary, release as newRelease, T0 } from '../../support/releases.js';
 import { slackClick, SlackStandIn } from '../../support/slack.js';
 
 /**
- * Everything Switchyard posts to Slack, through the real notifier and @slack/web-api, against a
+ * Everything Switchyard posts to Slack, through the real notifier and its Web API client, against a
  * stand-in for Slack's Web API: text Switchyard did not write arrives as literal text. No ping
  * (`<!channel>`, `<!here>`, `<!subteam^…>`, `<@U…>`), no disguised link (`<https://evil|…>`), no code
  * block closed early, no control character.
