@@ -33,7 +33,8 @@ export async function diffSubject(what: string): Promise<DiffSubject> {
     (s) => s.isFile(),
     () => false,
   );
-  const json = /\.json$/i.test(what);
+  // A path as people write one (./x, ../x, /x, C:\x) is a file, though "./defs/x" also reads as an image on registry host ".".
+  const json = /\.json$/i.test(what) || /^(?:\.{1,2}[/\\]|\/|[A-Za-z]:\\)/.test(what);
   if (!json && !exists) {
     if (IMAGE_PATTERN.test(what) && what.length <= 512) return { image: what };
     throw new ValidationError(
@@ -171,6 +172,10 @@ export async function releaseDiff(
     const command = Array.isArray(target.command) ? target.command.join(' ') : String(target.command);
     return planned(svc, { kind: 'local', command, from: target.initialVersion, to: subject.image });
   }
+  if ('image' in subject && !IMAGE_PATTERN.test(subject.image))
+    throw new ValidationError(
+      `"${subject.image}" is not an image reference a release takes (repository[:tag][@sha256:<64 hex>], lowercase repository, optional registry host)`,
+    );
   const ref = { cluster: target.cluster, service: target.service, ...(region ? { region } : {}) };
   const running = await readEcsService(ref, { alarms: false, ...(clients ? { clients } : {}) });
   const before = registerable(running.taskDefinition, running.tags);
