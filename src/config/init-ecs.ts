@@ -268,6 +268,12 @@ export function ecsScaffold(facts: EcsServiceFacts, { name = facts.service }: { 
       'gates.alarms',
       `${firing.join(', ')} ${firing.length === 1 ? 'is' : 'are'} in ALARM now: an alarm in ALARM fails the first bake of every release; keep only alarms that are OK while the service is healthy`,
     );
+  const silent = [...new Set(gateAlarms.filter((a) => a.state === 'INSUFFICIENT_DATA').map((a) => a.name))];
+  if (silent.length)
+    note(
+      'gates.alarms',
+      `${silent.join(', ')} ${silent.length === 1 ? 'has' : 'have'} no data now (INSUFFICIENT_DATA), which a gate reads as inconclusive, and onInconclusive 'fail' fails the release on it: an alarm on the alternate target group or on an idle metric is silent between releases; keep only alarms with data while the service runs`,
+    );
   const off = [...new Set(gateAlarms.filter((a) => a.disabled).map((a) => a.name))];
   if (off.length)
     note(

@@ -277,11 +277,16 @@ describe('switchyard init --from-ecs: services as ECS describes them', () => {
       withState(alarm('api-scale-out', { ClusterName: 'prod', ServiceName: 'api' }, 'AWS/ECS'), 'ALARM', [`${scalingPolicy}step`]),
       withState(alarm('api-5xx', { LoadBalancer: LB, TargetGroup: BLUE }), 'OK'),
       withState(alarm('api-latency', { LoadBalancer: LB, TargetGroup: BLUE }), 'ALARM'),
+      withState(alarm('api-queue-depth', { ClusterName: 'prod', ServiceName: 'api' }, 'AWS/ECS'), 'INSUFFICIENT_DATA'),
     ]);
     const scaffold = await initFromEcs({ from: 'prod/api', clients });
     const { alarms: gates } = await written('scaling', scaffold.text);
-    expect(gates).toEqual(['api-5xx', 'api-latency']);
-    expect(todos(scaffold)['gates.alarms']).toContain('api-latency is in ALARM now: an alarm in ALARM fails the first bake of every release');
+    expect(gates).toEqual(['api-5xx', 'api-latency', 'api-queue-depth']);
+    const marked = todos(scaffold)['gates.alarms'];
+    expect(marked).toContain('api-latency is in ALARM now: an alarm in ALARM fails the first bake of every release');
+    expect(marked).toContain(
+      "api-queue-depth has no data now (INSUFFICIENT_DATA), which a gate reads as inconclusive, and onInconclusive 'fail' fails the release on it",
+    );
     expect(scaffold.text).toContain('Naming the service does not make an alarm a good gate');
     expect(scaffold.text).toContain('api-latency: TargetGroup dimension targetgroup/api-blue/0123456789abcdef (ALARM when read)');
     expect(scaffold.text).toContain(
