@@ -71,6 +71,8 @@ export type VersionChange =
       };
       /** The image released is the running one by tag: ECS resolves the tag to a digest again. */
       readonly sameTag?: string;
+      /** Why the running revision's tags were not compared (they could not be read). */
+      readonly tagsUnread?: string;
     }
   | {
       readonly kind: 'local';
@@ -206,6 +208,7 @@ export async function releaseDiff(
     truncated: all.length >= MAX_CHANGES,
     ...(inProgress ? { inProgress } : {}),
     ...(sameTag ? { sameTag } : {}),
+    ...(running.tagsUnread ? { tagsUnread: running.tagsUnread } : {}),
   });
 }
 
@@ -239,6 +242,7 @@ export function releaseDiffText(diff: ReleaseDiff): string[] {
     else if (change.changes.length === 0) lines.push('  no change: the release would register the same revision');
     lines.push(...change.changes.map((c) => `  ${formatChange(c)}`));
     if (change.truncated) lines.push(`  (the first ${MAX_CHANGES} changes)`);
+    if (change.tagsUnread) lines.push(`  (tags not compared: ${change.tagsUnread})`);
   }
   lines.push('', `Plan (${diff.plan.strategy})   ${diff.plan.labels.join(' -> ')}`);
   lines.push('', 'Gates');

@@ -428,6 +428,25 @@ describe('switchyard init --from-ecs: services as ECS describes them', () => {
     await expect(attempt).rejects.toThrow(message);
   });
 
+  it('tags it may not read (ecs:ListTagsForResource denied): the revision is read without them and the service imported', async () => {
+    service();
+    const denied = Object.assign(
+      new Error(
+        'User: arn:aws:sts::123456789012:assumed-role/dev/me is not authorized to perform: ecs:ListTagsForResource on resource: arn:aws:ecs:eu-west-1:123456789012:task-definition/api:41 because no identity-based policy allows the ecs:ListTagsForResource action',
+      ),
+      { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } },
+    );
+    const asked: unknown[] = [];
+    ecsMock.on(DescribeTaskDefinitionCommand).callsFake(async (input: { include?: string[] }) => {
+      asked.push(input.include);
+      if (input.include?.includes('TAGS')) throw denied;
+      return { taskDefinition: { taskDefinitionArn: `${ARN}task-definition/api:41`, family: 'api', containerDefinitions: [app] } };
+    });
+    const { target } = await written('tags-denied', (await initFromEcs({ from: 'prod/api', clients })).text);
+    expect(target.family).toBe('api');
+    expect(asked).toEqual([['TAGS'], undefined]);
+  });
+
   it('an old-format service ARN names no cluster: it is refused, asking for <cluster>/<service>', () => {
     expect(() => parseServiceRef('arn:aws:ecs:eu-west-1:123456789012:service/api')).toThrow(
       '--from-ecs "arn:aws:ecs:eu-west-1:123456789012:service/api" is a service ARN in ECS\'s old format, which names no cluster: write <cluster>/<service> (for example prod/api',

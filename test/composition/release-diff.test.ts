@@ -1,5 +1,5 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,22 @@ describe('switchyard diff, what ECS is doing now', () => {
     const text = releaseDiffText(await releaseDiff(same, 'api', { image: `${REPO}:1.8.1` }, { clients })).join('\n');
     expect(text).toContain(`  no change in the task definition, but the release still deploys: ECS resolves ${REPO}:1.8.1 to a digest again`);
     expect(text).not.toContain('no change: the release would register the same revision');
+  });
+});
+
+describe('switchyard diff: tags it may not read', () => {
+  it('ecs:ListTagsForResource denied: the diff is still made, and says the tags were not compared', async () => {
+    ecsMock.on(DescribeTaskDefinitionCommand).callsFake(async (i: { taskDefinition: string; include?: string[] }) => {
+      if (i.include?.includes('TAGS'))
+        throw Object.assign(new Error('User: me is not authorized to perform: ecs:ListTagsForResource on resource: task-definition/api:1'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      return { taskDefinition: structuredClone(fake.resolveTaskDefinition(i.taskDefinition)!.definition) };
+    });
+    const text = releaseDiffText(await releaseDiff(config, 'api', { image: NEW_IMAGE }, { clients })).join('\n');
+    expect(text).toContain(`~ containerDefinitions[app].image: ${STABLE_IMAGE} → ${NEW_IMAGE}`);
+    expect(text).toContain('(tags not compared: its tags could not be read: your AWS credentials may not call ecs:DescribeTaskDefinition');
   });
 });
 

@@ -25,6 +25,8 @@ export interface ImportedService {
   /** The running revision as DescribeTaskDefinition returned it (diff compares against it). */
   readonly taskDefinition: TaskDefinition;
   readonly tags?: Tag[];
+  /** Why the revision's tags could not be read (ecs:ListTagsForResource denied); the revision itself was. */
+  readonly tagsUnread?: string;
   /** The service's deployments (PRIMARY and ACTIVE), as DescribeServices returned them. */
   readonly deployments: readonly Deployment[];
 }
@@ -90,11 +92,22 @@ async function describe(ecs: ECSClient, cluster: string, service: string, region
     );
   if (!found.taskDefinition) throw new NotFoundError(`ECS service ${where} names no task definition (ecs:DescribeServices); it cannot be imported`);
   const arn = found.taskDefinition;
-  const revision = await read('ecs:DescribeTaskDefinition', arn, region, () =>
-    ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
-  );
+  const describeRevision = (include: 'TAGS'[]) =>
+    read('ecs:DescribeTaskDefinition', arn, region, () =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, ...(include.length ? { include } : {}) })),
+    );
+  let revision;
+  let tagsUnread: string | undefined;
+  try {
+    revision = await describeRevision(['TAGS']);
+  } catch (error) {
+    // Asking for the tags is also authorized as ecs:ListTagsForResource: without it, the revision is still read.
+    if (!(error instanceof PermissionError && /ListTagsForResource/.test(error.message))) throw error;
+    tagsUnread = `its tags could not be read: ${error.message}`;
+    revision = await describeRevision([]);
+  }
   if (!revision.taskDefinition) throw new NotFoundError(`task definition ${arn} of ${where} could not be read (ecs:DescribeTaskDefinition returned none)`);
-  return { service: found, taskDefinition: revision.taskDefinition, ...(revision.tags ? { tags: revision.tags } : {}) };
+  return { service: found, taskDefinition: revision.taskDefinition, ...(revision.tags ? { tags: revision.tags } : {}), ...(tagsUnread ? { tagsUnread } : {}) };
 }
 
 /** Every dimension list of an alarm: its metric's, and each metric of a metric-math alarm. */
@@ -180,7 +193,7 @@ export async function importEcsService({
   service: string;
   region?: string;
 }): Promise<ImportedService> {
-  const { service: svc, taskDefinition, tags } = await describe(await resolveLazy(ecs), cluster, service, region);
+  const { service: svc, taskDefinition, tags, tagsUnread } = await describe(await resolveLazy(ecs), cluster, service, region);
   const config = svc.deploymentConfiguration ?? {};
   const loadBalancers = (svc.loadBalancers ?? []).map((lb) => ({
     ...(lb.targetGroupArn ? { targetGroupArn: lb.targetGroupArn } : {}),
@@ -260,5 +273,5 @@ export async function importEcsService({
     ...(scalingAlarms.length ? { scalingAlarms } : {}),
     ...(alarmsUnread ? { alarmsUnread } : {}),
   };
-  return { facts, taskDefinition, deployments: svc.deployments ?? [], ...(tags ? { tags } : {}) };
+  return { facts, taskDefinition, deployments: svc.deployments ?? [], ...(tags ? { tags } : {}), ...(tagsUnread ? { tagsUnread } : {}) };
 }
