@@ -198,18 +198,27 @@ export function ecsScaffold(facts: EcsServiceFacts, { name = facts.service }: { 
 
   const lb = facts.loadBalancers[0];
   const essential = facts.containers.filter((c) => c.essential);
+  // The load balancer's container, else the one essential container that runs an ECR image (not an agent beside it).
+  const ecrEssential = essential.filter((c) => ecrImage(c.image) !== undefined);
   const container =
-    facts.containers.find((c) => c.name === lb?.containerName) ?? (essential.length === 1 ? essential[0] : (essential[0] ?? facts.containers[0]));
+    facts.containers.find((c) => c.name === lb?.containerName) ??
+    (essential.length === 1 ? essential[0] : ecrEssential.length === 1 ? ecrEssential[0] : (essential[0] ?? facts.containers[0]));
   if (!container) throw new ValidationError(`task definition ${facts.taskDefinitionArn} of ${where} has no container`);
   const withEcr = facts.containers.filter((c) => c !== container && ecrImage(c.image) !== undefined);
   if (essential.length > 1 || (!lb?.containerName && facts.containers.length > 1)) {
-    const why =
-      lb?.containerName === container.name ? 'the load balancer sends traffic to it' : essential.length === 1 ? 'the only essential one' : 'the first';
+    const byBalancer = lb?.containerName === container.name;
+    const why = byBalancer
+      ? 'the load balancer sends traffic to it'
+      : essential.length === 1
+        ? 'the only essential one'
+        : ecrEssential.length === 1 && ecrEssential[0] === container
+          ? 'the only essential one that runs an ECR image'
+          : 'the first';
     note(
       'target.containerName',
       `the container whose image a release replaces: ${container.name} was chosen (${why}) among ${facts.containers.map((c) => c.name).join(', ')} in ${facts.taskDefinitionArn}` +
         (withEcr.length && !ecrImage(container.image)
-          ? `, but ${withEcr.map((c) => c.name).join(', ')} runs your ECR image (${withEcr[0]?.image}): if a release replaces that one (${container.name} being a proxy beside it), name it here and add a trigger on its repository`
+          ? `, but ${withEcr.map((c) => c.name).join(', ')} runs your ECR image (${withEcr[0]?.image}): if a release replaces that one (${container.name} being ${byBalancer ? 'a proxy in front of it' : 'an agent beside it'}), name it here and add a trigger on its repository`
           : ''),
     );
   }

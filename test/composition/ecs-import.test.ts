@@ -127,7 +127,7 @@ describe('switchyard init --from-ecs', () => {
     expect(target.maxUnavailable).toBe(25);
     expect(scaffold.text).not.toContain('targetGroups');
     expect(gates).toEqual(['worker-cpu']);
-    expect(todos(scaffold)['target.containerName']).toContain('app was chosen (the first) among app, log-router');
+    expect(todos(scaffold)['target.containerName']).toContain('app was chosen (the only essential one that runs an ECR image) among app, log-router');
   });
 
   it('names from AWS are data: an alarm name that would end a comment or a string stays a name in the written file', async () => {
@@ -343,6 +343,15 @@ describe('switchyard init --from-ecs: services as ECS describes them', () => {
     const scaffold = await initFromEcs({ from: 'prod/api', clients });
     expect((await written('sidecar', scaffold.text)).target.containerName).toBe('nginx');
     expect(todos(scaffold)['target.containerName']).toContain(`but app runs your ECR image (${REPO}:1.8.1): if a release replaces that one`);
+  });
+
+  it('no load balancer and an agent first: the essential container that runs the ECR image is chosen, and the choice marked', async () => {
+    service({ loadBalancers: [] }, { containerDefinitions: [{ name: 'datadog-agent', image: 'public.ecr.aws/datadog/agent:7', essential: true }, app] });
+    const scaffold = await initFromEcs({ from: 'prod/api', clients });
+    const loaded = await written('agent-first', scaffold.text);
+    expect(loaded.target.containerName).toBe('app');
+    expect(loaded.service.trigger).toEqual({ repository: 'api', tagPattern: '*', untagged: false });
+    expect(todos(scaffold)['target.containerName']).toContain('app was chosen (the only essential one that runs an ECR image) among datadog-agent, app');
   });
 
   it.each([
