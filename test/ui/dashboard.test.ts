@@ -255,7 +255,7 @@ describe('the dashboard in Chromium', () => {
     await p.getByLabel('Comment (optional)').fill('checking a report');
     await p.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Paused by alice');
-    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); 9m( \d+s)? of the bake left when it resumes\./);
+    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); (9m( \d+s)?|10m) of the bake left when it resumes\./);
     expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'resume']);
     await decision.getByRole('button', { name: 'Resume' }).click();
     await p.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
@@ -295,9 +295,9 @@ describe('the dashboard in Chromium', () => {
 
   it('offers Start (and Expedite) on a service only where the API offers it, and starts a release with an Idempotency-Key', async () => {
     const p = await page();
-    // The shared token may start demo (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
+    // The shared token may start demo and hold (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
     await signIn(p, SHARED);
-    expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], ledger: [] });
+    expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], hold: ['start'], ledger: [] });
     expect(await p.getByRole('region', { name: 'service ledger' }).textContent()).toContain('Start: the shared token cannot start: it needs a proven person');
     expect(await p.getByRole('region', { name: 'service demo' }).textContent()).toContain(
       'Expedite: the shared token is not an approver: expedite needs one of alice',
@@ -306,7 +306,7 @@ describe('the dashboard in Chromium', () => {
     // Alice, an approver, is offered both; an expedite without a reason is refused in the API's words.
     await p.evaluate('sessionStorage.clear()');
     await signIn(p, ALICE);
-    expect(await expectStarts(p, ALICE)).toEqual({ demo: ['start', 'expedite'], ledger: ['start', 'expedite'] });
+    expect(await expectStarts(p, ALICE)).toEqual({ demo: ['start', 'expedite'], hold: ['start', 'expedite'], ledger: ['start', 'expedite'] });
     const posts: { body: unknown; key: string | undefined }[] = [];
     p.on('request', (r) => {
       if (r.method() === 'POST' && new URL(r.url()).pathname === '/releases') posts.push({ body: r.postDataJSON(), key: r.headers()['idempotency-key'] });
