@@ -62,23 +62,14 @@ export class HaproxyAdmin {
   }
 
   /**
-   * Follows a ring's events as they come (`show events <ring> -w -n`: new ones only), one line at a time,
-   * until the returned stop is called or HAProxy closes the session; `onEnd` says it ended.
+   * Follows a ring's events as they come (`show events <ring> -w -n`: new ones only), handing over the
+   * bytes as they arrive (lines may span chunks: see haproxy-log.ts), until the returned stop is called or
+   * HAProxy closes the session; `onEnd` says it ended.
    */
-  follow(ring: string, onLine: (line: string) => void, onEnd: () => void): () => void {
+  follow(ring: string, onChunk: (chunk: Buffer) => void, onEnd: () => void): () => void {
     const socket: Socket = connect(this.socketPath);
-    let buffered = '';
-    socket.setEncoding('utf8');
     socket.on('connect', () => socket.write(`show events ${ring} -w -n\n`));
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        onLine(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf('\n');
-      }
-    });
+    socket.on('data', onChunk);
     socket.on('error', () => undefined);
     socket.on('close', onEnd);
     return () => {

@@ -22,6 +22,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import { HaproxyAdmin, HaproxyCommandError, type ServerStat } from './haproxy-admin.js';
 import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PREFIX, SLOTS, TEST_BACKEND } from './haproxy-config.js';
+import { LogLineReader, type LogRecord } from './haproxy-log.js';
 import { dieWithParent } from './parent-death.js';
 import { freePort } from './processes.js';
 import { processStartTime } from './process-table.js';
@@ -50,6 +51,7 @@ const NO_SERVER_WINDOW_MS = 10_000;
 /** The user HAProxy runs as when the data plane runs as root: its own, shared with no service (they run as nobody or their target.user). */
 export const HAPROXY_USER = 'switchyard-haproxy';
 const SETPRIV = '/usr/bin/setpriv';
+const [CHAR_C, CHAR_D, CHAR_S_LOWER] = ['C', 'D', 's'].map((c) => c.charCodeAt(0)) as [number, number, number];
 
 export interface HaproxyRouterOptions extends RouterOptions {
   /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. @default 'haproxy' */
@@ -193,10 +195,12 @@ export class HaproxyRouter implements Router {
   /** Server name to version label, kept after a server is removed: its last counters still count. */
   private readonly versionOf = new Map<string, string>();
   /**
-   * Server name and port to version label, for log lines: a slot's late lines (a request that ended after
-   * its replica was removed) count against that replica's version, not the next one given the slot.
+   * Replica port to version label, for log lines: a slot's late lines (a request that ended after its
+   * replica was removed) count against that replica's version, not the next one given the slot.
    */
-  private readonly versionAt = new Map<string, string>();
+  private readonly versionAt = new Map<number, string>();
+  /** When the log chunk being read arrived. */
+  private chunkAt = 0;
   /** Per server: attempts and failed attempts read from its counters, and the failures counted so far. */
   private readonly tally = new Map<string, { attempts: number; failures: number; counted: number }>();
   private weights = new Map<string, number>();
@@ -451,7 +455,7 @@ export class HaproxyRouter implements Router {
       server.slot = slot;
       taken.add(name);
       this.versionOf.set(name, server.version);
-      this.versionAt.set(`${name}:${server.port}`, server.version);
+      this.versionAt.set(server.port, server.version);
     };
     const pending: Server[] = [];
     for (const server of this.servers.values()) {
@@ -546,7 +550,7 @@ export class HaproxyRouter implements Router {
     const server: Server = { ...backend, name: slot ?? `${this.prefix}-${++this.count}`, slot: slot !== undefined, draining: false };
     this.servers.set(backend.id, server);
     this.versionOf.set(server.name, server.version);
-    this.versionAt.set(`${server.name}:${server.port}`, server.version);
+    this.versionAt.set(server.port, server.version);
     this.tally.delete(`${PRODUCTION_BACKEND}/${server.name}`);
     this.tally.delete(`${TEST_BACKEND}/${server.name}`);
     if (!this.started) return Promise.resolve();
@@ -778,9 +782,14 @@ export class HaproxyRouter implements Router {
   /** Follows HAProxy's log ring: each request's active time into its version's latency histogram. */
   private follow(): void {
     this.stopFollowing?.();
+    const reader = new LogLineReader(PRODUCTION_BACKEND, (record) => this.logRecord(record));
     this.stopFollowing = this.admin.follow(
       LOG_RING,
-      (line) => this.logLine(line),
+      (chunk) => {
+        // One clock read per chunk (a chunk holds the lines of a few milliseconds at most).
+        this.chunkAt = Date.now();
+        reader.push(chunk);
+      },
       () => {
         this.stopFollowing = undefined;
         // Ended when idle past `stats timeout` (nothing logged): followed again at once.
@@ -789,28 +798,27 @@ export class HaproxyRouter implements Router {
     );
   }
 
-  private logLine(line: string): void {
-    const [backend, server, status, active, termination, retries, response, transfer, port] = line.split('|');
-    if (server === undefined || status === undefined || active === undefined) return;
-    if (server === '<NOSRV>') {
-      if (status.startsWith('5') && backend === PRODUCTION_BACKEND) {
+  private logRecord(r: LogRecord): void {
+    const now = this.chunkAt;
+    if (r.port < 0) {
+      // <NOSRV>: HAProxy found no server to send the request to.
+      if (r.status >= 500 && r.production) {
         this.noServerAnswers++;
-        this.lastNoServerAt = Date.now();
+        this.lastNoServerAt = now;
       }
       return;
     }
-    const version = port !== undefined ? this.versionAt.get(`${server}:${port}`) : this.versionOf.get(server);
+    const version = this.versionAt.get(r.port);
     if (version === undefined) return;
     // A request tried elsewhere first: the time its failed attempts took is not this version's; its own
     // attempt's is (response and transfer). A request that failed here is timed whole.
-    const retried = retries !== undefined && retries !== '0' && Number(response) >= 0;
-    const ms = retried ? Number(response) + Math.max(0, Number(transfer)) : Number(active);
-    if (ms >= 0) this.metrics.recordLatency(version, ms, Date.now());
+    const ms = r.retried && r.response >= 0 ? r.response + Math.max(0, r.transfer) : r.active;
+    if (ms >= 0) this.metrics.recordLatency(version, ms, now);
     // The client left while the body was on its way (CD): an answer begun and not delivered, which the
     // built-in proxy counts against the version (the ALB's 460). One that left before any answer is not.
     // The same for a body the replica stopped sending past the idle timeout (sD): HAProxy's counters show
     // no error for it (a 200 had begun), its client saw a cut answer.
-    if (termination?.startsWith('CD') || termination?.startsWith('sD')) this.metrics.count(version, 0, 1, Date.now());
+    if (r.termination1 === CHAR_D && (r.termination0 === CHAR_C || r.termination0 === CHAR_S_LOWER)) this.metrics.count(version, 0, 1, now);
   }
 
   /** Kills HAProxy and starts it again with every server and weight (what a crash and restart look like to clients). */
