@@ -1,9 +1,15 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe } from 'vitest';
 import { findHaproxy, haproxyVersion } from '../../src/adapters/local/haproxy-router.js';
 import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { PRODUCTION_BACKEND } from '../../src/adapters/local/haproxy-config.js';
 import type { Router, RouterOptions } from '../../src/adapters/local/router.js';
 import { createRouter } from '../../src/adapters/local/routers.js';
+import { freePort } from '../../src/adapters/local/processes.js';
+import { eventually } from './poll.js';
 
 const binary = findHaproxy();
 const version = binary ? haproxyVersion(binary) : undefined;
@@ -51,4 +57,52 @@ export function routersUnderTest(): [string, (options: Omit<RouterOptions, 'read
     return [builtin];
   }
   return [builtin, ['HAProxy', (options) => createRouter({ type: 'haproxy', binary: 'haproxy' }, { readinessPath: '/ready', ...options })]];
+}
+
+/** A site's own HAProxy, started by a test from a configuration as a user writes it (not by Switchyard). */
+export interface SiteHaproxy {
+  readonly adminSocket: string;
+  readonly port: number;
+  readonly testPort: number;
+  readonly pid: number;
+  /** The configuration it runs, as written. */
+  readonly config: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts HAProxy from `config(ports)`: `{port}`, `{testPort}` and `{socket}` in the text are replaced by
+ * free ports and an admin socket in a folder of its own. Resolves once the admin socket answers.
+ */
+export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-site-haproxy-'));
+  const [port, testPort] = [await freePort(), await freePort()];
+  const adminSocket = join(dir, 'admin.sock');
+  const text = config.replaceAll('{port}', String(port)).replaceAll('{testPort}', String(testPort)).replaceAll('{socket}', adminSocket);
+  writeFileSync(join(dir, 'haproxy.cfg'), text);
+  const child = spawn(binary ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  child.stderr.on('data', (d: Buffer) => (said += d.toString()));
+  const admin = new HaproxyAdmin(adminSocket);
+  const up = await eventually(
+    () => admin.answers(500),
+    (ok) => ok || child.exitCode !== null,
+    { timeoutMs: 10_000, intervalMs: 25 },
+  );
+  if (!up) throw new Error(`HAProxy did not start: ${said}`);
+  return {
+    adminSocket,
+    port,
+    testPort,
+    pid: child.pid ?? 0,
+    config: text,
+    close: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -56,6 +56,14 @@ export class HaproxyAdmin {
     }
   }
 
+  /** HAProxy's pid, from `show info`. */
+  async pid(timeoutMs?: number): Promise<number> {
+    const info = await this.run('show info', timeoutMs);
+    const pid = Number(/^Pid: (\d+)$/m.exec(info)?.[1]);
+    if (!(pid > 0)) throw new HaproxyCommandError(`show info did not say HAProxy's pid: ${info.slice(0, 120)}`);
+    return pid;
+  }
+
   /** Per-server counters (`show stat`, servers only), one record per backend and server. */
   async serverStats(timeoutMs?: number): Promise<ServerStat[]> {
     return parseServerStats(await this.run('show stat -1 4 -1', timeoutMs));
@@ -103,6 +111,8 @@ export interface ServerStat {
   readonly redispatches: number;
   /** Transfers the client aborted. */
   readonly clientAborts: number;
+  /** The average total time (ms) of its last 1024 requests (`ttime`). */
+  readonly averageMs: number;
 }
 
 /** Parses `show stat`'s CSV by its header, so a column HAProxy adds in a later version changes nothing. */
@@ -126,6 +136,7 @@ export function parseServerStats(csv: string): ServerStat[] {
     wredis: at('wredis'),
     cli: at('cli_abrt'),
     addr: at('addr'),
+    ttime: at('ttime'),
   };
   const num = (cells: string[], i: number) => (i >= 0 ? Number(cells[i]) || 0 : 0);
   return rows
@@ -147,5 +158,6 @@ export function parseServerStats(csv: string): ServerStat[] {
       retries: num(cells, ix.wretr),
       redispatches: num(cells, ix.wredis),
       clientAborts: num(cells, ix.cli),
+      averageMs: num(cells, ix.ttime),
     }));
 }
