@@ -193,5 +193,34 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
     expect(served.failed).toBe(0);
     expect([...served.servedBy.keys()]).toEqual(['v2']);
     expect((await everyServer()).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'))).toEqual(serving);
+    await again.close();
+  });
+
+  it('a site’s HAProxy restarted from its configuration (its slots disabled again) is given the replicas and weights again within seconds', async () => {
+    const r = router({ logRing: undefined });
+    const v1 = [await replica('v1'), await replica('v1')];
+    for (const [i, port] of v1.entries()) await r.addBackend({ id: `v1/${i}`, version: 'v1', port });
+    await r.setWeights({ v1: 100 });
+    await r.start();
+    const serving = async () => (await everyServer()).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'));
+    const before = await serving();
+    expect(before.map((line) => line.split(' ').pop()).sort()).toEqual(v1.map((port) => `127.0.0.1:${port}`).sort());
+    await site.restart();
+    // What its configuration declares: every slot disabled.
+    expect(await serving()).toEqual([]);
+    await eventually(serving, (now) => now.length === 2, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(r.health().failure).toBeUndefined();
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${site.port}/`, requestsPerSecond: 300, concurrency: 8 });
+    load.start();
+    await more(load, 100);
+    const stats = await load.stop();
+    expect(stats.failed).toBe(0);
+    expect([...stats.servedBy.keys()]).toEqual(['v1']);
+    // No log ring: latency comes from HAProxy's per-server averages, one a second.
+    const since = Date.now() - 60_000;
+    await eventually(
+      async () => r.metrics.totals('v1', since, Date.now() + 1000),
+      (t) => t.count >= 100 && t.latencies.count > 0,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,15 +64,18 @@ export interface SiteHaproxy {
   readonly adminSocket: string;
   readonly port: number;
   readonly testPort: number;
+  /** Its pid now (another after `restart`). */
   readonly pid: number;
   /** The configuration it runs, as written. */
   readonly config: string;
+  /** Stops it and starts it again from its configuration (as a site's restart does: runtime changes are gone). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Starts HAProxy from `config(ports)`: `{port}`, `{testPort}` and `{socket}` in the text are replaced by
- * free ports and an admin socket in a folder of its own. Resolves once the admin socket answers.
+ * Starts HAProxy from `config`: `{port}`, `{testPort}` and `{socket}` in the text are replaced by free
+ * ports and an admin socket in a folder of its own. Resolves once the admin socket answers.
  */
 export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-site-haproxy-'));
@@ -80,28 +83,40 @@ export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
   const adminSocket = join(dir, 'admin.sock');
   const text = config.replaceAll('{port}', String(port)).replaceAll('{testPort}', String(testPort)).replaceAll('{socket}', adminSocket);
   writeFileSync(join(dir, 'haproxy.cfg'), text);
-  const child = spawn(binary ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let said = '';
-  child.stderr.on('data', (d: Buffer) => (said += d.toString()));
   const admin = new HaproxyAdmin(adminSocket);
-  const up = await eventually(
-    () => admin.answers(500),
-    (ok) => ok || child.exitCode !== null,
-    { timeoutMs: 10_000, intervalMs: 25 },
-  );
-  if (!up) throw new Error(`HAProxy did not start: ${said}`);
+  const launch = async () => {
+    const child = spawn(binary ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    child.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    const up = await eventually(
+      async () => child.exitCode === null && (await admin.answers(500)) && (await admin.pid()) === child.pid,
+      (ok) => ok || child.exitCode !== null,
+      { timeoutMs: 10_000, intervalMs: 25 },
+    );
+    if (!up) throw new Error(`HAProxy did not start: ${said}`);
+    return child;
+  };
+  const stop = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  let child = await launch();
   return {
     adminSocket,
     port,
     testPort,
-    pid: child.pid ?? 0,
+    get pid() {
+      return child.pid ?? 0;
+    },
     config: text,
+    restart: async () => {
+      await stop(child);
+      child = await launch();
+    },
     close: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stop(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
