@@ -5,6 +5,11 @@ import type { HaproxyAdmin, ServerStat } from './haproxy-admin.js';
 /** Oldest HAProxy with `set server ... addr` and `add server` / `del server` in its runtime API. */
 export const MIN_VERSION = [2, 6] as const;
 
+/** Whether HAProxy `major.minor` is older than the data plane needs. */
+export function tooOld(major: number, minor: number): boolean {
+  return major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]);
+}
+
 /** A site's own HAProxy, already running, that Switchyard steers through its admin socket only. */
 export interface HaproxyAttach {
   /** Its admin socket (`stats socket <path> level admin`). */
@@ -67,7 +72,7 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
   if (!found || !(pid > 0)) throw new DeployError(`${where} does not answer like HAProxy's runtime API ("show info" said: ${info.slice(0, 120)})`);
   const [major, minor] = [Number(found[1]), Number(found[2])];
   const version = `${major}.${minor}${found[3] ?? ''}`;
-  if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]))
+  if (tooOld(major, minor))
     throw new DeployError(`the HAProxy at ${attach.adminSocket} is ${version}; Switchyard needs ${MIN_VERSION.join('.')} or later (set server ... addr)`);
   const level = (await admin.run('show cli level')).trim();
   if (level !== 'admin')

@@ -22,7 +22,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import { HaproxyAdmin, HaproxyCommandError, type ServerStat } from './haproxy-admin.js';
 import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PREFIX, SLOTS, TEST_BACKEND } from './haproxy-config.js';
-import { checkAttach, MIN_VERSION, type HaproxyAttach } from './haproxy-attach.js';
+import { checkAttach, MIN_VERSION, tooOld, type HaproxyAttach } from './haproxy-attach.js';
 import { LogLineReader, type LogRecord } from './haproxy-log.js';
 import { dieWithParent } from './parent-death.js';
 import { freePort } from './processes.js';
@@ -166,7 +166,7 @@ export function haproxyVersion(binary: string): { version: string } | { problem:
   if (!match) return { problem: `${binary} -v did not say its version (${(out.stderr || out.error?.message || '').trim().slice(0, 200)})` };
   const [major, minor] = [Number(match[1]), Number(match[2])];
   const version = `${major}.${minor}${match[3] ?? ''}`;
-  if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]))
+  if (tooOld(major, minor))
     return { problem: `HAProxy ${version} has no "add server" in its runtime API; the haproxy data plane needs ${MIN_VERSION.join('.')} or later` };
   return { version };
 }
