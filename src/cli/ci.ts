@@ -194,5 +194,21 @@ export async function writeGithubFiles(
   result: { releaseId?: string; outcome: string; summary: string },
 ): Promise<void> {
   if (files.outputs) await appendFile(files.outputs, githubOutputs({ 'release-id': result.releaseId ?? '', outcome: result.outcome }));
-  if (files.summary) await appendFile(files.summary, result.summary);
+  if (files.summary) await appendFile(files.summary, fitSummary(result.summary));
+}
+
+/** The most GitHub keeps of one step's summary: 1 MiB (beyond it the summary is not shown at all). */
+export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * The summary within `limit` bytes of UTF-8: whole lines up to the limit, then a note that the rest was
+ * cut and where to read it all.
+ */
+export function fitSummary(summary: string, limit = SUMMARY_LIMIT_BYTES): string {
+  const bytes = Buffer.from(summary, 'utf8');
+  if (bytes.length <= limit) return summary;
+  const note = '\n\n**Cut here**: the summary is longer than GitHub keeps (1 MiB). `switchyard get <id>` shows the release in full.\n';
+  const kept = bytes.subarray(0, limit - Buffer.byteLength(note)).toString('utf8');
+  // Whole lines only (a cut table row or code span could run into the note); a partly cut character is dropped.
+  return `${kept.slice(0, Math.max(0, kept.lastIndexOf('\n')))}${note}`;
 }
