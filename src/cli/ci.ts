@@ -4,7 +4,7 @@ import { durationSeconds, parseDuration } from '../core/duration.js';
 import { terminalText } from '../core/terminal-text.js';
 import type { ReleaseView } from '../contract/schema.js';
 import { ApiClient, ApiError, describeNetworkError, type ApiAuth } from './client.js';
-import { markdownText, releaseMarkdown } from './markdown.js';
+import { inlineCode, markdownText, releaseMarkdown } from './markdown.js';
 import { sinceTime, waitForRelease, type WaitOptions } from './wait.js';
 
 export interface CiOptions {
@@ -141,11 +141,11 @@ const messageOf = (error: unknown, api: string) => (error instanceof ApiError ? 
  */
 function lost(service: string, releaseId: string, message: string): CiResult {
   const summary = [
-    `### ⚠️ ${markdownText(service)}: release \`${releaseId}\` goes on, its outcome unknown`,
+    `### ⚠️ ${markdownText(service)}: release ${inlineCode(releaseId)} goes on, its outcome unknown`,
     '',
     `The step stopped following it: the API answered ${markdownText(terminalText(message))}`,
     '',
-    `The release was not stopped. Follow it with \`switchyard get ${releaseId} --watch\`. A 403 mid-wait is most often the job's AWS credentials expiring (an OIDC role session lasts 1 hour by default): raise the action's \`role-duration-seconds\` and the role's MaxSessionDuration above the timeout (docs/ci.md).`,
+    `The release was not stopped. Follow it with ${inlineCode(`switchyard get ${releaseId} --watch`)}. A 403 mid-wait is most often the job's AWS credentials expiring (an OIDC role session lasts 1 hour by default): raise the action's \`role-duration-seconds\` and the role's MaxSessionDuration above the timeout (docs/ci.md).`,
     '',
   ].join('\n');
   return { exitCode: 5, releaseId, outcome: UNKNOWN, summary };
@@ -161,7 +161,7 @@ async function report(api: ApiClient, apiUrl: string, result: Omit<CiResult, 'su
     if (!view)
       return {
         ...result,
-        summary: `### ${markdownText(result.outcome)}: release \`${result.releaseId}\`\n\nIts details could not be read: ${markdownText(terminalText(messageOf(error, apiUrl)))}\n`,
+        summary: `### ${markdownText(result.outcome)}: release ${inlineCode(result.releaseId)}\n\nIts details could not be read: ${markdownText(terminalText(messageOf(error, apiUrl)))}\n`,
       };
     now = view;
   }

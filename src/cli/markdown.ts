@@ -118,4 +118,4 @@ function code(s: string): string {
   return s.replace(/`/g, 'ˋ').replace(/\|/g, '\\|');
 }
 
-const inlineCode = (s: string) => `\`${code(s)}\``;
+export const inlineCode = (s: string) => `\`${code(s)}\``;
