@@ -1,8 +1,9 @@
-import { beta, seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, failsShift, pct } from './common.js';
+import { beta, seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, failsShift, pct, minutesOf } from './common.js';
 const N = Number(process.env.N ?? 300);
 const RPS = 40,
   BASE = 0.005;
 const persist = Number(process.env.PERSIST ?? 60); // seconds a per-version error probability lasts
+const HISTORY = 60 * Number(process.env.HISTORY ?? 10); // seconds of the stable version before the step (the local driver sends 10 minutes)
 const kappa = Number(process.env.KAPPA ?? 1000);
 const mode = process.env.MODE ?? 'local';
 const plan = {
@@ -40,19 +41,16 @@ for (let i = 0; i < N; i++) {
   let fail = false;
   for (const share of mode === 'local' ? [0.1, 0.5] : [0.1]) {
     // ten minutes before the step: the stable version (all traffic before step 1, 90% before step 2), same clustering
-    const pre = track(600);
+    const pre = track(HISTORY);
     const preSecs = seconds(
       random,
       RPS,
       share === 0.1 ? 0 : 0.1,
-      600,
+      HISTORY,
       () => BASE,
       (s) => pre[s]!,
     );
-    const history = Array.from({ length: 10 }, (_, m) => {
-      const w = preSecs.slice(m * 60, m * 60 + 60);
-      return { requests: w.reduce((a, s) => a + s.n0, 0), errors: w.reduce((a, s) => a + s.x0, 0) };
-    });
+    const history = minutesOf(preSecs);
     const t1 = track(720),
       t0 = track(720);
     if (mode !== 'local') {

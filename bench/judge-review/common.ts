@@ -36,6 +36,24 @@ export function seconds(random: () => number, rps: number, share: number, len: n
   }
   return out;
 }
+/** A 10% canary's 10 minutes at 40 requests/s, the stable version failing 0.5% of requests and the new one `ratio` times as many. */
+export function canarySeconds(random: () => number, ratio: number): Sec[] {
+  return seconds(
+    random,
+    40,
+    0.1,
+    600,
+    () => 0.005 * ratio,
+    () => 0.005,
+  );
+}
+/** The stable version's requests and errors per minute, from per-second counts: the history the local driver sends. */
+export function minutesOf(secs: readonly Sec[]): { requests: number; errors: number }[] {
+  return Array.from({ length: Math.floor(secs.length / 60) }, (_, m) => {
+    const w = secs.slice(m * 60, m * 60 + 60);
+    return { requests: w.reduce((a, s) => a + s.n0, 0), errors: w.reduce((a, s) => a + s.x0, 0) };
+  });
+}
 /** Observation of an errors gate: periods aligned to the step (local) or CloudWatch minutes from -offset. */
 export function obs(
   gate: JudgeGate,

@@ -1,4 +1,4 @@
-import { seeded, gatesOf, localTarget, seconds, obs, failsBake, pct } from './common.js';
+import { seeded, gatesOf, localTarget, seconds, obs, failsBake, pct, minutesOf, canarySeconds } from './common.js';
 const N = Number(process.env.N ?? 300);
 const RPS = 40,
   BASE = 0.005;
@@ -17,18 +17,8 @@ for (const blip of [0, 0.02, 0.05, 0.2])
         () => BASE,
         (s) => (blip > 0 && s >= 300 && s < 360 ? blip : BASE),
       );
-      const history = Array.from({ length: 10 }, (_, m) => {
-        const w = pre.slice(m * 60, m * 60 + 60);
-        return { requests: w.reduce((a, s) => a + s.n0, 0), errors: w.reduce((a, s) => a + s.x0, 0) };
-      });
-      const secs = seconds(
-        random,
-        RPS,
-        0.1,
-        600,
-        () => BASE * ratio,
-        () => BASE,
-      );
+      const history = minutesOf(pre);
+      const secs = canarySeconds(random, ratio);
       const f = failsBake(g, obs(g, secs, { history }), 600);
       if (f !== undefined) {
         caught++;

@@ -426,6 +426,7 @@ export function judgeObservation(
           }),
           { tolerance: gate.tolerance, floorSeconds: gate.latencyFloorSeconds },
           effective,
+          judgeCache,
         );
   // latencyCounts judges no first period (its threshold comes from the periods before).
   ends = ends.slice(ends.length - counts.length);
@@ -446,6 +447,8 @@ export function judgeObservation(
       ...(judgeCache ? { cache: judgeCache } : {}),
       blocks: ends.map((e) => Math.floor((e - Math.min(e, periodMs)) / Math.max(BLOCK_MS, periodMs))),
       minEvents: gate.signal === 'errors' ? (gate.minErrors ?? DEFAULT_MIN_ERRORS) : 0,
+      // Latency's events are requests slower than a threshold (about half of them): see LookOptions.events.
+      events: gate.signal === 'errors' ? 'counts' : 'requests',
       ...(gate.signal === 'errors' && observed.history ? { history: observed.history.map((h) => ({ requests: h.requests, events: h.errors })) } : {}),
     },
   );

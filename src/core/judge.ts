@@ -10,7 +10,8 @@
  * the period's total k, the new version's share of the events is Binomial(k, ρ) with
  * ρ(r) = r·n_new / (r·n_new + n_stable) and r = λ_new / λ_stable, the ratio the judge estimates. So
  * only the two counts per period are needed, and traffic shares and load may change from period to
- * period.
+ * period. Latency's events (requests slower than a threshold, about half of them) are each request's
+ * yes or no: given the total, Hypergeometric instead (Fisher's exact test; see LookOptions.events).
  *
  * Two tests of "r ≤ r0" on that model:
  *  - in a bake of planned length, an exact group-sequential test (`sequentialLooks`): α spent over
@@ -220,6 +221,15 @@ export interface LookOptions {
   readonly minEvents?: number;
   /** With `blocks`: the stable version's events per minute before the step, for the dispersion from the first look on. */
   readonly history?: readonly HistoryBlock[];
+  /**
+   * What an event is. `counts` (errors: rare): Poisson counts, so given a period's total k the new
+   * version's events are Binomial(k, ρ). `requests` (latency: each request is slow or not, about half
+   * of them are): given the period's total, the new version's events are Hypergeometric (Fisher's
+   * exact conditional test, the two sides' requests fixed), whose variance is the Binomial's times
+   * (N − k)/(N − 1), N the period's requests: about half when half the requests are events. The
+   * Binomial's overstated it and cost latency most of its power at wide spread. @default 'counts'
+   */
+  readonly events?: 'counts' | 'requests';
 }
 
 /** One period's counts as a string: what a remembered computation compares to know it saw the same period. */
@@ -263,12 +273,12 @@ export function sequentialLooks(
   r0 = 1,
   options: LookOptions = {},
 ): { looks: Look[]; crossedAt?: number } {
-  const { cache, blocks, minEvents = 0, history = [] } = options;
+  const { cache, blocks, minEvents = 0, history = [], events = 'counts' } = options;
   // A judge checked every second sees the same periods again plus the newest: the walk over the
   // periods it saw before is taken up where it ended (same result, only faster; see JudgeCache).
   const seen = periods.map((p, i) => `${signature(p)},${fractions[i] ?? 1},${blocks?.[i] ?? ''}`);
   const past = history.map((h) => `${h.requests}/${h.events}`).join(',');
-  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${minEvents}|${past}|${seen[0] ?? ''}`;
+  const key = `${alpha}|${earlyShare}|${r0}|${blocks ? 'robust' : 'exact'}|${events}|${minEvents}|${past}|${seen[0] ?? ''}`;
   const walk = cache?.resumed(key, seen) ?? newWalk();
   for (let index = walk.looks.length; index < periods.length; index++) {
     lookAt(walk, periods[index]!, alpha * spending(fractions[index] ?? 1, earlyShare), r0, {
@@ -276,6 +286,7 @@ export function sequentialLooks(
       block: blocks?.[index],
       minEvents,
       history,
+      events,
     });
   }
   cache?.remember(key, seen, walk);
@@ -356,7 +367,7 @@ export const BATCH_MINUTES: readonly number[] = [1, 2, 3, 5];
  * taken: bursts that last minutes are measured at their own length. History minutes far outside the
  * others' variation (HISTORY_OUTLIER) are left out first. At least 1.
  */
-export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly HistoryBlock[] = []): number {
+export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly HistoryBlock[] = [], events: 'counts' | 'requests' = 'counts'): number {
   const used = [...blocks].filter((b) => b.n1 > 0 && b.n0 > 0);
   const inStep = used.map((b) => ({ n: b.n0, x: b.k - b.x1 }));
   const past = history.filter((h) => h.requests > 0).map((h) => ({ n: h.requests, x: h.events }));
@@ -378,7 +389,9 @@ export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly 
     const stableBatches = batchesOf(stable, minutes);
     if (stableBatches.length < 3) break;
     const candidateBatches = candidateRate > 0 ? batchesOf(candidate, minutes) : [];
-    const pearson = (bs: readonly { n: number; x: number }[], r: number) => bs.reduce((s, b) => s + (b.x - b.n * r) ** 2 / (b.n * r), 0);
+    // Around the model's own variance: a count's μ, a request's yes-or-no μ·(1 − rate) (LookOptions.events).
+    const perRequest = (r: number) => (events === 'requests' ? Math.max(1e-9, 1 - r) : 1);
+    const pearson = (bs: readonly { n: number; x: number }[], r: number) => bs.reduce((s, b) => s + (b.x - b.n * r) ** 2 / (b.n * r * perRequest(r)), 0);
     const withCandidate = candidateBatches.length >= 2;
     const x2 = pearson(stableBatches, rate) + (withCandidate ? pearson(candidateBatches, candidateRate) : 0);
     const df = stableBatches.length - 1 + (withCandidate ? candidateBatches.length - 1 : 0);
@@ -453,7 +466,13 @@ function lookAt(
   p: CountPeriod,
   allowed: number,
   r0: number,
-  { robust: widened, block, minEvents, history }: { robust: boolean; block: number | undefined; minEvents: number; history: readonly HistoryBlock[] },
+  {
+    robust: widened,
+    block,
+    minEvents,
+    history,
+    events,
+  }: { robust: boolean; block: number | undefined; minEvents: number; history: readonly HistoryBlock[]; events: 'counts' | 'requests' },
 ): void {
   const k = p.candidate.events + p.baseline.events;
   if (widened && block !== undefined && p.candidate.requests > 0 && p.baseline.requests > 0) {
@@ -463,16 +482,28 @@ function lookAt(
     walk.blocks.set(block, { n1: b.n1 + p.candidate.requests, n0: b.n0 + p.baseline.requests, x1: b.x1 + p.candidate.events, k: b.k + k });
   }
   if (p.candidate.requests > 0 && p.baseline.requests > 0 && k > 0) {
-    const rho = share(r0, p.candidate.requests, p.baseline.requests);
-    // Binomial(k, ρ) within 8 standard deviations of its mean; the far tails are counted as spent.
-    const spread = Math.ceil(8 * Math.sqrt(k * rho * (1 - rho))) + 8;
-    const from = Math.max(0, Math.floor(k * rho) - spread);
-    const to = Math.min(k, Math.ceil(k * rho) + spread);
+    const n1 = p.candidate.requests;
+    const n0 = p.baseline.requests;
+    const rho = share(r0, n1, n0);
+    // Requests as events, "not worse" (r0 = 1): Hypergeometric (see LookOptions.events). Other ratios
+    // (the interval's lower end) keep the Binomial, whose wider law only widens the interval.
+    const hypergeometric = events === 'requests' && r0 === 1;
+    const n = n1 + n0;
+    const variance = k * rho * (1 - rho) * (hypergeometric ? (n - k) / Math.max(1, n - 1) : 1);
+    // The law within 8 standard deviations of its mean; the far tails are counted as spent.
+    const spread = Math.ceil(8 * Math.sqrt(variance)) + 8;
+    const from = Math.max(0, Math.floor(k * rho) - spread, hypergeometric ? k - n0 : 0);
+    const to = Math.min(k, Math.ceil(k * rho) + spread, hypergeometric ? n1 : k);
     const pmf = new Float64Array(to - from + 1);
-    const base = logFactorial(k);
+    const choose = (a: number, b: number) => logFactorial(a) - logFactorial(b) - logFactorial(a - b);
+    const base = hypergeometric ? choose(n, k) : logFactorial(k);
     let kept = 0;
     for (let i = from; i <= to; i++) {
-      pmf[i - from] = Math.exp(base - logFactorial(i) - logFactorial(k - i) + i * Math.log(rho) + (k - i) * Math.log1p(-rho));
+      pmf[i - from] = Math.exp(
+        hypergeometric
+          ? choose(n1, i) + choose(n0, k - i) - base
+          : base - logFactorial(i) - logFactorial(k - i) + i * Math.log(rho) + (k - i) * Math.log1p(-rho),
+      );
       kept += pmf[i - from]!;
     }
     const dist = walk.dist;
@@ -509,7 +540,7 @@ function lookAt(
   if (widened) {
     // Clustered events (a bad minute on one side, a retry storm) vary more than the model allows: the
     // boundary is widened around the expected count by the square root of the estimated dispersion.
-    const dispersion = dispersionAt(walk.blocks.values(), r0, history);
+    const dispersion = dispersionAt(walk.blocks.values(), r0, history, events);
     const robustLimit = Math.ceil(walk.expected + Math.sqrt(dispersion) * (limit - walk.expected) - 1e-9);
     robust = { dispersion, robustLimit };
     fails &&= walk.events >= robustLimit;
@@ -533,6 +564,7 @@ function lookAt(
 export class JudgeCache {
   private readonly walks = new Map<string, { seen: readonly string[]; walk: Walk }>();
   private readonly logs = new Map<string, { seen: readonly string[]; logs: readonly number[] }>();
+  private readonly latencies = new Map<string, LatencyState>();
 
   /** @param size walks kept at most (a few per judged gate of each running release). */
   constructor(private readonly size = 128) {}
@@ -548,6 +580,28 @@ export class JudgeCache {
     this.walks.delete(key);
     this.walks.set(key, { seen, walk: copyWalk(walk) });
     if (this.walks.size > this.size) this.walks.delete(this.walks.keys().next().value!);
+  }
+
+  /** A copy of the latency counts remembered under `key`, if the periods they went through begin `periods`. */
+  latency(key: string, periods: readonly LatencyPeriod[]): LatencyState | undefined {
+    const kept = this.latencies.get(key);
+    if (!kept || kept.seen.length > periods.length) return undefined;
+    // Every period's bins share one array of bounds, as a rule: compared once, not per period.
+    const checked = new Map<readonly number[], readonly number[]>();
+    const same = (x: readonly number[], y: readonly number[]) => {
+      if (x === y || checked.get(x) === y) return true;
+      if (!sameNumbers(x, y)) return false;
+      checked.set(x, y);
+      return true;
+    };
+    for (let i = kept.seen.length - 1; i >= 0; i--) if (!samePeriod(kept.seen[i]!, periods[i]!, same)) return undefined;
+    return copyLatencyState(kept);
+  }
+
+  rememberLatency(key: string, state: LatencyState): void {
+    this.latencies.delete(key);
+    this.latencies.set(key, copyLatencyState(state));
+    if (this.latencies.size > this.size) this.latencies.delete(this.latencies.keys().next().value!);
   }
 
   /**
@@ -600,7 +654,7 @@ export function judgeCounts(
   // Where no bake length is planned (a watched shift), the mixture is widened as the bake's boundary
   // is: by the dispersion of the blocks so far (at least UNMEASURED_DISPERSION before three minutes
   // of the stable version are known; on AWS no history comes with the step).
-  const dispersion = options.blocks ? dispersionAt(blockSums(periods, options.blocks).values(), 1, options.history ?? []) : 1;
+  const dispersion = options.blocks ? dispersionAt(blockSums(periods, options.blocks).values(), 1, options.history ?? [], options.events) : 1;
   const e = (r0: number, direction: 'up' | 'down') => eValue(periods, r0, direction, alternatives, remembered, dispersion);
   const worse = e(1, 'up');
   const enough = events.candidate >= (options.minEvents ?? 0) || events.baseline > 0;
@@ -713,37 +767,75 @@ export interface LatencyTolerance {
  * again. Bins are counted so that this holds with coarse bins too: the new version's events only
  * where a whole bin lies above m + δ, the stable version's wherever a bin reaches above m.
  */
-export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance, effective?: number[]): CountPeriod[] {
-  const out: CountPeriod[] = [];
-  // The stable version's requests per bin over the periods so far (dense: one count per bin), and its
-  // median bin, moved as counts are added rather than searched for again (fine bins: thousands of them).
-  let history: number[] | undefined;
-  let total = 0;
-  let at = 0;
-  let below = 0;
-  for (const p of periods) {
-    if (history && total > 0) {
-      // The first bin where the count so far reaches half the requests: binQuantile(history, 0.5).
-      while (at < history.length - 1 && below + history[at]! < 0.5 * total) below += history[at++]!;
-      while (at > 0 && below >= 0.5 * total) below -= history[--at]!;
-      const median = p.baseline.bounds[at]!;
-      const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
-      // The tolerance in effect (the floor may raise it): what a verdict may claim, period by period.
-      effective?.push(median > 0 ? slowdown / median : Infinity);
-      const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
-      out.push({
-        candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, median + slowdown, 'certainly') },
-        baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, median, 'possibly') },
-      });
-    }
-    history ??= p.baseline.bounds.map(() => 0);
-    for (let k = 0; k < p.baseline.counts.length; k++) {
-      const bin = p.baseline.at?.[k] ?? k;
-      const c = p.baseline.counts[k]!;
-      history[bin]! += c;
-      total += c;
-      if (bin < at) below += c;
-    }
+export function latencyCounts(periods: readonly LatencyPeriod[], tolerance: LatencyTolerance, effective?: number[], cache?: JudgeCache): CountPeriod[] {
+  // A judge checked every second sees the same periods again plus the newest: the counts of the
+  // periods it saw before are taken up where they ended (same result, only faster; see JudgeCache).
+  const key = `latency|${tolerance.tolerance}|${tolerance.floorSeconds}|${periods.length > 0 ? latencySignature(periods[0]!) : ''}`;
+  const state = cache?.latency(key, periods) ?? newLatencyState();
+  for (let index = state.seen.length; index < periods.length; index++) addLatencyPeriod(state, periods[index]!, tolerance);
+  cache?.rememberLatency(key, state);
+  effective?.push(...state.effective);
+  return [...state.out];
+}
+
+/** One period's totals as a string: part of a remembered computation's key (the periods themselves are compared in full). */
+const latencySignature = (p: LatencyPeriod) => `${p.candidate.counts.length},${p.baseline.counts.length},${p.baseline.at?.[0] ?? 0}`;
+
+/** Where `latencyCounts` is after some periods: the stable version's requests per bin so far and its median bin. */
+interface LatencyState {
+  seen: LatencyPeriod[];
+  out: CountPeriod[];
+  effective: number[];
+  /** The stable version's requests per bin over the periods so far (dense: one count per bin). */
+  history?: number[];
+  total: number;
+  /** Its median bin so far, moved as counts are added rather than searched for again (fine bins: thousands of them). */
+  at: number;
+  /** Its requests in the bins below `at`. */
+  below: number;
+}
+
+const newLatencyState = (): LatencyState => ({ seen: [], out: [], effective: [], total: 0, at: 0, below: 0 });
+
+function copyLatencyState(state: LatencyState): LatencyState {
+  return { ...state, seen: [...state.seen], out: [...state.out], effective: [...state.effective], ...(state.history ? { history: [...state.history] } : {}) };
+}
+
+/** Equal arrays: the same one, or equal item by item (an observation may come over a socket). */
+function sameNumbers(x: readonly number[] | undefined, y: readonly number[] | undefined): boolean {
+  return x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((v, i) => v === y[i]));
+}
+
+/** The same period: the same counts in the same bins (bounds compared once per pair of arrays, in `same`). */
+function samePeriod(a: LatencyPeriod, b: LatencyPeriod, same: (x: readonly number[], y: readonly number[]) => boolean): boolean {
+  const bins = (x: LatencyBins, y: LatencyBins) => sameNumbers(x.counts, y.counts) && sameNumbers(x.at, y.at) && same(x.bounds, y.bounds);
+  return a === b || (bins(a.candidate, b.candidate) && bins(a.baseline, b.baseline));
+}
+
+/** Adds one period to `state` (see `latencyCounts`). */
+function addLatencyPeriod(state: LatencyState, p: LatencyPeriod, tolerance: LatencyTolerance): void {
+  const { history, total } = state;
+  if (history && total > 0) {
+    // The first bin where the count so far reaches half the requests: binQuantile(history, 0.5).
+    while (state.at < history.length - 1 && state.below + history[state.at]! < 0.5 * total) state.below += history[state.at++]!;
+    while (state.at > 0 && state.below >= 0.5 * total) state.below -= history[--state.at]!;
+    const median = p.baseline.bounds[state.at]!;
+    const slowdown = Math.max(tolerance.tolerance * median, tolerance.floorSeconds);
+    // The tolerance in effect (the floor may raise it): what a verdict may claim, period by period.
+    state.effective.push(median > 0 ? slowdown / median : Infinity);
+    const requests = (b: LatencyBins) => b.counts.reduce((a, c) => a + c, 0);
+    state.out.push({
+      candidate: { requests: requests(p.candidate), events: slowerThan(p.candidate, median + slowdown, 'certainly') },
+      baseline: { requests: requests(p.baseline), events: slowerThan(p.baseline, median, 'possibly') },
+    });
   }
-  return out;
+  const dense = (state.history ??= p.baseline.bounds.map(() => 0));
+  for (let k = 0; k < p.baseline.counts.length; k++) {
+    const bin = p.baseline.at?.[k] ?? k;
+    const c = p.baseline.counts[k]!;
+    dense[bin]! += c;
+    state.total += c;
+    if (bin < state.at) state.below += c;
+  }
+  state.seen.push(p);
 }

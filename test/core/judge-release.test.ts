@@ -160,6 +160,92 @@ describe('robust to clustered errors', () => {
   });
 });
 
+describe('one always-failing client (5% of the requests)', () => {
+  // 40 requests/s, a 10% canary baking 10 minutes, 0.5% errors on both versions, and one client whose
+  // every request fails. `held`: the share of the client's requests the new version gets.
+  const bakeWith = (random: () => number, held: number | undefined): CountPeriod[] =>
+    Array.from({ length: 60 }, () => {
+      const total = poisson(random, 38);
+      const n1 = binomial(random, total, 0.1);
+      const client = poisson(random, 20);
+      // Routed per request (the local proxies: a weighted draw, HAProxy's roundrobin), or held on one version.
+      const toNew = held === undefined ? binomial(random, client, 0.1) : Math.round(client * held);
+      return {
+        candidate: { requests: n1 + toNew, events: binomial(random, n1, 0.005) + toNew },
+        baseline: { requests: total - n1 + client - toNew, events: binomial(random, total - n1, 0.005) + client - toNew },
+      };
+    });
+  const [errors] = shareJudgeAlpha(
+    judges,
+    {
+      steps: [
+        { type: 'setWeight', percent: 10 },
+        { type: 'bake', seconds: 600 },
+        { type: 'setWeight', percent: 100 },
+      ],
+    },
+    true,
+  ) as JudgeGate[];
+
+  it('routed per request, as local mode routes every request: a healthy version is rolled back at most its share of alpha', () => {
+    const random = seeded(2510);
+    const RUNS = 300;
+    let rolledBack = 0;
+    for (let run = 0; run < RUNS; run++)
+      if (judgeObservation(errors!, observed(bakeWith(random, undefined)), { stepSeconds: 600 }).verdict === 'fail') rolledBack++;
+    const share = errors!.alpha * errors!.alphaShare!;
+    expect(rolledBack / RUNS).toBeLessThanOrEqual(share + 3 * Math.sqrt((share * (1 - share)) / RUNS));
+  });
+
+  it('held on the new version (an ALB’s stickiness, on AWS): counts cannot tell it from a regression, and the judge rolls back (the documented limit)', () => {
+    const random = seeded(2511);
+    const rolledBack = Array.from({ length: 20 }, () => judgeObservation(errors!, observed(bakeWith(random, 1)), { stepSeconds: 600 }).verdict).filter(
+      (v) => v === 'fail',
+    );
+    expect(rolledBack).toHaveLength(20);
+  });
+});
+
+describe('latency: events that are requests (each slow or not)', () => {
+  it('given the totals, the new version’s are Hypergeometric (Fisher’s exact test), not Binomial: exact boundaries against reference values', () => {
+    // One period: 40 requests on the new version, 360 on stable, 200 of them slow; all of α at this look.
+    // Reference: exact rational sums in Python (math.comb, fractions.Fraction).
+    const period: CountPeriod = { candidate: { requests: 40, events: 20 }, baseline: { requests: 360, events: 180 } };
+    const requests = sequentialLooks([period], [1], 0.05, 0.25, 1, { events: 'requests' }).looks[0]!;
+    expect(requests.limit).toBe(26);
+    expect(requests.spent).toBeCloseTo(0.03282936354087661, 12);
+    const counts = sequentialLooks([period], [1], 0.05).looks[0]!;
+    expect(counts.limit).toBe(28);
+    expect(counts.spent).toBeCloseTo(0.04342849961061078, 12);
+  });
+
+  it('a healthy version is failed at most α of the time, and a slower one far more often than the Binomial model did', () => {
+    const random = seeded(2520);
+    const RUNS = 200;
+    const bake = (slow: number) =>
+      Array.from({ length: 60 }, (): CountPeriod => {
+        const total = poisson(random, 400);
+        const n1 = binomial(random, total, 0.1);
+        return {
+          candidate: { requests: n1, events: binomial(random, n1, slow) },
+          baseline: { requests: total - n1, events: binomial(random, total - n1, 0.5) },
+        };
+      });
+    const fractions = Array.from({ length: 60 }, (_, i) => (i + 1) / 60);
+    const fails = (counts: CountPeriod[], events: 'counts' | 'requests') =>
+      sequentialLooks(counts, fractions, 0.05, 0.75, 1, { events, blocks: counts.map((_, i) => Math.floor(i / 6)) }).crossedAt !== undefined;
+    let healthy = 0;
+    let slower = { requests: 0, counts: 0 };
+    for (let run = 0; run < RUNS; run++) {
+      if (fails(bake(0.5), 'requests')) healthy++;
+      const slow = bake(0.53);
+      slower = { requests: slower.requests + (fails(slow, 'requests') ? 1 : 0), counts: slower.counts + (fails(slow, 'counts') ? 1 : 0) };
+    }
+    expect(healthy / RUNS).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / RUNS));
+    expect(slower.requests).toBeGreaterThan(slower.counts * 1.5); // 218 against 100 in 400 runs
+  });
+});
+
 describe('a minimum of evidence', () => {
   // A 1% share: 40 requests/s, no errors on stable, one error on the new version 70 s into the bake.
   const lone = Array.from({ length: 60 }, (_, i): CountPeriod => ({
@@ -267,6 +353,37 @@ describe('latency with fine bins, sparse', () => {
           expect(got).toEqual(expected);
         },
       ),
+      { numRuns: 200 },
+    );
+  });
+  it('property: with a cache, checks that see one more period, the same periods over a socket or a changed past give what a fresh computation gives', () => {
+    const bounds = Array.from({ length: 40 }, (_, i) => 0.001 * 1.01 ** i);
+    const sparse = (counts: number[]): LatencyBins => {
+      const at = counts.flatMap((c, i) => (c > 0 ? [i] : []));
+      return { bounds, counts: at.map((i) => counts[i]!), at };
+    };
+    const bins = fc.array(fc.nat(5), { minLength: 40, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bins, bins), { minLength: 2, maxLength: 12 }), fc.nat(11), bins, (raw, changed, other) => {
+        const tolerance = { tolerance: 0.1, floorSeconds: 0 };
+        const periods = raw.map(([c, b]) => ({ candidate: sparse(c), baseline: sparse(b) }));
+        const cache = new JudgeCache();
+        const fresh = (ps: typeof periods) => {
+          const effective: number[] = [];
+          return { counts: latencyCounts(ps, tolerance, effective), effective };
+        };
+        const cached = (ps: typeof periods) => {
+          const effective: number[] = [];
+          return { counts: latencyCounts(ps, tolerance, effective, cache), effective };
+        };
+        for (let n = 1; n <= periods.length; n++) expect(cached(periods.slice(0, n))).toEqual(fresh(periods.slice(0, n)));
+        // The same periods as the data plane sends them (new arrays, equal items).
+        const copied = JSON.parse(JSON.stringify(periods)) as typeof periods;
+        expect(cached(copied)).toEqual(fresh(periods));
+        // A past that is not the one remembered (another release's gate, say) is counted afresh.
+        const altered = periods.map((p, i) => (i === changed % periods.length ? { ...p, baseline: sparse(other) } : p));
+        expect(cached(altered)).toEqual(fresh(altered));
+      }),
       { numRuns: 200 },
     );
   });

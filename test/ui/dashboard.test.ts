@@ -255,7 +255,7 @@ describe('the dashboard in Chromium', () => {
     await p.getByLabel('Comment (optional)').fill('checking a report');
     await p.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Paused by alice');
-    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); (10m|9m( \d+s)?) of the bake left when it resumes\./);
+    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); (9m( \d+s)?|10m) of the bake left when it resumes\./);
     expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'resume']);
     await decision.getByRole('button', { name: 'Resume' }).click();
     await p.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
@@ -295,7 +295,7 @@ describe('the dashboard in Chromium', () => {
 
   it('offers Start (and Expedite) on a service only where the API offers it, and starts a release with an Idempotency-Key', async () => {
     const p = await page();
-    // The shared token may start demo (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
+    // The shared token may start demo and hold (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
     await signIn(p, SHARED);
     expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], hold: ['start'], ledger: [] });
     expect(await p.getByRole('region', { name: 'service ledger' }).textContent()).toContain('Start: the shared token cannot start: it needs a proven person');

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/adapters/local/processes.js';
@@ -93,6 +93,38 @@ describe('the weighted proxy', () => {
     // Metrics per version, named like the ALB's.
     const points = proxy.metrics.datapoints('v2', 'RequestCount', 'Sum', 60, 1, Date.now() + 1000);
     expect(points.reduce((n, d) => n + d.value, 0)).toBe(counts.v2 + 20);
+  });
+
+  it('routes each request of one client by weight, even on one kept-alive connection: no client is held on one version (the judge relies on it)', async () => {
+    proxy = new WeightedProxy({ name: 't', port: 0 });
+    await proxy.start();
+    proxy.addBackend({ id: 'a', version: 'v1', port: await backend('v1') });
+    proxy.addBackend({ id: 'b', version: 'v2', port: await backend('v2') });
+    proxy.setWeights({ v1: 50, v2: 50 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const counts = { v1: 0, v2: 0 };
+    try {
+      for (let i = 0; i < 100; i++) {
+        const version = await new Promise<string>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: proxy!.productionPort, path: '/', agent }, (res) => {
+            sockets.add(res.socket);
+            let raw = '';
+            res.on('data', (d: Buffer) => (raw += d.toString()));
+            res.on('end', () => resolve((JSON.parse(raw) as { version: string }).version));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        counts[version as 'v1' | 'v2']++;
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect(sockets.size).toBe(1);
+    // Binomial(100, 0.5): both well inside 25..75 unless requests were pinned to one version.
+    expect(counts.v1).toBeGreaterThan(25);
+    expect(counts.v2).toBeGreaterThan(25);
   });
 
   it('retries a GET that cannot reach a dead backend on the other version; a refused POST too, since nothing was sent', async () => {
