@@ -219,7 +219,11 @@ async function start(e) {
     if (error.status >= 400 && error.status < 500) pendingStarts.delete(form);
     if (error.status === 401 && AUTH === 'bearer') return login(() => route());
     // The API's own words: a bad image reference, a missing reason, an active release, who may start.
-    result.innerHTML = `<div class="error"><strong>${esc(START_TEXT[expedite ? 'expedite' : 'start'])} refused${error.status ? ` (${error.status})` : ''}:</strong> ${esc(error.message)}</div>`;
+    const what = esc(START_TEXT[expedite ? 'expedite' : 'start']);
+    result.innerHTML =
+      error.status >= 400 && error.status < 500
+        ? `<div class="error"><strong>${what} refused (${error.status}):</strong> ${esc(error.message)}</div>`
+        : `<div class="error"><strong>${what}: no answer from the API</strong> (${esc(error.message)}). It may have started: ${what} again sends the same request, which starts it at most once.</div>`;
   } finally {
     for (const b of buttons) b.disabled = false;
   }
