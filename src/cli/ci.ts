@@ -143,7 +143,7 @@ function lost(service: string, releaseId: string, message: string): CiResult {
   const summary = [
     `### ⚠️ ${markdownText(service)}: release ${inlineCode(releaseId)} goes on, its outcome unknown`,
     '',
-    `The step stopped following it: the API answered ${markdownText(terminalText(message))}`,
+    `The step stopped following it: ${markdownText(terminalText(message))}`,
     '',
     `The release was not stopped. Follow it with ${inlineCode(`switchyard get ${releaseId} --watch`)}. A 403 mid-wait is most often the job's AWS credentials expiring (an OIDC role session lasts 1 hour by default): raise the action's \`role-duration-seconds\` and the role's MaxSessionDuration above the timeout (docs/ci.md).`,
     '',
