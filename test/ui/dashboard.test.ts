@@ -332,4 +332,37 @@ describe('the dashboard in Chromium', () => {
     await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back' || r.phase === 'cancelled', { timeoutMs: 30_000 });
     await p.close();
   }, 90_000);
+
+  it('a double click on Start starts one release; after an answer lost on the way, the next click sends the same key', async () => {
+    const p = await page();
+    await signIn(p, ALICE);
+    const keys: (string | undefined)[] = [];
+    p.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/releases') keys.push(r.headers()['idempotency-key']);
+    });
+    // The first start reaches the API, and its answer is lost (the connection drops on the way back).
+    let dropped = false;
+    await p.route('**/releases', async (route) => {
+      if (route.request().method() !== 'POST' || dropped) return route.continue();
+      dropped = true;
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    const form = p.getByRole('form', { name: 'start a release of demo' });
+    await form.getByLabel('Image').fill('v6');
+    await form.getByRole('button', { name: 'Start' }).dblclick();
+    await expect.poll(() => form.locator('.start-result').textContent()).toContain('Start: no answer from the API');
+    expect(keys).toHaveLength(1);
+    // Start again: the same key, so the API answers with the release it started, not a second one.
+    await form.getByRole('button', { name: 'Start' }).click();
+    await p.locator('main[data-phase]').waitFor({ timeout: 15_000 });
+    expect(keys).toEqual([keys[0], keys[0]]);
+    const v6 = (await mode.runtime.deps.store.list({ limit: 50, service: 'demo' })).releases.filter((r) => r.artifact.image === 'v6');
+    expect(v6).toHaveLength(1);
+    const id = decodeURIComponent(new URL(p.url()).hash.replace('#/releases/', ''));
+    expect(id).toBe(v6[0]?.id);
+    await mode.runtime.releases.act(id, 'rollback', { id: 'ci', channel: 'api' });
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back' || r.phase === 'cancelled', { timeoutMs: 30_000 });
+    await p.close();
+  }, 90_000);
 });
