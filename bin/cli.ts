@@ -292,10 +292,14 @@ export function program(): Command {
   withApi(
     cli
       .command('wait')
-      .description("wait for a release's outcome (for CI): exit 0 succeeded, 1 rolled back or failed, 3 timed out")
+      .description("wait for a release's outcome (for CI): exit 0 succeeded, 1 rolled back or failed, 3 timed out, 5 lost track of it (it goes on)")
       .option('--service <name>', 'the service released')
       .option('--digest <sha256:…>', 'find the release of this image digest (what CI knows after pushing)')
       .option('--release <id>', 'or wait for this release id')
+      .option(
+        '--since <time>',
+        'with --digest: a release of it that already ended counts only if created since this ISO 8601 time (default: a minute before the command started); one running always counts',
+      )
       .option('--timeout <duration>', 'give up after this long (default 60m)'),
   ).action(async (o) => (await apiCommands()).wait(o));
 
@@ -308,6 +312,10 @@ export function program(): Command {
       .option('--service <name>', 'the service, as named in the config')
       .option('--image <image>', 'start a release of this image: repo:tag or repo@sha256:…')
       .option('--digest <sha256:…>', 'or follow the release an ECR push of this digest started')
+      .option(
+        '--since <time>',
+        'with --digest: a release of it that already ended counts only if created since this ISO 8601 time (default: a minute before the command started); one running always counts',
+      )
       .option('--wait <true|false>', 'wait for the outcome (default true)')
       .option('--timeout <duration>', 'give up waiting after this long (default 60m): exit 3')
       .option('--interval <duration>', 'how often to ask the API while waiting (default 5s)')

@@ -16,7 +16,7 @@ export const ExitCode = {
   timedOut: 3,
   /** The API refused the request (not found, not allowed, not in this phase, bad input). */
   refused: 4,
-  /** The API could not be reached, or failed, after retries. */
+  /** The API could not be reached, or failed, after retries; or (wait, ci) it stopped answering about a release that goes on. */
   unreachable: 5,
 } as const;
 
@@ -26,7 +26,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  bad usage, options or config; nothing was sent
   3  timed out waiting
   4  the API refused the request (not found, forbidden, conflict, invalid)
-  5  the API could not be reached, or failed, after retries`;
+  5  the API could not be reached, or failed, after retries; or (wait, ci) it stopped
+     answering about a release already found: it goes on, its outcome unknown`;
 
 export function usage(message: string): never {
   // A usage message can quote what the API listed (service names) or a config file said: no control

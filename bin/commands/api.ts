@@ -12,7 +12,7 @@ import {
   type ReleaseView,
 } from '../../src/cli/render.js';
 import type { RawCiInputs } from '../../src/cli/ci.js';
-import { waitForRelease } from '../../src/cli/wait.js';
+import { sinceTime, waitForRelease } from '../../src/cli/wait.js';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { terminalJson, terminalSafe, terminalText } from '../../src/core/terminal-text.js';
 import { ExitCode, refused, usage } from '../exit.js';
@@ -188,10 +188,12 @@ export function undo(service: string, o: ApiOptions & { reason?: string; to?: st
   });
 }
 
-export async function wait(o: ApiOptions & { service?: string; digest?: string; release?: string; timeout?: string }): Promise<void> {
+export async function wait(o: ApiOptions & { service?: string; digest?: string; release?: string; timeout?: string; since?: string }): Promise<void> {
   if (!o.service || (!o.digest && !o.release)) usage('wait needs --service and --digest or --release (see switchyard wait --help)');
   const timeout = parseDuration(o.timeout ?? '60m');
   if (timeout === undefined) usage(`--timeout must be a duration such as "30m", got "${o.timeout}"`);
+  const since = sinceTime(o.since);
+  if (typeof since === 'string') usage(since);
   const token = o.token ?? process.env['SWITCHYARD_TOKEN'];
   await guarded(o, async () => {
     const result = await waitForRelease({
@@ -199,6 +201,7 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
       service: o.service!,
       ...(o.digest ? { digest: o.digest } : {}),
       ...(o.release ? { releaseId: o.release } : {}),
+      ...(since !== undefined ? { since } : {}),
       ...(token ? { token } : {}),
       ...(o.region ? { region: o.region } : {}),
       timeoutMs: timeout * 1000,
@@ -208,6 +211,7 @@ export async function wait(o: ApiOptions & { service?: string; digest?: string; 
     else {
       const r = terminalSafe(result);
       if (r.exitCode === 3) out(`timed out waiting for ${r.releaseId ?? 'the release'}\n`);
+      else if (r.lost !== undefined) fail(`lost track of release ${r.releaseId} (${r.phase}); it goes on: ${r.lost}`);
       else out(`release ${r.releaseId} ${r.phase}${r.reason ? `: ${r.reason}` : ''}\n`);
     }
     process.exit(result.exitCode);

@@ -212,7 +212,11 @@ export class ApiClient {
     const answer: unknown = await res.json().catch(() => undefined);
     if (!res.ok) {
       const error = (answer as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(res.status, error?.code ?? 'http_error', `${method} ${url.pathname} answered ${res.status}: ${error?.message ?? res.statusText}`);
+      // API Gateway's own refusals (an expired or unsigned request) say why in `message` and x-amzn-errortype.
+      const gateway = (answer as { message?: unknown } | undefined)?.message;
+      const type = res.headers.get('x-amzn-errortype')?.split(':')[0];
+      const why = error?.message ?? (typeof gateway === 'string' ? `${gateway}${type ? ` (${type})` : ''}` : res.statusText);
+      throw new ApiError(res.status, error?.code ?? type ?? 'http_error', `${method} ${url.pathname} answered ${res.status}: ${why}`);
     }
     return answer;
   }

@@ -1,5 +1,5 @@
 import { formatDuration } from '../core/duration.js';
-import { formatChange } from '../core/task-diff.js';
+import { formatChange, type Change } from '../core/task-diff.js';
 import { terminalSafe } from '../core/terminal-text.js';
 import type { ReleaseView } from '../contract/schema.js';
 import { actorText } from './render.js';
@@ -60,7 +60,7 @@ export function releaseMarkdown(unsafe: ReleaseView, { maxEvents = 200 }: { maxE
   }
   if (r.changes && r.changes.length > 0) {
     out.push('#### Changes besides the image', '');
-    for (const c of r.changes) out.push(`- ${markdownText(formatChange(c))}`);
+    for (const c of r.changes) out.push(`- ${markdownText(publishedChange(c))}`);
     out.push('');
   }
   out.push('#### Timeline', '');
@@ -75,6 +75,17 @@ export function releaseMarkdown(unsafe: ReleaseView, { maxEvents = 200 }: { maxE
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * A change as a summary may publish it: an environment variable's value is not shown (a plain value in
+ * a task definition is often not meant for everyone who can read the job), only that it changed.
+ */
+function publishedChange(c: Change): string {
+  const variable = /^(.*\.environment\[[^\]]*\])/.exec(c.path)?.[1];
+  if (variable === undefined) return formatChange(c);
+  const what = c.before === undefined ? 'added' : c.after === undefined ? 'removed' : 'changed';
+  return `${c.before === undefined ? '+' : c.after === undefined ? '-' : '~'} ${variable}: ${what} (value not shown)`;
+}
+
 const VERDICT_MARK: Readonly<Record<string, string>> = { pass: '✅', fail: '❌', inconclusive: '⚠️', error: '⚠️' };
 
 const time = (iso: string) => iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
@@ -82,15 +93,29 @@ const time = (iso: string) => iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
 /**
  * Text as Markdown shows it, literally: every ASCII punctuation character that could start Markdown or
  * HTML is backslash-escaped (CommonMark 0.31, §2.4: any ASCII punctuation may be escaped), so `*`, `_`,
- * `[`, `<`, `#` and the like are shown, not interpreted, and a `|` does not end a table cell (GFM). Line breaks are already marks (↵).
+ * `[`, `<`, `#`, `$` (GitHub's math) and the like are shown, not interpreted, and a `|` does not end a
+ * table cell (GFM). What GFM's autolink extension would turn into a link without any punctuation (a bare
+ * `https://…`, `www.…` or an email address) is put in a code span, where nothing is a link. Line breaks
+ * are already marks (↵).
  */
 export function markdownText(s: string): string {
-  return s.replace(/[\\`*_{}[\]()<>#+!|~&]/g, (c) => `\\${c}`);
+  let out = '';
+  let at = 0;
+  for (const m of s.matchAll(AUTOLINK)) {
+    out += escaped(s.slice(at, m.index)) + inlineCode(m[0]);
+    at = m.index + m[0].length;
+  }
+  return out + escaped(s.slice(at));
 }
+
+/** What GFM links by itself (the autolinks extension): a URL with a scheme, `www.`, an email address. */
+const AUTOLINK = /(?:https?:\/\/|ftp:\/\/|mailto:|xmpp:|www\.)\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/gi;
+
+const escaped = (s: string) => s.replace(/[\\`*_{}[\]()<>#+!|~&$]/g, (c) => `\\${c}`);
 
 /** Inside a code span: a backtick would end it, and GFM splits a table cell at `|` even there. */
 function code(s: string): string {
   return s.replace(/`/g, 'ˋ').replace(/\|/g, '\\|');
 }
 
-const inlineCode = (s: string) => `\`${code(s)}\``;
+export const inlineCode = (s: string) => `\`${code(s)}\``;

@@ -30,6 +30,11 @@ export function importClients(region?: string): ImportClients {
 export function parseServiceRef(text: string): { cluster: string; service: string; region?: string } {
   const arn = /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):\d{12}:service\/([^/]+)\/([^/]+)$/.exec(text);
   if (arn) return { cluster: arn[2] ?? '', service: arn[3] ?? '', region: arn[1] ?? '' };
+  const old = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([^/]+)$/.exec(text);
+  if (old)
+    throw new ValidationError(
+      `--from-ecs "${text}" is a service ARN in ECS's old format, which names no cluster: write <cluster>/<service> (for example prod/${old[1]}; \`aws ecs list-clusters\` lists the clusters) or the new-format ARN (arn:aws:ecs:<region>:<account>:service/<cluster>/<service>)`,
+    );
   const [cluster, service, ...rest] = text.split('/');
   if (!cluster || !service || rest.length > 0)
     throw new ValidationError(

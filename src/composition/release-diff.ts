@@ -1,14 +1,16 @@
+import { readFile, stat } from 'node:fs/promises';
 import { nextRevision, registerable } from '../adapters/aws/task-definition.js';
 import type { ServiceConfig, SwitchyardConfig } from '../config/config.js';
 import { IMAGE_PLACEHOLDER } from '../config/config.js';
 import { parseArtifact, pinnedImage } from '../core/artifact.js';
 import { authorityOf, guarded, VERBS, type Verb } from '../core/authority.js';
 import { formatDuration } from '../core/duration.js';
-import { ValidationError } from '../core/errors.js';
+import { messageOf, ValidationError } from '../core/errors.js';
 import { PROCESS_HEALTH_GATE, type GateSpec } from '../core/gates.js';
 import type { Step } from '../core/plan.js';
 import { diffTaskDefinitions, formatChange, MAX_CHANGES, type Change } from '../core/task-diff.js';
 import { stepLabel } from '../contract/steps.js';
+import { IMAGE_PATTERN } from '../api/schemas.js';
 import { readEcsService, type ImportClients } from './ecs-import.js';
 
 /**
@@ -20,6 +22,38 @@ import { readEcsService, type ImportClients } from './ecs-import.js';
 /** What the release is of: an image, or a whole task definition (a JSON file). */
 export type DiffSubject = { readonly image: string } | { readonly file: string; readonly taskDefinition: Record<string, unknown> };
 
+/**
+ * What `switchyard diff` was given: a task definition file (`*.json` in any case, or any file that
+ * exists: RegisterTaskDefinition's input or DescribeTaskDefinition's output), else an image reference,
+ * checked as a release checks it.
+ * @throws {ValidationError} a file that cannot be read as a task definition, or neither an image nor a file
+ */
+export async function diffSubject(what: string): Promise<DiffSubject> {
+  const exists = await stat(what).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  // A path as people write one (./x, ../x, /x, C:\x) is a file, though "./defs/x" also reads as an image on registry host ".".
+  const json = /\.json$/i.test(what) || /^(?:\.{1,2}[/\\]|\/|[A-Za-z]:\\)/.test(what);
+  if (!json && !exists) {
+    if (IMAGE_PATTERN.test(what) && what.length <= 512) return { image: what };
+    throw new ValidationError(
+      `"${what}" is neither an image reference (repository[:tag][@sha256:<64 hex>], lowercase repository, optional registry host, as \`switchyard release\` takes) nor a file that exists; pass the image to release or the path of a task definition JSON file`,
+    );
+  }
+  if (json && !exists) throw new ValidationError(`${what}: no such file; pass the path of a task definition JSON file, or an image`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(what, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(`${what}: could not read a task definition from it (${messageOf(error)}); pass a task definition JSON file, or an image`);
+  }
+  const inner = (parsed as { taskDefinition?: unknown } | null)?.taskDefinition ?? parsed;
+  if (typeof inner !== 'object' || inner === null || !Array.isArray((inner as { containerDefinitions?: unknown }).containerDefinitions))
+    throw new ValidationError(`${what}: not a task definition (it has no containerDefinitions list)`);
+  return { file: what, taskDefinition: inner as Record<string, unknown> };
+}
+
 export type VersionChange =
   | {
       readonly kind: 'task-definition';
@@ -28,6 +62,17 @@ export type VersionChange =
       readonly changes: readonly Change[];
       /** True when there were more changes than {@link MAX_CHANGES}. */
       readonly truncated: boolean;
+      /** A deployment of the service in progress now, and the revisions that still run beside it. */
+      readonly inProgress?: {
+        readonly revision: string;
+        readonly rolloutState: string;
+        readonly runningCount: number;
+        readonly others: readonly { readonly revision: string; readonly status: string; readonly runningCount: number }[];
+      };
+      /** The image released is the running one by tag: ECS resolves the tag to a digest again. */
+      readonly sameTag?: string;
+      /** Why the running revision's tags were not compared (they could not be read). */
+      readonly tagsUnread?: string;
     }
   | {
       readonly kind: 'local';
@@ -129,6 +174,10 @@ export async function releaseDiff(
     const command = Array.isArray(target.command) ? target.command.join(' ') : String(target.command);
     return planned(svc, { kind: 'local', command, from: target.initialVersion, to: subject.image });
   }
+  if ('image' in subject && !IMAGE_PATTERN.test(subject.image))
+    throw new ValidationError(
+      `"${subject.image}" is not an image reference a release takes (repository[:tag][@sha256:<64 hex>], lowercase repository, optional registry host)`,
+    );
   const ref = { cluster: target.cluster, service: target.service, ...(region ? { region } : {}) };
   const running = await readEcsService(ref, { alarms: false, ...(clients ? { clients } : {}) });
   const before = registerable(running.taskDefinition, running.tags);
@@ -139,11 +188,27 @@ export async function releaseDiff(
           template: registerable(subject.taskDefinition as never) as unknown as Record<string, unknown>,
         });
   const all = diffTaskDefinitions(before, after);
+  // ECS's service names the revision of its newest deployment, which may still be rolling out.
+  const current = running.deployments.find((d) => d.status === 'PRIMARY' && d.rolloutState === 'IN_PROGRESS');
+  const inProgress = current && {
+    revision: current.taskDefinition ?? '',
+    rolloutState: current.rolloutState ?? '',
+    runningCount: current.runningCount ?? 0,
+    others: running.deployments
+      .filter((d) => d !== current)
+      .map((d) => ({ revision: d.taskDefinition ?? '', status: d.status ?? '', runningCount: d.runningCount ?? 0 })),
+  };
+  const image = 'image' in subject ? subject.image : undefined;
+  const runningImage = running.taskDefinition.containerDefinitions?.find((c) => c.name === target.containerName)?.image;
+  const sameTag = image !== undefined && !image.includes('@') && runningImage === image ? image : undefined;
   return planned(svc, {
     kind: 'task-definition',
     running: running.taskDefinition.taskDefinitionArn ?? '',
     changes: all,
     truncated: all.length >= MAX_CHANGES,
+    ...(inProgress ? { inProgress } : {}),
+    ...(sameTag ? { sameTag } : {}),
+    ...(running.tagsUnread ? { tagsUnread: running.tagsUnread } : {}),
   });
 }
 
@@ -157,10 +222,27 @@ export function releaseDiffText(diff: ReleaseDiff): string[] {
     );
     lines.push(`Command    ${change.command}   (the same for every version; VERSION=${change.to} in its environment)`);
   } else {
+    const flight = change.inProgress;
+    if (flight) {
+      const serving = flight.others.filter((o) => o.runningCount > 0);
+      lines.push(
+        `A deployment is in progress: ${flight.revision} (rollout ${flight.rolloutState}, ${flight.runningCount} task${flight.runningCount === 1 ? '' : 's'} running)` +
+          (serving.length
+            ? `; ${serving.map((o) => `${o.revision} (${o.status}, ${o.runningCount} task${o.runningCount === 1 ? '' : 's'})`).join(', ')} still serve${serving.length === 1 ? 's' : ''} production`
+            : ''),
+        `  this diff is against ${change.running}, the revision the service names; a release would first wait for that deployment to end`,
+        '',
+      );
+    }
     lines.push(`Task definition   from ${change.running}`);
-    if (change.changes.length === 0) lines.push('  no change: the release would register the same revision');
+    if (change.sameTag)
+      lines.push(
+        `  no change in the task definition, but the release still deploys: ECS resolves ${change.sameTag} to a digest again, so if the tag was pushed again the new tasks run the newer image`,
+      );
+    else if (change.changes.length === 0) lines.push('  no change: the release would register the same revision');
     lines.push(...change.changes.map((c) => `  ${formatChange(c)}`));
     if (change.truncated) lines.push(`  (the first ${MAX_CHANGES} changes)`);
+    if (change.tagsUnread) lines.push(`  (tags not compared: ${change.tagsUnread})`);
   }
   lines.push('', `Plan (${diff.plan.strategy})   ${diff.plan.labels.join(' -> ')}`);
   lines.push('', 'Gates');

@@ -81,6 +81,29 @@ const readiness = z.strictObject({
     .default(1),
 });
 
+/** An HAProxy proxy (frontend, backend) or ring name as its configuration spells it. */
+const haproxyName = (what: string) =>
+  z
+    .string({ error: `must be the name of ${what} in your haproxy.cfg, such as "checkout"` })
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: `must be the name of ${what} in your haproxy.cfg (letters, digits, "_", ".", ":", "-"), such as "checkout"` });
+
+/**
+ * A site's own HAProxy: its admin socket, and the backends its configuration declares for this service,
+ * each with disabled server slots Switchyard gives its replicas through the runtime API (docs/haproxy.md).
+ */
+const haproxyAttach = z.strictObject({
+  /** HAProxy's admin socket (`stats socket <path> level admin` in its global section). */
+  adminSocket: z
+    .string({ error: 'must be the absolute path of HAProxy\'s admin socket, such as "/run/haproxy/admin.sock"' })
+    .startsWith('/', { error: 'must be an absolute path, such as "/run/haproxy/admin.sock"' }),
+  /** The backend production traffic goes to: Switchyard's alone, every server in it a slot. */
+  backend: haproxyName('a backend'),
+  /** The backend of the test route (the candidate only), when the service has one. */
+  testBackend: haproxyName('a backend').optional(),
+  /** A ring the frontend logs to in Switchyard's format, for per-request latency; without one, latency comes from `show stat`. */
+  logRing: haproxyName('a ring').optional(),
+});
+
 /**
  * What serves a local service's ports and steers its traffic: the built-in proxy (nothing to install) or
  * the system's HAProxy, configured once and then driven through its runtime API (docs/haproxy.md).
@@ -89,54 +112,81 @@ export const dataPlaneSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('builtin') }),
-    z.strictObject({
-      type: z.literal('haproxy'),
-      /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. */
-      binary: text('the haproxy program, such as "/usr/sbin/haproxy"').default('haproxy'),
-      /** HAProxy's threads (nbthread). @default one per CPU, HAProxy's own default */
-      threads: z.number({ error: 'must be a whole number of threads from 1 to 64' }).int().min(1).max(64).optional(),
-    }),
+    z
+      .strictObject({
+        type: z.literal('haproxy'),
+        /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. */
+        binary: text('the haproxy program, such as "/usr/sbin/haproxy"').optional(),
+        /** HAProxy's threads (nbthread). @default one per CPU, HAProxy's own default */
+        threads: z.number({ error: 'must be a whole number of threads from 1 to 64' }).int().min(1).max(64).optional(),
+        /** A site's own HAProxy, already running, steered through its admin socket instead of one Switchyard starts (docs/haproxy.md). */
+        attach: haproxyAttach.optional(),
+      })
+      .superRefine((value, ctx) => {
+        for (const key of ['binary', 'threads'] as const)
+          if (value.attach && value[key] !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: `applies to an HAProxy Switchyard starts; with attach, your HAProxy runs as you configured it: remove ${key}`,
+            });
+      })
+      .transform(({ binary, ...rest }) => ({ ...rest, binary: binary ?? 'haproxy' })),
   ],
   { error: 'must be { type: "builtin" } or { type: "haproxy" }' },
 );
 
-export const localTargetSchema = z.strictObject({
-  driver: z.literal('local'),
-  /** The command that starts one process of the service; PORT and VERSION are set in its environment. */
-  command: z.union([text('a command line'), z.array(text('a command argument')).min(1, { error: 'must have the program as its first element' })], {
-    error: 'must be a command line or an array of arguments, for example ["node", "server.js"]',
-  }),
-  replicas: z
-    .number({ error: 'must be a whole number of processes from 1 to 16' })
-    .int()
-    .min(1, { error: 'must be from 1 to 16' })
-    .max(16, { error: 'must be from 1 to 16' })
-    .default(1),
-  /** The public (production) port of the built-in proxy. */
-  port,
-  /** The proxy's test route: the new version only. */
-  testPort: port.optional(),
-  readiness: readiness.prefault({}),
-  drainTimeout: duration(0, 3600).default(10),
-  /** How long a version may send nothing (before its headers, mid-body, on a WebSocket) before the proxy ends the request as a 504 (the ALB's default idle timeout). */
-  upstreamTimeout: duration(1, 4000).default(60),
-  /** The version started at first boot, before any release has succeeded. */
-  initialVersion: z
-    .string({ error: 'must be a version string such as "v1"' })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { error: 'must be a version string such as "v1"' })
-    .default('v1'),
-  env: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
-  /**
-   * The user the service's processes run as when Switchyard runs as root. Unset, they run as
-   * `nobody`: never as root unless this says "root". Ignored (with a notice) when Switchyard is not root.
-   */
-  user: z
-    .string({ error: 'must be a user name such as "www-data"' })
-    .regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, { error: 'must be a user name such as "www-data"' })
-    .optional(),
-  /** The data plane in front of the processes. @default the built-in proxy, or `switchyard local --data-plane` for every service */
-  dataPlane: dataPlaneSchema.optional(),
-});
+export const localTargetSchema = z
+  .strictObject({
+    driver: z.literal('local'),
+    /** The command that starts one process of the service; PORT and VERSION are set in its environment. */
+    command: z.union([text('a command line'), z.array(text('a command argument')).min(1, { error: 'must have the program as its first element' })], {
+      error: 'must be a command line or an array of arguments, for example ["node", "server.js"]',
+    }),
+    replicas: z
+      .number({ error: 'must be a whole number of processes from 1 to 16' })
+      .int()
+      .min(1, { error: 'must be from 1 to 16' })
+      .max(16, { error: 'must be from 1 to 16' })
+      .default(1),
+    /** The public (production) port of the built-in proxy. */
+    port,
+    /** The proxy's test route: the new version only. */
+    testPort: port.optional(),
+    readiness: readiness.prefault({}),
+    drainTimeout: duration(0, 3600).default(10),
+    /** How long a version may send nothing (before its headers, mid-body, on a WebSocket) before the proxy ends the request as a 504 (the ALB's default idle timeout). */
+    upstreamTimeout: duration(1, 4000).default(60),
+    /** The version started at first boot, before any release has succeeded. */
+    initialVersion: z
+      .string({ error: 'must be a version string such as "v1"' })
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, { error: 'must be a version string such as "v1"' })
+      .default('v1'),
+    env: z.record(z.string(), z.string(), { error: 'must map variable names to text values' }).optional(),
+    /**
+     * The user the service's processes run as when Switchyard runs as root. Unset, they run as
+     * `nobody`: never as root unless this says "root". Ignored (with a notice) when Switchyard is not root.
+     */
+    user: z
+      .string({ error: 'must be a user name such as "www-data"' })
+      .regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, { error: 'must be a user name such as "www-data"' })
+      .optional(),
+    /** The data plane in front of the processes. @default the built-in proxy, or `switchyard local --data-plane` for every service */
+    dataPlane: dataPlaneSchema.optional(),
+  })
+  .superRefine((value, ctx) => {
+    // An attached HAProxy's test route is a backend of its own configuration: both named, or neither.
+    const attach = value.dataPlane?.type === 'haproxy' ? value.dataPlane.attach : undefined;
+    if (attach && (value.testPort !== undefined) !== (attach.testBackend !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: attach.testBackend === undefined ? ['dataPlane', 'attach', 'testBackend'] : ['testPort'],
+        message:
+          attach.testBackend === undefined
+            ? 'is needed with testPort: name the backend your HAProxy serves the test route from (with its own disabled server slots)'
+            : 'is needed with dataPlane.attach.testBackend: the port your HAProxy serves the test route on',
+      });
+  });
 
 const targetGroup = z.strictObject({
   targetGroup: text('a target group ARN suffix such as "targetgroup/checkout-green/0123456789abcdef"'),

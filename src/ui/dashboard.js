@@ -29,11 +29,15 @@ const ago = (iso) => {
   return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
 };
 
-async function api(path, init = {}) {
+/**
+ * `key`: the Idempotency-Key of a change, kept by the caller for as long as the same change may be sent
+ * again (a second click, a retry after no answer), so the API applies it once; a new one by default.
+ */
+async function api(path, init = {}, key = crypto.randomUUID()) {
   const headers = { ...(init.headers ?? {}), ...authHeaders() };
   if (init.body) headers['content-type'] = 'application/json';
   // A change is applied once, even if this request is sent again.
-  if (init.method === 'POST') headers['idempotency-key'] = crypto.randomUUID();
+  if (init.method === 'POST') headers['idempotency-key'] = key;
   const res = await fetch(path, { ...init, headers });
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
@@ -198,16 +202,34 @@ async function start(e) {
   const image = form.elements.image.value.trim();
   const reason = form.elements.reason?.value.trim();
   const result = form.querySelector('.start-result');
+  const buttons = [...form.querySelectorAll('button')];
+  // One submission at a time: a double click sends one request.
+  if (buttons.some((b) => b.disabled)) return;
+  const body = JSON.stringify({ service: form.dataset.service, image, ...(expedite ? { expedite: true, ...(reason ? { reason } : {}) } : {}) });
+  // One key per submission of the same start, kept until the API has answered it: sent again after no
+  // answer (a lost connection, a 5xx), it is still one release.
+  if (pendingStarts.get(form)?.body !== body) pendingStarts.set(form, { body, key: crypto.randomUUID() });
+  for (const b of buttons) b.disabled = true;
   try {
-    const body = { service: form.dataset.service, image, ...(expedite ? { expedite: true, ...(reason ? { reason } : {}) } : {}) };
-    const release = await api('/releases', { method: 'POST', body: JSON.stringify(body) });
+    const release = await api('/releases', { method: 'POST', body }, pendingStarts.get(form).key);
+    pendingStarts.delete(form);
     location.hash = `#/releases/${encodeURIComponent(release.id)}`;
   } catch (error) {
+    // A refusal (4xx) is final; after no answer or a 5xx the same key goes with the next click.
+    if (error.status >= 400 && error.status < 500) pendingStarts.delete(form);
     if (error.status === 401 && AUTH === 'bearer') return login(() => route());
     // The API's own words: a bad image reference, a missing reason, an active release, who may start.
-    result.innerHTML = `<div class="error"><strong>${esc(START_TEXT[expedite ? 'expedite' : 'start'])} refused${error.status ? ` (${error.status})` : ''}:</strong> ${esc(error.message)}</div>`;
+    const what = esc(START_TEXT[expedite ? 'expedite' : 'start']);
+    result.innerHTML =
+      error.status >= 400 && error.status < 500
+        ? `<div class="error"><strong>${what} refused (${error.status}):</strong> ${esc(error.message)}</div>`
+        : `<div class="error"><strong>${what}: no answer from the API</strong> (${esc(error.message)}). It may have started: ${what} again sends the same request, which starts it at most once.</div>`;
+  } finally {
+    for (const b of buttons) b.disabled = false;
   }
 }
+/** The start each form is sending (its body and Idempotency-Key), until the API has answered it. */
+const pendingStarts = new WeakMap();
 
 const ACTIONS = {
   approve: { text: 'Approve', cls: 'primary', ask: 'Let the release go on past this step?' },
@@ -313,6 +335,9 @@ async function act(r, action) {
   if (answer !== 'ok') return;
   const comment = document.getElementById('confirm-comment').value.trim();
   const result = document.getElementById('decision-result');
+  // No second decision while one is in flight (a retry or an undo would be a second release).
+  const buttons = [...main.querySelectorAll('[data-action]')];
+  for (const b of buttons) b.disabled = true;
   try {
     const answer = await api(actionPath(r, action), { method: 'POST', body: JSON.stringify(comment ? { comment } : {}) });
     // A retry or an undo is a release of its own: follow it there.
@@ -323,6 +348,8 @@ async function act(r, action) {
     if (error.status === 401 && AUTH === 'bearer') return login(() => route());
     if (result)
       result.innerHTML = `<div class="error"><strong>${esc(ACTIONS[action].text)} refused${error.status ? ` (${error.status})` : ''}:</strong> ${esc(error.message)}</div>`;
+  } finally {
+    for (const b of buttons) b.disabled = false;
   }
 }
 

@@ -1,7 +1,8 @@
 import { parse, stringify } from 'yaml';
 import { Ajv } from 'ajv';
-import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,8 +119,22 @@ describe('action.yml: the metadata GitHub loads', () => {
   });
 
   it('has the inputs and outputs docs/ci.md promises', () => {
-    expect(Object.keys(action.inputs)).toEqual(['service', 'image', 'digest', 'wait', 'timeout', 'api', 'role-to-assume', 'aws-region', 'token', 'version']);
+    expect(Object.keys(action.inputs)).toEqual([
+      'service',
+      'image',
+      'digest',
+      'wait',
+      'timeout',
+      'api',
+      'role-to-assume',
+      'role-duration-seconds',
+      'aws-region',
+      'token',
+      'version',
+    ]);
     expect(Object.keys(action.outputs)).toEqual(['release-id', 'outcome']);
+    const doc = readFileSync('docs/ci.md', 'utf8');
+    for (const input of Object.keys(action.inputs)) expect(doc).toContain(`| \`${input}\` |`);
   });
 
   it('refers only to inputs it declares and to steps it has, and each output to a step that writes it', () => {
@@ -141,7 +156,7 @@ describe('action.yml: the metadata GitHub loads', () => {
 
   it('passes switchyard ci only options it has', () => {
     const ci = program().commands.find((c) => c.name() === 'ci')!;
-    const known = ci.options.map((o) => o.long);
+    const known = [...ci.options, ...program().options].map((o) => o.long);
     const script = action.runs.steps.find((s) => s.id === 'release')!.run!;
     const passed = [...new Set([...script.matchAll(/(--[a-z-]+)"?\)?/g)].map((m) => m[1]!).filter((o) => o !== '--yes'))];
     expect(passed.length).toBeGreaterThan(0);
@@ -149,19 +164,39 @@ describe('action.yml: the metadata GitHub loads', () => {
   });
 });
 
+/** bash by its path: a test runs the step with a PATH that has no bash. */
+const BASH = execFileSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).trim();
+
 describe('action.yml: the release step, run as the runner runs it', () => {
   let dir: string;
+  let bin: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'switchyard-action-'));
-    // npx, replaced: it records what it was asked to run.
-    await writeFile(join(dir, 'npx'), `#!/usr/bin/env bash\nprintf '%s\\n' "$@" >"${dir}/npx-args"\n`);
-    await chmod(join(dir, 'npx'), 0o755);
+    bin = join(dir, 'bin');
+    await mkdir(bin);
+    // npx, replaced: `--version` (the action's check that the package starts) fails when FAKE_NPX_FAILS is
+    // set, as npx does for a version not published; any other call records what it was asked to run.
+    await writeFile(
+      join(bin, 'npx'),
+      `#!/usr/bin/env bash\nif [ "\${@: -1}" = --version ]; then if [ -n "$FAKE_NPX_FAILS" ]; then echo "npm error 404 Not Found" >&2; exit 1; fi; exit 0; fi\nprintf '%s\\n' "$@" >"${dir}/npx-args"\n`,
+    );
+    await chmod(join(bin, 'npx'), 0o755);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  /** The step's script with its env as the inputs fill it (the action's defaults, then `inputs`). */
-  async function runStep(inputs: Record<string, string>): Promise<string[]> {
-    const step = action.runs.steps.find((s) => s.id === 'release')!;
+  interface Ran {
+    readonly code: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    /** What npx was asked to run (the CLI's arguments), empty when it was not. */
+    readonly args: string[];
+    readonly outputs: string;
+    readonly summary: string;
+  }
+
+  /** A step's script with its env as the inputs fill it (the action's defaults, then `inputs`). */
+  async function run(id: string, inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<Ran> {
+    const step = action.runs.steps.find((s) => s.id === id || s.name === id)!;
     const values = { ...Object.fromEntries(Object.entries(action.inputs).map(([k, v]) => [k, v.default ?? ''])), ...inputs };
     const env = Object.fromEntries(
       Object.entries(step.env ?? {}).map(([k, v]) => [
@@ -169,16 +204,37 @@ describe('action.yml: the release step, run as the runner runs it', () => {
         v === '${{ github.action_path }}' ? process.cwd() : (values[/^\$\{\{ inputs\.([\w-]+) \}\}$/.exec(v)![1]!] ?? ''),
       ]),
     );
-    const code = await new Promise<number | null>((resolve) => {
+    await rm(join(dir, 'npx-args'), { force: true });
+    const files = { GITHUB_OUTPUT: join(dir, 'outputs'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
+    await writeFile(files.GITHUB_OUTPUT, '');
+    await writeFile(files.GITHUB_STEP_SUMMARY, '');
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       // The runner's `shell: bash`: bash --noprofile --norc -eo pipefail {0}.
-      const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
-        env: { PATH: `${dir}:${process.env['PATH']}`, ...env },
-        stdio: 'inherit',
+      const child = spawn(BASH, ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
+        env: { PATH: `${bin}:${process.env['PATH']}`, RUNNER_TEMP: dir, ...files, ...env, ...extraEnv },
       });
-      child.on('exit', resolve);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
-    expect(code).toBe(0);
-    return (await readFile(join(dir, 'npx-args'), 'utf8')).trimEnd().split('\n');
+    const read = (file: string) => readFile(file, 'utf8').catch(() => '');
+    const args = (await read(join(dir, 'npx-args'))).trimEnd();
+    return {
+      code,
+      stdout,
+      stderr,
+      args: args ? args.split('\n') : [],
+      outputs: await read(files.GITHUB_OUTPUT),
+      summary: await read(files.GITHUB_STEP_SUMMARY),
+    };
+  }
+
+  async function runStep(inputs: Record<string, string>): Promise<string[]> {
+    const ran = await run('release', inputs);
+    expect(ran.code, ran.stderr).toBe(0);
+    return ran.args;
   }
 
   it('runs the package at this action’s own version, with the image, waiting an hour by default', async () => {
@@ -217,6 +273,63 @@ describe('action.yml: the release step, run as the runner runs it', () => {
       '--region',
       'eu-west-1',
     ]);
+  });
+
+  it.each(['npm:evil@1.0.0', 'github:x/y', 'https://example.test/x.tgz', 'file:../x', 'latest', '^0.1.0', '0.1', '1.0.0 --registry=x'])(
+    'refuses the version %j: exit 2, a message naming the input, npx never run',
+    async (version) => {
+      const ran = await run('release', { service: 'web', image: 'web:1', version });
+      expect(ran.code).toBe(2);
+      expect(ran.stderr).toContain(`the action's "version" input must be an exact version such as 0.2.0`);
+      expect(ran.args).toEqual([]);
+      expect(ran.outputs).toBe('');
+    },
+  );
+
+  it('accepts a prerelease version', async () => {
+    expect((await runStep({ service: 'web', image: 'web:1', version: '0.3.0-rc.1' }))[1]).toBe('@switchyard-release/switchyard@0.3.0-rc.1');
+  });
+
+  it('a package npx cannot fetch or start: exit 6 (not 1, which means rolled back), outcome not-run, a summary line', async () => {
+    const ran = await run('release', { service: 'web', image: 'web:1', version: '9.9.9' }, { FAKE_NPX_FAILS: '1' });
+    expect(ran.code).toBe(6);
+    expect(ran.outputs).toBe('outcome=not-run\n');
+    expect(ran.summary).toContain('The Switchyard release step did not run');
+    expect(ran.summary).toContain('npx could not fetch or start @switchyard-release/switchyard@9.9.9');
+    expect(ran.stderr).toContain('npm error 404');
+    expect(ran.args).toEqual([]);
+  });
+
+  it('no npx on the PATH (Node.js without npm): exit 6, outcome not-run', async () => {
+    const nodeOnly = join(dir, 'node-only');
+    await mkdir(nodeOnly, { recursive: true });
+    await symlink(process.execPath, join(nodeOnly, 'node')).catch(() => undefined);
+    const ran = await run('release', { service: 'web', image: 'web:1' }, { PATH: nodeOnly });
+    expect(ran.code).toBe(6);
+    expect(ran.stderr).toContain('node and npx (Node.js 20 or later, with npm) are needed');
+    expect(ran.outputs).toBe('outcome=not-run\n');
+  });
+
+  it('masks the token, line by line, before any other step runs', async () => {
+    const first = action.runs.steps[0]!;
+    expect(first.name).toBe('Mask the token');
+    const ran = await run('Mask the token', { token: 'eyJ.first\nsecond-line' });
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toBe('::add-mask::eyJ.first\n::add-mask::second-line\n');
+  });
+
+  it('warns when the timeout outlasts the role credentials', async () => {
+    const ran = await run('release', { service: 'web', image: 'web:1', 'role-to-assume': 'arn:aws:iam::1:role/r', 'aws-region': 'eu-west-1', timeout: '80m' });
+    expect(ran.stdout).toContain('::warning title=Switchyard::a timeout of 80 min nears or exceeds the role credentials (role-duration-seconds 3600)');
+    const longer = await run('release', {
+      service: 'web',
+      image: 'web:1',
+      'role-to-assume': 'arn:aws:iam::1:role/r',
+      'aws-region': 'eu-west-1',
+      timeout: '80m',
+      'role-duration-seconds': '7200',
+    });
+    expect(longer.stdout).not.toContain('::warning');
   });
 });
 

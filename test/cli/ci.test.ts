@@ -121,6 +121,20 @@ describe('switchyard ci (the GitHub Action’s script) against the real API', ()
     expect(result).toMatchObject({ exitCode: 0, outcome: 'succeeded', releaseId: pushed.id });
   });
 
+  it('following a digest released before (rolled back) waits for the new push’s release, not the old one', async () => {
+    const D = digest('e');
+    const image = `web:5.0.0@${D}`;
+    h.metrics.errorRate.set(image, 60);
+    const first = await runCi({ api, service: 'web', image, wait: true, timeoutMs: 60_000, pollMs: 20, auth: { token: 't' } });
+    expect(first.outcome).toBe('rolled_back');
+    h.metrics.errorRate.set(image, 0);
+    // The step starts following (on the API's clock, now) before the new push's release has started.
+    const followed = runCi({ api, service: 'web', digest: D, since: h.clock.now(), wait: true, timeoutMs: 60_000, pollMs: 20, auth: { token: 't' } });
+    await new Promise((r) => setTimeout(r, 200));
+    const { release: pushed } = await h.releases.startRelease({ service: 'web', image: `web:5.0.1@${D}`, actor: { id: 'ecr', channel: 'ecr' } });
+    expect(await followed).toMatchObject({ releaseId: pushed.id, exitCode: 0, outcome: 'succeeded' });
+  });
+
   it('without waiting: exits 0 at once with the release id and its phase as it started', async () => {
     const result = await runCi({ api, service: 'web', image: `web:4.0.0@${digest('d')}`, wait: false, timeoutMs: 60_000, auth: { token: 't' } });
     expect(result.exitCode).toBe(0);
@@ -180,6 +194,33 @@ describe('switchyard ci: bad input and a release that outlasts the timeout (a st
     expect(run.summary).toContain('**Timed out** waiting for the release');
   });
 
+  it('credentials expiring mid-wait (403): exit 5, outcome unknown, the release id kept, the API’s message and how to follow it', async () => {
+    let gets = 0;
+    const expiring = createServer((req, res) => {
+      req.resume();
+      if (req.method === 'GET' && ++gets > 2) {
+        res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ExpiredTokenException' });
+        return res.end('{"message":"The security token included in the request is expired"}');
+      }
+      res.writeHead(req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(baking));
+    });
+    await new Promise<void>((r) => expiring.listen(0, '127.0.0.1', r));
+    try {
+      const run = await step(['--service', 'checkout-api', '--image', 'checkout-api:1.8.2', '--timeout', '2h', '--interval', '0.05s'], {
+        SWITCHYARD_API: `http://127.0.0.1:${(expiring.address() as AddressInfo).port}`,
+      });
+      expect(run.code, run.err).toBe(5);
+      expect(run.outputs).toEqual({ 'release-id': 'r-baking-1', outcome: 'unknown' });
+      expect(run.summary).toContain('release `r-baking-1` goes on, its outcome unknown');
+      expect(run.summary).toContain('The security token included in the request is expired');
+      expect(run.summary).toContain('switchyard get r-baking-1 --watch');
+      expect(run.summary).not.toContain('the release step failed');
+    } finally {
+      await new Promise((r) => expiring.close(r));
+    }
+  });
+
   it('bad input: exit 2, the message naming the input, nothing sent, no output written', async () => {
     const before = requests;
     const run = await step(['--service', 'web', '--image', 'web:1', '--wait', 'yes'], { SWITCHYARD_API: standInApi });
@@ -201,6 +242,7 @@ describe("the step's inputs, checked before anything is sent", () => {
     [{ service: 'web', digest: digest('a'), wait: 'false' }, 'needs --wait (the action\'s "wait" input) true'],
     [{ service: 'web', image: 'web:1', timeout: 'soon' }, '--timeout (the action\'s "timeout" input) must be a duration such as "30m"'],
     [{ service: 'web', image: 'web:1', timeout: '0s' }, 'must be a duration'],
+    [{ service: 'web', digest: digest('a'), since: 'yesterday' }, '--since must be an ISO 8601 time'],
   ])('%j is refused: %s', (raw, message) => {
     expect(ciInputs(raw)).toEqual(expect.stringContaining(message));
   });

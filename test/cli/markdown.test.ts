@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fitSummary, SUMMARY_LIMIT_BYTES } from '../../src/cli/ci.js';
 import { releaseMarkdown } from '../../src/cli/markdown.js';
 import { ReleaseViewSchema, toReleaseView, type ReleaseView } from '../../src/contract/index.js';
 import { evolve } from '../../src/core/timeline.js';
@@ -73,11 +74,51 @@ describe('switchyard get --format markdown (the CI job summary)', () => {
     expect(md).not.toMatch(/(?<!\\)<img/);
     expect(md).not.toMatch(/(?<!\\)\[click(?<!\\)\]/);
     expect(md).not.toMatch(/(?<!\\)\*\*loud/);
-    expect(md).toContain('> x \\| y \\<img src=x onerror=alert\\(1\\)\\> \\[click\\]\\(https://evil.example\\) \\*\\*loud\\*\\* \\`code\\`');
+    // The URL is in a code span: GFM's autolinks do not reach inside one.
+    expect(md).toContain('> x \\| y \\<img src=x onerror=alert\\(1\\)\\> \\[click\\]\\(`https://evil.example)` \\*\\*loud\\*\\* \\`code\\`');
     const gateRow = md.split('\n').find((l) => l.startsWith('| probe'))!;
     expect(cells(gateRow)).toHaveLength(4);
     const eventRow = md.split('\n').find((l) => l.startsWith('| 2026-01-01 00:02:00'))!;
     expect(cells(eventRow)).toHaveLength(3);
+  });
+
+  it('a bare URL, www. address or email cannot become a link (GFM autolinks), nor $…$ math', () => {
+    const md = releaseMarkdown(view({ reason: 'see https://evil.example/login or www.evil.example, mail root@evil.example; costs $x^2$ | $$y$$' }));
+    const reason = md.split('\n').find((l) => l.startsWith('> '))!;
+    expect(reason).toBe('> see `https://evil.example/login` or `www.evil.example,` mail `root@evil.example`; costs \\$x^2\\$ \\| \\$\\$y\\$\\$');
+    // Outside code spans, nothing GFM would link is left.
+    const outside = reason.replace(/`[^`]*`/g, '');
+    expect(outside).not.toMatch(/https?:|www\.|@/);
+    expect(outside).not.toMatch(/(?<!\\)\$/);
+  });
+
+  it('publishes that an environment variable changed, never its value', () => {
+    const md = releaseMarkdown(
+      view({
+        changes: [
+          { path: 'containerDefinitions[app].environment[DB_PASSWORD].value', before: 'hunter2', after: 'hunter3' },
+          { path: 'containerDefinitions[app].environment[API_KEY]', after: '{"name":"API_KEY","value":"sk-live-1"}' },
+          { path: 'containerDefinitions[app].environment[OLD]', before: '{"name":"OLD","value":"gone-secret"}' },
+          { path: 'cpu', before: '256', after: '512' },
+        ],
+      }),
+    );
+    for (const value of ['hunter2', 'hunter3', 'sk-live-1', 'gone-secret']) expect(md).not.toContain(value);
+    expect(md).toContain('- \\~ containerDefinitions\\[app\\].environment\\[DB\\_PASSWORD\\]: changed \\(value not shown\\)');
+    expect(md).toContain('- \\+ containerDefinitions\\[app\\].environment\\[API\\_KEY\\]: added \\(value not shown\\)');
+    expect(md).toContain('- - containerDefinitions\\[app\\].environment\\[OLD\\]: removed \\(value not shown\\)');
+    expect(md).toContain('- \\~ cpu: 256 → 512');
+  });
+
+  it('a summary over GitHub’s 1 MiB is cut at a line with a note, within the limit', () => {
+    const line = `| ${'é'.repeat(100)} |\n`;
+    const long = line.repeat(Math.ceil((SUMMARY_LIMIT_BYTES * 1.5) / Buffer.byteLength(line)));
+    const fitted = fitSummary(long);
+    expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(SUMMARY_LIMIT_BYTES);
+    expect(Buffer.byteLength(fitted)).toBeGreaterThan(SUMMARY_LIMIT_BYTES - 2 * Buffer.byteLength(line));
+    expect(fitted).toMatch(/\|\n\n\*\*Cut here\*\*: the summary is longer than GitHub keeps \(1 MiB\)/);
+    expect(fitted).not.toContain('\uFFFD');
+    expect(fitSummary('short\n')).toBe('short\n');
   });
 
   it('a long timeline keeps the newest events and says how many were left out (a job summary holds at most 1 MiB)', () => {

@@ -632,3 +632,40 @@ describe('config: approvers name people, and the authority table keeps its floor
     ]);
   });
 });
+
+describe('config: a local service attached to a site’s own HAProxy', () => {
+  const attached = (dataPlane: Record<string, unknown>, target: Record<string, unknown> = {}) =>
+    local({ target: { driver: 'local', command: 'node server.js', port: 8080, dataPlane, ...target } });
+  const attach = { adminSocket: '/run/haproxy/admin.sock', backend: 'shop' };
+
+  it('takes the admin socket, the backends and the log ring', () => {
+    const config = resolveConfig({
+      services: [attached({ type: 'haproxy', attach: { ...attach, testBackend: 'shop-test', logRing: 'switchyard' } }, { testPort: 8081 })],
+    });
+    const target = config.services[0]!.target;
+    expect(target.driver === 'local' && target.dataPlane).toEqual({
+      type: 'haproxy',
+      binary: 'haproxy',
+      attach: { adminSocket: '/run/haproxy/admin.sock', backend: 'shop', testBackend: 'shop-test', logRing: 'switchyard' },
+    });
+  });
+
+  it.each([
+    [{ type: 'haproxy', attach: { ...attach, adminSocket: 'admin.sock' } }, {}, 'target.dataPlane.attach.adminSocket: must be an absolute path'],
+    [
+      { type: 'haproxy', attach: { ...attach, backend: 'shop backend' } },
+      {},
+      'target.dataPlane.attach.backend: must be the name of a backend in your haproxy.cfg',
+    ],
+    [{ type: 'haproxy', attach: { adminSocket: '/run/haproxy/admin.sock' } }, {}, 'target.dataPlane.attach.backend'],
+    [
+      { type: 'haproxy', threads: 2, attach },
+      {},
+      'target.dataPlane.threads: applies to an HAProxy Switchyard starts; with attach, your HAProxy runs as you configured it',
+    ],
+    [{ type: 'haproxy', attach }, { testPort: 8081 }, 'target.dataPlane.attach.testBackend: is needed with testPort'],
+    [{ type: 'haproxy', attach: { ...attach, testBackend: 'shop-test' } }, {}, 'target.testPort: is needed with dataPlane.attach.testBackend'],
+  ])('refuses %j %j: %s', (dataPlane, target, message) => {
+    expect(problems({ services: [attached(dataPlane, target)] }).join('\n')).toContain(message);
+  });
+});

@@ -1,9 +1,15 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe } from 'vitest';
 import { findHaproxy, haproxyVersion } from '../../src/adapters/local/haproxy-router.js';
 import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { PRODUCTION_BACKEND } from '../../src/adapters/local/haproxy-config.js';
 import type { Router, RouterOptions } from '../../src/adapters/local/router.js';
 import { createRouter } from '../../src/adapters/local/routers.js';
+import { freePort } from '../../src/adapters/local/processes.js';
+import { eventually } from './poll.js';
 
 const binary = findHaproxy();
 const version = binary ? haproxyVersion(binary) : undefined;
@@ -51,4 +57,67 @@ export function routersUnderTest(): [string, (options: Omit<RouterOptions, 'read
     return [builtin];
   }
   return [builtin, ['HAProxy', (options) => createRouter({ type: 'haproxy', binary: 'haproxy' }, { readinessPath: '/ready', ...options })]];
+}
+
+/** A site's own HAProxy, started by a test from a configuration as a user writes it (not by Switchyard). */
+export interface SiteHaproxy {
+  readonly adminSocket: string;
+  readonly port: number;
+  readonly testPort: number;
+  /** Its pid now (another after `restart`). */
+  readonly pid: number;
+  /** The configuration it runs, as written. */
+  readonly config: string;
+  /** Stops it and starts it again from its configuration (as a site's restart does: runtime changes are gone). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts HAProxy from `config`: `{port}`, `{testPort}` and `{socket}` in the text are replaced by free
+ * ports and an admin socket in a folder of its own. Resolves once the admin socket answers.
+ */
+export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-site-haproxy-'));
+  const [port, testPort] = [await freePort(), await freePort()];
+  const adminSocket = join(dir, 'admin.sock');
+  const text = config.replaceAll('{port}', String(port)).replaceAll('{testPort}', String(testPort)).replaceAll('{socket}', adminSocket);
+  writeFileSync(join(dir, 'haproxy.cfg'), text);
+  const admin = new HaproxyAdmin(adminSocket);
+  const launch = async () => {
+    const child = spawn(binary ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    child.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    const up = await eventually(
+      async () => child.exitCode === null && (await admin.answers(500)) && (await admin.pid()) === child.pid,
+      (ok) => ok || child.exitCode !== null,
+      { timeoutMs: 10_000, intervalMs: 25 },
+    );
+    if (!up) throw new Error(`HAProxy did not start: ${said}`);
+    return child;
+  };
+  const stop = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  let child = await launch();
+  return {
+    adminSocket,
+    port,
+    testPort,
+    get pid() {
+      return child.pid ?? 0;
+    },
+    config: text,
+    restart: async () => {
+      await stop(child);
+      child = await launch();
+    },
+    close: async () => {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

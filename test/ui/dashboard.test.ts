@@ -255,7 +255,7 @@ describe('the dashboard in Chromium', () => {
     await p.getByLabel('Comment (optional)').fill('checking a report');
     await p.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => decision.textContent(), { timeout: 10_000 }).toContain('Paused by alice');
-    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); 9m( \d+s)? of the bake left when it resumes\./);
+    expect(await decision.textContent()).toMatch(/Held at 20% since .* \(“checking a report”\); (9m( \d+s)?|10m) of the bake left when it resumes\./);
     expect(await expectOffered(p, release.id, alice)).toEqual(['promote', 'rollback', 'resume']);
     await decision.getByRole('button', { name: 'Resume' }).click();
     await p.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
@@ -295,9 +295,9 @@ describe('the dashboard in Chromium', () => {
 
   it('offers Start (and Expedite) on a service only where the API offers it, and starts a release with an Idempotency-Key', async () => {
     const p = await page();
-    // The shared token may start demo (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
+    // The shared token may start demo and hold (not expedite: that is an approver's), and not ledger (four-eyes: a proven person).
     await signIn(p, SHARED);
-    expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], ledger: [] });
+    expect(await expectStarts(p, SHARED)).toEqual({ demo: ['start'], hold: ['start'], ledger: [] });
     expect(await p.getByRole('region', { name: 'service ledger' }).textContent()).toContain('Start: the shared token cannot start: it needs a proven person');
     expect(await p.getByRole('region', { name: 'service demo' }).textContent()).toContain(
       'Expedite: the shared token is not an approver: expedite needs one of alice',
@@ -306,7 +306,7 @@ describe('the dashboard in Chromium', () => {
     // Alice, an approver, is offered both; an expedite without a reason is refused in the API's words.
     await p.evaluate('sessionStorage.clear()');
     await signIn(p, ALICE);
-    expect(await expectStarts(p, ALICE)).toEqual({ demo: ['start', 'expedite'], ledger: ['start', 'expedite'] });
+    expect(await expectStarts(p, ALICE)).toEqual({ demo: ['start', 'expedite'], hold: ['start', 'expedite'], ledger: ['start', 'expedite'] });
     const posts: { body: unknown; key: string | undefined }[] = [];
     p.on('request', (r) => {
       if (r.method() === 'POST' && new URL(r.url()).pathname === '/releases') posts.push({ body: r.postDataJSON(), key: r.headers()['idempotency-key'] });
@@ -328,6 +328,39 @@ describe('the dashboard in Chromium', () => {
     expect(posts[1]?.body).toEqual({ service: 'demo', image: 'v5' });
     expect(posts[1]?.key).toMatch(/^[0-9a-f-]{36}$/);
     expect(posts[1]?.key).not.toBe(posts[0]?.key);
+    await mode.runtime.releases.act(id, 'rollback', { id: 'ci', channel: 'api' });
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back' || r.phase === 'cancelled', { timeoutMs: 30_000 });
+    await p.close();
+  }, 90_000);
+
+  it('a double click on Start starts one release; after an answer lost on the way, the next click sends the same key', async () => {
+    const p = await page();
+    await signIn(p, ALICE);
+    const keys: (string | undefined)[] = [];
+    p.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/releases') keys.push(r.headers()['idempotency-key']);
+    });
+    // The first start reaches the API, and its answer is lost (the connection drops on the way back).
+    let dropped = false;
+    await p.route('**/releases', async (route) => {
+      if (route.request().method() !== 'POST' || dropped) return route.continue();
+      dropped = true;
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    const form = p.getByRole('form', { name: 'start a release of demo' });
+    await form.getByLabel('Image').fill('v6');
+    await form.getByRole('button', { name: 'Start' }).dblclick();
+    await expect.poll(() => form.locator('.start-result').textContent()).toContain('Start: no answer from the API');
+    expect(keys).toHaveLength(1);
+    // Start again: the same key, so the API answers with the release it started, not a second one.
+    await form.getByRole('button', { name: 'Start' }).click();
+    await p.locator('main[data-phase]').waitFor({ timeout: 15_000 });
+    expect(keys).toEqual([keys[0], keys[0]]);
+    const v6 = (await mode.runtime.deps.store.list({ limit: 50, service: 'demo' })).releases.filter((r) => r.artifact.image === 'v6');
+    expect(v6).toHaveLength(1);
+    const id = decodeURIComponent(new URL(p.url()).hash.replace('#/releases/', ''));
+    expect(id).toBe(v6[0]?.id);
     await mode.runtime.releases.act(id, 'rollback', { id: 'ci', channel: 'api' });
     await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back' || r.phase === 'cancelled', { timeoutMs: 30_000 });
     await p.close();

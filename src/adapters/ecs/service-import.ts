@@ -1,7 +1,7 @@
 import type { CloudWatchClient, MetricAlarm } from '@aws-sdk/client-cloudwatch';
-import type { ECSClient, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { Deployment, ECSClient, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { AlarmFacts, EcsServiceFacts } from '../../config/init-ecs.js';
-import { targetGroupSuffix } from '../../config/init-ecs.js';
+import { controllerRefusal, targetGroupSuffix } from '../../config/init-ecs.js';
 import { messageOf, NotFoundError, PermissionError, TransientError, ValidationError } from '../../core/errors.js';
 import { translateAwsError } from '../aws/errors.js';
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
@@ -25,6 +25,10 @@ export interface ImportedService {
   /** The running revision as DescribeTaskDefinition returned it (diff compares against it). */
   readonly taskDefinition: TaskDefinition;
   readonly tags?: Tag[];
+  /** Why the revision's tags could not be read (ecs:ListTagsForResource denied); the revision itself was. */
+  readonly tagsUnread?: string;
+  /** The service's deployments (PRIMARY and ACTIVE), as DescribeServices returned them. */
+  readonly deployments: readonly Deployment[];
 }
 
 /**
@@ -73,18 +77,37 @@ async function describe(ecs: ECSClient, cluster: string, service: string, region
   const where = `${cluster}/${service}`;
   const described = await read('ecs:DescribeServices', where, region, () => ecs.send(new DescribeServicesCommand({ cluster, services: [service] })));
   const found = described.services?.[0];
-  if (!found || found.status === 'INACTIVE' || !found.taskDefinition) {
+  if (!found || found.status === 'INACTIVE') {
     const reason = described.failures?.[0]?.reason ?? (found ? found.status : 'MISSING');
     throw new NotFoundError(
       `ECS service ${service} was not found in cluster ${cluster}${region ? ` in ${region}` : ''} (ecs:DescribeServices answered ${reason}); check the names with \`aws ecs list-services --cluster ${cluster}\` and the region (--region, AWS_REGION)`,
     );
   }
+  // The controller first: an EXTERNAL service may have no task definition of its own.
+  const refusal = controllerRefusal(found.deploymentController?.type ?? 'ECS', where);
+  if (refusal) throw refusal;
+  if (found.status === 'DRAINING')
+    throw new ValidationError(
+      `ECS service ${where} is DRAINING: it is being deleted (DeleteService) and cannot be released; import a service whose status is ACTIVE`,
+    );
+  if (!found.taskDefinition) throw new NotFoundError(`ECS service ${where} names no task definition (ecs:DescribeServices); it cannot be imported`);
   const arn = found.taskDefinition;
-  const revision = await read('ecs:DescribeTaskDefinition', arn, region, () =>
-    ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
-  );
+  const describeRevision = (include: 'TAGS'[]) =>
+    read('ecs:DescribeTaskDefinition', arn, region, () =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, ...(include.length ? { include } : {}) })),
+    );
+  let revision;
+  let tagsUnread: string | undefined;
+  try {
+    revision = await describeRevision(['TAGS']);
+  } catch (error) {
+    // Asking for the tags is also authorized as ecs:ListTagsForResource: without it, the revision is still read.
+    if (!(error instanceof PermissionError && /ListTagsForResource/.test(error.message))) throw error;
+    tagsUnread = `its tags could not be read: ${error.message}`;
+    revision = await describeRevision([]);
+  }
   if (!revision.taskDefinition) throw new NotFoundError(`task definition ${arn} of ${where} could not be read (ecs:DescribeTaskDefinition returned none)`);
-  return { service: found, taskDefinition: revision.taskDefinition, ...(revision.tags ? { tags: revision.tags } : {}) };
+  return { service: found, taskDefinition: revision.taskDefinition, ...(revision.tags ? { tags: revision.tags } : {}), ...(tagsUnread ? { tagsUnread } : {}) };
 }
 
 /** Every dimension list of an alarm: its metric's, and each metric of a metric-math alarm. */
@@ -93,30 +116,46 @@ function dimensionsOf(alarm: MetricAlarm): Map<string, string>[] {
   return lists.map((dims) => new Map(dims.map((d) => [d.Name ?? '', d.Value ?? ''])));
 }
 
-/** Why an alarm belongs to the service (a TargetGroup of it, or its ECS ClusterName and ServiceName), if it does. */
+/** Application Auto Scaling's own alarms: a target-tracking or step scaling policy's, never a release's. */
+export function isScalingAlarm(alarm: Pick<MetricAlarm, 'AlarmName' | 'AlarmActions'>): boolean {
+  return (
+    (alarm.AlarmName ?? '').startsWith('TargetTracking-') ||
+    (alarm.AlarmActions ?? []).some((action) => /^arn:aws[a-z-]*:autoscaling:.*:scalingPolicy:/.test(action))
+  );
+}
+
+/** Why an alarm names the service (a TargetGroup of it, or its ECS ClusterName and ServiceName), if it does. */
 export function alarmFacts(alarm: MetricAlarm, cluster: string, service: string, targetGroups: readonly string[]): AlarmFacts | undefined {
+  const state = alarm.StateValue ? { state: alarm.StateValue } : {};
   for (const dims of dimensionsOf(alarm)) {
     const group = dims.get('TargetGroup');
     if (group !== undefined && targetGroups.includes(group)) {
       const balancer = dims.get('LoadBalancer');
-      return { name: alarm.AlarmName ?? '', why: `TargetGroup dimension ${group}`, targetGroup: group, ...(balancer ? { loadBalancer: balancer } : {}) };
+      return {
+        name: alarm.AlarmName ?? '',
+        why: `TargetGroup dimension ${group}`,
+        targetGroup: group,
+        ...(balancer ? { loadBalancer: balancer } : {}),
+        ...state,
+      };
     }
     if (dims.get('ServiceName') === service && dims.get('ClusterName') === cluster)
-      return { name: alarm.AlarmName ?? '', why: 'ClusterName and ServiceName dimensions' };
+      return { name: alarm.AlarmName ?? '', why: 'ClusterName and ServiceName dimensions', ...state };
   }
   return undefined;
 }
 
-/** The account's metric alarms that name the service or its target groups (DescribeAlarms, page by page). */
-async function serviceAlarms(
-  cloudwatch: CloudWatchClient,
-  cluster: string,
-  service: string,
-  groups: readonly string[],
-  region?: string,
-): Promise<AlarmFacts[]> {
+/** What DescribeAlarms gave: the alarms that name the service, the scaling alarms left out, and whether every page was read. */
+interface FoundAlarms {
+  readonly alarms: AlarmFacts[];
+  readonly scaling: string[];
+  readonly complete: boolean;
+}
+
+/** The account's metric alarms that name the service or its target groups (DescribeAlarms, page by page, at most {@link MAX_ALARM_PAGES}). */
+async function serviceAlarms(cloudwatch: CloudWatchClient, cluster: string, service: string, groups: readonly string[], region?: string): Promise<FoundAlarms> {
   const { DescribeAlarmsCommand } = await cloudwatchSdk();
-  const found: AlarmFacts[] = [];
+  const found: FoundAlarms = { alarms: [], scaling: [], complete: false };
   let token: string | undefined;
   for (let page = 0; page < MAX_ALARM_PAGES; page++) {
     const out = await read('cloudwatch:DescribeAlarms', 'the alarms of the region', region, () =>
@@ -124,12 +163,14 @@ async function serviceAlarms(
     );
     for (const alarm of out.MetricAlarms ?? []) {
       const facts = alarmFacts(alarm, cluster, service, groups);
-      if (facts) found.push(facts);
+      // A scaling policy's alarm names the service but judges load, not health: AlarmLow is in ALARM whenever load is low.
+      if (facts && isScalingAlarm(alarm)) found.scaling.push(facts.name);
+      else if (facts) found.alarms.push(facts);
     }
     token = out.NextToken;
-    if (!token) return found;
+    if (!token) return { ...found, complete: true };
   }
-  throw new ValidationError(`more than ${MAX_ALARM_PAGES * 100} alarms in the region: init stopped reading them; name the service's alarms in gates.alarms`);
+  return found;
 }
 
 /**
@@ -152,7 +193,7 @@ export async function importEcsService({
   service: string;
   region?: string;
 }): Promise<ImportedService> {
-  const { service: svc, taskDefinition, tags } = await describe(await resolveLazy(ecs), cluster, service, region);
+  const { service: svc, taskDefinition, tags, tagsUnread } = await describe(await resolveLazy(ecs), cluster, service, region);
   const config = svc.deploymentConfiguration ?? {};
   const loadBalancers = (svc.loadBalancers ?? []).map((lb) => ({
     ...(lb.targetGroupArn ? { targetGroupArn: lb.targetGroupArn } : {}),
@@ -164,25 +205,45 @@ export async function importEcsService({
     .flatMap((lb) => [lb.targetGroupArn, lb.alternateTargetGroupArn])
     .filter((g): g is string => g !== undefined)
     .map(targetGroupSuffix);
-  // The deployment's own alarms first: the user already trusts them to stop a deployment.
-  const alarms: AlarmFacts[] = (config.alarms?.alarmNames ?? []).map((name) => ({ name, why: 'an alarm of the service deploymentConfiguration' }));
+  // The deployment's own alarms first, marked when the service has them switched off.
+  const enabled = config.alarms?.enable !== false;
+  const listed = config.alarms?.alarmNames ?? [];
+  const alarms: AlarmFacts[] = listed
+    .filter((name) => !isScalingAlarm({ AlarmName: name }))
+    .map((name) => ({
+      name,
+      why: enabled
+        ? 'an alarm of the service deploymentConfiguration'
+        : 'listed in the service deploymentConfiguration, where it is switched off (enable: false)',
+      ...(enabled ? {} : { disabled: true }),
+    }));
   let alarmsUnread: string | undefined;
+  let scalingAlarms = listed.filter((name) => isScalingAlarm({ AlarmName: name }));
   if (cloudwatch) {
     try {
-      alarms.push(...(await serviceAlarms(await resolveLazy(cloudwatch), cluster, service, groups, region)));
+      const found = await serviceAlarms(await resolveLazy(cloudwatch), cluster, service, groups, region);
+      alarms.push(...found.alarms);
+      scalingAlarms = [...new Set([...scalingAlarms, ...found.scaling])];
+      if (!found.complete)
+        alarmsUnread = `the region has more than ${MAX_ALARM_PAGES * 100} alarms and init read the first ${MAX_ALARM_PAGES * 100}: those found are kept, others of the service may be missing`;
     } catch (error) {
       if (!(error instanceof PermissionError || error instanceof TransientError || error instanceof ValidationError)) throw error;
       alarmsUnread = error.message;
     }
   }
+  const arn = /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):(\d{12}):/.exec(svc.serviceArn ?? '');
+  const hookRoles = (config.lifecycleHooks ?? []).flatMap((h) => (h.roleArn ? [h.roleArn] : []));
   const facts: EcsServiceFacts = {
     cluster,
     service,
-    ...(region ? { region } : {}),
+    ...((region ?? arn?.[1]) ? { region: region ?? arn?.[1] } : {}),
+    ...(arn?.[2] ? { account: arn[2] } : {}),
+    ...(svc.schedulingStrategy ? { scheduling: svc.schedulingStrategy } : {}),
+    ...((svc.deployments ?? []).some((d) => d.serviceConnectConfiguration?.enabled) ? { serviceConnect: true } : {}),
     controller: svc.deploymentController?.type ?? 'ECS',
     taskDefinitionArn: taskDefinition.taskDefinitionArn ?? svc.taskDefinition ?? '',
     family: taskDefinition.family ?? '',
-    roles: [taskDefinition.taskRoleArn, taskDefinition.executionRoleArn].filter((r): r is string => Boolean(r)),
+    roles: [...new Set([taskDefinition.taskRoleArn, taskDefinition.executionRoleArn, ...hookRoles].filter((r): r is string => Boolean(r)))],
     containers: (taskDefinition.containerDefinitions ?? []).map((c) => ({
       name: c.name ?? '',
       image: c.image ?? '',
@@ -209,7 +270,8 @@ export async function importEcsService({
     },
     loadBalancers,
     alarms,
+    ...(scalingAlarms.length ? { scalingAlarms } : {}),
     ...(alarmsUnread ? { alarmsUnread } : {}),
   };
-  return { facts, taskDefinition, ...(tags ? { tags } : {}) };
+  return { facts, taskDefinition, deployments: svc.deployments ?? [], ...(tags ? { tags } : {}), ...(tagsUnread ? { tagsUnread } : {}) };
 }

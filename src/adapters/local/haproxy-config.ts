@@ -4,6 +4,7 @@
  * is added, weighted, drained and removed afterwards through the runtime API (haproxy-router.ts), so
  * nothing here changes during a release and HAProxy is never reloaded.
  */
+import { LOG_FORMAT } from './haproxy-log.js';
 
 /** The ring HAProxy writes its per-request log lines to; the data plane reads it on the admin socket. */
 export const LOG_RING = 'switchyard';
@@ -19,15 +20,6 @@ export const TEST_BACKEND = 'test';
  */
 export const SLOTS = 40;
 export const SLOT_PREFIX = 'slot';
-
-/**
- * One line per request: backend, server, status, active time (ms, request received to response ended),
- * the termination state, the retries (`%rc`: `+N` when the request was sent to another server), the last
- * attempt's response time and transfer time (`%Tr`, `%Td`: the latency of a retried request's final
- * attempt alone) and the server's port (`%sp`: a slot's late lines are told from its next replica's).
- * `%s` is `<NOSRV>` when HAProxy found no server to send the request to.
- */
-export const LOG_FORMAT = '%b|%s|%ST|%Ta|%ts|%rc|%Tr|%Td|%sp';
 
 export interface HaproxyConfigOptions {
   readonly service: string;

@@ -22,6 +22,8 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import { HaproxyAdmin, HaproxyCommandError, type ServerStat } from './haproxy-admin.js';
 import { addServerCommand, haproxyConfig, LOG_RING, PRODUCTION_BACKEND, SLOT_PREFIX, SLOTS, TEST_BACKEND } from './haproxy-config.js';
+import { checkAttach, MIN_VERSION, tooOld, type HaproxyAttach } from './haproxy-attach.js';
+import { LogLineReader, type LogRecord } from './haproxy-log.js';
 import { dieWithParent } from './parent-death.js';
 import { freePort } from './processes.js';
 import { processStartTime } from './process-table.js';
@@ -35,8 +37,6 @@ const MAX_WEIGHT = 256;
 const POLL_MS = 1000;
 /** How long HAProxy may take to answer on its admin socket after it starts. */
 const START_TIMEOUT_MS = 10_000;
-/** Oldest HAProxy with `add server` / `del server` in its runtime API. */
-const MIN_VERSION = [2, 6] as const;
 /** How long the every-second reads (counters, in-flight requests) wait for HAProxy's answer. */
 const POLL_TIMEOUT_MS = 1500;
 /**
@@ -50,12 +50,17 @@ const NO_SERVER_WINDOW_MS = 10_000;
 /** The user HAProxy runs as when the data plane runs as root: its own, shared with no service (they run as nobody or their target.user). */
 export const HAPROXY_USER = 'switchyard-haproxy';
 const SETPRIV = '/usr/bin/setpriv';
+const [CHAR_C, CHAR_D, CHAR_S_LOWER] = ['C', 'D', 's'].map((c) => c.charCodeAt(0)) as [number, number, number];
 
 export interface HaproxyRouterOptions extends RouterOptions {
   /** The haproxy program: a path, or a name looked up in PATH, /usr/sbin and /usr/local/sbin. @default 'haproxy' */
   readonly binary?: string;
   /** HAProxy's threads (nbthread). @default one per CPU */
   readonly threads?: number;
+  /** A site's own HAProxy to steer through its admin socket, instead of one this router starts (docs/haproxy.md). */
+  readonly attach?: HaproxyAttach;
+  /** Replicas per version: an attached HAProxy's backend needs twice as many slots, and one more. @default 1 */
+  readonly replicas?: number;
 }
 
 interface Server {
@@ -161,7 +166,7 @@ export function haproxyVersion(binary: string): { version: string } | { problem:
   if (!match) return { problem: `${binary} -v did not say its version (${(out.stderr || out.error?.message || '').trim().slice(0, 200)})` };
   const [major, minor] = [Number(match[1]), Number(match[2])];
   const version = `${major}.${minor}${match[3] ?? ''}`;
-  if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]))
+  if (tooOld(major, minor))
     return { problem: `HAProxy ${version} has no "add server" in its runtime API; the haproxy data plane needs ${MIN_VERSION.join('.')} or later` };
   return { version };
 }
@@ -193,10 +198,12 @@ export class HaproxyRouter implements Router {
   /** Server name to version label, kept after a server is removed: its last counters still count. */
   private readonly versionOf = new Map<string, string>();
   /**
-   * Server name and port to version label, for log lines: a slot's late lines (a request that ended after
-   * its replica was removed) count against that replica's version, not the next one given the slot.
+   * Replica port to version label, for log lines: a slot's late lines (a request that ended after its
+   * replica was removed) count against that replica's version, not the next one given the slot.
    */
-  private readonly versionAt = new Map<string, string>();
+  private readonly versionAt = new Map<number, string>();
+  /** When the log chunk being read arrived. */
+  private chunkAt = 0;
   /** Per server: attempts and failed attempts read from its counters, and the failures counted so far. */
   private readonly tally = new Map<string, { attempts: number; failures: number; counted: number }>();
   private weights = new Map<string, number>();
@@ -209,6 +216,11 @@ export class HaproxyRouter implements Router {
   private readonly prefix = `r${Date.now().toString(36)}`;
   /** The configured slots no replica holds, lowest first. */
   private freeSlots: string[] = allSlots();
+  /** The slots (server names) declared in the production backend, in order: Switchyard's own 40, or an attached HAProxy's. */
+  private slotNames: string[] = allSlots();
+  /** The backends this router steers: its own configuration's, or an attached HAProxy's. */
+  private readonly production: string;
+  private readonly test: string;
   private count = 0;
 
   private readonly dir: string;
@@ -254,7 +266,9 @@ export class HaproxyRouter implements Router {
     const socket = join(this.dir, 'haproxy.sock');
     const shared = process.getuid?.() === 0 || Buffer.byteLength(socket) > 90;
     this.socketDir = shared ? join(tmpdir(), `sy-hx-${createHash('sha256').update(resolve(this.dir)).digest('hex').slice(0, 16)}`) : undefined;
-    this.admin = new HaproxyAdmin(this.socketDir !== undefined ? join(this.socketDir, 'a.sock') : socket);
+    this.admin = new HaproxyAdmin(options.attach?.adminSocket ?? (this.socketDir !== undefined ? join(this.socketDir, 'a.sock') : socket));
+    this.production = options.attach?.backend ?? PRODUCTION_BACKEND;
+    this.test = options.attach?.testBackend ?? TEST_BACKEND;
   }
 
   /** The admin socket HAProxy listens on (the runtime API), for tools and tests that read it directly. */
@@ -281,6 +295,7 @@ export class HaproxyRouter implements Router {
   }
 
   async start(): Promise<void> {
+    if (this.options.attach) return this.attachTo(this.options.attach);
     const found = this.options.binary ?? 'haproxy';
     const binary = findHaproxy(found);
     if (!binary)
@@ -321,6 +336,71 @@ export class HaproxyRouter implements Router {
     this.follow();
     this.poller = setInterval(() => void this.poll(binary), POLL_MS);
     this.poller.unref();
+  }
+
+  /**
+   * Attaches to a site's own HAProxy: checks it (changing nothing), then steers only its backends' slots
+   * through the runtime API. Never writes its configuration, reloads, starts or stops it.
+   */
+  private async attachTo(attach: HaproxyAttach): Promise<void> {
+    const found = await checkAttach(this.admin, attach, 2 * (this.options.replicas ?? 1) + 1);
+    this.slotNames = found.slots;
+    this.freeSlots = [...found.slots];
+    // Its ports are its frontends': Switchyard binds nothing.
+    this.productionPort = this.options.port;
+    if (attach.testBackend !== undefined) this.testPortBound = this.options.testPort;
+    this.pid = found.pid;
+    this.pidStart = processStartTime(found.pid);
+    for (const server of this.servers.values()) this.renameFromSlots(server);
+    this.started = true;
+    await this.exclusive(() => this.reconcile());
+    if (attach.logRing !== undefined) this.follow();
+    this.poller = setInterval(() => void this.pollAttached(attach), POLL_MS);
+    this.poller.unref();
+  }
+
+  /** A server named before the slots were known (added before start) takes one of the attached HAProxy's slots. */
+  private renameFromSlots(server: Server): void {
+    if (this.slotNames.includes(server.name)) return;
+    server.name = this.takeSlot();
+    server.slot = true;
+    this.versionOf.set(server.name, server.version);
+  }
+
+  /** A free slot of the attached HAProxy's backend; none left is a clear error (it cannot be given more at run time). */
+  private takeSlot(): string {
+    const slot = this.freeSlots.shift();
+    if (slot !== undefined) return slot;
+    throw new DeployError(
+      `backend "${this.production}" of the HAProxy at ${this.admin.socketPath} has no free server slot (${this.slotNames.length} declared, all in use): declare more in its server-template line and reload HAProxy once`,
+    );
+  }
+
+  /**
+   * Every second with an attached HAProxy: the counters, and HAProxy itself. One that stopped answering is
+   * reported (Switchyard cannot start a site's HAProxy); one that answers with another pid (reloaded,
+   * restarted: its slots are back as its configuration declares them) is given every server and weight again.
+   */
+  private async pollAttached(attach: HaproxyAttach): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const pid = await this.admin.pid(POLL_TIMEOUT_MS);
+      if (pid !== this.pid) {
+        await this.exclusive(() => this.reconcile());
+        this.pid = pid;
+        this.pidStart = processStartTime(pid);
+        if (attach.logRing !== undefined) this.follow();
+        this.restarts++;
+      }
+      await this.exclusive(() => this.readCounters(POLL_TIMEOUT_MS));
+      this.failure = undefined;
+    } catch (error) {
+      if (this.closed) return;
+      this.failure = `the HAProxy at ${attach.adminSocket} does not answer (${messageOf(error)}): it is the site's own, Switchyard does not start it; its servers and weights are given back as soon as it answers`;
+    } finally {
+      this.polling = false;
+    }
   }
 
   /** The HAProxy this router started or attached to still runs (the same process: its start time is checked, not only its pid). */
@@ -404,7 +484,7 @@ export class HaproxyRouter implements Router {
    * weights are applied before any server this router does not know is taken out of service.
    */
   private async reconcile(): Promise<void> {
-    const stats = await this.admin.serverStats();
+    const stats = await this.serverStats();
     this.applied.clear();
     for (const s of stats) this.last.set(`${s.backend}/${s.server}`, s); // counted from here on
     const unknown = this.adopt(stats);
@@ -414,8 +494,8 @@ export class HaproxyRouter implements Router {
         const found = live(backend, server.name);
         const same = found !== undefined && found.address === `127.0.0.1:${server.port}`;
         // Production: serving with the replica's address; the test route: the address (its state follows below).
-        if (same && (backend === TEST_BACKEND || found.status !== 'MAINT')) {
-          if (backend === PRODUCTION_BACKEND) this.applied.set(server.name, { ...this.applied.get(server.name), weight: found.weight });
+        if (same && (backend === this.test || found.status !== 'MAINT')) {
+          if (backend === this.production) this.applied.set(server.name, { ...this.applied.get(server.name), weight: found.weight });
           continue;
         }
         await this.addServer(backend, server);
@@ -428,12 +508,12 @@ export class HaproxyRouter implements Router {
     for (const s of stats) {
       if (!unknown.has(s.server)) continue;
       // A slot no replica of this data plane holds is put in maintenance; a server added at run time is deleted.
-      if (s.server.startsWith(SLOT_PREFIX)) {
+      if (this.slotNames.includes(s.server)) {
         if (s.status !== 'MAINT') await this.admin.expect(`set server ${s.backend}/${s.server} state maint`);
       } else this.leftovers.add(s.server);
     }
     const held = new Set([...this.servers.values()].map((server) => server.name));
-    this.freeSlots = allSlots().filter((name) => !held.has(name));
+    this.freeSlots = this.slotNames.filter((name) => !held.has(name));
     await this.deleteLeftovers();
   }
 
@@ -443,7 +523,7 @@ export class HaproxyRouter implements Router {
    * added at run time past the slots). Returns the names of the servers found that are none of this router's.
    */
   private adopt(stats: readonly ServerStat[]): Set<string> {
-    const production = stats.filter((s) => s.backend === PRODUCTION_BACKEND);
+    const production = stats.filter((s) => s.backend === this.production);
     const busy = new Set(production.filter((s) => s.status !== 'MAINT').map((s) => s.server));
     const taken = new Set<string>();
     const rename = (server: Server, name: string, slot: boolean) => {
@@ -451,15 +531,15 @@ export class HaproxyRouter implements Router {
       server.slot = slot;
       taken.add(name);
       this.versionOf.set(name, server.version);
-      this.versionAt.set(`${name}:${server.port}`, server.version);
+      this.versionAt.set(server.port, server.version);
     };
     const pending: Server[] = [];
     for (const server of this.servers.values()) {
       const match = production.find((s) => s.status !== 'MAINT' && s.address === `127.0.0.1:${server.port}` && !taken.has(s.server));
-      if (match) rename(server, match.server, match.server.startsWith(SLOT_PREFIX));
+      if (match) rename(server, match.server, this.slotNames.includes(match.server));
       else pending.push(server);
     }
-    const free = allSlots().filter((name) => !busy.has(name) && !taken.has(name));
+    const free = this.slotNames.filter((name) => !busy.has(name) && !taken.has(name));
     const moving: Server[] = [];
     for (const server of pending) {
       if (!server.slot)
@@ -475,21 +555,28 @@ export class HaproxyRouter implements Router {
     return new Set(stats.map((s) => s.server).filter((name) => !taken.has(name)));
   }
 
+  /** The counters of this router's backends' servers only: an attached HAProxy has other backends, none of its business. */
+  private async serverStats(timeoutMs?: number): Promise<ServerStat[]> {
+    const ours = new Set(this.backends());
+    return (await this.admin.serverStats(timeoutMs)).filter((s) => ours.has(s.backend));
+  }
+
   private backends(): string[] {
-    return this.testPortBound !== undefined || this.options.testPort !== undefined ? [PRODUCTION_BACKEND, TEST_BACKEND] : [PRODUCTION_BACKEND];
+    if (this.options.attach) return this.options.attach.testBackend !== undefined ? [this.production, this.test] : [this.production];
+    return this.testPortBound !== undefined || this.options.testPort !== undefined ? [this.production, this.test] : [this.production];
   }
 
   /** Adds a server in maintenance with no weight, then opens it (production only: the test route follows applyTestRoute). */
   private async addServer(backend: string, server: Server): Promise<void> {
     // Production weights follow the split (applyWeights); the test route's servers all weigh the same.
-    const weight = backend === TEST_BACKEND ? 1 : 0;
+    const weight = backend === this.test ? 1 : 0;
     if (server.slot) {
       // A slot in maintenance: its replica's address, no weight yet.
       await this.admin.expect(`set server ${backend}/${server.name} state maint`);
       await this.admin.expect(`set server ${backend}/${server.name} addr 127.0.0.1 port ${server.port}`, /^(IP changed from|no need to change the addr).*$/s);
       await this.admin.expect(`set server ${backend}/${server.name} weight ${weight}`);
     } else await this.admin.expect(addServerCommand(backend, server.name, server.port, weight), /^New server registered\.$/);
-    if (backend === PRODUCTION_BACKEND) {
+    if (backend === this.production) {
       this.applied.set(server.name, { ...this.applied.get(server.name), weight: 0 });
       await this.admin.expect(`set server ${backend}/${server.name} state ready`);
     } else this.applied.set(server.name, { ...this.applied.get(server.name), test: 'maint' });
@@ -498,7 +585,7 @@ export class HaproxyRouter implements Router {
   private async setState(server: Server, state: 'ready' | 'drain' | 'maint'): Promise<void> {
     for (const backend of this.backends()) {
       // The test route's servers stay in maintenance unless they serve the test version.
-      if (backend === TEST_BACKEND && state === 'ready') continue;
+      if (backend === this.test && state === 'ready') continue;
       await this.admin.expect(`set server ${backend}/${server.name} state ${state}`);
     }
   }
@@ -519,14 +606,14 @@ export class HaproxyRouter implements Router {
     wanted.sort((a, b) => b.weight - before(b.s.name) - (a.weight - before(a.s.name)));
     for (const { s, weight } of wanted) {
       if (before(s.name) === weight) continue;
-      await this.admin.expect(`set server ${PRODUCTION_BACKEND}/${s.name} weight ${weight}`);
+      await this.admin.expect(`set server ${this.production}/${s.name} weight ${weight}`);
       this.applied.set(s.name, { ...this.applied.get(s.name), weight });
     }
   }
 
   /** The test route: the test version's serving replicas ready, every other server in maintenance. */
   private async applyTestRoute(): Promise<void> {
-    if (!this.backends().includes(TEST_BACKEND)) return;
+    if (!this.backends().includes(this.test)) return;
     const open = [...this.servers.values()].filter((s) => !s.draining && s.version === this.testVersion);
     const closed = [...this.servers.values()].filter((s) => !open.includes(s) && !s.draining);
     for (const [list, state] of [
@@ -535,20 +622,20 @@ export class HaproxyRouter implements Router {
     ] as const) {
       for (const s of list) {
         if (this.applied.get(s.name)?.test === state) continue;
-        await this.admin.expect(`set server ${TEST_BACKEND}/${s.name} state ${state}`);
+        await this.admin.expect(`set server ${this.test}/${s.name} state ${state}`);
         this.applied.set(s.name, { ...this.applied.get(s.name), test: state });
       }
     }
   }
 
   addBackend(backend: RouterBackend): Promise<void> {
-    const slot = this.freeSlots.shift();
+    const slot = this.options.attach && this.started ? this.takeSlot() : this.freeSlots.shift();
     const server: Server = { ...backend, name: slot ?? `${this.prefix}-${++this.count}`, slot: slot !== undefined, draining: false };
     this.servers.set(backend.id, server);
     this.versionOf.set(server.name, server.version);
-    this.versionAt.set(`${server.name}:${server.port}`, server.version);
-    this.tally.delete(`${PRODUCTION_BACKEND}/${server.name}`);
-    this.tally.delete(`${TEST_BACKEND}/${server.name}`);
+    this.versionAt.set(server.port, server.version);
+    this.tally.delete(`${this.production}/${server.name}`);
+    this.tally.delete(`${this.test}/${server.name}`);
     if (!this.started) return Promise.resolve();
     return this.exclusive(async () => {
       for (const name of this.backends()) await this.addServer(name, server);
@@ -593,8 +680,7 @@ export class HaproxyRouter implements Router {
     if (names.size === 0 || !this.started) return true;
     const idle = await poll(
       async (leftMs) => {
-        const busy = await this.admin
-          .serverStats(Math.max(100, Math.min(POLL_TIMEOUT_MS, leftMs)))
+        const busy = await this.serverStats(Math.max(100, Math.min(POLL_TIMEOUT_MS, leftMs)))
           .then((stats) => stats.some((s) => names.has(s.server) && s.current + s.queued > 0))
           .catch(() => this.running()); // HAProxy gone: nothing is in flight through it; running: unknown
         return busy ? undefined : true;
@@ -688,7 +774,7 @@ export class HaproxyRouter implements Router {
    * counts twice in `wretr`).
    */
   private async readCounters(timeoutMs?: number): Promise<void> {
-    const stats = await this.admin.serverStats(timeoutMs);
+    const stats = await this.serverStats(timeoutMs);
     const now = Date.now();
     let serving = false;
     const production: string[] = [];
@@ -696,7 +782,7 @@ export class HaproxyRouter implements Router {
       const key = `${s.backend}/${s.server}`;
       const before = this.last.get(key);
       this.last.set(key, s);
-      if (s.backend === PRODUCTION_BACKEND && s.status !== 'MAINT') {
+      if (s.backend === this.production && s.status !== 'MAINT') {
         production.push(`${s.server} ${s.status} weight ${s.weight}`);
         if (s.status === 'UP' && s.weight > 0) serving = true;
       }
@@ -720,6 +806,9 @@ export class HaproxyRouter implements Router {
       const failed = Math.min(tally.failures, tally.attempts) - tally.counted;
       tally.counted += failed;
       this.metrics.count(version, requests, failed, now);
+      // An attached HAProxy that logs to no ring Switchyard reads: one latency per server and second, its
+      // average over its last 1024 requests (percentiles of averages: see docs/haproxy.md).
+      if (requests > 0 && this.options.attach && this.options.attach.logRing === undefined) this.metrics.recordLatency(version, s.averageMs, now);
     }
     const wanted = [...this.servers.values()].some((s) => !s.draining && (this.weights.get(s.version) ?? 0) > 0);
     this.noServerUp =
@@ -778,9 +867,14 @@ export class HaproxyRouter implements Router {
   /** Follows HAProxy's log ring: each request's active time into its version's latency histogram. */
   private follow(): void {
     this.stopFollowing?.();
+    const reader = new LogLineReader(this.production, (record) => this.logRecord(record));
     this.stopFollowing = this.admin.follow(
       LOG_RING,
-      (line) => this.logLine(line),
+      (chunk) => {
+        // One clock read per chunk (a chunk holds the lines of a few milliseconds at most).
+        this.chunkAt = Date.now();
+        reader.push(chunk);
+      },
       () => {
         this.stopFollowing = undefined;
         // Ended when idle past `stats timeout` (nothing logged): followed again at once.
@@ -789,32 +883,33 @@ export class HaproxyRouter implements Router {
     );
   }
 
-  private logLine(line: string): void {
-    const [backend, server, status, active, termination, retries, response, transfer, port] = line.split('|');
-    if (server === undefined || status === undefined || active === undefined) return;
-    if (server === '<NOSRV>') {
-      if (status.startsWith('5') && backend === PRODUCTION_BACKEND) {
+  private logRecord(r: LogRecord): void {
+    const now = this.chunkAt;
+    if (r.port < 0) {
+      // <NOSRV>: HAProxy found no server to send the request to.
+      if (r.status >= 500 && r.production) {
         this.noServerAnswers++;
-        this.lastNoServerAt = Date.now();
+        this.lastNoServerAt = now;
       }
       return;
     }
-    const version = port !== undefined ? this.versionAt.get(`${server}:${port}`) : this.versionOf.get(server);
+    const version = this.versionAt.get(r.port);
     if (version === undefined) return;
     // A request tried elsewhere first: the time its failed attempts took is not this version's; its own
     // attempt's is (response and transfer). A request that failed here is timed whole.
-    const retried = retries !== undefined && retries !== '0' && Number(response) >= 0;
-    const ms = retried ? Number(response) + Math.max(0, Number(transfer)) : Number(active);
-    if (ms >= 0) this.metrics.recordLatency(version, ms, Date.now());
+    const ms = r.retried && r.response >= 0 ? r.response + Math.max(0, r.transfer) : r.active;
+    if (ms >= 0) this.metrics.recordLatency(version, ms, now);
     // The client left while the body was on its way (CD): an answer begun and not delivered, which the
     // built-in proxy counts against the version (the ALB's 460). One that left before any answer is not.
     // The same for a body the replica stopped sending past the idle timeout (sD): HAProxy's counters show
     // no error for it (a 200 had begun), its client saw a cut answer.
-    if (termination?.startsWith('CD') || termination?.startsWith('sD')) this.metrics.count(version, 0, 1, Date.now());
+    if (r.termination1 === CHAR_D && (r.termination0 === CHAR_C || r.termination0 === CHAR_S_LOWER)) this.metrics.count(version, 0, 1, now);
   }
 
   /** Kills HAProxy and starts it again with every server and weight (what a crash and restart look like to clients). */
   async restart(): Promise<void> {
+    // A site's own HAProxy is never stopped by Switchyard: its servers and weights are applied again.
+    if (this.options.attach) return this.exclusive(() => this.reconcile());
     const binary = findHaproxy(this.options.binary ?? 'haproxy');
     if (!binary) throw new DeployError('HAProxy is no longer installed');
     await this.exclusive(async () => {
@@ -832,6 +927,11 @@ export class HaproxyRouter implements Router {
     clearInterval(this.poller);
     this.stopFollowing?.();
     await this.queue.catch(() => undefined);
+    // A site's own HAProxy keeps serving as it is (the stable version, at its weight): nothing is stopped or removed.
+    if (this.options.attach) {
+      if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+      return;
+    }
     if (this.running()) await stopPid(this.pid!);
     rmSync(this.admin.socketPath, { force: true });
     if (this.socketDir !== undefined) rmSync(this.socketDir, { recursive: true, force: true });

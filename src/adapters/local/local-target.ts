@@ -92,6 +92,7 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
       port: options.ephemeralPorts ? 0 : options.config.port,
       upstreamTimeoutMs: options.config.upstreamTimeout * 1000,
       readinessPath: options.config.readiness.path,
+      replicas: options.config.replicas,
       ...(options.config.testPort !== undefined ? { testPort: options.ephemeralPorts ? 0 : options.config.testPort } : {}),
       ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
     });

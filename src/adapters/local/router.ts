@@ -59,6 +59,8 @@ export interface RouterOptions {
   readonly upstreamTimeoutMs: number;
   /** The replicas' readiness path: HAProxy's health checks ask it. */
   readonly readinessPath: string;
+  /** Processes per version (an attached HAProxy's backend needs slots for two versions of them). */
+  readonly replicas?: number;
   /** A private folder where a router keeps its files (HAProxy's configuration, pid, admin socket). */
   readonly stateDir?: string;
 }

@@ -12,7 +12,13 @@ const ROUTERS: { readonly [K in DataPlaneChoice['type']]: (choice: Extract<DataP
       upstreamTimeoutMs: options.upstreamTimeoutMs,
       ...(options.testPort !== undefined ? { testPort: options.testPort } : {}),
     }),
-  haproxy: (choice, options) => new HaproxyRouter({ ...options, binary: choice.binary, ...(choice.threads !== undefined ? { threads: choice.threads } : {}) }),
+  haproxy: (choice, options) =>
+    new HaproxyRouter({
+      ...options,
+      binary: choice.binary,
+      ...(choice.threads !== undefined ? { threads: choice.threads } : {}),
+      ...(choice.attach !== undefined ? { attach: choice.attach } : {}),
+    }),
 };
 
 /** The router (data plane adapter) a service's config chooses: the built-in proxy unless it says otherwise. */

@@ -3,7 +3,7 @@ import type { Release } from '../../core/release.js';
 import type { NotificationState, Notifier } from '../../ports/notifier.js';
 import { releaseMessage, threadReply } from './message.js';
 import type { Log } from '../../ports/log.js';
-import { SlackWebApi } from './slack-web-api.js';
+import { SlackWebApi, type CallBudget } from './slack-web-api.js';
 
 /**
  * Slack's automatic parsing stays off for every message (its documented default, said explicitly so a
@@ -43,7 +43,9 @@ export class SlackNotifier implements Notifier {
     if (!channel) return;
     const budget = this.options.budgetMs ?? 2500;
     let timer: NodeJS.Timeout | undefined;
-    const sync = this.sync(release, channel);
+    // The budget bounds the work itself, not only the wait for it: no call starts, and no Retry-After
+    // is waited, once it is spent (an abandoned notification does not go on in the background).
+    const sync = this.sync(release, channel, { deadline: Date.now() + budget });
     this.pending.add(sync);
     void sync.finally(() => this.pending.delete(sync)).catch(() => undefined);
     try {
@@ -69,7 +71,7 @@ export class SlackNotifier implements Notifier {
     await Promise.allSettled([...this.pending]);
   }
 
-  private async sync(release: Release, channel: string): Promise<void> {
+  private async sync(release: Release, channel: string, budget: CallBudget): Promise<void> {
     const { state } = this.options;
     const { text, blocks } = releaseMessage(release, this.options.environment);
     let ref = await state.getMessage(release.id);
@@ -77,7 +79,7 @@ export class SlackNotifier implements Notifier {
       if (!(await state.claimMessage(release.id))) return; // another writer is posting it
       let posted;
       try {
-        posted = await this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, ...NO_AUTOMATIC_PARSING });
+        posted = await this.client.chat.postMessage({ channel, text, blocks, unfurl_links: false, ...NO_AUTOMATIC_PARSING }, budget);
         if (!posted.ts || !posted.channel) throw new Error('chat.postMessage returned no ts');
       } catch (error) {
         await state.unclaimMessage(release.id);
@@ -86,12 +88,15 @@ export class SlackNotifier implements Notifier {
       await state.saveMessage(release.id, posted.channel, posted.ts);
       ref = { channel: posted.channel, ts: posted.ts, posted: 0 };
     } else {
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks, ...NO_AUTOMATIC_PARSING });
+      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks, ...NO_AUTOMATIC_PARSING }, budget);
     }
     const fresh = release.timeline.slice(ref.posted);
     if (fresh.length > 0 && (await state.advanceThread(release.id, ref.posted, release.timeline.length))) {
       for (const event of fresh)
-        await this.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text: threadReply(event), unfurl_links: false, ...NO_AUTOMATIC_PARSING });
+        await this.client.chat.postMessage(
+          { channel: ref.channel, thread_ts: ref.ts, text: threadReply(event), unfurl_links: false, ...NO_AUTOMATIC_PARSING },
+          budget,
+        );
     }
   }
 }

@@ -1,0 +1,226 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
+import { HaproxyRouter } from '../../src/adapters/local/haproxy-router.js';
+import { LOG_FORMAT } from '../../src/adapters/local/haproxy-log.js';
+import { LoadGenerator } from '../../src/local/load.js';
+import { describeWithHaproxy, startSiteHaproxy, type SiteHaproxy } from '../support/haproxy.js';
+import { eventually } from '../support/poll.js';
+
+// A site's own HAProxy, started here from a configuration as its operator writes it (docs/haproxy.md:
+// "Attaching to your own HAProxy"): Switchyard steers only the backends it is given, through the runtime
+// API, and never writes, reloads, starts or stops that HAProxy.
+
+const SITE_CONFIG = `global
+  stats socket {socket} mode 600 level admin
+  stats socket {socket}.operator mode 600 level operator
+
+ring switchyard
+  format raw
+  size 1048576
+
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  retries 3
+  option redispatch 1
+  retry-on conn-failure empty-response
+
+frontend shop
+  bind 127.0.0.1:{port}
+  log ring@switchyard local0 info
+  log-format "${LOG_FORMAT}"
+  default_backend shop
+
+frontend shop-test
+  bind 127.0.0.1:{testPort}
+  default_backend shop-test
+
+backend shop
+  balance roundrobin
+  server-template slot 1-5 127.0.0.1:9 disabled
+
+backend shop-test
+  balance roundrobin
+  server-template slot 1-5 127.0.0.1:9 disabled
+
+backend small
+  server-template slot 1-2 127.0.0.1:9 disabled
+
+backend other
+  server keep 127.0.0.1:9 weight 7
+`;
+
+let site: SiteHaproxy;
+const closers: (() => Promise<void>)[] = [];
+
+/** A replica answering every request with its version in x-version and its body. */
+async function replica(version: string): Promise<number> {
+  const server: Server = createServer((_req, res) => {
+    res.setHeader('x-version', version);
+    res.end(version);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Every server of the site's HAProxy as `show stat` reports it: what Switchyard must not touch, or must leave as found. */
+async function everyServer(socket = site.adminSocket): Promise<string[]> {
+  return (await new HaproxyAdmin(socket).serverStats()).map((s) => `${s.backend}/${s.server} ${s.status} ${s.weight} ${s.address}`);
+}
+
+function router(attach: Partial<{ adminSocket: string; backend: string; testBackend: string; logRing: string }> = {}, replicas = 2): HaproxyRouter {
+  const r = new HaproxyRouter({
+    name: 'shop',
+    port: site.port,
+    testPort: site.testPort,
+    upstreamTimeoutMs: 30_000,
+    readinessPath: '/ready',
+    replicas,
+    attach: { adminSocket: site.adminSocket, backend: 'shop', testBackend: 'shop-test', logRing: 'switchyard', ...attach },
+  });
+  closers.push(() => r.close());
+  return r;
+}
+
+/** Waits for `count` more requests of the load to be answered. */
+async function more(load: LoadGenerator, count: number): Promise<void> {
+  const from = load.stats.sent;
+  await eventually(
+    async () => load.stats.sent,
+    (n) => n >= from + count,
+    { timeoutMs: 20_000 },
+  );
+}
+
+describeWithHaproxy('attaching to a site’s own HAProxy through its admin socket', () => {
+  beforeAll(async () => {
+    site = await startSiteHaproxy(SITE_CONFIG);
+  });
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+    await site?.close();
+  });
+
+  it('refuses, changing nothing, an admin socket that is not there, one below level admin, a backend not declared, too few slots', async () => {
+    const before = await everyServer();
+    const v1 = await replica('v1');
+    const attempt = async (r: HaproxyRouter) => {
+      await r.addBackend({ id: 'v1/1', version: 'v1', port: v1 });
+      await r.setWeights({ v1: 100 });
+      return r.start();
+    };
+    await expect(attempt(router({ adminSocket: '/run/no-such-haproxy/admin.sock' }))).rejects.toThrow(
+      /admin socket \/run\/no-such-haproxy\/admin\.sock \(dataPlane\.attach\.adminSocket\) does not exist: is HAProxy running, with "stats socket/,
+    );
+    await expect(attempt(router({ adminSocket: `${site.adminSocket}.operator` }))).rejects.toThrow(/answers at level "operator".*level admin/);
+    await expect(attempt(router({ backend: 'checkout' }))).rejects.toThrow(
+      /has no backend "checkout" \(dataPlane\.attach\.backend\): add it to your haproxy\.cfg[\s\S]*backend checkout\n {2}balance roundrobin\n {2}server-template slot 1-5 127\.0\.0\.1:9 disabled/,
+    );
+    await expect(attempt(router({ backend: 'small', testBackend: 'shop-test' }))).rejects.toThrow(
+      /backend "small" .* has 2 server slot\(s\); Switchyard needs 5/,
+    );
+    await expect(attempt(router({ logRing: 'nope' }))).rejects.toThrow(/no ring "nope"/);
+    expect(await everyServer()).toEqual(before);
+  });
+
+  it('a release and a rollback through the site’s HAProxy fail no request; its other backends and its configuration stay as they were; a stopped Switchyard leaves the stable version serving, and a restarted one adopts it', async () => {
+    const other = (await everyServer()).filter((line) => line.startsWith('other/'));
+    const pid = await new HaproxyAdmin(site.adminSocket).pid();
+    const began = Date.now();
+    const r = router();
+    for (const [i, port] of [await replica('v1'), await replica('v1')].entries()) await r.addBackend({ id: `v1/${i}`, version: 'v1', port });
+    await r.setWeights({ v1: 100 });
+    await r.start();
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${site.port}/`, requestsPerSecond: 300, concurrency: 8 });
+    load.start();
+    await more(load, 100);
+
+    // The release: v2 beside v1, its test route, the split shifted, v1 drained and gone.
+    const v2Ports = [await replica('v2'), await replica('v2')];
+    for (const [i, port] of v2Ports.entries()) await r.addBackend({ id: `v2/${i}`, version: 'v2', port });
+    await r.setTestVersion('v2');
+    expect((await fetch(`http://127.0.0.1:${site.testPort}/`)).headers.get('x-version')).toBe('v2');
+    for (const v2 of [10, 50, 100]) {
+      await r.setWeights({ v1: 100 - v2, v2 });
+      await more(load, 60);
+    }
+    await r.drain('v1');
+    expect(await r.waitIdle('v1', 10_000)).toBe(true);
+    await r.removeVersion('v1');
+
+    // A rollback: v3 takes half, then none; drained and gone.
+    for (const [i, port] of [await replica('v3'), await replica('v3')].entries()) await r.addBackend({ id: `v3/${i}`, version: 'v3', port });
+    await r.setWeights({ v2: 50, v3: 50 });
+    await more(load, 100);
+    await r.setWeights({ v2: 100 });
+    await r.drain('v3');
+    expect(await r.waitIdle('v3', 10_000)).toBe(true);
+    await r.removeVersion('v3');
+    await more(load, 60);
+
+    // Counted from HAProxy's counters, timed from the site's log ring, per version.
+    await eventually(
+      async () => r.metrics.totals('v3', began, Date.now() + 1000),
+      (t) => t.count > 0 && t.latencies.count > 0,
+    );
+    const stats = await load.stop();
+    expect(stats.failed).toBe(0);
+    expect([...stats.servedBy.keys()].sort()).toEqual(['v1', 'v2', 'v3']);
+    expect((await everyServer()).filter((line) => line.startsWith('other/'))).toEqual(other);
+    expect(readFileSync(`${site.adminSocket.replace(/admin\.sock$/, '')}haproxy.cfg`, 'utf8')).toBe(site.config);
+
+    // Switchyard stops: the site's HAProxy runs on, serving the stable version as it was.
+    const serving = (await everyServer()).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'));
+    await r.close();
+    const after = new LoadGenerator({ url: `http://127.0.0.1:${site.port}/`, requestsPerSecond: 300, concurrency: 8 });
+    after.start();
+    await more(after, 100);
+    expect(await new HaproxyAdmin(site.adminSocket).pid()).toBe(pid);
+
+    // Switchyard starts again and attaches under load: the live servers of its replicas are adopted as they are.
+    const again = router();
+    for (const [i, port] of v2Ports.entries()) await again.addBackend({ id: `v2/${i}`, version: 'v2', port });
+    await again.setWeights({ v2: 100 });
+    await again.start();
+    await more(after, 100);
+    const served = await after.stop();
+    expect(served.failed).toBe(0);
+    expect([...served.servedBy.keys()]).toEqual(['v2']);
+    expect((await everyServer()).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'))).toEqual(serving);
+    await again.close();
+  });
+
+  it('a site’s HAProxy restarted from its configuration (its slots disabled again) is given the replicas and weights again within seconds', async () => {
+    const r = router({ logRing: undefined });
+    const v1 = [await replica('v1'), await replica('v1')];
+    for (const [i, port] of v1.entries()) await r.addBackend({ id: `v1/${i}`, version: 'v1', port });
+    await r.setWeights({ v1: 100 });
+    await r.start();
+    const serving = async () => (await everyServer()).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'));
+    const before = await serving();
+    expect(before.map((line) => line.split(' ').pop()).sort()).toEqual(v1.map((port) => `127.0.0.1:${port}`).sort());
+    await site.restart();
+    // What its configuration declares: every slot disabled.
+    expect(await serving()).toEqual([]);
+    await eventually(serving, (now) => now.length === 2, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(r.health().failure).toBeUndefined();
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${site.port}/`, requestsPerSecond: 300, concurrency: 8 });
+    load.start();
+    await more(load, 100);
+    const stats = await load.stop();
+    expect(stats.failed).toBe(0);
+    expect([...stats.servedBy.keys()]).toEqual(['v1']);
+    // No log ring: latency comes from HAProxy's per-server averages, one a second.
+    const since = Date.now() - 60_000;
+    await eventually(
+      async () => r.metrics.totals('v1', since, Date.now() + 1000),
+      (t) => t.count >= 100 && t.latencies.count > 0,
+    );
+  });
+});
