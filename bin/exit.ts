@@ -36,6 +36,12 @@ export function usage(message: string): never {
   process.exit(ExitCode.usage);
 }
 
+/** The request's premise does not hold (no active release to act on): exits as the API's refusal does (4). */
+export function refused(message: string): never {
+  process.stderr.write(`switchyard: ${terminalText(message, { newlines: 'keep' })}\n`);
+  process.exit(ExitCode.refused);
+}
+
 /**
  * Exits for an error of a command that reads AWS itself (init --from-ecs, diff): bad input 2, refused by
  * AWS (not found, not allowed) 4, throttled or unreachable 5. Anything else is rethrown.

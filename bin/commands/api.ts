@@ -15,7 +15,7 @@ import type { RawCiInputs } from '../../src/cli/ci.js';
 import { sinceTime, waitForRelease } from '../../src/cli/wait.js';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 import { terminalJson, terminalSafe, terminalText } from '../../src/core/terminal-text.js';
-import { ExitCode, usage } from '../exit.js';
+import { ExitCode, refused, usage } from '../exit.js';
 
 /** The options every API command takes (commander's merged global and command options). */
 export interface ApiOptions {
@@ -86,7 +86,7 @@ export function get(idOrService: string, o: ApiOptions & { watch?: boolean; inte
   return guarded(o, async () => {
     const api = client(o);
     // A service name stands for its active release, else its latest one (as for logs).
-    const id = /^r-/.test(idOrService) ? idOrService : await latestRelease(api, idOrService);
+    const id = (await isReleaseId(api, idOrService)) ? idOrService : await latestRelease(api, idOrService);
     const read = () => api.get<ReleaseView>(`releases/${encodeURIComponent(id)}`, {}, { retryForMs: o.watch ? 60_000 : 10_000 });
     let release = await read();
     if (o.format === 'markdown') return out((await import('../../src/cli/markdown.js')).releaseMarkdown(release));
@@ -137,7 +137,7 @@ export type DecideAction = 'approve' | 'reject' | 'promote' | 'rollback' | 'paus
 export function decide(action: DecideAction, idOrService: string, o: ApiOptions & { comment?: string }): Promise<void> {
   return guarded(o, async () => {
     const api = client(o);
-    const id = /^r-/.test(idOrService) || (action !== 'pause' && action !== 'resume') ? idOrService : await activeRelease(api, idOrService);
+    const id = (action !== 'pause' && action !== 'resume') || (await isReleaseId(api, idOrService)) ? idOrService : await activeRelease(api, idOrService);
     const answer = await api.post<ReleaseView>(`releases/${encodeURIComponent(id)}/${action}`, o.comment ? { comment: o.comment } : undefined);
     if (o.json) return json(answer);
     const r = terminalSafe(answer);
@@ -156,7 +156,10 @@ export function decide(action: DecideAction, idOrService: string, o: ApiOptions 
 /** The service's active release: pause and resume act on a running release, never on the latest finished one. */
 async function activeRelease(api: ApiClient, service: string): Promise<string> {
   const found = await serviceOf(api, service);
-  if (!found.activeRelease) usage(`service ${service} has no active release to pause or resume`);
+  if (!found.activeRelease)
+    refused(
+      `service ${service} has no active release to pause or resume (pause holds a running release at its bake; switchyard get ${service} shows its latest)`,
+    );
   return found.activeRelease;
 }
 
@@ -271,6 +274,16 @@ interface LogPage {
   readonly lines: readonly LogLine[];
 }
 
+/**
+ * Whether an argument names a release (`r-…`) rather than a service: a service may be named `r-…` too,
+ * so an argument that is one of the API's services is that service.
+ */
+async function isReleaseId(api: ApiClient, value: string): Promise<boolean> {
+  if (!value.startsWith('r-')) return false;
+  const { services } = await api.get<{ services: { name: string }[] }>('services');
+  return !services.some((s) => s.name === value);
+}
+
 /** The service named (exit 2 with the services there are when none is). */
 async function serviceOf(api: ApiClient, service: string): Promise<{ name: string; activeRelease?: string }> {
   const { services } = await api.get<{ services: { name: string; activeRelease?: string }[] }>('services');
@@ -303,7 +316,7 @@ export function logs(id: string, o: ApiOptions & { version?: string; follow?: bo
         process.stderr.write('older lines not read: the read stopped at its bound on bytes looked through (narrow it with --grep)\n');
     };
     // A service name stands for its active release, else its latest one.
-    const release = /^r-/.test(id) ? id : await latestRelease(api, id);
+    const release = (await isReleaseId(api, id)) ? id : await latestRelease(api, id);
     const ask = (since?: string) =>
       api.get<LogPage>(
         `releases/${encodeURIComponent(release)}/logs`,

@@ -1,5 +1,5 @@
 import { RESERVED_NAMES, type Person } from '../core/people.js';
-import { APPROVERS_ONLY, type Verb, type Who } from '../core/authority.js';
+import { APPROVERS_ONLY, DEFAULT_AUTHORITY, stricter, type Verb, type Who } from '../core/authority.js';
 import { ValidationError } from '../core/errors.js';
 import type { z } from 'zod';
 import { capabilitiesFor, landsExactly, validatePlan, type DriverCapabilities } from '../core/capabilities.js';
@@ -568,6 +568,13 @@ function authorityIssues(service: ParsedService, index: number, people: Readonly
           : `approvers name people from people${known.length > 0 ? ` (${known.join(', ')})` : ' (none is configured)'}`;
     issues.push({ path: at('approvers', j), message: `"${approver}" is not a configured person; ${hint}` });
   });
+  const rollback = service.approvals.authority?.rollback ?? DEFAULT_AUTHORITY.rollback;
+  const pause = service.approvals.authority?.pause;
+  if (pause !== undefined && stricter(pause, rollback) !== pause)
+    issues.push({
+      path: at('authority', 'pause'),
+      message: `"${pause}" is not allowed while rollback is "${rollback}": a pause can end in a rollback (ECS's hold limit) or hold the service indefinitely, so pause is never easier than rollback; remove the line (pause follows rollback) or set it to "${rollback}" or stricter`,
+    });
   for (const [verb, who] of Object.entries(service.approvals.authority ?? {}) as [Verb, Who][]) {
     if (APPROVERS_ONLY.has(verb) && who !== 'approvers')
       issues.push({

@@ -20,5 +20,16 @@ export function ecsHookTimeoutMinutes(plan: Plan, settings: Pick<ReleaseSettings
   return Math.ceil(hold / 60) + ECS_HOOK_LIMITS.marginMinutes;
 }
 
+/**
+ * The PAUSE hooks' timeout for one release: from its own plan and settings, frozen when it was created,
+ * never from the service's config as it is now. A release queued before a config change keeps the
+ * hooks its pause limit (`settings.hold`) was computed for, so a pause never outlasts its hook.
+ */
+export function releaseHookTimeoutMinutes(release: { readonly plan: Plan; readonly settings: ReleaseSettings }): number {
+  const hold = release.settings.hold;
+  const fromLimit = hold?.can === true && hold.limitSeconds !== undefined ? Math.ceil(hold.limitSeconds / 60) + ECS_HOOK_LIMITS.marginMinutes : 0;
+  return Math.min(ECS_HOOK_LIMITS.maxMinutes, Math.max(ecsHookTimeoutMinutes(release.plan, release.settings), fromLimit));
+}
+
 /** Where a task definition template takes the release's image (pinned by digest). */
 export const IMAGE_PLACEHOLDER = '{{image}}';

@@ -2,6 +2,7 @@ import type { Actor } from '../core/actor.js';
 import { checkDecision, offeredDecisions, offeredFollowUps, type FollowUp, type HumanDecision } from '../core/approvals.js';
 import { mayTake } from '../core/authority.js';
 import { bakeEnd } from '../core/decide.js';
+import { holdUntil } from '../core/pause.js';
 import { isTerminal, Phase } from '../core/phases.js';
 import type { Release } from '../core/release.js';
 import { CountdownKind, StepStatus } from './kinds.js';
@@ -130,6 +131,12 @@ export function countdownOf(r: Release, now: number): Countdown | undefined {
   return undefined;
 }
 
+/** The latest a pause started now may last, where pause is offered and the target limits it (ECS). */
+function pauseLimit(r: Release, decisions: readonly HumanDecision[], now: number): { pauseUntil?: string } {
+  const until = decisions.includes('pause') ? holdUntil(r, now) : undefined;
+  return until === undefined ? {} : { pauseUntil: new Date(until).toISOString() };
+}
+
 /** Who holds a paused release, and the bake time it resumes with. */
 function pausedView(r: Release, paused: NonNullable<Release['paused']>, now: number): NonNullable<ReleaseView['paused']> {
   const step = r.plan.steps[r.stepIndex];
@@ -163,6 +170,7 @@ export function toReleaseView(r: Release, { now, viewer = 'nobody' }: ViewOption
   const final = isTerminal(r.phase);
   const end = final ? Date.parse(r.finishedAt ?? r.updatedAt) : now;
   const countdown = countdownOf(r, now);
+  const offer = offeredTo(r, viewer, now);
   return {
     ...toReleaseSummary(r),
     at: iso(now),
@@ -171,7 +179,7 @@ export function toReleaseView(r: Release, { now, viewer = 'nobody' }: ViewOption
     strategy: r.plan.strategy,
     plan: r.plan.steps.map((s) => ({ ...s })),
     steps: viewSteps(r),
-    ...offeredTo(r, viewer, now),
+    ...offer,
     ...(countdown ? { countdown } : {}),
     trafficSeries: trafficSeries(r, now),
     gateResults: r.gateResults.map((g) => ({ ...g, evidence: { ...g.evidence } })),
@@ -191,6 +199,7 @@ export function toReleaseView(r: Release, { now, viewer = 'nobody' }: ViewOption
         }
       : {}),
     ...(r.paused ? { paused: pausedView(r, r.paused, now) } : {}),
+    ...pauseLimit(r, offer.decisions, now),
     approvals: r.approvals.map((a) => ({ ...a })),
     timeline: r.timeline.map((e) => ({ ...e })),
     updatedAt: r.updatedAt,

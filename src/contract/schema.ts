@@ -133,6 +133,11 @@ export const ReleaseViewSchema = ReleaseSummarySchema.extend({
    * is left for when it resumes, and the latest it may stay paused (a driver's limit; absent: indefinitely).
    */
   paused: z.object({ by: ActorSchema, at: z.string(), comment: z.string().optional(), bakeLeftSeconds: z.number(), until: z.string().optional() }).optional(),
+  /**
+   * When pause is offered on a target that holds a step only so long (ECS's PAUSE hook): the latest a
+   * pause started now may last before the release rolls back. Absent: a pause holds until someone resumes it.
+   */
+  pauseUntil: z.string().optional(),
   approvals: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(
     z.object({

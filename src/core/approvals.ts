@@ -28,7 +28,7 @@ export function offeredDecisions(release: Release, now?: number): HumanDecision[
   if (PROMOTABLE.has(release.phase) && !release.requests.promote) out.push('promote');
   if (ROLLBACKABLE.has(release.phase) && !release.requests.rollback && !finalizing(release)) out.push('rollback');
   if (pauseRefusal(release, now ?? Date.parse(release.updatedAt)) === undefined) out.push('pause');
-  if (resumeRefusal(release) === undefined && !release.requests.rollback) out.push('resume');
+  if (resumeRefusal(release) === undefined) out.push('resume');
   return out;
 }
 

@@ -22,6 +22,14 @@ export function sameImage(a: Artifact, b: Artifact): boolean {
 }
 
 /**
+ * Whether `wanted` names `served`: the same image, or the tag a digest-pinned image was served under
+ * (`api:1` names `api:1@sha256:…`; a person remembers the tag, the release kept the pin).
+ */
+export function namesImage(served: Artifact, wanted: Artifact): boolean {
+  return sameImage(served, wanted) || (wanted.digest === undefined && served.digest !== undefined && served.image.split('@')[0] === wanted.image);
+}
+
+/**
  * The image reference of `repository` (with its registry host), its tag if it has one, pinned by `digest`.
  * @example imageReference('123456789012.dkr.ecr.eu-west-1.amazonaws.com/api', '1.8.2', 'sha256:ab…') // '…/api:1.8.2@sha256:ab…'
  */

@@ -33,7 +33,7 @@ export interface ApprovalRules {
 /**
  * The defaults. Starting goes through the plan (its bakes and approvals guard it), and rolling back
  * is the safety action: anyone may. Pausing is a safety action too (it only stops the plan moving,
- * with the gates still watched): anyone may. Resuming lets the plan ship the version on, as an
+ * with the gates still watched): anyone may, as long as anyone may roll back (authorityOf). Resuming lets the plan ship the version on, as an
  * approval does: an approver's. Everything that decides for the plan, skips it or repeats a
  * release is an approver's.
  */
@@ -76,7 +76,17 @@ export type Authority = { readonly ok: true } | { readonly ok: false; readonly m
  * by the same human under their own name, and four-eyes could not tell.
  */
 export function authorityOf(rules: ApprovalRules): AuthorityTable {
-  return { ...DEFAULT_AUTHORITY, ...(rules.fourEyes ? { start: 'people' as const } : {}), ...(rules.authority ?? {}) };
+  const table = { ...DEFAULT_AUTHORITY, ...(rules.fourEyes ? { start: 'people' as const } : {}), ...(rules.authority ?? {}) };
+  return { ...table, pause: stricter(rules.authority?.pause ?? table.rollback, table.rollback) };
+}
+
+/**
+ * The stricter of two rules. Pause is never easier than rollback: on ECS a pause ends in Switchyard's
+ * own rollback at the target's hold limit, and locally it freezes the release (and its service) for as
+ * long as nobody resumes it. So pause follows rollback by default, and is at least rollback's.
+ */
+export function stricter(a: Who, b: Who): Who {
+  return WHO.indexOf(a) >= WHO.indexOf(b) ? a : b;
 }
 
 /** Whether the service has approvers: an unguarded one lets anyone take an approver's decisions. */

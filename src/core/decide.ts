@@ -90,7 +90,16 @@ export function gatesToObserve(release: Release, now?: number): readonly GateSpe
   // At the very start of a step nothing is assessed yet (see decideBake): reading now would be wasted,
   // and a webhook (a smoke or load test) would run once for nothing.
   if (now !== undefined && (release.stepStartedAt === undefined || now <= Date.parse(release.stepStartedAt))) return [];
-  return stepGates(release, release.plan.steps[release.stepIndex]);
+  return heldGates(release, release.plan.steps[release.stepIndex]);
+}
+
+/**
+ * The gates a step watches, less a before-traffic webhook while a person holds the release: that smoke
+ * or load test runs once, when the check before traffic runs (after resume), not at every interval of a pause.
+ */
+function heldGates(release: Release, step: Step | undefined): readonly GateSpec[] {
+  const gates = stepGates(release, step);
+  return release.paused ? gates.filter((g) => !isBeforeTraffic(g)) : gates;
 }
 
 /** One approval per step: a plan's approval step and an inconclusive bake are different steps. */
@@ -187,7 +196,7 @@ function decidePaused(
     return rollback(release, Reasons.holdLimitReached(paused.until ?? iso(until), (hold?.can === true && hold.limitWhy) || 'its limit per step'), now);
   }
   const step = release.plan.steps[release.stepIndex];
-  const gates = withStoredDefaults(stepGates(release, step), release.settings.gates, release.plan);
+  const gates = withStoredDefaults(heldGates(release, step), release.settings.gates, release.plan);
   let current = release;
   if (gates.length > 0) {
     const stepSeconds = step?.type === 'bake' || step?.type === 'analysis' ? step.seconds : undefined;

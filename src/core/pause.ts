@@ -1,6 +1,7 @@
 import type { Actor } from './actor.js';
 import { bakeEnd } from './decide.js';
 import { isTerminal, Phase } from './phases.js';
+import { holdFromSeconds, type Step } from './plan.js';
 import { Reasons } from './reasons.js';
 import type { Release } from './release.js';
 import { EventKind, evolve } from './timeline.js';
@@ -15,6 +16,9 @@ import { EventKind, evolve } from './timeline.js';
 
 const iso = (now: number): string => new Date(now).toISOString();
 
+/** The least room a pause must have: a pause that would end in a rollback within minutes is no pause. */
+export const MIN_PAUSE_SECONDS = 300;
+
 /** The events that moved traffic last: the target has been held at its current step since then. */
 const TRAFFIC_MOVES: ReadonlySet<string> = new Set([EventKind.deployed, EventKind.shifted]);
 
@@ -25,17 +29,31 @@ function heldStep(release: Release) {
 }
 
 /**
+ * The longest the target may still be held at this traffic step once the release goes on (ms): the
+ * current bake's time left and the extensions it may still take, then every later bake, analysis and
+ * approval before the next traffic move, each at its limit (plan.ts, holdFromSeconds).
+ */
+function holdStillNeeded(release: Release, step: Extract<Step, { type: 'bake' | 'analysis' }>, now: number): number {
+  const policy = release.settings.gatePolicy;
+  const inconclusive = policy.onInconclusive === 'pause' ? release.settings.pauseTimeoutSeconds : 0;
+  const bakeLeft = Math.max(0, bakeEnd(release, step, undefined, now) - now);
+  const extensions = Math.max(0, policy.maxExtensionSeconds - release.bake.extendedSeconds) + inconclusive;
+  const later = holdFromSeconds(release.plan, release.stepIndex + 1, policy.maxExtensionSeconds, inconclusive);
+  return bakeLeft + (extensions + later) * 1000;
+}
+
+/**
  * When a pause must end at the latest, or undefined when the target holds indefinitely. A target with
  * a limit per traffic step (ECS rolls back a PAUSE hook that times out) holds from the last traffic
- * move; the bake's remaining time must still fit after the pause, so it comes off the limit too.
+ * move; everything the release may still hold there after the pause (the bake's time left, its
+ * extensions, later bakes and approvals before the next shift) must still fit, so it comes off the limit.
  */
 export function holdUntil(release: Release, now: number): number | undefined {
   const hold = release.settings.hold;
   const step = heldStep(release);
   if (hold?.can !== true || hold.limitSeconds === undefined || step === undefined) return undefined;
   const moved = release.timeline.findLast((e) => TRAFFIC_MOVES.has(e.type))?.at ?? release.stepStartedAt ?? release.updatedAt;
-  const bakeLeft = Math.max(0, bakeEnd(release, step) - now);
-  return Date.parse(moved) + hold.limitSeconds * 1000 - bakeLeft;
+  return Date.parse(moved) + hold.limitSeconds * 1000 - holdStillNeeded(release, step, now);
 }
 
 /**
@@ -58,14 +76,22 @@ export function pauseRefusal(release: Release, now: number): string | undefined 
     return `${note}: pause holds a release during a bake or an analysis, when traffic stands still; it has nothing to hold while it is queued, deploying, shifting or finalizing (try again once it bakes)`;
   }
   const until = holdUntil(release, now);
-  if (until !== undefined && until <= now) {
-    return `release ${release.id} cannot be paused: the target's hold at this step is used up (${hold.limitWhy ?? 'its limit per step'}); roll it back or let it continue`;
+  if (until !== undefined && until - now < MIN_PAUSE_SECONDS * 1000) {
+    const room = until <= now ? 'none is left' : `only ${Math.floor((until - now) / 1000)}s are left`;
+    return (
+      `release ${release.id} cannot be paused: a pause must leave the target time for what this step still holds (${hold.limitWhy ?? 'its limit per step'}), ` +
+      `and ${room} (at least ${MIN_PAUSE_SECONDS / 60} minutes are needed, or the pause would end in a rollback). ` +
+      `Set approvals.maxPause (for example '4h') in the service's config to give later releases room; for this one, roll it back or let it continue`
+    );
   }
   return undefined;
 }
 
 /** Why `release` cannot be resumed, or undefined when it can. */
 export function resumeRefusal(release: Release): string | undefined {
+  const requested = release.requests.rollback ? 'rollback' : release.requests.promote ? 'promote' : undefined;
+  if (release.paused && requested !== undefined)
+    return `release ${release.id}: ${requested} was already requested, so there is nothing to resume (the release ${requested === 'rollback' ? 'rolls back' : 'is promoted'} instead)`;
   if (release.paused) return undefined;
   return `release ${release.id} is ${release.phase} and not paused, so there is nothing to resume`;
 }

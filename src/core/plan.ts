@@ -353,16 +353,22 @@ export function shiftShape(plan: Plan): ShiftShape {
  * let the pause outlast this, or the pause's own timeout would decide the release.
  */
 export function longestHoldSeconds(plan: Plan, maxExtensionSeconds: number, inconclusivePauseSeconds = 0): number {
-  let longest = 0;
-  let current = 0;
-  for (const step of plan.steps) {
-    if (step.type === 'setWeight' || step.type === 'finalize') {
-      longest = Math.max(longest, current);
-      current = 0;
-    } else if (step.type === 'approval') current += step.timeoutSeconds;
-    else current += step.seconds + maxExtensionSeconds + inconclusivePauseSeconds;
+  const stretches = [0, ...plan.steps.flatMap((s, i) => (s.type === 'setWeight' ? [i + 1] : []))];
+  return Math.max(...stretches.map((from) => holdFromSeconds(plan, from, maxExtensionSeconds, inconclusivePauseSeconds)));
+}
+
+/**
+ * The longest the target may be held from step `from` up to the next traffic move (a shift or
+ * finalize): each bake and analysis extended to its limit (and asking a person, with
+ * `inconclusivePauseSeconds`), each approval waiting until it expires.
+ */
+export function holdFromSeconds(plan: Plan, from: number, maxExtensionSeconds: number, inconclusivePauseSeconds = 0): number {
+  let total = 0;
+  for (const step of plan.steps.slice(from)) {
+    if (step.type === 'setWeight' || step.type === 'finalize') break;
+    total += step.type === 'approval' ? step.timeoutSeconds : step.seconds + maxExtensionSeconds + inconclusivePauseSeconds;
   }
-  return Math.max(longest, current);
+  return total;
 }
 
 /**

@@ -23,7 +23,7 @@ import { takeWake } from '../core/wake.js';
 import { pauseRelease, resumeRelease } from '../core/pause.js';
 import { EventKind } from '../core/timeline.js';
 import type { Actor } from '../core/actor.js';
-import { parseArtifact, sameImage } from '../core/artifact.js';
+import { namesImage, parseArtifact, sameImage } from '../core/artifact.js';
 import { restoreStable } from './restore.js';
 import type { ServiceConfig } from '../config/config.js';
 import { LOCK_LEASE_SECONDS, serviceNamed, type EngineDeps, type ReleaseServiceStore } from './deps.js';
@@ -119,8 +119,8 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     throw new ConflictError('another request is starting the same release; retry in a moment');
   }
 
-  /** Whether `actor`'s `decision` shows in the release (the first request with a key has been applied). */
-  function applied(release: Release, decision: HumanDecision, actor: Actor): boolean {
+  /** Whether `actor`'s `decision` shows in the release (the first request with a key has been applied), in an event from `since` on. */
+  function applied(release: Release, decision: HumanDecision, actor: Actor, since: number): boolean {
     const mine = (a: Actor | undefined) => a !== undefined && a.id === actor.id && a.channel === actor.channel;
     switch (decision) {
       case 'approve':
@@ -135,7 +135,7 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
       case 'pause':
       case 'resume': {
         const kind = decision === 'pause' ? EventKind.paused : EventKind.resumed;
-        return release.timeline.some((e) => e.type === kind && mine(e.actor));
+        return release.timeline.slice(since).some((e) => e.type === kind && mine(e.actor));
       }
     }
   }
@@ -147,16 +147,17 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
   }
 
   /**
-   * Claims an idempotency key for a decision on a release: true when this call is the first with
-   * it, false when it is a replay of the same decision (whose result the caller returns).
+   * Claims an idempotency key for a decision on a release: `claim` when this call is the first with
+   * it, none when it is a replay of the same decision (whose result the caller returns); `since`: the
+   * timeline's length when the first request claimed it.
    * @throws {IdempotencyKeyReusedError} when the key was first used for another decision.
    */
-  async function claimDecision(key: string, id: string, decision: string): Promise<string | undefined> {
+  async function claimDecision(key: string, id: string, decision: string, mark: number): Promise<{ claim?: string; since: number }> {
     const what = `${decision} ${id}`;
-    const mine = `${what} ${randomBytes(6).toString('hex')}`;
+    const mine = `${what} ${randomBytes(6).toString('hex')} @${mark}`;
     const first = await store.claimIdempotencyKey(key, mine, clock.now());
-    if (first === mine) return mine;
-    if (first.startsWith(`${what} `)) return undefined;
+    if (first === mine) return { claim: mine, since: mark };
+    if (first.startsWith(`${what} `)) return { since: Number(/ @(\d+)$/.exec(first)?.[1] ?? 0) };
     throw new IdempotencyKeyReusedError(
       `header.Idempotency-Key: was first used to ${first.split(' ').slice(0, 2).join(' release ')}; use a new key for another decision`,
     );
@@ -278,8 +279,14 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
         continue;
       }
       await forget();
+      const differs = existing.service !== svc.name || existing.artifact.image !== input.image || Boolean(existing.expedited) !== Boolean(input.expedite);
+      // The rule's own key (an undo of this release) names a release another request started: one undo at a time.
+      if (key === input.onceKey && (differs || JSON.stringify(existing.plan.steps) !== JSON.stringify(plan.steps)))
+        throw new ActiveReleaseError(
+          `service ${svc.name} has an active release ${existing.id} (${describeUndo(existing)}) started by another request: roll it back (switchyard rollback ${existing.id}) instead, then try again`,
+        );
       // The same key for another release is a client bug: refuse it rather than answer with the first release.
-      if (existing.service !== svc.name || existing.artifact.image !== input.image || Boolean(existing.expedited) !== Boolean(input.expedite)) {
+      if (differs) {
         throw new IdempotencyKeyReusedError(
           `header.Idempotency-Key: was first used to release ${existing.artifact.image} to ${existing.service}${existing.expedited ? ' expedited' : ''} (release ${existing.id}); use a new key for another release`,
         );
@@ -335,11 +342,21 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
    * release the first request started, whatever has happened since (an undo that already
    * succeeded is not undone in turn by its own replay).
    */
-  async function underKey(key: string | undefined, create: (id: string) => Promise<StartResult>): Promise<StartResult> {
+  async function underKey(
+    key: string | undefined,
+    create: (id: string) => Promise<StartResult>,
+    reused: (first: Release) => string | undefined = () => undefined,
+  ): Promise<StartResult> {
     const id = newId();
     if (key === undefined) return create(id);
     const owner = await store.claimIdempotencyKey(key, id, clock.now());
-    if (owner !== id) return { release: await awaitCreated(owner), created: false };
+    if (owner !== id) {
+      const first = await awaitCreated(owner);
+      const why = reused(first);
+      if (why !== undefined)
+        throw new IdempotencyKeyReusedError(`header.Idempotency-Key: was first used to ${why} (release ${first.id}); use a new key for another request`);
+      return { release: first, created: false };
+    }
     try {
       const result = await create(id);
       if (result.release.id !== id) {
@@ -373,10 +390,13 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     if (idempotencyKey === undefined) return decideOnce(id, decision, actor, comment, approvalId);
     // A replay (a client's retry, Slack delivering the same click again) returns the release, decided once.
     const key = clientKey(actor, 'decision', idempotencyKey);
-    const claim = await claimDecision(key, id, decision);
+    // Where the timeline stood when the key was claimed: only an event after it is this request's (a
+    // pause and resume may come and go several times, each an event of the same kind by the same person).
+    const mark = (await get(id)).timeline.length;
+    const { claim, since } = await claimDecision(key, id, decision, mark);
     if (claim === undefined) {
       const release = await get(id);
-      if (applied(release, decision, actor)) return release;
+      if (applied(release, decision, actor, since)) return release;
       throw new ConflictError(`the first request with this Idempotency-Key is still being applied; retry in a moment`);
     }
     try {
@@ -501,9 +521,47 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     idempotencyKey?: string,
     options: UndoOptions = {},
   ): Promise<StartResult> {
-    const kind = `undo ${serviceName}${options.to !== undefined ? ` to ${options.to}${options.expedite ? ' expedited' : ''}` : ''}`;
+    // Every undo --to of the service shares one key family: the same key with another version is a reuse (422).
+    const kind = `undo ${serviceName}${options.to !== undefined ? ' to' : ''}`;
     const key = idempotencyKey === undefined ? undefined : clientKey(actor, kind, idempotencyKey);
-    return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of, options));
+    const to = options.to;
+    const reused = (first: Release) =>
+      to !== undefined && (!namesImage(first.artifact, parseArtifact(to)) || Boolean(first.expedited) !== (options.expedite === true))
+        ? describeUndo(first)
+        : undefined;
+    return underKey(key, (newIdFor) => undoAs(newIdFor, serviceName, actor, comment, of, options), reused);
+  }
+
+  /** What an undo release does, as a person asked it: where it goes, expedited or not. */
+  function describeUndo(release: Release): string {
+    return `${release.origin?.kind === 'undo' ? 'undo' : 'release'} to ${release.artifact.image}${release.expedited ? ' expedited' : ''}`;
+  }
+
+  /**
+   * Whether the running undo `existing` is what this undo request asks for (its replay, or the same
+   * request from another person): the same version, plan and expedite flag. Anything else is another
+   * request, refused while that one runs.
+   */
+  function asksFor(existing: Release, svc: ServiceConfig, last: Release, comment: string | undefined, options: UndoOptions): boolean {
+    const expedite = options.expedite === true;
+    if (Boolean(existing.expedited) !== expedite) return false;
+    const image = options.to !== undefined ? parseArtifact(options.to) : last.previous !== undefined ? parseArtifact(last.previous) : undefined;
+    if (image === undefined || !namesImage(existing.artifact, image)) return false;
+    const plan =
+      options.to === undefined
+        ? undoPlanOf(svc, last)
+        : planFor(svc, {
+            service: svc.name,
+            image: existing.artifact.image,
+            actor: existing.createdBy,
+            ...(expedite ? { expedite: { reason: comment ?? '-' } } : {}),
+          });
+    return JSON.stringify(existing.plan.steps) === JSON.stringify(plan.steps);
+  }
+
+  /** The plan of a plain undo of `last`: the quick one, or the service's for an undo of an undo. */
+  function undoPlanOf(svc: ServiceConfig, last: Release): Plan {
+    return last.origin?.kind === 'undo' ? svc.plan : checkedUndoPlan(svc);
   }
 
   async function undoAs(newIdFor: string, serviceName: string, actor: Actor, comment?: string, of?: string, options: UndoOptions = {}): Promise<StartResult> {
@@ -512,14 +570,16 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     if (options.expedite) authorize(svc, 'expedite', actor);
     const active = await store.lockOwner(svc.name, clock.now());
     const last = await lastSucceeded(svc.name);
+    if (options.expedite && (comment ?? '').trim() === '')
+      throw new ValidationError('body.comment: an expedited undo needs a reason (it goes in the timeline)');
     if (last && active) {
-      // The undo of this release may be what holds the service: a replay answers with it.
+      // The undo of this release may be what holds the service: the same request answers with it; another is refused below.
       const existing = await store.get(active);
       if (
         existing?.origin?.kind === 'undo' &&
         existing.origin.of === last.id &&
         (of === undefined || of === last.id) &&
-        (options.to === undefined || sameImage(existing.artifact, parseArtifact(options.to)))
+        asksFor(existing, svc, last, comment, options)
       )
         return { release: existing, created: false };
     }
@@ -539,7 +599,7 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
       image: previous,
       actor,
       origin: { kind: 'undo', of: last.id },
-      plan: last.origin?.kind === 'undo' ? svc.plan : checkedUndoPlan(svc),
+      plan: undoPlanOf(svc, last),
       onceKey: `once:undo-of:${last.id}`,
       id: newIdFor,
       ...(comment ? { comment } : {}),
@@ -562,20 +622,21 @@ export function createReleaseService(deps: EngineDeps<ReleaseServiceStore>) {
     last: Release,
     expedite: boolean,
   ): Promise<StartResult> {
-    if (expedite && (comment ?? '').trim() === '') throw new ValidationError('body.comment: an expedited undo needs a reason (it goes in the timeline)');
     const wanted = parseArtifact(to);
     const earlier = (await servedVersions(svc.name)).filter((image) => !sameImage(parseArtifact(image), last.artifact));
     const choices = earlier.length > 0 ? earlier.join(', ') : 'none recorded';
-    if (sameImage(last.artifact, wanted))
+    if (namesImage(last.artifact, wanted))
       throw new InvalidActionError(`body.to: ${svc.name} serves ${last.artifact.image} now (release ${last.id}); name a version it served before: ${choices}`);
-    const match = earlier.find((image) => sameImage(parseArtifact(image), wanted));
+    // Newest first: a tag served pinned to several digests names the latest of them.
+    const match = earlier.find((image) => sameImage(parseArtifact(image), wanted)) ?? earlier.find((image) => namesImage(parseArtifact(image), wanted));
     if (match === undefined) throw new InvalidActionError(`body.to: ${svc.name} never served ${to}; undo goes back to a version it served before: ${choices}`);
     return startRelease({
       service: svc.name,
       image: match,
       actor,
       origin: { kind: 'undo', of: last.id },
-      onceKey: `once:undo-of:${last.id}:to:${match}`,
+      // The same key as a plain undo's: one undo of a release at a time, whichever version it goes to.
+      onceKey: `once:undo-of:${last.id}`,
       id: newIdFor,
       ...(expedite ? { expedite: { reason: comment ?? '' } } : {}),
       ...(comment ? { comment } : {}),

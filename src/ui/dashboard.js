@@ -322,7 +322,10 @@ async function errors(r) {
 async function act(r, action) {
   const dialog = document.getElementById('confirm');
   document.getElementById('confirm-title').textContent = `${ACTIONS[action].text} ${r.image}?`;
-  document.getElementById('confirm-text').textContent = ACTIONS[action].ask;
+  document.getElementById('confirm-text').textContent =
+    action === 'pause' && r.pauseUntil
+      ? `Hold the release at this step until ${time(r.pauseUntil)} at most? The target holds this step no longer: unless someone resumes it by then, the release rolls back. The bake stops counting; a failing gate still rolls it back.`
+      : ACTIONS[action].ask;
   document.getElementById('confirm-comment').value = '';
   const ok = document.getElementById('confirm-ok');
   ok.className = ACTIONS[action].cls || 'primary';

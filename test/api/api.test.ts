@@ -385,18 +385,27 @@ describe('GET /releases/{id}/logs', () => {
 describe('HTTP API: pause, resume and undo --to', () => {
   const guardedService = () => [serviceConfig('api', { approvals: { approvers: ['bob'] } })];
 
-  it('pause holds a bake (anyone may), a replay of its key answers once, resume needs an approver and the release goes on', async () => {
-    // The bake's first gate check waits until the pause is in: no race with the workflow's virtual time.
+  /**
+   * A release of api:2 baking at 10%, its first gate check held until `letGo`: what a person does
+   * meanwhile races nothing on the workflow's virtual time.
+   */
+  async function bakingAt10() {
     let letGo = () => {};
-    const paused10 = new Promise<void>((resolve) => (letGo = resolve));
+    const held = new Promise<void>((resolve) => (letGo = resolve));
     const { call, h, service } = await api(guardedService(), (metrics) => ({
       observe: async (release, gates, now) => {
-        if (release.weight === 10) await paused10;
+        if (release.weight === 10) await held;
         return metrics.observe(release, gates, now);
       },
     }));
     const id = (await call('POST', '/releases', { service, image: 'api:2' }, { actor: 'alice' })).body['id'] as string;
     const baking = await h.until(id, (r) => r.phase === 'baking' && r.weight === 10);
+    return { call, h, id, baking, letGo };
+  }
+
+  it('pause holds a bake (anyone may), a replay of its key answers once, resume needs an approver and the release goes on', async () => {
+    // The bake's first gate check waits until the pause is in: no race with the workflow's virtual time.
+    const { call, h, id, baking, letGo } = await bakingAt10();
     const key = { 'idempotency-key': 'pause-1' };
     const paused = await call('POST', `/releases/${id}/pause`, { comment: 'customer report' }, { actor: 'carol', headers: key });
     expect(paused.status).toBe(200);
@@ -471,5 +480,82 @@ describe('HTTP API: pause, resume and undo --to', () => {
     expect(expedited.body).toMatchObject({ image: 'api:1', expedited: { reason: 'incident 42' } });
     expect((expedited.body['plan'] as { type: string; seconds?: number }[]).filter((s) => s.type === 'bake').map((s) => s.seconds)).toEqual([30, 30]);
     expect((await h.finish(expedited.body['id'] as string)).phase).toBe('succeeded');
+  }, 90_000);
+
+  it('a resume retried while its first request is still being applied answers 409, not "applied" from an earlier resume', async () => {
+    const { call, h, id, letGo } = await bakingAt10();
+    expect((await call('POST', `/releases/${id}/pause`, undefined, { actor: 'carol' })).status).toBe(200);
+    expect((await call('POST', `/releases/${id}/resume`, undefined, { actor: 'bob' })).status).toBe(200);
+    expect((await call('POST', `/releases/${id}/pause`, { comment: 'second report' }, { actor: 'carol' })).status).toBe(200);
+    // bob's Resume with key K: its first request has claimed the key (at the timeline as it is now) and not yet resumed.
+    const length = (await h.store.get(id))!.timeline.length;
+    await h.store.claimIdempotencyKey('client:person bob:decision:K', `resume ${id} 0123456789ab @${length}`, h.clock.now());
+    const retry = await call('POST', `/releases/${id}/resume`, undefined, { actor: 'bob', headers: { 'idempotency-key': 'K' } });
+    expect(retry).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('still being applied') } } });
+    expect((await h.store.get(id))!.paused).toMatchObject({ by: { id: 'carol' } });
+    letGo();
+    await call('POST', `/releases/${id}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(id);
+  }, 90_000);
+
+  /** Ships `images` one after another through the whole plan. */
+  async function shipped(call: Awaited<ReturnType<typeof api>>['call'], h: Harness, service: string, images: string[]) {
+    for (const image of images) {
+      const id = (await call('POST', '/releases', { service, image }, { actor: 'alice' })).body['id'] as string;
+      expect((await h.finish(id)).phase).toBe('succeeded');
+    }
+  }
+
+  it('one undo at a time: two undo --to at once give one 201 and one 409; an undo that asks for something else than the running one is refused', async () => {
+    const { call, h, service } = await api(guardedService());
+    await shipped(call, h, service, ['api:1', 'api:2', 'api:3']);
+    const undo = (body: unknown) => call('POST', `/services/${service}/undo`, body, { actor: 'bob' });
+    const both = await Promise.all([undo({ to: 'api:1', comment: 'api:2 has the bug too' }), undo({ to: 'api:2', comment: 'only api:3 is bad' })]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    const running = both.find((r) => r.status === 201)!.body;
+    expect(both.find((r) => r.status === 409)!.body['error']['message']).toMatch(/has an active release .*roll it back/);
+    // A plain undo (back to api:2) and an expedited one are other requests than the running undo --to: 409, never its release.
+    const target = running['image'] as string;
+    for (const other of [{ comment: 'back to api:2 please' }, { to: target, expedite: true, comment: 'incident 7' }]) {
+      const answer = await undo(other);
+      expect(answer).toMatchObject({ status: 409, body: { error: { message: expect.stringMatching(/active release .*roll it back/) } } });
+    }
+    // The same request again (another click) answers with the running release.
+    expect(await undo({ to: target })).toMatchObject({ status: 200, body: { id: running['id'] } });
+    await call('POST', `/releases/${running['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(running['id'] as string);
+    expect((await h.store.list({ service, limit: 100 })).releases).toHaveLength(4);
+  }, 90_000);
+
+  it('an Idempotency-Key reused for undo --to another version is refused (422), as start refuses it', async () => {
+    const { call, h, service } = await api(guardedService());
+    await shipped(call, h, service, ['api:1', 'api:2', 'api:3']);
+    const key = { 'idempotency-key': 'undo-k1' };
+    const first = await call('POST', `/services/${service}/undo`, { to: 'api:1' }, { actor: 'bob', headers: key });
+    expect(first.status).toBe(201);
+    await call('POST', `/releases/${first.body['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(first.body['id'] as string);
+    const second = await call('POST', `/services/${service}/undo`, { to: 'api:2' }, { actor: 'bob', headers: key });
+    expect(second).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused', message: expect.stringContaining('undo to api:1') } } });
+    // Its replay still answers with the first.
+    expect(await call('POST', `/services/${service}/undo`, { to: 'api:1' }, { actor: 'bob', headers: key })).toMatchObject({
+      status: 200,
+      body: { id: first.body['id'] },
+    });
+    expect((await h.store.list({ service, limit: 100 })).releases).toHaveLength(4);
+  }, 90_000);
+
+  it('undo --to a tag finds the version served pinned by digest under it (the latest, if several)', async () => {
+    const { call, h, service } = await api(guardedService());
+    const D = (c: string) => `sha256:${c.repeat(64)}`;
+    await shipped(call, h, service, [`api:1@${D('a')}`, `api:1@${D('c')}`, `api:2@${D('b')}`]);
+    const undo = (to: string) => call('POST', `/services/${service}/undo`, { to }, { actor: 'bob' });
+    expect(await undo('api:2')).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('serves api:2@') } } });
+    const byTag = await undo('api:1');
+    expect(byTag).toMatchObject({ status: 201, body: { image: `api:1@${D('c')}` } });
+    await call('POST', `/releases/${byTag.body['id']}/rollback`, undefined, { actor: 'bob' });
+    await h.finish(byTag.body['id'] as string);
+    // The digest names the older one exactly.
+    expect(await undo(`api@${D('a')}`)).toMatchObject({ status: 201, body: { image: `api:1@${D('a')}` } });
   }, 90_000);
 });

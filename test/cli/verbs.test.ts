@@ -24,6 +24,8 @@ beforeAll(async () => {
           gates: { metrics: [], checkInterval: '60s' },
           approvals: { at: ['before-finalize'], timeout: '10m' },
         },
+        // A service may be named like a release (r-…): the CLI asks the API which it is.
+        { name: 'r-api', target: demoTarget({ port: 8081 }), strategy: { type: 'blue-green', bake: '1s' }, gates: { metrics: [] } },
       ],
     }),
     port: 0,
@@ -159,30 +161,42 @@ describe('the switchyard CLI, every verb end to end against local mode', () => {
     expect(version.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   }, 60_000);
 
-  it('pause <service> holds a bake, resume lets it go on, abort rolls back as rollback does; undo --to refuses a version never served', async () => {
-    const started = json<{ id: string }>(await cli(['release', 'shop', 'v3', '--json']));
-    await releaseUntil(mode.runtime.deps.store, started.id, (r) => r.phase === 'baking' && r.weight === 20, { timeoutMs: 15_000 });
+  /** Pauses release `id` (baking at 20%), resumes it and aborts it, as a person at a terminal would. */
+  async function pauseResumeAbort(id: string) {
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'baking' && r.weight === 20, { timeoutMs: 15_000 });
     const paused = await cli(['pause', 'shop', '-m', 'checking a report', '--as', 'alice']);
     expect(paused.code, paused.err).toBe(0);
-    expect(paused.out).toMatch(new RegExp(`^${started.id}: paused with 9m( \\d+s)? of the bake left; now baking, 20% on the new version`));
-    const got = await cli(['get', started.id]);
-    expect(got.out).toMatch(/paused {3}by alice .* since .*: "checking a report"; 9m( \d+s)? of the bake left: switchyard resume /);
-    expect(got.out).toContain(`switchyard resume ${started.id}`);
-    const twice = await cli(['pause', started.id]);
+    expect(paused.out).toMatch(new RegExp(`^${id}: paused with (10m|9m( \\d+s)?) of the bake left; now baking, 20% on the new version`));
+    const got = await cli(['get', id]);
+    expect(got.out).toMatch(/paused {3}by alice .* since .*: "checking a report"; (10m|9m( \d+s)?) of the bake left: switchyard resume /);
+    expect(got.out).toContain(`switchyard resume ${id}`);
+    const twice = await cli(['pause', id]);
     expect(twice.code).toBe(4);
     expect(twice.err).toContain('already paused by alice');
-    const resumed = await cli(['resume', started.id, '-m', 'all clear']);
+    const resumed = await cli(['resume', id, '-m', 'all clear']);
     expect(resumed.code, resumed.err).toBe(0);
-    expect(resumed.out).toContain(`${started.id}: resumed; now baking, 20% on the new version`);
+    expect(resumed.out).toContain(`${id}: resumed; now baking, 20% on the new version`);
 
     // abort: Argo's word, Switchyard's rollback.
-    const aborted = await cli(['abort', started.id, '-m', 'not today']);
+    const aborted = await cli(['abort', id, '-m', 'not today']);
     expect(aborted.code, aborted.err).toBe(0);
-    expect(aborted.out).toContain(`${started.id}: rollback requested`);
-    await releaseUntil(mode.runtime.deps.store, started.id, (r) => r.phase === 'rolled_back', { timeoutMs: 20_000 });
+    expect(aborted.out).toContain(`${id}: rollback requested`);
+    await releaseUntil(mode.runtime.deps.store, id, (r) => r.phase === 'rolled_back', { timeoutMs: 20_000 });
+  }
+
+  it('pause <service> holds a bake, resume lets it go on, abort rolls back as rollback does; undo --to refuses a version never served', async () => {
+    const started = json<{ id: string }>(await cli(['release', 'shop', 'v3', '--json']));
+    try {
+      await pauseResumeAbort(started.id);
+    } finally {
+      // A failed assertion must not leave the release holding the service for the tests that follow.
+      await mode.runtime.releases.act(started.id, 'rollback', { id: 'test', channel: 'api' }).catch(() => undefined);
+      await releaseUntil(mode.runtime.deps.store, started.id, (r) => r.phase === 'rolled_back', { timeoutMs: 20_000 });
+    }
 
     const none = await cli(['pause', 'shop']);
-    expect(none.code).toBe(2);
+    // The premise does not hold (nothing to pause): refused as the API refuses it (4), not a usage error.
+    expect(none.code).toBe(4);
     expect(none.err).toContain('service shop has no active release to pause or resume');
     // A release that shipped (promote skips the bake and the approval), then undo --to the version before it.
     const shipped = json<{ id: string }>(await cli(['release', 'shop', 'v4', '--json']));
@@ -244,9 +258,13 @@ describe('switchyard logs', () => {
     // A service name stands for its active release.
     const byService = await cli(['logs', 'shop', '--grep', 'simulated failure']);
     expect(byService.out).toMatch(/v9-faulty#0 .*simulated failure on GET \/checkout/);
+    // "r-api" is one of the services: the CLI takes it as that service, not as a release id.
+    const rService = await cli(['pause', 'r-api']);
+    expect(rService.code).toBe(4);
+    expect(rService.err).toContain('service r-api has no active release to pause or resume');
     const unknown = await cli(['logs', 'no-such-service']);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('"no-such-service" is neither a release id (r-…) nor a service; services: shop');
+    expect(unknown.err).toContain('"no-such-service" is neither a release id (r-…) nor a service; services: shop, r-api');
     const stable = await cli(['logs', id, '--version', 'stable', '--json']);
     expect(stable.out).toContain('"version":"v1"');
     const anonymous = await cli(['logs', id], { SWITCHYARD_TOKEN: '' });

@@ -621,6 +621,11 @@ describe('config: approvers name people, and the authority table keeps its floor
       'services[0].approvals.authority.approve: "people" is not allowed: approve is what approvers are for, so it stays "approvers" (remove the line, or list the people in approvals.approvers)',
       `services[0].approvals.authority.promote: "anyone" is not allowed: promote ships a version without the plan's approvals, so it stays "approvers" (remove the line, or list the people in approvals.approvers)`,
     ]);
+    // Pause is never easier than rollback (a pause can end in one): refused with what to do.
+    expect(problems(guarded({ approvers: ['alice'], authority: { rollback: 'approvers', pause: 'anyone' } }))).toEqual([
+      'services[0].approvals.authority.pause: "anyone" is not allowed while rollback is "approvers": a pause can end in a rollback (ECS\'s hold limit) or hold the service indefinitely, so pause is never easier than rollback; remove the line (pause follows rollback) or set it to "approvers" or stricter',
+    ]);
+    expect(resolveConfig(guarded({ approvers: ['alice'], authority: { rollback: 'people', pause: 'approvers' } })).services).toHaveLength(1);
     expect(problems(guarded({ authority: { deploy: 'anyone', start: 'everyone' } }))).toEqual([
       'services[0].approvals.authority.start: must be "anyone" (any authenticated caller), "people" (a proven person) or "approvers"',
       'services[0].approvals.authority: unknown key "deploy": remove it or check the spelling',

@@ -85,11 +85,26 @@ describe('authority: who may take each decision', () => {
         unproven,
         (authority, approvers, fourEyes, verb, actor) => {
           const rules: ApprovalRules = { approvers, fourEyes, authority };
-          const granted = authority[verb] === 'anyone' && !(fourEyes && (verb === 'approve' || verb === 'promote'));
+          // Pause is never easier than rollback: it is anyone's only where both are.
+          const anyone = verb === 'pause' ? authority.pause === 'anyone' && authority.rollback === 'anyone' : authority[verb] === 'anyone';
+          const granted = anyone && !(fourEyes && (verb === 'approve' || verb === 'promote'));
           expect(mayTake(rules, verb, actor).ok).toBe(granted);
         },
       ),
     );
+  });
+
+  it('pause is never easier than rollback: where only approvers roll back, only they pause (a pause can end in a rollback)', () => {
+    const strict: ApprovalRules = { ...guarded, authority: { rollback: 'approvers' } };
+    for (const who of [shared, stranger, carol]) {
+      expect(mayTake(strict, 'rollback', who).ok).toBe(false);
+      expect(mayTake(strict, 'pause', who)).toMatchObject({ ok: false, message: expect.stringContaining('pause needs one of alice, bob') });
+    }
+    expect(mayTake(strict, 'pause', alice)).toEqual(ok);
+    // Stricter than rollback stays stricter; people-only rollback makes pause people-only too.
+    expect(mayTake({ ...guarded, authority: { pause: 'approvers' } }, 'pause', carol).ok).toBe(false);
+    expect(mayTake({ ...guarded, authority: { rollback: 'people' } }, 'pause', shared).ok).toBe(false);
+    expect(mayTake({ ...guarded, authority: { rollback: 'people' } }, 'pause', carol)).toEqual(ok);
   });
 
   it('the defaults are the README’s table', () => {

@@ -3,12 +3,13 @@ import { checkDecision, offeredDecisions } from '../../src/core/approvals.js';
 import { CODEDEPLOY_CAPABILITIES, ECS_CAPABILITIES, ECS_ROLLING_CAPABILITIES, LOCAL_CAPABILITIES } from '../../src/core/capabilities.js';
 import { decide, gatesToObserve, type Action } from '../../src/core/decide.js';
 import type { Observation } from '../../src/core/gates.js';
-import { pauseRefusal, pauseRelease, resumeRelease } from '../../src/core/pause.js';
+import { MIN_PAUSE_SECONDS, pauseRefusal, pauseRelease, resumeRelease } from '../../src/core/pause.js';
 import type { Release } from '../../src/core/release.js';
-import { markDeployed, markRolledBack, markShifted, requestRollback } from '../../src/core/transitions.js';
+import { createRelease, markDeployed, markRolledBack, markShifted, requestPromote, requestRollback } from '../../src/core/transitions.js';
 import { ecsHookTimeoutMinutes, holdSupport, resolveConfig } from '../../src/config/config.js';
 import { FAKE_ECS_TARGET } from '../support/fake-ecs.js';
 import { toReleaseView } from '../../src/contract/release-view.js';
+import { releaseMessage } from '../../src/adapters/slack/message.js';
 import { T0, canary, release } from '../support/releases.js';
 
 /**
@@ -104,12 +105,12 @@ describe('pause: the release holds at its bake', () => {
     const limited = { hold: { can: true as const, limitSeconds: 900, limitWhy: 'ECS rolls back when the hook times out' } };
     const { r: baking, now } = bakingAt10({ settings: limited });
     const paused = pauseRelease(baking, alice, now);
-    // Deployed... shifted to 10% 120 s ago; 180 s of bake still to come: 900 - 120 - 180 = 600 s of pause.
-    expect(Date.parse(paused.paused?.until ?? '') - now).toBe(600_000);
+    // Shifted to 10% 120 s ago; 180 s of bake still to come and 60 s of extension it may take: 900 - 120 - 180 - 60 = 540 s of pause.
+    expect(Date.parse(paused.paused?.until ?? '') - now).toBe(540_000);
     expect(paused.timeline.at(-1)?.message).toContain('the target holds at most until');
-    expect(toReleaseView(paused, { now }).countdown).toMatchObject({ kind: 'hold', remainingSeconds: 600 });
+    expect(toReleaseView(paused, { now }).countdown).toMatchObject({ kind: 'hold', remainingSeconds: 540 });
     const ended = runUntil(paused, now, (r) => r.phase === 'rolled_back');
-    expect(Date.parse(ended.r.finishedAt ?? '') - now).toBe(600_000);
+    expect(Date.parse(ended.r.finishedAt ?? '') - now).toBe(540_000);
     expect(ended.r.reason).toMatch(/paused past the target's hold limit .*ECS rolls back when the hook times out/);
   });
 
@@ -182,11 +183,68 @@ describe('pause: refused with the reason where there is nothing to hold', () => 
   });
 });
 
+describe('pause: what a hold does not do', () => {
+  it('resume is refused once a rollback or a promote was requested, with the reason', () => {
+    const { r: baking, now } = bakingAt10();
+    const paused = pauseRelease(baking, alice, now);
+    for (const [request, word] of [
+      [requestRollback, 'rollback'],
+      [requestPromote, 'promote'],
+    ] as const) {
+      const requested = request(paused, bob, now + 1000);
+      expect(checkDecision(requested, 'resume', bob, now + 2000)).toMatchObject({
+        ok: false,
+        message: expect.stringContaining(`${word} was already requested, so there is nothing to resume`),
+      });
+      expect(offeredDecisions(requested, now + 2000)).not.toContain('resume');
+    }
+  });
+
+  it('a before-traffic webhook is not called while the check before traffic is paused; it runs once after resume', () => {
+    const svc = resolveConfig({
+      services: [
+        {
+          name: 'api',
+          target: { driver: 'local', command: 'true', port: 9000 },
+          strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
+          gates: { webhooks: [{ name: 'load-test', url: 'https://ci.example.com/load', secretEnv: 'S', when: 'before-traffic' }] },
+        },
+      ],
+    }).services[0]!;
+    const r0 = createRelease({ id: 'r1', service: 'api', artifact: { image: 'api:2' }, plan: svc.plan, settings: svc.settings, actor: alice }, T0);
+    const at0 = runUntil(r0, T0, (x) => x.phase === 'baking');
+    expect(at0.r.weight).toBe(0);
+    const webhookRuns = (from: Release, start: number, end: number) => {
+      let calls = 0;
+      let r = from;
+      let now = start;
+      while (now < end && r.weight === 0 && r.phase !== 'rolled_back') {
+        const gates = gatesToObserve(r, now);
+        calls += gates.filter((g) => g.name === 'load-test').length;
+        const observations = gates.map((g) => ({ gate: g.name, kind: 'webhook', verdict: 'pass', status: 200, durationMs: 5 }) as unknown as Observation);
+        const d = decide(r, observations, now);
+        r = d.action.type === 'shift' ? markShifted(d.release, d.action.percent, d.action.nextStep, now) : d.release;
+        now = d.action.type === 'wait' ? Date.parse(d.action.until) : now + 1000;
+      }
+      return { calls, r, now };
+    };
+    const held = webhookRuns(pauseRelease(at0.r, alice, at0.now), at0.now, at0.now + 3_600_000);
+    expect(held.calls).toBe(0);
+    expect(held.r).toMatchObject({ phase: 'baking', weight: 0 });
+    const after = webhookRuns(resumeRelease(held.r, bob, held.now), held.now, held.now + 3_600_000);
+    expect(after.calls).toBe(1);
+    expect(after.r.weight).toBe(10);
+  });
+});
+
 describe('approvals.maxPause: room for a pause on ECS', () => {
   const ecs = (
     approvals: Record<string, unknown>,
     strategy: Record<string, unknown> = { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
   ) => resolveConfig({ services: [{ name: 'api', target: FAKE_ECS_TARGET, strategy, approvals }] }).services[0]!;
+
+  const ecsRelease = (svc: ReturnType<typeof ecs>) =>
+    createRelease({ id: 'r1', service: 'api', artifact: { image: 'api:2' }, plan: svc.plan, settings: svc.settings, actor: alice }, T0);
 
   it('is added to the PAUSE hooks’ timeout, and a pause may use it', () => {
     const plain = ecs({});
@@ -198,5 +256,48 @@ describe('approvals.maxPause: room for a pause on ECS', () => {
   it('is refused where the driver cannot hold, and beyond the 14 days ECS allows at one hook', () => {
     expect(() => ecs({ maxPause: '1h' }, { type: 'rolling', batch: 50 })).toThrow(/approvals\.maxPause.*cannot be paused; leave maxPause out/s);
     expect(() => ecs({ maxPause: '14d' })).toThrow(/ECS holds a deployment at one pause hook for at most 20160 minutes/);
+  });
+
+  it('a pause leaves the hook the time the rest of the step holds: an approval after the bake expires before ECS would roll back', () => {
+    const svc = ecs({ at: ['after-first-step'], timeout: '1h', maxPause: '1h' });
+    const hookMinutes = ecsHookTimeoutMinutes(svc.plan, svc.settings);
+    const r0 = ecsRelease(svc);
+    const at10 = runUntil(r0, T0, (r) => r.weight === 10 && r.phase === 'baking');
+    const shiftedAt = Date.parse(at10.r.timeline.findLast((e) => e.type === 'shifted')?.at ?? '');
+    const paused = pauseRelease(at10.r, alice, at10.now);
+    const until = Date.parse(paused.paused?.until ?? '');
+    // Resumed a second before the limit: the bake runs out, then the approval waits its whole hour.
+    const asking = runUntil(resumeRelease(paused, bob, until - 1000), until - 1000, (r) => r.phase === 'awaiting_approval');
+    const expires = Date.parse(asking.r.pendingApproval?.expiresAt ?? '');
+    // ECS's hook (started at the shift at the latest) times out hookMinutes later: the approval's own clock decides first.
+    expect(expires).toBeLessThanOrEqual(shiftedAt + (hookMinutes - 15) * 60_000);
+    // The pause had the hour of maxPause, no more: the approval's hour is not its to take.
+    expect(until - at10.now).toBe(3600_000);
+  });
+
+  it(`a pause with less than ${MIN_PAUSE_SECONDS / 60} minutes of room is refused, with how to make room; one that fits says when it ends`, () => {
+    const tight = ecs({});
+    const at10 = runUntil(ecsRelease(tight), T0, (r) => r.weight === 10 && r.phase === 'baking');
+    const now = at10.now + 30_000;
+    expect(pauseRefusal(at10.r, now)).toMatch(
+      /cannot be paused: .*at least 5 minutes are needed, or the pause would end in a rollback.*Set approvals\.maxPause/,
+    );
+    expect(checkDecision(at10.r, 'pause', alice, now).ok).toBe(false);
+    expect(offeredDecisions(at10.r, now)).not.toContain('pause');
+
+    const roomy = ecs({ maxPause: '1h' });
+    const r = runUntil(ecsRelease(roomy), T0, (x) => x.weight === 10 && x.phase === 'baking');
+    expect(pauseRefusal(r.r, r.now + 30_000)).toBeUndefined();
+    const paused = pauseRelease(r.r, alice, r.now + 30_000);
+    // The view, Slack's confirm and the dashboard say how long a pause may last before it rolls back.
+    const offered = { ...r.r, updatedAt: new Date(r.now + 30_000).toISOString() };
+    expect(toReleaseView(offered, { now: r.now + 30_000, viewer: 'everyone' }).pauseUntil).toBe(paused.paused?.until);
+    const confirm = JSON.stringify(releaseMessage(offered, 'prod').blocks);
+    expect(confirm).toMatch(
+      /at 10% for at most 59m 30s \(until 01:05 UTC\)\? The target holds this step no longer: unless someone resumes it by then, the release rolls back/,
+    );
+    expect(toReleaseView(bakingAt10().r, { now: bakingAt10().now, viewer: 'everyone' }).pauseUntil).toBeUndefined();
+    // maxPause's hour, less the 30 s the step has already held.
+    expect(Date.parse(paused.paused?.until ?? '') - (r.now + 30_000)).toBe(3570_000);
   });
 });

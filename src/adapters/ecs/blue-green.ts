@@ -41,14 +41,19 @@ export class EcsBlueGreen implements EcsStrategy {
   constructor(private readonly ecs: EcsService) {}
 
   /** ECS's own BLUE_GREEN, CANARY or LINEAR for the plan's steps, no bakes of its own, Switchyard's PAUSE hook on every step. */
-  configuration(original: DeploymentConfiguration | undefined, plan: Plan): DeploymentConfiguration {
+  configuration(
+    original: DeploymentConfiguration | undefined,
+    plan: Plan,
+    _desiredCount?: number,
+    hookTimeoutMinutes = this.ecs.options.hookTimeoutMinutes,
+  ): DeploymentConfiguration {
     const { canaryConfiguration: _c, linearConfiguration: _l, earlySuccessCriteria: _e, ...rest } = original ?? {};
     const stops = trafficStops(plan);
     const ours: DeploymentLifecycleHook = {
       targetType: 'PAUSE',
       lifecycleStages: [...PAUSE_STAGES],
       // Above the longest the plan can hold at one step, so the timeout never decides; if it ever does, back to stable.
-      timeoutConfiguration: { timeoutInMinutes: this.ecs.options.hookTimeoutMinutes, action: 'ROLLBACK' },
+      timeoutConfiguration: { timeoutInMinutes: hookTimeoutMinutes, action: 'ROLLBACK' },
     };
     // The user's own Lambda hooks stay; another PAUSE hook would hold ECS where Switchyard does not look.
     const theirs = (original?.lifecycleHooks ?? []).filter((h) => h.targetType !== 'PAUSE');

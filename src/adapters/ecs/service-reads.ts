@@ -1,5 +1,6 @@
 import type { DeploymentConfiguration, ECSClient, Service, ServiceDeployment } from '@aws-sdk/client-ecs';
 import type { EcsTarget } from '../../config/schema.js';
+import { releaseHookTimeoutMinutes } from '../../config/runtime.js';
 import { AlreadyFinalizedError, DeployError, TargetFailedError, TransientError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
 import type { PreflightCheck } from '../../core/preflight.js';
@@ -95,9 +96,10 @@ export interface EcsDriverOptions {
 export interface EcsStrategy {
   /**
    * What ECS runs the release with. UpdateService merges: a member left out keeps its value, so every
-   * member Switchyard changes is sent, and restoring sends them back explicitly.
+   * member Switchyard changes is sent, and restoring sends them back explicitly. `hookTimeoutMinutes`:
+   * the release's own (config/runtime.ts, releaseHookTimeoutMinutes), else the driver's.
    */
-  configuration(original: DeploymentConfiguration | undefined, plan: Plan, desiredCount: number): DeploymentConfiguration;
+  configuration(original: DeploymentConfiguration | undefined, plan: Plan, desiredCount: number, hookTimeoutMinutes?: number): DeploymentConfiguration;
   /** The new version's share of production while ECS is on its way (not yet SUCCESSFUL or rolled back). */
   weightInFlight(d: ServiceDeployment): number;
   /** The target group the new version's tasks register in, for its ALB metrics. */
@@ -352,7 +354,8 @@ export class EcsService {
           cluster,
           service,
           taskDefinition: state['taskDefinition'],
-          deploymentConfiguration: strategy.configuration(original, release.plan, current.desiredCount ?? 1),
+          // The hooks' timeout from the release's own settings: the one its pause limit was computed with.
+          deploymentConfiguration: strategy.configuration(original, release.plan, current.desiredCount ?? 1, releaseHookTimeoutMinutes(release)),
           // The revision the service already runs (a release of the image it serves, nothing else
           // changed): UpdateService alone would start nothing, so ask for the deployment.
           ...(current.taskDefinition === state['taskDefinition'] ? { forceNewDeployment: true } : {}),

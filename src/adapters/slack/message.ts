@@ -182,7 +182,9 @@ export function releaseMessage(release: Release, environment: string): { text: s
             release.id,
             'Pause',
             undefined,
-            `Hold *${slackText(name)}* at ${release.weight}% until someone resumes it? Its bake stops counting; a failing gate still rolls it back.`,
+            view.pauseUntil
+              ? `Hold *${slackText(name)}* at ${release.weight}% for at most ${formatDuration(Math.round((Date.parse(view.pauseUntil) - Date.parse(view.at)) / 1000))} (until ${view.pauseUntil.slice(11, 16)} UTC)? The target holds this step no longer: unless someone resumes it by then, the release rolls back. Its bake stops counting; a failing gate still rolls it back.`
+              : `Hold *${slackText(name)}* at ${release.weight}% until someone resumes it? Its bake stops counting; a failing gate still rolls it back.`,
           ),
         );
       if (decision === 'resume')

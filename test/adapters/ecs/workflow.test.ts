@@ -57,7 +57,11 @@ const USER_CONFIGURATION = {
 };
 
 let counter = 0;
-function start(overrides: Record<string, unknown>): { rt: LocalRuntime; service: ServiceConfig; clock: VirtualClock; driver: EcsDriver } {
+/** `driverOverrides`: the driver is built from the service's config with these changes (a config changed after the release was created). */
+function start(
+  overrides: Record<string, unknown>,
+  driverOverrides?: Record<string, unknown>,
+): { rt: LocalRuntime; service: ServiceConfig; clock: VirtualClock; driver: EcsDriver } {
   counter++;
   const clock = new VirtualClock();
   fake = new FakeEcs(clock, { deploymentConfiguration: structuredClone(USER_CONFIGURATION) });
@@ -70,20 +74,22 @@ function start(overrides: Record<string, unknown>): { rt: LocalRuntime; service:
       MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarmState, StateReason: alarmState === 'ALARM' ? 'Threshold Crossed: 3 datapoints > 5' : 'ok' }],
     };
   });
-  const config = resolveConfig({
-    services: [
-      {
-        name: `api-${counter}`,
-        target: FAKE_ECS_TARGET,
-        strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
-        gates: { alarms: ['api-5xx'], checkInterval: '1m' },
-        ...overrides,
-      },
-    ],
-  });
+  const configWith = (changes: Record<string, unknown>) =>
+    resolveConfig({
+      services: [
+        {
+          name: `api-${counter}`,
+          target: FAKE_ECS_TARGET,
+          strategy: { type: 'canary', steps: [{ percent: 10, bake: '5m' }], finalBake: '5m' },
+          gates: { alarms: ['api-5xx'], checkInterval: '1m' },
+          ...changes,
+        },
+      ],
+    });
+  const config = configWith(overrides);
   const [service] = config.services;
   if (!service || service.target.driver !== 'ecs') throw new Error('no ecs service');
-  const driver = ecsDriverFor(service, { ecs: ecsMock as unknown as ECSClient });
+  const driver = ecsDriverFor(driverOverrides ? configWith(driverOverrides).services[0]! : service, { ecs: ecsMock as unknown as ECSClient });
   const store = new DynamoReleaseStore(dynamo.client, dynamo.tableName);
   const metrics = new CloudWatchMetrics({
     client: cw as unknown as CloudWatchClient,
@@ -258,6 +264,29 @@ describe('the workflow on the ecs driver against an ECS that plays service deplo
     expect(done.weight).toBe(0);
     expect(done.reason).toContain('pause hook timed out');
     expect(ours(done).status).toBe('ROLLBACK_SUCCESSFUL');
+  });
+
+  it("a release keeps the hooks its pause limit was computed for, though the service's config changed after it was created", async () => {
+    // Created with maxPause 1h; the driver is built from today's config, without it (a shorter hook).
+    const { rt, service, driver } = start({ approvals: { maxPause: '1h' } }, {});
+    const { release } = await rt.releases.startRelease({ service: service.name, image: IMAGE, actor });
+    const baking = await until(rt, release.id, (r) => r.phase === 'baking' && r.weight === 10);
+    const timeouts = calls('UpdateService').flatMap((c) =>
+      (
+        (c['deploymentConfiguration'] as { lifecycleHooks?: { targetType: string; timeoutConfiguration?: { timeoutInMinutes: number } }[] })?.lifecycleHooks ??
+        []
+      ).flatMap((h) => (h.targetType === 'PAUSE' ? [h.timeoutConfiguration?.timeoutInMinutes] : [])),
+    );
+    expect(timeouts).toEqual([ecsHookTimeoutMinutes(service.plan, service.settings)]);
+    expect(timeouts[0]).toBeGreaterThan(driver.deploymentConfiguration(undefined, service.plan).lifecycleHooks![0]!.timeoutConfiguration!.timeoutInMinutes!);
+    // A pause as long as the release allows ends in Switchyard's rollback, before ECS's hook would.
+    const paused = await rt.releases.act(release.id, 'pause', { id: 'oncall', channel: 'api' });
+    const hook = fake.latest()!.hooks.find((h) => h.status === 'AWAITING_ACTION')!;
+    expect(Date.parse(paused.paused!.until!)).toBeLessThan(hook.expiresAt);
+    expect(baking.settings.maxPauseSeconds).toBe(3600);
+    // Leave nothing running for the next test: roll back and wait for the end.
+    await rt.releases.act(release.id, 'rollback', { id: 'oncall', channel: 'api' });
+    expect((await finish(rt, release.id)).phase).toBe('rolled_back');
   });
 
   it('a deployment stopped outside Switchyard mid-release: the previous revision is deployed again and the release says why', async () => {
