@@ -74,15 +74,19 @@ async function everyServer(socket = site.adminSocket): Promise<string[]> {
   return (await new HaproxyAdmin(socket).serverStats()).map((s) => `${s.backend}/${s.server} ${s.status} ${s.weight} ${s.address}`);
 }
 
-function router(attach: Partial<{ adminSocket: string; backend: string; testBackend: string; logRing: string }> = {}, replicas = 2): HaproxyRouter {
+function router(
+  attach: Partial<{ adminSocket: string; backend: string; testBackend: string; logRing: string }> = {},
+  replicas = 2,
+  on: SiteHaproxy = site,
+): HaproxyRouter {
   const r = new HaproxyRouter({
     name: 'shop',
-    port: site.port,
-    testPort: site.testPort,
+    port: on.port,
+    testPort: on.testPort,
     upstreamTimeoutMs: 30_000,
     readinessPath: '/ready',
     replicas,
-    attach: { adminSocket: site.adminSocket, backend: 'shop', testBackend: 'shop-test', logRing: 'switchyard', ...attach },
+    attach: { adminSocket: on.adminSocket, backend: 'shop', testBackend: 'shop-test', logRing: 'switchyard', ...attach },
   });
   closers.push(() => r.close());
   return r;
@@ -123,7 +127,7 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
       /has no backend "checkout" \(dataPlane\.attach\.backend\): add it to your haproxy\.cfg[\s\S]*backend checkout\n {2}balance roundrobin\n {2}server-template slot 1-5 127\.0\.0\.1:9 disabled/,
     );
     await expect(attempt(router({ backend: 'small', testBackend: 'shop-test' }))).rejects.toThrow(
-      /backend "small" .* has 2 server slot\(s\); Switchyard needs 5/,
+      /backend "small" .* has 2 server slot\(s\) \(servers declared "disabled", not "backup"\); Switchyard needs 5/,
     );
     await expect(attempt(router({ logRing: 'nope' }))).rejects.toThrow(/no ring "nope"/);
     expect(await everyServer()).toEqual(before);
@@ -222,5 +226,40 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
       async () => r.metrics.totals('v1', since, Date.now() + 1000),
       (t) => t.count >= 100 && t.latencies.count > 0,
     );
+  });
+
+  it('leaves the site’s own servers in its backends alone: a backup keeps answering when no replica serves, an extra test server is never disabled or deleted', async () => {
+    const sorry = await replica('sorry');
+    const own = await startSiteHaproxy(
+      SITE_CONFIG.replace(
+        'server-template slot 1-5 127.0.0.1:9 disabled\n\nbackend shop-test',
+        `server-template slot 1-5 127.0.0.1:9 disabled\n  server sorry 127.0.0.1:${sorry} backup\n\nbackend shop-test`,
+      ).replace(
+        'backend shop-test\n  balance roundrobin\n  server-template slot 1-5 127.0.0.1:9 disabled',
+        `backend shop-test\n  balance roundrobin\n  server-template slot 1-5 127.0.0.1:9 disabled\n  server extra 127.0.0.1:${sorry}`,
+      ),
+    );
+    closers.push(() => own.close());
+    const siteOwn = async () => (await everyServer(own.adminSocket)).filter((line) => /^shop(-test)?\/(sorry|extra) /.test(line));
+    const before = await siteOwn();
+    expect(before).toEqual([`shop/sorry UP 1 127.0.0.1:${sorry}`, `shop-test/extra UP 1 127.0.0.1:${sorry}`]);
+    const version = async () => (await fetch(`http://127.0.0.1:${own.port}/`)).headers.get('x-version');
+    expect(await version()).toBe('sorry');
+
+    const r = router({}, 2, own);
+    for (const [i, port] of [await replica('v1'), await replica('v1')].entries()) await r.addBackend({ id: `v1/${i}`, version: 'v1', port });
+    await r.setWeights({ v1: 100 });
+    await r.start();
+    // Attached with the backup beside the 5 slots: it is never counted as one, nor given a replica.
+    expect(await siteOwn()).toEqual(before);
+    expect(await version()).toBe('v1');
+    await r.setTestVersion('v1');
+    for (const port of [await replica('v1'), await replica('v1'), await replica('v1')]) await r.addBackend({ id: `v1/${port}`, version: 'v1', port });
+    await r.removeVersion('v1');
+    // Every replica gone: the site's backup answers, as its configuration says.
+    expect(await version()).toBe('sorry');
+    expect(await siteOwn()).toEqual(before);
+    await r.close();
+    expect(await siteOwn()).toEqual(before);
   });
 });

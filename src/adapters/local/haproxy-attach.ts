@@ -14,7 +14,7 @@ export function tooOld(major: number, minor: number): boolean {
 export interface HaproxyAttach {
   /** Its admin socket (`stats socket <path> level admin`). */
   readonly adminSocket: string;
-  /** The backend production traffic goes to: Switchyard's alone, every server in it a slot. */
+  /** The backend production traffic goes to: its servers declared `disabled` (not `backup`) are Switchyard's slots, any other is left alone. */
   readonly backend: string;
   /** The test route's backend, with the same slot names. */
   readonly testBackend?: string;
@@ -84,8 +84,12 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#')),
   );
-  const stats = await admin.serverStats();
-  const slotsOf = (backend: string) => stats.filter((s: ServerStat) => s.backend === backend).map((s) => s.server);
+  const backups = new Set((await admin.serverStats()).filter((s: ServerStat) => s.backup).map((s) => `${s.backend}/${s.server}`));
+  const states = await admin.serversState();
+  // A slot is a server of the documented snippet: disabled in the configuration, not a backup. Any other
+  // server of the backend (a `backup`, one of the site's own) is the site's: never read, set or deleted.
+  const slotsOf = (backend: string) =>
+    states.filter((s) => s.backend === backend && s.disabledInConfig && !backups.has(`${backend}/${s.server}`)).map((s) => s.server);
   const needs = (backend: string, role: string) => {
     if (!backends.has(backend))
       throw new DeployError(
@@ -94,7 +98,7 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
     const slots = slotsOf(backend);
     if (slots.length < slotsNeeded)
       throw new DeployError(
-        `backend "${backend}" of the HAProxy at ${attach.adminSocket} has ${slots.length} server slot(s); Switchyard needs ${slotsNeeded} (two versions of every replica, and one replacement): declare them in your haproxy.cfg and reload HAProxy once:\n  server-template slot 1-${slotsNeeded} 127.0.0.1:9 disabled`,
+        `backend "${backend}" of the HAProxy at ${attach.adminSocket} has ${slots.length} server slot(s) (servers declared "disabled", not "backup"); Switchyard needs ${slotsNeeded} (two versions of every replica, and one replacement): declare them in your haproxy.cfg and reload HAProxy once:\n  server-template slot 1-${slotsNeeded} 127.0.0.1:9 disabled`,
       );
     return slots;
   };

@@ -484,7 +484,8 @@ export class HaproxyRouter implements Router {
    * weights are applied before any server this router does not know is taken out of service.
    */
   private async reconcile(): Promise<void> {
-    const stats = await this.serverStats();
+    // An attached HAProxy's servers other than its slots (a `backup`, the site's own) are never touched.
+    const stats = (await this.serverStats()).filter((s) => !this.options.attach || this.slotNames.includes(s.server) || s.server.startsWith(`${this.prefix}-`));
     this.applied.clear();
     for (const s of stats) this.last.set(`${s.backend}/${s.server}`, s); // counted from here on
     const unknown = this.adopt(stats);
