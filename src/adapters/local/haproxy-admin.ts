@@ -144,8 +144,6 @@ export interface ServerStat {
   readonly redispatches: number;
   /** Transfers the client aborted. */
   readonly clientAborts: number;
-  /** The average total time (ms) of its last 1024 requests (`ttime`). */
-  readonly averageMs: number;
   /** A `backup` server: it serves only when no other server of its backend can. */
   readonly backup: boolean;
 }
@@ -199,7 +197,6 @@ export function parseServerStats(csv: string): ServerStat[] {
     wredis: at('wredis'),
     cli: at('cli_abrt'),
     addr: at('addr'),
-    ttime: at('ttime'),
     bck: at('bck'),
   };
   const num = (cells: string[], i: number) => (i >= 0 ? Number(cells[i]) || 0 : 0);
@@ -222,7 +219,6 @@ export function parseServerStats(csv: string): ServerStat[] {
       retries: num(cells, ix.wretr),
       redispatches: num(cells, ix.wredis),
       clientAborts: num(cells, ix.cli),
-      averageMs: num(cells, ix.ttime),
       backup: num(cells, ix.bck) === 1,
     }));
 }

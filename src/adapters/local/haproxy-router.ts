@@ -806,10 +806,8 @@ export class HaproxyRouter implements Router {
       tally.failures += failures;
       const failed = Math.min(tally.failures, tally.attempts) - tally.counted;
       tally.counted += failed;
+      // Latency comes from log lines only: show stat's average (ttime) holds keep-alive idle time and a slot's previous replica.
       this.metrics.count(version, requests, failed, now);
-      // An attached HAProxy that logs to no ring Switchyard reads: one latency per server and second, its
-      // average over its last 1024 requests (percentiles of averages: see docs/haproxy.md).
-      if (requests > 0 && this.options.attach && this.options.attach.logRing === undefined) this.metrics.recordLatency(version, s.averageMs, now);
     }
     const wanted = [...this.servers.values()].some((s) => !s.draining && (this.weights.get(s.version) ?? 0) > 0);
     this.noServerUp =
