@@ -6,7 +6,7 @@ import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { HaproxyRouter } from '../../src/adapters/local/haproxy-router.js';
 import { LOG_FORMAT } from '../../src/adapters/local/haproxy-log.js';
 import { LoadGenerator } from '../../src/local/load.js';
-import { describeWithHaproxy, startSiteHaproxy, type SiteHaproxy } from '../support/haproxy.js';
+import { describeWithHaproxy, pidNamespaces, startSiteHaproxy, type SiteHaproxy } from '../support/haproxy.js';
 import { eventually } from '../support/poll.js';
 
 // A site's own HAProxy, started here from a configuration as its operator writes it (docs/haproxy.md:
@@ -264,4 +264,25 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
     await r.close();
     expect(await siteOwn()).toEqual(before);
   });
+
+  it.runIf(pidNamespaces)(
+    'a site’s HAProxy restarted with the same pid (pid 1 in its own pid namespace, as in a container) is given the replicas again',
+    async () => {
+      const own = await startSiteHaproxy(SITE_CONFIG, { pidNamespace: true });
+      closers.push(() => own.close());
+      const r = router({}, 2, own);
+      const v1 = [await replica('v1'), await replica('v1')];
+      for (const [i, port] of v1.entries()) await r.addBackend({ id: `v1/${i}`, version: 'v1', port });
+      await r.setWeights({ v1: 100 });
+      await r.start();
+      const serving = async () => (await everyServer(own.adminSocket)).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'));
+      expect(await serving()).toHaveLength(2);
+      // Restarted: the same pid, every slot disabled again (seen by a slot of a replica found in maintenance).
+      await own.restart();
+      expect(await new HaproxyAdmin(own.adminSocket).pid()).toBe(1);
+      expect(await serving()).toEqual([]);
+      await eventually(serving, (now) => now.length === 2 && now.every((line) => line.split(' ')[2] !== '0'), { timeoutMs: 10_000, intervalMs: 50 });
+      expect((await fetch(`http://127.0.0.1:${own.port}/`)).headers.get('x-version')).toBe('v1');
+    },
+  );
 });

@@ -65,10 +65,19 @@ export class HaproxyAdmin {
 
   /** HAProxy's pid, from `show info`. */
   async pid(timeoutMs?: number): Promise<number> {
+    return (await this.process(timeoutMs)).pid;
+  }
+
+  /**
+   * HAProxy's pid and how long it has run (`show info`): a process started again shows a shorter uptime,
+   * also with the same pid (pid 1 in a container's pid namespace).
+   */
+  async process(timeoutMs?: number): Promise<{ pid: number; uptimeSeconds: number }> {
     const info = await this.run('show info', timeoutMs);
     const pid = Number(/^Pid: (\d+)$/m.exec(info)?.[1]);
+    const uptimeSeconds = Number(/^Uptime_sec: (\d+)$/m.exec(info)?.[1] ?? Number.NaN);
     if (!(pid > 0)) throw new HaproxyCommandError(`show info did not say HAProxy's pid: ${info.slice(0, 120)}`);
-    return pid;
+    return { pid, uptimeSeconds };
   }
 
   /** Per-server counters (`show stat`, servers only), one record per backend and server. */

@@ -25,6 +25,8 @@ export interface HaproxyAttach {
 /** What attaching found: HAProxy's pid and the slots (server names) of the production backend, in order. */
 export interface Attached {
   readonly pid: number;
+  /** How long it has run (`Uptime_sec`). */
+  readonly uptimeSeconds: number;
   readonly version: string;
   readonly slots: string[];
 }
@@ -118,5 +120,5 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
         `the HAProxy at ${attach.adminSocket} has no ring "${attach.logRing}" (dataPlane.attach.logRing): declare it, and log the frontend to it (docs/haproxy.md), or leave logRing out`,
       );
   }
-  return { pid, version, slots };
+  return { pid, uptimeSeconds: Number(/^Uptime_sec: (\d+)$/m.exec(info)?.[1] ?? 0), version, slots };
 }

@@ -237,6 +237,8 @@ export class HaproxyRouter implements Router {
   private child: ChildProcess | undefined;
   private pid: number | undefined;
   private pidStart: string | undefined;
+  /** How long the attached HAProxy had run at the last poll (`show info`): shorter later means it started again. */
+  private uptime: number | undefined;
   private started = false;
   private closed = false;
   private failure: string | undefined;
@@ -351,6 +353,7 @@ export class HaproxyRouter implements Router {
     if (attach.testBackend !== undefined) this.testPortBound = this.options.testPort;
     this.pid = found.pid;
     this.pidStart = processStartTime(found.pid);
+    this.uptime = found.uptimeSeconds;
     for (const server of this.servers.values()) this.renameFromSlots(server);
     this.started = true;
     await this.exclusive(() => this.reconcile());
@@ -378,22 +381,31 @@ export class HaproxyRouter implements Router {
 
   /**
    * Every second with an attached HAProxy: the counters, and HAProxy itself. One that stopped answering is
-   * reported (Switchyard cannot start a site's HAProxy); one that answers with another pid (reloaded,
-   * restarted: its slots are back as its configuration declares them) is given every server and weight again.
+   * reported (Switchyard cannot start a site's HAProxy); one restarted or reloaded (its slots back as its
+   * configuration declares them) is given every server and weight again. A restart is seen by another pid,
+   * by a shorter uptime (the same pid: pid 1 in a container), or by a slot of a replica found without the
+   * replica's address or in maintenance (a reload, a hand's change).
    */
   private async pollAttached(attach: HaproxyAttach): Promise<void> {
     if (this.polling || this.closed) return;
     this.polling = true;
     try {
-      const pid = await this.admin.pid(POLL_TIMEOUT_MS);
-      if (pid !== this.pid) {
-        await this.exclusive(() => this.reconcile());
+      const { pid, uptimeSeconds } = await this.admin.process(POLL_TIMEOUT_MS);
+      const restarted = pid !== this.pid || uptimeSeconds < (this.uptime ?? 0);
+      this.uptime = uptimeSeconds;
+      const reconciled = await this.exclusive(async () => {
+        if (restarted) await this.reconcile();
+        await this.readCounters(POLL_TIMEOUT_MS);
+        if (restarted || !this.drifted()) return restarted;
+        await this.reconcile();
+        return true;
+      });
+      if (reconciled) {
         this.pid = pid;
         this.pidStart = processStartTime(pid);
         if (attach.logRing !== undefined) this.follow();
         this.restarts++;
       }
-      await this.exclusive(() => this.readCounters(POLL_TIMEOUT_MS));
       this.failure = undefined;
     } catch (error) {
       if (this.closed) return;
@@ -401,6 +413,18 @@ export class HaproxyRouter implements Router {
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * A server of this router's, once set up, is not as it was left in the attached HAProxy's production
+   * backend (read at the last counters): another address, or in maintenance. HAProxy restarted or reloaded.
+   */
+  private drifted(): boolean {
+    return [...this.servers.values()].some((s) => {
+      if (this.applied.get(s.name)?.weight === undefined) return false; // still being set up
+      const live = this.last.get(`${this.production}/${s.name}`);
+      return live === undefined || live.address !== `127.0.0.1:${s.port}` || live.status === 'MAINT';
+    });
   }
 
   /** The HAProxy this router started or attached to still runs (the same process: its start time is checked, not only its pid). */
