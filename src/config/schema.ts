@@ -102,6 +102,11 @@ const haproxyAttach = z.strictObject({
   testBackend: haproxyName('a backend').optional(),
   /** A ring the frontend logs to in Switchyard's format, for per-request latency; without one there is none (latency gates are refused). */
   logRing: haproxyName('a ring').optional(),
+  /** A file Switchyard writes the backends' runtime state to, which they load at a reload (`server-state-file-name` in each). */
+  serverStateFile: z
+    .string({ error: 'must be the absolute path of the backends\' server-state-file-name, such as "/var/lib/haproxy/shop.state"' })
+    .startsWith('/', { error: 'must be an absolute path, such as "/var/lib/haproxy/shop.state"' })
+    .optional(),
 });
 
 /**

@@ -635,18 +635,30 @@ describe('config: a local service attached to a site’s own HAProxy', () => {
 
   it('takes the admin socket, the backends and the log ring', () => {
     const config = resolveConfig({
-      services: [attached({ type: 'haproxy', attach: { ...attach, testBackend: 'shop-test', logRing: 'switchyard' } }, { testPort: 8081 })],
+      services: [
+        attached(
+          { type: 'haproxy', attach: { ...attach, testBackend: 'shop-test', logRing: 'switchyard', serverStateFile: '/var/lib/haproxy/shop.state' } },
+          { testPort: 8081 },
+        ),
+      ],
     });
     const target = config.services[0]!.target;
     expect(target.driver === 'local' && target.dataPlane).toEqual({
       type: 'haproxy',
       binary: 'haproxy',
-      attach: { adminSocket: '/run/haproxy/admin.sock', backend: 'shop', testBackend: 'shop-test', logRing: 'switchyard' },
+      attach: {
+        adminSocket: '/run/haproxy/admin.sock',
+        backend: 'shop',
+        testBackend: 'shop-test',
+        logRing: 'switchyard',
+        serverStateFile: '/var/lib/haproxy/shop.state',
+      },
     });
   });
 
   it.each([
     [{ type: 'haproxy', attach: { ...attach, adminSocket: 'admin.sock' } }, {}, 'target.dataPlane.attach.adminSocket: must be an absolute path'],
+    [{ type: 'haproxy', attach: { ...attach, serverStateFile: 'shop.state' } }, {}, 'target.dataPlane.attach.serverStateFile: must be an absolute path'],
     [
       { type: 'haproxy', attach: { ...attach, backend: 'shop backend' } },
       {},

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { HaproxyRouter } from '../../src/adapters/local/haproxy-router.js';
@@ -75,7 +77,7 @@ async function everyServer(socket = site.adminSocket): Promise<string[]> {
 }
 
 function router(
-  attach: Partial<{ adminSocket: string; backend: string; testBackend: string; logRing: string }> = {},
+  attach: Partial<{ adminSocket: string; backend: string; testBackend: string; logRing: string; serverStateFile: string }> = {},
   replicas = 2,
   on: SiteHaproxy = site,
 ): HaproxyRouter {
@@ -285,4 +287,30 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
       expect((await fetch(`http://127.0.0.1:${own.port}/`)).headers.get('x-version')).toBe('v1');
     },
   );
+
+  it('with a server state file, a site’s HAProxy restarted or reloaded from its configuration serves the replicas at once, as Switchyard left them', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'switchyard-state-'));
+    closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    const stateFile = join(stateDir, 'shop.state');
+    const load = `  balance roundrobin\n  load-server-state-from-file local\n  server-state-file-name ${stateFile}\n  server-template slot 1-5`;
+    const own = await startSiteHaproxy(SITE_CONFIG.replaceAll('  balance roundrobin\n  server-template slot 1-5', load));
+    closers.push(() => own.close());
+    const r = router({ serverStateFile: stateFile }, 2, own);
+    const [v1, v2] = [await replica('v1'), await replica('v2')];
+    await r.addBackend({ id: 'v1/0', version: 'v1', port: v1 });
+    await r.addBackend({ id: 'v2/0', version: 'v2', port: v2 });
+    await r.setWeights({ v1: 75, v2: 25 });
+    await r.setTestVersion('v2');
+    await r.start();
+    const ours = async () => (await everyServer(own.adminSocket)).filter((line) => /^shop(-test)?\//.test(line));
+    const before = await ours();
+    await r.close(); // Switchyard not running: nothing would give the slots back
+    await own.restart();
+    expect(await ours()).toEqual(before);
+    expect(before.filter((line) => line.startsWith('shop/') && !line.includes('MAINT'))).toEqual([
+      `shop/slot1 UP 256 127.0.0.1:${v1}`,
+      `shop/slot2 UP 85 127.0.0.1:${v2}`,
+    ]);
+    expect((await fetch(`http://127.0.0.1:${own.testPort}/`)).headers.get('x-version')).toBe('v2');
+  });
 });

@@ -20,6 +20,11 @@ export interface HaproxyAttach {
   readonly testBackend?: string;
   /** A ring the frontend logs to in Switchyard's format (LOG_FORMAT), for per-request latency. */
   readonly logRing?: string;
+  /**
+   * A file Switchyard writes its backends' runtime state to after every change, which they load at a
+   * reload or restart (`load-server-state-from-file local` and `server-state-file-name <this path>`).
+   */
+  readonly serverStateFile?: string;
 }
 
 /** What attaching found: HAProxy's pid and the slots (server names) of the production backend, in order. */

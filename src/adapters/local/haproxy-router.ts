@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   type Stats,
@@ -356,7 +357,7 @@ export class HaproxyRouter implements Router {
     this.uptime = found.uptimeSeconds;
     for (const server of this.servers.values()) this.renameFromSlots(server);
     this.started = true;
-    await this.exclusive(() => this.reconcile());
+    await this.change(() => this.reconcile());
     if (attach.logRing !== undefined) this.follow();
     this.poller = setInterval(() => void this.pollAttached(attach), POLL_MS);
     this.poller.unref();
@@ -396,8 +397,9 @@ export class HaproxyRouter implements Router {
       const reconciled = await this.exclusive(async () => {
         if (restarted) await this.reconcile();
         await this.readCounters(POLL_TIMEOUT_MS);
-        if (restarted || !this.drifted()) return restarted;
-        await this.reconcile();
+        if (!restarted && !this.drifted()) return false;
+        if (!restarted) await this.reconcile();
+        await this.saveServerState();
         return true;
       });
       if (reconciled) {
@@ -488,6 +490,41 @@ export class HaproxyRouter implements Router {
       child.kill('SIGKILL');
       const said = readIfAny(logFile).trim().split('\n').slice(-5).join('\n');
       throw new DeployError(`HAProxy did not start for ${this.options.name} (${exited ?? 'no answer on its admin socket'}): ${said}`);
+    }
+  }
+
+  /** Runs a change to HAProxy's runtime state, then saves that state for an attached HAProxy's next reload. */
+  private change<T>(change: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      const done = await change();
+      await this.saveServerState();
+      return done;
+    });
+  }
+
+  /**
+   * Writes the attached HAProxy's state of this router's backends (`show servers state`) to
+   * `attach.serverStateFile`, which the backends load at a reload or restart (`load-server-state-from-file
+   * local`): the slots come back as Switchyard left them instead of disabled. Replaced whole (a rename),
+   * never half-written.
+   */
+  private async saveServerState(): Promise<void> {
+    const file = this.options.attach?.serverStateFile;
+    if (file === undefined) return;
+    const lines: string[] = [];
+    let header = '';
+    for (const backend of this.backends())
+      for (const line of (await this.admin.run(`show servers state ${backend}`)).split('\n')) {
+        if (line.startsWith('# ')) header = line;
+        else if (line.includes(' ') && !line.startsWith('#')) lines.push(line);
+      }
+    try {
+      writeFileSync(`${file}.tmp`, `1\n${header}\n${lines.join('\n')}\n`, { mode: 0o644 });
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      throw new DeployError(
+        `cannot write HAProxy's server state file ${file} (dataPlane.attach.serverStateFile): ${messageOf(error)}: Switchyard's user must be able to write in its folder`,
+      );
     }
   }
 
@@ -662,7 +699,7 @@ export class HaproxyRouter implements Router {
     this.tally.delete(`${this.production}/${server.name}`);
     this.tally.delete(`${this.test}/${server.name}`);
     if (!this.started) return Promise.resolve();
-    return this.exclusive(async () => {
+    return this.change(async () => {
       for (const name of this.backends()) await this.addServer(name, server);
       await this.applyWeights();
       await this.applyTestRoute();
@@ -681,7 +718,7 @@ export class HaproxyRouter implements Router {
     const leaving = [...this.servers.values()].filter((s) => which(s) && !s.draining);
     for (const s of leaving) s.draining = true;
     if (!this.started) return Promise.resolve();
-    return this.exclusive(async () => {
+    return this.change(async () => {
       // The others take their share first: then these stop taking new requests (in-flight ones carry on).
       await this.applyWeights();
       for (const s of leaving) await this.setState(s, 'drain');
@@ -729,7 +766,7 @@ export class HaproxyRouter implements Router {
     const leaving = [...this.servers.values()].filter(which);
     for (const s of leaving) this.servers.delete(s.id);
     if (!this.started) return Promise.resolve();
-    return this.exclusive(async () => {
+    return this.change(async () => {
       await this.applyWeights();
       await this.readCounters(); // their last requests count before they go
       for (const s of leaving) {
@@ -763,7 +800,7 @@ export class HaproxyRouter implements Router {
   setWeights(weights: Record<string, number>): Promise<void> {
     this.weights = new Map(Object.entries(weights).filter(([, w]) => w > 0));
     if (!this.started) return Promise.resolve();
-    return this.exclusive(() => this.applyWeights());
+    return this.change(() => this.applyWeights());
   }
 
   weightOf(version: string): number {
@@ -773,7 +810,7 @@ export class HaproxyRouter implements Router {
   setTestVersion(version: string | undefined): Promise<void> {
     this.testVersion = version;
     if (!this.started) return Promise.resolve();
-    return this.exclusive(() => this.applyTestRoute());
+    return this.change(() => this.applyTestRoute());
   }
 
   /**
@@ -932,7 +969,7 @@ export class HaproxyRouter implements Router {
   /** Kills HAProxy and starts it again with every server and weight (what a crash and restart look like to clients). */
   async restart(): Promise<void> {
     // A site's own HAProxy is never stopped by Switchyard: its servers and weights are applied again.
-    if (this.options.attach) return this.exclusive(() => this.reconcile());
+    if (this.options.attach) return this.change(() => this.reconcile());
     const binary = findHaproxy(this.options.binary ?? 'haproxy');
     if (!binary) throw new DeployError('HAProxy is no longer installed');
     await this.exclusive(async () => {
