@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HaproxyAdmin } from '../../src/adapters/local/haproxy-admin.js';
 import { HaproxyRouter } from '../../src/adapters/local/haproxy-router.js';
@@ -113,7 +113,7 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
     await site?.close();
   });
 
-  it('refuses, changing nothing, an admin socket that is not there, one below level admin, a backend not declared, too few slots', async () => {
+  it('refuses, changing nothing, an admin socket that is not there, one below level admin, a backend not declared, too few slots, one anyone could write to or replace', async () => {
     const before = await everyServer();
     const v1 = await replica('v1');
     const attempt = async (r: HaproxyRouter) => {
@@ -132,6 +132,21 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
       /backend "small" .* has 2 server slot\(s\) \(servers declared "disabled", not "backup"\); Switchyard needs 5/,
     );
     await expect(attempt(router({ logRing: 'nope' }))).rejects.toThrow(/no ring "nope"/);
+    // A socket anyone could write to, or replace with their own: refused, with the mode to declare.
+    const folder = dirname(site.adminSocket);
+    const [socketMode, folderMode] = [statSync(site.adminSocket).mode & 0o777, statSync(folder).mode & 0o777];
+    try {
+      chmodSync(site.adminSocket, 0o666);
+      await expect(attempt(router())).rejects.toThrow(
+        /can be written to by any user, who could then steer HAProxy: declare it "stats socket .* mode 600 level admin"/,
+      );
+      chmodSync(site.adminSocket, socketMode);
+      chmodSync(folder, 0o1777);
+      await expect(attempt(router())).rejects.toThrow(/which any user can write to: any user could put a socket of theirs in its place/);
+    } finally {
+      chmodSync(site.adminSocket, socketMode);
+      chmodSync(folder, folderMode);
+    }
     expect(await everyServer()).toEqual(before);
   });
 

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import type { HaproxyAdmin, ServerStat } from './haproxy-admin.js';
 
@@ -51,8 +52,20 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
   const socketLine = `"stats socket ${attach.adminSocket} mode 660 level admin" in the global section of your haproxy.cfg`;
   let isSocket: boolean;
   try {
-    isSocket = statSync(attach.adminSocket).isSocket();
+    const socket = statSync(attach.adminSocket);
+    isSocket = socket.isSocket();
+    // Anyone who may replace the socket (or write to it) could answer in HAProxy's name and steer production.
+    const folder = dirname(attach.adminSocket);
+    if ((statSync(folder).mode & 0o002) !== 0)
+      throw new DeployError(
+        `${where} is in ${folder}, which any user can write to: any user could put a socket of theirs in its place; put it in a folder only HAProxy's user can write to (such as /run/haproxy)`,
+      );
+    if (isSocket && (socket.mode & 0o002) !== 0)
+      throw new DeployError(
+        `${where} can be written to by any user, who could then steer HAProxy: declare it "stats socket ${attach.adminSocket} mode 600 level admin" (or mode 660 with a group of Switchyard's user)`,
+      );
   } catch (error) {
+    if (error instanceof DeployError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new DeployError(
       code === 'ENOENT'
