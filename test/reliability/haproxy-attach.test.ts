@@ -218,20 +218,22 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
   });
 
   it('a site’s HAProxy restarted from its configuration (its slots disabled again) is given the replicas and weights again within seconds', async () => {
-    const r = router({ logRing: undefined });
+    const own = await startSiteHaproxy(SITE_CONFIG);
+    closers.push(() => own.close());
+    const r = router({ logRing: undefined }, 2, own);
     const v1 = [await replica('v1'), await replica('v1')];
     for (const [i, port] of v1.entries()) await r.addBackend({ id: `v1/${i}`, version: 'v1', port });
     await r.setWeights({ v1: 100 });
     await r.start();
-    const serving = async () => (await everyServer()).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'));
+    const serving = async () => (await everyServer(own.adminSocket)).filter((line) => line.startsWith('shop/') && !line.includes('MAINT'));
     const before = await serving();
     expect(before.map((line) => line.split(' ').pop()).sort()).toEqual(v1.map((port) => `127.0.0.1:${port}`).sort());
-    await site.restart();
+    await own.restart();
     // What its configuration declares: every slot disabled.
     expect(await serving()).toEqual([]);
     await eventually(serving, (now) => now.length === 2, { timeoutMs: 10_000, intervalMs: 50 });
     expect(r.health().failure).toBeUndefined();
-    const load = new LoadGenerator({ url: `http://127.0.0.1:${site.port}/`, requestsPerSecond: 300, concurrency: 8 });
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${own.port}/`, requestsPerSecond: 300, concurrency: 8 });
     load.start();
     await more(load, 100);
     const stats = await load.stop();
@@ -327,5 +329,34 @@ describeWithHaproxy('attaching to a site’s own HAProxy through its admin socke
       `shop/slot2 UP 85 127.0.0.1:${v2}`,
     ]);
     expect((await fetch(`http://127.0.0.1:${own.testPort}/`)).headers.get('x-version')).toBe('v2');
+  });
+
+  it('refuses a backend another service steers (its slots serve live replicas not this one’s), changing nothing; takes slots whose replicas are gone', async () => {
+    const own = await startSiteHaproxy(SITE_CONFIG);
+    closers.push(() => own.close());
+    const first = router({}, 2, own);
+    await first.addBackend({ id: 'a/0', version: 'a', port: await replica('a') });
+    await first.setWeights({ a: 100 });
+    await first.start();
+    await first.close();
+    const before = await everyServer(own.adminSocket);
+    const second = router({}, 2, own);
+    await second.addBackend({ id: 'b/0', version: 'b', port: await replica('b') });
+    await second.setWeights({ b: 100 });
+    await expect(second.start()).rejects.toThrow(
+      /backend "shop" of the HAProxy at .* is in use: its slots slot1 \(127\.0\.0\.1:\d+\) serve replicas that are not this service's/,
+    );
+    expect(await everyServer(own.adminSocket)).toEqual(before);
+    expect((await fetch(`http://127.0.0.1:${own.port}/`)).headers.get('x-version')).toBe('a');
+
+    // The first service's replica gone (its data plane stopped): its slot is stale, and taken.
+    const stale = await replica('gone');
+    await new HaproxyAdmin(own.adminSocket).expect(`set server shop/slot1 addr 127.0.0.1 port ${stale}`, /.*/s);
+    await closers.at(-1)!(); // the replica just started
+    const third = router({}, 2, own);
+    await third.addBackend({ id: 'c/0', version: 'c', port: await replica('c') });
+    await third.setWeights({ c: 100 });
+    await third.start();
+    expect((await fetch(`http://127.0.0.1:${own.port}/`)).headers.get('x-version')).toBe('c');
   });
 });

@@ -31,6 +31,7 @@ import { processStartTime } from './process-table.js';
 import type { ProxyHealth, Router, RouterBackend, RouterOptions } from './router.js';
 import { VersionMetrics } from './version-metrics.js';
 import { poll } from '../../ports/clock.js';
+import { connect } from 'node:net';
 
 /** HAProxy's largest server weight: per-server weights are scaled so the heaviest gets it (finest split). */
 const MAX_WEIGHT = 256;
@@ -355,12 +356,30 @@ export class HaproxyRouter implements Router {
     this.pid = found.pid;
     this.pidStart = processStartTime(found.pid);
     this.uptime = found.uptimeSeconds;
+    await this.refuseForeignSlots(attach);
     for (const server of this.servers.values()) this.renameFromSlots(server);
     this.started = true;
     await this.change(() => this.reconcile());
     if (attach.logRing !== undefined) this.follow();
     this.poller = setInterval(() => void this.pollAttached(attach), POLL_MS);
     this.poller.unref();
+  }
+
+  /**
+   * Refuses a backend another Switchyard steers: a slot in service at an address none of this router's
+   * replicas has, where something answers (a stale slot of a stopped Switchyard's replicas does not: it is taken).
+   */
+  private async refuseForeignSlots(attach: HaproxyAttach): Promise<void> {
+    const ours = new Set([...this.servers.values()].map((s) => `127.0.0.1:${s.port}`));
+    const live = (await this.serverStats()).filter(
+      (s) => s.backend === this.production && this.slotNames.includes(s.server) && s.status !== 'MAINT' && !ours.has(s.address),
+    );
+    const foreign: string[] = [];
+    for (const s of live) if (await accepts(s.address)) foreign.push(`${s.server} (${s.address})`);
+    if (foreign.length > 0)
+      throw new DeployError(
+        `backend "${attach.backend}" of the HAProxy at ${attach.adminSocket} is in use: its slots ${foreign.join(', ')} serve replicas that are not this service's (another Switchyard steers it?): give each service a backend of its own (dataPlane.attach.backend), or stop the other first`,
+      );
   }
 
   /** A server named before the slots were known (added before start) takes one of the attached HAProxy's slots. */
@@ -997,6 +1016,18 @@ export class HaproxyRouter implements Router {
     if (this.socketDir !== undefined) rmSync(this.socketDir, { recursive: true, force: true });
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether something accepts a TCP connection at `host:port` within a second. */
+function accepts(address: string): Promise<boolean> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+    const done = (ok: boolean) => (socket.destroy(), resolve(ok));
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 function allSlots(): string[] {
