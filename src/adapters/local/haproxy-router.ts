@@ -946,7 +946,7 @@ export class HaproxyRouter implements Router {
   /** Follows HAProxy's log ring: each request's active time into its version's latency histogram. */
   private follow(): void {
     this.stopFollowing?.();
-    const reader = new LogLineReader(this.production, (record) => this.logRecord(record));
+    const reader = new LogLineReader(this.production, (record) => this.logRecord(record), this.test);
     this.stopFollowing = this.admin.follow(
       LOG_RING,
       (chunk) => {
@@ -963,6 +963,8 @@ export class HaproxyRouter implements Router {
   }
 
   private logRecord(r: LogRecord): void {
+    // A line of another backend (a site's own HAProxy logs its other frontends' requests to the same ring) is not a replica's, whatever its port.
+    if (!r.production && !r.test) return;
     const now = this.chunkAt;
     if (r.port < 0) {
       // <NOSRV>: HAProxy found no server to send the request to.
