@@ -300,6 +300,24 @@ function intervalPath(strategy: ParsedService['strategy']): (string | number)[] 
   return ['strategy'];
 }
 
+/**
+ * A site's own HAProxy measures each request's time only in the log lines of its ring: `show stat`'s
+ * averages hold keep-alive idle time and a slot's previous replica. Without `logRing`, latency gates are refused.
+ */
+function attachedLatencyIssues(service: ParsedService, at: (...rest: (string | number)[]) => string): ConfigIssue[] {
+  const plane = service.target.driver === 'local' ? service.target.dataPlane : undefined;
+  if (plane?.type !== 'haproxy' || !plane.attach || plane.attach.logRing !== undefined) return [];
+  const why =
+    'an attached HAProxy gives per-request latency only through its log ring: add dataPlane.attach.logRing (and the ring and log-format lines of docs/haproxy.md to your haproxy.cfg)';
+  const issues: ConfigIssue[] = [];
+  service.gates.metrics.forEach((m, i) => {
+    if (m.metric === 'TargetResponseTime') issues.push({ path: at('gates', 'metrics', i, 'metric'), message: `${why}, or remove this gate` });
+  });
+  if (service.gates.judge?.signals.includes('latency'))
+    issues.push({ path: at('gates', 'judge', 'signals'), message: `${why}, or judge errors only: signals: ["errors"]` });
+  return issues;
+}
+
 function resolveService(service: ParsedService, index: number, issues: ConfigIssue[]): ServiceConfig | undefined {
   const at = (...rest: (string | number)[]) => formatPath(['services', index, ...rest]);
   const policy: ApprovalPolicy = { at: service.approvals.at, timeoutSeconds: service.approvals.timeout, onTimeout: service.approvals.onTimeout };
@@ -340,6 +358,7 @@ function resolveService(service: ParsedService, index: number, issues: ConfigIss
         });
     });
   }
+  issues.push(...attachedLatencyIssues(service, at));
   if ('testPort' in service.target && service.target.testPort === service.target.port) {
     issues.push({ path: at('target', 'testPort'), message: `must differ from port (${service.target.port}), for example ${service.target.port + 1}` });
   }

@@ -96,12 +96,17 @@ const haproxyAttach = z.strictObject({
   adminSocket: z
     .string({ error: 'must be the absolute path of HAProxy\'s admin socket, such as "/run/haproxy/admin.sock"' })
     .startsWith('/', { error: 'must be an absolute path, such as "/run/haproxy/admin.sock"' }),
-  /** The backend production traffic goes to: Switchyard's alone, every server in it a slot. */
+  /** The backend production traffic goes to: its servers declared `disabled` (not `backup`) are Switchyard's slots. */
   backend: haproxyName('a backend'),
   /** The backend of the test route (the candidate only), when the service has one. */
   testBackend: haproxyName('a backend').optional(),
-  /** A ring the frontend logs to in Switchyard's format, for per-request latency; without one, latency comes from `show stat`. */
+  /** A ring the frontend logs to in Switchyard's format, for per-request latency; without one there is none (latency gates are refused). */
   logRing: haproxyName('a ring').optional(),
+  /** A file Switchyard writes the backends' runtime state to, which they load at a reload (`server-state-file-name` in each). */
+  serverStateFile: z
+    .string({ error: 'must be the absolute path of the backends\' server-state-file-name, such as "/var/lib/haproxy/shop.state"' })
+    .startsWith('/', { error: 'must be an absolute path, such as "/var/lib/haproxy/shop.state"' })
+    .optional(),
 });
 
 /**

@@ -640,18 +640,30 @@ describe('config: a local service attached to a site’s own HAProxy', () => {
 
   it('takes the admin socket, the backends and the log ring', () => {
     const config = resolveConfig({
-      services: [attached({ type: 'haproxy', attach: { ...attach, testBackend: 'shop-test', logRing: 'switchyard' } }, { testPort: 8081 })],
+      services: [
+        attached(
+          { type: 'haproxy', attach: { ...attach, testBackend: 'shop-test', logRing: 'switchyard', serverStateFile: '/var/lib/haproxy/shop.state' } },
+          { testPort: 8081 },
+        ),
+      ],
     });
     const target = config.services[0]!.target;
     expect(target.driver === 'local' && target.dataPlane).toEqual({
       type: 'haproxy',
       binary: 'haproxy',
-      attach: { adminSocket: '/run/haproxy/admin.sock', backend: 'shop', testBackend: 'shop-test', logRing: 'switchyard' },
+      attach: {
+        adminSocket: '/run/haproxy/admin.sock',
+        backend: 'shop',
+        testBackend: 'shop-test',
+        logRing: 'switchyard',
+        serverStateFile: '/var/lib/haproxy/shop.state',
+      },
     });
   });
 
   it.each([
     [{ type: 'haproxy', attach: { ...attach, adminSocket: 'admin.sock' } }, {}, 'target.dataPlane.attach.adminSocket: must be an absolute path'],
+    [{ type: 'haproxy', attach: { ...attach, serverStateFile: 'shop.state' } }, {}, 'target.dataPlane.attach.serverStateFile: must be an absolute path'],
     [
       { type: 'haproxy', attach: { ...attach, backend: 'shop backend' } },
       {},
@@ -667,5 +679,19 @@ describe('config: a local service attached to a site’s own HAProxy', () => {
     [{ type: 'haproxy', attach: { ...attach, testBackend: 'shop-test' } }, {}, 'target.testPort: is needed with dataPlane.attach.testBackend'],
   ])('refuses %j %j: %s', (dataPlane, target, message) => {
     expect(problems({ services: [attached(dataPlane, target)] }).join('\n')).toContain(message);
+  });
+
+  it('refuses latency gates and the judge’s latency without a log ring (show stat’s averages hold idle keep-alive time), takes them with one', () => {
+    const gates = {
+      metrics: [{ name: 'slow', metric: 'TargetResponseTime', statistic: 'p99', comparison: 'GreaterThanThreshold', threshold: 0.5 }],
+      judge: {},
+    };
+    const service = (logRing?: string) => ({ ...attached({ type: 'haproxy', attach: { ...attach, ...(logRing ? { logRing } : {}) } }), gates });
+    expect(problems({ services: [service()] })).toEqual([
+      'services[0].gates.metrics[0].metric: an attached HAProxy gives per-request latency only through its log ring: add dataPlane.attach.logRing (and the ring and log-format lines of docs/haproxy.md to your haproxy.cfg), or remove this gate',
+      'services[0].gates.judge.signals: an attached HAProxy gives per-request latency only through its log ring: add dataPlane.attach.logRing (and the ring and log-format lines of docs/haproxy.md to your haproxy.cfg), or judge errors only: signals: ["errors"]',
+    ]);
+    expect(() => resolveConfig({ services: [service('switchyard')] })).not.toThrow();
+    expect(() => resolveConfig({ services: [{ ...service(), gates: { judge: { signals: ['errors'] } } }] })).not.toThrow();
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,9 @@ export function routersUnderTest(): [string, (options: Omit<RouterOptions, 'read
   return [builtin, ['HAProxy', (options) => createRouter({ type: 'haproxy', binary: 'haproxy' }, { readinessPath: '/ready', ...options })]];
 }
 
+/** Whether HAProxy can be run in a pid namespace of its own here (unshare(1), as root). */
+export const pidNamespaces: boolean = spawnSync('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', 'true'], { timeout: 5000 }).status === 0;
+
 /** A site's own HAProxy, started by a test from a configuration as a user writes it (not by Switchyard). */
 export interface SiteHaproxy {
   readonly adminSocket: string;
@@ -77,7 +80,7 @@ export interface SiteHaproxy {
  * Starts HAProxy from `config`: `{port}`, `{testPort}` and `{socket}` in the text are replaced by free
  * ports and an admin socket in a folder of its own. Resolves once the admin socket answers.
  */
-export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
+export async function startSiteHaproxy(config: string, { pidNamespace = false }: { pidNamespace?: boolean } = {}): Promise<SiteHaproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-site-haproxy-'));
   const [port, testPort] = [await freePort(), await freePort()];
   const adminSocket = join(dir, 'admin.sock');
@@ -85,11 +88,15 @@ export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
   writeFileSync(join(dir, 'haproxy.cfg'), text);
   const admin = new HaproxyAdmin(adminSocket);
   const launch = async () => {
-    const child = spawn(binary ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['-db', '-f', join(dir, 'haproxy.cfg')];
+    // In a pid namespace of its own, as in a container: HAProxy is pid 1 there, after every restart.
+    const child = pidNamespace
+      ? spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', binary ?? 'haproxy', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(binary ?? 'haproxy', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let said = '';
     child.stderr.on('data', (d: Buffer) => (said += d.toString()));
     const up = await eventually(
-      async () => child.exitCode === null && (await admin.answers(500)) && (await admin.pid()) === child.pid,
+      async () => child.exitCode === null && (await admin.answers(500)) && (await admin.pid()) === (pidNamespace ? 1 : child.pid),
       (ok) => ok || child.exitCode !== null,
       { timeoutMs: 10_000, intervalMs: 25 },
     );
@@ -99,8 +106,15 @@ export async function startSiteHaproxy(config: string): Promise<SiteHaproxy> {
   const stop = async (child: ChildProcess) => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    // A pid namespace's first process ignores SIGTERM from outside: unshare is killed, and HAProxy with it.
+    child.kill(pidNamespace ? 'SIGKILL' : 'SIGTERM');
     await exited;
+    if (pidNamespace)
+      await eventually(
+        () => admin.answers(200),
+        (answers) => !answers,
+        { timeoutMs: 10_000, intervalMs: 25 },
+      );
   };
   let child = await launch();
   return {

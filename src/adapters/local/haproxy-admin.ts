@@ -65,15 +65,29 @@ export class HaproxyAdmin {
 
   /** HAProxy's pid, from `show info`. */
   async pid(timeoutMs?: number): Promise<number> {
+    return (await this.process(timeoutMs)).pid;
+  }
+
+  /**
+   * HAProxy's pid and how long it has run (`show info`): a process started again shows a shorter uptime,
+   * also with the same pid (pid 1 in a container's pid namespace).
+   */
+  async process(timeoutMs?: number): Promise<{ pid: number; uptimeSeconds: number }> {
     const info = await this.run('show info', timeoutMs);
     const pid = Number(/^Pid: (\d+)$/m.exec(info)?.[1]);
+    const uptimeSeconds = Number(/^Uptime_sec: (\d+)$/m.exec(info)?.[1] ?? Number.NaN);
     if (!(pid > 0)) throw new HaproxyCommandError(`show info did not say HAProxy's pid: ${info.slice(0, 120)}`);
-    return pid;
+    return { pid, uptimeSeconds };
   }
 
   /** Per-server counters (`show stat`, servers only), one record per backend and server. */
   async serverStats(timeoutMs?: number): Promise<ServerStat[]> {
     return parseServerStats(await this.run('show stat -1 4 -1', timeoutMs));
+  }
+
+  /** Per-server runtime state (`show servers state`), one record per backend and server. */
+  async serversState(timeoutMs?: number): Promise<ServerState[]> {
+    return parseServersState(await this.run('show servers state', timeoutMs));
   }
 
   /**
@@ -139,8 +153,36 @@ export interface ServerStat {
   readonly redispatches: number;
   /** Transfers the client aborted. */
   readonly clientAborts: number;
-  /** The average total time (ms) of its last 1024 requests (`ttime`). */
-  readonly averageMs: number;
+  /** A `backup` server: it serves only when no other server of its backend can. */
+  readonly backup: boolean;
+}
+
+/** HAProxy's admin-state bit of a server declared `disabled` in the configuration (SRV_ADMF_CMAINT): it stays set when the server is made ready at run time. */
+const ADMIN_CONFIGURED_MAINT = 0x04;
+
+/** A server's runtime state, as `show servers state` gives it. */
+export interface ServerState {
+  readonly backend: string;
+  readonly server: string;
+  /** Declared `disabled` in the configuration (a slot of the documented snippet), whatever its state now. */
+  readonly disabledInConfig: boolean;
+}
+
+/** Parses `show servers state` (version 1: a line of space-separated fields per server, named by the header). */
+export function parseServersState(text: string): ServerState[] {
+  const lines = text.split('\n').filter((line) => line.length > 0);
+  const header = lines.find((line) => line.startsWith('# '));
+  if (!header) throw new HaproxyCommandError(`show servers state did not answer with its table: ${text.slice(0, 200)}`);
+  const columns = header.slice(2).split(' ');
+  const [be, sv, admin] = ['be_name', 'srv_name', 'srv_admin_state'].map((name) => columns.indexOf(name)) as [number, number, number];
+  return lines
+    .filter((line) => !line.startsWith('#') && line.includes(' '))
+    .map((line) => line.split(' '))
+    .map((cells) => ({
+      backend: cells[be] ?? '',
+      server: cells[sv] ?? '',
+      disabledInConfig: (Number(cells[admin]) & ADMIN_CONFIGURED_MAINT) !== 0,
+    }));
 }
 
 /** Parses `show stat`'s CSV by its header, so a column HAProxy adds in a later version changes nothing. */
@@ -164,7 +206,7 @@ export function parseServerStats(csv: string): ServerStat[] {
     wredis: at('wredis'),
     cli: at('cli_abrt'),
     addr: at('addr'),
-    ttime: at('ttime'),
+    bck: at('bck'),
   };
   const num = (cells: string[], i: number) => (i >= 0 ? Number(cells[i]) || 0 : 0);
   return rows
@@ -186,6 +228,6 @@ export function parseServerStats(csv: string): ServerStat[] {
       retries: num(cells, ix.wretr),
       redispatches: num(cells, ix.wredis),
       clientAborts: num(cells, ix.cli),
-      averageMs: num(cells, ix.ttime),
+      backup: num(cells, ix.bck) === 1,
     }));
 }

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DeployError, messageOf } from '../../core/errors.js';
 import type { HaproxyAdmin, ServerStat } from './haproxy-admin.js';
 
@@ -14,17 +15,24 @@ export function tooOld(major: number, minor: number): boolean {
 export interface HaproxyAttach {
   /** Its admin socket (`stats socket <path> level admin`). */
   readonly adminSocket: string;
-  /** The backend production traffic goes to: Switchyard's alone, every server in it a slot. */
+  /** The backend production traffic goes to: its servers declared `disabled` (not `backup`) are Switchyard's slots, any other is left alone. */
   readonly backend: string;
   /** The test route's backend, with the same slot names. */
   readonly testBackend?: string;
   /** A ring the frontend logs to in Switchyard's format (LOG_FORMAT), for per-request latency. */
   readonly logRing?: string;
+  /**
+   * A file Switchyard writes its backends' runtime state to after every change, which they load at a
+   * reload or restart (`load-server-state-from-file local` and `server-state-file-name <this path>`).
+   */
+  readonly serverStateFile?: string;
 }
 
 /** What attaching found: HAProxy's pid and the slots (server names) of the production backend, in order. */
 export interface Attached {
   readonly pid: number;
+  /** How long it has run (`Uptime_sec`). */
+  readonly uptimeSeconds: number;
   readonly version: string;
   readonly slots: string[];
 }
@@ -44,8 +52,20 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
   const socketLine = `"stats socket ${attach.adminSocket} mode 660 level admin" in the global section of your haproxy.cfg`;
   let isSocket: boolean;
   try {
-    isSocket = statSync(attach.adminSocket).isSocket();
+    const socket = statSync(attach.adminSocket);
+    isSocket = socket.isSocket();
+    // Anyone who may replace the socket (or write to it) could answer in HAProxy's name and steer production.
+    const folder = dirname(attach.adminSocket);
+    if ((statSync(folder).mode & 0o002) !== 0)
+      throw new DeployError(
+        `${where} is in ${folder}, which any user can write to: any user could put a socket of theirs in its place; put it in a folder only HAProxy's user can write to (such as /run/haproxy)`,
+      );
+    if (isSocket && (socket.mode & 0o002) !== 0)
+      throw new DeployError(
+        `${where} can be written to by any user, who could then steer HAProxy: declare it "stats socket ${attach.adminSocket} mode 600 level admin" (or mode 660 with a group of Switchyard's user)`,
+      );
   } catch (error) {
+    if (error instanceof DeployError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new DeployError(
       code === 'ENOENT'
@@ -84,8 +104,12 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#')),
   );
-  const stats = await admin.serverStats();
-  const slotsOf = (backend: string) => stats.filter((s: ServerStat) => s.backend === backend).map((s) => s.server);
+  const backups = new Set((await admin.serverStats()).filter((s: ServerStat) => s.backup).map((s) => `${s.backend}/${s.server}`));
+  const states = await admin.serversState();
+  // A slot is a server of the documented snippet: disabled in the configuration, not a backup. Any other
+  // server of the backend (a `backup`, one of the site's own) is the site's: never read, set or deleted.
+  const slotsOf = (backend: string) =>
+    states.filter((s) => s.backend === backend && s.disabledInConfig && !backups.has(`${backend}/${s.server}`)).map((s) => s.server);
   const needs = (backend: string, role: string) => {
     if (!backends.has(backend))
       throw new DeployError(
@@ -94,7 +118,7 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
     const slots = slotsOf(backend);
     if (slots.length < slotsNeeded)
       throw new DeployError(
-        `backend "${backend}" of the HAProxy at ${attach.adminSocket} has ${slots.length} server slot(s); Switchyard needs ${slotsNeeded} (two versions of every replica, and one replacement): declare them in your haproxy.cfg and reload HAProxy once:\n  server-template slot 1-${slotsNeeded} 127.0.0.1:9 disabled`,
+        `backend "${backend}" of the HAProxy at ${attach.adminSocket} has ${slots.length} server slot(s) (servers declared "disabled", not "backup"); Switchyard needs ${slotsNeeded} (two versions of every replica, and one replacement): declare them in your haproxy.cfg and reload HAProxy once:\n  server-template slot 1-${slotsNeeded} 127.0.0.1:9 disabled`,
       );
     return slots;
   };
@@ -114,5 +138,5 @@ export async function checkAttach(admin: HaproxyAdmin, attach: HaproxyAttach, sl
         `the HAProxy at ${attach.adminSocket} has no ring "${attach.logRing}" (dataPlane.attach.logRing): declare it, and log the frontend to it (docs/haproxy.md), or leave logRing out`,
       );
   }
-  return { pid, version, slots };
+  return { pid, uptimeSeconds: Number(/^Uptime_sec: (\d+)$/m.exec(info)?.[1] ?? 0), version, slots };
 }

@@ -31,6 +31,8 @@ export interface LogRecord {
   termination1: number;
   /** The backend is the production one (compared with the name given to the reader). */
   production: boolean;
+  /** The backend is the test route's (the name given to the reader); a line of neither is another backend's. */
+  test: boolean;
 }
 
 const COMMA = 0x2c;
@@ -55,14 +57,20 @@ export class LogLineReader {
     termination0: 0,
     termination1: 0,
     production: false,
+    test: false,
   };
   private readonly production: Buffer;
+  private readonly test: Buffer | undefined;
+  /** The rest of a line too long to be one of ours was dropped: what comes up to the next newline is its tail. */
+  private skipping = false;
 
   constructor(
     productionBackend: string,
     private readonly onRecord: (record: LogRecord) => void,
+    testBackend?: string,
   ) {
     this.production = Buffer.from(productionBackend);
+    this.test = testBackend !== undefined ? Buffer.from(testBackend) : undefined;
   }
 
   push(chunk: Buffer): void {
@@ -72,6 +80,12 @@ export class LogLineReader {
       this.pending = undefined;
     }
     let start = 0;
+    if (this.skipping) {
+      const tail = data.indexOf(NEWLINE);
+      if (tail < 0) return;
+      this.skipping = false;
+      start = tail + 1;
+    }
     let end = data.indexOf(NEWLINE, start);
     while (end >= 0) {
       if (this.parse(data, start, end)) this.onRecord(this.record);
@@ -79,7 +93,10 @@ export class LogLineReader {
       end = data.indexOf(NEWLINE, start);
     }
     // A line longer than any this format writes is not a log line: dropped rather than kept growing.
-    if (start < data.length && data.length - start < 4096) this.pending = Buffer.from(data.subarray(start));
+    if (start < data.length) {
+      if (data.length - start < 4096) this.pending = Buffer.from(data.subarray(start));
+      else this.skipping = true;
+    }
   }
 
   /** Where parsing is in the current line, and where the line ends. */
@@ -110,8 +127,10 @@ export class LogLineReader {
     r.termination0 = data[i]!;
     r.termination1 = data[i + 1]!;
     const comma = data.indexOf(COMMA, i);
-    const name = this.production;
-    r.production = comma >= 0 && comma < end && end - comma - 1 === name.length && data.compare(name, 0, name.length, comma + 1, end) === 0;
+    const named = (name: Buffer | undefined) =>
+      name !== undefined && comma >= 0 && comma < end && end - comma - 1 === name.length && data.compare(name, 0, name.length, comma + 1, end) === 0;
+    r.production = named(this.production);
+    r.test = !r.production && named(this.test);
     return true;
   }
 

@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   type Stats,
@@ -30,6 +31,7 @@ import { processStartTime } from './process-table.js';
 import type { ProxyHealth, Router, RouterBackend, RouterOptions } from './router.js';
 import { VersionMetrics } from './version-metrics.js';
 import { poll } from '../../ports/clock.js';
+import { connect } from 'node:net';
 
 /** HAProxy's largest server weight: per-server weights are scaled so the heaviest gets it (finest split). */
 const MAX_WEIGHT = 256;
@@ -237,6 +239,8 @@ export class HaproxyRouter implements Router {
   private child: ChildProcess | undefined;
   private pid: number | undefined;
   private pidStart: string | undefined;
+  /** How long the attached HAProxy had run at the last poll (`show info`): shorter later means it started again. */
+  private uptime: number | undefined;
   private started = false;
   private closed = false;
   private failure: string | undefined;
@@ -351,12 +355,31 @@ export class HaproxyRouter implements Router {
     if (attach.testBackend !== undefined) this.testPortBound = this.options.testPort;
     this.pid = found.pid;
     this.pidStart = processStartTime(found.pid);
+    this.uptime = found.uptimeSeconds;
+    await this.refuseForeignSlots(attach);
     for (const server of this.servers.values()) this.renameFromSlots(server);
     this.started = true;
-    await this.exclusive(() => this.reconcile());
+    await this.change(() => this.reconcile());
     if (attach.logRing !== undefined) this.follow();
     this.poller = setInterval(() => void this.pollAttached(attach), POLL_MS);
     this.poller.unref();
+  }
+
+  /**
+   * Refuses a backend another Switchyard steers: a slot in service at an address none of this router's
+   * replicas has, where something answers (a stale slot of a stopped Switchyard's replicas does not: it is taken).
+   */
+  private async refuseForeignSlots(attach: HaproxyAttach): Promise<void> {
+    const ours = new Set([...this.servers.values()].map((s) => `127.0.0.1:${s.port}`));
+    const live = (await this.serverStats()).filter(
+      (s) => s.backend === this.production && this.slotNames.includes(s.server) && s.status !== 'MAINT' && !ours.has(s.address),
+    );
+    const foreign: string[] = [];
+    for (const s of live) if (await accepts(s.address)) foreign.push(`${s.server} (${s.address})`);
+    if (foreign.length > 0)
+      throw new DeployError(
+        `backend "${attach.backend}" of the HAProxy at ${attach.adminSocket} is in use: its slots ${foreign.join(', ')} serve replicas that are not this service's (another Switchyard steers it?): give each service a backend of its own (dataPlane.attach.backend), or stop the other first`,
+      );
   }
 
   /** A server named before the slots were known (added before start) takes one of the attached HAProxy's slots. */
@@ -378,22 +401,32 @@ export class HaproxyRouter implements Router {
 
   /**
    * Every second with an attached HAProxy: the counters, and HAProxy itself. One that stopped answering is
-   * reported (Switchyard cannot start a site's HAProxy); one that answers with another pid (reloaded,
-   * restarted: its slots are back as its configuration declares them) is given every server and weight again.
+   * reported (Switchyard cannot start a site's HAProxy); one restarted or reloaded (its slots back as its
+   * configuration declares them) is given every server and weight again. A restart is seen by another pid,
+   * by a shorter uptime (the same pid: pid 1 in a container), or by a slot of a replica found without the
+   * replica's address or in maintenance (a reload, a hand's change).
    */
   private async pollAttached(attach: HaproxyAttach): Promise<void> {
     if (this.polling || this.closed) return;
     this.polling = true;
     try {
-      const pid = await this.admin.pid(POLL_TIMEOUT_MS);
-      if (pid !== this.pid) {
-        await this.exclusive(() => this.reconcile());
+      const { pid, uptimeSeconds } = await this.admin.process(POLL_TIMEOUT_MS);
+      const restarted = pid !== this.pid || uptimeSeconds < (this.uptime ?? 0);
+      this.uptime = uptimeSeconds;
+      const reconciled = await this.exclusive(async () => {
+        if (restarted) await this.reconcile();
+        await this.readCounters(POLL_TIMEOUT_MS);
+        if (!restarted && !this.drifted()) return false;
+        if (!restarted) await this.reconcile();
+        await this.saveServerState();
+        return true;
+      });
+      if (reconciled) {
         this.pid = pid;
         this.pidStart = processStartTime(pid);
         if (attach.logRing !== undefined) this.follow();
         this.restarts++;
       }
-      await this.exclusive(() => this.readCounters(POLL_TIMEOUT_MS));
       this.failure = undefined;
     } catch (error) {
       if (this.closed) return;
@@ -401,6 +434,18 @@ export class HaproxyRouter implements Router {
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * A server of this router's, once set up, is not as it was left in the attached HAProxy's production
+   * backend (read at the last counters): another address, or in maintenance. HAProxy restarted or reloaded.
+   */
+  private drifted(): boolean {
+    return [...this.servers.values()].some((s) => {
+      if (this.applied.get(s.name)?.weight === undefined) return false; // still being set up
+      const live = this.last.get(`${this.production}/${s.name}`);
+      return live === undefined || live.address !== `127.0.0.1:${s.port}` || live.status === 'MAINT';
+    });
   }
 
   /** The HAProxy this router started or attached to still runs (the same process: its start time is checked, not only its pid). */
@@ -467,6 +512,41 @@ export class HaproxyRouter implements Router {
     }
   }
 
+  /** Runs a change to HAProxy's runtime state, then saves that state for an attached HAProxy's next reload. */
+  private change<T>(change: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      const done = await change();
+      await this.saveServerState();
+      return done;
+    });
+  }
+
+  /**
+   * Writes the attached HAProxy's state of this router's backends (`show servers state`) to
+   * `attach.serverStateFile`, which the backends load at a reload or restart (`load-server-state-from-file
+   * local`): the slots come back as Switchyard left them instead of disabled. Replaced whole (a rename),
+   * never half-written.
+   */
+  private async saveServerState(): Promise<void> {
+    const file = this.options.attach?.serverStateFile;
+    if (file === undefined) return;
+    const lines: string[] = [];
+    let header = '';
+    for (const backend of this.backends())
+      for (const line of (await this.admin.run(`show servers state ${backend}`)).split('\n')) {
+        if (line.startsWith('# ')) header = line;
+        else if (line.includes(' ') && !line.startsWith('#')) lines.push(line);
+      }
+    try {
+      writeFileSync(`${file}.tmp`, `1\n${header}\n${lines.join('\n')}\n`, { mode: 0o644 });
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      throw new DeployError(
+        `cannot write HAProxy's server state file ${file} (dataPlane.attach.serverStateFile): ${messageOf(error)}: Switchyard's user must be able to write in its folder`,
+      );
+    }
+  }
+
   /** Runs changes to HAProxy's runtime state one at a time. */
   private exclusive<T>(change: () => Promise<T>): Promise<T> {
     const next = this.queue.then(change);
@@ -484,7 +564,8 @@ export class HaproxyRouter implements Router {
    * weights are applied before any server this router does not know is taken out of service.
    */
   private async reconcile(): Promise<void> {
-    const stats = await this.serverStats();
+    // An attached HAProxy's servers other than its slots (a `backup`, the site's own) are never touched.
+    const stats = (await this.serverStats()).filter((s) => !this.options.attach || this.slotNames.includes(s.server) || s.server.startsWith(`${this.prefix}-`));
     this.applied.clear();
     for (const s of stats) this.last.set(`${s.backend}/${s.server}`, s); // counted from here on
     const unknown = this.adopt(stats);
@@ -637,7 +718,7 @@ export class HaproxyRouter implements Router {
     this.tally.delete(`${this.production}/${server.name}`);
     this.tally.delete(`${this.test}/${server.name}`);
     if (!this.started) return Promise.resolve();
-    return this.exclusive(async () => {
+    return this.change(async () => {
       for (const name of this.backends()) await this.addServer(name, server);
       await this.applyWeights();
       await this.applyTestRoute();
@@ -656,7 +737,7 @@ export class HaproxyRouter implements Router {
     const leaving = [...this.servers.values()].filter((s) => which(s) && !s.draining);
     for (const s of leaving) s.draining = true;
     if (!this.started) return Promise.resolve();
-    return this.exclusive(async () => {
+    return this.change(async () => {
       // The others take their share first: then these stop taking new requests (in-flight ones carry on).
       await this.applyWeights();
       for (const s of leaving) await this.setState(s, 'drain');
@@ -704,7 +785,7 @@ export class HaproxyRouter implements Router {
     const leaving = [...this.servers.values()].filter(which);
     for (const s of leaving) this.servers.delete(s.id);
     if (!this.started) return Promise.resolve();
-    return this.exclusive(async () => {
+    return this.change(async () => {
       await this.applyWeights();
       await this.readCounters(); // their last requests count before they go
       for (const s of leaving) {
@@ -738,7 +819,7 @@ export class HaproxyRouter implements Router {
   setWeights(weights: Record<string, number>): Promise<void> {
     this.weights = new Map(Object.entries(weights).filter(([, w]) => w > 0));
     if (!this.started) return Promise.resolve();
-    return this.exclusive(() => this.applyWeights());
+    return this.change(() => this.applyWeights());
   }
 
   weightOf(version: string): number {
@@ -748,7 +829,7 @@ export class HaproxyRouter implements Router {
   setTestVersion(version: string | undefined): Promise<void> {
     this.testVersion = version;
     if (!this.started) return Promise.resolve();
-    return this.exclusive(() => this.applyTestRoute());
+    return this.change(() => this.applyTestRoute());
   }
 
   /**
@@ -805,10 +886,8 @@ export class HaproxyRouter implements Router {
       tally.failures += failures;
       const failed = Math.min(tally.failures, tally.attempts) - tally.counted;
       tally.counted += failed;
+      // Latency comes from log lines only: show stat's average (ttime) holds keep-alive idle time and a slot's previous replica.
       this.metrics.count(version, requests, failed, now);
-      // An attached HAProxy that logs to no ring Switchyard reads: one latency per server and second, its
-      // average over its last 1024 requests (percentiles of averages: see docs/haproxy.md).
-      if (requests > 0 && this.options.attach && this.options.attach.logRing === undefined) this.metrics.recordLatency(version, s.averageMs, now);
     }
     const wanted = [...this.servers.values()].some((s) => !s.draining && (this.weights.get(s.version) ?? 0) > 0);
     this.noServerUp =
@@ -867,7 +946,7 @@ export class HaproxyRouter implements Router {
   /** Follows HAProxy's log ring: each request's active time into its version's latency histogram. */
   private follow(): void {
     this.stopFollowing?.();
-    const reader = new LogLineReader(this.production, (record) => this.logRecord(record));
+    const reader = new LogLineReader(this.production, (record) => this.logRecord(record), this.test);
     this.stopFollowing = this.admin.follow(
       LOG_RING,
       (chunk) => {
@@ -884,6 +963,8 @@ export class HaproxyRouter implements Router {
   }
 
   private logRecord(r: LogRecord): void {
+    // A line of another backend (a site's own HAProxy logs its other frontends' requests to the same ring) is not a replica's, whatever its port.
+    if (!r.production && !r.test) return;
     const now = this.chunkAt;
     if (r.port < 0) {
       // <NOSRV>: HAProxy found no server to send the request to.
@@ -909,7 +990,7 @@ export class HaproxyRouter implements Router {
   /** Kills HAProxy and starts it again with every server and weight (what a crash and restart look like to clients). */
   async restart(): Promise<void> {
     // A site's own HAProxy is never stopped by Switchyard: its servers and weights are applied again.
-    if (this.options.attach) return this.exclusive(() => this.reconcile());
+    if (this.options.attach) return this.change(() => this.reconcile());
     const binary = findHaproxy(this.options.binary ?? 'haproxy');
     if (!binary) throw new DeployError('HAProxy is no longer installed');
     await this.exclusive(async () => {
@@ -937,6 +1018,18 @@ export class HaproxyRouter implements Router {
     if (this.socketDir !== undefined) rmSync(this.socketDir, { recursive: true, force: true });
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether something accepts a TCP connection at `host:port` within a second. */
+function accepts(address: string): Promise<boolean> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+    const done = (ok: boolean) => (socket.destroy(), resolve(ok));
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 function allSlots(): string[] {

@@ -4,7 +4,7 @@ import { LogLineReader, type LogRecord } from '../../../src/adapters/local/hapro
 /** What the reader made of each line pushed, copied out of its reused record. */
 function read(chunks: string[]): Omit<LogRecord, never>[] {
   const out: LogRecord[] = [];
-  const reader = new LogLineReader('production', (r) => out.push({ ...r }));
+  const reader = new LogLineReader('production', (r) => out.push({ ...r }), 'test');
   for (const chunk of chunks) reader.push(Buffer.from(chunk));
   return out;
 }
@@ -20,7 +20,7 @@ describe('HAProxy log lines as the data plane reads them', () => {
 
   it('reads a request HAProxy sent to another server (+1 retries) and a timer it has not (-1)', () => {
     const [r] = read(['41234,502,-1,-1,-1,+1,SH,test\n']);
-    expect(r).toMatchObject({ port: 41234, status: 502, active: -1, response: -1, transfer: -1, retried: true, production: false });
+    expect(r).toMatchObject({ port: 41234, status: 502, active: -1, response: -1, transfer: -1, retried: true, production: false, test: true });
     expect(termination(r!)).toBe('SH');
   });
 
@@ -45,5 +45,19 @@ describe('HAProxy log lines as the data plane reads them', () => {
 
   it('does not take a backend named like production for production', () => {
     expect(read(['1,200,5,1,4,0,--,production2\n', '1,200,5,1,4,0,--,product\n']).map((r) => r.production)).toEqual([false, false]);
+  });
+
+  it('tells the production and test backends’ lines from another backend’s', () => {
+    expect(read(['1,200,5,1,4,0,--,production\n', '1,200,5,1,4,0,--,test\n', '1,200,5,1,4,0,--,shop-other\n']).map((r) => [r.production, r.test])).toEqual([
+      [true, false],
+      [false, true],
+      [false, false],
+    ]);
+  });
+
+  it('drops a line too long to be one of its lines whole, its tail in the next chunks included, and reads on', () => {
+    // A read ends inside a line of over 4 KiB: its tail, at the start of the next read, looks like a line.
+    const lines = read(['1,200,5,1,4,0,--,production\n', 'z'.repeat(5000), '9,500,5,1,4,0,--,production\n', '2,200,6,1,5,0,--,production\n']);
+    expect(lines.map((r) => r.port)).toEqual([1, 2]);
   });
 });
