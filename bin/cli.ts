@@ -94,7 +94,7 @@ export function program(): Command {
     .option('--data-dir <dir>', 'where the store and process logs live (default .switchyard/)')
     .option('--in-memory', 'keep nothing: store in memory, logs in a temporary folder')
     .option('--demo', 'run the demo: a canary release of the first service to v2 under synthetic load')
-    .option('--no-demo', 'start without the demo release')
+    .option('--no-demo', 'start without the demo release (its smoke-test webhook still answers)')
     .option(
       '--keep-serving',
       "on SIGTERM (systemctl stop or restart), stop only Switchyard and leave the services' data planes serving: the next start re-attaches (Ctrl-C still stops everything)",
@@ -120,7 +120,7 @@ export function program(): Command {
           ...(o.keepServing ? { keepServing: true } : {}),
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),
           ...(o.inMemory ? { inMemory: true } : {}),
-          ...(o.demo ? { demo: true } : {}),
+          ...(o.demo !== undefined ? { demo: o.demo } : {}),
         }),
     );
 
