@@ -20,6 +20,7 @@ import { VersionMetrics } from '../src/adapters/local/version-metrics.js';
 import { JUDGE_LATENCY_BINS, judgePeriods } from '../src/adapters/local/local-target.js';
 import { beta, binomial, poisson, seeded } from '../test/support/traffic.js';
 import { mannWhitneyP } from './support/mann-whitney.js';
+import { ecsTarget } from './judge-review/common.js';
 
 const RELEASES = Number(process.env['RELEASES'] ?? 1000);
 /** Only these cases (comma-separated: aa, clustered, sticky, power, latency, lone, minerrors, cost), to iterate on one; all by default. */
@@ -66,16 +67,7 @@ const ONE_BAKE_1S = judgeGates({
 });
 /** On AWS (ecs, CloudWatch's minutes): errors only, and the shifts ECS makes on its own are watched too. */
 const ECS = judgeGates({
-  target: {
-    driver: 'ecs',
-    cluster: 'prod',
-    service: 'svc',
-    containerName: 'app',
-    targetGroups: [
-      { targetGroup: 'targetgroup/blue/0123456789abcdef', loadBalancer: 'app/prod/0123456789abcdef' },
-      { targetGroup: 'targetgroup/green/fedcba9876543210', loadBalancer: 'app/prod/0123456789abcdef' },
-    ],
-  },
+  target: ecsTarget,
   strategy: { type: 'canary', steps: [{ percent: 10, bake: '10m' }], finalBake: '1m' },
   gates: { judge: { signals: ['errors'], period: '1m' } },
 });
