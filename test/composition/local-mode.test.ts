@@ -174,7 +174,7 @@ describe('the switchyard command', () => {
     ).catch(() => undefined);
     expect(out).toContain('Ready.');
     const running = () =>
-      execSync('ps -eo args')
+      execSync('ps -ww -eo args')
         .toString()
         .split('\n')
         .filter((l) => l.includes(marker) && !l.includes('ps -eo'));

@@ -68,7 +68,7 @@ async function ready(r: Run): Promise<void> {
 }
 
 const running = (marker: string) =>
-  execSync('ps -eo args')
+  execSync('ps -ww -eo args')
     .toString()
     .split('\n')
     .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
