@@ -15,7 +15,7 @@
  */
 import { resolveConfig } from '../src/config/config.js';
 import { judgeObservation, type JudgeGate, type JudgePeriod, type Observation } from '../src/core/gates.js';
-import { JudgeCache, judgeCounts, type CountPeriod } from '../src/core/judge.js';
+import { HISTORY_MINUTES, JudgeCache, judgeCounts, type CountPeriod } from '../src/core/judge.js';
 import { VersionMetrics } from '../src/adapters/local/version-metrics.js';
 import { JUDGE_LATENCY_BINS, judgePeriods } from '../src/adapters/local/local-target.js';
 import { beta, binomial, poisson, seeded } from '../test/support/traffic.js';
@@ -104,8 +104,8 @@ function bake(random: () => number, t: Traffic): Run {
   const seconds: Second[] = [];
   let p1 = BASE_ERROR * (t.errorRatio ?? 1);
   let p0 = BASE_ERROR;
-  // The stable version's ten minutes before the step (all the traffic): what the local driver sends as history.
-  const history = Array.from({ length: 10 }, () => {
+  // The stable version's hour before the step (all the traffic): what the drivers send as history.
+  const history = Array.from({ length: HISTORY_MINUTES }, () => {
     const p = t.clustered ? beta(random, BASE_ERROR, t.clustered) : BASE_ERROR;
     const requests = poisson(random, RPS * 60 * (t.sticky ? 0.95 : 1));
     const client = t.sticky === 'stable' || t.sticky === 'split' ? poisson(random, RPS * 60 * 0.05) : 0;
@@ -174,12 +174,13 @@ function observation(gate: JudgeGate, run: Run, offset?: number): Extract<Observ
     if (start < 0) b.requests += Math.round(-start * RPS); // the minute's part before the step: stable only
     periods.push({ start: new Date(T0 + start * 1000).toISOString(), candidate: c, baseline: b });
   }
-  // CloudWatch (`offset`): the AWS driver sends no history yet; the local driver does.
+  // Both drivers send the stable version's hour before the step (the AWS one from CloudWatch's minutes).
   return {
     gate: gate.name,
     kind: 'judge',
     periods,
-    ...(offset !== undefined ? { stepStart: new Date(T0).toISOString() } : run.history ? { history: run.history } : {}),
+    ...(offset !== undefined ? { stepStart: new Date(T0).toISOString() } : {}),
+    ...(run.history ? { history: run.history } : {}),
   };
 }
 

@@ -1,9 +1,10 @@
+import { HISTORY_MINUTES } from '../../src/core/judge.js';
 import { beta, seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, failsShift, pct, minutesOf } from './common.js';
 const N = Number(process.env.N ?? 300);
 const RPS = 40,
   BASE = 0.005;
 const persist = Number(process.env.PERSIST ?? 60); // seconds a per-version error probability lasts
-const HISTORY = 60 * Number(process.env.HISTORY ?? 10); // seconds of the stable version before the step (the local driver sends 10 minutes)
+const HISTORY = 60 * Number(process.env.HISTORY ?? HISTORY_MINUTES); // seconds of the stable version before the step (the drivers send HISTORY_MINUTES)
 const kappa = Number(process.env.KAPPA ?? 1000);
 const mode = process.env.MODE ?? 'local';
 const plan = {
@@ -39,8 +40,9 @@ let rolled = 0,
   rolledShifts = 0;
 for (let i = 0; i < N; i++) {
   let fail = false;
+  let lastHistory: { requests: number; errors: number }[] = [];
   for (const share of mode === 'local' ? [0.1, 0.5] : [0.1]) {
-    // ten minutes before the step: the stable version (all traffic before step 1, 90% before step 2), same clustering
+    // the hour before the step: the stable version (all traffic before step 1, 90% before step 2), same clustering
     const pre = track(HISTORY);
     const preSecs = seconds(
       random,
@@ -51,6 +53,7 @@ for (let i = 0; i < N; i++) {
       (s) => pre[s]!,
     );
     const history = minutesOf(preSecs);
+    lastHistory = history;
     const t1 = track(720),
       t0 = track(720);
     if (mode !== 'local') {
@@ -63,7 +66,7 @@ for (let i = 0; i < N; i++) {
         (s) => t1[s]!,
         (s) => t0[s]!,
       );
-      if (failsShift(g, obs(g, sh, { offset: 0 }))) {
+      if (failsShift(g, obs(g, sh, { offset: 0, history }))) {
         fail = true;
         rolledShifts++;
       }
@@ -76,7 +79,7 @@ for (let i = 0; i < N; i++) {
       (s) => t1[s + 120]!,
       (s) => t0[s + 120]!,
     );
-    const o = mode === 'local' ? obs(g, secs, { history }) : obs(g, secs, { offset: Math.floor(random() * 60) });
+    const o = mode === 'local' ? obs(g, secs, { history }) : obs(g, secs, { offset: Math.floor(random() * 60), history });
     if (failsBake(g, o, 600) !== undefined) {
       fail = true;
       rolledBakes++;
@@ -93,7 +96,7 @@ for (let i = 0; i < N; i++) {
       (s) => t1[s]!,
       (s) => t0[s]!,
     );
-    if (failsShift(g, obs(g, sh, { offset: 0 }))) {
+    if (failsShift(g, obs(g, sh, { offset: 0, history: lastHistory }))) {
       fail = true;
       rolledShifts++;
     }

@@ -1,7 +1,8 @@
+import { HISTORY_MINUTES } from '../../src/core/judge.js';
 // Power of the errors judge at issue 25's set-up (a 10% canary baking 10 minutes, 40 requests/s, 0.5%
-// errors, one judged bake, the local driver's ten minutes of history; on ecs CloudWatch's minutes from a
+// errors, one judged bake, the drivers' hour of history; on ecs CloudWatch's minutes from a
 // random second): share of bakes caught and the median time, 10 s and 1 s periods and ecs minutes.
-//   N=200 RATIOS=4,2 HISTORY=10 npx tsx bench/judge-review/power.ts   (HISTORY: minutes of the stable version before the step)
+//   N=200 RATIOS=4,2 HISTORY=60 npx tsx bench/judge-review/power.ts   (HISTORY: minutes of the stable version before the step)
 import { seeded, gatesOf, localTarget, ecsTarget, seconds, obs, failsBake, pct, minutesOf, canarySeconds } from './common.js';
 const N = Number(process.env.N ?? 200);
 const RPS = 40,
@@ -19,7 +20,7 @@ for (const ratio of (process.env.RATIOS ?? '4,2').split(',').map(Number)) {
       random,
       RPS,
       0,
-      60 * Number(process.env.HISTORY ?? 10),
+      60 * Number(process.env.HISTORY ?? HISTORY_MINUTES),
       () => BASE,
       () => BASE,
     );
@@ -29,7 +30,7 @@ for (const ratio of (process.env.RATIOS ?? '4,2').split(',').map(Number)) {
     if (a !== undefined) caught.local10.push(a);
     const b = failsBake(g1, obs(g1, secs, { history }), 600);
     if (b !== undefined) caught.local1.push(b);
-    const c = failsBake(gE, obs(gE, secs, { offset: Math.floor(random() * 60) }), 600);
+    const c = failsBake(gE, obs(gE, secs, { offset: Math.floor(random() * 60), history }), 600);
     if (c !== undefined) caught.ecs.push(c);
   }
   console.log(

@@ -354,7 +354,7 @@ export function judgedSteps(plan: Pick<Plan, 'steps'>, gates: readonly GateSpec[
  * of them count), so a small part of α leaves the latency signal most of its power; errors are rare
  * and need most of it (`npm run bench:judge`, docs/judge.md).
  */
-export const SIGNAL_WEIGHT = { errors: 0.8, latency: 0.2 } as const;
+export const SIGNAL_WEIGHT = { errors: 0.9, latency: 0.1 } as const;
 
 /**
  * The release's α shared among its judge's tests (Bonferroni): each judged step gets α / steps, shared
@@ -464,8 +464,12 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
   const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(a.tolerance * 100)}%` : 'no verdict yet';
   const events = gate.signal === 'errors' ? 'errors' : 'slow requests';
+  // The count that fails now: the exact boundary, widened where the counts are over-dispersed, and at
+  // least minErrors while the stable version has none (what the verdict was taken against).
+  const minEvents = gate.signal === 'errors' && a.events.baseline === 0 ? (gate.minErrors ?? DEFAULT_MIN_ERRORS) : 0;
+  const limit = a.look ? Math.max(a.look.robustLimit ?? a.look.limit, minEvents) : undefined;
   const test = a.look
-    ? `${a.look.events} ${events} on new, ${a.look.limit} fail now`
+    ? `${a.look.events} ${events} on new, ${limit} fail now`
     : `e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${Number(a.bound.toFixed(1))}`;
   return {
     gate: gate.name,
@@ -473,9 +477,7 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
     evidence: {
       ...(a.ratio !== undefined ? { ratio: a.ratio } : {}),
       interval: [a.interval[0], Number.isFinite(a.interval[1]) ? a.interval[1] : null],
-      ...(a.look
-        ? { events: a.look.events, limit: a.look.limit, alphaSpent: a.look.spent, alphaAllowed: a.look.allowed }
-        : { eValue: a.eValue, bound: a.bound }),
+      ...(a.look ? { events: a.look.events, limit: limit!, alphaSpent: a.look.spent, alphaAllowed: a.look.allowed } : { eValue: a.eValue, bound: a.bound }),
       samples: a.requests.candidate,
       baselineSamples: a.requests.baseline,
     },

@@ -352,6 +352,27 @@ export const HISTORY_OUTLIER = 25;
 export const BATCH_MINUTES: readonly number[] = [1, 2, 3, 5];
 
 /**
+ * How many minutes of the stable version before a step its driver sends as history (the local data plane
+ * keeps two hours of per-second counts; CloudWatch keeps the load balancer's 1-minute datapoints for 15
+ * days). An hour leaves twelve batches of 5 minutes before the step: enough to tell bursts from chance
+ * (DEMONSTRATED_BATCHES), where ten minutes left two.
+ */
+export const HISTORY_MINUTES = 60;
+
+/**
+ * From this many batches of the stable version on, a batch length widens the boundary only where its
+ * over-dispersion is demonstrated: Pearson's X² above its upper 0.25% quantile under independent
+ * requests (Pearson's dispersion test, Cameron & Trivedi, Regression Analysis of Count Data, 2nd ed.,
+ * §3.4; 1% over the four batch lengths, Bonferroni). With as many batches the test tells real bursts
+ * from chance, and counts that are not over-dispersed keep the exact boundary and all of its power.
+ * With fewer (a service started minutes ago, the first minutes without history), X² is too noisy to
+ * rule bursts out, and the upper estimate widens wherever X² is above its lower quartile.
+ */
+export const DEMONSTRATED_BATCHES = 12;
+/** The standard normal quantile of the test's level per batch length (0.25%, upper tail). */
+const DISPERSION_TEST_Z = 2.807;
+
+/**
  * How much more the test's statistic varies than the model says, from the stable version's own
  * variation between minutes (a bad minute is one unit), before the step (`history`) and during it.
  * The stable version's events per batch of minutes are modelled as over-dispersed counts, variance
@@ -396,9 +417,11 @@ export function dispersionAt(blocks: Iterable<Block>, r0 = 1, history: readonly 
     const x2 = pearson(stableBatches, rate) + (withCandidate ? pearson(candidateBatches, candidateRate) : 0);
     const df = stableBatches.length - 1 + (withCandidate ? candidateBatches.length - 1 : 0);
     const inBatches = stableBatches.reduce((s, b) => s + b.n * rate, 0) + (withCandidate ? candidateBatches.reduce((s, b) => s + b.n * candidateRate, 0) : 0);
-    // An upper estimate (X² scaled to its lower quartile under the model), not only where X² is past a
-    // percentile: with some 20 minutes known, bursts that last minutes leave few batches, and the
-    // point estimate fell short of the true variation often enough to double the false alarms.
+    // Enough batches to test: no widening unless the over-dispersion is demonstrated.
+    if (stableBatches.length >= DEMONSTRATED_BATCHES && x2 <= chiSquareQuantile(df, DISPERSION_TEST_Z)) continue;
+    // An upper estimate (X² scaled to its lower quartile under the model): with some 20 minutes known,
+    // bursts that last minutes leave few batches, and the point estimate fell short of the true
+    // variation often enough to double the false alarms.
     const c = Math.max(0, ((x2 * df) / chiSquareQuantile(df, -0.6745) - df) / inBatches);
     // A burst correlates the step's minutes over at most the step so far.
     const span = Math.min(minutes, used.length);

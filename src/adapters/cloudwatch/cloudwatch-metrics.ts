@@ -2,6 +2,7 @@ import type { CloudWatchClient, MetricDataQuery, MetricDataResult } from '@aws-s
 import { resolveLazy, type Lazy } from '../aws/lazy.js';
 import { isTargetMetric, type Datapoint, type GateSpec, type JudgeGate, type JudgePeriod, type MetricGate, type Observation } from '../../core/gates.js';
 import type { Release } from '../../core/release.js';
+import { HISTORY_MINUTES } from '../../core/judge.js';
 import type { CodeDeployTarget, EcsTarget } from '../../config/schema.js';
 import type { MetricsSource } from '../../ports/metrics-source.js';
 import { translateAwsError } from '../aws/errors.js';
@@ -115,9 +116,13 @@ export class CloudWatchMetrics implements MetricsSource {
       sum('stableRequests', 'RequestCount', blue),
       sum('stableErrors', 'HTTPCode_Target_5XX_Count', blue),
     ];
+    // And the hour before the step (CloudWatch keeps 1-minute datapoints for 15 days): the stable target
+    // group's own minute-to-minute variation, which tells the judge whether its errors come in bursts
+    // (`dispersionAt` in core/judge.ts). The new target group's minutes before the step are not read.
+    const historyStart = first - HISTORY_MINUTES * MINUTE_MS;
     let results: MetricDataResult[];
     try {
-      results = await this.getMetricData(queries, new Date(first), new Date(end));
+      results = await this.getMetricData(queries, new Date(historyStart), new Date(end));
     } catch (error) {
       return { gate: gate.name, kind: 'error', message: translateAwsError(error, 'cloudwatch:GetMetricData', release.service).message };
     }
@@ -156,7 +161,14 @@ export class CloudWatchMetrics implements MetricsSource {
         baseline: { requests: total('stableRequests'), errors: total('stableErrors') },
       });
     }
-    return { ...base, periods };
+    // The stable version's minutes before the step, each once it is settled (until then left out, as a
+    // period is), and only minutes it served requests in.
+    const history: { requests: number; errors: number }[] = [];
+    for (let minute = historyStart / MINUTE_MS; minute < first / MINUTE_MS; minute++) {
+      const requests = value('stableRequests', minute) ?? 0;
+      if (requests > 0 && settled(minute)) history.push({ requests, errors: value('stableErrors', minute) ?? 0 });
+    }
+    return { ...base, periods, ...(history.length > 0 ? { history } : {}) };
   }
 
   private async alarms(names: string[]): Promise<Observation[]> {

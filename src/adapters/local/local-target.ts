@@ -1,6 +1,7 @@
 import { LOCAL_CAPABILITIES } from '../../core/capabilities.js';
 import { trafficStops } from '../../core/plan.js';
 import { isTargetMetric, PROCESS_HEALTH_GATE, type GateSpec, type JudgePeriod, type Observation } from '../../core/gates.js';
+import { HISTORY_MINUTES } from '../../core/judge.js';
 import type { VersionMetrics } from './version-metrics.js';
 import type { Release } from '../../core/release.js';
 import type { LocalTarget as LocalTargetConfig } from '../../config/schema.js';
@@ -388,10 +389,10 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
         const stable = this.stable;
         if (!candidate || !stable) return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BOUNDS, periods: [] };
         const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
-        // The stable version's last ten minutes before the step: how much its errors vary from minute to minute.
-        const history = Array.from({ length: 10 }, (_, k) => this.proxy.metrics.totals(stable.label, from - (10 - k) * 60_000, from - (9 - k) * 60_000))
-          .filter((t) => t.count > 0)
-          .map((t) => ({ requests: t.count, errors: t.target5xx }));
+        // The stable version's last hour before the step: how much its errors vary from minute to minute.
+        const history = Array.from({ length: HISTORY_MINUTES }, (_, k) =>
+          this.proxy.metrics.counts(stable.label, from - (HISTORY_MINUTES - k) * 60_000, from - (HISTORY_MINUTES - 1 - k) * 60_000),
+        ).filter((t) => t.requests > 0);
         return {
           gate: gate.name,
           kind: 'judge',

@@ -104,6 +104,19 @@ export class VersionMetrics {
     return out;
   }
 
+  /** Requests and failures of a version over [from, to), without latencies (the judge's history of the stable version). */
+  counts(version: string, from: number, to: number): { requests: number; errors: number } {
+    const out = { requests: 0, errors: 0 };
+    const byTime = this.buckets.get(version);
+    for (let key = Math.ceil(from / BUCKET_MS); byTime && key * BUCKET_MS < to; key++) {
+      const b = byTime.get(key);
+      if (!b) continue;
+      out.requests += b.count;
+      out.errors += b.target5xx;
+    }
+    return out;
+  }
+
   /**
    * Per-period counts of a version from `from` to `now` (periods aligned to `from`): requests,
    * 5xx answers and the latency histogram in the histogram's own 1% buckets from bucket `bins.first`

@@ -173,8 +173,9 @@ describe('the judge on AWS: blue and green target groups side by side', () => {
     const [obs] = await metrics().observe(baking, [judge], now);
     const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
-    expect(input.StartTime).toEqual(new Date(T0));
-    expect(input.EndTime).toEqual(new Date(T0 + minutes * 60_000)); // whole periods only
+    // From the hour before the step (the stable version's history), to the last whole period.
+    expect(input.StartTime).toEqual(new Date(T0 - 60 * 60_000));
+    expect(input.EndTime).toEqual(new Date(T0 + minutes * 60_000));
     const dims = (input.MetricDataQueries ?? []).map((q) => [
       q.Id,
       q.MetricStat?.Metric?.MetricName,
@@ -329,7 +330,8 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     traffic(at('12:30:00'), at('12:40:00'), 0, 0);
     const obs = await observe(step, at('12:40:00'));
     const input = fake.calls.at(-1)!;
-    expect(input.StartTime).toEqual(new Date(at('12:32:00')));
+    // The hour before it too: the stable version's history (next test).
+    expect(input.StartTime).toEqual(new Date(at('11:32:00')));
     expect(input.EndTime).toEqual(new Date(at('12:40:00')));
     expect(input.MetricDataQueries?.every((q) => q.MetricStat?.Period === 60)).toBe(true);
     expect(obs.stepStart).toBe(new Date(step).toISOString());
@@ -337,6 +339,34 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     expect(obs.periods.slice(0, 5).map((p) => [p.start, p.candidate.requests, p.baseline.requests])).toEqual(
       ['12:32', '12:33', '12:34', '12:35', '12:36'].map((m) => [new Date(at(`${m}:00`)).toISOString(), 600, 5400]),
     );
+  });
+
+  it('sends the stable target group’s hour before the step as history: its published minutes only, never the new target group’s', async () => {
+    const { fake, traffic, observe } = setup();
+    const step = at('12:32:34');
+    // The stable version alone before the step, 100 requests a second, its errors in a 3-minute burst at 11:50.
+    fake.serveEverySecond(blueTg, at('11:20:00'), at('12:32:00'), { requests: 100, targetErrors: 0 });
+    fake.serveEverySecond(blueTg, at('11:50:00'), at('11:53:00'), { requests: 0, targetErrors: 5 });
+    // Something on the new target group before the step (the version before, a test): never history.
+    fake.serveEverySecond(greenTg, at('12:00:00'), at('12:10:00'), { requests: 7, targetErrors: 7 });
+    traffic(at('12:32:00'), at('12:40:00'), 0, 0);
+    // At 12:33:00 the minutes just before the step are not all published yet (60 s at the earliest).
+    const early = await observe(step, at('12:33:00'));
+    const minuteOf = (m: number) => at('11:32:00') + m * 60_000;
+    const publishedBy = (now: number) => Array.from({ length: 60 }, (_, m) => minuteOf(m)).filter((t) => fake.publishedAt(blueTg.loadBalancer, t) <= now);
+    expect(early.history?.length).toBe(publishedBy(at('12:33:00')).length);
+    expect(early.history!.length).toBeLessThan(60);
+    const later = await observe(step, at('12:40:00'));
+    // By 12:40 every minute of the hour is in: 60 minutes of 6,000 requests, 900 errors in each burst minute.
+    expect(later.history).toHaveLength(60);
+    expect(later.history!.every((h) => h.requests === 6000)).toBe(true);
+    expect(later.history!.map((h) => h.errors)).toEqual(Array.from({ length: 60 }, (_, m) => (m >= 18 && m < 21 ? 300 : 0)));
+    // The judge measures those bursts: more errors on the new version fail than without the history.
+    const gate = judgeGate(0);
+    const step4 = { ...later, periods: later.periods.map((p) => ({ ...p, candidate: { ...p.candidate, errors: 1 }, baseline: { ...p.baseline, errors: 9 } })) };
+    const limit = (obs: typeof later) => assessGate(gate, obs, at('12:40:00'), { stepSeconds: 600 }).evidence.limit!;
+    const { history: _, ...withoutHistory } = step4;
+    expect(limit(step4)).toBeGreaterThan(limit(withoutHistory));
   });
 
   it('the minute holding the step start is left out only by a warm-up it ends within (a 10 s warm-up costs it nothing), and judged as the part of the bake it covers', () => {
