@@ -445,7 +445,9 @@ if (runs('cost')) {
     for (let i = 0; i < n1; i++) metrics.record('new', i < x1 ? 500 : 200, latency(random, 1), T0 + s * 1000 + random() * 999);
     for (let i = 0; i < total - n1; i++) metrics.record('stable', i < x0 ? 500 : 200, latency(random, 1), T0 + s * 1000 + random() * 999);
   }
-  const run = { seconds: counts, metrics };
+  // The stable version's hour before the step, as the drivers send it with every errors observation.
+  const history = Array.from({ length: HISTORY_MINUTES }, () => ({ requests: 12_000, errors: poisson(random, 60) }));
+  const run = { seconds: counts, metrics, history };
   const obsAt = (gate: JudgeGate, seconds: number) => {
     const o = observationFor(gate, run, seconds);
     return o;
@@ -479,7 +481,11 @@ if (runs('cost')) {
 }
 
 /** The latency or errors observation of the first `seconds` of a long bake (the cost case). */
-function observationFor(gate: JudgeGate, run: { seconds: Second[]; metrics: VersionMetrics }, seconds: number): Extract<Observation, { kind: 'judge' }> {
+function observationFor(
+  gate: JudgeGate,
+  run: { seconds: Second[]; metrics: VersionMetrics; history: { requests: number; errors: number }[] },
+  seconds: number,
+): Extract<Observation, { kind: 'judge' }> {
   const periods = judgePeriods(run.metrics, 'new', 'stable', gate.periodSeconds, T0, T0 + seconds * 1000);
-  return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BINS.bounds, periods };
+  return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BINS.bounds, periods, ...(gate.signal === 'errors' ? { history: run.history } : {}) };
 }

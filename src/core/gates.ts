@@ -464,12 +464,10 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
   const estimate = `${point} [${ratioText(a.interval[0])}, ${ratioText(a.interval[1])}]`;
   const finding = a.verdict === 'fail' ? 'worse' : a.verdict === 'pass' ? `within ${Math.round(a.tolerance * 100)}%` : 'no verdict yet';
   const events = gate.signal === 'errors' ? 'errors' : 'slow requests';
-  // The count that fails now: the exact boundary, widened where the counts are over-dispersed, and at
-  // least minErrors while the stable version has none (what the verdict was taken against).
-  const minEvents = gate.signal === 'errors' && a.events.baseline === 0 ? (gate.minErrors ?? DEFAULT_MIN_ERRORS) : 0;
-  const limit = a.look ? Math.max(a.look.robustLimit ?? a.look.limit, minEvents) : undefined;
+  // The count that fails now (what the verdict was taken against): the exact boundary, widened where the
+  // counts are over-dispersed, and at least minErrors while the stable version has none.
   const test = a.look
-    ? `${a.look.events} ${events} on new, ${limit} fail now`
+    ? `${a.look.events} ${events} on new, ${a.look.failsAt} fail now`
     : `e ${a.eValue < 1000 ? a.eValue.toFixed(1) : a.eValue.toExponential(1)} vs ${Number(a.bound.toFixed(1))}`;
   return {
     gate: gate.name,
@@ -477,7 +475,9 @@ function assessJudge(gate: JudgeGate, observed: Extract<Observation, { kind: 'ju
     evidence: {
       ...(a.ratio !== undefined ? { ratio: a.ratio } : {}),
       interval: [a.interval[0], Number.isFinite(a.interval[1]) ? a.interval[1] : null],
-      ...(a.look ? { events: a.look.events, limit: limit!, alphaSpent: a.look.spent, alphaAllowed: a.look.allowed } : { eValue: a.eValue, bound: a.bound }),
+      ...(a.look
+        ? { events: a.look.events, limit: a.look.failsAt, alphaSpent: a.look.spent, alphaAllowed: a.look.allowed }
+        : { eValue: a.eValue, bound: a.bound }),
       samples: a.requests.candidate,
       baselineSamples: a.requests.baseline,
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeObservation, shareJudgeAlpha, withStoredDefaults, type GateSpec, type JudgeGate, type Observation } from '../../src/core/gates.js';
+import { assessGate, judgeObservation, shareJudgeAlpha, withStoredDefaults, type GateSpec, type JudgeGate, type Observation } from '../../src/core/gates.js';
 import { DEMONSTRATED_BATCHES, dispersionAt, eValue, HISTORY_MINUTES, UNMEASURED_DISPERSION } from '../../src/core/judge.js';
 import { beta, poisson, seeded } from '../support/traffic.js';
 import type { Step } from '../../src/core/plan.js';
@@ -48,26 +48,25 @@ describe('an hour of history: widened only where the over-dispersion is demonstr
   const historyOf = (random: () => number, minutes: number, rate: (minute: number) => number) =>
     Array.from({ length: minutes }, (_, m) => ({ requests: 2400, events: poisson(random, 2400 * rate(m)) }));
 
-  it('independent errors keep the exact boundary in nearly every bake with an hour known, where ten minutes widened most of them', () => {
+  it('independent errors are widened for far less with an hour known than with ten minutes (the boundary stays near the exact one)', () => {
     expect(HISTORY_MINUTES / 5).toBeGreaterThanOrEqual(DEMONSTRATED_BATCHES);
-    const widened = (minutes: number) => {
-      let n = 0;
-      for (let seed = 1; seed <= 100; seed++) {
-        const random = seeded(seed);
-        if (
-          dispersionAt(
-            stepOf(random, 5),
-            1,
-            historyOf(random, minutes, () => 0.005),
-          ) > 1
-        )
-          n++;
-      }
-      return n;
-    };
-    // Pearson's test at 1% over the four batch lengths: a few in 100; the upper estimate alone, most.
-    expect(widened(HISTORY_MINUTES)).toBeLessThanOrEqual(5);
-    expect(widened(10)).toBeGreaterThanOrEqual(50);
+    const dispersions = (minutes: number) =>
+      Array.from({ length: 100 }, (_, i) => {
+        const random = seeded(i + 1);
+        return dispersionAt(
+          stepOf(random, 10),
+          1,
+          historyOf(random, minutes, () => 0.005),
+        );
+      }).sort((a, b) => a - b);
+    const hour = dispersions(HISTORY_MINUTES);
+    const tenMinutes = dispersions(10);
+    // Widened only where Pearson's test (or its lack of power at this step) leaves room for bursts.
+    expect(hour[49]).toBeLessThan(1.06);
+    expect(hour[89]).toBeLessThan(1.25);
+    // With ten minutes the upper estimate widens most bakes by more.
+    expect(tenMinutes[49]).toBeGreaterThan(1.15);
+    expect(tenMinutes[89]).toBeGreaterThan(1.4);
   });
 
   it('errors in bursts of five minutes (the rate drawn afresh, Beta with concentration 1,000) are widened for, with an hour known', () => {
@@ -85,6 +84,24 @@ describe('an hour of history: widened only where the over-dispersion is demonstr
         widened++;
     }
     expect(widened).toBeGreaterThanOrEqual(48);
+  });
+});
+
+describe('the evidence says what the verdict was taken against (issue 25, second review)', () => {
+  it('"N fail now" is never reached without a failure, also when the stable version erred in a period the new version had no requests in', () => {
+    const g = gate({ periodSeconds: 10 });
+    // The stable version's only errors fall in periods without requests on the new version: the test
+    // sees none on stable, so minErrors (3) holds; the new version has two.
+    const periods = Array.from({ length: 30 }, (_, i) => ({
+      start: new Date(T0 + i * 10_000).toISOString(),
+      candidate: { requests: i === 0 || i === 10 ? 0 : 40, errors: i === 28 || i === 29 ? 1 : 0 },
+      baseline: { requests: i === 0 ? 400 : 360, errors: i === 0 || i === 10 ? 1 : 0 },
+    }));
+    for (let n = 2; n <= periods.length; n++) {
+      const r = assessGate(g, { gate: g.name, kind: 'judge', periods: periods.slice(0, n) }, T0 + n * 10_000, { stepSeconds: 600 });
+      expect(r.verdict).not.toBe('fail');
+      expect(r.evidence.events ?? 0).toBeLessThan(r.evidence.limit ?? Infinity);
+    }
   });
 });
 

@@ -116,10 +116,13 @@ export class CloudWatchMetrics implements MetricsSource {
       sum('stableRequests', 'RequestCount', blue),
       sum('stableErrors', 'HTTPCode_Target_5XX_Count', blue),
     ];
-    // And the hour before the step (CloudWatch keeps 1-minute datapoints for 15 days): the stable target
+    // And an hour before the step (CloudWatch keeps 1-minute datapoints for 15 days): the stable target
     // group's own minute-to-minute variation, which tells the judge whether its errors come in bursts
     // (`dispersionAt` in core/judge.ts). The new target group's minutes before the step are not read.
-    const historyStart = first - HISTORY_MINUTES * MINUTE_MS;
+    // The hour ends the latest publication delay before the step, so every minute of it is in (or was
+    // quiet) by the first check: the history never changes under looks already judged.
+    const historyEnd = first - Math.ceil(ALB_PUBLISH_DELAY_MS / MINUTE_MS) * MINUTE_MS;
+    const historyStart = historyEnd - HISTORY_MINUTES * MINUTE_MS;
     let results: MetricDataResult[];
     try {
       results = await this.getMetricData(queries, new Date(historyStart), new Date(end));
@@ -161,10 +164,9 @@ export class CloudWatchMetrics implements MetricsSource {
         baseline: { requests: total('stableRequests'), errors: total('stableErrors') },
       });
     }
-    // The stable version's minutes before the step, each once it is settled (until then left out, as a
-    // period is), and only minutes it served requests in.
+    // The stable version's minutes of that hour it served requests in (each settled: see above).
     const history: { requests: number; errors: number }[] = [];
-    for (let minute = historyStart / MINUTE_MS; minute < first / MINUTE_MS; minute++) {
+    for (let minute = historyStart / MINUTE_MS; minute < historyEnd / MINUTE_MS; minute++) {
       const requests = value('stableRequests', minute) ?? 0;
       if (requests > 0 && settled(minute)) history.push({ requests, errors: value('stableErrors', minute) ?? 0 });
     }

@@ -83,6 +83,8 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
   /** The data plane in front of the processes: the built-in proxy or HAProxy (see router.ts). */
   readonly proxy: Router;
   private stable: Generation | undefined;
+  /** The judge's history of the step being judged, read once (by stable label and step start). */
+  private history: { key: string; minutes: { requests: number; errors: number }[] } | undefined;
   private candidate: Generation | undefined;
   private generation = 0;
   private closed = false;
@@ -390,9 +392,16 @@ export class LocalTarget implements TrafficDriver, MetricsSource {
         if (!candidate || !stable) return { gate: gate.name, kind: 'judge', bounds: JUDGE_LATENCY_BOUNDS, periods: [] };
         const from = Date.parse(release.stepStartedAt ?? release.updatedAt);
         // The stable version's last hour before the step: how much its errors vary from minute to minute.
-        const history = Array.from({ length: HISTORY_MINUTES }, (_, k) =>
-          this.proxy.metrics.counts(stable.label, from - (HISTORY_MINUTES - k) * 60_000, from - (HISTORY_MINUTES - 1 - k) * 60_000),
-        ).filter((t) => t.requests > 0);
+        // Read once per step: the data plane keeps two hours, and a step longer than an hour would
+        // otherwise see its history's oldest minutes pruned, and every look judged again on another one.
+        const key = `${stable.label}|${from}`;
+        if (this.history?.key !== key) {
+          const minutes = Array.from({ length: HISTORY_MINUTES }, (_, k) =>
+            this.proxy.metrics.counts(stable.label, from - (HISTORY_MINUTES - k) * 60_000, from - (HISTORY_MINUTES - 1 - k) * 60_000),
+          ).filter((t) => t.requests > 0);
+          this.history = { key, minutes };
+        }
+        const history = this.history.minutes;
         return {
           gate: gate.name,
           kind: 'judge',

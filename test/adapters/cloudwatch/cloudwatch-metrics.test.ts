@@ -173,8 +173,8 @@ describe('the judge on AWS: blue and green target groups side by side', () => {
     const [obs] = await metrics().observe(baking, [judge], now);
     const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
-    // From the hour before the step (the stable version's history), to the last whole period.
-    expect(input.StartTime).toEqual(new Date(T0 - 60 * 60_000));
+    // From the stable version's hour of history (which ends 3 minutes before the step), to the last whole period.
+    expect(input.StartTime).toEqual(new Date(T0 - 63 * 60_000));
     expect(input.EndTime).toEqual(new Date(T0 + minutes * 60_000));
     const dims = (input.MetricDataQueries ?? []).map((q) => [
       q.Id,
@@ -331,7 +331,7 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     const obs = await observe(step, at('12:40:00'));
     const input = fake.calls.at(-1)!;
     // The hour before it too: the stable version's history (next test).
-    expect(input.StartTime).toEqual(new Date(at('11:32:00')));
+    expect(input.StartTime).toEqual(new Date(at('11:29:00')));
     expect(input.EndTime).toEqual(new Date(at('12:40:00')));
     expect(input.MetricDataQueries?.every((q) => q.MetricStat?.Period === 60)).toBe(true);
     expect(obs.stepStart).toBe(new Date(step).toISOString());
@@ -341,7 +341,7 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     );
   });
 
-  it('sends the stable target group’s hour before the step as history: its published minutes only, never the new target group’s', async () => {
+  it('sends the stable target group’s hour before the step as history: the same from the first check on, never the new target group’s', async () => {
     const { fake, traffic, observe } = setup();
     const step = at('12:32:34');
     // The stable version alone before the step, 100 requests a second, its errors in a 3-minute burst at 11:50.
@@ -350,18 +350,12 @@ describe('the judge on AWS against a CloudWatch fake (whole minutes, published 6
     // Something on the new target group before the step (the version before, a test): never history.
     fake.serveEverySecond(greenTg, at('12:00:00'), at('12:10:00'), { requests: 7, targetErrors: 7 });
     traffic(at('12:32:00'), at('12:40:00'), 0, 0);
-    // At 12:33:00 the minutes just before the step are not all published yet (60 s at the earliest).
-    const early = await observe(step, at('12:33:00'));
-    const minuteOf = (m: number) => at('11:32:00') + m * 60_000;
-    const publishedBy = (now: number) => Array.from({ length: 60 }, (_, m) => minuteOf(m)).filter((t) => fake.publishedAt(blueTg.loadBalancer, t) <= now);
-    expect(early.history?.length).toBe(publishedBy(at('12:33:00')).length);
-    expect(early.history!.length).toBeLessThan(60);
-    const later = await observe(step, at('12:40:00'));
-    // By 12:40 every minute of the hour is in: 60 minutes of 6,000 requests, 900 errors in each burst minute.
-    expect(later.history).toHaveLength(60);
-    expect(later.history!.every((h) => h.requests === 6000)).toBe(true);
-    expect(later.history!.map((h) => h.errors)).toEqual(Array.from({ length: 60 }, (_, m) => (m >= 18 && m < 21 ? 300 : 0)));
+    // The hour ends 180 s (the latest publication delay) before the step's first minute: 11:29 to 12:29,
+    // every minute of it published by the first check, so no check sees another history.
+    const expected = Array.from({ length: 60 }, (_, m) => ({ requests: 6000, errors: m >= 21 && m < 24 ? 300 : 0 }));
+    for (const now of ['12:33:00', '12:34:10', '12:40:00']) expect((await observe(step, at(now))).history).toEqual(expected);
     // The judge measures those bursts: more errors on the new version fail than without the history.
+    const later = await observe(step, at('12:40:00'));
     const gate = judgeGate(0);
     const step4 = { ...later, periods: later.periods.map((p) => ({ ...p, candidate: { ...p.candidate, errors: 1 }, baseline: { ...p.baseline, errors: 9 } })) };
     const limit = (obs: typeof later) => assessGate(gate, obs, at('12:40:00'), { stepSeconds: 600 }).evidence.limit!;
