@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eValue, eValueTrail, judgeCounts, latencyCounts, sequentialLooks, spending, type CountPeriod, type LatencyBins } from '../../src/core/judge.js';
+import {
+  DEFAULT_EARLY_SHARE,
+  eValue,
+  eValueTrail,
+  judgeCounts,
+  latencyCounts,
+  sequentialLooks,
+  spending,
+  type CountPeriod,
+  type LatencyBins,
+} from '../../src/core/judge.js';
 import { seeded, simulateCounts } from '../support/traffic.js';
 import { decide } from '../../src/core/decide.js';
 import { mannWhitneyP } from '../../bench/support/mann-whitney.js';
@@ -45,7 +55,8 @@ describe('the judge’s statistic, against independent reference values (SciPy)'
   });
 
   it('the group-sequential test: each look’s boundary and the α spent, exactly', () => {
-    const { looks, crossedAt } = sequentialLooks(REFERENCE_PERIODS, REFERENCE_FRACTIONS, 0.05);
+    // The reference values were computed with a quarter of α early (the errors' default until issue 25's history).
+    const { looks, crossedAt } = sequentialLooks(REFERENCE_PERIODS, REFERENCE_FRACTIONS, 0.05, 0.25);
     looks.forEach((look, i) => {
       const expected = REFERENCE_LOOKS[i]!;
       expect({ events: look.events, limit: look.limit }).toEqual({ events: expected.events, limit: expected.limit });
@@ -60,14 +71,17 @@ describe('the judge’s statistic, against independent reference values (SciPy)'
       subtle,
       subtle.map((_, i) => (i + 1) / 30),
       0.05,
+      0.25,
     );
     expect(steady.looks.map((l) => l.limit)).toEqual(REFERENCE_SUBTLE_LIMITS);
     expect(steady.crossedAt).toBe(13); // 28 errors against 28, 140 s into a 300 s bake
   });
 
-  it('spends a quarter of α over the first 2/15 of the bake and all of it by the end, never more', () => {
+  it('spends its early share of α (errors: 30%) over the first 2/15 of the bake and all of it by the end, never more', () => {
     expect(spending(0)).toBe(0);
-    expect(spending(2 / 15)).toBeCloseTo(0.25 + 0.75 * (2 / 15) ** 4, 12);
+    expect(DEFAULT_EARLY_SHARE.errors).toBe(0.3);
+    expect(spending(2 / 15)).toBeCloseTo(0.3 + 0.7 * (2 / 15) ** 4, 12);
+    expect(spending(2 / 15, 0.25)).toBeCloseTo(0.25 + 0.75 * (2 / 15) ** 4, 12);
     expect(spending(1)).toBe(1);
     expect(spending(3)).toBe(1); // an extended bake spends nothing more
     fc.assert(
