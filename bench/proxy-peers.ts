@@ -47,6 +47,8 @@ interface Load {
   readonly requests: number;
   /** Answers other than 2xx/3xx plus socket errors: a target failing fast must not look cheap. */
   readonly failures: number;
+  /** What the failures were, as wrk says it (its non-2xx and socket-error lines), empty without any. */
+  readonly failed?: string;
   /** Median latency as wrk reports it (NaN without wrk). */
   readonly p50Ms: number;
 }
@@ -103,7 +105,8 @@ function wrkLoad(port: number, seconds: number): Promise<Load> {
       const socketErrors = socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
       const p50 = /^\s*50%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
       const p50Ms = p50 ? Number(p50[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[p50[2]!]! : Number.NaN;
-      resolve({ requests: Number(requests[1]), failures: non2xx + socketErrors, p50Ms });
+      const failed = [socket?.[0], non2xx > 0 ? `Non-2xx or 3xx responses: ${non2xx}` : undefined].filter((line) => line !== undefined);
+      resolve({ requests: Number(requests[1]), failures: non2xx + socketErrors, failed: failed.join('; '), p50Ms });
     });
   });
 }
@@ -143,8 +146,9 @@ const load = hasWrk ? wrkLoad : nodeLoad;
 async function measure(target: Target): Promise<Sample> {
   const pids = target.pids();
   const before = pids.map(cpuSeconds);
-  const { requests, failures, p50Ms } = await load(target.port, SECONDS);
+  const { requests, failures, failed, p50Ms } = await load(target.port, SECONDS);
   const cpu = pids.map(cpuSeconds).reduce((sum, c, i) => sum + c - (before[i] ?? 0), 0);
+  if (failures > 0) console.log(`${target.name}: ${failures} failed in one measurement (${failed || 'answered 4xx/5xx or dropped'})`);
   return { rps: requests / SECONDS, p50Ms, cpuPerRequestUs: requests === 0 ? Number.NaN : (cpu / requests) * 1e6, failures };
 }
 
