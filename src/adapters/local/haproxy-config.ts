@@ -78,9 +78,10 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     // A replica that refuses a connection (crashed, stopping) is skipped for another one; a GET or HEAD
     // it closed without answering is sent again elsewhere. Nothing else is repeated. Every failed attempt
     // counts against the version that failed it (its server's wretr, wredis, econ, eresp: see readCounters).
-    // Why `empty-response` (an L7 retry), though HAProxy 2.6's manual says it copies every request into a
-    // buffer of its own (`retry-on`; the whole 16 KiB tune.bufsize, about 1 µs a request on this
-    // machine's CPU): no setting avoids what it covers.
+    // Why `empty-response` (an L7 retry), though HAProxy 2.6 then copies every request into a buffer of
+    // its own (the manual, `retry-on`: it must "allocate a buffer and copy the whole request into it"; the
+    // source copies the whole 16 KiB tune.bufsize once the request is complete, about 1 µs a request on
+    // this machine's CPU): what it covers needs it.
     // - A replica that crashes cuts the requests on its connections: only a retry answers those (the
     //   reliability test "a replica that dies under load fails no GET" failed 1 run in 3 without it).
     // - A kept-alive connection its replica closes as HAProxy sends on it: `http-reuse safe` (the default)
@@ -88,7 +89,8 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     //   connection unanswered, which Node's clients report as an error. Nothing bounds how long a server
     //   connection stays idle below the replica's own keep-alive timeout (`pool-purge-delay` closes half of
     //   the idle ones per period, whatever their age), and that timeout is the service's (Node 5 s,
-    //   gunicorn 2 s), which Switchyard does not know.
+    //   gunicorn 2 s), which Switchyard does not know. Only `option http-server-close` (a connection per
+    //   request) avoids the race, at about a quarter of the throughput (see the slots below).
     // The built-in proxy promises the same (proxy.ts retries a GET or HEAD whose backend failed).
     '  retries 3',
     '  option redispatch 1',
@@ -116,9 +118,11 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
 /**
  * A frontend, with the X-Forwarded-* headers the built-in proxy sets (a service moved from one data plane
  * to the other sees the same): the client appended to X-Forwarded-For, Proto, Host and Port replaced.
- * They are most of what this configuration costs HAProxy per request (about 7,300 of 37,000 instructions,
- * measured with callgrind): the port is written as the text it always is (the one port this frontend
- * binds), not fetched and printed for every request (`%[dst_port]`: 400 instructions more).
+ * They cost HAProxy about 7,500 instructions a request (callgrind; the L7 retry's copy about 34,000,
+ * docs/benchmarks.md), about half of the configuration's CPU beyond a bare one. The port is the one the
+ * client connected to (`%[dst_port]`: before a same-host REDIRECT or DNAT, HAProxy reads the original
+ * destination), so it agrees with X-Forwarded-Host; the port as text would save 400 instructions and
+ * report the bound port behind such a NAT.
  */
 function frontend(name: string, host: string, port: number): string[] {
   return [
@@ -127,7 +131,7 @@ function frontend(name: string, host: string, port: number): string[] {
     '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto http',
     '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
-    `  http-request set-header X-Forwarded-Port ${port}`,
+    '  http-request set-header X-Forwarded-Port %[dst_port]',
     `  default_backend ${name}`,
     '',
   ];

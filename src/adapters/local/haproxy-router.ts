@@ -946,7 +946,10 @@ export class HaproxyRouter implements Router {
   /** Follows HAProxy's log ring: each request's active time into its version's latency histogram. */
   private follow(): void {
     this.stopFollowing?.();
-    const reader = new LogLineReader(this.production, (record) => this.logRecord(record), this.test);
+    // The test route's lines only where Switchyard has one: an attached site without `testBackend` may
+    // have a backend of its own called `test`, logging to the same ring.
+    const test = this.backends().includes(this.test) || (!this.options.attach && this.options.testPort !== undefined) ? this.test : undefined;
+    const reader = new LogLineReader(this.production, (record) => this.logRecord(record), test);
     this.stopFollowing = this.admin.follow(
       LOG_RING,
       (chunk) => {
